@@ -1,0 +1,130 @@
+"""The ``metadatabronn`` command: a thin layer over the pipeline."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from . import __version__, config
+from .errors import MetadatabronnError
+
+
+def _ingest(args) -> int:
+    from .pipeline import Settings, ingest
+
+    settings = Settings(store=config.store_path(args.store), base=config.base_iri(args.base_iri),
+                        workers=config.workers(args.workers),
+                        rejects_dir=Path(args.rejects) if args.rejects else None)
+    bar = None
+    if sys.stderr.isatty() and not args.quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(unit=" records", desc="ingest", file=sys.stderr, smoothing=0.1)
+    try:
+        summary = ingest(args.files, settings, progress=bar.update if bar else None)
+    finally:
+        if bar is not None:
+            bar.close()
+    if args.report:
+        Path(args.report).write_text(summary.to_json() + "\n", encoding="utf-8")
+    if not args.quiet:
+        _print_summary(summary, settings.store)
+    return 0
+
+
+def _print_summary(s, store) -> None:
+    out = sys.stdout
+    out.write(f"store: {store}\n")
+    out.write(f"records read      {s.records_read:>9,}\n")
+    out.write(f"  stored          {s.records_stored:>9,}  (new {s.records_new:,}, updated {s.records_updated:,}, "
+              f"unchanged {s.records_unchanged:,}, deleted {s.records_deleted:,})\n")
+    out.write(f"  rejected        {s.records_rejected:>9,}\n")
+    for reason, n in list(s.rejection_reasons.items())[:10]:
+        out.write(f"      {n:>7,}  {reason}\n")
+    if s.rejects_file:
+        out.write(f"  kept aside in   {s.rejects_file}\n")
+    out.write(f"works             {s.works:>9,}\n")
+    out.write(f"expressions       {s.expressions:>9,}\n")
+    out.write(f"manifestations    {s.manifestations:>9,}\n")
+    out.write(f"agents            {s.agents:>9,}\n")
+    if s.unmapped_fields:
+        top = sorted(s.unmapped_fields.items(), key=lambda kv: -kv[1])[:12]
+        out.write("unmapped fields carried: " + ", ".join(f"{t} ×{n:,}" for t, n in top) + "\n")
+    out.write(f"{s.seconds:.1f} s, {s.records_per_second:,.0f} records/s\n")
+
+
+def _query(args) -> int:
+    from .pipeline import query
+
+    sparql = args.sparql
+    if sparql == "-":
+        sparql = sys.stdin.read()
+    elif sparql.startswith("@"):
+        sparql = Path(sparql[1:]).read_text(encoding="utf-8")
+    store = config.store_path(args.store)
+    if not store.exists():
+        raise MetadatabronnError(f"no store at {store}: run 'metadatabronn ingest' first or give --store")
+    sys.stdout.buffer.write(query(store, config.base_iri(args.base_iri), sparql, args.format))
+    sys.stdout.flush()
+    return 0
+
+
+def _explain(args) -> int:
+    from .pipeline import explain_records
+
+    sys.stdout.write(explain_records(args.file, args.first, args.second) + "\n")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="metadatabronn", description="MARC 21 → RDA entities in a linked-data store.")
+    p.add_argument("--version", action="version", version=f"metadatabronn {__version__}")
+    p.add_argument("--log-level", help="DEBUG, INFO, WARNING (default) or ERROR; env METADATABRONN_LOG_LEVEL")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--store", help=f"store directory (env METADATABRONN_STORE, default {config.DEFAULT_STORE})")
+    common.add_argument("--base-iri", help=f"base of minted IRIs (env METADATABRONN_BASE_IRI, default {config.DEFAULT_BASE_IRI})")
+
+    i = sub.add_parser("ingest", parents=[common], help="load MARC 21 files (ISO 2709, MARCXML, MARC-in-JSON; .gz too)")
+    i.add_argument("files", nargs="+", metavar="FILE")
+    i.add_argument("--report", help="write the summary as JSON to this file")
+    i.add_argument("--rejects", help="directory for rejected records (default: STORE.rejects beside the store)")
+    i.add_argument("--workers", type=int, help="conversion processes (env METADATABRONN_WORKERS, default: CPUs, at most 2)")
+    i.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    i.set_defaults(func=_ingest)
+
+    q = sub.add_parser("query", parents=[common], help="run a SPARQL query over the store")
+    q.add_argument("sparql", help="the query; '-' reads it from standard input, '@FILE' from a file")
+    q.add_argument("--format", choices=["csv", "tsv", "json", "xml"], default="csv",
+                   help="W3C SPARQL 1.1 results format (default csv)")
+    q.set_defaults(func=_query)
+
+    e = sub.add_parser("explain", help="say why two records of a file do or do not share a work")
+    e.add_argument("file")
+    e.add_argument("first", help="control number (001) or 1-based record number")
+    e.add_argument("second", help="control number (001) or 1-based record number")
+    e.set_defaults(func=_explain)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        logging.basicConfig(level=config.log_level(args.log_level), format="%(levelname)s %(name)s: %(message)s")
+        return args.func(args)
+    except MetadatabronnError as exc:
+        sys.stderr.write(f"metadatabronn: error: {exc}\n")
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("metadatabronn: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""Settings: command-line flags win over environment variables, which win over defaults.
+
+| setting   | flag          | environment variable        | default                         |
+|-----------|---------------|-----------------------------|---------------------------------|
+| store     | ``--store``   | ``METADATABRONN_STORE``     | ``./var/store``                 |
+| base IRI  | ``--base-iri``| ``METADATABRONN_BASE_IRI``  | ``http://localhost:8000``       |
+| workers   | ``--workers`` | ``METADATABRONN_WORKERS``   | number of CPUs, at most 2       |
+| log level | ``--log-level``| ``METADATABRONN_LOG_LEVEL``| ``WARNING``                     |
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlparse
+
+from .errors import ConfigError
+
+DEFAULT_STORE = "var/store"
+DEFAULT_BASE_IRI = "http://localhost:8000"
+
+
+def store_path(flag: str | None) -> Path:
+    return Path(flag or os.environ.get("METADATABRONN_STORE") or DEFAULT_STORE)
+
+
+def base_iri(flag: str | None) -> str:
+    value = (flag or os.environ.get("METADATABRONN_BASE_IRI") or DEFAULT_BASE_IRI).rstrip("/")
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.query or parsed.fragment:
+        raise ConfigError(f"base IRI must be an http(s) IRI without query or fragment, got {value!r}")
+    return value
+
+
+def workers(flag: int | None) -> int:
+    raw = flag if flag is not None else os.environ.get("METADATABRONN_WORKERS")
+    if raw is None:
+        return max(1, min(2, os.cpu_count() or 1))
+    try:
+        n = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"workers must be a whole number, got {raw!r}") from exc
+    if n < 1:
+        raise ConfigError(f"workers must be at least 1, got {n}")
+    return n
+
+
+def log_level(flag: str | None) -> str:
+    level = (flag or os.environ.get("METADATABRONN_LOG_LEVEL") or "WARNING").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError(f"log level must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
+    return level

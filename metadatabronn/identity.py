@@ -1,0 +1,150 @@
+"""Work clustering and IRI minting.
+
+A key is a normalised, explainable string built from an entity's basis (see
+``mapping.model``). IRIs are minted from keys deterministically, so conversion in any process
+proposes the same IRI; a :class:`Registry` built from the store has the last word, so an IRI
+once minted is kept even if a later rule or a cataloguer's merge would mint another.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from .mapping.model import Description, Entity, Kind
+
+SEGMENT = {
+    Kind.WORK: "work", Kind.EXPRESSION: "expression", Kind.MANIFESTATION: "manifestation",
+    Kind.ITEM: "item", Kind.PERSON: "agent", Kind.CORPORATE: "agent", Kind.FAMILY: "agent",
+    Kind.CONCEPT: "concept",
+}
+# Entities whose IRIs are registered in the store; the others are minted afresh each time
+# (manifestations from their control number, concepts and items from their heading or copy).
+REGISTERED = {Kind.WORK, Kind.EXPRESSION, Kind.PERSON, Kind.CORPORATE, Kind.FAMILY}
+
+_PUNCT = re.compile(r"[^\w\s]", re.UNICODE)
+_SPACE = re.compile(r"\s+")
+_DATES = re.compile(r"\(?\b\d{3,4}\??\s*-\s*(\d{3,4}\??)?\)?|\(\d{3,4}\)")
+
+
+def normalise(text: str) -> str:
+    """Case, diacritics, punctuation and spacing folded away.
+
+    >>> normalise("Pride & Prejudice /")
+    'pride and prejudice'
+    >>> normalise("Järki ja tunteet")
+    'jarki ja tunteet'
+    """
+    text = text.replace("&", " and ")
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = _PUNCT.sub(" ", text.casefold())
+    return _SPACE.sub(" ", text).strip()
+
+
+def creator_key(name: str) -> str:
+    """A creator's name for the work key: dates dropped, as records give them or not.
+
+    >>> creator_key("Austen, Jane (1775-1817)")
+    'austen jane'
+    """
+    return normalise(_DATES.sub(" ", name))
+
+
+def key(entity: Entity) -> str:
+    """The normalised identity key of an entity, from its basis."""
+    basis = entity.basis
+    kind = entity.kind
+    if kind is Kind.WORK:
+        return f"work|{creator_key(basis[1])}|{normalise(basis[2])}"
+    if kind is Kind.EXPRESSION:
+        return f"expression|{creator_key(basis[1])}|{normalise(basis[2])}|{basis[3]}|{basis[4]}"
+    if kind is Kind.MANIFESTATION:
+        return f"manifestation|{basis[0]}"
+    if kind is Kind.CONCEPT:
+        if basis[0] == "uri":
+            return f"uri|{basis[1]}"
+        return f"concept|{basis[0]}|{basis[1]}|{normalise(basis[2])}"
+    if kind is Kind.ITEM:
+        return f"item|{basis[0]}|{basis[1]}"
+    # agents: an identifier wins over the heading
+    if basis[0] == "uri":
+        return f"agent|uri|{basis[1]}"
+    if basis[0] == "id":
+        return f"agent|id|{basis[1].replace(' ', '')}"
+    return f"agent|{basis[1]}|{normalise(basis[2])}"
+
+
+def _digest(text: str) -> str:
+    raw = hashlib.sha1(text.encode("utf-8")).digest()
+    return base64.b32encode(raw).decode("ascii")[:16].lower()
+
+
+def manifestation_id(control_number: str) -> str:
+    """``(DLC)00001813`` → ``DLC-00001813``: readable, and safe in a path segment."""
+    cn = control_number
+    if cn.startswith("(") and ")" in cn:
+        org, _, num = cn[1:].partition(")")
+        cn = f"{org}-{num}"
+    return quote(cn.replace(" ", ""), safe="-._~")
+
+
+def mint(base: str, entity: Entity, entity_key: str | None = None) -> str:
+    """The IRI a fresh entity gets: ``{base}/{segment}/{id}``."""
+    kind = entity.kind
+    if kind is Kind.MANIFESTATION:
+        return f"{base}/manifestation/{manifestation_id(entity.basis[0])}"
+    if kind is Kind.CONCEPT and entity.basis[0] == "uri":
+        return entity.basis[1]
+    return f"{base}/{SEGMENT[kind]}/{_digest(entity_key or key(entity))}"
+
+
+def record_graph(base: str, control_number: str) -> str:
+    return f"{base}/record/{manifestation_id(control_number)}"
+
+
+def assign(base: str, description: Description, registry: dict[str, str] | None = None) -> tuple[dict[int, str], list[tuple[str, str]]]:
+    """IRIs for every entity of a description.
+
+    Returns ``{id(entity): iri}`` and the (key, iri) pairs of registered kinds, for the store's
+    registry. With a ``registry`` (key → IRI, from the store), known keys keep their IRIs.
+    """
+    iris: dict[int, str] = {}
+    registered: list[tuple[str, str]] = []
+    for entity in description.entities:
+        k = key(entity)
+        known = registry.get(k) if registry else None
+        iri = known or mint(base, entity, k)
+        iris[id(entity)] = iri
+        if entity.kind in REGISTERED:
+            registered.append((k, iri))
+    return iris, registered
+
+
+@dataclass(frozen=True)
+class Explanation:
+    same_work: bool
+    reasons: list[str]
+
+    def __str__(self) -> str:
+        verdict = "same work" if self.same_work else "different works"
+        return verdict + ": " + "; ".join(self.reasons)
+
+
+def explain(a: Description, b: Description) -> Explanation:
+    """Why two records did or did not cluster under one work, in words a cataloguer can check."""
+    ka, kb = key(a.work), key(b.work)
+    ca, cb = creator_key(a.work.basis[1]), creator_key(b.work.basis[1])
+    ta, tb = normalise(a.work.basis[2]), normalise(b.work.basis[2])
+    reasons = []
+    reasons.append(f"creator {'matches' if ca == cb else 'differs'}: {ca!r} vs {cb!r}")
+    reasons.append(f"preferred title {'matches' if ta == tb else 'differs'}: {ta!r} vs {tb!r}")
+    if ka == kb:
+        ea, eb = key(a.expression), key(b.expression)
+        reasons.append("same expression (language and content type match)" if ea == eb
+                       else f"different expressions: {a.expression.basis[3:]} vs {b.expression.basis[3:]}")
+    return Explanation(ka == kb, reasons)

@@ -1,0 +1,75 @@
+"""The state of one record's conversion: entities so far, carried MARC, alternate script."""
+
+from __future__ import annotations
+
+from .model import Entity, IRI, Kind, Lit
+
+# $6 script identification codes (MARC 21 Appendix: script codes) to ISO 15924.
+SCRIPTS = {"(3": "Arab", "(B": "Latn", "$1": "Hani", "(N": "Cyrl", "(S": "Grek", "(2": "Hebr"}
+
+# MARC language codes to BCP 47 primary subtags, for script-tagged literals.
+BCP47 = {
+    "eng": "en", "nor": "no", "nob": "nb", "nno": "nn", "swe": "sv", "dan": "da", "fin": "fi",
+    "ger": "de", "fre": "fr", "spa": "es", "ita": "it", "por": "pt", "rus": "ru", "chi": "zh",
+    "jpn": "ja", "kor": "ko", "ara": "ar", "heb": "he", "gre": "el", "pol": "pl", "ukr": "uk",
+    "per": "fa", "urd": "ur", "hin": "hi", "yid": "yi", "bul": "bg", "srp": "sr", "tha": "th",
+}
+
+
+class Builder:
+    """Collects what one record says. Handlers receive it and add statements through it."""
+
+    __slots__ = (
+        "manifestation", "expression", "work", "entities", "_index", "inferred", "language",
+        "lang_tag", "linked", "work_basis", "translation_of", "languages", "original_languages",
+        "content_codes", "textual", "creator_basis", "creator_heading",
+    )
+
+    def __init__(self, control_number: str, language: str, textual: bool):
+        self.entities: list[Entity] = []
+        self._index: dict[tuple[Kind, tuple[str, ...]], Entity] = {}
+        self.manifestation = self.entity(Kind.MANIFESTATION, (control_number,))
+        # Work and expression bases are settled at the end, once 1XX, 240 and 7XX are seen.
+        self.work = Entity(Kind.WORK, ())
+        self.expression = Entity(Kind.EXPRESSION, ())
+        self.inferred: list[str] = []
+        self.language = language  # 008/35-37, the fallback language of the expression
+        self.lang_tag: str | None = None  # set while an 880 is being mapped
+        self.linked: dict[str, Entity] = {}  # $6 occurrence number -> entity of the paired field
+        self.work_basis: list[str] = []  # creator heading, preferred title
+        self.creator_basis: str = ""
+        self.creator_heading: str = ""
+        self.translation_of: tuple[str, str] | None = None  # 7XX $i + $t: (creator, title)
+        self.languages: list[str] = []
+        self.original_languages: list[str] = []
+        self.content_codes: list[str] = []
+        self.textual = textual
+
+    def entity(self, kind: Kind, basis: tuple[str, ...]) -> Entity:
+        key = (kind, basis)
+        found = self._index.get(key)
+        if found is None:
+            found = Entity(kind, basis)
+            self._index[key] = found
+            self.entities.append(found)
+        return found
+
+    def lit(self, text: str) -> Lit:
+        return Lit(text, self.lang_tag)
+
+    def add(self, entity: Entity, predicate: str, value) -> None:
+        """Add a value; plain strings become literals tagged with the current script."""
+        if value is None or value == "":
+            return
+        if isinstance(value, str):
+            value = Lit(value, self.lang_tag)
+        entity.statements.append((predicate, value))
+
+    def alternate_tag(self, linkage: str) -> str:
+        """BCP 47 tag for an 880 from its $6, e.g. ``245-01/(N`` -> ``ru-Cyrl``."""
+        script = SCRIPTS.get(linkage.split("/", 1)[1][:2], "") if "/" in linkage else ""
+        lang = BCP47.get(self.language, "und")
+        return f"{lang}-{script}" if script else lang
+
+    def iri(self, value: str) -> IRI:
+        return IRI(value)

@@ -1,0 +1,154 @@
+"""One bibliographic record → one :class:`Description`. A pure function of the record."""
+
+from __future__ import annotations
+
+import json
+
+from ..errors import MappingError
+from . import fixed
+from . import headings as H
+from . import terms as T
+from .builder import Builder
+from .model import IRI, Description, Kind
+from .rules import BY_TAG, DESCRIPTIVE_880
+from .text import control_number
+
+# Control fields the entities hold entirely; the others are carried as they are (008 is
+# mapped in part, and positions such as date entered are not modelled).
+_HELD_CONTROL = {"001", "003"}
+
+
+def record_control_number(record) -> str | None:
+    f001 = record.get("001")
+    if f001 is None or not (f001.data or "").strip():
+        return None
+    f003 = record.get("003")
+    return control_number(f003.data if f003 is not None else None, f001.data)
+
+
+def convert(record, number: int | None = None) -> Description:
+    """Map one MARC 21 bibliographic record (a pymarc Record) to RDA entities.
+
+    Raises :class:`MappingError` when the record has no control number, since without it the
+    manifestation has no stable identity.
+    """
+    cn = record_control_number(record)
+    if cn is None:
+        raise MappingError("no control number (001): the record cannot be given a stable identity",
+                           number=number, tag="001")
+    leader = str(record.leader)
+    if leader[5:6] == "d":
+        b = Builder(cn, "", False)
+        return Description(cn, b.manifestation, b.expression, b.work, [b.manifestation], deleted=True)
+
+    f008_field = record.get("008")
+    f008 = f008_field.data if f008_field is not None else ""
+    f007_field = record.get("007")
+    f007 = f007_field.data if f007_field is not None else ""
+    b = Builder(cn, fixed.language(f008), leader[6:7] in "at")
+    layout: list = []
+    carried_tags: list[str] = []
+
+    for field in record.fields:
+        tag = field.tag
+        if field.control_field if hasattr(field, "control_field") else field.is_control_field():
+            layout.append([tag, None if tag in _HELD_CONTROL else field.data])
+            continue
+        if tag == "880":
+            linkage = next((v for c, v in field.subfields if c == "6"), "")
+            paired = BY_TAG.get(linkage[:3]) if linkage[:3] in DESCRIPTIVE_880 else None
+            H.alternate_script(b, field, paired.handler if paired else None)
+            rule = paired
+        else:
+            rule = BY_TAG.get(tag)
+            if rule is not None:
+                try:
+                    rule.handler(b, field)
+                except (IndexError, ValueError, AttributeError) as exc:
+                    raise MappingError(f"cannot map: {exc}", number=number, tag=tag) from exc
+        consumed = rule.consumes if rule is not None else ""
+        if rule is None and tag != "880":
+            carried_tags.append(tag)
+        layout.append([tag, field.indicator1 + field.indicator2,
+                       [[c, None if c in consumed else v] for c, v in field.subfields]])
+
+    _finish(b, leader, f007, f008)
+    desc = Description(cn, b.manifestation, b.expression, b.work, b.entities)
+    desc.carried = json.dumps({"leader": leader, "fields": layout}, ensure_ascii=False, separators=(",", ":"))
+    desc.carried_tags = carried_tags
+    desc.inferred = b.inferred
+    return desc
+
+
+def _finish(b: Builder, leader: str, f007: str, f008: str) -> None:
+    """Settle the work and expression, once every field has been seen."""
+    m, e, w = b.manifestation, b.expression, b.work
+    title_proper = m.first(T.M_TITLE_PROPER)
+    title = b.work_basis[0] if b.work_basis else (title_proper.text if title_proper else "")
+    creator, heading = b.creator_basis, b.creator_heading
+    if b.translation_of is not None:
+        creator, title = b.translation_of
+        heading = creator
+    w.basis = ("work", creator, title)
+    if w.first(T.W_PREFERRED_TITLE) is None or b.translation_of is not None:
+        w.statements.insert(0, (T.W_PREFERRED_TITLE, _lit(title)))
+    w.statements.append((T.W_AAP, _lit(f"{heading}. {title}" if heading else title)))
+
+    content = b.content_codes
+    if not content:
+        inferred = fixed.infer_content(leader)
+        content = [inferred] if inferred else []
+        if content:
+            b.inferred.append(T.E_CONTENT_TYPE)
+    languages = b.languages or ([b.language] if b.language else [])
+    e.basis = ("expression", creator, title, "+".join(sorted(set(languages))), "+".join(content))
+    e.statements[:0] = [(T.E_WORK, w)]
+    for code in content:
+        iri = T.content_iri(code)
+        if iri:
+            e.add(T.E_CONTENT_TYPE, IRI(iri))
+    seen = set()
+    for lang in languages:
+        if lang not in seen:
+            seen.add(lang)
+            e.add(T.E_LANGUAGE, IRI(T.language_iri(lang)))
+    for orig in b.original_languages:
+        if orig not in seen:
+            original = b.entity(Kind.EXPRESSION, ("expression", creator, title, orig, "+".join(content)))
+            if not original.statements:
+                original.add(T.E_WORK, w)
+                original.add(T.E_LANGUAGE, IRI(T.language_iri(orig)))
+            e.add(T.E_TRANSLATION_OF, original)
+
+    audience, guessed = fixed.audience(leader, f008)
+    if audience:
+        e.add(T.E_AUDIENCE, IRI(audience))
+        if guessed:
+            b.inferred.append(T.E_AUDIENCE)
+    form = fixed.literary_form(leader, f008)
+    if form:
+        w.add(T.W_CATEGORY, IRI(form))
+
+    if m.first(T.M_MEDIA) is None:
+        media = fixed.infer_media(leader, f007, f008)
+        m.add(T.M_MEDIA, IRI(T.media_iri(media)))
+        b.inferred.append(T.M_MEDIA)
+    else:
+        media = ""
+    if m.first(T.M_CARRIER) is None:
+        carrier = fixed.infer_carrier(leader, f007, f008, media or "n")
+        if carrier and T.carrier_iri(carrier):
+            m.add(T.M_CARRIER, IRI(T.carrier_iri(carrier)))
+            b.inferred.append(T.M_CARRIER)
+    mode = fixed.mode_of_issuance(leader)
+    if mode:
+        m.add(T.M_MODE, IRI(mode))
+    m.statements[:0] = [(T.M_IDENTIFIER, _lit(m.basis[0])), (T.M_EXPRESSION, e), (T.M_WORK, w)]
+    # Work and expression go after the manifestation, ahead of the other entities.
+    b.entities[1:1] = [e, w]
+
+
+def _lit(text: str):
+    from .model import Lit
+
+    return Lit(text)

@@ -1,0 +1,245 @@
+"""Handlers for descriptive fields: identifiers, titles, edition, publication, extent, notes.
+
+Each handler takes the record's :class:`Builder` and one pymarc field. Which subfields a
+handler consumes is declared beside it in ``rules.py``; the others are carried.
+"""
+
+from __future__ import annotations
+
+from . import terms as T
+from .builder import Builder
+from .model import Kind
+from .text import control_number, isbn13, isbn_parts, issn, strip_isbd
+
+
+def _subs(field):
+    return field.subfields
+
+
+def identifier_035(b: Builder, field) -> None:
+    for code, value in _subs(field):
+        if code == "a":
+            b.add(b.manifestation, T.M_IDENTIFIER, control_number(None, value))
+
+
+def isbn_020(b: Builder, field) -> None:
+    m = b.manifestation
+    qualifiers = [strip_isbd(v).strip("()") for c, v in _subs(field) if c == "q"]
+    for code, value in _subs(field):
+        if code == "a":
+            given, qualifier = isbn_parts(value)
+            if qualifier:
+                qualifiers.append(qualifier)
+            norm = isbn13(given)
+            if norm:
+                b.add(m, T.M_IDENTIFIER, "urn:isbn:" + norm)
+                if given != norm:
+                    b.add(m, T.M_IDENTIFIER_AS_GIVEN, given)
+            else:
+                # An ISBN with a bad check digit is still what the book prints: keep it.
+                b.add(m, T.M_IDENTIFIER, given)
+        elif code == "z":
+            given, _ = isbn_parts(value)
+            norm = isbn13(given)
+            b.add(m, T.MB_INVALID_IDENTIFIER, "urn:isbn:" + norm if norm else given)
+    for q in qualifiers:
+        b.add(m, T.M_IDENTIFIER_NOTE, q)
+
+
+def issn_022(b: Builder, field) -> None:
+    for code, value in _subs(field):
+        if code == "a":
+            norm = issn(value)
+            b.add(b.manifestation, T.M_IDENTIFIER, "urn:issn:" + norm if norm else value.strip())
+        elif code in "yz":
+            b.add(b.manifestation, T.MB_INVALID_IDENTIFIER, value.strip())
+
+
+_024_SCHEMES = {"0": "isrc", "1": "upc", "2": "ismn", "3": "ean", "4": "sici"}
+
+
+def other_identifier_024(b: Builder, field) -> None:
+    scheme = _024_SCHEMES.get(field.indicator1)
+    if scheme is None:
+        scheme = next((v.strip() for c, v in _subs(field) if c == "2"), "")
+    for code, value in _subs(field):
+        if code == "a":
+            value = value.strip()
+            b.add(b.manifestation, T.M_IDENTIFIER, f"urn:{scheme}:{value}" if scheme else value)
+        elif code == "z":
+            b.add(b.manifestation, T.MB_INVALID_IDENTIFIER, value.strip())
+
+
+def language_041(b: Builder, field) -> None:
+    for code, value in _subs(field):
+        # Pre-2001 records pack several codes into one subfield: "engfre".
+        codes = [value[i:i + 3] for i in range(0, len(value.strip()), 3)] if len(value.strip()) % 3 == 0 else [value.strip()]
+        for c in codes:
+            c = c.lower()
+            if code == "a":
+                b.languages.append(c)
+            elif code == "h":
+                b.original_languages.append(c)
+
+
+def title_245(b: Builder, field) -> None:
+    m = b.manifestation
+    parts: list[str] = []
+    parallel_next = False
+    skip = int(field.indicator2) if field.indicator2.isdigit() else 0
+    for code, value in _subs(field):
+        if code == "a":
+            parts.append(strip_isbd(value))
+            if not b.work_basis and b.lang_tag is None:
+                # The cluster key files the title as a catalogue does: without its article.
+                b.work_basis.append(". ".join([strip_isbd(value[skip:])] + [
+                    strip_isbd(v) for c, v in _subs(field) if c in "np"]))
+            parallel_next = value.rstrip().endswith("=")
+        elif code in "np":
+            parts.append(strip_isbd(value))
+        elif code == "b":
+            b.add(m, T.M_PARALLEL_TITLE if parallel_next else T.M_OTHER_TITLE, strip_isbd(value))
+            parallel_next = value.rstrip().endswith("=")
+        elif code == "c":
+            b.add(m, T.M_SOR, strip_isbd(value))
+    if parts:
+        title = ". ".join(p for p in parts if p)
+        b.add(m, T.M_TITLE_PROPER, title)
+
+
+def variant_title_246(b: Builder, field) -> None:
+    text = " ".join(strip_isbd(v) for c, v in _subs(field) if c in "abnp")
+    if text:
+        pred = T.M_PARALLEL_TITLE if field.indicator2 == "1" else T.M_VARIANT_TITLE
+        b.add(b.manifestation, pred, text)
+
+
+def edition_250(b: Builder, field) -> None:
+    for code, value in _subs(field):
+        if code == "a":
+            b.add(b.manifestation, T.M_EDITION, strip_isbd(value))
+
+
+# 264 second indicator -> (statement, place, name, date); 260 is publication (and $e-$g manufacture).
+_264 = {
+    "0": (T.M_PRODUCTION, T.M_PLACE_PROD, T.M_PRODUCER_NAME, T.M_DATE_PROD),
+    "1": (T.M_PUBLICATION, T.M_PLACE_PUB, T.M_PUBLISHER_NAME, T.M_DATE_PUB),
+    "2": (T.M_DISTRIBUTION, T.M_PLACE_DIST, T.M_DISTRIBUTOR_NAME, T.M_DATE_DIST),
+    "3": (T.M_MANUFACTURE, T.M_PLACE_MANU, T.M_MANUFACTURER_NAME, T.M_DATE_MANU),
+}
+
+
+def _statement(b: Builder, field, elements, codes: str = "abc") -> None:
+    statement, place, name, date = elements
+    m = b.manifestation
+    pieces = []
+    for code, value in _subs(field):
+        if code not in codes:
+            continue
+        v = strip_isbd(value)
+        if not v:
+            continue
+        pieces.append((code, v))
+        b.add(m, {codes[0]: place, codes[1]: name, codes[2]: date}[code], v)
+    if pieces:
+        b.add(m, statement, _isbd_statement(pieces, codes))
+
+
+def _isbd_statement(pieces, codes) -> str:
+    out = ""
+    for code, v in pieces:
+        if not out:
+            out = v
+        elif code == codes[0]:
+            out += " ; " + v
+        elif code == codes[1]:
+            out += " : " + v
+        else:
+            out += ", " + v
+    return out
+
+
+def publication_260(b: Builder, field) -> None:
+    _statement(b, field, _264["1"], "abc")
+    if any(c in "efg" for c, _ in _subs(field)):
+        _statement(b, field, _264["3"], "efg")
+
+
+def publication_264(b: Builder, field) -> None:
+    if field.indicator2 == "4":
+        for code, value in _subs(field):
+            if code == "c":
+                b.add(b.manifestation, T.M_COPYRIGHT, strip_isbd(value))
+        return
+    _statement(b, field, _264.get(field.indicator2, _264["1"]))
+
+
+def extent_300(b: Builder, field) -> None:
+    m = b.manifestation
+    for code, value in _subs(field):
+        if code == "a":
+            b.add(m, T.M_EXTENT, strip_isbd(value))
+        elif code == "b":
+            b.add(m, T.M_ILLUSTRATIVE, strip_isbd(value))
+        elif code == "c":
+            b.add(m, T.M_DIMENSIONS, strip_isbd(value))
+
+
+def _type_field(b: Builder, field, codes: dict, labels: dict, to_iri) -> list[str]:
+    found = [v.strip() for c, v in _subs(field) if c == "b" and v.strip() in codes]
+    if not found:
+        found = [labels[v.strip().lower()] for c, v in _subs(field) if c == "a" and labels.get(v.strip().lower())]
+    return found
+
+
+def content_336(b: Builder, field) -> None:
+    for code in _type_field(b, field, T.CONTENT_CODES, T.CONTENT_LABELS, T.content_iri):
+        b.content_codes.append(code)
+
+
+def media_337(b: Builder, field) -> None:
+    for code in _type_field(b, field, T.MEDIA_CODES, T.MEDIA_LABELS, T.media_iri):
+        b.add(b.manifestation, T.M_MEDIA, b.iri(T.media_iri(code)))
+
+
+def carrier_338(b: Builder, field) -> None:
+    for code in _type_field(b, field, T.CARRIER_CODES, T.CARRIER_LABELS, T.carrier_iri):
+        b.add(b.manifestation, T.M_CARRIER, b.iri(T.carrier_iri(code)))
+
+
+def series_statement_490(b: Builder, field) -> None:
+    text = ""
+    for code, value in _subs(field):
+        if code == "a":
+            text += ("; " if text else "") + strip_isbd(value)
+        elif code == "v":
+            text += " ; " + strip_isbd(value)
+    b.add(b.manifestation, T.M_SERIES_STATEMENT, text)
+
+
+def _note(predicate_of, codes: str = "a"):
+    def handler(b: Builder, field) -> None:
+        text = " ".join(v.strip() for c, v in _subs(field) if c in codes)
+        entity, predicate = predicate_of(b)
+        b.add(entity, predicate, text)
+
+    return handler
+
+
+note_500 = _note(lambda b: (b.manifestation, T.M_NOTE))
+bibliography_504 = _note(lambda b: (b.manifestation, T.M_SUPPLEMENTARY))
+contents_505 = _note(lambda b: (b.work, T.W_CONTENTS))
+summary_520 = _note(lambda b: (b.work, T.W_SUMMARY), "ab")
+
+
+def holding_852(b: Builder, field) -> None:
+    """852 in a bibliographic record: one item of the manifestation."""
+    barcode = next((v.strip() for c, v in field.subfields if c == "p"), "")
+    call = " ".join(v.strip() for c, v in field.subfields if c in "hijkm")
+    location = " ".join(v.strip() for c, v in field.subfields if c in "ab")
+    basis = (b.manifestation.basis[0], barcode or call or location or str(len(b.entities)))
+    item = b.entity(Kind.ITEM, basis)
+    item.add(T.I_MANIFESTATION, b.manifestation)
+    b.add(item, T.I_IDENTIFIER, barcode)
+    b.add(item, T.I_LOCATION, location)
+    b.add(item, T.I_CALL_NUMBER, call)

@@ -1,0 +1,94 @@
+"""Coded data: content, media and carrier type inferred from Leader/06-07, 007 and 008 when a
+record has no 336/337/338; mode of issuance; language; target audience; literary form."""
+
+from __future__ import annotations
+
+from . import terms as T
+
+# Leader/06 type of record -> MARC content type code
+CONTENT_BY_TYPE = {
+    "a": "txt", "t": "txt", "c": "ntm", "d": "ntm", "e": "cri", "f": "cri", "i": "spw",
+    "j": "prm", "k": "sti", "g": "tdi", "m": "cop", "r": "tdf", "o": "xxx", "p": "xxx",
+}
+# 007/00 category of material -> media type code
+MEDIA_BY_007 = {"c": "c", "h": "h", "s": "s", "v": "v", "g": "g", "m": "g", "t": "n", "a": "n", "k": "n"}
+# 008 form of item -> media type code
+MEDIA_BY_FORM = {" ": "n", "r": "n", "d": "n", "f": "n", "o": "c", "q": "c", "s": "c",
+                 "a": "h", "b": "h", "c": "h"}
+# 008 form of item -> carrier code where the form settles it
+CARRIER_BY_FORM = {"o": "cr", "a": "hd", "b": "he", "c": "hg", "q": "cd"}
+# unmediated carriers by Leader/06
+UNMEDIATED_CARRIER = {"a": "nc", "t": "nc", "c": "nc", "d": "nc", "e": "nb", "f": "nb",
+                      "k": "nb", "r": "nr", "o": "nr", "p": "nc"}
+MODE_BY_LEVEL = {"m": T.MODE_SINGLE, "a": T.MODE_SINGLE, "c": T.MODE_SINGLE, "d": T.MODE_SINGLE,
+                 "s": T.MODE_MULTIPLE, "i": T.MODE_MULTIPLE, "b": T.MODE_MULTIPLE}
+
+# 008/22 target audience. Blank means not stated, which Norwegian loan statistics count as adult.
+JUVENILE = set("abcdj")
+ADULT = set("efg")
+# 008/33 literary form (books)
+FICTION = set("1dfhjp")
+NONFICTION = set("0eis")
+
+_BOOKS = set("at")
+_FORM_AT_29 = set("ekgor")  # maps and visual materials put form of item at 008/29
+
+
+def form_of_item(leader: str, f008: str) -> str:
+    pos = 29 if leader[6:7] in _FORM_AT_29 else 23
+    return f008[pos:pos + 1] if len(f008) > pos else " "
+
+
+def infer_content(leader: str) -> str | None:
+    return CONTENT_BY_TYPE.get(leader[6:7])
+
+
+def infer_media(leader: str, f007: str, f008: str) -> str:
+    if f007:
+        media = MEDIA_BY_007.get(f007[0])
+        if media:
+            return media
+    return MEDIA_BY_FORM.get(form_of_item(leader, f008), "n")
+
+
+def infer_carrier(leader: str, f007: str, f008: str, media: str) -> str | None:
+    if f007 and len(f007) > 1 and (f007[:2]) in T.CARRIER_CODES:
+        return f007[:2]
+    form = form_of_item(leader, f008)
+    if form in CARRIER_BY_FORM:
+        return CARRIER_BY_FORM[form]
+    if media == "n":
+        return UNMEDIATED_CARRIER.get(leader[6:7])
+    return None
+
+
+def mode_of_issuance(leader: str) -> str | None:
+    return MODE_BY_LEVEL.get(leader[7:8])
+
+
+def language(f008: str) -> str:
+    code = f008[35:38].strip().lower() if len(f008) >= 38 else ""
+    return code if len(code) == 3 and code.isalpha() else ""
+
+
+def audience(leader: str, f008: str) -> tuple[str | None, bool]:
+    """(audience concept, inferred?) from 008/22 where the material type defines it."""
+    if leader[6:7] not in "acdgijkmt" or len(f008) < 23:
+        return None, False
+    code = f008[22]
+    if code in JUVENILE:
+        return T.MB_JUVENILE, False
+    if code in ADULT:
+        return T.MB_ADULT, False
+    return T.MB_ADULT, True
+
+
+def literary_form(leader: str, f008: str) -> str | None:
+    if leader[6:7] not in _BOOKS or len(f008) < 34:
+        return None
+    code = f008[33]
+    if code in FICTION:
+        return T.MB_FICTION
+    if code in NONFICTION:
+        return T.MB_NONFICTION
+    return None

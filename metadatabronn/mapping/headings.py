@@ -1,0 +1,314 @@
+"""Handlers for headings: agents (1XX/7XX), preferred titles (240/130), subjects (6XX),
+classification (050/082), series (440/8XX) and related works (7XX $t, 730, 740)."""
+
+from __future__ import annotations
+
+import re
+
+from . import roles as R
+from . import terms as T
+from .builder import Builder
+from .model import Entity, IRI, Kind
+from .text import strip_heading, strip_isbd
+
+_NAME_CODES = {"00": "abcdgjq", "10": "abcdgn", "11": "acdegnq"}
+_AFTER_NAME = set("tklfhmnoprs")  # a title part begins: the heading names a work
+_TITLE_CODES = "tnpklfmors"
+_SUBDIVISIONS = "vxyz"
+_DATES = re.compile(r"(\d{3,4})\??\s*-\s*(\d{3,4})?")
+
+SCHEMES = {
+    "0": "lcsh", "1": "lcshac", "2": "mesh", "3": "nal", "5": "cash", "6": "rvm",
+}
+SCHEME_IRIS = {
+    "lcsh": "http://id.loc.gov/authorities/subjects",
+    "lcgft": "http://id.loc.gov/authorities/genreForms",
+    "mesh": "http://id.nlm.nih.gov/mesh",
+    "fast": "http://id.worldcat.org/fast",
+}
+
+
+def scheme_iri(code: str) -> str:
+    return SCHEME_IRIS.get(code) or f"https://w3id.org/metadatabronn/scheme/{code or 'uncontrolled'}"
+
+
+def _kind(field) -> Kind:
+    suffix = field.tag[1:]
+    if suffix == "00":
+        return Kind.FAMILY if field.indicator1 == "3" else Kind.PERSON
+    return Kind.CORPORATE
+
+
+def _name_part(field) -> list[tuple[str, str]]:
+    codes = _NAME_CODES.get(field.tag[1:], "abcdgnq")
+    out = []
+    for code, value in field.subfields:
+        if code in _AFTER_NAME and field.tag[1:] != "11" or code == "t":
+            break
+        if code in codes:
+            out.append((code, value))
+    return out
+
+
+def _heading(parts) -> str:
+    return strip_heading(" ".join(v.strip() for _, v in parts))
+
+
+def _creator_key(field) -> str:
+    # The cluster key names the creator without dates or fuller form, which records of one
+    # work give or omit at random; agents themselves keep their full heading.
+    return _heading([(c, v) for c, v in _name_part(field) if c in "abcgn"])
+
+
+def agent(b: Builder, field) -> Entity | None:
+    """The agent a name heading names, created once per record with its name and identifiers."""
+    parts = _name_part(field)
+    if not parts:
+        return None
+    aap = _heading(parts)
+    kind = _kind(field)
+    uri = next((v.strip() for c, v in field.subfields if c == "1" and v.strip().startswith("http")), None)
+    ident = next((v.strip() for c, v in field.subfields if c == "0" and v.strip()), None)
+    if uri is None and ident and ident.startswith("http"):
+        uri, ident = ident, None
+    if uri:
+        basis = ("uri", uri)
+    elif ident:
+        basis = ("id", ident)
+    else:
+        basis = ("aap", kind.value, aap)
+    entity = b.entity(kind, basis)
+    if b.lang_tag is not None:
+        b.add(entity, _AAP[kind], aap)
+        return entity
+    if entity.statements:
+        return entity
+    name = strip_heading(" ".join(v for c, v in parts if c in "ab"))
+    b.add(entity, _NAME[kind], name)
+    b.add(entity, _AAP[kind], aap)
+    for c, v in parts:
+        if c == "d" and kind is Kind.PERSON:
+            m = _DATES.search(v)
+            if m:
+                b.add(entity, T.A_BIRTH, m.group(1))
+                b.add(entity, T.A_DEATH, m.group(2))
+            elif v.strip():
+                b.add(entity, T.A_PERSON_ACTIVITY, strip_heading(v))
+    for c, v in field.subfields:
+        v = v.strip()
+        if c in "01" and v:
+            if v.startswith("http"):
+                b.add(entity, T.OWL_SAMEAS, IRI(v))
+            else:
+                b.add(entity, _ID[kind], v)
+    return entity
+
+
+_NAME = {Kind.PERSON: T.A_PERSON_NAME, Kind.CORPORATE: T.A_CORPORATE_NAME, Kind.FAMILY: T.A_FAMILY_NAME}
+_AAP = {Kind.PERSON: T.A_PERSON_AAP, Kind.CORPORATE: T.A_CORPORATE_AAP, Kind.FAMILY: T.A_FAMILY_AAP}
+_ID = {Kind.PERSON: T.A_PERSON_ID, Kind.CORPORATE: T.A_CORPORATE_ID, Kind.FAMILY: T.A_AGENT_ID}
+
+
+def _link_880(b: Builder, field, entity: Entity | None) -> None:
+    if entity is None:
+        return
+    for code, value in field.subfields:
+        if code == "6" and value.startswith("880-"):
+            b.linked[value[4:6]] = entity
+
+
+def _place_role(b: Builder, entity: Entity, codes: list[str], default: tuple[str, str]) -> None:
+    targets = {"work": b.work, "expression": b.expression, "manifestation": b.manifestation}
+    placed = False
+    for code in codes:
+        spec = R.CODES.get(code)
+        if spec:
+            b.add(targets[spec[0]], spec[1], entity)
+            placed = True
+    if not placed:
+        b.add(targets[default[0]], default[1], entity)
+
+
+def main_entry(b: Builder, field) -> None:
+    """100/110/111: the creator; also the first half of the work's cluster key."""
+    entity = agent(b, field)
+    _link_880(b, field, entity)
+    if entity is None or b.lang_tag is not None:
+        return
+    b.creator_basis = _creator_key(field)
+    b.creator_heading = _heading(_name_part(field))
+    default = ("work", T.W_AUTHOR if b.textual else T.W_CREATOR)
+    _place_role(b, entity, R.roles(field), default)
+
+
+def _title_of(field, codes: str = "anp", skip: int = 0) -> str:
+    parts = []
+    for c, v in field.subfields:
+        if c in codes:
+            if skip and c in "at":
+                v, skip = v[skip:], 0
+            parts.append(strip_isbd(v))
+    return ". ".join(p for p in parts if p)
+
+
+def _nonfiling(field) -> int:
+    ind = field.indicator1 if field.tag in ("130", "730") else field.indicator2
+    return int(ind) if ind.isdigit() else 0
+
+
+def preferred_title(b: Builder, field) -> None:
+    """240/130: the preferred title of the work; $l names the expression's language."""
+    title = _title_of(field, "anp", _nonfiling(field))
+    if not title:
+        return
+    if b.lang_tag is not None:
+        b.add(b.work, T.W_PREFERRED_TITLE, title)
+        return
+    b.work_basis[:] = [title]
+    b.work.add(T.W_PREFERRED_TITLE, title)
+
+
+def added_entry(b: Builder, field) -> None:
+    """700/710/711: an agent in a role, or (with $t) a related work, or the original of a translation."""
+    has_title = any(c == "t" for c, _ in field.subfields)
+    if has_title:
+        relation = " ".join(v for c, v in field.subfields if c == "i").strip().lower()
+        creator = _creator_key(field)
+        title = _title_of(field, "tnp")
+        if relation.startswith(("translation of", "oversettelse av", "översättning av", "käännös")):
+            if b.lang_tag is None:
+                b.translation_of = (creator, title)
+            return
+        work = related_work(b, creator, title, field)
+        _link_880(b, field, work)
+        if b.lang_tag is None:
+            b.add(b.work, T.W_RELATED_WORK, work)
+        return
+    entity = agent(b, field)
+    _link_880(b, field, entity)
+    if entity is None or b.lang_tag is not None:
+        return
+    _place_role(b, entity, R.roles(field), ("expression", T.E_CREATOR))
+
+
+def related_work(b: Builder, creator: str, title: str, field=None) -> Entity:
+    work = b.entity(Kind.WORK, ("work", creator, title))
+    if not work.statements:
+        work.add(T.W_PREFERRED_TITLE, title)
+        name = _heading(_name_part(field)) if field is not None and creator else creator
+        work.add(T.W_AAP, f"{name}. {title}" if name else title)
+        if field is not None and creator:
+            author = agent(b, field)
+            if author is not None:
+                work.add(T.W_CREATOR, author)
+    return work
+
+
+def uniform_title_730(b: Builder, field) -> None:
+    title = _title_of(field, "anp")
+    if title:
+        b.add(b.work, T.W_RELATED_WORK, related_work(b, "", title))
+
+
+def analytic_title_740(b: Builder, field) -> None:
+    title = _title_of(field, "anp")
+    if title:
+        b.add(b.work, T.W_RELATED_WORK, related_work(b, "", title))
+
+
+def subject(b: Builder, field) -> None:
+    """6XX: agents and works as themselves; topics, places, genres as SKOS concepts."""
+    codes = {c for c, _ in field.subfields}
+    predicate = T.W_CATEGORY if field.tag == "655" else T.W_SUBJECT
+    if field.tag in ("600", "610", "611") and not codes & set(_SUBDIVISIONS):
+        if "t" in codes:
+            target = related_work(b, _creator_key(field), _title_of(field, "tnp"), field)
+        else:
+            target = agent(b, field)
+        if target is not None:
+            b.add(b.work, predicate, target)
+        return
+    b.add(b.work, predicate, concept(b, field))
+
+
+def concept(b: Builder, field) -> Entity | None:
+    label_parts: list[str] = []
+    for code, value in field.subfields:
+        if code in "0123456789":
+            continue
+        v = strip_heading(value)
+        if not v:
+            continue
+        if code in _SUBDIVISIONS and label_parts:
+            label_parts.append("--")
+        label_parts.append(v)
+    label = " ".join(label_parts)
+    if not label:
+        return None
+    uri = next((v.strip() for c, v in field.subfields if c in "01" and v.strip().startswith("http")), None)
+    scheme = SCHEMES.get(field.indicator2) or next((v.strip() for c, v in field.subfields if c == "2"), "")
+    if field.tag == "653":
+        scheme = ""
+    entity = b.entity(Kind.CONCEPT, ("uri", uri) if uri else ("label", scheme, label))
+    if not entity.statements:
+        b.add(entity, T.SKOS_PREFLABEL, label)
+        if scheme or not uri:
+            entity.add(T.SKOS_INSCHEME, IRI(scheme_iri(scheme)))
+        for c, v in field.subfields:
+            if c == "0" and v.strip() and not v.strip().startswith("http"):
+                entity.add(T.DCT_IDENTIFIER, v.strip())
+    return entity
+
+
+def classification(b: Builder, field) -> None:
+    """050 (LCC) and 082 (DDC): the class number as a concept the work is about."""
+    scheme = "lcc" if field.tag == "050" else "ddc"
+    for code, value in field.subfields:
+        if code != "a":
+            continue
+        number = value.strip().replace("/", "")
+        if not number:
+            continue
+        entity = b.entity(Kind.CONCEPT, ("class", scheme, number))
+        if not entity.statements:
+            entity.add(T.SKOS_NOTATION, number)
+            entity.add(T.SKOS_INSCHEME, IRI(scheme_iri(scheme)))
+        b.add(b.work, T.W_SUBJECT, entity)
+
+
+def series_added_entry(b: Builder, field) -> None:
+    """440/800/810/811/830: the series as a work of its own, which this work is part of."""
+    if field.tag in ("800", "810", "811"):
+        creator, title = _creator_key(field), _title_of(field, "tnp")
+    else:
+        creator, title = "", _title_of(field, "anp")
+    if not title:
+        return
+    series = related_work(b, creator, title, field if creator else None)
+    _link_880(b, field, series)
+    if b.lang_tag is None:
+        b.add(b.work, T.W_PART_OF, series)
+    if field.tag == "440":
+        text = title
+        for c, v in field.subfields:
+            if c == "v":
+                text += " ; " + strip_isbd(v)
+        b.add(b.manifestation, T.M_SERIES_STATEMENT, text)
+
+
+def alternate_script(b: Builder, field, handler) -> None:
+    """880: the paired field's values in another script, on the entity the pair names."""
+    linkage = next((v for c, v in field.subfields if c == "6"), "")
+    entity = b.linked.get(linkage[4:6]) if len(linkage) >= 6 else None
+    b.lang_tag = b.alternate_tag(linkage)
+    try:
+        if entity is not None and entity.kind is not Kind.WORK and entity.kind is not Kind.CONCEPT:
+            parts = _name_part(field)
+            if parts:
+                b.add(entity, _AAP.get(entity.kind, T.A_PERSON_AAP), _heading(parts))
+        elif entity is not None and entity.kind is Kind.WORK:
+            b.add(entity, T.W_PREFERRED_TITLE, _title_of(field, "atnp"))
+        elif handler is not None:
+            handler(b, field)
+    finally:
+        b.lang_tag = None

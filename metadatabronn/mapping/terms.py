@@ -1,0 +1,214 @@
+"""IRIs the mapping emits, and the MARC code tables that pick RDA vocabulary terms.
+
+Every IRI here must be declared in ``vocabularies/``; a test holds the two together.
+"""
+
+from __future__ import annotations
+
+RDAW = "http://rdaregistry.info/Elements/w/"
+RDAE = "http://rdaregistry.info/Elements/e/"
+RDAM = "http://rdaregistry.info/Elements/m/"
+RDAI = "http://rdaregistry.info/Elements/i/"
+RDAA = "http://rdaregistry.info/Elements/a/"
+RDAC = "http://rdaregistry.info/Elements/c/"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+OWL_SAMEAS = "http://www.w3.org/2002/07/owl#sameAs"
+MB = "https://w3id.org/metadatabronn/ns#"
+LANG_BASE = "http://id.loc.gov/vocabulary/iso639-2/"
+
+CONTENT_BASE = "http://rdaregistry.info/termList/RDAContentType/"
+MEDIA_BASE = "http://rdaregistry.info/termList/RDAMediaType/"
+CARRIER_BASE = "http://rdaregistry.info/termList/RDACarrierType/"
+MODE_BASE = "http://rdaregistry.info/termList/ModeIssue/"
+
+# Classes
+C_WORK = RDAC + "C10001"
+C_EXPRESSION = RDAC + "C10006"
+C_MANIFESTATION = RDAC + "C10007"
+C_ITEM = RDAC + "C10003"
+C_PERSON = RDAC + "C10004"
+C_CORPORATE = RDAC + "C10005"
+C_FAMILY = RDAC + "C10008"
+C_CONCEPT = SKOS + "Concept"
+
+# Work
+W_PREFERRED_TITLE = RDAW + "P10223"
+W_AAP = RDAW + "P10331"
+W_AUTHOR = RDAW + "P10061"
+W_CREATOR = RDAW + "P10065"
+W_SUBJECT = RDAW + "P10256"
+W_CATEGORY = RDAW + "P10004"
+W_PART_OF = RDAW + "P10019"
+W_TITLE = RDAW + "P10088"
+W_VARIANT_TITLE = RDAW + "P10086"
+W_NUMBERING_OF_PART = RDAW + "P10012"
+W_SUMMARY = RDAW + "P10109"
+W_NOTE = RDAW + "P10330"
+W_COMPILER = RDAW + "P10055"
+W_ISSUING = RDAW + "P10046"
+W_COMPOSER = RDAW + "P10053"
+W_PHOTOGRAPHER = RDAW + "P10056"
+W_SPONSOR = RDAW + "P10067"
+W_DEGREE_GRANTOR = RDAW + "P10006"
+W_DATE = RDAW + "P10219"
+W_RELATED_WORK = RDAW + "P10198"
+W_CONTENTS = RDAW + "P10330"  # note on work: RDA has no contents-note element of its own
+
+# Expression
+E_WORK = RDAE + "P20231"
+E_CONTENT_TYPE = RDAE + "P20001"
+E_LANGUAGE = RDAE + "P20006"
+E_TRANSLATOR = RDAE + "P20037"
+E_CREATOR = RDAE + "P20053"
+E_EDITOR = RDAE + "P20330"
+E_TRANSLATION_OF = RDAE + "P20141"
+E_AUDIENCE = RDAE + "P20322"
+E_NOTE = RDAE + "P20071"
+E_NARRATOR = RDAE + "P20022"
+E_SCRIPT = RDAE + "P20065"
+
+# Manifestation
+M_EXPRESSION = RDAM + "P30139"
+M_WORK = RDAM + "P30135"
+M_TITLE_PROPER = RDAM + "P30156"
+M_OTHER_TITLE = RDAM + "P30142"
+M_SOR = RDAM + "P30105"
+M_EDITION = RDAM + "P30107"
+M_PUBLICATION = RDAM + "P30111"
+M_PLACE_PUB = RDAM + "P30088"
+M_PUBLISHER_NAME = RDAM + "P30176"
+M_DATE_PUB = RDAM + "P30011"
+M_PRODUCTION = RDAM + "P30110"
+M_PLACE_PROD = RDAM + "P30086"
+M_PRODUCER_NAME = RDAM + "P30174"
+M_DATE_PROD = RDAM + "P30009"
+M_DISTRIBUTION = RDAM + "P30108"
+M_PLACE_DIST = RDAM + "P30085"
+M_DISTRIBUTOR_NAME = RDAM + "P30173"
+M_DATE_DIST = RDAM + "P30008"
+M_MANUFACTURE = RDAM + "P30109"
+M_PLACE_MANU = RDAM + "P30087"
+M_MANUFACTURER_NAME = RDAM + "P30175"
+M_DATE_MANU = RDAM + "P30010"
+M_COPYRIGHT = RDAM + "P30007"
+M_EXTENT = RDAM + "P30182"
+M_DIMENSIONS = RDAM + "P30169"
+M_ILLUSTRATIVE = RDAM + "P30453"
+M_SUPPLEMENTARY = RDAM + "P30455"
+M_MEDIA = RDAM + "P30002"
+M_CARRIER = RDAM + "P30001"
+M_MODE = RDAM + "P30003"
+M_IDENTIFIER = RDAM + "P30004"
+M_SERIES_STATEMENT = RDAM + "P30106"
+M_NOTE = RDAM + "P30137"
+M_VARIANT_TITLE = RDAM + "P30128"
+M_PARALLEL_TITLE = RDAM + "P30203"
+M_PUBLISHER = RDAM + "P30083"
+M_ILLUSTRATOR = RDAM + "P30321"
+M_CONTRIBUTOR_TEXT = RDAM + "P30328"
+M_AUDIENCE = RDAM + "P30305"
+M_IDENTIFIER_AS_GIVEN = M_IDENTIFIER  # the design keeps the printed form beside the urn:isbn one
+M_IDENTIFIER_NOTE = RDAM + "P30260"
+
+# Item
+I_MANIFESTATION = RDAI + "P40049"
+I_IDENTIFIER = RDAI + "P40001"
+I_LOCATION = RDAI + "P40162"
+
+# Agents
+A_PERSON_NAME = RDAA + "P50117"
+A_PERSON_AAP = RDAA + "P50411"
+A_PERSON_ID = RDAA + "P50094"
+A_CORPORATE_NAME = RDAA + "P50041"
+A_CORPORATE_AAP = RDAA + "P50407"
+A_CORPORATE_ID = RDAA + "P50006"
+A_FAMILY_NAME = RDAA + "P50065"
+A_FAMILY_AAP = RDAA + "P50409"
+A_AGENT_ID = RDAA + "P50383"
+A_BIRTH = RDAA + "P50121"
+A_DEATH = RDAA + "P50120"
+A_PERSON_ACTIVITY = RDAA + "P50098"
+A_CORPORATE_ACTIVITY = RDAA + "P50236"
+
+# SKOS for subject concepts
+SKOS_PREFLABEL = SKOS + "prefLabel"
+SKOS_INSCHEME = SKOS + "inScheme"
+SKOS_NOTATION = SKOS + "notation"
+
+# The project's own terms (see vocabularies/metadatabronn.ttl)
+MB_CARRIED = MB + "carriedMarc"
+MB_WORK_KEY = MB + "workKey"
+MB_INFERRED = MB + "inferred"
+MB_SOURCE_HASH = MB + "sourceHash"
+MB_FICTION = MB + "Fiction"
+MB_NONFICTION = MB + "NonFiction"
+MB_JUVENILE = MB + "Juvenile"
+MB_ADULT = MB + "Adult"
+MB_SCRIPT = MB + "script"
+MB_LINKED_FIELD = MB + "linkedField"
+MB_INVALID_IDENTIFIER = MB + "invalidIdentifier"
+
+# 336/337/338 codes (MARC 21 source codes rdacontent/rdamedia/rdacarrier) to RDA term numbers,
+# after the RDA Registry's maps to id.loc.gov.
+CONTENT_CODES = {
+    "crd": "1001", "cri": "1002", "crm": "1003", "crt": "1004", "crn": "1005", "crf": "1006",
+    "cod": "1007", "cop": "1008", "ntv": "1009", "ntm": "1010", "prm": "1011", "snd": "1012",
+    "spw": "1013", "sti": "1014", "tci": "1015", "tcm": "1016", "tcn": "1017", "tct": "1018",
+    "tcf": "1019", "txt": "1020", "tdf": "1021", "tdm": "1022", "tdi": "1023",
+}
+MEDIA_CODES = {
+    "s": "1001", "h": "1002", "c": "1003", "p": "1004", "g": "1005", "e": "1006", "n": "1007",
+    "v": "1008",
+}
+CARRIER_CODES = {
+    "sg": "1002", "se": "1003", "sd": "1004", "si": "1005", "sq": "1006", "ss": "1007",
+    "st": "1008", "ck": "1011", "cb": "1012", "cd": "1013", "ce": "1014", "ca": "1015",
+    "cf": "1016", "ch": "1017", "cr": "1018", "ha": "1021", "he": "1022", "hf": "1023",
+    "hb": "1024", "hc": "1025", "hd": "1026", "hh": "1027", "hg": "1028", "pp": "1030",
+    "mc": "1032", "mf": "1033", "mr": "1034", "gd": "1035", "gf": "1036", "gc": "1037",
+    "gt": "1039", "gs": "1040", "eh": "1042", "es": "1043", "no": "1045", "nn": "1046",
+    "na": "1047", "nb": "1048", "nc": "1049", "vc": "1051", "vf": "1052", "vr": "1053",
+    "hj": "1056", "nr": "1059", "vd": "1060", "mo": "1069",
+}
+# Labels as they appear in 336/337/338 $a, for records that give a term but no code.
+CONTENT_LABELS = {
+    "text": "txt", "still image": "sti", "notated music": "ntm", "performed music": "prm",
+    "spoken word": "spw", "cartographic image": "cri", "two-dimensional moving image": "tdi",
+    "computer program": "cop", "computer dataset": "cod", "three-dimensional form": "tdf",
+    "sounds": "snd", "tactile text": "tct", "other": None, "unspecified": None,
+}
+MEDIA_LABELS = {
+    "unmediated": "n", "computer": "c", "microform": "h", "audio": "s", "video": "v",
+    "projected": "g", "stereographic": "e", "microscopic": "p",
+}
+CARRIER_LABELS = {
+    "volume": "nc", "online resource": "cr", "sheet": "nb", "microfiche": "he",
+    "audio disc": "sd", "videodisc": "vd", "computer disc": "cd", "object": "nr",
+    "card": "no", "microfilm reel": "hd", "audiocassette": "ss", "videocassette": "vf",
+}
+
+MODE_SINGLE = MODE_BASE + "1001"
+MODE_MULTIPLE = MODE_BASE + "1005"
+
+
+def content_iri(code: str) -> str | None:
+    n = CONTENT_CODES.get(code)
+    return CONTENT_BASE + n if n else None
+
+
+def media_iri(code: str) -> str | None:
+    n = MEDIA_CODES.get(code)
+    return MEDIA_BASE + n if n else None
+
+
+def carrier_iri(code: str) -> str | None:
+    n = CARRIER_CODES.get(code)
+    return CARRIER_BASE + n if n else None
+
+
+def language_iri(code: str) -> str:
+    return LANG_BASE + code
+
+DCT_IDENTIFIER = "http://purl.org/dc/terms/identifier"
+I_CALL_NUMBER = MB + "callNumber"

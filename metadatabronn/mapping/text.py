@@ -1,0 +1,138 @@
+"""Value clean-up: ISBD punctuation off, identifiers normalised.
+
+Only punctuation that MARC export can put back is removed (ISBD separators and the closing
+full stop); a full stop that ends an abbreviation or an initial is part of the value and stays.
+"""
+
+from __future__ import annotations
+
+import re
+
+# A full stop after these is the abbreviation's own, not ISBD's.
+_ABBREVIATIONS = frozenset(
+    """ed eds etc jr sr inc co ltd corp dept st nr no vol vols pt pts ca cm mm ill illus col
+    p pp v b d fl cent approx rev enl repr trans tr comp bros univ assn mr mrs dr prof publ
+    s l n o ann e g i a""".split()
+)
+_TRAILING_SEPARATORS = " /:;=,+"
+_SPACE_RUN = re.compile(r"\s{2,}")
+
+
+def strip_isbd(value: str) -> str:
+    """Remove ISBD separators and a closing full stop; keep abbreviation full stops.
+
+    >>> strip_isbd("Pride and prejudice /")
+    'Pride and prejudice'
+    >>> strip_isbd("London :")
+    'London'
+    >>> strip_isbd("Jane Austen ; edited by R.W. Chapman.")
+    'Jane Austen ; edited by R.W. Chapman'
+    >>> strip_isbd("3rd ed.")
+    '3rd ed.'
+    >>> strip_isbd("Emmaus, Pa. :")
+    'Emmaus, Pa.'
+    >>> strip_isbd("[2016]")
+    '[2016]'
+    """
+    v = value.strip()
+    separated = False
+    while v and v[-1] in _TRAILING_SEPARATORS:
+        v = v[:-1].rstrip()
+        separated = True
+    # A full stop before a separator ("Pa. :") belongs to the data; only a closing one is ISBD's.
+    if not separated and v.endswith(".") and not v.endswith("..."):
+        word = v[:-1].rsplit(None, 1)[-1] if len(v) > 1 else ""
+        word = word.lstrip("([")
+        if not (
+            word.lower() in _ABBREVIATIONS
+            or (len(word) == 1 and word.isalpha())
+            or "." in word  # initials such as "R.W" or "U.S"
+        ):
+            v = v[:-1].rstrip()
+    if "  " in v:
+        v = _SPACE_RUN.sub(" ", v)
+    return v
+
+
+def strip_heading(value: str) -> str:
+    """Headings (names, subjects) end in a full stop or comma by MARC convention."""
+    v = value.strip()
+    while v and v[-1] in ",;:/=":
+        v = v[:-1].rstrip()
+    if v.endswith(".") and not v.endswith("..."):
+        word = v[:-1].rsplit(None, 1)[-1] if len(v) > 1 else ""
+        if not (len(word) == 1 and word.isalpha()) and word.lower() not in _ABBREVIATIONS:
+            v = v[:-1]
+    return v
+
+
+_ISBN_CHARS = re.compile(r"[0-9Xx][0-9Xx\- ]{8,20}[0-9Xx]|[0-9Xx]{10,13}")
+
+
+def isbn_parts(value: str) -> tuple[str, str]:
+    """Split an 020 $a into (the ISBN as given, any trailing qualifier).
+
+    >>> isbn_parts("0198116578 (pbk.)")
+    ('0198116578', 'pbk.')
+    >>> isbn_parts("978-82-03-36478-1")
+    ('978-82-03-36478-1', '')
+    """
+    v = value.strip()
+    m = _ISBN_CHARS.search(v)
+    if not m:
+        return v, ""
+    rest = (v[: m.start()] + v[m.end():]).strip().strip(":;").strip()
+    if rest.startswith("(") and rest.endswith(")"):
+        rest = rest[1:-1].strip()
+    return m.group(0), rest
+
+
+def isbn13(value: str) -> str | None:
+    """ISBN-13 digits for a valid ISBN-10 or ISBN-13, else None.
+
+    >>> isbn13("0-19-811657-8")
+    '9780198116578'
+    >>> isbn13("978-0-19-811657-8")
+    '9780198116578'
+    >>> isbn13("0198116579") is None
+    True
+    """
+    s = value.replace("-", "").replace(" ", "").upper()
+    if len(s) == 10 and s[:9].isdigit() and (s[9].isdigit() or s[9] == "X"):
+        total = sum((10 - i) * int(c) for i, c in enumerate(s[:9]))
+        check = (11 - total % 11) % 11
+        if (10 if s[9] == "X" else int(s[9])) != check:
+            return None
+        core = "978" + s[:9]
+    elif len(s) == 13 and s.isdigit():
+        if _check13(s[:12]) != s[12]:
+            return None
+        return s
+    else:
+        return None
+    return core + _check13(core)
+
+
+def _check13(twelve: str) -> str:
+    total = sum(int(c) * (1 if i % 2 == 0 else 3) for i, c in enumerate(twelve))
+    return str((10 - total % 10) % 10)
+
+
+_ISSN = re.compile(r"\b(\d{4})-?(\d{3}[\dXx])\b")
+
+
+def issn(value: str) -> str | None:
+    m = _ISSN.search(value)
+    return f"{m.group(1)}-{m.group(2).upper()}" if m else None
+
+
+def control_number(org: str | None, number: str) -> str:
+    """The ``(ORG)ID`` form, surrounding spaces trimmed.
+
+    >>> control_number("DLC", "  00001813 ")
+    '(DLC)00001813'
+    """
+    number = number.strip()
+    if number.startswith("("):
+        return number
+    return f"({org.strip()}){number}" if org and org.strip() else number

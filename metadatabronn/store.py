@@ -1,0 +1,161 @@
+"""The embedded pyoxigraph store: the only module that touches pyoxigraph.
+
+Layout: each source record's quads in its own named graph ``{base}/record/{id}``; the
+identity registry (key → IRI) is asserted inside the record graphs that use it, so it needs
+no graph of its own and a record's removal takes only its own assertions; the change log in
+``{base}/graph/changes``; records whose load was under way in ``{base}/graph/pending``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import pyoxigraph as ox
+
+from .errors import StoreError
+from .mapping import terms as T
+from .rdf import AS, MB_KEY, XSD_DATETIME, iri, literal
+
+log = logging.getLogger(__name__)
+
+MB_PENDING = T.MB + "pending"
+MB_SEQUENCE = T.MB + "sequence"
+AS_OBJECT = AS + "object"
+AS_PUBLISHED = AS + "published"
+CHANGE_TYPES = {"create": AS + "Create", "update": AS + "Update", "delete": AS + "Delete"}
+RDF_TYPE = T.RDF_TYPE
+
+
+class Store:
+    """A metadatabronn store on disk."""
+
+    def __init__(self, path: str | os.PathLike, base: str, *, read_only: bool = False):
+        self.path = Path(path)
+        self.base = base
+        self.changes_graph = f"{base}/graph/changes"
+        self.pending_graph = f"{base}/graph/pending"
+        try:
+            if read_only:
+                self._store = ox.Store.read_only(str(self.path))
+            else:
+                self.path.mkdir(parents=True, exist_ok=True)
+                self._store = ox.Store(str(self.path))
+        except OSError as exc:
+            raise StoreError(f"cannot open the store at {self.path}: {exc}") from exc
+
+    # reading -----------------------------------------------------------------------------
+    def record_hashes(self) -> dict[str, str]:
+        """Record graph → digest of the source record it was loaded from."""
+        pending = self.pending_records()
+        out = {}
+        for q in self._store.quads_for_pattern(None, ox.NamedNode(T.MB_SOURCE_HASH), None, None):
+            g = q.graph_name.value
+            if g not in pending:
+                out[g] = q.object.value
+        return out
+
+    def pending_records(self) -> set[str]:
+        """Record graphs whose last load did not finish: they must be loaded again."""
+        return {q.object.value for q in self._store.quads_for_pattern(
+            None, ox.NamedNode(MB_PENDING), None, ox.NamedNode(self.pending_graph))}
+
+    def registry(self) -> dict[str, str]:
+        """Identity key → IRI, for every registered entity."""
+        return {q.object.value: q.subject.value
+                for q in self._store.quads_for_pattern(None, ox.NamedNode(MB_KEY), None, None)}
+
+    def identifiers(self, graph: str) -> list[str]:
+        return [q.object.value for q in self._store.quads_for_pattern(
+            None, ox.NamedNode(T.M_IDENTIFIER), None, ox.NamedNode(graph))
+            if isinstance(q.subject, ox.NamedNode) and "/manifestation/" in q.subject.value]
+
+    def next_sequence(self) -> int:
+        res = self._store.query(
+            f"SELECT (MAX(?n) AS ?m) WHERE {{ GRAPH <{self.changes_graph}> {{ ?c <{MB_SEQUENCE}> ?n }} }}")
+        for row in res:
+            value = row["m"]
+            return int(value.value) + 1 if value is not None else 1
+        return 1
+
+    def count(self, sparql: str) -> int:
+        for row in self.query(sparql):
+            return int(row[0].value)
+        return 0
+
+    def query(self, sparql: str):
+        try:
+            return self._store.query(sparql, use_default_graph_as_union=True)
+        except SyntaxError as exc:
+            from .errors import MetadatabronnError
+
+            raise MetadatabronnError(f"SPARQL syntax error: {exc}") from exc
+
+    def serialise_results(self, results, fmt: str) -> bytes:
+        formats = {"csv": ox.QueryResultsFormat.CSV, "tsv": ox.QueryResultsFormat.TSV,
+                   "json": ox.QueryResultsFormat.JSON, "xml": ox.QueryResultsFormat.XML}
+        if isinstance(results, ox.QueryTriples):
+            rdf = {"json": ox.RdfFormat.JSON_LD, "xml": ox.RdfFormat.RDF_XML}.get(fmt, ox.RdfFormat.N_TRIPLES)
+            return results.serialize(format=rdf)
+        return results.serialize(format=formats[fmt])
+
+    def quad_count(self) -> int:
+        return len(self._store)
+
+    def graph_quads(self, graph: str) -> list:
+        return list(self._store.quads_for_pattern(None, None, None, ox.NamedNode(graph)))
+
+    # writing -----------------------------------------------------------------------------
+    def mark_pending(self, graphs: Iterable[str]) -> None:
+        pg = ox.NamedNode(self.pending_graph)
+        s = ox.NamedNode(self.pending_graph)
+        p = ox.NamedNode(MB_PENDING)
+        self._store.extend([ox.Quad(s, p, ox.NamedNode(g), pg) for g in graphs])
+
+    def clear_pending(self, graphs: Iterable[str]) -> None:
+        pg = ox.NamedNode(self.pending_graph)
+        s = ox.NamedNode(self.pending_graph)
+        p = ox.NamedNode(MB_PENDING)
+        for g in graphs:
+            self._store.remove(ox.Quad(s, p, ox.NamedNode(g), pg))
+
+    def drop_graphs(self, graphs: Iterable[str]) -> None:
+        for g in graphs:
+            node = ox.NamedNode(g)
+            if self._store.contains_named_graph(node):
+                self._store.remove_graph(node)
+
+    def bulk_load(self, nquads: str) -> None:
+        """Load N-Quads text fast (not transactional: callers mark the batch pending first)."""
+        try:
+            self._store.bulk_load(input=nquads.encode("utf-8"), format=ox.RdfFormat.N_QUADS, lenient=True)
+        except (SyntaxError, OSError) as exc:
+            raise StoreError(f"bulk load failed: {exc}") from exc
+
+    def change_quads(self, seq: int, kind: str, obj: str, when: str) -> str:
+        c = f"<{self.base}/change/{seq}>"
+        g = f" <{self.changes_graph}> .\n"
+        return (f"{c} <{RDF_TYPE}> <{CHANGE_TYPES[kind]}>{g}"
+                f"{c} {iri(AS_OBJECT)} {iri(obj)}{g}"
+                f"{c} {iri(AS_PUBLISHED)} {literal(when, datatype=XSD_DATETIME)}{g}"
+                f"{c} {iri(MB_SEQUENCE)} \"{seq}\"^^<http://www.w3.org/2001/XMLSchema#integer>{g}")
+
+    def flush(self) -> None:
+        self._store.flush()
+
+    def optimize(self) -> None:
+        self._store.optimize()
+
+    def close(self) -> None:
+        # pyoxigraph closes on garbage collection; flushing makes bulk-loaded data durable now.
+        try:
+            self._store.flush()
+        except OSError:  # read-only stores cannot flush
+            pass
+        del self._store
+
+
+def nodes(values: Iterator) -> list[str]:
+    return [v.value for v in values]
