@@ -8,7 +8,6 @@ once minted is kept even if a later rule or a cataloguer's merge would mint anot
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import re
 import unicodedata
@@ -22,9 +21,6 @@ SEGMENT = {
     Kind.ITEM: "item", Kind.PERSON: "agent", Kind.CORPORATE: "agent", Kind.FAMILY: "agent",
     Kind.CONCEPT: "concept",
 }
-# Entities whose IRIs are registered in the store; the others are minted afresh each time
-# (manifestations from their control number, concepts and items from their heading or copy).
-REGISTERED = {Kind.WORK, Kind.EXPRESSION, Kind.PERSON, Kind.CORPORATE, Kind.FAMILY}
 
 _PUNCT = re.compile(r"[^\w\s]", re.UNICODE)
 _SPACE = re.compile(r"\s+")
@@ -40,8 +36,9 @@ def normalise(text: str) -> str:
     'jarki ja tunteet'
     """
     text = text.replace("&", " and ")
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = _PUNCT.sub(" ", text.casefold())
     return _SPACE.sub(" ", text).strip()
 
@@ -80,8 +77,8 @@ def key(entity: Entity) -> str:
 
 
 def _digest(text: str) -> str:
-    raw = hashlib.sha1(text.encode("utf-8")).digest()
-    return base64.b32encode(raw).decode("ascii")[:16].lower()
+    # 80 bits: a collision among even a billion keys is about a one-in-a-million chance.
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=10).hexdigest()
 
 
 def manifestation_id(control_number: str) -> str:
@@ -107,22 +104,19 @@ def record_graph(base: str, control_number: str) -> str:
     return f"{base}/record/{manifestation_id(control_number)}"
 
 
-def assign(base: str, description: Description, registry: dict[str, str] | None = None) -> tuple[dict[int, str], list[tuple[str, str]]]:
-    """IRIs for every entity of a description.
+def assign(base: str, description: Description, registry: dict[str, str] | None = None) -> tuple[dict[int, str], dict[int, str]]:
+    """IRIs and keys for every entity of a description, as ``{id(entity): value}``.
 
-    Returns ``{id(entity): iri}`` and the (key, iri) pairs of registered kinds, for the store's
-    registry. With a ``registry`` (key → IRI, from the store), known keys keep their IRIs.
+    With a ``registry`` (key → IRI, from the store), known keys keep the IRI they were given.
     """
     iris: dict[int, str] = {}
-    registered: list[tuple[str, str]] = []
+    keys: dict[int, str] = {}
     for entity in description.entities:
         k = key(entity)
         known = registry.get(k) if registry else None
-        iri = known or mint(base, entity, k)
-        iris[id(entity)] = iri
-        if entity.kind in REGISTERED:
-            registered.append((k, iri))
-    return iris, registered
+        iris[id(entity)] = known or mint(base, entity, k)
+        keys[id(entity)] = k
+    return iris, keys
 
 
 @dataclass(frozen=True)

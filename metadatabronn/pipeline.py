@@ -11,6 +11,8 @@ import hashlib
 import json
 import logging
 import os
+import queue
+import threading
 import time
 from collections import Counter, deque
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -41,7 +43,7 @@ class Outcome:
     graph: str = ""
     control_number: str = ""
     nquads: str = ""
-    registered: list = field(default_factory=list)
+    cores: list = field(default_factory=list)
     digest: str = ""
     carried_tags: list = field(default_factory=list)
     reason: str = ""
@@ -70,7 +72,7 @@ def convert_chunk(chunk: Chunk, base: str, when: str) -> Outcome:
                            control_number=description.control_number)
         s = serialise(description, base, source=chunk.source, source_hash=digest, when=when)
         return Outcome(chunk.number, "ok", chunk.source, graph=s.graph, nquads=s.nquads,
-                       registered=s.registered, digest=digest, carried_tags=description.carried_tags,
+                       cores=s.cores, digest=digest, carried_tags=description.carried_tags,
                        control_number=description.control_number)
     except RecordError as exc:
         if exc.number is None:
@@ -192,21 +194,29 @@ def _outcomes(paths: Iterable[str], settings: Settings, when: str) -> Iterator[O
 
 
 class _Loader:
-    """Collects converted records and writes them to the store in bulk batches."""
+    """Collects converted records and writes them to the store in bulk batches.
+
+    Writing runs in a thread of its own (pyoxigraph releases the GIL while it loads), so the
+    main thread keeps the conversion workers fed meanwhile.
+    """
 
     def __init__(self, store: Store, when: str):
         self.store = store
         self.when = when
         self.hashes = store.record_hashes()
         self.registry = store.registry()
+        self.known = store.graph_names()
         self.seq = store.next_sequence()
+        self._queue: queue.Queue = queue.Queue(maxsize=2)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._write, name="metadatabronn-loader", daemon=True)
+        self._thread.start()
         self._reset()
 
     def _reset(self) -> None:
         self.parts: list[str] = []
         self.graphs: set[str] = set()
         self.replace: list[str] = []
-        self.new_hashes: dict[str, str] = {}
 
     def add(self, o: Outcome, summary: Summary) -> None:
         if o.graph in self.graphs:  # the same record twice in one batch: the later one wins
@@ -217,18 +227,22 @@ class _Loader:
             return
         text = o.nquads
         if o.status == "deleted":
+            if old is not None:
+                self._drain()  # the graph's identifiers must be read after its last write
             ids = self.store.identifiers(o.graph) if old is not None else []
             text = tombstone(self.store.base, o.control_number, ids, source=o.source,
                              source_hash=o.digest, when=self.when).nquads
             change = "delete"
             summary.records_deleted += 1
         else:
-            for k, iri in o.registered:
+            for k, iri, core in o.cores:
                 known = self.registry.get(k)
-                if known is None:
-                    self.registry[k] = iri
-                elif known != iri:
+                if known is not None and known != iri:
+                    # The store gave this key another IRI (kept from an earlier minting or a merge).
                     text = text.replace(f"<{iri}>", f"<{known}>")
+                elif iri not in self.known:
+                    self.known.add(iri)
+                    self.parts.append(core)
             change = "update" if old is not None else "create"
             if old is None:
                 summary.records_new += 1
@@ -241,21 +255,49 @@ class _Loader:
         self.parts.append(self.store.change_quads(self.seq, change, manifestation, self.when))
         self.seq += 1
         self.graphs.add(o.graph)
-        self.new_hashes[o.graph] = o.digest
+        self.hashes[o.graph] = o.digest
 
     def __len__(self) -> int:
         return len(self.graphs)
 
     def flush(self) -> None:
-        if not self.graphs:
-            return
-        # Marked pending first: if the bulk load is cut short, the next run reloads these.
-        self.store.mark_pending(self.graphs)
-        self.store.drop_graphs(self.replace)
-        self.store.bulk_load("".join(self.parts))
-        self.store.clear_pending(self.graphs)
-        self.hashes.update(self.new_hashes)
-        self._reset()
+        if self._error is not None:
+            raise self._error
+        if self.graphs:
+            self._queue.put((self.graphs, self.replace, "".join(self.parts)))
+            self._reset()
+
+    def _drain(self) -> None:
+        self.flush()
+        self._queue.join()
+        if self._error is not None:
+            raise self._error
+
+    def close(self) -> None:
+        try:
+            self._drain()
+        finally:
+            self._queue.put(None)
+            self._thread.join()
+
+    def _write(self) -> None:
+        while True:
+            job = self._queue.get()
+            try:
+                if job is None:
+                    return
+                if self._error is not None:
+                    continue
+                graphs, replace, text = job
+                # Marked pending first: if the bulk load is cut short, the next run reloads these.
+                self.store.mark_pending(graphs)
+                self.store.drop_graphs(replace)
+                self.store.bulk_load(text)
+                self.store.clear_pending(graphs)
+            except BaseException as exc:  # handed to the main thread at its next flush
+                self._error = exc
+            finally:
+                self._queue.task_done()
 
 
 def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None] | None = None) -> Summary:
@@ -273,6 +315,7 @@ def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None]
     aside: Counter = Counter()
     outcomes = _outcomes(paths, settings, when)  # workers fork before the store opens
     store = Store(settings.store, settings.base)
+    loader = None
     try:
         loader = _Loader(store, when)
         for o in outcomes:
@@ -295,8 +338,12 @@ def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None]
                                 f", field {o.tag}" if o.tag else "", o.reason)
             if progress is not None:
                 progress(1)
-        loader.flush()
+        loader.close()
         _count_entities(store, summary)
+    except BaseException:
+        if loader is not None:
+            loader.close()
+        raise
     finally:
         rejects.close()
         store.close()

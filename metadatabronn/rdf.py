@@ -24,7 +24,6 @@ AS_TOMBSTONE = AS + "Tombstone"
 AS_FORMER_TYPE = AS + "formerType"
 AS_DELETED = AS + "deleted"
 MB_KEY = T.MB + "key"
-MB_RECORD = T.MB + "Record"
 MB_DESCRIBES = T.MB + "describes"
 
 CLASS = {
@@ -36,9 +35,15 @@ CLASS = {
 _BAD_IRI_CHARS = re.compile(r'[\x00-\x20<>"{}|^`\\]')
 
 
+_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f\x7f]')
+
+
 def literal(text: str, lang: str | None = None, datatype: str | None = None) -> str:
-    # JSON string syntax is a subset of N-Triples' STRING_LITERAL_QUOTE once non-ASCII is left as is.
-    s = json.dumps(text, ensure_ascii=False)
+    if _NEEDS_ESCAPE.search(text) is None:
+        s = f'"{text}"'
+    else:
+        # JSON string syntax is a subset of N-Triples' STRING_LITERAL_QUOTE once non-ASCII is left as is.
+        s = json.dumps(text, ensure_ascii=False)
     if lang:
         return f"{s}@{lang}"
     if datatype:
@@ -52,44 +57,72 @@ def iri(value: str) -> str:
     return f"<{value}>"
 
 
+# What identifies a shared entity, written once into the entity's own graph when it is first
+# minted. Everything else a record says about it is that record's contribution and stays in
+# the record's graph, so that replacing or deleting a record takes exactly what it brought.
+_CORE = {
+    Kind.WORK: {T.W_PREFERRED_TITLE, T.W_AAP},
+    Kind.EXPRESSION: {T.E_WORK, T.E_CONTENT_TYPE, T.E_LANGUAGE},
+}
+# Works and expressions keep their cluster key, so a cataloguer can ask why records share
+# one; an agent or concept is found again by its IRI alone, minted from its key.
+_KEYED = {Kind.WORK, Kind.EXPRESSION}
+_SHARED = {Kind.WORK, Kind.EXPRESSION, Kind.PERSON, Kind.CORPORATE, Kind.FAMILY, Kind.CONCEPT}
+
+
 @dataclass(slots=True)
 class Serialised:
-    """One record as N-Quads, with what the store and the summary need to know of it."""
+    """One record as N-Quads: its own graph, and the core of each shared entity it names.
+
+    ``cores`` holds ``(key, iri, nquads)`` per shared entity; the loader writes a core only
+    when the key is new to the store.
+    """
 
     graph: str
     manifestation: str
     nquads: str
-    registered: list[tuple[str, str]]
-    counts: dict[str, int]
+    cores: list[tuple[str, str, str]]
+
+
+def _object(value, iris) -> str:
+    if isinstance(value, Lit):
+        return literal(value.text, value.lang, value.datatype)
+    if isinstance(value, IRI):
+        return iri(value.value)
+    return iri(iris[id(value)])
 
 
 def serialise(description: Description, base: str, *, source: str, source_hash: str, when: str,
               registry: dict[str, str] | None = None) -> Serialised:
-    """The record's named graph: its entities, the carried MARC and its provenance."""
+    """The record's named graph (entities, carried MARC, provenance) and its entities' cores."""
     graph = record_graph(base, description.control_number)
-    iris, registered = assign(base, description, registry)
+    iris, keys = assign(base, description, registry)
     g = f" <{graph}> .\n"
     lines: list[str] = []
     append = lines.append
-    counts = {"works": 0, "expressions": 0, "manifestations": 0, "agents": 0, "items": 0}
+    cores: list[tuple[str, str, str]] = []
     for entity in description.entities:
-        s = iri(iris[id(entity)])
+        subject = iris[id(entity)]
+        s = iri(subject)
         kind = entity.kind
-        if kind is not Kind.CONCEPT or not entity.basis[0] == "uri" or entity.statements:
-            append(f"{s} <{T.RDF_TYPE}> <{CLASS[kind]}>{g}")
+        if kind in _SHARED:
+            core = _CORE.get(kind)
+            eg = f" {s} .\n"
+            core_lines = [f"{s} <{T.RDF_TYPE}> <{CLASS[kind]}>{eg}"]
+            if kind in _KEYED:
+                core_lines.append(f"{s} <{MB_KEY}> {literal(keys[id(entity)])}{eg}")
+            for predicate, value in entity.statements:
+                if core is None or predicate in core:
+                    core_lines.append(f"{s} <{predicate}> {_object(value, iris)}{eg}")
+                else:
+                    append(f"{s} <{predicate}> {_object(value, iris)}{g}")
+            cores.append((keys[id(entity)], subject, "".join(core_lines)))
+            continue
+        append(f"{s} <{T.RDF_TYPE}> <{CLASS[kind]}>{g}")
         for predicate, value in entity.statements:
-            if isinstance(value, Lit):
-                o = literal(value.text, value.lang, value.datatype)
-            elif isinstance(value, IRI):
-                o = iri(value.value)
-            else:
-                o = iri(iris[id(value)])
-            append(f"{s} <{predicate}> {o}{g}")
-    for k, v in registered:
-        append(f"<{v}> <{MB_KEY}> {literal(k)}{g}")
+            append(f"{s} <{predicate}> {_object(value, iris)}{g}")
     m = iris[id(description.manifestation)]
     gs = f"<{graph}>"
-    append(f"{gs} <{T.RDF_TYPE}> <{MB_RECORD}>{g}")
     append(f"{gs} <{MB_DESCRIBES}> <{m}>{g}")
     append(f"{gs} <{DCT_SOURCE}> {literal(source)}{g}")
     append(f"{gs} <{PROV_GENERATED}> {literal(when, datatype=XSD_DATETIME)}{g}")
@@ -98,7 +131,7 @@ def serialise(description: Description, base: str, *, source: str, source_hash: 
         append(f"{gs} <{T.MB_CARRIED}> {literal(description.carried)}{g}")
     for element in description.inferred:
         append(f"{gs} <{T.MB_INFERRED}> <{element}>{g}")
-    return Serialised(graph, m, "".join(lines), registered, counts)
+    return Serialised(graph, m, "".join(lines), cores)
 
 
 def tombstone(base: str, control_number: str, identifiers: list[str], *, source: str,
@@ -113,11 +146,10 @@ def tombstone(base: str, control_number: str, identifiers: list[str], *, source:
         f"<{m}> <{T.RDF_TYPE}> <{AS_TOMBSTONE}>{g}",
         f"<{m}> <{AS_FORMER_TYPE}> <{T.C_MANIFESTATION}>{g}",
         f"<{m}> <{AS_DELETED}> {literal(when, datatype=XSD_DATETIME)}{g}",
-        f"<{graph}> <{T.RDF_TYPE}> <{MB_RECORD}>{g}",
         f"<{graph}> <{MB_DESCRIBES}> <{m}>{g}",
         f"<{graph}> <{DCT_SOURCE}> {literal(source)}{g}",
         f"<{graph}> <{T.MB_SOURCE_HASH}> {literal(source_hash)}{g}",
     ]
     for ident in dict.fromkeys([control_number, *identifiers]):
         lines.append(f"<{m}> <{T.M_IDENTIFIER}> {literal(ident)}{g}")
-    return Serialised(graph, m, "".join(lines), [], {})
+    return Serialised(graph, m, "".join(lines), [])

@@ -1,9 +1,11 @@
 """The embedded pyoxigraph store: the only module that touches pyoxigraph.
 
-Layout: each source record's quads in its own named graph ``{base}/record/{id}``; the
-identity registry (key → IRI) is asserted inside the record graphs that use it, so it needs
-no graph of its own and a record's removal takes only its own assertions; the change log in
-``{base}/graph/changes``; records whose load was under way in ``{base}/graph/pending``.
+Layout (see docs/architecture.md):
+- each source record's quads in its own named graph ``{base}/record/{id}``;
+- each shared entity's core (type, key, preferred title or name) in a graph named by the
+  entity's IRI, written once when the entity is minted: the identity registry;
+- the change log in ``{base}/graph/changes``;
+- records whose load was under way in ``{base}/graph/pending``.
 """
 
 from __future__ import annotations
@@ -66,6 +68,9 @@ class Store:
         """Identity key → IRI, for every registered entity."""
         return {q.object.value: q.subject.value
                 for q in self._store.quads_for_pattern(None, ox.NamedNode(MB_KEY), None, None)}
+
+    def graph_names(self) -> set[str]:
+        return {g.value for g in self._store.named_graphs() if isinstance(g, ox.NamedNode)}
 
     def identifiers(self, graph: str) -> list[str]:
         return [q.object.value for q in self._store.quads_for_pattern(

@@ -229,7 +229,7 @@ def _note(predicate_of, codes: str = "a"):
 note_500 = _note(lambda b: (b.manifestation, T.M_NOTE))
 bibliography_504 = _note(lambda b: (b.manifestation, T.M_SUPPLEMENTARY))
 contents_505 = _note(lambda b: (b.work, T.W_CONTENTS))
-summary_520 = _note(lambda b: (b.work, T.W_SUMMARY), "ab")
+summary_520 = _note(lambda b: (b.expression, T.E_SUMMARY), "ab")
 
 
 def holding_852(b: Builder, field) -> None:

@@ -15,6 +15,9 @@ _NAME_CODES = {"00": "abcdgjq", "10": "abcdgn", "11": "acdegnq"}
 _AFTER_NAME = set("tklfhmnoprs")  # a title part begins: the heading names a work
 _TITLE_CODES = "tnpklfmors"
 _SUBDIVISIONS = "vxyz"
+# 7XX $i wordings that make the named work the original of this record's translation.
+_TRANSLATION_OF = ("translation of", "oversettelse av", "oversettelse", "översättning av",
+                   "käännöksen perustana", "käännös", "übersetzung von")
 _DATES = re.compile(r"(\d{3,4})\??\s*-\s*(\d{3,4})?")
 
 SCHEMES = {
@@ -175,7 +178,7 @@ def added_entry(b: Builder, field) -> None:
         relation = " ".join(v for c, v in field.subfields if c == "i").strip().lower()
         creator = _creator_key(field)
         title = _title_of(field, "tnp")
-        if relation.startswith(("translation of", "oversettelse av", "översättning av", "käännös")):
+        if relation.startswith(_TRANSLATION_OF):
             if b.lang_tag is None:
                 b.translation_of = (creator, title)
             return

@@ -22,6 +22,9 @@ class Kind(enum.Enum):
     FAMILY = "family"
     CONCEPT = "concept"
 
+    # Members are singletons: identity hashing is correct and cheaper than Enum's by-name hash.
+    __hash__ = object.__hash__
+
     @property
     def is_agent(self) -> bool:
         return self in (Kind.PERSON, Kind.CORPORATE, Kind.FAMILY)

@@ -13,9 +13,11 @@ from typing import Callable
 
 from . import fields as F
 from . import headings as H
+from . import roles as R
 from . import terms as T
 
 W, E, M, A, C = "work", "expression", "manifestation", "agent", "concept"
+_ROLE_ELEMENTS = tuple(sorted({element for _, element in R.CODES.values()}))
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ RULES: tuple[Rule, ...] = (
     Rule(("082",), H.classification, "a", (T.W_SUBJECT, T.SKOS_NOTATION),
          "=082  \\\\$a813.49", ((C, T.SKOS_NOTATION, "813.49"),), "(DLC)00000057"),
     Rule(("100", "110", "111"), H.main_entry, "abcdgjnq01",
-         (T.W_AUTHOR, T.W_CREATOR, T.A_PERSON_NAME, T.A_PERSON_AAP, T.A_BIRTH, T.A_DEATH),
+         (*_ROLE_ELEMENTS, T.A_PERSON_NAME, T.A_PERSON_AAP, T.A_BIRTH, T.A_DEATH),
          "=100  1\\$aDelano, Joel Andrew,$d1831-1901,$ecomp.",
          ((W, T.W_COMPILER, "Delano, Joel Andrew, 1831-1901"), (A, T.A_PERSON_NAME, "Delano, Joel Andrew"),
           (A, T.A_BIRTH, "1831"), (A, T.A_DEATH, "1901")),
@@ -72,13 +74,17 @@ RULES: tuple[Rule, ...] = (
     Rule(("250",), F.edition_250, "a", (T.M_EDITION,),
          "=250  \\\\$aAppledore edition.", ((M, T.M_EDITION, "Appledore edition"),), "(DLC)00000019"),
     Rule(("260",), F.publication_260, "abcefg",
-         (T.M_PUBLICATION, T.M_PLACE_PUB, T.M_PUBLISHER_NAME, T.M_DATE_PUB, T.M_MANUFACTURE),
+         (T.M_PUBLICATION, T.M_PLACE_PUB, T.M_PUBLISHER_NAME, T.M_DATE_PUB,
+          T.M_MANUFACTURE, T.M_PLACE_MANU, T.M_MANUFACTURER_NAME, T.M_DATE_MANU),
          "=260  \\\\$aChicago,$bP. H. Mallen Company,$c1899.",
          ((M, T.M_PLACE_PUB, "Chicago"), (M, T.M_PUBLISHER_NAME, "P. H. Mallen Company"),
           (M, T.M_DATE_PUB, "1899"), (M, T.M_PUBLICATION, "Chicago : P. H. Mallen Company, 1899")),
          "(DLC)00000002"),
     Rule(("264",), F.publication_264, "abc",
-         (T.M_PUBLICATION, T.M_PRODUCTION, T.M_DISTRIBUTION, T.M_MANUFACTURE, T.M_COPYRIGHT),
+         (T.M_PUBLICATION, T.M_PLACE_PUB, T.M_PUBLISHER_NAME, T.M_DATE_PUB,
+          T.M_PRODUCTION, T.M_PLACE_PROD, T.M_PRODUCER_NAME, T.M_DATE_PROD,
+          T.M_DISTRIBUTION, T.M_PLACE_DIST, T.M_DISTRIBUTOR_NAME, T.M_DATE_DIST,
+          T.M_MANUFACTURE, T.M_PLACE_MANU, T.M_MANUFACTURER_NAME, T.M_DATE_MANU, T.M_COPYRIGHT),
          "=264  \\1$aBoston :$bLee and Shepard, publishers,$c1899.",
          ((M, T.M_PLACE_PUB, "Boston"), (M, T.M_PUBLISHER_NAME, "Lee and Shepard, publishers"),
           (M, T.M_DATE_PUB, "1899")),
@@ -110,9 +116,9 @@ RULES: tuple[Rule, ...] = (
     Rule(("505",), F.contents_505, "a", (T.W_CONTENTS,),
          "=505  0\\$aCentury of science.--Doctrine of evolution.",
          ((W, T.W_CONTENTS, "Century of science.--Doctrine of evolution."),), "(DLC)00000048 (shortened)"),
-    Rule(("520",), F.summary_520, "ab", (T.W_SUMMARY,),
+    Rule(("520",), F.summary_520, "ab", (T.E_SUMMARY,),
          "=520  \\\\$aAn account of Douglass' life by a Washington, D.C., school teacher.",
-         ((W, T.W_SUMMARY, "An account of Douglass' life by a Washington, D.C., school teacher."),),
+         ((E, T.E_SUMMARY, "An account of Douglass' life by a Washington, D.C., school teacher."),),
          "(DLC)00000721 (shortened)"),
     Rule(("600", "610", "611", "630", "648", "650", "651", "653", "655"), H.subject, "",
          (T.W_SUBJECT, T.W_CATEGORY, T.SKOS_PREFLABEL, T.SKOS_INSCHEME),
@@ -122,7 +128,7 @@ RULES: tuple[Rule, ...] = (
          "(DLC)00000043",
          "Name headings without subdivisions point at the agent or work; others become SKOS concepts (the $0/$1 URI when present) in the scheme named by the second indicator or $2; 655 is category of work. All subfields are carried, so the heading's coding survives."),
     Rule(("700", "710", "711"), H.added_entry, "abcdgjnq01",
-         (T.E_TRANSLATOR, T.E_EDITOR, T.E_CREATOR, T.M_ILLUSTRATOR, T.W_RELATED_WORK),
+         (*_ROLE_ELEMENTS, T.W_RELATED_WORK),
          "=700  1\\$aCarrera y Jústiz, F.$q(Francisco),$etranslator.",
          ((E, T.E_TRANSLATOR, "Carrera y Jústiz, F. (Francisco)"),), "(DLC)00002690 (first indicator corrected)",
          "The role picks the entity: translators and editors on the expression, illustrators on the manifestation; no role means a contributor to the expression. With $t: a related work; with $i 'Translation of'/'Oversettelse av': the original work, which this record's expression realises."),

@@ -1,0 +1,304 @@
+"""Turn one :class:`Chunk` into a ``pymarc.Record``, or reject it with a precise reason.
+
+:func:`parse_chunk` is a pure function of its chunk so that it can run in worker
+processes. ISO 2709 is decoded here rather than by ``pymarc.Record(data)`` so that every
+structural fault names the directory entry, the field and the byte at fault; the result is
+the record pymarc would build, with all text in Unicode NFC.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import re
+import threading
+import unicodedata
+
+from lxml import etree
+from pymarc import Field, Indicators, Leader, Record, Subfield
+from pymarc.marc8 import MARC8ToUnicode
+
+from metadatabronn.errors import MarcError
+from metadatabronn.marc.kinds import XML_ERROR_PREFIX, Chunk, Format
+
+__all__ = ["parse_chunk"]
+
+log = logging.getLogger(__name__)
+
+_is_nfc = unicodedata.is_normalized
+_normalize = unicodedata.normalize
+# Bytes that MARC-8 maps to themselves: printable ASCII, no escapes, no control codes.
+_NOT_PLAIN_MARC8 = re.compile(rb"[^\x20-\x7e]")
+
+
+def parse_chunk(chunk: Chunk) -> Record:
+    """Parse *chunk*; raise ``MarcError`` (with the record number) when it is unusable."""
+    try:
+        if chunk.format is Format.ISO2709:
+            return _parse_iso(chunk.data)
+        if chunk.format is Format.MARCXML:
+            return _parse_xml(chunk.data)
+        if chunk.format is Format.MARCJSON:
+            return _parse_json(chunk.data)
+        raise MarcError(f"unknown chunk format {chunk.format!r}")
+    except MarcError as exc:
+        raise MarcError(exc.reason, number=chunk.number, tag=exc.tag) from None
+    except Exception as exc:  # one odd record must never stop a run
+        reason = f"unreadable record ({type(exc).__name__}: {exc})"
+        raise MarcError(reason, number=chunk.number) from exc
+
+
+def _nfc(text: str) -> str:
+    if text.isascii() or _is_nfc("NFC", text):
+        return text
+    return _normalize("NFC", text)
+
+
+def _record(leader: str, fields: list[Field]) -> Record:
+    if not fields:
+        raise MarcError("record has no fields")
+    record = Record(fields=fields)
+    record.leader = Leader(leader)
+    return record
+
+
+# ISO 2709 ---------------------------------------------------------------------------------
+
+
+def _parse_iso(data: bytes) -> Record:
+    size = len(data)
+    if size < 25:
+        raise MarcError(f"record is only {size} bytes, shorter than a leader")
+    if data[-1] != 0x1D:
+        raise MarcError("record does not end with a record terminator (0x1D): truncated?")
+    try:
+        leader = data[:24].decode("ascii")
+    except UnicodeDecodeError:
+        raise MarcError("leader is not ASCII") from None
+    if not leader[:5].isdigit():
+        raise MarcError(f"record length {leader[:5]!r} in the leader is not a number")
+    if int(leader[:5]) > size:
+        reason = f"leader gives a length of {int(leader[:5])} bytes but the record has {size}"
+        raise MarcError(reason)
+    if not leader[12:17].isdigit():
+        raise MarcError(f"base address {leader[12:17]!r} in the leader is not a number")
+    base = int(leader[12:17])
+    if base < 25 or base >= size:
+        raise MarcError(f"base address {base} is outside the record ({size} bytes)")
+    if data[base - 1] != 0x1E:
+        raise MarcError(f"no field terminator ends the directory before base address {base}")
+    if (base - 25) % 12:
+        raise MarcError(f"directory length {base - 25} is not a multiple of 12")
+    directory = data[24 : base - 1]
+    utf8 = leader[9] == "a"
+    fields = []
+    for index in range(0, base - 25, 12):
+        entry_number = index // 12 + 1
+        try:
+            entry = directory[index : index + 12].decode("ascii")
+        except UnicodeDecodeError:
+            raise MarcError(f"directory entry {entry_number} is not ASCII") from None
+        tag = entry[:3]
+        if not (entry[3:7].isdigit() and entry[7:].isdigit()):
+            reason = f"directory entry {entry_number} has a non-numeric length or start"
+            raise MarcError(f"{reason} {entry[3:]!r}", tag=tag)
+        start = base + int(entry[7:])
+        end = start + int(entry[3:7])
+        if end >= size:
+            raise MarcError(f"directory entry {entry_number} points past end of record", tag=tag)
+        if end <= start or data[end - 1] != 0x1E:
+            reason = f"directory entry {entry_number} does not end at a field terminator"
+            raise MarcError(reason, tag=tag)
+        raw = data[start : end - 1]
+        if tag < "010" and tag.isdigit():
+            # As pymarc does: MARC-8 control fields are read byte for byte.
+            text = _decode_utf8(raw, tag) if utf8 else raw.decode("latin-1")
+            fields.append(Field(tag, data=_nfc(text)))
+        elif utf8:
+            fields.append(_utf8_data_field(tag, raw))
+        else:
+            fields.append(_marc8_data_field(tag, raw))
+    return _record(leader, fields)
+
+
+def _decode_utf8(raw: bytes, tag: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MarcError(f"invalid UTF-8 in field {tag} at byte {exc.start}", tag=tag) from None
+
+
+def _indicators(text: str, tag: str) -> Indicators:
+    if len(text) == 2 and text.isascii():
+        return Indicators(text[0], text[1])
+    # Like pymarc: missing indicators are blank, extra ones are dropped.
+    if not text.isascii():
+        raise MarcError(f"indicators {text!r} are not ASCII", tag=tag)
+    text = (text + "  ")[:2]
+    return Indicators(text[0], text[1])
+
+
+def _utf8_data_field(tag: str, raw: bytes) -> Field:
+    text = _decode_utf8(raw, tag)
+    parts = text.split("\x1f")
+    if text.isascii():  # the common case, and nothing to check or normalise
+        subfields = [Subfield(part[0], part[1:]) for part in parts[1:] if part]
+        return Field(tag, _indicators(parts[0], tag), subfields)
+    # A whole field in NFC has every subfield in NFC; otherwise normalise value by value so
+    # that a leading combining mark cannot fuse with the subfield code.
+    normal = _is_nfc("NFC", text)
+    subfields = []
+    for part in parts[1:]:
+        if not part:
+            continue
+        code = part[0]
+        if not code.isascii():
+            raise MarcError(f"subfield code {code!r} is not ASCII", tag=tag)
+        value = part[1:]
+        subfields.append(Subfield(code, value if normal else _nfc(value)))
+    return Field(tag, _indicators(parts[0], tag), subfields)
+
+
+def _marc8_data_field(tag: str, raw: bytes) -> Field:
+    parts = raw.split(b"\x1f")
+    subfields = []
+    for part in parts[1:]:
+        if not part:
+            continue
+        if part[0] > 0x7F:
+            raise MarcError(f"subfield code byte 0x{part[0]:02X} is not ASCII", tag=tag)
+        value = part[1:]
+        text = _marc8(value, tag) if _NOT_PLAIN_MARC8.search(value) else value.decode("ascii")
+        subfields.append(Subfield(chr(part[0]), text))
+    return Field(tag, _indicators(parts[0].decode("latin-1"), tag), subfields)
+
+
+def _marc8(value: bytes, tag: str) -> str:
+    # pymarc reports unmappable MARC-8 on stderr; catch that and log it instead. The
+    # translation already ends in NFC.
+    sink = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(sink):
+            text = MARC8ToUnicode().translate(value)
+    except (IndexError, TypeError, ValueError):
+        raise MarcError(f"invalid MARC-8 in field {tag}", tag=tag) from None
+    if sink.getvalue():
+        log.debug("field %s: MARC-8 trouble: %s", tag, " ".join(sink.getvalue().split()))
+    return text
+
+
+# MARCXML and MARC-in-JSON ------------------------------------------------------------------
+
+
+def _leader(value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise MarcError("record has no leader")
+    if len(value) != 24:
+        raise MarcError(f"leader has {len(value)} characters, expected 24")
+    return value
+
+
+def _control_field(tag: str | None, value: str) -> Field:
+    if not tag:
+        raise MarcError("control field without a tag")
+    field = Field(tag, data=_nfc(value))
+    if not field.control_field:
+        if tag.isdigit():
+            raise MarcError(f"field {tag} has no subfields but is not a control field", tag=tag)
+        # Local alphabetic control fields (Aleph's FMT, LDR...) keep their text.
+        field.control_field, field.data, field.subfields = True, field.data or _nfc(value), []
+        field._indicators = None
+    return field
+
+
+def _data_field(tag: str | None, ind1: object, ind2: object, subfields: list[Subfield]) -> Field:
+    if not tag:
+        raise MarcError("data field without a tag")
+    first = ind1[:1] if isinstance(ind1, str) and ind1 else " "
+    second = ind2[:1] if isinstance(ind2, str) and ind2 else " "
+    field = Field(tag, Indicators(first, second), subfields)
+    if field.control_field:
+        raise MarcError(f"control field {tag} has indicators or subfields", tag=tag)
+    return field
+
+
+_xml_parsers = threading.local()
+
+
+def _xml_parser() -> etree.XMLParser:
+    # lxml parsers must not be shared between threads.
+    parser = getattr(_xml_parsers, "parser", None)
+    if parser is None:
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+        _xml_parsers.parser = parser
+    return parser
+
+
+def _local(tag: object) -> str:
+    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
+
+
+def _parse_xml(data: bytes) -> Record:
+    if data.startswith(XML_ERROR_PREFIX):
+        raise MarcError(data[len(XML_ERROR_PREFIX) :].decode("utf-8", "replace").strip())
+    try:
+        root = etree.fromstring(data, _xml_parser())
+    except etree.XMLSyntaxError as exc:
+        raise MarcError(f"XML not well-formed: {exc.msg}") from None
+    if _local(root.tag) != "record":
+        raise MarcError(f"XML element <{_local(root.tag)}> is not a MARC record")
+    leader = None
+    fields = []
+    for child in root:
+        kind = _local(child.tag)
+        if kind == "leader":
+            leader = child.text or ""
+        elif kind == "controlfield":
+            fields.append(_control_field(child.get("tag"), child.text or ""))
+        elif kind == "datafield":
+            tag = child.get("tag")
+            subfields = []
+            for sub in child:
+                if _local(sub.tag) != "subfield":
+                    continue
+                code = sub.get("code")
+                if not code:
+                    raise MarcError(f"subfield without a code in field {tag}", tag=tag)
+                subfields.append(Subfield(code, _nfc(sub.text or "")))
+            fields.append(_data_field(tag, child.get("ind1"), child.get("ind2"), subfields))
+    return _record(_leader(leader), fields)
+
+
+def _parse_json(data: bytes) -> Record:
+    try:
+        obj = json.loads(data, strict=False)  # as pymarc: raw control characters pass
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MarcError(f"invalid JSON: {exc}") from None
+    if not isinstance(obj, dict):
+        raise MarcError(f"JSON {type(obj).__name__} where a MARC-in-JSON object was expected")
+    leader = _leader(obj.get("leader"))
+    items = obj.get("fields")
+    if not isinstance(items, list):
+        raise MarcError("MARC-in-JSON object has no \"fields\" list")
+    fields = []
+    for item in items:
+        if not isinstance(item, dict) or len(item) != 1:
+            raise MarcError("MARC-in-JSON field is not an object with exactly one tag")
+        ((tag, value),) = item.items()
+        if isinstance(value, str):
+            fields.append(_control_field(tag, value))
+        elif isinstance(value, dict):
+            subfields = []
+            for sub in value.get("subfields") or ():
+                if not isinstance(sub, dict) or len(sub) != 1:
+                    raise MarcError(f"malformed subfield in field {tag}", tag=tag)
+                ((code, text),) = sub.items()
+                if not code or not isinstance(text, str):
+                    raise MarcError(f"malformed subfield in field {tag}", tag=tag)
+                subfields.append(Subfield(code, _nfc(text)))
+            fields.append(_data_field(tag, value.get("ind1"), value.get("ind2"), subfields))
+        else:
+            raise MarcError(f"field {tag} is neither a string nor an object", tag=tag)
+    return _record(leader, fields)

@@ -1,0 +1,57 @@
+"""Shared fixtures: real records from tests/data, a fresh store per test, and the mnemonic
+MARC reader used by the mapping examples."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pymarc
+import pytest
+
+DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).parent.parent
+SHARED = ROOT.parent / "shared" / "corpora"
+
+
+def shared(path: str) -> Path:
+    """A corpus file from the shared folder, or a clean skip where it is absent."""
+    p = SHARED / path
+    if not p.exists():
+        pytest.skip(f"shared corpus not available: {path}")
+    return p
+
+
+def field_from_mnemonic(line: str) -> pymarc.Field:
+    """``=245  10$aTitle /$cBy me.`` → a pymarc Field (backslash is a blank indicator)."""
+    assert line.startswith("=")
+    tag = line[1:4]
+    rest = line[6:]
+    if tag < "010":
+        return pymarc.Field(tag=tag, data=rest.replace("\\", " "))
+    ind = rest[:2].replace("\\", " ")
+    parts = rest[2:].split("$")[1:]
+    subfields = [pymarc.Subfield(p[0], p[1:]) for p in parts]
+    return pymarc.Field(tag=tag, indicators=pymarc.Indicators(ind[0], ind[1]), subfields=subfields)
+
+
+def record_with(*lines: str, leader: str = "00000cam a2200000 a 4500",
+                f008: str = "160101s2016    nyu           000 0 eng  ", cn: str = "T0001") -> pymarc.Record:
+    record = pymarc.Record(leader=leader)
+    record.add_field(pymarc.Field(tag="001", data=cn), pymarc.Field(tag="003", data="DLC"),
+                     pymarc.Field(tag="008", data=f008))
+    for line in lines:
+        record.add_field(field_from_mnemonic(line))
+    return record
+
+
+@pytest.fixture
+def store_dir(tmp_path: Path) -> Path:
+    return tmp_path / "store"
+
+
+@pytest.fixture(autouse=True)
+def _no_env(monkeypatch):
+    for name in list(os.environ):
+        if name.startswith("METADATABRONN_"):
+            monkeypatch.delenv(name)

@@ -1,0 +1,62 @@
+"""Every mapping rule's own example, run: the table in rules.py is what the code does."""
+
+from __future__ import annotations
+
+import pytest
+
+from metadatabronn.mapping import RULES, convert
+from metadatabronn.mapping import terms as T
+from metadatabronn.mapping.model import IRI, Entity, Kind, Lit
+
+from .conftest import field_from_mnemonic, record_with
+
+_LABELS = (T.A_PERSON_AAP, T.A_CORPORATE_AAP, T.A_FAMILY_AAP, T.W_PREFERRED_TITLE, T.SKOS_PREFLABEL)
+
+
+def _text(value) -> str:
+    if isinstance(value, Lit):
+        return value.text
+    if isinstance(value, IRI):
+        return value.value
+    assert isinstance(value, Entity)
+    for p in _LABELS:
+        v = value.first(p)
+        if v is not None:
+            return v.text
+    return ""
+
+
+def _entities(desc, role: str) -> list[Entity]:
+    if role in ("work", "expression", "manifestation"):
+        return [getattr(desc, role)]
+    kinds = {"agent": (Kind.PERSON, Kind.CORPORATE, Kind.FAMILY), "concept": (Kind.CONCEPT,),
+             "item": (Kind.ITEM,)}[role]
+    return [e for e in desc.entities if e.kind in kinds]
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: "/".join(r.tags))
+def test_rule_example(rule):
+    record = record_with(rule.example)
+    desc = convert(record)
+    for role, element, expected in rule.expect:
+        found = [_text(v) for e in _entities(desc, role) for v in e.values(element)]
+        assert expected in found, f"{rule.tags}: {role} {element} {expected!r} not in {found!r}"
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: "/".join(r.tags))
+def test_rule_declares_what_it_emits(rule):
+    """The elements a rule says it emits include every element its example produced."""
+    desc = convert(record_with(rule.example))
+    baseline = convert(record_with())
+    before = {p for e in baseline.entities for p, _ in e.statements}
+    emitted = {p for e in desc.entities for p, _ in e.statements} - before
+    emitted -= {T.E_WORK, T.M_EXPRESSION, T.M_WORK, T.W_AAP, T.W_PREFERRED_TITLE, T.E_LANGUAGE,
+                T.E_CONTENT_TYPE, T.I_MANIFESTATION, T.A_PERSON_NAME, T.A_PERSON_AAP, T.A_CORPORATE_NAME,
+                T.A_CORPORATE_AAP, T.A_BIRTH, T.A_DEATH, T.SKOS_PREFLABEL, T.SKOS_INSCHEME,
+                T.SKOS_NOTATION, T.I_LOCATION, T.I_IDENTIFIER, T.I_CALL_NUMBER}
+    assert emitted <= set(rule.elements), f"undeclared: {emitted - set(rule.elements)}"
+
+
+def test_every_example_field_parses_to_its_tag():
+    for rule in RULES:
+        assert field_from_mnemonic(rule.example).tag in rule.tags
