@@ -10,6 +10,7 @@ import base64
 import hashlib
 import json
 import logging
+import multiprocessing
 import os
 import queue
 import threading
@@ -38,7 +39,7 @@ class Outcome:
     """What became of one record in a worker."""
 
     number: int
-    status: str  # "ok", "deleted", "aside", "rejected"
+    status: str  # "ok", "deleted", "unchanged", "aside", "rejected"
     source: str
     graph: str = ""
     control_number: str = ""
@@ -162,35 +163,46 @@ class Settings:
     rejects_dir: Path | None = None
 
 
-def _batches(chunks: Iterator[Chunk], size: int) -> Iterator[list[Chunk]]:
-    batch: list[Chunk] = []
-    for chunk in chunks:
-        batch.append(chunk)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+def _outcomes(paths: Iterable[str], settings: Settings, when: str,
+              known: Callable[[bytes], bool]) -> Iterator[Outcome]:
+    """Outcomes of every record; conversion runs in worker processes when there are two cores.
 
-
-def _outcomes(paths: Iterable[str], settings: Settings, when: str) -> Iterator[Outcome]:
-    """Outcomes in input order; conversion runs in worker processes when there are two cores."""
-    chunks = (c for p in paths for c in iter_chunks(p))
-    batches = _batches(chunks, 200)
+    A record whose exact bytes are already current in the store is not converted again: that
+    makes re-loading a file cost little more than reading it.
+    """
     work = partial(_convert_batch, base=settings.base, when=when)
-    if settings.workers <= 1:
-        for b in batches:
-            yield from work(b)
-        return
-    with ProcessPoolExecutor(max_workers=settings.workers) as pool:
-        pending: deque[Future] = deque()
-        for b in batches:
-            pending.append(pool.submit(work, b))
-            # A bounded window keeps memory flat however large the input.
-            while len(pending) > settings.workers * 3:
-                yield from pending.popleft().result()
+    pool = None
+    if settings.workers > 1:
+        # Spawned, not forked: a forked worker would inherit the open store.
+        pool = ProcessPoolExecutor(max_workers=settings.workers, mp_context=multiprocessing.get_context("spawn"))
+    pending: deque[Future] = deque()
+    batch: list[Chunk] = []
+    try:
+        for chunk in (c for p in paths for c in iter_chunks(p)):
+            if known(chunk.data):
+                yield Outcome(chunk.number, "unchanged", chunk.source)
+                continue
+            batch.append(chunk)
+            if len(batch) < 200:
+                continue
+            if pool is None:
+                yield from work(batch)
+            else:
+                pending.append(pool.submit(work, batch))
+                # A bounded window keeps memory flat however large the input.
+                while len(pending) > settings.workers * 3:
+                    yield from pending.popleft().result()
+            batch = []
+        if batch:
+            if pool is None:
+                yield from work(batch)
+            else:
+                pending.append(pool.submit(work, batch))
         while pending:
             yield from pending.popleft().result()
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
 
 
 class _Loader:
@@ -204,6 +216,7 @@ class _Loader:
         self.store = store
         self.when = when
         self.hashes = store.record_hashes()
+        self._current = set(self.hashes.values())
         self.registry = store.registry()
         self.known = store.graph_names()
         self.seq = store.next_sequence()
@@ -255,10 +268,17 @@ class _Loader:
         self.parts.append(self.store.change_quads(self.seq, change, manifestation, self.when))
         self.seq += 1
         self.graphs.add(o.graph)
+        if old is not None:
+            self._current.discard(old)
+        self._current.add(o.digest)
         self.hashes[o.graph] = o.digest
 
     def __len__(self) -> int:
         return len(self.graphs)
+
+    def is_current(self, data: bytes) -> bool:
+        """Are these exact record bytes what the store holds for their record?"""
+        return hashlib.sha1(data).hexdigest() in self._current
 
     def flush(self) -> None:
         if self._error is not None:
@@ -313,14 +333,16 @@ def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None]
     carried: Counter = Counter()
     reasons: Counter = Counter()
     aside: Counter = Counter()
-    outcomes = _outcomes(paths, settings, when)  # workers fork before the store opens
     store = Store(settings.store, settings.base)
     loader = None
     try:
         loader = _Loader(store, when)
-        for o in outcomes:
+        for o in _outcomes(paths, settings, when, loader.is_current):
             summary.records_read += 1
-            if o.status in ("ok", "deleted"):
+            if o.status == "unchanged":
+                summary.records_stored += 1
+                summary.records_unchanged += 1
+            elif o.status in ("ok", "deleted"):
                 summary.records_stored += 1
                 carried.update(o.carried_tags)
                 loader.add(o, summary)

@@ -37,6 +37,7 @@ class Store:
     def __init__(self, path: str | os.PathLike, base: str, *, read_only: bool = False):
         self.path = Path(path)
         self.base = base
+        self.read_only = read_only
         self.changes_graph = f"{base}/graph/changes"
         self.pending_graph = f"{base}/graph/pending"
         try:
@@ -155,10 +156,8 @@ class Store:
 
     def close(self) -> None:
         # pyoxigraph closes on garbage collection; flushing makes bulk-loaded data durable now.
-        try:
+        if not self.read_only:
             self._store.flush()
-        except OSError:  # read-only stores cannot flush
-            pass
         del self._store
 
 

@@ -40,6 +40,8 @@ def record_with(*lines: str, leader: str = "00000cam a2200000 a 4500",
     record = pymarc.Record(leader=leader)
     record.add_field(pymarc.Field(tag="001", data=cn), pymarc.Field(tag="003", data="DLC"),
                      pymarc.Field(tag="008", data=f008))
+    if not any(line.startswith("=245") for line in lines):
+        lines = (*lines, "=245  10$aUntitled test record.")
     for line in lines:
         record.add_field(field_from_mnemonic(line))
     return record

@@ -50,7 +50,7 @@ def _real_descriptions():
                 record = parse_chunk(chunk)
             except RecordError:
                 continue
-            if record_kind(str(record.leader)) is RecordKind.BIBLIOGRAPHIC:
+            if record_kind(str(record.leader)) is RecordKind.BIBLIOGRAPHIC and record.get("245"):
                 yield convert(record)
 
 

@@ -41,6 +41,9 @@ def convert(record, number: int | None = None) -> Description:
         b = Builder(cn, "", False)
         return Description(cn, b.manifestation, b.expression, b.work, [b.manifestation], deleted=True)
 
+    if record.get("245") is None:
+        raise MappingError("no title statement (245): a manifestation needs its title proper",
+                           number=number, tag="245")
     f008_field = record.get("008")
     f008 = f008_field.data if f008_field is not None else ""
     f007_field = record.get("007")
@@ -89,10 +92,13 @@ def _finish(b: Builder, leader: str, f007: str, f008: str) -> None:
     if b.translation_of is not None:
         creator, title = b.translation_of
         heading = creator
+    if not title.strip():
+        # Nothing to cluster by: the record's work is its own.
+        title = m.basis[0]
     w.basis = ("work", creator, title)
     if w.first(T.W_PREFERRED_TITLE) is None or b.translation_of is not None:
         w.statements.insert(0, (T.W_PREFERRED_TITLE, _lit(title)))
-    w.statements.append((T.W_AAP, _lit(f"{heading}. {title}" if heading else title)))
+    w.statements.append((T.W_AAP, _lit(access_point(heading, title))))
 
     content = b.content_codes
     if not content:
@@ -146,6 +152,13 @@ def _finish(b: Builder, leader: str, f007: str, f008: str) -> None:
     m.statements[:0] = [(T.M_IDENTIFIER, _lit(m.basis[0])), (T.M_EXPRESSION, e), (T.M_WORK, w)]
     # Work and expression go after the manifestation, ahead of the other entities.
     b.entities[1:1] = [e, w]
+
+
+def access_point(name: str, title: str) -> str:
+    """``Name. Title``; a name that already ends in a full stop ("Jr.") takes no second one."""
+    if not name:
+        return title
+    return f"{name} {title}" if name.endswith(".") else f"{name}. {title}"
 
 
 def _lit(text: str):

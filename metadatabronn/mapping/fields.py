@@ -92,8 +92,9 @@ def title_245(b: Builder, field) -> None:
             parts.append(strip_isbd(value))
             if not b.work_basis and b.lang_tag is None:
                 # The cluster key files the title as a catalogue does: without its article.
-                b.work_basis.append(". ".join([strip_isbd(value[skip:])] + [
-                    strip_isbd(v) for c, v in _subs(field) if c in "np"]))
+                filed = strip_isbd(value[skip:])
+                filed = filed[:1].upper() + filed[1:]
+                b.work_basis.append(". ".join([filed] + [strip_isbd(v) for c, v in _subs(field) if c in "np"]))
             parallel_next = value.rstrip().endswith("=")
         elif code in "np":
             parts.append(strip_isbd(value))

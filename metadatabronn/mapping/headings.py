@@ -150,6 +150,7 @@ def _title_of(field, codes: str = "anp", skip: int = 0) -> str:
         if c in codes:
             if skip and c in "at":
                 v, skip = v[skip:], 0
+                v = v[:1].upper() + v[1:]
             parts.append(strip_isbd(v))
     return ". ".join(p for p in parts if p)
 
@@ -199,7 +200,7 @@ def related_work(b: Builder, creator: str, title: str, field=None) -> Entity:
     if not work.statements:
         work.add(T.W_PREFERRED_TITLE, title)
         name = _heading(_name_part(field)) if field is not None and creator else creator
-        work.add(T.W_AAP, f"{name}. {title}" if name else title)
+        work.add(T.W_AAP, f"{name} {title}" if name.endswith(".") else f"{name}. {title}" if name else title)
         if field is not None and creator:
             author = agent(b, field)
             if author is not None:
