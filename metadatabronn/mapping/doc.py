@@ -1,0 +1,69 @@
+"""Render the mapping table (``rules.RULES``) as Markdown for ``docs/mapping.md``.
+
+    python -m metadatabronn.mapping.doc > docs/mapping.md
+"""
+
+from __future__ import annotations
+
+import sys
+
+from . import terms as T
+from .rules import RULES
+
+_PREFIXES = {
+    T.RDAW: "rdaw:", T.RDAE: "rdae:", T.RDAM: "rdam:", T.RDAI: "rdai:", T.RDAA: "rdaa:",
+    T.SKOS: "skos:", T.MB: "mb:", T.CONTENT_BASE: "rdaco:", T.MEDIA_BASE: "rdamt:",
+    T.CARRIER_BASE: "rdact:", T.LANG_BASE: "iso639-2:",
+}
+
+
+def curie(iri: str) -> str:
+    for ns, prefix in _PREFIXES.items():
+        if iri.startswith(ns):
+            return prefix + iri[len(ns):]
+    return iri
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def render() -> str:
+    lines = [
+        "# The MARC 21 → RDA mapping",
+        "",
+        "Generated from `metadatabronn/mapping/rules.py` by `python -m metadatabronn.mapping.doc`;",
+        "a test fails when this page and the table disagree. Every example comes from a real record",
+        "and is run by the test suite. Subfields not listed under *held* are carried with the record",
+        "(`mb:carriedMarc`) so that MARC export can restore them; fields with no rule are carried whole.",
+        "",
+        "| tags | held subfields | example (source) | produces | note |",
+        "|---|---|---|---|---|",
+    ]
+    for rule in RULES:
+        produces = "<br>".join(f"{role} {curie(el)} “{_cell(curie(v))}”" for role, el, v in rule.expect)
+        lines.append(f"| {', '.join(rule.tags)} | {rule.consumes or '(all carried)'} | "
+                     f"`{_cell(rule.example)}` ({rule.source}) | {produces} | {_cell(rule.note)} |")
+    lines += [
+        "",
+        "## Coded data and inference",
+        "",
+        "| source | element | rule |",
+        "|---|---|---|",
+        "| 001, 003 | rdam:P30004 | control number as `(ORG)ID`; the manifestation IRI is `{base}/manifestation/ORG-ID` |",
+        "| Leader/06 | rdae:P20001 content type | when no 336: a/t text, c/d notated music, e/f cartographic image, i spoken word, j performed music, k still image, g two-dimensional moving image, m computer program, r three-dimensional form (flagged `mb:inferred`) |",
+        "| 007/00, 008 form of item | rdam:P30002 media type | when no 337: 007/00 c computer, h microform, s audio, v video, g projected; else 008 form o/q/s computer, a/b/c microform, otherwise unmediated (flagged) |",
+        "| 007/00-01, 008, Leader/06 | rdam:P30001 carrier type | when no 338: 007/00-01 when it is a carrier code (cr, sd, vd, he, …); 008 form o online resource, b microfiche; unmediated text volume, maps and pictures sheet (flagged) |",
+        "| Leader/07 | rdam:P30003 mode of issuance | m/a/c/d single unit, s/i/b multiple unit |",
+        "| 008/35-37, 041 $a | rdae:P20006 language | 041 $a when present, else 008 |",
+        "| 041 $h | rdae:P20141 is translation of | the expression of the same work in the original language |",
+        "| 008/22 | rdae:P20322 intended audience | a b c d j → mb:Juvenile; e f g → mb:Adult; blank → mb:Adult, flagged inferred |",
+        "| 008/33 (books) | rdaw:P10004 category of work | 1 d f h j p → mb:Fiction; 0 e i s → mb:NonFiction |",
+        "| 880 | same element as its pair | literals tagged with the script from $6 (e.g. `he-Hebr`); headings add an access point to the paired agent or work; $6 carried |",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.stdout.write(render())
