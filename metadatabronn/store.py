@@ -133,10 +133,10 @@ class Store:
             if self._store.contains_named_graph(node):
                 self._store.remove_graph(node)
 
-    def bulk_load(self, nquads: str) -> None:
-        """Load N-Quads text fast (not transactional: callers mark the batch pending first)."""
+    def bulk_load(self, nquads: bytes) -> None:
+        """Load N-Quads (UTF-8) fast. Not transactional: callers mark the batch pending first."""
         try:
-            self._store.bulk_load(input=nquads.encode("utf-8"), format=ox.RdfFormat.N_QUADS, lenient=True)
+            self._store.bulk_load(input=nquads, format=ox.RdfFormat.N_QUADS, lenient=True)
         except (SyntaxError, OSError) as exc:
             raise StoreError(f"bulk load failed: {exc}") from exc
 
