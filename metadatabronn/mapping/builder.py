@@ -21,7 +21,8 @@ class Builder:
 
     __slots__ = (
         "manifestation", "expression", "work", "entities", "_index", "inferred", "language",
-        "lang_tag", "linked", "work_basis", "translation_of", "languages", "original_languages",
+        "lang_tag", "linked", "filed_title", "filed_other", "uniform_titles", "selection",
+        "original_titles", "translation_of", "languages", "original_languages",
         "content_codes", "textual", "creator_basis", "creator_heading",
     )
 
@@ -36,7 +37,12 @@ class Builder:
         self.language = language  # 008/35-37, the fallback language of the expression
         self.lang_tag: str | None = None  # set while an 880 is being mapped
         self.linked: dict[str, Entity] = {}  # $6 occurrence number -> entity of the paired field
-        self.work_basis: list[str] = []  # creator heading, preferred title
+        # Ingredients of the work's cluster key, settled in convert._finish.
+        self.filed_title = ""  # 245 $a $n $p without the non-filing article
+        self.filed_other = ""  # 245 $b (other title information)
+        self.uniform_titles: list[str] = []  # 240/130
+        self.selection = ""  # 240/130 $k, e.g. "Selections"
+        self.original_titles: list[str] = []  # 765 $t, 246 "Original title:", 500 "Translation of:"
         self.creator_basis: str = ""
         self.creator_heading: str = ""
         self.translation_of: tuple[str, str] | None = None  # 7XX $i + $t: (creator, title)

@@ -42,6 +42,9 @@ def convert(record, number: int | None = None) -> Description:
         return Description(cn, b.manifestation, b.expression, b.work, [b.manifestation], deleted=True)
 
     if record.get("245") is None:
+        if record.get("200") is not None:
+            raise MappingError("no 245 but a 200 title field: this looks like UNIMARC, and only MARC 21 is read",
+                               number=number, tag="245")
         raise MappingError("no title statement (245): a manifestation needs its title proper",
                            number=number, tag="245")
     f008_field = record.get("008")
@@ -86,21 +89,21 @@ def convert(record, number: int | None = None) -> Description:
 def _finish(b: Builder, leader: str, f007: str, f008: str) -> None:
     """Settle the work and expression, once every field has been seen."""
     m, e, w = b.manifestation, b.expression, b.work
-    title_proper = m.first(T.M_TITLE_PROPER)
-    title = b.work_basis[0] if b.work_basis else (title_proper.text if title_proper else "")
     creator, heading = b.creator_basis, b.creator_heading
+    title, key_title = _work_title(b)
     if b.translation_of is not None:
         creator, title = b.translation_of
-        heading = creator
-    if not title.strip():
+        heading, key_title = creator, title
+    if not key_title.strip():
         # Nothing to cluster by: the record's work is its own.
-        title = m.basis[0]
-    w.basis = ("work", creator, title)
+        title = title or m.basis[0]
+        key_title = m.basis[0]
+    w.basis = ("work", creator, key_title)
     if w.first(T.W_PREFERRED_TITLE) is None or b.translation_of is not None:
         w.statements.insert(0, (T.W_PREFERRED_TITLE, _lit(title)))
     w.statements.append((T.W_AAP, _lit(access_point(heading, title))))
 
-    content = b.content_codes
+    content = list(dict.fromkeys(b.content_codes))
     if not content:
         inferred = fixed.infer_content(leader)
         content = [inferred] if inferred else []
@@ -152,6 +155,27 @@ def _finish(b: Builder, leader: str, f007: str, f008: str) -> None:
     m.statements[:0] = [(T.M_IDENTIFIER, _lit(m.basis[0])), (T.M_EXPRESSION, e), (T.M_WORK, w)]
     # Work and expression go after the manifestation, ahead of the other entities.
     b.entities[1:1] = [e, w]
+
+
+def _work_title(b: Builder) -> tuple[str, str]:
+    """(preferred title, title for the cluster key), by the clustering rules of docs/architecture.md."""
+    uniform = list(dict.fromkeys(b.uniform_titles))
+    if len({u.casefold() for u in uniform}) == 1:
+        title = uniform[0]
+        if b.selection:
+            # Each selection or compilation is a work of its own: "Novels. Selections" is a
+            # conventional title shared by many different books.
+            return title, f"{title}. {b.selection}. {b.filed_title}"
+        return title, title
+    if len(uniform) > 1:  # uniform titles that disagree name a compilation: go by the title proper
+        return b.filed_title, b.filed_title
+    originals = list(dict.fromkeys(b.original_titles))
+    if len({o.casefold() for o in originals}) == 1:
+        return originals[0], originals[0]
+    if not b.creator_basis and b.filed_other:
+        # Without a creator a bare title ("Human rights") is too common to identify a work.
+        return b.filed_title, f"{b.filed_title} : {b.filed_other}"
+    return b.filed_title, b.filed_title
 
 
 def access_point(name: str, title: str) -> str:

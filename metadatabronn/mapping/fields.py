@@ -6,6 +6,8 @@ handler consumes is declared beside it in ``rules.py``; the others are carried.
 
 from __future__ import annotations
 
+import re
+
 from . import terms as T
 from .builder import Builder
 from .model import Kind
@@ -90,16 +92,18 @@ def title_245(b: Builder, field) -> None:
     for code, value in _subs(field):
         if code == "a":
             parts.append(strip_isbd(value))
-            if not b.work_basis and b.lang_tag is None:
+            if not b.filed_title and b.lang_tag is None:
                 # The cluster key files the title as a catalogue does: without its article.
                 filed = strip_isbd(value[skip:])
                 filed = filed[:1].upper() + filed[1:]
-                b.work_basis.append(". ".join([filed] + [strip_isbd(v) for c, v in _subs(field) if c in "np"]))
+                b.filed_title = ". ".join([filed] + [strip_isbd(v) for c, v in _subs(field) if c in "np"])
             parallel_next = value.rstrip().endswith("=")
         elif code in "np":
             parts.append(strip_isbd(value))
         elif code == "b":
             b.add(m, T.M_PARALLEL_TITLE if parallel_next else T.M_OTHER_TITLE, strip_isbd(value))
+            if not parallel_next and not b.filed_other and b.lang_tag is None:
+                b.filed_other = strip_isbd(value)
             parallel_next = value.rstrip().endswith("=")
         elif code == "c":
             b.add(m, T.M_SOR, strip_isbd(value))
@@ -108,8 +112,20 @@ def title_245(b: Builder, field) -> None:
         b.add(m, T.M_TITLE_PROPER, title)
 
 
+# Display texts (246 $i) and note openings (500) that introduce the original's title.
+ORIGINAL_TITLE_LABELS = ("tyt. oryg", "original title", "originaltitel", "originaltittel",
+                         "titre original", "alkuteos", "originalets titel", "título original",
+                         "titolo originale", "translation of")
+_TRANSLATION_NOTE = re.compile(
+    r"^(?:translation of|originaltittel|original title|originaltitel|titre original)\s*:?\s*(.+?)[.\s]*$",
+    re.IGNORECASE)
+
+
 def variant_title_246(b: Builder, field) -> None:
     text = " ".join(strip_isbd(v) for c, v in _subs(field) if c in "abnp")
+    label = " ".join(v for c, v in _subs(field) if c == "i").strip().lower()
+    if text and b.lang_tag is None and label.startswith(ORIGINAL_TITLE_LABELS):
+        b.original_titles.append(" ".join(strip_isbd(v) for c, v in _subs(field) if c in "anp"))
     if text:
         pred = T.M_PARALLEL_TITLE if field.indicator2 == "1" else T.M_VARIANT_TITLE
         b.add(b.manifestation, pred, text)
@@ -227,7 +243,21 @@ def _note(predicate_of, codes: str = "a"):
     return handler
 
 
-note_500 = _note(lambda b: (b.manifestation, T.M_NOTE))
+def note_500(b: Builder, field) -> None:
+    text = " ".join(v.strip() for c, v in _subs(field) if c == "a")
+    b.add(b.manifestation, T.M_NOTE, text)
+    match = _TRANSLATION_NOTE.match(text) if b.lang_tag is None else None
+    if match:
+        title = strip_isbd(match.group(1).split(" / ")[0])
+        if title:
+            b.original_titles.append(title)
+
+
+def original_entry_765(b: Builder, field) -> None:
+    """765 (original language entry): its $t is the original's title, for the work key."""
+    title = " ".join(strip_isbd(v) for c, v in _subs(field) if c == "t")
+    if title and b.lang_tag is None:
+        b.original_titles.append(title)
 bibliography_504 = _note(lambda b: (b.manifestation, T.M_SUPPLEMENTARY))
 contents_505 = _note(lambda b: (b.work, T.W_CONTENTS))
 summary_520 = _note(lambda b: (b.expression, T.E_SUMMARY), "ab")

@@ -168,8 +168,12 @@ def preferred_title(b: Builder, field) -> None:
     if b.lang_tag is not None:
         b.add(b.work, T.W_PREFERRED_TITLE, title)
         return
-    b.work_basis[:] = [title]
-    b.work.add(T.W_PREFERRED_TITLE, title)
+    b.uniform_titles.append(title)
+    selection = " ".join(strip_isbd(v) for c, v in field.subfields if c == "k")
+    if selection:
+        b.selection = selection
+    if b.work.first(T.W_PREFERRED_TITLE) is None:
+        b.work.add(T.W_PREFERRED_TITLE, title)
 
 
 def added_entry(b: Builder, field) -> None:
