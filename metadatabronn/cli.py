@@ -14,6 +14,10 @@ from .errors import MetadatabronnError
 def _ingest(args) -> int:
     from .pipeline import Settings, ingest
 
+    if args.report and not Path(args.report).resolve().parent.is_dir():
+        raise MetadatabronnError(f"cannot write the report {args.report}: no directory {Path(args.report).parent}")
+    if args.rejects and Path(args.rejects).exists() and not Path(args.rejects).is_dir():
+        raise MetadatabronnError(f"--rejects must name a directory, and {args.rejects} is a file")
     settings = Settings(store=config.store_path(args.store), base=config.base_iri(args.base_iri),
                         workers=config.workers(args.workers),
                         rejects_dir=Path(args.rejects) if args.rejects else None)
@@ -118,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except MetadatabronnError as exc:
         sys.stderr.write(f"metadatabronn: error: {exc}\n")
+        return 1
+    except OSError as exc:  # a file the user named cannot be read or written
+        sys.stderr.write(f"metadatabronn: error: {exc.strerror or exc}: {exc.filename or ''}\n")
         return 1
     except KeyboardInterrupt:
         sys.stderr.write("metadatabronn: interrupted\n")

@@ -24,7 +24,7 @@ SEGMENT = {
 
 _PUNCT = re.compile(r"[^\w\s]", re.UNICODE)
 _SPACE = re.compile(r"\s+")
-_DATES = re.compile(r"\(?\b\d{3,4}\??\s*-\s*(\d{3,4}\??)?\)?|\(\d{3,4}\)")
+_DATES = re.compile(r"\(?\b(?:b|d|fl|ca)\.?\s*\d{3,4}\??\)?|\(?\b\d{3,4}\??\s*-\s*(\d{3,4}\??)?\)?|\(?-\s*\d{3,4}\??\)?|\(\d{3,4}\)")
 
 
 def normalise(text: str) -> str:
@@ -35,10 +35,10 @@ def normalise(text: str) -> str:
     >>> normalise("Järki ja tunteet")
     'jarki ja tunteet'
     """
-    text = text.replace("&", " and ")
     if not text.isascii():
         text = unicodedata.normalize("NFKD", text)
         text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = text.replace("&", " and ")
     text = _PUNCT.sub(" ", text.casefold())
     return _SPACE.sub(" ", text).strip()
 

@@ -117,23 +117,36 @@ class Summary:
 
 
 class Rejects:
-    """Records that could not be stored, kept for a person to fix: reasons and original bytes."""
+    """Records that could not be stored, kept for a person to fix: reasons and original bytes.
+
+    Each run writes files of its own (``rejects-STAMP[-N].jsonl`` and, for ISO 2709 input,
+    ``.mrc``); an earlier run's files are never overwritten.
+    """
 
     def __init__(self, directory: Path, stamp: str):
         self.directory = directory
         self.stamp = stamp
+        self.path: Path | None = None
         self._log = None
-        self._raw: dict[str, object] = {}
+        self._raw = None
         self.count = 0
 
-    @property
-    def path(self) -> Path:
-        return self.directory / f"rejects-{self.stamp}.jsonl"
+    def _open(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        n = 1
+        while True:
+            stem = f"rejects-{self.stamp}" + (f"-{n}" if n > 1 else "")
+            try:
+                self._log = open(self.directory / f"{stem}.jsonl", "x", encoding="utf-8")
+            except FileExistsError:
+                n += 1
+                continue
+            self.path = self.directory / f"{stem}.jsonl"
+            return
 
     def add(self, o: Outcome) -> None:
         if self._log is None:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            self._log = open(self.path, "w", encoding="utf-8")
+            self._open()
         self.count += 1
         try:
             text, encoding = o.data.decode("utf-8"), "utf-8"
@@ -144,13 +157,12 @@ class Rejects:
         self._log.write(json.dumps(entry, ensure_ascii=False) + "\n")
         # The raw bytes too, in the input's own format, so a cataloguing tool can open them.
         if o.format == Format.ISO2709.value:
-            raw = self._raw.get("mrc")
-            if raw is None:
-                raw = self._raw["mrc"] = open(self.directory / f"rejects-{self.stamp}.mrc", "wb")
-            raw.write(o.data)
+            if self._raw is None:
+                self._raw = open(self.path.with_suffix(".mrc"), "xb")
+            self._raw.write(o.data)
 
     def close(self) -> None:
-        for f in [self._log, *self._raw.values()]:
+        for f in (self._log, self._raw):
             if f is not None:
                 f.close()
 
@@ -208,6 +220,10 @@ class _Loader:
     def __init__(self, store: Store, when: str):
         self.store = store
         self.when = when
+        rolled_back = store.roll_back()
+        if rolled_back:
+            log.warning("rolled back an interrupted load (%d graphs and change entries); "
+                        "its records are loaded again when their input is", rolled_back)
         self.hashes = store.record_hashes()
         self._current = set(self.hashes.values())
         self.registry = store.registry()
@@ -223,6 +239,7 @@ class _Loader:
         self.parts: list[bytes] = []
         self.graphs: set[str] = set()
         self.replace: list[str] = []
+        self.written: list[str] = []  # every graph and change entry the batch writes
 
     def add(self, o: Outcome, summary: Summary) -> None:
         if o.graph in self.graphs:  # the same record twice in one batch: the later one wins
@@ -249,6 +266,7 @@ class _Loader:
                 elif iri not in self.known:
                     self.known.add(iri)
                     self.parts.append(core)
+                    self.written.append(iri)
             change = "update" if old is not None else "create"
             if old is None:
                 summary.records_new += 1
@@ -259,6 +277,7 @@ class _Loader:
         manifestation = text.split(b">", 1)[0][1:].decode() if text else ""
         self.parts.append(text)
         self.parts.append(self.store.change_quads(self.seq, change, manifestation, self.when).encode("utf-8"))
+        self.written += (o.graph, self.store.change_iri(self.seq))
         self.seq += 1
         self.graphs.add(o.graph)
         if old is not None:
@@ -277,7 +296,7 @@ class _Loader:
         if self._error is not None:
             raise self._error
         if self.graphs:
-            self._queue.put((self.graphs, self.replace, b"".join(self.parts)))
+            self._queue.put((self.written, self.replace, b"".join(self.parts)))
             self._reset()
 
     def _drain(self) -> None:
@@ -301,12 +320,12 @@ class _Loader:
                     return
                 if self._error is not None:
                     continue
-                graphs, replace, text = job
-                # Marked pending first: if the bulk load is cut short, the next run reloads these.
-                self.store.mark_pending(graphs)
+                written, replace, text = job
+                # Named first: if the bulk load is cut short, the next run rolls it back.
+                self.store.mark_pending(written)
                 self.store.drop_graphs(replace)
                 self.store.bulk_load(text)
-                self.store.clear_pending(graphs)
+                self.store.clear_pending()
             except BaseException as exc:  # handed to the main thread at its next flush
                 self._error = exc
             finally:
@@ -322,7 +341,7 @@ def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None]
     now = datetime.now(timezone.utc)
     when = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     summary = Summary()
-    rejects = Rejects(settings.rejects_dir or Path(f"{settings.store}.rejects"), now.strftime("%Y%m%dT%H%M%S"))
+    rejects = Rejects(settings.rejects_dir or Path(f"{settings.store}.rejects"), now.strftime("%Y%m%dT%H%M%S%f"))
     carried: Counter = Counter()
     reasons: Counter = Counter()
     aside: Counter = Counter()
@@ -377,7 +396,7 @@ def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None]
     summary.unmapped_fields = dict(sorted(carried.items()))
     summary.seconds = round(time.perf_counter() - started, 3)
     summary.records_per_second = round(summary.records_read / summary.seconds, 1) if summary.seconds else 0.0
-    summary.rejects_file = str(rejects.path) if rejects.count else None
+    summary.rejects_file = str(rejects.path) if rejects.path else None
     return summary
 
 

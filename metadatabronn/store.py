@@ -5,7 +5,8 @@ Layout (see docs/architecture.md):
 - each shared entity's core (type, key, preferred title or name) in a graph named by the
   entity's IRI, written once when the entity is minted: the identity registry;
 - the change log in ``{base}/graph/changes``;
-- records whose load was under way in ``{base}/graph/pending``.
+- what the bulk load under way writes (record graphs, new entity graphs, change entries) in
+  ``{base}/graph/pending``, so that a load cut short can be rolled back.
 """
 
 from __future__ import annotations
@@ -52,18 +53,30 @@ class Store:
     # reading -----------------------------------------------------------------------------
     def record_hashes(self) -> dict[str, str]:
         """Record graph → digest of the source record it was loaded from."""
-        pending = self.pending_records()
-        out = {}
-        for q in self._store.quads_for_pattern(None, ox.NamedNode(T.MB_SOURCE_HASH), None, None):
-            g = q.graph_name.value
-            if g not in pending:
-                out[g] = q.object.value
-        return out
+        return {q.graph_name.value: q.object.value
+                for q in self._store.quads_for_pattern(None, ox.NamedNode(T.MB_SOURCE_HASH), None, None)}
 
-    def pending_records(self) -> set[str]:
-        """Record graphs whose last load did not finish: they must be loaded again."""
+    def pending(self) -> set[str]:
+        """What a bulk load that did not finish was writing: graphs and change entries."""
         return {q.object.value for q in self._store.quads_for_pattern(
             None, ox.NamedNode(MB_PENDING), None, ox.NamedNode(self.pending_graph))}
+
+    def roll_back(self) -> int:
+        """Remove everything an interrupted bulk load wrote; returns how many items it named.
+
+        Its records are then simply absent (not current), so loading the same input again
+        writes them whole.
+        """
+        pending = self.pending()
+        changes = ox.NamedNode(self.changes_graph)
+        for value in pending:
+            node = ox.NamedNode(value)
+            if self._store.contains_named_graph(node):
+                self._store.remove_graph(node)
+            for q in list(self._store.quads_for_pattern(node, None, None, changes)):
+                self._store.remove(q)
+        self._store.clear_graph(ox.NamedNode(self.pending_graph))
+        return len(pending)
 
     def registry(self) -> dict[str, str]:
         """Identity key → IRI, for every registered entity."""
@@ -114,18 +127,14 @@ class Store:
         return list(self._store.quads_for_pattern(None, None, None, ox.NamedNode(graph)))
 
     # writing -----------------------------------------------------------------------------
-    def mark_pending(self, graphs: Iterable[str]) -> None:
+    def mark_pending(self, iris: Iterable[str]) -> None:
+        """Name, in one transaction, what the next bulk load will write."""
         pg = ox.NamedNode(self.pending_graph)
-        s = ox.NamedNode(self.pending_graph)
         p = ox.NamedNode(MB_PENDING)
-        self._store.extend([ox.Quad(s, p, ox.NamedNode(g), pg) for g in graphs])
+        self._store.extend([ox.Quad(pg, p, ox.NamedNode(i), pg) for i in iris])
 
-    def clear_pending(self, graphs: Iterable[str]) -> None:
-        pg = ox.NamedNode(self.pending_graph)
-        s = ox.NamedNode(self.pending_graph)
-        p = ox.NamedNode(MB_PENDING)
-        for g in graphs:
-            self._store.remove(ox.Quad(s, p, ox.NamedNode(g), pg))
+    def clear_pending(self) -> None:
+        self._store.clear_graph(ox.NamedNode(self.pending_graph))
 
     def drop_graphs(self, graphs: Iterable[str]) -> None:
         for g in graphs:
@@ -140,8 +149,11 @@ class Store:
         except (SyntaxError, OSError) as exc:
             raise StoreError(f"bulk load failed: {exc}") from exc
 
+    def change_iri(self, seq: int) -> str:
+        return f"{self.base}/change/{seq}"
+
     def change_quads(self, seq: int, kind: str, obj: str, when: str) -> str:
-        c = f"<{self.base}/change/{seq}>"
+        c = f"<{self.change_iri(seq)}>"
         g = f" <{self.changes_graph}> .\n"
         return (f"{c} <{RDF_TYPE}> <{CHANGE_TYPES[kind]}>{g}"
                 f"{c} {iri(AS_OBJECT)} {iri(obj)}{g}"

@@ -1,0 +1,318 @@
+"""Behaviour of the ``metadatabronn`` command: in-process through ``cli.main`` and once for real
+as ``python -m metadatabronn``.
+
+User errors must end with exit status 1 and one line ``metadatabronn: error: ...`` on stderr,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from metadatabronn.cli import main
+
+ROOT = Path(__file__).parent.parent
+LC5 = Path(__file__).parent / "data" / "marc" / "lc5.mrc"
+BAD = Path(__file__).parent / "data" / "marc" / "pymarc-utf8_invalid.mrc"
+SAMPLE = ROOT / "data" / "sample.mrc"
+LC5_IRIS = {f"http://example.org/manifestation/DLC-{cn}" for cn in
+            ("00000002", "00000004", "00000006", "00000007", "00000009")}  # 001 of lc5.mrc
+MANIFESTATIONS = """
+    SELECT ?m ?title WHERE {
+      ?m a <http://rdaregistry.info/Elements/c/C10007> ;
+         <http://rdaregistry.info/Elements/m/P30156> ?title }
+    ORDER BY ?m"""
+
+
+def cli(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(err: str, *words: str) -> None:
+    assert "Traceback" not in err
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("metadatabronn: error: ")
+    for word in words:
+        assert word in lines[0]
+
+
+def manifestation_iris(store: Path) -> set[str]:
+    s = ox.Store.read_only(str(store))
+    try:
+        return {str(q.subject.value) for q in s.quads_for_pattern(
+            None, ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
+            ox.NamedNode("http://rdaregistry.info/Elements/c/C10007"), None)}
+    finally:
+        del s
+
+
+@pytest.fixture
+def store(tmp_path, capsys) -> Path:
+    path = tmp_path / "store"
+    code, _, _ = cli(capsys, "ingest", LC5, "--store", path, "--base-iri", "http://example.org",
+                     "--workers", "1", "-q")
+    assert code == 0
+    return path
+
+
+# ingest ----------------------------------------------------------------------------------------
+
+def test_ingest_writes_the_report_and_prints_a_summary(tmp_path, capsys):
+    report = tmp_path / "report.json"
+    code, out, err = cli(capsys, "ingest", LC5, "--store", tmp_path / "store", "--report", report,
+                         "--base-iri", "http://example.org", "--workers", "1")
+    assert code == 0
+    data = json.loads(report.read_text(encoding="utf-8"))
+    assert {"records_read", "records_stored", "records_rejected", "works", "expressions",
+            "manifestations", "agents", "seconds"} <= set(data)
+    assert data["records_read"] == data["records_stored"] + data["records_rejected"] == 5
+    assert data["manifestations"] == 5
+    assert "records read" in out and str(tmp_path / "store") in out
+    assert "Traceback" not in err
+    assert manifestation_iris(tmp_path / "store") == LC5_IRIS
+
+
+def test_ingest_quiet_prints_nothing_and_reports_rejects(tmp_path, capsys):
+    report = tmp_path / "r.json"
+    code, out, _ = cli(capsys, "ingest", LC5, BAD, "--store", tmp_path / "store", "--report", report,
+                       "--rejects", tmp_path / "rejects", "--workers", "1", "-q")
+    assert code == 0
+    assert out == ""
+    data = json.loads(report.read_text(encoding="utf-8"))
+    assert (data["records_read"], data["records_stored"], data["records_rejected"]) == (6, 5, 1)
+    assert Path(data["rejects_file"]).parent == tmp_path / "rejects"
+    (entry,) = [json.loads(x) for x in Path(data["rejects_file"]).read_text(encoding="utf-8").splitlines()]
+    assert entry["record"] == 1 and entry["source"].endswith("pymarc-utf8_invalid.mrc")
+
+
+def test_ingest_of_a_missing_file_is_a_one_line_error(tmp_path, capsys):
+    missing = tmp_path / "missing.mrc"
+    code, out, err = cli(capsys, "ingest", missing, "--store", tmp_path / "store")
+    assert code == 1
+    assert_one_line_error(err, str(missing))
+    assert not (tmp_path / "store").exists()
+
+
+def test_bad_base_iri_is_a_one_line_error(tmp_path, capsys, store):
+    code, _, err = cli(capsys, "ingest", LC5, "--store", tmp_path / "other", "--base-iri", "not-an-iri")
+    assert code == 1
+    assert_one_line_error(err, "base IRI", "not-an-iri")
+    assert not (tmp_path / "other").exists()
+    code, _, err = cli(capsys, "query", "ASK {}", "--store", store, "--base-iri", "ftp://example.org/x")
+    assert code == 1
+    assert_one_line_error(err, "base IRI")
+    code, _, err = cli(capsys, "query", "ASK {}", "--store", store, "--base-iri", "http://example.org/?q=1")
+    assert code == 1
+    assert_one_line_error(err, "base IRI")
+
+
+def test_bad_workers_setting_is_a_one_line_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("METADATABRONN_WORKERS", "many")
+    code, _, err = cli(capsys, "ingest", LC5, "--store", tmp_path / "store")
+    assert code == 1
+    assert_one_line_error(err, "workers", "many")
+    code, _, err = cli(capsys, "ingest", LC5, "--store", tmp_path / "store", "--workers", "0")
+    assert code == 1
+    assert_one_line_error(err, "workers")
+
+
+def test_environment_gives_store_and_base_iri(tmp_path, capsys, monkeypatch):
+    env_store = tmp_path / "env-store"
+    monkeypatch.setenv("METADATABRONN_STORE", str(env_store))
+    monkeypatch.setenv("METADATABRONN_BASE_IRI", "https://data.example.net/bib/")
+    monkeypatch.chdir(tmp_path)
+    code, _, _ = cli(capsys, "ingest", LC5, "--workers", "1", "-q")
+    assert code == 0
+    assert not (tmp_path / "var").exists()  # not the default store
+    iris = manifestation_iris(env_store)
+    assert len(iris) == 5
+    assert all(i.startswith("https://data.example.net/bib/manifestation/DLC-") for i in iris)
+
+    code, out, _ = cli(capsys, "query", MANIFESTATIONS, "--format", "json")
+    assert code == 0
+    bindings = json.loads(out)["results"]["bindings"]
+    assert {b["m"]["value"] for b in bindings} == iris
+
+    # A flag wins over the environment.
+    code, _, _ = cli(capsys, "ingest", LC5, "--store", tmp_path / "flag-store",
+                     "--base-iri", "http://flag.example", "--workers", "1", "-q")
+    assert code == 0
+    assert all(i.startswith("http://flag.example/manifestation/") for i in manifestation_iris(tmp_path / "flag-store"))
+    assert manifestation_iris(env_store) == iris
+
+
+# query -----------------------------------------------------------------------------------------
+
+def test_query_json_is_w3c_sparql_results(capsys, store):
+    code, out, err = cli(capsys, "query", MANIFESTATIONS, "--store", store, "--format", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["head"]["vars"] == ["m", "title"]
+    bindings = data["results"]["bindings"]
+    assert len(bindings) == 5
+    assert {b["m"]["value"] for b in bindings} == LC5_IRIS
+    assert all(b["m"]["type"] == "uri" and b["title"]["type"] == "literal" for b in bindings)
+    assert [b["m"]["value"] for b in bindings] == sorted(LC5_IRIS)
+
+
+def test_query_csv_and_tsv(capsys, store):
+    code, out, _ = cli(capsys, "query", MANIFESTATIONS, "--store", store, "--format", "csv")
+    assert code == 0
+    assert out.splitlines()[0] == "m,title"
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert {r["m"] for r in rows} == LC5_IRIS
+    assert all(r["title"] for r in rows)
+
+    code, out, _ = cli(capsys, "query", MANIFESTATIONS, "--store", store)  # csv is the default
+    assert code == 0 and out.splitlines()[0] == "m,title"
+
+    code, out, _ = cli(capsys, "query", MANIFESTATIONS, "--store", store, "--format", "tsv")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "?m\t?title"
+    assert {line.split("\t")[0] for line in lines[1:]} == {f"<{i}>" for i in LC5_IRIS}
+
+
+def test_query_ask_and_construct(capsys, store):
+    code, out, _ = cli(capsys, "query", "ASK { ?s a <http://rdaregistry.info/Elements/c/C10001> }",
+                       "--store", store, "--format", "json")
+    assert code == 0
+    assert json.loads(out)["boolean"] is True
+    code, out, _ = cli(capsys, "query",
+                       "CONSTRUCT { ?m a ?c } WHERE { ?m a ?c FILTER(?c = <http://rdaregistry.info/Elements/c/C10007>) }",
+                       "--store", store)
+    assert code == 0
+    assert len([line for line in out.splitlines() if line.strip()]) == 5
+
+
+def test_query_from_stdin_and_from_a_file(tmp_path, capsys, monkeypatch, store):
+    monkeypatch.setattr(sys, "stdin", io.StringIO(MANIFESTATIONS))
+    code, out, _ = cli(capsys, "query", "-", "--store", store, "--format", "json")
+    assert code == 0
+    assert len(json.loads(out)["results"]["bindings"]) == 5
+    rq = tmp_path / "q.rq"
+    rq.write_text(MANIFESTATIONS, encoding="utf-8")
+    code, out, _ = cli(capsys, "query", f"@{rq}", "--store", store, "--format", "json")
+    assert code == 0
+    assert len(json.loads(out)["results"]["bindings"]) == 5
+
+
+def test_query_syntax_error_is_a_one_line_error(capsys, store):
+    code, out, err = cli(capsys, "query", "SELEC ?s WHERE { ?s ?p ?o }", "--store", store)
+    assert code == 1
+    assert out == ""
+    assert_one_line_error(err, "SPARQL")
+
+
+def test_query_without_a_store_is_a_one_line_error(tmp_path, capsys):
+    code, _, err = cli(capsys, "query", "ASK {}", "--store", tmp_path / "nothing-here")
+    assert code == 1
+    assert_one_line_error(err, "no store", "nothing-here")
+    assert not (tmp_path / "nothing-here").exists()
+
+
+def test_query_from_a_missing_file_is_a_one_line_error(tmp_path, capsys, store):
+    code, _, err = cli(capsys, "query", f"@{tmp_path / 'missing.rq'}", "--store", store)
+    assert code == 1
+    assert_one_line_error(err, "missing.rq")
+
+
+def test_report_in_a_missing_directory_is_a_one_line_error(tmp_path, capsys):
+    report = tmp_path / "no" / "such" / "report.json"
+    code, _, err = cli(capsys, "ingest", LC5, "--store", tmp_path / "store", "--report", report,
+                       "--workers", "1", "-q")
+    assert code == 1
+    assert_one_line_error(err, "report.json")
+
+
+def test_rejects_directory_that_is_a_file_is_a_one_line_error(tmp_path, capsys):
+    not_a_dir = tmp_path / "rejects"
+    not_a_dir.write_text("", encoding="utf-8")
+    code, _, err = cli(capsys, "ingest", BAD, "--store", tmp_path / "store", "--rejects", not_a_dir,
+                       "--workers", "1", "-q")
+    assert code == 1
+    assert_one_line_error(err, "rejects")
+
+
+# explain ---------------------------------------------------------------------------------------
+
+def test_explain_says_same_work_or_different_works(capsys):
+    code, out, _ = cli(capsys, "explain", SAMPLE, "00007090", "00033956")  # Pride and prejudice, twice
+    assert code == 0
+    assert out.startswith("same work: ")
+    assert "austen jane" in out and "pride and prejudice" in out
+    code, out, _ = cli(capsys, "explain", SAMPLE, "00007090", "00007077")  # ... and Northanger Abbey
+    assert code == 0
+    assert out.startswith("different works: ")
+    assert "northanger abbey" in out
+    code, out, _ = cli(capsys, "explain", SAMPLE, "00012999", "00013000")  # Le petit prince, in German
+    assert code == 0
+    assert out.startswith("same work: ") and "different expressions" in out
+
+
+def test_explain_takes_record_numbers_too(capsys):
+    code, by_number, _ = cli(capsys, "explain", LC5, "1", "2")
+    assert code == 0
+    code, by_control_number, _ = cli(capsys, "explain", LC5, "00000002", "00000004")
+    assert code == 0
+    assert by_number == by_control_number
+    assert by_number.startswith("different works: ")
+
+
+def test_explain_unknown_record_or_file_is_a_one_line_error(tmp_path, capsys):
+    code, _, err = cli(capsys, "explain", SAMPLE, "00007090", "99999999")
+    assert code == 1
+    assert_one_line_error(err, "99999999")
+    code, _, err = cli(capsys, "explain", tmp_path / "missing.mrc", "1", "2")
+    assert code == 1
+    assert_one_line_error(err, "missing.mrc")
+
+
+def test_no_command_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([])
+    assert exc.value.code == 2
+    assert "usage:" in capsys.readouterr().err
+
+
+# a real process --------------------------------------------------------------------------------
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("METADATABRONN_")}
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env["METADATABRONN_BASE_IRI"] = "http://example.org"
+    return env
+
+
+def test_python_m_metadatabronn_ingest_and_query(tmp_path):
+    env = _env(tmp_path)
+    store, report = tmp_path / "store", tmp_path / "report.json"
+    done = subprocess.run([sys.executable, "-m", "metadatabronn", "ingest", str(LC5), "--store", str(store),
+                           "--report", str(report), "--workers", "1"],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "records read" in done.stdout
+    assert json.loads(report.read_text(encoding="utf-8"))["records_stored"] == 5
+
+    done = subprocess.run([sys.executable, "-m", "metadatabronn", "query", MANIFESTATIONS, "--store", str(store),
+                           "--format", "json"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert {b["m"]["value"] for b in json.loads(done.stdout)["results"]["bindings"]} == LC5_IRIS
+
+    done = subprocess.run([sys.executable, "-m", "metadatabronn", "ingest", str(tmp_path / "nope.mrc"),
+                           "--store", str(store)], capture_output=True, text=True, env=env, cwd=tmp_path,
+                          timeout=60)
+    assert done.returncode == 1
+    assert_one_line_error(done.stderr, "nope.mrc")
