@@ -15,6 +15,7 @@ $(BIN)/metadatabronn: pyproject.toml
 
 demo: $(BIN)/metadatabronn
 	rm -rf var/demo-store var/demo-store.rejects
+	mkdir -p var
 	$(BIN)/metadatabronn ingest --store var/demo-store --report var/demo-report.json data/sample.mrc data/fennica-sample.marcxml
 	$(BIN)/metadatabronn query --store var/demo-store "$$(cat data/demo-query.rq)"
 
