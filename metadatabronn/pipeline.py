@@ -227,7 +227,7 @@ class _Loader:
         self.hashes = store.record_hashes()
         self._current = set(self.hashes.values())
         self.registry = store.registry()
-        self.known = store.graph_names()
+        self.known = store.entity_iris()
         self.seq = store.next_sequence()
         self._queue: queue.Queue = queue.Queue(maxsize=2)
         self._error: BaseException | None = None

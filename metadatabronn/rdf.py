@@ -57,7 +57,7 @@ def iri(value: str) -> str:
     return f"<{value}>"
 
 
-# What identifies a shared entity, written once into the entity's own graph when it is first
+# What identifies a shared entity, written once into the default graph when it is first
 # minted. Everything else a record says about it is that record's contribution and stays in
 # the record's graph, so that replacing or deleting a record takes exactly what it brought.
 _CORE = {
@@ -107,7 +107,7 @@ def serialise(description: Description, base: str, *, source: str, source_hash: 
         kind = entity.kind
         if kind in _SHARED:
             core = _CORE.get(kind)
-            eg = f" {s} .\n"
+            eg = " .\n"  # the default graph: the well's own statements of shared entities
             core_lines = [f"{s} <{T.RDF_TYPE}> <{CLASS[kind]}>{eg}"]
             if kind in _KEYED:
                 core_lines.append(f"{s} <{MB_KEY}> {literal(keys[id(entity)])}{eg}")

@@ -2,8 +2,8 @@
 
 Layout (see docs/architecture.md):
 - each source record's quads in its own named graph ``{base}/record/{id}``;
-- each shared entity's core (type, key, preferred title or name) in a graph named by the
-  entity's IRI, written once when the entity is minted: the identity registry;
+- each shared entity's core (type, key, preferred title or name) in the default graph, written
+  once when the entity is minted: the identity registry;
 - the change log in ``{base}/graph/changes``;
 - what the bulk load under way writes (record graphs, new entity graphs, change entries) in
   ``{base}/graph/pending``, so that a load cut short can be rolled back.
@@ -58,8 +58,9 @@ class Store:
 
     def pending(self) -> set[str]:
         """What a bulk load that did not finish was writing: graphs and change entries."""
-        return {q.object.value for q in self._store.quads_for_pattern(
-            None, ox.NamedNode(MB_PENDING), None, ox.NamedNode(self.pending_graph))}
+        return {iri for q in self._store.quads_for_pattern(
+            None, ox.NamedNode(MB_PENDING), None, ox.NamedNode(self.pending_graph))
+            for iri in q.object.value.split()}
 
     def roll_back(self) -> int:
         """Remove everything an interrupted bulk load wrote; returns how many items it named.
@@ -71,10 +72,11 @@ class Store:
         changes = ox.NamedNode(self.changes_graph)
         for value in pending:
             node = ox.NamedNode(value)
-            if self._store.contains_named_graph(node):
+            if self._store.contains_named_graph(node):  # a record graph
                 self._store.remove_graph(node)
-            for q in list(self._store.quads_for_pattern(node, None, None, changes)):
-                self._store.remove(q)
+            for graph in (changes, ox.DefaultGraph()):  # a change entry, an entity core
+                for q in list(self._store.quads_for_pattern(node, None, None, graph)):
+                    self._store.remove(q)
         self._store.clear_graph(ox.NamedNode(self.pending_graph))
         return len(pending)
 
@@ -83,8 +85,10 @@ class Store:
         return {q.object.value: q.subject.value
                 for q in self._store.quads_for_pattern(None, ox.NamedNode(MB_KEY), None, None)}
 
-    def graph_names(self) -> set[str]:
-        return {g.value for g in self._store.named_graphs() if isinstance(g, ox.NamedNode)}
+    def entity_iris(self) -> set[str]:
+        """Every shared entity the store has minted (its core is in the default graph)."""
+        return {q.subject.value for q in self._store.quads_for_pattern(
+            None, ox.NamedNode(RDF_TYPE), None, ox.DefaultGraph()) if isinstance(q.subject, ox.NamedNode)}
 
     def identifiers(self, graph: str) -> list[str]:
         return [q.object.value for q in self._store.quads_for_pattern(
@@ -128,10 +132,10 @@ class Store:
 
     # writing -----------------------------------------------------------------------------
     def mark_pending(self, iris: Iterable[str]) -> None:
-        """Name, in one transaction, what the next bulk load will write."""
+        """Name, in one write, what the next bulk load will write (one literal: a quad per
+        item would cost as much as a tenth of the load itself)."""
         pg = ox.NamedNode(self.pending_graph)
-        p = ox.NamedNode(MB_PENDING)
-        self._store.extend([ox.Quad(pg, p, ox.NamedNode(i), pg) for i in iris])
+        self._store.add(ox.Quad(pg, ox.NamedNode(MB_PENDING), ox.Literal("\n".join(iris)), pg))
 
     def clear_pending(self) -> None:
         self._store.clear_graph(ox.NamedNode(self.pending_graph))

@@ -192,19 +192,22 @@ def test_subject_uri_is_the_concept(records):
 def test_subject_real_world_object_uri(records):
     d = g(records, "15543730")
     assert any(e.basis == ("uri", "https://id.oclc.org/worldcat/entity/E39QbtfRg3kwbTgW8wMXD4yWrY")
-               for e in d.work.values(T.W_SUBJECT))
+               for e in d.work.values(T.W_SUBJECT) if isinstance(e, Entity))
 
 
 def test_lcsh_subject_scheme_from_indicator(records):
     d = g(records, "00004847")
-    schemes = {s for c in d.work.values(T.W_SUBJECT) if c.kind is Kind.CONCEPT for s in values(c, T.SKOS_INSCHEME)}
+    schemes = {s for c in d.work.values(T.W_SUBJECT) if isinstance(c, Entity) and c.kind is Kind.CONCEPT
+               for s in values(c, T.SKOS_INSCHEME)}
     assert "http://id.loc.gov/authorities/subjects" in schemes
 
 
 def test_classification(records):
     d = g(records, "00031871")
-    notations = {n for c in d.work.values(T.W_SUBJECT) for n in values(c, T.SKOS_NOTATION)}
-    assert "811.54" in notations
+    numbers = {(v.text, v.datatype) for v in d.work.values(T.W_SUBJECT) if isinstance(v, Lit)}
+    assert ("811/.54", T.MB_DDC) in numbers
+    assert ("PZ3.D228", T.MB_LCC) in {(v.text, v.datatype) for v in g(records, "00003445").work.values(T.W_SUBJECT)
+                                      if isinstance(v, Lit)}
 
 
 @pytest.mark.parametrize("cn,entity,element", [

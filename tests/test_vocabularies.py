@@ -39,6 +39,8 @@ def _emitted(descriptions) -> set[str]:
             terms.add(q.predicate.value)
             if isinstance(q.object, ox.NamedNode):
                 terms.add(q.object.value)
+            elif isinstance(q.object, ox.Literal):
+                terms.add(q.object.datatype.value)
     return {t for t in terms if t.startswith(CHECKED)}
 
 

@@ -8,7 +8,7 @@ import re
 from . import roles as R
 from . import terms as T
 from .builder import Builder
-from .model import Entity, IRI, Kind
+from .model import Entity, IRI, Kind, Lit
 from .text import strip_heading, strip_isbd
 
 _NAME_CODES = {"00": "abcdgjq", "10": "abcdgn", "11": "acdegnq"}
@@ -269,19 +269,18 @@ def concept(b: Builder, field) -> Entity | None:
 
 
 def classification(b: Builder, field) -> None:
-    """050 (LCC) and 082 (DDC): the class number as a concept the work is about."""
-    scheme = "lcc" if field.tag == "050" else "ddc"
+    """050 (LCC) and 082 (DDC): the class number, a notation typed by its scheme.
+
+    A typed literal rather than a concept: LC class numbers usually carry the book's own
+    cutter ("PZ3.D228"), so a concept per number would describe one book, not a class.
+    """
+    datatype = T.MB_LCC if field.tag == "050" else T.MB_DDC
     for code, value in field.subfields:
         if code != "a":
             continue
-        number = value.strip().replace("/", "")
-        if not number:
-            continue
-        entity = b.entity(Kind.CONCEPT, ("class", scheme, number))
-        if not entity.statements:
-            entity.add(T.SKOS_NOTATION, number)
-            entity.add(T.SKOS_INSCHEME, IRI(scheme_iri(scheme)))
-        b.add(b.work, T.W_SUBJECT, entity)
+        number = value.strip()  # as given: DDC prime marks (/) cannot be derived again
+        if number:
+            b.add(b.work, T.W_SUBJECT, Lit(number, datatype=datatype))
 
 
 def series_added_entry(b: Builder, field) -> None:

@@ -148,6 +148,8 @@ MB_ADULT = MB + "Adult"
 MB_SCRIPT = MB + "script"
 MB_LINKED_FIELD = MB + "linkedField"
 MB_INVALID_IDENTIFIER = MB + "invalidIdentifier"
+MB_LCC = MB + "LCC"  # datatype: a Library of Congress Classification number
+MB_DDC = MB + "DDC"  # datatype: a Dewey Decimal Classification number
 
 # 336/337/338 codes (MARC 21 source codes rdacontent/rdamedia/rdacarrier) to RDA term numbers,
 # after the RDA Registry's maps to id.loc.gov.
