@@ -639,7 +639,7 @@ def test_rejects_of_an_earlier_run_in_the_same_second_are_kept(tmp_path, monkeyp
         def now(cls, tz=None):
             return datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
 
-    monkeypatch.setattr(pipeline, "datetime", SameSecond)
+    monkeypatch.setattr(pipeline.run, "datetime", SameSecond)
     store = tmp_path / "store"
     first = run([MARC / "pymarc-utf8_invalid.mrc"], store)
     first_entries = read_rejects(first.rejects_file)

@@ -33,12 +33,19 @@ def isbn_020(b: Builder, field) -> None:
             if qualifier:
                 qualifiers.append(qualifier)
             norm = isbn13(given)
+            digits = given.replace("-", "").replace(" ", "")
             if norm:
                 b.add(m, T.M_IDENTIFIER, "urn:isbn:" + norm)
                 if given != norm:
                     b.add(m, T.M_IDENTIFIER_AS_GIVEN, given)
+            elif len(digits) == 13 and digits.isdigit():
+                # A 13-digit ISBN with a bad check digit keeps its scheme, so the profile's
+                # check-digit rule finds it for a cataloguer to move to $z or correct.
+                b.add(m, T.M_IDENTIFIER, "urn:isbn:" + digits)
+                if given != digits:
+                    b.add(m, T.M_IDENTIFIER_AS_GIVEN, given)
             else:
-                # An ISBN with a bad check digit is still what the book prints: keep it.
+                # An ISBN-10 with a bad check digit is still what the book prints: keep it.
                 b.add(m, T.M_IDENTIFIER, given)
         elif code == "z":
             given, _ = isbn_parts(value)

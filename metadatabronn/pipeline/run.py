@@ -1,0 +1,174 @@
+"""Ingest: read → convert (workers) → load, with a summary and the rejects kept aside."""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import time
+from collections import Counter, deque
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from functools import partial
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from ..errors import MetadatabronnError
+from ..mapping import terms as T
+from ..marc import Chunk, iter_chunks
+from ..store import Store
+from .loader import Loader
+from .rejects import Rejects
+from .worker import Outcome, _convert_batch
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Summary:
+    records_read: int = 0
+    records_stored: int = 0
+    records_rejected: int = 0
+    records_new: int = 0
+    records_updated: int = 0
+    records_unchanged: int = 0
+    records_deleted: int = 0
+    records_aside: dict = field(default_factory=dict)
+    rejection_reasons: dict = field(default_factory=dict)
+    works: int = 0
+    expressions: int = 0
+    manifestations: int = 0
+    agents: int = 0
+    unmapped_fields: dict = field(default_factory=dict)
+    seconds: float = 0.0
+    records_per_second: float = 0.0
+    rejects_file: str | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, ensure_ascii=False)
+
+
+@dataclass
+class Settings:
+    store: Path
+    base: str
+    workers: int = 2
+    batch_records: int = 2000
+    rejects_dir: Path | None = None
+
+
+def _outcomes(paths: Iterable[str], settings: Settings, when: str,
+              known: Callable[[bytes], bool], pool) -> Iterator[Outcome]:
+    """Outcomes of every record; conversion runs in the worker pool when there is one.
+
+    A record whose exact bytes are already current in the store is not converted again: that
+    makes re-loading a file cost little more than reading it.
+    """
+    work = partial(_convert_batch, base=settings.base, when=when)
+    pending: deque = deque()
+    batch: list[Chunk] = []
+
+    def submit(chunks: list[Chunk]) -> Iterator[Outcome]:
+        if pool is None:
+            yield from work(chunks)
+            return
+        pending.append(pool.apply_async(work, (chunks,)))
+        # A bounded window keeps memory flat however large the input.
+        while len(pending) > settings.workers * 3:
+            yield from pending.popleft().get()
+
+    for chunk in (c for p in paths for c in iter_chunks(p)):
+        if known(chunk.data):
+            yield Outcome(chunk.number, "unchanged", chunk.source)
+            continue
+        batch.append(chunk)
+        if len(batch) >= 200:
+            yield from submit(batch)
+            batch = []
+    if batch:
+        yield from submit(batch)
+    while pending:
+        yield from pending.popleft().get()
+
+
+def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None] | None = None) -> Summary:
+    """Load MARC files into the store. One bad record never stops the run."""
+    for p in paths:
+        if not Path(p).is_file():
+            raise MetadatabronnError(f"no such input file: {p}")
+    started = time.perf_counter()
+    now = datetime.now(timezone.utc)
+    when = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    summary = Summary()
+    rejects = Rejects(settings.rejects_dir or Path(f"{settings.store}.rejects"), now.strftime("%Y%m%dT%H%M%S%f"))
+    carried: Counter = Counter()
+    reasons: Counter = Counter()
+    aside: Counter = Counter()
+    # Workers are forked before the store is opened, so none of them holds a handle on it.
+    pool = multiprocessing.get_context("fork").Pool(settings.workers) if settings.workers > 1 else None
+    try:
+        store = Store(settings.store, settings.base)
+    except BaseException:
+        if pool is not None:
+            pool.terminate()
+        raise
+    loader = None
+    try:
+        loader = Loader(store, when)
+        for o in _outcomes(paths, settings, when, loader.is_current, pool):
+            summary.records_read += 1
+            if o.status == "unchanged":
+                summary.records_stored += 1
+                summary.records_unchanged += 1
+            elif o.status in ("ok", "deleted"):
+                summary.records_stored += 1
+                carried.update(o.carried_tags)
+                loader.add(o, summary)
+                if len(loader) >= settings.batch_records:
+                    loader.flush()
+            else:
+                summary.records_rejected += 1
+                rejects.add(o)
+                if o.status == "aside":
+                    aside[o.kind] += 1
+                    reasons[f"{o.kind} record set aside"] += 1
+                else:
+                    reasons[_reason_class(o)] += 1
+                    log.warning("%s record %d%s: %s", o.source, o.number,
+                                f", field {o.tag}" if o.tag else "", o.reason)
+            if progress is not None:
+                progress(1)
+        loader.close()
+        _count_entities(store, summary)
+    except BaseException:
+        if loader is not None:
+            loader.close()
+        raise
+    finally:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+        rejects.close()
+        store.close()
+    summary.records_aside = dict(aside)
+    summary.rejection_reasons = dict(reasons.most_common())
+    summary.unmapped_fields = dict(sorted(carried.items()))
+    summary.seconds = round(time.perf_counter() - started, 3)
+    summary.records_per_second = round(summary.records_read / summary.seconds, 1) if summary.seconds else 0.0
+    summary.rejects_file = str(rejects.path) if rejects.path else None
+    return summary
+
+
+def _reason_class(o: Outcome) -> str:
+    reason = o.reason.split(":", 1)[0]
+    return f"field {o.tag}: {reason}" if o.tag else reason
+
+
+def _count_entities(store: Store, summary: Summary) -> None:
+    def n(cls: str) -> int:
+        return store.count(f"SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s a <{cls}> }}")
+
+    summary.works = n(T.C_WORK)
+    summary.expressions = n(T.C_EXPRESSION)
+    summary.manifestations = n(T.C_MANIFESTATION)
+    summary.agents = n(T.C_PERSON) + n(T.C_CORPORATE) + n(T.C_FAMILY)
