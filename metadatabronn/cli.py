@@ -8,7 +8,11 @@ import sys
 from pathlib import Path
 
 from . import __version__, config
-from .errors import MetadatabronnError
+from .errors import ConfigError, MetadatabronnError
+
+
+class UsageError(MetadatabronnError):
+    """The command line asks for something contradictory (exit status 2, like argparse)."""
 
 
 def _ingest(args) -> int:
@@ -18,9 +22,11 @@ def _ingest(args) -> int:
         raise MetadatabronnError(f"cannot write the report {args.report}: no directory {Path(args.report).parent}")
     if args.rejects and Path(args.rejects).exists() and not Path(args.rejects).is_dir():
         raise MetadatabronnError(f"--rejects must name a directory, and {args.rejects} is a file")
+    profile = config.profile(args.profile)
     settings = Settings(store=config.store_path(args.store), base=config.base_iri(args.base_iri),
                         workers=config.workers(args.workers),
-                        rejects_dir=Path(args.rejects) if args.rejects else None)
+                        rejects_dir=Path(args.rejects) if args.rejects else None,
+                        profile=None if profile == "none" else profile, on_invalid=args.on_invalid)
     bar = None
     if sys.stderr.isatty() and not args.quiet:
         from tqdm import tqdm
@@ -45,6 +51,10 @@ def _print_summary(s, store) -> None:
     out.write(f"  stored          {s.records_stored:>9,}  (new {s.records_new:,}, updated {s.records_updated:,}, "
               f"unchanged {s.records_unchanged:,}, deleted {s.records_deleted:,})\n")
     out.write(f"  rejected        {s.records_rejected:>9,}\n")
+    if s.profile:
+        out.write(f"validated against profile {s.profile} (on invalid: {s.on_invalid}): "
+                  f"{s.records_invalid:,} rejected for violations, {s.records_stored_with_violations:,} stored "
+                  f"with violations, {s.records_with_warnings:,} with warnings\n")
     for reason, n in list(s.rejection_reasons.items())[:10]:
         out.write(f"      {n:>7,}  {reason}\n")
     if s.rejects_file:
@@ -75,6 +85,27 @@ def _query(args) -> int:
     return 0
 
 
+def _validate(args) -> int:
+    from .pipeline.tools import validate_files, validate_store
+    from .validate import to_json, to_text, to_turtle
+
+    profile = config.profile(args.profile)
+    base = config.base_iri(args.base_iri)
+    if args.files and args.store:
+        raise UsageError("give input files or --store, not both")
+    if args.files:
+        reports = validate_files(args.files, base, profile, args.engine)
+    else:
+        store = config.store_path(args.store)
+        if not store.exists():
+            raise MetadatabronnError(f"no store at {store}: run 'metadatabronn ingest' first or give --store")
+        reports = validate_store(store, base, profile, args.engine)
+    render = {"text": lambda: to_text(reports, profile), "json": lambda: to_json(reports, profile),
+              "turtle": lambda: to_turtle(reports)}[args.format]
+    sys.stdout.write(render())
+    return 0 if all(r.conforms for r in reports) else 1
+
+
 def _explain(args) -> int:
     from .pipeline import explain_records
 
@@ -97,6 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--report", help="write the summary as JSON to this file")
     i.add_argument("--rejects", help="directory for rejected records (default: STORE.rejects beside the store)")
     i.add_argument("--workers", type=int, help="conversion processes (env METADATABRONN_WORKERS, default: CPUs, at most 2)")
+    i.add_argument("--profile", help=f"application profile checked at ingest (env METADATABRONN_PROFILE, default "
+                   f"{config.DEFAULT_PROFILE}); 'none' switches the gate off")
+    i.add_argument("--on-invalid", choices=["reject", "keep", "warn"], default="reject",
+                   help="a record that violates the profile: keep it aside (reject, default), store it with its "
+                        "report (keep), or store it and log a warning (warn)")
     i.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     i.set_defaults(func=_ingest)
 
@@ -105,6 +141,15 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--format", choices=["csv", "tsv", "json", "xml"], default="csv",
                    help="W3C SPARQL 1.1 results format (default csv)")
     q.set_defaults(func=_query)
+
+    v = sub.add_parser("validate", parents=[common], help="check records or the store against an application profile")
+    v.add_argument("files", nargs="*", metavar="FILE", help="MARC files to convert and check (or --store)")
+    v.add_argument("--profile", help=f"profile name (env METADATABRONN_PROFILE, default {config.DEFAULT_PROFILE})")
+    v.add_argument("--format", choices=["text", "json", "turtle"], default="text",
+                   help="text summary (default), JSON (docs/api.md), or the W3C SHACL report in Turtle")
+    v.add_argument("--engine", choices=["fast", "pyshacl"], default="fast",
+                   help="fast (default) or pySHACL, the reference; both give the same results")
+    v.set_defaults(func=_validate)
 
     e = sub.add_parser("explain", help="say why two records of a file do or do not share a work")
     e.add_argument("file")
@@ -120,6 +165,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         logging.basicConfig(level=config.log_level(args.log_level), format="%(levelname)s %(name)s: %(message)s")
         return args.func(args)
+    except UsageError as exc:
+        parser.print_usage(sys.stderr)
+        sys.stderr.write(f"metadatabronn: error: {exc}\n")
+        return 2
+    except ConfigError as exc:
+        sys.stderr.write(f"metadatabronn: error: {exc}\n")
+        return 2 if args.command == "validate" else 1
     except MetadatabronnError as exc:
         sys.stderr.write(f"metadatabronn: error: {exc}\n")
         return 1

@@ -6,6 +6,7 @@
 | base IRI  | ``--base-iri``| ``METADATABRONN_BASE_IRI``  | ``http://localhost:8000``       |
 | workers   | ``--workers`` | ``METADATABRONN_WORKERS``   | number of CPUs, at most 2       |
 | log level | ``--log-level``| ``METADATABRONN_LOG_LEVEL``| ``WARNING``                     |
+| profile   | ``--profile`` | ``METADATABRONN_PROFILE``   | ``base``                        |
 """
 
 from __future__ import annotations
@@ -43,6 +44,19 @@ def workers(flag: int | None) -> int:
     if n < 1:
         raise ConfigError(f"workers must be at least 1, got {n}")
     return n
+
+
+DEFAULT_PROFILE = "base"
+
+
+def profile(flag: str | None) -> str:
+    """The application profile name; "none" (ingest only) switches the gate off."""
+    from .validate.profile import PROFILES
+
+    name = flag or os.environ.get("METADATABRONN_PROFILE") or DEFAULT_PROFILE
+    if name != "none" and name not in PROFILES:
+        raise ConfigError(f"unknown profile {name!r}: choose one of {', '.join(PROFILES)}")
+    return name
 
 
 def log_level(flag: str | None) -> str:

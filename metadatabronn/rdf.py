@@ -101,11 +101,20 @@ def serialise(description: Description, base: str, *, source: str, source_hash: 
     lines: list[str] = []
     append = lines.append
     cores: list[tuple[str, str, str]] = []
+    cored: set[str] = set()
     for entity in description.entities:
         subject = iris[id(entity)]
         s = iri(subject)
         kind = entity.kind
         if kind in _SHARED:
+            if subject in cored:
+                # Two headings of one record that normalise to the same key ("Gibson, Charles H."
+                # and "Gibson, Charles, H.") are one entity: its first form is its core, as in the store.
+                for predicate, value in entity.statements:
+                    if _CORE.get(kind) is not None and predicate not in _CORE[kind]:
+                        append(f"{s} <{predicate}> {_object(value, iris)}{g}")
+                continue
+            cored.add(subject)
             core = _CORE.get(kind)
             eg = " .\n"  # the default graph: the well's own statements of shared entities
             core_lines = [f"{s} <{T.RDF_TYPE}> <{CLASS[kind]}>{eg}"]

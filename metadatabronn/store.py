@@ -124,6 +124,26 @@ class Store:
             return results.serialize(format=rdf)
         return results.serialize(format=formats[fmt])
 
+    def record_views(self):
+        """Per record graph: (graph, source, control number, N-Quads of the graph and of the
+        cores of every entity it names), the data a record is validated on."""
+        describes = ox.NamedNode(T.MB + "describes")
+        source_p = ox.NamedNode("http://purl.org/dc/terms/source")
+        # Record graphs are the ones that say which manifestation they describe, whatever base
+        # IRI they were minted under.
+        graphs = {q.graph_name for q in self._store.quads_for_pattern(None, describes, None, None)}
+        for g in sorted(graphs, key=lambda n: n.value):
+            quads = list(self._store.quads_for_pattern(None, None, None, g))
+            named = {t.value for q in quads for t in (q.subject, q.object) if isinstance(t, ox.NamedNode)}
+            cores = [q for iri_ in named for q in self._store.quads_for_pattern(
+                ox.NamedNode(iri_), None, None, ox.DefaultGraph())]
+            source = next((q.object.value for q in quads if q.predicate == source_p), "")
+            manifestation = next((q.object for q in quads if q.predicate == describes), None)
+            cn = next((q.object.value for q in quads if manifestation is not None and q.subject == manifestation
+                       and q.predicate.value == T.M_IDENTIFIER and q.object.value.startswith("(")), "")
+            text = "".join(f"{q} .\n" for q in quads) + "".join(f"{q} .\n" for q in cores)
+            yield g.value, source, cn, text
+
     def quad_count(self) -> int:
         return len(self._store)
 

@@ -110,7 +110,7 @@ def _finish(b: Builder, leader: str, f007: str, f008: str) -> None:
         if content:
             b.inferred.append(T.E_CONTENT_TYPE)
     languages = b.languages or ([b.language] if b.language else [])
-    e.basis = ("expression", creator, title, "+".join(sorted(set(languages))), "+".join(content))
+    e.basis = ("expression", creator, key_title, "+".join(sorted(set(languages))), "+".join(content))
     e.statements[:0] = [(T.E_WORK, w)]
     for code in content:
         iri = T.content_iri(code)
@@ -123,9 +123,12 @@ def _finish(b: Builder, leader: str, f007: str, f008: str) -> None:
             e.add(T.E_LANGUAGE, IRI(T.language_iri(lang)))
     for orig in b.original_languages:
         if orig not in seen:
-            original = b.entity(Kind.EXPRESSION, ("expression", creator, title, orig, "+".join(content)))
+            original = b.entity(Kind.EXPRESSION, ("expression", creator, key_title, orig, "+".join(content)))
             if not original.statements:
                 original.add(T.E_WORK, w)
+                for code in content:
+                    if T.content_iri(code):
+                        original.add(T.E_CONTENT_TYPE, IRI(T.content_iri(code)))
                 original.add(T.E_LANGUAGE, IRI(T.language_iri(orig)))
             e.add(T.E_TRANSLATION_OF, original)
 

@@ -81,8 +81,9 @@ def other_identifier_024(b: Builder, field) -> None:
 
 def language_041(b: Builder, field) -> None:
     for code, value in _subs(field):
+        value = value.strip().rstrip(".,;:").strip()  # "eng." is a code with ISBD-style punctuation
         # Pre-2001 records pack several codes into one subfield: "engfre".
-        codes = [value[i:i + 3] for i in range(0, len(value.strip()), 3)] if len(value.strip()) % 3 == 0 else [value.strip()]
+        codes = [value[i:i + 3] for i in range(0, len(value), 3)] if len(value) % 3 == 0 else [value]
         for c in codes:
             c = c.lower()
             if code == "a":

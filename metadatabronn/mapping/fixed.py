@@ -51,9 +51,17 @@ def infer_media(leader: str, f007: str, f008: str) -> str:
     return MEDIA_BY_FORM.get(form_of_item(leader, f008), "n")
 
 
+# 007/00-01 pairs whose RDA carrier code is not the pair itself.
+CARRIER_BY_007 = {"co": "cd", "cj": "cd", "cm": "cd", "cc": "ce", "ce": "ce", "cs": "cz",
+                  "vc": "vc", "vd": "vd", "vf": "vf", "vr": "vr", "sd": "sd", "ss": "ss"}
+
+
 def infer_carrier(leader: str, f007: str, f008: str, media: str) -> str | None:
-    if f007 and len(f007) > 1 and (f007[:2]) in T.CARRIER_CODES:
-        return f007[:2]
+    if f007 and len(f007) > 1:
+        pair = f007[:2]
+        code = CARRIER_BY_007.get(pair, pair)
+        if code in T.CARRIER_CODES:
+            return code
     form = form_of_item(leader, f008)
     if form in CARRIER_BY_FORM:
         return CARRIER_BY_FORM[form]

@@ -166,7 +166,8 @@ def preferred_title(b: Builder, field) -> None:
     if not title:
         return
     if b.lang_tag is not None:
-        b.add(b.work, T.W_PREFERRED_TITLE, title)
+        # A work has one preferred title; its form in another script (880) is a variant.
+        b.add(b.work, T.W_VARIANT_TITLE, title)
         return
     b.uniform_titles.append(title)
     selection = " ".join(strip_isbd(v) for c, v in field.subfields if c == "k")
@@ -314,7 +315,7 @@ def alternate_script(b: Builder, field, handler) -> None:
             if parts:
                 b.add(entity, _AAP.get(entity.kind, T.A_PERSON_AAP), _heading(parts))
         elif entity is not None and entity.kind is Kind.WORK:
-            b.add(entity, T.W_PREFERRED_TITLE, _title_of(field, "atnp"))
+            b.add(entity, T.W_VARIANT_TITLE, _title_of(field, "atnp"))
         elif handler is not None:
             handler(b, field)
     finally:

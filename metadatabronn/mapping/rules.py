@@ -62,7 +62,7 @@ RULES: tuple[Rule, ...] = (
           (A, T.A_BIRTH, "1831"), (A, T.A_DEATH, "1901")),
          "(DLC)00000119",
          "The creator; the role from $e/$4, else author for text and creator otherwise. Relator terms are carried as written."),
-    Rule(("130", "240"), H.preferred_title, "anp", (T.W_PREFERRED_TITLE,),
+    Rule(("130", "240"), H.preferred_title, "anp", (T.W_PREFERRED_TITLE, T.W_VARIANT_TITLE),
          "=240  10$aSpeeches.$lEnglish", ((W, T.W_PREFERRED_TITLE, "Speeches"),), "(DLC)00001408",
          "Preferred title of the work; $l (language) and other parts are carried."),
     Rule(("245",), F.title_245, "abcnp", (T.M_TITLE_PROPER, T.M_OTHER_TITLE, T.M_SOR, T.M_PARALLEL_TITLE),

@@ -5,8 +5,8 @@ function of each record's bytes) → registry check, change log, bulk load (main
 loader thread).
 """
 
-from .run import Settings, Summary, ingest
+from .run import ON_INVALID, Settings, Summary, ingest
 from .tools import explain_records, query
 from .worker import Outcome, convert_chunk
 
-__all__ = ["Settings", "Summary", "ingest", "query", "explain_records", "Outcome", "convert_chunk"]
+__all__ = ["ON_INVALID", "Settings", "Summary", "ingest", "query", "explain_records", "Outcome", "convert_chunk"]

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import queue
 import threading
 
 from ..rdf import tombstone
 from ..store import Store
-from .worker import Outcome
+from .worker import Gate, Outcome, digest_of
 
 log = logging.getLogger(__name__)
 
@@ -21,9 +20,10 @@ class Loader:
     main thread keeps the conversion workers fed meanwhile.
     """
 
-    def __init__(self, store: Store, when: str):
+    def __init__(self, store: Store, when: str, gate: Gate | None = None):
         self.store = store
         self.when = when
+        self.gate = gate
         rolled_back = store.roll_back()
         if rolled_back:
             log.warning("rolled back an interrupted load (%d graphs and change entries); "
@@ -93,8 +93,8 @@ class Loader:
         return len(self.graphs)
 
     def is_current(self, data: bytes) -> bool:
-        """Are these exact record bytes what the store holds for their record?"""
-        return hashlib.sha1(data).hexdigest() in self._current
+        """Are these exact record bytes, checked by the same rules, what the store holds?"""
+        return digest_of(data, self.gate) in self._current
 
     def flush(self) -> None:
         if self._error is not None:

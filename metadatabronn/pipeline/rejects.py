@@ -48,6 +48,8 @@ class Rejects:
             text, encoding = base64.b64encode(o.data).decode("ascii"), "base64"
         entry = {"source": o.source, "record": o.number, "tag": o.tag, "reason": o.reason,
                  "status": o.status, "format": o.format, "encoding": encoding, "data": text}
+        if o.report:
+            entry["validation"] = json.loads(o.report)
         self._log.write(json.dumps(entry, ensure_ascii=False) + "\n")
         # The raw bytes too, in the input's own format, so a cataloguing tool can open them.
         if o.format == Format.ISO2709.value:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import multiprocessing
@@ -13,15 +14,18 @@ from functools import partial
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from ..errors import MetadatabronnError
+from ..errors import ConfigError, MetadatabronnError
+from ..validate import DEFAULT_PROFILE, load_profile, to_shacl
 from ..mapping import terms as T
 from ..marc import Chunk, iter_chunks
 from ..store import Store
 from .loader import Loader
 from .rejects import Rejects
-from .worker import Outcome, _convert_batch
+from .worker import Gate, Outcome, _convert_batch
 
 log = logging.getLogger(__name__)
+
+ON_INVALID = ("reject", "keep", "warn")
 
 
 @dataclass
@@ -34,6 +38,11 @@ class Summary:
     records_unchanged: int = 0
     records_deleted: int = 0
     records_aside: dict = field(default_factory=dict)
+    profile: str | None = None
+    on_invalid: str | None = None
+    records_invalid: int = 0  # rejected for violating the profile (also in records_rejected)
+    records_stored_with_violations: int = 0
+    records_with_warnings: int = 0
     rejection_reasons: dict = field(default_factory=dict)
     works: int = 0
     expressions: int = 0
@@ -55,16 +64,26 @@ class Settings:
     workers: int = 2
     batch_records: int = 2000
     rejects_dir: Path | None = None
+    profile: str | None = DEFAULT_PROFILE  # None: no validation gate
+    on_invalid: str = "reject"
+
+    def gate(self) -> Gate | None:
+        if self.profile is None:
+            return None
+        if self.on_invalid not in ON_INVALID:
+            raise ConfigError(f"--on-invalid must be one of {', '.join(ON_INVALID)}, got {self.on_invalid!r}")
+        shacl = to_shacl(load_profile(self.profile))  # also: an unknown profile fails here, early
+        return Gate(self.profile, self.on_invalid, hashlib.sha1(shacl.encode()).hexdigest()[:16])
 
 
 def _outcomes(paths: Iterable[str], settings: Settings, when: str,
-              known: Callable[[bytes], bool], pool) -> Iterator[Outcome]:
+              known: Callable[[bytes], bool], pool, gate: Gate | None) -> Iterator[Outcome]:
     """Outcomes of every record; conversion runs in the worker pool when there is one.
 
     A record whose exact bytes are already current in the store is not converted again: that
     makes re-loading a file cost little more than reading it.
     """
-    work = partial(_convert_batch, base=settings.base, when=when)
+    work = partial(_convert_batch, base=settings.base, when=when, gate=gate)
     pending: deque = deque()
     batch: list[Chunk] = []
 
@@ -96,10 +115,11 @@ def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None]
     for p in paths:
         if not Path(p).is_file():
             raise MetadatabronnError(f"no such input file: {p}")
+    gate = settings.gate()
     started = time.perf_counter()
     now = datetime.now(timezone.utc)
     when = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    summary = Summary()
+    summary = Summary(profile=settings.profile, on_invalid=settings.on_invalid if gate else None)
     rejects = Rejects(settings.rejects_dir or Path(f"{settings.store}.rejects"), now.strftime("%Y%m%dT%H%M%S%f"))
     carried: Counter = Counter()
     reasons: Counter = Counter()
@@ -114,8 +134,8 @@ def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None]
         raise
     loader = None
     try:
-        loader = Loader(store, when)
-        for o in _outcomes(paths, settings, when, loader.is_current, pool):
+        loader = Loader(store, when, gate)
+        for o in _outcomes(paths, settings, when, loader.is_current, pool, gate):
             summary.records_read += 1
             if o.status == "unchanged":
                 summary.records_stored += 1
@@ -123,6 +143,13 @@ def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None]
             elif o.status in ("ok", "deleted"):
                 summary.records_stored += 1
                 carried.update(o.carried_tags)
+                if o.violations:
+                    summary.records_stored_with_violations += 1
+                    if settings.on_invalid == "warn":
+                        log.warning("%s record %d (%s): %d violation(s) of profile %s, stored all the same",
+                                    o.source, o.number, o.control_number, o.violations, settings.profile)
+                if o.warnings:
+                    summary.records_with_warnings += 1
                 loader.add(o, summary)
                 if len(loader) >= settings.batch_records:
                     loader.flush()
@@ -132,6 +159,12 @@ def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None]
                 if o.status == "aside":
                     aside[o.kind] += 1
                     reasons[f"{o.kind} record set aside"] += 1
+                elif o.status == "invalid":
+                    summary.records_invalid += 1
+                    if o.warnings:
+                        summary.records_with_warnings += 1
+                    reasons[f"violates profile {settings.profile}"] += 1
+                    log.warning("%s record %d (%s): %s", o.source, o.number, o.control_number, o.reason)
                 else:
                     reasons[_reason_class(o)] += 1
                     log.warning("%s record %d%s: %s", o.source, o.number,

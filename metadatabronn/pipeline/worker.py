@@ -6,7 +6,10 @@ Runs in worker processes; nothing here touches the store or any state outside it
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import NamedTuple
 
 from ..errors import RecordError
@@ -15,6 +18,7 @@ from ..mapping import convert
 from ..mapping.convert import record_control_number
 from ..marc import Chunk, RecordKind, parse_chunk, record_kind
 from ..rdf import serialise
+from ..validate import Data, RecordReport, VIOLATION, check, load_profile, to_json, validation_quads
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +31,7 @@ class Outcome(NamedTuple):
     """
 
     number: int
-    status: str  # "ok", "deleted", "unchanged", "aside", "rejected"
+    status: str  # "ok", "deleted", "unchanged", "aside", "rejected", "invalid"
     source: str
     graph: str = ""
     control_number: str = ""
@@ -40,11 +44,36 @@ class Outcome(NamedTuple):
     kind: str = ""
     data: bytes = b""
     format: str = ""
+    violations: int = 0
+    warnings: int = 0
+    report: str = ""  # JSON of the validation results, for a record kept aside
 
 
-def convert_chunk(chunk: Chunk, base: str, when: str) -> Outcome:
+@dataclass(frozen=True)
+class Gate:
+    """The validation gate: which profile, and what to do with a record that violates it."""
+
+    profile: str
+    on_invalid: str = "reject"  # "reject" | "keep" | "warn"
+    fingerprint: str = ""  # changes whenever the profile's rules change
+
+
+def digest_of(data: bytes, gate: Gate | None) -> str:
+    """What a stored record is current against: its bytes and the rules it was checked by."""
+    h = hashlib.sha1(data)
+    if gate is not None:
+        h.update(f"\0{gate.profile}\0{gate.on_invalid}\0{gate.fingerprint}".encode())
+    return h.hexdigest()
+
+
+@lru_cache(maxsize=8)
+def _profile(name: str):
+    return load_profile(name)
+
+
+def convert_chunk(chunk: Chunk, base: str, when: str, gate: Gate | None = None) -> Outcome:
     """One record's bytes → its N-Quads, or the reason it cannot be stored. Pure."""
-    digest = hashlib.sha1(chunk.data).hexdigest()
+    digest = digest_of(chunk.data, gate)
     try:
         record = parse_chunk(chunk)
         kind = record_kind(str(record.leader))
@@ -60,10 +89,27 @@ def convert_chunk(chunk: Chunk, base: str, when: str) -> Outcome:
                            graph=record_graph(base, description.control_number),
                            control_number=description.control_number)
         s = serialise(description, base, source=chunk.source, source_hash=digest, when=when)
-        return Outcome(chunk.number, "ok", chunk.source, graph=s.graph, nquads=s.nquads.encode("utf-8"),
+        nquads = s.nquads
+        violations = warnings = 0
+        if gate is not None:
+            results = check(Data.from_nquads(nquads + "".join(c for _, _, c in s.cores)), _profile(gate.profile))
+            violations = sum(1 for r in results if r.severity == VIOLATION)
+            warnings = len(results) - violations
+            if violations and gate.on_invalid == "reject":
+                first = next(r for r in results if r.severity == VIOLATION)
+                rep = RecordReport(chunk.source, chunk.number, description.control_number, results)
+                return Outcome(chunk.number, "invalid", chunk.source, control_number=description.control_number,
+                               reason=f"does not conform to profile {gate.profile}: {violations} violation(s), "
+                                      f"first: {first.message}",
+                               tag=first.marc_tags[:3] or None, data=chunk.data, format=chunk.format.value,
+                               violations=violations, warnings=warnings,
+                               report=json.dumps(json.loads(to_json([rep], gate.profile))["results"]))
+            # Results live in the record's own graph: a fixed record's reload clears them.
+            nquads += validation_quads(s.graph, gate.profile, results)
+        return Outcome(chunk.number, "ok", chunk.source, graph=s.graph, nquads=nquads.encode("utf-8"),
                        cores=tuple((k, i, c.encode("utf-8")) for k, i, c in s.cores), digest=digest,
                        carried_tags=tuple(description.carried_tags),
-                       control_number=description.control_number)
+                       control_number=description.control_number, violations=violations, warnings=warnings)
     except RecordError as exc:
         return Outcome(chunk.number, "rejected", chunk.source, reason=exc.reason, tag=exc.tag,
                        data=chunk.data, format=chunk.format.value)
@@ -74,7 +120,7 @@ def convert_chunk(chunk: Chunk, base: str, when: str) -> Outcome:
                        format=chunk.format.value)
 
 
-def _convert_batch(chunks: list[Chunk], base: str, when: str) -> list[Outcome]:
-    return [convert_chunk(c, base, when) for c in chunks]
+def _convert_batch(chunks: list[Chunk], base: str, when: str, gate: Gate | None = None) -> list[Outcome]:
+    return [convert_chunk(c, base, when, gate) for c in chunks]
 
 

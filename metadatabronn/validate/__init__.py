@@ -1,0 +1,16 @@
+"""Validation against the application profiles in ``shapes/``.
+
+``profile`` reads the cataloguer-editable tables and compiles them to SHACL; ``check`` runs the
+same constraints fast on every record (pySHACL is the reference, and a test holds the two
+together); ``report`` writes results as text, JSON, Turtle or quads for the store.
+"""
+
+from .check import INFO, VIOLATION, WARNING, Data, Result, check, conforms
+from .profile import DEFAULT_PROFILE, PROFILES, Constraint, Profile, load_profile, to_shacl
+from .report import RecordReport, to_json, to_text, to_turtle, validation_quads
+
+__all__ = [
+    "Constraint", "Data", "DEFAULT_PROFILE", "INFO", "PROFILES", "Profile", "RecordReport", "Result",
+    "VIOLATION", "WARNING", "check", "conforms", "load_profile", "to_json", "to_shacl", "to_text",
+    "to_turtle", "validation_quads",
+]
