@@ -148,7 +148,11 @@ def _finish(b: Builder, leader: str, f007: str, f008: str) -> None:
     else:
         media = ""
     if m.first(T.M_CARRIER) is None:
-        carrier = fixed.infer_carrier(leader, f007, f008, media or "n")
+        extent = m.first(T.M_EXTENT)
+        if not media:
+            media = next((code for code, n in T.MEDIA_CODES.items()
+                          if T.MEDIA_BASE + n == m.first(T.M_MEDIA).value), "n")
+        carrier = fixed.infer_carrier(leader, f007, f008, media, extent.text if extent else "")
         if carrier and T.carrier_iri(carrier):
             m.add(T.M_CARRIER, IRI(T.carrier_iri(carrier)))
             b.inferred.append(T.M_CARRIER)

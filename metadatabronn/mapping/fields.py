@@ -81,7 +81,7 @@ def other_identifier_024(b: Builder, field) -> None:
 
 def language_041(b: Builder, field) -> None:
     for code, value in _subs(field):
-        value = value.strip().rstrip(".,;:").strip()  # "eng." is a code with ISBD-style punctuation
+        value = value.strip().strip("()[].,;: ")  # "eng." or "(eng)": a code with punctuation round it
         # Pre-2001 records pack several codes into one subfield: "engfre".
         codes = [value[i:i + 3] for i in range(0, len(value), 3)] if len(value) % 3 == 0 else [value]
         for c in codes:

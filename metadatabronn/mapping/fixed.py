@@ -43,25 +43,58 @@ def infer_content(leader: str) -> str | None:
     return CONTENT_BY_TYPE.get(leader[6:7])
 
 
+# 008/33 type of visual material -> media type code
+MEDIA_BY_VISUAL = {"v": "v", "m": "g", "f": "g", "s": "g", "t": "g"}
+
+
 def infer_media(leader: str, f007: str, f008: str) -> str:
     if f007:
         media = MEDIA_BY_007.get(f007[0])
         if media:
             return media
-    return MEDIA_BY_FORM.get(form_of_item(leader, f008), "n")
+    form = form_of_item(leader, f008)
+    if form in "oqs" and form != " ":
+        return "c"
+    kind = leader[6:7]
+    if kind in "ij":  # sound recordings
+        return "s"
+    if kind == "g":  # projected media and video, by 008/33
+        return MEDIA_BY_VISUAL.get(f008[33:34], "n") if len(f008) > 33 else "n"
+    if kind == "m":
+        return "c"
+    return MEDIA_BY_FORM.get(form, "n")
 
 
 # 007/00-01 pairs whose RDA carrier code is not the pair itself.
-CARRIER_BY_007 = {"co": "cd", "cj": "cd", "cm": "cd", "cc": "ce", "ce": "ce", "cs": "cz",
+CARRIER_BY_007 = {"go": "gf", "co": "cd", "cj": "cd", "cm": "cd", "cc": "ce", "ce": "ce", "cs": "cz",
                   "vc": "vc", "vd": "vd", "vf": "vf", "vr": "vr", "sd": "sd", "ss": "ss"}
 
 
-def infer_carrier(leader: str, f007: str, f008: str, media: str) -> str | None:
+# Words of an extent statement (300 $a) that name a carrier, by media type: older records of
+# sound and video recordings often have no 007 but say "1 sound disc" or "1 videocassette".
+CARRIER_BY_EXTENT = {
+    "s": (("sound disc", "sd"), ("audio disc", "sd"), ("compact disc", "sd"), ("cd", "sd"),
+          ("sound cassette", "ss"), ("audiocassette", "ss"), ("cassette", "ss"),
+          ("sound tape reel", "st"), ("online resource", "cr")),
+    "v": (("videodisc", "vd"), ("video disc", "vd"), ("dvd", "vd"), ("videocassette", "vf"),
+          ("video cassette", "vf"), ("videocartridge", "vc"), ("videoreel", "vr"), ("online resource", "cr")),
+    "g": (("film reel", "mr"), ("filmstrip", "gf"), ("slide", "gs"), ("transparenc", "gt"), ("film cassette", "mf")),
+    "c": (("online resource", "cr"), ("computer disc", "cd"), ("cd-rom", "cd"), ("dvd-rom", "cd"),
+          ("computer optical disc", "cd"), ("computer file", "cr")),
+}
+
+
+def infer_carrier(leader: str, f007: str, f008: str, media: str, extent: str = "") -> str | None:
     if f007 and len(f007) > 1:
         pair = f007[:2]
         code = CARRIER_BY_007.get(pair, pair)
         if code in T.CARRIER_CODES:
             return code
+    if extent and media in CARRIER_BY_EXTENT:
+        words = extent.lower()
+        for word, code in CARRIER_BY_EXTENT[media]:
+            if word in words:
+                return code
     form = form_of_item(leader, f008)
     if form in CARRIER_BY_FORM:
         return CARRIER_BY_FORM[form]
