@@ -6,7 +6,8 @@ together); ``report`` writes results as text, JSON, Turtle or quads for the stor
 """
 
 from .check import INFO, VIOLATION, WARNING, Data, Result, check, conforms
-from .profile import DEFAULT_PROFILE, PROFILES, Constraint, Profile, load_profile, to_shacl
+from .profile import DEFAULT_PROFILE, PROFILES, Constraint, Profile, load_profile
+from .shacl import to_shacl
 from .report import RecordReport, to_json, to_text, to_turtle, validation_quads
 
 __all__ = [

@@ -16,7 +16,8 @@ from rdflib.namespace import SH
 from rdflib.plugins.sparql import processor
 
 from .check import Result, Term
-from .profile import Profile, to_shacl
+from .profile import Profile
+from .shacl import to_shacl
 
 
 @lru_cache(maxsize=8)
