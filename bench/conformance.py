@@ -54,9 +54,6 @@ def main() -> int:
                     print(f"  {f.name}: {exc}", file=sys.stderr)
             n = len(reports)
             ok = sum(1 for r in reports if r.conforms)
-            top = Counter((r.shape.rsplit("#", 1)[-1], r.message.split(":")[0] if r.value is None else
-                           f"{r.shape.rsplit('#', 1)[-1]} value") for rep in reports for r in rep.results
-                          if r.severity == VIOLATION)
             records_with = Counter()
             for rep in reports:
                 for shape in {r.shape.rsplit("#", 1)[-1] for r in rep.results if r.severity == VIOLATION}:

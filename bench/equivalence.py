@@ -15,10 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from metadatabronn.errors import RecordError
-from metadatabronn.mapping import convert
-from metadatabronn.marc import RecordKind, iter_chunks, parse_chunk, record_kind
-from metadatabronn.rdf import serialise
+from metadatabronn.pipeline.tools import record_texts
 from metadatabronn.validate import PROFILES, Data, check, load_profile, reference
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -29,17 +26,8 @@ BASE = "http://example.org"
 
 def texts(paths):
     for path in paths:
-        for chunk in iter_chunks(path):
-            try:
-                record = parse_chunk(chunk)
-                if record_kind(str(record.leader)) is not RecordKind.BIBLIOGRAPHIC:
-                    continue
-                d = convert(record, chunk.number)
-            except RecordError:
-                continue
-            if not d.deleted:
-                s = serialise(d, BASE, source="t", source_hash="h", when="2026-01-01T00:00:00Z")
-                yield s.nquads + "".join(c for _, _, c in s.cores)
+        for _, _, text in record_texts(path, BASE):
+            yield text
 
 
 def main() -> int:

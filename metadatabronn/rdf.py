@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from .identity import assign, record_graph
 from .mapping import terms as T
-from .mapping.model import IRI, Description, Entity, Kind, Lit
+from .mapping.model import IRI, Description, Kind, Lit
 
 PROV_GENERATED = "http://www.w3.org/ns/prov#generatedAtTime"
 DCT_SOURCE = "http://purl.org/dc/terms/source"

@@ -12,9 +12,9 @@ import rdflib
 
 from metadatabronn.cli import main
 from metadatabronn.mapping import convert
-from metadatabronn.marc import RecordKind, iter_chunks, parse_chunk, record_kind
-from metadatabronn.errors import RecordError
+from metadatabronn.marc import iter_chunks, parse_chunk
 from metadatabronn.pipeline import Settings, ingest
+from metadatabronn.pipeline.tools import record_texts
 from metadatabronn.rdf import serialise
 from metadatabronn.validate import PROFILES, VIOLATION, WARNING, Data, check, load_profile
 from metadatabronn.validate import reference
@@ -83,20 +83,8 @@ def test_bad_isbn13_check_digit_is_a_violation():
 # equal to pySHACL -----------------------------------------------------------------------------
 
 def _records(path: Path, limit: int | None = None):
-    n = 0
-    for chunk in iter_chunks(path):
-        try:
-            record = parse_chunk(chunk)
-            if record_kind(str(record.leader)) is not RecordKind.BIBLIOGRAPHIC:
-                continue
-            description = convert(record, chunk.number)
-        except RecordError:
-            continue
-        if description.deleted:
-            continue
-        s = serialise(description, BASE, source="t", source_hash="h", when="2026-01-01T00:00:00Z")
-        yield s.nquads + "".join(c for _, _, c in s.cores)
-        n += 1
+    for n, (_, _, text) in enumerate(record_texts(path, BASE), 1):
+        yield text
         if limit and n >= limit:
             return
 

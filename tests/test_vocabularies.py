@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
@@ -10,7 +9,6 @@ import rdflib
 
 from metadatabronn.mapping import RULES, convert
 from metadatabronn.mapping import terms as T
-from metadatabronn.mapping.model import IRI
 from metadatabronn.marc import RecordKind, iter_chunks, parse_chunk, record_kind
 from metadatabronn.errors import RecordError
 from metadatabronn.rdf import serialise

@@ -5,10 +5,14 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from typing import TYPE_CHECKING
 
 from ..rdf import tombstone
 from ..store import Store
 from .worker import Gate, Outcome, digest_of
+
+if TYPE_CHECKING:
+    from .run import Summary
 
 log = logging.getLogger(__name__)
 

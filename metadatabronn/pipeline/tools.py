@@ -44,9 +44,29 @@ def explain_records(path: str, first: str, second: str) -> str:
     return str(explain(found[first], found[second]))
 
 
+def record_texts(path: str | Path, base: str):
+    """(chunk, description, N-Quads of the record and of every entity core it names) for each
+    bibliographic record of a file that converts; the others are logged and passed over."""
+    from ..marc import RecordKind, record_kind
+    from ..rdf import serialise
+
+    for chunk in iter_chunks(path):
+        try:
+            record = parse_chunk(chunk)
+            if record_kind(str(record.leader)) is not RecordKind.BIBLIOGRAPHIC:
+                continue
+            description = convert(record, chunk.number)
+        except RecordError as exc:
+            log.warning("%s record %d cannot be validated: %s", chunk.source, chunk.number, exc)
+            continue
+        if description.deleted:
+            continue
+        s = serialise(description, base, source=chunk.source, source_hash="", when="1970-01-01T00:00:00Z")
+        yield chunk, description, s.nquads + "".join(c for _, _, c in s.cores)
+
+
 def validate_files(paths: list[str], base: str, profile_name: str, engine: str = "fast") -> list:
     """Convert the records of files (no store) and check them against a profile."""
-    from ..rdf import serialise
     from ..validate import Data, RecordReport, check, load_profile
     from ..validate import reference
 
@@ -55,17 +75,7 @@ def validate_files(paths: list[str], base: str, profile_name: str, engine: str =
     for path in paths:
         if not Path(path).is_file():
             raise MetadatabronnError(f"no such input file: {path}")
-        for chunk in iter_chunks(path):
-            try:
-                record = parse_chunk(chunk)
-                description = convert(record, chunk.number)
-            except RecordError as exc:
-                log.warning("%s record %d cannot be validated: %s", chunk.source, chunk.number, exc)
-                continue
-            if description.deleted:
-                continue
-            s = serialise(description, base, source=chunk.source, source_hash="", when="1970-01-01T00:00:00Z")
-            text = s.nquads + "".join(c for _, _, c in s.cores)
+        for chunk, description, text in record_texts(path, base):
             results = (reference.validate(text, profile) if engine == "pyshacl"
                        else check(Data.from_nquads(text), profile))
             reports.append(_with_tags(RecordReport(chunk.source, chunk.number, description.control_number, results),

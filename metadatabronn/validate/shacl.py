@@ -6,7 +6,7 @@ import functools
 import re
 
 from .profile import (ISBN_PREFIX, SH, SHAPES_NS, XSD, Constraint, Profile, ProfileError, _index,
-                      _read_prefixes, shape_iri, vocabulary_name)
+                      shape_iri, vocabulary_name)
 
 
 def entity_name(shape: str) -> str:
