@@ -51,14 +51,14 @@ def _print_summary(s, store) -> None:
     out.write(f"  stored          {s.records_stored:>9,}  (new {s.records_new:,}, updated {s.records_updated:,}, "
               f"unchanged {s.records_unchanged:,}, deleted {s.records_deleted:,})\n")
     out.write(f"  rejected        {s.records_rejected:>9,}\n")
-    if s.profile:
-        out.write(f"validated against profile {s.profile} (on invalid: {s.on_invalid}): "
-                  f"{s.records_invalid:,} rejected for violations, {s.records_stored_with_violations:,} stored "
-                  f"with violations, {s.records_with_warnings:,} with warnings\n")
     for reason, n in list(s.rejection_reasons.items())[:10]:
         out.write(f"      {n:>7,}  {reason}\n")
     if s.rejects_file:
         out.write(f"  kept aside in   {s.rejects_file}\n")
+    if s.profile:
+        out.write(f"profile {s.profile} (on invalid: {s.on_invalid}): {s.records_invalid:,} rejected for "
+                  f"violations, {s.records_stored_with_violations:,} stored with violations, "
+                  f"{s.records_with_warnings:,} with warnings\n")
     out.write(f"works             {s.works:>9,}\n")
     out.write(f"expressions       {s.expressions:>9,}\n")
     out.write(f"manifestations    {s.manifestations:>9,}\n")
