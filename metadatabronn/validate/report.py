@@ -29,7 +29,8 @@ class RecordReport:
 
 
 def _curie(value: str) -> str:
-    for ns, prefix in (("http://rdaregistry.info/Elements/", "rda"), (SH, "sh:"), (MB, "mb:")):
+    for ns, prefix in (("http://rdaregistry.info/Elements/", "rda"), (SH, "sh:"), (MB, "mb:"),
+                       ("https://w3id.org/metadatabronn/shapes/", "")):
         if value.startswith(ns):
             rest = value[len(ns):]
             return prefix + rest.replace("/", ":", 1) if prefix == "rda" else prefix + rest
