@@ -19,6 +19,7 @@ from ..mapping.convert import record_control_number
 from ..marc import Chunk, RecordKind, parse_chunk, record_kind
 from ..rdf import serialise
 from ..validate import Data, RecordReport, VIOLATION, check, load_profile, to_json, validation_quads
+from ..validate.check import paths_of
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,8 @@ def convert_chunk(chunk: Chunk, base: str, when: str, gate: Gate | None = None) 
         nquads = s.nquads
         violations = warnings = 0
         if gate is not None:
-            results = check(Data.from_nquads(nquads + "".join(c for _, _, c in s.cores)), _profile(gate.profile))
+            profile = _profile(gate.profile)
+            results = check(Data.from_nquads(nquads + "".join(c for _, _, c in s.cores), paths_of(profile)), profile)
             violations = sum(1 for r in results if r.severity == VIOLATION)
             warnings = len(results) - violations
             if violations and gate.on_invalid == "reject":
