@@ -17,7 +17,6 @@ from .mapping.model import IRI, Description, Kind, Lit
 
 PROV_GENERATED = "http://www.w3.org/ns/prov#generatedAtTime"
 DCT_SOURCE = "http://purl.org/dc/terms/source"
-DCT_MODIFIED = "http://purl.org/dc/terms/modified"
 XSD_DATETIME = "http://www.w3.org/2001/XMLSchema#dateTime"
 AS = "https://www.w3.org/ns/activitystreams#"
 AS_TOMBSTONE = AS + "Tombstone"

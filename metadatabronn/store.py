@@ -14,11 +14,11 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable
 
 import pyoxigraph as ox
 
-from .errors import StoreError
+from .errors import MetadatabronnError, StoreError
 from .mapping import terms as T
 from .rdf import AS, MB_KEY, XSD_DATETIME, iri, literal
 
@@ -112,8 +112,6 @@ class Store:
         try:
             return self._store.query(sparql, use_default_graph_as_union=True)
         except SyntaxError as exc:
-            from .errors import MetadatabronnError
-
             raise MetadatabronnError(f"SPARQL syntax error: {exc}") from exc
 
     def serialise_results(self, results, fmt: str) -> bytes:
@@ -143,12 +141,6 @@ class Store:
                        and q.predicate.value == T.M_IDENTIFIER and q.object.value.startswith("(")), "")
             text = "".join(f"{q} .\n" for q in quads) + "".join(f"{q} .\n" for q in cores)
             yield g.value, source, cn, text
-
-    def quad_count(self) -> int:
-        return len(self._store)
-
-    def graph_quads(self, graph: str) -> list:
-        return list(self._store.quads_for_pattern(None, None, None, ox.NamedNode(graph)))
 
     # writing -----------------------------------------------------------------------------
     def mark_pending(self, iris: Iterable[str]) -> None:
@@ -184,18 +176,9 @@ class Store:
                 f"{c} {iri(AS_PUBLISHED)} {literal(when, datatype=XSD_DATETIME)}{g}"
                 f"{c} {iri(MB_SEQUENCE)} \"{seq}\"^^<http://www.w3.org/2001/XMLSchema#integer>{g}")
 
-    def flush(self) -> None:
-        self._store.flush()
-
-    def optimize(self) -> None:
-        self._store.optimize()
-
     def close(self) -> None:
         # pyoxigraph closes on garbage collection; flushing makes bulk-loaded data durable now.
         if not self.read_only:
             self._store.flush()
         del self._store
 
-
-def nodes(values: Iterator) -> list[str]:
-    return [v.value for v in values]

@@ -60,9 +60,6 @@ class Builder:
             self.entities.append(found)
         return found
 
-    def lit(self, text: str) -> Lit:
-        return Lit(text, self.lang_tag)
-
     def add(self, entity: Entity, predicate: str, value) -> None:
         """Add a value; plain strings become literals tagged with the current script."""
         if value is None or value == "":

@@ -210,7 +210,7 @@ def extent_300(b: Builder, field) -> None:
             b.add(m, T.M_DIMENSIONS, strip_isbd(value))
 
 
-def _type_field(b: Builder, field, codes: dict, labels: dict, to_iri) -> list[str]:
+def _type_field(field, codes: dict, labels: dict) -> list[str]:
     found = [v.strip() for c, v in _subs(field) if c == "b" and v.strip() in codes]
     if not found:
         found = [labels[v.strip().lower()] for c, v in _subs(field) if c == "a" and labels.get(v.strip().lower())]
@@ -218,17 +218,17 @@ def _type_field(b: Builder, field, codes: dict, labels: dict, to_iri) -> list[st
 
 
 def content_336(b: Builder, field) -> None:
-    for code in _type_field(b, field, T.CONTENT_CODES, T.CONTENT_LABELS, T.content_iri):
+    for code in _type_field(field, T.CONTENT_CODES, T.CONTENT_LABELS):
         b.content_codes.append(code)
 
 
 def media_337(b: Builder, field) -> None:
-    for code in _type_field(b, field, T.MEDIA_CODES, T.MEDIA_LABELS, T.media_iri):
+    for code in _type_field(field, T.MEDIA_CODES, T.MEDIA_LABELS):
         b.add(b.manifestation, T.M_MEDIA, b.iri(T.media_iri(code)))
 
 
 def carrier_338(b: Builder, field) -> None:
-    for code in _type_field(b, field, T.CARRIER_CODES, T.CARRIER_LABELS, T.carrier_iri):
+    for code in _type_field(field, T.CARRIER_CODES, T.CARRIER_LABELS):
         b.add(b.manifestation, T.M_CARRIER, b.iri(T.carrier_iri(code)))
 
 

@@ -214,15 +214,11 @@ def related_work(b: Builder, creator: str, title: str, field=None) -> Entity:
 
 
 def uniform_title_730(b: Builder, field) -> None:
+    """730 and 740: a related work named by its title alone."""
     title = _title_of(field, "anp")
     if title:
         b.add(b.work, T.W_RELATED_WORK, related_work(b, "", title))
 
-
-def analytic_title_740(b: Builder, field) -> None:
-    title = _title_of(field, "anp")
-    if title:
-        b.add(b.work, T.W_RELATED_WORK, related_work(b, "", title))
 
 
 def subject(b: Builder, field) -> None:

@@ -25,10 +25,6 @@ class Kind(enum.Enum):
     # Members are singletons: identity hashing is correct and cheaper than Enum's by-name hash.
     __hash__ = object.__hash__
 
-    @property
-    def is_agent(self) -> bool:
-        return self in (Kind.PERSON, Kind.CORPORATE, Kind.FAMILY)
-
 
 @dataclass(frozen=True, slots=True)
 class Lit:

@@ -40,17 +40,13 @@ W_CREATOR = RDAW + "P10065"
 W_SUBJECT = RDAW + "P10256"
 W_CATEGORY = RDAW + "P10004"
 W_PART_OF = RDAW + "P10019"
-W_TITLE = RDAW + "P10088"
 W_VARIANT_TITLE = RDAW + "P10086"
-W_NUMBERING_OF_PART = RDAW + "P10012"
-W_NOTE = RDAW + "P10330"
 W_COMPILER = RDAW + "P10055"
 W_ISSUING = RDAW + "P10046"
 W_COMPOSER = RDAW + "P10053"
 W_PHOTOGRAPHER = RDAW + "P10056"
 W_SPONSOR = RDAW + "P10067"
 W_DEGREE_GRANTOR = RDAW + "P10006"
-W_DATE = RDAW + "P10219"
 W_RELATED_WORK = RDAW + "P10198"
 W_CONTENTS = RDAW + "P10330"  # note on work: RDA has no contents-note element of its own
 
@@ -63,9 +59,7 @@ E_CREATOR = RDAE + "P20053"
 E_EDITOR = RDAE + "P20330"
 E_TRANSLATION_OF = RDAE + "P20141"
 E_AUDIENCE = RDAE + "P20322"
-E_NOTE = RDAE + "P20071"
 E_NARRATOR = RDAE + "P20022"
-E_SCRIPT = RDAE + "P20065"
 E_SUMMARY = RDAE + "P20069"  # has summarization of content (520)
 
 # Manifestation
@@ -107,7 +101,6 @@ M_PARALLEL_TITLE = RDAM + "P30203"
 M_PUBLISHER = RDAM + "P30083"
 M_ILLUSTRATOR = RDAM + "P30321"
 M_CONTRIBUTOR_TEXT = RDAM + "P30328"
-M_AUDIENCE = RDAM + "P30305"
 M_IDENTIFIER_AS_GIVEN = M_IDENTIFIER  # the design keeps the printed form beside the urn:isbn one
 M_IDENTIFIER_NOTE = RDAM + "P30260"
 
@@ -129,7 +122,6 @@ A_AGENT_ID = RDAA + "P50383"
 A_BIRTH = RDAA + "P50121"
 A_DEATH = RDAA + "P50120"
 A_PERSON_ACTIVITY = RDAA + "P50098"
-A_CORPORATE_ACTIVITY = RDAA + "P50236"
 
 # SKOS for subject concepts
 SKOS_PREFLABEL = SKOS + "prefLabel"
@@ -138,15 +130,12 @@ SKOS_NOTATION = SKOS + "notation"
 
 # The project's own terms (see vocabularies/metadatabronn.ttl)
 MB_CARRIED = MB + "carriedMarc"
-MB_WORK_KEY = MB + "workKey"
 MB_INFERRED = MB + "inferred"
 MB_SOURCE_HASH = MB + "sourceHash"
 MB_FICTION = MB + "Fiction"
 MB_NONFICTION = MB + "NonFiction"
 MB_JUVENILE = MB + "Juvenile"
 MB_ADULT = MB + "Adult"
-MB_SCRIPT = MB + "script"
-MB_LINKED_FIELD = MB + "linkedField"
 MB_INVALID_IDENTIFIER = MB + "invalidIdentifier"
 MB_LCC = MB + "LCC"  # datatype: a Library of Congress Classification number
 MB_DDC = MB + "DDC"  # datatype: a Dewey Decimal Classification number

@@ -61,11 +61,13 @@ class Loader:
             if old is not None:
                 self._drain()  # the graph's identifiers must be read after its last write
             ids = self.store.identifiers(o.graph) if old is not None else []
-            text = tombstone(self.store.base, o.control_number, ids, source=o.source,
-                             source_hash=o.digest, when=self.when).nquads.encode("utf-8")
+            stone = tombstone(self.store.base, o.control_number, ids, source=o.source,
+                              source_hash=o.digest, when=self.when)
+            text, manifestation = stone.nquads.encode("utf-8"), stone.manifestation
             change = "delete"
             summary.records_deleted += 1
         else:
+            manifestation = o.manifestation
             for k, iri, core in o.cores:
                 known = self.registry.get(k)
                 if known is not None and known != iri:
@@ -82,7 +84,6 @@ class Loader:
                 summary.records_updated += 1
         if old is not None:
             self.replace.append(o.graph)
-        manifestation = text.split(b">", 1)[0][1:].decode() if text else ""
         self.parts.append(text)
         self.parts.append(self.store.change_quads(self.seq, change, manifestation, self.when).encode("utf-8"))
         self.written += (o.graph, self.store.change_iri(self.seq))

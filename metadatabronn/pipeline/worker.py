@@ -35,6 +35,7 @@ class Outcome(NamedTuple):
     status: str  # "ok", "deleted", "unchanged", "aside", "rejected", "invalid"
     source: str
     graph: str = ""
+    manifestation: str = ""
     control_number: str = ""
     nquads: bytes = b""
     cores: tuple = ()  # (key, iri, N-Quads bytes) per shared entity
@@ -108,7 +109,8 @@ def convert_chunk(chunk: Chunk, base: str, when: str, gate: Gate | None = None) 
                                report=json.dumps(json.loads(to_json([rep], gate.profile))["results"]))
             # Results live in the record's own graph: a fixed record's reload clears them.
             nquads += validation_quads(s.graph, gate.profile, results)
-        return Outcome(chunk.number, "ok", chunk.source, graph=s.graph, nquads=nquads.encode("utf-8"),
+        return Outcome(chunk.number, "ok", chunk.source, graph=s.graph, manifestation=s.manifestation,
+                       nquads=nquads.encode("utf-8"),
                        cores=tuple((k, i, c.encode("utf-8")) for k, i, c in s.cores), digest=digest,
                        carried_tags=tuple(description.carried_tags),
                        control_number=description.control_number, violations=violations, warnings=warnings)
