@@ -275,3 +275,13 @@ def test_unmapped_fields_are_carried_in_order(records):
     f040 = next(f for f in layout["fields"] if f[0] == "040")
     assert all(value is not None for _, value in f040[2])  # carried whole
     assert "040" in d.carried_tags
+
+
+def test_880_of_a_uniform_title_is_a_variant_title_of_the_work():
+    from .conftest import record_with
+
+    d = convert(record_with("=240  10$6880-01$aVoina i mir.", "=245  10$aWar and peace.",
+                            "=880  10$6240-01/(N$aВойна и мир."))
+    assert values(d.work, T.W_PREFERRED_TITLE) == ["Voina i mir"]
+    variants = d.work.values(T.W_VARIANT_TITLE)
+    assert [v.text for v in variants] == ["Война и мир"] and variants[0].lang.endswith("-Cyrl")

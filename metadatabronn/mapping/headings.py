@@ -81,9 +81,6 @@ def agent(b: Builder, field) -> Entity | None:
     else:
         basis = ("aap", kind.value, aap)
     entity = b.entity(kind, basis)
-    if b.lang_tag is not None:
-        b.add(entity, _AAP[kind], aap)
-        return entity
     if entity.statements:
         return entity
     name = strip_heading(" ".join(v for c, v in parts if c in "ab"))
@@ -136,7 +133,7 @@ def main_entry(b: Builder, field) -> None:
     """100/110/111: the creator; also the first half of the work's cluster key."""
     entity = agent(b, field)
     _link_880(b, field, entity)
-    if entity is None or b.lang_tag is not None:
+    if entity is None:
         return
     b.creator_basis = _creator_key(field)
     b.creator_heading = _heading(_name_part(field))
@@ -165,10 +162,8 @@ def preferred_title(b: Builder, field) -> None:
     title = _title_of(field, "anp", _nonfiling(field))
     if not title:
         return
-    if b.lang_tag is not None:
-        # A work has one preferred title; its form in another script (880) is a variant.
-        b.add(b.work, T.W_VARIANT_TITLE, title)
-        return
+    # A work has one preferred title: its 880 form in another script becomes a variant title.
+    _link_880(b, field, b.work)
     b.uniform_titles.append(title)
     selection = " ".join(strip_isbd(v) for c, v in field.subfields if c == "k")
     if selection:
@@ -185,17 +180,15 @@ def added_entry(b: Builder, field) -> None:
         creator = _creator_key(field)
         title = _title_of(field, "tnp")
         if relation.startswith(_TRANSLATION_OF):
-            if b.lang_tag is None:
-                b.translation_of = (creator, title)
+            b.translation_of = (creator, title)
             return
         work = related_work(b, creator, title, field)
         _link_880(b, field, work)
-        if b.lang_tag is None:
-            b.add(b.work, T.W_RELATED_WORK, work)
+        b.add(b.work, T.W_RELATED_WORK, work)
         return
     entity = agent(b, field)
     _link_880(b, field, entity)
-    if entity is None or b.lang_tag is not None:
+    if entity is None:
         return
     _place_role(b, entity, R.roles(field), ("expression", T.E_CREATOR))
 
@@ -290,8 +283,7 @@ def series_added_entry(b: Builder, field) -> None:
         return
     series = related_work(b, creator, title, field if creator else None)
     _link_880(b, field, series)
-    if b.lang_tag is None:
-        b.add(b.work, T.W_PART_OF, series)
+    b.add(b.work, T.W_PART_OF, series)
     if field.tag == "440":
         text = title
         for c, v in field.subfields:
@@ -301,7 +293,12 @@ def series_added_entry(b: Builder, field) -> None:
 
 
 def alternate_script(b: Builder, field, handler) -> None:
-    """880: the paired field's values in another script, on the entity the pair names."""
+    """880: the paired field's values in another script, on the entity the pair names.
+
+    Headings (1XX, 240, 6XX, 7XX, 8XX) register their entity for their 880 as they are mapped;
+    descriptive fields (245, 250, 260, 5XX…) are mapped again by their own handler with
+    script-tagged literals. Headings' handlers never see an 880 themselves.
+    """
     linkage = next((v for c, v in field.subfields if c == "6"), "")
     entity = b.linked.get(linkage[4:6]) if len(linkage) >= 6 else None
     b.lang_tag = b.alternate_tag(linkage)
