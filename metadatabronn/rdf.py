@@ -11,7 +11,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from .identity import assign, record_graph
+from .identity import assign, manifestation_id, record_graph
 from .mapping import terms as T
 from .mapping.model import IRI, Description, Kind, Lit
 
@@ -145,8 +145,6 @@ def serialise(description: Description, base: str, *, source: str, source_hash: 
 def tombstone(base: str, control_number: str, identifiers: list[str], *, source: str,
               source_hash: str, when: str) -> Serialised:
     """What is left of a deleted manifestation: its IRI, its identifiers and when it went."""
-    from .identity import manifestation_id
-
     graph = record_graph(base, control_number)
     m = f"{base}/manifestation/{manifestation_id(control_number)}"
     g = f" <{graph}> .\n"
