@@ -113,6 +113,79 @@ def _explain(args) -> int:
     return 0
 
 
+def _since(value: str | None) -> str | None:
+    """An ISO 8601 date or time, as an xsd:dateTime in UTC."""
+    if value is None:
+        return None
+    from datetime import datetime, timezone
+
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"--since wants an ISO 8601 date or time such as 2026-11-28 or 2026-11-28T12:00:00Z, "
+                         f"not {value!r}") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _export(args) -> int:
+    from .mapping.reverse import Options
+    from .pipeline.export import export
+
+    since = _since(args.since)
+    store = config.store_path(args.store)
+    bar = None
+    if sys.stderr.isatty() and not args.quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(unit=" records", desc="export", file=sys.stderr, smoothing=0.1)
+    out = open(args.out, "wb") if args.out else sys.stdout.buffer
+    try:
+        result = export(store, config.base_iri(args.base_iri), out, args.format, since=since,
+                        options=Options(rda=args.rda), progress=bar.update if bar else None)
+    finally:
+        if bar is not None:
+            bar.close()
+        if args.out:
+            out.close()
+    if not args.quiet:
+        sys.stderr.write(f"exported {result.records:,} records ({result.deleted:,} deleted) in "
+                         f"{result.seconds:.1f} s; {len(result.failed):,} could not be written\n")
+    return 1 if result.failed else 0
+
+
+def _roundtrip(args) -> int:
+    import json
+
+    from .mapping.reverse import Options
+    from .pipeline.roundtrip import roundtrip
+
+    bar = None
+    if sys.stderr.isatty() and not args.quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(unit=" records", desc="round trip", file=sys.stderr, smoothing=0.1)
+    try:
+        result = roundtrip(args.files, workers=config.workers(args.workers), options=Options(rda=args.rda),
+                           worst=args.worst, progress=bar.update if bar else None)
+    finally:
+        if bar is not None:
+            bar.close()
+    if args.report:
+        Path(args.report).write_text(json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n",
+                                     encoding="utf-8")
+    if not args.quiet:
+        sys.stdout.write(result.fidelity.text(args.show_worst))
+        skipped = ", ".join(f"{n:,} {why}" for why, n in result.skipped.most_common())
+        sys.stdout.write(f"\n{result.records:,} records in {result.seconds:.1f} s, "
+                         f"{result.records_per_second:,.0f} records/s"
+                         + (f"; not compared: {skipped}" if skipped else "") + "\n")
+        for line in result.unreadable[:10]:
+            sys.stdout.write(f"unreadable output: {line}\n")
+    return 1 if result.unreadable else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="metadatabronn", description="MARC 21 → RDA entities in a linked-data store.")
     p.add_argument("--version", action="version", version=f"metadatabronn {__version__}")
@@ -150,6 +223,26 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--engine", choices=["fast", "pyshacl"], default="fast",
                    help="fast (default) or pySHACL, the reference; both give the same results")
     v.set_defaults(func=_validate)
+
+    x = sub.add_parser("export", parents=[common], help="write the store's manifestations as MARC 21")
+    x.add_argument("--format", choices=["marc", "marcxml", "json"], default="marc",
+                   help="ISO 2709 (default), MARCXML, or MARC-in-JSON")
+    x.add_argument("--out", help="file to write (default: standard output)")
+    x.add_argument("--since", help="only records created, changed or deleted since this ISO 8601 date or time; "
+                   "deleted ones come out with Leader/05 = d")
+    x.add_argument("--rda", action="store_true", help="write 264 throughout, also for records that came in with 260")
+    x.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    x.set_defaults(func=_export)
+
+    r = sub.add_parser("roundtrip", help="convert MARC files to entities and back in memory, and report fidelity")
+    r.add_argument("files", nargs="+", metavar="FILE")
+    r.add_argument("--report", help="write the measurements as JSON to this file")
+    r.add_argument("--workers", type=int, help="conversion processes (env METADATABRONN_WORKERS, default: CPUs, at most 2)")
+    r.add_argument("--rda", action="store_true", help="write 264 throughout (fidelity then counts 260 as changed)")
+    r.add_argument("--worst", type=int, default=20, help="how many of the worst records the JSON report keeps (default 20)")
+    r.add_argument("--show-worst", type=int, default=5, help="how many of them the text report shows (default 5)")
+    r.add_argument("-q", "--quiet", action="store_true", help="no progress bar or report on standard output")
+    r.set_defaults(func=_roundtrip)
 
     e = sub.add_parser("explain", help="say why two records of a file do or do not share a work")
     e.add_argument("file")

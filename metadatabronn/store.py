@@ -20,7 +20,7 @@ import pyoxigraph as ox
 
 from .errors import MetadatabronnError, StoreError
 from .mapping import terms as T
-from .rdf import AS, MB_KEY, XSD_DATETIME, iri, literal
+from .rdf import AS, MB_KEY, PROV_GENERATED, XSD_DATETIME, iri, literal
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +141,67 @@ class Store:
                        and q.predicate.value == T.M_IDENTIFIER and q.object.value.startswith("(")), "")
             text = "".join(f"{q} .\n" for q in quads) + "".join(f"{q} .\n" for q in cores)
             yield g.value, source, cn, text
+
+    def record_graphs(self, since: str | None = None) -> list[str]:
+        """Record graphs in control-number order; with ``since`` (an xsd:dateTime), only those
+        whose manifestation the change log says was created, updated or deleted since then."""
+        if since is None:
+            describes = ox.NamedNode(T.MB + "describes")
+            return sorted({q.graph_name.value for q in self._store.quads_for_pattern(None, describes, None, None)})
+        rows = self._store.query(
+            f"""SELECT DISTINCT ?g WHERE {{
+                GRAPH <{self.changes_graph}> {{ ?c <{AS_OBJECT}> ?m ; <{AS_PUBLISHED}> ?t }}
+                FILTER (?t >= {literal(since, datatype=XSD_DATETIME)})
+                GRAPH ?g {{ ?g <{T.MB}describes> ?m }} }}""")
+        return sorted(row["g"].value for row in rows)
+
+    def record_statements(self, graph: str):
+        """One record as plain data for MARC export: ``(manifestation, carried, modified,
+        deleted, statements)``, where statements are ``(subject, predicate, object, is_literal)``
+        of the record's graph and of the cores of the entities it names; None if no such graph."""
+        g = ox.NamedNode(graph)
+        quads = list(self._store.quads_for_pattern(None, None, None, g))
+        if not quads:
+            return None
+        manifestation, carried, modified, deleted = "", "", "", False
+        statements = []
+        named: set[str] = set()
+        for q in quads:
+            s, p, o = q.subject, q.predicate.value, q.object
+            if s == g:
+                if p == T.MB + "describes":
+                    manifestation = o.value
+                elif p == T.MB_CARRIED:
+                    carried = o.value
+                elif p == PROV_GENERATED:
+                    modified = o.value
+                continue
+            if p == RDF_TYPE and o.value == AS + "Tombstone":
+                deleted = True
+            is_literal = isinstance(o, ox.Literal)
+            statements.append((s.value, p, o.value, is_literal))
+            if not is_literal and p != RDF_TYPE:
+                named.add(o.value)
+        seen = {manifestation}
+        todo = list(named)
+        while todo:  # entity cores, and the cores of what they name (a related work's author)
+            iri_ = todo.pop()
+            if iri_ in seen:
+                continue
+            seen.add(iri_)
+            for q in self._store.quads_for_pattern(ox.NamedNode(iri_), None, None, ox.DefaultGraph()):
+                is_literal = isinstance(q.object, ox.Literal)
+                statements.append((iri_, q.predicate.value, q.object.value, is_literal))
+                if not is_literal and q.predicate.value != RDF_TYPE and q.object.value.startswith(self.base):
+                    todo.append(q.object.value)
+        return manifestation, carried, modified, deleted, statements
+
+    def update(self, sparql: str) -> None:
+        """A SPARQL 1.1 Update: a cataloguer's edit of the well's own statements."""
+        try:
+            self._store.update(sparql)
+        except SyntaxError as exc:
+            raise MetadatabronnError(f"SPARQL syntax error: {exc}") from exc
 
     # writing -----------------------------------------------------------------------------
     def mark_pending(self, iris: Iterable[str]) -> None:

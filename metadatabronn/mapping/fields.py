@@ -48,9 +48,11 @@ def isbn_020(b: Builder, field) -> None:
                 # An ISBN-10 with a bad check digit is still what the book prints: keep it.
                 b.add(m, T.M_IDENTIFIER, given)
         elif code == "z":
-            given, _ = isbn_parts(value)
-            norm = isbn13(given)
-            b.add(m, T.MB_INVALID_IDENTIFIER, "urn:isbn:" + norm if norm else given)
+            # As printed: a cancelled ISBN is evidence about the book, not an identifier to normalise.
+            given, qualifier = isbn_parts(value)
+            b.add(m, T.MB_INVALID_IDENTIFIER, given)
+            if qualifier:
+                qualifiers.append(qualifier)
     for q in qualifiers:
         b.add(m, T.M_IDENTIFIER_NOTE, q)
 

@@ -152,14 +152,14 @@ def _title_of(field, codes: str = "anp", skip: int = 0) -> str:
     return ". ".join(p for p in parts if p)
 
 
-def _nonfiling(field) -> int:
+def nonfiling(field) -> int:
     ind = field.indicator1 if field.tag in ("130", "730") else field.indicator2
     return int(ind) if ind.isdigit() else 0
 
 
 def preferred_title(b: Builder, field) -> None:
     """240/130: the preferred title of the work; $l names the expression's language."""
-    title = _title_of(field, "anp", _nonfiling(field))
+    title = _title_of(field, "anp", nonfiling(field))
     if not title:
         return
     # A work has one preferred title: its 880 form in another script becomes a variant title.
@@ -181,6 +181,12 @@ def added_entry(b: Builder, field) -> None:
         title = _title_of(field, "tnp")
         if relation.startswith(_TRANSLATION_OF):
             b.translation_of = (creator, title)
+            # The original's creator is this work's creator too; naming the agent keeps its
+            # full heading (dates, fuller name) for MARC export.
+            author = agent(b, field)
+            if author is not None:
+                _link_880(b, field, author)
+                _place_role(b, author, [], ("work", T.W_AUTHOR if b.textual else T.W_CREATOR))
             return
         work = related_work(b, creator, title, field)
         _link_880(b, field, work)

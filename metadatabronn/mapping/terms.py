@@ -179,6 +179,18 @@ CARRIER_LABELS = {
     "card": "no", "microfilm reel": "hd", "audiocassette": "ss", "videocassette": "vf",
 }
 
+# English labels by code, as 336/337/338 $a writes them (from vocabularies/rda-terms.ttl).
+CONTENT_LABEL_OF = {'cod': 'computer dataset', 'cop': 'computer program', 'crd': 'cartographic dataset', 'crf': 'cartographic three-dimensional form', 'cri': 'cartographic image', 'crm': 'cartographic moving image', 'crn': 'cartographic tactile three-dimensional form', 'crt': 'cartographic tactile image', 'ntm': 'notated music', 'ntv': 'notated movement', 'prm': 'performed music', 'snd': 'sounds', 'spw': 'spoken word', 'sti': 'still image', 'tcf': 'tactile three-dimensional form', 'tci': 'tactile image', 'tcm': 'tactile notated music', 'tcn': 'tactile notated movement', 'tct': 'tactile text', 'tdf': 'three-dimensional form', 'tdi': 'two-dimensional moving image', 'tdm': 'three-dimensional moving image', 'txt': 'text'}
+MEDIA_LABEL_OF = {'c': 'computer', 'e': 'stereographic', 'g': 'projected', 'h': 'microform', 'n': 'unmediated', 'p': 'microscopic', 's': 'audio', 'v': 'video'}
+CARRIER_LABEL_OF = {'ca': 'computer tape cartridge', 'cb': 'computer chip cartridge', 'cd': 'computer disc', 'ce': 'computer disc cartridge', 'cf': 'computer tape cassette', 'ch': 'computer tape reel', 'ck': 'computer card', 'cr': 'online resource', 'eh': 'stereograph card', 'es': 'stereograph disc', 'gc': 'filmstrip cartridge', 'gd': 'filmslip', 'gf': 'filmstrip', 'gs': 'slide', 'gt': 'overhead transparency', 'ha': 'aperture card', 'hb': 'microfilm cartridge', 'hc': 'microfilm cassette', 'hd': 'microfilm reel', 'he': 'microfiche', 'hf': 'microfiche cassette', 'hg': 'microopaque', 'hh': 'microfilm slip', 'hj': 'microfilm roll', 'mc': 'film cartridge', 'mf': 'film cassette', 'mo': 'film roll', 'mr': 'film reel', 'na': 'roll', 'nb': 'sheet', 'nc': 'volume', 'nn': 'flipchart', 'no': 'card', 'nr': 'object', 'pp': 'microscope slide', 'sd': 'audio disc', 'se': 'audio cylinder', 'sg': 'audio cartridge', 'si': 'sound-track reel', 'sq': 'audio roll', 'ss': 'audiocassette', 'st': 'audiotape reel', 'vc': 'video cartridge', 'vd': 'videodisc', 'vf': 'videocassette', 'vr': 'videotape reel'}
+# Term IRI -> (MARC code, English label, source code for $2), for writing 336/337/338.
+TYPE_FIELDS = {}
+for _codes, _labels, _base, _source in ((CONTENT_CODES, CONTENT_LABEL_OF, CONTENT_BASE, "rdacontent"),
+                                        (MEDIA_CODES, MEDIA_LABEL_OF, MEDIA_BASE, "rdamedia"),
+                                        (CARRIER_CODES, CARRIER_LABEL_OF, CARRIER_BASE, "rdacarrier")):
+    for _code, _n in _codes.items():
+        TYPE_FIELDS[_base + _n] = (_code, _labels.get(_code, _code), _source)
+
 MODE_SINGLE = MODE_BASE + "1001"
 MODE_MULTIPLE = MODE_BASE + "1005"
 

@@ -7,6 +7,7 @@ full stop); a full stop that ends an abbreviation or an initial is part of the v
 from __future__ import annotations
 
 import re
+import zlib
 
 # A full stop after these is the abbreviation's own, not ISBD's.
 _ABBREVIATIONS = frozenset(
@@ -136,3 +137,21 @@ def control_number(org: str | None, number: str) -> str:
     if number.startswith("("):
         return number
     return f"({org.strip()}){number}" if org and org.strip() else number
+
+
+_NOT_ALNUM = re.compile(r"[\W_]+")
+
+
+def hint(value: str) -> int:
+    """A fingerprint of a subfield value modulo punctuation and spacing.
+
+    The carried layout keeps it in place of each value the entities hold, so that MARC export
+    can find that value again among the entities' texts (whatever order the store gives them
+    back in) and can tell when the entity has changed since.
+
+    >>> hint("Chicago :") == hint("Chicago")
+    True
+    >>> hint("Chicago") == hint("chicago")
+    False
+    """
+    return zlib.crc32(_NOT_ALNUM.sub("", value).encode())

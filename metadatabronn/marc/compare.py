@@ -1,0 +1,413 @@
+"""How faithful a MARC → RDA → MARC round trip is: compare an original record with its copy.
+
+Fields are paired by tag (880 by the tag it links to), subfields by code and occurrence, and
+values are judged twice: exactly, and modulo ISBD punctuation and whitespace, because the
+round trip regenerates punctuation that the original cataloguer may have typed differently.
+:class:`Fidelity` sums the comparisons of a whole file into rates, a per-tag table and the
+worst records, as JSON or as a plain-text report.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from pymarc import Field, Record
+
+__all__ = ["KEY_TAGS", "Fidelity", "RecordDiff", "TagCounts", "compare", "normal"]
+
+# What the round trip promises to keep in full: identifiers, the main entry, title and
+# publication statement.
+KEY_TAGS: dict[str, tuple[str, ...]] = {
+    "020": ("020",),
+    "1XX": ("1XX",),
+    "245": ("245",),
+    "260/264": ("260", "264"),
+}
+
+_ISBD = " .,:;/=+"
+
+
+def normal(value: str) -> str:
+    """``value`` modulo ISBD punctuation and whitespace.
+
+    Brackets and parentheses stay: they carry meaning (supplied or inferred data), not
+    punctuation between elements.
+
+    >>> normal("Smith, John,  1900-1980.")
+    'Smith, John, 1900-1980'
+    >>> normal(" = Parallel title /")
+    'Parallel title'
+    >>> normal("[2016].")
+    '[2016]'
+    """
+    return " ".join(value.split()).strip(_ISBD)
+
+
+@dataclass(slots=True)
+class TagCounts:
+    """Counts for one tag; subfield counts are over the original's subfields."""
+
+    fields_in: int = 0
+    fields_out: int = 0
+    fields_kept: int = 0
+    subfields_in: int = 0
+    exact: int = 0
+    modulo: int = 0
+
+    def add(self, other: TagCounts) -> None:
+        self.fields_in += other.fields_in
+        self.fields_out += other.fields_out
+        self.fields_kept += other.fields_kept
+        self.subfields_in += other.subfields_in
+        self.exact += other.exact
+        self.modulo += other.modulo
+
+
+@dataclass(slots=True)
+class RecordDiff:
+    """The comparison of one original record with its round-tripped copy.
+
+    ``lost`` and ``added`` hold mnemonic lines (``=245  10$a...``); ``changed`` holds pairs
+    of (original line, output line).
+    """
+
+    control_number: str
+    number: int
+    tags: dict[str, TagCounts] = field(default_factory=dict)
+    lost: list[str] = field(default_factory=list)
+    changed: list[tuple[str, str]] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)
+
+    @property
+    def score(self) -> int:
+        """Higher is worse: a lost field weighs 10, every subfield value not kept modulo
+        punctuation 1 (the subfields of a lost field included)."""
+        missed = sum(c.subfields_in - c.modulo for c in self.tags.values())
+        return 10 * len(self.lost) + missed
+
+
+class _Side:
+    """One field prepared for comparison: grouping key and subfields by (code, occurrence)."""
+
+    __slots__ = ("field", "tag", "key", "control", "data", "indicators", "slots", "_normals")
+
+    def __init__(self, fld: Field):
+        self.field = fld
+        self.tag = fld.tag
+        self.control = fld.is_control_field()
+        self._normals: dict[tuple[str, int], str] | None = None
+        if self.control:
+            self.data = fld.data if fld.data is not None else ""
+            self.indicators: tuple[str, ...] = ()
+            self.slots: dict[tuple[str, int], str] = {}
+            self.key = (self.tag, "")
+            return
+        self.data = None
+        self.indicators = tuple(fld.indicators or ())
+        slots: dict[tuple[str, int], str] = {}
+        seen: dict[str, int] = {}
+        linked = ""
+        for code, value in fld.subfields:
+            occurrence = seen.get(code, 0)
+            seen[code] = occurrence + 1
+            slots[(code, occurrence)] = value if value is not None else ""
+            if code == "6" and not linked and self.tag == "880":
+                linked = (value or "")[:3]
+        self.slots = slots
+        # An 880 is only the same field as another 880 if both render the same tag.
+        self.key = (self.tag, linked)
+
+    def normals(self) -> dict[tuple[str, int], str]:
+        # Most values match exactly, so normalising is deferred until a comparison needs it.
+        if self._normals is None:
+            self._normals = {slot: normal(value) for slot, value in self.slots.items()}
+        return self._normals
+
+    def line(self) -> str:
+        return str(self.field)
+
+
+def _matches(original: _Side, output: _Side, pooled: bool) -> int:
+    """How many of the original's subfield values the output keeps modulo punctuation."""
+    if pooled:
+        # Several candidates: each original is scored against many, so normalise once.
+        theirs = output.normals()
+        return sum(1 for slot, value in original.normals().items() if theirs.get(slot) == value)
+    found = 0
+    out_slots = output.slots
+    for slot, value in original.slots.items():
+        other = out_slots.get(slot)
+        if other is not None and (other == value or normal(other) == normal(value)):
+            found += 1
+    return found
+
+
+def _control_number(record: Record) -> str:
+    for fld in record.get_fields("001"):
+        if fld.data:
+            return fld.data.strip()
+    return ""
+
+
+def compare(original: Record, output: Record, number: int = 0) -> RecordDiff:
+    """Compare ``original`` with the ``output`` of its round trip.
+
+    ``number`` is the record's 1-based position in its file. Leaders are not compared.
+    Control fields pair in order by tag. Data fields pair by tag (880 by the tag its $6
+    links to), greedily in the original's order: each takes the unused output field that
+    keeps most of its subfield values modulo punctuation, the earliest on a tie. Subfields
+    pair by code and occurrence. A paired field goes into ``changed`` if a value differs
+    modulo punctuation, an indicator differs, or the output has subfields the original has
+    not.
+    """
+    diff = RecordDiff(control_number=_control_number(original), number=number)
+    tags = diff.tags
+
+    def counts(tag: str) -> TagCounts:
+        found = tags.get(tag)
+        if found is None:
+            found = tags[tag] = TagCounts()
+        return found
+
+    outputs = [_Side(fld) for fld in output.fields]
+    candidates: dict[tuple[str, str], list[_Side]] = {}
+    for side in outputs:
+        candidates.setdefault(side.key, []).append(side)
+        counts(side.tag).fields_out += 1
+    used: set[int] = set()
+
+    for fld in original.fields:
+        orig = _Side(fld)
+        tally = counts(orig.tag)
+        tally.fields_in += 1
+        pool = candidates.get(orig.key, ())
+
+        if orig.control:
+            tally.subfields_in += 1
+            partner = next((o for o in pool if id(o) not in used), None)
+            if partner is None:
+                diff.lost.append(orig.line())
+                continue
+            used.add(id(partner))
+            tally.fields_kept += 1
+            if partner.data == orig.data:
+                tally.exact += 1
+                tally.modulo += 1
+            elif partner.data is not None and partner.data.strip() == orig.data.strip():
+                tally.modulo += 1
+            else:
+                diff.changed.append((orig.line(), partner.line()))
+            continue
+
+        tally.subfields_in += len(orig.slots)
+        partner = None
+        best = -1
+        pooled = len(pool) > 1
+        for out in pool:
+            if id(out) in used:
+                continue
+            found = _matches(orig, out, pooled)
+            if found > best:
+                partner, best = out, found
+                if found == len(orig.slots):
+                    break
+        if partner is None:
+            diff.lost.append(orig.line())
+            continue
+        used.add(id(partner))
+        tally.fields_kept += 1
+
+        exact = 0
+        out_slots = partner.slots
+        for slot, value in orig.slots.items():
+            if out_slots.get(slot) == value:
+                exact += 1
+        tally.exact += exact
+        tally.modulo += best
+        # Subfields the output invents are a difference worth showing even though the
+        # counts, which are over the original's subfields, cannot see them.
+        if (
+            best < len(orig.slots)
+            or partner.indicators != orig.indicators
+            or any(slot not in orig.slots for slot in out_slots)
+        ):
+            diff.changed.append((orig.line(), partner.line()))
+
+    diff.added.extend(out.line() for out in outputs if id(out) not in used)
+    return diff
+
+
+def _tag_matches(pattern: str, tag: str) -> bool:
+    if len(pattern) != len(tag):
+        return False
+    return all(p in "Xx" or p == t for p, t in zip(pattern, tag))
+
+
+def _rate(part: int, whole: int) -> float:
+    return part / whole if whole else 1.0
+
+
+def _percent(rate: float) -> str:
+    text = f"{100 * rate:6.2f}"
+    # A report that says 100.00 % must mean nothing was missed.
+    if rate < 1.0 and text.strip() == "100.00":
+        text = " 99.99"
+    return text
+
+
+def _diff_lines(diff: RecordDiff) -> list[str]:
+    entries: list[tuple[str, list[str]]] = []
+    entries.extend((line[1:4], [f"- {line}"]) for line in diff.lost)
+    entries.extend((before[1:4], [f"- {before}", f"+ {after}"]) for before, after in diff.changed)
+    entries.extend((line[1:4], [f"+ {line}"]) for line in diff.added)
+    entries.sort(key=lambda entry: entry[0])
+    return [line for _, lines in entries for line in lines]
+
+
+class Fidelity:
+    """Accumulates :class:`RecordDiff` s over a file; keeps only sums and the ``worst`` few."""
+
+    def __init__(self, worst: int = 20):
+        self.records = 0
+        self._keep = worst
+        self._tags: dict[str, TagCounts] = {}
+        # A min-heap whose root is the mildest kept diff, so a worse one can replace it.
+        self._heap: list[tuple[int, int, int, RecordDiff]] = []
+        self._order = itertools.count()
+
+    def add(self, diff: RecordDiff) -> None:
+        self.records += 1
+        for tag, tally in diff.tags.items():
+            mine = self._tags.get(tag)
+            if mine is None:
+                mine = self._tags[tag] = TagCounts()
+            mine.add(tally)
+        score = diff.score
+        if score <= 0 or self._keep <= 0:
+            return
+        entry = (score, -diff.number, -next(self._order), diff)
+        if len(self._heap) < self._keep:
+            heapq.heappush(self._heap, entry)
+        elif entry[:3] > self._heap[0][:3]:
+            heapq.heapreplace(self._heap, entry)
+
+    def merge(self, other: "Fidelity") -> None:
+        """Add another accumulation's counts and worst records (from a worker process)."""
+        self.records += other.records
+        for tag, tally in other._tags.items():
+            mine = self._tags.get(tag)
+            if mine is None:
+                mine = self._tags[tag] = TagCounts()
+            mine.add(tally)
+        for _, _, _, diff in other._heap:
+            entry = (diff.score, -diff.number, -next(self._order), diff)
+            if len(self._heap) < self._keep:
+                heapq.heappush(self._heap, entry)
+            elif entry[:3] > self._heap[0][:3]:
+                heapq.heapreplace(self._heap, entry)
+
+    @property
+    def worst(self) -> list[RecordDiff]:
+        """Kept diffs, worst first; equal scores in record order."""
+        return [entry[3] for entry in sorted(self._heap, key=lambda e: e[:3], reverse=True)]
+
+    def per_tag(self) -> dict[str, TagCounts]:
+        return {tag: self._tags[tag] for tag in sorted(self._tags)}
+
+    def totals(self) -> TagCounts:
+        total = TagCounts()
+        for tally in self._tags.values():
+            total.add(tally)
+        return total
+
+    def rates(self) -> dict[str, float]:
+        total = self.totals()
+        return {
+            "fields_kept": _rate(total.fields_kept, total.fields_in),
+            "subfields_exact": _rate(total.exact, total.subfields_in),
+            "subfields_modulo": _rate(total.modulo, total.subfields_in),
+        }
+
+    def _sum_for(self, patterns: Iterable[str]) -> TagCounts:
+        if isinstance(patterns, str):
+            patterns = patterns.split("/")
+        patterns = list(patterns)
+        total = TagCounts()
+        for tag, tally in self._tags.items():
+            if any(_tag_matches(p, tag) for p in patterns):
+                total.add(tally)
+        return total
+
+    def rate_for(self, tags: Iterable[str]) -> float:
+        """Share of subfield values kept modulo punctuation in ``tags``.
+
+        A pattern may use ``X`` as a wildcard digit ("1XX"); a single string may list
+        alternatives with ``/`` ("260/264").
+        """
+        total = self._sum_for(tags)
+        return _rate(total.modulo, total.subfields_in)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "records": self.records,
+            "rates": self.rates(),
+            "key_tags": {name: self.rate_for(tags) for name, tags in KEY_TAGS.items()},
+            "tags": {tag: asdict(tally) for tag, tally in self.per_tag().items()},
+            "worst": [
+                {
+                    "control_number": diff.control_number,
+                    "number": diff.number,
+                    "score": diff.score,
+                    "lost": list(diff.lost),
+                    "changed": [[before, after] for before, after in diff.changed],
+                    "added": list(diff.added),
+                }
+                for diff in self.worst
+            ],
+        }
+
+    def text(self, limit_worst: int = 5) -> str:
+        total = self.totals()
+        lines = [f"{'records':<18}{self.records:,}", ""]
+        for label, part, whole in (
+            ("fields kept", total.fields_kept, total.fields_in),
+            ("subfields exact", total.exact, total.subfields_in),
+            ("subfields modulo", total.modulo, total.subfields_in),
+        ):
+            lines.append(f"{label:<18}{_percent(_rate(part, whole))} %  ({part:,} / {whole:,})")
+
+        lines += ["", "key tags, subfields identical modulo punctuation"]
+        for name, tags in KEY_TAGS.items():
+            tally = self._sum_for(tags)
+            rate = _rate(tally.modulo, tally.subfields_in)
+            lines.append(
+                f"{name:<18}{_percent(rate)} %  ({tally.modulo:,} / {tally.subfields_in:,})"
+            )
+
+        heading = f"{'tag':<5}{'in':>10}{'out':>10}{'kept':>10}{'exact %':>10}{'modulo %':>10}"
+        lines += ["", heading]
+        for tag, tally in self.per_tag().items():
+            # A tag only the output has has no original subfields to score.
+            exact = _percent(tally.exact / tally.subfields_in) if tally.subfields_in else "-"
+            modulo = _percent(tally.modulo / tally.subfields_in) if tally.subfields_in else "-"
+            lines.append(
+                f"{tag:<5}{tally.fields_in:>10,}{tally.fields_out:>10,}{tally.fields_kept:>10,}"
+                f"{exact:>10}{modulo:>10}"
+            )
+
+        worst = self.worst[: max(limit_worst, 0)]
+        if worst:
+            lines += ["", f"worst records ({len(worst)} of {len(self._heap)} kept)"]
+            for diff in worst:
+                lines += [
+                    "",
+                    f"#{diff.number}  {diff.control_number or '(no 001)'}  score {diff.score}"
+                    f"  ({len(diff.lost)} lost, {len(diff.changed)} changed,"
+                    f" {len(diff.added)} added)",
+                ]
+                lines += _diff_lines(diff)
+        return "\n".join(lines) + "\n"

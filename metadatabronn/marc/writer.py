@@ -1,0 +1,47 @@
+"""Writing MARC 21 records as a stream: ISO 2709, MARCXML (one collection) or MARC-in-JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import BinaryIO
+
+from pymarc import Record, record_to_xml
+
+from ..errors import ConfigError
+
+FORMATS = ("marc", "marcxml", "json")
+_XML_HEAD = (b'<?xml version="1.0" encoding="UTF-8"?>\n'
+             b'<collection xmlns="http://www.loc.gov/MARC21/slim">\n')
+
+
+class Writer:
+    """Writes records one at a time, so an export of any size runs in constant memory."""
+
+    def __init__(self, stream: BinaryIO, fmt: str = "marc"):
+        if fmt not in FORMATS:
+            raise ConfigError(f"unknown MARC format {fmt!r}: choose one of {', '.join(FORMATS)}")
+        self.stream = stream
+        self.format = fmt
+        self.count = 0
+        if fmt == "marcxml":
+            stream.write(_XML_HEAD)
+        elif fmt == "json":
+            stream.write(b"[")
+
+    def write(self, record: Record) -> None:
+        if self.format == "marc":
+            self.stream.write(record.as_marc())
+        elif self.format == "marcxml":
+            # Inside the collection the MARCXML namespace is the default one already.
+            self.stream.write(record_to_xml(record, namespace=False) + b"\n")
+        else:
+            self.stream.write((b",\n" if self.count else b"\n")
+                              + json.dumps(record.as_dict(), ensure_ascii=False).encode("utf-8"))
+        self.count += 1
+
+    def close(self) -> None:
+        if self.format == "marcxml":
+            self.stream.write(b"</collection>\n")
+        elif self.format == "json":
+            self.stream.write(b"\n]\n")
+        self.stream.flush()
