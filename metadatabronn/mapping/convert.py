@@ -16,7 +16,6 @@ from .text import control_number, hint
 # Control fields the entities hold entirely; the others are carried as they are (008 is
 # mapped in part, and positions such as date entered are not modelled).
 _HELD_CONTROL = {"001", "003"}
-_NONFILING = {"130", "240"}
 
 
 def record_control_number(record) -> str | None:
@@ -76,13 +75,12 @@ def convert(record, number: int | None = None) -> Description:
         consumed = rule.consumes if rule is not None else ""
         if rule is None and tag != "880":
             carried_tags.append(tag)
-        elif tag in _NONFILING and H.nonfiling(field):
-            # The preferred title drops the initial article, which export could not put back.
-            consumed = consumed.replace("a", "")
         # A value the entities hold is replaced by its fingerprint: export takes the value from
         # the entities (so changes made in the well flow out) and the fingerprint finds it.
+        keep = rule.keep if rule is not None else None
         layout.append([tag, field.indicator1 + field.indicator2,
-                       [[c, hint(v) if c in consumed else v] for c, v in field.subfields]])
+                       [[c, hint(v) if c in consumed and not (keep and keep(field, c, v)) else v]
+                        for c, v in field.subfields]])
 
     _finish(b, leader, f007, f008)
     desc = Description(cn, b.manifestation, b.expression, b.work, b.entities)

@@ -57,6 +57,16 @@ def isbn_020(b: Builder, field) -> None:
         b.add(m, T.M_IDENTIFIER_NOTE, q)
 
 
+def isbn_not_canonical(field, code: str, value: str) -> bool:
+    """An 020 $a that is not exactly "ISBN" or "ISBN (qualifier)" cannot be written again
+    from the entities."""
+    if code != "a":
+        return False
+    given, qualifier = isbn_parts(value)
+    v = value.strip()
+    return v != given and v != f"{given} ({qualifier})"
+
+
 def issn_022(b: Builder, field) -> None:
     for code, value in _subs(field):
         if code == "a":

@@ -45,8 +45,10 @@ def _kind(field) -> Kind:
 def _name_part(field) -> list[tuple[str, str]]:
     codes = _NAME_CODES.get(field.tag[1:], "abcdgnq")
     out = []
+    # In X10 a $n before any title is the meeting's number ("(21st :"), part of the name.
+    stop = _AFTER_NAME - {"n"} if field.tag[1:] == "10" else _AFTER_NAME
     for code, value in field.subfields:
-        if code in _AFTER_NAME and field.tag[1:] != "11" or code == "t":
+        if code in stop and field.tag[1:] != "11" or code == "t":
             break
         if code in codes:
             out.append((code, value))
@@ -155,6 +157,10 @@ def _title_of(field, codes: str = "anp", skip: int = 0) -> str:
 def nonfiling(field) -> int:
     ind = field.indicator1 if field.tag in ("130", "730") else field.indicator2
     return int(ind) if ind.isdigit() else 0
+
+
+def has_nonfiling_article(field, code: str, value: str) -> bool:
+    return code == "a" and nonfiling(field) > 0
 
 
 def preferred_title(b: Builder, field) -> None:

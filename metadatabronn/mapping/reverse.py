@@ -28,7 +28,7 @@ from . import fixed
 from . import terms as T
 from .model import IRI, Description, Lit
 from .rules import RULES
-from .text import _NOT_ALNUM, hint
+from .text import hint, hint_key
 
 # Where a changed value is found again: (tag, code) → (main entity, element).
 _FALLBACK = {
@@ -57,6 +57,8 @@ _AAPS = (T.A_PERSON_AAP, T.A_CORPORATE_AAP, T.A_FAMILY_AAP)
 _NAMES = (T.A_PERSON_NAME, T.A_CORPORATE_NAME, T.A_FAMILY_NAME)
 _AGENT_TEXTS = frozenset((*_AAPS, *_NAMES))
 _NAME_PARTS = set("abcdgjnq")
+_EMPTY = hint("")
+_FORM_TAGS = {"020", "022", "024", "336", "337", "338"}
 _HEADING_TAGS = {"100", "110", "111", "600", "610", "611", "700", "710", "711", "800", "810", "811"}
 # Elements whose texts may hold a slot's value inside a longer text (a heading's name and
 # dates, a title proper with its part number): these are split into pieces when needed.
@@ -66,7 +68,10 @@ _HEADING_TEXTS = (*_AAPS, *_NAMES, T.W_AAP, T.W_PREFERRED_TITLE, T.OWL_SAMEAS,
 for _rule in RULES:
     for _tag in _rule.tags:
         # A heading's values are in its agent's access point, not in loose dates.
-        _SOURCES[_tag] = frozenset(_HEADING_TEXTS if _tag in _HEADING_TAGS else _rule.elements)
+        elements = _HEADING_TEXTS if _tag in _HEADING_TAGS else _rule.elements
+        if T.W_PART_OF in elements or T.W_RELATED_WORK in elements:  # a series or related work: its title
+            elements = (*elements, T.W_PREFERRED_TITLE, T.W_AAP, T.W_VARIANT_TITLE)
+        _SOURCES[_tag] = frozenset(elements)
 _EVERYTHING = frozenset().union(*_SOURCES.values())
 # Provenance texts are the record's, not its entities': they never fill a subfield.
 _NOT_VALUES = {T.MB_CARRIED, T.MB_SOURCE_HASH, T.MB + "key", "http://purl.org/dc/terms/source"}
@@ -188,47 +193,77 @@ def _pieces(text: str):
 class _Pool:
     """The record's entity texts by fingerprint, and where a value sits inside a longer text."""
 
-    __slots__ = ("found", "by_element", "texts", "by_source", "expanded", "used")
+    __slots__ = ("src", "_found", "_forms", "by_element", "texts", "by_source", "expanded", "used")
 
     def __init__(self, src: Source):
-        found: dict[int, tuple[str, str]] = {}
-        by_element: dict[str, dict[int, tuple[str, str]]] = {}
+        # Fingerprints are computed when a slot first asks for them: most slots are found
+        # among the few texts of the one element they map to.
+        self.src = src
+        self._found: dict[int, tuple[str, str]] | None = None
+        self._forms: dict[int, tuple[str, str]] | None = None
+        self.by_element: dict[str, dict[int, tuple[str, str]] | list[str]] = {}
         for predicate, text in src.texts:
-            h = hint(text)
-            if h not in found:
-                found[h] = (text, predicate)
-            by_element.setdefault(predicate, {}).setdefault(h, (text, predicate))
-            if text.startswith("urn:"):  # urn:isbn:978…, urn:ean:…: the number as written
-                bare = text.split(":", 2)[-1]
-                found.setdefault(hint(bare), (bare, predicate))
-        m = src.values["m"]
-        givens = [*m.get(T.M_IDENTIFIER, ()), *m.get(T.MB_INVALID_IDENTIFIER, ())]
-        for note in m.get(T.M_IDENTIFIER_NOTE, ()):
-            for given in givens:
-                given = given.split(":", 2)[-1] if given.startswith("urn:") else given
-                # A qualifier the cataloguer left unbalanced ("(pbk") is written as it was.
-                combined = f"{given} {note}" if note[:1] == "(" or note[-1:] == ")" else f"{given} ({note})"
-                found.setdefault(hint(combined), (combined, T.M_IDENTIFIER))
-        for role in "em":
-            for predicate, iris in src.values[role].items():
-                for value in iris:
-                    spec = T.TYPE_FIELDS.get(value)
-                    if spec is not None:
-                        found.setdefault(hint(spec[0]), (spec[0], predicate))
-                        found.setdefault(hint(spec[1]), (spec[1], predicate))
-        self.found = found
-        self.by_element = by_element
+            self.by_element.setdefault(predicate, []).append(text)
         # An agent's own heading first: a work's access point ends the name with ". ".
         self.texts = sorted(src.texts, key=lambda t: t[0] not in _AGENT_TEXTS)
         self.by_source: dict[frozenset, dict[int, tuple[str, str]]] = {}
         self.expanded: dict[frozenset, dict[int, tuple[str, str]]] = {}
         self.used: set[tuple[str, str]] = set()
 
+    def _element(self, element: str) -> dict[int, tuple[str, str]]:
+        texts = self.by_element.get(element)
+        if texts is None:
+            return {}
+        if isinstance(texts, list):
+            found: dict[int, tuple[str, str]] = {}
+            for text in texts:
+                found.setdefault(hint(text), (text, element))
+            self.by_element[element] = texts = found
+        return texts
+
+    def forms(self, h: int):
+        """The forms identifiers and types are written in: the number of a urn:isbn, an ISBN
+        with its qualifier, a content, media or carrier type's code and label."""
+        if self._forms is None:
+            found: dict[int, tuple[str, str]] = {}
+            m = self.src.values["m"]
+            givens = [*m.get(T.M_IDENTIFIER, ()), *m.get(T.MB_INVALID_IDENTIFIER, ())]
+            for given in givens:
+                if given.startswith("urn:"):
+                    bare = given.split(":", 2)[-1]
+                    found.setdefault(hint(bare), (bare, T.M_IDENTIFIER))
+            for note in m.get(T.M_IDENTIFIER_NOTE, ()):
+                wrapped = note if note[:1] == "(" else f"({note})"  # $q as RDA records write it
+                found.setdefault(hint(wrapped), (wrapped, T.M_IDENTIFIER_NOTE))
+                for given in givens:
+                    given = given.split(":", 2)[-1] if given.startswith("urn:") else given
+                    # A qualifier the cataloguer left unbalanced ("(pbk") is written as it was.
+                    combined = f"{given} {note}" if note[:1] == "(" or note[-1:] == ")" else f"{given} ({note})"
+                    found.setdefault(hint(combined), (combined, T.M_IDENTIFIER))
+            for role in "em":
+                for predicate, iris in self.src.values[role].items():
+                    for value in iris:
+                        spec = T.TYPE_FIELDS.get(value)
+                        if spec is not None:
+                            found.setdefault(hint(spec[0]), (spec[0], predicate))
+                            found.setdefault(hint(spec[1]), (spec[1], predicate))
+            self._forms = found
+        return self._use(self._forms.get(h))
+
+    def anywhere(self, h: int):
+        """Any text of the record: the last resort, for a value mapped by another field's rule."""
+        if self._found is None:
+            found: dict[int, tuple[str, str]] = {}
+            for predicate, text in self.src.texts:
+                found.setdefault(hint(text), (text, predicate))
+            self._found = found
+        return self._use(self._found.get(h))
+
     def whole(self, h: int, tag: str, element: str | None = None):
         """A text that is the slot's value, preferring the element the slot maps to, then the
         elements of the field's rule ("©1900" and "[1900]" have one fingerprint)."""
         if element is not None:
-            hit = self.by_element.get(element, {}).get(h)
+            hit = self._element(element).get(h)
             if hit is not None:
                 return self._use(hit)
         sources = _SOURCES.get(tag, _EVERYTHING)
@@ -238,7 +273,7 @@ class _Pool:
             for predicate, text in self.texts:
                 if predicate in sources:
                     own.setdefault(hint(text), (text, predicate))
-        return self._use(own.get(h) or self.found.get(h))
+        return self._use(own.get(h))
 
     def sequence(self, hints: list[int], tag: str) -> list:
         """Consecutive runs of words of one text that are the slots' values, in order: a
@@ -253,18 +288,25 @@ class _Pool:
             words = text.split(" ")
             if len(words) > 80:
                 continue
-            keys = [_NOT_ALNUM.sub("", w).encode() for w in words]
+            keys = [hint_key(w) for w in words]
             got: list = []
             cursor = 0
             for h in hints:
                 hit = None
                 for i in range(cursor, len(words)):
-                    crc = 0
-                    for j in range(i, len(words)):
-                        crc = zlib.crc32(keys[j], crc)
-                        if crc == h and keys[i]:
+                    if not keys[i]:
+                        continue
+                    crc = zlib.crc32(keys[i])
+                    j = i
+                    while True:
+                        if crc == h:
                             hit = (i, j + 1)
                             break
+                        j += 1
+                        if j == len(words):
+                            break
+                        if keys[j]:
+                            crc = zlib.crc32(b" " + keys[j], crc)
                     if hit:
                         break
                 if hit is None:
@@ -415,10 +457,11 @@ def to_marc(src: Source, options: Options = Options()) -> Record:
     pool = _Pool(src)
     fields: list[Field] = []
     has = set()
+    has_041 = any(entry[0] == "041" for entry in layout["fields"])
     for entry in layout["fields"]:
         tag = entry[0]
         if len(entry) == 2:
-            out = _control(tag, entry[1], src, leader)
+            out = _control(tag, entry[1], src, leader, has_041)
             if out is not None:
                 fields.append(out)
                 has.add(tag)
@@ -453,7 +496,7 @@ def _identity_fields(src: Source) -> list[Field]:
     return [Field(tag="001", data=cn)]
 
 
-def _control(tag: str, data, src: Source, leader: str):
+def _control(tag: str, data, src: Source, leader: str, has_041: bool = False):
     if tag == "001":
         return _identity_fields(src)[0]
     if tag == "003":
@@ -463,16 +506,18 @@ def _control(tag: str, data, src: Source, leader: str):
         stamp = re.sub(r"[^0-9]", "", src.modified[:19])
         return Field(tag="005", data=(stamp + "000000")[:14] + ".0")
     if tag == "008" and data is not None:
-        return Field(tag="008", data=_rebuild_008(data, src, leader))
+        return Field(tag="008", data=_rebuild_008(data, src, leader, has_041))
     return Field(tag=tag, data=data or "")
 
 
-def _rebuild_008(data: str, src: Source, leader: str) -> str:
+def _rebuild_008(data: str, src: Source, leader: str, has_041: bool) -> str:
     """008 with the positions the entities hold set from them (language, audience, literary form)."""
     f008 = data.ljust(40)[:40] if len(data) < 40 else data
     e, w = src.values["e"], src.values["w"]
     languages = [v[len(T.LANG_BASE):] for v in e.get(T.E_LANGUAGE, ()) if v.startswith(T.LANG_BASE)]
-    if languages and f008[35:38] not in languages:
+    # With a 041 the expression's languages come from it, and 008 keeps its own choice
+    # ("mul", the predominant one); without, they come from 008, so a difference is an edit.
+    if languages and f008[35:38] not in languages and not has_041:
         f008 = f008[:35] + sorted(languages)[0][:3].ljust(3) + f008[38:]
     audience = e.get(T.E_AUDIENCE, [None])[0]
     if audience is not None:
@@ -487,6 +532,10 @@ def _rebuild_008(data: str, src: Source, leader: str) -> str:
 
 
 def _data_field(tag: str, indicators: str, subs: list, pool: _Pool, src: Source):
+    ind = (indicators + "  ")[:2]
+    if tag not in _HEADING_TAGS and all(type(v) is str for _, v in subs):  # carried whole
+        return Field(tag=tag, indicators=Indicators(ind[0], ind[1]),
+                     subfields=[Subfield(c, v) for c, v in subs]) if subs else None
     # Slots: [code, value, from the entities?, element]
     slots: list[list] = []
     held = carried_values = 0
@@ -505,15 +554,24 @@ def _data_field(tag: str, indicators: str, subs: list, pool: _Pool, src: Source)
                 carried_values += 1
             continue
         held += 1
+        if value == _EMPTY:  # a subfield of punctuation only ("$b;"): nothing to look up
+            slots.append([code, "", True, ("", None)])
+            continue
         # A heading's name parts are found in order inside the agent's access point.
-        hit = None if heading and code in _NAME_PARTS else pool.whole(value, paired, _element(key, code))
+        if heading and code in _NAME_PARTS:
+            hit = None
+        else:
+            hit = pool.whole(value, paired, _element(key, code))
+            if hit is None and paired in _FORM_TAGS:
+                hit = pool.forms(value)
         slots.append([code, value, hit is not None, hit])
         if hit is None:
             open_slots.append(len(slots) - 1)
     if open_slots:
         hits = pool.sequence([slots[i][1] for i in open_slots], paired)
         for i, hit in zip(open_slots, hits):
-            hit = hit or pool.piece(slots[i][1], paired) or _changed(key, slots[i][0], pool, src)
+            h = slots[i][1]
+            hit = hit or pool.piece(h, paired) or pool.anywhere(h) or _changed(key, slots[i][0], pool, src)
             slots[i][2], slots[i][3] = hit is not None, hit
     slots = [[c, hit[0], True, hit[1]] if found else [c, v, False, None]
              for c, v, found, hit in ([s[0], s[1], s[2], s[3]] for s in slots)
@@ -526,7 +584,6 @@ def _data_field(tag: str, indicators: str, subs: list, pool: _Pool, src: Source)
         _identifiers(subfields, src)
     if not subfields:
         return None
-    ind = (indicators + "  ")[:2]
     return Field(tag=tag, indicators=Indicators(ind[0], ind[1]), subfields=subfields)
 
 

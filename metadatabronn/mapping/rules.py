@@ -30,6 +30,9 @@ class Rule:
     expect: tuple[tuple[str, str, str], ...]
     source: str
     note: str = ""
+    # (field, code, value) -> True for a value the entities hold but cannot give back as
+    # written: it is carried as it is, beside what the entities say.
+    keep: Callable | None = None
 
 
 RULES: tuple[Rule, ...] = (
@@ -37,7 +40,8 @@ RULES: tuple[Rule, ...] = (
          "=020  \\\\$a0780363590 (softbound edition)",
          ((M, T.M_IDENTIFIER, "urn:isbn:9780780363595"), (M, T.M_IDENTIFIER, "0780363590"),
           (M, T.M_IDENTIFIER_NOTE, "softbound edition")),
-         "(DLC)00001525", "ISBN normalised to ISBN-13 as urn:isbn, the printed form kept beside it; $q (or a parenthesised qualifier) as a note on the identifier; $z as an invalid identifier."),
+         "(DLC)00001525", "ISBN normalised to ISBN-13 as urn:isbn, the printed form kept beside it; $q (or a parenthesised qualifier) as a note on the identifier; $z as an invalid identifier. An $a with anything but an ISBN and a qualifier in parentheses (a price, odd spacing) is also carried as written.",
+         keep=F.isbn_not_canonical),
     Rule(("022",), F.issn_022, "ayz", (T.M_IDENTIFIER,),
          "=022  \\\\$a0272-9172", ((M, T.M_IDENTIFIER, "urn:issn:0272-9172"),), "(DLC)00025161"),
     Rule(("024",), F.other_identifier_024, "az", (T.M_IDENTIFIER,),
@@ -64,7 +68,8 @@ RULES: tuple[Rule, ...] = (
          "The creator; the role from $e/$4, else author for text and creator otherwise. Relator terms are carried as written."),
     Rule(("130", "240"), H.preferred_title, "anp", (T.W_PREFERRED_TITLE, T.W_VARIANT_TITLE),
          "=240  10$aSpeeches.$lEnglish", ((W, T.W_PREFERRED_TITLE, "Speeches"),), "(DLC)00001408",
-         "Preferred title of the work; $l (language) and other parts are carried."),
+         "Preferred title of the work; $l (language) and other parts are carried. With a non-filing article, $a is carried too: the preferred title drops the article.",
+         keep=H.has_nonfiling_article),
     Rule(("245",), F.title_245, "abcnp", (T.M_TITLE_PROPER, T.M_OTHER_TITLE, T.M_SOR, T.M_PARALLEL_TITLE),
          "=245  12$aA new system of occult training :$bWest Gate philosophy.$nBook I /$cby Charles H. Mackay (founder).",
          ((M, T.M_TITLE_PROPER, "A new system of occult training. Book I"),

@@ -139,19 +139,25 @@ def control_number(org: str | None, number: str) -> str:
     return f"({org.strip()}){number}" if org and org.strip() else number
 
 
-_NOT_ALNUM = re.compile(r"[\W_]+")
+_HINT_DROP = re.compile(r"[.,:;/=+\s]+")
 
 
 def hint(value: str) -> int:
-    """A fingerprint of a subfield value modulo punctuation and spacing.
+    """A fingerprint of a subfield value modulo ISBD punctuation and spacing.
 
     The carried layout keeps it in place of each value the entities hold, so that MARC export
     can find that value again among the entities' texts (whatever order the store gives them
-    back in) and can tell when the entity has changed since.
+    back in) and can tell when the entity has changed since. Brackets, "&" and "©" count:
+    "[Berkeley]" is not "Berkeley".
 
     >>> hint("Chicago :") == hint("Chicago")
     True
-    >>> hint("Chicago") == hint("chicago")
+    >>> hint("Chicago") == hint("chicago") or hint("[1900]") == hint("1900")
     False
     """
-    return zlib.crc32(_NOT_ALNUM.sub("", value).encode())
+    return zlib.crc32(_HINT_DROP.sub(" ", value).strip().encode())
+
+
+def hint_key(word: str) -> bytes:
+    """One word's part of a fingerprint: hint(" ".join(words)) chains hint_key(word)s."""
+    return _HINT_DROP.sub(" ", word).strip().encode()
