@@ -11,7 +11,7 @@ import re
 from . import terms as T
 from .builder import Builder
 from .model import Kind
-from .text import control_number, isbn13, isbn_parts, issn, strip_isbd
+from .text import control_number, isbn13, isbn_parts, issn, join_parts, strip_isbd
 
 
 def _subs(field):
@@ -107,7 +107,7 @@ def language_041(b: Builder, field) -> None:
 def title_245(b: Builder, field) -> None:
     m = b.manifestation
     parts: list[str] = []
-    parallel_next = False
+    parallel_next = False  # " =" ends whatever subfield precedes a parallel title
     skip = int(field.indicator2) if field.indicator2.isdigit() else 0
     for code, value in _subs(field):
         if code == "a":
@@ -116,19 +116,18 @@ def title_245(b: Builder, field) -> None:
                 # The cluster key files the title as a catalogue does: without its article.
                 filed = strip_isbd(value[skip:])
                 filed = filed[:1].upper() + filed[1:]
-                b.filed_title = ". ".join([filed] + [strip_isbd(v) for c, v in _subs(field) if c in "np"])
-            parallel_next = value.rstrip().endswith("=")
+                b.filed_title = join_parts([filed] + [strip_isbd(v) for c, v in _subs(field) if c in "np"])
         elif code in "np":
             parts.append(strip_isbd(value))
         elif code == "b":
             b.add(m, T.M_PARALLEL_TITLE if parallel_next else T.M_OTHER_TITLE, strip_isbd(value))
             if not parallel_next and not b.filed_other and b.lang_tag is None:
                 b.filed_other = strip_isbd(value)
-            parallel_next = value.rstrip().endswith("=")
         elif code == "c":
             b.add(m, T.M_SOR, strip_isbd(value))
+        parallel_next = value.rstrip().endswith("=")
     if parts:
-        title = ". ".join(p for p in parts if p)
+        title = join_parts(p for p in parts if p)
         b.add(m, T.M_TITLE_PROPER, title)
 
 

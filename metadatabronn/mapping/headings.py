@@ -9,7 +9,7 @@ from . import roles as R
 from . import terms as T
 from .builder import Builder
 from .model import Entity, IRI, Kind, Lit
-from .text import strip_heading, strip_isbd
+from .text import join_parts, strip_heading, strip_isbd
 
 _NAME_CODES = {"00": "abcdgjq", "10": "abcdgn", "11": "acdegnq"}
 _AFTER_NAME = set("tklfhmnoprs")  # a title part begins: the heading names a work
@@ -151,7 +151,7 @@ def _title_of(field, codes: str = "anp", skip: int = 0) -> str:
                 v, skip = v[skip:], 0
                 v = v[:1].upper() + v[1:]
             parts.append(strip_isbd(v))
-    return ". ".join(p for p in parts if p)
+    return join_parts(p for p in parts if p)
 
 
 def nonfiling(field) -> int:

@@ -28,7 +28,7 @@ from . import fixed
 from . import terms as T
 from .model import IRI, Description, Lit
 from .rules import RULES
-from .text import hint, hint_key
+from .text import hint, hint_key, strip_heading, strip_isbd
 
 # Where a changed value is found again: (tag, code) → (main entity, element).
 _FALLBACK = {
@@ -263,9 +263,8 @@ class _Pool:
         """A text that is the slot's value, preferring the element the slot maps to, then the
         elements of the field's rule ("©1900" and "[1900]" have one fingerprint)."""
         if element is not None:
-            hit = self._element(element).get(h)
-            if hit is not None:
-                return self._use(hit)
+            # Only there: "00" as other title information is not the title proper's "00".
+            return self._use(self._element(element).get(h))
         sources = _SOURCES.get(tag, _EVERYTHING)
         own = self.by_source.get(sources)
         if own is None:
@@ -275,14 +274,18 @@ class _Pool:
                     own.setdefault(hint(text), (text, predicate))
         return self._use(own.get(h))
 
-    def sequence(self, hints: list[int], tag: str) -> list:
+    def sequence(self, hints: list[int], tag: str, element: str | None = None) -> list:
         """Consecutive runs of words of one text that are the slots' values, in order: a
         heading's name, dates and fuller form inside its access point; a title proper's part
         number and name. Returns a hit or None per slot, from the text that matches most."""
         sources = _SOURCES.get(tag, _EVERYTHING)
+        tidy = strip_heading if tag in _HEADING_TAGS else strip_isbd
         best: list = [None] * len(hints)
         best_score = 0
-        for predicate, text in self.texts:
+        texts = self.texts
+        if element is not None:  # the element the first slot maps to, first
+            texts = sorted(texts, key=lambda t: t[0] != element)
+        for predicate, text in texts:
             if predicate not in sources:
                 continue
             words = text.split(" ")
@@ -313,7 +316,9 @@ class _Pool:
                     got.append(None)
                     continue
                 cursor = hit[1]
-                got.append((" ".join(words[hit[0]:hit[1]]).strip(" ,;:/="), predicate))
+                # The text joined its parts with ". " or ", ": off with the joint, as ingest
+                # took the parts' own punctuation off.
+                got.append((tidy(" ".join(words[hit[0]:hit[1]])), predicate))
             score = sum(g is not None for g in got)
             if score > best_score:
                 best, best_score = got, score
@@ -433,7 +438,7 @@ def _punctuate(tag: str, slots: list[list]) -> None:
     if rule is None:
         return
     for i, slot in enumerate(slots):
-        if not slot[2]:
+        if not slot[2] or slot[0] in _CONTROL_CODES:  # identifiers ($0, $1) take no punctuation
             continue
         nxt = slots[i + 1] if i + 1 < len(slots) else None
         slot[1] = rule(slot[0], nxt[0] if nxt else None, slot[1], nxt[3] if nxt else None)
@@ -561,14 +566,16 @@ def _data_field(tag: str, indicators: str, subs: list, pool: _Pool, src: Source)
         if heading and code in _NAME_PARTS:
             hit = None
         else:
-            hit = pool.whole(value, paired, _element(key, code))
+            hit = pool.whole(value, paired, _element(key, code) or _PART_OF.get((paired, code)))
             if hit is None and paired in _FORM_TAGS:
                 hit = pool.forms(value)
         slots.append([code, value, hit is not None, hit])
         if hit is None:
             open_slots.append(len(slots) - 1)
     if open_slots:
-        hits = pool.sequence([slots[i][1] for i in open_slots], paired)
+        first = slots[open_slots[0]][0]
+        hits = pool.sequence([slots[i][1] for i in open_slots], paired,
+                             _element(key, first) or _PART_OF.get((paired, first)))
         for i, hit in zip(open_slots, hits):
             h = slots[i][1]
             hit = hit or pool.piece(h, paired) or pool.anywhere(h) or _changed(key, slots[i][0], pool, src)
@@ -585,6 +592,12 @@ def _data_field(tag: str, indicators: str, subs: list, pool: _Pool, src: Source)
     if not subfields:
         return None
     return Field(tag=tag, indicators=Indicators(ind[0], ind[1]), subfields=subfields)
+
+
+# Subfields whose value is part of one element's text: found inside it, never replaced by it.
+_PART_OF = {("245", "n"): T.M_TITLE_PROPER, ("245", "p"): T.M_TITLE_PROPER,
+            ("240", "n"): T.W_PREFERRED_TITLE, ("240", "p"): T.W_PREFERRED_TITLE,
+            ("130", "n"): T.W_PREFERRED_TITLE, ("130", "p"): T.W_PREFERRED_TITLE}
 
 
 def _element(key: str, code: str) -> str | None:

@@ -55,6 +55,20 @@ def strip_isbd(value: str) -> str:
     return v
 
 
+def join_parts(parts) -> str:
+    """Title parts ($a, $n, $p) as one title: "Title. Part 2", but "Vol. 2" keeps one full stop.
+
+    >>> join_parts(["Acta", "Vol.", "Supplement"])
+    'Acta. Vol. Supplement'
+    """
+    out = ""
+    for p in parts:
+        if not p:
+            continue
+        out = p if not out else out + (" " if out.endswith((".", "?", "!")) else ". ") + p
+    return out
+
+
 def strip_heading(value: str) -> str:
     """Headings (names, subjects) end in a full stop or comma by MARC convention."""
     v = value.strip()

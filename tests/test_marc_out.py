@@ -1,0 +1,373 @@
+"""MARC 21 out: the reverse mapping, export from the store, and the round trip's promises."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pymarc
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from metadatabronn.cli import main
+from metadatabronn.mapping import RULES, convert
+from metadatabronn.mapping import terms as T
+from metadatabronn.mapping.reverse import Options, convert_back, from_description, to_marc
+from metadatabronn.mapping.text import isbn13
+from metadatabronn.marc import iter_chunks, parse_chunk
+from metadatabronn.marc.compare import Fidelity, compare, normal
+from metadatabronn.pipeline import Settings, ingest
+from metadatabronn.pipeline.export import export
+from metadatabronn.pipeline.roundtrip import roundtrip
+from metadatabronn.store import Store
+
+from .conftest import ROOT, field_from_mnemonic, record_with
+
+SAMPLE = ROOT / "data" / "sample.mrc"
+GOLDEN = Path(__file__).parent / "data" / "golden" / "golden.mrc"
+SCHEMAS = ROOT.parent / "shared" / "reference" / "schemas"
+BASE = "http://example.org"
+
+
+def lines(record) -> list[str]:
+    return [str(f) for f in record.fields]
+
+
+def back(record, options: Options = Options()):
+    return convert_back(convert(record), options)
+
+
+def sample(*cns: str) -> list[pymarc.Record]:
+    with open(SAMPLE, "rb") as fh:
+        records = {r["001"].data.strip(): r for r in pymarc.MARCReader(fh)}
+    return [records[cn] for cn in cns]
+
+
+# each rule's example comes back ------------------------------------------------------------
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: "/".join(r.tags))
+def test_rule_example_comes_back(rule):
+    """Every mapping rule's own example field survives MARC → entities → MARC, its values
+    identical modulo ISBD punctuation, in its place, with its indicators."""
+    original = field_from_mnemonic(rule.example)
+    out = back(record_with(rule.example))
+    same_tag = [f for f in out.fields if f.tag == original.tag]
+    assert same_tag, f"{rule.example} is gone: {lines(out)}"
+    f = same_tag[0]
+    assert f.indicators == original.indicators
+    assert [s.code for s in f.subfields] == [s.code for s in original.subfields]
+    assert [normal(s.value) for s in f.subfields] == [normal(s.value) for s in original.subfields]
+
+
+def test_isbd_punctuation_is_regenerated():
+    """Values are stored without ISBD punctuation; export writes it again from the subfield
+    sequence: a record that came in without it goes out with it."""
+    bare = record_with("=100  1\\$aMackay, Charles H$d1860-1920$eauthor",
+                       "=245  10$aA new system of occult training$bWest Gate philosophy$nBook I$cby Charles H. Mackay",
+                       "=260  \\\\$aChicago$bAdvanced Thought Pub. Co$c1911",
+                       "=300  \\\\$a96 p$bill$c20 cm")
+    out = back(bare)
+    assert str(out["245"]) == ("=245  10$aA new system of occult training :$bWest Gate philosophy.$nBook I /"
+                               "$cby Charles H. Mackay.")
+    assert str(out["260"]) == "=260  \\\\$aChicago :$bAdvanced Thought Pub. Co,$c1911."
+    assert str(out["300"]) == "=300  \\\\$a96 p :$bill ;$c20 cm"
+    assert str(out["100"]) == "=100  1\\$aMackay, Charles H,$d1860-1920,$eauthor"
+
+
+def test_parallel_title_keeps_its_equals_sign():
+    out = back(record_with("=245  10$aKalevala =$bThe Kalevala /$ctranslated by X."))
+    assert str(out["245"]) == "=245  10$aKalevala =$bThe Kalevala /$ctranslated by X."
+
+
+def test_content_media_carrier_are_always_written_with_their_source_codes():
+    record = sample("00000226")[0]
+    assert not record.get_fields("336", "337", "338")
+    out = back(record)
+    assert [str(f) for f in out.get_fields("336", "337", "338")] == [
+        "=336  \\\\$atext$btxt$2rdacontent", "=337  \\\\$aunmediated$bn$2rdamedia",
+        "=338  \\\\$avolume$bnc$2rdacarrier"]
+    # in tag order, before 440
+    tags = [f.tag for f in out.fields]
+    assert tags.index("300") < tags.index("336") < tags.index("338") < tags.index("440")
+
+
+def test_unmapped_fields_come_back_in_their_original_order():
+    record = sample("00000119")[0]
+    out = back(record)
+    carried = [str(f) for f in record.fields if f.tag in ("007", "010", "040", "530", "856")]
+    assert [str(f) for f in out.fields if f.tag in ("007", "010", "040", "530", "856")] == carried
+    assert [f.tag for f in out.fields if f.tag not in ("336", "337", "338")] == [f.tag for f in record.fields]
+
+
+def test_leader_and_control_fields_are_regenerated():
+    record = sample("00000119")[0]
+    out = back(record)
+    assert out["001"].data == "00000119" and out["003"].data == "DLC"
+    assert out.leader[9] == "a"  # UTF-8
+    assert out.leader[5:9] == str(record.leader)[5:9]
+    data = out.as_marc()
+    again = pymarc.Record(data=data)
+    assert int(data[:5]) == len(data) and again["245"].value() == out["245"].value()
+
+
+def test_008_is_rebuilt_from_the_entities():
+    desc = convert(record_with(f008="160101s2016    nyu           000 1 eng  "))
+    src = from_description(desc)
+    assert to_marc(src)["008"].data == "160101s2016    nyu           000 1 eng  "
+    src.values["e"][T.E_LANGUAGE] = [T.LANG_BASE + "nob"]
+    src.values["w"][T.W_CATEGORY] = [T.MB_NONFICTION]
+    src.values["e"][T.E_AUDIENCE] = [T.MB_JUVENILE]
+    f008 = to_marc(src)["008"].data
+    assert (f008[35:38], f008[33], f008[22]) == ("nob", "0", "j")
+
+
+def test_a_changed_entity_value_flows_out():
+    """A value changed in the well is written in place of the one that came in."""
+    desc = convert(sample("00007090")[0])
+    src = from_description(desc)
+    src.values["w"][T.W_PREFERRED_TITLE] = ["Pride & prejudice"]
+    src.values["m"][T.M_TITLE_PROPER] = ["Pride and prejudice (revised)"]
+    src.texts = [(p, t) for p, t in src.texts if t != "Pride and prejudice"]
+    out = to_marc(src)
+    assert out["245"]["a"].startswith("Pride and prejudice (revised)")
+    assert out["240"]["a"] == "Pride & prejudice"  # the work's title differs now: a 240 says so
+
+
+def test_agent_identifiers_are_written_in_0_and_1():
+    record = record_with("=100  1\\$aIbsen, Henrik,$d1828-1906.")
+    src = from_description(convert(record))
+    agent = next(a for a in src.agents)
+    agent.uris.append("http://isni.org/isni/0000000121032683")
+    out = to_marc(src)
+    assert out["100"].get_subfields("1") == ["http://isni.org/isni/0000000121032683"]
+    assert back(record_with("=100  1\\$aIbsen, Henrik,$d1828-1906.$1http://viaf.org/viaf/7392250"))["100"] \
+        .get_subfields("1") == ["http://viaf.org/viaf/7392250"]
+
+
+def test_880_fields_keep_their_linkage():
+    record = record_with("=100  1\\$6880-01$aTolstoy, Leo,$d1828-1910.",
+                         "=245  10$6880-02$aVoĭna i mir /$cL.N. Tolstoĭ.",
+                         "=880  1\\$6100-01/(N$aТолстой, Лев,$d1828-1910.",
+                         "=880  10$6245-02/(N$aВойна и мир /$cЛ.Н. Толстой.")
+    out = back(record)
+    assert [f.get_subfields("6") for f in out.get_fields("880")] == [["100-01/(N"], ["245-02/(N"]]
+    assert [normal(f.value()) for f in out.get_fields("880")] == \
+        [normal(f.value()) for f in record.get_fields("880")]
+    assert out["245"]["6"] == "880-02"
+
+
+def test_260_stays_260_unless_rda_style_is_asked_for():
+    record = record_with("=260  \\\\$aLondon :$bMacmillan,$c1900$eEdinburgh :$fR. & R. Clark")
+    assert [f.tag for f in back(record).fields if f.tag.startswith("26")] == ["260"]
+    rda = back(record, Options(rda=True))
+    assert [str(f) for f in rda.get_fields("264")] == [
+        "=264  \\1$aLondon :$bMacmillan,$c1900", "=264  \\3$aEdinburgh :$bR. & R. Clark"]
+
+
+def test_golden_records_round_trip_without_loss():
+    fidelity = Fidelity()
+    with open(GOLDEN, "rb") as fh:
+        for n, record in enumerate(pymarc.MARCReader(fh), 1):
+            out = pymarc.Record(data=back(record).as_marc())
+            fidelity.add(compare(record, out, n))
+    rates = fidelity.rates()
+    assert rates["fields_kept"] == 1.0
+    assert rates["subfields_modulo"] >= 0.998
+    assert fidelity.rate_for(["020", "1XX", "245", "260", "264"]) == 1.0
+
+
+# the fixpoint property ---------------------------------------------------------------------
+
+_word = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZæøåéü0123456789'&-",
+                min_size=2, max_size=9)
+_phrase = st.lists(_word, min_size=1, max_size=5).map(" ".join)
+_punct = st.sampled_from(["", ".", " :", " /", ",", " ;", " =", "?"])
+_value = st.tuples(_phrase, _punct).map("".join)
+
+
+@st.composite
+def records(draw):
+    lines = []
+    if draw(st.booleans()):
+        dates = draw(st.sampled_from(["", "$d1900-1980,", "$d1954-", "$db. 1901,"]))
+        lines.append(f"=100  1\\$a{draw(_phrase)}, {draw(_phrase)},{dates}$eauthor.")
+    if draw(st.booleans()):
+        lines.append(f"=240  10$a{draw(_phrase)}")
+    title = f"=245  1{draw(st.sampled_from('0234'))}$a{draw(_value)}"
+    for code in draw(st.lists(st.sampled_from("bnpc"), max_size=3, unique=True)):
+        title += f"${code}{draw(_value)}"
+    lines.append(title)
+    if draw(st.booleans()):
+        digits = draw(st.text(alphabet="0123456789", min_size=9, max_size=9))
+        check = (11 - sum((10 - i) * int(c) for i, c in enumerate(digits)) % 11) % 11
+        isbn = digits + ("X" if check == 10 else str(check))
+        assert isbn13(isbn)
+        qualifier = draw(st.sampled_from(["", " (pbk.)", " (hardcover : alk. paper)"]))
+        lines.append(f"=020  \\\\$a{isbn}{qualifier}")
+    if draw(st.booleans()):
+        lines.append(f"=250  \\\\$a{draw(_value)}")
+    tag = draw(st.sampled_from(["=260  \\\\", "=264  \\1"]))
+    lines.append(f"{tag}$a{draw(_value)}$b{draw(_value)}$c{draw(_value)}")
+    lines.append(f"=300  \\\\$a{draw(_value)}$b{draw(_value)}$c{draw(_value)}")
+    if draw(st.booleans()):
+        lines.append(f"=490  1\\$a{draw(_value)}$v{draw(_value)}")
+        lines.append(f"=830  \\0$a{draw(_value)}")
+    for _ in range(draw(st.integers(0, 2))):
+        lines.append(f"=500  \\\\$a{draw(_value)}")
+    for _ in range(draw(st.integers(0, 2))):
+        lines.append(f"=650  \\0$a{draw(_value)}$x{draw(_value)}")
+    for _ in range(draw(st.integers(0, 3))):
+        lines.append(f"=700  1\\$a{draw(_phrase)}, {draw(_phrase)},$e{draw(st.sampled_from(['editor.', 'translator.']))}")
+    return record_with(*lines, cn=draw(st.text(alphabet="0123456789", min_size=6, max_size=10)))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(records())
+def test_round_trip_output_is_a_fixpoint(record):
+    """Converting the round trip's output again gives the same output."""
+    once = back(record)
+    twice = back(pymarc.Record(data=once.as_marc()))
+    assert lines(twice) == lines(once)
+
+
+# export from the store ---------------------------------------------------------------------
+
+def _ingest(paths, store):
+    return ingest([str(p) for p in paths], Settings(store=store, base=BASE, workers=1))
+
+
+def _write(path: Path, records) -> Path:
+    with open(path, "wb") as fh:
+        for r in records:
+            fh.write(r.as_marc())
+    return path
+
+
+def _export(store, fmt="marc", **kw) -> bytes:
+    out = io.BytesIO()
+    result = export(store, BASE, out, fmt, **kw)
+    assert not result.failed
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def golden_store(tmp_path_factory):
+    store = tmp_path_factory.mktemp("golden") / "store"
+    _ingest([GOLDEN], store)
+    return store
+
+
+def test_export_streams_every_stored_record_and_pymarc_rereads_them(golden_store):
+    # As ingest read them: Unicode NFC, which is what the well stores and exports.
+    originals = {r["001"].data.strip(): r for r in (parse_chunk(c) for c in iter_chunks(GOLDEN))}
+    data = _export(golden_store)
+    exported = list(pymarc.MARCReader(io.BytesIO(data), to_unicode=True, force_utf8=True))
+    assert all(r is not None for r in exported)
+    assert sorted(r["001"].data for r in exported) == sorted(originals)
+    fidelity = Fidelity()
+    for n, r in enumerate(exported, 1):
+        fidelity.add(compare(originals[r["001"].data], r, n))
+    assert fidelity.rates()["fields_kept"] == 1.0
+    assert fidelity.rate_for(["020", "1XX", "245", "260", "264"]) == 1.0
+
+
+def test_export_as_json_and_marcxml_read_back(golden_store):
+    as_json = json.loads(_export(golden_store, "json"))
+    assert len(as_json) == 22 and all("leader" in r and "fields" in r for r in as_json)
+    records = pymarc.parse_xml_to_array(io.BytesIO(_export(golden_store, "marcxml")))
+    assert len(records) == 22
+    assert {r["001"].data for r in records} == {r["fields"][0]["001"] for r in as_json}
+
+
+def test_exported_marcxml_validates_against_marc21slim(golden_store):
+    xsd = SCHEMAS / "MARC21slim.xsd"
+    if not xsd.exists():
+        pytest.skip("MARC21slim.xsd not available")
+    from lxml import etree
+
+    schema = etree.XMLSchema(etree.parse(str(xsd)))
+    doc = etree.parse(io.BytesIO(_export(golden_store, "marcxml")))
+    assert schema.validate(doc), schema.error_log.last_error
+
+
+def test_export_since_gives_changed_and_deleted_records(tmp_path):
+    store = tmp_path / "store"
+    records = sample("00007090", "00007091", "00033956", "00000226")
+    _ingest([_write(tmp_path / "a.mrc", records)], store)
+    time.sleep(0.01)
+    since = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    changed = records[3]
+    changed["245"]["a"] = "The essentials of grammar /"
+    deleted = records[1]
+    deleted.leader = str(deleted.leader)[:5] + "d" + str(deleted.leader)[6:]
+    _ingest([_write(tmp_path / "b.mrc", [changed, deleted])], store)
+
+    out = list(pymarc.MARCReader(io.BytesIO(_export(store, since=since)), force_utf8=True))
+    by_cn = {r["001"].data: r for r in out}
+    assert set(by_cn) == {"00000226", "00007091"}
+    assert by_cn["00007091"].leader[5] == "d"
+    assert by_cn["00000226"].leader[5] != "d"
+    assert by_cn["00000226"]["245"]["a"] == "The essentials of grammar /"
+    # A full export is of what the well holds now: the deleted record is not in it.
+    full = {r["001"].data for r in pymarc.MARCReader(io.BytesIO(_export(store)), force_utf8=True)}
+    assert full == {"00007090", "00033956", "00000226"}
+
+
+def test_a_shared_work_retitled_in_the_well_flows_into_every_manifestation(tmp_path):
+    store = tmp_path / "store"
+    _ingest([_write(tmp_path / "pride.mrc", sample("00007090", "00007091", "00033956"))], store)
+    s = Store(store, BASE)
+    try:
+        (work,) = {row["w"].value for row in s.query(
+            f"SELECT ?w WHERE {{ ?m <{T.M_WORK}> ?w }}")}
+        s.update(f"""DELETE {{ <{work}> <{T.W_PREFERRED_TITLE}> ?t }}
+                     INSERT {{ <{work}> <{T.W_PREFERRED_TITLE}> "Pride and prejudice (novel)" }}
+                     WHERE {{ <{work}> <{T.W_PREFERRED_TITLE}> ?t }}""")
+    finally:
+        s.close()
+    out = list(pymarc.MARCReader(io.BytesIO(_export(store)), force_utf8=True))
+    assert len(out) == 3
+    assert [r["240"]["a"] for r in out] == ["Pride and prejudice (novel)"] * 3
+
+
+# commands ----------------------------------------------------------------------------------
+
+def test_roundtrip_command_reports_fidelity_as_json(tmp_path, capsys):
+    report = tmp_path / "report.json"
+    assert main(["roundtrip", str(GOLDEN), "--report", str(report), "--workers", "1"]) == 0
+    data = json.loads(report.read_text())
+    assert data["records"] == 22 and data["rates"]["fields_kept"] == 1.0
+    assert set(data["key_tags"]) == {"020", "1XX", "245", "260/264"}
+    assert "245" in data["tags"] and data["records_per_second"] > 0
+    printed = capsys.readouterr().out
+    assert "fields kept" in printed and "records/s" in printed
+
+
+def test_roundtrip_of_the_sample_meets_the_targets():
+    result = roundtrip([str(SAMPLE)], workers=1)
+    rates = result.fidelity.rates()
+    assert result.records == 400 and not result.unreadable
+    assert rates["fields_kept"] >= 0.995 and rates["subfields_modulo"] >= 0.99
+    for tags in (["020"], ["1XX"], ["245"], ["260", "264"]):
+        assert result.fidelity.rate_for(tags) == 1.0, tags
+
+
+def test_export_command_writes_marcxml_to_a_file(tmp_path, golden_store, capsys):
+    out = tmp_path / "out.xml"
+    assert main(["export", "--store", str(golden_store), "--base-iri", BASE, "--format", "marcxml",
+                 "--out", str(out), "-q"]) == 0
+    assert len(pymarc.parse_xml_to_array(str(out))) == 22
+
+
+def test_export_command_refuses_a_bad_since(golden_store, capsys):
+    assert main(["export", "--store", str(golden_store), "--since", "last tuesday"]) == 2
+    assert "--since wants an ISO 8601 date" in capsys.readouterr().err
+
+
+def test_export_of_a_missing_store_is_a_clear_error(tmp_path, capsys):
+    assert main(["export", "--store", str(tmp_path / "nothing")]) == 1
+    assert "no store at" in capsys.readouterr().err
