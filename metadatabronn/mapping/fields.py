@@ -67,6 +67,26 @@ def isbn_not_canonical(field, code: str, value: str) -> bool:
     return v != given and v != f"{given} ({qualifier})"
 
 
+_ENGLISH_LABELS = ({label.lower() for label in T.CONTENT_LABEL_OF.values()}
+                   | {label.lower() for label in T.MEDIA_LABEL_OF.values()}
+                   | {label.lower() for label in T.CARRIER_LABEL_OF.values()})
+
+
+def label_not_english(field, code: str, value: str) -> bool:
+    """336-338 $a in another language ("teksti", "nide"): the entities hold the term, whose
+    English label is all export could write."""
+    return code == "a" and value.strip().lower() not in _ENGLISH_LABELS
+
+
+def copyright_264_not_in_c(field, code: str, value: str) -> bool:
+    """264 _4 holds its date in $c; anything else there is carried as it is."""
+    return field.indicator2 == "4" and code != "c"
+
+
+def issn_not_canonical(field, code: str, value: str) -> bool:
+    return code == "a" and issn(value) != value.strip()
+
+
 def issn_022(b: Builder, field) -> None:
     for code, value in _subs(field):
         if code == "a":

@@ -176,6 +176,8 @@ def preferred_title(b: Builder, field) -> None:
         b.selection = selection
     if b.work.first(T.W_PREFERRED_TITLE) is None:
         b.work.add(T.W_PREFERRED_TITLE, title)
+    elif b.work.first(T.W_PREFERRED_TITLE).text != title:
+        b.work.add(T.W_VARIANT_TITLE, title)  # a second 130/240, against the format: kept all the same
 
 
 def added_entry(b: Builder, field) -> None:

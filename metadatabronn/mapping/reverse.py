@@ -205,7 +205,8 @@ class _Pool:
         for predicate, text in src.texts:
             self.by_element.setdefault(predicate, []).append(text)
         # An agent's own heading first: a work's access point ends the name with ". ".
-        self.texts = sorted(src.texts, key=lambda t: t[0] not in _AGENT_TEXTS)
+        texts = src.texts
+        self.texts = [t for t in texts if t[0] in _AGENT_TEXTS] + [t for t in texts if t[0] not in _AGENT_TEXTS]
         self.by_source: dict[frozenset, dict[int, tuple[str, str]]] = {}
         self.expanded: dict[frozenset, dict[int, tuple[str, str]]] = {}
         self.used: set[tuple[str, str]] = set()
@@ -237,9 +238,10 @@ class _Pool:
                 found.setdefault(hint(wrapped), (wrapped, T.M_IDENTIFIER_NOTE))
                 for given in givens:
                     given = given.split(":", 2)[-1] if given.startswith("urn:") else given
-                    # A qualifier the cataloguer left unbalanced ("(pbk") is written as it was.
-                    combined = f"{given} {note}" if note[:1] == "(" or note[-1:] == ")" else f"{given} ({note})"
-                    found.setdefault(hint(combined), (combined, T.M_IDENTIFIER))
+                    # A qualifier the cataloguer left unbalanced ("(pbk") may have come without
+                    # the parentheses the other form adds.
+                    for combined in (f"{given} ({note})", f"{given} {note}"):
+                        found.setdefault(hint(combined), (combined, T.M_IDENTIFIER))
             for role in "em":
                 for predicate, iris in self.src.values[role].items():
                     for value in iris:
@@ -289,14 +291,15 @@ class _Pool:
             if predicate not in sources:
                 continue
             words = text.split(" ")
-            if len(words) > 80:
-                continue
             keys = [hint_key(w) for w in words]
+            # A long text (a summary with its $b) is only searched from where the last slot
+            # ended: quadratic search of a 300-word text would cost milliseconds.
+            anchored = len(words) > 80
             got: list = []
             cursor = 0
             for h in hints:
                 hit = None
-                for i in range(cursor, len(words)):
+                for i in (range(cursor, min(cursor + 1, len(words))) if anchored else range(cursor, len(words))):
                     if not keys[i]:
                         continue
                     crc = zlib.crc32(keys[i])
@@ -414,16 +417,10 @@ def _uniform(code, nxt, value, nxt_pred, final=False):
     return value
 
 
-def _qualifier(code, nxt, value, nxt_pred):
-    if code == "q" and not value.startswith("("):
-        return f"({value})"
-    return value
-
-
 _PUNCTUATE = {
     "245": _title_245, "250": lambda c, n, v, p: (v + " /" if n == "b" else _end(v) if n is None else v),
     "260": _publication, "264": lambda c, n, v, p: _publication(c, n, v, p, final=False),
-    "300": _extent, "490": _series, "440": _series, "020": _qualifier,
+    "300": _extent, "490": _series, "440": _series,
     "240": _uniform, "130": lambda c, n, v, p: _uniform(c, n, v, p, True),
     "730": lambda c, n, v, p: _uniform(c, n, v, p, True), "740": lambda c, n, v, p: _uniform(c, n, v, p, True),
     "830": lambda c, n, v, p: _uniform(c, n, v, p, True),

@@ -146,6 +146,12 @@ def _matches(original: _Side, output: _Side, pooled: bool) -> int:
     return found
 
 
+def _signature(fld: Field) -> tuple:
+    if fld.is_control_field():
+        return (fld.tag, fld.data)
+    return (fld.tag, tuple(fld.indicators or ()), tuple(fld.subfields))
+
+
 def _control_number(record: Record) -> str:
     for fld in record.get_fields("001"):
         if fld.data:
@@ -173,14 +179,35 @@ def compare(original: Record, output: Record, number: int = 0) -> RecordDiff:
             found = tags[tag] = TagCounts()
         return found
 
-    outputs = [_Side(fld) for fld in output.fields]
+    # Most fields come back identical: pair those first by their whole content, and leave
+    # the greedy best-match pairing to the rest.
+    identical: dict[tuple, list[int]] = {}
+    for i, fld in enumerate(output.fields):
+        identical.setdefault(_signature(fld), []).append(i)
+        counts(fld.tag).fields_out += 1
+    rest: list[Field] = []
+    taken: set[int] = set()
+    for fld in original.fields:
+        same = identical.get(_signature(fld))
+        if same:
+            taken.add(same.pop(0))
+            tally = counts(fld.tag)
+            n = 1 if fld.is_control_field() else len(fld.subfields)
+            tally.fields_in += 1
+            tally.fields_kept += 1
+            tally.subfields_in += n
+            tally.exact += n
+            tally.modulo += n
+        else:
+            rest.append(fld)
+
+    outputs = [_Side(fld) for i, fld in enumerate(output.fields) if i not in taken]
     candidates: dict[tuple[str, str], list[_Side]] = {}
     for side in outputs:
         candidates.setdefault(side.key, []).append(side)
-        counts(side.tag).fields_out += 1
     used: set[int] = set()
 
-    for fld in original.fields:
+    for fld in rest:
         orig = _Side(fld)
         tally = counts(orig.tag)
         tally.fields_in += 1
