@@ -143,7 +143,8 @@ def _export(args) -> int:
     out = open(args.out, "wb") if args.out else sys.stdout.buffer
     try:
         result = export(store, config.base_iri(args.base_iri), out, args.format, since=since,
-                        options=Options(rda=args.rda), progress=bar.update if bar else None)
+                        options=Options(rda=args.rda), workers=config.workers(args.workers),
+                        progress=bar.update if bar else None)
     finally:
         if bar is not None:
             bar.close()
@@ -231,6 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--since", help="only records created, changed or deleted since this ISO 8601 date or time; "
                    "deleted ones come out with Leader/05 = d")
     x.add_argument("--rda", action="store_true", help="write 264 throughout, also for records that came in with 260")
+    x.add_argument("--workers", type=int, help="processes reading and writing records (env METADATABRONN_WORKERS, "
+                   "default: CPUs, at most 2)")
     x.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     x.set_defaults(func=_export)
 

@@ -164,6 +164,7 @@ class Store:
         if not quads:
             return None
         manifestation, carried, modified, deleted = "", "", "", False
+        base = graph.rsplit("/record/", 1)[0]  # the base the record was minted under
         statements = []
         named: set[str] = set()
         for q in quads:
@@ -180,8 +181,8 @@ class Store:
                 deleted = True
             is_literal = isinstance(o, ox.Literal)
             statements.append((s.value, p, o.value, is_literal))
-            if not is_literal and p != RDF_TYPE:
-                named.add(o.value)
+            if not is_literal and p != RDF_TYPE and o.value.startswith(base):
+                named.add(o.value)  # the well's own entities; vocabulary terms have no core here
         seen = {manifestation}
         todo = list(named)
         while todo:  # entity cores, and the cores of what they name (a related work's author)
@@ -192,7 +193,7 @@ class Store:
             for q in self._store.quads_for_pattern(ox.NamedNode(iri_), None, None, ox.DefaultGraph()):
                 is_literal = isinstance(q.object, ox.Literal)
                 statements.append((iri_, q.predicate.value, q.object.value, is_literal))
-                if not is_literal and q.predicate.value != RDF_TYPE and q.object.value.startswith(self.base):
+                if not is_literal and q.predicate.value != RDF_TYPE and q.object.value.startswith(base):
                     todo.append(q.object.value)
         return manifestation, carried, modified, deleted, statements
 

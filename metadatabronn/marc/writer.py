@@ -29,14 +29,13 @@ class Writer:
             stream.write(b"[")
 
     def write(self, record: Record) -> None:
-        if self.format == "marc":
-            self.stream.write(record.as_marc())
-        elif self.format == "marcxml":
-            # Inside the collection the MARCXML namespace is the default one already.
-            self.stream.write(record_to_xml(record, namespace=False) + b"\n")
-        else:
-            self.stream.write((b",\n" if self.count else b"\n")
-                              + json.dumps(record.as_dict(), ensure_ascii=False).encode("utf-8"))
+        self.write_encoded(encode(record, self.format))
+
+    def write_encoded(self, data: bytes) -> None:
+        """Write a record :func:`encode` made (perhaps in another process)."""
+        if self.format == "json":
+            self.stream.write(b",\n" if self.count else b"\n")
+        self.stream.write(data)
         self.count += 1
 
     def close(self) -> None:
@@ -45,3 +44,13 @@ class Writer:
         elif self.format == "json":
             self.stream.write(b"\n]\n")
         self.stream.flush()
+
+
+def encode(record: Record, fmt: str) -> bytes:
+    """One record in one of :data:`FORMATS`, as it goes into that format's stream."""
+    if fmt == "marc":
+        return record.as_marc()
+    if fmt == "marcxml":
+        # Inside the collection the MARCXML namespace is the default one already.
+        return record_to_xml(record, namespace=False) + b"\n"
+    return json.dumps(record.as_dict(), ensure_ascii=False).encode("utf-8")

@@ -1,20 +1,30 @@
-"""Export: the store's manifestations as MARC 21, one record at a time."""
+"""Export: the store's manifestations as MARC 21, one record at a time.
+
+The record graphs are listed once; worker processes, each with the store open read-only,
+turn batches of them into encoded records, and the main process writes those in order. Reading
+a record back out of pyoxigraph costs about as much as writing it as MARC, so both run in
+parallel.
+"""
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import time
+from collections import deque
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import BinaryIO, Callable
 
 from ..errors import MetadatabronnError
 from ..mapping import terms as T
 from ..mapping.reverse import Options, from_triples, to_marc
-from ..marc.writer import Writer
+from ..marc.writer import Writer, encode
 from ..store import Store
 
 log = logging.getLogger(__name__)
+_BATCH = 250
 
 
 @dataclass
@@ -30,11 +40,41 @@ def _control_number(statements, manifestation: str) -> str:
     return next((i for i in ids if i.startswith("(")), ids[0] if ids else manifestation.rsplit("/", 1)[-1])
 
 
+_worker_store: Store | None = None
+
+
+def _open(store_path: Path, base: str) -> None:
+    global _worker_store
+    _worker_store = Store(store_path, base, read_only=True)
+
+
+def _encode_batch(graphs: list[str], fmt: str, full: bool, options: Options,
+                  store: Store | None = None) -> list[tuple[str, bytes | None, bool, str]]:
+    """(graph, encoded record or None, deleted?, failure) per graph."""
+    store = store or _worker_store
+    out = []
+    for graph in graphs:
+        found = store.record_statements(graph)
+        if found is None:
+            continue
+        manifestation, carried, modified, deleted, statements = found
+        if deleted and full:
+            continue  # a full export is of what the well holds now
+        cn = _control_number(statements, manifestation)
+        try:
+            src = from_triples(cn, manifestation, statements, carried, modified=modified, deleted=deleted)
+            out.append((graph, encode(to_marc(src, options), fmt), deleted, ""))
+        except Exception as exc:  # noqa: BLE001 - one record must not stop an export; it is reported
+            out.append((graph, None, deleted, f"{cn}: {exc}"))
+    return out
+
+
 def export(store_path: Path, base: str, out: BinaryIO, fmt: str = "marc", *, since: str | None = None,
-           options: Options = Options(), progress: Callable[[int], None] | None = None) -> Exported:
-    """Write the store's records to ``out``; with ``since``, those changed since then, deleted
-    ones as records with Leader/05 = d. Opens the store read-only: an export can run beside
-    a server."""
+           options: Options = Options(), workers: int = 2,
+           progress: Callable[[int], None] | None = None) -> Exported:
+    """Write the store's records to ``out``; with ``since`` (an xsd:dateTime), those created,
+    changed or deleted since then, deleted ones as records with Leader/05 = d. The store is
+    opened read-only: an export can run beside a server."""
     if not Path(store_path).exists():
         raise MetadatabronnError(f"no store at {store_path}: run 'metadatabronn ingest' first or give --store")
     started = time.perf_counter()
@@ -42,28 +82,50 @@ def export(store_path: Path, base: str, out: BinaryIO, fmt: str = "marc", *, sin
     writer = Writer(out, fmt)
     store = Store(store_path, base, read_only=True)
     try:
-        for graph in store.record_graphs(since):
-            found = store.record_statements(graph)
-            if found is None:
-                continue
-            manifestation, carried, modified, deleted, statements = found
-            if deleted and since is None:
-                continue  # a full export is of what the well holds now
-            cn = _control_number(statements, manifestation)
-            try:
-                src = from_triples(cn, manifestation, statements, carried, modified=modified, deleted=deleted)
-                record = to_marc(src, options)
-                writer.write(record)
-            except Exception as exc:  # noqa: BLE001 - one record must not stop an export; it is reported
-                log.error("record %s (%s) cannot be exported: %s", cn, graph, exc)
-                result.failed.append(f"{cn}: {exc}")
-                continue
-            result.records += 1
-            result.deleted += deleted
+        graphs = store.record_graphs(since)
+    except BaseException:
+        store.close()
+        raise
+    batches = [graphs[i:i + _BATCH] for i in range(0, len(graphs), _BATCH)]
+    pool = None
+    if workers > 1 and len(batches) > 1:
+        store.close()
+        store = None
+        # Forked after the main process has let go of the store; each worker opens its own.
+        pool = multiprocessing.get_context("fork").Pool(workers, initializer=_open, initargs=(store_path, base))
+    work = partial(_encode_batch, fmt=fmt, full=since is None, options=options)
+    try:
+        for encoded in _results(batches, work, pool, store, workers):
+            for graph, data, deleted, failure in encoded:
+                if data is None:
+                    log.error("record %s cannot be exported: %s", graph, failure)
+                    result.failed.append(failure)
+                    continue
+                writer.write_encoded(data)
+                result.records += 1
+                result.deleted += deleted
             if progress is not None:
-                progress(1)
+                progress(len(encoded))
     finally:
         writer.close()
-        store.close()
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+        if store is not None:
+            store.close()
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _results(batches, work, pool, store, workers):
+    if pool is None:
+        for batch in batches:
+            yield work(batch, store=store)
+        return
+    pending: deque = deque()
+    for batch in batches:
+        pending.append(pool.apply_async(work, (batch,)))
+        while len(pending) > workers * 3:  # a bounded window: memory stays flat
+            yield pending.popleft().get()
+    while pending:
+        yield pending.popleft().get()
