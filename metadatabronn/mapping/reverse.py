@@ -401,7 +401,7 @@ def _heading(code, nxt, value, nxt_pred):
     if nxt is None or nxt in _CONTROL_CODES:
         return _end(value)
     if nxt in "deju" or nxt == "c" and code != "a" or nxt == "q" and code != "a":
-        return value + ","
+        return value if value.endswith("-") else value + ","  # an open date takes no comma
     if nxt in "tbklnpf":
         return _end(value)
     return value
@@ -535,9 +535,13 @@ def _rebuild_008(data: str, src: Source, leader: str, has_041: bool) -> str:
 
 def _data_field(tag: str, indicators: str, subs: list, pool: _Pool, src: Source):
     ind = (indicators + "  ")[:2]
-    if tag not in _HEADING_TAGS and all(type(v) is str for _, v in subs):  # carried whole
-        return Field(tag=tag, indicators=Indicators(ind[0], ind[1]),
-                     subfields=[Subfield(c, v) for c, v in subs]) if subs else None
+    if all(type(v) is str for _, v in subs):  # carried whole
+        if not subs:
+            return None
+        subfields = [Subfield(c, v) for c, v in subs]
+        if tag in _HEADING_TAGS:
+            _identifiers(subfields, src)
+        return Field(tag=tag, indicators=Indicators(ind[0], ind[1]), subfields=subfields)
     # Slots: [code, value, from the entities?, element]
     slots: list[list] = []
     held = carried_values = 0

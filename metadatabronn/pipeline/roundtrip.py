@@ -56,6 +56,11 @@ def _batch(chunks: list[Chunk], options: Options, worst: int,
     fidelity = Fidelity(worst)
     skipped: Counter = Counter()
     unreadable: list[str] = []
+    done = _run_batch(chunks, options, measure, fidelity, skipped, unreadable)
+    return fidelity, skipped, unreadable, done
+
+
+def _run_batch(chunks, options, measure, fidelity, skipped, unreadable) -> int:
     done = 0
     for chunk in chunks:
         try:
@@ -83,7 +88,7 @@ def _batch(chunks: list[Chunk], options: Options, worst: int,
             continue
         fidelity.add(compare(record, again, chunk.number))
         done += 1
-    return fidelity, skipped, unreadable, done
+    return done
 
 
 def roundtrip(paths: list[str], *, workers: int = 2, options: Options = Options(), worst: int = 20,
