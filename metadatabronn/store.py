@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import pyoxigraph as ox
 
@@ -142,18 +142,21 @@ class Store:
             text = "".join(f"{q} .\n" for q in quads) + "".join(f"{q} .\n" for q in cores)
             yield g.value, source, cn, text
 
-    def record_graphs(self, since: str | None = None) -> list[str]:
-        """Record graphs in control-number order; with ``since`` (an xsd:dateTime), only those
-        whose manifestation the change log says was created, updated or deleted since then."""
+    def record_graphs(self, since: str | None = None) -> Iterator[str]:
+        """Record graphs, streamed in the store's own order; with ``since`` (an xsd:dateTime),
+        only those whose manifestation the change log says was created, updated or deleted
+        since then (each once)."""
         if since is None:
             describes = ox.NamedNode(T.MB + "describes")
-            return sorted({q.graph_name.value for q in self._store.quads_for_pattern(None, describes, None, None)})
+            # One describes-statement per record graph, in its own graph: no duplicates to drop.
+            return (q.graph_name.value for q in self._store.quads_for_pattern(None, describes, None, None)
+                    if q.subject == q.graph_name)
         rows = self._store.query(
             f"""SELECT DISTINCT ?g WHERE {{
                 GRAPH <{self.changes_graph}> {{ ?c <{AS_OBJECT}> ?m ; <{AS_PUBLISHED}> ?t }}
                 FILTER (?t >= {literal(since, datatype=XSD_DATETIME)})
                 GRAPH ?g {{ ?g <{T.MB}describes> ?m }} }}""")
-        return sorted(row["g"].value for row in rows)
+        return (row["g"].value for row in rows)
 
     def record_statements(self, graph: str):
         """One record as plain data for MARC export: ``(manifestation, carried, modified,

@@ -1,6 +1,6 @@
 """Export: the store's manifestations as MARC 21, one record at a time.
 
-The record graphs are listed once; worker processes, each with the store open read-only,
+Record graphs are streamed from the store in its own order; worker processes, each with the store open read-only,
 turn batches of them into encoded records, and the main process writes those in order. Reading
 a record back out of pyoxigraph costs about as much as writing it as MARC, so both run in
 parallel.
@@ -79,22 +79,16 @@ def export(store_path: Path, base: str, out: BinaryIO, fmt: str = "marc", *, sin
         raise MetadatabronnError(f"no store at {store_path}: run 'metadatabronn ingest' first or give --store")
     started = time.perf_counter()
     result = Exported()
-    writer = Writer(out, fmt)
-    store = Store(store_path, base, read_only=True)
-    try:
-        graphs = store.record_graphs(since)
-    except BaseException:
-        store.close()
-        raise
-    batches = [graphs[i:i + _BATCH] for i in range(0, len(graphs), _BATCH)]
-    pool = None
-    if workers > 1 and len(batches) > 1:
-        store.close()
-        store = None
-        # Forked after the main process has let go of the store; each worker opens its own.
-        pool = multiprocessing.get_context("fork").Pool(workers, initializer=_open, initargs=(store_path, base))
+    # Workers are forked before the main process opens the store; each opens its own.
+    pool = (multiprocessing.get_context("fork").Pool(workers, initializer=_open, initargs=(store_path, base))
+            if workers > 1 else None)
+    store = None
+    writer = None
     work = partial(_encode_batch, fmt=fmt, full=since is None, options=options)
     try:
+        store = Store(store_path, base, read_only=True)
+        writer = Writer(out, fmt)
+        batches = _batches(store.record_graphs(since))
         for encoded in _results(batches, work, pool, store, workers):
             for graph, data, deleted, failure in encoded:
                 if data is None:
@@ -107,7 +101,8 @@ def export(store_path: Path, base: str, out: BinaryIO, fmt: str = "marc", *, sin
             if progress is not None:
                 progress(len(encoded))
     finally:
-        writer.close()
+        if writer is not None:
+            writer.close()
         if pool is not None:
             pool.terminate()
             pool.join()
@@ -115,6 +110,17 @@ def export(store_path: Path, base: str, out: BinaryIO, fmt: str = "marc", *, sin
             store.close()
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _batches(graphs):
+    batch = []
+    for graph in graphs:
+        batch.append(graph)
+        if len(batch) == _BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _results(batches, work, pool, store, workers):
