@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -187,6 +188,26 @@ def _roundtrip(args) -> int:
     return 1 if result.unreadable else 0
 
 
+def _serve(args) -> int:
+    import uvicorn
+
+    store = config.store_path(args.store)
+    if not store.exists():
+        raise MetadatabronnError(f"no store at {store}: run 'metadatabronn ingest' first or give --store")
+    os.environ["METADATABRONN_STORE"] = str(store)
+    os.environ["METADATABRONN_BASE_IRI"] = config.base_iri(args.base_iri)
+    timeout = config.number(args.timeout, "QUERY_TIMEOUT", config.DEFAULT_QUERY_TIMEOUT, "--timeout")
+    os.environ["METADATABRONN_QUERY_TIMEOUT"] = str(timeout)
+    max_bytes = config.number(args.max_result_bytes, "MAX_RESULT_BYTES", config.DEFAULT_MAX_RESULT_BYTES,
+                              "--max-result-bytes")
+    os.environ["METADATABRONN_MAX_RESULT_BYTES"] = str(int(max_bytes))
+    # uvicorn imports the factory in each of its worker processes; settings travel in the environment.
+    uvicorn.run("metadatabronn.web:app_from_environment", factory=True, host=args.host, port=args.port,
+                workers=args.http_workers, log_level=config.log_level(args.log_level).lower(),
+                proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips, timeout_graceful_shutdown=10)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="metadatabronn", description="MARC 21 → RDA entities in a linked-data store.")
     p.add_argument("--version", action="version", version=f"metadatabronn {__version__}")
@@ -246,6 +267,19 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--show-worst", type=int, default=5, help="how many of them the text report shows (default 5)")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress bar or report on standard output")
     r.set_defaults(func=_roundtrip)
+
+    sv = sub.add_parser("serve", parents=[common], help="serve the store: REST, SPARQL endpoint, query page")
+    sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    sv.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    sv.add_argument("--http-workers", type=int, default=1, help="server processes (default 1; 2 on a 2-core machine "
+                    "for throughput)")
+    sv.add_argument("--timeout", type=float, help=f"SPARQL query time limit in seconds (env METADATABRONN_QUERY_TIMEOUT, "
+                    f"default {config.DEFAULT_QUERY_TIMEOUT:g})")
+    sv.add_argument("--max-result-bytes", type=float, help="largest SPARQL result in bytes (env "
+                    f"METADATABRONN_MAX_RESULT_BYTES, default {config.DEFAULT_MAX_RESULT_BYTES:,})")
+    sv.add_argument("--forwarded-allow-ips", default="127.0.0.1",
+                    help="proxies whose X-Forwarded-* headers are trusted (default 127.0.0.1)")
+    sv.set_defaults(func=_serve)
 
     e = sub.add_parser("explain", help="say why two records of a file do or do not share a work")
     e.add_argument("file")

@@ -64,3 +64,22 @@ def log_level(flag: str | None) -> str:
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"log level must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
     return level
+
+
+def number(flag: float | None, env: str, default: float, what: str, minimum: float = 0) -> float:
+    """A positive number setting (seconds, bytes) from a flag or ``METADATABRONN_{env}``."""
+    raw = flag if flag is not None else os.environ.get(f"METADATABRONN_{env}")
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{what} must be a number, got {raw!r}") from exc
+    if value <= minimum:
+        raise ConfigError(f"{what} must be more than {minimum:g}, got {value:g}")
+    return value
+
+
+DEFAULT_QUERY_TIMEOUT = 30.0  # seconds
+DEFAULT_MAX_RESULT_BYTES = 50_000_000
+DEFAULT_QUERY_WORKERS = 2

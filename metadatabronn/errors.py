@@ -52,3 +52,15 @@ class MappingError(RecordError):
 
 class StoreError(MetadatabronnError):
     """The store cannot be opened or written (locked, missing, corrupt)."""
+
+
+class QuerySyntaxError(MetadatabronnError):
+    """A SPARQL query that does not parse; the message says where ("error at 1:25: ...")."""
+
+
+class ResultTooLarge(MetadatabronnError):
+    """A query result over the configured size limit."""
+
+
+class QueryTimeout(MetadatabronnError):
+    """A query that ran past its time limit and was stopped."""

@@ -18,7 +18,7 @@ from typing import Iterable, Iterator
 
 import pyoxigraph as ox
 
-from .errors import MetadatabronnError, StoreError
+from .errors import MetadatabronnError, QuerySyntaxError, ResultTooLarge, StoreError
 from .mapping import terms as T
 from .rdf import AS, MB_KEY, PROV_GENERATED, XSD_DATETIME, iri, literal
 
@@ -207,6 +207,75 @@ class Store:
         except SyntaxError as exc:
             raise MetadatabronnError(f"SPARQL syntax error: {exc}") from exc
 
+    # serving ---------------------------------------------------------------------------
+    RESULT_FORMATS = {"json": "JSON", "xml": "XML", "csv": "CSV", "tsv": "TSV"}
+    GRAPH_FORMATS = {"turtle": "TURTLE", "ntriples": "N_TRIPLES", "jsonld": "JSON_LD", "rdfxml": "RDF_XML"}
+
+    def run_query(self, sparql: str, *, results: str = "json", graph: str = "turtle",
+                  default_graphs: list[str] | None = None, named_graphs: list[str] | None = None,
+                  max_bytes: int | None = None) -> tuple[bytes, str]:
+        """Run a SPARQL query as the protocol asks: ``(body, kind)``, kind "results" or
+        "graph". With neither list of graphs the dataset is the union of all graphs; with
+        ``default_graphs`` (and/or ``named_graphs``) the protocol's own dataset."""
+        kwargs: dict = {}
+        if default_graphs or named_graphs:
+            kwargs["default_graph"] = [ox.NamedNode(g) for g in default_graphs or ()] or ox.DefaultGraph()
+            if named_graphs:
+                kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
+        else:
+            kwargs["use_default_graph_as_union"] = True
+        try:
+            answer = self._store.query(sparql, **kwargs)
+            if isinstance(answer, ox.QueryTriples):
+                body, kind = answer.serialize(format=getattr(ox.RdfFormat, self.GRAPH_FORMATS[graph])), "graph"
+            else:
+                body = answer.serialize(format=getattr(ox.QueryResultsFormat, self.RESULT_FORMATS[results]))
+                kind = "results"
+        except SyntaxError as exc:
+            raise QuerySyntaxError(str(exc)) from None
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise StoreError(f"the query failed: {exc}") from None
+        if max_bytes is not None and len(body) > max_bytes:
+            raise ResultTooLarge(f"the result is {len(body):,} bytes, over the limit of {max_bytes:,}: "
+                                 "narrow the query or add LIMIT")
+        return body, kind
+
+    def about(self, iri: str) -> list[tuple[str, str, str, bool, str | None, str | None]]:
+        """Every statement whose subject is ``iri``, in any graph:
+        ``(graph, predicate, object, is_literal, language, datatype)``; graph "" is the default."""
+        out = []
+        for q in self._store.quads_for_pattern(ox.NamedNode(iri), None, None, None):
+            o = q.object
+            lit = isinstance(o, ox.Literal)
+            out.append((q.graph_name.value if isinstance(q.graph_name, ox.NamedNode) else "", q.predicate.value,
+                        o.value, lit, o.language if lit else None,
+                        o.datatype.value if lit and o.datatype is not None else None))
+        return out
+
+    def linking(self, predicate: str, iri: str, limit: int = 1000) -> list[str]:
+        """Subjects that point at ``iri`` with ``predicate`` (each once)."""
+        seen: dict[str, None] = {}
+        for q in self._store.quads_for_pattern(None, ox.NamedNode(predicate), ox.NamedNode(iri), None):
+            seen[q.subject.value] = None
+            if len(seen) >= limit:
+                break
+        return list(seen)
+
+    def values(self, iri: str, predicate: str) -> list[str]:
+        return list(dict.fromkeys(q.object.value for q in self._store.quads_for_pattern(
+            ox.NamedNode(iri), ox.NamedNode(predicate), None, None)))
+
+    def subjects_with(self, predicate: str, value: str) -> list[str]:
+        """Subjects with ``predicate`` = the plain literal ``value`` (an identifier look-up)."""
+        return list(dict.fromkeys(q.subject.value for q in self._store.quads_for_pattern(
+            None, ox.NamedNode(predicate), ox.Literal(value), None)))
+
+    def generated(self, graph: str) -> str | None:
+        for q in self._store.quads_for_pattern(ox.NamedNode(graph), ox.NamedNode(PROV_GENERATED), None,
+                                               ox.NamedNode(graph)):
+            return q.object.value
+        return None
+
     # writing -----------------------------------------------------------------------------
     def mark_pending(self, iris: Iterable[str]) -> None:
         """Name, in one write, what the next bulk load will write (one literal: a quad per
@@ -247,3 +316,27 @@ class Store:
             self._store.flush()
         del self._store
 
+
+
+_RDF_FORMATS = {"turtle": "TURTLE", "ntriples": "N_TRIPLES", "jsonld": "JSON_LD", "rdfxml": "RDF_XML"}
+
+
+def serialise_triples(triples, fmt: str, prefixes: dict[str, str] | None = None) -> bytes:
+    """``(subject, predicate, object, is_literal, language, datatype)`` tuples as RDF text."""
+    out = []
+    for s, p, o, is_literal, lang, datatype in triples:
+        if is_literal:
+            obj = (ox.Literal(o, language=lang) if lang
+                   else ox.Literal(o, datatype=ox.NamedNode(datatype)) if datatype else ox.Literal(o))
+        else:
+            obj = ox.BlankNode(o[2:]) if o.startswith("_:") else ox.NamedNode(o)
+        subject = ox.BlankNode(s[2:]) if s.startswith("_:") else ox.NamedNode(s)
+        out.append(ox.Triple(subject, ox.NamedNode(p), obj))
+    kwargs = {"prefixes": prefixes} if prefixes and fmt in ("turtle", "rdfxml") else {}
+    return ox.serialize(out, format=getattr(ox.RdfFormat, _RDF_FORMATS[fmt]), **kwargs)
+
+
+def convert_rdf(text: str, fmt: str) -> bytes:
+    """Turtle text in another RDF format (for small documents such as a service description)."""
+    triples = list(ox.parse(text.encode("utf-8"), format=ox.RdfFormat.TURTLE))
+    return ox.serialize(triples, format=getattr(ox.RdfFormat, _RDF_FORMATS[fmt]))

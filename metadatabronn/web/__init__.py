@@ -1,0 +1,18 @@
+"""The web layer: FastAPI app factory over the store (REST, SPARQL 1.1 Protocol, query page)."""
+
+from __future__ import annotations
+
+from .app import create_app
+
+__all__ = ["create_app", "app_from_environment"]
+
+
+def app_from_environment():
+    """The app as ``metadatabronn serve`` configures it, through the environment (so that each
+    uvicorn worker process builds the same one)."""
+    from .. import config
+
+    return create_app(config.store_path(None), config.base_iri(None),
+                      timeout=config.number(None, "QUERY_TIMEOUT", config.DEFAULT_QUERY_TIMEOUT, "query timeout"),
+                      max_bytes=int(config.number(None, "MAX_RESULT_BYTES", config.DEFAULT_MAX_RESULT_BYTES,
+                                                  "result size limit")))

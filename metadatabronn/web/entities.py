@@ -1,0 +1,333 @@
+"""Entities that dereference: GET /{work|expression|manifestation|item|agent|concept}/{id} in
+JSON-LD, Turtle, N-Triples, RDF/XML, HTML (and MARC for manifestations), with ETag,
+Last-Modified and 304; 404 for an unknown entity, 410 for a deleted one. Also the look-ups
+library systems need: by ISBN, works by title/creator/language, and down the WEMI chain."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+from email.utils import format_datetime, parsedate_to_datetime
+from datetime import datetime, timezone
+from functools import lru_cache
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from ..identity import normalise
+from ..mapping import terms as T
+from ..mapping.reverse import from_triples, to_marc
+from ..mapping.text import isbn13
+from ..marc.writer import encode
+from ..store import Store, serialise_triples
+from .context import CONTEXT, NAMES
+from .negotiate import ENTITY_TYPES, choose
+from .problems import Problem
+
+router = APIRouter(tags=["Entities"])
+KINDS = ("work", "expression", "manifestation", "item", "agent", "concept")
+TOMBSTONE = "https://www.w3.org/ns/activitystreams#Tombstone"
+DELETED = "https://www.w3.org/ns/activitystreams#deleted"
+PREFIXES = {"rdac": T.RDAC, "rdaw": T.RDAW, "rdae": T.RDAE, "rdam": T.RDAM, "rdai": T.RDAI, "rdaa": T.RDAA,
+            "skos": T.SKOS, "mb": T.MB, "owl": "http://www.w3.org/2002/07/owl#",
+            "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#"}
+_LABELS = (T.M_TITLE_PROPER, T.W_PREFERRED_TITLE, T.A_PERSON_AAP, T.A_CORPORATE_AAP, T.A_FAMILY_AAP,
+           T.SKOS_PREFLABEL, T.I_LOCATION)
+_CLASS_NAMES = {T.C_WORK: "Work", T.C_EXPRESSION: "Expression", T.C_MANIFESTATION: "Manifestation",
+                T.C_ITEM: "Item", T.C_PERSON: "Person", T.C_CORPORATE: "Corporate body", T.C_FAMILY: "Family",
+                T.C_CONCEPT: "Concept"}
+_DOWN = {"work": (T.E_WORK, "Expressions"), "expression": (T.M_EXPRESSION, "Manifestations"),
+         "manifestation": (T.I_MANIFESTATION, "Items")}
+
+
+class Entity:
+    """What the store holds about one IRI, and when it last changed."""
+
+    def __init__(self, store: Store, iri: str, fallback_modified: datetime):
+        self.iri = iri
+        rows = store.about(iri)
+        seen = set()
+        self.triples = []
+        graphs = set()
+        for graph, p, o, lit, lang, dt in rows:
+            if graph:
+                graphs.add(graph)
+            key = (p, o, lit, lang, dt)
+            if key not in seen:
+                seen.add(key)
+                self.triples.append((iri, p, o, lit, lang, dt))
+        types = {o for _, p, o, lit, _, _ in self.triples if p == T.RDF_TYPE and not lit}
+        self.exists = bool(self.triples)
+        self.deleted = TOMBSTONE in types
+        self.deleted_at = next((o for _, p, o, _, _, _ in self.triples if p == DELETED), None)
+        self.types = types
+        stamps = [s for s in (store.generated(g) for g in graphs) if s]
+        self.modified = max((_parse_time(s) for s in stamps), default=fallback_modified)
+
+
+def _parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).replace(microsecond=0)
+
+
+def _store(request: Request) -> Store:
+    return request.app.state.store
+
+
+@lru_cache(maxsize=20_000)
+def _render(app_key: int, iri: str, fmt: str, base_url: str) -> tuple[bytes, str, str, str]:
+    """(body, media type, ETag, Last-Modified) of an entity; the store is a snapshot, so this
+    never goes stale for the life of the process."""
+    state = _STATES[app_key]
+    entity = Entity(state.store, iri, state.started)
+    if not entity.exists:
+        raise Problem(404, f"no entity {iri} in the well")
+    if entity.deleted:
+        raise Problem(410, f"{iri} was deleted", deleted=entity.deleted_at)
+    if fmt == "html":
+        body = _html(state.store, entity, state.base, base_url).encode("utf-8")
+    elif fmt == "jsonld":
+        body = _jsonld(entity, base_url)
+    elif fmt in ("marcxml", "marc"):
+        body = _marc(state.store, state.base, iri, fmt)
+    else:
+        body = serialise_triples(entity.triples, fmt, PREFIXES)
+    etag = 'W/"' + hashlib.blake2b(body, digest_size=10).hexdigest() + '"'
+    return body, ENTITY_TYPES[fmt], etag, format_datetime(entity.modified, usegmt=True)
+
+
+_STATES: dict[int, object] = {}
+
+
+def register(state) -> int:
+    key = id(state)
+    _STATES[key] = state
+    return key
+
+
+def _jsonld(entity: Entity, base_url: str) -> bytes:
+    import rdflib  # a small graph: rdflib's JSON-LD compaction is the readable form
+
+    graph = rdflib.Graph()
+    graph.parse(data=serialise_triples(entity.triples, "ntriples").decode("utf-8"), format="nt")
+    doc = json.loads(graph.serialize(format="json-ld", context=CONTEXT["@context"], auto_compact=True))
+    doc["@context"] = f"{base_url}context.jsonld"
+    return json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
+
+
+def _marc(store: Store, base: str, iri: str, fmt: str) -> bytes:
+    graph = f"{base}/record/{iri.rsplit('/', 1)[-1]}"
+    found = store.record_statements(graph)
+    if found is None:
+        raise Problem(404, f"{iri} has no source record to write as MARC")
+    manifestation, carried, modified, deleted, statements = found
+    cn = next((o for s, p, o, lit in statements if s == manifestation and p == T.M_IDENTIFIER and lit
+               and o.startswith("(")), manifestation.rsplit("/", 1)[-1])
+    record = to_marc(from_triples(cn, manifestation, statements, carried, modified=modified, deleted=deleted))
+    if fmt == "marc":
+        return encode(record, "marc")
+    return (b'<?xml version="1.0" encoding="UTF-8"?>\n'
+            + encode(record, "marcxml").replace(b"<record>", b'<record xmlns="http://www.loc.gov/MARC21/slim">', 1))
+
+
+def _local(iri: str, base: str) -> str:
+    return iri[len(base):] if iri.startswith(base + "/") else iri
+
+
+def _label(store: Store, iri: str) -> str:
+    for p in _LABELS:
+        values = store.values(iri, p)
+        if values:
+            return values[0]
+    return iri.rsplit("/", 1)[-1]
+
+
+def _html(store: Store, entity: Entity, base: str, base_url: str) -> str:
+    e = html.escape
+    kind = next((_CLASS_NAMES[t] for t in entity.types if t in _CLASS_NAMES), "Entity")
+    title = _label(store, entity.iri)
+    rows = []
+    for _, p, o, lit, lang, dt in sorted(entity.triples, key=lambda t: (NAMES.get(t[1], t[1]), t[2])):
+        if p == T.RDF_TYPE:
+            continue
+        name = NAMES.get(p, p.rsplit("/", 1)[-1])
+        if lit:
+            value = e(o) + (f' <span class="lang">@{e(lang)}</span>' if lang else "")
+        elif o.startswith(base + "/"):
+            value = f'<a href="{e(_local(o, base))}">{e(_label(store, o))}</a>'
+        else:
+            value = f'<a href="{e(o)}">{e(o.rsplit("/", 1)[-1] or o)}</a>'
+        rows.append(f'<tr><th title="{e(p)}">{e(name)}</th><td>{value}</td></tr>')
+    down = ""
+    local_kind = _local(entity.iri, base).split("/")[1] if entity.iri.startswith(base) else ""
+    if local_kind in _DOWN:
+        predicate, heading = _DOWN[local_kind]
+        items = store.linking(predicate, entity.iri, limit=500)
+        if items:
+            links = "".join(f'<li><a href="{e(_local(i, base))}">{e(_label(store, i))}</a></li>' for i in items)
+            down = f"<h2>{heading} ({len(items)})</h2><ul>{links}</ul>"
+    formats = " · ".join(f'<a href="?format={f}">{f}</a>' for f in (
+        "jsonld", "turtle", "ntriples", "rdfxml", *(("marcxml", "marc") if local_kind == "manifestation" else ())))
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{e(title)} · {kind}</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}}
+th{{text-align:left;vertical-align:top;padding:.2rem 1rem .2rem 0;color:#555;font-weight:normal;white-space:nowrap}}
+td{{padding:.2rem 0}} .kind{{color:#777;text-transform:uppercase;font-size:.8rem;letter-spacing:.05em}}
+.lang{{color:#999;font-size:.8rem}} code{{font-size:.85rem}}</style></head>
+<body><p class="kind">{kind}</p><h1>{e(title)}</h1><p><code>{e(entity.iri)}</code></p>
+<table>{''.join(rows)}</table>{down}
+<p>Also as {formats} · <a href="/">query the well</a></p></body></html>"""
+
+
+def _conditional(request: Request, etag: str, modified: str) -> bool:
+    match = request.headers.get("if-none-match")
+    if match is not None:
+        tags = {t.strip() for t in match.split(",")}
+        return "*" in tags or etag in tags or etag.removeprefix("W/") in tags
+    since = request.headers.get("if-modified-since")
+    if since:
+        try:
+            return parsedate_to_datetime(modified) <= parsedate_to_datetime(since)
+        except (TypeError, ValueError):
+            return False
+    return False
+
+
+def _entity_response(request: Request, kind: str, id_: str, format: str | None) -> Response:
+    state = request.app.state
+    iri = f"{state.base}/{kind}/{id_}"
+    allowed = ENTITY_TYPES if kind == "manifestation" else {k: v for k, v in ENTITY_TYPES.items()
+                                                           if k not in ("marcxml", "marc")}
+    fmt = choose(format, request.headers.get("accept"), allowed, "turtle")
+    if fmt is None:
+        raise Problem(406, f"{kind}s come as {', '.join(allowed)}; not {format!r}")
+    body, media, etag, modified = _render(state.key, iri, fmt, str(request.base_url))
+    headers = {"ETag": etag, "Last-Modified": modified, "Vary": "Accept", "Cache-Control": "no-cache"}
+    if _conditional(request, etag, modified):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=media, headers=headers)
+
+
+_FORMAT = Query(default=None, description="jsonld, turtle, ntriples, rdfxml, html (manifestations also marcxml, marc); "
+                                          "else the Accept header decides")
+_ENTITY_RESPONSES = {200: {"content": {t.split(";")[0]: {} for t in ENTITY_TYPES.values()}},
+                     304: {"description": "not modified"}, 404: {"description": "no such entity"},
+                     406: {"description": "a format this entity does not come in"},
+                     410: {"description": "deleted: a tombstone remains"}}
+
+
+def _entity_route(kind: str):
+    async def get(request: Request, id: str, format: str | None = _FORMAT):
+        return _entity_response(request, kind, id, format)
+
+    get.__name__ = f"get_{kind}"
+    router.add_api_route(f"/{kind}/{{id}}", get, methods=["GET"], summary=f"A {kind}, by content negotiation",
+                         responses=_ENTITY_RESPONSES, response_class=Response)
+
+
+for _kind in KINDS:
+    _entity_route(_kind)
+
+
+@router.get("/context.jsonld", summary="The JSON-LD context of the entity documents")
+async def context():
+    return JSONResponse(CONTEXT, media_type="application/ld+json")
+
+
+# look-ups ----------------------------------------------------------------------------------
+
+def _page(request: Request, items: list[dict], limit: int, offset: int, more: bool) -> JSONResponse:
+    def url(new_offset: int) -> str:
+        params = dict(request.query_params)
+        params.update(limit=str(limit), offset=str(new_offset))
+        return f"{request.url.path}?{urlencode(params)}"
+
+    links = [f'<{url(0)}>; rel="first"']
+    if offset > 0:
+        links.append(f'<{url(max(0, offset - limit))}>; rel="prev"')
+    if more:
+        links.append(f'<{url(offset + limit)}>; rel="next"')
+    body = {"items": items, "limit": limit, "offset": offset, "next": url(offset + limit) if more else None}
+    return JSONResponse(body, headers={"Link": ", ".join(links)})
+
+
+def _item(store: Store, base: str, iri: str) -> dict:
+    return {"iri": iri, "path": _local(iri, base), "label": _label(store, iri)}
+
+
+_LIMIT = Query(default=20, ge=1, le=200, description="items per page")
+_OFFSET = Query(default=0, ge=0, description="items to skip")
+
+
+@router.get("/manifestations", tags=["Look-ups"], summary="Manifestations by ISBN (any form: 10 or 13 digits, "
+            "with or without hyphens)")
+async def manifestations(request: Request, isbn: str = Query(min_length=1), limit: int = _LIMIT,
+                         offset: int = _OFFSET):
+    state = request.app.state
+    digits = isbn.replace("-", "").replace(" ", "").strip()
+    norm = isbn13(digits)
+    if norm is None:
+        raise Problem(400, f"{isbn!r} is not a valid ISBN-10 or ISBN-13 (check digit or length)")
+    found = state.store.subjects_with(T.M_IDENTIFIER, f"urn:isbn:{norm}")
+    found += [m for m in state.store.subjects_with(T.M_IDENTIFIER, isbn.strip()) if m not in found]
+    found = [m for m in found if "/manifestation/" in m]
+    items = [_item(state.store, state.base, m) for m in found[offset:offset + limit]]
+    return _page(request, items, limit, offset, len(found) > offset + limit)
+
+
+@router.get("/works", tags=["Look-ups"], summary="Works by title and/or creator (words in either order of "
+            "case, accents and punctuation), optionally with an expression in a language")
+async def works(request: Request, title: str | None = None, creator: str | None = None,
+                language: str | None = Query(default=None, description="ISO 639-2 code, e.g. nor, eng"),
+                limit: int = _LIMIT, offset: int = _OFFSET):
+    if not (title or creator):
+        raise Problem(400, "give title, creator or both")
+    state = request.app.state
+    filters = ['FILTER(STRSTARTS(?key, "work|"))']
+    if creator:
+        filters.append(f'FILTER(CONTAINS(STRBEFORE(STRAFTER(?key, "|"), "|"), {json.dumps(normalise(creator))}))')
+    if title:
+        filters.append(f'FILTER(CONTAINS(STRAFTER(STRAFTER(?key, "|"), "|"), {json.dumps(normalise(title))}))')
+    lang = ""
+    if language:
+        code = language.strip().lower()
+        if len(code) != 3 or not code.isalpha():
+            raise Problem(400, f"language must be an ISO 639-2 code such as 'nor', not {language!r}")
+        lang = f"?e <{T.E_WORK}> ?w ; <{T.E_LANGUAGE}> <{T.LANG_BASE}{code}> ."
+    sparql = (f"SELECT DISTINCT ?w ?title WHERE {{ ?w <{T.MB}key> ?key ; <{T.W_PREFERRED_TITLE}> ?title . "
+              f"{' '.join(filters)} {lang} }} ORDER BY ?title ?w LIMIT {limit + 1} OFFSET {offset}")
+    rows = list(state.store.query(sparql))
+    items = [{"iri": r["w"].value, "path": _local(r["w"].value, state.base), "label": r["title"].value}
+             for r in rows[:limit]]
+    return _page(request, items, limit, offset, len(rows) > limit)
+
+
+@router.get("/works/{id}/expressions", tags=["Look-ups"], summary="The expressions of a work")
+async def work_expressions(request: Request, id: str, limit: int = _LIMIT, offset: int = _OFFSET):
+    return _down(request, "work", id, T.E_WORK, limit, offset)
+
+
+@router.get("/expressions/{id}/manifestations", tags=["Look-ups"], summary="The manifestations of an expression")
+async def expression_manifestations(request: Request, id: str, limit: int = _LIMIT, offset: int = _OFFSET):
+    return _down(request, "expression", id, T.M_EXPRESSION, limit, offset)
+
+
+def _down(request: Request, kind: str, id_: str, predicate: str, limit: int, offset: int) -> JSONResponse:
+    state = request.app.state
+    iri = f"{state.base}/{kind}/{id_}"
+    if not state.store.about(iri):
+        raise Problem(404, f"no {kind} {iri} in the well")
+    found = state.store.linking(predicate, iri, limit=offset + limit + 1)
+    items = [_item(state.store, state.base, i) for i in found[offset:offset + limit]]
+    for item in items:
+        if kind == "work":
+            item["languages"] = [v.rsplit("/", 1)[-1] for v in state.store.values(item["iri"], T.E_LANGUAGE)]
+    return _page(request, items, limit, offset, len(found) > offset + limit)
+
+
+__all__ = ["router", "register", "KINDS"]
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)

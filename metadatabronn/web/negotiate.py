@@ -1,0 +1,65 @@
+"""Content negotiation: the ``format`` parameter wins, then the Accept header's preferences."""
+
+from __future__ import annotations
+
+RESULT_TYPES = {
+    "json": "application/sparql-results+json", "xml": "application/sparql-results+xml",
+    "csv": "text/csv; charset=utf-8", "tsv": "text/tab-separated-values; charset=utf-8",
+}
+GRAPH_TYPES = {
+    "turtle": "text/turtle; charset=utf-8", "ntriples": "application/n-triples",
+    "jsonld": "application/ld+json", "rdfxml": "application/rdf+xml",
+}
+ENTITY_TYPES = {**GRAPH_TYPES, "html": "text/html; charset=utf-8", "marcxml": "application/marcxml+xml",
+                "marc": "application/marc"}
+
+_MEDIA = {
+    "application/sparql-results+json": "json", "application/json": "json", "text/javascript": "json",
+    "application/javascript": "json", "application/sparql-results+xml": "xml", "application/xml": "xml",
+    "text/xml": "xml", "text/csv": "csv", "text/tab-separated-values": "tsv",
+    "text/turtle": "turtle", "application/x-turtle": "turtle", "application/n-triples": "ntriples",
+    "text/plain": "ntriples", "application/ld+json": "jsonld", "application/rdf+xml": "rdfxml",
+    "text/html": "html", "application/xhtml+xml": "html", "application/marcxml+xml": "marcxml",
+    "application/marc": "marc",
+}
+_NAMES = {
+    "json": "json", "srj": "json", "xml": "xml", "srx": "xml", "csv": "csv", "tsv": "tsv",
+    "turtle": "turtle", "ttl": "turtle", "ntriples": "ntriples", "nt": "ntriples", "n-triples": "ntriples",
+    "jsonld": "jsonld", "json-ld": "jsonld", "rdfxml": "rdfxml", "rdf": "rdfxml", "rdf/xml": "rdfxml",
+    "html": "html", "marcxml": "marcxml", "marc": "marc", "mrc": "marc",
+}
+
+
+def accepted(accept: str | None) -> list[str]:
+    """Format names the Accept header asks for, best first (q-values respected, order kept)."""
+    if not accept:
+        return []
+    ranked = []
+    for i, part in enumerate(accept.split(",")):
+        media, *params = [p.strip() for p in part.split(";")]
+        q = 1.0
+        for param in params:
+            if param.startswith("q="):
+                try:
+                    q = float(param[2:])
+                except ValueError:
+                    q = 0.0
+        name = _MEDIA.get(media.lower())
+        if name and q > 0:
+            ranked.append((-q, i, name))
+    return [name for _, _, name in sorted(ranked)]
+
+
+def choose(fmt: str | None, accept: str | None, allowed: dict, default: str) -> str | None:
+    """The format to answer in, or None when ``fmt`` names one that is not offered."""
+    if fmt:
+        name = _NAMES.get(fmt.lower()) or _MEDIA.get(fmt.lower())
+        if name == "xml" and "xml" not in allowed and "rdfxml" in allowed:
+            name = "rdfxml"
+        return name if name in allowed else None
+    for name in accepted(accept):
+        if name == "xml" and "rdfxml" in allowed and "xml" not in allowed:
+            name = "rdfxml"
+        if name in allowed:
+            return name
+    return default

@@ -1,0 +1,63 @@
+"""Errors as RFC 9457 problem details: one JSON shape for every error the API returns."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM = "application/problem+json"
+_TITLES = {400: "Bad request", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
+           406: "Not acceptable", 410: "Gone", 413: "Result too large", 415: "Unsupported media type",
+           422: "Invalid parameters", 500: "Internal error", 503: "Busy", 504: "Query timed out"}
+
+
+class Problem(Exception):
+    """An error answer: ``status``, a short ``title``, a ``detail`` for this occurrence, and
+    any extension members (``position`` of a syntax error, ``deleted`` of a tombstone)."""
+
+    def __init__(self, status: int, detail: str, *, title: str | None = None, type_: str = "about:blank",
+                 headers: dict | None = None, **extensions):
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.title = title or _TITLES.get(status, "Error")
+        self.type = type_
+        self.headers = headers or {}
+        self.extensions = extensions
+
+
+def problem_response(request: Request, status: int, detail: str, *, title: str | None = None,
+                     type_: str = "about:blank", headers: dict | None = None, **extensions) -> JSONResponse:
+    body = {"type": type_, "title": title or _TITLES.get(status, "Error"), "status": status,
+            "detail": detail, "instance": str(request.url.path), **extensions}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem):
+        return problem_response(request, exc.status, exc.detail, title=exc.title, type_=exc.type,
+                                headers=exc.headers, **exc.extensions)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"nothing at {request.url.path}"
+        return problem_response(request, exc.status_code, detail, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        errors = [{"where": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")}
+                  for e in exc.errors()]
+        detail = "; ".join(f"{e['where']}: {e['message']}" for e in errors)
+        return problem_response(request, 422, detail, errors=errors)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):  # pragma: no cover - a defect, logged
+        import logging
+
+        logging.getLogger(__name__).exception("unexpected error on %s", request.url.path)
+        return problem_response(request, 500, "an unexpected error; it has been logged")

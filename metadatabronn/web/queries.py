@@ -1,0 +1,118 @@
+"""SPARQL queries in worker processes, so that a runaway query can be stopped.
+
+pyoxigraph has no query timeout. Each worker process opens the store read-only and answers
+one query at a time over a pipe; a query that runs past the timeout has its process killed and
+replaced, so it never holds up the server or other users. When every worker is busy a request
+waits for one, up to the timeout, and then gets 503.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import queue
+import threading
+from pathlib import Path
+
+from ..errors import MetadatabronnError, QuerySyntaxError, QueryTimeout, ResultTooLarge, StoreError
+
+log = logging.getLogger(__name__)
+_CONTEXT = multiprocessing.get_context("spawn")  # the server has threads: never fork it
+
+
+class Busy(MetadatabronnError):
+    """Every query worker stayed busy for the whole timeout."""
+
+
+def _serve(conn, store_path: str, base: str, max_bytes: int) -> None:
+    from ..store import Store
+
+    store = Store(Path(store_path), base, read_only=True)
+    while True:
+        try:
+            request = conn.recv()
+        except EOFError:
+            return
+        sparql, results, graph, default_graphs, named_graphs = request
+        try:
+            body, kind = store.run_query(sparql, results=results, graph=graph, default_graphs=default_graphs,
+                                         named_graphs=named_graphs, max_bytes=max_bytes)
+            conn.send(("ok", body, kind))
+        except QuerySyntaxError as exc:
+            conn.send(("syntax", str(exc), ""))
+        except ResultTooLarge as exc:
+            conn.send(("large", str(exc), ""))
+        except (StoreError, MetadatabronnError) as exc:
+            conn.send(("error", str(exc), ""))
+
+
+class _Worker:
+    def __init__(self, store_path: Path, base: str, max_bytes: int):
+        self.conn, child = _CONTEXT.Pipe()
+        self.process = _CONTEXT.Process(target=_serve, args=(child, str(store_path), base, max_bytes), daemon=True,
+                                        name="metadatabronn-query")
+        self.process.start()
+        child.close()
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.join(5)
+        self.conn.close()
+
+
+class QueryWorkers:
+    """A fixed number of query processes; ``run`` blocks, so call it from a thread."""
+
+    def __init__(self, store_path: Path, base: str, *, workers: int = 2, timeout: float = 30.0,
+                 max_bytes: int = 50_000_000):
+        self.store_path, self.base = store_path, base
+        self.timeout, self.max_bytes = timeout, max_bytes
+        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._all: set[_Worker] = set()
+        self._lock = threading.Lock()
+        for _ in range(workers):
+            self._add()
+
+    def _add(self) -> None:
+        worker = _Worker(self.store_path, self.base, self.max_bytes)
+        with self._lock:
+            self._all.add(worker)
+        self._idle.put(worker)
+
+    def run(self, sparql: str, *, results: str, graph: str, default_graphs=None, named_graphs=None
+            ) -> tuple[bytes, str]:
+        try:
+            worker = self._idle.get(timeout=self.timeout)
+        except queue.Empty:
+            raise Busy(f"every query worker stayed busy for {self.timeout:g} s; try again later") from None
+        try:
+            worker.conn.send((sparql, results, graph, default_graphs, named_graphs))
+            if not worker.conn.poll(self.timeout):
+                raise QueryTimeout(f"the query ran longer than {self.timeout:g} s and was stopped")
+            status, payload, kind = worker.conn.recv()
+        except (QueryTimeout, EOFError, OSError) as exc:
+            log.warning("query worker %s stopped: %s", worker.process.pid, exc)
+            self._replace(worker)
+            if isinstance(exc, QueryTimeout):
+                raise
+            raise StoreError("the query worker failed; it has been restarted") from None
+        self._idle.put(worker)
+        if status == "ok":
+            return payload, kind
+        if status == "syntax":
+            raise QuerySyntaxError(payload)
+        if status == "large":
+            raise ResultTooLarge(payload)
+        raise StoreError(payload)
+
+    def _replace(self, worker: _Worker) -> None:
+        with self._lock:
+            self._all.discard(worker)
+        worker.stop()
+        self._add()
+
+    def close(self) -> None:
+        with self._lock:
+            workers, self._all = list(self._all), set()
+        for worker in workers:
+            worker.stop()
