@@ -68,11 +68,12 @@ EXAMPLES: tuple[Example, ...] = (
         """\
 # Expressions of the same work (rdae:P20231 work expressed) in their languages (rdae:P20006).
 # A translation also says which expression it translates: ?e rdae:P20141 ?original.
-SELECT DISTINCT ?workTitle ?e ?lang ?title ?original
+SELECT DISTINCT ?workTitle ?language ?title ?e ?original
 WHERE {
   ?e rdae:P20231 ?work ;
      rdae:P20006 ?lang .
   FILTER EXISTS { ?other rdae:P20231 ?work . FILTER(?other != ?e) }
+  BIND(REPLACE(STR(?lang), "^.*/", "") AS ?language)
   OPTIONAL { ?work rdaw:P10223 ?workTitle }
   OPTIONAL { ?m rdam:P30139 ?e ;
                 rdam:P30156 ?title }
@@ -151,6 +152,7 @@ _PAGE = """\
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>metadatabronn — SPARQL</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="{static}/yasgui/yasgui.min.css">
 <link rel="stylesheet" href="{static}/query.css">
 </head>
@@ -180,9 +182,10 @@ _PAGE = """\
 
 
 def _json_for_script(value) -> str:
-    # Inside <script> only "</script" could end the element early; escaping every "<"
-    # (and "&", for good measure) rules that out whatever the queries hold.
-    return json.dumps(value, ensure_ascii=False).replace("<", "\\u003c").replace("&", "\\u0026")
+    # In a <script> element only "</" (which may close it) and "<!--" (which changes how the
+    # rest is parsed) are unsafe; other "<" stay as written, so the IRIs read plainly.
+    text = json.dumps(value, ensure_ascii=False)
+    return text.replace("</", "<\\/").replace("<!--", "\\u003c!--")
 
 
 @lru_cache(maxsize=1)

@@ -71,5 +71,4 @@
   if (params.has("example")) {
     loadExample(Number(params.get("example")), params.get("run") === "1");
   }
-  window.yasgui = yasgui;
 })();

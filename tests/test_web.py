@@ -1,0 +1,368 @@
+"""The served well: a real `metadatabronn serve` process on a free port, and real clients
+(SPARQLWrapper, rdflib's SPARQLStore, httpx) as library systems and cataloguers use them."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pymarc
+import pytest
+import rdflib
+from SPARQLWrapper import CSV, JSON, TURTLE, XML, SPARQLWrapper
+
+from metadatabronn.pipeline import Settings, ingest
+
+from .conftest import ROOT
+
+GOLDEN = ROOT / "tests" / "data" / "golden" / "golden.mrc"
+RDAM = "http://rdaregistry.info/Elements/m/"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def server(store: Path, port: int, *extra: str):
+    base = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([sys.executable, "-m", "metadatabronn", "serve", "--store", str(store), "--port", str(port),
+                             "--base-iri", base, *extra], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            env={k: v for k, v in os.environ.items() if not k.startswith("METADATABRONN_")})
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("server did not start: " + proc.stdout.read().decode(errors="replace"))
+            time.sleep(0.2)
+        yield base, proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@pytest.fixture(scope="module")
+def port():
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory, port):
+    """The golden records, one of them then deleted (a tombstone)."""
+    path = tmp_path_factory.mktemp("web") / "store"
+    base = f"http://127.0.0.1:{port}"
+    ingest([str(GOLDEN)], Settings(store=path, base=base, workers=1))
+    with open(GOLDEN, "rb") as fh:
+        victim = next(r for r in pymarc.MARCReader(fh) if r["001"].data.strip() == "00030568")
+    victim.leader = str(victim.leader)[:5] + "d" + str(victim.leader)[6:]
+    deletion = path.parent / "delete.mrc"
+    deletion.write_bytes(victim.as_marc())
+    ingest([str(deletion)], Settings(store=path, base=base, workers=1))
+    return path
+
+
+@pytest.fixture(scope="module")
+def live(store, port):
+    with server(store, port) as (base, proc):
+        yield base
+
+
+def get(url: str, **kw) -> httpx.Response:
+    return httpx.get(url, timeout=30, **kw)
+
+
+# the SPARQL endpoint -----------------------------------------------------------------------
+
+def test_sparqlwrapper_select_in_json_and_xml(live):
+    client = SPARQLWrapper(f"{live}/sparql")
+    client.setQuery(f"SELECT ?m ?t WHERE {{ ?m <{RDAM}P30156> ?t }} ORDER BY ?t LIMIT 5")
+    client.setReturnFormat(JSON)
+    rows = client.query().convert()["results"]["bindings"]
+    assert len(rows) == 5 and all(r["m"]["value"].startswith(f"{live}/manifestation/") for r in rows)
+    client.setReturnFormat(XML)
+    doc = client.query().convert()
+    assert len(doc.getElementsByTagName("result")) == 5
+
+
+def test_sparqlwrapper_construct_turtle_and_ask(live):
+    client = SPARQLWrapper(f"{live}/sparql")
+    client.setQuery(f"CONSTRUCT {{ ?m <{RDAM}P30156> ?t }} WHERE {{ ?m <{RDAM}P30156> ?t }}")
+    client.setReturnFormat(TURTLE)
+    graph = rdflib.Graph().parse(data=client.query().convert(), format="turtle")
+    assert len(set(graph.subjects())) == 21  # 22 golden records, one deleted
+    client.setQuery("ASK { ?s ?p ?o }")
+    client.setReturnFormat(JSON)
+    assert client.query().convert()["boolean"] is True
+    client.setQuery("SELECT ?s WHERE { ?s ?p ?o } LIMIT 3")
+    client.setReturnFormat(CSV)
+    assert client.query().convert().decode().splitlines()[0] == "s"
+
+
+def test_rdflib_sparqlstore(live):
+    from rdflib.plugins.stores.sparqlstore import SPARQLStore
+
+    graph = rdflib.Graph(store=SPARQLStore(f"{live}/sparql"))
+    rows = list(graph.query("SELECT (COUNT(?m) AS ?n) WHERE { ?m a <http://rdaregistry.info/Elements/c/C10007> }"))
+    assert int(rows[0][0]) == 21
+
+
+def test_post_form_and_post_sparql_query(live):
+    query = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    form = httpx.post(f"{live}/sparql", data={"query": query}, headers={"Accept": "application/sparql-results+json"})
+    direct = httpx.post(f"{live}/sparql", content=query, headers={"Content-Type": "application/sparql-query",
+                                                                 "Accept": "text/tab-separated-values"})
+    assert form.status_code == direct.status_code == 200
+    n = form.json()["results"]["bindings"][0]["n"]["value"]
+    assert direct.headers["content-type"].startswith("text/tab-separated-values")
+    assert direct.text.splitlines()[1].strip('"').startswith(n)
+
+
+def test_construct_by_accept_as_jsonld_ntriples_rdfxml(live):
+    query = f"CONSTRUCT {{ ?m <{RDAM}P30156> ?t }} WHERE {{ ?m <{RDAM}P30156> ?t }} LIMIT 2"
+    for accept, fmt in (("application/ld+json", "json-ld"), ("application/n-triples", "nt"),
+                        ("application/rdf+xml", "xml")):
+        r = get(f"{live}/sparql", params={"query": query}, headers={"Accept": accept})
+        assert r.status_code == 200 and r.headers["content-type"].startswith(accept)
+        assert len(rdflib.Graph().parse(data=r.text, format=fmt)) == 2
+
+
+def test_format_parameter_wins_over_accept(live):
+    r = get(f"{live}/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o } LIMIT 1", "format": "csv"},
+            headers={"Accept": "application/sparql-results+json"})
+    assert r.headers["content-type"].startswith("text/csv")
+
+
+def test_syntax_error_is_400_with_position(live):
+    r = get(f"{live}/sparql", params={"query": "SELECT * WHERE { ?s ?p }"})
+    assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json"
+    body = r.json()
+    assert (body["status"], body["line"]) == (400, 1) and 20 <= body["column"] <= 26
+    assert "SPARQL syntax error" in body["detail"]
+
+
+@pytest.mark.parametrize("how", ["form-update", "sparql-update", "insert-as-query"])
+def test_updates_are_refused(live, how):
+    update = "INSERT DATA { <http://x/a> <http://x/b> <http://x/c> }"
+    if how == "form-update":
+        r = httpx.post(f"{live}/sparql", data={"update": update})
+    elif how == "sparql-update":
+        r = httpx.post(f"{live}/sparql", content=update, headers={"Content-Type": "application/sparql-update"})
+    else:
+        r = get(f"{live}/sparql", params={"query": "PREFIX x: <http://x/>\n" + update})
+    assert r.status_code == 403 and r.json()["title"] == "Forbidden"
+    assert get(f"{live}/sparql", params={"query": "ASK { <http://x/a> ?p ?o }"}).json()["boolean"] is False
+
+
+def test_cors_and_service_description(live):
+    r = get(f"{live}/sparql", params={"query": "ASK {}"}, headers={"Origin": "https://catalogue.example"})
+    assert r.headers["access-control-allow-origin"] == "*"
+    pre = httpx.options(f"{live}/sparql", headers={"Origin": "https://x.example", "Access-Control-Request-Method": "POST"})
+    assert pre.status_code == 200
+    sd = get(f"{live}/sparql", headers={"Accept": "text/turtle"})
+    graph = rdflib.Graph().parse(data=sd.text, format="turtle")
+    sdns = rdflib.Namespace("http://www.w3.org/ns/sparql-service-description#")
+    assert (rdflib.URIRef(f"{live}/sparql"), None) in [(o, None) for o in graph.objects(None, sdns.endpoint)]
+    assert (None, sdns.supportedLanguage, sdns.SPARQL11Query) in graph
+
+
+def test_default_graph_uri_limits_the_dataset(live):
+    graph = f"{live}/record/DLC-00031871"
+    query = "SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s <http://rdaregistry.info/Elements/m/P30156> ?t }"
+    one = get(f"{live}/sparql", params={"query": query, "default-graph-uri": graph}).json()
+    everything = get(f"{live}/sparql", params={"query": query}).json()
+    assert one["results"]["bindings"][0]["n"]["value"] == "1"
+    assert everything["results"]["bindings"][0]["n"]["value"] == "21"
+    named = get(f"{live}/sparql", params={"query": "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }",
+                                          "named-graph-uri": graph}).json()
+    assert [b["g"]["value"] for b in named["results"]["bindings"]] == [graph]
+
+
+def test_runaway_query_times_out_and_the_server_goes_on(store):
+    port = free_port()
+    runaway = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+    with server(store, port, "--timeout", "2") as (base, _):
+        started = time.monotonic()
+        import threading
+
+        answers = {}
+        thread = threading.Thread(target=lambda: answers.update(r=get(f"{base}/sparql", params={"query": runaway})))
+        thread.start()
+        time.sleep(0.5)
+        # Meanwhile other users are served.
+        quick = get(f"{base}/sparql", params={"query": "ASK { ?s ?p ?o }"})
+        assert quick.status_code == 200 and time.monotonic() - started < 2
+        assert get(f"{base}/health").status_code == 200
+        thread.join(20)
+        r = answers["r"]
+        assert r.status_code == 504 and r.json()["title"] == "Query timed out"
+        assert 2 <= time.monotonic() - started < 10
+        # The stopped worker was replaced: queries still run.
+        assert get(f"{base}/sparql", params={"query": "ASK { ?s ?p ?o }"}).json()["boolean"] is True
+
+
+def test_result_size_limit(store):
+    port = free_port()
+    with server(store, port, "--max-result-bytes", "2000") as (base, _):
+        r = get(f"{base}/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o }"})
+        assert r.status_code == 413 and "LIMIT" in r.json()["detail"]
+        assert get(f"{base}/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o } LIMIT 2"}).status_code == 200
+
+
+def test_sigterm_stops_the_server_cleanly(store):
+    port = free_port()
+    with server(store, port) as (base, proc):
+        proc.send_signal(signal.SIGTERM)
+        # uvicorn shuts down gracefully, then exits by the signal it received, as a service manager expects.
+        assert proc.wait(15) in (0, -signal.SIGTERM)
+        log = proc.stdout.read().decode(errors="replace")
+        assert "Traceback" not in log and "Error" not in log
+
+
+# entities ----------------------------------------------------------------------------------
+
+def _manifestation(live) -> str:
+    return f"{live}/manifestation/DLC-00031871"
+
+
+@pytest.mark.parametrize("accept,fmt,parse", [
+    ("text/turtle", "turtle", "turtle"), ("application/n-triples", "ntriples", "nt"),
+    ("application/rdf+xml", "rdfxml", "xml"), ("application/ld+json", "jsonld", "json-ld")])
+def test_entity_formats_by_accept_and_parameter(live, accept, fmt, parse):
+    iri = _manifestation(live)
+    by_accept = get(iri, headers={"Accept": accept})
+    by_param = get(iri, params={"format": fmt})
+    assert by_accept.status_code == by_param.status_code == 200
+    assert by_accept.headers["content-type"].startswith(accept) and by_accept.content == by_param.content
+    graph = rdflib.Graph().parse(data=by_accept.text, format=parse)
+    title = graph.value(rdflib.URIRef(iri), rdflib.URIRef(f"{RDAM}P30156"))
+    assert str(title) == "Heroin and other poems"
+
+
+def test_jsonld_uses_the_published_context(live):
+    doc = get(_manifestation(live), params={"format": "jsonld"}).json()
+    assert doc["@context"] == f"{live}/context.jsonld"
+    assert doc["titleProper"] == "Heroin and other poems" and doc["@type"] == "Manifestation"
+    context = get(f"{live}/context.jsonld")
+    assert context.headers["content-type"].startswith("application/ld+json")
+    assert context.json()["@context"]["titleProper"] == f"{RDAM}P30156"
+
+
+def test_html_page_links_work_expressions_manifestations(live):
+    page = get(_manifestation(live), headers={"Accept": "text/html,application/xhtml+xml"})
+    assert page.headers["content-type"].startswith("text/html")
+    assert "Heroin and other poems" in page.text and 'href="/work/' in page.text
+    work_path = page.text.split('href="/work/', 1)[1].split('"', 1)[0]
+    work = get(f"{live}/work/{work_path}", params={"format": "html"})
+    assert "Expressions (1)" in work.text and 'href="/expression/' in work.text
+    expression_path = work.text.split('href="/expression/', 1)[1].split('"', 1)[0]
+    expression = get(f"{live}/expression/{expression_path}", params={"format": "html"})
+    assert "Manifestations (1)" in expression.text and "/manifestation/DLC-00031871" in expression.text
+
+
+def test_manifestation_as_marc(live):
+    xml = get(_manifestation(live), headers={"Accept": "application/marcxml+xml"})
+    assert xml.headers["content-type"].startswith("application/marcxml+xml")
+    (record,) = pymarc.parse_xml_to_array(io.BytesIO(xml.content))
+    assert record["001"].data == "00031871" and record["245"]["a"].startswith("Heroin")
+    iso = get(_manifestation(live), params={"format": "marc"})
+    assert next(pymarc.MARCReader(iso.content))["020"]["a"] == "0393049973"
+    work_path = get(_manifestation(live), params={"format": "jsonld"}).json()["workManifested"]
+    assert get(work_path, params={"format": "marc"}).status_code == 406
+
+
+def test_unknown_is_404_and_deleted_is_410(live):
+    missing = get(f"{live}/work/0000000000")
+    assert missing.status_code == 404 and missing.json()["status"] == 404
+    gone = get(f"{live}/manifestation/DLC-00030568")
+    assert gone.status_code == 410 and gone.headers["content-type"] == "application/problem+json"
+    assert gone.json()["deleted"].startswith("20")
+
+
+def test_etag_and_last_modified_give_304(live):
+    first = get(_manifestation(live))
+    etag, modified = first.headers["etag"], first.headers["last-modified"]
+    assert get(_manifestation(live), headers={"If-None-Match": etag}).status_code == 304
+    assert get(_manifestation(live), headers={"If-Modified-Since": modified}).status_code == 304
+    assert get(_manifestation(live), headers={"If-None-Match": 'W/"other"'}).status_code == 200
+    other = get(_manifestation(live), headers={"Accept": "application/n-triples"})
+    assert other.headers["etag"] != etag
+
+
+# look-ups ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("isbn", ["0393049973", "0-393-04997-3", "9780393049978", "978-0-393-04997-8"])
+def test_isbn_lookup_in_any_form(live, isbn):
+    r = get(f"{live}/manifestations", params={"isbn": isbn})
+    assert [i["iri"] for i in r.json()["items"]] == [_manifestation(live)]
+
+
+def test_bad_isbn_is_a_problem(live):
+    r = get(f"{live}/manifestations", params={"isbn": "0393049974"})
+    assert r.status_code == 400 and "not a valid ISBN" in r.json()["detail"]
+    r = get(f"{live}/manifestations")
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+    assert r.json()["errors"][0]["where"] == "query.isbn"
+
+
+def test_works_by_title_creator_language_and_down_the_chain(live):
+    found = get(f"{live}/works", params={"title": "heroin", "creator": "Smith", "language": "eng"}).json()["items"]
+    assert [w["label"] for w in found] == ["Heroin and other poems"]
+    assert get(f"{live}/works", params={"title": "heroin", "language": "fre"}).json()["items"] == []
+    work_id = found[0]["path"].rsplit("/", 1)[-1]
+    expressions = get(f"{live}/works/{work_id}/expressions").json()["items"]
+    assert [e["languages"] for e in expressions] == [["eng"]]
+    expression_id = expressions[0]["path"].rsplit("/", 1)[-1]
+    manifestations = get(f"{live}/expressions/{expression_id}/manifestations").json()["items"]
+    assert [m["iri"] for m in manifestations] == [_manifestation(live)]
+    assert get(f"{live}/works").status_code == 400
+
+
+def test_paging_with_link_headers(live):
+    first = get(f"{live}/works", params={"title": "a", "limit": 2})
+    body = first.json()
+    assert len(body["items"]) == 2 and body["next"]
+    assert 'rel="next"' in first.headers["link"] and 'rel="prev"' not in first.headers["link"]
+    second = get(f"{live}{body['next']}")
+    assert 'rel="prev"' in second.headers["link"]
+    assert {i["iri"] for i in second.json()["items"]}.isdisjoint({i["iri"] for i in body["items"]})
+
+
+# the API surface ---------------------------------------------------------------------------
+
+def test_openapi_lists_every_route_and_docs_are_served(live):
+    spec = get(f"{live}/openapi.json").json()
+    for path in ("/sparql", "/health", "/manifestations", "/works", "/works/{id}/expressions",
+                 "/expressions/{id}/manifestations", "/work/{id}", "/manifestation/{id}", "/context.jsonld"):
+        assert path in spec["paths"], path
+    assert get(f"{live}/docs").status_code == 200
+
+
+def test_health_reports_the_store_and_counts(live, store):
+    health = get(f"{live}/health").json()
+    assert health["status"] == "ok" and health["store"] == str(store)
+    assert health["counts"]["manifestations"] == 21 and health["counts"]["works"] > 0
+
+
+def test_unknown_route_is_a_problem_document(live):
+    r = get(f"{live}/nothing/here")
+    assert r.status_code == 404 and set(r.json()) >= {"type", "title", "status", "detail", "instance"}
