@@ -103,17 +103,49 @@ _STATES: dict[int, object] = {}
 def register(state) -> int:
     key = id(state)
     _STATES[key] = state
+    _LABEL_STORES[id(state.store)] = state.store
     return key
 
 
 def _jsonld(entity: Entity, base_url: str) -> bytes:
-    import rdflib  # a small graph: rdflib's JSON-LD compaction is the readable form
-
-    graph = rdflib.Graph()
-    graph.parse(data=serialise_triples(entity.triples, "ntriples").decode("utf-8"), format="nt")
-    doc = json.loads(graph.serialize(format="json-ld", context=CONTEXT["@context"], auto_compact=True))
-    doc["@context"] = f"{base_url}context.jsonld"
+    """Compact JSON-LD against the published context, written directly: the context gives each
+    element a name, and an element the context types as "@id" takes plain IRIs."""
+    context = CONTEXT["@context"]
+    doc: dict = {"@context": f"{base_url}context.jsonld", "@id": entity.iri}
+    types = [_TYPE_NAMES.get(t, t) for t in sorted(entity.types)]
+    if types:
+        doc["@type"] = types[0] if len(types) == 1 else types
+    for _, p, o, lit, lang, dt in entity.triples:
+        if p == T.RDF_TYPE:
+            continue
+        name = NAMES.get(p)
+        term = context.get(name) if name else None
+        links = isinstance(term, dict)
+        if lit:
+            value = ({"@value": o, "@language": lang} if lang else
+                     {"@value": o, "@type": _compact_iri(dt)} if dt and dt != _XSD_STRING else o)
+        else:
+            value = o if links else {"@id": o}
+        key = name or p
+        if key in doc:
+            if not isinstance(doc[key], list):
+                doc[key] = [doc[key]]
+            doc[key].append(value)
+        else:
+            doc[key] = value
     return json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
+
+
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+_TYPE_NAMES = {v: k for k, v in CONTEXT["@context"].items() if k[:1].isupper() and isinstance(v, str)}
+
+
+def _compact_iri(iri: str) -> str:
+    for prefix in ("mb", "xsd", "rdam", "rdaw"):
+        ns = CONTEXT["@context"][prefix]
+        if iri.startswith(ns):
+            return f"{prefix}:{iri[len(ns):]}"
+    return iri
 
 
 def _marc(store: Store, base: str, iri: str, fmt: str) -> bytes:
@@ -136,6 +168,15 @@ def _local(iri: str, base: str) -> str:
 
 
 def _label(store: Store, iri: str) -> str:
+    return _cached_label(id(store), iri)
+
+
+_LABEL_STORES: dict[int, Store] = {}
+
+
+@lru_cache(maxsize=100_000)
+def _cached_label(store_key: int, iri: str) -> str:
+    store = _LABEL_STORES[store_key]
     for p in _LABELS:
         values = store.values(iri, p)
         if values:
@@ -265,15 +306,20 @@ _OFFSET = Query(default=0, ge=0, description="items to skip")
 async def manifestations(request: Request, isbn: str = Query(min_length=1), limit: int = _LIMIT,
                          offset: int = _OFFSET):
     state = request.app.state
-    digits = isbn.replace("-", "").replace(" ", "").strip()
-    norm = isbn13(digits)
-    if norm is None:
-        raise Problem(400, f"{isbn!r} is not a valid ISBN-10 or ISBN-13 (check digit or length)")
-    found = state.store.subjects_with(T.M_IDENTIFIER, f"urn:isbn:{norm}")
-    found += [m for m in state.store.subjects_with(T.M_IDENTIFIER, isbn.strip()) if m not in found]
-    found = [m for m in found if "/manifestation/" in m]
+    found = _by_isbn(state.key, isbn.strip())
     items = [_item(state.store, state.base, m) for m in found[offset:offset + limit]]
     return _page(request, items, limit, offset, len(found) > offset + limit)
+
+
+@lru_cache(maxsize=50_000)
+def _by_isbn(app_key: int, isbn: str) -> list[str]:
+    store = _STATES[app_key].store
+    norm = isbn13(isbn.replace("-", "").replace(" ", ""))
+    if norm is None:
+        raise Problem(400, f"{isbn!r} is not a valid ISBN-10 or ISBN-13 (check digit or length)")
+    found = store.subjects_with(T.M_IDENTIFIER, f"urn:isbn:{norm}")
+    found += [m for m in store.subjects_with(T.M_IDENTIFIER, isbn) if m not in found]
+    return [m for m in found if "/manifestation/" in m]
 
 
 @router.get("/works", tags=["Look-ups"], summary="Works by title and/or creator (words in either order of "

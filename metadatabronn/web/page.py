@@ -163,14 +163,14 @@ _PAGE = """\
 (SPARQL 1.1 protocol; results as JSON, XML, CSV or TSV). The rest of the API:
 <a href="/docs">/docs</a>.</p>
 </header>
-<form id="examples" class="examples" onsubmit="return false">
+<div id="examples" class="examples" role="group" aria-label="Example queries">
 <label for="example">Example</label>
 <select id="example">
 {options}
 </select>
 <button id="run-example" type="button">Run example</button>
 <p id="example-note" class="note">{first_note}</p>
-</form>
+</div>
 <div id="yasgui"></div>
 <noscript><p>The editor needs JavaScript. Queries can still be sent to {endpoint} directly.</p></noscript>
 <script type="application/json" id="page-config">{config}</script>

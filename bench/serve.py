@@ -1,0 +1,130 @@
+"""Serving benchmark: concurrent entity GETs and ISBN look-ups against the LC 20k store.
+
+    python bench/serve.py [CORPUS] [--store DIR] [--connections 16] [--seconds 10] [--http-workers 2]
+
+Builds a store from CORPUS (default: the LC Books 2016 part 01 first-20k file) unless --store
+names one, starts ``metadatabronn serve`` on a free loopback port, and runs ``wrk`` (Debian's
+package) on the same machine against rotating URLs: manifestations and works as Turtle, as
+JSON-LD, and ISBN look-ups. Reports requests/s and latency p50/p99 per scenario.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from metadatabronn.pipeline import Settings, ingest
+from metadatabronn.store import Store
+
+DEFAULT = Path(__file__).resolve().parent.parent.parent / "shared" / "corpora" / "lc-books-2016-part01-first20k.mrc.gz"
+LUA = """
+local paths = {}
+for line in io.lines("%s") do paths[#paths + 1] = line end
+local i = 0
+request = function()
+  i = i %% #paths + 1
+  return wrk.format("GET", paths[i], {["Accept"] = "%s"})
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def to_ms(value: str) -> float:
+    number, unit = re.match(r"([\d.]+)(\w+)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk(base: str, paths: list[str], accept: str, connections: int, seconds: int, tmp: Path) -> dict:
+    listing = tmp / "paths.txt"
+    listing.write_text("\n".join(paths) + "\n")
+    script = tmp / "rotate.lua"
+    script.write_text(LUA % (listing, accept))
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), base],
+                         capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = to_ms(re.search(r"\s50%\s+(\S+)", out).group(1))
+    p99 = to_ms(re.search(r"\s99%\s+(\S+)", out).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": rps, "p50": p50, "p99": p99, "errors": int(errors.group(1)) if errors else 0}
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.ERROR)
+    ap = argparse.ArgumentParser()
+    ap.add_argument("corpus", nargs="?", default=str(DEFAULT))
+    ap.add_argument("--store")
+    ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--http-workers", type=int, default=2)
+    args = ap.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is not installed: apt-get install wrk")
+    tmp = Path(tempfile.mkdtemp(prefix="mb-serve-"))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        store = Path(args.store) if args.store else tmp / "store"
+        if not args.store:
+            ingest([args.corpus], Settings(store=store, base=base, workers=2, profile=None))
+        s = Store(store, base, read_only=True)
+        rows = list(s.query("SELECT ?m ?w ?i WHERE { ?m <http://rdaregistry.info/Elements/m/P30135> ?w . "
+                            "OPTIONAL { ?m <http://rdaregistry.info/Elements/m/P30004> ?i "
+                            "FILTER(STRSTARTS(?i, 'urn:isbn:')) } }"))
+        s.close()
+        path = lambda iri: "/" + iri.split("/", 3)[3]  # noqa: E731
+        random.seed(1)
+        random.shuffle(rows)
+        manifestations = [path(r["m"].value) for r in rows[:2000]]
+        works = [path(r["w"].value) for r in rows[:2000]]
+        isbns = [f"/manifestations?isbn={r['i'].value[9:]}" for r in rows if r["i"] is not None][:2000]
+        server = subprocess.Popen([str(Path(sys.executable).parent / "metadatabronn"), "serve", "--store", str(store),
+                                   "--base-iri", base, "--port", str(port), "--http-workers", str(args.http_workers)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            for _ in range(100):
+                try:
+                    if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.3)
+            scenarios = [("manifestation, Turtle", manifestations, "text/turtle"),
+                         ("manifestation, JSON-LD", manifestations, "application/ld+json"),
+                         ("work, Turtle", works, "text/turtle"),
+                         ("ISBN look-up", isbns, "application/json")]
+            print(f"{len(rows):,} manifestations; {args.connections} connections, {args.seconds} s each, "
+                  f"{args.http_workers} server processes")
+            for name, paths, accept in scenarios:
+                # The first pass meets every URL cold; the store is a read-only snapshot, so the
+                # second is served from each process's response cache.
+                for label in ("cold", "warm"):
+                    r = wrk(base, paths, accept, args.connections, args.seconds, tmp)
+                    print(f"  {name:24} {label}  {r['rps']:8,.0f} req/s   p50 {r['p50']:6.2f} ms   "
+                          f"p99 {r['p99']:6.2f} ms" + (f"   NON-2XX {r['errors']}" if r["errors"] else ""))
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(30)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

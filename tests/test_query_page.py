@@ -1,0 +1,308 @@
+"""The query page: served with its bundled editor, offline, with example queries that answer
+on real data; and, where Chromium is installed, the page driven in a headless browser against
+a running server."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from metadatabronn.web import page
+
+ROOT = Path(__file__).parent.parent
+GOLDEN = ROOT / "tests" / "data" / "golden" / "golden.mrc"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+YASGUI = page.STATIC_DIR / "yasgui"
+
+PREFIX_LINES = [
+    "PREFIX rdac: <http://rdaregistry.info/Elements/c/>",
+    "PREFIX rdaw: <http://rdaregistry.info/Elements/w/>",
+    "PREFIX rdae: <http://rdaregistry.info/Elements/e/>",
+    "PREFIX rdam: <http://rdaregistry.info/Elements/m/>",
+    "PREFIX rdai: <http://rdaregistry.info/Elements/i/>",
+    "PREFIX rdaa: <http://rdaregistry.info/Elements/a/>",
+    "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>",
+    "PREFIX mb: <https://w3id.org/metadatabronn/ns#>",
+]
+
+# What each example must say, in the order the page offers them.
+EXAMPLE_PARTS = [
+    ["rdae:P20231 ?work", "rdae:P20006 ?lang", "?m rdam:P30139 ?e", "rdam:P30156 ?title",
+     "?e rdae:P20141 ?original"],
+    ["?m a rdac:C10007", "FILTER NOT EXISTS { ?m rdam:P30001 ?c }", "rdam:P30156 ?title"],
+    ["?work rdaw:P10061|rdaw:P10065 ?agent", "?agent rdaa:P50117|rdaa:P50041 ?name",
+     'FILTER(CONTAINS(LCASE(?name), "austen"))', "rdaw:P10223"],
+    ["?m rdam:P30135 ?work", "rdam:P30011 ?date", "ORDER BY ?date", "OPTIONAL { ?m rdam:P30107 ?edition }"],
+]
+
+
+class _Refs(HTMLParser):
+    """The URLs a page makes the browser load, and its embedded JSON configuration."""
+
+    def __init__(self):
+        super().__init__()
+        self.loads: list[str] = []
+        self.config_text: str | None = None
+        self._in_config = False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag in ("script", "img", "iframe", "audio", "video", "source") and a.get("src"):
+            self.loads.append(a["src"])
+        if tag == "link" and a.get("href"):
+            self.loads.append(a["href"])
+        self._in_config = tag == "script" and a.get("id") == "page-config"
+
+    def handle_data(self, data):
+        if self._in_config:
+            self.config_text = (self.config_text or "") + data
+
+    def handle_endtag(self, tag):
+        self._in_config = False
+
+
+def _refs(html: str) -> _Refs:
+    parser = _Refs()
+    parser.feed(html)
+    return parser
+
+
+@pytest.fixture(scope="module")
+def client() -> TestClient:
+    app = FastAPI()
+    page.install(app)
+    return TestClient(app)
+
+
+@pytest.mark.parametrize("path", ["/", "/query"])
+def test_page_is_html_with_the_bundled_editor(client, path):
+    r = client.get(path)
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "text/html; charset=utf-8"
+    assert "<h1>metadatabronn — SPARQL</h1>" in r.text
+    assert 'href="/docs"' in r.text
+    loads = _refs(r.text).loads
+    assert "/static/yasgui/yasgui.min.js" in loads
+    assert "/static/yasgui/yasgui.min.css" in loads
+    assert "/static/query.js" in loads
+
+
+def test_page_loads_nothing_from_elsewhere(client):
+    html = client.get("/query").text
+    loads = _refs(html).loads
+    assert loads
+    for url in loads:
+        assert not re.match(r"^(https?:)?//", url, re.IGNORECASE), url
+    assert not re.search(r"""<(script|link|img|iframe)\b[^>]*\b(src|href)\s*=\s*["']?(https?:)?//""", html, re.I)
+    # every file the page loads is there, each with a media type a browser will use
+    for url in loads:
+        if url.startswith("data:"):
+            continue
+        r = client.get(url)
+        assert r.status_code == 200, url
+        kind = r.headers["content-type"].split(";")[0]
+        if url.endswith(".js"):
+            assert kind in ("text/javascript", "application/javascript"), url
+        elif url.endswith(".css"):
+            assert kind == "text/css", url
+
+
+def test_bundled_yasgui_is_served_whole(client):
+    js = client.get("/static/yasgui/yasgui.min.js")
+    css = client.get("/static/yasgui/yasgui.min.css")
+    assert js.status_code == css.status_code == 200
+    assert js.headers["content-type"].split(";")[0] in ("text/javascript", "application/javascript")
+    assert css.headers["content-type"].split(";")[0] == "text/css"
+    assert len(js.content) > 500_000 and b"Yasgui" in js.content
+    assert len(css.content) > 20_000 and b".yasgui" in css.content
+    assert client.get("/static/no-such-file.js").status_code == 404
+
+
+def test_bundle_version_is_the_pinned_one():
+    version = (YASGUI / "VERSION").read_text().strip()
+    assert re.fullmatch(r"4\.\d+\.\d+", version)
+    script = (ROOT / "tools" / "build_yasgui.sh").read_text()
+    assert f'YASGUI_VERSION="${{1:-{version}}}"' in script
+    assert "MIT" in (YASGUI / "LICENSE.txt").read_text()
+
+
+def test_page_presets_the_prefixes(client):
+    html = client.get("/query").text
+    for line in PREFIX_LINES:
+        assert line in html
+    config = json.loads(_refs(html).config_text)
+    assert config["endpoint"] == "/sparql"
+    for line in PREFIX_LINES:
+        assert line in config["starter"]
+
+
+def test_page_offers_the_four_examples(client):
+    html = client.get("/query").text
+    config = json.loads(_refs(html).config_text)
+    examples = config["examples"]
+    assert [e["query"] for e in examples] == [e.query for e in page.EXAMPLES]
+    assert len(examples) == len(EXAMPLE_PARTS) == 4
+    for example, parts in zip(examples, EXAMPLE_PARTS):
+        assert f">{example['label']}</option>" in html
+        for part in parts:
+            assert part in example["query"], (example["label"], part)
+        assert re.search(r"\bLIMIT \d+\s*$", example["query"]), example["label"]
+        for line in PREFIX_LINES:
+            assert line in example["query"]
+    assert 'id="run-example"' in html and "Run example" in html
+
+
+def test_install_twice_mounts_static_once():
+    app = FastAPI()
+    page.install(app)
+    page.mount_static(app)
+    assert [getattr(r, "path", None) for r in app.router.routes].count("/static") == 1
+
+
+@pytest.fixture(scope="module")
+def golden_store(tmp_path_factory):
+    from metadatabronn.pipeline import Settings, ingest
+    from metadatabronn.store import Store
+
+    path = tmp_path_factory.mktemp("query-page") / "store"
+    base = "http://example.org/well"
+    ingest([str(GOLDEN)], Settings(store=path, base=base, workers=1))
+    store = Store(path, base, read_only=True)
+    yield store
+    store.close()
+
+
+def _rows(store, sparql: str) -> list[dict[str, str]]:
+    solutions = store.query(sparql)
+    names = [v.value for v in solutions.variables]
+    return [{n: s[n].value for n in names if s[n] is not None} for s in solutions]
+
+
+def test_examples_answer_on_the_golden_records(golden_store):
+    translations, no_carrier, by_agent, editions = (_rows(golden_store, e.query) for e in page.EXAMPLES)
+    # 00022737: Duranti's Sogni mancini, in English, translated from the Italian
+    sogni = [r for r in translations if r.get("workTitle") == "Sogni mancini"]
+    assert {r["language"] for r in sogni} == {"eng", "ita"}
+    english = next(r for r in sogni if r["language"] == "eng")
+    assert english["title"] == "Left-handed dreams"
+    assert english["original"] == next(r for r in sogni if r["language"] == "ita")["e"]
+    assert no_carrier == []  # every golden record has a 338 or a carrier derived from 007/008
+    assert by_agent == []  # no Austen among the golden records; the same query finds Defoe:
+    defoe = _rows(golden_store, page.EXAMPLES[2].query.replace('"austen"', '"defoe"'))
+    assert [r["workTitle"] for r in defoe] == ["Robinson Crusoe"]
+    assert [(r["date"], r.get("edition")) for r in editions] == [("1900", None)]
+    assert editions[0]["title"].startswith("The life and strange surprising adventures of Robinson Crusoe")
+
+
+# --- in a browser --------------------------------------------------------------------------
+
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-dev-shm-usage", "--hide-scrollbars",
+    # Any host but this one fails to resolve: the page must work with no network at all.
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve_available() -> bool:
+    try:
+        r = subprocess.run([sys.executable, "-m", "metadatabronn", "serve", "--help"],
+                           capture_output=True, timeout=30, cwd=ROOT)
+    except subprocess.TimeoutExpired:
+        return False
+    return r.returncode == 0
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"the server exited with status {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"{url} did not answer 200 within {seconds:.0f} s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A ``metadatabronn serve`` on a free port, over a store of the golden records."""
+    if not _serve_available():
+        pytest.skip("`python -m metadatabronn serve` is not available")
+    from metadatabronn.pipeline import Settings, ingest
+
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    store = tmp_path / "store"
+    ingest([str(GOLDEN)], Settings(store=store, base=base, workers=1))
+    log = tmp_path / "server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "metadatabronn", "serve", "--store", str(store), "--port", str(port),
+             "--host", "127.0.0.1", "--base-iri", base],
+            stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+    try:
+        _wait_healthy(f"{base}/health", proc, log)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def _chromium(chromium: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
+                           "--virtual-time-budget=15000", *args],
+                          capture_output=True, timeout=60)
+
+
+def test_example_runs_in_a_browser(server, tmp_path):
+    chromium = shutil.which("chromium")
+    if not chromium:
+        pytest.skip("chromium is not installed")
+    url = f"{server}/query?example=1&run=1"
+
+    dom = _chromium(chromium, tmp_path / "profile-dom", "--dump-dom", url)
+    text = dom.stdout.decode("utf-8", "replace")
+    assert dom.returncode == 0, dom.stderr.decode("utf-8", "replace")[-2000:]
+    assert 'class="yasgui' in text, "YASGUI did not start"
+    cells = re.findall(r"<td\b[^>]*>(.*?)</td>", text, re.S)
+    assert cells, "no result rows in the page"
+    shown = " ".join(re.sub(r"<[^>]+>", " ", c) for c in cells)
+    assert "Left-handed dreams" in shown and "Sogni mancini" in shown
+    assert re.search(r"\bita\b", shown) and re.search(r"\beng\b", shown)
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    png = ARTIFACTS / "query-page.png"
+    png.unlink(missing_ok=True)
+    shot = _chromium(chromium, tmp_path / "profile-shot", f"--screenshot={png}", "--window-size=1280,900", url)
+    assert shot.returncode == 0, shot.stderr.decode("utf-8", "replace")[-2000:]
+    assert png.stat().st_size > 10_000
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
