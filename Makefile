@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench clean browser
 
 $(BIN)/metadatabronn: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,11 +21,21 @@ demo: $(BIN)/metadatabronn
 	@echo "Serving the demo store at http://localhost:8000/ (query page, /docs for the API); Ctrl-C stops it."
 	$(BIN)/metadatabronn serve --store var/demo-store --port 8000
 
-test: $(BIN)/metadatabronn
+test: $(BIN)/metadatabronn browser
 	$(BIN)/python -m pytest
+
+# The query page's test drives Debian's headless Chromium. Installed here when this is a Debian
+# machine we may install on; elsewhere that one test skips and says so.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
+		echo "chromium not installed: the query page's browser test will skip"; }
 
 bench: $(BIN)/metadatabronn
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/roundtrip.py
+	$(BIN)/python bench/export.py
+	$(BIN)/python bench/serve.py
 
 clean:
 	rm -rf var .pytest_cache .hypothesis
