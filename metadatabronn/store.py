@@ -200,12 +200,43 @@ class Store:
                     todo.append(q.object.value)
         return manifestation, carried, modified, deleted, statements
 
-    def update(self, sparql: str) -> None:
-        """A SPARQL 1.1 Update: a cataloguer's edit of the well's own statements."""
+    def update(self, sparql: str, changed: Iterable[str] = ()) -> None:
+        """A SPARQL 1.1 Update: a cataloguer's edit of the well's own statements. ``changed``
+        names the entities it edits; each gets a change-log entry, so that every record that
+        embeds one is harvested again (OAI-PMH datestamps) and exported by ``--since``."""
         try:
             self._store.update(sparql)
         except SyntaxError as exc:
             raise MetadatabronnError(f"SPARQL syntax error: {exc}") from exc
+        changed = list(changed)
+        if changed:
+            from datetime import datetime, timezone
+
+            when = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            seq = self.next_sequence()
+            text = "".join(self.change_quads(seq + i, "update", iri, when) for i, iri in enumerate(changed))
+            self._store.load(text.encode("utf-8"), format=ox.RdfFormat.N_QUADS)
+
+    def change_times(self) -> dict[str, str]:
+        """Entity or manifestation IRI → the time of its latest change-log entry."""
+        rows = self._store.query(
+            f"SELECT ?o (MAX(?t) AS ?last) WHERE {{ GRAPH <{self.changes_graph}> "
+            f"{{ ?c <{AS_OBJECT}> ?o ; <{AS_PUBLISHED}> ?t }} }} GROUP BY ?o")
+        return {row["o"].value: row["last"].value for row in rows}
+
+    def record_index(self) -> list[tuple[str, str, str, bool]]:
+        """Every record graph: ``(graph, manifestation, source file, deleted?)``."""
+        rows = self._store.query(
+            f"""SELECT ?g ?m ?src ?del WHERE {{ GRAPH ?g {{ ?g <{T.MB}describes> ?m .
+                OPTIONAL {{ ?g <http://purl.org/dc/terms/source> ?src }}
+                OPTIONAL {{ ?m <{AS}deleted> ?del }} }} }}""")
+        return [(r["g"].value, r["m"].value, r["src"].value if r["src"] is not None else "", r["del"] is not None)
+                for r in rows]
+
+    def graphs_naming(self, iri: str) -> set[str]:
+        """Record graphs with a statement whose object is ``iri`` (the records embedding it)."""
+        return {q.graph_name.value for q in self._store.quads_for_pattern(None, None, ox.NamedNode(iri), None)
+                if isinstance(q.graph_name, ox.NamedNode) and "/record/" in q.graph_name.value}
 
     # serving ---------------------------------------------------------------------------
     RESULT_FORMATS = {"json": "JSON", "xml": "XML", "csv": "CSV", "tsv": "TSV"}

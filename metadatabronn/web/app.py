@@ -18,7 +18,7 @@ from .. import __version__
 from ..errors import StoreError
 from ..mapping import terms as T
 from ..store import Store
-from . import entities, problems, sparql
+from . import entities, oai, problems, sparql, sru
 from .queries import QueryWorkers
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,8 @@ def create_app(store_path: Path, base: str, *, query_workers: int = 2, timeout: 
     problems.install(app)
     app.include_router(sparql.router)
     app.include_router(entities.router)
+    app.include_router(oai.router)
+    app.include_router(sru.router)
 
     @app.get("/health", tags=["Service"], summary="The store and its counts")
     async def health(request: Request):

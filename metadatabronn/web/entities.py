@@ -18,13 +18,12 @@ from fastapi.responses import JSONResponse, Response
 
 from ..identity import normalise
 from ..mapping import terms as T
-from ..mapping.reverse import from_triples, to_marc
 from ..mapping.text import isbn13
-from ..marc.writer import encode
 from ..store import Store, serialise_triples
 from .context import CONTEXT, NAMES
 from .negotiate import ENTITY_TYPES, choose
 from .problems import Problem
+from .records import iso2709, marc_record, marcxml
 
 router = APIRouter(tags=["Entities"])
 KINDS = ("work", "expression", "manifestation", "item", "agent", "concept")
@@ -149,18 +148,12 @@ def _compact_iri(iri: str) -> str:
 
 
 def _marc(store: Store, base: str, iri: str, fmt: str) -> bytes:
-    graph = f"{base}/record/{iri.rsplit('/', 1)[-1]}"
-    found = store.record_statements(graph)
-    if found is None:
+    record = marc_record(store, base, iri)
+    if record is None:
         raise Problem(404, f"{iri} has no source record to write as MARC")
-    manifestation, carried, modified, deleted, statements = found
-    cn = next((o for s, p, o, lit in statements if s == manifestation and p == T.M_IDENTIFIER and lit
-               and o.startswith("(")), manifestation.rsplit("/", 1)[-1])
-    record = to_marc(from_triples(cn, manifestation, statements, carried, modified=modified, deleted=deleted))
     if fmt == "marc":
-        return encode(record, "marc")
-    return (b'<?xml version="1.0" encoding="UTF-8"?>\n'
-            + encode(record, "marcxml").replace(b"<record>", b'<record xmlns="http://www.loc.gov/MARC21/slim">', 1))
+        return iso2709(record)
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + marcxml(record) + b"\n"
 
 
 def _local(iri: str, base: str) -> str:

@@ -1,0 +1,120 @@
+"""One manifestation as the record formats harvesters ask for: MARCXML, ISO 2709, Dublin Core,
+and RDF/XML of the manifestation with its expression and work."""
+
+from __future__ import annotations
+
+from xml.sax.saxutils import escape
+
+from pymarc import Record
+
+from ..mapping import terms as T
+from ..mapping.reverse import from_triples, to_marc
+from ..marc.writer import encode
+from ..store import Store, serialise_triples
+
+MARC_NS = "http://www.loc.gov/MARC21/slim"
+OAI_DC_NS = "http://www.openarchives.org/OAI/2.0/oai_dc/"
+DC_NS = "http://purl.org/dc/elements/1.1/"
+
+
+def marc_record(store: Store, base: str, manifestation: str) -> Record | None:
+    """The manifestation's MARC 21 record, as export writes it; None if it has no record graph."""
+    graph = f"{base}/record/{manifestation.rsplit('/', 1)[-1]}"
+    found = store.record_statements(graph)
+    if found is None:
+        return None
+    m, carried, modified, deleted, statements = found
+    cn = next((o for s, p, o, lit in statements if s == m and p == T.M_IDENTIFIER and lit and o.startswith("(")),
+              m.rsplit("/", 1)[-1])
+    return to_marc(from_triples(cn, m, statements, carried, modified=modified, deleted=deleted))
+
+
+def marcxml(record: Record) -> bytes:
+    """A ``<record>`` in the MARCXML namespace, without an XML declaration (to embed)."""
+    return encode(record, "marcxml").strip().replace(b"<record>", f'<record xmlns="{MARC_NS}">'.encode(), 1)
+
+
+def iso2709(record: Record) -> bytes:
+    return encode(record, "marc")
+
+
+SRW_DC_NS = "info:srw/schema/1/dc-schema"
+
+
+def dublin_core(record: Record, iri: str, wrapper: str = "oai_dc") -> bytes:
+    """Dublin Core after LC's MARC to Dublin Core crosswalk (the unqualified part), wrapped for
+    OAI-PMH (``oai_dc``) or SRU (``srw_dc``)."""
+    out: list[tuple[str, str]] = []
+
+    def add(element: str, value: str) -> None:
+        value = " ".join(value.split()).strip(" /:;,=")
+        if value.endswith(".") and value[-2:-1].isdigit():  # "1899." is a date and its ISBD full stop
+            value = value[:-1]
+        if value and (element, value) not in out:
+            out.append((element, value))
+
+    for f in record.get_fields("245"):
+        add("title", " ".join(v for c, v in f.subfields if c in "abfgknps"))
+    for f in record.get_fields("100", "110", "111", "700", "710", "711", "720"):
+        name = " ".join(v for c, v in f.subfields if c in "abcdq")
+        add("creator" if f.tag.startswith("1") else "contributor", name)
+    for f in record.get_fields("600", "610", "611", "630", "650", "651", "653"):
+        add("subject", " -- ".join(v for c, v in f.subfields if c in "abcdqtvxyz"))
+    for f in record.get_fields("050", "082"):
+        add("subject", f["a"] or "")
+    for f in record.get_fields("520", "505", "500"):
+        add("description", f["a"] or "")
+    for f in record.get_fields("260", "264"):
+        if f.tag == "264" and f.indicator2 not in ("1", " "):
+            continue
+        for v in f.get_subfields("b"):
+            add("publisher", v)
+        for v in f.get_subfields("c"):
+            add("date", v)
+    leader = str(record.leader)
+    add("type", {"a": "Text", "t": "Text", "c": "Text", "d": "Text", "i": "Sound", "j": "Sound",
+                 "k": "Image", "g": "MovingImage", "e": "Image", "f": "Image", "m": "Software"}.get(leader[6:7], ""))
+    for f in record.get_fields("300"):
+        add("format", " ".join(f.get_subfields("a", "b", "c")))
+    for f in record.get_fields("020"):
+        for v in f.get_subfields("a"):
+            add("identifier", "URN:ISBN:" + v.split(" ")[0])
+    for f in record.get_fields("022"):
+        for v in f.get_subfields("a"):
+            add("identifier", "URN:ISSN:" + v)
+    add("identifier", iri)
+    f008 = record["008"].data if record["008"] else ""
+    if len(f008) >= 38 and f008[35:38].strip():
+        add("language", f008[35:38])
+    for f in record.get_fields("041"):
+        for v in f.get_subfields("a"):
+            add("language", v)
+    for f in record.get_fields("490", "830"):
+        add("relation", f["a"] or "")
+    body = "".join(f"<dc:{e}>{escape(v)}</dc:{e}>" for e, v in out)
+    if wrapper == "srw_dc":
+        return f'<srw_dc:dc xmlns:srw_dc="{SRW_DC_NS}" xmlns:dc="{DC_NS}">{body}</srw_dc:dc>'.encode("utf-8")
+    return (f'<oai_dc:dc xmlns:oai_dc="{OAI_DC_NS}" xmlns:dc="{DC_NS}" '
+            f'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+            f'xsi:schemaLocation="{OAI_DC_NS} http://www.openarchives.org/OAI/2.0/oai_dc.xsd">{body}</oai_dc:dc>'
+            ).encode("utf-8")
+
+
+def rdf_xml(store: Store, manifestation: str) -> bytes:
+    """RDF/XML of the manifestation, its expression and its work (the well's own statements)."""
+    triples = []
+    seen = set()
+    subjects = [manifestation]
+    for p_iri in (T.M_EXPRESSION, T.M_WORK):
+        subjects += store.values(manifestation, p_iri)
+    for subject in subjects:
+        for _, p, o, lit, lang, dt in store.about(subject):
+            key = (subject, p, o, lit, lang, dt)
+            if key not in seen:
+                seen.add(key)
+                triples.append(key)
+    body = serialise_triples(triples, "rdfxml", {"rdac": T.RDAC, "rdaw": T.RDAW, "rdae": T.RDAE,
+                                                  "rdam": T.RDAM})
+    if body.startswith(b"<?xml"):
+        body = body.split(b"?>", 1)[1].lstrip()
+    return body
