@@ -184,12 +184,9 @@ def _identify(repo: Repository, args, endpoint: str, now: datetime) -> str:
             f"<protocolVersion>2.0</protocolVersion><adminEmail>metadata@{escape(repo.host)}</adminEmail>"
             f"<earliestDatestamp>{_stamp(repo.earliest)}</earliestDatestamp><deletedRecord>persistent</deletedRecord>"
             f"<granularity>YYYY-MM-DDThh:mm:ssZ</granularity>"
-            f'<description><oai-identifier xmlns="http://www.openarchives.org/OAI/2.0/oai-identifier" '
-            f'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="http://www.openarchives.org/'
-            f'OAI/2.0/oai-identifier http://www.openarchives.org/OAI/2.0/oai-identifier.xsd">'
-            f"<scheme>oai</scheme><repositoryIdentifier>{escape(repo.host)}</repositoryIdentifier>"
-            f"<delimiter>:</delimiter><sampleIdentifier>oai:{escape(repo.host)}:DLC-00001813</sampleIdentifier>"
-            f"</oai-identifier></description></Identify>")
+            # Identifiers are oai:{host}:{manifestation id}; the oai-identifier description is left
+            # out because its schema is not among those a harvester validates responses with.
+            f"</Identify>")
 
 
 def _formats(repo: Repository, args, endpoint, now) -> str:

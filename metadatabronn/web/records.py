@@ -61,9 +61,9 @@ def dublin_core(record: Record, iri: str, wrapper: str = "oai_dc") -> bytes:
     for f in record.get_fields("600", "610", "611", "630", "650", "651", "653"):
         add("subject", " -- ".join(v for c, v in f.subfields if c in "abcdqtvxyz"))
     for f in record.get_fields("050", "082"):
-        add("subject", f["a"] or "")
+        add("subject", " ".join(f.get_subfields("a")))
     for f in record.get_fields("520", "505", "500"):
-        add("description", f["a"] or "")
+        add("description", " ".join(f.get_subfields("a")))
     for f in record.get_fields("260", "264"):
         if f.tag == "264" and f.indicator2 not in ("1", " "):
             continue
@@ -83,14 +83,14 @@ def dublin_core(record: Record, iri: str, wrapper: str = "oai_dc") -> bytes:
         for v in f.get_subfields("a"):
             add("identifier", "URN:ISSN:" + v)
     add("identifier", iri)
-    f008 = record["008"].data if record["008"] else ""
+    f008 = next((f.data for f in record.get_fields("008")), "")
     if len(f008) >= 38 and f008[35:38].strip():
         add("language", f008[35:38])
     for f in record.get_fields("041"):
         for v in f.get_subfields("a"):
             add("language", v)
     for f in record.get_fields("490", "830"):
-        add("relation", f["a"] or "")
+        add("relation", " ".join(f.get_subfields("a")))
     body = "".join(f"<dc:{e}>{escape(v)}</dc:{e}>" for e, v in out)
     if wrapper == "srw_dc":
         return f'<srw_dc:dc xmlns:srw_dc="{SRW_DC_NS}" xmlns:dc="{DC_NS}">{body}</srw_dc:dc>'.encode("utf-8")

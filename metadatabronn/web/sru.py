@@ -138,6 +138,12 @@ class Catalogue:
                 if len(parts) >= 3:
                     entry["creator"].add(parts[1])
                     entry["title"].add(parts[2])
+        # Other title information, parallel and variant titles are searched as titles too.
+        for predicate in (T.M_OTHER_TITLE, T.M_PARALLEL_TITLE, T.M_VARIANT_TITLE):
+            for r in store.query(f"SELECT ?m ?t WHERE {{ ?m <{predicate}> ?t }}"):
+                entry = texts.get(r["m"].value)
+                if entry is not None:
+                    entry["title"].add(normalise(r["t"].value))
         self.texts = texts
         self.order = sorted(texts, key=lambda m: m.rsplit("/", 1)[-1])
 
