@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import BinaryIO
 
-from pymarc import Record, record_to_xml
+from pymarc import Record
 
 from ..errors import ConfigError
 
@@ -52,5 +53,34 @@ def encode(record: Record, fmt: str) -> bytes:
         return record.as_marc()
     if fmt == "marcxml":
         # Inside the collection the MARCXML namespace is the default one already.
-        return record_to_xml(record, namespace=False) + b"\n"
+        return marcxml(record).encode("utf-8") + b"\n"
     return json.dumps(record.as_dict(), ensure_ascii=False).encode("utf-8")
+
+
+_XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _text(value: str) -> str:
+    if _XML_UNSAFE.search(value):  # characters XML 1.0 cannot carry at all
+        value = _XML_UNSAFE.sub("\ufffd", value)
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _attr(value: str) -> str:
+    return _text(value).replace('"', "&quot;")
+
+
+def marcxml(record: Record, namespace: str | None = None) -> str:
+    """One ``<record>`` as MARCXML text, written directly (several times faster than building
+    an element tree); ``namespace`` puts the MARCXML namespace on the element."""
+    ns = f' xmlns="{namespace}"' if namespace else ""
+    parts = [f"<record{ns}><leader>{_text(str(record.leader))}</leader>"]
+    for f in record.fields:
+        if f.is_control_field():
+            parts.append(f'<controlfield tag="{_attr(f.tag)}">{_text(f.data or "")}</controlfield>')
+        else:
+            parts.append(f'<datafield tag="{_attr(f.tag)}" ind1="{_attr(f.indicator1)}" ind2="{_attr(f.indicator2)}">')
+            parts.extend(f'<subfield code="{_attr(code)}">{_text(value)}</subfield>' for code, value in f.subfields)
+            parts.append("</datafield>")
+    parts.append("</record>")
+    return "".join(parts)

@@ -11,17 +11,21 @@ once (in its current form), never skipped, never twice.
 from __future__ import annotations
 
 import base64
+import bisect
 import json
 import re
 from dataclasses import dataclass
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlparse
 from xml.sax.saxutils import escape, quoteattr
 
+import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from .records import MARC_NS, OAI_DC_NS, dublin_core, marc_record, marcxml, rdf_xml
+from .records import MARC_NS, OAI_DC_NS
 
 router = APIRouter(tags=["OAI-PMH"])
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
@@ -62,10 +66,20 @@ class Entry:
 
 
 class Repository:
-    """The harvestable records of one store snapshot, in identifier order."""
+    """The harvestable records of one store snapshot, in identifier order.
 
-    def __init__(self, store, base: str, started: datetime):
-        self.store, self.base = store, base
+    Records are written in the query worker processes, a page split between them, and the next
+    page of a list is written while the harvester reads this one: a harvester asks for pages
+    one after another, and this is what keeps it busy.
+    """
+
+    def __init__(self, store, base: str, started: datetime, workers=None):
+        self.store, self.base, self.workers = store, base, workers
+        self._chunks = ThreadPoolExecutor(max(1, workers.size if workers else 1), thread_name_prefix="oai-render")
+        self._ahead = ThreadPoolExecutor(1, thread_name_prefix="oai-prefetch")
+        self._prefetched: dict[tuple, Future] = {}
+        self._lists: dict[tuple, list[Entry]] = {}
+        self._lock = threading.Lock()
         changes = {iri: _time(t) for iri, t in store.change_times().items()}
         bumped: dict[str, datetime] = {}
         for iri, when in changes.items():
@@ -85,6 +99,49 @@ class Repository:
         self.sets = sorted({s for e in entries for s in e.sets})
         self.earliest = min((e.datestamp for e in entries), default=started)
         self.host = urlparse(base).hostname or "localhost"
+
+    def matching(self, key: tuple, wanted) -> list[Entry]:
+        """The entries a list request selects; the same for every page of one harvest."""
+        with self._lock:
+            found = self._lists.get(key)
+        if found is None:
+            found = [e for e in self.entries if wanted(e)]
+            with self._lock:
+                while len(self._lists) >= 16:
+                    self._lists.pop(next(iter(self._lists)))
+                self._lists[key] = found
+        return found
+
+    def bodies(self, entries: list[Entry], prefix: str) -> list[bytes | None]:
+        """The metadata of each entry (None for a deleted one), prefetched if it was."""
+        live = [e for e in entries if not e.deleted]
+        key = (prefix, tuple(e.id for e in live))
+        with self._lock:
+            ahead = self._prefetched.pop(key, None)
+        rendered = iter(ahead.result() if ahead is not None else self._render(live, prefix))
+        return [None if e.deleted else next(rendered) for e in entries]
+
+    def prefetch(self, entries: list[Entry], prefix: str) -> None:
+        live = [e for e in entries if not e.deleted]
+        key = (prefix, tuple(e.id for e in live))
+        with self._lock:
+            if key in self._prefetched:
+                return
+            while len(self._prefetched) >= 4:  # harvests that stopped half-way
+                self._prefetched.pop(next(iter(self._prefetched)))
+            self._prefetched[key] = self._ahead.submit(self._render, live, prefix)
+
+    def _render(self, live: list[Entry], prefix: str) -> list[bytes | None]:
+        iris = [e.manifestation for e in live]
+        if self.workers is None or len(iris) < 8:
+            from .queries import _render
+
+            return _render(self.store, prefix, self.base, iris)
+        n = self.workers.size
+        size = -(-len(iris) // n)
+        chunks = [iris[i:i + size] for i in range(0, len(iris), size)]
+        parts = self._chunks.map(lambda chunk: self.workers.render(prefix, self.base, chunk), chunks)
+        return [body for part in parts for body in part]
 
     def identifier(self, entry: Entry) -> str:
         return f"oai:{self.host}:{entry.id}"
@@ -114,7 +171,7 @@ def repository(request: Request) -> Repository:
     state = request.app.state
     repo = getattr(state, "oai", None)
     if repo is None:
-        repo = state.oai = Repository(state.store, state.base, state.started)
+        repo = state.oai = Repository(state.store, state.base, state.started, state.queries)
     return repo
 
 
@@ -123,14 +180,15 @@ def repository(request: Request) -> Repository:
 @router.get("/oai", summary="OAI-PMH 2.0 (GET)", response_class=Response,
             responses={200: {"content": {"text/xml": {}}, "description": "an OAI-PMH response, or an OAI-PMH error"}})
 async def oai_get(request: Request):
-    return _respond(request, parse_qs(str(request.url.query), keep_blank_values=True))
+    params = parse_qs(str(request.url.query), keep_blank_values=True)
+    return await anyio.to_thread.run_sync(_respond, request, params)
 
 
 @router.post("/oai", summary="OAI-PMH 2.0 (POST, application/x-www-form-urlencoded)", response_class=Response,
              responses={200: {"content": {"text/xml": {}}}})
 async def oai_post(request: Request):
     body = (await request.body()).decode("utf-8", "replace")
-    return _respond(request, parse_qs(body, keep_blank_values=True))
+    return await anyio.to_thread.run_sync(_respond, request, parse_qs(body, keep_blank_values=True))
 
 
 def _respond(request: Request, params: dict[str, list[str]]) -> Response:
@@ -246,18 +304,15 @@ def _with_parents(sets) -> list[str]:
     return out
 
 
-def _record(repo: Repository, entry: Entry, prefix: str, asked: str) -> str:
+def _record(repo: Repository, entry: Entry, prefix: str, asked: str, body: bytes | None = None) -> str:
     header = _header(repo, entry)
     if entry.deleted:
         return f"<record>{header}</record>"
-    if prefix == "rdf":
-        metadata = rdf_xml(repo.store, entry.manifestation)
-    else:
-        record = marc_record(repo.store, repo.base, entry.manifestation)
-        if record is None:
-            return f"<record>{header}</record>"
-        metadata = marcxml(record) if prefix == "marc21" else dublin_core(record, entry.manifestation)
-    return f"<record>{header}<metadata>{metadata.decode('utf-8')}</metadata></record>"
+    if body is None:
+        body = repo.bodies([entry], prefix)[0]
+    if body is None:
+        return f"<record>{header}</record>"
+    return f"<record>{header}<metadata>{body.decode('utf-8')}</metadata></record>"
 
 
 # lists and their resumption tokens ---------------------------------------------------------
@@ -331,13 +386,16 @@ def _list(repo: Repository, args, endpoint, now: datetime, *, records: bool) -> 
             return False
         return True
 
-    matching = [e for e in repo.entries if wanted(e)]
-    remaining = [e for e in matching if e.id > after]
+    matching = repo.matching((set_spec, since, until, started), wanted)
+    remaining = matching[bisect.bisect_right([e.id for e in matching], after):] if after else matching
     if not matching or (not remaining and cursor == 0):
         raise OaiError("noRecordsMatch", "no records match the arguments")
     page, rest = remaining[:PAGE], remaining[PAGE:]
     if records:
-        items = "".join(_record(repo, e, prefix, asked) for e in page)
+        bodies = repo.bodies(page, prefix)
+        if rest:
+            repo.prefetch(rest[:PAGE], prefix)
+        items = "".join(_record(repo, e, prefix, asked, b) for e, b in zip(page, bodies))
     else:
         items = "".join(_header(repo, e) for e in page)
     complete = cursor + len(remaining)

@@ -33,7 +33,13 @@ def _serve(conn, store_path: str, base: str, max_bytes: int) -> None:
             request = conn.recv()
         except EOFError:
             return
-        sparql, results, graph, default_graphs, named_graphs = request
+        if request[0] == "render":
+            try:
+                conn.send(("ok", _render(store, *request[1:]), "render"))
+            except Exception as exc:  # noqa: BLE001 - reported to the caller, the worker goes on
+                conn.send(("error", f"cannot write records: {exc}", ""))
+            continue
+        sparql, results, graph, default_graphs, named_graphs = request[1:]
         try:
             body, kind = store.run_query(sparql, results=results, graph=graph, default_graphs=default_graphs,
                                          named_graphs=named_graphs, max_bytes=max_bytes)
@@ -44,6 +50,26 @@ def _serve(conn, store_path: str, base: str, max_bytes: int) -> None:
             conn.send(("large", str(exc), ""))
         except (StoreError, MetadatabronnError) as exc:
             conn.send(("error", str(exc), ""))
+
+
+def _render(store, prefix: str, base: str, manifestations: list[str]) -> list[bytes | None]:
+    """Records for harvesting, written in this worker: reading a record out of the store costs
+    about as much as writing it, and this way two pages' worth run at once."""
+    from .records import dublin_core, marc_record, marcxml, rdf_xml
+
+    out: list[bytes | None] = []
+    for m in manifestations:
+        if prefix == "rdf":
+            out.append(rdf_xml(store, m))
+            continue
+        record = marc_record(store, base, m)
+        if record is None:
+            out.append(None)
+        elif prefix == "marc21":
+            out.append(marcxml(record))
+        else:
+            out.append(dublin_core(record, m, "srw_dc" if prefix == "srw_dc" else "oai_dc"))
+    return out
 
 
 class _Worker:
@@ -79,14 +105,26 @@ class QueryWorkers:
             self._all.add(worker)
         self._idle.put(worker)
 
+    @property
+    def size(self) -> int:
+        return len(self._all)
+
+    def render(self, prefix: str, base: str, manifestations: list[str]) -> list[bytes | None]:
+        """Harvest records (MARCXML, Dublin Core, RDF/XML) written in a worker process."""
+        body, _ = self._call(("render", prefix, base, manifestations))
+        return body
+
     def run(self, sparql: str, *, results: str, graph: str, default_graphs=None, named_graphs=None
             ) -> tuple[bytes, str]:
+        return self._call(("query", sparql, results, graph, default_graphs, named_graphs))
+
+    def _call(self, request: tuple):
         try:
             worker = self._idle.get(timeout=self.timeout)
         except queue.Empty:
             raise Busy(f"every query worker stayed busy for {self.timeout:g} s; try again later") from None
         try:
-            worker.conn.send((sparql, results, graph, default_graphs, named_graphs))
+            worker.conn.send(request)
             if not worker.conn.poll(self.timeout):
                 raise QueryTimeout(f"the query ran longer than {self.timeout:g} s and was stopped")
             status, payload, kind = worker.conn.recv()

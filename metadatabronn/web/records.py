@@ -10,6 +10,7 @@ from pymarc import Record
 from ..mapping import terms as T
 from ..mapping.reverse import from_triples, to_marc
 from ..marc.writer import encode
+from ..marc.writer import marcxml as marcxml_text
 from ..store import Store, serialise_triples
 
 MARC_NS = "http://www.loc.gov/MARC21/slim"
@@ -19,7 +20,8 @@ DC_NS = "http://purl.org/dc/elements/1.1/"
 
 def marc_record(store: Store, base: str, manifestation: str) -> Record | None:
     """The manifestation's MARC 21 record, as export writes it; None if it has no record graph."""
-    graph = f"{base}/record/{manifestation.rsplit('/', 1)[-1]}"
+    # The record graph sits beside the manifestation under the base it was minted with.
+    graph = manifestation.rsplit("/manifestation/", 1)[0] + "/record/" + manifestation.rsplit("/", 1)[-1]
     found = store.record_statements(graph)
     if found is None:
         return None
@@ -31,7 +33,7 @@ def marc_record(store: Store, base: str, manifestation: str) -> Record | None:
 
 def marcxml(record: Record) -> bytes:
     """A ``<record>`` in the MARCXML namespace, without an XML declaration (to embed)."""
-    return encode(record, "marcxml").strip().replace(b"<record>", f'<record xmlns="{MARC_NS}">'.encode(), 1)
+    return marcxml_text(record, MARC_NS).encode("utf-8")
 
 
 def iso2709(record: Record) -> bytes:

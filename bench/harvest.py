@@ -1,0 +1,95 @@
+"""Harvest benchmark: a full OAI-PMH ListRecords harvest of MARCXML, streamed page by page.
+
+    python bench/harvest.py [CORPUS] [--store DIR] [--prefix marc21|oai_dc]
+
+Builds a store from CORPUS (default: the LC Books 2016 part 01 first-20k file) unless --store
+names one, starts ``metadatabronn serve`` on a free loopback port and harvests everything the
+way a library system does: one request after another, following resumption tokens. Reports
+records/s for a first (cold) and a second harvest, and the page size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from metadatabronn.pipeline import Settings, ingest
+
+DEFAULT = Path(__file__).resolve().parent.parent.parent / "shared" / "corpora" / "lc-books-2016-part01-first20k.mrc.gz"
+_TOKEN = re.compile(rb"<resumptionToken[^>]*>([^<]+)</resumptionToken>")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def harvest(base: str, prefix: str) -> tuple[int, int, float, int]:
+    client = httpx.Client(timeout=120)
+    params = {"verb": "ListRecords", "metadataPrefix": prefix}
+    records = pages = size = 0
+    started = time.perf_counter()
+    while True:
+        body = client.get(f"{base}/oai", params=params).content
+        size += len(body)
+        records += body.count(b"<record>")
+        pages += 1
+        token = _TOKEN.search(body)
+        if not token:
+            break
+        params = {"verb": "ListRecords", "resumptionToken": token.group(1).decode()}
+    return records, pages, time.perf_counter() - started, size
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.ERROR)
+    ap = argparse.ArgumentParser()
+    ap.add_argument("corpus", nargs="?", default=str(DEFAULT))
+    ap.add_argument("--store")
+    ap.add_argument("--prefix", default="marc21")
+    ap.add_argument("--http-workers", type=int, default=2)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="mb-harvest-"))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        store = Path(args.store) if args.store else tmp / "store"
+        if not args.store:
+            ingest([args.corpus], Settings(store=store, base=base, workers=2, profile=None))
+        server = subprocess.Popen([str(Path(sys.executable).parent / "metadatabronn"), "serve", "--store", str(store),
+                                   "--base-iri", base, "--port", str(port), "--http-workers", str(args.http_workers)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            for _ in range(100):
+                try:
+                    if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.3)
+            for label in ("first harvest", "second harvest"):
+                records, pages, seconds, size = harvest(base, args.prefix)
+                print(f"{label}: {records:,} records ({args.prefix}) in {pages} pages of up to "
+                      f"{-(-records // pages):,}, {seconds:.1f} s = {records / seconds:,.0f} records/s, "
+                      f"{size / 1e6:,.1f} MB")
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(30)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
