@@ -61,9 +61,11 @@ _XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def _text(value: str) -> str:
-    if _XML_UNSAFE.search(value):  # characters XML 1.0 cannot carry at all
+    if not value.isprintable() and _XML_UNSAFE.search(value):  # characters XML 1.0 cannot carry
         value = _XML_UNSAFE.sub("\ufffd", value)
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if "&" in value or "<" in value or ">" in value:
+        return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return value
 
 
 def _attr(value: str) -> str:

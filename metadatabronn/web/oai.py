@@ -228,11 +228,13 @@ def _respond(request: Request, params: dict[str, list[str]]) -> Response:
             attributes = {"verb": verb_values[0], **attributes}
         body = f'<error code="{exc.code}">{escape(exc.message)}</error>'
     request_el = "<request" + "".join(f" {k}={quoteattr(v)}" for k, v in attributes.items()) + f">{escape(endpoint)}</request>"
-    xml = (f'<?xml version="1.0" encoding="UTF-8"?>\n'
-           f'<OAI-PMH xmlns="{OAI_NS}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
-           f'xsi:schemaLocation="{OAI_NS} http://www.openarchives.org/OAI/2.0/OAI-PMH.xsd">'
-           f"<responseDate>{_stamp(now)}</responseDate>{request_el}{body}</OAI-PMH>")
-    return Response(xml.encode("utf-8"), media_type="text/xml; charset=utf-8")
+    head = (f'<?xml version="1.0" encoding="UTF-8"?>\n'
+            f'<OAI-PMH xmlns="{OAI_NS}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+            f'xsi:schemaLocation="{OAI_NS} http://www.openarchives.org/OAI/2.0/OAI-PMH.xsd">'
+            f"<responseDate>{_stamp(now)}</responseDate>{request_el}")
+    # A page of records is already bytes: join, never decode and encode 1 MB again.
+    payload = body if isinstance(body, bytes) else body.encode("utf-8")
+    return Response(head.encode("utf-8") + payload + b"</OAI-PMH>", media_type="text/xml; charset=utf-8")
 
 
 # verbs -------------------------------------------------------------------------------------
@@ -284,7 +286,7 @@ def _prefix(args) -> str:
 def _get_record(repo: Repository, args, endpoint, now) -> str:
     prefix = _prefix(args)
     entry = repo.entry(args["identifier"])
-    return f"<GetRecord>{_record(repo, entry, prefix, args['metadataPrefix'])}</GetRecord>"
+    return b"<GetRecord>" + _record(repo, entry, prefix, args["metadataPrefix"]) + b"</GetRecord>"
 
 
 def _header(repo: Repository, entry: Entry) -> str:
@@ -304,15 +306,15 @@ def _with_parents(sets) -> list[str]:
     return out
 
 
-def _record(repo: Repository, entry: Entry, prefix: str, asked: str, body: bytes | None = None) -> str:
-    header = _header(repo, entry)
+def _record(repo: Repository, entry: Entry, prefix: str, asked: str, body: bytes | None = None) -> bytes:
+    header = _header(repo, entry).encode("utf-8")
     if entry.deleted:
-        return f"<record>{header}</record>"
+        return b"<record>" + header + b"</record>"
     if body is None:
         body = repo.bodies([entry], prefix)[0]
     if body is None:
-        return f"<record>{header}</record>"
-    return f"<record>{header}<metadata>{body.decode('utf-8')}</metadata></record>"
+        return b"<record>" + header + b"</record>"
+    return b"<record>" + header + b"<metadata>" + body + b"</metadata></record>"
 
 
 # lists and their resumption tokens ---------------------------------------------------------
@@ -395,9 +397,9 @@ def _list(repo: Repository, args, endpoint, now: datetime, *, records: bool) -> 
         bodies = repo.bodies(page, prefix)
         if rest:
             repo.prefetch(rest[:PAGE], prefix)
-        items = "".join(_record(repo, e, prefix, asked, b) for e, b in zip(page, bodies))
+        items = b"".join(_record(repo, e, prefix, asked, b) for e, b in zip(page, bodies))
     else:
-        items = "".join(_header(repo, e) for e in page)
+        items = "".join(_header(repo, e) for e in page).encode("utf-8")
     complete = cursor + len(remaining)
     if rest:
         token = _token({"v": 1, "p": asked, "s": set_spec, "f": since.isoformat() if since else None,
@@ -409,7 +411,7 @@ def _list(repo: Repository, args, endpoint, now: datetime, *, records: bool) -> 
     else:
         resumption = ""
     tag = "ListRecords" if records else "ListIdentifiers"
-    return f"<{tag}>{items}{resumption}</{tag}>"
+    return f"<{tag}>".encode() + items + f"{resumption}</{tag}>".encode()
 
 
 _VERB_HANDLERS = {
