@@ -151,11 +151,15 @@ class Store:
             # One describes-statement per record graph, in its own graph: no duplicates to drop.
             return (q.graph_name.value for q in self._store.quads_for_pattern(None, describes, None, None)
                     if q.subject == q.graph_name)
+        # A record changed itself, or a shared entity it names (a work retitled in the well) did.
         rows = self._store.query(
             f"""SELECT DISTINCT ?g WHERE {{
                 GRAPH <{self.changes_graph}> {{ ?c <{AS_OBJECT}> ?m ; <{AS_PUBLISHED}> ?t }}
                 FILTER (?t >= {literal(since, datatype=XSD_DATETIME)})
-                GRAPH ?g {{ ?g <{T.MB}describes> ?m }} }}""")
+                {{ GRAPH ?g {{ ?g <{T.MB}describes> ?m }} }}
+                UNION
+                {{ GRAPH ?g {{ ?s ?p ?m }} GRAPH ?g {{ ?g <{T.MB}describes> ?described }}
+                   FILTER (!CONTAINS(STR(?m), "/manifestation/")) }} }}""")
         return (row["g"].value for row in rows)
 
     def record_statements(self, graph: str):

@@ -334,6 +334,24 @@ def test_a_shared_work_retitled_in_the_well_flows_into_every_manifestation(tmp_p
     assert [r["240"]["a"] for r in out] == ["Pride and prejudice (novel)"] * 3
 
 
+def test_export_since_includes_records_whose_shared_work_was_edited(tmp_path):
+    store = tmp_path / "store"
+    _ingest([_write(tmp_path / "p.mrc", sample("00007090", "00007091", "00033956", "00000226"))], store)
+    time.sleep(0.01)
+    since = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    s = Store(store, BASE)
+    try:
+        (work,) = {row["w"].value for row in s.query(
+            f"SELECT ?w WHERE {{ <{BASE}/manifestation/DLC-00007090> <{T.M_WORK}> ?w }}")}
+        s.update(f"""DELETE {{ <{work}> <{T.W_PREFERRED_TITLE}> ?t }}
+                     INSERT {{ <{work}> <{T.W_PREFERRED_TITLE}> "Pride and prejudice (novel)" }}
+                     WHERE {{ <{work}> <{T.W_PREFERRED_TITLE}> ?t }}""", changed=[work])
+    finally:
+        s.close()
+    out = list(pymarc.MARCReader(io.BytesIO(_export(store, since=since)), force_utf8=True))
+    assert sorted(r["001"].data for r in out) == ["00007090", "00007091", "00033956"]
+
+
 # commands ----------------------------------------------------------------------------------
 
 def test_roundtrip_command_reports_fidelity_as_json(tmp_path, capsys):
