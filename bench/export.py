@@ -10,7 +10,6 @@ memory is the export's own, and reads the output back with pymarc.
 from __future__ import annotations
 
 import argparse
-import io
 import logging
 import resource
 import shutil

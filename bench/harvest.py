@@ -14,9 +14,6 @@ import argparse
 import logging
 import re
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,14 +23,12 @@ import httpx
 
 from metadatabronn.pipeline import Settings, ingest
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import free_port, running_server  # noqa: E402
+
 DEFAULT = Path(__file__).resolve().parent.parent.parent / "shared" / "corpora" / "lc-books-2016-part01-first20k.mrc.gz"
 _TOKEN = re.compile(rb"<resumptionToken[^>]*>([^<]+)</resumptionToken>")
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def harvest(base: str, prefix: str) -> tuple[int, int, float, int]:
@@ -58,34 +53,24 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("corpus", nargs="?", default=str(DEFAULT))
     ap.add_argument("--store")
+    ap.add_argument("--base-iri", help="the base IRI the --store was built with (default: the server's address)")
     ap.add_argument("--prefix", default="marc21")
     ap.add_argument("--http-workers", type=int, default=2)
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="mb-harvest-"))
     port = free_port()
     base = f"http://127.0.0.1:{port}"
+    minted = args.base_iri or base
     try:
         store = Path(args.store) if args.store else tmp / "store"
         if not args.store:
-            ingest([args.corpus], Settings(store=store, base=base, workers=2, profile=None))
-        server = subprocess.Popen([str(Path(sys.executable).parent / "metadatabronn"), "serve", "--store", str(store),
-                                   "--base-iri", base, "--port", str(port), "--http-workers", str(args.http_workers)],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            for _ in range(100):
-                try:
-                    if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.3)
+            ingest([args.corpus], Settings(store=store, base=minted, workers=2, profile=None))
+        with running_server(store, minted, port, args.http_workers, url=base):
             for label in ("first harvest", "second harvest"):
                 records, pages, seconds, size = harvest(base, args.prefix)
                 print(f"{label}: {records:,} records ({args.prefix}) in {pages} pages of up to "
                       f"{-(-records // pages):,}, {seconds:.1f} s = {records / seconds:,.0f} records/s, "
                       f"{size / 1e6:,.1f} MB")
-        finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(30)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0

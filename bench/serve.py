@@ -12,21 +12,19 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import random
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import httpx
 
 from metadatabronn.pipeline import Settings, ingest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import free_port, running_server  # noqa: E402
 from metadatabronn.store import Store
 
 DEFAULT = Path(__file__).resolve().parent.parent.parent / "shared" / "corpora" / "lc-books-2016-part01-first20k.mrc.gz"
@@ -40,11 +38,6 @@ request = function()
 end
 """
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def to_ms(value: str) -> float:
@@ -71,6 +64,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("corpus", nargs="?", default=str(DEFAULT))
     ap.add_argument("--store")
+    ap.add_argument("--base-iri", help="the base IRI the --store was built with (default: the server's address)")
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--http-workers", type=int, default=2)
@@ -80,11 +74,12 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="mb-serve-"))
     port = free_port()
     base = f"http://127.0.0.1:{port}"
+    minted = args.base_iri or base
     try:
         store = Path(args.store) if args.store else tmp / "store"
         if not args.store:
-            ingest([args.corpus], Settings(store=store, base=base, workers=2, profile=None))
-        s = Store(store, base, read_only=True)
+            ingest([args.corpus], Settings(store=store, base=minted, workers=2, profile=None))
+        s = Store(store, minted, read_only=True)
         rows = list(s.query("SELECT ?m ?w ?i WHERE { ?m <http://rdaregistry.info/Elements/m/P30135> ?w . "
                             "OPTIONAL { ?m <http://rdaregistry.info/Elements/m/P30004> ?i "
                             "FILTER(STRSTARTS(?i, 'urn:isbn:')) } }"))
@@ -95,16 +90,7 @@ def main() -> int:
         manifestations = [path(r["m"].value) for r in rows[:2000]]
         works = [path(r["w"].value) for r in rows[:2000]]
         isbns = [f"/manifestations?isbn={r['i'].value[9:]}" for r in rows if r["i"] is not None][:2000]
-        server = subprocess.Popen([str(Path(sys.executable).parent / "metadatabronn"), "serve", "--store", str(store),
-                                   "--base-iri", base, "--port", str(port), "--http-workers", str(args.http_workers)],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            for _ in range(100):
-                try:
-                    if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.3)
+        with running_server(store, minted, port, args.http_workers, url=base):
             scenarios = [("manifestation, Turtle", manifestations, "text/turtle"),
                          ("manifestation, JSON-LD", manifestations, "application/ld+json"),
                          ("work, Turtle", works, "text/turtle"),
@@ -118,9 +104,6 @@ def main() -> int:
                     r = wrk(base, paths, accept, args.connections, args.seconds, tmp)
                     print(f"  {name:24} {label}  {r['rps']:8,.0f} req/s   p50 {r['p50']:6.2f} ms   "
                           f"p99 {r['p99']:6.2f} ms" + (f"   NON-2XX {r['errors']}" if r["errors"] else ""))
-        finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(30)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0

@@ -1,0 +1,40 @@
+"""What the serving benchmarks share: a free loopback port and a `metadatabronn serve` process."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def running_server(store: Path, base: str, port: int, http_workers: int = 2, url: str | None = None):
+    """``metadatabronn serve`` on ``port`` until the block ends (then SIGTERM); ``base`` is the
+    base IRI of the store's entities, ``url`` where the server answers (default: ``base``)."""
+    url = url or base
+    server = subprocess.Popen([str(Path(sys.executable).parent / "metadatabronn"), "serve", "--store", str(store),
+                               "--base-iri", base, "--port", str(port), "--http-workers", str(http_workers)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        yield server
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)

@@ -1,0 +1,117 @@
+"""What the reverse mapping reads: one manifestation's entities and carried layout, from a
+freshly converted record or from the statements the store holds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import terms as T
+from .model import IRI, Description, Lit
+from .text import hint
+
+AAPS = (T.A_PERSON_AAP, T.A_CORPORATE_AAP, T.A_FAMILY_AAP)
+NAMES = (T.A_PERSON_NAME, T.A_CORPORATE_NAME, T.A_FAMILY_NAME)
+# Provenance texts are the record's, not its entities': they never fill a subfield.
+_NOT_VALUES = {T.MB_CARRIED, T.MB_SOURCE_HASH, T.MB + "key", "http://purl.org/dc/terms/source"}
+
+
+
+@dataclass(slots=True)
+class AgentRef:
+    """An agent named in the record: its headings and the identifiers export may add to them."""
+
+    headings: set[int]
+    ids: list[str]
+    uris: list[str]
+
+
+@dataclass(slots=True)
+class Source:
+    """What one manifestation's MARC record is written from.
+
+    ``values`` holds the values of the primary chain by element (``"m"``, ``"e"``, ``"w"``),
+    texts for literals and IRIs as strings; ``texts`` every literal of the record and the
+    entities it names, as ``(element, text)``.
+    """
+
+    control_number: str
+    carried: str
+    values: dict[str, dict[str, list[str]]]
+    texts: list[tuple[str, str]]
+    agents: list[AgentRef] = field(default_factory=list)
+    modified: str = ""
+    deleted: bool = False
+    identifiers: list[str] = field(default_factory=list)
+
+
+def from_description(desc: Description) -> Source:
+    """A :class:`Source` from a freshly converted record (the in-memory round trip)."""
+    values: dict[str, dict[str, list[str]]] = {"m": {}, "e": {}, "w": {}}
+    texts: list[tuple[str, str]] = []
+    agents: list[AgentRef] = []
+    main = {id(desc.manifestation): "m", id(desc.expression): "e", id(desc.work): "w"}
+    for entity in desc.entities:
+        role = main.get(id(entity))
+        slot = values[role] if role else None
+        for predicate, value in entity.statements:
+            if isinstance(value, Lit):
+                texts.append((predicate, value.text))
+                if slot is not None:
+                    slot.setdefault(predicate, []).append(value.text)
+            elif isinstance(value, IRI):
+                if predicate == T.OWL_SAMEAS:
+                    texts.append((predicate, value.value))
+                if slot is not None:
+                    slot.setdefault(predicate, []).append(value.value)
+        if entity.kind.value in ("person", "corporate", "family"):
+            agents.append(_agent_ref(entity.statements))
+    return Source(desc.control_number, desc.carried, values, texts, agents, deleted=desc.deleted)
+
+
+def _agent_ref(statements) -> AgentRef:
+    ref = AgentRef(set(), [], [])
+    for predicate, value in statements:
+        if predicate in AAPS and isinstance(value, Lit):
+            ref.headings.add(hint(value.text))
+        elif predicate == T.OWL_SAMEAS:
+            ref.uris.append(value.value if isinstance(value, IRI) else str(value))
+        elif predicate in (T.A_PERSON_ID, T.A_CORPORATE_ID, T.A_AGENT_ID) and isinstance(value, Lit):
+            ref.ids.append(value.text)
+    return ref
+
+
+def from_triples(control_number: str, manifestation: str, triples, carried: str, *, modified: str = "",
+                 deleted: bool = False) -> Source:
+    """A :class:`Source` from a record's statements as read from the store.
+
+    ``triples`` are ``(subject, predicate, object, is_literal)`` of the record's graph and of
+    the cores of the entities it names.
+    """
+    by_subject: dict[str, list[tuple[str, str, bool]]] = {}
+    for s, p, o, is_literal in triples:
+        by_subject.setdefault(s, []).append((p, o, is_literal))
+    own = by_subject.get(manifestation, [])
+    expression = next((o for p, o, lit in own if p == T.M_EXPRESSION and not lit), "")
+    work = next((o for p, o, lit in own if p == T.M_WORK and not lit), "")
+    values: dict[str, dict[str, list[str]]] = {"m": {}, "e": {}, "w": {}}
+    for role, subject in (("m", manifestation), ("e", expression), ("w", work)):
+        slot = values[role]
+        for p, o, _ in by_subject.get(subject, ()):
+            slot.setdefault(p, []).append(o)
+    texts: list[tuple[str, str]] = []
+    agents: list[AgentRef] = []
+    for subject, statements in by_subject.items():
+        is_agent = False
+        for p, o, is_literal in statements:
+            if is_literal and p not in _NOT_VALUES:
+                texts.append((p, o))
+            elif p == T.OWL_SAMEAS:
+                texts.append((p, o))
+            if p in AAPS:
+                is_agent = True
+        if is_agent:
+            agents.append(_agent_ref([(p, Lit(o) if lit else IRI(o)) for p, o, lit in statements]))
+    identifiers = values["m"].get(T.M_IDENTIFIER, [])
+    return Source(control_number, carried, values, texts, agents, modified, deleted, identifiers)
+
+
