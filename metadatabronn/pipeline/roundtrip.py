@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import re
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from ..marc.kinds import RecordKind
 from ..marc.parse import parse_chunk
 
 log = logging.getLogger(__name__)
+_KIND = re.compile(r"\b(byte|length|address|entry|at) \d+")
 
 
 @dataclass
@@ -76,7 +78,8 @@ def _run_batch(chunks, options, measure, fidelity, skipped, unreadable) -> int:
             out = convert_back(desc, options)
             data = out.as_marc()
         except RecordError as exc:
-            skipped[exc.reason.split(":", 1)[0]] += 1
+            # Counted by kind of fault: "invalid UTF-8 in field N at byte N", not by every byte offset.
+            skipped[_KIND.sub(r"\1 N", exc.reason.split(":", 1)[0])] += 1
             continue
         if not measure:  # conversion both ways only, as an export would do it
             done += 1

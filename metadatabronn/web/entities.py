@@ -9,7 +9,7 @@ import hashlib
 import html
 import json
 from email.utils import format_datetime, parsedate_to_datetime
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import lru_cache
 from urllib.parse import urlencode
 
@@ -366,7 +366,3 @@ def _down(request: Request, kind: str, id_: str, predicate: str, limit: int, off
 
 
 __all__ = ["router", "register", "KINDS"]
-
-
-def now() -> datetime:
-    return datetime.now(timezone.utc).replace(microsecond=0)
