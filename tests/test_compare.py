@@ -348,3 +348,20 @@ def test_added_fields_keep_output_order() -> None:
     output = record(data("700", "a", "B"), data("500", "a", "A"), data("700", "a", "C"))
     diff = compare(record(), output)
     assert diff.added == ["=700  \\\\$aB", "=500  \\\\$aA", "=700  \\\\$aC"]
+
+
+def test_merging_fidelities_equals_adding_every_diff_to_one() -> None:
+    """Worker processes each measure a batch; the merged result must be the same as one pass."""
+    diffs = [diff_with(n, lost=n % 2, missed=n % 3) for n in range(1, 12)]
+    whole = Fidelity(worst=4)
+    for diff in diffs:
+        whole.add(diff)
+    left, right = Fidelity(worst=4), Fidelity(worst=4)
+    for diff in diffs[:5]:
+        left.add(diff)
+    for diff in diffs[5:]:
+        right.add(diff)
+    left.merge(right)
+    assert left.records == whole.records == 11
+    assert left.per_tag() == whole.per_tag()
+    assert [(d.number, d.score) for d in left.worst] == [(d.number, d.score) for d in whole.worst]

@@ -355,3 +355,23 @@ def test_written_records_read_back_unchanged(tmp_path, fields, kind):
         parsed = parse_chunk(chunk)
         assert shape(parsed) == expected, suffix
         assert record_kind(parsed.leader) is record_kind(f"000000{kind}")
+
+
+def test_marcxml_writer_escapes_markup_and_replaces_characters_xml_cannot_carry():
+    import io as _io
+
+    import pymarc as _pymarc
+    from lxml import etree
+
+    from metadatabronn.marc.writer import marcxml
+
+    record = _pymarc.Record(leader="00000cam a2200000 a 4500")
+    record.add_field(_pymarc.Field(tag="001", data="x<1>"),
+                     _pymarc.Field(tag="245", indicators=_pymarc.Indicators("1", "0"),
+                                   subfields=[_pymarc.Subfield("a", 'Tom & "Jerry" <b>'),
+                                              _pymarc.Subfield("c", "bell\x07here")]))
+    text = marcxml(record, "http://www.loc.gov/MARC21/slim")
+    etree.fromstring(text.encode())  # well-formed
+    (back,) = _pymarc.parse_xml_to_array(_io.BytesIO(text.encode()))
+    assert back["001"].data == "x<1>"
+    assert back["245"]["a"] == 'Tom & "Jerry" <b>' and back["245"]["c"] == "bell\ufffdhere"
