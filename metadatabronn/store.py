@@ -309,6 +309,18 @@ class Store:
                 break
         return list(seen)
 
+    def pointing_at(self, iri: str, limit: int = 1000) -> list[tuple[str, str]]:
+        """``(subject, predicate)`` of the statements whose object is ``iri`` (each pair once),
+        the change log left out."""
+        seen: dict[tuple[str, str], None] = {}
+        for q in self._store.quads_for_pattern(None, None, ox.NamedNode(iri), None):
+            if isinstance(q.graph_name, ox.NamedNode) and q.graph_name.value == self.changes_graph:
+                continue
+            seen[(q.subject.value, q.predicate.value)] = None
+            if len(seen) >= limit:
+                break
+        return list(seen)
+
     def values(self, iri: str, predicate: str) -> list[str]:
         return list(dict.fromkeys(q.object.value for q in self._store.quads_for_pattern(
             ox.NamedNode(iri), ox.NamedNode(predicate), None, None)))

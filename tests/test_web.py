@@ -278,6 +278,14 @@ def test_html_page_links_work_expressions_manifestations(live):
     assert "Manifestations (1)" in expression.text and "/manifestation/DLC-00031871" in expression.text
 
 
+def test_agent_page_lists_the_works_that_name_it(live):
+    doc = get(_manifestation(live), params={"format": "jsonld"}).json()
+    work = get(doc["workManifested"], params={"format": "jsonld"}).json()
+    author = work["author"]
+    page = get(author, headers={"Accept": "text/html"})
+    assert "Named by (" in page.text and "Heroin and other poems" in page.text and "author" in page.text
+
+
 def test_manifestation_as_marc(live):
     xml = get(_manifestation(live), headers={"Accept": "application/marcxml+xml"})
     assert xml.headers["content-type"].startswith("application/marcxml+xml")

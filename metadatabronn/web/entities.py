@@ -201,6 +201,14 @@ def _html(store: Store, entity: Entity, base: str, base_url: str) -> str:
         if items:
             links = "".join(f'<li><a href="{e(_local(i, base))}">{e(_label(store, i))}</a></li>' for i in items)
             down = f"<h2>{heading} ({len(items)})</h2><ul>{links}</ul>"
+    elif local_kind in ("agent", "concept"):
+        # What names this agent or concept (works by, about or related to it), with the role.
+        pointing = store.pointing_at(entity.iri, limit=500)
+        if pointing:
+            links = "".join(f'<li><a href="{e(_local(i, base))}">{e(_label(store, i))}</a> '
+                            f'<span class="lang">{e(NAMES.get(p, p.rsplit("/", 1)[-1]))}</span></li>'
+                            for i, p in pointing)
+            down = f"<h2>Named by ({len(pointing)})</h2><ul>{links}</ul>"
     formats = " · ".join(f'<a href="?format={f}">{f}</a>' for f in (
         "jsonld", "turtle", "ntriples", "rdfxml", *(("marcxml", "marc") if local_kind == "manifestation" else ())))
     return f"""<!doctype html>
