@@ -12,7 +12,8 @@ _WORDS = {"AAP": "AccessPoint", "SOR": "StatementOfResponsibility", "PUB": "Publ
 _OVERRIDES = {T.M_EXPRESSION: "expressionManifested", T.M_WORK: "workManifested", T.E_WORK: "workExpressed",
               T.I_MANIFESTATION: "manifestationExemplified", T.OWL_SAMEAS: "sameAs", T.RDF_TYPE: "@type",
               T.SKOS_PREFLABEL: "prefLabel", T.SKOS_INSCHEME: "inScheme", T.SKOS_NOTATION: "notation",
-              T.MB_CARRIED: "carriedMarc", T.MB_INFERRED: "inferred", T.MB_INVALID_IDENTIFIER: "invalidIdentifier"}
+              T.MB_CARRIED: "carriedMarc", T.MB_INFERRED: "inferred", T.MB_INVALID_IDENTIFIER: "invalidIdentifier",
+              T.MB + "key": "clusterKey"}
 # Elements whose values are entities or vocabulary terms: "@id" in the context.
 _LINKS = {*(element for _, element in R.CODES.values()), T.W_AUTHOR, T.W_CREATOR, T.E_CREATOR,
           T.W_SUBJECT, T.M_EXPRESSION, T.M_WORK, T.E_WORK, T.I_MANIFESTATION, T.OWL_SAMEAS, T.SKOS_INSCHEME,

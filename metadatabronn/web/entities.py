@@ -160,6 +160,14 @@ def _local(iri: str, base: str) -> str:
     return iri[len(base):] if iri.startswith(base + "/") else iri
 
 
+def _term_label(iri: str) -> str:
+    """A vocabulary term as a person reads it: "volume", "eng", "NonFiction"."""
+    spec = T.TYPE_FIELDS.get(iri)
+    if spec is not None:
+        return spec[1]
+    return iri.rsplit("#", 1)[-1] if "#" in iri else iri.rstrip("/").rsplit("/", 1)[-1] or iri
+
+
 def _label(store: Store, iri: str) -> str:
     return _cached_label(id(store), iri)
 
@@ -174,6 +182,11 @@ def _cached_label(store_key: int, iri: str) -> str:
         values = store.values(iri, p)
         if values:
             return values[0]
+    works = store.values(iri, T.E_WORK)
+    if works:  # an expression: its work's title, language and content type
+        details = [_term_label(v) for v in store.values(iri, T.E_LANGUAGE) + store.values(iri, T.E_CONTENT_TYPE)]
+        return f"{_cached_label(store_key, works[0])} ({', '.join(details)})" if details else _cached_label(
+            store_key, works[0])
     return iri.rsplit("/", 1)[-1]
 
 
@@ -191,7 +204,7 @@ def _html(store: Store, entity: Entity, base: str, base_url: str) -> str:
         elif o.startswith(base + "/"):
             value = f'<a href="{e(_local(o, base))}">{e(_label(store, o))}</a>'
         else:
-            value = f'<a href="{e(o)}">{e(o.rsplit("/", 1)[-1] or o)}</a>'
+            value = f'<a href="{e(o)}">{e(_term_label(o))}</a>'
         rows.append(f'<tr><th title="{e(p)}">{e(name)}</th><td>{value}</td></tr>')
     down = ""
     local_kind = _local(entity.iri, base).split("/")[1] if entity.iri.startswith(base) else ""
