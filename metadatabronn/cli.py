@@ -188,6 +188,33 @@ def _roundtrip(args) -> int:
     return 1 if result.unreadable else 0
 
 
+def _update(args) -> int:
+    import re
+
+    from .store import Store
+
+    sparql = args.sparql
+    if sparql == "-":
+        sparql = sys.stdin.read()
+    elif sparql.startswith("@"):
+        sparql = Path(sparql[1:]).read_text(encoding="utf-8")
+    store_path = config.store_path(args.store)
+    if not store_path.exists():
+        raise MetadatabronnError(f"no store at {store_path}: run 'metadatabronn ingest' first or give --store")
+    base = config.base_iri(args.base_iri)
+    # The shared entities an edit names: every record embedding them is then harvested and
+    # exported again (OAI-PMH datestamps, export --since).
+    entities = args.entity or sorted(set(re.findall(
+        rf"<({re.escape(base)}/(?:work|expression|agent|concept|item)/[^>\s]+)>", sparql)))
+    store = Store(store_path, base)
+    try:
+        store.update(sparql, changed=entities)
+    finally:
+        store.close()
+    sys.stdout.write(f"updated; {len(entities)} entities logged as changed\n")
+    return 0
+
+
 def _serve(args) -> int:
     import uvicorn
 
@@ -267,6 +294,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--show-worst", type=int, default=5, help="how many of them the text report shows (default 5)")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress bar or report on standard output")
     r.set_defaults(func=_roundtrip)
+
+    up = sub.add_parser("update", parents=[common], help="edit the well with a SPARQL Update (a cataloguer's "
+                        "correction of a shared work or agent)")
+    up.add_argument("sparql", help="the update; '-' reads it from standard input, '@FILE' from a file")
+    up.add_argument("--entity", action="append", metavar="IRI",
+                    help="an entity the update edits (repeatable); default: every entity IRI the update names. "
+                         "Records embedding them get a new datestamp and are exported by --since")
+    up.set_defaults(func=_update)
 
     sv = sub.add_parser("serve", parents=[common], help="serve the store: REST, SPARQL endpoint, query page")
     sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
