@@ -7,6 +7,8 @@
 | workers   | ``--workers`` | ``METADATABRONN_WORKERS``   | number of CPUs, at most 2       |
 | log level | ``--log-level``| ``METADATABRONN_LOG_LEVEL``| ``WARNING``                     |
 | profile   | ``--profile`` | ``METADATABRONN_PROFILE``   | ``base``                        |
+| timeout   | ``--timeout`` | ``METADATABRONN_QUERY_TIMEOUT`` | 30 s (serve: SPARQL queries) |
+| result    | ``--max-result-bytes`` | ``METADATABRONN_MAX_RESULT_BYTES`` | 50 MB (serve)       |
 """
 
 from __future__ import annotations
