@@ -373,3 +373,16 @@ def test_health_reports_the_store_and_counts(live, store):
 def test_unknown_route_is_a_problem_document(live):
     r = get(f"{live}/nothing/here")
     assert r.status_code == 404 and set(r.json()) >= {"type", "title", "status", "detail", "instance"}
+
+
+def test_serve_refuses_a_missing_store_and_bad_settings(tmp_path, store, monkeypatch, capsys):
+    from metadatabronn.cli import main
+
+    assert main(["serve", "--store", str(tmp_path / "nothing")]) == 1
+    assert "no store at" in capsys.readouterr().err
+    monkeypatch.setenv("METADATABRONN_QUERY_TIMEOUT", "soon")
+    assert main(["serve", "--store", str(store)]) == 1
+    assert "--timeout must be a number, got 'soon'" in capsys.readouterr().err
+    monkeypatch.delenv("METADATABRONN_QUERY_TIMEOUT")
+    assert main(["serve", "--store", str(store), "--timeout", "0"]) == 1
+    assert "--timeout must be more than 0" in capsys.readouterr().err
