@@ -228,6 +228,10 @@ def _serve(args) -> int:
     max_bytes = config.number(args.max_result_bytes, "MAX_RESULT_BYTES", config.DEFAULT_MAX_RESULT_BYTES,
                               "--max-result-bytes")
     os.environ["METADATABRONN_MAX_RESULT_BYTES"] = str(int(max_bytes))
+    refresh = config.number(args.refresh, "REFRESH", config.DEFAULT_REFRESH, "--refresh", minimum=-1)
+    if refresh < 0:
+        raise ConfigError(f"--refresh must be 0 (never) or more seconds, got {refresh:g}")
+    os.environ["METADATABRONN_REFRESH"] = str(refresh)
     # uvicorn imports the factory in each of its worker processes; settings travel in the environment.
     uvicorn.run("metadatabronn.web:app_from_environment", factory=True, host=args.host, port=args.port,
                 workers=args.http_workers, log_level=config.log_level(args.log_level).lower(),
@@ -312,6 +316,9 @@ def build_parser() -> argparse.ArgumentParser:
                     f"default {config.DEFAULT_QUERY_TIMEOUT:g})")
     sv.add_argument("--max-result-bytes", type=float, help="largest SPARQL result in bytes (env "
                     f"METADATABRONN_MAX_RESULT_BYTES, default {config.DEFAULT_MAX_RESULT_BYTES:,})")
+    sv.add_argument("--refresh", type=float, help="seconds a store written meanwhile (by ingest or update) must "
+                    f"stay quiet before it is served (env METADATABRONN_REFRESH, default {config.DEFAULT_REFRESH:g}; "
+                    "0: serve the store as it was at start)")
     sv.add_argument("--forwarded-allow-ips", default="127.0.0.1",
                     help="proxies whose X-Forwarded-* headers are trusted (default 127.0.0.1)")
     sv.set_defaults(func=_serve)

@@ -9,6 +9,7 @@
 | profile   | ``--profile`` | ``METADATABRONN_PROFILE``   | ``base``                        |
 | timeout   | ``--timeout`` | ``METADATABRONN_QUERY_TIMEOUT`` | 30 s (serve: SPARQL queries) |
 | result    | ``--max-result-bytes`` | ``METADATABRONN_MAX_RESULT_BYTES`` | 50 MB (serve)       |
+| refresh   | ``--refresh`` | ``METADATABRONN_REFRESH``   | 5 s (serve; 0 never)            |
 """
 
 from __future__ import annotations
@@ -85,3 +86,4 @@ def number(flag: float | None, env: str, default: float, what: str, minimum: flo
 DEFAULT_QUERY_TIMEOUT = 30.0  # seconds
 DEFAULT_MAX_RESULT_BYTES = 50_000_000
 DEFAULT_QUERY_WORKERS = 2
+DEFAULT_REFRESH = 5.0  # seconds a changed store must stay quiet before serve shows it; 0: never

@@ -378,6 +378,21 @@ class Store:
 
 
 
+def generation(path: str | os.PathLike) -> int:
+    """A number that changes whenever the store on disk is written (RocksDB writes new files and
+    appends to its log): readers compare it to know when to open a fresh read-only view."""
+    latest = 0
+    try:
+        with os.scandir(path) as entries:
+            for entry in entries:
+                if entry.is_file():
+                    st = entry.stat()
+                    latest = max(latest, st.st_mtime_ns + st.st_size)
+    except OSError:
+        return 0
+    return latest
+
+
 _RDF_FORMATS = {"turtle": "TURTLE", "ntriples": "N_TRIPLES", "jsonld": "JSON_LD", "rdfxml": "RDF_XML"}
 
 

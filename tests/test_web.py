@@ -386,3 +386,34 @@ def test_serve_refuses_a_missing_store_and_bad_settings(tmp_path, store, monkeyp
     monkeypatch.delenv("METADATABRONN_QUERY_TIMEOUT")
     assert main(["serve", "--store", str(store), "--timeout", "0"]) == 1
     assert "--timeout must be more than 0" in capsys.readouterr().err
+
+
+def test_the_server_shows_an_ingest_made_while_it_runs(tmp_path):
+    """Ingest writes while the server reads; once the store is quiet again, the server, its
+    SPARQL workers and its harvesting index show the new record, without a restart."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    store = tmp_path / "store"
+    with open(GOLDEN, "rb") as fh:
+        records = list(pymarc.MARCReader(fh))
+    first, later = tmp_path / "first.mrc", tmp_path / "later.mrc"
+    first.write_bytes(b"".join(r.as_marc() for r in records[:-1]))
+    later.write_bytes(records[-1].as_marc())
+    newcomer = f"{base}/manifestation/DLC-{records[-1]['001'].data.strip()}"
+    ingest([str(first)], Settings(store=store, base=base, workers=1))
+    count = "SELECT (COUNT(?m) AS ?n) WHERE { ?m a <http://rdaregistry.info/Elements/c/C10007> }"
+    with server(store, port, "--refresh", "0.5") as (url, _):
+        assert get(newcomer).status_code == 404
+        n = lambda: get(f"{url}/sparql", params={"query": count}).json()["results"]["bindings"][0]["n"]["value"]  # noqa: E731
+        assert n() == "21"
+        ingest([str(later)], Settings(store=store, base=base, workers=1))
+        deadline = time.monotonic() + 20
+        while get(newcomer).status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert get(newcomer).status_code == 200
+        assert get(f"{url}/health").json()["counts"]["manifestations"] == 22
+        while n() != "22" and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert n() == "22"
+        listed = httpx.get(f"{url}/oai", params={"verb": "ListIdentifiers", "metadataPrefix": "marc21"}).text
+        assert newcomer.rsplit("/", 1)[-1] in listed

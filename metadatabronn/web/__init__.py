@@ -15,4 +15,5 @@ def app_from_environment():
     return create_app(config.store_path(None), config.base_iri(None),
                       timeout=config.number(None, "QUERY_TIMEOUT", config.DEFAULT_QUERY_TIMEOUT, "query timeout"),
                       max_bytes=int(config.number(None, "MAX_RESULT_BYTES", config.DEFAULT_MAX_RESULT_BYTES,
-                                                  "result size limit")))
+                                                  "result size limit")),
+                      refresh=config.number(None, "REFRESH", config.DEFAULT_REFRESH, "refresh", minimum=-1))

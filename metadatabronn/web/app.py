@@ -1,37 +1,41 @@
 """The web app factory: REST entities and look-ups, the SPARQL endpoint, the query page.
 
-The app opens the store read-only, so ingest can run beside it; it sees the store as it was
-when it started, and is restarted (or reloaded) to see what an ingest wrote since.
+The app opens the store read-only, so ingest can run beside it, and serves a snapshot of it; a
+store written meanwhile is shown once it has been quiet for ``refresh`` seconds.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 
 from .. import __version__
 from ..errors import StoreError
 from ..mapping import terms as T
-from ..store import Store
+from ..store import Store, generation
 from . import entities, oai, problems, sparql, sru
 from .queries import QueryWorkers
 
 log = logging.getLogger(__name__)
 
 
-class State:
-    """What the routes share: the store, its base IRI, the query workers, counts at start."""
+class Snapshot:
+    """One read-only view of the store, and what is worked out from it once: entity counts,
+    response caches (keyed by this snapshot), the OAI-PMH and SRU indexes (built on first use)."""
 
-    def __init__(self, store_path: Path, base: str, query_workers: int, timeout: float, max_bytes: int):
-        self.store_path, self.base = store_path, base
+    def __init__(self, store_path: Path, base: str):
+        self.base = base
+        self.generation = generation(store_path)
         self.store = Store(store_path, base, read_only=True)
         self.started = datetime.now(timezone.utc).replace(microsecond=0)
-        self.queries = QueryWorkers(store_path, base, workers=query_workers, timeout=timeout, max_bytes=max_bytes)
         self.counts = {name: self.store.count(
             f"SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE {{ ?x a <{cls}> }}") for name, cls in (
             ("works", T.C_WORK), ("expressions", T.C_EXPRESSION), ("manifestations", T.C_MANIFESTATION),
@@ -39,26 +43,68 @@ class State:
             ("families", T.C_FAMILY), ("concepts", T.C_CONCEPT))}
         self.key = entities.register(self)
 
-    def close(self) -> None:
-        self.queries.close()
-        self.store.close()
+
+class Well:
+    """The served store. With ``refresh`` seconds, a change on disk (an ingest, an update) that
+    has then stayed quiet for that long is picked up: a new snapshot replaces the old one
+    between requests. Requests under way finish on the snapshot they started with."""
+
+    def __init__(self, store_path: Path, base: str, refresh: float):
+        self.store_path, self.base, self.refresh = store_path, base, refresh
+        self.snapshot = Snapshot(store_path, base)
+        self._seen = self.snapshot.generation
+        self._lock = threading.Lock()
+
+    def install(self, app: FastAPI) -> None:
+        snap = self.snapshot
+        app.state.store, app.state.key = snap.store, snap.key
+        app.state.started, app.state.counts = snap.started, snap.counts
+        app.state.oai = app.state.sru = None
+
+    def refresh_if_changed(self, app: FastAPI) -> None:
+        with self._lock:
+            current = generation(self.store_path)
+            if current == self.snapshot.generation:
+                return
+            if current != self._seen:  # still being written: wait until it has been quiet
+                self._seen = current
+                return
+            log.info("the store changed on disk: serving a fresh view of it")
+            self.snapshot = Snapshot(self.store_path, self.base)
+            self._seen = self.snapshot.generation
+            self.install(app)
+
+
+async def _watch(app: FastAPI, well: Well) -> None:
+    """Look at the store on disk every ``refresh`` seconds, off the request path."""
+    while True:
+        await asyncio.sleep(well.refresh)
+        try:
+            await anyio.to_thread.run_sync(well.refresh_if_changed, app)
+        except Exception:  # noqa: BLE001 - a failed look is logged and tried again later
+            log.exception("could not open a fresh view of the store")
 
 
 def create_app(store_path: Path, base: str, *, query_workers: int = 2, timeout: float = 30.0,
-               max_bytes: int = 50_000_000) -> FastAPI:
+               max_bytes: int = 50_000_000, refresh: float = 5.0) -> FastAPI:
     """The FastAPI app over the store at ``store_path`` (which must exist)."""
     if not Path(store_path).exists():
         raise StoreError(f"no store at {store_path}: run 'metadatabronn ingest' first or give --store")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        state = State(Path(store_path), base, query_workers, timeout, max_bytes)
-        app.state.store, app.state.base, app.state.queries = state.store, base, state.queries
-        app.state.key, app.state.started, app.state.counts = state.key, state.started, state.counts
+        well = Well(Path(store_path), base, refresh)
+        queries = QueryWorkers(Path(store_path), base, workers=query_workers, timeout=timeout, max_bytes=max_bytes,
+                               refresh=refresh)
+        app.state.well, app.state.base, app.state.queries = well, base, queries
+        well.install(app)
+        watcher = asyncio.create_task(_watch(app, well)) if refresh else None
         try:
             yield
         finally:
-            state.close()
+            if watcher is not None:
+                watcher.cancel()
+            queries.close()
 
     app = FastAPI(title="metadatabronn", version=__version__, lifespan=lifespan,
                   description="A metadata well: RDA entities from MARC 21, as linked data, SPARQL and MARC. "
@@ -66,6 +112,7 @@ def create_app(store_path: Path, base: str, *, query_workers: int = 2, timeout: 
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "OPTIONS"],
                        allow_headers=["*"], expose_headers=["ETag", "Last-Modified", "Link"])
     problems.install(app)
+
     app.include_router(sparql.router)
     app.include_router(entities.router)
     app.include_router(oai.router)

@@ -100,9 +100,14 @@ _STATES: dict[int, object] = {}
 
 
 def register(state) -> int:
+    """Make a snapshot's store known to the response caches; older snapshots than the last few
+    are forgotten, so a server that refreshes does not keep every store it ever opened."""
     key = id(state)
     _STATES[key] = state
     _LABEL_STORES[id(state.store)] = state.store
+    while len(_STATES) > 3:
+        old = _STATES.pop(next(iter(_STATES)))
+        _LABEL_STORES.pop(id(old.store), None)
     return key
 
 

@@ -24,15 +24,25 @@ class Busy(MetadatabronnError):
     """Every query worker stayed busy for the whole timeout."""
 
 
-def _serve(conn, store_path: str, base: str, max_bytes: int) -> None:
-    from ..store import Store
+def _serve(conn, store_path: str, base: str, max_bytes: int, refresh: float = 0.0) -> None:
+    import time
+
+    from ..store import Store, generation
 
     store = Store(Path(store_path), base, read_only=True)
+    seen, checked = generation(store_path), time.monotonic()
     while True:
         try:
             request = conn.recv()
         except EOFError:
             return
+        if refresh and time.monotonic() - checked >= refresh:
+            # The same rule as the server's: a store written since, and quiet again, is reopened.
+            checked = time.monotonic()
+            current = generation(store_path)
+            if current != seen:
+                seen = current
+                store = Store(Path(store_path), base, read_only=True)
         if request[0] == "render":
             try:
                 conn.send(("ok", _render(store, *request[1:]), "render"))
@@ -73,10 +83,10 @@ def _render(store, prefix: str, base: str, manifestations: list[str]) -> list[by
 
 
 class _Worker:
-    def __init__(self, store_path: Path, base: str, max_bytes: int):
+    def __init__(self, store_path: Path, base: str, max_bytes: int, refresh: float = 0.0):
         self.conn, child = _CONTEXT.Pipe()
-        self.process = _CONTEXT.Process(target=_serve, args=(child, str(store_path), base, max_bytes), daemon=True,
-                                        name="metadatabronn-query")
+        self.process = _CONTEXT.Process(target=_serve, args=(child, str(store_path), base, max_bytes, refresh),
+                                        daemon=True, name="metadatabronn-query")
         self.process.start()
         child.close()
 
@@ -90,8 +100,8 @@ class QueryWorkers:
     """A fixed number of query processes; ``run`` blocks, so call it from a thread."""
 
     def __init__(self, store_path: Path, base: str, *, workers: int = 2, timeout: float = 30.0,
-                 max_bytes: int = 50_000_000):
-        self.store_path, self.base = store_path, base
+                 max_bytes: int = 50_000_000, refresh: float = 0.0):
+        self.store_path, self.base, self.refresh = store_path, base, refresh
         self.timeout, self.max_bytes = timeout, max_bytes
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._all: set[_Worker] = set()
@@ -100,7 +110,7 @@ class QueryWorkers:
             self._add()
 
     def _add(self) -> None:
-        worker = _Worker(self.store_path, self.base, self.max_bytes)
+        worker = _Worker(self.store_path, self.base, self.max_bytes, self.refresh)
         with self._lock:
             self._all.add(worker)
         self._idle.put(worker)
