@@ -70,9 +70,12 @@ class Well:
                 self._seen = current
                 return
             log.info("the store changed on disk: serving a fresh view of it")
-            self.snapshot = Snapshot(self.store_path, self.base)
-            self._seen = self.snapshot.generation
+            snapshot = Snapshot(self.store_path, self.base)
+            # Harvesters should not wait for the index on their next request: build it here.
+            repository = oai.Repository(snapshot.store, self.base, snapshot.started, app.state.queries)
+            self.snapshot, self._seen = snapshot, snapshot.generation
             self.install(app)
+            app.state.oai = repository
 
 
 async def _watch(app: FastAPI, well: Well) -> None:
