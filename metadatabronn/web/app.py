@@ -1,4 +1,4 @@
-"""The web app factory: REST entities and look-ups, the SPARQL endpoint, the query page.
+"""The web app factory: REST entities and look-ups, SPARQL, OAI-PMH and SRU, the query page.
 
 The app opens the store read-only, so ingest can run beside it, and serves a snapshot of it; a
 store written meanwhile is shown once it has been quiet for ``refresh`` seconds.
