@@ -148,6 +148,19 @@ def test_agent_identifiers_are_written_in_0_and_1():
         .get_subfields("1") == ["http://viaf.org/viaf/7392250"]
 
 
+def test_subject_identifiers_added_in_the_well_are_written_in_1():
+    record = record_with("=650  \\0$aKansas$xHistory$y1854-1861.")
+    src = from_description(convert(record))
+    (kansas,) = src.concepts
+    kansas.uris.append("http://id.loc.gov/authorities/subjects/sh85071934")
+    assert to_marc(src)["650"].get_subfields("1") == ["http://id.loc.gov/authorities/subjects/sh85071934"]
+    # A heading that already has it is left alone.
+    again = record_with("=650  \\0$aKansas$xHistory.$0http://id.loc.gov/authorities/subjects/sh85071934")
+    out = back(again)["650"]
+    assert out.get_subfields("0") == ["http://id.loc.gov/authorities/subjects/sh85071934"]
+    assert out.get_subfields("1") == []
+
+
 def test_880_fields_keep_their_linkage():
     record = record_with("=100  1\\$6880-01$aTolstoy, Leo,$d1828-1910.",
                          "=245  10$6880-02$aVoĭna i mir /$cL.N. Tolstoĭ.",

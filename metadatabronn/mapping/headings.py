@@ -243,9 +243,10 @@ def subject(b: Builder, field) -> None:
     b.add(b.work, predicate, concept(b, field))
 
 
-def concept(b: Builder, field) -> Entity | None:
+def concept_label(subfields) -> str:
+    """A subject heading's label: its parts without closing punctuation, subdivisions after " -- "."""
     label_parts: list[str] = []
-    for code, value in field.subfields:
+    for code, value in subfields:
         if code in "0123456789":
             continue
         v = strip_heading(value)
@@ -254,7 +255,11 @@ def concept(b: Builder, field) -> Entity | None:
         if code in _SUBDIVISIONS and label_parts:
             label_parts.append("--")
         label_parts.append(v)
-    label = " ".join(label_parts)
+    return " ".join(label_parts)
+
+
+def concept(b: Builder, field) -> Entity | None:
+    label = concept_label(field.subfields)
     if not label:
         return None
     uri = next((v.strip() for c, v in field.subfields if c in "01" and v.strip().startswith("http")), None)

@@ -28,6 +28,7 @@ from . import fixed
 from . import terms as T
 from .model import Description
 from .finder import FORM_TAGS, HEADING_TAGS, NAME_PARTS, Finder
+from .headings import concept_label
 from .isbd import end_full_stop, punctuate
 from .source import AgentRef, Source, from_description, from_triples
 from .text import hint
@@ -56,6 +57,7 @@ for _ind, (_s, _place, _name, _date) in {
 _FALLBACK[("2644", "c")] = ("m", T.M_COPYRIGHT)
 
 _EMPTY = hint("")
+_SUBJECT_TAGS = {"630", "648", "650", "651", "653", "655"}
 
 
 # -- the record -----------------------------------------------------------------------------
@@ -158,6 +160,8 @@ def _data_field(tag: str, indicators: str, subs: list, pool: Finder, src: Source
         subfields = [Subfield(c, v) for c, v in subs]
         if tag in HEADING_TAGS:
             _identifiers(subfields, src)
+        elif tag in _SUBJECT_TAGS:
+            _identifiers(subfields, src, subject=True)
         return Field(tag=tag, indicators=Indicators(ind[0], ind[1]), subfields=subfields)
     # Slots: [code, value, from the entities?, element]
     slots: list[list] = []
@@ -236,12 +240,14 @@ def _changed(key: str, code: str, pool: Finder, src: Source):
     return None
 
 
-def _identifiers(subfields: list[Subfield], src: Source) -> None:
-    """Add the agent's identifiers ($0, $1) the heading does not have yet."""
-    name = " ".join(v for c, v in subfields if c in "abcdgjnq")
-    h = hint(name)
+def _identifiers(subfields: list[Subfield], src: Source, subject: bool = False) -> None:
+    """Add the agent's or concept's identifiers ($0, $1) the heading does not have yet."""
+    if subject:
+        h, refs = hint(concept_label(subfields)), src.concepts
+    else:
+        h, refs = hint(" ".join(v for c, v in subfields if c in "abcdgjnq")), src.agents
     present = {v for c, v in subfields if c in "01"}
-    for agent in src.agents:
+    for agent in refs:
         if h in agent.headings:
             for uri in agent.uris:
                 if uri not in present:

@@ -42,6 +42,7 @@ class Source:
     modified: str = ""
     deleted: bool = False
     identifiers: list[str] = field(default_factory=list)
+    concepts: list[AgentRef] = field(default_factory=list)  # subjects: label, identifiers, URIs
 
 
 def from_description(desc: Description) -> Source:
@@ -49,6 +50,7 @@ def from_description(desc: Description) -> Source:
     values: dict[str, dict[str, list[str]]] = {"m": {}, "e": {}, "w": {}}
     texts: list[tuple[str, str]] = []
     agents: list[AgentRef] = []
+    concepts: list[AgentRef] = []
     main = {id(desc.manifestation): "m", id(desc.expression): "e", id(desc.work): "w"}
     for entity in desc.entities:
         role = main.get(id(entity))
@@ -65,17 +67,21 @@ def from_description(desc: Description) -> Source:
                     slot.setdefault(predicate, []).append(value.value)
         if entity.kind.value in ("person", "corporate", "family"):
             agents.append(_agent_ref(entity.statements))
-    return Source(desc.control_number, desc.carried, values, texts, agents, deleted=desc.deleted)
+        elif entity.kind.value == "concept":
+            concepts.append(_agent_ref(entity.statements))
+    return Source(desc.control_number, desc.carried, values, texts, agents, deleted=desc.deleted,
+                  concepts=concepts)
 
 
 def _agent_ref(statements) -> AgentRef:
+    """An agent's (or a concept's) headings by fingerprint, with its identifiers and URIs."""
     ref = AgentRef(set(), [], [])
     for predicate, value in statements:
-        if predicate in AAPS and isinstance(value, Lit):
+        if (predicate in AAPS or predicate == T.SKOS_PREFLABEL) and isinstance(value, Lit):
             ref.headings.add(hint(value.text))
         elif predicate == T.OWL_SAMEAS:
             ref.uris.append(value.value if isinstance(value, IRI) else str(value))
-        elif predicate in (T.A_PERSON_ID, T.A_CORPORATE_ID, T.A_AGENT_ID) and isinstance(value, Lit):
+        elif predicate in (T.A_PERSON_ID, T.A_CORPORATE_ID, T.A_AGENT_ID, T.DCT_IDENTIFIER) and isinstance(value, Lit):
             ref.ids.append(value.text)
     return ref
 
@@ -100,8 +106,9 @@ def from_triples(control_number: str, manifestation: str, triples, carried: str,
             slot.setdefault(p, []).append(o)
     texts: list[tuple[str, str]] = []
     agents: list[AgentRef] = []
+    concepts: list[AgentRef] = []
     for subject, statements in by_subject.items():
-        is_agent = False
+        is_agent = is_concept = False
         for p, o, is_literal in statements:
             if is_literal and p not in _NOT_VALUES:
                 texts.append((p, o))
@@ -109,9 +116,15 @@ def from_triples(control_number: str, manifestation: str, triples, carried: str,
                 texts.append((p, o))
             if p in AAPS:
                 is_agent = True
-        if is_agent:
-            agents.append(_agent_ref([(p, Lit(o) if lit else IRI(o)) for p, o, lit in statements]))
+            elif p == T.SKOS_PREFLABEL:
+                is_concept = True
+        if is_agent or is_concept:
+            ref = _agent_ref([(p, Lit(o) if lit else IRI(o)) for p, o, lit in statements])
+            if is_concept and subject.startswith("http") and "/concept/" not in subject:
+                ref.uris.append(subject)  # a concept known by its authority URI ($0/$1) is that URI
+            (agents if is_agent else concepts).append(ref)
     identifiers = values["m"].get(T.M_IDENTIFIER, [])
-    return Source(control_number, carried, values, texts, agents, modified, deleted, identifiers)
+    return Source(control_number, carried, values, texts, agents, modified, deleted, identifiers,
+                  concepts=concepts)
 
 
