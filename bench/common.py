@@ -20,12 +20,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(store: Path, base: str, port: int, http_workers: int = 2, url: str | None = None):
+def running_server(store: Path, base: str, port: int, http_workers: int = 2, url: str | None = None,
+                   extra: tuple[str, ...] = ()):
     """``metadatabronn serve`` on ``port`` until the block ends (then SIGTERM); ``base`` is the
     base IRI of the store's entities, ``url`` where the server answers (default: ``base``)."""
     url = url or base
     server = subprocess.Popen([str(Path(sys.executable).parent / "metadatabronn"), "serve", "--store", str(store),
-                               "--base-iri", base, "--port", str(port), "--http-workers", str(http_workers)],
+                               "--base-iri", base, "--port", str(port), "--http-workers", str(http_workers), *extra],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(100):

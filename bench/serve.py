@@ -18,8 +18,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 
+
+import httpx
 
 from metadatabronn.pipeline import Settings, ingest
 
@@ -90,7 +94,7 @@ def main() -> int:
         manifestations = [path(r["m"].value) for r in rows[:2000]]
         works = [path(r["w"].value) for r in rows[:2000]]
         isbns = [f"/manifestations?isbn={r['i'].value[9:]}" for r in rows if r["i"] is not None][:2000]
-        with running_server(store, minted, port, args.http_workers, url=base):
+        with running_server(store, minted, port, args.http_workers, url=base, extra=("--timeout", "120")):
             scenarios = [("manifestation, Turtle", manifestations, "text/turtle"),
                          ("manifestation, JSON-LD", manifestations, "application/ld+json"),
                          ("work, Turtle", works, "text/turtle"),
@@ -104,6 +108,17 @@ def main() -> int:
                     r = wrk(base, paths, accept, args.connections, args.seconds, tmp)
                     print(f"  {name:24} {label}  {r['rps']:8,.0f} req/s   p50 {r['p50']:6.2f} ms   "
                           f"p99 {r['p99']:6.2f} ms" + (f"   NON-2XX {r['errors']}" if r["errors"] else ""))
+            # A runaway query (a three-way cartesian product over every statement) holds a query
+            # worker for a minute while the others go on being served.
+            runaway = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+            stuck = threading.Thread(target=lambda: httpx.get(f"{base}/sparql", params={"query": runaway},
+                                                              timeout=200), daemon=True)
+            stuck.start()
+            time.sleep(2)
+            r = wrk(base, manifestations, "text/turtle", args.connections, 60, tmp)
+            still = stuck.is_alive()
+            print(f"  {'during a runaway query':24} 60 s  {r['rps']:8,.0f} req/s   p50 {r['p50']:6.2f} ms   "
+                  f"p99 {r['p99']:6.2f} ms   (query still running at the end: {still})")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
