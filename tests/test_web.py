@@ -270,6 +270,7 @@ def test_html_page_links_work_expressions_manifestations(live):
     page = get(_manifestation(live), headers={"Accept": "text/html,application/xhtml+xml"})
     assert page.headers["content-type"].startswith("text/html")
     assert "Heroin and other poems" in page.text and 'href="/work/' in page.text
+    assert 'href="/manifestations?isbn=9780393049978"' in page.text
     work_path = page.text.split('href="/work/', 1)[1].split('"', 1)[0]
     work = get(f"{live}/work/{work_path}", params={"format": "html"})
     assert "Expressions (1)" in work.text and 'href="/expression/' in work.text

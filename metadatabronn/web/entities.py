@@ -204,7 +204,9 @@ def _html(store: Store, entity: Entity, base: str, base_url: str) -> str:
         if p == T.RDF_TYPE:
             continue
         name = NAMES.get(p, p.rsplit("/", 1)[-1])
-        if lit:
+        if lit and o.startswith("urn:isbn:"):  # an identifier leads to everything with it
+            value = f'<a href="/manifestations?isbn={e(o[9:])}">{e(o)}</a>'
+        elif lit:
             value = e(o) + (f' <span class="lang">@{e(lang)}</span>' if lang else "")
         elif o.startswith(base + "/"):
             value = f'<a href="{e(_local(o, base))}">{e(_label(store, o))}</a>'
