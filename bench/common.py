@@ -39,3 +39,17 @@ def running_server(store: Path, base: str, port: int, http_workers: int = 2, url
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(30)
+
+
+def store_to_serve(corpus: str, store: str | None, base_iri: str | None, tmp: Path) -> tuple[Path, str, str, int]:
+    """``(store, base IRI of its entities, server URL, port)``: the given store, or a fresh one
+    ingested from ``corpus`` (without the validation gate: serving, not checking, is measured)."""
+    from metadatabronn.pipeline import Settings, ingest
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    minted = base_iri or url
+    path = Path(store) if store else tmp / "store"
+    if not store:
+        ingest([corpus], Settings(store=path, base=minted, workers=2, profile=None))
+    return path, minted, url, port

@@ -21,10 +21,9 @@ from pathlib import Path
 
 import httpx
 
-from metadatabronn.pipeline import Settings, ingest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import free_port, running_server  # noqa: E402
+from common import running_server, store_to_serve  # noqa: E402
 
 DEFAULT = Path(__file__).resolve().parent.parent.parent / "shared" / "corpora" / "lc-books-2016-part01-first20k.mrc.gz"
 _TOKEN = re.compile(rb"<resumptionToken[^>]*>([^<]+)</resumptionToken>")
@@ -58,13 +57,8 @@ def main() -> int:
     ap.add_argument("--http-workers", type=int, default=2)
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="mb-harvest-"))
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    minted = args.base_iri or base
     try:
-        store = Path(args.store) if args.store else tmp / "store"
-        if not args.store:
-            ingest([args.corpus], Settings(store=store, base=minted, workers=2, profile=None))
+        store, minted, base, port = store_to_serve(args.corpus, args.store, args.base_iri, tmp)
         with running_server(store, minted, port, args.http_workers, url=base):
             for label in ("first harvest", "second harvest"):
                 records, pages, seconds, size = harvest(base, args.prefix)

@@ -25,10 +25,9 @@ from pathlib import Path
 
 import httpx
 
-from metadatabronn.pipeline import Settings, ingest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import free_port, running_server  # noqa: E402
+from common import running_server, store_to_serve  # noqa: E402
 from metadatabronn.store import Store
 
 DEFAULT = Path(__file__).resolve().parent.parent.parent / "shared" / "corpora" / "lc-books-2016-part01-first20k.mrc.gz"
@@ -76,13 +75,8 @@ def main() -> int:
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install wrk")
     tmp = Path(tempfile.mkdtemp(prefix="mb-serve-"))
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    minted = args.base_iri or base
     try:
-        store = Path(args.store) if args.store else tmp / "store"
-        if not args.store:
-            ingest([args.corpus], Settings(store=store, base=minted, workers=2, profile=None))
+        store, minted, base, port = store_to_serve(args.corpus, args.store, args.base_iri, tmp)
         s = Store(store, minted, read_only=True)
         rows = list(s.query("SELECT ?m ?w ?i WHERE { ?m <http://rdaregistry.info/Elements/m/P30135> ?w . "
                             "OPTIONAL { ?m <http://rdaregistry.info/Elements/m/P30004> ?i "

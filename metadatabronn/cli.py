@@ -70,14 +70,19 @@ def _print_summary(s, store) -> None:
     out.write(f"{s.seconds:.1f} s, {s.records_per_second:,.0f} records/s\n")
 
 
+def _read_sparql(arg: str) -> str:
+    """A query or update as given: the text itself, '-' for standard input, '@FILE' for a file."""
+    if arg == "-":
+        return sys.stdin.read()
+    if arg.startswith("@"):
+        return Path(arg[1:]).read_text(encoding="utf-8")
+    return arg
+
+
 def _query(args) -> int:
     from .pipeline import query
 
-    sparql = args.sparql
-    if sparql == "-":
-        sparql = sys.stdin.read()
-    elif sparql.startswith("@"):
-        sparql = Path(sparql[1:]).read_text(encoding="utf-8")
+    sparql = _read_sparql(args.sparql)
     store = config.store_path(args.store)
     if not store.exists():
         raise MetadatabronnError(f"no store at {store}: run 'metadatabronn ingest' first or give --store")
@@ -193,11 +198,7 @@ def _update(args) -> int:
 
     from .store import Store
 
-    sparql = args.sparql
-    if sparql == "-":
-        sparql = sys.stdin.read()
-    elif sparql.startswith("@"):
-        sparql = Path(sparql[1:]).read_text(encoding="utf-8")
+    sparql = _read_sparql(args.sparql)
     store_path = config.store_path(args.store)
     if not store_path.exists():
         raise MetadatabronnError(f"no store at {store_path}: run 'metadatabronn ingest' first or give --store")
