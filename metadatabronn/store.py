@@ -39,7 +39,6 @@ class Store:
         self.path = Path(path)
         self.base = base
         self.read_only = read_only
-        self._cores: dict[str, list] | None = {} if read_only else None
         self.changes_graph = f"{base}/graph/changes"
         self.pending_graph = f"{base}/graph/pending"
         try:
@@ -198,24 +197,12 @@ class Store:
             if iri_ in seen:
                 continue
             seen.add(iri_)
-            core = self._core(iri_)
-            statements.extend(core)
-            todo.extend(o for _, p, o, lit in core if not lit and p != RDF_TYPE and o.startswith(base))
+            for q in self._store.quads_for_pattern(ox.NamedNode(iri_), None, None, ox.DefaultGraph()):
+                is_literal = isinstance(q.object, ox.Literal)
+                statements.append((iri_, q.predicate.value, q.object.value, is_literal))
+                if not is_literal and q.predicate.value != RDF_TYPE and q.object.value.startswith(base):
+                    todo.append(q.object.value)
         return manifestation, carried, modified, deleted, statements
-
-    def _core(self, iri: str) -> list[tuple[str, str, str, bool]]:
-        """An entity's core statements. A read-only store is a snapshot, so they are kept: the
-        agents and subjects many records name are read once."""
-        cache = self._cores
-        found = cache.get(iri) if cache is not None else None
-        if found is None:
-            found = [(iri, q.predicate.value, q.object.value, isinstance(q.object, ox.Literal))
-                     for q in self._store.quads_for_pattern(ox.NamedNode(iri), None, None, ox.DefaultGraph())]
-            if cache is not None:
-                if len(cache) >= 50_000:
-                    cache.clear()
-                cache[iri] = found
-        return found
 
     def update(self, sparql: str, changed: Iterable[str] = ()) -> None:
         """A SPARQL 1.1 Update: a cataloguer's edit of the well's own statements. ``changed``
