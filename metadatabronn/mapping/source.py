@@ -86,6 +86,12 @@ def _agent_ref(statements) -> AgentRef:
     return ref
 
 
+def control_number_of(statements, manifestation: str) -> str:
+    """The record's control number among the manifestation's identifiers: the ``(ORG)ID`` one."""
+    ids = [o for s, p, o, lit in statements if s == manifestation and p == T.M_IDENTIFIER and lit]
+    return next((i for i in ids if i.startswith("(")), ids[0] if ids else manifestation.rsplit("/", 1)[-1])
+
+
 def from_triples(control_number: str, manifestation: str, triples, carried: str, *, modified: str = "",
                  deleted: bool = False) -> Source:
     """A :class:`Source` from a record's statements as read from the store.

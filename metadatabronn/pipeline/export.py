@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import BinaryIO, Callable
 
 from ..errors import MetadatabronnError
-from ..mapping import terms as T
 from ..mapping.reverse import Options, from_triples, to_marc
+from ..mapping.source import control_number_of
 from ..marc.writer import Writer, encode
 from ..store import Store
 
@@ -33,11 +33,6 @@ class Exported:
     deleted: int = 0
     failed: list[str] = field(default_factory=list)
     seconds: float = 0.0
-
-
-def _control_number(statements, manifestation: str) -> str:
-    ids = [o for s, p, o, lit in statements if s == manifestation and p == T.M_IDENTIFIER and lit]
-    return next((i for i in ids if i.startswith("(")), ids[0] if ids else manifestation.rsplit("/", 1)[-1])
 
 
 _worker_store: Store | None = None
@@ -60,7 +55,7 @@ def _encode_batch(graphs: list[str], fmt: str, full: bool, options: Options,
         manifestation, carried, modified, deleted, statements = found
         if deleted and full:
             continue  # a full export is of what the well holds now
-        cn = _control_number(statements, manifestation)
+        cn = control_number_of(statements, manifestation)
         try:
             src = from_triples(cn, manifestation, statements, carried, modified=modified, deleted=deleted)
             out.append((graph, encode(to_marc(src, options), fmt), deleted, ""))

@@ -89,7 +89,7 @@ def _render(app_key: int, iri: str, fmt: str, base_url: str) -> tuple[bytes, str
     elif fmt == "jsonld":
         body = _jsonld(entity, base_url)
     elif fmt in ("marcxml", "marc"):
-        body = _marc(state.store, state.base, iri, fmt)
+        body = _marc(state.store, iri, fmt)
     else:
         body = serialise_triples(entity.triples, fmt, PREFIXES)
     etag = 'W/"' + hashlib.blake2b(body, digest_size=10).hexdigest() + '"'
@@ -152,8 +152,8 @@ def _compact_iri(iri: str) -> str:
     return iri
 
 
-def _marc(store: Store, base: str, iri: str, fmt: str) -> bytes:
-    record = marc_record(store, base, iri)
+def _marc(store: Store, iri: str, fmt: str) -> bytes:
+    record = marc_record(store, iri)
     if record is None:
         raise Problem(404, f"{iri} has no source record to write as MARC")
     if fmt == "marc":

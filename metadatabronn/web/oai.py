@@ -136,11 +136,11 @@ class Repository:
         if self.workers is None or len(iris) < 8:
             from .queries import _render
 
-            return _render(self.store, prefix, self.base, iris)
+            return _render(self.store, prefix, iris)
         n = self.workers.size
         size = -(-len(iris) // n)
         chunks = [iris[i:i + size] for i in range(0, len(iris), size)]
-        parts = self._chunks.map(lambda chunk: self.workers.render(prefix, self.base, chunk), chunks)
+        parts = self._chunks.map(lambda chunk: self.workers.render(prefix, chunk), chunks)
         return [body for part in parts for body in part]
 
     def identifier(self, entry: Entry) -> str:
@@ -286,7 +286,7 @@ def _prefix(args) -> str:
 def _get_record(repo: Repository, args, endpoint, now) -> str:
     prefix = _prefix(args)
     entry = repo.entry(args["identifier"])
-    return b"<GetRecord>" + _record(repo, entry, prefix, args["metadataPrefix"]) + b"</GetRecord>"
+    return b"<GetRecord>" + _record(repo, entry, prefix) + b"</GetRecord>"
 
 
 def _header(repo: Repository, entry: Entry) -> str:
@@ -306,7 +306,7 @@ def _with_parents(sets) -> list[str]:
     return out
 
 
-def _record(repo: Repository, entry: Entry, prefix: str, asked: str, body: bytes | None = None) -> bytes:
+def _record(repo: Repository, entry: Entry, prefix: str, body: bytes | None = None) -> bytes:
     header = _header(repo, entry).encode("utf-8")
     if entry.deleted:
         return b"<record>" + header + b"</record>"
@@ -397,7 +397,7 @@ def _list(repo: Repository, args, endpoint, now: datetime, *, records: bool) -> 
         bodies = repo.bodies(page, prefix)
         if rest:
             repo.prefetch(rest[:PAGE], prefix)
-        items = b"".join(_record(repo, e, prefix, asked, b) for e, b in zip(page, bodies))
+        items = b"".join(_record(repo, e, prefix, b) for e, b in zip(page, bodies))
     else:
         items = "".join(_header(repo, e) for e in page).encode("utf-8")
     complete = cursor + len(remaining)

@@ -62,7 +62,7 @@ def _serve(conn, store_path: str, base: str, max_bytes: int, refresh: float = 0.
             conn.send(("error", str(exc), ""))
 
 
-def _render(store, prefix: str, base: str, manifestations: list[str]) -> list[bytes | None]:
+def _render(store, prefix: str, manifestations: list[str]) -> list[bytes | None]:
     """Records for harvesting, written in this worker: reading a record out of the store costs
     about as much as writing it, and this way two pages' worth run at once."""
     from .records import dublin_core, marc_record, marcxml, rdf_xml
@@ -72,7 +72,7 @@ def _render(store, prefix: str, base: str, manifestations: list[str]) -> list[by
         if prefix == "rdf":
             out.append(rdf_xml(store, m))
             continue
-        record = marc_record(store, base, m)
+        record = marc_record(store, m)
         if record is None:
             out.append(None)
         elif prefix == "marc21":
@@ -119,9 +119,9 @@ class QueryWorkers:
     def size(self) -> int:
         return len(self._all)
 
-    def render(self, prefix: str, base: str, manifestations: list[str]) -> list[bytes | None]:
+    def render(self, prefix: str, manifestations: list[str]) -> list[bytes | None]:
         """Harvest records (MARCXML, Dublin Core, RDF/XML) written in a worker process."""
-        body, _ = self._call(("render", prefix, base, manifestations))
+        body, _ = self._call(("render", prefix, manifestations))
         return body
 
     def run(self, sparql: str, *, results: str, graph: str, default_graphs=None, named_graphs=None

@@ -9,6 +9,7 @@ from pymarc import Record
 
 from ..mapping import terms as T
 from ..mapping.reverse import from_triples, to_marc
+from ..mapping.source import control_number_of
 from ..marc.writer import encode
 from ..marc.writer import marcxml as marcxml_text
 from ..store import Store, serialise_triples
@@ -18,7 +19,7 @@ OAI_DC_NS = "http://www.openarchives.org/OAI/2.0/oai_dc/"
 DC_NS = "http://purl.org/dc/elements/1.1/"
 
 
-def marc_record(store: Store, base: str, manifestation: str) -> Record | None:
+def marc_record(store: Store, manifestation: str) -> Record | None:
     """The manifestation's MARC 21 record, as export writes it; None if it has no record graph."""
     # The record graph sits beside the manifestation under the base it was minted with.
     graph = manifestation.rsplit("/manifestation/", 1)[0] + "/record/" + manifestation.rsplit("/", 1)[-1]
@@ -26,9 +27,8 @@ def marc_record(store: Store, base: str, manifestation: str) -> Record | None:
     if found is None:
         return None
     m, carried, modified, deleted, statements = found
-    cn = next((o for s, p, o, lit in statements if s == m and p == T.M_IDENTIFIER and lit and o.startswith("(")),
-              m.rsplit("/", 1)[-1])
-    return to_marc(from_triples(cn, m, statements, carried, modified=modified, deleted=deleted))
+    return to_marc(from_triples(control_number_of(statements, m), m, statements, carried, modified=modified,
+                                deleted=deleted))
 
 
 def marcxml(record: Record) -> bytes:

@@ -121,7 +121,7 @@ def _unquote(value: str) -> str:
 class Catalogue:
     """What SRU searches: per manifestation its normalised title, creators and identifiers."""
 
-    def __init__(self, store, base: str):
+    def __init__(self, store):
         self.store = store
         rows = store.query(
             f"""SELECT ?m ?title ?key WHERE {{ ?m a <{T.C_MANIFESTATION}> .
@@ -199,7 +199,7 @@ def catalogue(request: Request) -> Catalogue:
     state = request.app.state
     found = getattr(state, "sru", None)
     if found is None:
-        found = state.sru = Catalogue(state.store, state.base)
+        found = state.sru = Catalogue(state.store)
     return found
 
 
@@ -291,7 +291,7 @@ def _search(request: Request, params: dict) -> str:
     state = request.app.state
     records = []
     for position, m in enumerate(page, start):
-        record = marc_record(state.store, state.base, m)
+        record = marc_record(state.store, m)
         if record is None:
             continue
         data = (marcxml(record) if schema.endswith("marcxml-v1.1") else dublin_core(record, m, "srw_dc")).decode()
