@@ -114,14 +114,6 @@ class Store:
         except SyntaxError as exc:
             raise MetadatabronnError(f"SPARQL syntax error: {exc}") from exc
 
-    def serialise_results(self, results, fmt: str) -> bytes:
-        formats = {"csv": ox.QueryResultsFormat.CSV, "tsv": ox.QueryResultsFormat.TSV,
-                   "json": ox.QueryResultsFormat.JSON, "xml": ox.QueryResultsFormat.XML}
-        if isinstance(results, ox.QueryTriples):
-            rdf = {"json": ox.RdfFormat.JSON_LD, "xml": ox.RdfFormat.RDF_XML}.get(fmt, ox.RdfFormat.N_TRIPLES)
-            return results.serialize(format=rdf)
-        return results.serialize(format=formats[fmt])
-
     def record_views(self):
         """Per record graph: (graph, source, control number, N-Quads of the graph and of the
         cores of every entity it names), the data a record is validated on."""
@@ -267,7 +259,7 @@ class Store:
                 body = answer.serialize(format=getattr(ox.QueryResultsFormat, self.RESULT_FORMATS[results]))
                 kind = "results"
         except SyntaxError as exc:
-            raise QuerySyntaxError(str(exc)) from None
+            raise QuerySyntaxError(f"SPARQL syntax error: {exc}") from None
         except (OSError, ValueError, RuntimeError) as exc:
             raise StoreError(f"the query failed: {exc}") from None
         if max_bytes is not None and len(body) > max_bytes:

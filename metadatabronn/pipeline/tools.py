@@ -16,7 +16,9 @@ log = logging.getLogger(__name__)
 def query(store_path: Path, base: str, sparql: str, fmt: str) -> bytes:
     store = Store(store_path, base, read_only=True)
     try:
-        return store.serialise_results(store.query(sparql), fmt)
+        # CONSTRUCT and DESCRIBE: JSON-LD for json, RDF/XML for xml, N-Triples otherwise.
+        body, _ = store.run_query(sparql, results=fmt, graph={"json": "jsonld", "xml": "rdfxml"}.get(fmt, "ntriples"))
+        return body
     finally:
         store.close()
 

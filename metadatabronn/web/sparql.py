@@ -96,7 +96,7 @@ async def _answer(request: Request, query: str, defaults: list[str], named: list
     except QuerySyntaxError as exc:
         where = _POSITION.search(str(exc))
         extra = {"line": int(where.group(1)), "column": int(where.group(2))} if where else {}
-        raise Problem(400, f"SPARQL syntax error: {exc}", title="Query does not parse", **extra) from None
+        raise Problem(400, str(exc), title="Query does not parse", **extra) from None
     except QueryTimeout as exc:
         raise Problem(504, str(exc), title="Query timed out") from None
     except ResultTooLarge as exc:
