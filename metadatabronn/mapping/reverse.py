@@ -202,9 +202,9 @@ def _data_field(tag: str, indicators: str, subs: list, pool: Finder, src: Source
             h = slots[i][1]
             hit = hit or pool.piece(h, paired) or pool.anywhere(h) or _changed(key, slots[i][0], pool, src)
             slots[i][2], slots[i][3] = hit is not None, hit
+    # Found: [code, text, True, element]; carried: as it was; a fingerprint not found: dropped.
     slots = [[c, hit[0], True, hit[1]] if found else [c, v, False, None]
-             for c, v, found, hit in ([s[0], s[1], s[2], s[3]] for s in slots)
-             if found or not isinstance(v, int)]
+             for c, v, found, hit in slots if found or not isinstance(v, int)]
     if held and not carried_values and not any(s[2] for s in slots):
         return None  # every value it held has gone from the entities
     punctuate(paired if tag == "880" else tag, slots)
