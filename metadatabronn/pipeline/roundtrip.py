@@ -78,7 +78,10 @@ def _run_batch(chunks, options, measure, fidelity, skipped, unreadable) -> int:
             out = convert_back(desc, options)
             data = out.as_marc()
         except RecordError as exc:
-            # Counted by kind of fault: "invalid UTF-8 in field N at byte N", not by every byte offset.
+            # Each named, as ingest names them; counted by kind of fault ("invalid UTF-8 in field
+            # N at byte N"), not by every byte offset.
+            log.warning("%s record %d%s: %s", chunk.source, chunk.number,
+                        f", field {exc.tag}" if exc.tag else "", exc.reason)
             skipped[_KIND.sub(r"\1 N", exc.reason.split(":", 1)[0])] += 1
             continue
         if not measure:  # conversion both ways only, as an export would do it
