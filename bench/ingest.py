@@ -10,6 +10,7 @@ against; it runs in the same process, on the same file, right before the ingest.
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import gzip
 import json
@@ -22,7 +23,12 @@ from pathlib import Path
 
 import pymarc
 
+from metadatabronn.marc import iter_chunks
 from metadatabronn.pipeline import Settings, ingest
+from metadatabronn.pipeline.loader import Loader
+from metadatabronn.pipeline.run import Summary
+from metadatabronn.pipeline.worker import convert_chunk
+from metadatabronn.store import Store
 
 DEFAULT = Path(__file__).resolve().parent.parent.parent / "shared" / "corpora" / "lc-books-2016-part01-first20k.mrc.gz"
 
@@ -37,6 +43,37 @@ def parse_only(path: Path) -> tuple[int, float]:
     return n, time.perf_counter() - start
 
 
+def store_ceiling(corpus: Path, profile: str | None) -> tuple[float, float, float]:
+    """The store write alone: records/s, CPU µs a quad (all threads) and quads written a record.
+
+    Every record is converted first, untimed; then the loader writes them exactly as ingest
+    does (entity registry, change log, bulk batches), so no conversion competes for the cores.
+    """
+    when = "2026-01-01T00:00:00Z"
+    settings = Settings(store=Path("unused"), base="http://localhost:8000", profile=profile)
+    gate = settings.gate()
+    outcomes = [o for c in iter_chunks(str(corpus)) for o in [convert_chunk(c, settings.base, when, gate)]
+                if o.status == "ok"]
+    tmp = Path(tempfile.mkdtemp(prefix="mb-bench-"))
+    try:
+        store = Store(tmp / "store", settings.base)
+        summary = Summary()
+        gc.collect()
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        loader = Loader(store, when, gate)
+        for o in outcomes:
+            loader.add(o, summary)
+            if len(loader) >= settings.batch_records:
+                loader.flush()
+        loader.close()
+        store.close()
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+        quads = len(Store(tmp / "store", settings.base, read_only=True))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return len(outcomes) / seconds, cpu / quads * 1e6, quads / len(outcomes)
+
+
 def main() -> int:
     logging.basicConfig(level=logging.ERROR)
     ap = argparse.ArgumentParser()
@@ -47,6 +84,9 @@ def main() -> int:
     ap.add_argument("--profile", default="base", help="profile checked at ingest ('none': no gate)")
     ap.add_argument("--compare-gate", action="store_true",
                     help="also ingest without the validation gate and print the ratio")
+    ap.add_argument("--store-ceiling", action="store_true",
+                    help="also time the store write alone: every record converted first, untimed, "
+                         "then only the loader, with the machine to itself")
     args = ap.parse_args()
     corpus = Path(args.corpus)
     if not corpus.exists():
@@ -75,6 +115,7 @@ def main() -> int:
 
     s, second = best_of(profile)
     ungated = best_of(None)[0] if args.compare_gate and profile else None
+    ceiling = store_ceiling(corpus, profile) if args.store_ceiling else None
     peak_main = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     peak_child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     ratio = s.records_per_second / parse_rate
@@ -89,6 +130,10 @@ def main() -> int:
     if ungated is not None:
         print(f"without the gate    {ungated.records_per_second:,.0f} records/s; with it "
               f"{s.records_per_second / ungated.records_per_second:.2f} x that")
+    if ceiling is not None:
+        rate, per_quad, quads = ceiling
+        print(f"store write alone   {rate:,.0f} records/s, {quads:,.1f} quads a record, {per_quad:.1f} CPU us "
+              f"a quad: the ceiling for any conversion speed")
     print(f"peak memory         main {peak_main:,.0f} MiB, largest worker {peak_child:,.0f} MiB")
     if args.json:
         Path(args.json).write_text(json.dumps({
@@ -97,6 +142,7 @@ def main() -> int:
             "reingest_records_per_second": second.records_per_second,
             "profile": profile,
             "ungated_records_per_second": ungated.records_per_second if ungated else None,
+            "store_write_records_per_second": round(ceiling[0]) if ceiling else None,
             "peak_rss_main_mib": round(peak_main), "peak_rss_worker_mib": round(peak_child),
             "summary": json.loads(s.to_json())}, indent=2))
     return 0

@@ -18,6 +18,8 @@ from .mapping.model import IRI, Description, Kind, Lit
 PROV_GENERATED = "http://www.w3.org/ns/prov#generatedAtTime"
 DCT_SOURCE = "http://purl.org/dc/terms/source"
 XSD_DATETIME = "http://www.w3.org/2001/XMLSchema#dateTime"
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 AS = "https://www.w3.org/ns/activitystreams#"
 AS_TOMBSTONE = AS + "Tombstone"
 AS_FORMER_TYPE = AS + "formerType"
@@ -50,10 +52,15 @@ def literal(text: str, lang: str | None = None, datatype: str | None = None) -> 
     return s
 
 
-def iri(value: str) -> str:
+def iri_value(value: str) -> str:
+    """The IRI as it is written: characters N-Triples forbids are percent-encoded."""
     if _BAD_IRI_CHARS.search(value):
-        value = _BAD_IRI_CHARS.sub(lambda m: "%%%02X" % ord(m.group(0)), value)
-    return f"<{value}>"
+        return _BAD_IRI_CHARS.sub(lambda m: "%%%02X" % ord(m.group(0)), value)
+    return value
+
+
+def iri(value: str) -> str:
+    return f"<{iri_value(value)}>"
 
 
 # What identifies a shared entity, written once into the default graph when it is first
@@ -81,6 +88,9 @@ class Serialised:
     manifestation: str
     nquads: str
     cores: list[tuple[str, str, str]]
+    # (subject, predicate, (kind, value, datatype, lang)) for the predicates asked for: the same
+    # statements as the text, as the validation gate reads them, without parsing the text back.
+    rows: list[tuple[str, str, tuple]] | None = None
 
 
 def _object(value, iris) -> str:
@@ -91,9 +101,25 @@ def _object(value, iris) -> str:
     return iri(iris[id(value)])
 
 
+def _term(value, iris) -> tuple:
+    """The object as the store has it once parsed: a plain literal is an xsd:string, and a
+    language tag is in lower case."""
+    if isinstance(value, Lit):
+        if value.lang:
+            return ("L", value.text, RDF_LANGSTRING, value.lang.lower())
+        return ("L", value.text, value.datatype or XSD_STRING, None)
+    if isinstance(value, IRI):
+        return ("I", iri_value(value.value), None, None)
+    return ("I", iri_value(iris[id(value)]), None, None)
+
+
 def serialise(description: Description, base: str, *, source: str, source_hash: str, when: str,
-              registry: dict[str, str] | None = None) -> Serialised:
-    """The record's named graph (entities, carried MARC, provenance) and its entities' cores."""
+              registry: dict[str, str] | None = None, rows_for: frozenset[str] | None = None) -> Serialised:
+    """The record's named graph (entities, carried MARC, provenance) and its entities' cores.
+
+    With ``rows_for``, also the entities' statements with those predicates, and their classes,
+    as ``rows``; the record's provenance statements are not among them.
+    """
     graph = record_graph(base, description.control_number)
     iris, keys = assign(base, description, registry)
     g = f" <{graph}> .\n"
@@ -101,20 +127,32 @@ def serialise(description: Description, base: str, *, source: str, source_hash: 
     append = lines.append
     cores: list[tuple[str, str, str]] = []
     cored: set[str] = set()
+    # The gate's view of the statements, taken as they are written (a second form of one heading
+    # adds no core statements, exactly as in the text).
+    rows: list[tuple[str, str, tuple]] | None = [] if rows_for is not None else None
+
+    def keep(subject: str, kind: Kind, statements) -> None:
+        v = iri_value(subject)
+        rows.append((v, T.RDF_TYPE, ("I", CLASS[kind], None, None)))
+        rows.extend((v, p, _term(o, iris)) for p, o in statements if p in rows_for)
+
     for entity in description.entities:
         subject = iris[id(entity)]
         s = iri(subject)
         kind = entity.kind
         if kind in _SHARED:
+            core = _CORE.get(kind)
             if subject in cored:
                 # Two headings of one record that normalise to the same key ("Gibson, Charles H."
                 # and "Gibson, Charles, H.") are one entity: its first form is its core, as in the store.
-                for predicate, value in entity.statements:
-                    if _CORE.get(kind) is not None and predicate not in _CORE[kind]:
+                if core is not None:
+                    extra = [(p, o) for p, o in entity.statements if p not in core]
+                    for predicate, value in extra:
                         append(f"{s} <{predicate}> {_object(value, iris)}{g}")
+                    if rows is not None:
+                        keep(subject, kind, extra)
                 continue
             cored.add(subject)
-            core = _CORE.get(kind)
             eg = " .\n"  # the default graph: the well's own statements of shared entities
             core_lines = [f"{s} <{T.RDF_TYPE}> <{CLASS[kind]}>{eg}"]
             if kind in _KEYED:
@@ -125,10 +163,12 @@ def serialise(description: Description, base: str, *, source: str, source_hash: 
                 else:
                     append(f"{s} <{predicate}> {_object(value, iris)}{g}")
             cores.append((keys[id(entity)], subject, "".join(core_lines)))
-            continue
-        append(f"{s} <{T.RDF_TYPE}> <{CLASS[kind]}>{g}")
-        for predicate, value in entity.statements:
-            append(f"{s} <{predicate}> {_object(value, iris)}{g}")
+        else:
+            append(f"{s} <{T.RDF_TYPE}> <{CLASS[kind]}>{g}")
+            for predicate, value in entity.statements:
+                append(f"{s} <{predicate}> {_object(value, iris)}{g}")
+        if rows is not None:
+            keep(subject, kind, entity.statements)
     m = iris[id(description.manifestation)]
     gs = f"<{graph}>"
     append(f"{gs} <{MB_DESCRIBES}> <{m}>{g}")
@@ -139,7 +179,7 @@ def serialise(description: Description, base: str, *, source: str, source_hash: 
         append(f"{gs} <{T.MB_CARRIED}> {literal(description.carried)}{g}")
     for element in description.inferred:
         append(f"{gs} <{T.MB_INFERRED}> <{element}>{g}")
-    return Serialised(graph, m, "".join(lines), cores)
+    return Serialised(graph, m, "".join(lines), cores, rows)
 
 
 def tombstone(base: str, control_number: str, identifiers: list[str], *, source: str,

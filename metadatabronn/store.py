@@ -103,6 +103,10 @@ class Store:
             return int(value.value) + 1 if value is not None else 1
         return 1
 
+    def __len__(self) -> int:
+        """Quads in the store, in every graph."""
+        return len(self._store)
+
     def count(self, sparql: str) -> int:
         for row in self.query(sparql):
             return int(row[0].value)

@@ -11,6 +11,7 @@ import pytest
 import rdflib
 
 from metadatabronn.cli import main
+from metadatabronn.errors import RecordError
 from metadatabronn.mapping import convert
 from metadatabronn.marc import iter_chunks, parse_chunk
 from metadatabronn.pipeline import Settings, ingest
@@ -18,6 +19,7 @@ from metadatabronn.pipeline.tools import record_texts
 from metadatabronn.rdf import serialise
 from metadatabronn.validate import PROFILES, VIOLATION, WARNING, Data, check, load_profile
 from metadatabronn.validate import reference
+from metadatabronn.validate.check import paths_of
 
 from .conftest import DATA, ROOT, record_with, shared
 
@@ -118,6 +120,50 @@ def test_fast_checker_equals_pyshacl_on_hand_made_edge_cases():
     ]
     for profile in PROFILES:
         assert _assert_same_as_pyshacl((nquads_of(r) for r in records), profile) >= len(records)
+
+
+def _gate_views(record, profile):
+    """The data the gate reads (the serialiser's rows) and the data of the text it stores."""
+    paths = paths_of(profile)
+    s = serialise(convert(record), BASE, source="t", source_hash="h", when="2026-01-01T00:00:00Z",
+                  rows_for=paths)
+    return Data.from_rows(s.rows), Data.from_nquads(s.nquads + "".join(c for _, _, c in s.cores), paths)
+
+
+@pytest.mark.parametrize("path", [DATA / "golden" / "golden.mrc", DATA / "golden" / "golden-cc0.marcxml",
+                                  DATA / "golden" / "golden-mit.marcxml", ROOT / "data" / "fennica-sample.marcxml",
+                                  ROOT / "data" / "sample.mrc", DATA / "marc" / "lc-unicode.mrc"],
+                         ids=lambda p: p.name)
+def test_the_gate_reads_exactly_the_statements_that_are_stored(path):
+    # The gate does not parse the stored text back; what it reads instead must be that text.
+    profiles = [load_profile(name) for name in PROFILES]
+    n = 0
+    for chunk in iter_chunks(str(path)):
+        try:
+            record = parse_chunk(chunk)
+            convert(record)
+        except RecordError:  # rejected before the gate
+            continue
+        for profile in profiles:
+            rows, stored = _gate_views(record, profile)
+            assert rows.types == stored.types, chunk.number
+            assert {s: {p: sorted(v, key=repr) for p, v in ps.items()} for s, ps in rows.values.items()} == \
+                   {s: {p: sorted(v, key=repr) for p, v in ps.items()} for s, ps in stored.values.items()}, chunk.number
+            assert [r.key() for r in check(rows, profile)] == [r.key() for r in check(stored, profile)]
+        n += 1
+    assert n > 0
+
+
+def test_the_gate_reads_a_second_form_of_a_heading_and_odd_iris_as_stored():
+    record = record_with("=245  10$aTitle.", "=100  1\\$aGibson, Charles H.",
+                         "=700  1\\$aGibson, Charles, H.$eeditor.",
+                         "=650  \\0$aCourtship$0http://id.loc.gov/authorities/subjects/sh 85033433",
+                         "=546  \\$aIn English.", "=041  0\\$aeng$ano r")  # a code with a space: an IRI that must be escaped
+    for name in PROFILES:
+        rows, stored = _gate_views(record, load_profile(name))
+        assert rows.types == stored.types
+        assert {s: {p: set(v) for p, v in ps.items()} for s, ps in rows.values.items()} == \
+               {s: {p: set(v) for p, v in ps.items()} for s, ps in stored.values.items()}
 
 
 # the gate at ingest ----------------------------------------------------------------------------

@@ -90,12 +90,13 @@ def convert_chunk(chunk: Chunk, base: str, when: str, gate: Gate | None = None) 
             return Outcome(chunk.number, "deleted", chunk.source, digest=digest,
                            graph=record_graph(base, description.control_number),
                            control_number=description.control_number)
-        s = serialise(description, base, source=chunk.source, source_hash=digest, when=when)
+        profile = _profile(gate.profile) if gate is not None else None
+        s = serialise(description, base, source=chunk.source, source_hash=digest, when=when,
+                      rows_for=paths_of(profile) if profile is not None else None)
         nquads = s.nquads
         violations = warnings = 0
-        if gate is not None:
-            profile = _profile(gate.profile)
-            results = check(Data.from_nquads(nquads + "".join(c for _, _, c in s.cores), paths_of(profile)), profile)
+        if profile is not None:
+            results = check(Data.from_rows(s.rows), profile)
             violations = sum(1 for r in results if r.severity == VIOLATION)
             warnings = len(results) - violations
             if violations and gate.on_invalid == "reject":

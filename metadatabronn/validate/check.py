@@ -112,6 +112,23 @@ class Data:
         return data
 
     @classmethod
+    def from_rows(cls, rows: Iterable[tuple[str, str, tuple]]) -> "Data":
+        """The data of ``(subject, predicate, (kind, value, datatype, lang))`` rows, as the
+        serialiser gives them beside its text (see ``rdf.serialise``): the same data as
+        parsing that text back, at a fraction of the cost."""
+        data = cls()
+        values_of = data.values
+        types = data.types
+        for s, p, o in rows:
+            if p == RDF_TYPE:
+                types.setdefault(s, set()).add(o[1])
+            term = Term(*o)
+            values = values_of.setdefault(s, {}).setdefault(p, [])
+            if term not in values:
+                values.append(term)
+        return data
+
+    @classmethod
     def from_nquads(cls, text: bytes | str, paths: frozenset[str] | None = None) -> "Data":
         return cls.from_quads(ox.parse(text, format=ox.RdfFormat.N_QUADS), paths)
 
