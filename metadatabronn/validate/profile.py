@@ -33,7 +33,10 @@ from pathlib import Path
 from ..errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
-SHAPES_DIR = ROOT / "shapes"
+# An installed copy carries shapes/ (and vocabularies/ beside it) inside the package; a checkout
+# has them at the top of the repository.
+_INSTALLED = Path(__file__).resolve().parents[1] / "shapes"
+SHAPES_DIR = _INSTALLED if (_INSTALLED / "profiles.toml").is_file() else ROOT / "shapes"
 DOCS_PATH = ROOT / "docs" / "profiles.md"
 SHAPES_NS = "https://w3id.org/metadatabronn/shapes/"
 SH = "http://www.w3.org/ns/shacl#"
