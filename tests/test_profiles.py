@@ -89,7 +89,8 @@ def test_every_row_is_one_property_shape_saying_what_the_row_says(name, shapes):
     for c in profile.constraints:
         s = URIRef(c.id)
         node = URIRef(P.shape_iri(name, c.shape))
-        assert (node, SH.property, s) in g and (node, SH.targetClass, URIRef(c.target)) in g
+        target = SH.targetObjectsOf if c.target_objects_of else SH.targetClass
+        assert (node, SH.property, s) in g and (node, target, URIRef(c.target)) in g
         assert g.value(s, SH.path) == URIRef(c.path)
         assert g.value(s, SH.severity) == URIRef(c.severity)
         assert str(g.value(s, SH.name)) == c.label and str(g.value(s, SH.description)) == c.note
@@ -116,7 +117,8 @@ def test_every_row_is_one_property_shape_saying_what_the_row_says(name, shapes):
 def test_constraint_and_profile_keep_the_agreed_interface():
     assert [f.name for f in dataclasses.fields(P.Constraint)] == [
         "shape", "target", "path", "label", "min_count", "max_count", "node_kind", "datatype",
-        "vocabulary", "pattern", "pattern_prefix", "isbn13", "severity", "marc_tags", "note", "id"]
+        "vocabulary", "pattern", "pattern_prefix", "isbn13", "severity", "marc_tags", "note", "id",
+        "target_objects_of"]
     assert [f.name for f in dataclasses.fields(P.Profile)] == ["name", "title", "constraints"]
     assert P.PROFILES == ("base", "language-based") and P.DEFAULT_PROFILE == "base"
 
@@ -280,6 +282,19 @@ def _set(s, p, o):
     return lambda g: (g.remove((s, p, None)), g.add((s, p, o)))
 
 
+SERIES = EX.series
+
+
+def _series_work(title: bool = True):
+    def change(g):
+        g.add((SERIES, RDF.type, RDAC.C10001))
+        g.add((SERIES, RDAW.P10331, Literal("Skrifter i utvalg")))
+        if title:
+            g.add((SERIES, RDAW.P10223, Literal("Skrifter i utvalg")))
+        g.add((W, RDAW.P10198, SERIES))  # a related work
+    return change
+
+
 BAD_ISBN = Literal("urn:isbn:9788203364781")   # check digit should be 0, not 1
 SHORT_ISBN = Literal("urn:isbn:97801981165")
 ENG_DOT = URIRef(T.LANG_BASE + "eng.")
@@ -297,7 +312,7 @@ CASES = [
     ("missing content type", _drop(E, RDAE.P20001), "base",
      {(E, BASE + "Expression-contentType", VIOLATION, MIN, None)}),
     ("missing subject is only counted", _drop(W, RDAW.P10256), "base",
-     {(W, BASE + "Work-subject", INFO, MIN, None)}),
+     {(W, BASE + "ManifestedWork-subject", INFO, MIN, None)}),
     ("two modes of issuance", _add(M, RDAM.P30003, URIRef(T.MODE_MULTIPLE)), "base",
      {(M, BASE + "Manifestation-modeOfIssuance", VIOLATION, MAX, None)}),
     ("two works expressed", _add(E, RDAE.P20231, EX.otherWork), "base",
@@ -341,11 +356,16 @@ CASES = [
      {(E, LANG + "Expression-language", VIOLATION, MIN, None)}),
     ("missing author: nothing in base", _drop(W, RDAW.P10061), "base", set()),
     ("missing author: a warning for texts", _drop(W, RDAW.P10061), "language-based",
-     {(W, LANG + "Work-author", WARNING, MIN, None)}),
+     {(W, LANG + "ManifestedWork-author", WARNING, MIN, None)}),
     ("missing statement of responsibility for texts", _drop(M, RDAM.P30105), "language-based",
      {(M, LANG + "Manifestation-statementOfResponsibility", WARNING, MIN, None)}),
     ("missing category of work is counted for texts", _drop(W, RDAW.P10004), "language-based",
-     {(W, LANG + "Work-categoryOfWork", INFO, MIN, None)}),
+     {(W, LANG + "ManifestedWork-categoryOfWork", INFO, MIN, None)}),
+    # A series (or related) work is a Work, but not the one the manifestation embodies: it is
+    # asked for its title and access point only, never for subject, author or category.
+    ("a series work is not asked for subject, author or category", _series_work(), "language-based", set()),
+    ("a series work still needs its preferred title", _series_work(title=False), "language-based",
+     {(SERIES, BASE + "Work-preferredTitle", VIOLATION, MIN, None)}),
     ("base rows hold in the language-based profile", _drop(M, RDAM.P30156), "language-based",
      {(M, BASE + "Manifestation-titleProper", VIOLATION, MIN, None)}),
 ]
@@ -495,7 +515,7 @@ def test_the_copy_loads_like_the_original(workdir):
     ("base.csv", 3, "note", "", r"row 3, column note: empty"),
     ("base.csv", 3, "propertyLabel", "preferred title", r"row 3, column propertyLabel: 'preferred title' repeats row 2"),
     ("language-based.csv", 2, "valueNodeType", "Node", r"language-based\.csv: row 2, column valueNodeType"),
-    ("language-based.csv", 2, "target", "rdac:C10006", r"row 3, column target: shape WorkShape already targets .*C10006"),
+    ("language-based.csv", 2, "target", "rdac:C10006", r"row 3, column target: shape ManifestedWorkShape already targets .*C10006"),
 ])
 def test_a_malformed_table_names_row_and_column(workdir, table, row, column, value, expected):
     _edit_row(workdir / table, row, column, value)

@@ -310,6 +310,10 @@ def test_fast_checker_equals_pyshacl_on_hand_written_rdf():
         f"{p} {t} <{rdac}C10004> .",
         f'{p} <{rdaa}P50121> "c. 1850" .',
         f'{p} <{rdaa}P50117> "One" .', f'{p} <{rdaa}P50117> "Two" .',
+        f"{m} <{rdam}P30135> {w} .",                            # the manifested work, typed or not:
+        f"{m} <{rdam}P30135> <{BASE}/work/y> .",                # both are asked for a subject
+        f"{w} {t} <{rdac}C10001> .",
+        f"<{BASE}/work/z> {t} <{rdac}C10001> .",                # a related work: titles only
     ]) + "\n"
     for profile in PROFILES:
         assert _assert_same_as_pyshacl([text], profile) >= 10

@@ -135,6 +135,12 @@ class Data:
     def focus_nodes(self, cls_iri: str) -> list[str]:
         return [s for s, types in self.types.items() if cls_iri in types]
 
+    def objects_of(self, predicate: str) -> list[str]:
+        """The IRI and blank-node values of a predicate (sh:targetObjectsOf); the mapping
+        never gives a literal where a target element is concerned."""
+        return list(dict.fromkeys(t.value for props in self.values.values()
+                                  for t in props.get(predicate, ()) if t.kind != "L"))
+
 
 def isbn13_ok(digits: str) -> bool:
     if len(digits) != 13 or not digits.isdigit():
@@ -195,18 +201,19 @@ def _check_constraint(c: Constraint, focus: str, values: list[Term], out: list[R
 
 @lru_cache(maxsize=16)
 def paths_of(profile: Profile) -> frozenset[str]:
-    """Every predicate the profile's constraints read."""
-    return frozenset(c.path for c in profile.constraints)
+    """Every predicate the profile's constraints read, their targets' included."""
+    return frozenset([c.path for c in profile.constraints]
+                     + [c.target for c in profile.constraints if c.target_objects_of])
 
 
 def check(data: Data, profile: Profile) -> list[Result]:
     """Every result the profile's constraints give on the data, in a stable order."""
     out: list[Result] = []
-    by_target: dict[str, list[Constraint]] = {}
+    by_target: dict[tuple[str, bool], list[Constraint]] = {}
     for c in profile.constraints:
-        by_target.setdefault(c.target, []).append(c)
-    for target, constraints in by_target.items():
-        for focus in data.focus_nodes(target):
+        by_target.setdefault((c.target, c.target_objects_of), []).append(c)
+    for (target, objects_of), constraints in by_target.items():
+        for focus in data.objects_of(target) if objects_of else data.focus_nodes(target):
             props = data.values.get(focus, {})
             for c in constraints:
                 _check_constraint(c, focus, props.get(c.path, []), out)

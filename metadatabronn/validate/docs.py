@@ -23,11 +23,12 @@ have (**Warning**), and what is merely counted (**Info**), and which values an e
 Each profile is a table a cataloguer can read and edit: a DCTAP-style CSV in `shapes/`, one row
 per check. `shapes/profiles.toml` names the profiles, the profile each one extends and the value
 lists; `shapes/prefixes.csv` declares the CURIE prefixes. The build compiles each table to SHACL:
-a node shape per shape (`sh:targetClass` the RDA entity), a property shape per row.
+a node shape per shape (`sh:targetClass` the RDA entity, or `sh:targetObjectsOf` an element), a
+property shape per row.
 
 | column | meaning |
 |---|---|
-| shapeID, target | the shape and the RDA entity (class) it checks |
+| shapeID, target | the shape and the RDA entity (class) it checks; `^element` (e.g. `^rdam:P30135`, work manifested) checks every value of that element instead, so a shape can reach the work a manifestation embodies and leave series and related works alone |
 | propertyID, propertyLabel | the RDA element, and the row's label (shape + label name the row: `…/shapes/base#Manifestation-titleProper`) |
 | mandatory | TRUE: at least one value (`sh:minCount 1`); with severity Warning this is a *recommended* element |
 | repeatable | FALSE: at most one value (`sh:maxCount 1`) |
@@ -62,11 +63,13 @@ DOC_CHOICES = """\
   655 genre/form concepts alike, so the LiteraryForm list cannot be enforced on it.
 - **A wrong value is always a Violation**, even where a missing one is only a Warning: such rows
   are split in two (language / language code; identifier / ISBN / ISBN check digit / ISSN).
+- **Subject, author and category of work are asked of the manifested work only** (target
+  `^rdam:P30135`). A series or a related work is a Work too, but the record that names it
+  says nothing of its subjects or author; checked as every Work, the LC 20k gave 7,278 records a
+  "subject is missing" that their own work did not deserve.
 - **What the tables cannot say yet.** That a text's content types *include* text (illustrated
   texts are text and still image, so a value list or pattern on every value is wrong; it needs
-  `sh:hasValue` or a qualified shape), and that only the work a manifestation embodies, not a
-  series or related work (also rdac:C10001), should have an author (a target other than a
-  class). Both need a column the DCTAP table does not have.
+  `sh:hasValue` or a qualified shape). That needs a column the DCTAP table does not have.
 """
 
 

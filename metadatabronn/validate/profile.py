@@ -65,7 +65,7 @@ class Constraint:
     """One row of a profile: one SHACL property shape."""
 
     shape: str            # shapeID, e.g. "ManifestationShape"
-    target: str           # full class IRI
+    target: str           # full class IRI; with target_objects_of, a full property IRI
     path: str             # full property IRI
     label: str
     min_count: int        # 1 when mandatory, else 0
@@ -80,6 +80,13 @@ class Constraint:
     marc_tags: str
     note: str
     id: str               # a stable IRI for the property shape
+    # The shape's focus nodes are the values of the target property (sh:targetObjectsOf), not
+    # the members of a class: the table's target reads "^rdam:P30135".
+    target_objects_of: bool = False
+
+    @property
+    def target_key(self) -> str:
+        return ("^" if self.target_objects_of else "") + self.target
 
 
 @dataclass(frozen=True)
@@ -247,15 +254,15 @@ def load_profile(name: str, *, directory: Path | str | None = None) -> Profile:
             key = (c.shape, c.label)
             at = next((i for i, old in enumerate(merged) if (old.shape, old.label) == key), None)
             if at is not None:
-                if merged[at].target != c.target:
-                    raise ProfileError(f"{profile_name}: shape {c.shape} targets {c.target}, "
-                                       f"but its base says {merged[at].target}")
+                if merged[at].target_key != c.target_key:
+                    raise ProfileError(f"{profile_name}: shape {c.shape} targets {c.target_key}, "
+                                       f"but its base says {merged[at].target_key}")
                 merged[at] = c
                 continue
             same_shape = [i for i, old in enumerate(merged) if old.shape == c.shape]
-            if same_shape and merged[same_shape[0]].target != c.target:
-                raise ProfileError(f"{profile_name}: shape {c.shape} targets {c.target}, "
-                                   f"but its base says {merged[same_shape[0]].target}")
+            if same_shape and merged[same_shape[0]].target_key != c.target_key:
+                raise ProfileError(f"{profile_name}: shape {c.shape} targets {c.target_key}, "
+                                   f"but its base says {merged[same_shape[0]].target_key}")
             merged.insert(same_shape[-1] + 1 if same_shape else len(merged), c)
     title = index.profiles[name].get("title", name)
     return Profile(name=name, title=title, constraints=tuple(merged))
@@ -286,7 +293,7 @@ def _read_table(index: _Index, profile: str) -> list[Constraint]:
         if c.id in seen:
             raise ProfileError(f"{where}: row {number}, column propertyLabel: {c.label!r} repeats "
                                f"row {seen[c.id]} of shape {c.shape}; each row of a shape needs its own label")
-        if targets.setdefault(c.shape, c.target) != c.target:
+        if targets.setdefault(c.shape, c.target_key) != c.target_key:
             raise ProfileError(f"{where}: row {number}, column target: shape {c.shape} "
                                f"already targets {targets[c.shape]}")
         seen[c.id] = number
@@ -314,6 +321,9 @@ def _constraint(index: _Index, profile: str, v: dict[str, str], fail) -> Constra
 
     if not _SHAPE_ID.match(v["shapeID"]):
         raise fail("shapeID", f"{v['shapeID']!r} is not a name (letters, digits, _)")
+    objects_of = v["target"].startswith("^")
+    if objects_of:  # "^rdam:P30135": the values of that element
+        v = {**v, "target": v["target"][1:].strip()}
     target, path = iri("target"), iri("propertyID")
     if not re.search(r"[A-Za-z0-9]", v["propertyLabel"]):
         raise fail("propertyLabel", "empty, or without a letter or digit to name the row by")
@@ -366,7 +376,8 @@ def _constraint(index: _Index, profile: str, v: dict[str, str], fail) -> Constra
         min_count=1 if mandatory else 0, max_count=None if repeatable else 1,
         node_kind=node_kind, datatype=datatype, vocabulary=terms, pattern=pattern,
         pattern_prefix=prefix, isbn13=isbn13, severity=severity, marc_tags=v["marcTags"],
-        note=v["note"], id=constraint_id(profile, v["shapeID"], v["propertyLabel"]))
+        note=v["note"], id=constraint_id(profile, v["shapeID"], v["propertyLabel"]),
+        target_objects_of=objects_of)
 
 
 # --- messages -----------------------------------------------------------------------------

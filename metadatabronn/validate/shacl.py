@@ -165,7 +165,8 @@ def to_shacl(profile: Profile) -> str:
         node = shape_iri(profile.name, shape)
         props = ",\n        ".join(name(c.id) for c in rows)
         body += ["", f"{name(node)} a sh:NodeShape ;",
-                 f"    sh:targetClass {name(rows[0].target)} ;",
+                 f"    {'sh:targetObjectsOf' if rows[0].target_objects_of else 'sh:targetClass'} "
+                 f"{name(rows[0].target)} ;",
                  f"    sh:name {_string(entity_name(shape), 'en')} ;",
                  f"    sh:property {props} ."]
         for c in rows:
