@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from dataclasses import dataclass
 from urllib.parse import quote
 
 from .mapping.model import Description, Entity, Kind
+from .mapping.text import normalise
 
 SEGMENT = {
     Kind.WORK: "work", Kind.EXPRESSION: "expression", Kind.MANIFESTATION: "manifestation",
@@ -22,25 +22,7 @@ SEGMENT = {
     Kind.CONCEPT: "concept",
 }
 
-_PUNCT = re.compile(r"[^\w\s]", re.UNICODE)
-_SPACE = re.compile(r"\s+")
 _DATES = re.compile(r"\(?\b(?:b|d|fl|ca)\.?\s*\d{3,4}\??\)?|\(?\b\d{3,4}\??\s*-\s*(\d{3,4}\??)?\)?|\(?-\s*\d{3,4}\??\)?|\(\d{3,4}\)")
-
-
-def normalise(text: str) -> str:
-    """Case, diacritics, punctuation and spacing folded away.
-
-    >>> normalise("Pride & Prejudice /")
-    'pride and prejudice'
-    >>> normalise("Järki ja tunteet")
-    'jarki ja tunteet'
-    """
-    if not text.isascii():
-        text = unicodedata.normalize("NFKD", text)
-        text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = text.replace("&", " and ")
-    text = _PUNCT.sub(" ", text.casefold())
-    return _SPACE.sub(" ", text).strip()
 
 
 def creator_key(name: str) -> str:

@@ -184,8 +184,10 @@ class Store:
                 deleted = True
             is_literal = isinstance(o, ox.Literal)
             statements.append((s.value, p, o.value, is_literal))
-            if not is_literal and p != RDF_TYPE and o.value.startswith(base):
-                named.add(o.value)  # the well's own entities; vocabulary terms have no core here
+            if not is_literal and p != RDF_TYPE and (o.value.startswith(base) or p == T.W_SUBJECT):
+                # The well's own entities (vocabulary terms have no core here), and subject
+                # concepts known by an authority's URI, whose label a new heading is written from.
+                named.add(o.value)
         seen = {manifestation}
         todo = list(named)
         while todo:  # entity cores, and the cores of what they name (a related work's author)

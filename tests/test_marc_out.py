@@ -365,6 +365,59 @@ def test_export_since_includes_records_whose_shared_work_was_edited(tmp_path):
     assert sorted(r["001"].data for r in out) == ["00007090", "00007091", "00033956"]
 
 
+def test_notes_and_subjects_added_in_the_well_flow_out(tmp_path):
+    store = tmp_path / "store"
+    _ingest([_write(tmp_path / "p.mrc", sample("00007090", "00007091"))], store)
+    original = {r["001"].data: r for r in pymarc.MARCReader(io.BytesIO(_export(store)), force_utf8=True)}
+    m, g = f"{BASE}/manifestation/DLC-00007090", f"{BASE}/record/DLC-00007090"
+    lcsh = "http://id.loc.gov/authorities/subjects"
+    s = Store(store, BASE)
+    try:
+        (row,) = list(s.query(f"SELECT ?e ?w WHERE {{ <{m}> <{T.M_EXPRESSION}> ?e ; <{T.M_WORK}> ?w }}"))
+        e, w = row["e"].value, row["w"].value
+        s.update(f"""INSERT DATA {{
+            GRAPH <{g}> {{
+                <{m}> <{T.M_NOTE}> "Bookplate of the Boston Athenaeum." .
+                <{e}> <{T.E_SUMMARY}> "Elizabeth Bennet meets Mr. Darcy." .
+                <{w}> <{T.W_SUBJECT}> <{lcsh}/sh85033433> , <{BASE}/concept/local-1> , <{BASE}/concept/tag-1> .
+            }}
+            <{lcsh}/sh85033433> a <{T.C_CONCEPT}> ; <{T.SKOS_PREFLABEL}> "Courtship -- England" ;
+                <{T.SKOS_INSCHEME}> <{lcsh}> .
+            <{BASE}/concept/local-1> a <{T.C_CONCEPT}> ; <{T.SKOS_PREFLABEL}> "Frieri" ;
+                <{T.SKOS_INSCHEME}> <https://w3id.org/metadatabronn/scheme/noubomn> .
+            <{BASE}/concept/tag-1> a <{T.C_CONCEPT}> ; <{T.SKOS_PREFLABEL}> "regency romance" ;
+                <{T.SKOS_INSCHEME}> <https://w3id.org/metadatabronn/scheme/uncontrolled> .
+        }}""", changed=[m])
+    finally:
+        s.close()
+    out = {r["001"].data: r for r in pymarc.MARCReader(io.BytesIO(_export(store)), force_utf8=True)}
+    edited, before = out["00007090"], original["00007090"]
+    added = [str(f) for f in edited.fields if str(f) not in {str(x) for x in before.fields} and f.tag != "005"]
+    assert added == [
+        "=500  \\\\$aBookplate of the Boston Athenaeum.",
+        "=520  \\\\$aElizabeth Bennet meets Mr. Darcy.",
+        "=650  \\0$aCourtship$xEngland.$0http://id.loc.gov/authorities/subjects/sh85033433",
+        "=650  \\7$aFrieri.$2noubomn$0http://example.org/concept/local-1",
+        "=653  \\\\$aregency romance",
+    ]
+    # Fields stay in tag order, and nothing was added to the record nobody edited.
+    tags = [f.tag for f in edited.fields]
+    assert tags == sorted(tags, key=lambda t: (t == "880", t))
+    assert [str(f) for f in out["00007091"].fields if f.tag != "005"] == \
+           [str(f) for f in original["00007091"].fields if f.tag != "005"]
+    # Exporting the edited record again gives the same record: the new fields are found as written.
+    again = {r["001"].data: r for r in pymarc.MARCReader(io.BytesIO(_export(store)), force_utf8=True)}
+    assert [str(f) for f in again["00007090"].fields] == [str(f) for f in edited.fields]
+
+
+def test_a_store_export_adds_no_note_or_subject_field_to_unedited_records(golden_store):
+    originals = {r["001"].data.strip(): r for r in (parse_chunk(c) for c in iter_chunks(GOLDEN))}
+    for r in pymarc.MARCReader(io.BytesIO(_export(golden_store)), force_utf8=True):
+        for prefix in ("5", "6"):
+            n_in = sum(f.tag.startswith(prefix) for f in originals[r["001"].data].fields)
+            assert sum(f.tag.startswith(prefix) for f in r.fields) == n_in, (r["001"].data, prefix)
+
+
 # commands ----------------------------------------------------------------------------------
 
 def test_roundtrip_command_reports_fidelity_as_json(tmp_path, capsys):

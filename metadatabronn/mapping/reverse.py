@@ -28,10 +28,10 @@ from . import fixed
 from . import terms as T
 from .model import Description
 from .finder import FORM_TAGS, HEADING_TAGS, NAME_PARTS, Finder
-from .headings import concept_label
+from .headings import SCHEME_IRIS, SCHEMES, concept_label
 from .isbd import end_full_stop, punctuate
 from .source import AgentRef, Source, from_description, from_triples
-from .text import hint
+from .text import hint, normalise
 
 # Where a changed value is found again: (tag, code) → (main entity, element).
 _FALLBACK = {
@@ -95,6 +95,8 @@ def to_marc(src: Source, options: Options = Options()) -> Record:
         fields[:0] = _identity_fields(src)
     _add_types(fields, has, src)
     _add_uniform_title(fields, has, src)
+    _add_new_notes(fields, src)
+    _add_new_subjects(fields, src)
     if options.rda:
         fields = _rda_style(fields)
     record = Record(leader=_leader(leader, src), force_utf8=True)
@@ -295,6 +297,80 @@ def _add_uniform_title(fields: list[Field], has: set[str], src: Source) -> None:
     else:
         new = Field(tag="130", indicators=Indicators("0", " "), subfields=[Subfield("a", end_full_stop(title))])
     _insert(fields, new)
+
+
+# Notes a cataloguer may add in the well, each with a field of its own: (element, entity, tag,
+# indicators, the codes its value was read from).
+_NOTES = ((T.M_NOTE, "m", "500", "  ", "a"), (T.M_SUPPLEMENTARY, "m", "504", "  ", "a"),
+          (T.W_CONTENTS, "w", "505", "0 ", "a"), (T.E_SUMMARY, "e", "520", "  ", "ab"))
+
+
+def _pairs_with(f: Field, tag: str) -> bool:
+    return f.tag == tag or f.tag == "880" and any(s.code == "6" and s.value[:3] == tag for s in f.subfields)
+
+
+def _add_new_notes(fields: list[Field], src: Source) -> None:
+    """A note no field of the record holds was added in the well: it gets a field of its own.
+
+    A note edited in the well has already taken its old field's place (see ``_changed``), and
+    a note in another script is in its 880: only a value found in no field is new.
+    """
+    for element, role, tag, ind, codes in _NOTES:
+        values = src.values[role].get(element)
+        if not values:
+            continue
+        written = set()
+        for f in fields:
+            if _pairs_with(f, tag):
+                parts = [s.value for s in f.subfields if s.code in codes]
+                written.add(hint(" ".join(parts)))
+                written.update(hint(v) for v in parts)
+        for value in sorted(values):  # the store's order is no order
+            h = hint(value)
+            if h not in written:
+                written.add(h)
+                _insert(fields, Field(tag=tag, indicators=Indicators(ind[0], ind[1]),
+                                      subfields=[Subfield("a", value)]))
+
+
+_SCHEME_CODES = {iri: code for code, iri in SCHEME_IRIS.items()}
+_SECOND_INDICATOR = {code: ind for ind, code in SCHEMES.items()}
+_OWN_SCHEME = "https://w3id.org/metadatabronn/scheme/"
+
+
+def _add_new_subjects(fields: list[Field], src: Source) -> None:
+    """A subject concept added to the work in the well, named by no 6XX, gets a heading.
+
+    Written as a topical term (650; 653 for an uncontrolled one) in the concept's scheme, its
+    label's subdivisions in $x, and its IRI in $0. Which heading a concept came from is known by
+    its label.
+    """
+    if not src.subject_concepts:
+        return
+    # Compared as concepts are keyed: one concept stands for every form of its label that
+    # folds to the same ("African-Americans", "African Americans"), and keeps the first.
+    written = {normalise(concept_label(f.subfields)) for f in fields
+               if f.tag[:1] == "6" or f.tag == "880" and any(s.code == "6" and s.value[:1] == "6" for s in f.subfields)}
+    for iri, label, scheme in src.subject_concepts:
+        h = normalise(label)
+        if h in written:
+            continue
+        written.add(h)
+        code = _SCHEME_CODES.get(scheme) or (scheme[len(_OWN_SCHEME):] if scheme.startswith(_OWN_SCHEME) else "")
+        parts = [p.strip() for p in label.split(" -- ") if p.strip()]
+        if not parts:
+            continue
+        if code in ("", "uncontrolled"):
+            new = Field(tag="653", indicators=Indicators(" ", " "), subfields=[Subfield("a", label)])
+        else:
+            ind2 = _SECOND_INDICATOR.get(code, "7")
+            parts[-1] = end_full_stop(parts[-1])  # LC practice: a heading ends with a full stop
+            subfields = [Subfield("a", parts[0])] + [Subfield("x", p) for p in parts[1:]]
+            if ind2 == "7":
+                subfields.append(Subfield("2", code))
+            subfields.append(Subfield("0", iri))
+            new = Field(tag="650", indicators=Indicators(" ", ind2), subfields=subfields)
+        _insert(fields, new)
 
 
 def _same_title(title: str, proper: str, fields: list[Field]) -> bool:

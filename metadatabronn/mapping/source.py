@@ -43,6 +43,8 @@ class Source:
     deleted: bool = False
     identifiers: list[str] = field(default_factory=list)
     concepts: list[AgentRef] = field(default_factory=list)  # subjects: label, identifiers, URIs
+    # The work's subject concepts as the store holds them: (IRI, preferred label, scheme IRI).
+    subject_concepts: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def from_description(desc: Description) -> Source:
@@ -130,7 +132,15 @@ def from_triples(control_number: str, manifestation: str, triples, carried: str,
                 ref.uris.append(subject)  # a concept known by its authority URI ($0/$1) is that URI
             (agents if is_agent else concepts).append(ref)
     identifiers = values["m"].get(T.M_IDENTIFIER, [])
+    subject_concepts = []
+    for concept in values["w"].get(T.W_SUBJECT, ()):
+        statements = by_subject.get(concept, ())
+        label = next((o for p, o, lit in statements if p == T.SKOS_PREFLABEL and lit), None)
+        if label:
+            scheme = next((o for p, o, lit in statements if p == T.SKOS_INSCHEME and not lit), "")
+            subject_concepts.append((concept, label, scheme))
+    subject_concepts.sort(key=lambda c: (c[1].casefold(), c[0]))  # the store's order is no order
     return Source(control_number, carried, values, texts, agents, modified, deleted, identifiers,
-                  concepts=concepts)
+                  concepts=concepts, subject_concepts=subject_concepts)
 
 

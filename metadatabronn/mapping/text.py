@@ -7,6 +7,7 @@ full stop); a full stop that ends an abbreviation or an initial is part of the v
 from __future__ import annotations
 
 import re
+import unicodedata
 import zlib
 
 # A full stop after these is the abbreviation's own, not ISBD's.
@@ -175,3 +176,23 @@ def hint(value: str) -> int:
 def hint_key(word: str) -> bytes:
     """One word's part of a fingerprint: hint(" ".join(words)) chains hint_key(word)s."""
     return _HINT_DROP.sub(" ", word).strip().encode()
+
+
+_PUNCT = re.compile(r"[^\w\s]", re.UNICODE)
+_SPACE = re.compile(r"\s+")
+
+
+def normalise(text: str) -> str:
+    """Case, diacritics, punctuation and spacing folded away: what keys compare.
+
+    >>> normalise("Pride & Prejudice /")
+    'pride and prejudice'
+    >>> normalise("Järki ja tunteet")
+    'jarki ja tunteet'
+    """
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = text.replace("&", " and ")
+    text = _PUNCT.sub(" ", text.casefold())
+    return _SPACE.sub(" ", text).strip()
