@@ -189,7 +189,7 @@ class Store:
                 # concepts known by an authority's URI, whose label a new heading is written from.
                 named.add(o.value)
         seen = {manifestation}
-        todo = list(named)
+        todo = sorted(named, reverse=True)  # popped from the end: in IRI order, whatever the hash seed
         while todo:  # entity cores, and the cores of what they name (a related work's author)
             iri_ = todo.pop()
             if iri_ in seen:

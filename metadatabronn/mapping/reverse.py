@@ -96,7 +96,9 @@ def to_marc(src: Source, options: Options = Options()) -> Record:
     _add_types(fields, has, src)
     _add_uniform_title(fields, has, src)
     _add_new_notes(fields, src)
-    _add_new_subjects(fields, src)
+    if src.subject_concepts is not None:
+        fields = _without_gone_subjects(fields, src)
+        _add_new_subjects(fields, src)
     if options.rda:
         fields = _rda_style(fields)
     record = Record(leader=_leader(leader, src), force_utf8=True)
@@ -250,6 +252,8 @@ def _identifiers(subfields: list[Subfield], src: Source, subject: bool = False) 
         h, refs = hint(" ".join(v for c, v in subfields if c in "abcdgjnq")), src.agents
     present = {v for c, v in subfields if c in "01"}
     for agent in refs:
+        if agent.external:
+            continue
         if h in agent.headings:
             for uri in agent.uris:
                 if uri not in present:
@@ -338,6 +342,32 @@ _SECOND_INDICATOR = {code: ind for ind, code in SCHEMES.items()}
 _OWN_SCHEME = "https://w3id.org/metadatabronn/scheme/"
 
 
+def _is_concept_heading(f: Field) -> bool:
+    """A 6XX the mapping made a concept of (see ``headings.subject``); 655 is a category."""
+    if f.tag in ("600", "610", "611"):
+        return any(s.code in "vxyz" for s in f.subfields)
+    return f.tag in ("630", "647", "648", "650", "651", "653")
+
+
+def _without_gone_subjects(fields: list[Field], src: Source) -> list[Field]:
+    """The fields less the subject headings whose concept is no longer a subject of the work:
+    removed in the well, or relabelled (its new label is written by ``_add_new_subjects``).
+
+    A heading is its concept's when its label folds to the concept's label, or when its $0/$1
+    is the concept's IRI or one of its URIs; a heading linked to an 880 is left as it is.
+    """
+    labels = {normalise(label) for _, label, _ in src.subject_concepts}
+    uris = set(src.values["w"].get(T.W_SUBJECT, ())) | {u for c in src.concepts for u in c.uris}
+    kept = []
+    for f in fields:
+        if _is_concept_heading(f) and not any(s.code == "6" for s in f.subfields):
+            if normalise(concept_label(f.subfields)) not in labels and \
+                    not {s.value.strip() for s in f.subfields if s.code in "01"} & uris:
+                continue
+        kept.append(f)
+    return kept
+
+
 def _add_new_subjects(fields: list[Field], src: Source) -> None:
     """A subject concept added to the work in the well, named by no 6XX, gets a heading.
 
@@ -349,11 +379,13 @@ def _add_new_subjects(fields: list[Field], src: Source) -> None:
         return
     # Compared as concepts are keyed: one concept stands for every form of its label that
     # folds to the same ("African-Americans", "African Americans"), and keeps the first.
-    written = {normalise(concept_label(f.subfields)) for f in fields
-               if f.tag[:1] == "6" or f.tag == "880" and any(s.code == "6" and s.value[:1] == "6" for s in f.subfields)}
+    headings = [f for f in fields if f.tag[:1] == "6" or f.tag == "880" and
+                any(s.code == "6" and s.value[:1] == "6" for s in f.subfields)]
+    written = {normalise(concept_label(f.subfields)) for f in headings}
+    linked = {s.value.strip() for f in headings for s in f.subfields if s.code in "01"}
     for iri, label, scheme in src.subject_concepts:
         h = normalise(label)
-        if h in written:
+        if h in written or iri in linked:
             continue
         written.add(h)
         code = _SCHEME_CODES.get(scheme) or (scheme[len(_OWN_SCHEME):] if scheme.startswith(_OWN_SCHEME) else "")

@@ -23,6 +23,9 @@ class AgentRef:
     headings: set[int]
     ids: list[str]
     uris: list[str]
+    # A concept known by an authority's URI rather than minted by the well: a heading without
+    # that URI came from a concept of its own (see ``headings.concept``), never from this one.
+    external: bool = False
 
 
 @dataclass(slots=True)
@@ -43,8 +46,9 @@ class Source:
     deleted: bool = False
     identifiers: list[str] = field(default_factory=list)
     concepts: list[AgentRef] = field(default_factory=list)  # subjects: label, identifiers, URIs
-    # The work's subject concepts as the store holds them: (IRI, preferred label, scheme IRI).
-    subject_concepts: list[tuple[str, str, str]] = field(default_factory=list)
+    # The work's subject concepts as the store holds them: (IRI, preferred label, scheme IRI);
+    # None for a record converted in memory, whose subjects are exactly its 6XX.
+    subject_concepts: list[tuple[str, str, str]] | None = None
 
 
 def from_description(desc: Description) -> Source:
@@ -130,6 +134,7 @@ def from_triples(control_number: str, manifestation: str, triples, carried: str,
             ref = _agent_ref([(p, Lit(o) if lit else IRI(o)) for p, o, lit in statements])
             if is_concept and subject.startswith("http") and "/concept/" not in subject:
                 ref.uris.append(subject)  # a concept known by its authority URI ($0/$1) is that URI
+                ref.external = True
             (agents if is_agent else concepts).append(ref)
     identifiers = values["m"].get(T.M_IDENTIFIER, [])
     subject_concepts = []
