@@ -11,10 +11,9 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from urllib.parse import quote
 
 from .mapping.model import Description, Entity, Kind
-from .mapping.text import normalise
+from .mapping.text import manifestation_id, normalise
 
 SEGMENT = {
     Kind.WORK: "work", Kind.EXPRESSION: "expression", Kind.MANIFESTATION: "manifestation",
@@ -61,15 +60,6 @@ def key(entity: Entity) -> str:
 def _digest(text: str) -> str:
     # 80 bits: a collision among even a billion keys is about a one-in-a-million chance.
     return hashlib.blake2b(text.encode("utf-8"), digest_size=10).hexdigest()
-
-
-def manifestation_id(control_number: str) -> str:
-    """``(DLC)00001813`` → ``DLC-00001813``: readable, and safe in a path segment."""
-    cn = control_number
-    if cn.startswith("(") and ")" in cn:
-        org, _, num = cn[1:].partition(")")
-        cn = f"{org}-{num}"
-    return quote(cn.replace(" ", ""), safe="-._~")
 
 
 def mint(base: str, entity: Entity, entity_key: str | None = None) -> str:

@@ -445,6 +445,19 @@ def test_a_subject_relabelled_or_removed_in_the_well_changes_its_heading(tmp_pat
                           f"=650  \\0$aStarvation$xFiction.$0{hunger}"]
 
 
+def test_export_writes_the_record_own_control_number_without_003(tmp_path):
+    # Without 003 the control number is a bare number among other bare numbers (ISBNs, LCCNs):
+    # 001 must be the one the manifestation's IRI was minted from.
+    record = record_with("=020  \\\\$a0850670837", "=245  10$aPride and prejudice.", cn="2091983")
+    record.remove_fields("003")
+    store = tmp_path / "store"
+    _ingest([_write(tmp_path / "p.mrc", [record])], store)
+    for _ in range(3):  # the identifiers come back in the store's order, whatever it is
+        (r,) = pymarc.MARCReader(io.BytesIO(_export(store)), force_utf8=True)
+        assert r["001"].data == "2091983" and r.get_fields("003") == []
+        assert r["020"]["a"] == "0850670837"
+
+
 def test_export_is_the_same_whatever_the_hash_seed(tmp_path):
     # Two headings of one record can fit one agent's name (Fennica has "Hawking, Stephen." with
     # and without its $0); which agent a heading took its identifiers from used to follow

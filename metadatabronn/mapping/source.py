@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from . import terms as T
 from .model import IRI, Description, Lit
-from .text import hint
+from .text import hint, manifestation_id
 
 AAPS = (T.A_PERSON_AAP, T.A_CORPORATE_AAP, T.A_FAMILY_AAP)
 NAMES = (T.A_PERSON_NAME, T.A_CORPORATE_NAME, T.A_FAMILY_NAME)
@@ -93,9 +93,12 @@ def _agent_ref(statements) -> AgentRef:
 
 
 def control_number_of(statements, manifestation: str) -> str:
-    """The record's control number among the manifestation's identifiers: the ``(ORG)ID`` one."""
+    """The record's control number among the manifestation's identifiers: the one its IRI was
+    minted from (``(DLC)00001813`` for ``…/manifestation/DLC-00001813``). A record without 003
+    has a bare number there, beside ISBNs and other numbers just as bare."""
+    tail = manifestation.rsplit("/", 1)[-1]
     ids = [o for s, p, o, lit in statements if s == manifestation and p == T.M_IDENTIFIER and lit]
-    return next((i for i in ids if i.startswith("(")), ids[0] if ids else manifestation.rsplit("/", 1)[-1])
+    return next((i for i in ids if manifestation_id(i) == tail), tail)
 
 
 def from_triples(control_number: str, manifestation: str, triples, carried: str, *, modified: str = "",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import zlib
+from urllib.parse import quote
 
 # A full stop after these is the abbreviation's own, not ISBD's.
 _ABBREVIATIONS = frozenset(
@@ -196,3 +197,12 @@ def normalise(text: str) -> str:
     text = text.replace("&", " and ")
     text = _PUNCT.sub(" ", text.casefold())
     return _SPACE.sub(" ", text).strip()
+
+
+def manifestation_id(control_number: str) -> str:
+    """``(DLC)00001813`` → ``DLC-00001813``: readable, and safe in a path segment."""
+    cn = control_number
+    if cn.startswith("(") and ")" in cn:
+        org, _, num = cn[1:].partition(")")
+        cn = f"{org}-{num}"
+    return quote(cn.replace(" ", ""), safe="-._~")
