@@ -458,6 +458,35 @@ def test_export_writes_the_record_own_control_number_without_003(tmp_path):
         assert r["020"]["a"] == "0850670837"
 
 
+def test_headings_that_share_an_entity_in_another_form_come_out_in_the_entity_form(tmp_path):
+    # The series work and the agent are each one entity for both records, and keep the form
+    # they met first; the other record's heading is found again by its folded fingerprint.
+    series = sample("00032159", "00032996")
+    assert series[1]["830"]["a"] == "Opposing viewpoints series (unnumbered)"
+    first = record_with("=100  1\\$aManninen, Otto,$d1872-1950.", "=245  10$aKootut runot.", cn="MAN1")
+    second = record_with("=245  10$aValitut.", "=700  1\\$amanninen, otto,$d1872-1950.", cn="MAN2")
+    store = tmp_path / "store"
+    _ingest([_write(tmp_path / "s.mrc", [*series, first, second])], store)
+    out = {r["001"].data.strip(): r for r in pymarc.MARCReader(io.BytesIO(_export(store)), force_utf8=True)}
+    assert [str(f) for f in out["00032996"].get_fields("830")] == ["=830  \\0$aOpposing viewpoints series (Unnumbered)"]
+    assert [str(f) for f in out["00032159"].get_fields("830")] == ["=830  \\0$aOpposing viewpoints series (Unnumbered)"]
+    assert [str(f) for f in out["MAN2"].get_fields("700")] == ["=700  1\\$aManninen, Otto,$d1872-1950."]
+
+
+def test_layouts_written_before_folded_fingerprints_still_export():
+    record = sample("00007090")[0]
+    desc = convert(record)
+    layout = json.loads(desc.carried)
+    assert layout["h"] == 2 and any(isinstance(v, list) for f in layout["fields"] if len(f) == 3 for _, v in f[2])
+    old = {"leader": layout["leader"],
+           "fields": [f if len(f) == 2 else [f[0], f[1], [[c, v[0] if isinstance(v, list) else v] for c, v in f[2]]]
+                      for f in layout["fields"]]}
+    src = from_description(desc)
+    new_out = lines(to_marc(src))
+    src.carried = json.dumps(old)
+    assert lines(to_marc(src)) == new_out
+
+
 def test_export_is_the_same_whatever_the_hash_seed(tmp_path):
     # Two headings of one record can fit one agent's name (Fennica has "Hawking, Stephen." with
     # and without its $0); which agent a heading took its identifiers from used to follow

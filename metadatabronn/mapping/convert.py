@@ -11,7 +11,7 @@ from . import terms as T
 from .builder import Builder
 from .model import IRI, Description, Kind
 from .rules import BY_TAG, DESCRIPTIVE_880
-from .text import control_number, hint
+from .text import LAYOUT_VERSION, control_number, fingerprint_for
 
 # Control fields the entities hold entirely; the others are carried as they are (008 is
 # mapped in part, and positions such as date entered are not modelled).
@@ -78,13 +78,15 @@ def convert(record, number: int | None = None) -> Description:
         # A value the entities hold is replaced by its fingerprint: export takes the value from
         # the entities (so changes made in the well flow out) and the fingerprint finds it.
         keep = rule.keep if rule is not None else None
+        fingerprint = fingerprint_for(linkage[:3] if tag == "880" else tag)
         layout.append([tag, field.indicator1 + field.indicator2,
-                       [[c, hint(v) if c in consumed and not (keep and keep(field, c, v)) else v]
+                       [[c, fingerprint(v) if c in consumed and not (keep and keep(field, c, v)) else v]
                         for c, v in field.subfields]])
 
     _finish(b, leader, f007, f008)
     desc = Description(cn, b.manifestation, b.expression, b.work, b.entities)
-    desc.carried = json.dumps({"leader": leader, "fields": layout}, ensure_ascii=False, separators=(",", ":"))
+    desc.carried = json.dumps({"h": LAYOUT_VERSION, "leader": leader, "fields": layout}, ensure_ascii=False,
+                              separators=(",", ":"))
     desc.carried_tags = carried_tags
     desc.inferred = b.inferred
     return desc

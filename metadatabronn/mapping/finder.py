@@ -7,7 +7,7 @@ import zlib
 from . import terms as T
 from .rules import RULES
 from .source import AAPS, NAMES, Source
-from .text import hint, hint_key, strip_heading, strip_isbd
+from .text import HINTS, strip_heading, strip_isbd
 
 AGENT_TEXTS = frozenset((*AAPS, *NAMES))
 NAME_PARTS = set("abcdgjnq")  # a heading's name parts: found in order inside its access point
@@ -43,9 +43,12 @@ def _pieces(text: str):
 class Finder:
     """The record's entity texts by fingerprint, and where a value sits inside a longer text."""
 
-    __slots__ = ("src", "_found", "_forms", "by_element", "texts", "by_source", "expanded", "used")
+    __slots__ = ("src", "_found", "_forms", "by_element", "texts", "by_source", "expanded", "used",
+                 "_hint", "_key")
 
-    def __init__(self, src: Source):
+    def __init__(self, src: Source, version: int = 1):
+        # The layout's own fingerprint function: older layouts were written with another.
+        self._hint, self._key = HINTS[version]
         # Fingerprints are computed when a slot first asks for them: most slots are found
         # among the few texts of the one element they map to.
         self.src = src
@@ -68,7 +71,7 @@ class Finder:
         if isinstance(texts, list):
             found: dict[int, tuple[str, str]] = {}
             for text in texts:
-                found.setdefault(hint(text), (text, element))
+                found.setdefault(self._hint(text), (text, element))
             self.by_element[element] = texts = found
         return texts
 
@@ -82,23 +85,23 @@ class Finder:
             for given in givens:
                 if given.startswith("urn:"):
                     bare = given.split(":", 2)[-1]
-                    found.setdefault(hint(bare), (bare, T.M_IDENTIFIER))
+                    found.setdefault(self._hint(bare), (bare, T.M_IDENTIFIER))
             for note in m.get(T.M_IDENTIFIER_NOTE, ()):
                 wrapped = note if note[:1] == "(" else f"({note})"  # $q as RDA records write it
-                found.setdefault(hint(wrapped), (wrapped, T.M_IDENTIFIER_NOTE))
+                found.setdefault(self._hint(wrapped), (wrapped, T.M_IDENTIFIER_NOTE))
                 for given in givens:
                     given = given.split(":", 2)[-1] if given.startswith("urn:") else given
                     # A qualifier the cataloguer left unbalanced ("(pbk") may have come without
                     # the parentheses the other form adds.
                     for combined in (f"{given} ({note})", f"{given} {note}"):
-                        found.setdefault(hint(combined), (combined, T.M_IDENTIFIER))
+                        found.setdefault(self._hint(combined), (combined, T.M_IDENTIFIER))
             for role in "em":
                 for predicate, iris in self.src.values[role].items():
                     for value in iris:
                         spec = T.TYPE_FIELDS.get(value)
                         if spec is not None:
-                            found.setdefault(hint(spec[0]), (spec[0], predicate))
-                            found.setdefault(hint(spec[1]), (spec[1], predicate))
+                            found.setdefault(self._hint(spec[0]), (spec[0], predicate))
+                            found.setdefault(self._hint(spec[1]), (spec[1], predicate))
             self._forms = found
         return self._use(self._forms.get(h))
 
@@ -107,7 +110,7 @@ class Finder:
         if self._found is None:
             found: dict[int, tuple[str, str]] = {}
             for predicate, text in self.src.texts:
-                found.setdefault(hint(text), (text, predicate))
+                found.setdefault(self._hint(text), (text, predicate))
             self._found = found
         return self._use(self._found.get(h))
 
@@ -123,7 +126,7 @@ class Finder:
             own = self.by_source[sources] = {}
             for predicate, text in self.texts:
                 if predicate in sources:
-                    own.setdefault(hint(text), (text, predicate))
+                    own.setdefault(self._hint(text), (text, predicate))
         return self._use(own.get(h))
 
     def sequence(self, hints: list[int], tag: str, element: str | None = None) -> list:
@@ -141,7 +144,7 @@ class Finder:
             if predicate not in sources:
                 continue
             words = text.split(" ")
-            keys = [hint_key(w) for w in words]
+            keys = [self._key(w) for w in words]
             # A long text (a summary with its $b) is only searched from where the last slot
             # ended: quadratic search of a 300-word text would cost milliseconds.
             anchored = len(words) > 80
@@ -190,7 +193,7 @@ class Finder:
             for predicate, text in self.texts:
                 if predicate in sources:
                     for piece in _pieces(text):
-                        found.setdefault(hint(piece), (piece, predicate))
+                        found.setdefault(self._hint(piece), (piece, predicate))
         return self._use(found.get(h))
 
     def _use(self, hit):

@@ -75,7 +75,9 @@ def to_marc(src: Source, options: Options = Options()) -> Record:
         return _deleted(src)
     layout = json.loads(src.carried)
     leader = layout["leader"]
-    pool = Finder(src)
+    exact = Finder(src, 1)
+    folded = Finder(src, 2)  # for a shared entity's values, found again in the entity's form
+    folded.used = exact.used  # one record: what one field took, another does not take again
     fields: list[Field] = []
     has = set()
     has_041 = any(entry[0] == "041" for entry in layout["fields"])
@@ -87,7 +89,7 @@ def to_marc(src: Source, options: Options = Options()) -> Record:
                 fields.append(out)
                 has.add(tag)
             continue
-        out = _data_field(tag, entry[1], entry[2], pool, src)
+        out = _data_field(tag, entry[1], entry[2], (exact, folded), src)
         if out is not None:
             fields.append(out)
             has.add(tag)
@@ -156,7 +158,7 @@ def _rebuild_008(data: str, src: Source, leader: str, has_041: bool) -> str:
     return f008
 
 
-def _data_field(tag: str, indicators: str, subs: list, pool: Finder, src: Source):
+def _data_field(tag: str, indicators: str, subs: list, pools: tuple[Finder, Finder], src: Source):
     ind = (indicators + "  ")[:2]
     if all(type(v) is str for _, v in subs):  # carried whole
         if not subs:
@@ -167,7 +169,7 @@ def _data_field(tag: str, indicators: str, subs: list, pool: Finder, src: Source
         elif tag in _SUBJECT_TAGS:
             _identifiers(subfields, src, subject=True)
         return Field(tag=tag, indicators=Indicators(ind[0], ind[1]), subfields=subfields)
-    # Slots: [code, value, from the entities?, element]
+    # Slots: [code, value, from the entities?, element, folded fingerprint]
     slots: list[list] = []
     held = carried_values = 0
     key = tag if tag != "264" else tag + indicators[1:2]
@@ -175,40 +177,45 @@ def _data_field(tag: str, indicators: str, subs: list, pool: Finder, src: Source
     if tag == "880":
         paired = next((v[:3] for c, v in subs if c == "6" and isinstance(v, str)), "880")
     heading = paired in HEADING_TAGS
+    pool, loose = pools
     open_slots: list[int] = []
     for code, value in subs:
         if isinstance(value, str) or value is None:
             if value is None:  # a layout written before fingerprints: the value is not recoverable
                 continue
-            slots.append([code, value, False, None])
+            slots.append([code, value, False, None, None])
             if code not in "68":
                 carried_values += 1
             continue
         held += 1
-        if value == _EMPTY:  # a subfield of punctuation only ("$b;"): nothing to look up
-            slots.append([code, "", True, ("", None)])
+        # A shared entity's value has its fingerprint as written and folded (see text.fingerprint_for).
+        exact, folded = (value[0], value[1]) if isinstance(value, list) else (value, None)
+        if exact == _EMPTY:  # a subfield of punctuation only ("$b;"): nothing to look up
+            slots.append([code, "", True, ("", None), None])
             continue
         # A heading's name parts are found in order inside the agent's access point.
         if heading and code in NAME_PARTS:
             hit = None
         else:
-            hit = pool.whole(value, paired, _element(key, code) or _PART_OF.get((paired, code)))
+            hit = pool.whole(exact, paired, _element(key, code) or _PART_OF.get((paired, code)))
             if hit is None and paired in FORM_TAGS:
-                hit = pool.forms(value)
-        slots.append([code, value, hit is not None, hit])
+                hit = pool.forms(exact)
+        slots.append([code, exact, hit is not None, hit, folded])
         if hit is None:
             open_slots.append(len(slots) - 1)
     if open_slots:
-        first = slots[open_slots[0]][0]
-        hits = pool.sequence([slots[i][1] for i in open_slots], paired,
-                             _element(key, first) or _PART_OF.get((paired, first)))
-        for i, hit in zip(open_slots, hits):
-            h = slots[i][1]
-            hit = hit or pool.piece(h, paired) or pool.anywhere(h) or _changed(key, slots[i][0], pool, src)
-            slots[i][2], slots[i][3] = hit is not None, hit
+        _find(pool, slots, open_slots, 1, paired, key)
+        # Not found as written: the entity it names may hold it in another form, the first one
+        # it met ("(Unnumbered)" for this record's "(unnumbered)"), which is written instead.
+        _find(loose, slots, [i for i in open_slots if not slots[i][2] and slots[i][4] is not None],
+              4, paired, key, whole=not heading)
+        for i in open_slots:
+            if not slots[i][2]:
+                hit = _changed(key, slots[i][0], pool, src)
+                slots[i][2], slots[i][3] = hit is not None, hit
     # Found: [code, text, True, element]; carried: as it was; a fingerprint not found: dropped.
     slots = [[c, hit[0], True, hit[1]] if found else [c, v, False, None]
-             for c, v, found, hit in slots if found or not isinstance(v, int)]
+             for c, v, found, hit, _ in slots if found or not isinstance(v, int)]
     if held and not carried_values and not any(s[2] for s in slots):
         return None  # every value it held has gone from the entities
     punctuate(paired if tag == "880" else tag, slots)
@@ -218,6 +225,27 @@ def _data_field(tag: str, indicators: str, subs: list, pool: Finder, src: Source
     if not subfields:
         return None
     return Field(tag=tag, indicators=Indicators(ind[0], ind[1]), subfields=subfields)
+
+
+def _find(pool: Finder, slots: list[list], todo: list[int], at: int, tag: str, key: str, whole: bool = False) -> None:
+    """Look the slots ``todo`` up by the fingerprint at ``slots[i][at]``: whole texts (when
+    asked), then runs of words in subfield order, then any piece of any text."""
+    if not todo:
+        return
+    if whole:
+        for i in todo:
+            code = slots[i][0]
+            hit = pool.whole(slots[i][at], tag, _element(key, code) or _PART_OF.get((tag, code)))
+            slots[i][2], slots[i][3] = hit is not None, hit
+        todo = [i for i in todo if not slots[i][2]]
+        if not todo:
+            return
+    first = slots[todo[0]][0]
+    hits = pool.sequence([slots[i][at] for i in todo], tag, _element(key, first) or _PART_OF.get((tag, first)))
+    for i, hit in zip(todo, hits):
+        h = slots[i][at]
+        hit = hit or pool.piece(h, tag) or pool.anywhere(h)
+        slots[i][2], slots[i][3] = hit is not None, hit
 
 
 # Subfields whose value is part of one element's text: found inside it, never replaced by it.

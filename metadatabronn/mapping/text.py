@@ -179,6 +179,47 @@ def hint_key(word: str) -> bytes:
     return _HINT_DROP.sub(" ", word).strip().encode()
 
 
+def hint_folded(value: str) -> int:
+    """The fingerprint of a shared entity's value in layouts from version 2 on: the value as
+    entity keys compare it (:func:`normalise`: case, diacritics and all punctuation folded).
+
+    A heading shares its entity with every heading whose key folds the same, and the entity
+    keeps the first form it met ("Oxford world's classics (Oxford University Press)"), so
+    another record's "(Oxford University Press." must still find it, and comes out in the
+    entity's form.
+
+    >>> hint_folded("Manninen, Otto,") == hint_folded("manninen, otto") == hint_folded("Männinen, Otto")
+    True
+    """
+    return zlib.crc32(normalise(value).encode())
+
+
+def hint_key_folded(word: str) -> bytes:
+    """One word's part of a folded fingerprint: the parts of a text, joined by spaces, give
+    the text's (a word that is only punctuation gives nothing)."""
+    return normalise(word).encode()
+
+
+# The fingerprint functions: as written, and folded (Finder's version 1 and 2). From layout
+# version 2 ("h" in the layout), the values of fields that name a shared entity (a heading, a
+# work's or a series' title) carry both: export takes the value as written where the record's
+# own text is there, and the entity's form where another record's form won.
+LAYOUT_VERSION = 2
+HINTS = {1: (hint, hint_key), 2: (hint_folded, hint_key_folded)}
+FOLDED_TAGS = frozenset({"100", "110", "111", "130", "240", "440", "600", "610", "611", "700", "710", "711",
+                         "730", "740", "800", "810", "811", "830"})
+
+
+def fingerprint_for(tag: str):
+    """What a layout keeps in place of a held value of a field with this tag (an 880 goes by
+    the tag it pairs with): its fingerprint, and for a shared entity's value also the folded one."""
+    return _both if tag in FOLDED_TAGS else hint
+
+
+def _both(value: str) -> list[int]:
+    return [hint(value), hint_folded(value)]
+
+
 _PUNCT = re.compile(r"[^\w\s]", re.UNICODE)
 _SPACE = re.compile(r"\s+")
 
