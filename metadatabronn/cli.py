@@ -5,24 +5,44 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 
 from . import __version__, config
-from .errors import ConfigError, MetadatabronnError
+from .errors import ConfigError, MetadatabronnError, StoreError, UsageError
+
+__all__ = ["UsageError", "build_parser", "main"]
 
 
-class UsageError(MetadatabronnError):
-    """The command line asks for something contradictory (exit status 2, like argparse)."""
+def _check_report(flag: str, value: str | None) -> None:
+    """A report file can be written where the flag says: found before anything is read."""
+    if not value:
+        return
+    path = Path(value)
+    parent = path.resolve().parent
+    if path.is_dir():
+        raise UsageError(f"{flag} {value}: is a directory; give the name of a file to write", usage=False)
+    if not parent.is_dir():
+        what = "is not a directory" if parent.exists() else "does not exist"
+        raise UsageError(f"{flag} {value}: cannot write the report there, {parent} {what}", usage=False)
+    if path.exists() and not os.access(path, os.W_OK):
+        raise UsageError(f"{flag} {value}: no permission to write this file", usage=False)
+    if not path.exists() and not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"{flag} {value}: no permission to write in {parent}", usage=False)
 
 
 def _ingest(args) -> int:
     from .pipeline import Settings, ingest
+    from .pipeline.run import check_inputs, directory_problem
 
-    if args.report and not Path(args.report).resolve().parent.is_dir():
-        raise MetadatabronnError(f"cannot write the report {args.report}: no directory {Path(args.report).parent}")
-    if args.rejects and Path(args.rejects).exists() and not Path(args.rejects).is_dir():
-        raise MetadatabronnError(f"--rejects must name a directory, and {args.rejects} is a file")
+    _check_report("--report", args.report)
+    if args.rejects:
+        problem = directory_problem(Path(args.rejects))
+        if problem:
+            raise UsageError(f"--rejects {args.rejects}: {problem}; it names the directory for rejected "
+                             f"records", usage=False)
+    check_inputs(args.files)
     profile = config.profile(args.profile)
     settings = Settings(store=config.store_path(args.store), base=config.base_iri(args.base_iri),
                         workers=config.workers(args.workers),
@@ -92,24 +112,88 @@ def _query(args) -> int:
 
 
 def _validate(args) -> int:
-    from .pipeline.tools import validate_files, validate_store
+    from .pipeline.tools import Tally, validate_files, validate_store
     from .validate import to_json, to_text, to_turtle
 
     profile = config.profile(args.profile)
     base = config.base_iri(args.base_iri)
     if args.files and args.store:
         raise UsageError("give input files or --store, not both")
+    tally = None
     if args.files:
-        reports = validate_files(args.files, base, profile, args.engine)
+        tally = Tally()
+        reports = validate_files(args.files, base, profile, args.engine, tally=tally)
     else:
         store = config.store_path(args.store)
         if not store.exists():
             raise MetadatabronnError(f"no store at {store}: run 'metadatabronn ingest' first or give --store")
         reports = validate_store(store, base, profile, args.engine)
-    render = {"text": lambda: to_text(reports, profile), "json": lambda: to_json(reports, profile),
-              "turtle": lambda: to_turtle(reports)}[args.format]
+    if tally is None:
+        render = {"text": lambda: to_text(reports, profile), "json": lambda: to_json(reports, profile),
+                  "turtle": lambda: to_turtle(reports)}[args.format]
+    else:
+        render = {"text": lambda: _files_text(to_text(reports, profile), reports, tally, profile),
+                  "json": lambda: _files_json(to_json(reports, profile), tally),
+                  "turtle": lambda: _files_turtle(to_turtle(reports), tally)}[args.format]
     sys.stdout.write(render())
-    return 0 if all(r.conforms for r in reports) else 1
+    conforms = all(r.conforms for r in reports) and not (tally and tally.unchecked)
+    return 0 if conforms else 1
+
+
+def _files_text(text: str, reports: list, tally, profile: str) -> str:
+    """The text report, counting every record read: those that could not be converted (and so
+    not checked, as ingest rejects them) and those with nothing to check (set aside, deleted)."""
+    conforming = sum(1 for r in reports if r.conforms)
+    if not tally.records:
+        return text
+    head = (f"profile {profile}: {conforming:,} of {tally.records:,} records conform "
+            f"({100 * conforming / tally.records:.1f} %)")
+    if tally.unchecked:
+        head += f"; {len(tally.unchecked):,} could not be checked (below)"
+    if tally.skipped:
+        head += "; not checked: " + ", ".join(f"{n:,} {why}" for why, n in tally.skipped.most_common())
+    lines = [head]
+    if tally.unchecked:
+        from collections import Counter
+
+        by_reason = Counter(u.reason_class() for u in tally.unchecked)
+        lines += ["", "Not checked (the record cannot be converted)"]
+        for why, n in by_reason.most_common():
+            lines.append(f"  {n:>7,}  {why}")
+            for u in [u for u in tally.unchecked if u.reason_class() == why][:5]:
+                lines.append(f"           record {u.number} of {u.source}: {u.reason}")
+    return "\n".join(lines) + text[text.index("\n"):]
+
+
+def _files_json(text: str, tally) -> str:
+    """The JSON report with every record read counted (docs/api.md)."""
+    import json
+
+    report = json.loads(text)
+    out = {}
+    for key, value in report.items():
+        out[key] = value
+        if key == "conforms":
+            out[key] = value and not tally.unchecked
+        elif key == "records":
+            out[key] = tally.records
+        elif key == "records_conforming":
+            out["records_not_checked"] = len(tally.unchecked)
+            out["records_skipped"] = sum(tally.skipped.values())
+    out["not_checked"] = [{"source": u.source, "record": u.number, "tag": u.tag, "reason": u.reason}
+                          for u in tally.unchecked]
+    return json.dumps(out, indent=2, ensure_ascii=False) + "\n"
+
+
+def _files_turtle(text: str, tally) -> str:
+    """The SHACL report covers the records that could be converted; the others are named in
+    comments before it."""
+    if not tally.unchecked:
+        return text
+    lines = [f"# {len(tally.unchecked):,} of {tally.records:,} records could not be converted and are not "
+             f"in this report:"]
+    lines += [f"#   record {u.number} of {u.source}: {' '.join(u.reason.split())}" for u in tally.unchecked]
+    return "\n".join(lines) + "\n" + text
 
 
 def _explain(args) -> int:
@@ -168,6 +252,7 @@ def _roundtrip(args) -> int:
     from .mapping.reverse import Options
     from .pipeline.roundtrip import roundtrip
 
+    _check_report("--report", args.report)
     bar = None
     if sys.stderr.isatty() and not args.quiet:
         from tqdm import tqdm
@@ -193,20 +278,41 @@ def _roundtrip(args) -> int:
     return 1 if result.unreadable else 0
 
 
-def _update(args) -> int:
-    import re
+_ENTITY_KINDS = ("work", "expression", "agent", "concept", "item")
 
+
+def _entity(iri: str, base: str) -> str:
+    """An --entity value: an IRI of one of the store's shared entities."""
+    import pyoxigraph as ox
+
+    value = iri[1:-1] if iri.startswith("<") and iri.endswith(">") else iri
+    try:
+        ox.NamedNode(value)
+    except ValueError as exc:
+        raise UsageError(f"--entity {iri!r} is not an IRI ({exc})", usage=False) from None
+    kinds = "|".join(_ENTITY_KINDS)
+    if not value.startswith(f"{base}/") or value[len(base) + 1:].split("/", 1)[0] not in _ENTITY_KINDS:
+        raise UsageError(f"--entity {iri}: not an entity of this store; its IRIs are {base}/{{{kinds}}}/... "
+                         f"(give --base-iri if the store has another base)", usage=False)
+    return value
+
+
+def _update(args) -> int:
     from .store import Store
 
     sparql = _read_sparql(args.sparql)
     store_path = config.store_path(args.store)
+    base = config.base_iri(args.base_iri)
+    # Every argument is checked before the store is touched: a bad one changes nothing.
+    entities = [_entity(iri, base) for iri in args.entity or ()]
+    if not sparql.strip():
+        raise UsageError("the update is empty", usage=False)
     if not store_path.exists():
         raise MetadatabronnError(f"no store at {store_path}: run 'metadatabronn ingest' first or give --store")
-    base = config.base_iri(args.base_iri)
     # The shared entities an edit names: every record embedding them is then harvested and
     # exported again (OAI-PMH datestamps, export --since).
-    entities = args.entity or sorted(set(re.findall(
-        rf"<({re.escape(base)}/(?:work|expression|agent|concept|item)/[^>\s]+)>", sparql)))
+    entities = entities or sorted(set(re.findall(
+        rf"<({re.escape(base)}/(?:{'|'.join(_ENTITY_KINDS)})/[^>\s]+)>", sparql)))
     store = Store(store_path, base)
     try:
         store.update(sparql, changed=entities)
@@ -233,6 +339,10 @@ def _serve(args) -> int:
     if refresh < 0:
         raise ConfigError(f"--refresh must be 0 (never) or more seconds, got {refresh:g}")
     os.environ["METADATABRONN_REFRESH"] = str(refresh)
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    sys.stderr.write(f"metadatabronn: serving {store} at http://{host}:{args.port}/ "
+                     f"(base IRI {os.environ['METADATABRONN_BASE_IRI']}); Ctrl-C stops\n")
+    sys.stderr.flush()
     # uvicorn imports the factory in each of its worker processes; settings travel in the environment.
     uvicorn.run("metadatabronn.web:app_from_environment", factory=True, host=args.host, port=args.port,
                 workers=args.http_workers, log_level=config.log_level(args.log_level).lower(),
@@ -240,13 +350,33 @@ def _serve(args) -> int:
     return 0
 
 
+def _whole_number(low: int, high: int | None = None):
+    """An argparse type: a whole number in a range, refused with the range in the message."""
+
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"a whole number is wanted, not {text!r}") from None
+        if n < low or (high is not None and n > high):
+            wanted = f"between {low} and {high}" if high is not None else f"at least {low}"
+            raise argparse.ArgumentTypeError(f"must be {wanted}, not {n}")
+        return n
+
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="metadatabronn", description="MARC 21 → RDA entities in a linked-data store.")
     p.add_argument("--version", action="version", version=f"metadatabronn {__version__}")
-    p.add_argument("--log-level", help="DEBUG, INFO, WARNING (default) or ERROR; env METADATABRONN_LOG_LEVEL")
+    log_help = "DEBUG, INFO, WARNING (default) or ERROR; env METADATABRONN_LOG_LEVEL"
+    p.add_argument("--log-level", help=log_help)
     sub = p.add_subparsers(dest="command", required=True)
 
-    common = argparse.ArgumentParser(add_help=False)
+    # Every command takes --log-level after its name too; SUPPRESS keeps one given before it.
+    logs = argparse.ArgumentParser(add_help=False)
+    logs.add_argument("--log-level", default=argparse.SUPPRESS, help=log_help)
+    common = argparse.ArgumentParser(add_help=False, parents=[logs])
     common.add_argument("--store", help=f"store directory (env METADATABRONN_STORE, default {config.DEFAULT_STORE})")
     common.add_argument("--base-iri", help=f"base of minted IRIs (env METADATABRONN_BASE_IRI, default {config.DEFAULT_BASE_IRI})")
 
@@ -290,7 +420,7 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     x.set_defaults(func=_export)
 
-    r = sub.add_parser("roundtrip", help="convert MARC files to entities and back in memory, and report fidelity")
+    r = sub.add_parser("roundtrip", parents=[logs], help="convert MARC files to entities and back in memory, and report fidelity")
     r.add_argument("files", nargs="+", metavar="FILE")
     r.add_argument("--report", help="write the measurements as JSON to this file")
     r.add_argument("--workers", type=int, help="conversion processes (env METADATABRONN_WORKERS, default: CPUs, at most 2)")
@@ -310,8 +440,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sv = sub.add_parser("serve", parents=[common], help="serve the store: REST, SPARQL endpoint, query page")
     sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    sv.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    sv.add_argument("--http-workers", type=int, default=1, help="server processes (default 1; 2 on a 2-core machine "
+    sv.add_argument("--port", type=_whole_number(1, 65535), default=8000, help="port, 1-65535 (default 8000)")
+    sv.add_argument("--http-workers", type=_whole_number(1), default=1, help="server processes (default 1; 2 on a 2-core machine "
                     "for throughput)")
     sv.add_argument("--timeout", type=float, help=f"SPARQL query time limit in seconds (env METADATABRONN_QUERY_TIMEOUT, "
                     f"default {config.DEFAULT_QUERY_TIMEOUT:g})")
@@ -324,12 +454,22 @@ def build_parser() -> argparse.ArgumentParser:
                     help="proxies whose X-Forwarded-* headers are trusted (default 127.0.0.1)")
     sv.set_defaults(func=_serve)
 
-    e = sub.add_parser("explain", help="say why two records of a file do or do not share a work")
+    e = sub.add_parser("explain", parents=[logs], help="say why two records of a file do or do not share a work")
     e.add_argument("file")
     e.add_argument("first", help="control number (001) or 1-based record number")
     e.add_argument("second", help="control number (001) or 1-based record number")
     e.set_defaults(func=_explain)
     return p
+
+
+def _store_error(exc: StoreError, args) -> str:
+    """A store held by another process says so, not what the storage engine's lock call said."""
+    text = str(exc)
+    if re.search(r"\bLOCK\b.*(temporarily unavailable|No locks available)|lock hold by", text):
+        store = config.store_path(getattr(args, "store", None))
+        return (f"the store {store} is in use: another process is writing to it (an ingest or update "
+                f"still running?); try again when it has finished")
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -339,12 +479,16 @@ def main(argv: list[str] | None = None) -> int:
         logging.basicConfig(level=config.log_level(args.log_level), format="%(levelname)s %(name)s: %(message)s")
         return args.func(args)
     except UsageError as exc:
-        parser.print_usage(sys.stderr)
+        if exc.usage:
+            parser.print_usage(sys.stderr)
         sys.stderr.write(f"metadatabronn: error: {exc}\n")
         return 2
     except ConfigError as exc:
         sys.stderr.write(f"metadatabronn: error: {exc}\n")
         return 2 if args.command == "validate" else 1
+    except StoreError as exc:
+        sys.stderr.write(f"metadatabronn: error: {_store_error(exc, args)}\n")
+        return 1
     except MetadatabronnError as exc:
         sys.stderr.write(f"metadatabronn: error: {exc}\n")
         return 1

@@ -15,8 +15,35 @@ class ConfigError(MetadatabronnError):
     """A setting (flag or environment variable) has an unusable value."""
 
 
+class UsageError(MetadatabronnError):
+    """The command line asks for something it cannot do: a contradiction, an argument out of
+    range, a path that cannot be used. Found before anything is read or written (exit status
+    2, like argparse). ``usage``: whether the command's usage line helps (it does not for a bad
+    path or value, which the message names)."""
+
+    def __init__(self, message: str, *, usage: bool = True):
+        self.usage = usage
+        super().__init__(message)
+
+
 class InputError(MetadatabronnError):
     """An input file cannot be opened or its format cannot be recognised."""
+
+
+class ReadError(InputError):
+    """An input file that could be read only in part (a truncated or damaged compressed
+    stream, an I/O error part-way): its records up to ``after`` were read whole, then reading
+    stopped. ``data`` holds the bytes of the record cut short, if any, in ``format``.
+    """
+
+    def __init__(self, source: str, reason: str, *, after: int, data: bytes = b"", format: str = ""):
+        self.source = source
+        self.reason = reason
+        self.after = after
+        self.data = data
+        self.format = format
+        where = f"cannot read past record {after}" if after else "cannot read the first record"
+        super().__init__(f"{source}: {where}: {reason}")
 
 
 class RecordError(MetadatabronnError):

@@ -1,8 +1,8 @@
 """Behaviour of the ``metadatabronn`` command: in-process through ``cli.main`` and once for real
 as ``python -m metadatabronn``.
 
-User errors must end with exit status 1 and one line ``metadatabronn: error: ...`` on stderr,
-never a traceback.
+User errors must end with exit status 1 (2 for a bad argument, found before anything is read or
+written) and one line ``metadatabronn: error: ...`` on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ ROOT = Path(__file__).parent.parent
 LC5 = Path(__file__).parent / "data" / "marc" / "lc5.mrc"
 BAD = Path(__file__).parent / "data" / "marc" / "pymarc-utf8_invalid.mrc"
 SAMPLE = ROOT / "data" / "sample.mrc"
+FENNICA = ROOT / "data" / "fennica-sample.marcxml"  # 131 records; 114-120 have no 245
 LC5_IRIS = {f"http://example.org/manifestation/DLC-{cn}" for cn in
             ("00000002", "00000004", "00000006", "00000007", "00000009")}  # 001 of lc5.mrc
 MANIFESTATIONS = """
@@ -233,8 +234,9 @@ def test_report_in_a_missing_directory_is_a_one_line_error(tmp_path, capsys):
     report = tmp_path / "no" / "such" / "report.json"
     code, _, err = cli(capsys, "ingest", LC5, "--store", tmp_path / "store", "--report", report,
                        "--workers", "1", "-q")
-    assert code == 1
-    assert_one_line_error(err, "report.json")
+    assert code == 2
+    assert_one_line_error(err, "report.json", "does not exist")
+    assert not (tmp_path / "store").exists()
 
 
 def test_rejects_directory_that_is_a_file_is_a_one_line_error(tmp_path, capsys):
@@ -242,8 +244,175 @@ def test_rejects_directory_that_is_a_file_is_a_one_line_error(tmp_path, capsys):
     not_a_dir.write_text("", encoding="utf-8")
     code, _, err = cli(capsys, "ingest", BAD, "--store", tmp_path / "store", "--rejects", not_a_dir,
                        "--workers", "1", "-q")
+    assert code == 2
+    assert_one_line_error(err, "--rejects", "not a directory")
+    assert not (tmp_path / "store").exists()
+
+
+@pytest.mark.parametrize("flag", ["--rejects", "--report"])
+def test_unusable_rejects_or_report_path_fails_before_anything_is_stored(tmp_path, capsys, flag):
+    a_file = tmp_path / "afile"
+    a_file.write_text("", encoding="utf-8")
+    # --rejects under a file; --report naming a directory. BAD's one record would be rejected.
+    value, words = ((a_file / "sub", [str(a_file), "not a directory"]) if flag == "--rejects"
+                    else (tmp_path, [str(tmp_path), "is a directory"]))
+    code, out, err = cli(capsys, "ingest", LC5, BAD, "--store", tmp_path / "store", flag, value, "--workers", "1")
+    assert code == 2
+    assert_one_line_error(err, flag, *words)
+    assert out == ""
+    assert not (tmp_path / "store").exists()
+
+
+def test_ingest_of_a_truncated_gzip_stores_what_was_read_and_reports_the_cut(tmp_path, capsys, caplog):
+    import gzip
+
+    packed = gzip.compress(SAMPLE.read_bytes())
+    cut = tmp_path / "trunc.mrc.gz"
+    cut.write_bytes(packed[: len(packed) // 2])
+    report = tmp_path / "report.json"
+    code, out, err = cli(capsys, "ingest", FENNICA, cut, "--store", tmp_path / "store", "--report", report,
+                         "--base-iri", "http://example.org", "--workers", "1")
+    assert code == 0, err
+    assert "Traceback" not in err
+    data = json.loads(report.read_text(encoding="utf-8"))
+    whole = data["records_read"] - 131 - 1
+    assert whole > 0
+    assert (data["records_stored"], data["records_rejected"]) == (124 + whole, 8)
+    assert data["manifestations"] == 124 + whole == len(manifestation_iris(tmp_path / "store"))
+    assert data["rejection_reasons"]["rest of the file unreadable"] == 1
+    entry = [json.loads(x) for x in Path(data["rejects_file"]).read_text(encoding="utf-8").splitlines()][-1]
+    assert entry["source"] == str(cut) and entry["record"] == whole + 1
+    assert f"after record {whole}" in entry["reason"] and "Compressed file ended" in entry["reason"]
+    assert "rest of the file unreadable" in out
+    # The warning names the file, the record and what was wrong, on one line.
+    (line,) = [r.getMessage() for r in caplog.records if str(cut) in r.getMessage()]
+    assert line.startswith(f"{cut} record {whole + 1}: ") and "Compressed file ended" in line and "\n" not in line
+
+
+def test_ingest_of_a_directory_says_it_is_one(tmp_path, capsys):
+    code, _, err = cli(capsys, "ingest", LC5, tmp_path, "--store", tmp_path / "store")
     assert code == 1
-    assert_one_line_error(err, "rejects")
+    assert_one_line_error(err, str(tmp_path), "is a directory")
+    assert not (tmp_path / "store").exists()
+
+
+def test_store_written_by_another_process_is_named_as_such(tmp_path, capsys, store):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, pyoxigraph as ox; s = ox.Store(sys.argv[1]); print('open', flush=True); "
+                               "sys.stdin.read()", str(store)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=_env(tmp_path))
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        code, _, err = cli(capsys, "ingest", LC5, "--store", store, "--workers", "1", "-q")
+        assert code == 1
+        assert_one_line_error(err, str(store), "another process is writing to it")
+        assert "LOCK" not in err
+        code, _, err = cli(capsys, "update", "INSERT DATA { <http://example.org/work/x> <http://example.org/p> 1 }",
+                           "--store", store, "--base-iri", "http://example.org")
+        assert code == 1
+        assert_one_line_error(err, "another process is writing to it")
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+
+
+def test_log_level_is_taken_before_or_after_the_command(tmp_path, capsys, store):
+    for argv in (["--log-level", "nonsense", "query", "ASK {}"], ["query", "ASK {}", "--log-level", "nonsense"],
+                 ["explain", LC5, "1", "2", "--log-level", "nonsense"]):
+        code, _, err = cli(capsys, *argv, "--store", store) if argv[0] != "explain" else cli(capsys, *argv)
+        assert code == 1
+        assert_one_line_error(err, "log level", "NONSENSE")
+    code, out, _ = cli(capsys, "query", "ASK {}", "--store", store, "--log-level", "error", "--format", "json")
+    assert code == 0 and json.loads(out)["boolean"] is True
+
+
+# update ----------------------------------------------------------------------------------------
+
+def all_quads(store: Path) -> set:
+    s = ox.Store.read_only(str(store))
+    try:
+        return set(s)
+    finally:
+        del s
+
+
+def work_of(store: Path) -> str:
+    s = ox.Store.read_only(str(store))
+    try:
+        return sorted(str(q.object.value) for q in s.quads_for_pattern(
+            None, ox.NamedNode("http://rdaregistry.info/Elements/m/P30135"), None, None))[0]
+    finally:
+        del s
+
+
+@pytest.mark.parametrize(("entity", "words"), [
+    ("not an iri", ["--entity", "'not an iri'", "is not an IRI"]),
+    ("http://elsewhere.example/work/1", ["--entity", "elsewhere.example", "not an entity of this store"]),
+    ("http://example.org/manifestation/DLC-00000002", ["not an entity of this store"]),
+])
+def test_update_with_a_bad_entity_is_refused_and_changes_nothing(capsys, store, entity, words):
+    work = work_of(store)
+    before = all_quads(store)
+    code, out, err = cli(capsys, "update", f'INSERT DATA {{ <{work}> <http://example.org/note> "edited" }}',
+                         "--store", store, "--base-iri", "http://example.org", "--entity", work, "--entity", entity)
+    assert code == 2
+    assert_one_line_error(err, *words)
+    assert out == ""
+    assert all_quads(store) == before
+
+
+def test_update_with_a_good_entity_is_applied_and_logged(capsys, store):
+    work = work_of(store)
+    before = all_quads(store)
+    code, out, err = cli(capsys, "update", f'INSERT DATA {{ <{work}> <http://example.org/note> "edited" }}',
+                         "--store", store, "--base-iri", "http://example.org", "--entity", f"<{work}>")
+    assert code == 0, err
+    assert out == "updated; 1 entities logged as changed\n"
+    added = all_quads(store) - before
+    assert any(q.object == ox.Literal("edited") and q.subject == ox.NamedNode(work) for q in added)
+    assert any(q.object == ox.NamedNode(work) and q.predicate.value.endswith("#object") for q in added)
+
+
+# query and serve -------------------------------------------------------------------------------
+
+def test_query_given_an_update_points_to_the_update_command(capsys, store):
+    before = all_quads(store)
+    for text in ('INSERT DATA { <http://example.org/x> <http://example.org/p> 1 }',
+                 'PREFIX ex: <http://example.org/>\n# a comment\ndelete where { ?s ex:p ?o }'):
+        code, out, err = cli(capsys, "query", text, "--store", store)
+        assert code == 1 and out == ""
+        assert_one_line_error(err, "SPARQL Update", "not a query", "metadatabronn update")
+    assert all_quads(store) == before
+
+
+@pytest.mark.parametrize("port", ["0", "-1", "65536", "99999", "http"])
+def test_serve_refuses_a_port_out_of_range(capsys, store, monkeypatch, port):
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: pytest.fail("serve started"))
+    with pytest.raises(SystemExit) as exc:
+        main(["serve", "--store", str(store), "--port", port])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --port" in err and (port in err) and "Traceback" not in err
+
+
+def test_serve_says_where_it_serves_which_store_before_it_starts(capsys, store, monkeypatch):
+    import uvicorn
+
+    started = {}
+
+    def run(app, **kw):
+        started.update(kw, said=capsys.readouterr().err)
+
+    monkeypatch.setattr(uvicorn, "run", run)
+    assert main(["serve", "--store", str(store), "--host", "0.0.0.0", "--port", "8123",
+                 "--base-iri", "http://example.org"]) == 0
+    assert (started["host"], started["port"]) == ("0.0.0.0", 8123)
+    (line,) = started["said"].splitlines()
+    assert "http://0.0.0.0:8123/" in line and str(store) in line
+    assert main(["serve", "--store", str(store), "--host", "::1", "--port", "65535"]) == 0
+    assert "http://[::1]:65535/" in started["said"]
 
 
 # explain ---------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from metadatabronn.errors import InputError, MarcError
+from metadatabronn.errors import InputError, MarcError, ReadError
 from metadatabronn.marc import Chunk, Format, RecordKind, iter_chunks, parse_chunk, record_kind
 
 DATA = Path(__file__).parent / "data" / "marc"
@@ -102,6 +102,53 @@ def test_unusable_files_raise_one_line_input_error(tmp_path, content, message):
     with pytest.raises(InputError, match=message) as info:
         list(iter_chunks(path))
     assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def truncated_gzip(tmp_path: Path, plain: bytes, keep: float = 0.6) -> tuple[Path, bytes]:
+    """A gzip of *plain* cut short, and the bytes a decompressor can still give of it."""
+    import gzip
+    import zlib
+
+    packed = gzip.compress(plain)
+    cut = packed[: int(len(packed) * keep)]
+    path = tmp_path / "cut.gz"
+    path.write_bytes(cut)
+    return path, zlib.decompressobj(31).decompress(cut)
+
+
+@pytest.mark.parametrize(("name", "fmt", "end"), [("lc5.mrc.gz", ISO, b"\x1d"),
+                                                  ("scriptotek-oaipmh-bibsys.xml.gz", XML, b"</marc:record>"),
+                                                  ("pymarc-batch.json", JSON, None)])
+def test_truncated_gzip_yields_every_whole_record_then_says_where_reading_stopped(tmp_path, name, fmt, end):
+    import gzip
+
+    raw = (DATA / name).read_bytes()
+    plain = gzip.decompress(raw) if name.endswith(".gz") else raw
+    path, readable = truncated_gzip(tmp_path, plain)
+    whole = chunks(name)
+    got = []
+    with pytest.raises(ReadError) as info:
+        for chunk in iter_chunks(path):
+            got.append(chunk)
+    # Every record the cut left whole is read, with the bytes of the intact file's record.
+    expected = readable.count(end) if end else sum(1 for c in whole if readable.find(c.data) >= 0)
+    assert 0 < len(got) == expected < len(whole)
+    assert [(c.number, c.format, c.data) for c in got] == [(c.number, c.format, c.data) for c in whole[: len(got)]]
+    error = info.value
+    assert isinstance(error, InputError) and error.after == len(got) and error.format == fmt.value
+    message = str(error)
+    assert "\n" not in message and str(path) in message and f"after record {len(got)}" not in message
+    assert f"past record {len(got)}" in message and "Compressed file ended" in message
+    if fmt is ISO:  # the record cut short is kept, as it was read
+        assert error.data and whole[len(got)].data.startswith(error.data)
+
+
+def test_a_gzip_cut_before_its_first_record_cannot_be_read(tmp_path):
+    path, readable = truncated_gzip(tmp_path, (DATA / "lc5.mrc").read_bytes(), keep=0.02)
+    assert not readable
+    with pytest.raises(InputError, match="cannot read: Compressed file ended") as info:
+        list(iter_chunks(path))
+    assert not isinstance(info.value, ReadError)
 
 
 # ISO 2709 -----------------------------------------------------------------------------------

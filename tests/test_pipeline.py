@@ -560,6 +560,84 @@ def test_later_bad_file_loses_nothing_already_stored(tmp_path):
     assert s.manifestations == 5
 
 
+FENNICA = ROOT / "data" / "fennica-sample.marcxml"  # 131 records; 114-120 have no 245
+
+
+def stored_by_source(store: Path) -> dict[str, int]:
+    """How many record graphs the store holds per source file."""
+    rows = select(store, """SELECT ?src (COUNT(DISTINCT ?g) AS ?n) WHERE {
+        GRAPH ?g { ?g <http://purl.org/dc/terms/source> ?src } } GROUP BY ?src""")
+    return {r["src"]: int(r["n"]) for r in rows}
+
+
+def truncated_gzip(path: Path, plain: bytes, keep: float = 0.5) -> tuple[Path, int]:
+    """A gzip of *plain* cut short, and how many whole ISO 2709 records it still holds."""
+    import gzip
+    import zlib
+
+    packed = gzip.compress(plain)
+    path.write_bytes(packed[: int(len(packed) * keep)])
+    return path, zlib.decompressobj(31).decompress(path.read_bytes()).count(b"\x1d")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_truncated_gzip_keeps_every_record_read_and_rejects_the_rest_with_its_reason(tmp_path, workers):
+    cut, whole = truncated_gzip(tmp_path / "sample.mrc.gz", SAMPLE.read_bytes())
+    assert 0 < whole < 400
+    store = tmp_path / "store"
+    s = run([FENNICA, cut], store, workers=workers, rejects_dir=tmp_path / "rejects")
+    # Every sample.mrc record converts; 7 of Fennica's have no 245.
+    assert s.records_read == 131 + whole + 1 == s.records_stored + s.records_rejected
+    assert (s.records_stored, s.records_rejected) == (124 + whole, 7 + 1)
+    assert stored_by_source(store) == {str(FENNICA): 124, str(cut): whole}
+    assert s.manifestations == 124 + whole
+    entries = read_rejects(s.rejects_file)
+    assert [e["source"] for e in entries] == [str(FENNICA)] * 7 + [str(cut)]  # in input order
+    last = entries[-1]
+    assert last["record"] == whole + 1 and last["status"] == "rejected"
+    assert "Compressed file ended before the end-of-stream marker was reached" in last["reason"]
+    assert f"after record {whole}" in last["reason"]
+    # The record cut short is kept as far as it could be read.
+    assert raw_bytes(last) and sample_records()[whole].startswith(raw_bytes(last))
+    assert s.rejection_reasons["rest of the file unreadable"] == 1
+
+
+def test_a_file_that_cannot_be_read_at_all_is_rejected_and_the_others_are_stored(tmp_path):
+    empty = tmp_path / "empty.mrc"
+    empty.write_bytes(b"")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not MARC at all\n", encoding="utf-8")
+    store = tmp_path / "store"
+    s = run([FENNICA, empty, MARC / "lc5.mrc", notes], store)
+    assert stored_by_source(store) == {str(FENNICA): 124, str(MARC / "lc5.mrc"): 5}
+    assert s.records_read == 131 + 1 + 5 + 1 == s.records_stored + s.records_rejected
+    reasons = {e["source"]: e["reason"] for e in read_rejects(s.rejects_file) if e["source"] != str(FENNICA)}
+    assert reasons == {str(empty): "file unreadable: file is empty",
+                       str(notes): "file unreadable: unrecognised format (not MARCXML, MARC-in-JSON or ISO 2709)"}
+
+
+def test_a_fault_while_reading_a_later_file_still_stores_what_was_read_before(tmp_path, monkeypatch):
+    real = pipeline.run.iter_chunks
+
+    def failing(path, **kw):
+        if str(path).endswith("lc5.mrc"):
+            raise RuntimeError("the disk went away")
+        return real(path, **kw)
+
+    monkeypatch.setattr(pipeline.run, "iter_chunks", failing)
+    store = tmp_path / "store"
+    with pytest.raises(RuntimeError, match="the disk went away"):
+        run([FENNICA, MARC / "lc5.mrc"], store)
+    assert stored_by_source(store) == {str(FENNICA): 124}
+
+
+def test_a_directory_given_as_input_is_an_error_before_anything_is_written(tmp_path):
+    store = tmp_path / "store"
+    with pytest.raises(MetadatabronnError, match=f"{re.escape(str(MARC))} is a directory"):
+        run([GOLDEN, MARC], store)
+    assert not store.exists()
+
+
 # an interrupted load ---------------------------------------------------------------------------
 
 def crash_bulk_load(m: pytest.MonkeyPatch, cut, on_call: int = 1) -> None:

@@ -247,6 +247,47 @@ def test_validate_files_text_json_turtle_and_exit_codes(tmp_path, capsys):
     assert main(["validate", str(good)]) == 0
 
 
+def test_validate_counts_records_that_cannot_be_converted_as_ingest_does(tmp_path, capsys):
+    fennica = ROOT / "data" / "fennica-sample.marcxml"  # 131 records; 114-120 have no 245
+    s = ingest([str(fennica)], Settings(store=tmp_path / "store", base=BASE, workers=1))
+    assert (s.records_read, s.records_rejected, s.records_invalid) == (131, 7, 0)
+
+    assert main(["validate", str(fennica), "--base-iri", BASE]) == 1
+    text = capsys.readouterr().out
+    first = text.splitlines()[0]
+    assert "124 of 131 records conform" in first and "7 could not be checked" in first
+    assert "no title statement (245)" in text and f"record 114 of {fennica}" in text
+
+    assert main(["validate", str(fennica), "--base-iri", BASE, "--format", "json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["conforms"] is False
+    assert (report["records"], report["records_conforming"], report["records_not_checked"]) == (131, 124, 7)
+    assert report["records"] == s.records_read
+    assert report["records_not_checked"] == s.records_rejected - s.records_invalid - sum(s.records_aside.values())
+    assert [(u["record"], u["tag"]) for u in report["not_checked"]] == [(n, "245") for n in range(114, 121)]
+    assert all(u["source"] == str(fennica) and "245" in u["reason"] for u in report["not_checked"])
+
+    assert main(["validate", str(fennica), "--base-iri", BASE, "--format", "turtle"]) == 1
+    turtle = capsys.readouterr().out
+    assert "# 7 of 131 records could not be converted" in turtle
+    rdflib.Graph().parse(data=turtle, format="turtle")
+
+
+def test_validate_goes_on_past_a_file_that_cannot_be_read(tmp_path, capsys):
+    import gzip
+
+    packed = gzip.compress(GOLDEN.read_bytes())
+    cut = tmp_path / "golden.mrc.gz"
+    cut.write_bytes(packed[: len(packed) // 2])
+    assert main(["validate", str(cut), str(GOLDEN), "--format", "json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    (problem,) = report["not_checked"]
+    whole = problem["record"] - 1
+    assert 0 < whole < 22 and problem["source"] == str(cut)
+    assert "Compressed file ended" in problem["reason"] and f"after record {whole}" in problem["reason"]
+    assert (report["records"], report["records_conforming"]) == (whole + 1 + 22, whole + 22)
+
+
 def test_validate_usage_errors_exit_2(tmp_path, capsys):
     path, _ = _invalid_and_valid(tmp_path)
     assert main(["validate", str(path), "--profile", "nonesuch"]) == 2

@@ -5,6 +5,10 @@ record: ISO 2709 is split on the leader's length (checked against the 0x1D termi
 MARC-in-JSON on balanced braces, and MARCXML is streamed with lxml and re-serialised record
 by record. A damaged record still becomes a chunk, so that the caller can reject it with
 its bytes; only whole-file problems raise :class:`~metadatabronn.errors.InputError`.
+
+A file that cannot be read to its end (a truncated gzip, an I/O error) still yields every
+record before the fault; then :class:`~metadatabronn.errors.ReadError` says after which
+record reading stopped and why, with the bytes of the record cut short.
 """
 
 from __future__ import annotations
@@ -17,12 +21,12 @@ import lzma
 import os
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import BinaryIO
 
 from lxml import etree
 
-from metadatabronn.errors import InputError
+from metadatabronn.errors import InputError, ReadError
 from metadatabronn.marc.kinds import Chunk, Format, xml_error_data, xml_record_data
 
 __all__ = ["iter_chunks"]
@@ -60,7 +64,8 @@ def iter_chunks(path: str | os.PathLike, *, source: str | None = None) -> Iterat
 
     The format is detected from the content (gzip, bzip2 and xz are unpacked first):
     first non-blank byte ``<`` is MARCXML, ``{`` or ``[`` MARC-in-JSON, otherwise ISO 2709.
-    Raises ``InputError`` when the file cannot be read, is empty or is none of these.
+    Raises ``InputError`` when the file cannot be read, is empty or is none of these, and
+    ``ReadError`` (an ``InputError``) after the last whole record when reading fails part-way.
     """
     name = source if source is not None else os.fsdecode(path)
     with contextlib.ExitStack() as stack:
@@ -72,20 +77,61 @@ def iter_chunks(path: str | os.PathLike, *, source: str | None = None) -> Iterat
                 if magic.startswith(prefix):
                     stream = stack.enter_context(opener(raw))
                     break
-            head = _read_head(stream)
         except _READ_ERRORS as exc:
             raise InputError(f"{name}: cannot read: {_describe(exc)}") from exc
-        fmt, head = _detect(head, name)
-        log.debug("%s: reading %s", name, fmt.value)
+        guarded = _Guarded(stream)
+        head = _read_head(guarded)
+        if guarded.error is not None and not head.strip(_WHITESPACE):
+            raise InputError(f"{name}: cannot read: {_describe(guarded.error)}") from guarded.error
         try:
-            if fmt is Format.ISO2709:
-                yield from _iso_chunks(stream, head, name)
-            elif fmt is Format.MARCJSON:
-                yield from _json_chunks(stream, head, name)
-            else:
-                yield from _xml_chunks(_Prefixed(head, stream), name)
+            fmt, head = _detect(head, name)
+        except InputError:
+            if guarded.error is not None:  # a few bytes, then the fault: the fault is the news
+                raise InputError(f"{name}: cannot read: {_describe(guarded.error)}") from guarded.error
+            raise
+        log.debug("%s: reading %s", name, fmt.value)
+        if fmt is Format.ISO2709:
+            number, partial = yield from _iso_chunks(guarded, head, name)
+        elif fmt is Format.MARCJSON:
+            number, partial = yield from _json_chunks(guarded, head, name)
+        else:
+            number, partial = yield from _xml_chunks(_Prefixed(head, guarded), name, guarded)
+        if guarded.error is not None:
+            reason = _describe(guarded.error)
+            if fmt is Format.MARCXML:
+                partial = xml_error_data(reason)
+            raise ReadError(name, reason, after=number, data=partial, format=fmt.value) from guarded.error
+
+
+class _Guarded:
+    """A stream on which a read error ends the data, as the end of the file would, and is
+    kept in ``error`` for the reader to report after the last whole record.
+
+    It reads piecewise (``read1``): a decompressor that fails returns nothing of the read in
+    progress, and the bytes before the fault must reach the records they belong to.
+    """
+
+    def __init__(self, stream: BinaryIO):
+        self._stream = stream
+        self._read1 = getattr(stream, "read1", stream.read)
+        self.error: BaseException | None = None
+
+    def read(self, size: int = -1) -> bytes:
+        if self.error is not None:
+            return b""
+        everything = size is None or size < 0
+        parts = []
+        wanted = 0 if everything else size
+        try:
+            while everything or wanted > 0:
+                part = self._read1(_BLOCK if everything else wanted)
+                if not part:
+                    break
+                parts.append(part)
+                wanted -= len(part)
         except _READ_ERRORS as exc:
-            raise InputError(f"{name}: read failed part-way: {_describe(exc)}") from exc
+            self.error = exc
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def _describe(exc: BaseException) -> str:
@@ -126,7 +172,8 @@ def _detect(head: bytes, name: str) -> tuple[Format, bytes]:
     raise InputError(f"{name}: unrecognised format (not MARCXML, MARC-in-JSON or ISO 2709)")
 
 
-def _iso_chunks(stream: BinaryIO, buf: bytes, name: str) -> Iterator[Chunk]:
+def _iso_chunks(stream: BinaryIO, buf: bytes, name: str) -> Generator[Chunk, None, tuple[int, bytes]]:
+    """The records; returns how many, and the bytes of a last record a read error cut short."""
     pos = 0
     number = 0
     eof = False
@@ -144,7 +191,7 @@ def _iso_chunks(stream: BinaryIO, buf: bytes, name: str) -> Iterator[Chunk]:
             pos += 1
         if pos >= size:
             if eof:
-                return
+                return number, b""
             continue
         end = 0
         length = buf[pos : pos + 5]
@@ -171,10 +218,13 @@ def _iso_chunks(stream: BinaryIO, buf: bytes, name: str) -> Iterator[Chunk]:
                 end = pos + _MAX_CHUNK
             else:
                 tail = buf[pos:]
-                if tail.strip(_ISO_PADDING):
-                    log.debug("%s: %d bytes after the last record terminator", name, len(tail))
-                    yield Chunk(number + 1, iso, tail, name)
-                return
+                if not tail.strip(_ISO_PADDING):
+                    return number, b""
+                if getattr(stream, "error", None) is not None:
+                    return number, tail  # cut short by the read error: reported with it
+                log.debug("%s: %d bytes after the last record terminator", name, len(tail))
+                yield Chunk(number + 1, iso, tail, name)
+                return number + 1, b""
         number += 1
         yield Chunk(number, iso, buf[pos:end], name)
         pos = end
@@ -215,8 +265,10 @@ def _json_object_end(buf: bytes, start: int) -> int:
                 return pos
 
 
-def _json_chunks(stream: BinaryIO, buf: bytes, name: str) -> Iterator[Chunk]:
-    """One object, an array of objects, or objects one per line: each object is a chunk."""
+def _json_chunks(stream: BinaryIO, buf: bytes, name: str) -> Generator[Chunk, None, tuple[int, bytes]]:
+    """One object, an array of objects, or objects one per line: each object is a chunk.
+
+    Returns how many, and the bytes of a last object a read error cut short."""
     pos = 0
     number = 0
     eof = False
@@ -235,7 +287,9 @@ def _json_chunks(stream: BinaryIO, buf: bytes, name: str) -> Iterator[Chunk]:
                 continue
             if end < 0:
                 if pos >= len(buf):
-                    return
+                    return number, b""
+                if getattr(stream, "error", None) is not None:
+                    return number, buf[pos:]  # cut short by the read error: reported with it
                 end = min(len(buf), pos + _MAX_CHUNK)  # unterminated: parse will say so
         else:
             # Not an object where one should start: hand it over to be rejected.
@@ -263,7 +317,9 @@ class _Prefixed:
         return self._stream.read(size)
 
 
-def _xml_chunks(stream: _Prefixed, name: str) -> Iterator[Chunk]:
+def _xml_chunks(stream: _Prefixed, name: str,
+                guarded: _Guarded | None = None) -> Generator[Chunk, None, tuple[int, bytes]]:
+    """The records; returns how many (and b"": the part of a record cut short is not kept)."""
     number = 0
     bare_root: bool | None = None
     events = etree.iterparse(
@@ -303,14 +359,17 @@ def _xml_chunks(stream: _Prefixed, name: str) -> Iterator[Chunk]:
                 while elem.getprevious() is not None:
                     del parent[0]
     except etree.XMLSyntaxError as exc:
+        if guarded is not None and guarded.error is not None:
+            return number, b""  # the document ends where reading failed: that is the fault
         reason = f"XML not well-formed: {exc.msg}"
         if exc.position and "line" not in exc.msg:
             reason += f", line {exc.position[0]}, column {exc.position[1]}"
         log.warning("%s: %s (after %d records)", name, reason, number)
         yield Chunk(number + 1, Format.MARCXML, xml_error_data(reason), name)
-        return
-    if number == 0:
+        return number + 1, b""
+    if number == 0 and (guarded is None or guarded.error is None):
         log.info("%s: no MARC records in this XML document", name)
+    return number, b""
 
 
 def _has_marc_children(elem: etree._Element) -> bool:

@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import multiprocessing
+import os
 import time
 from collections import Counter, deque
 from dataclasses import asdict, dataclass, field
@@ -14,7 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from ..errors import ConfigError, MetadatabronnError
+from ..errors import ConfigError, InputError, ReadError
 from ..validate import DEFAULT_PROFILE, load_profile, to_shacl
 from ..mapping import terms as T
 from ..marc import Chunk, iter_chunks
@@ -76,16 +77,74 @@ class Settings:
         return Gate(self.profile, self.on_invalid, hashlib.sha1(shacl.encode()).hexdigest()[:16])
 
 
+def check_inputs(paths: Iterable[str]) -> None:
+    """Every input names something to read: not missing, not a directory."""
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            raise InputError(f"{p} is a directory, not an input file: name the files in it")
+        if not path.exists():
+            raise InputError(f"no such input file: {p}")
+
+
+def directory_problem(directory: Path) -> str | None:
+    """Why records could not be written to files in *directory* (created if need be), or None."""
+    if directory.exists():
+        if not directory.is_dir():
+            return f"{directory} is not a directory"
+        if not os.access(directory, os.W_OK | os.X_OK):
+            return f"no permission to write in {directory}"
+        return None
+    ancestor = directory.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        return f"cannot create {directory}: {ancestor} is not a directory"
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        return f"cannot create {directory}: no permission to write in {ancestor}"
+    return None
+
+
+def read_failure(path: str, exc: InputError) -> Outcome:
+    """A file, or the rest of one, that cannot be read: one rejected entry saying why."""
+    if isinstance(exc, ReadError):
+        return Outcome(exc.after + 1, "rejected", exc.source,
+                       reason=f"rest of the file unreadable: {exc.reason} (reading stopped after record "
+                              f"{exc.after})", data=exc.data, format=exc.format)
+    what = str(exc)
+    what = what[len(path) + 2:] if what.startswith(f"{path}: ") else what
+    return Outcome(1, "rejected", path, reason=f"file unreadable: {what}")
+
+
+def read_inputs(paths: Iterable[str]) -> Iterator[Chunk | Outcome]:
+    """The records of every file in turn; a file that cannot be read, wholly or from some
+    record on, gives one rejected outcome saying why, and the next file is read all the same."""
+    for path in paths:
+        try:
+            yield from iter_chunks(path)
+        except InputError as exc:
+            yield read_failure(path, exc)
+
+
+class _Done(list):
+    """Outcomes at hand, queued with the workers' results so that input order is kept."""
+
+    def get(self) -> list:
+        return self
+
+
 def _outcomes(paths: Iterable[str], settings: Settings, when: str,
               known: Callable[[bytes], bool], pool, gate: Gate | None) -> Iterator[Outcome]:
     """Outcomes of every record; conversion runs in the worker pool when there is one.
 
     A record whose exact bytes are already current in the store is not converted again: that
-    makes re-loading a file cost little more than reading it.
+    makes re-loading a file cost little more than reading it. Whatever stops the reading, the
+    records read before it are converted (and so stored) before the error goes on.
     """
     work = partial(_convert_batch, base=settings.base, when=when, gate=gate)
     pending: deque = deque()
     batch: list[Chunk] = []
+    failure: Exception | None = None
 
     def submit(chunks: list[Chunk]) -> Iterator[Outcome]:
         if pool is None:
@@ -96,7 +155,24 @@ def _outcomes(paths: Iterable[str], settings: Settings, when: str,
         while len(pending) > settings.workers * 3:
             yield from pending.popleft().get()
 
-    for chunk in (c for p in paths for c in iter_chunks(p)):
+    reading = read_inputs(paths)
+    while True:
+        try:
+            chunk = next(reading)
+        except StopIteration:
+            break
+        except Exception as exc:  # not a bad file (those are outcomes): a fault of the reader itself
+            failure = exc
+            break
+        if isinstance(chunk, Outcome):  # a file that cannot be read: after its records, in order
+            if batch:
+                yield from submit(batch)
+                batch = []
+            if pool is None:
+                yield chunk
+            else:
+                pending.append(_Done([chunk]))
+            continue
         if known(chunk.data):
             yield Outcome(chunk.number, "unchanged", chunk.source)
             continue
@@ -108,19 +184,24 @@ def _outcomes(paths: Iterable[str], settings: Settings, when: str,
         yield from submit(batch)
     while pending:
         yield from pending.popleft().get()
+    if failure is not None:
+        raise failure
 
 
 def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None] | None = None) -> Summary:
-    """Load MARC files into the store. One bad record never stops the run."""
-    for p in paths:
-        if not Path(p).is_file():
-            raise MetadatabronnError(f"no such input file: {p}")
+    """Load MARC files into the store. One bad record, or one file that cannot be read (wholly
+    or from some record on), never stops the run: it is rejected with its reason."""
+    check_inputs(paths)
+    rejects_dir = settings.rejects_dir or Path(f"{settings.store}.rejects")
+    problem = directory_problem(rejects_dir)
+    if problem:
+        raise ConfigError(f"cannot keep rejected records: {problem}")
     gate = settings.gate()
     started = time.perf_counter()
     now = datetime.now(timezone.utc)
     when = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     summary = Summary(profile=settings.profile, on_invalid=settings.on_invalid if gate else None)
-    rejects = Rejects(settings.rejects_dir or Path(f"{settings.store}.rejects"), now.strftime("%Y%m%dT%H%M%S%f"))
+    rejects = Rejects(rejects_dir, now.strftime("%Y%m%dT%H%M%S%f"))
     carried: Counter = Counter()
     reasons: Counter = Counter()
     aside: Counter = Counter()

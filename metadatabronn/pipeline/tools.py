@@ -1,11 +1,14 @@
-"""Reading the store and explaining records: query, explain."""
+"""Reading the store, explaining records and checking files: query, explain, validate."""
 
 from __future__ import annotations
 
 import logging
+import re
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import MetadatabronnError, RecordError
+from ..errors import InputError, MetadatabronnError, RecordError
 from ..mapping import convert
 from ..marc import iter_chunks, parse_chunk
 from ..store import Store
@@ -13,7 +16,23 @@ from ..store import Store
 log = logging.getLogger(__name__)
 
 
+# What a SPARQL Update starts with, after its prologue; no query starts so.
+_UPDATE = re.compile(
+    r"""\A(?:\s+|\#[^\n]*\n?|(?i:PREFIX)\s+[^\s:]*:\s*<[^>]*>|(?i:BASE)\s*<[^>]*>)*
+        (?i:(INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD|WITH))\b""", re.VERBOSE)
+
+
+def update_keyword(sparql: str) -> str | None:
+    """The operation a SPARQL Update starts with (INSERT, DELETE, ...), or None for anything else."""
+    m = _UPDATE.match(sparql)
+    return m.group(1).upper() if m else None
+
+
 def query(store_path: Path, base: str, sparql: str, fmt: str) -> bytes:
+    keyword = update_keyword(sparql)
+    if keyword:
+        raise MetadatabronnError(f"this is a SPARQL Update ({keyword}), not a query: run it with "
+                                 f"'metadatabronn update', which also logs the change")
     store = Store(store_path, base, read_only=True)
     try:
         # CONSTRUCT and DESCRIBE: JSON-LD for json, RDF/XML for xml, N-Triples otherwise.
@@ -46,38 +65,89 @@ def explain_records(path: str, first: str, second: str) -> str:
     return str(explain(found[first], found[second]))
 
 
-def record_texts(path: str | Path, base: str):
+@dataclass
+class Unchecked:
+    """A record that could not be converted, so not checked: where it is and why."""
+
+    source: str
+    number: int
+    reason: str
+    tag: str | None = None
+
+    def reason_class(self) -> str:
+        reason = self.reason.split(":", 1)[0]
+        return f"field {self.tag}: {reason}" if self.tag else reason
+
+
+@dataclass
+class Tally:
+    """What checking files found besides the reports, counted as ingest counts: every record
+    read is checked (a report), could not be (``unchecked``, as ingest rejects it), or has
+    nothing to check (``skipped``: set aside as not bibliographic, or deleted)."""
+
+    records: int = 0
+    unchecked: list[Unchecked] = field(default_factory=list)
+    skipped: Counter = field(default_factory=Counter)
+
+
+def record_texts(path: str | Path, base: str, tally: Tally | None = None):
     """(chunk, description, N-Quads of the record and of every entity core it names) for each
-    bibliographic record of a file that converts; the others are logged and passed over."""
+    bibliographic record of a file that converts; the others are logged and passed over, and
+    counted in *tally* if one is given. Without one, a file that cannot be read raises."""
     from ..marc import RecordKind, record_kind
     from ..rdf import serialise
+    from .run import read_failure
 
-    for chunk in iter_chunks(path):
-        try:
-            record = parse_chunk(chunk)
-            if record_kind(str(record.leader)) is not RecordKind.BIBLIOGRAPHIC:
+    counting = tally is not None
+    tally = tally if counting else Tally()
+    try:
+        for chunk in iter_chunks(path):
+            tally.records += 1
+            try:
+                record = parse_chunk(chunk)
+                kind = record_kind(str(record.leader))
+                if kind is not RecordKind.BIBLIOGRAPHIC:
+                    tally.skipped[f"{kind.name.lower()} record set aside"] += 1
+                    continue
+                description = convert(record, chunk.number)
+            except RecordError as exc:
+                problem = Unchecked(chunk.source, chunk.number, exc.reason, exc.tag)
+            except Exception as exc:  # one odd record must not stop the check of the others
+                log.debug("unexpected error in record %s", chunk.number, exc_info=True)
+                problem = Unchecked(chunk.source, chunk.number, f"unexpected {type(exc).__name__}: {exc}")
+            else:
+                if description.deleted:
+                    tally.skipped["deleted record"] += 1
+                    continue
+                s = serialise(description, base, source=chunk.source, source_hash="", when="1970-01-01T00:00:00Z")
+                yield chunk, description, s.nquads + "".join(c for _, _, c in s.cores)
                 continue
-            description = convert(record, chunk.number)
-        except RecordError as exc:
-            log.warning("%s record %d cannot be validated: %s", chunk.source, chunk.number, exc)
-            continue
-        if description.deleted:
-            continue
-        s = serialise(description, base, source=chunk.source, source_hash="", when="1970-01-01T00:00:00Z")
-        yield chunk, description, s.nquads + "".join(c for _, _, c in s.cores)
+            tally.unchecked.append(problem)
+            log.warning("%s record %d%s cannot be validated: %s", problem.source, problem.number,
+                        f", field {problem.tag}" if problem.tag else "", problem.reason)
+    except InputError as exc:
+        if not counting:
+            raise
+        failure = read_failure(str(path), exc)
+        tally.records += 1
+        tally.unchecked.append(Unchecked(failure.source, failure.number, failure.reason))
+        log.warning("%s record %d cannot be validated: %s", failure.source, failure.number, failure.reason)
 
 
-def validate_files(paths: list[str], base: str, profile_name: str, engine: str = "fast") -> list:
-    """Convert the records of files (no store) and check them against a profile."""
+def validate_files(paths: list[str], base: str, profile_name: str, engine: str = "fast",
+                   tally: Tally | None = None) -> list:
+    """Convert the records of files (no store) and check them against a profile. Records that
+    cannot be converted, or have nothing to check, are counted in *tally* if one is given."""
     from ..validate import Data, RecordReport, check, load_profile
     from ..validate import reference
+    from .run import check_inputs
 
     profile = load_profile(profile_name)
+    check_inputs(paths)
+    tally = tally if tally is not None else Tally()
     reports = []
     for path in paths:
-        if not Path(path).is_file():
-            raise MetadatabronnError(f"no such input file: {path}")
-        for chunk, description, text in record_texts(path, base):
+        for chunk, description, text in record_texts(path, base, tally):
             results = (reference.validate(text, profile) if engine == "pyshacl"
                        else check(Data.from_nquads(text), profile))
             reports.append(_with_tags(RecordReport(chunk.source, chunk.number, description.control_number, results),
