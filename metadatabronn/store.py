@@ -20,7 +20,7 @@ import pyoxigraph as ox
 
 from .errors import MetadatabronnError, QuerySyntaxError, ResultTooLarge, StoreError
 from .mapping import terms as T
-from .rdf import AS, MB_KEY, PROV_GENERATED, XSD_DATETIME, iri, literal
+from .rdf import AS, DCT_SOURCE, MB_KEY, PROV_GENERATED, XSD_DATETIME, iri, literal
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +94,13 @@ class Store:
         return [q.object.value for q in self._store.quads_for_pattern(
             None, ox.NamedNode(T.M_IDENTIFIER), None, ox.NamedNode(graph))
             if isinstance(q.subject, ox.NamedNode) and "/manifestation/" in q.subject.value]
+
+    def source_of(self, graph: str) -> str | None:
+        """The file a record graph was loaded from (``dct:source``), if any."""
+        g = ox.NamedNode(graph)
+        for q in self._store.quads_for_pattern(g, ox.NamedNode(DCT_SOURCE), None, g):
+            return q.object.value
+        return None
 
     def next_sequence(self) -> int:
         res = self._store.query(

@@ -374,6 +374,12 @@ def test_deleted_record_leaves_a_tombstone_with_its_identifiers(tmp_path):
     assert [(c["type"], c["object"]) for c in new_changes] == [(AS + "Delete", m)]
     assert int(new_changes[0]["seq"]) > max(int(c["seq"]) for c in old_changes)
 
+    # The tombstone stays in the source the record came from (an OAI-PMH set), not the
+    # deletion's file: a harvester of that set must learn of the deletion.
+    assert {q.object.value for q in after[graph] if q.predicate.value == "http://purl.org/dc/terms/source"} \
+        == {q.object.value for q in before[graph] if q.predicate.value == "http://purl.org/dc/terms/source"} \
+        == {str(GOLDEN)}
+
     # The same deletion delivered again changes nothing.
     snapshot = quads(store)
     again = run([deletion], store)

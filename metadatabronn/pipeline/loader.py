@@ -61,7 +61,10 @@ class Loader:
             if old is not None:
                 self._drain()  # the graph's identifiers must be read after its last write
             ids = self.store.identifiers(o.graph) if old is not None else []
-            stone = tombstone(self.store.base, o.control_number, ids, source=o.source,
+            # The tombstone stays in the record's source (an OAI-PMH set): a harvester of that
+            # set must learn of the deletion, whichever file brought it.
+            source = (self.store.source_of(o.graph) if old is not None else None) or o.source
+            stone = tombstone(self.store.base, o.control_number, ids, source=source,
                               source_hash=o.digest, when=self.when)
             text, manifestation = stone.nquads.encode("utf-8"), stone.manifestation
             change = "delete"
