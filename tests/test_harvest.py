@@ -169,6 +169,16 @@ def test_sickle_full_harvest_returns_every_manifestation_once(live):
 
 # OAI-PMH: the validator's probes -----------------------------------------------------------
 
+def _forged(**change) -> str:
+    """A resumption token as this repository writes them, with some values changed."""
+    import base64
+    import json
+
+    data = {"v": 1, "p": "marc21", "s": None, "f": None, "u": None, "h": "2020-01-01T00:00:00+00:00",
+            "a": "DLC-00007090", "c": 250, **change}
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+
 @pytest.mark.parametrize("params,code", [
     ({}, "badVerb"),
     ({"verb": "NoSuchVerb"}, "badVerb"),
@@ -177,11 +187,21 @@ def test_sickle_full_harvest_returns_every_manifestation_once(live):
     ({"verb": "ListRecords"}, "badArgument"),
     ({"verb": "ListRecords", "metadataPrefix": ["marc21", "oai_dc"]}, "badArgument"),
     ({"verb": "ListRecords", "metadataPrefix": "marc21", "from": "2020-13-45T"}, "badArgument"),
+    # The right shape, but no such day or second.
+    ({"verb": "ListRecords", "metadataPrefix": "oai_dc", "from": "2020-13-45"}, "badArgument"),
+    ({"verb": "ListRecords", "metadataPrefix": "oai_dc", "from": "2020-02-30"}, "badArgument"),
+    ({"verb": "ListRecords", "metadataPrefix": "oai_dc", "until": "2020-13-01"}, "badArgument"),
+    ({"verb": "ListIdentifiers", "metadataPrefix": "oai_dc", "from": "2020-01-01T25:00:00Z"}, "badArgument"),
+    ({"verb": "ListRecords", "metadataPrefix": "oai_dc", "from": "0000-01-01"}, "badArgument"),
     ({"verb": "ListRecords", "metadataPrefix": "marc21", "from": "2020-01-01", "until": "2021-01-01T00:00:00Z"},
      "badArgument"),
     ({"verb": "ListRecords", "metadataPrefix": "marc21", "from": "2021-01-02", "until": "2021-01-01"}, "badArgument"),
     ({"verb": "ListRecords", "metadataPrefix": "marc21", "resumptionToken": "x"}, "badArgument"),
     ({"verb": "ListIdentifiers", "resumptionToken": "not-a-token"}, "badResumptionToken"),
+    # Tokens of the right shape with values this repository would not have written.
+    *(({"verb": "ListIdentifiers", "resumptionToken": _forged(**change)}, "badResumptionToken") for change in (
+        {"h": "not a time"}, {"h": "2020-01-01T00:00:00"}, {"f": "2020-02-30T00:00:00+00:00"}, {"c": "5"},
+        {"a": 7}, {"p": ["marc21"]}, {"h": None})),
     ({"verb": "ListSets", "resumptionToken": "anything"}, "badResumptionToken"),
     ({"verb": "ListRecords", "metadataPrefix": "mods"}, "cannotDisseminateFormat"),
     ({"verb": "GetRecord", "identifier": "oai:127.0.0.1:DLC-00007090", "metadataPrefix": "mods"},

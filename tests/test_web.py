@@ -196,6 +196,71 @@ def test_default_graph_uri_limits_the_dataset(live):
     assert [b["g"]["value"] for b in named["results"]["bindings"]] == [graph]
 
 
+@contextmanager
+def listener():
+    """A TCP port on this machine that counts the connections made to it."""
+    import threading
+
+    calls = []
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    sock.settimeout(0.2)
+    stop = threading.Event()
+
+    def accept():
+        while not stop.is_set():
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                continue
+            calls.append(1)
+            conn.close()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield sock.getsockname()[1], calls
+    finally:
+        stop.set()
+        thread.join(2)
+        sock.close()
+
+
+def test_federated_queries_are_refused_without_being_run(live):
+    with listener() as (port, calls):
+        url = f"http://127.0.0.1:{port}/sparql"
+        queries = [f"SELECT * WHERE {{ SERVICE <{url}> {{ ?s ?p ?o }} }}",
+                   f"select * where {{ ?s ?p ?o . service silent <{url}> {{ ?s ?p ?o }} }}",
+                   f"SELECT * WHERE {{ ?s ?p ?o FILTER(true)SERVICE<{url}>{{ ?s ?p ?o }} }}",
+                   f"PREFIX : <{url}#>\nSELECT * WHERE {{ # a comment\n SERVICE:x {{ ?s ?p ?o }} }}"]
+        for query in queries:
+            for r in (get(f"{live}/sparql", params={"query": query}),
+                      httpx.post(f"{live}/sparql", data={"query": query}),
+                      httpx.post(f"{live}/sparql", content=query,
+                                 headers={"Content-Type": "application/sparql-query"})):
+                assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json", query
+                assert "SERVICE is not allowed here" in r.json()["detail"]
+        time.sleep(0.5)
+        assert calls == []
+    # The word elsewhere than as the keyword: a variable, prefixed names, a string, an IRI, a comment.
+    ordinary = ('PREFIX ex: <http://example.org/SERVICE/>\n'
+                'SELECT ?service WHERE { ?service ?p ?o FILTER(?o != "SERVICE <http://x> {}" '
+                '&& ?p NOT IN (ex:service, <http://example.org/service>, ex:SERVICE)) } # SERVICE\nLIMIT 1')
+    r = get(f"{live}/sparql", params={"query": ordinary})
+    assert r.status_code == 200 and len(r.json()["results"]["bindings"]) == 1
+
+
+@pytest.mark.parametrize("name,value", [("default-graph-uri", "not an iri"), ("default-graph-uri", ""),
+                                        ("named-graph-uri", "bad iri")])
+def test_graph_parameters_must_be_iris(live, name, value):
+    for r in (get(f"{live}/sparql", params={"query": "ASK { ?s ?p ?o }", name: value}),
+              httpx.post(f"{live}/sparql", data={"query": "ASK { ?s ?p ?o }", name: value})):
+        assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json"
+        assert r.json()["parameter"] == name and name in r.json()["detail"]
+    assert get(f"{live}/sparql", params={"query": "ASK { ?s ?p ?o }"}).json()["boolean"] is True
+
+
 def test_runaway_query_times_out_and_the_server_goes_on(store):
     port = free_port()
     runaway = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
@@ -301,6 +366,7 @@ def test_manifestation_as_marc(live):
 def test_unknown_is_404_and_deleted_is_410(live):
     missing = get(f"{live}/work/0000000000")
     assert missing.status_code == 404 and missing.json()["status"] == 404
+    assert get(f"{live}/work/not%20an%20id").status_code == 404
     gone = get(f"{live}/manifestation/DLC-00030568")
     assert gone.status_code == 410 and gone.headers["content-type"] == "application/problem+json"
     assert gone.json()["deleted"].startswith("20")
@@ -316,12 +382,85 @@ def test_etag_and_last_modified_give_304(live):
     assert other.headers["etag"] != etag
 
 
+def test_accept_naming_only_formats_not_offered_is_406(live):
+    for accept in ("image/png", "image/*", "application/pdf, image/png;q=0.5"):
+        r = get(_manifestation(live), headers={"Accept": accept})
+        assert r.status_code == 406 and r.headers["content-type"] == "application/problem+json", accept
+        assert "Accept" in r.json()["detail"]
+    assert get(f"{live}/record/DLC-00031871", headers={"Accept": "image/png"}).status_code == 406
+    for accept, media in (("*/*", "text/turtle"), ("image/png, */*;q=0.1", "text/turtle"),
+                          ("text/*", "text/turtle"), ("application/json", "application/ld+json"),
+                          ("text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8",
+                           "text/html")):
+        r = get(_manifestation(live), headers={"Accept": accept})
+        assert r.status_code == 200 and r.headers["content-type"].startswith(media), accept
+    with httpx.Client(timeout=30) as client:
+        del client.headers["accept"]
+        r = client.get(_manifestation(live))
+        assert r.request.headers.get("accept") is None
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/turtle")
+
+
+def test_head_answers_as_get_does_without_a_body(live):
+    work = get(_manifestation(live), params={"format": "jsonld"}).json()["workManifested"]
+    paths = ["/", "/query", "/health", "/context.jsonld", "/manifestation/DLC-00031871", work[len(live):],
+             "/manifestations?isbn=0393049973", "/works?title=heroin", "/record/DLC-00031871",
+             f"/works/{work.rsplit('/', 1)[-1]}/expressions"]
+    for path in paths:
+        full, head = get(f"{live}{path}"), httpx.head(f"{live}{path}", timeout=30)
+        assert full.status_code == head.status_code == 200, path
+        assert head.content == b""
+        for header in ("content-type", "content-length", "etag", "last-modified", "link"):
+            assert head.headers.get(header) == full.headers.get(header), (path, header)
+    assert httpx.head(f"{live}/work/0000000000").status_code == 404
+    assert httpx.head(f"{live}/manifestation/DLC-00030568").status_code == 410
+
+
+def test_record_graph_dereferences_with_its_provenance(live):
+    from rdflib.compare import isomorphic
+
+    record = f"{live}/record/DLC-00031871"
+    mb, dcterms = "https://w3id.org/metadatabronn/ns#", "http://purl.org/dc/terms/"
+    r = get(record)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/turtle")
+    graph = rdflib.Graph().parse(data=r.text, format="turtle")
+    g = rdflib.URIRef(record)
+    assert graph.value(g, rdflib.URIRef(f"{mb}describes")) == rdflib.URIRef(_manifestation(live))
+    assert str(graph.value(g, rdflib.URIRef(f"{dcterms}source"))).endswith("golden.mrc")
+    assert graph.value(g, rdflib.URIRef("http://www.w3.org/ns/prov#generatedAtTime")) is not None
+    assert str(graph.value(rdflib.URIRef(_manifestation(live)), rdflib.URIRef(f"{RDAM}P30156"))) == \
+        "Heroin and other poems"
+    # Exactly the record graph's statements, as the SPARQL endpoint has them.
+    count = get(f"{live}/sparql", params={"query": f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{record}> {{ ?s ?p ?o }} }}"})
+    assert len(graph) == int(count.json()["results"]["bindings"][0]["n"]["value"])
+    for accept, parse in (("application/ld+json", "json-ld"), ("application/n-triples", "nt"),
+                          ("application/rdf+xml", "xml")):
+        other = get(record, headers={"Accept": accept})
+        assert other.status_code == 200 and other.headers["content-type"].startswith(accept)
+        assert isomorphic(rdflib.Graph().parse(data=other.text, format=parse), graph), accept
+    assert get(record, params={"format": "ntriples"}).content == get(record, headers={
+        "Accept": "application/n-triples"}).content
+    assert get(record, headers={"If-None-Match": r.headers["etag"]}).status_code == 304
+    missing = get(f"{live}/record/DLC-99999999")
+    assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
+    gone = get(f"{live}/record/DLC-00030568")
+    assert gone.status_code == 410 and gone.json()["deleted"].startswith("20")
+    assert get(record, params={"format": "html"}).status_code == 406
+
+
 # look-ups ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("isbn", ["0393049973", "0-393-04997-3", "9780393049978", "978-0-393-04997-8"])
 def test_isbn_lookup_in_any_form(live, isbn):
     r = get(f"{live}/manifestations", params={"isbn": isbn})
     assert [i["iri"] for i in r.json()["items"]] == [_manifestation(live)]
+
+
+@pytest.mark.parametrize("isbn", ["1558994912", "9781558994911"])
+def test_lookups_leave_deleted_manifestations_out(live, isbn):
+    assert get(f"{live}/manifestation/DLC-00030568").status_code == 410
+    r = get(f"{live}/manifestations", params={"isbn": isbn})
+    assert r.status_code == 200 and r.json()["items"] == []
 
 
 def test_bad_isbn_is_a_problem(live):
@@ -360,7 +499,8 @@ def test_paging_with_link_headers(live):
 def test_openapi_lists_every_route_and_docs_are_served(live):
     spec = get(f"{live}/openapi.json").json()
     for path in ("/sparql", "/health", "/manifestations", "/works", "/works/{id}/expressions",
-                 "/expressions/{id}/manifestations", "/work/{id}", "/manifestation/{id}", "/context.jsonld"):
+                 "/expressions/{id}/manifestations", "/work/{id}", "/manifestation/{id}", "/context.jsonld",
+                 "/record/{id}"):
         assert path in spec["paths"], path
     assert get(f"{live}/docs").status_code == 200
 

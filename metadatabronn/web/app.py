@@ -14,8 +14,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import anyio
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
 
 from .. import __version__
 from ..errors import StoreError
@@ -116,10 +117,8 @@ def create_app(store_path: Path, base: str, *, query_workers: int = 2, timeout: 
                        allow_headers=["*"], expose_headers=["ETag", "Last-Modified", "Link"])
     problems.install(app)
 
-    app.include_router(sparql.router)
-    app.include_router(entities.router)
-    app.include_router(oai.router)
-    app.include_router(sru.router)
+    for module in (sparql, entities, oai, sru):
+        app.include_router(_head_too(module.router))
 
     @app.get("/health", tags=["Service"], summary="The store and its counts")
     async def health(request: Request):
@@ -127,10 +126,25 @@ def create_app(store_path: Path, base: str, *, query_workers: int = 2, timeout: 
         return {"status": "ok", "store": str(store_path), "base": s.base, "version": __version__,
                 "read_only": True, "opened": s.started.isoformat(), "counts": s.counts}
 
+    _head_too(app.router)
     try:
         from . import page
     except ImportError:  # pragma: no cover - the query page is optional in a stripped-down install
         page = None
     if page is not None:
+        _head_too(page.router)
         page.install(app)
     return app
+
+
+def _head_too(router: APIRouter) -> APIRouter:
+    """HEAD wherever the router answers GET: the same answer, headers and all, without its body
+    (the server leaves the body out). The HEAD routes stay out of the OpenAPI description."""
+    routes = [r for r in router.routes if isinstance(r, APIRoute)]
+    heads = {r.path for r in routes if "HEAD" in r.methods}
+    for route in routes:
+        if "GET" in route.methods and route.path not in heads:
+            router.add_api_route(route.path, route.endpoint, methods=["HEAD"], name=f"{route.name}_head",
+                                 response_class=route.response_class, include_in_schema=False)
+            heads.add(route.path)
+    return router

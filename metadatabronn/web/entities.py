@@ -1,7 +1,9 @@
 """Entities that dereference: GET /{work|expression|manifestation|item|agent|concept}/{id} in
 JSON-LD, Turtle, N-Triples, RDF/XML, HTML (and MARC for manifestations), with ETag,
-Last-Modified and 304; 404 for an unknown entity, 410 for a deleted one. Also the look-ups
-library systems need: by ISBN, works by title/creator/language, and down the WEMI chain."""
+Last-Modified and 304; 404 for an unknown entity, 410 for a deleted one. Record graphs
+dereference too (GET /record/{id}: the graph's provenance and statements). Also the look-ups
+library systems need: by ISBN, works by title/creator/language, and down the WEMI chain; they
+leave deleted manifestations (tombstones) out."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import json
 from email.utils import format_datetime, parsedate_to_datetime
 from datetime import datetime
 from functools import lru_cache
+from itertools import groupby
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
@@ -21,9 +24,10 @@ from ..mapping import terms as T
 from ..mapping.text import isbn13
 from ..store import Store, serialise_triples
 from .context import CONTEXT, NAMES
-from .negotiate import ENTITY_TYPES, choose
+from .negotiate import ENTITY_TYPES, GRAPH_TYPES, choose
 from .problems import Problem
 from .records import iso2709, marc_record, marcxml
+from .sparql import is_iri
 
 router = APIRouter(tags=["Entities"])
 KINDS = ("work", "expression", "manifestation", "item", "agent", "concept")
@@ -114,12 +118,19 @@ def register(state) -> int:
 def _jsonld(entity: Entity, base_url: str) -> bytes:
     """Compact JSON-LD against the published context, written directly: the context gives each
     element a name, and an element the context types as "@id" takes plain IRIs."""
+    doc = {"@context": f"{base_url}context.jsonld", **_node(entity.iri, entity.triples)}
+    return json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
+
+
+def _node(iri: str, triples) -> dict:
+    """One subject's statements as a compact JSON-LD node."""
     context = CONTEXT["@context"]
-    doc: dict = {"@context": f"{base_url}context.jsonld", "@id": entity.iri}
-    types = [_TYPE_NAMES.get(t, t) for t in sorted(entity.types)]
+    doc: dict = {"@id": iri}
+    types = [_TYPE_NAMES.get(o, o) for o in sorted({o for _, p, o, lit, _, _ in triples
+                                                     if p == T.RDF_TYPE and not lit})]
     if types:
         doc["@type"] = types[0] if len(types) == 1 else types
-    for _, p, o, lit, lang, dt in entity.triples:
+    for _, p, o, lit, lang, dt in triples:
         if p == T.RDF_TYPE:
             continue
         name = NAMES.get(p)
@@ -137,7 +148,7 @@ def _jsonld(entity: Entity, base_url: str) -> bytes:
             doc[key].append(value)
         else:
             doc[key] = value
-    return json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
+    return doc
 
 
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -256,19 +267,34 @@ def _conditional(request: Request, etag: str, modified: str) -> bool:
     return False
 
 
+def _format(request: Request, format: str | None, allowed: dict, what: str) -> str:
+    """The format to answer in: ``format`` if given, else the Accept header's choice among
+    ``allowed`` (Turtle when it has none, or only a wildcard); 406 for any other."""
+    accept = request.headers.get("accept")
+    fmt = choose(format, accept, allowed, "turtle", strict=True)
+    if fmt is None:
+        asked = f"not {format!r}" if format else f"not {accept!r} (the Accept header)"
+        raise Problem(406, f"{what} come as {', '.join(allowed)}; {asked}")
+    return fmt
+
+
+def _send(request: Request, rendered: tuple[bytes, str, str, str]) -> Response:
+    body, media, etag, modified = rendered
+    headers = {"ETag": etag, "Last-Modified": modified, "Vary": "Accept", "Cache-Control": "no-cache"}
+    if _conditional(request, etag, modified):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=media, headers=headers)
+
+
 def _entity_response(request: Request, kind: str, id_: str, format: str | None) -> Response:
     state = request.app.state
     iri = f"{state.base}/{kind}/{id_}"
     allowed = ENTITY_TYPES if kind == "manifestation" else {k: v for k, v in ENTITY_TYPES.items()
                                                            if k not in ("marcxml", "marc")}
-    fmt = choose(format, request.headers.get("accept"), allowed, "turtle")
-    if fmt is None:
-        raise Problem(406, f"{kind}s come as {', '.join(allowed)}; not {format!r}")
-    body, media, etag, modified = _render(state.key, iri, fmt, str(request.base_url))
-    headers = {"ETag": etag, "Last-Modified": modified, "Vary": "Accept", "Cache-Control": "no-cache"}
-    if _conditional(request, etag, modified):
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type=media, headers=headers)
+    fmt = _format(request, format, allowed, f"{kind}s")
+    if not is_iri(iri):
+        raise Problem(404, f"no entity {iri} in the well")
+    return _send(request, _render(state.key, iri, fmt, str(request.base_url)))
 
 
 _FORMAT = Query(default=None, description="jsonld, turtle, ntriples, rdfxml, html (manifestations also marcxml, marc); "
@@ -290,6 +316,74 @@ def _entity_route(kind: str):
 
 for _kind in KINDS:
     _entity_route(_kind)
+
+
+# record graphs --------------------------------------------------------------------------
+
+_RECORD_PREFIXES = {**PREFIXES, "dcterms": "http://purl.org/dc/terms/", "prov": "http://www.w3.org/ns/prov#",
+                    "xsd": "http://www.w3.org/2001/XMLSchema#"}
+
+
+def _graph_triples(store: Store, graph: str) -> list[tuple]:
+    """The statements of one named graph, as ``(subject, predicate, object, is_literal, language,
+    datatype)`` in a stable order, the graph's own (its provenance) first."""
+    body, _ = store.run_query("SELECT ?s ?p ?o WHERE { ?s ?p ?o }", results="json", default_graphs=[graph])
+
+    def term(b: dict) -> tuple[str, bool, str | None, str | None]:
+        if b["type"] == "bnode":
+            return "_:" + b["value"], False, None, None
+        if b["type"] == "uri":
+            return b["value"], False, None, None
+        return b["value"], True, b.get("xml:lang"), b.get("datatype")
+
+    triples = set()
+    for row in json.loads(body)["results"]["bindings"]:
+        s, p, o = term(row["s"])[0], row["p"]["value"], term(row["o"])
+        triples.add((s, p, *o))
+    return sorted(triples, key=lambda t: (t[0] != graph, t[0], t[1], t[2], t[4] or "", t[5] or ""))
+
+
+@lru_cache(maxsize=2_000)
+def _render_record(app_key: int, graph: str, fmt: str, base_url: str) -> tuple[bytes, str, str, str]:
+    """(body, media type, ETag, Last-Modified) of a record graph, as ``_render`` is of an entity."""
+    state = _STATES[app_key]
+    triples = _graph_triples(state.store, graph)
+    if not triples:
+        raise Problem(404, f"no record {graph} in the well")
+    if any(p == T.RDF_TYPE and o == TOMBSTONE for _, p, o, _, _, _ in triples):
+        deleted = next((o for _, p, o, _, _, _ in triples if p == DELETED), None)
+        raise Problem(410, f"{graph} is the record of a deleted manifestation", deleted=deleted)
+    if fmt == "jsonld":
+        doc = {"@context": f"{base_url}context.jsonld",
+               "@graph": [_node(s, list(group)) for s, group in groupby(triples, key=lambda t: t[0])]}
+        body = json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
+    else:
+        body = serialise_triples(triples, fmt, _RECORD_PREFIXES)
+    etag = 'W/"' + hashlib.blake2b(body, digest_size=10).hexdigest() + '"'
+    stamp = state.store.generated(graph)
+    modified = _parse_time(stamp) if stamp else state.started
+    return body, GRAPH_TYPES[fmt], etag, format_datetime(modified, usegmt=True)
+
+
+@router.get("/record/{id}", summary="A source record's graph: its provenance and statements",
+            description="The named graph `{base}/record/{id}` that one MARC record was loaded into: "
+                        "`mb:describes`, `dcterms:source`, `prov:generatedAtTime`, `mb:sourceHash`, "
+                        "`mb:carriedMarc`, … and the statements the record makes. By Accept or `format`: "
+                        "`turtle` (default), `jsonld`, `ntriples`, `rdfxml`.",
+            responses={200: {"content": {t.split(";")[0]: {} for t in GRAPH_TYPES.values()}},
+                       304: {"description": "not modified"}, 404: {"description": "no such record"},
+                       406: {"description": "a format records do not come in"},
+                       410: {"description": "the record of a deleted manifestation"}},
+            response_class=Response)
+async def record(request: Request, id: str,
+                 format: str | None = Query(default=None, description="turtle, jsonld, ntriples, rdfxml; "
+                                                                       "else the Accept header decides")):
+    state = request.app.state
+    graph = f"{state.base}/record/{id}"
+    fmt = _format(request, format, GRAPH_TYPES, "records")
+    if not is_iri(graph):
+        raise Problem(404, f"no record {graph} in the well")
+    return _send(request, _render_record(state.key, graph, fmt, str(request.base_url)))
 
 
 @router.get("/context.jsonld", summary="The JSON-LD context of the entity documents")
@@ -318,6 +412,11 @@ def _item(store: Store, base: str, iri: str) -> dict:
     return {"iri": iri, "path": _local(iri, base), "label": _label(store, iri)}
 
 
+def _deleted(store: Store, iri: str) -> bool:
+    """Whether ``iri`` is a tombstone: what is left of a deleted record's manifestation."""
+    return TOMBSTONE in store.values(iri, T.RDF_TYPE)
+
+
 _LIMIT = Query(default=20, ge=1, le=200, description="items per page")
 _OFFSET = Query(default=0, ge=0, description="items to skip")
 
@@ -340,7 +439,7 @@ def _by_isbn(app_key: int, isbn: str) -> list[str]:
         raise Problem(400, f"{isbn!r} is not a valid ISBN-10 or ISBN-13 (check digit or length)")
     found = store.subjects_with(T.M_IDENTIFIER, f"urn:isbn:{norm}")
     found += [m for m in store.subjects_with(T.M_IDENTIFIER, isbn) if m not in found]
-    return [m for m in found if "/manifestation/" in m]
+    return [m for m in found if "/manifestation/" in m and not _deleted(store, m)]
 
 
 @router.get("/works", tags=["Look-ups"], summary="Works by title and/or creator (words in either order of "
@@ -362,6 +461,7 @@ async def works(request: Request, title: str | None = None, creator: str | None 
         if len(code) != 3 or not code.isalpha():
             raise Problem(400, f"language must be an ISO 639-2 code such as 'nor', not {language!r}")
         lang = f"?e <{T.E_WORK}> ?w ; <{T.E_LANGUAGE}> <{T.LANG_BASE}{code}> ."
+    filters.append(f"FILTER NOT EXISTS {{ ?w a <{TOMBSTONE}> }}")
     sparql = (f"SELECT DISTINCT ?w ?title WHERE {{ ?w <{T.MB}key> ?key ; <{T.W_PREFERRED_TITLE}> ?title . "
               f"{' '.join(filters)} {lang} }} ORDER BY ?title ?w LIMIT {limit + 1} OFFSET {offset}")
     rows = list(state.store.query(sparql))
@@ -383,9 +483,18 @@ async def expression_manifestations(request: Request, id: str, limit: int = _LIM
 def _down(request: Request, kind: str, id_: str, predicate: str, limit: int, offset: int) -> JSONResponse:
     state = request.app.state
     iri = f"{state.base}/{kind}/{id_}"
-    if not state.store.about(iri):
+    rows = state.store.about(iri) if is_iri(iri) else []
+    if not rows:
         raise Problem(404, f"no {kind} {iri} in the well")
-    found = state.store.linking(predicate, iri, limit=offset + limit + 1)
+    if any(p == T.RDF_TYPE and o == TOMBSTONE for _, p, o, _, _, _ in rows):
+        raise Problem(410, f"{iri} was deleted")
+    wanted, asked = offset + limit + 1, offset + limit + 1
+    while True:  # tombstones left out: ask for more until there are enough, or no more
+        linked = state.store.linking(predicate, iri, limit=asked)
+        found = [i for i in linked if not _deleted(state.store, i)]
+        if len(found) >= wanted or len(linked) < asked:
+            break
+        asked *= 2
     items = [_item(state.store, state.base, i) for i in found[offset:offset + limit]]
     for item in items:
         if kind == "work":

@@ -30,8 +30,8 @@ _NAMES = {
 }
 
 
-def accepted(accept: str | None) -> list[str]:
-    """Format names the Accept header asks for, best first (q-values respected, order kept)."""
+def _ranges(accept: str | None) -> list[str]:
+    """The media ranges the Accept header asks for (q above 0), best first, in order among equals."""
     if not accept:
         return []
     ranked = []
@@ -44,22 +44,48 @@ def accepted(accept: str | None) -> list[str]:
                     q = float(param[2:])
                 except ValueError:
                     q = 0.0
-        name = _MEDIA.get(media.lower())
-        if name and q > 0:
-            ranked.append((-q, i, name))
-    return [name for _, _, name in sorted(ranked)]
+        if media and q > 0:
+            ranked.append((-q, i, media.lower()))
+    return [media for _, _, media in sorted(ranked)]
 
 
-def choose(fmt: str | None, accept: str | None, allowed: dict, default: str) -> str | None:
-    """The format to answer in, or None when ``fmt`` names one that is not offered."""
+def accepted(accept: str | None) -> list[str]:
+    """Format names the Accept header asks for, best first (q-values respected, order kept)."""
+    return [name for name in (_MEDIA.get(media) for media in _ranges(accept)) if name]
+
+
+def choose(fmt: str | None, accept: str | None, allowed: dict, default: str, *, strict: bool = False
+           ) -> str | None:
+    """The format to answer in, or None when ``fmt`` names one that is not offered.
+
+    With ``strict`` (a resource that comes in the ``allowed`` formats only), None too when the
+    Accept header names only media types that are not offered and no wildcard (``*/*``, or
+    ``text/*`` and the like, matching an offered type); no Accept header means ``default``.
+    """
     if fmt:
         name = _NAMES.get(fmt.lower()) or _MEDIA.get(fmt.lower())
         if name == "xml" and "xml" not in allowed and "rdfxml" in allowed:
             name = "rdfxml"
         return name if name in allowed else None
-    for name in accepted(accept):
+    ranges = _ranges(accept)
+    for media in ranges:
+        name = _MEDIA.get(media)
         if name == "xml" and "rdfxml" in allowed and "xml" not in allowed:
             name = "rdfxml"
+        if strict and name == "json" and "jsonld" in allowed and "json" not in allowed:
+            name = "jsonld"  # JSON-LD is JSON
         if name in allowed:
             return name
-    return default
+    if not strict or not (accept or "").strip():
+        return default
+    for media in ranges:
+        if media in ("*/*", "*"):
+            return default
+        if media.endswith("/*"):
+            kind = media[:-1]
+            if allowed.get(default, "").startswith(kind):
+                return default
+            for name, offered in allowed.items():
+                if offered.startswith(kind):
+                    return name
+    return None

@@ -320,15 +320,19 @@ def _record(repo: Repository, entry: Entry, prefix: str, body: bytes | None = No
 # lists and their resumption tokens ---------------------------------------------------------
 
 def _parse_date(value: str, end: bool) -> tuple[datetime, str]:
-    if _SECOND.match(value):
-        granularity = "second"
-        when = datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
-    elif _DAY.match(value):
-        granularity = "day"
-        when = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=timezone.utc)
-        if end:
-            when += timedelta(days=1, seconds=-1)
-    else:
+    """A ``from`` or ``until`` argument: its time and granularity; badArgument unless it is a real
+    day or second (no month 13, no 30 February, no hour 25, no year 0)."""
+    granularity = "second" if _SECOND.match(value) else "day" if _DAY.match(value) else None
+    try:
+        if granularity == "second":
+            when = datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        elif granularity == "day":
+            when = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+            if end:
+                when += timedelta(days=1, seconds=-1)
+    except (ValueError, OverflowError):
+        granularity = None
+    if granularity is None:
         raise OaiError("badArgument", f"{value!r} is not a UTC date (YYYY-MM-DD) or time (YYYY-MM-DDThh:mm:ssZ)")
     return when, granularity
 
@@ -338,12 +342,23 @@ def _token(data: dict) -> str:
 
 
 def _untoken(token: str) -> dict:
+    """A resumption token's state, its times read back; badResumptionToken for anything this
+    repository would not have issued."""
     try:
         data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         if not isinstance(data, dict) or data.get("v") != 1 or not {"p", "h", "a", "c"} <= set(data):
             raise ValueError
+        if not (all(isinstance(data[k], str) for k in "pah") and type(data["c"]) is int and data["c"] >= 0
+                and all(data.get(k) is None or isinstance(data[k], str) for k in "sfu")):
+            raise ValueError
+        for key in ("h", "f", "u"):
+            if data.get(key) is not None:
+                when = datetime.fromisoformat(data[key])
+                if when.tzinfo is None:
+                    raise ValueError
+                data[key] = when
         return data
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, TypeError, UnicodeDecodeError):
         raise OaiError("badResumptionToken", "the resumption token is not one this repository issued") from None
 
 
@@ -353,9 +368,7 @@ def _list(repo: Repository, args, endpoint, now: datetime, *, records: bool) -> 
         asked = state["p"]
         prefix = _prefix({"metadataPrefix": asked})
         after, cursor = state["a"], state["c"]
-        started = datetime.fromisoformat(state["h"])
-        since = datetime.fromisoformat(state["f"]) if state.get("f") else None
-        until = datetime.fromisoformat(state["u"]) if state.get("u") else None
+        started, since, until = state["h"], state.get("f"), state.get("u")
         set_spec = state.get("s")
     else:
         asked = args["metadataPrefix"]

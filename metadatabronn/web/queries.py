@@ -60,6 +60,8 @@ def _serve(conn, store_path: str, base: str, max_bytes: int, refresh: float = 0.
             conn.send(("large", str(exc), ""))
         except (StoreError, MetadatabronnError) as exc:
             conn.send(("error", str(exc), ""))
+        except Exception as exc:  # noqa: BLE001 - a bad request must not end the worker
+            conn.send(("error", f"the query failed: {exc}", ""))
 
 
 def _render(store, prefix: str, manifestations: list[str]) -> list[bytes | None]:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from ..errors import QuerySyntaxError, QueryTimeout, ResultTooLarge, StoreError
-from ..store import convert_rdf
+from ..store import convert_rdf, serialise_triples
 from .negotiate import GRAPH_TYPES, RESULT_TYPES, accepted, choose
 from .problems import Problem
 from .queries import Busy
@@ -23,14 +23,71 @@ _UPDATE = re.compile(
     r"(INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD|WITH)\b", re.IGNORECASE)
 _POSITION = re.compile(r"error at (\d+):(\d+)")
 
+# What may hold the word SERVICE without being the keyword, after the terminals of the SPARQL
+# 1.1 grammar: comments, strings, IRIs (with their \u escapes), variables, blank node labels and
+# prefixed names. The parser reads "SERVICE:x { ... }" as SERVICE and the name :x, so a prefixed
+# name whose prefix is "service" is left in sight (group "pn").
+_BASE = ("A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u02FF\u0370-\u037D\u037F-\u1FFF\u200C-\u200D"
+         "\u2070-\u218F\u2C00-\u2FEF\u3001-\uD7FF\uF900-\uFDCF\uFDF0-\uFFFD\U00010000-\U000EFFFF")
+_CHARS_U = _BASE + "_"
+_CHARS = _CHARS_U + r"\-0-9\u00B7\u0300-\u036F\u203F-\u2040"
+_PLX = r"%[0-9A-Fa-f]{2}|\\[_~.\-!$&'()*+,;=/?#@%]"
+_HIDDEN = re.compile("|".join((
+    r"#[^\n\r]*",
+    r'"""(?:(?:"|"")?(?:[^"\\]|\\.))*"""',
+    r"'''(?:(?:'|'')?(?:[^'\\]|\\.))*'''",
+    r'"(?:[^"\\\n\r]|\\.)*"',
+    r"'(?:[^'\\\n\r]|\\.)*'",
+    r'<(?:[^<>"{}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*>',
+    rf"[?$][{_CHARS_U}0-9][{_CHARS_U}0-9\u00B7\u0300-\u036F\u203F-\u2040]*",
+    rf"_:[{_CHARS_U}0-9](?:[{_CHARS}.]*[{_CHARS}])?",
+    rf"(?P<pn>(?:[{_BASE}](?:[{_CHARS}.]*[{_CHARS}])?)?):"
+    rf"(?:(?:[{_CHARS_U}:0-9]|{_PLX})(?:(?:[{_CHARS}.:]|{_PLX})*(?:[{_CHARS}:]|{_PLX}))?)?",
+)))
+
+
+def federated(query: str) -> bool:
+    """Whether the query has a SERVICE clause, which would have the server fetch another URL.
+
+    The word counts wherever it is not inside a comment, a string, an IRI, a variable, a blank
+    node label or a prefixed name: ``ex:service``, ``?service``, ``"SERVICE"`` and
+    ``<http://example.org/service>`` do not count; a prefix named ``service:`` does, since the
+    parser may read it as the keyword.
+
+    >>> federated("SELECT * WHERE { SERVICE <http://127.0.0.1:8123/sparql> { ?s ?p ?o } }")
+    True
+    >>> federated('SELECT ?service WHERE { ?service ex:service "SERVICE" } # SERVICE')
+    False
+    """
+    def hide(m: re.Match) -> str:
+        pn = m.group("pn")
+        return m.group(0) if pn is not None and pn.lower() == "service" else " "
+
+    return "service" in _HIDDEN.sub(hide, query).lower()
+
+
+def is_iri(value: str) -> bool:
+    """Whether ``value`` is an absolute IRI the store takes: checked by the store's own writer, so
+    the answer is the one a query would meet.
+
+    >>> is_iri("http://example.org/record/1"), is_iri("not an iri"), is_iri("")
+    (True, False, False)
+    """
+    try:
+        serialise_triples([("urn:x", value, "urn:x", False, None, None)], "ntriples")
+    except (ValueError, TypeError):
+        return False
+    return True
+
 _DOC = ("SPARQL 1.1 query over the union of all graphs (or the dataset that `default-graph-uri` and "
-        "`named-graph-uri` name). SELECT/ASK results follow Accept or `format` (json, xml, csv, tsv); "
+        "`named-graph-uri` name). Federated queries (SERVICE) are refused. SELECT/ASK results follow Accept or `format` (json, xml, csv, tsv); "
         "CONSTRUCT/DESCRIBE graphs too (turtle, ntriples, jsonld, rdfxml). Without a query: the "
         "service description. Updates are refused.")
 _RESPONSES = {
     200: {"description": "results or a graph", "content": {t.split(";")[0]: {} for t in
                                                           (*RESULT_TYPES.values(), *GRAPH_TYPES.values())}},
-    400: {"description": "the query does not parse (problem details with `line` and `column`)"},
+    400: {"description": "the query does not parse (problem details with `line` and `column`), has a "
+                         "SERVICE clause, or a graph parameter is not an IRI (problem details name it)"},
     403: {"description": "an update"}, 413: {"description": "the result is over the size limit"},
     503: {"description": "every query worker is busy"}, 504: {"description": "the query ran out of time"},
 }
@@ -82,6 +139,13 @@ async def sparql_post(request: Request):
 async def _answer(request: Request, query: str, defaults: list[str], named: list[str], fmt: str | None):
     if _UPDATE.match(query):
         raise Problem(403, "this endpoint answers queries only; updates are refused")
+    if federated(query):
+        raise Problem(400, "SERVICE is not allowed here: this endpoint does not run federated queries",
+                      title="Federated query refused")
+    for name, values in (("default-graph-uri", defaults), ("named-graph-uri", named)):
+        for value in values:
+            if not is_iri(value):
+                raise Problem(400, f"{name} must be an absolute IRI, not {value!r}", parameter=name)
     accept = request.headers.get("accept")
     results = choose(fmt, accept, RESULT_TYPES, "json")
     graph = choose(fmt, accept, GRAPH_TYPES, "turtle")
