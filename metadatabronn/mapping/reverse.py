@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from typing import Callable
 
 from pymarc import Field, Indicators, Record, Subfield
 
@@ -76,8 +77,15 @@ def to_marc(src: Source, options: Options = Options()) -> Record:
     layout = json.loads(src.carried)
     leader = layout["leader"]
     exact = Finder(src, 1)
-    folded = Finder(src, 2)  # for a shared entity's values, found again in the entity's form
-    folded.used = exact.used  # one record: what one field took, another does not take again
+    made: list[Finder] = []
+
+    def folded() -> Finder:
+        """For a shared entity's values, found again in the entity's form; made when first needed."""
+        if not made:
+            made.append(Finder(src, 2))
+            made[0].used = exact.used  # one record: what one field took, another does not take again
+        return made[0]
+
     fields: list[Field] = []
     has = set()
     has_041 = any(entry[0] == "041" for entry in layout["fields"])
@@ -97,7 +105,7 @@ def to_marc(src: Source, options: Options = Options()) -> Record:
         fields[:0] = _identity_fields(src)
     _add_types(fields, has, src)
     _add_uniform_title(fields, has, src)
-    _add_new_notes(fields, src)
+    _add_new_notes(fields, src, exact.used)
     if src.subject_concepts is not None:
         fields = _without_gone_subjects(fields, src)
         _add_new_subjects(fields, src)
@@ -158,7 +166,7 @@ def _rebuild_008(data: str, src: Source, leader: str, has_041: bool) -> str:
     return f008
 
 
-def _data_field(tag: str, indicators: str, subs: list, pools: tuple[Finder, Finder], src: Source):
+def _data_field(tag: str, indicators: str, subs: list, pools: tuple[Finder, Callable[[], Finder]], src: Source):
     ind = (indicators + "  ")[:2]
     if all(type(v) is str for _, v in subs):  # carried whole
         if not subs:
@@ -207,8 +215,9 @@ def _data_field(tag: str, indicators: str, subs: list, pools: tuple[Finder, Find
         _find(pool, slots, open_slots, 1, paired, key)
         # Not found as written: the entity it names may hold it in another form, the first one
         # it met ("(Unnumbered)" for this record's "(unnumbered)"), which is written instead.
-        _find(loose, slots, [i for i in open_slots if not slots[i][2] and slots[i][4] is not None],
-              4, paired, key, whole=not heading)
+        unfound = [i for i in open_slots if not slots[i][2] and slots[i][4] is not None]
+        if unfound:
+            _find(loose(), slots, unfound, 4, paired, key, whole=not heading)
         for i in open_slots:
             if not slots[i][2]:
                 hit = _changed(key, slots[i][0], pool, src)
@@ -341,14 +350,15 @@ def _pairs_with(f: Field, tag: str) -> bool:
     return f.tag == tag or f.tag == "880" and any(s.code == "6" and s.value[:3] == tag for s in f.subfields)
 
 
-def _add_new_notes(fields: list[Field], src: Source) -> None:
+def _add_new_notes(fields: list[Field], src: Source, used: set[tuple[str, str]]) -> None:
     """A note no field of the record holds was added in the well: it gets a field of its own.
 
     A note edited in the well has already taken its old field's place (see ``_changed``), and
     a note in another script is in its 880: only a value found in no field is new.
     """
     for element, role, tag, ind, codes in _NOTES:
-        values = src.values[role].get(element)
+        # Almost always every value was written by a field that held it (``used``).
+        values = [v for v in src.values[role].get(element, ()) if (element, v) not in used]
         if not values:
             continue
         written = set()
