@@ -385,6 +385,15 @@ def test_query_given_an_update_points_to_the_update_command(capsys, store):
     assert all_quads(store) == before
 
 
+def test_a_query_whose_comment_has_an_update_word_is_still_a_query(capsys, store):
+    # The demo's query opens with "# Works that several records share, with how many ...".
+    demo = (ROOT / "data" / "demo-query.rq").read_text()
+    code, out, err = cli(capsys, "query", demo, "--store", store)
+    assert code == 0 and err == "" and out.startswith("title,expressions,manifestations,languages")
+    code, out, _ = cli(capsys, "query", "# delete nothing, with care\nASK { ?s ?p ?o }", "--store", store)
+    assert code == 0 and out.strip() == "true"
+
+
 @pytest.mark.parametrize("port", ["0", "-1", "65536", "99999", "http"])
 def test_serve_refuses_a_port_out_of_range(capsys, store, monkeypatch, port):
     import uvicorn

@@ -16,9 +16,10 @@ from ..store import Store
 log = logging.getLogger(__name__)
 
 
-# What a SPARQL Update starts with, after its prologue; no query starts so.
+# What a SPARQL Update starts with, after its prologue; no query starts so. A comment is
+# skipped whole: "# works shared with ..." does not make a query an update.
 _UPDATE = re.compile(
-    r"""\A(?:\s+|\#[^\n]*\n?|(?i:PREFIX)\s+[^\s:]*:\s*<[^>]*>|(?i:BASE)\s*<[^>]*>)*
+    r"""\A(?:\s+|\#[^\n]*(?:\n|\Z)|(?i:PREFIX)\s+[^\s:]*:\s*<[^>]*>|(?i:BASE)\s*<[^>]*>)*
         (?i:(INSERT|DELETE|LOAD|CLEAR|CREATE|DROP|COPY|MOVE|ADD|WITH))\b""", re.VERBOSE)
 
 
