@@ -222,6 +222,8 @@ def _data_field(tag: str, indicators: str, subs: list, pools: tuple[Finder, Call
             if not slots[i][2]:
                 hit = _changed(key, slots[i][0], pool, src)
                 slots[i][2], slots[i][3] = hit is not None, hit
+            else:
+                _grown(key, slots, i, pool, src)
     # Found: [code, text, True, element]; carried: as it was; a fingerprint not found: dropped.
     slots = [[c, hit[0], True, hit[1]] if found else [c, v, False, None]
              for c, v, found, hit, _ in slots if found or not isinstance(v, int)]
@@ -279,6 +281,31 @@ def _changed(key: str, code: str, pool: Finder, src: Source):
             pool.used.add((predicate, value))
             return value, predicate
     return None
+
+
+def _grown(key: str, slots: list[list], i: int, pool: Finder, src: Source) -> None:
+    """A slot that is a whole element's value, found only as a run of words inside it: the
+    element has grown in the well ("Seitsemän veljestä" retitled "Seitsemän veljestä
+    (romaani)"), so the slot takes the whole current value.
+
+    Not when another subfield of the field is found in the same element: a 245 $a with its $n
+    and $p are runs of one title proper.
+    """
+    spec = _FALLBACK.get((key, slots[i][0]))
+    hit = slots[i][3]
+    if spec is None or hit is None or hit[1] != spec[1]:
+        return
+    role, element = spec
+    values = src.values[role].get(element, ())
+    if hit[0] in values or any(j != i and s[2] and s[3] is not None and s[3][1] == element
+                               for j, s in enumerate(slots)):
+        return
+    part = normalise(hit[0])
+    for value in values:
+        if (element, value) not in pool.used and part in normalise(value):
+            pool.used.add((element, value))
+            slots[i][3] = (value, element)
+            return
 
 
 def _identifiers(subfields: list[Subfield], src: Source, subject: bool = False) -> None:
