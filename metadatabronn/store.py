@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -41,6 +42,7 @@ class Store:
         self.read_only = read_only
         self.changes_graph = f"{base}/graph/changes"
         self.pending_graph = f"{base}/graph/pending"
+        self._changes: dict[str, str] | None = None  # change_times() of a read-only snapshot
         try:
             if read_only:
                 self._store = ox.Store.read_only(str(self.path))
@@ -207,7 +209,24 @@ class Store:
                 statements.append((iri_, q.predicate.value, q.object.value, is_literal))
                 if not is_literal and q.predicate.value != RDF_TYPE and q.object.value.startswith(base):
                     todo.append(q.object.value)
+        # The record last changed when it was loaded, or when an entity it embeds was edited in
+        # the well, whichever is later: MARC's 005 and OAI-PMH datestamps say the same.
+        times = self._change_index()
+        latest = [t for t in (times.get(i) for i in seen) if t]
+        if modified:
+            latest.append(modified)
+        if latest:
+            modified = max(latest, key=_instant)
         return manifestation, carried, modified, deleted, statements
+
+    def _change_index(self) -> dict[str, str]:
+        """:meth:`change_times`, read once for a read-only snapshot, which cannot change under it."""
+        if self._changes is not None:
+            return self._changes
+        times = self.change_times()
+        if self.read_only:
+            self._changes = times
+        return times
 
     def update(self, sparql: str, changed: Iterable[str] = ()) -> None:
         """A SPARQL 1.1 Update: a cataloguer's edit of the well's own statements. ``changed``
@@ -368,6 +387,15 @@ class Store:
             self._store.flush()
         del self._store
 
+
+
+def _instant(stamp: str) -> datetime:
+    """An xsd:dateTime as a comparable instant (its text does not sort: ".5Z" before "Z")."""
+    try:
+        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.min.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def generation(path: str | os.PathLike) -> int:

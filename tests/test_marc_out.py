@@ -350,13 +350,15 @@ def test_a_shared_work_retitled_in_the_well_flows_into_every_manifestation(tmp_p
     assert [r["240"]["a"] for r in out] == ["Pride and prejudice (novel)"] * 3
 
 
-def test_a_work_retitled_to_a_longer_title_comes_out_whole(tmp_path):
+def test_a_work_retitled_to_a_longer_title_comes_out_whole_with_a_new_005(tmp_path):
     # The old title is a run of words of the new one: found there, it must not be taken for the
     # record's value; the work has changed and its new title is written.
     record = record_with("=100  1\\$aKivi, Aleksis,$d1834-1872.", "=240  10$aSeitsemän veljestä.$lruotsi",
                          "=245  10$aSju bröder /$cAleksis Kivi.", cn="KIVI1")
     store = tmp_path / "store"
     _ingest([_write(tmp_path / "k.mrc", [record])], store)
+    (before,) = pymarc.MARCReader(io.BytesIO(_export(store)), force_utf8=True)
+    time.sleep(1.1)  # 005 counts whole seconds
     s = Store(store, BASE)
     try:
         (row,) = list(s.query(f"SELECT ?w WHERE {{ ?m <{T.M_WORK}> ?w }}"))
@@ -368,6 +370,8 @@ def test_a_work_retitled_to_a_longer_title_comes_out_whole(tmp_path):
         s.close()
     (out,) = pymarc.MARCReader(io.BytesIO(_export(store)), force_utf8=True)
     assert str(out["240"]) == "=240  10$aSeitsemän veljestä (romaani)$lruotsi"
+    # The record changed in the well when its work did: 005 says so, as the OAI datestamp does.
+    assert out["005"].data > before["005"].data
 
 
 def test_export_since_includes_records_whose_shared_work_was_edited(tmp_path):

@@ -103,6 +103,11 @@ def to_marc(src: Source, options: Options = Options()) -> Record:
             has.add(tag)
     if "001" not in has:
         fields[:0] = _identity_fields(src)
+    if "005" not in has and src.modified:
+        # Every record out of the store says when it last changed in the well.
+        stamp = _control("005", None, src, leader)
+        at = next((i for i, f in enumerate(fields) if f.tag > "005"), len(fields))
+        fields.insert(at, stamp)
     _add_types(fields, has, src)
     _add_uniform_title(fields, has, src)
     _add_new_notes(fields, src, exact.used)
