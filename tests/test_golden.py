@@ -9,6 +9,7 @@ import pytest
 from metadatabronn.mapping import convert
 from metadatabronn.mapping import terms as T
 from metadatabronn.mapping.model import IRI, Entity, Kind, Lit
+from metadatabronn.mapping.reverse import convert_back
 from metadatabronn.marc import iter_chunks, parse_chunk
 
 from .conftest import DATA
@@ -240,6 +241,17 @@ def test_target_audience(records, cn, audience):
     d = g(records, cn)
     assert values(d.expression, T.E_AUDIENCE) == [audience]
     assert (T.E_AUDIENCE in d.inferred) == (cn == "00003445")  # blank 008/22 is a default
+
+
+def test_target_audience_not_coded_gives_none(records):
+    # 008/22 "|" (no attempt to code) says nothing: no audience, not an inferred adult, and
+    # MARC export leaves the position as it was.
+    record = records["000773028"]
+    assert record["008"].data[22] == "|"
+    d = convert(record)
+    assert values(d.expression, T.E_AUDIENCE) == []
+    assert T.E_AUDIENCE not in d.inferred
+    assert convert_back(d)["008"].data == record["008"].data
 
 
 @pytest.mark.parametrize("cn,form", [("00003445", T.MB_FICTION), ("00000293", T.MB_NONFICTION)])

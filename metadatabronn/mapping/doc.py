@@ -57,7 +57,7 @@ def render() -> str:
         "| Leader/07 | rdam:P30003 mode of issuance | m/a/c/d single unit, s/i/b multiple unit |",
         "| 008/35-37, 041 $a | rdae:P20006 language | 041 $a when present, else 008 |",
         "| 041 $h | rdae:P20141 is translation of | the expression of the same work in the original language |",
-        "| 008/22 | rdae:P20322 intended audience | a b c d j → mb:Juvenile; e f g → mb:Adult; blank → mb:Adult, flagged inferred |",
+        "| 008/22 | rdae:P20322 intended audience | a b c d j → mb:Juvenile; e f g → mb:Adult; blank → mb:Adult, flagged inferred; `\\|` (no attempt to code) or any other value → none, and MARC export leaves 008/22 as it was |",
         "| 008/33 (books) | rdaw:P10004 category of work | 1 d f h j p → mb:Fiction; 0 e i s → mb:NonFiction |",
         "| 880 | same element as its pair | literals tagged with the script from $6 (e.g. `he-Hebr`); headings add an access point to the paired agent or work; $6 carried |",
         "",

@@ -23,9 +23,11 @@ UNMEDIATED_CARRIER = {"a": "nc", "t": "nc", "c": "nc", "d": "nc", "e": "nb", "f"
 MODE_BY_LEVEL = {"m": T.MODE_SINGLE, "a": T.MODE_SINGLE, "c": T.MODE_SINGLE, "d": T.MODE_SINGLE,
                  "s": T.MODE_MULTIPLE, "i": T.MODE_MULTIPLE, "b": T.MODE_MULTIPLE}
 
-# 008/22 target audience. Blank means not stated, which Norwegian loan statistics count as adult.
+# 008/22 target audience. Blank means not stated, which Norwegian loan statistics count as adult;
+# "|" (no attempt to code) and undefined values say nothing about the audience.
 JUVENILE = set("abcdj")
 ADULT = set("efg")
+UNSTATED = " "
 # 008/33 literary form (books)
 FICTION = set("1dfhjp")
 NONFICTION = set("0eis")
@@ -113,7 +115,11 @@ def language(f008: str) -> str:
 
 
 def audience(leader: str, f008: str) -> tuple[str | None, bool]:
-    """(audience concept, inferred?) from 008/22 where the material type defines it."""
+    """(audience concept, inferred?) from 008/22 where the material type defines it.
+
+    Blank is adult by default (inferred); "|" (no attempt to code) or an undefined value gives
+    no audience, so MARC export leaves 008/22 as it was.
+    """
     if leader[6:7] not in "acdgijkmt" or len(f008) < 23:
         return None, False
     code = f008[22]
@@ -121,7 +127,9 @@ def audience(leader: str, f008: str) -> tuple[str | None, bool]:
         return T.MB_JUVENILE, False
     if code in ADULT:
         return T.MB_ADULT, False
-    return T.MB_ADULT, True
+    if code == UNSTATED:
+        return T.MB_ADULT, True
+    return None, False
 
 
 def literary_form(leader: str, f008: str) -> str | None:
