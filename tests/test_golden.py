@@ -217,6 +217,7 @@ def test_classification(records):
     ("00006668", "manifestation", T.M_ILLUSTRATOR),
     ("00006378", "manifestation", T.M_ILLUSTRATOR),
     ("990929710914702204", "expression", T.E_TRANSLATOR),
+    ("990929710914702204", "manifestation", T.M_ILLUSTRATOR),  # $eillustr.
 ])
 def test_roles_land_on_the_right_entity(records, cn, entity, element):
     d = g(records, cn)
@@ -228,6 +229,14 @@ def test_norwegian_agent_identifier(records):
     translator = d.expression.values(T.E_TRANSLATOR)[0]
     assert "(NO-TrBIB)90079454" in values(translator, T.A_PERSON_ID)
     assert translator.basis == ("id", "(NO-TrBIB)90079454")
+
+
+def test_norwegian_abbreviated_relator_term_gives_the_role(records):
+    # =700  1\$aScheffler, Axel,$d1957-$eillustr.$0(NO-TrBIB)90983587: the illustrator, not a
+    # contributor to the expression.
+    d = g(records, "990929710914702204")
+    assert labels(d.manifestation, T.M_ILLUSTRATOR, T.A_PERSON_AAP) == ["Scheffler, Axel, 1957-"]
+    assert labels(d.expression, T.E_CREATOR, T.A_PERSON_AAP) == []
 
 
 def test_translation_link_makes_the_original_the_work(records):

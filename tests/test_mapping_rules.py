@@ -7,8 +7,9 @@ import pytest
 from metadatabronn.mapping import RULES, convert
 from metadatabronn.mapping import terms as T
 from metadatabronn.mapping.model import IRI, Entity, Kind, Lit
+from metadatabronn.marc import iter_chunks, parse_chunk
 
-from .conftest import field_from_mnemonic, record_with
+from .conftest import DATA, field_from_mnemonic, record_with
 
 _LABELS = (T.A_PERSON_AAP, T.A_CORPORATE_AAP, T.A_FAMILY_AAP, T.W_PREFERRED_TITLE, T.SKOS_PREFLABEL)
 
@@ -60,3 +61,37 @@ def test_rule_declares_what_it_emits(rule):
 def test_every_example_field_parses_to_its_tag():
     for rule in RULES:
         assert field_from_mnemonic(rule.example).tag in rule.tags
+
+
+def _names(entity: Entity, element: str) -> list[str]:
+    return [_text(v) for v in entity.values(element)]
+
+
+@pytest.mark.parametrize("term,role,element", [
+    ("illustr.", "manifestation", T.M_ILLUSTRATOR),
+    ("Illustratør", "manifestation", T.M_ILLUSTRATOR),
+    ("red.", "expression", T.E_EDITOR),
+    ("Red.", "expression", T.E_EDITOR),
+    ("forf.", "work", T.W_AUTHOR),
+    ("forfattar", "work", T.W_AUTHOR),
+    ("medforfatter,", "work", T.W_AUTHOR),
+    ("omsetjar", "expression", T.E_TRANSLATOR),
+    ("overs.", "expression", T.E_TRANSLATOR),
+])
+def test_norwegian_relator_terms_place_the_agent(term, role, element):
+    """Norwegian relator terms (bokmål, nynorsk, abbreviated) match as English ones do: any
+    case, without closing punctuation; the agent is then no plain contributor."""
+    desc = convert(record_with(f"=700  1\\$aNordmann, Kari,$d1950-$e{term}"))
+    assert _names(getattr(desc, role), element) == ["Nordmann, Kari, 1950-"]
+    assert _names(desc.expression, T.E_CREATOR) == []
+
+
+def test_norwegian_editor_on_a_real_record():
+    # Deichman (Micromarc): =700  \0$aBull-Gundersen, Anne B.$d1957-$ered.$jn.
+    path = DATA / "marc" / "deichman-BS_external_sru_data_micromarc.xml"
+    (record,) = [parse_chunk(c) for c in iter_chunks(path)]
+    desc = convert(record)
+    editors = _names(desc.expression, T.E_EDITOR)
+    assert len(editors) == 1 and editors[0].startswith("Bull-Gundersen, Anne B.")
+    assert _names(desc.expression, T.E_CREATOR) == []
+

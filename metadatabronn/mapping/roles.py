@@ -34,16 +34,20 @@ CODES: dict[str, tuple[str, str]] = {
     "pbl": (MANIFESTATION, T.M_PUBLISHER),
 }
 
+# Norwegian terms in bokmål and nynorsk, and the abbreviations NORMARC-era records use
+# ("forf.", "red.", "overs.", "illustr."). "komp." is left out: komponist or kompilator.
 TERMS: dict[str, str] = {
-    "author": "aut", "forfatter": "aut", "joint author": "aut", "creator": "cre",
+    "author": "aut", "joint author": "aut", "creator": "cre",
+    "forfatter": "aut", "forfattar": "aut", "forf": "aut", "medforfatter": "aut", "medforfattar": "aut",
     "composer": "cmp", "komponist": "cmp", "compiler": "com", "comp": "com", "kompilator": "com",
     "photographer": "pht", "fotograf": "pht", "issuing body": "isb", "sponsor": "spn",
     "degree granting institution": "dgg", "degree grantor": "dgg",
-    "translator": "trl", "oversetter": "trl", "overs": "trl", "trans": "trl", "oversettelse": "trl", "tr": "trl",
-    "editor": "edt", "redaktør": "edt", "ed": "edt", "editor of compilation": "edt",
+    "translator": "trl", "trans": "trl", "tr": "trl",
+    "oversetter": "trl", "overs": "trl", "oversettelse": "trl", "omsetjar": "trl",
+    "editor": "edt", "ed": "edt", "editor of compilation": "edt", "redaktør": "edt", "red": "edt",
     "narrator": "nrt", "innleser": "nrt", "forteller": "nrt",
     "contributor": "ctb", "bidragsyter": "ctb",
-    "illustrator": "ill", "illustratør": "ill", "ill": "ill", "illus": "ill",
+    "illustrator": "ill", "ill": "ill", "illus": "ill", "illustratør": "ill", "illustr": "ill",
     "author of introduction": "aui", "writer of introduction": "win", "writer of preface": "wpr",
     "author of afterword": "aft", "writer of afterword": "aft", "etterord": "aft", "forord": "wpr",
     "publisher": "pbl", "forlag": "pbl", "utgiver": "pbl",

@@ -143,7 +143,7 @@ RULES: tuple[Rule, ...] = (
          (*_ROLE_ELEMENTS, T.W_RELATED_WORK),
          "=700  2\\$aCarrera y Jústiz, F.$q(Francisco),$etranslator.",
          ((E, T.E_TRANSLATOR, "Carrera y Jústiz, F. (Francisco)"),), "(DLC)00002690",
-         "The role picks the entity: translators and editors on the expression, illustrators on the manifestation; no role means a contributor to the expression. With $t: a related work; with $i 'Translation of'/'Oversettelse av': the original work, which this record's expression realises."),
+         "The role ($4, or an $e term in English or Norwegian, spelt out or abbreviated: 'illustr.', 'red.', 'forf.') picks the entity: authors on the work, translators and editors on the expression, illustrators on the manifestation; no role means a contributor to the expression. With $t: a related work; with $i 'Translation of'/'Oversettelse av': the original work, which this record's expression realises."),
     Rule(("730", "740"), H.uniform_title_730, "anp", (T.W_RELATED_WORK,),
          "=740  0\\$aMulhall-Harper comparative statistical tables.",
          ((W, T.W_RELATED_WORK, "Mulhall-Harper comparative statistical tables"),), "(DLC)00000050"),
