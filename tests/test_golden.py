@@ -9,7 +9,7 @@ import pytest
 from metadatabronn.mapping import convert
 from metadatabronn.mapping import terms as T
 from metadatabronn.mapping.model import IRI, Entity, Kind, Lit
-from metadatabronn.mapping.reverse import convert_back
+from metadatabronn.mapping.reverse import convert_back, from_description, to_marc
 from metadatabronn.marc import iter_chunks, parse_chunk
 
 from .conftest import DATA
@@ -237,6 +237,31 @@ def test_norwegian_abbreviated_relator_term_gives_the_role(records):
     d = g(records, "990929710914702204")
     assert labels(d.manifestation, T.M_ILLUSTRATOR, T.A_PERSON_AAP) == ["Scheffler, Axel, 1957-"]
     assert labels(d.expression, T.E_CREATOR, T.A_PERSON_AAP) == []
+
+
+def test_uncontrolled_index_terms_are_a_concept_each(records):
+    # =653  \\$aregler$adikt$akatter: three terms, not one heading "regler dikt katter".
+    d = g(records, "990929710914702204")
+    concepts = [e for e in d.work.values(T.W_SUBJECT) if isinstance(e, Entity) and e.kind is Kind.CONCEPT]
+    assert [values(c, T.SKOS_PREFLABEL) for c in concepts] == [["regler"], ["dikt"], ["katter"]]
+    assert all(values(c, T.SKOS_INSCHEME) == ["https://w3id.org/metadatabronn/scheme/uncontrolled"]
+               for c in concepts)
+    # The field is carried whole: MARC export gives it back as it was.
+    out = convert_back(d)
+    assert [str(f) for f in out.get_fields("653")] == ["=653  \\\\$aregler$adikt$akatter"]
+
+
+@pytest.mark.xfail(strict=True, reason="export from the store matches one concept label per subject "
+                   "heading (reverse._without_gone_subjects, _add_new_subjects): a 653 of three terms "
+                   "comes out as three 653s")
+def test_uncontrolled_index_terms_come_back_as_one_field_from_the_store(records):
+    d = g(records, "990929710914702204")
+    src = from_description(d)
+    # As the store gives them: the work's subject concepts with their labels and schemes.
+    src.subject_concepts = sorted(
+        (f"http://example.org/concept/{n}", c.first(T.SKOS_PREFLABEL).text, values(c, T.SKOS_INSCHEME)[0])
+        for n, c in enumerate(e for e in d.work.values(T.W_SUBJECT) if isinstance(e, Entity)))
+    assert [str(f) for f in to_marc(src).get_fields("653")] == ["=653  \\\\$aregler$adikt$akatter"]
 
 
 def test_translation_link_makes_the_original_the_work(records):

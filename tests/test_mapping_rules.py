@@ -95,3 +95,12 @@ def test_norwegian_editor_on_a_real_record():
     assert len(editors) == 1 and editors[0].startswith("Bull-Gundersen, Anne B.")
     assert _names(desc.expression, T.E_CREATOR) == []
 
+
+def test_653_gives_a_concept_per_term_without_closing_punctuation():
+    # LC (16175770): uncontrolled terms each closed by a semicolon.
+    desc = convert(record_with("=653  \\\\$aCheese;$aFestivals;$aBjelovar, Croatia."))
+    concepts = [v for v in desc.work.values(T.W_SUBJECT) if isinstance(v, Entity) and v.kind is Kind.CONCEPT]
+    assert [_text(c) for c in concepts] == ["Cheese", "Festivals", "Bjelovar, Croatia"]
+    # A controlled heading's $a and subdivisions stay one concept.
+    desc = convert(record_with("=650  \\0$aCats$vPoetry."))
+    assert [_text(c) for c in desc.work.values(T.W_SUBJECT)] == ["Cats -- Poetry"]

@@ -229,9 +229,16 @@ def uniform_title_730(b: Builder, field) -> None:
 
 
 def subject(b: Builder, field) -> None:
-    """6XX: agents and works as themselves; topics, places, genres as SKOS concepts."""
+    """6XX: agents and works as themselves; topics, places, genres as SKOS concepts.
+
+    A 653 holds uncontrolled index terms, one in each (repeatable) $a: each is a concept of its own.
+    """
     codes = {c for c, _ in field.subfields}
     predicate = T.W_CATEGORY if field.tag == "655" else T.W_SUBJECT
+    if field.tag == "653":
+        for term in concept_labels(field.tag, field.subfields):
+            b.add(b.work, predicate, _concept(b, term, "", None, ()))
+        return
     if field.tag in ("600", "610", "611") and not codes & set(_SUBDIVISIONS):
         if "t" in codes:
             target = related_work(b, _creator_key(field), _title_of(field, "tnp"), field)
@@ -258,22 +265,39 @@ def concept_label(subfields) -> str:
     return " ".join(label_parts)
 
 
+def index_terms(subfields) -> list[str]:
+    """A 653's uncontrolled index terms: each $a on its own, without closing punctuation."""
+    return [term for term in (strip_heading(v) for c, v in subfields if c == "a") if term]
+
+
+def concept_labels(tag: str, subfields) -> list[str]:
+    """The labels of the concepts a subject heading names: one per 653 $a, else the heading's label."""
+    if tag == "653":
+        return list(dict.fromkeys(index_terms(subfields)))
+    label = concept_label(subfields)
+    return [label] if label else []
+
+
 def concept(b: Builder, field) -> Entity | None:
+    """The concept a (controlled) subject heading names, keyed by its $0/$1 URI or its label."""
     label = concept_label(field.subfields)
     if not label:
         return None
     uri = next((v.strip() for c, v in field.subfields if c in "01" and v.strip().startswith("http")), None)
     scheme = SCHEMES.get(field.indicator2) or next((v.strip() for c, v in field.subfields if c == "2"), "")
-    if field.tag == "653":
-        scheme = ""
+    identifiers = [v.strip() for c, v in field.subfields
+                   if c == "0" and v.strip() and not v.strip().startswith("http")]
+    return _concept(b, label, scheme, uri, identifiers)
+
+
+def _concept(b: Builder, label: str, scheme: str, uri: str | None, identifiers) -> Entity:
     entity = b.entity(Kind.CONCEPT, ("uri", uri) if uri else ("label", scheme, label))
     if not entity.statements:
         b.add(entity, T.SKOS_PREFLABEL, label)
         if scheme or not uri:
             entity.add(T.SKOS_INSCHEME, IRI(scheme_iri(scheme)))
-        for c, v in field.subfields:
-            if c == "0" and v.strip() and not v.strip().startswith("http"):
-                entity.add(T.DCT_IDENTIFIER, v.strip())
+        for ident in identifiers:
+            entity.add(T.DCT_IDENTIFIER, ident)
     return entity
 
 
