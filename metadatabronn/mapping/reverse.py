@@ -29,10 +29,10 @@ from . import fixed
 from . import terms as T
 from .model import Description
 from .finder import FORM_TAGS, HEADING_TAGS, NAME_PARTS, Finder
-from .headings import SCHEME_IRIS, SCHEMES, concept_label
+from .headings import SCHEME_IRIS, SCHEMES, concept_label, concept_labels
 from .isbd import end_full_stop, punctuate
 from .source import AgentRef, Source, from_description, from_triples
-from .text import hint, normalise
+from .text import hint, normalise, strip_heading
 
 # Where a changed value is found again: (tag, code) → (main entity, element).
 _FALLBACK = {
@@ -431,8 +431,15 @@ def _without_gone_subjects(fields: list[Field], src: Source) -> list[Field]:
     kept = []
     for f in fields:
         if _is_concept_heading(f) and not any(s.code == "6" for s in f.subfields):
-            if normalise(concept_label(f.subfields)) not in labels and \
-                    not {s.value.strip() for s in f.subfields if s.code in "01"} & uris:
+            if {s.value.strip() for s in f.subfields if s.code in "01"} & uris:
+                kept.append(f)
+                continue
+            if f.tag == "653":  # a term each: the terms still subjects stay, in their order
+                terms = [s for s in f.subfields if s.code != "a" or normalise(strip_heading(s.value)) in labels]
+                if any(s.code == "a" for s in terms):
+                    kept.append(Field(tag=f.tag, indicators=f.indicators, subfields=terms))
+                continue
+            if normalise(concept_label(f.subfields)) not in labels:
                 continue
         kept.append(f)
     return kept
@@ -451,7 +458,7 @@ def _add_new_subjects(fields: list[Field], src: Source) -> None:
     # folds to the same ("African-Americans", "African Americans"), and keeps the first.
     headings = [f for f in fields if f.tag[:1] == "6" or f.tag == "880" and
                 any(s.code == "6" and s.value[:1] == "6" for s in f.subfields)]
-    written = {normalise(concept_label(f.subfields)) for f in headings}
+    written = {normalise(label) for f in headings for label in concept_labels(f.tag, f.subfields)}
     linked = {s.value.strip() for f in headings for s in f.subfields if s.code in "01"}
     for iri, label, scheme in src.subject_concepts:
         h = normalise(label)
