@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import time
 from collections import Counter
+from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
@@ -337,6 +338,141 @@ def test_resumption_token_survives_changes_without_skips_or_repeats(tmp_path):
             token = element.text if element is not None else None
     counts = Counter(seen)
     assert len(counts) == 400 and set(counts.values()) == {1}
+
+
+# OAI-PMH: a change served late ----------------------------------------------------------------
+# The server shows a change once the store has been quiet for --refresh seconds, and the change's
+# datestamp is the start of the ingest that wrote it: earlier than the moment it is served. A
+# harvester that takes the responseDate of one harvest as the from of the next must still get it.
+
+def _moment(stamp: str) -> datetime:
+    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+
+
+def pages(url: str, verb: str = "ListIdentifiers", **params) -> tuple[list[str], list[str], list[str]]:
+    """One list request and its resumptions, as a harvester makes them: the identifiers, each
+    page's responseDate (never later than the moment it arrived) and each record as text."""
+    ids, dates, texts = [], [], []
+    args = {"verb": verb, **({} if "resumptionToken" in params else {"metadataPrefix": "marc21"}), **params}
+    while True:
+        root = oai(url, **args)
+        date = root.findtext(f"{OAI}responseDate")
+        assert _moment(date) <= datetime.now(timezone.utc), date
+        dates.append(date)
+        code = error_code(root)
+        if code is not None:
+            assert code == "noRecordsMatch", code
+            return ids, dates, texts
+        ids += [h.text for h in root.iter(f"{OAI}identifier")]
+        texts += [etree.tostring(r, encoding="unicode") for r in root.iter(f"{OAI}record")]
+        token = root.find(f".//{OAI}resumptionToken")
+        if token is None or not token.text:
+            return ids, dates, texts
+        args = {"verb": verb, "resumptionToken": token.text}
+
+
+def _retitle(r):
+    r["245"]["a"] = "Revised: " + r["245"]["a"]
+
+
+def _opened(url: str) -> str:
+    return httpx.get(f"{url}/health", timeout=30).json()["opened"]
+
+
+@pytest.mark.parametrize("http_workers", [1, 2])
+def test_a_change_served_after_a_harvest_is_found_from_that_harvests_response_date(tmp_path, http_workers):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    store = tmp_path / "store"
+    ingest([str(SAMPLE)], Settings(store=store, base=base, workers=2))
+    refresh = 6
+    with server(store, port, "--refresh", str(refresh), "--http-workers", str(http_workers)) as (url, _):
+        ids, dates, _texts = pages(url)
+        assert len(ids) == 400
+        since = dates[0]
+        time.sleep(1.1)  # from is inclusive at seconds granularity: the change must come a second later
+        ingest([str(_edit(_sample("00000119"), tmp_path / "u.mrc", _retitle))],
+               Settings(store=store, base=base, workers=1))
+        written = time.monotonic()
+        time.sleep(1.1)  # now a second later than the change's datestamp (the start of its ingest)
+        # Every server process still serves its old snapshot: nothing new yet.
+        ids, dates, _texts = pages(url, **{"from": since})
+        assert time.monotonic() - written < refresh - 1, "too slow to ask before the refresh"
+        assert ids == [], "the change was served before the store had been quiet for --refresh seconds"
+        since = dates[0]
+        # Each server process opens a fresh snapshot on its own; until it has, it answers from the
+        # old one. The harvester asks again and again, each time from the last responseDate.
+        deadline = time.monotonic() + 3 * refresh + 15
+        while not ids and time.monotonic() < deadline:
+            time.sleep(1)
+            ids, dates, texts = pages(url, "ListRecords", **{"from": since})
+            since = dates[0]
+        assert ids == ["oai:127.0.0.1:DLC-00000119"]
+        assert "Revised:" in texts[0]
+
+
+def test_a_harvest_resumed_across_a_refresh_misses_nothing_from_any_of_its_response_dates(tmp_path):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    store = tmp_path / "store"
+    ingest([str(SAMPLE)], Settings(store=store, base=base, workers=2))
+    with server(store, port, "--refresh", "2") as (url, _):
+        first = oai(url, verb="ListIdentifiers", metadataPrefix="marc21")
+        dates = [first.findtext(f"{OAI}responseDate")]
+        seen = [h.text for h in first.iter(f"{OAI}identifier")]
+        token = first.find(f".//{OAI}resumptionToken").text
+        opened = _opened(url)
+        time.sleep(1.1)
+        # One record already harvested (first page), one still to come (second page).
+        ingest([str(_edit(_sample("00000119", "00033956"), tmp_path / "u.mrc", _retitle))],
+               Settings(store=store, base=base, workers=1))
+        deadline = time.monotonic() + 30
+        while _opened(url) == opened:
+            assert time.monotonic() < deadline, "the server did not pick up the change"
+            time.sleep(0.5)
+        rest, later, _texts = pages(url, resumptionToken=token)
+        seen += rest
+        dates += later
+        assert len(seen) == 400 == len(set(seen))
+        # The harvester may keep the first responseDate of its harvest or the last: either way,
+        # the record changed behind the cursor comes in the next harvest.
+        for since in (dates[0], dates[-1]):
+            changed, _dates, _texts = pages(url, **{"from": since})
+            assert {"oai:127.0.0.1:DLC-00000119", "oai:127.0.0.1:DLC-00033956"} <= set(changed), since
+
+
+def test_a_snapshot_opened_during_a_bulk_load_answers_for_no_later_than_its_run(tmp_path):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    store = tmp_path / "store"
+    ingest([str(SAMPLE)], Settings(store=store, base=base, workers=2))
+    time.sleep(1.1)
+    # A second run: its first batch is in, its next one is being written when the server opens
+    # the store (the pending mark a bulk load leaves until it is done).
+    ingest([str(_edit(_sample("00000119"), tmp_path / "u.mrc", _retitle))],
+           Settings(store=store, base=base, workers=1))
+    s = Store(store, base)
+    when = s.change_times()[f"{base}/manifestation/DLC-00000119"]
+    s.mark_pending([f"{base}/record/DLC-00000169"])
+    s.close()
+    time.sleep(1.1)
+    with server(store, port, "--refresh", "2") as (url, _):
+        ids, dates, _texts = pages(url)
+        assert len(ids) == 400
+        assert dates[0] == when[:19] + "Z"  # the run's start, not the time the server opened
+        opened = _opened(url)
+        # The batch lands, its change under the run's start time, after the snapshot was opened.
+        s = Store(store, base)
+        s.bulk_load(s.change_quads(s.next_sequence(), "update", f"{base}/manifestation/DLC-00000169", when).encode())
+        s.clear_pending()
+        s.close()
+        deadline = time.monotonic() + 30
+        while _opened(url) == opened:
+            assert time.monotonic() < deadline, "the server did not pick up the change"
+            time.sleep(0.5)
+        changed, later, _texts = pages(url, **{"from": dates[0]})
+        assert set(changed) == {"oai:127.0.0.1:DLC-00000119", "oai:127.0.0.1:DLC-00000169"}
+        assert _moment(later[0]) > _moment(dates[0])  # no load under way now: the time it was opened
 
 
 # SRU -----------------------------------------------------------------------------------------

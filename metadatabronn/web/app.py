@@ -30,13 +30,19 @@ log = logging.getLogger(__name__)
 
 class Snapshot:
     """One read-only view of the store, and what is worked out from it once: entity counts,
-    response caches (keyed by this snapshot), the OAI-PMH and SRU indexes (built on first use)."""
+    response caches (keyed by this snapshot), the OAI-PMH and SRU indexes (built on first use).
+
+    ``started`` is taken before the store is opened, so every write that had ended by then is in
+    the view; ``horizon`` is the OAI-PMH responseDate of every answer from it (see
+    :func:`oai.horizon`)."""
 
     def __init__(self, store_path: Path, base: str):
         self.base = base
+        self.started = datetime.now(timezone.utc).replace(microsecond=0)
         self.generation = generation(store_path)
         self.store = Store(store_path, base, read_only=True)
-        self.started = datetime.now(timezone.utc).replace(microsecond=0)
+        self.horizon = oai.horizon(self.store, self.started)
+        self.oai: oai.Repository | None = None
         self.counts = {name: self.store.count(
             f"SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE {{ ?x a <{cls}> }}") for name, cls in (
             ("works", T.C_WORK), ("expressions", T.C_EXPRESSION), ("manifestations", T.C_MANIFESTATION),
@@ -58,9 +64,10 @@ class Well:
 
     def install(self, app: FastAPI) -> None:
         snap = self.snapshot
+        app.state.snapshot = snap  # OAI-PMH reads its store, index and time as one
         app.state.store, app.state.key = snap.store, snap.key
         app.state.started, app.state.counts = snap.started, snap.counts
-        app.state.oai = app.state.sru = None
+        app.state.sru = None
 
     def refresh_if_changed(self, app: FastAPI) -> None:
         with self._lock:
@@ -73,10 +80,9 @@ class Well:
             log.info("the store changed on disk: serving a fresh view of it")
             snapshot = Snapshot(self.store_path, self.base)
             # Harvesters should not wait for the index on their next request: build it here.
-            repository = oai.Repository(snapshot.store, self.base, snapshot.started, app.state.queries)
+            snapshot.oai = oai.Repository(snapshot.store, self.base, snapshot.started, app.state.queries)
             self.snapshot, self._seen = snapshot, snapshot.generation
             self.install(app)
-            app.state.oai = repository
 
 
 async def _watch(app: FastAPI, well: Well) -> None:

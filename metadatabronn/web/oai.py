@@ -6,6 +6,12 @@ work retitled in the well makes every record of it be harvested again). Lists ar
 order; a resumption token carries the harvest's start, the last identifier sent and the cursor,
 so it survives restarts and changes: a record changed after the harvest began is still sent
 once (in its current form), never skipped, never twice.
+
+A change's datestamp is the time it was written (an ingest's start), but the server shows it only
+once it opens a fresh snapshot of the store. So the responseDate is not the time of the request:
+it is the snapshot's :func:`horizon`, the time it was opened, and a page of a list never says a
+later time than its harvest's start. A harvester that takes any responseDate of one harvest as
+the ``from`` of its next one misses no change, whichever server process answered.
 """
 
 from __future__ import annotations
@@ -47,6 +53,9 @@ VERBS = {
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _SECOND = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 _SET_CHARS = re.compile(r"[^A-Za-z0-9\-_.!~*'()]")
+_LISTS = {"ListIdentifiers", "ListRecords"}
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_building = threading.Lock()
 
 
 class OaiError(Exception):
@@ -167,11 +176,30 @@ def _set_name(source: str) -> str:
     return _SET_CHARS.sub("_", name) or "unknown"
 
 
-def repository(request: Request) -> Repository:
-    state = request.app.state
-    repo = getattr(state, "oai", None)
+def horizon(store, opened: datetime) -> datetime:
+    """The responseDate of every answer from a snapshot opened at ``opened``: a change missing from
+    the snapshot has a datestamp at or after it, so a harvest ``from`` it gets that change later.
+
+    A change's datestamp is the start of the ingest that wrote it, though, and an ingest still
+    running when the snapshot was opened writes more under that earlier time. A bulk load caught
+    half-way (its pending mark in the store) says so; the snapshot then answers for no later than
+    the latest change it holds (which is that ingest's start, or an earlier one's). Between two
+    bulk loads nothing in the store tells that an ingest is under way."""
+    if not store.pending():
+        return opened
+    latest = max((_time(t) for t in store.change_times().values()), default=_EPOCH)
+    return min(opened, latest)
+
+
+def repository(request: Request, snapshot) -> Repository:
+    """The index of ``snapshot`` (the app's current one when the request came), built once."""
+    repo = snapshot.oai
     if repo is None:
-        repo = state.oai = Repository(state.store, state.base, state.started, state.queries)
+        with _building:
+            repo = snapshot.oai
+            if repo is None:
+                state = request.app.state
+                repo = snapshot.oai = Repository(snapshot.store, state.base, snapshot.started, state.queries)
     return repo
 
 
@@ -193,7 +221,10 @@ async def oai_post(request: Request):
 
 def _respond(request: Request, params: dict[str, list[str]]) -> Response:
     endpoint = f"{str(request.base_url).rstrip('/')}/oai"
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    # One read: the index and the time it answers for are of the same snapshot, even if a fresh
+    # one is installed meanwhile.
+    snapshot = request.app.state.snapshot
+    when = snapshot.horizon
     verb_values = params.get("verb", [])
     attributes: dict[str, str] = {}
     try:
@@ -218,8 +249,13 @@ def _respond(request: Request, params: dict[str, list[str]]) -> Response:
             if missing:
                 raise OaiError("badArgument", f"{verb} needs {', '.join(missing)}")
         attributes = {k: v for k, v in args.items()}
-        repo = repository(request)
-        body = _VERB_HANDLERS[verb](repo, args, endpoint, now)
+        repo = repository(request, snapshot)
+        if verb in _LISTS and "resumptionToken" in args:
+            # Every page of a list answers for its harvest's start: records behind the cursor
+            # that changed since then are not sent again, so a harvester that keeps the last
+            # page's responseDate must get them next time.
+            when = min(when, _untoken(args["resumptionToken"])["h"].astimezone(timezone.utc))
+        body = _VERB_HANDLERS[verb](repo, args, endpoint, snapshot.horizon)
         attributes = {"verb": verb, **attributes}
     except OaiError as exc:
         if exc.code in ("badVerb", "badArgument"):
@@ -231,7 +267,7 @@ def _respond(request: Request, params: dict[str, list[str]]) -> Response:
     head = (f'<?xml version="1.0" encoding="UTF-8"?>\n'
             f'<OAI-PMH xmlns="{OAI_NS}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
             f'xsi:schemaLocation="{OAI_NS} http://www.openarchives.org/OAI/2.0/OAI-PMH.xsd">'
-            f"<responseDate>{_stamp(now)}</responseDate>{request_el}")
+            f"<responseDate>{_stamp(when)}</responseDate>{request_el}")
     # A page of records is already bytes: join, never decode and encode 1 MB again.
     payload = body if isinstance(body, bytes) else body.encode("utf-8")
     return Response(head.encode("utf-8") + payload + b"</OAI-PMH>", media_type="text/xml; charset=utf-8")
@@ -362,7 +398,7 @@ def _untoken(token: str) -> dict:
         raise OaiError("badResumptionToken", "the resumption token is not one this repository issued") from None
 
 
-def _list(repo: Repository, args, endpoint, now: datetime, *, records: bool) -> str:
+def _list(repo: Repository, args, endpoint, horizon: datetime, *, records: bool) -> str:
     if "resumptionToken" in args:
         state = _untoken(args["resumptionToken"])
         asked = state["p"]
@@ -388,7 +424,8 @@ def _list(repo: Repository, args, endpoint, now: datetime, *, records: bool) -> 
         set_spec = args.get("set")
         if set_spec is not None and set_spec not in repo.sets and set_spec not in ("type", "source"):
             raise OaiError("noRecordsMatch", f"no set {set_spec!r} in this repository")
-        after, cursor, started = "", 0, now
+        # The harvest starts at the snapshot's horizon, the responseDate of this first page.
+        after, cursor, started = "", 0, horizon
 
     def wanted(e: Entry) -> bool:
         if set_spec and not any(s == set_spec or s.startswith(set_spec + ":") for s in e.sets):
@@ -396,8 +433,10 @@ def _list(repo: Repository, args, endpoint, now: datetime, *, records: bool) -> 
         if since and e.datestamp < since:
             return False
         # A record changed after this harvest began is still sent, in its current form: the
-        # harvest must not skip it, and identifier order means it cannot come twice.
-        if until and e.datestamp > until and e.datestamp <= started:
+        # harvest must not skip it, and identifier order means it cannot come twice. A change
+        # missing from the first page's snapshot may be dated in the harvest's starting second:
+        # that counts as after.
+        if until and e.datestamp > until and e.datestamp < started:
             return False
         return True
 
