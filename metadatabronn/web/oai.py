@@ -399,7 +399,10 @@ def _untoken(token: str) -> dict:
 
 
 def _list(repo: Repository, args, endpoint, horizon: datetime, *, records: bool) -> str:
-    if "resumptionToken" in args:
+    # On a first page the snapshot is the one the harvest starts from, so `until` holds as given
+    # (its horizon may be lowered to the latest change it holds: that change is not "after").
+    resumed = "resumptionToken" in args
+    if resumed:
         state = _untoken(args["resumptionToken"])
         asked = state["p"]
         prefix = _prefix({"metadataPrefix": asked})
@@ -436,7 +439,7 @@ def _list(repo: Repository, args, endpoint, horizon: datetime, *, records: bool)
         # harvest must not skip it, and identifier order means it cannot come twice. A change
         # missing from the first page's snapshot may be dated in the harvest's starting second:
         # that counts as after.
-        if until and e.datestamp > until and e.datestamp < started:
+        if until and e.datestamp > until and (not resumed or e.datestamp < started):
             return False
         return True
 
