@@ -111,7 +111,7 @@ def to_marc(src: Source, options: Options = Options()) -> Record:
     _add_types(fields, has, src)
     _add_uniform_title(fields, has, src)
     _add_new_notes(fields, src, exact.used)
-    if src.subject_concepts is not None:
+    if src.subject_concepts is not None and not _subjects_as_written(fields, src):
         fields = _without_gone_subjects(fields, src)
         _add_new_subjects(fields, src)
     if options.rda:
@@ -417,6 +417,13 @@ def _is_concept_heading(f: Field) -> bool:
     if f.tag in ("600", "610", "611"):
         return any(s.code in "vxyz" for s in f.subfields)
     return f.tag in ("630", "647", "648", "650", "651", "653")
+
+
+def _subjects_as_written(fields: list[Field], src: Source) -> bool:
+    """Whether the headings and the work's subject concepts have the very same labels: the
+    common case, which needs no folding to tell that nothing was added, removed or relabelled."""
+    labels = {label for f in fields if _is_concept_heading(f) for label in concept_labels(f.tag, f.subfields)}
+    return labels == {label for _, label, _ in src.subject_concepts}
 
 
 def _without_gone_subjects(fields: list[Field], src: Source) -> list[Field]:
