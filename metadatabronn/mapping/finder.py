@@ -7,12 +7,11 @@ import zlib
 from . import terms as T
 from .rules import RULES
 from .source import AAPS, NAMES, Source
-from .text import HINTS, strip_heading, strip_isbd
+from .text import HEADING_TAGS, HINTS, strip_heading, strip_isbd
 
 AGENT_TEXTS = frozenset((*AAPS, *NAMES))
 NAME_PARTS = set("abcdgjnq")  # a heading's name parts: found in order inside its access point
 FORM_TAGS = {"020", "022", "024", "336", "337", "338"}  # values written in a form of their own
-HEADING_TAGS = {"100", "110", "111", "600", "610", "611", "700", "710", "711", "800", "810", "811"}
 # Elements whose texts may hold a slot's value inside a longer text (a heading's name and
 # dates, a title proper with its part number): these are split into pieces when needed.
 _SOURCES: dict[str, frozenset[str]] = {}

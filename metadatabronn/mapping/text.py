@@ -206,8 +206,10 @@ def hint_key_folded(word: str) -> bytes:
 # own text is there, and the entity's form where another record's form won.
 LAYOUT_VERSION = 2
 HINTS = {1: (hint, hint_key), 2: (hint_folded, hint_key_folded)}
-FOLDED_TAGS = frozenset({"100", "110", "111", "130", "240", "440", "600", "610", "611", "700", "710", "711",
-                         "730", "740", "800", "810", "811", "830"})
+# Headings: a name (with or without a title) that stands for an agent or a work.
+HEADING_TAGS = frozenset({"100", "110", "111", "600", "610", "611", "700", "710", "711", "800", "810", "811"})
+# Fields whose held values are a shared entity's: headings, and the titles of works and series.
+FOLDED_TAGS = HEADING_TAGS | {"130", "240", "440", "730", "740", "830"}
 
 
 def fingerprint_for(tag: str):
