@@ -11,12 +11,7 @@ from . import terms as T
 from .builder import Builder
 from .model import IRI, Description, Kind
 from .rules import BY_TAG, DESCRIPTIVE_880
-from .text import LAYOUT_VERSION, control_number, fingerprint_for
-
-# Control fields the entities hold entirely; the others are carried as they are (008 is
-# mapped in part, and positions such as date entered are not modelled).
-_HELD_CONTROL = {"001", "003"}
-
+from .text import LAYOUT_VERSION, control_number
 
 def record_control_number(record) -> str | None:
     f001 = record.get("001")
@@ -58,7 +53,9 @@ def convert(record, number: int | None = None) -> Description:
     for field in record.fields:
         tag = field.tag
         if field.control_field if hasattr(field, "control_field") else field.is_control_field():
-            layout.append([tag, None if tag in _HELD_CONTROL else field.data])
+            # 001 and 003 are kept as they came ("  00001813 "): export gives them back as
+            # given unless they no longer spell the record's control number.
+            layout.append([tag, field.data])
             continue
         if tag == "880":
             linkage = next((v for c, v in field.subfields if c == "6"), "")
@@ -75,12 +72,12 @@ def convert(record, number: int | None = None) -> Description:
         consumed = rule.consumes if rule is not None else ""
         if rule is None and tag != "880":
             carried_tags.append(tag)
-        # A value the entities hold is replaced by its fingerprint: export takes the value from
-        # the entities (so changes made in the well flow out) and the fingerprint finds it.
+        # A value the entities hold is marked as held (``[value]``): export finds it among the
+        # entities by its fingerprint and writes it as it came when the entity still says it,
+        # or the entity's value where it was changed in the well.
         keep = rule.keep if rule is not None else None
-        fingerprint = fingerprint_for(linkage[:3] if tag == "880" else tag)
         layout.append([tag, field.indicator1 + field.indicator2,
-                       [[c, fingerprint(v) if c in consumed and not (keep and keep(field, c, v)) else v]
+                       [[c, [v] if c in consumed and not (keep and keep(field, c, v)) else v]
                         for c, v in field.subfields]])
 
     _finish(b, leader, f007, f008)

@@ -33,7 +33,7 @@ from .edited import add_new_notes, insert_field, reconcile_subjects
 from .headings import concept_label
 from .isbd import end_full_stop, punctuate
 from .source import AgentRef, Source, from_description, from_triples
-from .text import hint, normalise
+from .text import FOLDED_TAGS, hint, hint_folded, normalise
 
 # Where a changed value is found again: (tag, code) → (main entity, element).
 _FALLBACK = {
@@ -138,10 +138,14 @@ def _identity_fields(src: Source) -> list[Field]:
 
 def _control(tag: str, data, src: Source, leader: str, has_041: bool = False):
     if tag == "001":
-        return _identity_fields(src)[0]
+        made = _identity_fields(src)[0]
+        # As it came ("  00001813 "), while it still spells the record's control number.
+        return Field(tag="001", data=data) if data and data.strip() == made.data else made
     if tag == "003":
         ident = _identity_fields(src)
-        return ident[1] if len(ident) > 1 else None
+        if len(ident) < 2:
+            return None
+        return Field(tag="003", data=data) if data and data.strip() == ident[1].data else ident[1]
     if tag == "005" and src.modified:
         stamp = re.sub(r"[^0-9]", "", src.modified[:19])
         return Field(tag="005", data=(stamp + "000000")[:14] + ".0")
@@ -182,7 +186,7 @@ def _data_field(tag: str, indicators: str, subs: list, pools: tuple[Finder, Call
         elif tag in _SUBJECT_TAGS:
             _identifiers(subfields, src, subject=True)
         return Field(tag=tag, indicators=Indicators(ind[0], ind[1]), subfields=subfields)
-    # Slots: [code, value, from the entities?, element, folded fingerprint]
+    # Slots: [code, value, found?, hit, folded fingerprint, as written, edited?]
     slots: list[list] = []
     held = carried_values = 0
     key = tag if tag != "264" else tag + indicators[1:2]
@@ -190,21 +194,28 @@ def _data_field(tag: str, indicators: str, subs: list, pools: tuple[Finder, Call
     if tag == "880":
         paired = next((v[:3] for c, v in subs if c == "6" and isinstance(v, str)), "880")
     heading = paired in HEADING_TAGS
+    shared = paired in FOLDED_TAGS
     pool, loose = pools
     open_slots: list[int] = []
     for code, value in subs:
         if isinstance(value, str) or value is None:
             if value is None:  # a layout written before fingerprints: the value is not recoverable
                 continue
-            slots.append([code, value, False, None, None])
+            slots.append([code, value, False, None, None, None, False])
             if code not in "68":
                 carried_values += 1
             continue
         held += 1
-        # A shared entity's value has its fingerprint as written and folded (see text.fingerprint_for).
-        exact, folded = (value[0], value[1]) if isinstance(value, list) else (value, None)
+        written = None
+        if isinstance(value, list) and value and isinstance(value[0], str):
+            # Layout version 3: the value as written; its fingerprints are computed here.
+            written = value[0]
+            exact, folded = hint(written), (hint_folded(written) if shared else None)
+        else:
+            # A shared entity's value has its fingerprint as written and folded (version 2).
+            exact, folded = (value[0], value[1]) if isinstance(value, list) else (value, None)
         if exact == _EMPTY:  # a subfield of punctuation only ("$b;"): nothing to look up
-            slots.append([code, "", True, ("", None), None])
+            slots.append([code, "", True, ("", None), None, written, False])
             continue
         # A heading's name parts are found in order inside the agent's access point.
         if heading and code in NAME_PARTS:
@@ -213,29 +224,45 @@ def _data_field(tag: str, indicators: str, subs: list, pools: tuple[Finder, Call
             hit = pool.whole(exact, paired, _element(key, code) or _PART_OF.get((paired, code)))
             if hit is None and paired in FORM_TAGS:
                 hit = pool.forms(exact)
-        slots.append([code, exact, hit is not None, hit, folded])
+        slots.append([code, exact, hit is not None, hit, folded, written, False])
         if hit is None:
             open_slots.append(len(slots) - 1)
     if open_slots:
         _find(pool, slots, open_slots, 1, paired, key)
         # Not found as written: the entity it names may hold it in another form, the first one
-        # it met ("(Unnumbered)" for this record's "(unnumbered)"), which is written instead.
+        # it met ("(Unnumbered)" for this record's "(unnumbered)"); the record's own form is
+        # still what it says, and goes out.
         unfound = [i for i in open_slots if not slots[i][2] and slots[i][4] is not None]
         if unfound:
             _find(loose(), slots, unfound, 4, paired, key, whole=not heading)
         for i in open_slots:
             if not slots[i][2]:
                 hit = _changed(key, slots[i][0], pool, src)
-                slots[i][2], slots[i][3] = hit is not None, hit
+                slots[i][2], slots[i][3], slots[i][6] = hit is not None, hit, hit is not None
             else:
                 _grown(key, slots, i, pool, src)
-    # Found: [code, text, True, element]; carried: as it was; a fingerprint not found: dropped.
-    slots = [[c, hit[0], True, hit[1]] if found else [c, v, False, None]
-             for c, v, found, hit, _ in slots if found or not isinstance(v, int)]
-    if held and not carried_values and not any(s[2] for s in slots):
+    found_any = any(s[2] for s in slots)
+    if held and not carried_values and not found_any:
         return None  # every value it held has gone from the entities
-    punctuate(paired if tag == "880" else tag, slots)
-    subfields = [Subfield(code, value) for code, value, _, _ in slots]
+    out: list[list] = []
+    edited = False
+    for code, value, found, hit, _, written, changed in slots:
+        if found:
+            if written is not None and not changed:
+                out.append([code, written, False, hit[1]])  # as it came: nobody edited it
+            else:
+                out.append([code, hit[0], True, hit[1]])
+                edited = True
+        elif not isinstance(value, int):
+            out.append([code, value, False, None])  # carried
+        elif written is not None and found_any and _element(key, code) is None:
+            # Held, but no entity value is its own: the other values of the field are still
+            # there, so this one was not removed in the well. It goes out as written.
+            out.append([code, written, False, None])
+    if edited:
+        # Punctuation is the well's own only where the well's value goes out.
+        punctuate(paired if tag == "880" else tag, out)
+    subfields = [Subfield(code, value) for code, value, _, _ in out]
     if tag in HEADING_TAGS:
         _identifiers(subfields, src)
     if not subfields:
@@ -310,6 +337,7 @@ def _grown(key: str, slots: list[list], i: int, pool: Finder, src: Source) -> No
         if (element, value) not in pool.used and part in normalise(value):
             pool.used.add((element, value))
             slots[i][3] = (value, element)
+            slots[i][6] = True
             return
 
 

@@ -204,7 +204,9 @@ def hint_key_folded(word: str) -> bytes:
 # version 2 ("h" in the layout), the values of fields that name a shared entity (a heading, a
 # work's or a series' title) carry both: export takes the value as written where the record's
 # own text is there, and the entity's form where another record's form won.
-LAYOUT_VERSION = 2
+# From version 3 a held value is kept as written (``[value]``), and its fingerprints are
+# computed when it is exported: a value nobody edited goes out exactly as it came in.
+LAYOUT_VERSION = 3
 HINTS = {1: (hint, hint_key), 2: (hint_folded, hint_key_folded)}
 # Headings: a name (with or without a title) that stands for an agent or a work.
 HEADING_TAGS = frozenset({"100", "110", "111", "600", "610", "611", "700", "710", "711", "800", "810", "811"})
