@@ -19,6 +19,7 @@ __all__ = [
     "Format",
     "RecordKind",
     "record_kind",
+    "element_text",
     "xml_error_data",
     "xml_record_data",
 ]
@@ -92,22 +93,50 @@ def record_kind(leader: object) -> RecordKind:
 XML_ERROR_PREFIX = b"<!-- metadatabronn: XML error -->\n"
 
 
-def xml_error_data(reason: str) -> bytes:
-    """``Chunk.data`` standing for the unreadable rest of an XML file."""
+def xml_error_data(reason: str, record: bytes = b"") -> bytes:
+    """``Chunk.data`` standing for the unreadable rest of an XML file, or (with ``record``,
+    the record's own XML) for one record that cannot be read: the reason is its first line."""
     # "--" would end the comment marker early if the data were inspected as XML.
-    return XML_ERROR_PREFIX + reason.replace("--", "- -").encode("utf-8")
+    line = " ".join(reason.replace("--", "- -").split())
+    return XML_ERROR_PREFIX + line.encode("utf-8") + (b"\n" + record if record else b"")
 
 
-def xml_record_data(record: Any) -> bytes:
+def element_text(elem: Any, entity: Any = None) -> str:
+    """All the text of an element, as ``itertext`` gives it: text after a child element
+    counts too. Comments and processing instructions give nothing; an unresolved entity
+    reference gives ``entity(name)`` (by default: raises ``ValueError`` naming it)."""
+    if len(elem) == 0:
+        return elem.text or ""
+    parts = [elem.text or ""]
+    for child in elem:
+        tag = child.tag
+        if isinstance(tag, str):
+            parts.append(element_text(child, entity))
+        elif tag is etree.Entity:
+            if entity is None:
+                raise ValueError(f"entity reference &{child.name}; is not resolved")
+            parts.append(entity(child.name))
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
+def xml_record_data(record: Any, entity: Any = None) -> bytes:
     """``Chunk.data`` for an lxml MARC record element: a standalone slim-namespace document.
 
     Whatever namespace or prefix the record had (slim, marcxchange, none), the chunk is a
     ``<record xmlns="http://www.loc.gov/MARC21/slim">`` document without prefixes.
+    ``entity(name)`` gives the text of an entity reference left in the tree (by default
+    such a reference raises ``ValueError``).
     """
+    if entity is not None:
+        return _write_record(record, entity)
     # Exclusive C14N is lxml's C serialiser without the namespaces of the envelope; in its
     # output every literal "<" opens a tag, so prefixes can be dropped by plain replacement.
     # Anything less regular goes through the slower element-by-element writer.
-    out = etree.tostring(record, method="c14n", exclusive=True)
+    try:
+        out = etree.tostring(record, method="c14n", exclusive=True)
+    except etree.C14NError:  # an entity reference C14N cannot write
+        return _write_record(record)
     if out.count(b"xmlns") > 1:
         return _write_record(record)
     namespace = etree.QName(record).namespace
@@ -144,18 +173,18 @@ def _attr(value: str) -> str:
     return _text(value).replace('"', "&quot;").replace("\t", "&#9;").replace("\n", "&#10;")
 
 
-def _write_record(record: Any) -> bytes:
+def _write_record(record: Any, entity: Any = None) -> bytes:
     out = [_SLIM_START.decode() + ">"]
     for child in record:
         if not isinstance(child.tag, str):
             continue
         local = child.tag.rpartition("}")[2]
         if local == "leader":
-            out.append(f"<leader>{_text(child.text or '')}</leader>")
+            out.append(f"<leader>{_text(element_text(child, entity))}</leader>")
         elif local == "controlfield":
             tag = child.get("tag")
             attrs = "" if tag is None else f' tag="{_attr(tag)}"'
-            out.append(f"<controlfield{attrs}>{_text(child.text or '')}</controlfield>")
+            out.append(f"<controlfield{attrs}>{_text(element_text(child, entity))}</controlfield>")
         elif local == "datafield":
             attrs = "".join(
                 f' {key}="{_attr(value)}"'
@@ -168,7 +197,7 @@ def _write_record(record: Any) -> bytes:
                     continue
                 code = sub.get("code")
                 attrs = "" if code is None else f' code="{_attr(code)}"'
-                out.append(f"<subfield{attrs}>{_text(sub.text or '')}</subfield>")
+                out.append(f"<subfield{attrs}>{_text(element_text(sub, entity))}</subfield>")
             out.append("</datafield>")
     out.append("</record>")
     return "".join(out).encode("utf-8")

@@ -21,7 +21,7 @@ from pymarc import Field, Indicators, Leader, Record, Subfield
 from pymarc.marc8 import MARC8ToUnicode
 
 from metadatabronn.errors import MarcError
-from metadatabronn.marc.kinds import XML_ERROR_PREFIX, Chunk, Format
+from metadatabronn.marc.kinds import XML_ERROR_PREFIX, Chunk, Format, element_text
 
 __all__ = ["parse_chunk"]
 
@@ -231,7 +231,10 @@ def _xml_parser() -> etree.XMLParser:
     # lxml parsers must not be shared between threads.
     parser = getattr(_xml_parsers, "parser", None)
     if parser is None:
-        parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+        # A chunk is one record the reader wrote, without a DTD; whatever else arrives here
+        # reads no DTD or external entity and expands no entity (a reference is rejected).
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                                 huge_tree=False, remove_comments=True, remove_pis=True)
         _xml_parsers.parser = parser
     return parser
 
@@ -240,13 +243,21 @@ def _local(tag: object) -> str:
     return tag.rpartition("}")[2] if isinstance(tag, str) else ""
 
 
+def _unresolved(name: str) -> str:
+    raise MarcError(f"entity reference &{name}; is not resolved (entities are expanded only "
+                    "from the document's own DTD)")
+
+
 def _parse_xml(data: bytes) -> Record:
     if data.startswith(XML_ERROR_PREFIX):
-        raise MarcError(data[len(XML_ERROR_PREFIX) :].decode("utf-8", "replace").strip())
+        reason = data[len(XML_ERROR_PREFIX) :].split(b"\n", 1)[0]
+        raise MarcError(reason.decode("utf-8", "replace").strip() or "unreadable XML")
     try:
         root = etree.fromstring(data, _xml_parser())
     except etree.XMLSyntaxError as exc:
         raise MarcError(f"XML not well-formed: {exc.msg}") from None
+    if root is None:
+        raise MarcError("XML document without a root element")
     if _local(root.tag) != "record":
         raise MarcError(f"XML element <{_local(root.tag)}> is not a MARC record")
     leader = None
@@ -254,9 +265,9 @@ def _parse_xml(data: bytes) -> Record:
     for child in root:
         kind = _local(child.tag)
         if kind == "leader":
-            leader = child.text or ""
+            leader = element_text(child, _unresolved)
         elif kind == "controlfield":
-            fields.append(_control_field(child.get("tag"), child.text or ""))
+            fields.append(_control_field(child.get("tag"), element_text(child, _unresolved)))
         elif kind == "datafield":
             tag = child.get("tag")
             subfields = []
@@ -266,7 +277,7 @@ def _parse_xml(data: bytes) -> Record:
                 code = sub.get("code")
                 if not code:
                     raise MarcError(f"subfield without a code in field {tag}", tag=tag)
-                subfields.append(Subfield(code, _nfc(sub.text or "")))
+                subfields.append(Subfield(code, _nfc(element_text(sub, _unresolved))))
             fields.append(_data_field(tag, child.get("ind1"), child.get("ind2"), subfields))
     return _record(_leader(leader), fields)
 
@@ -276,6 +287,9 @@ def _parse_json(data: bytes) -> Record:
         obj = json.loads(data, strict=False)  # as pymarc: raw control characters pass
     except (ValueError, UnicodeDecodeError) as exc:
         raise MarcError(f"invalid JSON: {exc}") from None
+    except RecursionError:
+        raise MarcError("JSON nested too deeply to be a MARC-in-JSON record (which nests 6 "
+                        "levels)") from None
     if not isinstance(obj, dict):
         raise MarcError(f"JSON {type(obj).__name__} where a MARC-in-JSON object was expected")
     leader = _leader(obj.get("leader"))
