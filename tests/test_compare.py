@@ -63,7 +63,8 @@ def test_identical_records_are_fully_kept() -> None:
 
     fidelity = Fidelity()
     fidelity.add(diff)
-    assert fidelity.rates() == {"fields_kept": 1.0, "subfields_exact": 1.0, "subfields_modulo": 1.0}
+    assert fidelity.rates() == {"fields_kept": 1.0, "subfields_exact": 1.0, "subfields_modulo": 1.0,
+                                "subfields_identical_nfc": 1.0}
     assert fidelity.totals() == TagCounts(7, 7, 7, 12, 12, 12)
     assert fidelity.worst == []
 
@@ -267,7 +268,8 @@ def test_worst_skips_perfect_records() -> None:
 
 def test_empty_fidelity_rates_are_one() -> None:
     fidelity = Fidelity()
-    assert fidelity.rates() == {"fields_kept": 1.0, "subfields_exact": 1.0, "subfields_modulo": 1.0}
+    assert fidelity.rates() == {"fields_kept": 1.0, "subfields_exact": 1.0, "subfields_modulo": 1.0,
+                                "subfields_identical_nfc": 1.0}
     assert fidelity.rate_for(["245"]) == 1.0
     assert "records" in fidelity.text()
 
@@ -296,7 +298,16 @@ def test_to_json_is_plain() -> None:
         "subfields_in": 2,
         "exact": 1,
         "modulo": 1,
+        "identical": 1,
+        "punctuation": 0,
+        "case_space": 0,
+        "content": 0,
+        "lost": 1,
+        "added": 0,
     }
+    # the damage, classified: a 700 lost, a 245 $a whose words changed, a 336 added
+    assert report["classes"]["lost"] == 1 and report["classes"]["content"] == 1
+    assert report["added_by_tag"] == {"336": 1}
     (worst,) = report["worst"]
     assert worst["control_number"] == "ocm42"
     assert worst["number"] == 17
@@ -365,3 +376,26 @@ def test_merging_fidelities_equals_adding_every_diff_to_one() -> None:
     assert left.records == whole.records == 11
     assert left.per_tag() == whole.per_tag()
     assert [(d.number, d.score) for d in left.worst] == [(d.number, d.score) for d in whole.worst]
+
+
+def test_each_subfield_is_classified_once() -> None:
+    """Punctuation, case and spacing, changed words, lost and added are told apart, after
+    Unicode NFC, and every subfield of the original falls in exactly one class."""
+    original = record(
+        data("245", "a", "Title :", "b", "subtitle /", "c", "by John Smith."),
+        data("300", "a", "6 pl.", "c", "24 cm."),
+        data("700", "a", "Storm, Theodor,", "d", "1817-1888."),
+        data("710", "a", "Lee and Shepard."),
+        data("500", "a", "Cafe\u0301 society."))
+    output = record(
+        data("245", "a", "Title", "b", "subtitle /", "c", "by John Smith."),
+        data("300", "a", "6 pl ;", "c", "24 cm.", "e", "map"),
+        data("700", "a", "Storm,Theodor,", "d", "1817-1888."),
+        data("710", "a", "Lee & Shepard."),
+        data("500", "a", "Caf\u00e9 society."))
+    diff = compare(original, output)
+    f = Fidelity()
+    f.add(diff)
+    classes = f.classes()
+    assert classes == {"identical": 5, "punctuation": 2, "case_space": 1, "content": 1, "lost": 0, "added": 1}
+    assert sum(v for k, v in classes.items() if k != "added") == f.totals().subfields_in

@@ -376,8 +376,12 @@ def _add_types(fields: list[Field], has: set[str], src: Source) -> None:
 
 
 def _add_uniform_title(fields: list[Field], has: set[str], src: Source) -> None:
-    """A work whose preferred title is not the manifestation's title gets a 240 (or 130)."""
+    """A work whose preferred title a cataloguer set in the well, and which is not the
+    manifestation's title, gets a 240 (or 130). A record that had none never gets one from a
+    title the well only inferred (a "Translation of" note) or another record gave the work."""
     if "240" in has or "130" in has:
+        return
+    if not any(w in src.edited for w in src.values["m"].get(T.M_WORK, ())):
         return
     title = next(iter(src.values["w"].get(T.W_PREFERRED_TITLE, ())), None)
     proper = next(iter(src.values["m"].get(T.M_TITLE_PROPER, ())), "")

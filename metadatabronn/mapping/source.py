@@ -49,6 +49,9 @@ class Source:
     # The work's subject concepts as the store holds them: (IRI, preferred label, scheme IRI);
     # None for a record converted in memory, whose subjects are exactly its 6XX.
     subject_concepts: list[tuple[str, str, str]] | None = None
+    # Entities (IRIs) a cataloguer edited in the well after this record was loaded: only their
+    # values may replace what the record said, or add what it did not say (a 240).
+    edited: frozenset[str] = frozenset()
 
 
 def from_description(desc: Description) -> Source:
@@ -102,7 +105,7 @@ def control_number_of(statements, manifestation: str) -> str:
 
 
 def from_triples(control_number: str, manifestation: str, triples, carried: str, *, modified: str = "",
-                 deleted: bool = False) -> Source:
+                 deleted: bool = False, edited: frozenset[str] = frozenset()) -> Source:
     """A :class:`Source` from a record's statements as read from the store.
 
     ``triples`` are ``(subject, predicate, object, is_literal)`` of the record's graph and of
@@ -149,6 +152,6 @@ def from_triples(control_number: str, manifestation: str, triples, carried: str,
             subject_concepts.append((concept, label, scheme))
     subject_concepts.sort(key=lambda c: (c[1].casefold(), c[0]))  # the store's order is no order
     return Source(control_number, carried, values, texts, agents, modified, deleted, identifiers,
-                  concepts=concepts, subject_concepts=subject_concepts)
+                  concepts=concepts, subject_concepts=subject_concepts, edited=frozenset(edited))
 
 

@@ -11,13 +11,21 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pymarc import Field, Record
 
-__all__ = ["KEY_TAGS", "Fidelity", "RecordDiff", "TagCounts", "compare", "normal"]
+__all__ = ["CLASSES", "KEY_TAGS", "Fidelity", "RecordDiff", "TagCounts", "classify", "compare", "normal"]
+
+# How a subfield of the original fared, after Unicode NFC on both sides: identical; only its
+# ISBD punctuation differs; only case or spacing differ; its words changed; gone; and, counted
+# over the output, subfields the original did not have.
+CLASSES = ("identical", "punctuation", "case_space", "content", "lost", "added")
+# Regenerated on purpose, whatever the record said: the time the record last changed in the well.
+RESTAMPED = frozenset({"005"})
 
 # What the round trip promises to keep in full: identifiers, the main entry, title and
 # publication statement.
@@ -47,6 +55,33 @@ def normal(value: str) -> str:
     return " ".join(value.split()).strip(_ISBD)
 
 
+_PUNCT_ONLY = str.maketrans("", "", _ISBD.replace(" ", "") + "[]()")
+
+
+def classify(original: str, output: str) -> str:
+    """Which of :data:`CLASSES` an original value and its output counterpart fall in.
+
+    >>> classify("6 pl.", "6 pl.")
+    'identical'
+    >>> classify("6 pl.", "6 pl ;")
+    'punctuation'
+    >>> classify("Storm, Theodor,", "Storm,Theodor,")
+    'case_space'
+    >>> classify("Lee and Shepard", "Lee & Shepard")
+    'content'
+    """
+    if original == output:
+        return "identical"
+    a, b = unicodedata.normalize("NFC", original), unicodedata.normalize("NFC", output)
+    if a == b:
+        return "identical"
+    if normal(a) == normal(b) or " ".join(a.translate(_PUNCT_ONLY).split()) == " ".join(b.translate(_PUNCT_ONLY).split()):
+        return "punctuation"
+    if "".join(a.split()).casefold() == "".join(b.split()).casefold():
+        return "case_space"
+    return "content"
+
+
 @dataclass(slots=True)
 class TagCounts:
     """Counts for one tag; subfield counts are over the original's subfields."""
@@ -57,6 +92,14 @@ class TagCounts:
     subfields_in: int = 0
     exact: int = 0
     modulo: int = 0
+    # The classification (:data:`CLASSES`), reported beside the counts above; equality of
+    # two tallies is by those counts.
+    identical: int = field(default=0, compare=False)
+    punctuation: int = field(default=0, compare=False)
+    case_space: int = field(default=0, compare=False)
+    content: int = field(default=0, compare=False)
+    lost: int = field(default=0, compare=False)
+    added: int = field(default=0, compare=False)
 
     def add(self, other: TagCounts) -> None:
         self.fields_in += other.fields_in
@@ -65,6 +108,12 @@ class TagCounts:
         self.subfields_in += other.subfields_in
         self.exact += other.exact
         self.modulo += other.modulo
+        self.identical += other.identical
+        self.punctuation += other.punctuation
+        self.case_space += other.case_space
+        self.content += other.content
+        self.lost += other.lost
+        self.added += other.added
 
 
 @dataclass(slots=True)
@@ -198,6 +247,7 @@ def compare(original: Record, output: Record, number: int = 0) -> RecordDiff:
             tally.subfields_in += n
             tally.exact += n
             tally.modulo += n
+            tally.identical += n
         else:
             rest.append(fld)
 
@@ -218,9 +268,14 @@ def compare(original: Record, output: Record, number: int = 0) -> RecordDiff:
             partner = next((o for o in pool if id(o) not in used), None)
             if partner is None:
                 diff.lost.append(orig.line())
+                tally.lost += 1
                 continue
             used.add(id(partner))
             tally.fields_kept += 1
+            kind = classify(orig.data, partner.data or "")
+            if orig.tag in RESTAMPED:
+                kind = "identical"  # the well's own stamp, by design
+            setattr(tally, kind, getattr(tally, kind) + 1)
             if partner.data == orig.data:
                 tally.exact += 1
                 tally.modulo += 1
@@ -244,6 +299,7 @@ def compare(original: Record, output: Record, number: int = 0) -> RecordDiff:
                     break
         if partner is None:
             diff.lost.append(orig.line())
+            tally.lost += len(orig.slots)
             continue
         used.add(id(partner))
         tally.fields_kept += 1
@@ -251,8 +307,16 @@ def compare(original: Record, output: Record, number: int = 0) -> RecordDiff:
         exact = 0
         out_slots = partner.slots
         for slot, value in orig.slots.items():
-            if out_slots.get(slot) == value:
+            other = out_slots.get(slot)
+            if other == value:
                 exact += 1
+                tally.identical += 1
+            elif other is None:
+                tally.lost += 1
+            else:
+                kind = classify(value, other)
+                setattr(tally, kind, getattr(tally, kind) + 1)
+        tally.added += sum(1 for slot in out_slots if slot not in orig.slots)
         tally.exact += exact
         tally.modulo += best
         # Subfields the output invents are a difference worth showing even though the
@@ -264,7 +328,10 @@ def compare(original: Record, output: Record, number: int = 0) -> RecordDiff:
         ):
             diff.changed.append((orig.line(), partner.line()))
 
-    diff.added.extend(out.line() for out in outputs if id(out) not in used)
+    for out in outputs:
+        if id(out) not in used:
+            diff.added.append(out.line())
+            counts(out.tag).added += 1 if out.control else len(out.slots)
     return diff
 
 
@@ -357,7 +424,17 @@ class Fidelity:
             "fields_kept": _rate(total.fields_kept, total.fields_in),
             "subfields_exact": _rate(total.exact, total.subfields_in),
             "subfields_modulo": _rate(total.modulo, total.subfields_in),
+            "subfields_identical_nfc": _rate(total.identical, total.subfields_in),
         }
+
+    def classes(self) -> dict[str, int]:
+        """Subfields of the originals by how they came back (:data:`CLASSES`); ``added`` counts
+        the output's subfields that the originals did not have (a 336 the well always writes)."""
+        total = self.totals()
+        return {name: getattr(total, name) for name in CLASSES}
+
+    def added_by_tag(self) -> dict[str, int]:
+        return {tag: t.added for tag, t in self.per_tag().items() if t.added}
 
     def _sum_for(self, patterns: Iterable[str]) -> TagCounts:
         if isinstance(patterns, str):
@@ -383,6 +460,8 @@ class Fidelity:
             "records": self.records,
             "rates": self.rates(),
             "key_tags": {name: self.rate_for(tags) for name, tags in KEY_TAGS.items()},
+            "classes": self.classes(),
+            "added_by_tag": self.added_by_tag(),
             "tags": {tag: asdict(tally) for tag, tally in self.per_tag().items()},
             "worst": [
                 {
@@ -406,6 +485,13 @@ class Fidelity:
             ("subfields modulo", total.modulo, total.subfields_in),
         ):
             lines.append(f"{label:<18}{_percent(_rate(part, whole))} %  ({part:,} / {whole:,})")
+        lines += ["", "subfields, after Unicode NFC"]
+        for name, n in self.classes().items():
+            share = "" if name == "added" else f"{_percent(_rate(n, total.subfields_in))} %  "
+            lines.append(f"{name.replace('_', '/'):<18}{share}{n:,}")
+        added = self.added_by_tag()
+        if added:
+            lines.append("added, by tag      " + ", ".join(f"{t} {n:,}" for t, n in added.items()))
 
         lines += ["", "key tags, subfields identical modulo punctuation"]
         for name, tags in KEY_TAGS.items():
