@@ -14,23 +14,46 @@ from .rules import BY_TAG, DESCRIPTIVE_880
 from .text import LAYOUT_VERSION, control_number
 
 def record_control_number(record) -> str | None:
+    """The record's control number: 001 (with 003), else the first 035 in ``(ORG)ID`` form,
+    else the LCCN of 010 as ``(DLC)…`` (LC assigns it); None when the record has none of these.
+
+    >>> from pymarc import Field, Record, Subfield
+    >>> r = Record(); r.add_field(Field(tag="010", indicators=[" ", " "], subfields=[Subfield("a", "  2001012345 ")]))
+    >>> record_control_number(r)
+    '(DLC)2001012345'
+    """
     f001 = record.get("001")
-    if f001 is None or not (f001.data or "").strip():
-        return None
-    f003 = record.get("003")
-    return control_number(f003.data if f003 is not None else None, f001.data)
+    if f001 is not None and (f001.data or "").strip():
+        f003 = record.get("003")
+        return control_number(f003.data if f003 is not None else None, f001.data)
+    return identity_without_001(record)[0]
+
+
+def identity_without_001(record) -> tuple[str | None, str]:
+    """For a record without 001: the control number taken instead, and the tag it came from."""
+    for f035 in record.get_fields("035"):
+        for value in f035.get_subfields("a"):
+            value = " ".join(value.split())
+            if value.startswith("(") and ")" in value and value.index(")") < len(value) - 1:
+                return value, "035"
+    for f010 in record.get_fields("010"):
+        for value in f010.get_subfields("a"):
+            number = "".join(value.split())
+            if number:
+                return f"(DLC){number}", "010"
+    return None, "001"
 
 
 def convert(record, number: int | None = None) -> Description:
     """Map one MARC 21 bibliographic record (a pymarc Record) to RDA entities.
 
-    Raises :class:`MappingError` when the record has no control number, since without it the
-    manifestation has no stable identity.
+    Raises :class:`MappingError` when the record has no control number (001, 035 or 010),
+    since without one the manifestation has no stable identity.
     """
     cn = record_control_number(record)
     if cn is None:
-        raise MappingError("no control number (001): the record cannot be given a stable identity",
-                           number=number, tag="001")
+        raise MappingError("no control number (001), and no 035 or 010 to take one from: the record cannot be "
+                           "given a stable identity", number=number, tag="001")
     leader = str(record.leader)
     if leader[5:6] == "d":
         b = Builder(cn, "", False)
