@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .model import Entity, IRI, Kind, Lit
+from .terms import LANGUAGE_CODES, MB_INVALID_LANGUAGE
 
 # $6 script identification codes (MARC 21 Appendix: script codes) to ISO 15924.
 SCRIPTS = {"(3": "Arab", "(B": "Latn", "$1": "Hani", "(N": "Cyrl", "(S": "Grek", "(2": "Hebr"}
@@ -13,6 +14,7 @@ BCP47 = {
     "ger": "de", "fre": "fr", "spa": "es", "ita": "it", "por": "pt", "rus": "ru", "chi": "zh",
     "jpn": "ja", "kor": "ko", "ara": "ar", "heb": "he", "gre": "el", "pol": "pl", "ukr": "uk",
     "per": "fa", "urd": "ur", "hin": "hi", "yid": "yi", "bul": "bg", "srp": "sr", "tha": "th",
+    "hrv": "hr", "bos": "bs", "tgl": "tl", "gle": "ga", "glg": "gl", "tat": "tt",
 }
 
 
@@ -34,7 +36,12 @@ class Builder:
         self.work = Entity(Kind.WORK, ())
         self.expression = Entity(Kind.EXPRESSION, ())
         self.inferred: list[str] = []
-        self.language = language  # 008/35-37, the fallback language of the expression
+        if language and language not in LANGUAGE_CODES:
+            # 008/35-37 with a code no list defines ("jap"): kept as given, for a cataloguer, and
+            # the expression is not linked by it.
+            self.expression.add(MB_INVALID_LANGUAGE, language)
+            language = ""
+        self.language = language  # 008/35-37 (current code), the fallback language of the expression
         self.lang_tag: str | None = None  # set while an 880 is being mapped
         self.linked: dict[str, Entity] = {}  # $6 occurrence number -> entity of the paired field
         # Ingredients of the work's cluster key, settled in convert._finish.

@@ -10,6 +10,7 @@ import re
 
 from . import terms as T
 from .builder import Builder
+from .fixed import language_codes
 from .model import Kind
 from .text import control_number, isbn13, isbn_parts, issn, join_parts, strip_isbd
 
@@ -22,6 +23,43 @@ def identifier_035(b: Builder, field) -> None:
     for code, value in _subs(field):
         if code == "a":
             b.add(b.manifestation, T.M_IDENTIFIER, control_number(None, value))
+
+
+def lccn(value: str) -> str:
+    """An LCCN in its normalised form (LC's LCCN namespace rules): blanks out, anything from a
+    "/" on out, and a hyphenated serial padded to six digits.
+
+    >>> lccn("   00001671 "), lccn("n 78890351 "), lccn("85-2"), lccn("  2001012345 //r892")
+    ('00001671', 'n78890351', '85000002', '2001012345')
+    """
+    v = "".join(value.split()).split("/", 1)[0]
+    if "-" in v:
+        head, _, serial = v.partition("-")
+        if serial.isdigit():
+            v = head + serial.rjust(6, "0")
+    return v
+
+
+LCCN_PREFIX = "info:lccn/"
+
+
+def lccn_010(b: Builder, field) -> None:
+    """010: the Library of Congress control number as ``info:lccn/<normalised LCCN>``; $z
+    (cancelled or invalid) as an invalid identifier in the same form."""
+    for code, value in _subs(field):
+        if code in "az":
+            norm = lccn(value)
+            if norm:
+                b.add(b.manifestation, T.M_IDENTIFIER if code == "a" else T.MB_INVALID_IDENTIFIER,
+                      LCCN_PREFIX + norm)
+
+
+def url_856(b: Builder, field) -> None:
+    """856 $u: the address of an online resource a user can follow (the resource itself, a
+    version of it, or a related one such as a table of contents, as the second indicator says)."""
+    for code, value in _subs(field):
+        if code == "u":
+            b.add(b.manifestation, T.M_URL, value.strip())
 
 
 def isbn_020(b: Builder, field) -> None:
@@ -39,11 +77,12 @@ def isbn_020(b: Builder, field) -> None:
                 if given != norm:
                     b.add(m, T.M_IDENTIFIER_AS_GIVEN, given)
             elif len(digits) == 13 and digits.isdigit():
-                # A 13-digit ISBN with a bad check digit keeps its scheme, so the profile's
-                # check-digit rule finds it for a cataloguer to move to $z or correct.
-                b.add(m, T.M_IDENTIFIER, "urn:isbn:" + digits)
+                # A 13-digit ISBN with a bad check digit is kept as an invalid ISBN, as $z is, so
+                # it matches no other manifestation; it keeps its scheme, so the profile's
+                # check-digit rule warns a cataloguer to correct it or move it to $z.
+                b.add(m, T.MB_INVALID_IDENTIFIER, "urn:isbn:" + digits)
                 if given != digits:
-                    b.add(m, T.M_IDENTIFIER_AS_GIVEN, given)
+                    b.add(m, T.MB_INVALID_IDENTIFIER, given)
             else:
                 # An ISBN-10 with a bad check digit is still what the book prints: keep it.
                 b.add(m, T.M_IDENTIFIER, given)
@@ -112,16 +151,20 @@ def other_identifier_024(b: Builder, field) -> None:
 
 
 def language_041(b: Builder, field) -> None:
+    """041 $a (the expression's languages) and $h (the original's): every code, also those packed
+    together before 2001 ("engfre"); an obsolete code is linked by its replacement ("scr": hrv);
+    a code no list defines ("jap", "it") is kept as given on the expression, unlinked."""
     for code, value in _subs(field):
-        value = value.strip().strip("()[].,;: ")  # "eng." or "(eng)": a code with punctuation round it
-        # Pre-2001 records pack several codes into one subfield: "engfre".
-        codes = [value[i:i + 3] for i in range(0, len(value), 3)] if len(value) % 3 == 0 else [value]
-        for c in codes:
-            c = c.lower()
-            if code == "a":
-                b.languages.append(c)
-            elif code == "h":
-                b.original_languages.append(c)
+        if code not in "ah":
+            continue
+        for given in language_codes(value):
+            current = T.current_language(given)
+            if current is None:
+                b.add(b.expression, T.MB_INVALID_LANGUAGE, given)
+            elif code == "a":
+                b.languages.append(current)
+            else:
+                b.original_languages.append(current)
 
 
 def title_245(b: Builder, field) -> None:
@@ -129,12 +172,15 @@ def title_245(b: Builder, field) -> None:
     parts: list[str] = []
     parallel_next = False  # " =" ends whatever subfield precedes a parallel title
     skip = int(field.indicator2) if field.indicator2.isdigit() else 0
+    # Archival and manuscript records may have no $a: the form ($k, "Photograph album") is then
+    # the title, as ISBD and DACS devise it.
+    main = "a" if any(c == "a" for c, _ in _subs(field)) else "k"
     for code, value in _subs(field):
-        if code == "a":
+        if code == main:
             parts.append(strip_isbd(value))
             if not b.filed_title and b.lang_tag is None:
                 # The cluster key files the title as a catalogue does: without its article.
-                filed = strip_isbd(value[skip:])
+                filed = strip_isbd(value[skip:]) if main == "a" else strip_isbd(value)
                 filed = filed[:1].upper() + filed[1:]
                 b.filed_title = join_parts([filed] + [strip_isbd(v) for c, v in _subs(field) if c in "np"])
         elif code in "np":

@@ -3,6 +3,8 @@ record has no 336/337/338; mode of issuance; language; target audience; literary
 
 from __future__ import annotations
 
+import re
+
 from . import terms as T
 
 # Leader/06 type of record -> MARC content type code
@@ -49,11 +51,44 @@ def infer_content(leader: str) -> str | None:
 MEDIA_BY_VISUAL = {"v": "v", "m": "g", "f": "g", "s": "g", "t": "g"}
 
 
-def infer_media(leader: str, f007: str, f008: str) -> str:
-    if f007:
-        media = MEDIA_BY_007.get(f007[0])
-        if media:
-            return media
+def _all_007(f007) -> list[str]:
+    """Every 007 of the record: a list, or one 007 as a string (older callers)."""
+    if not f007:
+        return []
+    return [f007] if isinstance(f007, str) else [v for v in f007 if v]
+
+
+# 007 categories that describe accompanying material when Leader/06 is of another type (a book
+# with a videocassette, "v|"), by the Leader/06 types they describe as the resource itself. A
+# 007 whose 007/00-01 names a carrier (an online book's "cr") counts whatever Leader/06 says.
+_CATEGORY_FITS = {"s": "ij", "v": "g", "g": "gk", "m": "g", "c": "m"}
+
+
+def _carrier_of_007(value: str) -> str | None:
+    pair = value[:2]
+    code = CARRIER_BY_007.get(pair, pair)
+    return code if len(pair) == 2 and code in T.CARRIER_CODES else None
+
+
+def _settling_007(leader: str, f007s: list[str]) -> str | None:
+    """The 007 that says what the resource is: the first naming a carrier, else the first whose
+    category fits Leader/06 (a sound recording's "sz": audio, carrier not coded)."""
+    for value in f007s:
+        if _carrier_of_007(value):
+            return value
+    kind = leader[6:7]
+    for value in f007s:
+        fits = _CATEGORY_FITS.get(value[:1])
+        if MEDIA_BY_007.get(value[:1]) and (fits is None or (kind and kind in fits)):
+            return value
+    return None
+
+
+def infer_media(leader: str, f007, f008: str) -> str:
+    """Media type code from the 007s (every one, see :func:`_settling_007`), else 008 and Leader/06."""
+    settling = _settling_007(leader, _all_007(f007))
+    if settling:
+        return MEDIA_BY_007[settling[0]]
     form = form_of_item(leader, f008)
     if form in "oqs" and form != " ":
         return "c"
@@ -86,12 +121,13 @@ CARRIER_BY_EXTENT = {
 }
 
 
-def infer_carrier(leader: str, f007: str, f008: str, media: str, extent: str = "") -> str | None:
-    if f007 and len(f007) > 1:
-        pair = f007[:2]
-        code = CARRIER_BY_007.get(pair, pair)
-        if code in T.CARRIER_CODES:
-            return code
+def infer_carrier(leader: str, f007, f008: str, media: str, extent: str = "") -> str | None:
+    """Carrier type code: a 007 naming a carrier of the media type (any 007 naming one when none
+    fits it), else the extent's words, 008 form of item, or the unmediated carrier of Leader/06."""
+    codes = [c for c in (_carrier_of_007(v) for v in _all_007(f007)) if c]
+    if codes:
+        fitting = [c for c in codes if MEDIA_OF_CARRIER.get(c) == media]
+        return (fitting or codes)[0]
     if extent and media in CARRIER_BY_EXTENT:
         words = extent.lower()
         for word, code in CARRIER_BY_EXTENT[media]:
@@ -105,13 +141,40 @@ def infer_carrier(leader: str, f007: str, f008: str, media: str, extent: str = "
     return None
 
 
+# RDA carrier code -> its media type code (the carrier codes' first letter, but for unmediated "n").
+MEDIA_OF_CARRIER = {c: ("n" if c[0] == "n" else "g" if c[0] == "m" else c[0]) for c in T.CARRIER_CODES}
+
+
 def mode_of_issuance(leader: str) -> str | None:
     return MODE_BY_LEVEL.get(leader[7:8])
 
 
 def language(f008: str) -> str:
+    """008/35-37 as a current code: obsolete codes give their replacement (``scr`` → ``hrv``);
+    a code no list defines is returned as given, for the builder to keep unlinked; blanks and
+    fill characters give ""."""
     code = f008[35:38].strip().lower() if len(f008) >= 38 else ""
-    return code if len(code) == 3 and code.isalpha() else ""
+    if len(code) != 3 or not code.isalpha():
+        return ""
+    return T.current_language(code) or code
+
+
+def language_codes(value: str) -> list[str]:
+    """041 subfield → its codes: pre-2001 records pack several into one ("engfre", "hinrajprah"),
+    and some have punctuation round them ("eng.", "(eng)"). A remainder shorter than three
+    letters is kept as a code of its own (invalid: "engja" → eng, ja).
+
+    >>> language_codes("hinrajprah"), language_codes("eng."), language_codes("engja")
+    (['hin', 'raj', 'pra'], ['eng'], ['eng', 'ja'])
+    """
+    out: list[str] = []
+    for word in _LETTERS.findall(value):
+        word = word.lower()
+        out.extend(word[i:i + 3] for i in range(0, len(word), 3))
+    return out
+
+
+_LETTERS = re.compile(r"[A-Za-z]+")
 
 
 def audience(leader: str, f008: str) -> tuple[str | None, bool]:

@@ -70,6 +70,14 @@ def agent(b: Builder, field) -> Entity | None:
     parts = _name_part(field)
     if not parts:
         return None
+    name = strip_heading(" ".join(v for c, v in parts if c in "ab"))
+    if not name:
+        # An empty $a ("$a,$d1828-1910."): no agent can be named or matched. The field is
+        # carried as it came; the manifestation notes it for a cataloguer.
+        if b.lang_tag is None:
+            text = " ".join(f"${c}{v}" for c, v in field.subfields if c not in "68")
+            b.add(b.manifestation, T.MB_HEADING_WITHOUT_NAME, f"{field.tag} {text}")
+        return None
     aap = _heading(parts)
     kind = _kind(field)
     uri = next((v.strip() for c, v in field.subfields if c == "1" and v.strip().startswith("http")), None)
@@ -85,7 +93,6 @@ def agent(b: Builder, field) -> Entity | None:
     entity = b.entity(kind, basis)
     if entity.statements:
         return entity
-    name = strip_heading(" ".join(v for c, v in parts if c in "ab"))
     b.add(entity, _NAME[kind], name)
     b.add(entity, _AAP[kind], aap)
     for c, v in parts:
@@ -109,6 +116,15 @@ def agent(b: Builder, field) -> Entity | None:
 _NAME = {Kind.PERSON: T.A_PERSON_NAME, Kind.CORPORATE: T.A_CORPORATE_NAME, Kind.FAMILY: T.A_FAMILY_NAME}
 _AAP = {Kind.PERSON: T.A_PERSON_AAP, Kind.CORPORATE: T.A_CORPORATE_AAP, Kind.FAMILY: T.A_FAMILY_AAP}
 _ID = {Kind.PERSON: T.A_PERSON_ID, Kind.CORPORATE: T.A_CORPORATE_ID, Kind.FAMILY: T.A_AGENT_ID}
+
+
+def name_is_empty(field, code: str, value: str) -> bool:
+    """A name heading whose name ($a, $b) is empty names no agent: every subfield is carried as
+    written, since no entity holds its values."""
+    for c, v in field.subfields:
+        if (c == "a" or c == "b") and v.strip(" ,.;:/="):
+            return False
+    return True
 
 
 def _link_880(b: Builder, field, entity: Entity | None) -> None:

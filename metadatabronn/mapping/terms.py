@@ -103,6 +103,7 @@ M_ILLUSTRATOR = RDAM + "P30321"
 M_CONTRIBUTOR_TEXT = RDAM + "P30328"
 M_IDENTIFIER_AS_GIVEN = M_IDENTIFIER  # the design keeps the printed form beside the urn:isbn one
 M_IDENTIFIER_NOTE = RDAM + "P30260"
+M_URL = RDAM + "P30154"  # uniform resource locator (856 $u)
 
 # Item
 I_MANIFESTATION = RDAI + "P40049"
@@ -137,6 +138,8 @@ MB_NONFICTION = MB + "NonFiction"
 MB_JUVENILE = MB + "Juvenile"
 MB_ADULT = MB + "Adult"
 MB_INVALID_IDENTIFIER = MB + "invalidIdentifier"
+MB_HEADING_WITHOUT_NAME = MB + "headingWithoutName"  # a 1XX/6XX/7XX/8XX whose $a is empty, as given
+MB_INVALID_LANGUAGE = MB + "invalidLanguage"  # a language code no code list defines, as given
 MB_LCC = MB + "LCC"  # datatype: a Library of Congress Classification number
 MB_DDC = MB + "DDC"  # datatype: a Dewey Decimal Classification number
 
@@ -215,3 +218,52 @@ def language_iri(code: str) -> str:
 
 DCT_IDENTIFIER = "http://purl.org/dc/terms/identifier"
 I_CALL_NUMBER = MB + "callNumber"
+
+
+# --- language codes ---------------------------------------------------------------------------
+# 041 and 008/35-37 hold codes of the MARC Code List for Languages, whose current codes are the
+# ISO 639-2 bibliographic codes declared in vocabularies/iso639-2.ttl (read from there, so the
+# mapping links exactly the codes the profiles accept).
+
+# Codes the MARC Code List for Languages marks obsolete ("discontinued") with one stated
+# replacement. Records made before the change still carry them: the expression is linked to
+# the current code and the field keeps the code as given. Obsolete codes the list replaces by
+# several (esk Eskimo languages: iku, ipk, ypk; ajm Aljamía) have no one replacement and are
+# kept unlinked like any code the list does not define.
+OBSOLETE_LANGUAGES = {
+    "cam": "khm", "esp": "epo", "eth": "gez", "far": "fao", "fri": "fry", "gae": "gla",
+    "gag": "glg", "gal": "orm", "gua": "grn", "int": "ina", "iri": "gle", "kus": "kos",
+    "lan": "oci", "lap": "smi", "max": "glv", "mla": "mlg", "mol": "rum", "sao": "smo",
+    "scc": "srp", "scr": "hrv", "sho": "sna", "snh": "sin", "sso": "sot", "swz": "ssw",
+    "tag": "tgl", "taj": "tgk", "tar": "tat", "tru": "chk", "tsw": "tsn",
+}
+
+
+def _vocabulary_file(name: str):
+    from pathlib import Path
+
+    here = Path(__file__).resolve()
+    installed = here.parents[1] / "vocabularies" / name  # an installed copy carries it inside
+    return installed if installed.is_file() else here.parents[2] / "vocabularies" / name
+
+
+def _read_language_codes() -> frozenset[str]:
+    import re
+
+    text = _vocabulary_file("iso639-2.ttl").read_text(encoding="utf-8")
+    return frozenset(re.findall(r"^iso639-2:([a-z]{3}) a skos:Concept", text, re.MULTILINE))
+
+
+LANGUAGE_CODES: frozenset[str] = _read_language_codes()
+
+
+def current_language(code: str) -> str | None:
+    """The current MARC (ISO 639-2/B) code for a code as a record gives it, or None.
+
+    >>> current_language("eng"), current_language("scr"), current_language("jap")
+    ('eng', 'hrv', None)
+    """
+    code = code.strip().lower()
+    if code in LANGUAGE_CODES:
+        return code
+    return OBSOLETE_LANGUAGES.get(code)

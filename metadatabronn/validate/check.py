@@ -158,6 +158,8 @@ def _message(c: Constraint, component: str, value: Term | None) -> str:
     where = f" ({c.marc_tags})" if c.marc_tags else ""
     if component == MIN_COUNT:
         return f"{c.label} is missing{where}"
+    if component == MAX_COUNT and c.max_count == 0:
+        return f"{c.label}{where}"
     if component == MAX_COUNT:
         return f"{c.label} is given more than {c.max_count} time(s){where}"
     shown = value.value if value is not None else ""
@@ -179,7 +181,12 @@ def _check_constraint(c: Constraint, focus: str, values: list[Term], out: list[R
     n = len(values)
     if n < c.min_count:
         fail(MIN_COUNT, None)
-    if c.max_count is not None and n > c.max_count:
+    if c.max_count == 0 and n:
+        # An element that should have no value (the mapping's notes for a cataloguer): the
+        # message names what was found, as sh:maxCount's result has no sh:value.
+        message = f"{c.label}: " + "; ".join(v.value for v in values) + (f" ({c.marc_tags})" if c.marc_tags else "")
+        out.append(Result(focus, c.path, c.severity, MAX_COUNT, c.id, None, message, c.marc_tags))
+    elif c.max_count is not None and n > c.max_count:
         fail(MAX_COUNT, None)
     for v in values:
         if c.node_kind == "IRI" and v.kind != "I" or c.node_kind == "Literal" and v.kind != "L":

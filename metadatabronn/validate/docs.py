@@ -33,7 +33,7 @@ property shape per row.
 | mandatory | TRUE: at least one value (`sh:minCount 1`); with severity Warning this is a *recommended* element |
 | repeatable | FALSE: at most one value (`sh:maxCount 1`) |
 | valueNodeType, valueDataType | IRI or Literal; an XSD datatype |
-| valueConstraintType, valueConstraint | `vocabulary` and a value list's name (`sh:in`); `pattern` and a regular expression (`sh:pattern`), or `prefix P pattern R` to check only values starting with P; `isbn13` and the prefix (default `urn:isbn:`) of values whose ISBN-13 check digit must be valid (a SPARQL constraint) |
+| valueConstraintType, valueConstraint | `vocabulary` and a value list's name (`sh:in`); `pattern` and a regular expression (`sh:pattern`), or `prefix P pattern R` to check only values starting with P; `isbn13` and the prefix (default `urn:isbn:`) of values whose ISBN-13 check digit must be valid (a SPARQL constraint); `absent`: the element should have no value, and any value is reported (`sh:maxCount 0`), for what the mapping sets aside for a cataloguer (an invalid language code, a heading without a name) |
 | severity | Violation, Warning or Info, for every check of the row |
 | marcTags | where the mapping takes the value from, for reports |
 | note | the one-line reason for the row |
@@ -82,6 +82,8 @@ def _code(text: str) -> str:
 
 
 def _constraint_cell(c: Constraint) -> str:
+    if c.max_count == 0:
+        return "absent: any value is reported"
     if c.vocabulary is not None:
         return vocabulary_name(c.vocabulary) or f"{len(c.vocabulary)} terms"
     if c.isbn13:
@@ -101,7 +103,7 @@ def _table(profile: Profile, own: set[str]) -> list[str]:
         value_type = " ".join(x for x in (c.node_kind, _curie(c.datatype) if c.datatype else None) if x)
         label = f"{c.label} *" if c.id in own else c.label
         cells = [c.shape, _code(_curie(c.path)), label, "yes" if c.min_count else "no",
-                 "no" if c.max_count == 1 else "yes", value_type, _constraint_cell(c),
+                 "none" if c.max_count == 0 else "no" if c.max_count == 1 else "yes", value_type, _constraint_cell(c),
                  c.severity.rsplit("#", 1)[-1], c.marc_tags, c.note]
         lines.append("| " + " | ".join(_cell(x) for x in cells) + " |")
     return lines

@@ -15,7 +15,9 @@ Row semantics: ``mandatory`` TRUE gives ``sh:minCount 1``, ``repeatable`` FALSE
 a named value list), ``pattern`` (``sh:pattern``; written ``prefix P pattern REGEX`` it checks
 only values whose string form starts with P) or ``isbn13`` (values ``P`` + 13 digits, P being
 the valueConstraint or ``urn:isbn:``, must have a valid ISBN-13 check digit: a SHACL-SPARQL
-constraint, since SHACL core cannot compute one). ``severity`` applies to every component of
+constraint, since SHACL core cannot compute one) or ``absent`` (the element should have no value:
+``sh:maxCount 0``, so a focus node with any is reported with the row's severity; the mapping writes what a
+cataloguer should look at, such as an invalid language code, under such an element). ``severity`` applies to every component of
 the row's property shape. Blank ``mandatory`` means FALSE, blank ``repeatable`` TRUE, blank
 ``severity`` Violation; ``note`` (the one-line justification) is required.
 """
@@ -49,7 +51,7 @@ COLUMNS = ("shapeID", "target", "propertyID", "propertyLabel", "mandatory", "rep
            "marcTags", "note")
 SEVERITIES = {"Violation": SH + "Violation", "Warning": SH + "Warning", "Info": SH + "Info"}
 NODE_KINDS = {"iri": "IRI", "literal": "Literal"}
-CONSTRAINT_TYPES = ("", "vocabulary", "pattern", "isbn13")
+CONSTRAINT_TYPES = ("", "vocabulary", "pattern", "isbn13", "absent")
 ISBN_PREFIX = "urn:isbn:"
 
 PROFILES: tuple[str, ...] = ("base", "language-based")
@@ -338,7 +340,7 @@ def _constraint(index: _Index, profile: str, v: dict[str, str], fail) -> Constra
     terms = pattern = prefix = None
     isbn13 = False
     if kind not in CONSTRAINT_TYPES:
-        raise fail("valueConstraintType", f"{kind!r} is not one of vocabulary, pattern, isbn13 (or empty)")
+        raise fail("valueConstraintType", f"{kind!r} is not one of vocabulary, pattern, isbn13, absent (or empty)")
     if kind == "" and value:
         raise fail("valueConstraintType", "empty, but valueConstraint is given")
     if kind == "vocabulary":
@@ -358,6 +360,9 @@ def _constraint(index: _Index, profile: str, v: dict[str, str], fail) -> Constra
             re.compile(pattern)
         except re.error as e:
             raise fail("valueConstraint", f"{pattern!r} is not a regular expression: {e}") from None
+    elif kind == "absent":
+        if value:
+            raise fail("valueConstraint", "absent takes no valueConstraint")
     elif kind == "isbn13":
         prefix = value or ISBN_PREFIX
         if re.search(r"\s|'|\\", prefix):
@@ -373,7 +378,7 @@ def _constraint(index: _Index, profile: str, v: dict[str, str], fail) -> Constra
                                 "or constraint)")
     return Constraint(
         shape=v["shapeID"], target=target, path=path, label=v["propertyLabel"],
-        min_count=1 if mandatory else 0, max_count=None if repeatable else 1,
+        min_count=1 if mandatory else 0, max_count=0 if kind == "absent" else None if repeatable else 1,
         node_kind=node_kind, datatype=datatype, vocabulary=terms, pattern=pattern,
         pattern_prefix=prefix, isbn13=isbn13, severity=severity, marc_tags=v["marcTags"],
         note=v["note"], id=constraint_id(profile, v["shapeID"], v["propertyLabel"]),

@@ -52,6 +52,8 @@ def message(c: Constraint) -> str:
     'Manifestation has no title proper, or one that is not text (245 $a)'
     """
     entity, label = entity_name(c.shape), c.label
+    if c.max_count == 0:  # absent: any value is reported
+        return f"{entity} has {_a(label)} {label}" + (f" ({c.marc_tags})" if c.marc_tags else "")
     clause = _value_clause(c)
     tails: list[str] = []
     if c.min_count:
