@@ -155,9 +155,11 @@ def test_a_changed_entity_value_flows_out():
     src.values["w"][T.W_PREFERRED_TITLE] = ["Pride & prejudice"]
     src.values["m"][T.M_TITLE_PROPER] = ["Pride and prejudice (revised)"]
     src.texts = [(p, t) for p, t in src.texts if t != "Pride and prejudice"]
+    assert "240" not in lines(to_marc(src))[0] and to_marc(src).get("240") is None  # the work is not edited
+    src.edited = frozenset({"w"})
     out = to_marc(src)
     assert out["245"]["a"].startswith("Pride and prejudice (revised)")
-    assert out["240"]["a"] == "Pride & prejudice"  # the work's title differs now: a 240 says so
+    assert out["240"]["a"] == "Pride & prejudice"  # the work's title was set in the well: a 240 says so
 
 
 def test_agent_identifiers_are_written_in_0_and_1():

@@ -88,10 +88,15 @@ def convert(record, number: int | None = None) -> Description:
         else:
             rule = BY_TAG.get(tag)
             if rule is not None:
+                before = _size(b)
                 try:
                     rule.handler(b, field)
                 except (IndexError, ValueError, AttributeError) as exc:
                     raise MappingError(f"cannot map: {exc}", number=number, tag=tag) from exc
+                if _size(b) == before:
+                    # The rule found nothing to hold here (an 800 with a name but no title):
+                    # the field is carried as written, so nothing of it can be lost.
+                    rule = None
         consumed = rule.consumes if rule is not None else ""
         if rule is None and tag != "880":
             carried_tags.append(tag)
@@ -110,6 +115,10 @@ def convert(record, number: int | None = None) -> Description:
     desc.carried_tags = carried_tags
     desc.inferred = b.inferred
     return desc
+
+
+def _size(b: Builder) -> tuple[int, int, int, int]:
+    return len(b.entities), len(b.manifestation.statements), len(b.expression.statements), len(b.work.statements)
 
 
 def _finish(b: Builder, leader: str, f007: str, f008: str) -> None:

@@ -381,7 +381,7 @@ def _add_uniform_title(fields: list[Field], has: set[str], src: Source) -> None:
     title the well only inferred (a "Translation of" note) or another record gave the work."""
     if "240" in has or "130" in has:
         return
-    if not any(w in src.edited for w in src.values["m"].get(T.M_WORK, ())):
+    if "w" not in src.edited:
         return
     title = next(iter(src.values["w"].get(T.W_PREFERRED_TITLE, ())), None)
     proper = next(iter(src.values["m"].get(T.M_TITLE_PROPER, ())), "")

@@ -49,8 +49,8 @@ class Source:
     # The work's subject concepts as the store holds them: (IRI, preferred label, scheme IRI);
     # None for a record converted in memory, whose subjects are exactly its 6XX.
     subject_concepts: list[tuple[str, str, str]] | None = None
-    # Entities (IRIs) a cataloguer edited in the well after this record was loaded: only their
-    # values may replace what the record said, or add what it did not say (a 240).
+    # Which of the primary chain ("m", "e", "w") a cataloguer edited in the well after this
+    # record was loaded: only then may the well add what the record did not say (a 240).
     edited: frozenset[str] = frozenset()
 
 
@@ -109,7 +109,8 @@ def from_triples(control_number: str, manifestation: str, triples, carried: str,
     """A :class:`Source` from a record's statements as read from the store.
 
     ``triples`` are ``(subject, predicate, object, is_literal)`` of the record's graph and of
-    the cores of the entities it names.
+    the cores of the entities it names; ``edited`` the IRIs of entities changed in the well
+    since the record was loaded.
     """
     by_subject: dict[str, list[tuple[str, str, bool]]] = {}
     for s, p, o, is_literal in triples:
@@ -151,7 +152,9 @@ def from_triples(control_number: str, manifestation: str, triples, carried: str,
             scheme = next((o for p, o, lit in statements if p == T.SKOS_INSCHEME and not lit), "")
             subject_concepts.append((concept, label, scheme))
     subject_concepts.sort(key=lambda c: (c[1].casefold(), c[0]))  # the store's order is no order
+    roles = frozenset(role for role, subject in (("m", manifestation), ("e", expression), ("w", work))
+                      if subject and subject in edited)
     return Source(control_number, carried, values, texts, agents, modified, deleted, identifiers,
-                  concepts=concepts, subject_concepts=subject_concepts, edited=frozenset(edited))
+                  concepts=concepts, subject_concepts=subject_concepts, edited=roles)
 
 
