@@ -92,17 +92,23 @@ def fidelity(corpora: list[str], exported: Path, report: str | None = None) -> N
                 given[cn] = record
     result = Fidelity()
     n = 0
+    seen: set[str] = set()
     with open(exported, "rb") as fh:
         for record in pymarc.MARCReader(fh, force_utf8=True):
             cn = record_control_number(record)
+            seen.add(cn)
             if cn in given and cn not in twice:
                 n += 1
                 result.add(compare(given[cn], record, n))
+    missing = sorted(cn for cn in given if cn not in seen and cn not in twice)
     totals = result.totals()
     expected = len(given) - len(twice)
     classes = result.classes()
     print(f"fidelity of the store's export, {n:,} of {expected:,} records (missing: {expected - n:,}); "
           f"fields kept {totals.fields_kept / totals.fields_in:.4%}")
+    if missing:
+        # Rejected at ingest (see the ingest report) or set aside (authority, holdings records).
+        print(f"  missing: {', '.join(missing[:20])}{' …' if len(missing) > 20 else ''}")
     print(f"  subfields identical after NFC {classes['identical'] / totals.subfields_in:.4%} "
           f"(005, the time of the last change in the well, counts as identical)")
     print("  " + "; ".join(f"{k.replace('_', '/')} {v:,}" for k, v in classes.items()))
