@@ -3,13 +3,15 @@
 | setting   | flag          | environment variable        | default                         |
 |-----------|---------------|-----------------------------|---------------------------------|
 | store     | ``--store``   | ``METADATABRONN_STORE``     | ``./var/store``                 |
-| base IRI  | ``--base-iri``| ``METADATABRONN_BASE_IRI``  | ``http://localhost:8000``       |
+| base IRI  | ``--base-iri``| ``METADATABRONN_BASE_IRI``  | the store's own; a new store: ``http://localhost:8000`` |
 | workers   | ``--workers`` | ``METADATABRONN_WORKERS``   | number of CPUs, at most 2       |
 | log level | ``--log-level``| ``METADATABRONN_LOG_LEVEL``| ``WARNING``                     |
 | profile   | ``--profile`` | ``METADATABRONN_PROFILE``   | ``base``                        |
 | timeout   | ``--timeout`` | ``METADATABRONN_QUERY_TIMEOUT`` | 30 s (serve: SPARQL queries) |
 | result    | ``--max-result-bytes`` | ``METADATABRONN_MAX_RESULT_BYTES`` | 50 MB (serve)       |
 | refresh   | ``--refresh`` | ``METADATABRONN_REFRESH``   | 5 s (serve; 0 never)            |
+| unpacked  |               | ``METADATABRONN_MAX_UNPACKED`` | 64 GiB a compressed input    |
+| ratio     |               | ``METADATABRONN_MAX_RATIO`` | 200 × packed size, past 100 MiB |
 """
 
 from __future__ import annotations
@@ -87,3 +89,28 @@ DEFAULT_QUERY_TIMEOUT = 30.0  # seconds
 DEFAULT_MAX_RESULT_BYTES = 50_000_000
 DEFAULT_QUERY_WORKERS = 2
 DEFAULT_REFRESH = 5.0  # seconds a changed store must stay quiet before serve shows it; 0: never
+
+
+# Compressed input (gzip, bzip2, xz) is unpacked as a stream; past either limit the rest of
+# the file is refused as a likely decompression bomb (the records before it are kept).
+DEFAULT_MAX_UNPACKED = 64 << 30  # bytes unpacked from one file: METADATABRONN_MAX_UNPACKED
+DEFAULT_MAX_RATIO = 200.0  # unpacked / packed, once past 100 MiB: METADATABRONN_MAX_RATIO
+
+
+def max_unpacked() -> int:
+    """Bytes one compressed input may unpack to (``METADATABRONN_MAX_UNPACKED``, 64 GiB)."""
+    return int(number(None, "MAX_UNPACKED", DEFAULT_MAX_UNPACKED, "the unpacked size limit"))
+
+
+def max_ratio() -> float:
+    """How many times its packed size a compressed input may unpack to, once past 100 MiB
+    (``METADATABRONN_MAX_RATIO``, 200; MARC compresses 5 to 20 times)."""
+    return number(None, "MAX_RATIO", DEFAULT_MAX_RATIO, "the unpacking ratio limit", minimum=1)
+
+
+def explicit_base_iri(flag: str | None) -> str | None:
+    """The base IRI given by ``--base-iri`` or ``METADATABRONN_BASE_IRI``, checked; None when
+    neither gives one (a store then works under the base it records)."""
+    if not (flag or os.environ.get("METADATABRONN_BASE_IRI")):
+        return None
+    return base_iri(flag)

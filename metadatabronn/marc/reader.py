@@ -26,6 +26,7 @@ from typing import BinaryIO
 
 from lxml import etree
 
+from metadatabronn import config
 from metadatabronn.errors import InputError, ReadError
 from metadatabronn.marc.kinds import Chunk, Format, xml_error_data, xml_record_data
 
@@ -75,7 +76,7 @@ def iter_chunks(path: str | os.PathLike, *, source: str | None = None) -> Iterat
             stream: BinaryIO = raw
             for prefix, opener in _DECOMPRESSORS:
                 if magic.startswith(prefix):
-                    stream = stack.enter_context(opener(raw))
+                    stream = _Limited(stack.enter_context(opener(raw)), raw)
                     break
         except _READ_ERRORS as exc:
             raise InputError(f"{name}: cannot read: {_describe(exc)}") from exc
@@ -101,6 +102,51 @@ def iter_chunks(path: str | os.PathLike, *, source: str | None = None) -> Iterat
             if fmt is Format.MARCXML:
                 partial = xml_error_data(reason)
             raise ReadError(name, reason, after=number, data=partial, format=fmt.value) from guarded.error
+
+
+class _UnpackLimit(OSError):
+    """A compressed input that unpacks past the configured limits (a decompression bomb?)."""
+
+
+_RATIO_FLOOR = 100 << 20  # the ratio is not judged on less than this much unpacked
+
+
+class _Limited:
+    """A decompressed stream that refuses to give more than ``config.max_unpacked()`` bytes,
+    or, past 100 MiB, more than ``config.max_ratio()`` times the packed bytes read so far.
+    Reading stays piecewise, so memory stays bounded whatever the file unpacks to."""
+
+    def __init__(self, stream: BinaryIO, packed: BinaryIO):
+        self._stream = stream
+        self._packed = packed
+        self._limit = config.max_unpacked()
+        self._ratio = config.max_ratio()
+        self.total = 0
+
+    def read1(self, size: int = -1) -> bytes:
+        data = self._stream.read1(size if size and size > 0 else _BLOCK)
+        self.total += len(data)
+        if self.total > self._limit:
+            raise _UnpackLimit(f"unpacks to more than {_size(self._limit)}, the limit for one compressed "
+                               "file (METADATABRONN_MAX_UNPACKED): the rest is refused as a likely "
+                               "decompression bomb")
+        if self.total > _RATIO_FLOOR:
+            packed = max(1, self._packed.tell())
+            if self.total > self._ratio * packed:
+                raise _UnpackLimit(f"unpacks to more than {self._ratio:g} times its packed size "
+                                   f"({_size(self.total)} from {_size(packed)}; METADATABRONN_MAX_RATIO): "
+                                   "the rest is refused as a likely decompression bomb")
+        return data
+
+    read = read1
+
+
+def _size(n: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1024
+    return f"{n:,.1f} GiB"
 
 
 class _Guarded:
@@ -150,6 +196,24 @@ def _read_head(stream: BinaryIO) -> bytes:
     return head
 
 
+# Files that turn up among MARC files, said by name rather than as "unrecognised".
+_NOT_MARC = (
+    (b"%PDF", "a PDF document"),
+    (b"PK\x03\x04", "a ZIP archive (or a document packed as one: .docx, .xlsx, .odt, .epub)"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Microsoft Office document"),
+    (b"{\\rtf", "an RTF document"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+    (b"Rar!", "a RAR archive"),
+    (b"\x7fELF", "a program (ELF)"),
+    (b"MZ", "a program (Windows)"),
+    (b"SQLite format 3", "an SQLite database"),
+)
+_PRINTABLE_LEADER = re.compile(rb"[\x20-\x7e]{24}")
+
+
 def _detect(head: bytes, name: str) -> tuple[Format, bytes]:
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         # UTF-16 is only plausible for XML, whose parser reads the byte order mark itself.
@@ -160,14 +224,19 @@ def _detect(head: bytes, name: str) -> tuple[Format, bytes]:
     body = head[len(_UTF8_BOM) :] if head.startswith(_UTF8_BOM) else head
     stripped = body.lstrip(_WHITESPACE)
     if not stripped:
-        raise InputError(f"{name}: file is empty")
+        raise InputError(f"{name}: file is empty" + ("" if not head else " (blank space only)"))
+    for magic, what in _NOT_MARC:
+        if stripped.startswith(magic):
+            raise InputError(f"{name}: not MARC: this is {what}")
     first = stripped[:1]
     if first == b"<":
         return Format.MARCXML, stripped  # a blank line before "<?xml" would be fatal
     if first in (b"{", b"["):
         return Format.MARCJSON, stripped
-    # A damaged first leader must not hide a real MARC file, so structure bytes count too.
-    if stripped[:5].isdigit() or (b"\x1e" in head and b"\x1d" in head):
+    # A damaged first leader must not hide a real MARC file, so structure bytes count too
+    # (after a leader of printable ASCII: binary files hold those bytes by chance).
+    if stripped[:5].isdigit() or (b"\x1e" in head and b"\x1d" in head
+                                  and _PRINTABLE_LEADER.match(stripped) is not None):
         return Format.ISO2709, body
     raise InputError(f"{name}: unrecognised format (not MARCXML, MARC-in-JSON or ISO 2709)")
 
@@ -214,6 +283,13 @@ def _iso_chunks(stream: BinaryIO, buf: bytes, name: str) -> Generator[Chunk, Non
                 size = len(buf)
             if found >= 0:
                 end = found + 1
+                # A record cut short runs into the next one: that one starts where a whole
+                # record (leader, directory, terminator) ending here does.
+                start = _record_start(buf, pos + 1, end)
+                if start > 0:
+                    log.debug("%s: record %d cut short; the next record starts %d bytes on",
+                              name, number + 1, start - pos)
+                    end = start
             elif size - pos >= _MAX_CHUNK:
                 end = pos + _MAX_CHUNK
             else:
@@ -230,39 +306,78 @@ def _iso_chunks(stream: BinaryIO, buf: bytes, name: str) -> Generator[Chunk, Non
         pos = end
 
 
+_LEADER = re.compile(rb"\d{5}[\x20-\x7e]{7}\d{5}[\x20-\x7e]{7}")
+
+
+def _record_start(buf: bytes, start: int, end: int) -> int:
+    """Where, between *start* and *end*, a whole record begins that ends exactly at *end*
+    (its leader's length and base address consistent with its terminators); -1 if none."""
+    search = _LEADER.search
+    pos = start
+    while True:
+        m = search(buf, pos, end)
+        if m is None:
+            return -1
+        q = m.start()
+        length = int(buf[q : q + 5])
+        base = int(buf[q + 12 : q + 17])
+        if q + length == end and 25 <= base < length and buf[q + base - 1] == 0x1E and not (base - 25) % 12:
+            return q
+        pos = q + 1
+
+
 _JSON_TOKEN = re.compile(rb'[{}\[\]"]')
 _JSON_STRING_END = re.compile(rb'["\\]')
 _JSON_BETWEEN = re.compile(rb"[\s,\[\]]*")
 _JSON_GARBAGE_END = re.compile(rb"[\n{]")
 
 
-def _json_object_end(buf: bytes, start: int) -> int:
-    """Index just past the object opening at *start*, or -1 if *buf* ends first."""
-    depth = 0
-    pos = start
+# MARC-in-JSON nests 6 levels; past this an "object" is not a record, and scanning it for
+# its end would cost time for nothing.
+_MAX_JSON_DEPTH = 64
+_TOO_DEEP = -2
+
+
+def _json_object_end(buf: bytes, start: int, state: tuple[int, int] | None = None) -> tuple[int, tuple[int, int]]:
+    """Index just past the object opening at *start*, or -1 if *buf* ends first, or
+    ``_TOO_DEEP``; with where the scan stopped (position, depth), to go on from there once
+    more bytes have come (never inside a string: a string cut short is scanned again)."""
+    pos, depth = state or (start, 0)
     token = _JSON_TOKEN.search
     string_end = _JSON_STRING_END.search
     while True:
         m = token(buf, pos)
         if m is None:
-            return -1
+            return -1, (len(buf), depth)
         char = buf[m.start()]
-        pos = m.end()
         if char == 0x22:  # a string: braces inside it do not count
+            resume = m.start()
+            pos = m.end()
             while True:
                 s = string_end(buf, pos)
                 if s is None:
-                    return -1
+                    return -1, (resume, depth)
                 pos = s.end()
                 if buf[s.start()] == 0x22:
                     break
                 pos += 1  # the escaped character
-        elif char in b"{[":
+            if pos > len(buf):  # the escaped character is still to come
+                return -1, (resume, depth)
+            continue
+        pos = m.end()
+        if char in b"{[":
             depth += 1
+            if depth > _MAX_JSON_DEPTH:
+                return _TOO_DEEP, (pos, depth)
         else:
             depth -= 1
             if depth == 0:
-                return pos
+                return pos, (pos, depth)
+
+
+def _nesting(buf: bytes) -> str:
+    depth = len(buf) - len(buf.lstrip(b"[ \t\r\n"))
+    return f"; arrays nested {buf[:depth].count(b'[')} deep" if buf[:depth].count(b"[") > 2 else ""
 
 
 def _json_chunks(stream: BinaryIO, buf: bytes, name: str) -> Generator[Chunk, None, tuple[int, bytes]]:
@@ -273,13 +388,26 @@ def _json_chunks(stream: BinaryIO, buf: bytes, name: str) -> Generator[Chunk, No
     number = 0
     eof = False
     json = Format.MARCJSON
+    state = None  # how far the object at pos has been scanned
     while True:
-        pos = _JSON_BETWEEN.match(buf, pos).end()
+        if state is None:
+            pos = _JSON_BETWEEN.match(buf, pos).end()
         if pos >= len(buf) or buf[pos] == 0x7B:
-            end = _json_object_end(buf, pos) if pos < len(buf) else -1
+            end = -1
+            if pos < len(buf):
+                if state is not None and state[1] > _MAX_JSON_DEPTH:
+                    end = _TOO_DEEP
+                else:
+                    end, state = _json_object_end(buf, pos, state)
+            if end == _TOO_DEEP:
+                # Not a record: it ends where a line starts with the next object, if any.
+                more_at = buf.find(b"\n{", state[0])
+                end = more_at + 1 if more_at >= 0 else -1
             if end < 0 and not eof and len(buf) - pos < _MAX_CHUNK:
                 more = stream.read(_BLOCK)
                 if more:
+                    if state is not None:
+                        state = (state[0] - pos, state[1])
                     buf = buf[pos:] + more
                     pos = 0
                 else:
@@ -287,6 +415,9 @@ def _json_chunks(stream: BinaryIO, buf: bytes, name: str) -> Generator[Chunk, No
                 continue
             if end < 0:
                 if pos >= len(buf):
+                    if number == 0 and getattr(stream, "error", None) is None:
+                        raise InputError(f"{name}: no MARC-in-JSON record in this JSON (no object "
+                                         f"with a leader and fields{_nesting(buf)})")
                     return number, b""
                 if getattr(stream, "error", None) is not None:
                     return number, buf[pos:]  # cut short by the read error: reported with it
@@ -295,6 +426,7 @@ def _json_chunks(stream: BinaryIO, buf: bytes, name: str) -> Generator[Chunk, No
             # Not an object where one should start: hand it over to be rejected.
             m = _JSON_GARBAGE_END.search(buf, pos + 1)
             end = m.start() if m else len(buf)
+        state = None
         number += 1
         yield Chunk(number, json, buf[pos:end], name)
         pos = end
@@ -304,7 +436,7 @@ def _json_chunks(stream: BinaryIO, buf: bytes, name: str) -> Generator[Chunk, No
 
 # Past this many bytes of XML without the end of a record the document is not a stream of
 # records (or holds one no library would make): reading stops, so memory stays bounded.
-_MAX_XML_RECORD = 8 << 20
+_MAX_XML_RECORD = 4 << 20
 # The text entity references may add to one record. A "billion laughs" asks for 3 GB.
 _MAX_ENTITY_TEXT = 1_000_000
 _PREDEFINED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
