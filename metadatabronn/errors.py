@@ -91,3 +91,16 @@ class ResultTooLarge(MetadatabronnError):
 
 class QueryTimeout(MetadatabronnError):
     """A query that ran past its time limit and was stopped."""
+
+
+class BaseMismatchError(StoreError):
+    """The base IRI asked for is not the one the store's IRIs were minted under."""
+
+
+class StoreFullError(StoreError):
+    """The disk holding the store is full: the write under way stopped (and is rolled back)."""
+
+
+class UpdateRefused(MetadatabronnError):
+    """A SPARQL Update refused before anything is written: it would empty whole graphs (without
+    ``--force``) or reach the network (without ``--allow-network``)."""

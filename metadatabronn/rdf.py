@@ -26,6 +26,14 @@ AS_FORMER_TYPE = AS + "formerType"
 AS_DELETED = AS + "deleted"
 MB_KEY = T.MB + "key"
 MB_DESCRIBES = T.MB + "describes"
+MB_SOURCE_RECORD = T.MB + "sourceRecord"
+XSD_INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
+
+
+def source_name(source: str) -> str:
+    """What ``dcterms:source`` says of an input file: its name, never the path it was read from
+    (which would tell the server's directory layout to every reader of the store)."""
+    return source.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
 
 CLASS = {
     Kind.WORK: T.C_WORK, Kind.EXPRESSION: T.C_EXPRESSION, Kind.MANIFESTATION: T.C_MANIFESTATION,
@@ -114,7 +122,8 @@ def _term(value, iris) -> tuple:
 
 
 def serialise(description: Description, base: str, *, source: str, source_hash: str, when: str,
-              registry: dict[str, str] | None = None, rows_for: frozenset[str] | None = None) -> Serialised:
+              registry: dict[str, str] | None = None, rows_for: frozenset[str] | None = None,
+              position: int | None = None) -> Serialised:
     """The record's named graph (entities, carried MARC, provenance) and its entities' cores.
 
     With ``rows_for``, also the entities' statements with those predicates, and their classes,
@@ -172,7 +181,9 @@ def serialise(description: Description, base: str, *, source: str, source_hash: 
     m = iris[id(description.manifestation)]
     gs = f"<{graph}>"
     append(f"{gs} <{MB_DESCRIBES}> <{m}>{g}")
-    append(f"{gs} <{DCT_SOURCE}> {literal(source)}{g}")
+    append(f"{gs} <{DCT_SOURCE}> {literal(source_name(source))}{g}")
+    if position is not None:  # where the record was in that file (1-based)
+        append(f"{gs} <{MB_SOURCE_RECORD}> \"{int(position)}\"^^<{XSD_INTEGER}>{g}")
     append(f"{gs} <{PROV_GENERATED}> {literal(when, datatype=XSD_DATETIME)}{g}")
     append(f"{gs} <{T.MB_SOURCE_HASH}> {literal(source_hash)}{g}")
     if description.carried:
@@ -193,7 +204,7 @@ def tombstone(base: str, control_number: str, identifiers: list[str], *, source:
         f"<{m}> <{AS_FORMER_TYPE}> <{T.C_MANIFESTATION}>{g}",
         f"<{m}> <{AS_DELETED}> {literal(when, datatype=XSD_DATETIME)}{g}",
         f"<{graph}> <{MB_DESCRIBES}> <{m}>{g}",
-        f"<{graph}> <{DCT_SOURCE}> {literal(source)}{g}",
+        f"<{graph}> <{DCT_SOURCE}> {literal(source_name(source))}{g}",
         f"<{graph}> <{T.MB_SOURCE_HASH}> {literal(source_hash)}{g}",
     ]
     for ident in dict.fromkeys([control_number, *identifiers]):

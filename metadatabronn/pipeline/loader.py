@@ -1,10 +1,18 @@
-"""Writing converted records to the store: registry checks, change log, bulk batches."""
+"""Writing converted records to the store: registry checks, change log, bulk batches.
+
+Nothing of the store is read into memory at start: each record's look-ups (is it current, what
+digest does its graph hold, which IRI does the store give a key, is an entity minted) are a few
+index reads in the store, made as the record comes, after the batches not yet written (held
+here until their bulk load ends). What has been looked up is remembered, up to a bound, so a
+heading that many records share is looked up once.
+"""
 
 from __future__ import annotations
 
 import logging
 import queue
 import threading
+from collections import deque
 from typing import TYPE_CHECKING
 
 from ..rdf import tombstone
@@ -15,6 +23,26 @@ if TYPE_CHECKING:
     from .run import Summary
 
 log = logging.getLogger(__name__)
+
+CACHE_ENTRIES = 200_000  # keys and minted entities remembered between look-ups (memory stays flat)
+# Only works and expressions have their key in the store (mb:key); other keys are never there.
+_KEYED = ("work|", "expression|")
+
+
+class _Batch:
+    """What one bulk load writes, and what the look-ups must see before it is in the store."""
+
+    __slots__ = ("parts", "digests", "added", "superseded", "cores", "replace", "written", "last_sequence")
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+        self.digests: dict[str, str] = {}  # record graph → digest of the record it now holds
+        self.added: set[str] = set()  # digests made current
+        self.superseded: set[str] = set()  # digests no longer current (their graph is replaced)
+        self.cores: set[str] = set()  # entities whose core this batch writes
+        self.replace: list[str] = []
+        self.written: list[str] = []  # every graph and change entry the batch writes
+        self.last_sequence: int | None = None
 
 
 class Loader:
@@ -32,27 +60,70 @@ class Loader:
         if rolled_back:
             log.warning("rolled back an interrupted load (%d graphs and change entries); "
                         "its records are loaded again when their input is", rolled_back)
-        self.hashes = store.record_hashes()
-        self._current = set(self.hashes.values())
-        self.registry = store.registry()
-        self.known = store.entity_iris()
         self.seq = store.next_sequence()
+        self._keys: dict[str, str | None] = {}  # key → the IRI the store gives it, or None
+        self._minted: set[str] = set()  # entities whose core is in the store or on its way
+        self._inflight: deque[_Batch] = deque()  # handed to the writer, oldest first
+        self._lock = threading.Lock()
         self._queue: queue.Queue = queue.Queue(maxsize=2)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._write, name="metadatabronn-loader", daemon=True)
         self._thread.start()
-        self._reset()
+        self.batch = _Batch()
 
-    def _reset(self) -> None:
-        self.parts: list[bytes] = []
-        self.graphs: set[str] = set()
-        self.replace: list[str] = []
-        self.written: list[str] = []  # every graph and change entry the batch writes
+    # look-ups: this batch, the batches on their way, then the store -------------------------
+    def _unwritten(self) -> list[_Batch]:
+        with self._lock:
+            return [self.batch, *reversed(self._inflight)]
 
+    def _digest_of_graph(self, graph: str) -> str | None:
+        for b in self._unwritten():
+            if graph in b.digests:
+                return b.digests[graph]
+        return self.store.record_hash(graph)
+
+    def _key_iri(self, key: str) -> str | None:
+        if not key.startswith(_KEYED):
+            return None
+        try:
+            return self._keys[key]
+        except KeyError:
+            pass
+        found = self.store.key_iri(key)
+        if len(self._keys) >= CACHE_ENTRIES:
+            self._keys.clear()
+        self._keys[key] = found
+        return found
+
+    def _is_minted(self, entity: str) -> bool:
+        if entity in self._minted:
+            return True
+        if any(entity in b.cores for b in self._unwritten()) or self.store.has_core(entity):
+            self._remember(entity)
+            return True
+        return False
+
+    def _remember(self, entity: str) -> None:
+        if len(self._minted) >= CACHE_ENTRIES:
+            self._minted.clear()
+        self._minted.add(entity)
+
+    def is_current(self, data: bytes) -> bool:
+        """Are these exact record bytes, checked by the same rules, what the store holds?"""
+        digest = digest_of(data, self.gate)
+        for b in self._unwritten():
+            if digest in b.added:
+                return True
+            if digest in b.superseded:
+                return False
+        return self.store.holds_digest(digest)
+
+    # adding records -------------------------------------------------------------------------
     def add(self, o: Outcome, summary: Summary) -> None:
-        if o.graph in self.graphs:  # the same record twice in one batch: the later one wins
+        if o.graph in self.batch.digests:  # the same record twice in one batch: the later one wins
             self.flush()
-        old = self.hashes.get(o.graph)
+        batch = self.batch
+        old = self._digest_of_graph(o.graph)
         if old == o.digest:
             summary.records_unchanged += 1
             return
@@ -60,6 +131,7 @@ class Loader:
         if o.status == "deleted":
             if old is not None:
                 self._drain()  # the graph's identifiers must be read after its last write
+                batch = self.batch
             ids = self.store.identifiers(o.graph) if old is not None else []
             # The tombstone stays in the record's source (an OAI-PMH set): a harvester of that
             # set must learn of the deletion, whichever file brought it.
@@ -72,44 +144,45 @@ class Loader:
         else:
             manifestation = o.manifestation
             for k, iri, core in o.cores:
-                known = self.registry.get(k)
+                known = self._key_iri(k)
                 if known is not None and known != iri:
                     # The store gave this key another IRI (kept from an earlier minting or a merge).
                     text = text.replace(f"<{iri}>".encode(), f"<{known}>".encode())
-                elif iri not in self.known:
-                    self.known.add(iri)
-                    self.parts.append(core)
-                    self.written.append(iri)
+                elif not self._is_minted(iri):
+                    self._remember(iri)
+                    batch.cores.add(iri)
+                    batch.parts.append(core)
+                    batch.written.append(iri)
             change = "update" if old is not None else "create"
             if old is None:
                 summary.records_new += 1
             else:
                 summary.records_updated += 1
         if old is not None:
-            self.replace.append(o.graph)
-        self.parts.append(text)
-        self.parts.append(self.store.change_quads(self.seq, change, manifestation, self.when).encode("utf-8"))
-        self.written += (o.graph, self.store.change_iri(self.seq))
+            batch.replace.append(o.graph)
+            batch.superseded.add(old)
+        batch.parts.append(text)
+        batch.parts.append(self.store.change_quads(self.seq, change, manifestation, self.when).encode("utf-8"))
+        batch.written += (o.graph, self.store.change_iri(self.seq))
+        batch.last_sequence = self.seq
         self.seq += 1
-        self.graphs.add(o.graph)
-        if old is not None:
-            self._current.discard(old)
-        self._current.add(o.digest)
-        self.hashes[o.graph] = o.digest
+        batch.digests[o.graph] = o.digest
+        batch.added.add(o.digest)
+        batch.superseded.discard(o.digest)
 
     def __len__(self) -> int:
-        return len(self.graphs)
+        return len(self.batch.digests)
 
-    def is_current(self, data: bytes) -> bool:
-        """Are these exact record bytes, checked by the same rules, what the store holds?"""
-        return digest_of(data, self.gate) in self._current
-
+    # writing --------------------------------------------------------------------------------
     def flush(self) -> None:
         if self._error is not None:
             raise self._error
-        if self.graphs:
-            self._queue.put((self.written, self.replace, b"".join(self.parts)))
-            self._reset()
+        if self.batch.digests:
+            batch = self.batch
+            with self._lock:
+                self._inflight.append(batch)
+                self.batch = _Batch()
+            self._queue.put(batch)
 
     def _drain(self) -> None:
         self.flush()
@@ -126,18 +199,19 @@ class Loader:
 
     def _write(self) -> None:
         while True:
-            job = self._queue.get()
+            batch = self._queue.get()
             try:
-                if job is None:
+                if batch is None:
                     return
                 if self._error is not None:
                     continue
-                written, replace, text = job
                 # Named first: if the bulk load is cut short, the next run rolls it back.
-                self.store.mark_pending(written)
-                self.store.drop_graphs(replace)
-                self.store.bulk_load(text)
-                self.store.clear_pending()
+                self.store.mark_pending(batch.written)
+                self.store.drop_graphs(batch.replace)
+                self.store.bulk_load(b"".join(batch.parts))
+                self.store.clear_pending(batch.last_sequence)
+                with self._lock:
+                    self._inflight.popleft()
             except BaseException as exc:  # handed to the main thread at its next flush
                 self._error = exc
             finally:

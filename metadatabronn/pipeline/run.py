@@ -52,7 +52,9 @@ class Summary:
     unmapped_fields: dict = field(default_factory=dict)
     seconds: float = 0.0
     records_per_second: float = 0.0
+    startup_seconds: float = 0.0  # from the start until the store is open and ready to load
     rejects_file: str | None = None
+    files_unreadable: list = field(default_factory=list)  # "FILE: why", for files not read at all
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False)
@@ -61,7 +63,7 @@ class Summary:
 @dataclass
 class Settings:
     store: Path
-    base: str
+    base: str | None  # None: the store's own (a new store: the default base IRI)
     workers: int = 2
     batch_records: int = 2000
     rejects_dir: Path | None = None
@@ -113,7 +115,7 @@ def read_failure(path: str, exc: InputError) -> Outcome:
                               f"{exc.after})", data=exc.data, format=exc.format)
     what = str(exc)
     what = what[len(path) + 2:] if what.startswith(f"{path}: ") else what
-    return Outcome(1, "rejected", path, reason=f"file unreadable: {what}")
+    return Outcome(1, "rejected", path, reason=f"file unreadable: {what}", kind="file")
 
 
 def read_inputs(paths: Iterable[str]) -> Iterator[Chunk | Outcome]:
@@ -133,7 +135,7 @@ class _Done(list):
         return self
 
 
-def _outcomes(paths: Iterable[str], settings: Settings, when: str,
+def _outcomes(paths: Iterable[str], settings: Settings, base: str, when: str,
               known: Callable[[bytes], bool], pool, gate: Gate | None) -> Iterator[Outcome]:
     """Outcomes of every record; conversion runs in the worker pool when there is one.
 
@@ -141,7 +143,7 @@ def _outcomes(paths: Iterable[str], settings: Settings, when: str,
     makes re-loading a file cost little more than reading it. Whatever stops the reading, the
     records read before it are converted (and so stored) before the error goes on.
     """
-    work = partial(_convert_batch, base=settings.base, when=when, gate=gate)
+    work = partial(_convert_batch, base=base, when=when, gate=gate)
     pending: deque = deque()
     batch: list[Chunk] = []
     failure: Exception | None = None
@@ -216,7 +218,10 @@ def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None]
     loader = None
     try:
         loader = Loader(store, when, gate)
-        for o in _outcomes(paths, settings, when, loader.is_current, pool, gate):
+        summary.startup_seconds = round(time.perf_counter() - started, 3)
+        log.info("store %s open under base IRI %s, ready to load after %.3f s", settings.store, store.base,
+                 summary.startup_seconds)
+        for o in _outcomes(paths, settings, store.base, when, loader.is_current, pool, gate):
             summary.records_read += 1
             if o.status == "unchanged":
                 summary.records_stored += 1
@@ -248,6 +253,8 @@ def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None]
                     log.warning("%s record %d (%s): %s", o.source, o.number, o.control_number, o.reason)
                 else:
                     reasons[_reason_class(o)] += 1
+                    if o.kind == "file":
+                        summary.files_unreadable.append(f"{o.source}: {o.reason[len('file unreadable: '):]}")
                     log.warning("%s record %d%s: %s", o.source, o.number,
                                 f", field {o.tag}" if o.tag else "", o.reason)
             if progress is not None:

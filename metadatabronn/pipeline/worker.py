@@ -92,7 +92,7 @@ def convert_chunk(chunk: Chunk, base: str, when: str, gate: Gate | None = None) 
                            control_number=description.control_number)
         profile = _profile(gate.profile) if gate is not None else None
         s = serialise(description, base, source=chunk.source, source_hash=digest, when=when,
-                      rows_for=paths_of(profile) if profile is not None else None)
+                      rows_for=paths_of(profile) if profile is not None else None, position=chunk.number)
         nquads = s.nquads
         violations = warnings = 0
         if profile is not None:

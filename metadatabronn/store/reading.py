@@ -1,96 +1,28 @@
-"""The embedded pyoxigraph store: the only module that touches pyoxigraph.
-
-Layout (see docs/architecture.md):
-- each source record's quads in its own named graph ``{base}/record/{id}``;
-- each shared entity's core (type, key, preferred title or name) in the default graph, written
-  once when the entity is minted: the identity registry;
-- the change log in ``{base}/graph/changes``;
-- what the bulk load under way writes (record graphs, new entity graphs, change entries) in
-  ``{base}/graph/pending``, so that a load cut short can be rolled back.
-"""
+"""Reading the store: what export, the server and the tools ask of it."""
 
 from __future__ import annotations
 
-import logging
 import os
 from datetime import datetime, timezone
-from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterator
 
 import pyoxigraph as ox
 
-from .errors import MetadatabronnError, QuerySyntaxError, ResultTooLarge, StoreError
-from .mapping import terms as T
-from .rdf import AS, DCT_SOURCE, MB_KEY, PROV_GENERATED, XSD_DATETIME, iri, literal
-
-log = logging.getLogger(__name__)
-
-MB_PENDING = T.MB + "pending"
-MB_SEQUENCE = T.MB + "sequence"
-AS_OBJECT = AS + "object"
-AS_PUBLISHED = AS + "published"
-CHANGE_TYPES = {"create": AS + "Create", "update": AS + "Update", "delete": AS + "Delete"}
-RDF_TYPE = T.RDF_TYPE
+from ..errors import MetadatabronnError, QuerySyntaxError, ResultTooLarge, StoreError
+from ..mapping import terms as T
+from ..rdf import AS, DCT_SOURCE, PROV_GENERATED, XSD_DATETIME, literal
+from .layout import AS_OBJECT, AS_PUBLISHED, RDF_TYPE
+from .sparql import has_dataset_clause
 
 
-class Store:
-    """A metadatabronn store on disk."""
+class Reading:
+    """The read side of :class:`~metadatabronn.store.Store` (``self._store`` is pyoxigraph's)."""
 
-    def __init__(self, path: str | os.PathLike, base: str, *, read_only: bool = False):
-        self.path = Path(path)
-        self.base = base
-        self.read_only = read_only
-        self.changes_graph = f"{base}/graph/changes"
-        self.pending_graph = f"{base}/graph/pending"
-        self._changes: dict[str, str] | None = None  # change_times() of a read-only snapshot
-        try:
-            if read_only:
-                self._store = ox.Store.read_only(str(self.path))
-            else:
-                self.path.mkdir(parents=True, exist_ok=True)
-                self._store = ox.Store(str(self.path))
-        except OSError as exc:
-            raise StoreError(f"cannot open the store at {self.path}: {exc}") from exc
-
-    # reading -----------------------------------------------------------------------------
-    def record_hashes(self) -> dict[str, str]:
-        """Record graph → digest of the source record it was loaded from."""
-        return {q.graph_name.value: q.object.value
-                for q in self._store.quads_for_pattern(None, ox.NamedNode(T.MB_SOURCE_HASH), None, None)}
-
-    def pending(self) -> set[str]:
-        """What a bulk load that did not finish was writing: graphs and change entries."""
-        return {iri for q in self._store.quads_for_pattern(
-            None, ox.NamedNode(MB_PENDING), None, ox.NamedNode(self.pending_graph))
-            for iri in q.object.value.split()}
-
-    def roll_back(self) -> int:
-        """Remove everything an interrupted bulk load wrote; returns how many items it named.
-
-        Its records are then simply absent (not current), so loading the same input again
-        writes them whole.
-        """
-        pending = self.pending()
-        changes = ox.NamedNode(self.changes_graph)
-        for value in pending:
-            node = ox.NamedNode(value)
-            if self._store.contains_named_graph(node):  # a record graph
-                self._store.remove_graph(node)
-            for graph in (changes, ox.DefaultGraph()):  # a change entry, an entity core
-                for q in list(self._store.quads_for_pattern(node, None, None, graph)):
-                    self._store.remove(q)
-        self._store.clear_graph(ox.NamedNode(self.pending_graph))
-        return len(pending)
-
-    def registry(self) -> dict[str, str]:
-        """Identity key → IRI, for every registered entity."""
-        return {q.object.value: q.subject.value
-                for q in self._store.quads_for_pattern(None, ox.NamedNode(MB_KEY), None, None)}
-
-    def entity_iris(self) -> set[str]:
-        """Every shared entity the store has minted (its core is in the default graph)."""
-        return {q.subject.value for q in self._store.quads_for_pattern(
-            None, ox.NamedNode(RDF_TYPE), None, ox.DefaultGraph()) if isinstance(q.subject, ox.NamedNode)}
+    _store: ox.Store
+    base: str
+    changes_graph: str
+    read_only: bool
+    _changes: dict[str, str] | None
 
     def identifiers(self, graph: str) -> list[str]:
         return [q.object.value for q in self._store.quads_for_pattern(
@@ -104,14 +36,6 @@ class Store:
             return q.object.value
         return None
 
-    def next_sequence(self) -> int:
-        res = self._store.query(
-            f"SELECT (MAX(?n) AS ?m) WHERE {{ GRAPH <{self.changes_graph}> {{ ?c <{MB_SEQUENCE}> ?n }} }}")
-        for row in res:
-            value = row["m"]
-            return int(value.value) + 1 if value is not None else 1
-        return 1
-
     def __len__(self) -> int:
         """Quads in the store, in every graph."""
         return len(self._store)
@@ -122,10 +46,25 @@ class Store:
         return 0
 
     def query(self, sparql: str):
+        """Solutions of a query over the union of all graphs, or over its own dataset clause."""
         try:
-            return self._store.query(sparql, use_default_graph_as_union=True)
+            return self._store.query(sparql, **self._dataset(sparql))
         except SyntaxError as exc:
             raise MetadatabronnError(f"SPARQL syntax error: {exc}") from exc
+
+    @staticmethod
+    def _dataset(sparql: str, default_graphs: list[str] | None = None,
+                 named_graphs: list[str] | None = None) -> dict:
+        """pyoxigraph's dataset arguments. Its union default replaces a query's own dataset, so
+        it is asked for only when the query names none."""
+        if default_graphs or named_graphs:
+            kwargs: dict = {"default_graph": [ox.NamedNode(g) for g in default_graphs or ()] or ox.DefaultGraph()}
+            if named_graphs:
+                kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
+            return kwargs
+        if has_dataset_clause(sparql):
+            return {}
+        return {"use_default_graph_as_union": True}
 
     def record_views(self):
         """Per record graph: (graph, source, control number, N-Quads of the graph and of the
@@ -228,23 +167,6 @@ class Store:
             self._changes = times
         return times
 
-    def update(self, sparql: str, changed: Iterable[str] = ()) -> None:
-        """A SPARQL 1.1 Update: a cataloguer's edit of the well's own statements. ``changed``
-        names the entities it edits; each gets a change-log entry, so that every record that
-        embeds one is harvested again (OAI-PMH datestamps) and exported by ``--since``."""
-        try:
-            self._store.update(sparql)
-        except SyntaxError as exc:
-            raise MetadatabronnError(f"SPARQL syntax error: {exc}") from exc
-        changed = list(changed)
-        if changed:
-            from datetime import datetime, timezone
-
-            when = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-            seq = self.next_sequence()
-            text = "".join(self.change_quads(seq + i, "update", iri, when) for i, iri in enumerate(changed))
-            self._store.load(text.encode("utf-8"), format=ox.RdfFormat.N_QUADS)
-
     def change_times(self) -> dict[str, str]:
         """Entity or manifestation IRI → the time of its latest change-log entry."""
         rows = self._store.query(
@@ -274,17 +196,12 @@ class Store:
                   default_graphs: list[str] | None = None, named_graphs: list[str] | None = None,
                   max_bytes: int | None = None) -> tuple[bytes, str]:
         """Run a SPARQL query as the protocol asks: ``(body, kind)``, kind "results" or
-        "graph". With neither list of graphs the dataset is the union of all graphs; with
-        ``default_graphs`` (and/or ``named_graphs``) the protocol's own dataset."""
-        kwargs: dict = {}
-        if default_graphs or named_graphs:
-            kwargs["default_graph"] = [ox.NamedNode(g) for g in default_graphs or ()] or ox.DefaultGraph()
-            if named_graphs:
-                kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
-        else:
-            kwargs["use_default_graph_as_union"] = True
+        "graph". The dataset, as SPARQL 1.1 Protocol §2.1.4 orders it: ``default_graphs`` and/or
+        ``named_graphs`` (the protocol's ``default-graph-uri``/``named-graph-uri``) when given;
+        else the query's own ``FROM``/``FROM NAMED``; else the union of all graphs as the
+        default graph, with every named graph."""
         try:
-            answer = self._store.query(sparql, **kwargs)
+            answer = self._store.query(sparql, **self._dataset(sparql, default_graphs, named_graphs))
             if isinstance(answer, ox.QueryTriples):
                 body, kind = answer.serialize(format=getattr(ox.RdfFormat, self.GRAPH_FORMATS[graph])), "graph"
             else:
@@ -347,47 +264,6 @@ class Store:
             return q.object.value
         return None
 
-    # writing -----------------------------------------------------------------------------
-    def mark_pending(self, iris: Iterable[str]) -> None:
-        """Name, in one write, what the next bulk load will write (one literal: a quad per
-        item would cost as much as a tenth of the load itself)."""
-        pg = ox.NamedNode(self.pending_graph)
-        self._store.add(ox.Quad(pg, ox.NamedNode(MB_PENDING), ox.Literal("\n".join(iris)), pg))
-
-    def clear_pending(self) -> None:
-        self._store.clear_graph(ox.NamedNode(self.pending_graph))
-
-    def drop_graphs(self, graphs: Iterable[str]) -> None:
-        for g in graphs:
-            node = ox.NamedNode(g)
-            if self._store.contains_named_graph(node):
-                self._store.remove_graph(node)
-
-    def bulk_load(self, nquads: bytes) -> None:
-        """Load N-Quads (UTF-8) fast. Not transactional: callers mark the batch pending first."""
-        try:
-            self._store.bulk_load(input=nquads, format=ox.RdfFormat.N_QUADS, lenient=True)
-        except (SyntaxError, OSError) as exc:
-            raise StoreError(f"bulk load failed: {exc}") from exc
-
-    def change_iri(self, seq: int) -> str:
-        return f"{self.base}/change/{seq}"
-
-    def change_quads(self, seq: int, kind: str, obj: str, when: str) -> str:
-        c = f"<{self.change_iri(seq)}>"
-        g = f" <{self.changes_graph}> .\n"
-        return (f"{c} <{RDF_TYPE}> <{CHANGE_TYPES[kind]}>{g}"
-                f"{c} {iri(AS_OBJECT)} {iri(obj)}{g}"
-                f"{c} {iri(AS_PUBLISHED)} {literal(when, datatype=XSD_DATETIME)}{g}"
-                f"{c} {iri(MB_SEQUENCE)} \"{seq}\"^^<http://www.w3.org/2001/XMLSchema#integer>{g}")
-
-    def close(self) -> None:
-        # pyoxigraph closes on garbage collection; flushing makes bulk-loaded data durable now.
-        if not self.read_only:
-            self._store.flush()
-        del self._store
-
-
 
 def _instant(stamp: str) -> datetime:
     """An xsd:dateTime as a comparable instant (its text does not sort: ".5Z" before "Z")."""
@@ -412,26 +288,3 @@ def generation(path: str | os.PathLike) -> int:
         return 0
     return latest
 
-
-_RDF_FORMATS = {"turtle": "TURTLE", "ntriples": "N_TRIPLES", "jsonld": "JSON_LD", "rdfxml": "RDF_XML"}
-
-
-def serialise_triples(triples, fmt: str, prefixes: dict[str, str] | None = None) -> bytes:
-    """``(subject, predicate, object, is_literal, language, datatype)`` tuples as RDF text."""
-    out = []
-    for s, p, o, is_literal, lang, datatype in triples:
-        if is_literal:
-            obj = (ox.Literal(o, language=lang) if lang
-                   else ox.Literal(o, datatype=ox.NamedNode(datatype)) if datatype else ox.Literal(o))
-        else:
-            obj = ox.BlankNode(o[2:]) if o.startswith("_:") else ox.NamedNode(o)
-        subject = ox.BlankNode(s[2:]) if s.startswith("_:") else ox.NamedNode(s)
-        out.append(ox.Triple(subject, ox.NamedNode(p), obj))
-    kwargs = {"prefixes": prefixes} if prefixes and fmt in ("turtle", "rdfxml") else {}
-    return ox.serialize(out, format=getattr(ox.RdfFormat, _RDF_FORMATS[fmt]), **kwargs)
-
-
-def convert_rdf(text: str, fmt: str) -> bytes:
-    """Turtle text in another RDF format (for small documents such as a service description)."""
-    triples = list(ox.parse(text.encode("utf-8"), format=ox.RdfFormat.TURTLE))
-    return ox.serialize(triples, format=getattr(ox.RdfFormat, _RDF_FORMATS[fmt]))

@@ -1,0 +1,126 @@
+"""Ingest cost against store size: 10,000 fresh records into a big store and into an empty one.
+
+    python bench/bigstore.py build STORE [--records 240000] [CORPUS]
+    python bench/bigstore.py compare STORE [--fresh 10000] [CORPUS]
+
+``build`` makes a big store from a small corpus: the corpus is read again and again, each copy
+with its control numbers (001) rewritten (``{001}c{copy}``), streamed through pymarc into one
+ISO 2709 file, and ingested. ``compare`` takes ``--fresh`` records of a copy the big store does
+not hold and ingests them, each time in a process of its own, into an empty store and into a
+checkpoint of the big store (hard links: the big store itself is not changed), and prints the
+rates, their ratio, the start-up time (store open and loader ready) and each run's peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import logging
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pymarc
+
+DEFAULT = Path(__file__).resolve().parent.parent.parent / "shared" / "corpora" / "lc-books-2016-part01-first20k.mrc.gz"
+BASE = "http://localhost:8000"
+
+
+def copies(corpus: Path, out: Path, records: int, first_copy: int = 1) -> int:
+    """Write ``records`` records to ``out``: the corpus again and again, 001 rewritten per copy."""
+    written, copy = 0, first_copy
+    with open(out, "wb") as sink:
+        while written < records:
+            opener = gzip.open if corpus.suffix == ".gz" else open
+            before = written
+            with opener(corpus, "rb") as f:
+                for record in pymarc.MARCReader(f, to_unicode=True, force_utf8=True):
+                    if record is None:
+                        continue
+                    field = record.get("001")
+                    if field is None:
+                        continue
+                    field.data = f"{field.data.strip()}c{copy}"
+                    sink.write(record.as_marc())
+                    written += 1
+                    if written >= records:
+                        break
+            if written == before:
+                raise SystemExit(f"no records with 001 in {corpus}")
+            copy += 1
+    return copy
+
+
+def one(store: str, path: str, profile: str | None) -> dict:
+    """One ingest in this process: its summary's figures and this process's peak memory."""
+    from metadatabronn.pipeline import Settings, ingest
+
+    s = ingest([path], Settings(store=Path(store), base=BASE, workers=2, profile=profile))
+    return {"records": s.records_read, "seconds": s.seconds, "records_per_second": s.records_per_second,
+            "startup_seconds": getattr(s, "startup_seconds", None), "new": s.records_new,
+            "peak_rss_main_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            "peak_rss_worker_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)}
+
+
+def run_one(store: Path, path: Path, profile: str | None) -> dict:
+    out = subprocess.run([sys.executable, __file__, "_one", str(store), str(path), "--profile", profile or "none"],
+                         check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.WARNING)
+    ap = argparse.ArgumentParser()
+    ap.add_argument("action", choices=["build", "compare", "_one"])
+    ap.add_argument("store")
+    ap.add_argument("corpus", nargs="?", default=str(DEFAULT))
+    ap.add_argument("--records", type=int, default=240_000, help="build: records in the big store")
+    ap.add_argument("--fresh", type=int, default=10_000, help="compare: fresh records to ingest")
+    ap.add_argument("--profile", default="base", help="profile checked at ingest ('none': no gate)")
+    args = ap.parse_args()
+    profile = None if args.profile == "none" else args.profile
+    if args.action == "_one":
+        print(json.dumps(one(args.store, args.corpus, profile)))
+        return 0
+    corpus, store = Path(args.corpus), Path(args.store)
+    tmp = Path(tempfile.mkdtemp(prefix="mb-bigstore-"))
+    try:
+        if args.action == "build":
+            t0 = time.perf_counter()
+            copies(corpus, tmp / "big.mrc", args.records)
+            print(f"{args.records:,} records written in {time.perf_counter() - t0:.0f} s; ingesting", flush=True)
+            figures = run_one(store, tmp / "big.mrc", profile)
+            print(json.dumps(figures))
+            return 0
+        from metadatabronn.pipeline.run import Summary  # noqa: F401 - fails early on a broken checkout
+        from metadatabronn.store import Store
+
+        s = Store(store, None, read_only=True)
+        held = s.count(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH ?g {{ ?g <https://w3id.org/metadatabronn/ns#describes> ?m }} }}")
+        s.close()
+        fresh = tmp / "fresh.mrc"
+        copies(corpus, fresh, args.fresh, first_copy=1000)  # copy numbers the build never reaches
+        empty = run_one(tmp / "empty", fresh, profile)
+        s = Store(store, None, read_only=True)
+        s.backup(tmp / "big")
+        s.close()
+        big = run_one(tmp / "big", fresh, profile)
+        print(f"big store: {held:,} records")
+        for name, f in (("into an empty store", empty), (f"into the {held:,}-record store", big)):
+            print(f"{name:<34} {f['records']:,} records in {f['seconds']:.1f} s = {f['records_per_second']:,.0f} "
+                  f"records/s; start-up {f['startup_seconds']:.3f} s; peak memory main {f['peak_rss_main_mib']:,} MiB, "
+                  f"worker {f['peak_rss_worker_mib']:,} MiB")
+        print(f"ratio big / empty: {big['records_per_second'] / empty['records_per_second']:.2f}")
+        print(json.dumps({"store_records": held, "empty": empty, "big": big}))
+        return 0
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,173 @@
+"""Commands on a store: ``query``, ``update``, ``rebase``, ``export``, ``serve``."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+from pathlib import Path
+
+from .. import config
+from ..errors import ConfigError, MetadatabronnError, StoreError, UsageError
+from .common import _read_sparql, store_base
+
+log = logging.getLogger(__name__)
+
+
+def _existing_store(flag: str | None) -> Path:
+    store = config.store_path(flag)
+    if not store.exists():
+        raise MetadatabronnError(f"no store at {store}: run 'metadatabronn ingest' first or give --store")
+    return store
+
+
+def _query(args) -> int:
+    from ..pipeline import query
+
+    sparql = _read_sparql(args.sparql)
+    store = _existing_store(args.store)
+    sys.stdout.buffer.write(query(store, store_base(store, args.base_iri), sparql, args.format))
+    sys.stdout.flush()
+    return 0
+
+
+def _since(value: str | None) -> str | None:
+    """An ISO 8601 date or time, as an xsd:dateTime in UTC."""
+    if value is None:
+        return None
+    from datetime import datetime, timezone
+
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"--since wants an ISO 8601 date or time such as 2026-11-28 or 2026-11-28T12:00:00Z, "
+                         f"not {value!r}") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _export(args) -> int:
+    from ..mapping.reverse import Options
+    from ..pipeline.export import export
+
+    since = _since(args.since)
+    store = _existing_store(args.store)
+    base = store_base(store, args.base_iri)
+    bar = None
+    if sys.stderr.isatty() and not args.quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(unit=" records", desc="export", file=sys.stderr, smoothing=0.1)
+    out = open(args.out, "wb") if args.out else sys.stdout.buffer
+    try:
+        result = export(store, base, out, args.format, since=since,
+                        options=Options(rda=args.rda), workers=config.workers(args.workers),
+                        progress=bar.update if bar else None)
+    finally:
+        if bar is not None:
+            bar.close()
+        if args.out:
+            out.close()
+    if not args.quiet:
+        sys.stderr.write(f"exported {result.records:,} records ({result.deleted:,} deleted) in "
+                         f"{result.seconds:.1f} s; {len(result.failed):,} could not be written\n")
+    return 1 if result.failed else 0
+
+
+_ENTITY_KINDS = ("work", "expression", "agent", "concept", "item")
+
+
+def _entity(iri: str, base: str) -> str:
+    """An --entity value: an IRI of one of the store's shared entities."""
+    import pyoxigraph as ox
+
+    value = iri[1:-1] if iri.startswith("<") and iri.endswith(">") else iri
+    try:
+        ox.NamedNode(value)
+    except ValueError as exc:
+        raise UsageError(f"--entity {iri!r} is not an IRI ({exc})", usage=False) from None
+    kinds = "|".join(_ENTITY_KINDS)
+    if not value.startswith(f"{base}/") or value[len(base) + 1:].split("/", 1)[0] not in _ENTITY_KINDS:
+        raise UsageError(f"--entity {iri}: not an entity of this store; its IRIs are {base}/{{{kinds}}}/...",
+                         usage=False)
+    return value
+
+
+def _entities_named(sparql: str, base: str) -> list[str]:
+    """The store's shared entities an update names, written out or as prefixed names."""
+    from ..store.sparql import named_iris
+
+    kinds = "|".join(_ENTITY_KINDS)
+    shape = re.compile(rf"{re.escape(base)}/(?:{kinds})/[^/\s]+")
+    return sorted({i for i in named_iris(sparql) if shape.fullmatch(i)})
+
+
+def _update(args) -> int:
+    from ..store import Store
+
+    sparql = _read_sparql(args.sparql)
+    # Every argument is checked before the store is written: a bad one changes nothing.
+    if not sparql.strip():
+        raise UsageError("the update is empty", usage=False)
+    store_path = _existing_store(args.store)
+    base = store_base(store_path, args.base_iri)
+    entities = [_entity(iri, base) for iri in args.entity or ()]
+    # The shared entities an edit names: every record embedding them is then harvested and
+    # exported again (OAI-PMH datestamps, export --since).
+    entities = entities or _entities_named(sparql, base)
+    store = Store(store_path, base)
+    try:
+        result = store.update(sparql, changed=entities, force=args.force, allow_network=args.allow_network)
+    finally:
+        store.close()
+    if not result.changed:
+        sys.stdout.write("the update matched nothing: no statement was added or removed, and no change was "
+                         "logged\n")
+        return 0
+    delta = result.quads_after - result.quads_before
+    sys.stdout.write(f"updated; {result.logged} entities logged as changed\n")
+    log.info("the store holds %+d statements after the update", delta)
+    return 0
+
+
+def _rebase(args) -> int:
+    from ..store.rebase import rebase
+
+    store = _existing_store(args.store)
+    new = config.base_iri(args.new_base)
+    result = rebase(store, new)
+    if result.old == result.new:
+        sys.stdout.write(f"the store's base IRI is already {new}: nothing to do\n")
+        return 0
+    sys.stdout.write(f"rebased {store} from {result.old} to {result.new}: {result.rewritten:,} IRIs rewritten in "
+                     f"{result.quads:,} statements, {result.seconds:.1f} s\n")
+    return 0
+
+
+def _serve(args) -> int:
+    import uvicorn
+
+    store = _existing_store(args.store)
+    os.environ["METADATABRONN_STORE"] = str(store)
+    os.environ["METADATABRONN_BASE_IRI"] = store_base(store, args.base_iri)
+    timeout = config.number(args.timeout, "QUERY_TIMEOUT", config.DEFAULT_QUERY_TIMEOUT, "--timeout")
+    os.environ["METADATABRONN_QUERY_TIMEOUT"] = str(timeout)
+    max_bytes = config.number(args.max_result_bytes, "MAX_RESULT_BYTES", config.DEFAULT_MAX_RESULT_BYTES,
+                              "--max-result-bytes")
+    os.environ["METADATABRONN_MAX_RESULT_BYTES"] = str(int(max_bytes))
+    refresh = config.number(args.refresh, "REFRESH", config.DEFAULT_REFRESH, "--refresh", minimum=-1)
+    if refresh < 0:
+        raise ConfigError(f"--refresh must be 0 (never) or more seconds, got {refresh:g}")
+    os.environ["METADATABRONN_REFRESH"] = str(refresh)
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    sys.stderr.write(f"metadatabronn: serving {store} at http://{host}:{args.port}/ "
+                     f"(base IRI {os.environ['METADATABRONN_BASE_IRI']}); Ctrl-C stops\n")
+    sys.stderr.flush()
+    # uvicorn imports the factory in each of its worker processes; settings travel in the environment.
+    uvicorn.run("metadatabronn.web:app_from_environment", factory=True, host=args.host, port=args.port,
+                workers=args.http_workers, log_level=config.log_level(args.log_level).lower(),
+                proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips, timeout_graceful_shutdown=10)
+    return 0
+

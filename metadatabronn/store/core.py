@@ -1,0 +1,352 @@
+"""The store on disk: opening it under its own base IRI, the look-ups ingest makes, writing.
+
+Layout (see docs/architecture.md):
+- each source record's quads in its own named graph ``{base}/record/{id}``;
+- each shared entity's core (type, key, preferred title or name) in the default graph, written
+  once when the entity is minted: the identity registry;
+- the change log in ``{base}/graph/changes``, with the last sequence number given out;
+- what the bulk load under way writes (record graphs, new entity graphs, change entries) in
+  ``{base}/graph/pending``, so that a load cut short can be rolled back;
+- the base IRI the store's IRIs were minted under, in the graph ``mb:store``: written when the
+  store is made, and checked every time it is opened.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable
+
+import pyoxigraph as ox
+
+from ..errors import BaseMismatchError, MetadatabronnError, StoreError, StoreFullError, UpdateRefused
+from ..mapping import terms as T
+from ..rdf import MB_DESCRIBES, MB_KEY, XSD_DATETIME, iri, iri_value, literal
+from .layout import (AS_OBJECT, AS_PUBLISHED, AS_TOMBSTONE, CHANGE_TYPES, MB_BASE_IRI, MB_LAST_SEQUENCE,
+                     MB_PENDING, MB_SEQUENCE, RDF_TYPE, STORE_GRAPH, changes_graph, pending_graph)
+from .reading import Reading
+from .sparql import named_iris, network, wiping
+
+log = logging.getLogger(__name__)
+
+XSD_INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
+
+
+def _node(value: str) -> ox.NamedNode | None:
+    try:
+        return ox.NamedNode(iri_value(value))
+    except ValueError:
+        return None
+
+
+@dataclass
+class UpdateResult:
+    """What an update did: the store's size before and after, and whether anything changed."""
+
+    changed: bool
+    quads_before: int
+    quads_after: int
+    logged: int  # change-log entries written
+
+
+class Store(Reading):
+    """A metadatabronn store on disk.
+
+    ``base`` is the base IRI the caller expects. The store keeps the one it was made with: with
+    ``base`` None that one is used, and another one is refused (:class:`BaseMismatchError`).
+    A store made before the base was recorded records it at its first opening for writing: the
+    base its record graphs were minted under, or else (an empty store) ``base``.
+    """
+
+    def __init__(self, path: str | os.PathLike, base: str | None = None, *, read_only: bool = False):
+        self.path = Path(path)
+        self.read_only = read_only
+        self._changes: dict[str, str] | None = None  # change_times() of a read-only snapshot
+        try:
+            if read_only:
+                self._store = ox.Store.read_only(str(self.path))
+            else:
+                self.path.mkdir(parents=True, exist_ok=True)
+                self._store = ox.Store(str(self.path))
+        except OSError as exc:
+            raise StoreError(f"cannot open the store at {self.path}: {exc}") from exc
+        self.base = self._settle_base(base.rstrip("/") if base else None)
+        self.changes_graph = changes_graph(self.base)
+        self.pending_graph = pending_graph(self.base)
+
+    # the base IRI ----------------------------------------------------------------------------
+    def stored_base(self) -> str | None:
+        """The base IRI the store records, if it records one."""
+        g = ox.NamedNode(STORE_GRAPH)
+        for q in self._store.quads_for_pattern(g, ox.NamedNode(MB_BASE_IRI), None, g):
+            return q.object.value
+        return None
+
+    def minted_base(self) -> str | None:
+        """The base IRI the store's record graphs were minted under, read off one of them."""
+        for q in self._store.quads_for_pattern(None, ox.NamedNode(MB_DESCRIBES), None, None):
+            graph = q.graph_name
+            if isinstance(graph, ox.NamedNode) and "/record/" in graph.value:
+                return graph.value.rsplit("/record/", 1)[0]
+        return None
+
+    def _settle_base(self, given: str | None) -> str:
+        from ..config import DEFAULT_BASE_IRI
+
+        stored = self.stored_base()
+        if stored is not None:
+            if given is not None and given != stored:
+                raise BaseMismatchError(mismatch(self.path, stored, given))
+            return stored
+        minted = self.minted_base()
+        if minted is not None and given is not None and given != minted:
+            raise BaseMismatchError(mismatch(self.path, minted, given))
+        base = minted or given or DEFAULT_BASE_IRI
+        if not self.read_only:
+            self.record_base(base)
+            if minted is not None:
+                log.warning("the store at %s did not record its base IRI; it now records %s, the base its "
+                            "records were minted under", self.path, base)
+            else:
+                log.info("the store at %s records its base IRI: %s", self.path, base)
+        return base
+
+    def record_base(self, base: str) -> None:
+        """Record the store's base IRI (in place of any it recorded)."""
+        self._store.update(f"DELETE WHERE {{ GRAPH <{STORE_GRAPH}> {{ <{STORE_GRAPH}> <{MB_BASE_IRI}> ?b }} }} ;\n"
+                           f"INSERT DATA {{ GRAPH <{STORE_GRAPH}> {{ <{STORE_GRAPH}> <{MB_BASE_IRI}> "
+                           f"{literal(base)} }} }}")
+
+    # look-ups of ingest: a few index reads each, whatever the store's size ---------------
+    def record_hash(self, graph: str) -> str | None:
+        """The digest of the source record a record graph was loaded from, if it is stored."""
+        g = _node(graph)
+        if g is None:
+            return None
+        for q in self._store.quads_for_pattern(g, ox.NamedNode(T.MB_SOURCE_HASH), None, g):
+            return q.object.value
+        return None
+
+    def holds_digest(self, digest: str) -> bool:
+        """Whether a record graph was loaded from a record with this digest (and still is)."""
+        for _ in self._store.quads_for_pattern(None, ox.NamedNode(T.MB_SOURCE_HASH), ox.Literal(digest), None):
+            return True
+        return False
+
+    def key_iri(self, key: str) -> str | None:
+        """The IRI the store gave an identity key (works and expressions), if any."""
+        found = None
+        for q in self._store.quads_for_pattern(None, ox.NamedNode(MB_KEY), ox.Literal(key), None):
+            found = q.subject.value  # the last, as a registry read whole kept it
+        return found
+
+    def has_core(self, entity: str) -> bool:
+        """Whether a shared entity's core is in the default graph (it has been minted)."""
+        node = _node(entity)
+        if node is None:
+            return False
+        for _ in self._store.quads_for_pattern(node, ox.NamedNode(RDF_TYPE), None, ox.DefaultGraph()):
+            return True
+        return False
+
+    def next_sequence(self) -> int:
+        """The next change-log sequence number: one after the last given out. A store from
+        before the last number was kept has it worked out once, from its change entries."""
+        cg = ox.NamedNode(self.changes_graph)
+        for q in self._store.quads_for_pattern(cg, ox.NamedNode(MB_LAST_SEQUENCE), None, cg):
+            return int(q.object.value) + 1
+        res = self._store.query(
+            f"SELECT (MAX(?n) AS ?m) WHERE {{ GRAPH <{self.changes_graph}> {{ ?c <{MB_SEQUENCE}> ?n }} }}")
+        for row in res:
+            value = row["m"]
+            return int(value.value) + 1 if value is not None else 1
+        return 1
+
+    def _sequence_update(self, last: int) -> str:
+        cg = self.changes_graph
+        return (f"DELETE WHERE {{ GRAPH <{cg}> {{ <{cg}> <{MB_LAST_SEQUENCE}> ?n }} }} ;\n"
+                f"INSERT DATA {{ GRAPH <{cg}> {{ <{cg}> <{MB_LAST_SEQUENCE}> \"{last}\"^^<{XSD_INTEGER}> }} }}")
+
+    # pending loads ---------------------------------------------------------------------------
+    def pending(self) -> set[str]:
+        """What a bulk load that did not finish was writing: graphs and change entries."""
+        return {iri for q in self._store.quads_for_pattern(
+            None, ox.NamedNode(MB_PENDING), None, ox.NamedNode(self.pending_graph))
+            for iri in q.object.value.split()}
+
+    def roll_back(self) -> int:
+        """Remove everything an interrupted bulk load wrote; returns how many items it named.
+
+        Its records are then simply absent (not current), so loading the same input again
+        writes them whole.
+        """
+        pending = self.pending()
+        changes = ox.NamedNode(self.changes_graph)
+        for value in pending:
+            node = ox.NamedNode(value)
+            if self._store.contains_named_graph(node):  # a record graph
+                self._store.remove_graph(node)
+            for graph in (changes, ox.DefaultGraph()):  # a change entry, an entity core
+                for q in list(self._store.quads_for_pattern(node, None, None, graph)):
+                    self._store.remove(q)
+        self._store.clear_graph(ox.NamedNode(self.pending_graph))
+        return len(pending)
+
+    # a cataloguer's edit -----------------------------------------------------------------
+    def update(self, sparql: str, changed: Iterable[str] = (), *, force: bool = False,
+               allow_network: bool = False) -> UpdateResult:
+        """A SPARQL 1.1 Update: a cataloguer's edit of the well's own statements. ``changed``
+        names the entities it edits; each gets a change-log entry, so that every record that
+        embeds one is harvested again (OAI-PMH datestamps) and exported by ``--since``.
+
+        Refused (:class:`UpdateRefused`), before anything is written: ``LOAD`` and ``SERVICE``
+        unless ``allow_network``; ``DROP``, ``CLEAR``, ``MOVE`` and ``COPY`` unless ``force``, and
+        even then the change log, the tombstones and the store's own statements are kept (put
+        back in the same transaction). An update that changes nothing logs nothing and says so
+        (``changed`` False): it is measured by the store's size and by every statement about
+        the IRIs it names.
+        """
+        reaching = network(sparql)
+        if reaching and not allow_network:
+            raise UpdateRefused(f"the update uses {' and '.join(reaching)}, which fetches data over the network: "
+                                "refused; give --allow-network to allow it")
+        wipes = wiping(sparql)
+        if wipes and not force:
+            raise UpdateRefused(f"the update empties whole graphs ({', '.join(wipes)}): refused; give --force to "
+                                "run it (the change log and tombstones are kept even then)")
+        changed = list(dict.fromkeys(changed))
+        subjects = [n for n in (_node(i) for i in dict.fromkeys([*named_iris(sparql), *changed])) if n is not None]
+        before = self._signature(subjects)
+        text = sparql
+        if wipes:
+            text = sparql.rstrip()
+            if text.endswith(";") and not text.endswith("\\;"):
+                text = text[:-1]
+            text += "\n;\n" + self._kept_text()
+        try:
+            self._store.update(text)
+        except SyntaxError as exc:
+            raise MetadatabronnError(f"SPARQL syntax error: {exc}") from exc
+        except OSError as exc:
+            raise store_failure("the update failed", exc) from exc
+        after = self._signature(subjects)
+        if after == before:
+            return UpdateResult(False, before[0], after[0], 0)
+        if changed:
+            when = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            seq = self.next_sequence()
+            text = "".join(self.change_quads(seq + i, "update", iri, when) for i, iri in enumerate(changed))
+            self._store.load(text.encode("utf-8"), format=ox.RdfFormat.N_QUADS)
+            self._store.update(self._sequence_update(seq + len(changed) - 1))
+        return UpdateResult(True, before[0], after[0], len(changed))
+
+    def _signature(self, subjects: list[ox.NamedNode]) -> tuple[int, bytes]:
+        h = hashlib.blake2b(digest_size=16)
+        for node in subjects:
+            for q in self._store.quads_for_pattern(node, None, None, None):
+                h.update(str(q).encode("utf-8"))
+                h.update(b"\n")
+        return len(self._store), h.digest()
+
+    def _kept_text(self) -> str:
+        """``INSERT DATA`` of what a wholesale drop must not take: the change log, the tombstones
+        (whole record graphs of deleted records) and the store's own statements."""
+        graphs = [ox.NamedNode(self.changes_graph), ox.NamedNode(STORE_GRAPH)]
+        graphs += list(dict.fromkeys(q.graph_name for q in self._store.quads_for_pattern(
+            None, ox.NamedNode(RDF_TYPE), ox.NamedNode(AS_TOMBSTONE), None) if isinstance(q.graph_name, ox.NamedNode)))
+        parts = []
+        for g in graphs:
+            body = " ".join(f"{q.subject} {q.predicate} {q.object} ." for q in
+                            self._store.quads_for_pattern(None, None, None, g))
+            if body:
+                parts.append(f"GRAPH {g} {{ {body} }}")
+        return "INSERT DATA { " + "\n".join(parts) + " }"
+
+    # writing -----------------------------------------------------------------------------
+    def mark_pending(self, iris: Iterable[str]) -> None:
+        """Name, in one write, what the next bulk load will write (one literal: a quad per
+        item would cost as much as a tenth of the load itself)."""
+        pg = ox.NamedNode(self.pending_graph)
+        try:
+            self._store.add(ox.Quad(pg, ox.NamedNode(MB_PENDING), ox.Literal("\n".join(iris)), pg))
+        except OSError as exc:
+            raise store_failure("cannot write to the store", exc) from exc
+
+    def clear_pending(self, last_sequence: int | None = None) -> None:
+        """The bulk load under way is whole: its pending mark goes, and the last change-log
+        sequence number it used is kept, in one transaction."""
+        text = f"CLEAR SILENT GRAPH <{self.pending_graph}>"
+        if last_sequence is not None:
+            text = self._sequence_update(last_sequence) + " ;\n" + text
+        try:
+            self._store.update(text)
+        except OSError as exc:
+            raise store_failure("cannot write to the store", exc) from exc
+
+    def drop_graphs(self, graphs: Iterable[str]) -> None:
+        try:
+            for g in graphs:
+                node = ox.NamedNode(g)
+                if self._store.contains_named_graph(node):
+                    self._store.remove_graph(node)
+        except OSError as exc:
+            raise store_failure("cannot write to the store", exc) from exc
+
+    def bulk_load(self, nquads: bytes) -> None:
+        """Load N-Quads (UTF-8) fast. Not transactional: callers mark the batch pending first."""
+        try:
+            self._store.bulk_load(input=nquads, format=ox.RdfFormat.N_QUADS, lenient=True)
+        except (SyntaxError, OSError) as exc:
+            raise store_failure("bulk load failed", exc) from exc
+
+    def change_iri(self, seq: int) -> str:
+        return f"{self.base}/change/{seq}"
+
+    def change_quads(self, seq: int, kind: str, obj: str, when: str) -> str:
+        c = f"<{self.change_iri(seq)}>"
+        g = f" <{self.changes_graph}> .\n"
+        return (f"{c} <{RDF_TYPE}> <{CHANGE_TYPES[kind]}>{g}"
+                f"{c} {iri(AS_OBJECT)} {iri(obj)}{g}"
+                f"{c} {iri(AS_PUBLISHED)} {literal(when, datatype=XSD_DATETIME)}{g}"
+                f"{c} {iri(MB_SEQUENCE)} \"{seq}\"^^<{XSD_INTEGER}>{g}")
+
+    def backup(self, target: str | os.PathLike) -> None:
+        """A consistent copy of the store in a new directory (hard links where it can)."""
+        self._store.backup(str(target))
+
+    def close(self) -> None:
+        # pyoxigraph closes on garbage collection; flushing makes bulk-loaded data durable now.
+        try:
+            if not self.read_only:
+                self._store.flush()
+        except OSError as exc:
+            raise store_failure("cannot write to the store", exc) from exc
+        finally:
+            del self._store
+
+
+def mismatch(path: Path, stored: str, given: str) -> str:
+    return (f"the store at {path} holds IRIs minted under the base IRI {stored}, not {given}: leave "
+            f"--base-iri and METADATABRONN_BASE_IRI unset to use the store's own, or give it a new base "
+            f"deliberately with 'metadatabronn rebase {given}'")
+
+
+def _is_disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(exc)
+    return "No space left on device" in text or "Disk quota exceeded" in text
+
+
+def store_failure(what: str, exc: BaseException) -> StoreError:
+    """The error for a failed write; a full disk says so, and what becomes of the batch."""
+    if _is_disk_full(exc):
+        return StoreFullError("the disk holding the store is full: ingest stopped. What the batch under way "
+                              "wrote is rolled back the next time the store is opened for ingest; make room "
+                              "and run the same ingest again to load the rest")
+    return StoreError(f"{what}: {exc}")

@@ -1,0 +1,28 @@
+"""Names of the store's own graphs and statements (docs/architecture.md, "The store")."""
+
+from __future__ import annotations
+
+from ..mapping import terms as T
+from ..rdf import AS
+
+MB_PENDING = T.MB + "pending"
+MB_SEQUENCE = T.MB + "sequence"
+MB_LAST_SEQUENCE = T.MB + "lastSequence"
+AS_OBJECT = AS + "object"
+AS_PUBLISHED = AS + "published"
+AS_TOMBSTONE = AS + "Tombstone"
+CHANGE_TYPES = {"create": AS + "Create", "update": AS + "Update", "delete": AS + "Delete"}
+RDF_TYPE = T.RDF_TYPE
+
+# What the store says of itself, in a graph of its own whose name does not depend on the base
+# IRI (it is read before the base is known): the base IRI its entities were minted under.
+STORE_GRAPH = T.MB + "store"
+MB_BASE_IRI = T.MB + "baseIri"
+
+
+def changes_graph(base: str) -> str:
+    return f"{base}/graph/changes"
+
+
+def pending_graph(base: str) -> str:
+    return f"{base}/graph/pending"
