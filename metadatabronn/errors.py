@@ -104,3 +104,8 @@ class StoreFullError(StoreError):
 class UpdateRefused(MetadatabronnError):
     """A SPARQL Update refused before anything is written: it would empty whole graphs (without
     ``--force``) or reach the network (without ``--allow-network``)."""
+
+
+class ExportError(RecordError):
+    """A record that cannot be written in the format asked for (longer than ISO 2709 allows, a
+    tag or subfield code the format cannot carry); the export goes on without it."""

@@ -17,7 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import BinaryIO, Callable
 
-from ..errors import MetadatabronnError
+from ..errors import ExportError, MetadatabronnError
 from ..mapping.reverse import Options, from_triples, to_marc
 from ..mapping.source import control_number_of
 from ..marc.writer import Writer, encode
@@ -29,9 +29,15 @@ _BATCH = 250
 
 @dataclass
 class Exported:
+    """What an export wrote. ``failed``: one line per record not written (its control number
+    and why), e.g. a record over 99,999 bytes in ISO 2709; the CLI exits non-zero when there
+    is any. ``changed``: one line per value replaced so that the output stays valid (a control
+    character in MARCXML, a non-ASCII leader position), also logged as a warning."""
+
     records: int = 0
     deleted: int = 0
     failed: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -44,23 +50,27 @@ def _open(store_path: Path, base: str) -> None:
 
 
 def _encode_batch(graphs: list[str], fmt: str, full: bool, options: Options,
-                  store: Store | None = None) -> list[tuple[str, bytes | None, bool, str]]:
-    """(graph, encoded record or None, deleted?, failure) per graph."""
+                  store: Store | None = None) -> list[tuple[str, bytes | None, bool, str, list[str]]]:
+    """(graph, encoded record or None, deleted?, failure, what was changed) per graph."""
     store = store or _worker_store
     out = []
     for graph in graphs:
-        found = store.record_statements(graph)
+        found = store.record_statements(graph, edits=True)
         if found is None:
             continue
-        manifestation, carried, modified, deleted, statements = found
+        manifestation, carried, modified, deleted, statements, edited = found
         if deleted and full:
             continue  # a full export is of what the well holds now
         cn = control_number_of(statements, manifestation)
+        notes: list[str] = []
         try:
-            src = from_triples(cn, manifestation, statements, carried, modified=modified, deleted=deleted)
-            out.append((graph, encode(to_marc(src, options), fmt), deleted, ""))
+            src = from_triples(cn, manifestation, statements, carried, modified=modified, deleted=deleted,
+                               edited=edited)
+            out.append((graph, encode(to_marc(src, options), fmt, notes), deleted, "", notes))
+        except ExportError as exc:  # the format cannot hold it: skipped, and said plainly
+            out.append((graph, None, deleted, f"{cn}: not written: {exc}", notes))
         except Exception as exc:  # noqa: BLE001 - one record must not stop an export; it is reported
-            out.append((graph, None, deleted, f"{cn}: {exc}"))
+            out.append((graph, None, deleted, f"{cn}: {exc}", notes))
     return out
 
 
@@ -85,7 +95,10 @@ def export(store_path: Path, base: str, out: BinaryIO, fmt: str = "marc", *, sin
         writer = Writer(out, fmt)
         batches = _batches(store.record_graphs(since))
         for encoded in _results(batches, work, pool, store, workers):
-            for graph, data, deleted, failure in encoded:
+            for graph, data, deleted, failure, notes in encoded:
+                for note in notes:
+                    log.warning("record %s: %s", graph, note)
+                    result.changed.append(f"{graph}: {note}")
                 if data is None:
                     log.error("record %s cannot be exported: %s", graph, failure)
                     result.failed.append(failure)
