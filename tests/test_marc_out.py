@@ -167,6 +167,10 @@ def test_agent_identifiers_are_written_in_0_and_1():
     src = from_description(convert(record))
     agent = next(a for a in src.agents)
     agent.uris.append("http://isni.org/isni/0000000121032683")
+    # Another record's identifier for a shared agent is not this record's to carry ...
+    assert to_marc(src)["100"].get_subfields("1") == []
+    # ... one a cataloguer gave the agent in the well is.
+    agent.edited = True
     out = to_marc(src)
     assert out["100"].get_subfields("1") == ["http://isni.org/isni/0000000121032683"]
     assert back(record_with("=100  1\\$aIbsen, Henrik,$d1828-1906.$1http://viaf.org/viaf/7392250"))["100"] \
@@ -178,6 +182,7 @@ def test_subject_identifiers_added_in_the_well_are_written_in_1():
     src = from_description(convert(record))
     (kansas,) = src.concepts
     kansas.uris.append("http://id.loc.gov/authorities/subjects/sh85071934")
+    kansas.edited = True
     assert to_marc(src)["650"].get_subfields("1") == ["http://id.loc.gov/authorities/subjects/sh85071934"]
     # A heading that already has it is left alone.
     again = record_with("=650  \\0$aKansas$xHistory.$0http://id.loc.gov/authorities/subjects/sh85071934")
@@ -362,9 +367,12 @@ def test_a_shared_work_retitled_in_the_well_flows_into_every_manifestation(tmp_p
     try:
         (work,) = {row["w"].value for row in s.query(
             f"SELECT ?w WHERE {{ ?m <{T.M_WORK}> ?w }}")}
+        before = list(pymarc.MARCReader(io.BytesIO(_export(store)), force_utf8=True))
+        assert [r.get("240") for r in before] == [None] * 3  # no record had one, and the well invents none
+        time.sleep(0.01)  # the edit is logged after the load
         s.update(f"""DELETE {{ <{work}> <{T.W_PREFERRED_TITLE}> ?t }}
                      INSERT {{ <{work}> <{T.W_PREFERRED_TITLE}> "Pride and prejudice (novel)" }}
-                     WHERE {{ <{work}> <{T.W_PREFERRED_TITLE}> ?t }}""")
+                     WHERE {{ <{work}> <{T.W_PREFERRED_TITLE}> ?t }}""", changed=[work])
     finally:
         s.close()
     out = list(pymarc.MARCReader(io.BytesIO(_export(store)), force_utf8=True))

@@ -90,10 +90,11 @@ def to_marc(src: Source, options: Options = Options()) -> Record:
     fields: list[Field] = []
     has = set()
     has_041 = any(entry[0] == "041" for entry in layout["fields"])
+    has_001 = any(entry[0] == "001" for entry in layout["fields"]) or layout.get("h", 1) < 3
     for entry in layout["fields"]:
         tag = entry[0]
         if len(entry) == 2:
-            out = _control(tag, entry[1], src, leader, has_041)
+            out = _control(tag, entry[1], src, leader, has_041, has_001)
             if out is not None:
                 fields.append(out)
                 has.add(tag)
@@ -102,7 +103,9 @@ def to_marc(src: Source, options: Options = Options()) -> Record:
         if out is not None:
             fields.append(out)
             has.add(tag)
-    if "001" not in has:
+    if "001" not in has and layout.get("h", 1) < 3:
+        # Older layouts left 001/003 out: they are written from the control number. A record
+        # that came without 001 (its identity taken from 035 or 010) goes out without one.
         fields[:0] = _identity_fields(src)
     if "005" not in has and src.modified:
         # Every record out of the store says when it last changed in the well.
@@ -136,16 +139,16 @@ def _identity_fields(src: Source) -> list[Field]:
     return [Field(tag="001", data=cn)]
 
 
-def _control(tag: str, data, src: Source, leader: str, has_041: bool = False):
+def _control(tag: str, data, src: Source, leader: str, has_041: bool = False, has_001: bool = True):
     if tag == "001":
         made = _identity_fields(src)[0]
         # As it came ("  00001813 "), while it still spells the record's control number.
         return Field(tag="001", data=data) if data and data.strip() == made.data else made
     if tag == "003":
         ident = _identity_fields(src)
-        if len(ident) < 2:
-            return None
-        return Field(tag="003", data=data) if data and data.strip() == ident[1].data else ident[1]
+        if data is not None and (len(ident) < 2 or data.strip() == ident[1].data or not has_001):
+            return Field(tag="003", data=data)  # as given, also where the record had no 001
+        return ident[1] if len(ident) > 1 else None
     if tag == "005" and src.modified:
         stamp = re.sub(r"[^0-9]", "", src.modified[:19])
         return Field(tag="005", data=(stamp + "000000")[:14] + ".0")
@@ -155,13 +158,17 @@ def _control(tag: str, data, src: Source, leader: str, has_041: bool = False):
 
 
 def _rebuild_008(data: str, src: Source, leader: str, has_041: bool) -> str:
-    """008 with the positions the entities hold set from them (language, audience, literary form)."""
-    f008 = data.ljust(40)[:40] if len(data) < 40 else data
+    """008 with the positions the entities hold set from them (language, audience, literary
+    form) where the entities say otherwise; an 008 the entities agree with goes out as given
+    (also when it is shorter than 40 characters, or codes an obsolete language)."""
+    f008 = data.ljust(40) if len(data) < 40 else data
     e, w = src.values["e"], src.values["w"]
     languages = [v[len(T.LANG_BASE):] for v in e.get(T.E_LANGUAGE, ()) if v.startswith(T.LANG_BASE)]
     # With a 041 the expression's languages come from it, and 008 keeps its own choice
     # ("mul", the predominant one); without, they come from 008, so a difference is an edit.
-    if languages and f008[35:38] not in languages and not has_041:
+    # An obsolete code ("gae") stands for its replacement ("gla").
+    given = fixed.language(f008)
+    if languages and given not in languages and f008[35:38] not in languages and not has_041:
         f008 = f008[:35] + sorted(languages)[0][:3].ljust(3) + f008[38:]
     audience = e.get(T.E_AUDIENCE, [None])[0]
     if audience is not None:
@@ -172,6 +179,8 @@ def _rebuild_008(data: str, src: Source, leader: str, has_041: bool) -> str:
     form = next((v for v in w.get(T.W_CATEGORY, ()) if v in (T.MB_FICTION, T.MB_NONFICTION)), None)
     if form is not None and form != fixed.literary_form(leader, f008):
         f008 = f008[:33] + ("1" if form == T.MB_FICTION else "0") + f008[34:]
+    if f008.rstrip() == data.rstrip():
+        return data
     return f008
 
 
@@ -349,7 +358,9 @@ def _identifiers(subfields: list[Subfield], src: Source, subject: bool = False) 
         h, refs = hint(" ".join(v for c, v in subfields if c in "abcdgjnq")), src.agents
     present = {v for c, v in subfields if c in "01"}
     for agent in refs:
-        if agent.external:
+        # Only identifiers a cataloguer gave the entity in the well: another record's $0 for a
+        # shared heading is that record's, not this one's.
+        if agent.external or not agent.edited:
             continue
         if h in agent.headings:
             for uri in agent.uris:

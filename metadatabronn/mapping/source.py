@@ -26,6 +26,8 @@ class AgentRef:
     # A concept known by an authority's URI rather than minted by the well: a heading without
     # that URI came from a concept of its own (see ``headings.concept``), never from this one.
     external: bool = False
+    # Edited in the well since the record was loaded: only then are its identifiers added.
+    edited: bool = False
 
 
 @dataclass(slots=True)
@@ -142,6 +144,7 @@ def from_triples(control_number: str, manifestation: str, triples, carried: str,
             if is_concept and subject.startswith("http") and "/concept/" not in subject:
                 ref.uris.append(subject)  # a concept known by its authority URI ($0/$1) is that URI
                 ref.external = True
+            ref.edited = subject in edited
             (agents if is_agent else concepts).append(ref)
     identifiers = values["m"].get(T.M_IDENTIFIER, [])
     subject_concepts = []

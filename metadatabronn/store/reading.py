@@ -106,10 +106,12 @@ class Reading:
                    FILTER (!CONTAINS(STR(?m), "/manifestation/")) }} }}""")
         return (row["g"].value for row in rows)
 
-    def record_statements(self, graph: str):
+    def record_statements(self, graph: str, *, edits: bool = False):
         """One record as plain data for MARC export: ``(manifestation, carried, modified,
         deleted, statements)``, where statements are ``(subject, predicate, object, is_literal)``
-        of the record's graph and of the cores of the entities it names; None if no such graph."""
+        of the record's graph and of the cores of the entities it names; None if no such graph.
+        With ``edits``, a sixth item: the entities it names that were changed in the well after
+        the record was loaded (their change-log entries are later than its load)."""
         g = ox.NamedNode(graph)
         quads = list(self._store.quads_for_pattern(None, None, None, g))
         if not quads:
@@ -152,11 +154,18 @@ class Reading:
         # the well, whichever is later: MARC's 005 and OAI-PMH datestamps say the same.
         times = self._change_index()
         latest = [t for t in (times.get(i) for i in seen) if t]
+        loaded = modified
         if modified:
             latest.append(modified)
         if latest:
             modified = max(latest, key=_instant)
-        return manifestation, carried, modified, deleted, statements
+        if not edits:
+            return manifestation, carried, modified, deleted, statements
+        edited = frozenset()
+        if loaded and modified != loaded:
+            at = _instant(loaded)
+            edited = frozenset(i for i in seen if i != manifestation and times.get(i) and _instant(times[i]) > at)
+        return manifestation, carried, modified, deleted, statements, edited
 
     def _change_index(self) -> dict[str, str]:
         """:meth:`change_times`, read once for a read-only snapshot, which cannot change under it."""
