@@ -199,8 +199,6 @@ def test_invalid_code_in_008_is_kept_and_warned(lc):
     assert convert_back(desc)["008"].data == record["008"].data
 
 
-@pytest.mark.xfail(strict=True, reason="MARC export rewrites 008/35-37 from the expression's current "
-                   "code: mapping/reverse.py _rebuild_008 must compare fixed.language(f008), not f008[35:38]")
 def test_obsolete_code_in_008_goes_out_as_it_came(lc):
     record = changed(lc["00001671"], "041")
     f008 = record["008"].data
@@ -240,8 +238,6 @@ def test_a_sound_recording_with_two_007s(m2bf2):
     assert violations(record) == []
 
 
-@pytest.mark.xfail(strict=True, reason="mapping/convert.py reads only the first 007: it must pass "
-                   "[f.data for f in record.get_fields('007')] to fixed.infer_media and infer_carrier")
 def test_a_sound_recording_coded_sz_then_cr_is_an_online_resource(m2bf2):
     # 7925404 with its first 007 coded "sz" (other) and its 300 $a left out.
     record = copy.deepcopy(m2bf2["7925404"])

@@ -33,9 +33,11 @@ def identity_without_001(record) -> tuple[str | None, str]:
     """For a record without 001: the control number taken instead, and the tag it came from."""
     for f035 in record.get_fields("035"):
         for value in f035.get_subfields("a"):
-            value = " ".join(value.split())
-            if value.startswith("(") and ")" in value and value.index(")") < len(value) - 1:
-                return value, "035"
+            value = value.strip()
+            if value.startswith("(") and ")" in value:
+                org, number = value[1:].split(")", 1)
+                if org.strip() and number.strip():  # "(Sirsi) ADK-6621" is (Sirsi)ADK-6621
+                    return f"({org.strip()}){number.strip()}", "035"
     for f010 in record.get_fields("010"):
         for value in f010.get_subfields("a"):
             number = "".join(value.split())
@@ -67,8 +69,8 @@ def convert(record, number: int | None = None) -> Description:
                            number=number, tag="245")
     f008_field = record.get("008")
     f008 = f008_field.data if f008_field is not None else ""
-    f007_field = record.get("007")
-    f007 = f007_field.data if f007_field is not None else ""
+    # Every 007: a sound recording may code "sz" (other) first and its carrier ("cr") second.
+    f007 = [f.data for f in record.get_fields("007") if f.data]
     b = Builder(cn, fixed.language(f008), leader[6:7] in "at")
     layout: list = []
     carried_tags: list[str] = []
@@ -121,7 +123,7 @@ def _size(b: Builder) -> tuple[int, int, int, int]:
     return len(b.entities), len(b.manifestation.statements), len(b.expression.statements), len(b.work.statements)
 
 
-def _finish(b: Builder, leader: str, f007: str, f008: str) -> None:
+def _finish(b: Builder, leader: str, f007: list[str], f008: str) -> None:
     """Settle the work and expression, once every field has been seen."""
     m, e, w = b.manifestation, b.expression, b.work
     creator, heading = b.creator_basis, b.creator_heading
