@@ -13,6 +13,7 @@ import rdflib
 from metadatabronn.cli import main
 from metadatabronn.errors import RecordError
 from metadatabronn.mapping import convert
+from metadatabronn.mapping import terms as T
 from metadatabronn.marc import iter_chunks, parse_chunk
 from metadatabronn.pipeline import Settings, ingest
 from metadatabronn.pipeline.tools import record_texts
@@ -75,11 +76,12 @@ def test_language_is_mandatory_for_texts_only():
     assert VIOLATION in [r.severity for r in text]
 
 
-def test_bad_isbn13_check_digit_is_a_violation():
+def test_bad_isbn13_check_digit_is_kept_apart_with_a_warning():
     record = record_with("=245  10$aTitle.", "=020  \\\\$a9788203364781")
     results = check(Data.from_nquads(nquads_of(record)), load_profile("base"))
     bad = [r for r in results if r.value is not None and r.value.value == "urn:isbn:9788203364781"]
-    assert bad and all(r.severity == VIOLATION for r in bad)
+    assert bad and all(r.severity == WARNING and r.path == T.MB_INVALID_IDENTIFIER for r in bad)
+    assert not any(r.severity == VIOLATION for r in results)
 
 
 # equal to pySHACL -----------------------------------------------------------------------------
@@ -105,7 +107,8 @@ def _assert_same_as_pyshacl(texts, profile_name: str) -> int:
 @pytest.mark.parametrize("profile", PROFILES)
 @pytest.mark.parametrize("path", [DATA / "golden" / "golden.mrc", DATA / "golden" / "golden-cc0.marcxml",
                                   DATA / "golden" / "golden-mit.marcxml", ROOT / "data" / "fennica-sample.marcxml",
-                                  ROOT / "data" / "sample.mrc"], ids=lambda p: p.name)
+                                  ROOT / "data" / "sample.mrc", DATA / "marc" / "lc-refuse-nothing.mrc",
+                                  DATA / "marc" / "m2bf2-refuse-nothing.xml"], ids=lambda p: p.name)
 def test_fast_checker_equals_pyshacl_on_bundled_records(path, profile):
     _assert_same_as_pyshacl(_records(path), profile)
 
@@ -117,6 +120,9 @@ def test_fast_checker_equals_pyshacl_on_hand_made_edge_cases():
         record_with("=245  10$aTitle.", "=264  \\4$cno year here"),
         record_with("=245  10$aTitle.", "=100  3\\$aFamily name."),
         record_with("=245  10$aTitle.", "=852  \\\\$p123"),
+        record_with("=245  10$aTitle.", "=041  0\\$aengjap"),  # kept as given: an absent-row warning
+        record_with("=245  10$aTitle.", "=700  1\\$a,$d1900-"),  # a heading without a name
+        record_with("=245  00$f1899-1923."),  # no title proper
     ]
     for profile in PROFILES:
         assert _assert_same_as_pyshacl((nquads_of(r) for r in records), profile) >= len(records)
@@ -169,8 +175,9 @@ def test_the_gate_reads_a_second_form_of_a_heading_and_odd_iris_as_stored():
 # the gate at ingest ----------------------------------------------------------------------------
 
 def _invalid_and_valid(tmp_path: Path) -> tuple[Path, Path]:
-    """Two records: one whose language code is not ISO 639-2 (a Violation), one that conforms."""
-    bad = record_with("=245  10$aBad language.", "=300  \\\\$a1 v.", "=041  0\\$axyz", cn="BAD1")
+    """Two records: one whose 245 has only its dates, so no title proper (a Violation), one that
+    conforms."""
+    bad = record_with("=245  00$f1899-1923.", "=300  \\\\$a1 v.", cn="BAD1")
     good = record_with("=245  10$aGood record.", "=300  \\\\$a1 v.", cn="GOOD1")
     path = tmp_path / "two.mrc"
     path.write_bytes(bad.as_marc() + good.as_marc())
@@ -188,7 +195,8 @@ def test_reject_keeps_the_invalid_record_aside_with_its_report(tmp_path):
     assert _stored(store) == {f"{BASE}/manifestation/DLC-GOOD1"}
     (entry,) = [json.loads(line) for line in Path(s.rejects_file).read_text().splitlines()]
     assert entry["status"] == "invalid" and entry["record"] == 1
-    assert any(r["severity"] == "Violation" and "xyz" in (r["value"] or "") for r in entry["validation"])
+    assert any(r["severity"] == "Violation" and r["source_shape"].endswith("#Manifestation-titleProper")
+               for r in entry["validation"])
     assert parse_chunk(next(iter_chunks(Path(s.rejects_file).with_suffix(".mrc"))))["001"].data == "BAD1"
 
 
@@ -197,8 +205,8 @@ def test_keep_and_warn_store_the_record_with_its_results(tmp_path, mode, caplog)
     path, store = _invalid_and_valid(tmp_path)
     s = ingest([str(path)], Settings(store=store, base=BASE, workers=1, on_invalid=mode))
     assert (s.records_stored, s.records_rejected, s.records_stored_with_violations) == (2, 0, 1)
-    rows = select(store, f"""SELECT ?m WHERE {{ ?r <{SH}resultSeverity> <{SH}Violation> ; <{SH}focusNode> ?e .
-                                               ?m <http://rdaregistry.info/Elements/m/P30139> ?e }}""")
+    rows = select(store, f"""SELECT ?m WHERE {{ ?r <{SH}resultSeverity> <{SH}Violation> ; <{SH}focusNode> ?m .
+                                               ?m a <http://rdaregistry.info/Elements/c/C10007> }}""")
     assert rows == [[f"{BASE}/manifestation/DLC-BAD1"]]
     assert ("violation" in caplog.text) == (mode == "warn")
 
@@ -235,7 +243,8 @@ def test_validate_files_text_json_turtle_and_exit_codes(tmp_path, capsys):
     path, _ = _invalid_and_valid(tmp_path)
     assert main(["validate", str(path)]) == 1
     text = capsys.readouterr().out
-    assert "1 of 2 records conform" in text and "Violations" in text and "BAD1" in text and "041" in text
+    assert "1 of 2 records conform" in text and "Violations" in text and "(DLC)BAD1 (record 1 of" in text
+    assert "245" in text
     assert main(["validate", str(path), "--format", "json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["version"] == 1 and report["records"] == 2 and report["conforms"] is False
@@ -358,3 +367,46 @@ def test_fast_checker_equals_pyshacl_on_hand_written_rdf():
     ]) + "\n"
     for profile in PROFILES:
         assert _assert_same_as_pyshacl([text], profile) >= 10
+
+
+# naming records and the field at fault ------------------------------------------------------------
+
+def test_a_rejection_names_the_record_by_its_control_number_and_the_tag_at_fault():
+    from metadatabronn.validate import RecordReport
+
+    record = record_with("=245  00$f1899-1923.", "=300  \\\\$a1 v.", cn="BAD1")
+    results = check(Data.from_nquads(nquads_of(record)), load_profile("base"))
+    report = RecordReport("two.mrc", 4, "(DLC)BAD1", results)
+    assert [r.shape.rsplit("#", 1)[1] for r in report.violations] == ["Manifestation-titleProper"]
+    assert report.warnings and all(r.severity != VIOLATION for r in report.warnings)
+    reason, tag = report.rejection("base", {f.tag for f in record.fields})
+    assert reason.startswith("(DLC)BAD1: 1 violation(s) of profile base: ") and "title proper" in reason
+    assert tag == "245"
+    assert report.label == "(DLC)BAD1 (record 4 of two.mrc)"
+    assert RecordReport("two.mrc", 4, "", results).label == "record 4 of two.mrc"
+
+
+def test_the_field_at_fault_is_the_one_the_record_has():
+    from metadatabronn.validate.check import Result
+    from metadatabronn.validate.report import tag_at_fault
+
+    def at(tags, have):
+        return tag_at_fault(Result("", "", "", "", "", None, "", tags), have)
+
+    assert at("041 $a, 008/35-37", {"008", "245"}) == "008"
+    assert at("041 $a, 008/35-37", {"008", "041"}) == "041"
+    assert at("1XX + 130/240/245", {"110", "245"}) == "110"
+    assert at("245 $a $n $p", {"100"}) == "245"  # a missing 245 is the 245's fault
+    assert at("Leader/07", {"245"}) is None and at("the record's expression", {"245"}) is None
+
+
+def test_the_control_number_of_stored_data_is_the_one_its_iri_is_minted_from():
+    """A record whose 001 has no 003 (marc2bibframe2's "429272") has a 035 "(OCoLC)…" among its
+    identifiers: the control number is the 001, not the first identifier in parentheses."""
+    from metadatabronn.validate.report import control_number_of
+
+    record = record_with("=035  \\\\$a(OCoLC)12345", "=245  10$aTitle.", cn="T0001")
+    record.remove_fields("003")
+    assert control_number_of(Data.from_nquads(nquads_of(record))) == "T0001"
+    record = record_with("=035  \\\\$a(OCoLC)12345", "=245  10$aTitle.", cn="T0001")
+    assert control_number_of(Data.from_nquads(nquads_of(record))) == "(DLC)T0001"

@@ -9,7 +9,7 @@ from pathlib import Path
 from ..errors import ConfigError
 from .profile import (DOCS_PATH, ISBN_PREFIX, PROFILES, ROOT, SEVERITIES, SHAPES_DIR, SHAPES_NS, Constraint,
                       Profile, _index, load_profile, vocabulary, vocabulary_name)
-from .shacl import _curie, entity_name, to_shacl
+from .shacl import _curie, entity_name, isbn13_message, message, to_shacl
 
 
 DOC_INTRO = """\
@@ -62,7 +62,16 @@ DOC_CHOICES = """\
 - **Category of work has no value list.** rdaw:P10004 holds the 008/33 literary form and the
   655 genre/form concepts alike, so the LiteraryForm list cannot be enforced on it.
 - **A wrong value is always a Violation**, even where a missing one is only a Warning: such rows
-  are split in two (language / language code; identifier / ISBN / ISBN check digit / ISSN).
+  are split in two (language / language code; content type / content type term; carrier type /
+  carrier type term; identifier / ISBN / ISBN check digit / ISSN).
+- **Violations are what makes an entity unusable; Warnings what a cataloguer should fix.** A
+  record without a title, an expression without its work, a value outside its list or a
+  malformed ISBN would break identity, clustering or duplicate matching: rejected. A missing
+  content or carrier type (a kit without 336, an old sound recording that names no carrier), a
+  language code no list defines, an ISBN-13 with a wrong check digit, a heading without a name:
+  stored, with a Warning. The mapping keeps such values apart (`mb:invalidLanguage`,
+  `mb:invalidIdentifier`, `mb:headingWithoutName`) rather than linking them, and rows with the
+  constraint `absent` report them.
 - **Subject, author and category of work are asked of the manifested work only** (target
   `^rdam:P30135`). A series or a related work is a Work too, but the record that names it
   says nothing of its subjects or author; checked as every Work, the LC 20k gave 7,278 records a
@@ -129,6 +138,43 @@ def _summary(profile: Profile) -> list[str]:
     return lines
 
 
+DOC_REJECTS = """\
+## What rejects a record
+
+A record is *rejected* (kept aside with its bytes and its reason in `STORE.rejects/`, for a
+person to fix and load again) only when the well cannot use it; anything a cataloguer can fix
+later is stored, with a Warning in its graph that SPARQL finds. Every reason names the record by
+its control number (001/003; a record without 001 by its 035, else its 010), its position in
+the file, and the field at fault. The reasons, all of them:
+
+**The record cannot be read** (`marc`): its structure, encoding or leader is broken (a length or
+base address that is not a number or points outside the record, a directory entry past the end,
+no record terminator, invalid UTF-8 or MARC-8, non-ASCII indicators or subfield codes, a
+leader that is not 24 characters, XML that does not parse or an entity that cannot be expanded).
+
+**The record cannot be mapped** (`mapping`):
+- no control number: no 001, and no 035 or 010 to take one from (field 001);
+- no title statement: no 245 (field 245), or a 200 and no 245, which is UNIMARC (field 245).
+
+Authority, holdings and classification records are not rejected: they are set aside and counted.
+Deleted records (Leader/05 `d`) leave a tombstone.
+
+**The record violates its profile** (`--on-invalid reject`, the default): each Violation row
+below rejects, with the message shown (the field at fault is the first of the row's MARC tags
+the record has). A profile extending another rejects for its own Violation rows too.
+"""
+
+
+def _rejecting(profile: Profile, own: set[str]) -> list[str]:
+    lines = []
+    for c in profile.constraints:
+        if c.severity != SEVERITIES["Violation"] or (own and c.id not in own):
+            continue
+        what = message(c) if not c.isbn13 else isbn13_message(c)
+        lines.append(f"- {_cell(what)} — *{c.label}*, `{c.id.rsplit('#', 1)[-1]}`")
+    return lines
+
+
 def render_docs(names: tuple[str, ...] = PROFILES) -> str:
     """The text of docs/profiles.md: an intro, the value lists, each profile as a table."""
     index = _index()
@@ -138,6 +184,18 @@ def render_docs(names: tuple[str, ...] = PROFILES) -> str:
         out.append(f"| {vname} | <{spec['scheme']}> | {len(vocabulary(vname))} "
                    f"| `{spec['file']}` |")
     out += ["", DOC_CHOICES.rstrip("\n")]
+    out += ["", DOC_REJECTS.rstrip("\n")]
+    for pname in names:
+        profile = load_profile(pname)
+        spec = index.profiles[pname]
+        own = set()
+        if spec.get("extends"):
+            ns = f"{SHAPES_NS}{pname}#"
+            own = {c.id for c in profile.constraints if c.id.startswith(ns)}
+        rows = _rejecting(profile, own)
+        head = (f"Profile `{pname}`" + (f", beyond `{spec['extends']}`" if spec.get("extends") else "")
+                + f": {len(rows)} reason(s).")
+        out += ["", head, ""] + rows
     for pname in names:
         profile = load_profile(pname)
         spec = index.profiles[pname]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
@@ -10,13 +11,21 @@ from ..rdf import iri, literal
 from .check import SH, VIOLATION, WARNING, INFO, Result
 
 MB = "https://w3id.org/metadatabronn/ns#"
+MANIFESTATION = "http://rdaregistry.info/Elements/c/C10007"
+IDENTIFIER = "http://rdaregistry.info/Elements/m/P30004"
 SEVERITY_NAMES = {VIOLATION: "Violation", WARNING: "Warning", INFO: "Info"}
 JSON_VERSION = 1
 
 
 @dataclass
 class RecordReport:
-    """One record's results, with what a cataloguer needs to find the record."""
+    """One record's results, with what a cataloguer needs to find the record.
+
+    The profile's findings fall in two kinds: *violations*, which make an entity unusable (no
+    title, a broken link between entities, a value outside its list) and reject the record, and
+    *warnings* (and counted Info), which a cataloguer should fix later: the record is stored
+    with them, as ``sh:ValidationResult``s in its graph.
+    """
 
     source: str
     number: int
@@ -26,6 +35,91 @@ class RecordReport:
     @property
     def conforms(self) -> bool:
         return not any(r.severity == VIOLATION for r in self.results)
+
+    @property
+    def violations(self) -> list[Result]:
+        return [r for r in self.results if r.severity == VIOLATION]
+
+    @property
+    def warnings(self) -> list[Result]:
+        return [r for r in self.results if r.severity != VIOLATION]
+
+    @property
+    def label(self) -> str:
+        return record_label(self.control_number, self.number, self.source)
+
+    def rejection(self, profile: str, tags=None) -> tuple[str, str | None]:
+        """(reason, tag at fault) for a record its violations reject: the reason names the record
+        by its control number and gives every violation; the tag is the field really at fault
+        among ``tags``, the tags the record has (see :func:`tag_at_fault`)."""
+        found = self.violations
+        if not found:
+            return "", None
+        messages = list(dict.fromkeys(r.message for r in found))
+        reason = (f"{self.control_number or self.label}: {len(found)} violation(s) of profile {profile}: "
+                  + "; ".join(messages))
+        return reason, tag_at_fault(found[0], tags)
+
+
+def record_label(control_number: str, number: int = 0, source: str = "") -> str:
+    """How reports name a record: by its control number (001/003, else 035, else 010, as the
+    mapping gives it), with its position in the file after it, or by the position alone when
+    it has none. A record read from the store has no position (``number`` 0).
+
+    >>> record_label("(DLC)00001671", 410, "lc.mrc")
+    '(DLC)00001671 (record 410 of lc.mrc)'
+    >>> record_label("", 4, "lc.mrc"), record_label("(DLC)00001671", 0, "")
+    ('record 4 of lc.mrc', '(DLC)00001671')
+    """
+    where = f"record {number} of {source}" if number else source
+    if control_number:
+        return f"{control_number} ({where})" if where else control_number
+    return where or "?"
+
+
+_TAG_TOKENS = re.compile(r"Leader|\b[0-9][0-9X]{2}\b")
+
+
+def tag_at_fault(result: Result, tags=None) -> str | None:
+    """The field a result is about: of the tags its row names (``marcTags``, in the order the
+    mapping reads them: "338 $b, else 007/00-01, 300, 008"), the first the record has, else the
+    first named (a missing 245 is the 245's fault). ``None`` for the leader, or a row that names
+    no tag ("the record's expression").
+
+    >>> r = Result("", "", "", "", "", None, "", "338 $b, else 007/00-01, 300, 008")
+    >>> tag_at_fault(r, {"001", "007", "245", "300"}), tag_at_fault(r, None)
+    ('007', '338')
+    """
+    named = _TAG_TOKENS.findall(result.marc_tags)
+    if not named:
+        return None
+    if tags:
+        for token in named:
+            if token == "Leader":
+                return None
+            if "X" in token:
+                found = sorted(t for t in tags if t[:1] == token[0])
+                if found:
+                    return found[0]
+            elif token in tags:
+                return token
+    return None if named[0] == "Leader" else named[0]
+
+
+def control_number_of(data) -> str:
+    """A record's control number from its data (a :class:`~.check.Data` of its graph): the
+    identifier of its manifestation whose form names the manifestation's IRI, which the mapping
+    mints from the control number. Other identifiers (an 035's "(OCoLC)…") are not it."""
+    from ..identity import manifestation_id
+
+    for subject, types in data.types.items():
+        if MANIFESTATION not in types or "/manifestation/" not in subject:
+            continue
+        local = subject.rsplit("/manifestation/", 1)[1]
+        for term in data.values.get(subject, {}).get(IDENTIFIER, ()):
+            if term.kind == "L" and manifestation_id(term.value) == local:
+                return term.value
+    return ""
 
 
 def _curie(value: str) -> str:
@@ -67,8 +161,7 @@ def to_text(reports: list[RecordReport], profile: str, examples: int = 5) -> str
         items = grouped[(next(k for k, v in SEVERITY_NAMES.items() if v == sev), row["shape"], row["path"])]
         lines.append(f"  {row['count']:>7,}  {_curie(row['shape'])}  {_curie(row['path'])}")
         for rep, r in items[:examples]:
-            lines.append(f"           {rep.control_number or '?'} (record {rep.number} of {rep.source}) "
-                         f"{r.focus}: {r.message}")
+            lines.append(f"           {rep.label} {r.focus}: {r.message}")
     return "\n".join(lines) + "\n"
 
 
