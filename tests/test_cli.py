@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -494,3 +495,32 @@ def test_python_m_metadatabronn_ingest_and_query(tmp_path):
                           timeout=60)
     assert done.returncode == 1
     assert_one_line_error(done.stderr, "nope.mrc")
+
+
+@pytest.mark.parametrize("name, content, words", [
+    ("empty.mrc", b"", ["empty.mrc", "file is empty"]),
+    ("report.pdf", b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n",
+     ["report.pdf", "PDF"]),
+])
+def test_ingest_of_a_file_with_nothing_readable_exits_non_zero_after_storing_the_others(
+        tmp_path, capsys, name, content, words):
+    bad = tmp_path / name
+    bad.write_bytes(content)
+    store = tmp_path / "store"
+    code, out, err = cli(capsys, "ingest", LC5, bad, "--store", store, "--workers", "1")
+    assert code == 1
+    assert_one_line_error(err, *words)
+    assert manifestation_iris(store) == {i.replace("http://example.org", "http://localhost:8000") for i in LC5_IRIS}
+    assert re.search(r"^records read\s+6$", out, re.M)  # lc5's five and the file that could not be read
+
+
+def test_dc_source_is_the_files_name_and_the_records_position_never_a_path(tmp_path, capsys):
+    store = tmp_path / "store"
+    code, _, err = cli(capsys, "ingest", LC5.resolve(), "--store", store, "--workers", "1", "-q")
+    assert code == 0, err
+    code, out, err = cli(capsys, "query", "SELECT ?src ?n WHERE { GRAPH ?g { ?g <http://purl.org/dc/terms/source> ?src ; "
+                         "<https://w3id.org/metadatabronn/ns#sourceRecord> ?n } } ORDER BY ?n", "--store", store)
+    assert code == 0, err
+    rows = list(csv.reader(io.StringIO(out)))[1:]
+    assert rows == [["lc5.mrc", str(n)] for n in range(1, 6)]
+    assert str(LC5.parent) not in out
