@@ -313,7 +313,7 @@ def _record_start(buf: bytes, start: int, end: int) -> int:
     """Where, between *start* and *end*, a whole record begins that ends exactly at *end*
     (its leader's length and base address consistent with its terminators); -1 if none."""
     search = _LEADER.search
-    pos = start
+    pos = max(start, end - _MAX_ISO)  # no record is longer
     while True:
         m = search(buf, pos, end)
         if m is None:
@@ -439,6 +439,7 @@ def _json_chunks(stream: BinaryIO, buf: bytes, name: str) -> Generator[Chunk, No
 _MAX_XML_RECORD = 4 << 20
 # The text entity references may add to one record. A "billion laughs" asks for 3 GB.
 _MAX_ENTITY_TEXT = 1_000_000
+_MAX_ENTITY_DEPTH = 40
 _PREDEFINED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 
 
@@ -467,6 +468,8 @@ class _Entities:
             return [_PREDEFINED[name]]
         if name in stack:
             raise _EntityError(f"entity &{name}; refers to itself")
+        if len(stack) > _MAX_ENTITY_DEPTH:
+            raise _EntityError(f"entity &{stack[0]}; nests entities more than {_MAX_ENTITY_DEPTH} deep: not expanded")
         if name not in self.declared:
             raise _EntityError(f"entity &{name}; is not declared in the document's DTD")
         value = self.declared[name]
@@ -502,6 +505,7 @@ class _Entities:
         return total
 
     def text(self, name: str) -> str:
+        """The expansion of a reference whose :meth:`size` is known to be within bounds."""
         if name not in self._texts:
             self._texts[name] = "".join(self.text(p[0]) if isinstance(p, tuple) else p
                                         for p in self._parts(name, ()))
@@ -718,6 +722,10 @@ def _record_data(elem: etree._Element, entities: _Entities | None) -> bytes:
                 raise _EntityError(f"entity &{ref}; expands past the {_MAX_ENTITY_TEXT:,} characters "
                                    "entities may add to one record (an entity expansion bomb?): not expanded")
         return xml_record_data(elem, entities.text)
+    except RecursionError:
+        exc = _EntityError("entities nested too deeply to expand")
+        record = xml_record_data(elem, lambda n: f"\ue000{n}\ue001")
+        return xml_error_data(str(exc), _MARK.sub(rb"&\1;", record))
     except _EntityError as exc:
         record = xml_record_data(elem, lambda n: f"\ue000{n}\ue001")
         return xml_error_data(str(exc), _MARK.sub(rb"&\1;", record))
