@@ -45,7 +45,10 @@ class Chunk:
     A MARCXML file that stops being well-formed part-way ends with one *error chunk*:
     its ``data`` is :data:`XML_ERROR_PREFIX` followed by the parser's message, and
     :func:`~metadatabronn.marc.parse_chunk` rejects it with a ``MarcError`` carrying that
-    message. The iterator therefore never raises for a damaged record.
+    message. A record whose entity references cannot be expanded (external, undeclared, an
+    expansion bomb) is an error chunk too: the reason on the first line, then the record's
+    XML with its references as written. The iterator therefore never raises for a damaged
+    record.
     """
 
     number: int

@@ -9,6 +9,21 @@ its bytes; only whole-file problems raise :class:`~metadatabronn.errors.InputErr
 A file that cannot be read to its end (a truncated gzip, an I/O error) still yields every
 record before the fault; then :class:`~metadatabronn.errors.ReadError` says after which
 record reading stopped and why, with the bytes of the record cut short.
+
+Hostile input costs only what is wrong with it:
+
+- ISO 2709: a record cut short (or a length that lies, or garbage between records) ends
+  where the next whole record begins, found by its leader, directory and terminator.
+- MARCXML: no DTD or external entity is ever read or fetched. Entities the document's
+  internal DTD declares are expanded here, at most 1,000,000 characters a record; a record
+  whose reference is external, undeclared, circular or a "billion laughs" is rejected alone
+  (an error chunk). Documents are fed to the parser block by block, so the records before a
+  syntax error are kept; more than 4 MiB without the end of a record stops the file.
+- Compressed input is unpacked as a stream, refused past ``METADATABRONN_MAX_UNPACKED``
+  bytes (64 GiB) or, past 100 MiB, ``METADATABRONN_MAX_RATIO`` times its packed size (200).
+- MARC-in-JSON nested past 64 levels is cut at the next line that starts an object; a JSON
+  file without any object, an empty file, a PDF or another known non-MARC file raise
+  ``InputError`` naming the file.
 """
 
 from __future__ import annotations
