@@ -188,8 +188,10 @@ def test_deeply_nested_json_is_an_error_not_zero_records():
     assert "nested too deeply" in got[1][2]
 
 
-@pytest.mark.parametrize(("name", "message"), [("empty.mrc", "file is empty"),
-                                               ("not-marc.pdf", "not MARC: this is a PDF document")])
+@pytest.mark.parametrize(("name", "message"), [
+    ("empty.mrc", "file is empty"),
+    ("not-marc.pdf", "not MARC: this is a PDF document"),
+    ("error-page.xml", "not MARC: an XML document of <html> without MARC records")])
 def test_empty_file_and_pdf_are_errors_naming_the_file(name, message):
     with pytest.raises(InputError) as info:
         list(iter_chunks(HOSTILE / name))
@@ -201,7 +203,8 @@ def test_ingest_of_every_hostile_file_loses_no_good_record_and_exits_non_zero(tm
 
     monkeypatch.setenv("METADATABRONN_MAX_UNPACKED", str(4 << 20))
     files = ["entities.marcxml", "empty.mrc", "cut-short.mrc", "not-marc.pdf", "lying-length.mrc",
-             "garbage-between.mrc", "deep-record.json", "deep.json", "bomb.mrc.gz", "external-dtd.marcxml"]
+             "garbage-between.mrc", "deep-record.json", "deep.json", "bomb.mrc.gz", "external-dtd.marcxml",
+             "error-page.xml"]
     store = tmp_path / "store"
     report = tmp_path / "report.json"
     status = main(["ingest", "--store", str(store), "--workers", "1", "--profile", "none", "--quiet",
@@ -215,6 +218,7 @@ def test_ingest_of_every_hostile_file_loses_no_good_record_and_exits_non_zero(tm
     assert any("empty.mrc: file is empty" in u for u in unreadable)
     assert any("not-marc.pdf: not MARC" in u for u in unreadable)
     assert any("deep.json: no MARC-in-JSON record" in u for u in unreadable)
+    assert any("error-page.xml: not MARC" in u for u in unreadable) and len(unreadable) == 4
     rejects = [json.loads(line) for line in Path(summary["rejects_file"]).read_text().splitlines()]
     reasons = {(Path(r["source"]).name, r["record"]): r["reason"] for r in rejects}
     assert "&lol9;" in reasons[("entities.marcxml", 2)]

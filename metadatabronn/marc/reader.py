@@ -660,9 +660,10 @@ def _xml_chunks(head: bytes, stream: BinaryIO, name: str,
                        "not MARCXML, or a record far larger than any MARC record")
         if failure is not None:
             break
+    root = None
     if failure is None:
         try:
-            parser.close()
+            root = parser.close()
         except etree.XMLSyntaxError as exc:  # the document ends early: no more records
             failure = _xml_reason(exc)
         else:
@@ -675,8 +676,16 @@ def _xml_chunks(head: bytes, stream: BinaryIO, name: str,
         yield Chunk(number + 1, Format.MARCXML, xml_error_data(failure), name)
         return number + 1, b""
     if number == 0 and (guarded is None or guarded.error is None):
+        local = etree.QName(root).localname if root is not None and isinstance(root.tag, str) else ""
+        if local not in _CONTAINERS:  # XHTML, RSS, anything but an empty answer with records
+            raise InputError(f"{name}: not MARC: an XML document of <{local}> without MARC records")
         log.warning("%s: no MARC records in this XML document", name)
     return number, b""
+
+
+# Roots of documents that hold MARC records, or would: a collection, an SRU or OAI-PMH answer.
+_CONTAINERS = frozenset({"collection", "record", "records", "searchRetrieveResponse", "OAI-PMH",
+                         "ListRecords", "GetRecord", "explainResponse"})
 
 
 def _xml_reason(exc: etree.XMLSyntaxError) -> str:

@@ -81,6 +81,10 @@ def main() -> None:
     # JSON that is nothing but arrays in arrays.
     (HERE / "deep.json").write_bytes(b"[" * 20_000 + b"]" * 20_000 + b"\n")
     (HERE / "empty.mrc").write_bytes(b"")
+    # A harvester's error page saved in place of the records: well-formed XHTML.
+    (HERE / "error-page.xml").write_bytes(
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<html xmlns="http://www.w3.org/1999/xhtml"><head><title>503'
+        b'</title></head><body><p>Service temporarily unavailable.</p></body></html>\n')
     (HERE / "not-marc.pdf").write_bytes(
         b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
         b"2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\n"
