@@ -53,15 +53,21 @@ class RecordError(MetadatabronnError):
     (``None`` when the fault is in the leader or the record structure).
     """
 
-    def __init__(self, reason: str, *, number: int | None = None, tag: str | None = None):
+    def __init__(self, reason: str, *, number: int | None = None, tag: str | None = None,
+                 control_number: str | None = None):
         self.reason = reason
         self.number = number
         self.tag = tag
+        # The record's own name (001, else 035, else 010), which a cataloguer searches by; the
+        # position in the file only where the record has none.
+        self.control_number = control_number
         super().__init__(self.describe())
 
     def describe(self) -> str:
         where = []
-        if self.number is not None:
+        if self.control_number:
+            where.append(f"record {self.control_number}" + (f" (no. {self.number})" if self.number is not None else ""))
+        elif self.number is not None:
             where.append(f"record {self.number}")
         if self.tag is not None:
             where.append(f"field {self.tag}")

@@ -64,9 +64,9 @@ def convert(record, number: int | None = None) -> Description:
     if record.get("245") is None:
         if record.get("200") is not None:
             raise MappingError("no 245 but a 200 title field: this looks like UNIMARC, and only MARC 21 is read",
-                               number=number, tag="245")
+                               number=number, tag="245", control_number=cn)
         raise MappingError("no title statement (245): a manifestation needs its title proper",
-                           number=number, tag="245")
+                           number=number, tag="245", control_number=cn)
     f008_field = record.get("008")
     f008 = f008_field.data if f008_field is not None else ""
     # Every 007: a sound recording may code "sz" (other) first and its carrier ("cr") second.
@@ -94,7 +94,7 @@ def convert(record, number: int | None = None) -> Description:
                 try:
                     rule.handler(b, field)
                 except (IndexError, ValueError, AttributeError) as exc:
-                    raise MappingError(f"cannot map: {exc}", number=number, tag=tag) from exc
+                    raise MappingError(f"cannot map: {exc}", number=number, tag=tag, control_number=cn) from exc
                 if _size(b) == before:
                     # The rule found nothing to hold here (an 800 with a name but no title):
                     # the field is carried as written, so nothing of it can be lost.

@@ -46,7 +46,8 @@ class Rejects:
             text, encoding = o.data.decode("utf-8"), "utf-8"
         except UnicodeDecodeError:
             text, encoding = base64.b64encode(o.data).decode("ascii"), "base64"
-        entry = {"source": o.source, "record": o.number, "tag": o.tag, "reason": o.reason,
+        entry = {"source": o.source, "record": o.number, "control_number": o.control_number or None,
+                 "tag": o.tag, "reason": o.reason,
                  "status": o.status, "format": o.format, "encoding": encoding, "data": text}
         if o.report:
             entry["validation"] = json.loads(o.report)

@@ -255,7 +255,8 @@ def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None]
                     reasons[_reason_class(o)] += 1
                     if o.kind == "file":
                         summary.files_unreadable.append(f"{o.source}: {o.reason[len('file unreadable: '):]}")
-                    log.warning("%s record %d%s: %s", o.source, o.number,
+                    log.warning("%s record %s%s: %s", o.source,
+                                f"{o.control_number} (no. {o.number})" if o.control_number else o.number,
                                 f", field {o.tag}" if o.tag else "", o.reason)
             if progress is not None:
                 progress(1)

@@ -117,7 +117,7 @@ def convert_chunk(chunk: Chunk, base: str, when: str, gate: Gate | None = None) 
                        control_number=description.control_number, violations=violations, warnings=warnings)
     except RecordError as exc:
         return Outcome(chunk.number, "rejected", chunk.source, reason=exc.reason, tag=exc.tag,
-                       data=chunk.data, format=chunk.format.value)
+                       data=chunk.data, format=chunk.format.value, control_number=exc.control_number or "")
     except Exception as exc:  # a record must never stop the run; its reason is kept with it
         log.debug("unexpected error in record %s", chunk.number, exc_info=True)
         return Outcome(chunk.number, "rejected", chunk.source,
