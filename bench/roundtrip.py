@@ -49,14 +49,18 @@ def main() -> int:
         print(f"{corpus.name}: {full.records:,} records, {args.workers} workers, best of {args.repeat}")
         print(f"  both directions (read, to entities, back, ISO 2709)  {both.records_per_second:8,.0f} records/s")
         print(f"  with pymarc re-read and comparison                   {full.records_per_second:8,.0f} records/s")
-        print(f"  fields kept {rates['fields_kept']:.4%}; subfields identical {rates['subfields_exact']:.2%}, "
-              f"modulo punctuation {rates['subfields_modulo']:.4%}")
+        print(f"  fields kept {rates['fields_kept']:.4%}; subfields identical {rates['subfields_exact']:.4%}, "
+              f"after NFC {rates['subfields_identical_nfc']:.4%}, modulo punctuation {rates['subfields_modulo']:.4%}")
+        classes = full.fidelity.classes()
+        print("  subfields: " + "; ".join(f"{k.replace('_', '/')} {v:,}" for k, v in classes.items())
+              + " (added: " + ", ".join(f"{t} {n:,}" for t, n in full.fidelity.added_by_tag().items()) + ")")
         print("  key tags modulo punctuation: " + ", ".join(f"{t} {r:.2%}" for t, r in key.items()))
         if full.unreadable:
             print(f"  OUTPUT PYMARC CANNOT READ: {len(full.unreadable)}")
         figures[corpus.name] = {"records": full.records, "both_directions_rps": round(both.records_per_second),
                                 "with_measurement_rps": round(full.records_per_second),
-                                "rates": rates, "key_tags": key, "unreadable": len(full.unreadable)}
+                                "rates": rates, "key_tags": key, "classes": classes,
+                                "unreadable": len(full.unreadable)}
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
     return 0
