@@ -76,7 +76,8 @@ def fidelity(corpora: list[str], exported: Path, report: str | None = None) -> N
     from metadatabronn.errors import MetadatabronnError
     from metadatabronn.mapping.convert import convert, record_control_number
     from metadatabronn.marc import iter_chunks, parse_chunk
-    from metadatabronn.marc.compare import Fidelity, compare
+    from metadatabronn.marc.compare import compare
+    from metadatabronn.marc.fidelity import Fidelity
 
     given: dict[str, pymarc.Record] = {}
     twice: set[str] = set()

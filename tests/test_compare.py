@@ -7,7 +7,8 @@ import json
 import pytest
 from pymarc import Field, Indicators, Record, Subfield
 
-from metadatabronn.marc.compare import Fidelity, RecordDiff, TagCounts, compare, normal
+from metadatabronn.marc.compare import RecordDiff, TagCounts, compare, normal
+from metadatabronn.marc.fidelity import Fidelity
 
 
 def data(tag: str, *pairs: str, ind: str = "  ") -> Field:

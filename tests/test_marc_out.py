@@ -22,7 +22,8 @@ from metadatabronn.mapping import terms as T
 from metadatabronn.mapping.reverse import Options, convert_back, from_description, to_marc
 from metadatabronn.mapping.text import isbn13
 from metadatabronn.marc import iter_chunks, parse_chunk
-from metadatabronn.marc.compare import Fidelity, compare, normal
+from metadatabronn.marc.compare import compare, normal
+from metadatabronn.marc.fidelity import Fidelity
 from metadatabronn.pipeline import Settings, ingest
 from metadatabronn.pipeline.export import export
 from metadatabronn.pipeline.roundtrip import roundtrip

@@ -25,10 +25,10 @@ from typing import Callable
 
 from pymarc import Field, Indicators, Record, Subfield
 
-from . import fixed
 from . import terms as T
 from .model import Description
 from .finder import FORM_TAGS, HEADING_TAGS, NAME_PARTS, Finder
+from .control import control_field, deleted_record, identity_fields, record_leader
 from .edited import add_new_notes, insert_field, reconcile_subjects
 from .headings import concept_label
 from .isbd import end_full_stop, punctuate
@@ -74,7 +74,7 @@ class Options:
 def to_marc(src: Source, options: Options = Options()) -> Record:
     """Write one MARC 21 bibliographic record (a pymarc Record) for a manifestation."""
     if src.deleted or not src.carried:
-        return _deleted(src)
+        return deleted_record(src)
     layout = json.loads(src.carried)
     leader = layout["leader"]
     exact = Finder(src, 1)
@@ -94,7 +94,7 @@ def to_marc(src: Source, options: Options = Options()) -> Record:
     for entry in layout["fields"]:
         tag = entry[0]
         if len(entry) == 2:
-            out = _control(tag, entry[1], src, leader, has_041, has_001)
+            out = control_field(tag, entry[1], src, leader, has_041, has_001)
             if out is not None:
                 fields.append(out)
                 has.add(tag)
@@ -106,10 +106,10 @@ def to_marc(src: Source, options: Options = Options()) -> Record:
     if "001" not in has and layout.get("h", 1) < 3:
         # Older layouts left 001/003 out: they are written from the control number. A record
         # that came without 001 (its identity taken from 035 or 010) goes out without one.
-        fields[:0] = _identity_fields(src)
+        fields[:0] = identity_fields(src)
     if "005" not in has and src.modified:
         # Every record out of the store says when it last changed in the well.
-        stamp = _control("005", None, src, leader)
+        stamp = control_field("005", None, src, leader)
         at = next((i for i, f in enumerate(fields) if f.tag > "005"), len(fields))
         fields.insert(at, stamp)
     _add_types(fields, has, src)
@@ -119,69 +119,9 @@ def to_marc(src: Source, options: Options = Options()) -> Record:
         fields = reconcile_subjects(fields, src)
     if options.rda:
         fields = _rda_style(fields)
-    record = Record(leader=_leader(leader, src), force_utf8=True)
+    record = Record(leader=record_leader(leader, src), force_utf8=True)
     record.fields = fields
     return record
-
-
-def _leader(leader: str, src: Source) -> str:
-    leader = (leader + " " * 24)[:24]
-    status = "d" if src.deleted else leader[5]
-    # Lengths and base address are computed when the record is written; 09 says UTF-8.
-    return "00000" + status + leader[6:9] + "a" + "22" + "00000" + leader[17:20] + "4500"
-
-
-def _identity_fields(src: Source) -> list[Field]:
-    cn = src.control_number
-    if cn.startswith("(") and ")" in cn:
-        org, number = cn[1:].split(")", 1)
-        return [Field(tag="001", data=number), Field(tag="003", data=org)]
-    return [Field(tag="001", data=cn)]
-
-
-def _control(tag: str, data, src: Source, leader: str, has_041: bool = False, has_001: bool = True):
-    if tag == "001":
-        made = _identity_fields(src)[0]
-        # As it came ("  00001813 "), while it still spells the record's control number.
-        return Field(tag="001", data=data) if data and data.strip() == made.data else made
-    if tag == "003":
-        ident = _identity_fields(src)
-        if data is not None and (len(ident) < 2 or data.strip() == ident[1].data or not has_001):
-            return Field(tag="003", data=data)  # as given, also where the record had no 001
-        return ident[1] if len(ident) > 1 else None
-    if tag == "005" and src.modified:
-        stamp = re.sub(r"[^0-9]", "", src.modified[:19])
-        return Field(tag="005", data=(stamp + "000000")[:14] + ".0")
-    if tag == "008" and data is not None:
-        return Field(tag="008", data=_rebuild_008(data, src, leader, has_041))
-    return Field(tag=tag, data=data or "")
-
-
-def _rebuild_008(data: str, src: Source, leader: str, has_041: bool) -> str:
-    """008 with the positions the entities hold set from them (language, audience, literary
-    form) where the entities say otherwise; an 008 the entities agree with goes out as given
-    (also when it is shorter than 40 characters, or codes an obsolete language)."""
-    f008 = data.ljust(40) if len(data) < 40 else data
-    e, w = src.values["e"], src.values["w"]
-    languages = [v[len(T.LANG_BASE):] for v in e.get(T.E_LANGUAGE, ()) if v.startswith(T.LANG_BASE)]
-    # With a 041 the expression's languages come from it, and 008 keeps its own choice
-    # ("mul", the predominant one); without, they come from 008, so a difference is an edit.
-    # An obsolete code ("gae") stands for its replacement ("gla").
-    given = fixed.language(f008)
-    if languages and given not in languages and f008[35:38] not in languages and not has_041:
-        f008 = f008[:35] + sorted(languages)[0][:3].ljust(3) + f008[38:]
-    audience = e.get(T.E_AUDIENCE, [None])[0]
-    if audience is not None:
-        current, _ = fixed.audience(leader, f008)
-        if audience != current:
-            code = "j" if audience == T.MB_JUVENILE else "e"
-            f008 = f008[:22] + code + f008[23:]
-    form = next((v for v in w.get(T.W_CATEGORY, ()) if v in (T.MB_FICTION, T.MB_NONFICTION)), None)
-    if form is not None and form != fixed.literary_form(leader, f008):
-        f008 = f008[:33] + ("1" if form == T.MB_FICTION else "0") + f008[34:]
-    if f008.rstrip() == data.rstrip():
-        return data
-    return f008
 
 
 def _data_field(tag: str, indicators: str, subs: list, pools: tuple[Finder, Callable[[], Finder]], src: Source):
@@ -426,19 +366,6 @@ def _rda_style(fields: list[Field]) -> list[Field]:
         if manu:
             out.append(Field(tag="264", indicators=Indicators(" ", "3"), subfields=manu))
     return out
-
-
-def _deleted(src: Source) -> Record:
-    """A deleted record: Leader/05 d, its control number and identifiers."""
-    record = Record(leader="00000dam a2200000 a 4500", force_utf8=True)
-    record.fields = _identity_fields(src)
-    for ident in src.identifiers:
-        if ident.startswith("(") and ident != src.control_number:
-            record.fields.append(Field(tag="035", indicators=Indicators(" ", " "), subfields=[Subfield("a", ident)]))
-        elif ident.startswith("urn:isbn:"):
-            record.fields.append(Field(tag="020", indicators=Indicators(" ", " "),
-                                       subfields=[Subfield("a", ident[9:])]))
-    return record
 
 
 def convert_back(desc: Description, options: Options = Options()) -> Record:

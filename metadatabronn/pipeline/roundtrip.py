@@ -22,7 +22,8 @@ from ..errors import MetadatabronnError, RecordError
 from ..mapping.convert import convert
 from ..mapping.reverse import Options, convert_back
 from ..marc import Chunk, iter_chunks, record_kind
-from ..marc.compare import Fidelity, compare
+from ..marc.compare import compare
+from ..marc.fidelity import Fidelity
 from ..marc.kinds import RecordKind
 from ..marc.parse import parse_chunk
 
