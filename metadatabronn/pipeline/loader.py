@@ -148,6 +148,8 @@ class Loader:
                 if known is not None and known != iri:
                     # The store gave this key another IRI (kept from an earlier minting or a merge).
                     text = text.replace(f"<{iri}>".encode(), f"<{known}>".encode())
+                elif known is not None:  # the key is in the entity's core: it is minted
+                    continue
                 elif not self._is_minted(iri):
                     self._remember(iri)
                     batch.cores.add(iri)

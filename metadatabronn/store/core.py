@@ -141,8 +141,8 @@ class Store(Reading):
 
     def key_iri(self, key: str) -> str | None:
         """The IRI the store gave an identity key (works and expressions), if any."""
-        found = None
-        for q in self._store.quads_for_pattern(None, ox.NamedNode(MB_KEY), ox.Literal(key), None):
+        found = None  # keys are in entity cores: the default graph (one index, not two)
+        for q in self._store.quads_for_pattern(None, ox.NamedNode(MB_KEY), ox.Literal(key), ox.DefaultGraph()):
             found = q.subject.value  # the last, as a registry read whole kept it
         return found
 
