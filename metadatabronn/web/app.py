@@ -6,14 +6,13 @@ store written meanwhile is shown once it has been quiet for ``refresh`` seconds.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
+import time
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-import anyio
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
@@ -23,7 +22,7 @@ from ..errors import StoreError
 from ..mapping import terms as T
 from ..store import Store, generation
 from . import entities, oai, problems, sparql, sru
-from .queries import QueryWorkers
+from .queries import Admission, QueryWorkers
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +58,7 @@ class Well:
     def __init__(self, store_path: Path, base: str, refresh: float):
         self.store_path, self.base, self.refresh = store_path, base, refresh
         self.snapshot = Snapshot(store_path, base)
-        self._seen = self.snapshot.generation
+        self._seen, self._seen_at = self.snapshot.generation, time.monotonic()
         self._lock = threading.Lock()
 
     def install(self, app: FastAPI) -> None:
@@ -69,35 +68,60 @@ class Well:
         app.state.started, app.state.counts = snap.started, snap.counts
         app.state.sru = None
 
-    def refresh_if_changed(self, app: FastAPI) -> None:
+    def refresh_if_changed(self, app: FastAPI, now: float | None = None) -> bool:
+        """Open a fresh snapshot if the store on disk has changed and has then stayed quiet for
+        ``refresh`` seconds (measured from when this process first saw it as it is now).
+        Whether it did."""
+        now = time.monotonic() if now is None else now
         with self._lock:
             current = generation(self.store_path)
             if current == self.snapshot.generation:
-                return
+                self._seen, self._seen_at = current, now
+                return False
             if current != self._seen:  # still being written: wait until it has been quiet
-                self._seen = current
-                return
+                self._seen, self._seen_at = current, now
+                return False
+            if now - self._seen_at < self.refresh:
+                return False
             log.info("the store changed on disk: serving a fresh view of it")
             snapshot = Snapshot(self.store_path, self.base)
             # Harvesters should not wait for the index on their next request: build it here.
             snapshot.oai = oai.Repository(snapshot.store, self.base, snapshot.started, app.state.queries)
-            self.snapshot, self._seen = snapshot, snapshot.generation
+            self.snapshot, self._seen, self._seen_at = snapshot, snapshot.generation, now
             self.install(app)
+            return True
+
+    def watch(self, app: FastAPI) -> threading.Event:
+        """Look at the store on disk several times per ``refresh`` seconds, on a thread of its
+        own: neither requests in the event loop nor a full thread pool (queries waiting for a
+        worker) hold it up, so a change is served within ``refresh`` seconds plus one look
+        (a quarter of ``refresh``, at most 1 s) and the time it takes to open. Set the
+        returned event to stop it."""
+        stop = threading.Event()
+        every = min(1.0, max(0.05, self.refresh / 4))
+
+        def run() -> None:
+            while not stop.wait(every):
+                try:
+                    self.refresh_if_changed(app)
+                except Exception:  # noqa: BLE001 - a failed look is logged and tried again later
+                    log.exception("could not open a fresh view of the store")
+
+        threading.Thread(target=run, name="metadatabronn-refresh", daemon=True).start()
+        return stop
 
 
-async def _watch(app: FastAPI, well: Well) -> None:
-    """Look at the store on disk every ``refresh`` seconds, off the request path."""
-    while True:
-        await asyncio.sleep(well.refresh)
-        try:
-            await anyio.to_thread.run_sync(well.refresh_if_changed, app)
-        except Exception:  # noqa: BLE001 - a failed look is logged and tried again later
-            log.exception("could not open a fresh view of the store")
+DEFAULT_QUERY_WAIT = 1.0  # seconds a SPARQL request waits for a free query worker before a 503
+DEFAULT_QUERY_NICE = 10  # how much lower the query workers' CPU priority is than the server's
 
 
 def create_app(store_path: Path, base: str, *, query_workers: int = 2, timeout: float = 30.0,
-               max_bytes: int = 50_000_000, refresh: float = 5.0) -> FastAPI:
-    """The FastAPI app over the store at ``store_path`` (which must exist)."""
+               max_bytes: int = 50_000_000, refresh: float = 5.0, query_wait: float = DEFAULT_QUERY_WAIT,
+               query_nice: int = DEFAULT_QUERY_NICE) -> FastAPI:
+    """The FastAPI app over the store at ``store_path`` (which must exist).
+
+    ``query_wait``: seconds a SPARQL request waits for a free query worker before it is
+    answered 503 with Retry-After; ``query_nice``: the query workers' lower CPU priority."""
     if not Path(store_path).exists():
         raise StoreError(f"no store at {store_path}: run 'metadatabronn ingest' first or give --store")
 
@@ -105,15 +129,16 @@ def create_app(store_path: Path, base: str, *, query_workers: int = 2, timeout: 
     async def lifespan(app: FastAPI):
         well = Well(Path(store_path), base, refresh)
         queries = QueryWorkers(Path(store_path), base, workers=query_workers, timeout=timeout, max_bytes=max_bytes,
-                               refresh=refresh)
+                               refresh=refresh, nice=query_nice)
         app.state.well, app.state.base, app.state.queries = well, base, queries
+        app.state.admission = Admission(query_workers, query_wait)
         well.install(app)
-        watcher = asyncio.create_task(_watch(app, well)) if refresh else None
+        watcher = well.watch(app) if refresh else None
         try:
             yield
         finally:
             if watcher is not None:
-                watcher.cancel()
+                watcher.set()
             queries.close()
 
     app = FastAPI(title="metadatabronn", version=__version__, lifespan=lifespan,

@@ -418,13 +418,23 @@ def _deleted(store: Store, iri: str) -> bool:
 
 
 _LIMIT = Query(default=20, ge=1, le=200, description="items per page")
-_OFFSET = Query(default=0, ge=0, description="items to skip")
+MAX_OFFSET = 1_000_000
+_OFFSET = Query(default=0, ge=0, description=f"items to skip (at most {MAX_OFFSET:,}: narrow the search to go further)")
+
+
+def _within(offset: int) -> int:
+    """The offset, if it is one the store can page to; past ``MAX_OFFSET`` a 400."""
+    if offset > MAX_OFFSET:
+        raise Problem(400, f"offset must be at most {MAX_OFFSET:,}, not {offset}: narrow the search instead",
+                      parameter="offset")
+    return offset
 
 
 @router.get("/manifestations", tags=["Look-ups"], summary="Manifestations by ISBN (any form: 10 or 13 digits, "
             "with or without hyphens)")
 async def manifestations(request: Request, isbn: str = Query(min_length=1), limit: int = _LIMIT,
                          offset: int = _OFFSET):
+    _within(offset)
     state = request.app.state
     found = _by_isbn(state.key, isbn.strip())
     items = [_item(state.store, state.base, m) for m in found[offset:offset + limit]]
@@ -449,6 +459,7 @@ async def works(request: Request, title: str | None = None, creator: str | None 
                 limit: int = _LIMIT, offset: int = _OFFSET):
     if not (title or creator):
         raise Problem(400, "give title, creator or both")
+    _within(offset)
     state = request.app.state
     filters = ['FILTER(STRSTARTS(?key, "work|"))']
     if creator:
@@ -481,6 +492,7 @@ async def expression_manifestations(request: Request, id: str, limit: int = _LIM
 
 
 def _down(request: Request, kind: str, id_: str, predicate: str, limit: int, offset: int) -> JSONResponse:
+    _within(offset)
     state = request.app.state
     iri = f"{state.base}/{kind}/{id_}"
     rows = state.store.about(iri) if is_iri(iri) else []

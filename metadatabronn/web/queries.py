@@ -2,16 +2,20 @@
 
 pyoxigraph has no query timeout. Each worker process opens the store read-only and answers
 one query at a time over a pipe; a query that runs past the timeout has its process killed and
-replaced, so it never holds up the server or other users. When every worker is busy a request
-waits for one, up to the timeout, and then gets 503.
+replaced, so it never holds up the server or other users. When every worker is busy a SPARQL
+request waits its turn (:class:`Admission`, first come first served) for up to the queue wait,
+and then gets 503 with Retry-After. Workers run at a lower CPU priority than the server process.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import multiprocessing
+import os
 import queue
 import threading
+from collections import deque
 from pathlib import Path
 
 from ..errors import MetadatabronnError, QuerySyntaxError, QueryTimeout, ResultTooLarge, StoreError
@@ -24,7 +28,37 @@ class Busy(MetadatabronnError):
     """Every query worker stayed busy for the whole timeout."""
 
 
-def _serve(conn, store_path: str, base: str, max_bytes: int, refresh: float = 0.0) -> None:
+# The query parser and evaluator recurse: the default 8 MiB stack overflows (and ends the
+# process) on a query nested a few thousand deep. Queries run on a thread with a larger stack,
+# which the operating system backs with memory only as it is used; the server refuses queries
+# nested deeper than ``sparql.MAX_NESTING`` before they come here.
+QUERY_STACK = 512 * 1024 * 1024
+
+
+def _serve(conn, store_path: str, base: str, max_bytes: int, refresh: float = 0.0, nice: int = 0) -> None:
+    """The worker process: lowers its CPU priority by ``nice`` (so that the server process,
+    which answers entity and look-up requests itself, is not slowed down by long queries) and
+    answers requests on a thread with a large stack."""
+    if nice:
+        try:
+            os.nice(nice)
+        except OSError as exc:  # not allowed here: the worker runs at the server's priority
+            log.warning("query worker could not lower its priority by %d: %s", nice, exc)
+    try:
+        threading.stack_size(QUERY_STACK)
+        thread = threading.Thread(target=_answer, args=(conn, store_path, base, max_bytes, refresh),
+                                  name="metadatabronn-query")
+        thread.start()
+    except (RuntimeError, ValueError, MemoryError) as exc:  # no room for the stack: the main thread's
+        log.warning("query worker runs on the main thread's stack: %s", exc)
+        _answer(conn, store_path, base, max_bytes, refresh)
+        return
+    finally:
+        threading.stack_size(0)
+    thread.join()
+
+
+def _answer(conn, store_path: str, base: str, max_bytes: int, refresh: float = 0.0) -> None:
     import time
 
     from ..store import Store, generation
@@ -85,9 +119,9 @@ def _render(store, prefix: str, manifestations: list[str]) -> list[bytes | None]
 
 
 class _Worker:
-    def __init__(self, store_path: Path, base: str, max_bytes: int, refresh: float = 0.0):
+    def __init__(self, store_path: Path, base: str, max_bytes: int, refresh: float = 0.0, nice: int = 0):
         self.conn, child = _CONTEXT.Pipe()
-        self.process = _CONTEXT.Process(target=_serve, args=(child, str(store_path), base, max_bytes, refresh),
+        self.process = _CONTEXT.Process(target=_serve, args=(child, str(store_path), base, max_bytes, refresh, nice),
                                         daemon=True, name="metadatabronn-query")
         self.process.start()
         child.close()
@@ -98,12 +132,68 @@ class _Worker:
         self.conn.close()
 
 
+class Admission:
+    """The queue of SPARQL requests waiting for a query worker, in one server process: first
+    come, first served; one request per worker at a time. A request that has waited ``wait``
+    seconds without a worker is answered 503 (:class:`Busy`), as is one that finds ``limit``
+    requests already waiting: when users ask for more than the workers can run, some get a
+    quick "try again" rather than all of them a slow answer, and the workers' throughput holds.
+
+    Lives in the server's event loop (no locks): ``acquire`` and ``release`` are called from it."""
+
+    def __init__(self, slots: int, wait: float, limit: int = 1000):
+        self.free, self.wait, self.limit = slots, wait, limit
+        self._queue: deque[asyncio.Future] = deque()
+
+    @property
+    def waiting(self) -> int:
+        return sum(1 for f in self._queue if not f.done())
+
+    def busy(self) -> Busy:
+        return Busy(f"every query worker is busy and {self.waiting} queries are waiting; try again in a moment")
+
+    async def acquire(self) -> None:
+        if self.free > 0 and not self._queue:
+            self.free -= 1
+            return
+        if len(self._queue) >= self.limit:
+            raise self.busy()
+        loop = asyncio.get_running_loop()
+        turn = loop.create_future()
+        self._queue.append(turn)
+        expire = loop.call_later(self.wait, lambda: turn.done() or turn.set_exception(self.busy()))
+        try:
+            await turn
+        except BaseException:
+            if turn.done() and not turn.cancelled() and turn.exception() is None:
+                self.release()  # the turn came, but the request was cancelled meanwhile: pass it on
+            else:
+                try:
+                    self._queue.remove(turn)
+                except ValueError:
+                    pass
+            raise
+        finally:
+            expire.cancel()
+
+    def release(self) -> None:
+        while self._queue:
+            turn = self._queue.popleft()
+            if not turn.done():
+                turn.set_result(None)
+                return
+        self.free += 1
+
+
 class QueryWorkers:
-    """A fixed number of query processes; ``run`` blocks, so call it from a thread."""
+    """A fixed number of query processes; ``run`` blocks, so call it from a thread.
+
+    ``nice``: how much lower the workers' CPU priority is than the server's, so that entity and
+    look-up requests, answered in the server process, stay quick while long queries run."""
 
     def __init__(self, store_path: Path, base: str, *, workers: int = 2, timeout: float = 30.0,
-                 max_bytes: int = 50_000_000, refresh: float = 0.0):
-        self.store_path, self.base, self.refresh = store_path, base, refresh
+                 max_bytes: int = 50_000_000, refresh: float = 0.0, nice: int = 0):
+        self.store_path, self.base, self.refresh, self.nice = store_path, base, refresh, nice
         self.timeout, self.max_bytes = timeout, max_bytes
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._all: set[_Worker] = set()
@@ -112,7 +202,7 @@ class QueryWorkers:
             self._add()
 
     def _add(self) -> None:
-        worker = _Worker(self.store_path, self.base, self.max_bytes, self.refresh)
+        worker = _Worker(self.store_path, self.base, self.max_bytes, self.refresh, self.nice)
         with self._lock:
             self._all.add(worker)
         self._idle.put(worker)

@@ -3,6 +3,7 @@ in JSON, XML, CSV, TSV; graphs in Turtle, N-Triples, JSON-LD, RDF/XML; updates r
 
 from __future__ import annotations
 
+import math
 import re
 from urllib.parse import parse_qs
 
@@ -66,6 +67,49 @@ def federated(query: str) -> bool:
     return "service" in _HIDDEN.sub(hide, query).lower()
 
 
+MAX_QUERY_BYTES = 1_000_000
+MAX_NESTING = 100
+_OPEN, _CLOSE, _PREFIX = frozenset("({["), frozenset(")}]"), frozenset("!^")
+
+
+def too_complex(query: str) -> str | None:
+    """Why the query is refused before it is parsed, or ``None``: over ``MAX_QUERY_BYTES``, or
+    brackets (groups, expressions, blank node lists) and prefix operators (``!``, ``^``) nested
+    more than ``MAX_NESTING`` deep.
+
+    The query parser is recursive: a query nested thousands deep would overflow its stack and
+    end the process that parses it. No query a person writes nests a hundred deep. Brackets in
+    comments, strings and IRIs do not count.
+
+    >>> too_complex("SELECT * WHERE { { ?s ?p ?o FILTER((?o > 1)) } }") is None
+    True
+    >>> too_complex("SELECT * WHERE " + "{" * 101 + "}" * 101)
+    'the query nests brackets or operators 101 deep; at most 100 are taken'
+    >>> too_complex("ASK { FILTER(" + "!" * 200 + "true) }")
+    'the query nests brackets or operators 202 deep; at most 100 are taken'
+    >>> too_complex('SELECT * WHERE { ?s ?p "((((" } # ((((') is None
+    True
+    """
+    size = len(query.encode("utf-8", "surrogatepass"))
+    if size > MAX_QUERY_BYTES:
+        return f"the query is {size:,} bytes long; at most {MAX_QUERY_BYTES:,} are taken"
+    depth = deepest = run = 0
+    for ch in _HIDDEN.sub(" ", query):
+        if ch in _OPEN:
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in _CLOSE:
+            depth = max(0, depth - 1)
+        if ch in _PREFIX:  # "!!!!x" or "^^^^p" nest as deeply as brackets do
+            run += 1
+            deepest = max(deepest, depth + run)
+        elif not ch.isspace():
+            run = 0
+    if deepest > MAX_NESTING:
+        return f"the query nests brackets or operators {deepest:,} deep; at most {MAX_NESTING} are taken"
+    return None
+
+
 def is_iri(value: str) -> bool:
     """Whether ``value`` is an absolute IRI the store takes: checked by the store's own writer, so
     the answer is the one a query would meet.
@@ -87,9 +131,11 @@ _RESPONSES = {
     200: {"description": "results or a graph", "content": {t.split(";")[0]: {} for t in
                                                           (*RESULT_TYPES.values(), *GRAPH_TYPES.values())}},
     400: {"description": "the query does not parse (problem details with `line` and `column`), has a "
-                         "SERVICE clause, or a graph parameter is not an IRI (problem details name it)"},
+                         "SERVICE clause, is over 1,000,000 bytes or nests brackets more than 100 deep, "
+                         "or a graph parameter is not an IRI (problem details name it)"},
     403: {"description": "an update"}, 413: {"description": "the result is over the size limit"},
-    503: {"description": "every query worker is busy"}, 504: {"description": "the query ran out of time"},
+    503: {"description": "every query worker stayed busy while the query waited its turn (1 s by default): "
+                         "try again after the `Retry-After` seconds"}, 504: {"description": "the query ran out of time"},
 }
 
 
@@ -139,6 +185,9 @@ async def sparql_post(request: Request):
 async def _answer(request: Request, query: str, defaults: list[str], named: list[str], fmt: str | None):
     if _UPDATE.match(query):
         raise Problem(403, "this endpoint answers queries only; updates are refused")
+    refused = too_complex(query)
+    if refused:
+        raise Problem(400, refused, title="Query too complex")
     if federated(query):
         raise Problem(400, "SERVICE is not allowed here: this endpoint does not run federated queries",
                       title="Federated query refused")
@@ -152,11 +201,17 @@ async def _answer(request: Request, query: str, defaults: list[str], named: list
     if results is None and graph is None:
         raise Problem(406, f"unknown format {fmt!r}: results come as json, xml, csv or tsv, graphs as "
                            "turtle, ntriples, jsonld or rdfxml")
-    workers = request.app.state.queries
+    workers, admission = request.app.state.queries, request.app.state.admission
     try:
-        body, kind = await anyio.to_thread.run_sync(
-            lambda: workers.run(query, results=results or "json", graph=graph or "turtle",
-                                default_graphs=defaults or None, named_graphs=named or None))
+        await admission.acquire()
+        try:
+            if await _gone(request):  # the user stopped waiting: the worker goes to the next one
+                return Response(status_code=499)
+            body, kind = await anyio.to_thread.run_sync(
+                lambda: workers.run(query, results=results or "json", graph=graph or "turtle",
+                                    default_graphs=defaults or None, named_graphs=named or None))
+        finally:
+            admission.release()
     except QuerySyntaxError as exc:
         where = _POSITION.search(str(exc))
         extra = {"line": int(where.group(1)), "column": int(where.group(2))} if where else {}
@@ -166,12 +221,22 @@ async def _answer(request: Request, query: str, defaults: list[str], named: list
     except ResultTooLarge as exc:
         raise Problem(413, str(exc)) from None
     except Busy as exc:
-        raise Problem(503, str(exc), headers={"Retry-After": "5"}) from None
+        retry = max(1, math.ceil(admission.wait))
+        raise Problem(503, str(exc), headers={"Retry-After": str(retry)}) from None
     except StoreError as exc:
         raise Problem(500, str(exc)) from None
     if kind == "graph":
         return Response(body, media_type=GRAPH_TYPES[graph or "turtle"], headers={"Vary": "Accept"})
     return Response(body, media_type=RESULT_TYPES[results or "json"], headers={"Vary": "Accept"})
+
+
+async def _gone(request: Request) -> bool:
+    """Whether the client has closed the connection (it gave up waiting): then its query is not
+    run. Looks without waiting; the request body, if any, has been read."""
+    for _ in range(2):  # the first message may be the (already read) request itself
+        if await request.is_disconnected():
+            return True
+    return False
 
 
 def _service_description(request: Request, fmt: str | None) -> Response:

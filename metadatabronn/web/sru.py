@@ -34,6 +34,8 @@ INDEXES = {
 }
 RELATIONS = {"=", "==", "exact", "all", "any", "adj"}
 MAX_RECORDS = 100
+MAX_NESTING = 32  # parentheses inside parentheses in a CQL query
+MAX_OPERATORS = 100  # and / or / not in a CQL query
 _TOKEN = re.compile(r'\s*(\(|\)|"(?:[^"\\]|\\.)*"|==|<>|>=|<=|[=<>]|[^\s()=<>"]+)')
 
 
@@ -63,6 +65,10 @@ class _Parser:
     def __init__(self, query: str):
         self.tokens = _tokens(query)
         self.i = 0
+        self.depth = 0
+        operators = sum(1 for t in self.tokens if t.lower() in ("and", "or", "not", "prox"))
+        if operators > MAX_OPERATORS:
+            raise Diagnostic(38, "Too many boolean operators in query", str(MAX_OPERATORS))
 
     def peek(self):
         return self.tokens[self.i] if self.i < len(self.tokens) else None
@@ -94,7 +100,12 @@ class _Parser:
         if token is None:
             raise Diagnostic(10, "Query syntax error", "the query ends too soon")
         if token == "(":
+            self.depth += 1
+            if self.depth > MAX_NESTING:
+                raise Diagnostic(10, "Query syntax error",
+                                 f"parentheses nested more than {MAX_NESTING} deep")
             inner = self.boolean()
+            self.depth -= 1
             if self.take() != ")":
                 raise Diagnostic(10, "Query syntax error", "a parenthesis is not closed")
             return inner
@@ -263,7 +274,7 @@ def _number(params, name: str, default: int, minimum: int) -> int:
     raw = params.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or int(raw) < minimum:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 15 or int(raw) < minimum:
         raise Diagnostic(6, "Unsupported parameter value", f"{name}={raw}")
     return int(raw)
 
