@@ -380,7 +380,7 @@ def test_a_rejection_names_the_record_by_its_control_number_and_the_tag_at_fault
     assert [r.shape.rsplit("#", 1)[1] for r in report.violations] == ["Manifestation-titleProper"]
     assert report.warnings and all(r.severity != VIOLATION for r in report.warnings)
     reason, tag = report.rejection("base", {f.tag for f in record.fields})
-    assert reason.startswith("(DLC)BAD1: 1 violation(s) of profile base: ") and "title proper" in reason
+    assert reason.startswith("does not conform to profile base: 1 violation(s): ") and "title proper" in reason
     assert tag == "245"
     assert report.label == "(DLC)BAD1 (record 4 of two.mrc)"
     assert RecordReport("two.mrc", 4, "", results).label == "record 4 of two.mrc"

@@ -49,15 +49,15 @@ class RecordReport:
         return record_label(self.control_number, self.number, self.source)
 
     def rejection(self, profile: str, tags=None) -> tuple[str, str | None]:
-        """(reason, tag at fault) for a record its violations reject: the reason names the record
-        by its control number and gives every violation; the tag is the field really at fault
-        among ``tags``, the tags the record has (see :func:`tag_at_fault`)."""
+        """(reason, tag at fault) for a record its violations reject: the reason gives every
+        violation (the record is named beside it by :attr:`label`: its control number, then its
+        position); the tag is the field really at fault among ``tags``, the tags the record has
+        (see :func:`tag_at_fault`)."""
         found = self.violations
         if not found:
             return "", None
         messages = list(dict.fromkeys(r.message for r in found))
-        reason = (f"{self.control_number or self.label}: {len(found)} violation(s) of profile {profile}: "
-                  + "; ".join(messages))
+        reason = f"does not conform to profile {profile}: {len(found)} violation(s): " + "; ".join(messages)
         return reason, tag_at_fault(found[0], tags)
 
 
