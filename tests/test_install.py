@@ -46,7 +46,7 @@ def test_the_wheel_carries_profiles_vocabularies_and_the_query_page(installed):
 
 
 def test_an_installed_copy_validates_as_the_checkout_does(installed, tmp_path):
-    bad = record_with("=245  10$aBad language.", "=300  \\\\$a1 v.", "=041  0\\$axyz", cn="BAD1")
+    bad = record_with("=245  00$f1899-1923.", "=300  \\\\$a1 v.", cn="BAD1")  # no title proper
     good = record_with("=245  10$aGood.", "=300  \\\\$a1 v.", cn="GOOD1")
     path = tmp_path / "two.mrc"
     path.write_bytes(bad.as_marc() + good.as_marc())
