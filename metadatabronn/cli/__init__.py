@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import re
 import sys
-from pathlib import Path
 
 from .. import __version__, config
 from ..errors import ConfigError, MetadatabronnError, StoreError, UsageError

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import re
 import sys
 from pathlib import Path
 
 from .. import config
-from ..errors import ConfigError, MetadatabronnError, StoreError, UsageError
+from ..errors import UsageError
 
 
 def _check_report(flag: str, value: str | None) -> None:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import re
 import sys
 from pathlib import Path
 
 from .. import config
-from ..errors import ConfigError, MetadatabronnError, StoreError, UsageError
+from ..errors import UsageError
 from .common import _check_report, store_base
 
 

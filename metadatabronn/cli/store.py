@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from .. import config
-from ..errors import ConfigError, MetadatabronnError, StoreError, UsageError
+from ..errors import ConfigError, MetadatabronnError, UsageError
 from .common import _read_sparql, store_base
 
 log = logging.getLogger(__name__)
