@@ -322,6 +322,8 @@ CASES = [
      {(M, BASE + "Manifestation-isbnWithAWrongCheckDigit", WARNING, SPARQL, BAD_ISBN)}),
     ("a cancelled ISBN as printed is not checked", _add(M, MB.invalidIdentifier, Literal("8203364781")),
      "base", set()),
+    ("control number taken from 035 is a warning", _add(M, MB.controlNumberFrom, Literal("035")), "base",
+     {(M, BASE + "Manifestation-controlNumberNotFrom001", WARNING, MAX, None)}),
     ("heading without a name is a warning", _add(M, MB.headingWithoutName, Literal("100 $a,$d1828-1910.")),
      "base", {(M, BASE + "Manifestation-headingWithoutAName", WARNING, MAX, None)}),
     ("missing subject is only counted", _drop(W, RDAW.P10256), "base",

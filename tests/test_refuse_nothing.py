@@ -347,3 +347,23 @@ def test_lccn_normalisation(given, normal):
     from metadatabronn.mapping.fields import lccn
 
     assert lccn(given) == normal
+
+
+# --- a record without 001 -------------------------------------------------------------------
+
+def test_a_record_without_001_takes_its_identity_from_010(lc):
+    # (DLC)00001671 without its 001 and 003: =010  \\$a   00001671 .
+    record = copy.deepcopy(lc["00001671"])
+    record.remove_fields("001", "003")
+    desc = convert(record)
+    assert desc.control_number == "(DLC)00001671"
+    assert violations(record) == []
+
+
+@pytest.mark.xfail(strict=True, reason="mapping/convert.py must note the field the identity came from: "
+                   "b.identity_from(identity_without_001(record)[1]) for a record without 001")
+def test_a_record_without_001_is_stored_with_a_warning(lc):
+    record = copy.deepcopy(lc["00001671"])
+    record.remove_fields("001", "003")
+    assert texts(convert(record).manifestation, T.MB_CONTROL_NUMBER_FROM) == ["010"]
+    assert len(warnings_of(record, "Manifestation-controlNumberNotFrom001")) == 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .model import Entity, IRI, Kind, Lit
-from .terms import LANGUAGE_CODES, MB_INVALID_LANGUAGE
+from .terms import LANGUAGE_CODES, MB_CONTROL_NUMBER_FROM, MB_INVALID_LANGUAGE
 
 # $6 script identification codes (MARC 21 Appendix: script codes) to ISO 15924.
 SCRIPTS = {"(3": "Arab", "(B": "Latn", "$1": "Hani", "(N": "Cyrl", "(S": "Grek", "(2": "Hebr"}
@@ -80,6 +80,11 @@ class Builder:
         script = SCRIPTS.get(linkage.split("/", 1)[1][:2], "") if "/" in linkage else ""
         lang = BCP47.get(self.language, "und")
         return f"{lang}-{script}" if script else lang
+
+    def identity_from(self, tag: str) -> None:
+        """The record has no 001: its control number was taken from this field ("035", "010").
+        The manifestation says so, and the profile warns a cataloguer to give it a 001."""
+        self.manifestation.add(MB_CONTROL_NUMBER_FROM, tag)
 
     def iri(self, value: str) -> IRI:
         return IRI(value)

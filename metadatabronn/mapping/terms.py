@@ -138,6 +138,7 @@ MB_NONFICTION = MB + "NonFiction"
 MB_JUVENILE = MB + "Juvenile"
 MB_ADULT = MB + "Adult"
 MB_INVALID_IDENTIFIER = MB + "invalidIdentifier"
+MB_CONTROL_NUMBER_FROM = MB + "controlNumberFrom"  # a record without 001: the field its identity came from
 MB_HEADING_WITHOUT_NAME = MB + "headingWithoutName"  # a 1XX/6XX/7XX/8XX whose $a is empty, as given
 MB_INVALID_LANGUAGE = MB + "invalidLanguage"  # a language code no code list defines, as given
 MB_LCC = MB + "LCC"  # datatype: a Library of Congress Classification number
