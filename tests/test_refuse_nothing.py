@@ -351,12 +351,14 @@ def test_lccn_normalisation(given, normal):
 
 # --- a record without 001 -------------------------------------------------------------------
 
-def test_a_record_without_001_takes_its_identity_from_010(lc):
-    # (DLC)00001671 without its 001 and 003: =010  \\$a   00001671 .
+def test_a_record_without_001_takes_its_identity_from_035_else_010(lc):
+    # (DLC)00001671 without its 001 and 003: =035  \\$a(OCoLC)1655659, =010  \\$a   00001671 .
     record = copy.deepcopy(lc["00001671"])
     record.remove_fields("001", "003")
-    desc = convert(record)
-    assert desc.control_number == "(DLC)00001671"
+    assert convert(record).control_number == "(OCoLC)1655659"
+    assert violations(record) == []
+    record.remove_fields("035")
+    assert convert(record).control_number == "(DLC)00001671"
     assert violations(record) == []
 
 
@@ -365,5 +367,5 @@ def test_a_record_without_001_takes_its_identity_from_010(lc):
 def test_a_record_without_001_is_stored_with_a_warning(lc):
     record = copy.deepcopy(lc["00001671"])
     record.remove_fields("001", "003")
-    assert texts(convert(record).manifestation, T.MB_CONTROL_NUMBER_FROM) == ["010"]
+    assert texts(convert(record).manifestation, T.MB_CONTROL_NUMBER_FROM) == ["035"]
     assert len(warnings_of(record, "Manifestation-controlNumberNotFrom001")) == 1
