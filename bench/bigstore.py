@@ -61,8 +61,11 @@ def one(store: str, path: str, profile: str | None) -> dict:
     from metadatabronn.pipeline import Settings, ingest
 
     s = ingest([path], Settings(store=Path(store), base=BASE, workers=2, profile=profile))
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
     return {"records": s.records_read, "seconds": s.seconds, "records_per_second": s.records_per_second,
-            "startup_seconds": getattr(s, "startup_seconds", None), "new": s.records_new,
+            "cpu_ms_per_record": round(cpu / max(1, s.records_read) * 1000, 3),
+            "startup_seconds": s.startup_seconds, "new": s.records_new,
             "peak_rss_main_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
             "peak_rss_worker_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)}
 
@@ -82,6 +85,8 @@ def main() -> int:
     ap.add_argument("--records", type=int, default=240_000, help="build: records in the big store")
     ap.add_argument("--fresh", type=int, default=10_000, help="compare: fresh records to ingest")
     ap.add_argument("--profile", default="base", help="profile checked at ingest ('none': no gate)")
+    ap.add_argument("--rounds", type=int, default=1, help="compare: empty and big store in turn, this many "
+                    "times (a busy machine's load changes from one minute to the next: the median ratio)")
     args = ap.parse_args()
     profile = None if args.profile == "none" else args.profile
     if args.action == "_one":
@@ -105,18 +110,27 @@ def main() -> int:
         s.close()
         fresh = tmp / "fresh.mrc"
         copies(corpus, fresh, args.fresh, first_copy=1000)  # copy numbers the build never reaches
-        empty = run_one(tmp / "empty", fresh, profile)
-        s = Store(store, None, read_only=True)
-        s.backup(tmp / "big")
-        s.close()
-        big = run_one(tmp / "big", fresh, profile)
-        print(f"big store: {held:,} records")
-        for name, f in (("into an empty store", empty), (f"into the {held:,}-record store", big)):
-            print(f"{name:<34} {f['records']:,} records in {f['seconds']:.1f} s = {f['records_per_second']:,.0f} "
-                  f"records/s; start-up {f['startup_seconds']:.3f} s; peak memory main {f['peak_rss_main_mib']:,} MiB, "
-                  f"worker {f['peak_rss_worker_mib']:,} MiB")
-        print(f"ratio big / empty: {big['records_per_second'] / empty['records_per_second']:.2f}")
-        print(json.dumps({"store_records": held, "empty": empty, "big": big}))
+        print(f"big store: {held:,} records", flush=True)
+        rounds = []
+        for n in range(args.rounds):
+            shutil.rmtree(tmp / "empty", ignore_errors=True)
+            shutil.rmtree(tmp / "big", ignore_errors=True)
+            empty = run_one(tmp / "empty", fresh, profile)
+            s = Store(store, None, read_only=True)
+            s.backup(tmp / "big")
+            s.close()
+            big = run_one(tmp / "big", fresh, profile)
+            for name, f in (("into an empty store", empty), (f"into the {held:,}-record store", big)):
+                print(f"{name:<34} {f['records']:,} records in {f['seconds']:.1f} s = {f['records_per_second']:,.0f} "
+                      f"records/s, {f['cpu_ms_per_record']:.2f} CPU ms a record; start-up {f['startup_seconds']:.3f} s; "
+                      f"peak memory main {f['peak_rss_main_mib']:,} MiB, worker {f['peak_rss_worker_mib']:,} MiB")
+            ratio = big["records_per_second"] / empty["records_per_second"]
+            cpu_ratio = empty["cpu_ms_per_record"] / big["cpu_ms_per_record"]
+            print(f"round {n + 1}: rate big / empty {ratio:.2f}; CPU a record empty / big {cpu_ratio:.2f}", flush=True)
+            rounds.append({"empty": empty, "big": big, "ratio": round(ratio, 3), "cpu_ratio": round(cpu_ratio, 3)})
+        ratios = sorted(r["ratio"] for r in rounds)
+        print(f"median ratio big / empty over {len(rounds)} round(s): {ratios[len(ratios) // 2]:.2f}")
+        print(json.dumps({"store_records": held, "rounds": rounds}))
         return 0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

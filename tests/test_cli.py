@@ -524,3 +524,11 @@ def test_dc_source_is_the_files_name_and_the_records_position_never_a_path(tmp_p
     rows = list(csv.reader(io.StringIO(out)))[1:]
     assert rows == [["lc5.mrc", str(n)] for n in range(1, 6)]
     assert str(LC5.parent) not in out
+
+
+def test_ingest_into_an_empty_directory_makes_the_store_there(tmp_path, capsys):
+    store = tmp_path / "store"
+    store.mkdir()
+    code, _, err = cli(capsys, "ingest", LC5, "--store", store, "--workers", "1", "-q")
+    assert code == 0, err
+    assert manifestation_iris(store) == {i.replace("http://example.org", "http://localhost:8000") for i in LC5_IRIS}
