@@ -362,8 +362,6 @@ def test_a_record_without_001_takes_its_identity_from_035_else_010(lc):
     assert violations(record) == []
 
 
-@pytest.mark.xfail(strict=True, reason="mapping/convert.py must note the field the identity came from: "
-                   "b.identity_from(identity_without_001(record)[1]) for a record without 001")
 def test_a_record_without_001_is_stored_with_a_warning(lc):
     record = copy.deepcopy(lc["00001671"])
     record.remove_fields("001", "003")

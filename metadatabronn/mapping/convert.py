@@ -72,6 +72,9 @@ def convert(record, number: int | None = None) -> Description:
     # Every 007: a sound recording may code "sz" (other) first and its carrier ("cr") second.
     f007 = [f.data for f in record.get_fields("007") if f.data]
     b = Builder(cn, fixed.language(f008), leader[6:7] in "at")
+    f001 = record.get("001")
+    if f001 is None or not (f001.data or "").strip():
+        b.identity_from(identity_without_001(record)[1])  # a Warning: a cataloguer gives it a 001
     layout: list = []
     carried_tags: list[str] = []
 
