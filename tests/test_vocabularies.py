@@ -84,3 +84,13 @@ def test_code_tables_match_declared_notations():
         assert by_iri[T.media_iri(code)] == code
     for code in T.CARRIER_CODES:
         assert by_iri[T.carrier_iri(code)] == code
+
+
+def test_obsolete_language_codes_are_not_current_and_name_a_current_one():
+    """The MARC code list's obsolete codes (scr, scc, tag, …) are not in ISO 639-2 as declared,
+    and each replacement is: the mapping links only codes the profile accepts."""
+    assert len(T.LANGUAGE_CODES) > 480 and {"eng", "srp", "hrv", "zxx", "und", "mul"} <= T.LANGUAGE_CODES
+    assert not set(T.OBSOLETE_LANGUAGES) & T.LANGUAGE_CODES
+    assert set(T.OBSOLETE_LANGUAGES.values()) <= T.LANGUAGE_CODES
+    # Crow has no code of its own in the MARC list (it is coded sio); esk has several replacements.
+    assert T.current_language("cro") is None and T.current_language("esk") is None
