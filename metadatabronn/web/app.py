@@ -42,12 +42,22 @@ class Snapshot:
         self.store = Store(store_path, base, read_only=True)
         self.horizon = oai.horizon(self.store, self.started)
         self.oai: oai.Repository | None = None
-        self.counts = {name: self.store.count(
-            f"SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE {{ ?x a <{cls}> }}") for name, cls in (
-            ("works", T.C_WORK), ("expressions", T.C_EXPRESSION), ("manifestations", T.C_MANIFESTATION),
-            ("items", T.C_ITEM), ("persons", T.C_PERSON), ("corporate_bodies", T.C_CORPORATE),
-            ("families", T.C_FAMILY), ("concepts", T.C_CONCEPT))}
+        self._counts: dict[str, int] | None = None
+        self._counting = threading.Lock()
         self.key = entities.register(self)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Entities by class, counted on first use (for /health): a fresh snapshot is served
+        without waiting for them."""
+        with self._counting:
+            if self._counts is None:
+                self._counts = {name: self.store.count(
+                    f"SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE {{ ?x a <{cls}> }}") for name, cls in (
+                    ("works", T.C_WORK), ("expressions", T.C_EXPRESSION), ("manifestations", T.C_MANIFESTATION),
+                    ("items", T.C_ITEM), ("persons", T.C_PERSON), ("corporate_bodies", T.C_CORPORATE),
+                    ("families", T.C_FAMILY), ("concepts", T.C_CONCEPT))}
+            return self._counts
 
 
 class Well:
@@ -65,7 +75,7 @@ class Well:
         snap = self.snapshot
         app.state.snapshot = snap  # OAI-PMH reads its store, index and time as one
         app.state.store, app.state.key = snap.store, snap.key
-        app.state.started, app.state.counts = snap.started, snap.counts
+        app.state.started = snap.started
         app.state.sru = None
 
     def refresh_if_changed(self, app: FastAPI, now: float | None = None) -> bool:
@@ -83,12 +93,19 @@ class Well:
                 return False
             if now - self._seen_at < self.refresh:
                 return False
-            log.info("the store changed on disk: serving a fresh view of it")
+            opening = time.monotonic()
+            quiet = opening - self._seen_at
             snapshot = Snapshot(self.store_path, self.base)
-            # Harvesters should not wait for the index on their next request: build it here.
-            snapshot.oai = oai.Repository(snapshot.store, self.base, snapshot.started, app.state.queries)
-            self.snapshot, self._seen, self._seen_at = snapshot, snapshot.generation, now
-            self.install(app)
+            # Entities and queries are served from it at once. The harvesting index takes a few
+            # seconds more (longer under load): it is built here, holding the lock a harvesting
+            # request would take to build it, so such a request waits for this build rather
+            # than starting its own.
+            with oai._building:
+                self.snapshot, self._seen, self._seen_at = snapshot, snapshot.generation, now
+                self.install(app)
+                log.info("the store changed on disk: serving a fresh view of it (opened in %.1f s; quiet since "
+                         "%.1f s before)", time.monotonic() - opening, quiet)
+                snapshot.oai = oai.Repository(snapshot.store, self.base, snapshot.started, app.state.queries)
             return True
 
     def watch(self, app: FastAPI) -> threading.Event:
@@ -152,10 +169,11 @@ def create_app(store_path: Path, base: str, *, query_workers: int = 2, timeout: 
         app.include_router(_head_too(module.router))
 
     @app.get("/health", tags=["Service"], summary="The store and its counts")
-    async def health(request: Request):
+    def health(request: Request):  # a thread: the first call on a snapshot counts its entities
         s = request.app.state
+        snapshot = s.snapshot
         return {"status": "ok", "store": str(store_path), "base": s.base, "version": __version__,
-                "read_only": True, "opened": s.started.isoformat(), "counts": s.counts}
+                "read_only": True, "opened": snapshot.started.isoformat(), "counts": snapshot.counts}
 
     _head_too(app.router)
     try:
