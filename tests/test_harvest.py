@@ -388,7 +388,7 @@ def test_a_change_served_after_a_harvest_is_found_from_that_harvests_response_da
     # responseDate has seconds granularity and from is inclusive: a snapshot opened in the second
     # the sample was written would give its records again. A second later, only the change is new.
     time.sleep(1.1)
-    refresh = 6
+    refresh = 10
     with server(store, port, "--refresh", str(refresh), "--http-workers", str(http_workers)) as (url, _):
         ids, dates, _texts = pages(url)
         assert len(ids) == 400
@@ -398,14 +398,17 @@ def test_a_change_served_after_a_harvest_is_found_from_that_harvests_response_da
                Settings(store=store, base=base, workers=1))
         written = time.monotonic()
         time.sleep(1.1)  # now a second later than the change's datestamp (the start of its ingest)
-        # Every server process still serves its old snapshot: nothing new yet.
+        # Every server process still serves its old snapshot: nothing new yet. (Checked only
+        # while the store can have been quiet for less than --refresh, allowing 2 s between its
+        # last write and the end of the ingest: on a machine so busy that this harvest ends later,
+        # the change may be served, and the rest of the test holds either way.)
         ids, dates, _texts = pages(url, **{"from": since})
-        assert time.monotonic() - written < refresh - 1, "too slow to ask before the refresh"
-        assert ids == [], "the change was served before the store had been quiet for --refresh seconds"
+        if time.monotonic() - written < refresh - 2:
+            assert ids == [], "the change was served before the store had been quiet for --refresh seconds"
         since = dates[0]
         # Each server process opens a fresh snapshot on its own; until it has, it answers from the
         # old one. The harvester asks again and again, each time from the last responseDate.
-        deadline = time.monotonic() + 3 * refresh + 15
+        deadline = time.monotonic() + 3 * refresh + 90
         while not ids and time.monotonic() < deadline:
             time.sleep(1)
             ids, dates, texts = pages(url, "ListRecords", **{"from": since})
@@ -429,7 +432,7 @@ def test_a_harvest_resumed_across_a_refresh_misses_nothing_from_any_of_its_respo
         # One record already harvested (first page), one still to come (second page).
         ingest([str(_edit(_sample("00000119", "00033956"), tmp_path / "u.mrc", _retitle))],
                Settings(store=store, base=base, workers=1))
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # generous: the behaviour, not the speed, is tested here
         while _opened(url) == opened:
             assert time.monotonic() < deadline, "the server did not pick up the change"
             time.sleep(0.5)
@@ -469,7 +472,7 @@ def test_a_snapshot_opened_during_a_bulk_load_answers_for_no_later_than_its_run(
         s.bulk_load(s.change_quads(s.next_sequence(), "update", f"{base}/manifestation/DLC-00000169", when).encode())
         s.clear_pending()
         s.close()
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # generous: the behaviour, not the speed, is tested here
         while _opened(url) == opened:
             assert time.monotonic() < deadline, "the server did not pick up the change"
             time.sleep(0.5)

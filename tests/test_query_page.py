@@ -227,19 +227,19 @@ def _free_port() -> int:
 def _serve_available() -> bool:
     try:
         r = subprocess.run([sys.executable, "-m", "metadatabronn", "serve", "--help"],
-                           capture_output=True, timeout=30, cwd=ROOT)
+                           capture_output=True, timeout=120, cwd=ROOT)
     except subprocess.TimeoutExpired:
         return False
     return r.returncode == 0
 
 
-def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, seconds: float = 20) -> None:
+def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, seconds: float = 90) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             pytest.fail(f"the server exited with status {proc.returncode}:\n{log.read_text()[-3000:]}")
         try:
-            with urllib.request.urlopen(url, timeout=2) as r:
+            with urllib.request.urlopen(url, timeout=10) as r:
                 if r.status == 200:
                     return
         except (urllib.error.URLError, OSError):
@@ -280,7 +280,7 @@ def server(tmp_path):
 def _chromium(chromium: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
                            "--virtual-time-budget=15000", *args],
-                          capture_output=True, timeout=60)
+                          capture_output=True, timeout=180)
 
 
 def test_example_runs_in_a_browser(server, tmp_path):
