@@ -11,7 +11,7 @@ from . import terms as T
 from .builder import Builder
 from .model import IRI, Description, Kind
 from .rules import BY_TAG, DESCRIPTIVE_880
-from .text import LAYOUT_VERSION, control_number
+from .text import HEADING_TAGS, LAYOUT_VERSION, control_number
 
 def record_control_number(record) -> str | None:
     """The record's control number: 001 (with 003), else the first 035 in ``(ORG)ID`` form,
@@ -98,7 +98,7 @@ def convert(record, number: int | None = None) -> Description:
                     rule.handler(b, field)
                 except (IndexError, ValueError, AttributeError) as exc:
                     raise MappingError(f"cannot map: {exc}", number=number, tag=tag, control_number=cn) from exc
-                if _size(b) == before:
+                if tag in _NAMING and _size(b) == before:
                     # The rule found nothing to hold here (an 800 with a name but no title):
                     # the field is carried as written, so nothing of it can be lost.
                     rule = None
@@ -120,6 +120,12 @@ def convert(record, number: int | None = None) -> Description:
     desc.carried_tags = carried_tags
     desc.inferred = b.inferred
     return desc
+
+
+# Fields that name an entity: a rule that made nothing of one (an 800 with a name and no title)
+# held nothing in it. Other rules may hold a value in the builder's state until the end (041,
+# 240, 336), so only these are judged by what they added.
+_NAMING = HEADING_TAGS | {"440", "730", "740", "830"}
 
 
 def _size(b: Builder) -> tuple[int, int, int, int]:
