@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .. import config
 from ..errors import MetadatabronnError, UsageError
+from ..validate.report import record_label
 from .common import _check_report, store_base
 
 
@@ -60,7 +61,7 @@ def _files_text(text: str, reports: list, tally, profile: str) -> str:
         for why, n in by_reason.most_common():
             lines.append(f"  {n:>7,}  {why}")
             for u in [u for u in tally.unchecked if u.reason_class() == why][:5]:
-                lines.append(f"           record {u.number} of {u.source}: {u.reason}")
+                lines.append(f"           {record_label(u.control_number, u.number, u.source)}: {u.reason}")
     return "\n".join(lines) + text[text.index("\n"):]
 
 
@@ -79,7 +80,8 @@ def _files_json(text: str, tally) -> str:
         elif key == "records_conforming":
             out["records_not_checked"] = len(tally.unchecked)
             out["records_skipped"] = sum(tally.skipped.values())
-    out["not_checked"] = [{"source": u.source, "record": u.number, "tag": u.tag, "reason": u.reason}
+    out["not_checked"] = [{"source": u.source, "record": u.number, "control_number": u.control_number or None,
+                           "tag": u.tag, "reason": u.reason}
                           for u in tally.unchecked]
     return json.dumps(out, indent=2, ensure_ascii=False) + "\n"
 
@@ -91,7 +93,8 @@ def _files_turtle(text: str, tally) -> str:
         return text
     lines = [f"# {len(tally.unchecked):,} of {tally.records:,} records could not be converted and are not "
              f"in this report:"]
-    lines += [f"#   record {u.number} of {u.source}: {' '.join(u.reason.split())}" for u in tally.unchecked]
+    lines += [f"#   {record_label(u.control_number, u.number, u.source)}: {' '.join(u.reason.split())}"
+              for u in tally.unchecked]
     return "\n".join(lines) + "\n" + text
 
 

@@ -74,6 +74,7 @@ class Unchecked:
     number: int
     reason: str
     tag: str | None = None
+    control_number: str = ""  # 001 (with 003), else 035, else 010, when the record has one
 
     def reason_class(self) -> str:
         reason = self.reason.split(":", 1)[0]
@@ -112,7 +113,7 @@ def record_texts(path: str | Path, base: str, tally: Tally | None = None):
                     continue
                 description = convert(record, chunk.number)
             except RecordError as exc:
-                problem = Unchecked(chunk.source, chunk.number, exc.reason, exc.tag)
+                problem = Unchecked(chunk.source, chunk.number, exc.reason, exc.tag, exc.control_number or "")
             except Exception as exc:  # one odd record must not stop the check of the others
                 log.debug("unexpected error in record %s", chunk.number, exc_info=True)
                 problem = Unchecked(chunk.source, chunk.number, f"unexpected {type(exc).__name__}: {exc}")
@@ -158,7 +159,7 @@ def validate_files(paths: list[str], base: str, profile_name: str, engine: str =
 
 def validate_store(store_path: Path, base: str, profile_name: str, engine: str = "fast") -> list:
     """Check every record in the store, as stored: its graph and the cores of what it names."""
-    from ..validate import Data, RecordReport, check, load_profile
+    from ..validate import Data, RecordReport, check, control_number_of, load_profile
     from ..validate import reference
 
     profile = load_profile(profile_name)
@@ -166,9 +167,11 @@ def validate_store(store_path: Path, base: str, profile_name: str, engine: str =
     reports = []
     try:
         for graph, source, control_number, text in store.record_views():
-            results = (reference.validate(text, profile) if engine == "pyshacl"
-                       else check(Data.from_nquads(text), profile))
-            reports.append(_with_tags(RecordReport(source, 0, control_number, results), profile))
+            data = Data.from_nquads(text)
+            results = reference.validate(text, profile) if engine == "pyshacl" else check(data, profile)
+            # The record's own control number (the one its IRI was minted from), not any 035.
+            reports.append(_with_tags(RecordReport(source, 0, control_number_of(data) or control_number, results),
+                                      profile))
     finally:
         store.close()
     return reports

@@ -100,12 +100,11 @@ def convert_chunk(chunk: Chunk, base: str, when: str, gate: Gate | None = None) 
             violations = sum(1 for r in results if r.severity == VIOLATION)
             warnings = len(results) - violations
             if violations and gate.on_invalid == "reject":
-                first = next(r for r in results if r.severity == VIOLATION)
                 rep = RecordReport(chunk.source, chunk.number, description.control_number, results)
+                # Every violation in the reason, and the field really at fault among the record's.
+                reason, tag = rep.rejection(gate.profile, {f.tag for f in record.fields})
                 return Outcome(chunk.number, "invalid", chunk.source, control_number=description.control_number,
-                               reason=f"does not conform to profile {gate.profile}: {violations} violation(s), "
-                                      f"first: {first.message}",
-                               tag=first.marc_tags[:3] or None, data=chunk.data, format=chunk.format.value,
+                               reason=reason, tag=tag, data=chunk.data, format=chunk.format.value,
                                violations=violations, warnings=warnings,
                                report=json.dumps(json.loads(to_json([rep], gate.profile))["results"]))
             # Results live in the record's own graph: a fixed record's reload clears them.
