@@ -271,6 +271,24 @@ def test_export_iso2709_refuses_a_record_over_99999_bytes_that_marcxml_and_json_
         encode(record, "marc")
 
 
+def test_a_subfield_code_marc_cannot_carry_is_left_out_and_said_and_the_record_is_written():
+    # BIBSYS's MARCXML has local 092/097/690 subfields coded "BIBLIOTEK": no MARC 21 subfield code.
+    record = Record(data=lc(1)[0], force_utf8=True)
+    record.add_field(Field("092", [" ", " "], [Subfield("a", "070.1"), Subfield("9", "LOCAL"),
+                                                Subfield("BIBLIOTEK", "d")]))
+    for fmt in ("marc", "marcxml"):
+        notes = []
+        out = encode(record, fmt, notes)
+        assert any("'BIBLIOTEK'" in n and "left out" in n for n in notes)
+        again = (Record(data=out, force_utf8=True) if fmt == "marc"
+                 else etree.fromstring(out))
+        if fmt == "marc":
+            assert [(s.code, s.value) for s in again["092"].subfields] == [("a", "070.1"), ("9", "LOCAL")]
+            assert [f.tag for f in again.fields] == [f.tag for f in record.fields]
+        else:
+            assert b"BIBLIOTEK" not in out and b'code="9">LOCAL' in out
+
+
 def test_export_of_a_store_skips_what_iso2709_cannot_hold_and_reports_changes(tmp_path):
     from metadatabronn.pipeline import Settings, ingest
     from metadatabronn.pipeline.export import export

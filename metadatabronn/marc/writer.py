@@ -4,10 +4,11 @@ Only valid output is written. What a format cannot carry is replaced, and said: 
 character outside printable ASCII becomes a blank; a character XML 1.0 does not allow (control
 characters, U+FFFE, U+FFFF, lone surrogates), and in ISO 2709 the structure bytes 0x1D, 0x1E
 and 0x1F inside a value, become U+FFFD; an indicator that is not one printable ASCII
-character becomes a blank. A record that cannot be written at all in a format raises
+character becomes a blank; a subfield whose code is not one printable ASCII character is left
+out (ISO 2709 and MARCXML). A record that cannot be written at all in a format raises
 :class:`~metadatabronn.errors.ExportError`: in ISO 2709 one over 99,999 bytes, a field over
-9,999 bytes, a tag that is not three ASCII letters or digits, a subfield code that is not one
-printable ASCII character. MARCXML and MARC-in-JSON write records of any length.
+9,999 bytes, a tag that is not three ASCII letters or digits. MARCXML and MARC-in-JSON write
+records of any length.
 """
 
 from __future__ import annotations
@@ -141,6 +142,18 @@ def _indicator(value: object, tag: str, which: int, notes: list[str] | None) -> 
 # ISO 2709 -----------------------------------------------------------------------------------
 
 
+def _code_ok(code: object, tag: str, value: str, notes: list[str] | None) -> bool:
+    """A subfield code MARC 21 can carry: one printable ASCII character. Another (BIBSYS's local
+    "BIBLIOTEK") cannot be written in ISO 2709 nor in schema-valid MARCXML: that one subfield is
+    left out and said, and the record with the rest of the field is written."""
+    if isinstance(code, str) and len(code) == 1 and "!" <= code <= "~":
+        return True
+    if notes is not None:
+        notes.append(f"{tag}: subfield code {code!r} (value {value!r}) left out: a subfield code is one printable "
+                     "ASCII character")
+    return False
+
+
 def iso2709(record: Record, notes: list[str] | None = None) -> bytes:
     """The record as ISO 2709 in UTF-8 (Leader/09 ``a``), byte for byte what pymarc writes
     for a valid record; ``ExportError`` for a record ISO 2709 cannot hold."""
@@ -162,9 +175,8 @@ def iso2709(record: Record, notes: list[str] | None = None) -> bytes:
         else:
             parts = [_indicator(f.indicator1, tag, 1, notes), _indicator(f.indicator2, tag, 2, notes)]
             for code, value in f.subfields:
-                if not (isinstance(code, str) and len(code) == 1 and "!" <= code <= "~"):
-                    raise ExportError(f"subfield code {code!r} cannot be written in ISO 2709 (one "
-                                      "printable ASCII character)", tag=tag)
+                if not _code_ok(code, tag, value, notes):
+                    continue
                 if search(value):
                     value = _replace(_ISO_UNSAFE, value, f"{tag} ${code}", notes)
                 parts.append("\x1f" + code + value)
@@ -213,7 +225,7 @@ def marcxml(record: Record, namespace: str | None = None, notes: list[str] | Non
             parts.append(f'<datafield tag="{tag}" ind1="{_attr(f.indicator1, f.tag, notes)}" '
                          f'ind2="{_attr(f.indicator2, f.tag, notes)}">')
             parts.extend(f'<subfield code="{_attr(code, f.tag, notes)}">{_text(value, f"{f.tag} ${code}", notes)}'
-                         "</subfield>" for code, value in f.subfields)
+                         "</subfield>" for code, value in f.subfields if _code_ok(code, f.tag, value, notes))
             parts.append("</datafield>")
     parts.append("</record>")
     return "".join(parts)
