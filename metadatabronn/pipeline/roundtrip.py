@@ -23,6 +23,7 @@ from ..mapping.convert import convert
 from ..mapping.reverse import Options, convert_back
 from ..marc import Chunk, iter_chunks, record_kind
 from ..marc.compare import compare
+from ..marc.writer import encode
 from ..marc.fidelity import Fidelity
 from ..marc.kinds import RecordKind
 from ..marc.parse import parse_chunk
@@ -77,7 +78,7 @@ def _run_batch(chunks, options, measure, fidelity, skipped, unreadable) -> int:
                 skipped["deleted record"] += 1
                 continue
             out = convert_back(desc, options)
-            data = out.as_marc()
+            data = encode(out, "marc")  # as export writes it: only what ISO 2709 can hold
         except RecordError as exc:
             # Each named, as ingest names them; counted by kind of fault ("invalid UTF-8 in field
             # N at byte N"), not by every byte offset.
