@@ -61,6 +61,7 @@ REPORT_KEYS = {"records_read", "records_stored", "records_rejected", "works", "e
 
 
 SOURCE_RECORD = "https://w3id.org/metadatabronn/ns#sourceRecord"
+STORE_GRAPH = "https://w3id.org/metadatabronn/ns#store"  # the base IRI and entity counts
 
 
 # helpers ---------------------------------------------------------------------------------------
@@ -313,7 +314,7 @@ def test_changed_record_replaces_only_its_own_graph(tmp_path):
     assert after[graph] != before[graph]
     assert values(store, manifestation(cn), M_TITLE_PROPER) == {"Completely different title"}
     for g, qs in before.items():
-        if g not in (graph, CHANGES, ""):
+        if g not in (graph, CHANGES, STORE_GRAPH, ""):  # the store's own counts follow the change
             assert after.get(g) == qs, f"graph {g} changed"
     assert set(after) == set(before), "no graph appears or goes"
     assert before[""] <= after[""], "entity cores are only ever added"
@@ -371,7 +372,7 @@ def test_deleted_record_leaves_a_tombstone_with_its_identifiers(tmp_path):
     assert {o.value for o in about_m[M_IDENTIFIER]} == identifiers
     assert values(store, m, M_TITLE_PROPER) == set()
     for g, qs in before.items():
-        if g not in (graph, CHANGES):
+        if g not in (graph, CHANGES, STORE_GRAPH):  # the store's own counts follow the change
             assert after.get(g) == qs, f"graph {g} changed"
     assert set(after) == set(before)
 
@@ -739,3 +740,43 @@ def test_rejects_of_an_earlier_run_in_the_same_second_are_kept(tmp_path, monkeyp
     second = run([MARC / "pymarc-bad_subfield_code.dat"], store)
     assert read_rejects(second.rejects_file)[0]["source"].endswith("pymarc-bad_subfield_code.dat")
     assert read_rejects(first.rejects_file) == first_entries
+
+
+# totals kept batch by batch ------------------------------------------------------------------
+
+def recount(store: Path) -> dict[str, int]:
+    s = Store(store, read_only=True)
+    try:
+        return s.count_entities()
+    finally:
+        s.close()
+
+
+def totals(s: Summary) -> dict[str, int]:
+    return {"works": s.works, "expressions": s.expressions, "manifestations": s.manifestations, "agents": s.agents}
+
+
+def test_summary_totals_are_kept_batch_by_batch_and_equal_a_count_of_the_store(tmp_path):
+    store = tmp_path / "store"
+    records = golden_records()
+    deleted = lambda raw: edited(raw, mark_deleted)
+    steps = [
+        [records[i] for i in range(22)],  # everything new
+        [deleted(records[0]), deleted(records[1]), deleted(records[0])],  # two deletions, one twice
+        [deleted(records[2]), records[2]],  # deleted and back in one batch
+        list(records[:4]),  # 0 and 1 come back, 2 and 3 as they are
+    ]
+    for n, step in enumerate(steps):
+        s = run([write(tmp_path / f"step{n}.mrc", step)], store, batch_records=2)
+        assert totals(s) == recount(store), f"step {n}"
+    assert totals(s)["manifestations"] == 22
+    # An edit in the well that takes an entity away: the next ingest's totals follow it.
+    (row,) = select(store, "SELECT ?w WHERE { ?w a <http://rdaregistry.info/Elements/c/C10001> } ORDER BY ?w LIMIT 1")
+    work = row["w"]
+    st = Store(store, BASE)
+    try:
+        st.update(f"DELETE WHERE {{ <{work}> ?p ?o }}")
+    finally:
+        st.close()
+    s = run([MARC / "lc5.mrc"], store)
+    assert totals(s) == recount(store)

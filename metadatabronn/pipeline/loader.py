@@ -15,8 +15,10 @@ import threading
 from collections import deque
 from typing import TYPE_CHECKING
 
+from ..mapping import terms as T
 from ..rdf import tombstone
 from ..store import Store
+from ..store.layout import COUNTED
 from .worker import Gate, Outcome, digest_of
 
 if TYPE_CHECKING:
@@ -32,7 +34,8 @@ _KEYED = ("work|", "expression|")
 class _Batch:
     """What one bulk load writes, and what the look-ups must see before it is in the store."""
 
-    __slots__ = ("parts", "digests", "added", "superseded", "cores", "replace", "written", "last_sequence")
+    __slots__ = ("parts", "digests", "added", "superseded", "cores", "replace", "written", "last_sequence",
+                 "tombstones", "counts")
 
     def __init__(self) -> None:
         self.parts: list[bytes] = []
@@ -43,6 +46,17 @@ class _Batch:
         self.replace: list[str] = []
         self.written: list[str] = []  # every graph and change entry the batch writes
         self.last_sequence: int | None = None
+        self.tombstones: dict[str, bool] = {}  # record graph → whether it now holds a tombstone
+        self.counts: dict[str, int] = {}  # entities this batch adds (or, for manifestations, takes away)
+
+
+def _counted(core: bytes) -> str | None:
+    """Which count a core adds to: its class is its first statement's object."""
+    first = core.split(b" ", 3)
+    return COUNTED.get(first[2][1:-1].decode()) if len(first) > 2 and first[1] == _TYPE else None
+
+
+_TYPE = f"<{T.RDF_TYPE}>".encode()
 
 
 class Loader:
@@ -61,6 +75,12 @@ class Loader:
             log.warning("rolled back an interrupted load (%d graphs and change entries); "
                         "its records are loaded again when their input is", rolled_back)
         self.seq = store.next_sequence()
+        counts = store.entity_counts()
+        if counts is None:  # a store from before the counts were kept: counted once, here
+            counts = store.count_entities()
+            if not store.read_only:
+                store.record_counts(counts)
+        self.totals: dict[str, int] = counts  # after the last batch written
         self._keys: dict[str, str | None] = {}  # key → the IRI the store gives it, or None
         self._minted: set[str] = set()  # entities whose core is in the store or on its way
         self._inflight: deque[_Batch] = deque()  # handed to the writer, oldest first
@@ -108,6 +128,12 @@ class Loader:
             self._minted.clear()
         self._minted.add(entity)
 
+    def _was_tombstone(self, graph: str) -> bool:
+        for b in self._unwritten():
+            if graph in b.tombstones:
+                return b.tombstones[graph]
+        return self.store.is_tombstone(graph)
+
     def is_current(self, data: bytes) -> bool:
         """Are these exact record bytes, checked by the same rules, what the store holds?"""
         digest = digest_of(data, self.gate)
@@ -141,6 +167,9 @@ class Loader:
             text, manifestation = stone.nquads.encode("utf-8"), stone.manifestation
             change = "delete"
             summary.records_deleted += 1
+            if old is not None and not self._was_tombstone(o.graph):
+                batch.counts["manifestations"] = batch.counts.get("manifestations", 0) - 1
+            batch.tombstones[o.graph] = True
         else:
             manifestation = o.manifestation
             for k, iri, core in o.cores:
@@ -155,6 +184,12 @@ class Loader:
                     batch.cores.add(iri)
                     batch.parts.append(core)
                     batch.written.append(iri)
+                    counted = _counted(core)
+                    if counted:
+                        batch.counts[counted] = batch.counts.get(counted, 0) + 1
+            if old is None or self._was_tombstone(o.graph):
+                batch.counts["manifestations"] = batch.counts.get("manifestations", 0) + 1
+            batch.tombstones[o.graph] = False
             change = "update" if old is not None else "create"
             if old is None:
                 summary.records_new += 1
@@ -211,7 +246,11 @@ class Loader:
                 self.store.mark_pending(batch.written)
                 self.store.drop_graphs(batch.replace)
                 self.store.bulk_load(b"".join(batch.parts))
-                self.store.clear_pending(batch.last_sequence)
+                totals = dict(self.totals)
+                for name, n in batch.counts.items():
+                    totals[name] = totals.get(name, 0) + n
+                self.store.clear_pending(batch.last_sequence, totals)
+                self.totals = totals
                 with self._lock:
                     self._inflight.popleft()
             except BaseException as exc:  # handed to the main thread at its next flush

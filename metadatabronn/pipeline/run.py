@@ -17,7 +17,6 @@ from typing import Callable, Iterable, Iterator
 
 from ..errors import ConfigError, InputError, ReadError
 from ..validate import DEFAULT_PROFILE, load_profile, to_shacl
-from ..mapping import terms as T
 from ..marc import Chunk, iter_chunks
 from ..store import Store
 from .loader import Loader
@@ -261,7 +260,7 @@ def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None]
             if progress is not None:
                 progress(1)
         loader.close()
-        _count_entities(store, summary)
+        _count_entities(loader.totals, summary)
     except BaseException:
         if loader is not None:
             loader.close()
@@ -286,11 +285,10 @@ def _reason_class(o: Outcome) -> str:
     return f"field {o.tag}: {reason}" if o.tag else reason
 
 
-def _count_entities(store: Store, summary: Summary) -> None:
-    def n(cls: str) -> int:
-        return store.count(f"SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s a <{cls}> }}")
-
-    summary.works = n(T.C_WORK)
-    summary.expressions = n(T.C_EXPRESSION)
-    summary.manifestations = n(T.C_MANIFESTATION)
-    summary.agents = n(T.C_PERSON) + n(T.C_CORPORATE) + n(T.C_FAMILY)
+def _count_entities(totals: dict[str, int], summary: Summary) -> None:
+    """The store's totals after the run, as the loader kept them batch by batch (counting the
+    store itself would cost in proportion to its size)."""
+    summary.works = totals.get("works", 0)
+    summary.expressions = totals.get("expressions", 0)
+    summary.manifestations = totals.get("manifestations", 0)
+    summary.agents = totals.get("agents", 0)

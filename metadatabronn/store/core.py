@@ -27,8 +27,8 @@ import pyoxigraph as ox
 from ..errors import BaseMismatchError, MetadatabronnError, StoreError, StoreFullError, UpdateRefused
 from ..mapping import terms as T
 from ..rdf import MB_DESCRIBES, MB_KEY, XSD_DATETIME, iri, iri_value, literal
-from .layout import (AS_OBJECT, AS_PUBLISHED, AS_TOMBSTONE, CHANGE_TYPES, MB_BASE_IRI, MB_LAST_SEQUENCE,
-                     MB_PENDING, MB_SEQUENCE, RDF_TYPE, STORE_GRAPH, changes_graph, pending_graph)
+from .layout import (AS_OBJECT, AS_PUBLISHED, AS_TOMBSTONE, CHANGE_TYPES, COUNTED, MB_BASE_IRI, MB_ENTITY_COUNTS,
+                     MB_LAST_SEQUENCE, MB_PENDING, MB_SEQUENCE, RDF_TYPE, STORE_GRAPH, changes_graph, pending_graph)
 from .reading import Reading
 from .sparql import named_iris, network, wiping
 
@@ -168,6 +168,44 @@ class Store(Reading):
             self._store.update(self._sequence_update(last))  # worked out once
         return last + 1
 
+    # entity counts ---------------------------------------------------------------------------
+    def entity_counts(self) -> dict[str, int] | None:
+        """Works, expressions, manifestations and agents, as kept with the last write; None for
+        a store from before they were kept."""
+        import json
+
+        g = ox.NamedNode(STORE_GRAPH)
+        for q in self._store.quads_for_pattern(g, ox.NamedNode(MB_ENTITY_COUNTS), None, g):
+            return json.loads(q.object.value)
+        return None
+
+    def count_entities(self) -> dict[str, int]:
+        """The same counts, worked out from the whole store (what a store of any size costs)."""
+        counts = dict.fromkeys(COUNTED.values(), 0)
+        for cls, name in COUNTED.items():
+            counts[name] += self.count(f"SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s a <{cls}> }}")
+        return counts
+
+    def _counts_update(self, counts: dict[str, int]) -> str:
+        import json
+
+        g = STORE_GRAPH
+        return (f"DELETE WHERE {{ GRAPH <{g}> {{ <{g}> <{MB_ENTITY_COUNTS}> ?c }} }} ;\n"
+                f"INSERT DATA {{ GRAPH <{g}> {{ <{g}> <{MB_ENTITY_COUNTS}> "
+                f"{literal(json.dumps(counts, sort_keys=True))} }} }}")
+
+    def record_counts(self, counts: dict[str, int]) -> None:
+        self._store.update(self._counts_update(counts))
+
+    def is_tombstone(self, graph: str) -> bool:
+        """Whether a record graph holds the tombstone of a deleted manifestation."""
+        g = _node(graph)
+        if g is None:
+            return False
+        for _ in self._store.quads_for_pattern(None, ox.NamedNode(RDF_TYPE), ox.NamedNode(AS_TOMBSTONE), g):
+            return True
+        return False
+
     def _sequence_update(self, last: int) -> str:
         cg = self.changes_graph
         return (f"DELETE WHERE {{ GRAPH <{cg}> {{ <{cg}> <{MB_LAST_SEQUENCE}> ?n }} }} ;\n"
@@ -245,6 +283,8 @@ class Store(Reading):
             text = "".join(self.change_quads(seq + i, "update", iri, when) for i, iri in enumerate(changed))
             self._store.load(text.encode("utf-8"), format=ox.RdfFormat.N_QUADS)
             self._store.update(self._sequence_update(seq + len(changed) - 1))
+        if self.entity_counts() is not None:  # an edit may add or remove entities: counted again
+            self.record_counts(self.count_entities())
         return UpdateResult(True, before[0], after[0], len(changed), certain)
 
     SIGNATURE_LIMIT = 100_000  # statements read per IRI an update names, to tell whether it changed
@@ -289,12 +329,14 @@ class Store(Reading):
         except OSError as exc:
             raise store_failure("cannot write to the store", exc) from exc
 
-    def clear_pending(self, last_sequence: int | None = None) -> None:
+    def clear_pending(self, last_sequence: int | None = None, counts: dict[str, int] | None = None) -> None:
         """The bulk load under way is whole: its pending mark goes, and the last change-log
-        sequence number it used is kept, in one transaction."""
+        sequence number it used and the entity counts after it are kept, in one transaction."""
         text = f"CLEAR SILENT GRAPH <{self.pending_graph}>"
         if last_sequence is not None:
             text = self._sequence_update(last_sequence) + " ;\n" + text
+        if counts is not None:
+            text = self._counts_update(counts) + " ;\n" + text
         try:
             self._store.update(text)
         except OSError as exc:

@@ -18,6 +18,11 @@ RDF_TYPE = T.RDF_TYPE
 # IRI (it is read before the base is known): the base IRI its entities were minted under.
 STORE_GRAPH = T.MB + "store"
 MB_BASE_IRI = T.MB + "baseIri"
+# And how many works, expressions, manifestations and agents it holds (a JSON object), kept with
+# each batch and after each update, so that no ingest has to count the whole store.
+MB_ENTITY_COUNTS = T.MB + "entityCounts"
+COUNTED = {T.C_WORK: "works", T.C_EXPRESSION: "expressions", T.C_MANIFESTATION: "manifestations",
+           T.C_PERSON: "agents", T.C_CORPORATE: "agents", T.C_FAMILY: "agents"}
 
 
 def changes_graph(base: str) -> str:
