@@ -1,14 +1,16 @@
 """Ingest cost against store size: 10,000 fresh records into a big store and into an empty one.
 
     python bench/bigstore.py build STORE [--records 240000] [CORPUS]
-    python bench/bigstore.py compare STORE [--fresh 10000] [CORPUS]
+    python bench/bigstore.py compare STORE [--fresh 10000] [--rounds N] [CORPUS]
 
 ``build`` makes a big store from a small corpus: the corpus is read again and again, each copy
 with its control numbers (001) rewritten (``{001}c{copy}``), streamed through pymarc into one
 ISO 2709 file, and ingested. ``compare`` takes ``--fresh`` records of a copy the big store does
 not hold and ingests them, each time in a process of its own, into an empty store and into a
 checkpoint of the big store (hard links: the big store itself is not changed), and prints the
-rates, their ratio, the start-up time (store open and loader ready) and each run's peak memory.
+rates, their ratio, the CPU a record (the main process and its workers: on a busy machine the
+rates follow the other load, the CPU much less), the start-up time (store open and loader ready)
+and each run's peak memory; with ``--rounds`` the two alternate, and the median ratio is printed.
 """
 
 from __future__ import annotations
