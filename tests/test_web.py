@@ -717,7 +717,11 @@ def test_the_server_shows_an_ingest_made_while_it_runs(tmp_path):
     count = "SELECT (COUNT(?m) AS ?n) WHERE { ?m a <http://rdaregistry.info/Elements/c/C10007> }"
     with server(store, port, "--refresh", "0.5") as (url, _):
         assert get(newcomer).status_code == 404
-        n = lambda: get(f"{url}/sparql", params={"query": count}).json()["results"]["bindings"][0]["n"]["value"]  # noqa: E731
+        def n() -> str:
+            r = get(f"{url}/sparql", params={"query": count})
+            assert r.status_code == 200, r.text
+            return r.json()["results"]["bindings"][0]["n"]["value"]
+
         assert n() == "21"
         ingest([str(later)], Settings(store=store, base=base, workers=1))
         deadline = time.monotonic() + 90  # generous: the behaviour, not the speed, is tested here

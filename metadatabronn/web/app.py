@@ -129,7 +129,7 @@ class Well:
 
 
 DEFAULT_QUERY_WAIT = 1.0  # seconds a SPARQL request waits for a free query worker before a 503
-DEFAULT_QUERY_NICE = 10  # how much lower the query workers' CPU priority is than the server's
+DEFAULT_QUERY_NICE = 5  # how much lower the query workers' CPU priority is than the server's
 
 
 def create_app(store_path: Path, base: str, *, query_workers: int = 2, timeout: float = 30.0,

@@ -36,34 +36,36 @@ QUERY_STACK = 512 * 1024 * 1024
 
 
 def _serve(conn, store_path: str, base: str, max_bytes: int, refresh: float = 0.0, nice: int = 0) -> None:
-    """The worker process: lowers its CPU priority by ``nice`` (so that the server process,
-    which answers entity and look-up requests itself, is not slowed down by long queries) and
-    answers requests on a thread with a large stack."""
-    if nice:
-        try:
-            os.nice(nice)
-        except OSError as exc:  # not allowed here: the worker runs at the server's priority
-            log.warning("query worker could not lower its priority by %d: %s", nice, exc)
+    """The worker process: answers requests on a thread with a large stack, which lowers its
+    CPU priority by ``nice`` once the store is open (see :func:`_answer`)."""
     try:
         threading.stack_size(QUERY_STACK)
-        thread = threading.Thread(target=_answer, args=(conn, store_path, base, max_bytes, refresh),
+        thread = threading.Thread(target=_answer, args=(conn, store_path, base, max_bytes, refresh, nice),
                                   name="metadatabronn-query")
         thread.start()
     except (RuntimeError, ValueError, MemoryError) as exc:  # no room for the stack: the main thread's
         log.warning("query worker runs on the main thread's stack: %s", exc)
-        _answer(conn, store_path, base, max_bytes, refresh)
+        _answer(conn, store_path, base, max_bytes, refresh, nice)
         return
     finally:
         threading.stack_size(0)
     thread.join()
 
 
-def _answer(conn, store_path: str, base: str, max_bytes: int, refresh: float = 0.0) -> None:
+def _answer(conn, store_path: str, base: str, max_bytes: int, refresh: float = 0.0, nice: int = 0) -> None:
+    """Open the store, then answer requests at a CPU priority lowered by ``nice`` (this thread
+    only: the worker starts at full speed), so that the server process, which answers entity
+    and look-up requests itself, is not slowed down by long queries."""
     import time
 
     from ..store import Store, generation
 
     store = Store(Path(store_path), base, read_only=True)
+    if nice:
+        try:
+            os.nice(nice)
+        except OSError as exc:  # not allowed here: the worker runs at the server's priority
+            log.warning("query worker could not lower its priority by %d: %s", nice, exc)
     seen, checked = generation(store_path), time.monotonic()
     while True:
         try:
