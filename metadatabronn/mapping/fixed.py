@@ -165,7 +165,7 @@ def language_codes(value: str) -> list[str]:
     letters is kept as a code of its own (invalid: "engja" → eng, ja).
 
     >>> language_codes("hinrajprah"), language_codes("eng."), language_codes("engja")
-    (['hin', 'raj', 'pra'], ['eng'], ['eng', 'ja'])
+    (['hin', 'raj', 'pra', 'h'], ['eng'], ['eng', 'ja'])
     """
     out: list[str] = []
     for word in _LETTERS.findall(value):
