@@ -474,6 +474,56 @@ def test_busy_workers_shed_queries_with_503_and_retry_after(store, port):
         assert get(f"{base}/manifestation/DLC-00031871").status_code == 200
 
 
+def test_admission_is_first_come_first_served_and_sheds_past_its_wait_or_limit():
+    """The queue for query workers, driven step by step in one event loop (no timing)."""
+    import asyncio
+
+    from metadatabronn.web.queries import Admission, Busy
+
+    async def scenario():
+        gate = Admission(1, wait=3600)
+        await gate.acquire()  # the one worker is taken
+        order = []
+
+        async def user(name):
+            await gate.acquire()
+            order.append(name)
+            gate.release()
+
+        users = [asyncio.create_task(user(name)) for name in "abc"]
+        await asyncio.sleep(0)
+        assert gate.waiting == 3 and order == []
+        gate.release()
+        await asyncio.gather(*users)
+        assert order == ["a", "b", "c"] and gate.free == 1
+        # A request whose turn came as it was cancelled (its user left) passes the turn on.
+        await gate.acquire()
+        first, second = asyncio.create_task(gate.acquire()), asyncio.create_task(gate.acquire())
+        await asyncio.sleep(0)
+        gate.release()
+        first.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        await second
+        assert gate.free == 0 and gate.waiting == 0
+        gate.release()
+        # Past the wait, or past the limit of waiting requests: Busy.
+        short = Admission(1, wait=0.01)
+        await short.acquire()
+        with pytest.raises(Busy):
+            await short.acquire()
+        full = Admission(1, wait=3600, limit=1)
+        await full.acquire()
+        queued = asyncio.create_task(full.acquire())
+        await asyncio.sleep(0)
+        with pytest.raises(Busy, match="1 queries are waiting"):
+            await full.acquire()
+        full.release()
+        await queued
+
+    asyncio.run(scenario())
+
+
 # entities ----------------------------------------------------------------------------------
 
 def _manifestation(live) -> str:

@@ -131,7 +131,7 @@ _RESPONSES = {
     200: {"description": "results or a graph", "content": {t.split(";")[0]: {} for t in
                                                           (*RESULT_TYPES.values(), *GRAPH_TYPES.values())}},
     400: {"description": "the query does not parse (problem details with `line` and `column`), has a "
-                         "SERVICE clause, is over 1,000,000 bytes or nests brackets more than 100 deep, "
+                         "SERVICE clause, is over 1,000,000 bytes or nests brackets or `!`/`^` more than 100 deep, "
                          "or a graph parameter is not an IRI (problem details name it)"},
     403: {"description": "an update"}, 413: {"description": "the result is over the size limit"},
     503: {"description": "every query worker stayed busy while the query waited its turn (1 s by default): "
