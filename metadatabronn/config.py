@@ -10,6 +10,8 @@
 | timeout   | ``--timeout`` | ``METADATABRONN_QUERY_TIMEOUT`` | 30 s (serve: SPARQL queries) |
 | result    | ``--max-result-bytes`` | ``METADATABRONN_MAX_RESULT_BYTES`` | 50 MB (serve)       |
 | refresh   | ``--refresh`` | ``METADATABRONN_REFRESH``   | 5 s (serve; 0 never)            |
+| queue     | ``--query-wait`` | ``METADATABRONN_QUERY_WAIT`` | 1 s a query waits for a worker (serve) |
+| nice      | ``--query-nice`` | ``METADATABRONN_QUERY_NICE`` | 5 lower priority of query workers (serve) |
 | unpacked  |               | ``METADATABRONN_MAX_UNPACKED`` | 64 GiB a compressed input    |
 | ratio     |               | ``METADATABRONN_MAX_RATIO`` | 200 × packed size, past 100 MiB |
 """

@@ -133,6 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--refresh", type=float, help="seconds a store written meanwhile (by ingest or update) must "
                     f"stay quiet before it is served (env METADATABRONN_REFRESH, default {config.DEFAULT_REFRESH:g}; "
                     "0: serve the store as it was at start)")
+    sv.add_argument("--query-wait", type=float, help="seconds a SPARQL query waits for a free query worker, first "
+                    "come first served, before 503 with Retry-After (env METADATABRONN_QUERY_WAIT, default 1)")
+    sv.add_argument("--query-nice", type=int, help="how much lower the query workers' CPU priority is than the "
+                    "server's, so entity pages stay fast beside runaway queries (env METADATABRONN_QUERY_NICE, "
+                    "default 5; 0: the same)")
     sv.add_argument("--forwarded-allow-ips", default="127.0.0.1",
                     help="proxies whose X-Forwarded-* headers are trusted (default 127.0.0.1)")
     sv.set_defaults(func=_serve)
