@@ -784,3 +784,26 @@ def test_the_server_shows_an_ingest_made_while_it_runs(tmp_path):
         assert n() == "22"
         listed = httpx.get(f"{url}/oai", params={"verb": "ListIdentifiers", "metadataPrefix": "marc21"}).text
         assert newcomer.rsplit("/", 1)[-1] in listed
+
+
+def test_a_record_too_long_for_iso2709_is_a_406_that_points_to_marcxml(tmp_path):
+    # Possible in MARCXML input: 15 notes of 7,000 characters make a record over 99,999 bytes.
+    from fastapi.testclient import TestClient
+
+    from metadatabronn.web import create_app
+
+    notes = "".join(f'<datafield tag="500" ind1=" " ind2=" "><subfield code="a">Note {i}: {"x" * 7000}</subfield>'
+                    "</datafield>" for i in range(15))
+    xml = tmp_path / "long.xml"
+    xml.write_text('<collection xmlns="http://www.loc.gov/MARC21/slim"><record><leader>00000cam a2200000 a 4500'
+                   '</leader><controlfield tag="001">LONG1</controlfield><controlfield tag="003">XX</controlfield>'
+                   '<datafield tag="245" ind1="0" ind2="0"><subfield code="a">A long record.</subfield></datafield>'
+                   f"{notes}</record></collection>", encoding="utf-8")
+    store = tmp_path / "store"
+    assert ingest([str(xml)], Settings(store=store, base="http://example.org", workers=1)).records_stored == 1
+    with TestClient(create_app(store, "http://example.org")) as client:
+        iso = client.get("/manifestation/XX-LONG1", params={"format": "marc"})
+        assert iso.status_code == 406 and iso.headers["content-type"] == "application/problem+json"
+        assert "99,999" in iso.json()["detail"] and iso.json()["alternate"] == "marcxml"
+        as_xml = client.get("/manifestation/XX-LONG1", params={"format": "marcxml"})
+        assert as_xml.status_code == 200 and len(as_xml.content) > 99_999

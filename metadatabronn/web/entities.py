@@ -26,6 +26,7 @@ from ..store import Store, serialise_triples
 from .context import CONTEXT, NAMES
 from .negotiate import ENTITY_TYPES, GRAPH_TYPES, choose
 from .problems import Problem
+from ..errors import ExportError
 from .records import iso2709, marc_record, marcxml
 from .sparql import is_iri
 
@@ -168,7 +169,11 @@ def _marc(store: Store, iri: str, fmt: str) -> bytes:
     if record is None:
         raise Problem(404, f"{iri} has no source record to write as MARC")
     if fmt == "marc":
-        return iso2709(record)
+        try:
+            return iso2709(record)
+        except ExportError as exc:  # over 99,999 bytes, a field over 9,999: ISO 2709 cannot hold it
+            raise Problem(406, f"{iri} cannot be written as ISO 2709: {exc.reason}; ask for MARCXML "
+                               "(format=marcxml or Accept: application/marcxml+xml)", alternate="marcxml") from exc
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + marcxml(record) + b"\n"
 
 
