@@ -33,6 +33,8 @@ from metadatabronn.pipeline import Settings, ingest
 from metadatabronn.store import Store
 from metadatabronn.store import core as store_core
 
+from .test_pipeline import masked, quads  # the same store, read the same way
+
 ROOT = Path(__file__).parent.parent
 GOLDEN = Path(__file__).parent / "data" / "golden" / "golden.mrc"  # 22 records
 SAMPLE = ROOT / "data" / "sample.mrc"  # 400 records
@@ -43,7 +45,6 @@ STORE_GRAPH = MB + "store"
 CHANGES = f"{BASE}/graph/changes"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 TOMBSTONE = "https://www.w3.org/ns/activitystreams#Tombstone"
-XSD_DATETIME = "http://www.w3.org/2001/XMLSchema#dateTime"
 
 
 # helpers ---------------------------------------------------------------------------------------
@@ -62,29 +63,6 @@ def one_line_error(err: str, *words: str) -> str:
     for word in words:
         assert word in lines[0], lines[0]
     return lines[0]
-
-
-def quads(store: Path) -> set:
-    s = ox.Store.read_only(str(store))
-    try:
-        return set(s)
-    finally:
-        del s
-
-
-def masked(store: Path) -> Counter:
-    """The store's quads, the change log left out and run times masked: two runs of the same
-    input must give the same."""
-    out: Counter = Counter()
-    for q in quads(store):
-        g = q.graph_name.value if isinstance(q.graph_name, ox.NamedNode) else ""
-        if g == CHANGES:
-            continue
-        o = q.object
-        if isinstance(o, ox.Literal) and o.datatype.value == XSD_DATETIME:
-            o = "<time>"
-        out[(str(q.subject), str(q.predicate), str(o), g)] += 1
-    return out
 
 
 def run(paths, store: Path, base: str | None = BASE, **kw):
