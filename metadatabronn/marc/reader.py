@@ -39,32 +39,23 @@ import zlib
 from collections.abc import Generator, Iterator
 from typing import BinaryIO
 
-from lxml import etree
-
 from metadatabronn import config
 from metadatabronn.errors import InputError, ReadError
-from metadatabronn.marc.kinds import Chunk, Format, xml_error_data, xml_record_data
+from metadatabronn.marc.jsonread import json_chunks as _json_chunks
+from metadatabronn.marc.kinds import Chunk, Format, xml_error_data
+from metadatabronn.marc.limits import BLOCK, MAX_CHUNK, UTF8_BOM
+from metadatabronn.marc.xmlread import xml_chunks as _xml_chunks
 
 __all__ = ["iter_chunks"]
 
 log = logging.getLogger(__name__)
 
-_BLOCK = 1 << 20
 # The longest legal ISO 2709 record; keeping this much buffered lets the fast path take a
 # whole record by its leader length without a refill in the middle.
 _MAX_ISO = 99_999
-# No real record comes near this; past it a "record" is a run of garbage and is cut so
-# that a file without terminators cannot fill memory.
-_MAX_CHUNK = 16 << 20
 _WHITESPACE = b" \t\r\n"
 _ISO_SEPARATORS = frozenset(b"\r\n\x00\x1a")
 _ISO_PADDING = b" \t\r\n\x00\x1a"
-_UTF8_BOM = b"\xef\xbb\xbf"
-
-_SLIM = "http://www.loc.gov/MARC21/slim"
-_MARCXCHANGE = "info:lc/xmlns/marcxchange-v1"
-_OAI = "http://www.openarchives.org/OAI/2.0/"
-_MARC_CHILDREN = ("leader", "controlfield", "datafield")
 
 # Compressed streams are recognised by content so that a misnamed file still reads.
 _DECOMPRESSORS = (
@@ -139,7 +130,7 @@ class _Limited:
         self.total = 0
 
     def read1(self, size: int = -1) -> bytes:
-        data = self._stream.read1(size if size and size > 0 else _BLOCK)
+        data = self._stream.read1(size if size and size > 0 else BLOCK)
         self.total += len(data)
         if self.total > self._limit:
             raise _UnpackLimit(f"unpacks to more than {_size(self._limit)}, the limit for one compressed "
@@ -185,7 +176,7 @@ class _Guarded:
         wanted = 0 if everything else size
         try:
             while everything or wanted > 0:
-                part = self._read1(_BLOCK if everything else wanted)
+                part = self._read1(BLOCK if everything else wanted)
                 if not part:
                     break
                 parts.append(part)
@@ -202,9 +193,9 @@ def _describe(exc: BaseException) -> str:
 
 def _read_head(stream: BinaryIO) -> bytes:
     """Read the first block, going on while it is all blank, for format detection."""
-    head = stream.read(_BLOCK)
-    while head and not head.strip(_WHITESPACE) and len(head) < _MAX_CHUNK:
-        more = stream.read(_BLOCK)
+    head = stream.read(BLOCK)
+    while head and not head.strip(_WHITESPACE) and len(head) < MAX_CHUNK:
+        more = stream.read(BLOCK)
         if not more:
             break
         head += more
@@ -236,7 +227,7 @@ def _detect(head: bytes, name: str) -> tuple[Format, bytes]:
         if text.startswith("<"):
             return Format.MARCXML, head
         raise InputError(f"{name}: unrecognised format (UTF-16 text that is not XML)")
-    body = head[len(_UTF8_BOM) :] if head.startswith(_UTF8_BOM) else head
+    body = head[len(UTF8_BOM) :] if head.startswith(UTF8_BOM) else head
     stripped = body.lstrip(_WHITESPACE)
     if not stripped:
         raise InputError(f"{name}: file is empty" + ("" if not head else " (blank space only)"))
@@ -264,7 +255,7 @@ def _iso_chunks(stream: BinaryIO, buf: bytes, name: str) -> Generator[Chunk, Non
     iso = Format.ISO2709
     while True:
         if not eof and len(buf) - pos <= _MAX_ISO:
-            more = stream.read(_BLOCK)
+            more = stream.read(BLOCK)
             if more:
                 buf = buf[pos:] + more
                 pos = 0
@@ -286,8 +277,8 @@ def _iso_chunks(stream: BinaryIO, buf: bytes, name: str) -> Generator[Chunk, Non
         if not end:
             # Leader length unusable: the record ends at the next terminator, if any.
             found = buf.find(b"\x1d", pos)
-            while found < 0 and not eof and size - pos < _MAX_CHUNK:
-                more = stream.read(_BLOCK)
+            while found < 0 and not eof and size - pos < MAX_CHUNK:
+                more = stream.read(BLOCK)
                 if not more:
                     eof = True
                     break
@@ -305,8 +296,8 @@ def _iso_chunks(stream: BinaryIO, buf: bytes, name: str) -> Generator[Chunk, Non
                     log.debug("%s: record %d cut short; the next record starts %d bytes on",
                               name, number + 1, start - pos)
                     end = start
-            elif size - pos >= _MAX_CHUNK:
-                end = pos + _MAX_CHUNK
+            elif size - pos >= MAX_CHUNK:
+                end = pos + MAX_CHUNK
             else:
                 tail = buf[pos:]
                 if not tail.strip(_ISO_PADDING):
@@ -339,421 +330,3 @@ def _record_start(buf: bytes, start: int, end: int) -> int:
         if q + length == end and 25 <= base < length and buf[q + base - 1] == 0x1E and not (base - 25) % 12:
             return q
         pos = q + 1
-
-
-_JSON_TOKEN = re.compile(rb'[{}\[\]"]')
-_JSON_STRING_END = re.compile(rb'["\\]')
-_JSON_BETWEEN = re.compile(rb"[\s,\[\]]*")
-_JSON_GARBAGE_END = re.compile(rb"[\n{]")
-
-
-# MARC-in-JSON nests 6 levels; past this an "object" is not a record, and scanning it for
-# its end would cost time for nothing.
-_MAX_JSON_DEPTH = 64
-_TOO_DEEP = -2
-
-
-def _json_object_end(buf: bytes, start: int, state: tuple[int, int] | None = None) -> tuple[int, tuple[int, int]]:
-    """Index just past the object opening at *start*, or -1 if *buf* ends first, or
-    ``_TOO_DEEP``; with where the scan stopped (position, depth), to go on from there once
-    more bytes have come (never inside a string: a string cut short is scanned again)."""
-    pos, depth = state or (start, 0)
-    token = _JSON_TOKEN.search
-    string_end = _JSON_STRING_END.search
-    while True:
-        m = token(buf, pos)
-        if m is None:
-            return -1, (len(buf), depth)
-        char = buf[m.start()]
-        if char == 0x22:  # a string: braces inside it do not count
-            resume = m.start()
-            pos = m.end()
-            while True:
-                s = string_end(buf, pos)
-                if s is None:
-                    return -1, (resume, depth)
-                pos = s.end()
-                if buf[s.start()] == 0x22:
-                    break
-                pos += 1  # the escaped character
-            if pos > len(buf):  # the escaped character is still to come
-                return -1, (resume, depth)
-            continue
-        pos = m.end()
-        if char in b"{[":
-            depth += 1
-            if depth > _MAX_JSON_DEPTH:
-                return _TOO_DEEP, (pos, depth)
-        else:
-            depth -= 1
-            if depth == 0:
-                return pos, (pos, depth)
-
-
-def _nesting(buf: bytes) -> str:
-    depth = len(buf) - len(buf.lstrip(b"[ \t\r\n"))
-    return f"; arrays nested {buf[:depth].count(b'[')} deep" if buf[:depth].count(b"[") > 2 else ""
-
-
-def _json_chunks(stream: BinaryIO, buf: bytes, name: str) -> Generator[Chunk, None, tuple[int, bytes]]:
-    """One object, an array of objects, or objects one per line: each object is a chunk.
-
-    Returns how many, and the bytes of a last object a read error cut short."""
-    pos = 0
-    number = 0
-    eof = False
-    json = Format.MARCJSON
-    state = None  # how far the object at pos has been scanned
-    while True:
-        if state is None:
-            pos = _JSON_BETWEEN.match(buf, pos).end()
-        if pos >= len(buf) or buf[pos] == 0x7B:
-            end = -1
-            if pos < len(buf):
-                if state is not None and state[1] > _MAX_JSON_DEPTH:
-                    end = _TOO_DEEP
-                else:
-                    end, state = _json_object_end(buf, pos, state)
-            if end == _TOO_DEEP:
-                # Not a record: it ends where a line starts with the next object, if any.
-                more_at = buf.find(b"\n{", state[0])
-                end = more_at + 1 if more_at >= 0 else -1
-            if end < 0 and not eof and len(buf) - pos < _MAX_CHUNK:
-                more = stream.read(_BLOCK)
-                if more:
-                    if state is not None:
-                        state = (state[0] - pos, state[1])
-                    buf = buf[pos:] + more
-                    pos = 0
-                else:
-                    eof = True
-                continue
-            if end < 0:
-                if pos >= len(buf):
-                    if number == 0 and getattr(stream, "error", None) is None:
-                        raise InputError(f"{name}: no MARC-in-JSON record in this JSON (no object "
-                                         f"with a leader and fields{_nesting(buf)})")
-                    return number, b""
-                if getattr(stream, "error", None) is not None:
-                    return number, buf[pos:]  # cut short by the read error: reported with it
-                end = min(len(buf), pos + _MAX_CHUNK)  # unterminated: parse will say so
-        else:
-            # Not an object where one should start: hand it over to be rejected.
-            m = _JSON_GARBAGE_END.search(buf, pos + 1)
-            end = m.start() if m else len(buf)
-        state = None
-        number += 1
-        yield Chunk(number, json, buf[pos:end], name)
-        pos = end
-
-
-# MARCXML -------------------------------------------------------------------------------------
-
-# Past this many bytes of XML without the end of a record the document is not a stream of
-# records (or holds one no library would make): reading stops, so memory stays bounded.
-_MAX_XML_RECORD = 4 << 20
-# The text entity references may add to one record. A "billion laughs" asks for 3 GB.
-_MAX_ENTITY_TEXT = 1_000_000
-_MAX_ENTITY_DEPTH = 40
-_PREDEFINED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
-
-
-class _EntityError(Exception):
-    """An entity reference that is not expanded; the record holding it is rejected."""
-
-
-class _Entities:
-    """The general entities a document's internal DTD subset declares, expanded here with a
-    bound rather than by the XML parser, so that one record's bomb costs that record only.
-
-    Internal entities (and character references in them) are expanded; external ones
-    (``SYSTEM``/``PUBLIC``) are never fetched or read.
-    """
-
-    _TOKEN = re.compile(r"&(#[0-9]+|#x[0-9a-fA-F]+|[^\s&;<>]+);|<!\[CDATA\[(.*?)\]\]>|<!--.*?-->|<[^>]*>",
-                        re.S)
-
-    def __init__(self, declared: dict[str, str | None]):
-        self.declared = declared  # name → replacement text; None for an external entity
-        self._sizes: dict[str, int] = {}
-        self._texts: dict[str, str] = {}
-
-    def _parts(self, name: str, stack: tuple[str, ...]) -> list:
-        if name in _PREDEFINED:
-            return [_PREDEFINED[name]]
-        if name in stack:
-            raise _EntityError(f"entity &{name}; refers to itself")
-        if len(stack) > _MAX_ENTITY_DEPTH:
-            raise _EntityError(f"entity &{stack[0]}; nests entities more than {_MAX_ENTITY_DEPTH} deep: not expanded")
-        if name not in self.declared:
-            raise _EntityError(f"entity &{name}; is not declared in the document's DTD")
-        value = self.declared[name]
-        if value is None:
-            raise _EntityError(f"entity &{name}; is external: external entities are never read")
-        parts: list = []
-        last = 0
-        for m in self._TOKEN.finditer(value):
-            parts.append(value[last:m.start()])
-            last = m.end()
-            ref, cdata = m.group(1), m.group(2)
-            if cdata is not None:
-                parts.append(cdata)
-            elif ref is None:
-                continue  # a tag or comment in the entity's text: its text is kept, not it
-            elif ref.startswith("#"):
-                parts.append(_char(ref, name))
-            else:
-                parts.append((ref,))
-        parts.append(value[last:])
-        return parts
-
-    def size(self, name: str, stack: tuple[str, ...] = ()) -> int:
-        """Characters the reference expands to (at most just past the bound)."""
-        if name in self._sizes:
-            return self._sizes[name]
-        total = 0
-        for part in self._parts(name, stack):
-            total += self.size(part[0], stack + (name,)) if isinstance(part, tuple) else len(part)
-            if total > _MAX_ENTITY_TEXT:
-                break
-        self._sizes[name] = total
-        return total
-
-    def text(self, name: str) -> str:
-        """The expansion of a reference whose :meth:`size` is known to be within bounds."""
-        if name not in self._texts:
-            self._texts[name] = "".join(self.text(p[0]) if isinstance(p, tuple) else p
-                                        for p in self._parts(name, ()))
-        return self._texts[name]
-
-
-def _char(ref: str, entity: str) -> str:
-    try:
-        code = int(ref[2:], 16) if ref.startswith("#x") else int(ref[1:])
-        char = chr(code)
-    except (ValueError, OverflowError):
-        raise _EntityError(f"entity &{entity}; holds a bad character reference &{ref};") from None
-    if not (char in "\t\n\r" or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD or 0x10000 <= code):
-        raise _EntityError(f"entity &{entity}; holds a character XML does not allow: &{ref};")
-    return char
-
-
-_PROLOG_SKIP = re.compile(rb"\s*(?:<\?.*?\?>|<!--.*?-->)?", re.S)
-_DOCTYPE = re.compile(rb"<!DOCTYPE\s+([^\s\[>]+)")
-_ENTITY_DECL = re.compile(
-    r"""<!ENTITY\s+(%\s+)?([^\s%;&<>"']+)\s+(?:"([^"]*)"|'([^']*)'|(SYSTEM|PUBLIC)\b)""")
-_DTD_SCAN = re.compile(rb"""["'\[\]>]|<!--""")
-_CHAR_REF = re.compile(r"&#(x[0-9a-fA-F]+|[0-9]+);")
-_STANDALONE = re.compile(rb"""(<\?xml[^>]*?standalone\s*=\s*)(["'])yes\2""")
-_ENCODING = re.compile(rb"""<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
-
-
-def _prolog(head: bytes, name: str) -> tuple[bytes, _Entities | None]:
-    """Take a DOCTYPE out of the document's prolog, keeping the entities it declares.
-
-    It is replaced by one that names an external subset nobody reads, so that the parser
-    leaves entity references in the tree (instead of failing on them) and expands nothing;
-    the lines are kept, so the parser's line numbers stay right. ``None``: no DOCTYPE (or one
-    not understood, which the parser then reads as it is: safely, as it reads no DTD)."""
-    if b"<!DOCTYPE" not in head[:_BLOCK]:
-        return head, None
-    pos = len(_UTF8_BOM) if head.startswith(_UTF8_BOM) else 0
-    while True:  # past the XML declaration, comments and processing instructions
-        m = _PROLOG_SKIP.match(head, pos)
-        if m.end() == pos:
-            break
-        pos = m.end()
-    m = _DOCTYPE.match(head, pos)
-    if m is None:
-        return head, None
-    end = m.end()
-    subset = b""
-    opening = -1
-    while True:  # to the end of the DOCTYPE: quoted strings and comments may hold "]" or ">"
-        t = _DTD_SCAN.search(head, end)
-        if t is None:
-            return head, None
-        token = t.group()
-        end = t.end()
-        if token in (b'"', b"'", b"<!--"):
-            close = head.find(b"-->" if token == b"<!--" else token, end)
-            if close < 0:
-                return head, None
-            end = close + (3 if token == b"<!--" else 1)
-        elif token == b"[":
-            opening = end
-        elif token == b"]" and opening >= 0:
-            subset = head[opening : t.start()]
-            opening = -2
-        elif token == b">" and opening < 0:
-            break
-    enc = _ENCODING.match(head, len(_UTF8_BOM) if head.startswith(_UTF8_BOM) else 0)
-    try:
-        text = subset.decode(enc.group(1).decode("ascii") if enc else "utf-8")
-    except (LookupError, UnicodeDecodeError):
-        text = subset.decode("utf-8", "replace")
-    declared: dict[str, str | None] = {}
-    for d in _ENTITY_DECL.finditer(text):
-        if d.group(1) or d.group(2) in declared:  # parameter entities; the first one counts
-            continue
-        value = d.group(3) if d.group(3) is not None else d.group(4)
-        if value is not None:  # character references are expanded where the entity is declared
-            value = _CHAR_REF.sub(lambda c: _safe_chr(c.group(1)), value)
-        declared[d.group(2)] = value
-    if declared:
-        log.debug("%s: %d entities declared in the DTD", name, len(declared))
-    doctype = b'<!DOCTYPE ' + m.group(1) + b' SYSTEM "about:blank">'
-    doctype += b"\n" * head.count(b"\n", pos, end)
-    prolog = _STANDALONE.sub(rb"\1\2no\2", head[:pos])  # "yes" would make a reference fatal
-    return prolog + doctype + head[end:], _Entities(declared)
-
-
-def _safe_chr(ref: str) -> str:
-    try:
-        return chr(int(ref[1:], 16) if ref.startswith("x") else int(ref))
-    except (ValueError, OverflowError):
-        return "\ufffd"
-
-
-def _xml_chunks(head: bytes, stream: BinaryIO, name: str,
-                guarded: _Guarded | None = None) -> Generator[Chunk, None, tuple[int, bytes]]:
-    """The records; returns how many (and b"": the part of a record cut short is not kept).
-
-    The document is fed to a pull parser block by block: the records completed before a
-    fault in a block are yielded before the fault is reported."""
-    head, entities = _prolog(head, name)
-    parser = etree.XMLPullParser(
-        events=("end",),
-        tag="{*}record",
-        resolve_entities=False,  # entities are expanded here, with a bound (see _Entities)
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
-    state = {"number": 0, "bare_root": None}
-    fed = last_record = 0
-    data = head
-    failure: str | None = None
-    while True:
-        if not data:
-            data = stream.read(_BLOCK)
-            if not data:
-                break
-        try:
-            parser.feed(data)
-        except etree.XMLSyntaxError as exc:
-            failure = _xml_reason(exc)
-        fed += len(data)
-        data = b""
-        seen = state["number"]
-        try:
-            yield from _xml_records(parser, name, state, entities)
-        except etree.XMLSyntaxError as exc:
-            failure = failure or _xml_reason(exc)
-        if state["number"] != seen or state.get("envelope"):
-            last_record = fed
-            state["envelope"] = False
-        if failure is None and fed - last_record > _MAX_XML_RECORD:
-            failure = (f"more than {_MAX_XML_RECORD >> 20} MiB of XML without the end of a record: "
-                       "not MARCXML, or a record far larger than any MARC record")
-        if failure is not None:
-            break
-    root = None
-    if failure is None:
-        try:
-            root = parser.close()
-        except etree.XMLSyntaxError as exc:  # the document ends early: no more records
-            failure = _xml_reason(exc)
-        else:
-            yield from _xml_records(parser, name, state, entities)
-    number = state["number"]
-    if failure is not None:
-        if guarded is not None and guarded.error is not None:
-            return number, b""  # the document ends where reading failed: that is the fault
-        log.warning("%s: %s (after %d records)", name, failure, number)
-        yield Chunk(number + 1, Format.MARCXML, xml_error_data(failure), name)
-        return number + 1, b""
-    if number == 0 and (guarded is None or guarded.error is None):
-        local = etree.QName(root).localname if root is not None and isinstance(root.tag, str) else ""
-        if local not in _CONTAINERS:  # XHTML, RSS, anything but an empty answer with records
-            raise InputError(f"{name}: not MARC: an XML document of <{local}> without MARC records")
-        log.warning("%s: no MARC records in this XML document", name)
-    return number, b""
-
-
-# Roots of documents that hold MARC records, or would: a collection, an SRU or OAI-PMH answer.
-_CONTAINERS = frozenset({"collection", "record", "records", "searchRetrieveResponse", "OAI-PMH",
-                         "ListRecords", "GetRecord", "explainResponse"})
-
-
-def _xml_reason(exc: etree.XMLSyntaxError) -> str:
-    msg = exc.msg or str(exc)
-    if msg.startswith("Document is empty") or msg.startswith("no element found"):
-        return "XML not well-formed: the document ends before its root element is closed"
-    reason = f"XML not well-formed: {msg}"
-    if exc.position and "line" not in msg:
-        reason += f", line {exc.position[0]}, column {exc.position[1]}"
-    return reason
-
-
-def _xml_records(parser: etree.XMLPullParser, name: str, state: dict,
-                 entities: _Entities | None) -> Iterator[Chunk]:
-    for _event, elem in parser.read_events():
-        namespace, _, local = elem.tag.rpartition("}")
-        namespace = namespace[1:]
-        if state["bare_root"] is None:
-            root = elem.getroottree().getroot()
-            state["bare_root"] = root.tag in ("collection", "record")
-        if namespace in (_SLIM, _MARCXCHANGE) or (
-            not namespace and (state["bare_root"] or _has_marc_children(elem))
-        ):
-            state["number"] += 1
-            yield Chunk(state["number"], Format.MARCXML, _record_data(elem, entities), name)
-        else:
-            state["envelope"] = True
-            if namespace == _OAI:
-                header = elem.find(f"{{{_OAI}}}header")
-                if header is not None and header.get("status") == "deleted":
-                    log.debug("%s: skipping deleted OAI record %s", name,
-                              header.findtext(f"{{{_OAI}}}identifier"))
-        # Drop what has been handled so that memory stays flat on huge files.
-        elem.clear()
-        parent = elem.getparent()
-        if parent is not None:
-            while elem.getprevious() is not None:
-                del parent[0]
-
-
-_MARK = re.compile("\ue000([^\ue001]*)\ue001".encode())
-
-
-def _record_data(elem: etree._Element, entities: _Entities | None) -> bytes:
-    """The record's chunk; a record whose entity references cannot be expanded becomes an
-    error chunk with the reason and the record as written (references kept as they were)."""
-    if entities is None or next(elem.iter(etree.Entity), None) is None:
-        try:
-            return xml_record_data(elem)
-        except ValueError as exc:  # an entity reference without any DTD (a UTF-16 prolog)
-            return xml_error_data(str(exc), xml_record_data(elem, lambda n: f"\ue000{n}\ue001"))
-    try:
-        refs = [e.name for e in elem.iter(etree.Entity)]
-        total = 0
-        for ref in refs:
-            total += entities.size(ref)
-            if total > _MAX_ENTITY_TEXT:
-                raise _EntityError(f"entity &{ref}; expands past the {_MAX_ENTITY_TEXT:,} characters "
-                                   "entities may add to one record (an entity expansion bomb?): not expanded")
-        return xml_record_data(elem, entities.text)
-    except RecursionError:
-        exc = _EntityError("entities nested too deeply to expand")
-        record = xml_record_data(elem, lambda n: f"\ue000{n}\ue001")
-        return xml_error_data(str(exc), _MARK.sub(rb"&\1;", record))
-    except _EntityError as exc:
-        record = xml_record_data(elem, lambda n: f"\ue000{n}\ue001")
-        return xml_error_data(str(exc), _MARK.sub(rb"&\1;", record))
-
-
-def _has_marc_children(elem: etree._Element) -> bool:
-    return any(elem.find(child) is not None for child in _MARC_CHILDREN)
