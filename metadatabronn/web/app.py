@@ -21,7 +21,7 @@ from .. import __version__
 from ..errors import StoreError
 from ..mapping import terms as T
 from ..store import Store, generation
-from . import entities, oai, problems, sparql, sru
+from . import entities, lookups, oai, problems, sparql, sru
 from .queries import Admission, QueryWorkers
 
 log = logging.getLogger(__name__)
@@ -165,7 +165,7 @@ def create_app(store_path: Path, base: str, *, query_workers: int = 2, timeout: 
                        allow_headers=["*"], expose_headers=["ETag", "Last-Modified", "Link"])
     problems.install(app)
 
-    for module in (sparql, entities, oai, sru):
+    for module in (sparql, entities, lookups, oai, sru):
         app.include_router(_head_too(module.router))
 
     @app.get("/health", tags=["Service"], summary="The store and its counts")
