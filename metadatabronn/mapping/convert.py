@@ -22,14 +22,19 @@ def record_control_number(record) -> str | None:
     >>> record_control_number(r)
     '(DLC)2001012345'
     """
+    return _identity(record)[0]
+
+
+def _identity(record) -> tuple[str | None, str]:
+    """The record's control number and the tag it came from ("001", "035" or "010")."""
     f001 = record.get("001")
     if f001 is not None and (f001.data or "").strip():
         f003 = record.get("003")
-        return control_number(f003.data if f003 is not None else None, f001.data)
-    return identity_without_001(record)[0]
+        return control_number(f003.data if f003 is not None else None, f001.data), "001"
+    return _identity_without_001(record)
 
 
-def identity_without_001(record) -> tuple[str | None, str]:
+def _identity_without_001(record) -> tuple[str | None, str]:
     """For a record without 001: the control number taken instead, and the tag it came from."""
     for f035 in record.get_fields("035"):
         for value in f035.get_subfields("a"):
@@ -52,7 +57,7 @@ def convert(record, number: int | None = None) -> Description:
     Raises :class:`MappingError` when the record has no control number (001, 035 or 010),
     since without one the manifestation has no stable identity.
     """
-    cn = record_control_number(record)
+    cn, came_from = _identity(record)
     if cn is None:
         raise MappingError("no control number (001), and no 035 or 010 to take one from: the record cannot be "
                            "given a stable identity", number=number, tag="001")
@@ -72,9 +77,8 @@ def convert(record, number: int | None = None) -> Description:
     # Every 007: a sound recording may code "sz" (other) first and its carrier ("cr") second.
     f007 = [f.data for f in record.get_fields("007") if f.data]
     b = Builder(cn, fixed.language(f008), leader[6:7] in "at")
-    f001 = record.get("001")
-    if f001 is None or not (f001.data or "").strip():
-        b.identity_from(identity_without_001(record)[1])  # a Warning: a cataloguer gives it a 001
+    if came_from != "001":
+        b.identity_from(came_from)  # a Warning: a cataloguer gives it a 001
     layout: list = []
     carried_tags: list[str] = []
 
