@@ -200,28 +200,16 @@ def hint_key_folded(word: str) -> bytes:
     return normalise(word).encode()
 
 
-# The fingerprint functions: as written, and folded (Finder's version 1 and 2). From layout
-# version 2 ("h" in the layout), the values of fields that name a shared entity (a heading, a
-# work's or a series' title) carry both: export takes the value as written where the record's
-# own text is there, and the entity's form where another record's form won.
-# From version 3 a held value is kept as written (``[value]``), and its fingerprints are
-# computed when it is exported: a value nobody edited goes out exactly as it came in.
+# The fingerprint functions: as written, and folded (Finder's version 1 and 2). Layout version 2
+# kept both fingerprints of a shared entity's value (a heading, a work's or a series' title) in
+# place of the value. From version 3 a held value is kept as written (``[value]``) and both
+# fingerprints are computed at export (FOLDED_TAGS): a value nobody edited goes out as it came.
 LAYOUT_VERSION = 3
 HINTS = {1: (hint, hint_key), 2: (hint_folded, hint_key_folded)}
 # Headings: a name (with or without a title) that stands for an agent or a work.
 HEADING_TAGS = frozenset({"100", "110", "111", "600", "610", "611", "700", "710", "711", "800", "810", "811"})
 # Fields whose held values are a shared entity's: headings, and the titles of works and series.
 FOLDED_TAGS = HEADING_TAGS | {"130", "240", "440", "730", "740", "830"}
-
-
-def fingerprint_for(tag: str):
-    """What a layout keeps in place of a held value of a field with this tag (an 880 goes by
-    the tag it pairs with): its fingerprint, and for a shared entity's value also the folded one."""
-    return _both if tag in FOLDED_TAGS else hint
-
-
-def _both(value: str) -> list[int]:
-    return [hint(value), hint_folded(value)]
 
 
 _PUNCT = re.compile(r"[^\w\s]", re.UNICODE)
