@@ -373,13 +373,15 @@ def test_export_since_gives_changed_and_deleted_records(tmp_path):
 def test_a_shared_work_retitled_in_the_well_flows_into_every_manifestation(tmp_path):
     store = tmp_path / "store"
     _ingest([_write(tmp_path / "pride.mrc", sample("00007090", "00007091", "00033956"))], store)
+    # Read before the store is opened for writing: a reader beside a writer sees whatever state
+    # its files are in.
+    before = list(pymarc.MARCReader(io.BytesIO(_export(store)), force_utf8=True))
+    assert [r.get("240") for r in before] == [None] * 3  # no record had one, and the well invents none
+    time.sleep(0.01)  # the edit is logged after the load
     s = Store(store, BASE)
     try:
         (work,) = {row["w"].value for row in s.query(
             f"SELECT ?w WHERE {{ ?m <{T.M_WORK}> ?w }}")}
-        before = list(pymarc.MARCReader(io.BytesIO(_export(store)), force_utf8=True))
-        assert [r.get("240") for r in before] == [None] * 3  # no record had one, and the well invents none
-        time.sleep(0.01)  # the edit is logged after the load
         s.update(f"""DELETE {{ <{work}> <{T.W_PREFERRED_TITLE}> ?t }}
                      INSERT {{ <{work}> <{T.W_PREFERRED_TITLE}> "Pride and prejudice (novel)" }}
                      WHERE {{ <{work}> <{T.W_PREFERRED_TITLE}> ?t }}""", changed=[work])
