@@ -16,8 +16,9 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from ..mapping import terms as T
-from ..rdf import tombstone
+from ..rdf import source_name, tombstone
 from ..store import Store
+from ..store import catalogue
 from ..store.layout import COUNTED
 from .worker import Gate, Outcome, digest_of
 
@@ -35,7 +36,7 @@ class _Batch:
     """What one bulk load writes, and what the look-ups must see before it is in the store."""
 
     __slots__ = ("parts", "digests", "added", "superseded", "cores", "replace", "written", "last_sequence",
-                 "tombstones", "counts")
+                 "tombstones", "counts", "rows", "texts", "removed")
 
     def __init__(self) -> None:
         self.parts: list[bytes] = []
@@ -48,6 +49,9 @@ class _Batch:
         self.last_sequence: int | None = None
         self.tombstones: dict[str, bool] = {}  # record graph → whether it now holds a tombstone
         self.counts: dict[str, int] = {}  # entities this batch adds (or, for manifestations, takes away)
+        self.rows: list[catalogue.Row] = []  # the catalogue index's rows of the batch's records
+        self.texts: list[tuple] = []  # (manifestation, work, titles, creators) for full-text search
+        self.removed: list[str] = []  # manifestations deleted: their text goes
 
 
 def _counted(core: bytes) -> str | None:
@@ -69,6 +73,7 @@ class Loader:
     def __init__(self, store: Store, when: str, gate: Gate | None = None):
         self.store = store
         self.when = when
+        self._stamp = catalogue.stamp(when)
         self.gate = gate
         rolled_back = store.roll_back()
         if rolled_back:
@@ -170,13 +175,16 @@ class Loader:
             if old is not None and not self._was_tombstone(o.graph):
                 batch.counts["manifestations"] = batch.counts.get("manifestations", 0) - 1
             batch.tombstones[o.graph] = True
+            batch.removed.append(manifestation)
         else:
             manifestation = o.manifestation
+            work = o.text[0] if o.text else None
             for k, iri, core in o.cores:
                 known = self._key_iri(k)
                 if known is not None and known != iri:
                     # The store gave this key another IRI (kept from an earlier minting or a merge).
                     text = text.replace(f"<{iri}>".encode(), f"<{known}>".encode())
+                    work = known if work == iri else work
                 elif known is not None:  # the key is in the entity's core: it is minted
                     continue
                 elif not self._is_minted(iri):
@@ -195,12 +203,17 @@ class Loader:
                 summary.records_new += 1
             else:
                 summary.records_updated += 1
+            if o.text:
+                batch.texts.append((manifestation, work, o.text[1], o.text[2]))
+            source = o.source
         if old is not None:
             batch.replace.append(o.graph)
             batch.superseded.add(old)
         batch.parts.append(text)
         batch.parts.append(self.store.change_quads(self.seq, change, manifestation, self.when).encode("utf-8"))
         batch.written += (o.graph, self.store.change_iri(self.seq))
+        batch.rows.append(catalogue.Row(manifestation.rsplit("/", 1)[-1], o.graph, manifestation, self.seq,
+                                        self._stamp, change == "delete", catalogue.set_name(source_name(source))))
         batch.last_sequence = self.seq
         self.seq += 1
         batch.digests[o.graph] = o.digest
@@ -234,6 +247,22 @@ class Loader:
             self._queue.put(None)
             self._thread.join()
 
+    def _index(self, batch: _Batch) -> None:
+        """The batch's rows and texts, in the catalogue index's own transaction with the sequence
+        it reaches, after the bulk load and before the batch is marked whole: a load cut short
+        in between is rolled back at the next start, and its rows with it."""
+        cat = self.store.catalogue
+        if cat is None:
+            return
+        titles: dict[str, str | None] = {}  # a work's title, read once a batch (after its core is loaded)
+        texts = []
+        if catalogue.search is not None:
+            for manifestation, work, record_titles, creators in batch.texts:
+                if work not in titles:
+                    titles[work] = catalogue.work_title(self.store, work)
+                texts.append(catalogue.make_text(manifestation, work, record_titles, creators, titles[work]))
+        cat.write(batch.rows, texts, batch.removed, sequence=batch.last_sequence)
+
     def _write(self) -> None:
         while True:
             batch = self._queue.get()
@@ -246,6 +275,7 @@ class Loader:
                 self.store.mark_pending(batch.written)
                 self.store.drop_graphs(batch.replace)
                 self.store.bulk_load(b"".join(batch.parts))
+                self._index(batch)
                 totals = dict(self.totals)
                 for name, n in batch.counts.items():
                     totals[name] = totals.get(name, 0) + n

@@ -13,7 +13,6 @@ Layout (see docs/architecture.md):
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import logging
 import os
@@ -24,17 +23,19 @@ from typing import Iterable
 
 import pyoxigraph as ox
 
-from ..errors import BaseMismatchError, MetadatabronnError, StoreError, StoreFullError, UpdateRefused
+from ..errors import BaseMismatchError, MetadatabronnError, StoreError, UpdateRefused
 from ..mapping import terms as T
-from ..rdf import MB_DESCRIBES, MB_KEY, XSD_DATETIME, iri, iri_value, literal
-from .layout import (AS_OBJECT, AS_PUBLISHED, AS_TOMBSTONE, CHANGE_TYPES, COUNTED, MB_BASE_IRI, MB_ENTITY_COUNTS,
-                     MB_LAST_SEQUENCE, MB_PENDING, MB_SEQUENCE, RDF_TYPE, STORE_GRAPH, changes_graph, pending_graph)
+from ..rdf import MB_DESCRIBES, MB_KEY, iri_value, literal
+from .catalogue import Catalogue
+from .layout import (AS_TOMBSTONE, COUNTED, MB_BASE_IRI, MB_ENTITY_COUNTS, MB_LAST_SEQUENCE, MB_SEQUENCE, RDF_TYPE,
+                     STORE_GRAPH, changes_graph, pending_graph)
 from .reading import Reading
 from .sparql import named_iris, network, wiping
+from .writing import Writing, store_failure
+
+__all__ = ["Store", "UpdateResult", "mismatch", "store_failure"]
 
 log = logging.getLogger(__name__)
-
-XSD_INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
 
 
 def _node(value: str) -> ox.NamedNode | None:
@@ -55,7 +56,7 @@ class UpdateResult:
     certain: bool = True  # False: too many statements to compare; ``changed`` is then assumed
 
 
-class Store(Reading):
+class Store(Writing, Reading):
     """A metadatabronn store on disk.
 
     ``base`` is the base IRI the caller expects. The store keeps the one it was made with: with
@@ -79,6 +80,9 @@ class Store(Reading):
         self.base = self._settle_base(base.rstrip("/") if base else None)
         self.changes_graph = changes_graph(self.base)
         self.pending_graph = pending_graph(self.base)
+        self.catalogue: Catalogue | None = None  # a server opens its own view of it, beside its snapshot
+        if not read_only:
+            self._open_catalogue()
 
     # the base IRI ----------------------------------------------------------------------------
     def stored_base(self) -> str | None:
@@ -206,36 +210,6 @@ class Store(Reading):
             return True
         return False
 
-    def _sequence_update(self, last: int) -> str:
-        cg = self.changes_graph
-        return (f"DELETE WHERE {{ GRAPH <{cg}> {{ <{cg}> <{MB_LAST_SEQUENCE}> ?n }} }} ;\n"
-                f"INSERT DATA {{ GRAPH <{cg}> {{ <{cg}> <{MB_LAST_SEQUENCE}> \"{last}\"^^<{XSD_INTEGER}> }} }}")
-
-    # pending loads ---------------------------------------------------------------------------
-    def pending(self) -> set[str]:
-        """What a bulk load that did not finish was writing: graphs and change entries."""
-        return {iri for q in self._store.quads_for_pattern(
-            None, ox.NamedNode(MB_PENDING), None, ox.NamedNode(self.pending_graph))
-            for iri in q.object.value.split()}
-
-    def roll_back(self) -> int:
-        """Remove everything an interrupted bulk load wrote; returns how many items it named.
-
-        Its records are then simply absent (not current), so loading the same input again
-        writes them whole.
-        """
-        pending = self.pending()
-        changes = ox.NamedNode(self.changes_graph)
-        for value in pending:
-            node = ox.NamedNode(value)
-            if self._store.contains_named_graph(node):  # a record graph
-                self._store.remove_graph(node)
-            for graph in (changes, ox.DefaultGraph()):  # a change entry, an entity core
-                for q in list(self._store.quads_for_pattern(node, None, None, graph)):
-                    self._store.remove(q)
-        self._store.clear_graph(ox.NamedNode(self.pending_graph))
-        return len(pending)
-
     # a cataloguer's edit -----------------------------------------------------------------
     def update(self, sparql: str, changed: Iterable[str] = (), *, force: bool = False,
                allow_network: bool = False) -> UpdateResult:
@@ -283,6 +257,7 @@ class Store(Reading):
             text = "".join(self.change_quads(seq + i, "update", iri, when) for i, iri in enumerate(changed))
             self._store.load(text.encode("utf-8"), format=ox.RdfFormat.N_QUADS)
             self._store.update(self._sequence_update(seq + len(changed) - 1))
+            self.catch_up()  # the records embedding them take the change's datestamp
         if self.entity_counts() is not None:  # an edit may add or remove entities: counted again
             self.record_counts(self.count_entities())
         return UpdateResult(True, before[0], after[0], len(changed), certain)
@@ -319,60 +294,6 @@ class Store(Reading):
                 parts.append(f"GRAPH {g} {{ {body} }}")
         return "INSERT DATA { " + "\n".join(parts) + " }"
 
-    # writing -----------------------------------------------------------------------------
-    def mark_pending(self, iris: Iterable[str]) -> None:
-        """Name, in one write, what the next bulk load will write (one literal: a quad per
-        item would cost as much as a tenth of the load itself)."""
-        pg = ox.NamedNode(self.pending_graph)
-        try:
-            self._store.add(ox.Quad(pg, ox.NamedNode(MB_PENDING), ox.Literal("\n".join(iris)), pg))
-        except OSError as exc:
-            raise store_failure("cannot write to the store", exc) from exc
-
-    def clear_pending(self, last_sequence: int | None = None, counts: dict[str, int] | None = None) -> None:
-        """The bulk load under way is whole: its pending mark goes, and the last change-log
-        sequence number it used and the entity counts after it are kept, in one transaction."""
-        text = f"CLEAR SILENT GRAPH <{self.pending_graph}>"
-        if last_sequence is not None:
-            text = self._sequence_update(last_sequence) + " ;\n" + text
-        if counts is not None:
-            text = self._counts_update(counts) + " ;\n" + text
-        try:
-            self._store.update(text)
-        except OSError as exc:
-            raise store_failure("cannot write to the store", exc) from exc
-
-    def drop_graphs(self, graphs: Iterable[str]) -> None:
-        try:
-            for g in graphs:
-                node = ox.NamedNode(g)
-                if self._store.contains_named_graph(node):
-                    self._store.remove_graph(node)
-        except OSError as exc:
-            raise store_failure("cannot write to the store", exc) from exc
-
-    def bulk_load(self, nquads: bytes) -> None:
-        """Load N-Quads (UTF-8) fast. Not transactional: callers mark the batch pending first."""
-        try:
-            self._store.bulk_load(input=nquads, format=ox.RdfFormat.N_QUADS, lenient=True)
-        except (SyntaxError, OSError) as exc:
-            raise store_failure("bulk load failed", exc) from exc
-
-    def change_iri(self, seq: int) -> str:
-        return f"{self.base}/change/{seq}"
-
-    def change_quads(self, seq: int, kind: str, obj: str, when: str) -> str:
-        c = f"<{self.change_iri(seq)}>"
-        g = f" <{self.changes_graph}> .\n"
-        return (f"{c} <{RDF_TYPE}> <{CHANGE_TYPES[kind]}>{g}"
-                f"{c} {iri(AS_OBJECT)} {iri(obj)}{g}"
-                f"{c} {iri(AS_PUBLISHED)} {literal(when, datatype=XSD_DATETIME)}{g}"
-                f"{c} {iri(MB_SEQUENCE)} \"{seq}\"^^<{XSD_INTEGER}>{g}")
-
-    def backup(self, target: str | os.PathLike) -> None:
-        """A consistent copy of the store in a new directory (hard links where it can)."""
-        self._store.backup(str(target))
-
     def close(self) -> None:
         # pyoxigraph closes on garbage collection; flushing makes bulk-loaded data durable now.
         try:
@@ -381,6 +302,9 @@ class Store(Reading):
         except OSError as exc:
             raise store_failure("cannot write to the store", exc) from exc
         finally:
+            if self.catalogue is not None:
+                self.catalogue.close()
+                self.catalogue = None
             del self._store
 
 
@@ -388,19 +312,3 @@ def mismatch(path: Path, stored: str, given: str) -> str:
     return (f"the store at {path} holds IRIs minted under the base IRI {stored}, not {given}: leave "
             f"--base-iri and METADATABRONN_BASE_IRI unset to use the store's own, or give it a new base "
             f"deliberately with 'metadatabronn rebase {given}'")
-
-
-def _is_disk_full(exc: BaseException) -> bool:
-    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return True
-    text = str(exc)
-    return "No space left on device" in text or "Disk quota exceeded" in text
-
-
-def store_failure(what: str, exc: BaseException) -> StoreError:
-    """The error for a failed write; a full disk says so, and what becomes of the batch."""
-    if _is_disk_full(exc):
-        return StoreFullError("the disk holding the store is full: ingest stopped. What the batch under way "
-                              "wrote is rolled back the next time the store is opened for ingest; make room "
-                              "and run the same ingest again to load the rest")
-    return StoreError(f"{what}: {exc}")

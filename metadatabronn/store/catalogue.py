@@ -1,0 +1,505 @@
+"""The catalogue index: a SQLite file beside the store, ``<store>/catalogue.sqlite3``, kept in step
+with it so that harvesting and search never read the whole store.
+
+- ``records``: one row per record graph (identifier, graph, manifestation, the change-log sequence
+  and datestamp of its latest change or of a shared entity it names, deleted, source set);
+- ``changed``: the latest change of each shared entity edited in the well;
+- ``meta``: the change-log sequence the index is in step with, and the schema version;
+- the full-text tables of :mod:`.search`, fed with a :class:`~.search.Text` per manifestation.
+
+The writing process owns writes (WAL, so server processes read beside it, read-only). Ingest
+writes a batch's rows in one transaction with ``meta.sequence``, between the bulk load and the end
+of the batch; anything else (an edit in the well, an index older than the store, one missing) is
+made good by :func:`catch_up`, which reads the change-log entries the index has not seen one by one
+by their IRI. A rebuild is a catch-up from nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Iterator
+
+import pyoxigraph as ox
+
+from ..errors import StoreError
+from ..mapping import terms as T
+from ..rdf import AS, DCT_SOURCE, MB_DESCRIBES
+from .layout import AS_OBJECT, AS_PUBLISHED, MB_SEQUENCE
+
+try:  # the full-text tables; the index works without them
+    from . import search
+except ImportError:  # pragma: no cover - an install without search
+    search = None
+
+if TYPE_CHECKING:
+    from .core import Store
+
+log = logging.getLogger(__name__)
+
+FILE = "catalogue.sqlite3"
+VERSION = "1"
+CHUNK = 2000  # change-log entries read per transaction of a catch-up
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS records (
+    id TEXT PRIMARY KEY, graph TEXT NOT NULL, manifestation TEXT NOT NULL, seq INTEGER NOT NULL,
+    datestamp TEXT NOT NULL, deleted INTEGER NOT NULL, source TEXT) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS records_source ON records (source, id);
+CREATE INDEX IF NOT EXISTS records_datestamp ON records (datestamp);
+CREATE TABLE IF NOT EXISTS changed (iri TEXT PRIMARY KEY, seq INTEGER NOT NULL, time TEXT NOT NULL) WITHOUT ROWID;
+"""
+
+TITLES = (T.M_TITLE_PROPER, T.M_OTHER_TITLE, T.M_PARALLEL_TITLE, T.M_VARIANT_TITLE)
+# 1XX/7XX agent headings; their name parts (a title in $t and after belongs to a work)
+_AGENT_TAGS = frozenset({"100", "110", "111", "700", "710", "711"})
+_NAME_CODES = frozenset("abcdq")
+_SET_CHARS = re.compile(r"[^A-Za-z0-9\-_.!~*'()]")
+_PLAIN_STAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
+
+
+@dataclass(slots=True)
+class Row:
+    id: str
+    graph: str
+    manifestation: str
+    seq: int
+    datestamp: str
+    deleted: bool
+    source: str | None
+
+    def values(self) -> tuple:
+        return (self.id, self.graph, self.manifestation, self.seq, self.datestamp, int(self.deleted), self.source)
+
+
+# what a record's row and text are made of, from either side -----------------------------------
+
+def set_name(source: str | None) -> str | None:
+    """A source file's name as an OAI-PMH setSpec part (``source:{name}``)."""
+    if not source:
+        return None
+    name = source.replace("\\", "/").rsplit("/", 1)[-1]
+    return _SET_CHARS.sub("_", name) or "unknown"
+
+
+def stamp(when: str) -> str:
+    """An xsd:dateTime as a UTC second, ``YYYY-MM-DDThh:mm:ssZ``: text that sorts as time does."""
+    if _PLAIN_STAMP.match(when):
+        return when[:19] + "Z"
+    from datetime import datetime, timezone
+
+    try:
+        moment = datetime.fromisoformat(when.replace("Z", "+00:00"))
+    except ValueError:
+        return "1970-01-01T00:00:00Z"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def creators_of(layout: str) -> tuple[str, ...]:
+    """The 1XX/7XX agent headings of a record as it gave them, from its carried layout (the same
+    text at ingest and in the store, so both sides agree)."""
+    if not layout:
+        return ()
+    try:
+        fields = json.loads(layout).get("fields", ())
+    except (ValueError, AttributeError):
+        return ()
+    out = []
+    for f in fields:
+        if len(f) < 3 or f[0] not in _AGENT_TAGS or not isinstance(f[2], list):
+            continue
+        parts = []
+        for sub in f[2]:
+            code, value = sub[0], sub[1]
+            if code == "t":
+                break
+            if code in _NAME_CODES:
+                parts.append(value[0] if isinstance(value, list) and value else value if isinstance(value, str) else "")
+        heading = " ".join(p for p in parts if p).strip()
+        if heading:
+            out.append(heading)
+    return tuple(dict.fromkeys(out))
+
+
+def titles_of(values: dict[str, list[str]]) -> tuple[str, ...]:
+    """Title proper, other title information, parallel and variant titles, in that order, each
+    kind's values sorted (the store gives them in its own order)."""
+    return tuple(dict.fromkeys(v for p in TITLES for v in sorted(values.get(p, ()))))
+
+
+def work_title(store: Store, work: str | None) -> str | None:
+    if not work:
+        return None
+    titles = sorted(q.object.value for q in store._store.quads_for_pattern(
+        ox.NamedNode(work), ox.NamedNode(T.W_PREFERRED_TITLE), None, None))
+    return titles[0] if titles else None
+
+
+def make_text(manifestation: str, work: str | None, titles, creators, wtitle: str | None):
+    return search.Text(manifestation, work, tuple(titles), tuple(creators), wtitle)
+
+
+# the file -------------------------------------------------------------------------------------
+
+def path_of(store_path: str | Path) -> Path:
+    return Path(store_path) / FILE
+
+
+class Catalogue:
+    """The index of one store. ``read_only``: a server's view (the file must exist)."""
+
+    def __init__(self, store_path: str | Path, *, read_only: bool = False):
+        self.path = path_of(store_path)
+        self.read_only = read_only
+        self._lock = threading.RLock()  # one connection, shared by the writer thread or request threads
+        try:
+            if read_only:
+                if not self.path.exists():
+                    raise StoreError(f"the store at {store_path} has no catalogue index ({FILE}): open it for "
+                                     f"writing once (any ingest or update does), or run 'metadatabronn reindex'")
+                self.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False,
+                                            isolation_level=None)
+            else:
+                self.created = not self.path.exists()
+                self.conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+                self.conn.execute("PRAGMA journal_mode=WAL")
+                self.conn.execute("PRAGMA synchronous=NORMAL")
+                self.conn.executescript(_SCHEMA)
+                if search is not None:
+                    with self.transaction():
+                        search.create(self.conn)
+                if self.get_meta("version") is None:
+                    with self.transaction():
+                        self.set_meta("version", VERSION)
+                        self.set_meta("sequence", "0")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the catalogue index {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        with self._lock:
+            self.conn.close()
+
+    # meta ----------------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    @property
+    def sequence(self) -> int:
+        """The change-log sequence number through which the index is in step with the store."""
+        return int(self.get_meta("sequence") or 0)
+
+    def transaction(self):
+        return _Transaction(self)
+
+    # writing -------------------------------------------------------------------------------
+    def write(self, rows: Iterable[Row], texts: Iterable = (), removed: Iterable[str] = (),
+              drop: Iterable[str] = (), sequence: int | None = None) -> None:
+        """Rows (inserted or replaced), texts, manifestations whose text goes, row ids that go,
+        and the sequence the index is then in step with: one transaction."""
+        with self.transaction():
+            self.conn.executemany("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                  [r.values() for r in rows])
+            self.conn.executemany("DELETE FROM records WHERE id = ?", [(i,) for i in drop])
+            if search is not None:
+                removed = list(removed)
+                if removed:
+                    search.remove(self.conn, removed)
+                texts = list(texts)
+                if texts:
+                    search.put(self.conn, texts)
+            if sequence is not None:
+                self.set_meta("sequence", str(sequence))
+
+    def row(self, record_id: str) -> Row | None:
+        with self._lock:
+            r = self.conn.execute("SELECT id, graph, manifestation, seq, datestamp, deleted, source FROM records "
+                                  "WHERE id = ?", (record_id,)).fetchone()
+        return Row(*r[:5], bool(r[5]), r[6]) if r else None
+
+    def clear(self) -> None:
+        with self.transaction():
+            if search is not None:
+                search.remove(self.conn, [m for (m,) in self.conn.execute("SELECT manifestation FROM records")])
+            self.conn.execute("DELETE FROM records")
+            self.conn.execute("DELETE FROM changed")
+            self.set_meta("sequence", "0")
+
+    # reading (harvesting) ------------------------------------------------------------------
+    def page(self, after: str, upto: int, limit: int, *, since: str | None = None, until: str | None = None,
+             late: str | None = None, source: str | None = None, sourced: bool = False) -> list[Row]:
+        """Rows in identifier order after ``after`` whose latest change is at or before sequence
+        ``upto``: with ``since``, datestamps from then; with ``until``, up to then, or (``late``)
+        from then on; with ``source`` only that set, with ``sourced`` only rows with a source."""
+        sql, args = self._where(after, upto, since, until, late, source, sourced)
+        with self._lock:
+            rows = self.conn.execute("SELECT id, graph, manifestation, seq, datestamp, deleted, source FROM records"
+                                     f" WHERE {sql} ORDER BY id LIMIT ?", (*args, limit)).fetchall()
+        return [Row(*r[:5], bool(r[5]), r[6]) for r in rows]
+
+    def count(self, upto: int, *, since=None, until=None, late=None, source=None, sourced=False) -> int:
+        sql, args = self._where("", upto, since, until, late, source, sourced)
+        with self._lock:
+            return self.conn.execute(f"SELECT COUNT(*) FROM records WHERE {sql}", args).fetchone()[0]
+
+    @staticmethod
+    def _where(after, upto, since, until, late, source, sourced) -> tuple[str, list]:
+        parts, args = ["id > ?", "seq <= ?"], [after, upto]
+        if source is not None:
+            parts.append("source = ?")
+            args.append(source)
+        elif sourced:
+            parts.append("source IS NOT NULL")
+        if since is not None:
+            parts.append("datestamp >= ?")
+            args.append(since)
+        if until is not None:
+            if late is not None:
+                parts.append("(datestamp <= ? OR datestamp >= ?)")
+                args += [until, late]
+            else:
+                parts.append("datestamp <= ?")
+                args.append(until)
+        return " AND ".join(parts), args
+
+    def sources(self) -> list[str]:
+        with self._lock:
+            return [s for (s,) in self.conn.execute("SELECT DISTINCT source FROM records WHERE source IS NOT NULL "
+                                                    "ORDER BY source")]
+
+    def earliest(self) -> str | None:
+        with self._lock:
+            return self.conn.execute("SELECT MIN(datestamp) FROM records").fetchone()[0]
+
+
+class _Transaction:
+    def __init__(self, cat: Catalogue):
+        self.cat = cat
+
+    def __enter__(self):
+        self.cat._lock.acquire()
+        self.cat.conn.execute("BEGIN IMMEDIATE")
+        return self.cat.conn
+
+    def __exit__(self, kind, exc, tb):
+        try:
+            self.cat.conn.execute("COMMIT" if kind is None else "ROLLBACK")
+        finally:
+            self.cat._lock.release()
+        return False
+
+
+# reading the store ------------------------------------------------------------------------------
+
+def _change(store: Store, seq: int) -> tuple[str, str, str] | None:
+    """``(kind, object, time)`` of the change-log entry numbered ``seq``, if the log has it."""
+    node = ox.NamedNode(store.change_iri(seq))
+    kind = obj = when = None
+    for q in store._store.quads_for_pattern(node, None, None, ox.NamedNode(store.changes_graph)):
+        p = q.predicate.value
+        if p == AS_OBJECT:
+            obj = q.object.value
+        elif p == AS_PUBLISHED:
+            when = q.object.value
+        elif p == T.RDF_TYPE:
+            kind = q.object.value
+    if obj is None or when is None:
+        return None
+    return kind or "", obj, when
+
+
+def change_time(store: Store, seq: int) -> str | None:
+    """The time of change-log entry ``seq``, if the log has it."""
+    found = _change(store, seq)
+    return found[2] if found else None
+
+
+def _graph_of(store: Store, manifestation: str) -> str | None:
+    for q in store._store.quads_for_pattern(None, ox.NamedNode(MB_DESCRIBES), ox.NamedNode(manifestation), None):
+        if q.graph_name == q.subject:
+            return q.graph_name.value
+    return None
+
+
+def record_from_store(store: Store, graph: str, seq: int, when: str):
+    """The row of a record graph as the store holds it, and its text (None for a tombstone), or
+    ``(None, None)`` if the graph is gone."""
+    g = ox.NamedNode(graph)
+    manifestation = source = layout = None
+    deleted = False
+    values: dict[str, list[str]] = {}
+    works: list[str] = []
+    quads = list(store._store.quads_for_pattern(None, None, None, g))
+    if not quads:
+        return None, None
+    for q in quads:
+        s, p = q.subject, q.predicate.value
+        if s == g:
+            if p == MB_DESCRIBES:
+                manifestation = q.object.value
+            elif p == DCT_SOURCE:
+                source = q.object.value
+            elif p == T.MB_CARRIED:
+                layout = q.object.value
+    if manifestation is None:
+        return None, None
+    for q in quads:
+        if q.subject.value != manifestation:
+            continue
+        p = q.predicate.value
+        if p == AS + "deleted":
+            deleted = True
+        elif p in TITLES:
+            values.setdefault(p, []).append(q.object.value)
+        elif p == T.M_WORK:
+            works.append(q.object.value)
+    row = Row(manifestation.rsplit("/", 1)[-1], graph, manifestation, seq, stamp(when), deleted, set_name(source))
+    if deleted or search is None:
+        return row, None
+    work = min(works) if works else None
+    return row, make_text(manifestation, work, titles_of(values), creators_of(layout or ""), work_title(store, work))
+
+
+def _graphs_naming(store: Store, entity: str) -> set[str]:
+    prefix = f"{store.base}/record/"
+    return {q.graph_name.value for q in store._store.quads_for_pattern(None, None, ox.NamedNode(entity), None)
+            if isinstance(q.graph_name, ox.NamedNode) and q.graph_name.value.startswith(prefix)}
+
+
+# keeping in step ---------------------------------------------------------------------------------
+
+def last_sequence(store: Store) -> int:
+    return store.next_sequence() - 1
+
+
+def catch_up(store: Store, cat: Catalogue, upto: int | None = None) -> int:
+    """Bring the index in step with the store's change log; returns how many entries were read.
+
+    Each entry is read by its IRI. A manifestation's row (and text) is written again from the
+    store; a shared entity's change moves the datestamp of every record graph naming it. In
+    chunks, each one transaction: a catch-up cut short resumes where it stopped."""
+    last = last_sequence(store) if upto is None else upto
+    done = cat.sequence
+    if done > last:  # ahead of the store (a copy of an index newer than its store): made again
+        log.warning("the catalogue index is ahead of the store's change log (%d, not %d): rebuilding it", done, last)
+        cat.clear()
+        done = 0
+    read = 0
+    for start in range(done + 1, last + 1, CHUNK):
+        end = min(last, start + CHUNK - 1)
+        _apply(store, cat, range(start, end + 1))
+        read += end - start + 1
+    return read
+
+
+def _apply(store: Store, cat: Catalogue, seqs: range) -> None:
+    rows: dict[str, Row | None] = {}  # id → row after these entries (None: none)
+    changed: dict[str, tuple[int, str]] = {}
+
+    def current(record_id: str) -> Row | None:
+        if record_id not in rows:
+            rows[record_id] = cat.row(record_id)
+        return rows[record_id]
+
+    for seq in seqs:
+        entry = _change(store, seq)
+        if entry is None:
+            continue
+        _kind, obj, when = entry
+        if "/manifestation/" in obj:
+            record_id = obj.rsplit("/", 1)[-1]
+            graph = _graph_of(store, obj)
+            rows[record_id] = None if graph is None else Row(record_id, graph, obj, seq, stamp(when), False, None)
+            continue
+        changed[obj] = (seq, when)
+        moment = stamp(when)
+        for graph in _graphs_naming(store, obj):
+            row = current(graph.rsplit("/", 1)[-1])
+            # No row yet: the record's own entry comes later in the log, and sets it.
+            if row is not None and not row.deleted:
+                row.seq, row.datestamp = seq, max(row.datestamp, moment)
+    keep, texts, removed, drop = [], [], [], []
+    for record_id, row in rows.items():
+        if row is None:
+            drop.append(record_id)
+            removed.append(f"{store.base}/manifestation/{record_id}")
+            continue
+        fresh, text = record_from_store(store, row.graph, row.seq, row.datestamp)
+        if fresh is None:
+            drop.append(record_id)
+            removed.append(row.manifestation)
+            continue
+        fresh.datestamp = row.datestamp
+        keep.append(fresh)
+        if text is None:
+            removed.append(fresh.manifestation)
+        else:
+            texts.append(text)
+    with cat.transaction() as conn:
+        conn.executemany("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?)", [r.values() for r in keep])
+        conn.executemany("DELETE FROM records WHERE id = ?", [(i,) for i in drop])
+        conn.executemany("INSERT OR REPLACE INTO changed VALUES (?, ?, ?)",
+                         [(iri, seq, when) for iri, (seq, when) in changed.items()])
+        if search is not None:
+            if removed:
+                search.remove(conn, removed)
+            if texts:
+                search.put(conn, texts)
+        cat.set_meta("sequence", str(seqs[-1]))
+
+
+def rederive(store: Store, cat: Catalogue, graphs: Iterable[str]) -> int:
+    """Rows of record graphs written again from the store as it is (after a roll-back: a graph
+    gone takes its row and text with it); the index is then not ahead of the store."""
+    prefix = f"{store.base}/record/"
+    ids = [g[len(prefix):] for g in graphs if g.startswith(prefix)]
+    keep, texts, removed, drop = [], [], [], []
+    for record_id in ids:
+        row = cat.row(record_id)
+        if row is None:
+            continue
+        fresh, text = record_from_store(store, row.graph, row.seq, row.datestamp)
+        if fresh is None:
+            drop.append(record_id)
+            removed.append(row.manifestation)
+            continue
+        keep.append(fresh)
+        (texts.append(text) if text is not None else removed.append(fresh.manifestation))
+    last = last_sequence(store)
+    cat.write(keep, texts, removed, drop, sequence=min(cat.sequence, last))
+    return len(ids)
+
+
+def rebuild(store: Store, cat: Catalogue) -> int:
+    """Empty the index and catch up from the start of the change log."""
+    cat.clear()
+    return catch_up(store, cat)
+
+
+def rows_of(cat: Catalogue) -> Iterator[tuple]:
+    """Every row, in identifier order (for checks and tests)."""
+    with cat._lock:
+        yield from cat.conn.execute("SELECT id, graph, manifestation, seq, datestamp, deleted, source FROM records "
+                                    "ORDER BY id").fetchall()
+
+
+def timed_catch_up(store: Store, cat: Catalogue) -> int:
+    started = time.perf_counter()
+    read = catch_up(store, cat)
+    if read:
+        log.info("the catalogue index caught up with %d change-log entries in %.1f s", read,
+                 time.perf_counter() - started)
+    return read

@@ -1,0 +1,178 @@
+"""Writing to the store: bulk batches marked pending, their roll-back, the change log's entries,
+and the catalogue index kept in step with them (:mod:`.catalogue`)."""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import sqlite3
+from pathlib import Path
+from typing import Iterable
+
+import pyoxigraph as ox
+
+from ..errors import StoreError, StoreFullError
+from ..rdf import iri, literal, XSD_DATETIME
+from . import catalogue
+from .layout import AS_OBJECT, AS_PUBLISHED, CHANGE_TYPES, MB_LAST_SEQUENCE, MB_PENDING, MB_SEQUENCE, RDF_TYPE
+
+log = logging.getLogger(__name__)
+
+XSD_INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
+
+
+class Writing:
+    """The write side of :class:`~metadatabronn.store.Store` (``self._store`` is pyoxigraph's)."""
+
+    _store: ox.Store
+    path: Path
+    base: str
+    changes_graph: str
+    pending_graph: str
+    read_only: bool
+    catalogue: catalogue.Catalogue | None
+
+    def _sequence_update(self, last: int) -> str:
+        cg = self.changes_graph
+        return (f"DELETE WHERE {{ GRAPH <{cg}> {{ <{cg}> <{MB_LAST_SEQUENCE}> ?n }} }} ;\n"
+                f"INSERT DATA {{ GRAPH <{cg}> {{ <{cg}> <{MB_LAST_SEQUENCE}> \"{last}\"^^<{XSD_INTEGER}> }} }}")
+
+    # the catalogue index -----------------------------------------------------------------------
+    def _open_catalogue(self) -> None:
+        """The index beside the store, for the writer: made if missing, caught up if behind
+        (unless a load cut short is to be rolled back first: that catches up after)."""
+        self.catalogue = catalogue.Catalogue(self.path)
+        if self.catalogue.created:
+            log.info("the store at %s has no catalogue index yet: building it from the change log", self.path)
+        if not self.pending():
+            catalogue.timed_catch_up(self, self.catalogue)
+
+    def catch_up(self) -> int:
+        """Bring the catalogue index in step with the change log; how many entries it read."""
+        if self.catalogue is None:
+            return 0
+        return catalogue.timed_catch_up(self, self.catalogue)
+
+    def reindex(self) -> int:
+        """Rebuild the catalogue index from the change log; how many entries it read."""
+        if self.catalogue is None:
+            raise StoreError("the store is open read-only: its catalogue index cannot be rebuilt")
+        return catalogue.rebuild(self, self.catalogue)
+
+    # pending loads ---------------------------------------------------------------------------
+    def pending(self) -> set[str]:
+        """What a bulk load that did not finish was writing: graphs and change entries."""
+        return {iri for q in self._store.quads_for_pattern(
+            None, ox.NamedNode(MB_PENDING), None, ox.NamedNode(self.pending_graph))
+            for iri in q.object.value.split()}
+
+    def roll_back(self) -> int:
+        """Remove everything an interrupted bulk load wrote; returns how many items it named.
+
+        Its records are then simply absent (not current), so loading the same input again
+        writes them whole.
+        """
+        pending = self.pending()
+        changes = ox.NamedNode(self.changes_graph)
+        for value in pending:
+            node = ox.NamedNode(value)
+            if self._store.contains_named_graph(node):  # a record graph
+                self._store.remove_graph(node)
+            for graph in (changes, ox.DefaultGraph()):  # a change entry, an entity core
+                for q in list(self._store.quads_for_pattern(node, None, None, graph)):
+                    self._store.remove(q)
+        self._store.clear_graph(ox.NamedNode(self.pending_graph))
+        if self.catalogue is not None and pending:
+            # The batch's rows may have been indexed before the load was cut short: the graphs
+            # it named are indexed again as they now are (gone, mostly), then the rest caught up.
+            catalogue.rederive(self, self.catalogue, pending)
+            catalogue.timed_catch_up(self, self.catalogue)
+        return len(pending)
+
+    # writing -----------------------------------------------------------------------------
+    def mark_pending(self, iris: Iterable[str]) -> None:
+        """Name, in one write, what the next bulk load will write (one literal: a quad per
+        item would cost as much as a tenth of the load itself)."""
+        pg = ox.NamedNode(self.pending_graph)
+        try:
+            self._store.add(ox.Quad(pg, ox.NamedNode(MB_PENDING), ox.Literal("\n".join(iris)), pg))
+        except OSError as exc:
+            raise store_failure("cannot write to the store", exc) from exc
+
+    def clear_pending(self, last_sequence: int | None = None, counts: dict[str, int] | None = None) -> None:
+        """The bulk load under way is whole: its pending mark goes, and the last change-log
+        sequence number it used and the entity counts after it are kept, in one transaction."""
+        text = f"CLEAR SILENT GRAPH <{self.pending_graph}>"
+        if last_sequence is not None:
+            text = self._sequence_update(last_sequence) + " ;\n" + text
+        if counts is not None:
+            text = self._counts_update(counts) + " ;\n" + text
+        try:
+            self._store.update(text)
+        except OSError as exc:
+            raise store_failure("cannot write to the store", exc) from exc
+
+    def drop_graphs(self, graphs: Iterable[str]) -> None:
+        try:
+            for g in graphs:
+                node = ox.NamedNode(g)
+                if self._store.contains_named_graph(node):
+                    self._store.remove_graph(node)
+        except OSError as exc:
+            raise store_failure("cannot write to the store", exc) from exc
+
+    def bulk_load(self, nquads: bytes) -> None:
+        """Load N-Quads (UTF-8) fast. Not transactional: callers mark the batch pending first."""
+        try:
+            self._store.bulk_load(input=nquads, format=ox.RdfFormat.N_QUADS, lenient=True)
+        except (SyntaxError, OSError) as exc:
+            raise store_failure("bulk load failed", exc) from exc
+
+    def change_iri(self, seq: int) -> str:
+        return f"{self.base}/change/{seq}"
+
+    def change_quads(self, seq: int, kind: str, obj: str, when: str) -> str:
+        c = f"<{self.change_iri(seq)}>"
+        g = f" <{self.changes_graph}> .\n"
+        return (f"{c} <{RDF_TYPE}> <{CHANGE_TYPES[kind]}>{g}"
+                f"{c} {iri(AS_OBJECT)} {iri(obj)}{g}"
+                f"{c} {iri(AS_PUBLISHED)} {literal(when, datatype=XSD_DATETIME)}{g}"
+                f"{c} {iri(MB_SEQUENCE)} \"{seq}\"^^<{XSD_INTEGER}>{g}")
+
+    def backup(self, target: str | os.PathLike) -> None:
+        """A consistent copy of the store in a new directory (hard links where it can), with its
+        catalogue index (copied as it is: an index behind the copy catches up when the copy is
+        first opened for writing)."""
+        self._store.backup(str(target))
+        source = self.catalogue or (catalogue.Catalogue(self.path, read_only=True)
+                                    if catalogue.path_of(self.path).exists() else None)
+        if source is None:
+            return
+        try:
+            copy = sqlite3.connect(catalogue.path_of(target))
+            with source._lock:
+                source.conn.backup(copy)
+            copy.close()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot copy the catalogue index: {exc}") from exc
+        finally:
+            if source is not self.catalogue:
+                source.close()
+
+
+
+def _is_disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(exc)
+    return "No space left on device" in text or "Disk quota exceeded" in text
+
+
+def store_failure(what: str, exc: BaseException) -> StoreError:
+    """The error for a failed write; a full disk says so, and what becomes of the batch."""
+    if _is_disk_full(exc):
+        return StoreFullError("the disk holding the store is full: ingest stopped. What the batch under way "
+                              "wrote is rolled back the next time the store is opened for ingest; make room "
+                              "and run the same ingest again to load the rest")
+    return StoreError(f"{what}: {exc}")
