@@ -67,15 +67,17 @@ SCHEMA = (
         id INTEGER PRIMARY KEY,
         manifestation TEXT NOT NULL UNIQUE,
         work TEXT,
-        work_title TEXT,
-        title_key TEXT,
-        proper_key TEXT)""",
+        work_title TEXT)""",
     "CREATE INDEX IF NOT EXISTS search_text_work ON search_text(work)",
-    "CREATE INDEX IF NOT EXISTS search_text_title_key ON search_text(title_key)",
-    "CREATE INDEX IF NOT EXISTS search_text_proper_key ON search_text(proper_key)",
+    # Every title and creator whole, folded to its alternate spelling: for CQL exact and for
+    # putting an exact title first. field: t (title) or c (creator).
+    """CREATE TABLE IF NOT EXISTS search_key (
+        key TEXT NOT NULL, field TEXT NOT NULL, id INTEGER NOT NULL,
+        PRIMARY KEY (key, field, id)) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS search_key_id ON search_key(id)",
     # One row per search_text row, same rowid. Each text of a column on a line of its own (the
-    # tokenizer ignores line ends; the exact relation reads them back). The *_alt columns hold
-    # the alternate spelling, only where it differs.
+    # tokenizer ignores line ends). The *_alt columns hold the alternate spelling, only where it
+    # differs.
     """CREATE VIRTUAL TABLE IF NOT EXISTS search_index USING fts5(
         title, title_alt, creator, creator_alt,
         tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3')""",
@@ -88,36 +90,35 @@ def create(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
-def _lines(values: Iterable[str]) -> tuple[str, str]:
-    folded, seen = [], set()
-    for value in values:
-        f = fold(value) if value else ""
-        if f and f not in seen:
-            seen.add(f)
-            folded.append(f)
-    alternate = [s for s in (skeleton(f) for f in folded) if s not in seen]
-    return "\n".join(folded), "\n".join(dict.fromkeys(alternate))
+def _folded(values: Iterable[str | None]) -> list[str]:
+    return list(dict.fromkeys(f for f in (fold(v) for v in values if v) if f))
+
+
+def _alternates(folded: list[str]) -> str:
+    have = set(folded)
+    return "\n".join(dict.fromkeys(s for s in map(skeleton, folded) if s not in have))
 
 
 def put(conn: sqlite3.Connection, texts: Iterable[Text]) -> None:
     """Index these manifestations, replacing what was indexed of them before. Never commits."""
     for t in texts:
-        title, title_alt = _lines((*t.titles, *((t.work_title,) if t.work_title else ())))
-        creator, creator_alt = _lines(t.creators)
-        work_key = skeleton(fold(t.work_title)) if t.work_title else None
-        proper_key = skeleton(fold(t.titles[0])) if t.titles else None
+        titles = _folded((*t.titles, t.work_title))
+        creators = _folded(t.creators)
         row = conn.execute("SELECT id FROM search_text WHERE manifestation = ?", (t.manifestation,)).fetchone()
         if row is None:
-            rowid = conn.execute(
-                "INSERT INTO search_text (manifestation, work, work_title, title_key, proper_key) VALUES (?,?,?,?,?)",
-                (t.manifestation, t.work, t.work_title, work_key, proper_key)).lastrowid
+            rowid = conn.execute("INSERT INTO search_text (manifestation, work, work_title) VALUES (?, ?, ?)",
+                                 (t.manifestation, t.work, t.work_title)).lastrowid
         else:
             rowid = row[0]
-            conn.execute("UPDATE search_text SET work = ?, work_title = ?, title_key = ?, proper_key = ? WHERE id = ?",
-                         (t.work, t.work_title, work_key, proper_key, rowid))
+            conn.execute("UPDATE search_text SET work = ?, work_title = ? WHERE id = ?",
+                         (t.work, t.work_title, rowid))
             conn.execute("DELETE FROM search_index WHERE rowid = ?", (rowid,))
+            conn.execute("DELETE FROM search_key WHERE id = ?", (rowid,))
         conn.execute("INSERT INTO search_index (rowid, title, title_alt, creator, creator_alt) VALUES (?,?,?,?,?)",
-                     (rowid, title, title_alt, creator, creator_alt))
+                     (rowid, "\n".join(titles), _alternates(titles), "\n".join(creators), _alternates(creators)))
+        keys = {(skeleton(f), "t") for f in titles} | {(skeleton(f), "c") for f in creators}
+        conn.executemany("INSERT INTO search_key (key, field, id) VALUES (?, ?, ?)",
+                         [(k, field, rowid) for k, field in keys])
 
 
 def remove(conn: sqlite3.Connection, manifestations: Iterable[str]) -> None:
@@ -126,6 +127,7 @@ def remove(conn: sqlite3.Connection, manifestations: Iterable[str]) -> None:
         row = conn.execute("SELECT id FROM search_text WHERE manifestation = ?", (m,)).fetchone()
         if row is not None:
             conn.execute("DELETE FROM search_index WHERE rowid = ?", (row[0],))
+            conn.execute("DELETE FROM search_key WHERE id = ?", (row[0],))
             conn.execute("DELETE FROM search_text WHERE id = ?", (row[0],))
 
 
@@ -181,8 +183,8 @@ def _word(word: str, prefix: bool | None) -> str:
 
 def expression(field: str, words: Words, relation: str = "all") -> str | None:
     """The FTS5 query for ``words`` in ``field`` (title, creator, any) under a CQL ``relation``:
-    ``all`` every word in any order, ``any`` one of them, ``adj`` and ``exact`` the words as a
-    phrase (``exact`` then asks :func:`ranked` to check the whole text). None: no words."""
+    ``all`` every word in any order, ``any`` one of them, ``adj`` the words as a phrase (``exact``
+    too: :func:`exact` then finds the rows whose whole text they are). None: no words."""
     if field not in _COLUMNS:
         raise ValueError(f"no search field {field!r}")
     if not words.words:
@@ -199,14 +201,21 @@ def expression(field: str, words: Words, relation: str = "all") -> str | None:
     return f"{_COLUMNS[field]} : {inner}"
 
 
-def _exact_rows(conn: sqlite3.Connection, expr: str, key: str) -> list[int]:
-    """Rows whose title proper or work title is exactly ``key`` and that match ``expr``."""
-    ids = [r[0] for r in conn.execute(
-        "SELECT id FROM search_text WHERE title_key = ?1 UNION SELECT id FROM search_text WHERE proper_key = ?1 "
-        "LIMIT ?2", (key, EXACT))]
+def exact(conn: sqlite3.Connection, field: str, words: Words, limit: int | None = None) -> list[int]:
+    """Rows with a title (``title``), creator (``creator``) or either (``any``) that is exactly
+    these words, folded (CQL ``exact`` and ``==``)."""
+    fields = {"title": ("t",), "creator": ("c",), "any": ("t", "c")}[field]
+    marks = ",".join("?" * len(fields))
+    return [r[0] for r in conn.execute(
+        f"SELECT DISTINCT id FROM search_key WHERE key = ? AND field IN ({marks}) ORDER BY id LIMIT ?",
+        (skeleton(words.text), *fields, -1 if limit is None else limit))]
+
+
+def _exact_rows(conn: sqlite3.Connection, expr: str, words: Words) -> list[int]:
+    """Rows with exactly this title that match ``expr``, the best first."""
     # One look-up a row: FTS5 reads a single rowid directly, but filters a whole match for IN.
     matching = "SELECT rank FROM search_index WHERE search_index MATCH ? AND rowid = ?"
-    scored = [(row[0], i) for i in ids for row in conn.execute(matching, (expr, i))]
+    scored = [(row[0], i) for i in exact(conn, "title", words, EXACT) for row in conn.execute(matching, (expr, i))]
     return [i for _, i in sorted(scored)]
 
 
@@ -217,7 +226,7 @@ def ranked(conn: sqlite3.Connection, expr: str, *, exact_title: str | None = Non
     BM25 costs about 2 µs a matching row, so a word found in 100,000 titles ("the") would take
     0.2 s to rank. Only the ``RANKED`` most recently indexed matches are ranked; any older
     ones follow, newest first."""
-    first = _exact_rows(conn, expr, skeleton(fold(exact_title))) if exact_title else []
+    first = _exact_rows(conn, expr, Words.of(exact_title)) if exact_title else []
     yield from first
     skip = set(first)
     bound = conn.execute("SELECT rowid FROM search_index WHERE search_index MATCH ? ORDER BY rowid DESC "
@@ -236,15 +245,6 @@ def ranked(conn: sqlite3.Connection, expr: str, *, exact_title: str | None = Non
         yield from (r for (r,) in conn.execute(
             "SELECT rowid FROM search_index WHERE search_index MATCH ? AND rowid < ? ORDER BY rowid DESC",
             (expr, rest)) if r not in skip)
-
-
-def exactly(conn: sqlite3.Connection, rowid: int, field: str, words: Words) -> bool:
-    """Whether one of the row's texts in ``field`` is exactly these words (CQL ``exact``, ``==``)."""
-    columns = {"title": "title, title_alt", "creator": "creator, creator_alt",
-               "any": "title, title_alt, creator, creator_alt"}[field]
-    row = conn.execute(f"SELECT {columns} FROM search_index WHERE rowid = ?", (rowid,)).fetchone()
-    wanted = {words.text, skeleton(words.text)}
-    return row is not None and any(line in wanted for text in row for line in text.split("\n"))
 
 
 def count(conn: sqlite3.Connection, expr: str, cap: int) -> int:
@@ -275,17 +275,13 @@ def search_manifestations(conn: sqlite3.Connection, field: str, value: str, rela
                           limit: int = 20, offset: int = 0) -> list[str]:
     """Manifestations whose ``field`` holds ``value`` under ``relation``, most relevant first."""
     words = Words.of(value)
+    if relation == "exact":
+        return manifestations(conn, exact(conn, field, words, offset + limit)[offset:]) if words.words else []
     expr = expression(field, words, relation)
     if expr is None:
         return []
     exact_title = words.text if field in ("title", "any") else None
-    found = []
-    for rowid in ranked(conn, expr, exact_title=exact_title):
-        if relation == "exact" and not exactly(conn, rowid, field, words):
-            continue
-        found.append(rowid)
-        if len(found) >= offset + limit:
-            break
+    found = [r for _, r in zip(range(offset + limit), ranked(conn, expr, exact_title=exact_title))]
     return manifestations(conn, found[offset:])
 
 
