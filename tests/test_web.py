@@ -707,7 +707,7 @@ def test_works_by_title_creator_language_and_down_the_chain(live):
 
 
 def test_paging_with_link_headers(live):
-    first = get(f"{live}/works", params={"title": "a", "limit": 2})
+    first = get(f"{live}/works", params={"title": "the", "limit": 2})
     body = first.json()
     assert len(body["items"]) == 2 and body["next"]
     assert 'rel="next"' in first.headers["link"] and 'rel="prev"' not in first.headers["link"]

@@ -4,22 +4,72 @@ and down the WEMI chain (a work's expressions, an expression's manifestations), 
 
 from __future__ import annotations
 
-import json
+import os
+import sqlite3
+import threading
 from functools import lru_cache
+from pathlib import Path
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from ..identity import normalise
 from ..mapping import terms as T
 from ..mapping.text import isbn13
-from ..store import Store
+from ..store import Store, search
 from .entities import _STATES, TOMBSTONE, _label, _local
 from .problems import Problem
 from .sparql import is_iri
 
 router = APIRouter()
+INDEX_FILE = "catalogue.sqlite3"
+_connections = threading.local()
+
+
+def text_index(request: Request) -> sqlite3.Connection:
+    """The text index of the served store (:mod:`..store.search`), read-only: the app's catalogue
+    connection when it has one, else one connection per thread to the catalogue file (opened
+    again if the file is replaced). A 503 problem when the store has none."""
+    catalogue = _catalogue(request)
+    if catalogue is not None:
+        return catalogue.conn
+    state = request.app.state
+    path = Path(state.store.path) / INDEX_FILE
+    try:
+        identity = (str(path), os.stat(path).st_ino)
+    except OSError:
+        raise Problem(503, "the catalogue index is missing: run `metadatabronn reindex`",
+                      title="Search unavailable") from None
+    opened = getattr(_connections, "opened", None)
+    if opened is None or opened[0] != identity:
+        if opened is not None:
+            opened[1].close()
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout = 5000")  # a writer's commit takes moments, not seconds
+        _connections.opened = opened = (identity, conn)
+    return opened[1]
+
+
+def _catalogue(request: Request):
+    """The served snapshot's catalogue index, if the app keeps one open."""
+    catalogue = getattr(getattr(request.app.state, "snapshot", None), "catalogue", None)
+    return catalogue if getattr(catalogue, "conn", None) is not None else None
+
+
+def searching(request: Request, run):
+    """``run(connection)`` over the text index; a store whose index lacks the text tables (made
+    by an older version) is a 503 problem too."""
+    catalogue = _catalogue(request)
+    try:
+        if catalogue is not None:  # its one connection serves every thread, one at a time
+            with catalogue._lock:
+                return run(catalogue.conn)
+        return run(text_index(request))
+    except sqlite3.OperationalError as exc:
+        if "no such table" not in str(exc):
+            raise
+        raise Problem(503, "the catalogue index has no text index: run `metadatabronn reindex`",
+                      title="Search unavailable") from None
 
 
 def _page(request: Request, items: list[dict], limit: int, offset: int, more: bool) -> JSONResponse:
@@ -81,8 +131,13 @@ def _by_isbn(app_key: int, isbn: str) -> list[str]:
     return [m for m in found if "/manifestation/" in m and not _deleted(store, m)]
 
 
-@router.get("/works", tags=["Look-ups"], summary="Works by title and/or creator (words in either order of "
-            "case, accents and punctuation), optionally with an expression in a language")
+MAX_LANGUAGE_CHECKS = 5_000  # works looked at for a language before a page is given as it is
+
+
+@router.get("/works", tags=["Look-ups"], summary="Works by title and/or creator: every word, in any order, "
+            "case, accents and Nordic letters folded (ø as o, æ as ae, å as aa or a); the last word may be "
+            "typed in part, and a word ending in * matches every word it begins. The exact title comes first, "
+            "then by relevance. Optionally with an expression in a language")
 async def works(request: Request, title: str | None = None, creator: str | None = None,
                 language: str | None = Query(default=None, description="ISO 639-2 code, e.g. nor, eng"),
                 limit: int = _LIMIT, offset: int = _OFFSET):
@@ -90,23 +145,31 @@ async def works(request: Request, title: str | None = None, creator: str | None 
         raise Problem(400, "give title, creator or both")
     _within(offset)
     state = request.app.state
-    filters = ['FILTER(STRSTARTS(?key, "work|"))']
-    if creator:
-        filters.append(f'FILTER(CONTAINS(STRBEFORE(STRAFTER(?key, "|"), "|"), {json.dumps(normalise(creator))}))')
-    if title:
-        filters.append(f'FILTER(CONTAINS(STRAFTER(STRAFTER(?key, "|"), "|"), {json.dumps(normalise(title))}))')
-    lang = ""
+    wanted = None
     if language:
         code = language.strip().lower()
         if len(code) != 3 or not code.isalpha():
             raise Problem(400, f"language must be an ISO 639-2 code such as 'nor', not {language!r}")
-        lang = f"?e <{T.E_WORK}> ?w ; <{T.E_LANGUAGE}> <{T.LANG_BASE}{code}> ."
-    filters.append(f"FILTER NOT EXISTS {{ ?w a <{TOMBSTONE}> }}")
-    sparql = (f"SELECT DISTINCT ?w ?title WHERE {{ ?w <{T.MB}key> ?key ; <{T.W_PREFERRED_TITLE}> ?title . "
-              f"{' '.join(filters)} {lang} }} ORDER BY ?title ?w LIMIT {limit + 1} OFFSET {offset}")
-    rows = list(state.store.query(sparql))
-    items = [{"iri": r["w"].value, "path": _local(r["w"].value, state.base), "label": r["title"].value}
-             for r in rows[:limit]]
+        wanted = f"{T.LANG_BASE}{code}"
+
+    def page(conn: sqlite3.Connection) -> list[tuple[str, str | None]]:
+        found, checked = [], 0
+        for work, label in search.iter_works(conn, title, creator):
+            if wanted is not None:
+                checked += 1
+                if checked > MAX_LANGUAGE_CHECKS:
+                    break
+                if not any(wanted in state.store.values(e, T.E_LANGUAGE)
+                           for e in state.store.linking(T.E_WORK, work)):
+                    continue
+            found.append((work, label))
+            if len(found) > offset + limit:
+                break
+        return found[offset:]
+
+    rows = searching(request, page)
+    items = [{"iri": w, "path": _local(w, state.base), "label": label or _label(state.store, w)}
+             for w, label in rows[:limit]]
     return _page(request, items, limit, offset, len(rows) > limit)
 
 

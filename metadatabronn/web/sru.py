@@ -12,9 +12,10 @@ from xml.sax.saxutils import escape
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from ..identity import normalise
 from ..mapping import terms as T
 from ..mapping.text import isbn13
+from ..store import search
+from .lookups import _deleted, searching
 from .records import dublin_core, marc_record, marcxml
 
 router = APIRouter(tags=["SRU"])
@@ -127,91 +128,123 @@ def _unquote(value: str) -> str:
     return value
 
 
-# the index ---------------------------------------------------------------------------------
+# searching ---------------------------------------------------------------------------------
 
-class Catalogue:
-    """What SRU searches: per manifestation its normalised title, creators and identifiers."""
+MAX_COUNT = 10_000  # numberOfRecords counts this far: past it, it says 10,000 (and paging stops there)
+SMALL = 1_000  # a set this small is checked term by term against the text index, not joined with it
 
-    def __init__(self, store):
-        self.store = store
-        rows = store.query(
-            f"""SELECT ?m ?title ?key WHERE {{ ?m a <{T.C_MANIFESTATION}> .
-                OPTIONAL {{ ?m <{T.M_TITLE_PROPER}> ?title }}
-                OPTIONAL {{ ?m <{T.M_WORK}> ?w . ?w <{T.MB}key> ?key }} }}""")
-        texts: dict[str, dict[str, set[str]]] = {}
-        for r in rows:
-            m = r["m"].value
-            entry = texts.setdefault(m, {"title": set(), "creator": set()})
-            if r["title"] is not None:
-                entry["title"].add(normalise(r["title"].value))
-            if r["key"] is not None:
-                parts = r["key"].value.split("|")
-                if len(parts) >= 3:
-                    entry["creator"].add(parts[1])
-                    entry["title"].add(parts[2])
-        # Other title information, parallel and variant titles are searched as titles too.
-        for predicate in (T.M_OTHER_TITLE, T.M_PARALLEL_TITLE, T.M_VARIANT_TITLE):
-            for r in store.query(f"SELECT ?m ?t WHERE {{ ?m <{predicate}> ?t }}"):
-                entry = texts.get(r["m"].value)
-                if entry is not None:
-                    entry["title"].add(normalise(r["t"].value))
-        self.texts = texts
-        self.order = sorted(texts, key=lambda m: m.rsplit("/", 1)[-1])
 
-    def isbn(self, value: str) -> set[str]:
-        norm = isbn13(value.replace("-", "").replace(" ", ""))
-        found = set(self.store.subjects_with(T.M_IDENTIFIER, f"urn:isbn:{norm}")) if norm else set()
-        found |= set(self.store.subjects_with(T.M_IDENTIFIER, value.strip()))
-        return {m for m in found if m in self.texts}
+def _checked(tree) -> None:
+    """Unknown indexes and relations are diagnostics, found before anything is searched."""
+    if tree[0] == "term":
+        _, index, relation, _ = tree
+        if INDEXES.get(index) is None:
+            raise Diagnostic(16, "Unsupported index", index)
+        if relation not in RELATIONS:
+            raise Diagnostic(19, "Unsupported relation", relation)
+        return
+    _checked(tree[1])
+    _checked(tree[2])
 
-    def words(self, field: str, value: str, relation: str) -> set[str]:
-        wanted = normalise(value)
-        words = wanted.split()
-        if not words:
+
+def _isbn_like(value: str) -> bool:
+    compact = value.replace("-", "").replace(" ", "")
+    return bool(compact) and compact[:-1].isdigit() and isbn13(compact) is not None
+
+
+class Search:
+    """One CQL query over the text index and the store. Terms become FTS5 expressions; a tree
+    of them is one expression, ranked by relevance. An ISBN or an exact term is a set of rows;
+    a tree holding one is worked out as sets, in identifier order."""
+
+    def __init__(self, store, conn):
+        self.store, self.conn = store, conn
+
+    def isbn(self, value: str) -> set[int]:
+        return set(search.rows_of(self.conn, _by_isbn(self.store, value)).values())
+
+    def term(self, index: str, relation: str, value: str):
+        """("fts", expression or None for nothing) or ("set", row ids)."""
+        field = INDEXES[index]
+        if field == "isbn" or (field == "any" and _isbn_like(value)):
+            return "set", self.isbn(value)
+        words = search.Words.of(value)
+        if relation in ("==", "exact"):
+            return "set", set(search.exact(self.conn, field, words)) if words.words else set()
+        return "fts", search.expression(field, words, {"=": "all"}.get(relation, relation))
+
+    def rows(self, expr: str | None) -> set[int]:
+        if expr is None:
             return set()
-        out = set()
-        for m, entry in self.texts.items():
-            texts = entry["title"] | entry["creator"] if field == "any" else entry[field]
-            for text in texts:
-                if relation in ("==", "exact"):
-                    hit = text == wanted
-                elif relation == "any":
-                    hit = any(w in text.split() for w in words)
-                elif relation == "adj":
-                    hit = wanted in text
-                else:  # "=" and "all": every word, in any order
-                    have = set(text.split())
-                    hit = all(w in have for w in words)
-                if hit:
-                    out.add(m)
-                    break
-        return out
+        return {r for (r,) in self.conn.execute(
+            "SELECT rowid FROM search_index WHERE search_index MATCH ?", (expr,))}
 
-    def search(self, tree) -> set[str]:
+    def matching(self, ids: set[int], expr: str | None) -> set[int]:
+        if expr is None or not ids:
+            return set()
+        if len(ids) > SMALL:
+            return ids & self.rows(expr)
+        one = "SELECT 1 FROM search_index WHERE search_index MATCH ? AND rowid = ?"
+        return {i for i in ids if self.conn.execute(one, (expr, i)).fetchone()}
+
+    def evaluate(self, tree):
         if tree[0] == "term":
             _, index, relation, value = tree
-            field = INDEXES.get(index)
-            if field is None:
-                raise Diagnostic(16, "Unsupported index", index)
-            if relation not in RELATIONS:
-                raise Diagnostic(19, "Unsupported relation", relation)
-            if field == "isbn":
-                return self.isbn(value)
-            found = self.words(field, value, relation)
-            if field == "any" and not found:
-                found = self.isbn(value) if isbn13(value.replace("-", "")) else found
-            return found
-        op, left, right = tree
-        a, b = self.search(left), self.search(right)
-        return a & b if op == "and" else a | b if op == "or" else a - b
+            return self.term(index, relation, value)
+        op, (lk, left), (rk, right) = tree[0], self.evaluate(tree[1]), self.evaluate(tree[2])
+        if lk == rk == "fts":
+            if left is None or right is None:
+                return "fts", (None if op == "and" or left is None and (op == "not" or right is None)
+                               else left if right is None else right)
+            return "fts", f"({left}) {op.upper()} ({right})"
+        if op == "and":
+            return "set", (left & right if lk == rk else self.matching(left, right) if lk == "set"
+                           else self.matching(right, left))
+        if op == "not":
+            return "set", (left - (right if rk == "set" else self.matching(left, right)) if lk == "set"
+                           else self.rows(left) - right)
+        return "set", (left if lk == "set" else self.rows(left)) | (right if rk == "set" else self.rows(right))
+
+    def run(self, tree, start: int, maximum: int) -> tuple[int, list[str]]:
+        """How many records match (up to ``MAX_COUNT``), and the manifestations of the page."""
+        kind, found = self.evaluate(tree)
+        if kind == "set":
+            ordered = search.manifestations(self.conn, sorted(found))
+            ordered.sort(key=lambda m: m.rsplit("/", 1)[-1])
+            return min(len(ordered), MAX_COUNT), ordered[start - 1:min(start - 1 + maximum, MAX_COUNT)]
+        if found is None:
+            return 0, []
+        total = search.count(self.conn, found, MAX_COUNT)
+        end = min(start - 1 + maximum, total)
+        rows = [r for _, r in zip(range(end), search.ranked(self.conn, found, exact_title=_first_title(tree)))]
+        return total, search.manifestations(self.conn, rows[start - 1:])
 
 
-def catalogue(request: Request) -> Catalogue:
-    state = request.app.state
-    found = getattr(state, "sru", None)
-    if found is None:
-        found = state.sru = Catalogue(state.store)
-    return found
+def _by_isbn(store, value: str) -> set[str]:
+    """The live manifestations with this ISBN (any form), read from the store's own index."""
+    norm = isbn13(value.replace("-", "").replace(" ", ""))
+    found = set(store.subjects_with(T.M_IDENTIFIER, f"urn:isbn:{norm}")) if norm else set()
+    found |= set(store.subjects_with(T.M_IDENTIFIER, value.strip()))
+    return {m for m in found if "/manifestation/" in m and not _deleted(store, m)}
+
+
+def _by_isbn_alone(store, tree) -> set[str] | None:
+    """The manifestations of a query made of ISBN terms only (no text index needed); None for
+    any other query."""
+    if tree[0] == "term":
+        return _by_isbn(store, tree[3]) if INDEXES[tree[1]] == "isbn" else None
+    left, right = _by_isbn_alone(store, tree[1]), _by_isbn_alone(store, tree[2])
+    if left is None or right is None:
+        return None
+    return left & right if tree[0] == "and" else left - right if tree[0] == "not" else left | right
+
+
+def _first_title(tree) -> str | None:
+    """The words of the query's first title or any term: a record with exactly that title comes first."""
+    if tree[0] == "term":
+        _, index, relation, value = tree
+        return value if INDEXES[index] in ("title", "any") and relation in ("=", "all", "adj") else None
+    return _first_title(tree[1]) or (_first_title(tree[2]) if tree[0] != "not" else None)
 
 
 # the protocol ------------------------------------------------------------------------------
@@ -293,13 +326,16 @@ def _search(request: Request, params: dict) -> str:
     start = _number(params, "startrecord", 1, 1)
     maximum = min(_number(params, "maximumrecords", 10, 0), MAX_RECORDS)
     tree = _Parser(query).parse()
-    cat = catalogue(request)
-    hits = cat.search(tree)
-    ordered = [m for m in cat.order if m in hits]
-    if start > len(ordered) and ordered and maximum:
-        raise Diagnostic(61, "First record position out of range", str(start))
-    page = ordered[start - 1:start - 1 + maximum]
+    _checked(tree)
     state = request.app.state
+    alone = _by_isbn_alone(state.store, tree)
+    if alone is not None:  # copy cataloguing: answered from the store, with or without a text index
+        ordered = sorted(alone, key=lambda m: m.rsplit("/", 1)[-1])
+        total, page = len(ordered), ordered[start - 1:start - 1 + maximum]
+    else:
+        total, page = searching(request, lambda conn: Search(state.store, conn).run(tree, start, maximum))
+    if start > total and total and maximum:
+        raise Diagnostic(61, "First record position out of range", str(start))
     records = []
     for position, m in enumerate(page, start):
         record = marc_record(state.store, m)
@@ -311,12 +347,12 @@ def _search(request: Request, params: dict) -> str:
         records.append(f"<record><recordSchema>{schema}</recordSchema><recordPacking>{packing}</recordPacking>"
                        f"<recordData>{data}</recordData><recordPosition>{position}</recordPosition></record>")
     nxt = start + len(page)
-    next_position = f"<nextRecordPosition>{nxt}</nextRecordPosition>" if nxt <= len(ordered) and page else ""
+    next_position = f"<nextRecordPosition>{nxt}</nextRecordPosition>" if nxt <= total and page else ""
     echo = (f"<echoedSearchRetrieveRequest><version>1.2</version><query>{escape(query)}</query>"
             f"<startRecord>{start}</startRecord><maximumRecords>{maximum}</maximumRecords>"
             f"<recordPacking>{packing}</recordPacking><recordSchema>{escape(schema_name)}</recordSchema>"
             f"</echoedSearchRetrieveRequest>")
     return (f'<searchRetrieveResponse xmlns="{SRW}"><version>1.2</version>'
-            f"<numberOfRecords>{len(ordered)}</numberOfRecords>"
+            f"<numberOfRecords>{total}</numberOfRecords>"
             f"{'<records>' + ''.join(records) + '</records>' if records else ''}{next_position}{echo}"
             f"</searchRetrieveResponse>")
