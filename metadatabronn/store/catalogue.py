@@ -239,7 +239,7 @@ class Catalogue:
             self.set_meta("sequence", "0")
 
     # reading (harvesting) ------------------------------------------------------------------
-    def page(self, after: str, upto: int, limit: int, *, since: str | None = None, until: str | None = None,
+    def page(self, after: str, upto: int | None, limit: int, *, since: str | None = None, until: str | None = None,
              late: str | None = None, source: str | None = None, sourced: bool = False) -> list[Row]:
         """Rows in identifier order after ``after`` whose latest change is at or before sequence
         ``upto``: with ``since``, datestamps from then; with ``until``, up to then, or (``late``)
@@ -250,14 +250,20 @@ class Catalogue:
                                      f" WHERE {sql} ORDER BY id LIMIT ?", (*args, limit)).fetchall()
         return [Row(*r[:5], bool(r[5]), r[6]) for r in rows]
 
-    def count(self, upto: int, *, since=None, until=None, late=None, source=None, sourced=False) -> int:
+    def count(self, upto: int | None, *, since=None, until=None, late=None, source=None, sourced=False) -> int:
         sql, args = self._where("", upto, since, until, late, source, sourced)
         with self._lock:
             return self.conn.execute(f"SELECT COUNT(*) FROM records WHERE {sql}", args).fetchone()[0]
 
     @staticmethod
     def _where(after, upto, since, until, late, source, sourced) -> tuple[str, list]:
-        parts, args = ["id > ?", "seq <= ?"], [after, upto]
+        parts, args = [], []
+        if after:
+            parts.append("id > ?")
+            args.append(after)
+        if upto is not None:
+            parts.append("seq <= ?")
+            args.append(upto)
         if source is not None:
             parts.append("source = ?")
             args.append(source)
@@ -273,7 +279,7 @@ class Catalogue:
             else:
                 parts.append("datestamp <= ?")
                 args.append(until)
-        return " AND ".join(parts), args
+        return " AND ".join(parts) or "1", args
 
     def sources(self) -> list[str]:
         with self._lock:

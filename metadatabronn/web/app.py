@@ -21,6 +21,7 @@ from .. import __version__
 from ..errors import StoreError
 from ..mapping import terms as T
 from ..store import Store, generation
+from ..store.catalogue import Catalogue
 from . import entities, lookups, oai, problems, sparql, sru
 from .queries import Admission, QueryWorkers
 
@@ -37,10 +38,14 @@ class Snapshot:
 
     def __init__(self, store_path: Path, base: str):
         self.base = base
+        # The catalogue index first: opening it read-only can make its shared-memory file, which
+        # must not count as a change of the store.
+        self.catalogue = _catalogue(store_path)
         self.started = datetime.now(timezone.utc).replace(microsecond=0)
         self.generation = generation(store_path)
         self.store = Store(store_path, base, read_only=True)
-        self.horizon = oai.horizon(self.store, self.started)
+        self.sequence = self.store.next_sequence() - 1  # the last change this view holds
+        self.horizon = oai.horizon(self.store, self.started, self.sequence)
         self.oai: oai.Repository | None = None
         self._counts: dict[str, int] | None = None
         self._counting = threading.Lock()
@@ -58,6 +63,14 @@ class Snapshot:
                     ("items", T.C_ITEM), ("persons", T.C_PERSON), ("corporate_bodies", T.C_CORPORATE),
                     ("families", T.C_FAMILY), ("concepts", T.C_CONCEPT))}
             return self._counts
+
+
+def _catalogue(store_path: Path) -> Catalogue | None:
+    try:
+        return Catalogue(store_path, read_only=True)
+    except StoreError as exc:
+        log.warning("%s; OAI-PMH cannot answer until it has one", exc)
+        return None
 
 
 class Well:
@@ -96,16 +109,16 @@ class Well:
             opening = time.monotonic()
             quiet = opening - self._seen_at
             snapshot = Snapshot(self.store_path, self.base)
-            # Entities and queries are served from it at once. The harvesting index takes a few
-            # seconds more (longer under load): it is built here, holding the lock a harvesting
-            # request would take to build it, so such a request waits for this build rather
-            # than starting its own.
+            # Installed under the lock a harvesting request takes to make its view, so that
+            # such a request sees the fresh snapshot whole.
             with oai._building:
                 self.snapshot, self._seen, self._seen_at = snapshot, snapshot.generation, now
                 self.install(app)
                 log.info("the store changed on disk: serving a fresh view of it (opened in %.1f s; quiet since "
                          "%.1f s before)", time.monotonic() - opening, quiet)
-                snapshot.oai = oai.Repository(snapshot.store, self.base, snapshot.started, app.state.queries)
+                if snapshot.catalogue is not None:
+                    snapshot.oai = oai.Repository(snapshot.store, snapshot.catalogue, snapshot.sequence, self.base,
+                                                  snapshot.started, app.state.queries)
             return True
 
     def watch(self, app: FastAPI) -> threading.Event:
