@@ -7,9 +7,9 @@ pyoxigraph parses N-Quads far faster than Python can build graph objects (see
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
+from json.encoder import encode_basestring as _quote
 
 from .identity import assign, manifestation_id, record_graph
 from .mapping import terms as T
@@ -44,15 +44,10 @@ CLASS = {
 _BAD_IRI_CHARS = re.compile(r'[\x00-\x20<>"{}|^`\\]')
 
 
-_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f\x7f]')
-
-
 def literal(text: str, lang: str | None = None, datatype: str | None = None) -> str:
-    if _NEEDS_ESCAPE.search(text) is None:
-        s = f'"{text}"'
-    else:
-        # JSON string syntax is a subset of N-Triples' STRING_LITERAL_QUOTE once non-ASCII is left as is.
-        s = json.dumps(text, ensure_ascii=False)
+    # JSON string syntax is a subset of N-Triples' STRING_LITERAL_QUOTE once non-ASCII is left as
+    # is, and the JSON encoder's C quoting costs no more than looking for what needs escaping.
+    s = _quote(text)
     if lang:
         return f"{s}@{lang}"
     if datatype:
@@ -101,24 +96,24 @@ class Serialised:
     rows: list[tuple[str, str, tuple]] | None = None
 
 
-def _object(value, iris) -> str:
-    if isinstance(value, Lit):
-        return literal(value.text, value.lang, value.datatype)
-    if isinstance(value, IRI):
-        return iri(value.value)
-    return iri(iris[id(value)])
+# IRI values (vocabulary terms, authority URIs) recur record after record: each is written and
+# escaped once per process. Bounded, since authority URIs are open-ended.
+_IRI_FORMS: dict[str, tuple[str, tuple]] = {}
+_IRI_FORMS_MAX = 50_000
+_CLASS_TERM = {kind: ("I", cls, None, None) for kind, cls in CLASS.items()}
+_NO_CORE: frozenset[str] = frozenset()
 
 
-def _term(value, iris) -> tuple:
-    """The object as the store has it once parsed: a plain literal is an xsd:string, and a
-    language tag is in lower case."""
-    if isinstance(value, Lit):
-        if value.lang:
-            return ("L", value.text, RDF_LANGSTRING, value.lang.lower())
-        return ("L", value.text, value.datatype or XSD_STRING, None)
-    if isinstance(value, IRI):
-        return ("I", iri_value(value.value), None, None)
-    return ("I", iri_value(iris[id(value)]), None, None)
+def _iri_forms(value: str) -> tuple[str, tuple]:
+    """An IRI value as the text writes it and as the gate reads it."""
+    forms = _IRI_FORMS.get(value)
+    if forms is None:
+        v = iri_value(value)
+        forms = (f"<{v}>", ("I", v, None, None))
+        if len(_IRI_FORMS) >= _IRI_FORMS_MAX:
+            _IRI_FORMS.clear()
+        _IRI_FORMS[value] = forms
+    return forms
 
 
 def serialise(description: Description, base: str, *, source: str, source_hash: str, when: str,
@@ -127,7 +122,9 @@ def serialise(description: Description, base: str, *, source: str, source_hash: 
     """The record's named graph (entities, carried MARC, provenance) and its entities' cores.
 
     With ``rows_for``, also the entities' statements with those predicates, and their classes,
-    as ``rows``; the record's provenance statements are not among them.
+    as ``rows``; the record's provenance statements are not among them. A row's object is the
+    object as the store has it once parsed: a plain literal is an xsd:string, and a language tag
+    is in lower case.
     """
     graph = record_graph(base, description.control_number)
     iris, keys = assign(base, description, registry)
@@ -139,45 +136,67 @@ def serialise(description: Description, base: str, *, source: str, source_hash: 
     # The gate's view of the statements, taken as they are written (a second form of one heading
     # adds no core statements, exactly as in the text).
     rows: list[tuple[str, str, tuple]] | None = [] if rows_for is not None else None
-
-    def keep(subject: str, kind: Kind, statements) -> None:
+    keep = rows.append if rows is not None else None
+    entity_forms = {}
+    for eid, subject in iris.items():
         v = iri_value(subject)
-        rows.append((v, T.RDF_TYPE, ("I", CLASS[kind], None, None)))
-        rows.extend((v, p, _term(o, iris)) for p, o in statements if p in rows_for)
+        entity_forms[eid] = (f"<{v}>", ("I", v, None, None), v)
 
     for entity in description.entities:
-        subject = iris[id(entity)]
-        s = iri(subject)
+        eid = id(entity)
+        subject = iris[eid]
+        s, _, v = entity_forms[eid]
+        s = s + " <"
         kind = entity.kind
+        statements = entity.statements
+        core_lines = None
         if kind in _SHARED:
-            core = _CORE.get(kind)
+            core = _CORE.get(kind)  # None: every statement is the core's
             if subject in cored:
                 # Two headings of one record that normalise to the same key ("Gibson, Charles H."
                 # and "Gibson, Charles, H.") are one entity: its first form is its core, as in the store.
-                if core is not None:
-                    extra = [(p, o) for p, o in entity.statements if p not in core]
-                    for predicate, value in extra:
-                        append(f"{s} <{predicate}> {_object(value, iris)}{g}")
-                    if rows is not None:
-                        keep(subject, kind, extra)
-                continue
-            cored.add(subject)
-            eg = " .\n"  # the default graph: the well's own statements of shared entities
-            core_lines = [f"{s} <{T.RDF_TYPE}> <{CLASS[kind]}>{eg}"]
-            if kind in _KEYED:
-                core_lines.append(f"{s} <{MB_KEY}> {literal(keys[id(entity)])}{eg}")
-            for predicate, value in entity.statements:
-                if core is None or predicate in core:
-                    core_lines.append(f"{s} <{predicate}> {_object(value, iris)}{eg}")
-                else:
-                    append(f"{s} <{predicate}> {_object(value, iris)}{g}")
-            cores.append((keys[id(entity)], subject, "".join(core_lines)))
+                if core is None:
+                    continue
+                statements = [(p, o) for p, o in statements if p not in core]
+                core = _NO_CORE
+            else:
+                cored.add(subject)
+                # The default graph: the well's own statements of shared entities.
+                core_lines = [f"{s}{T.RDF_TYPE}> <{CLASS[kind]}> .\n"]
+                if kind in _KEYED:
+                    core_lines.append(f"{s}{MB_KEY}> {_quote(keys[eid])} .\n")
         else:
-            append(f"{s} <{T.RDF_TYPE}> <{CLASS[kind]}>{g}")
-            for predicate, value in entity.statements:
-                append(f"{s} <{predicate}> {_object(value, iris)}{g}")
-        if rows is not None:
-            keep(subject, kind, entity.statements)
+            core = _NO_CORE
+            append(f"{s}{T.RDF_TYPE}> <{CLASS[kind]}>{g}")
+        if keep is not None:
+            keep((v, T.RDF_TYPE, _CLASS_TERM[kind]))
+        for p, o in statements:
+            t = type(o)
+            term = None
+            if t is Lit:
+                text = o.text
+                lang = o.lang
+                if lang:
+                    obj = f"{_quote(text)}@{lang}"
+                    if keep is not None and p in rows_for:
+                        term = ("L", text, RDF_LANGSTRING, lang.lower())
+                else:
+                    datatype = o.datatype
+                    obj = f"{_quote(text)}^^<{datatype}>" if datatype else _quote(text)
+                    if keep is not None and p in rows_for:
+                        term = ("L", text, datatype or XSD_STRING, None)
+            elif t is IRI:
+                obj, term = _iri_forms(o.value)
+            else:
+                obj, term, _ = entity_forms[id(o)]
+            if core is None or p in core:
+                core_lines.append(f"{s}{p}> {obj} .\n")
+            else:
+                append(f"{s}{p}> {obj}{g}")
+            if keep is not None and p in rows_for:
+                keep((v, p, term))
+        if core_lines is not None:
+            cores.append((keys[eid], subject, "".join(core_lines)))
     m = iris[id(description.manifestation)]
     gs = f"<{graph}>"
     append(f"{gs} <{MB_DESCRIBES}> <{m}>{g}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 import pyoxigraph as ox
 
@@ -34,9 +34,12 @@ _ISBN13_FORM = re.compile(r"^urn:isbn:[0-9]{13}$")
 RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 
 
-@dataclass(frozen=True, slots=True)
-class Term:
-    """An RDF term: ``kind`` "I" (IRI), "L" (literal) or "B" (blank node)."""
+class Term(NamedTuple):
+    """An RDF term: ``kind`` "I" (IRI), "L" (literal) or "B" (blank node).
+
+    A named tuple: the gate makes some fifty a record, and a tuple is made, compared and hashed
+    in C, where a frozen dataclass runs Python for each.
+    """
 
     kind: str
     value: str
@@ -119,12 +122,19 @@ class Data:
         data = cls()
         values_of = data.values
         types = data.types
+        make = tuple.__new__
+        last, props = None, {}
         for s, p, o in rows:
+            if s is not last:  # the serialiser gives each subject's rows together
+                last = s
+                props = values_of.setdefault(s, {})
             if p == RDF_TYPE:
                 types.setdefault(s, set()).add(o[1])
-            term = Term(*o)
-            values = values_of.setdefault(s, {}).setdefault(p, [])
-            if term not in values:
+            term = make(Term, o)
+            values = props.get(p)
+            if values is None:
+                props[p] = [term]
+            elif term not in values:
                 values.append(term)
         return data
 
@@ -206,24 +216,68 @@ def _check_constraint(c: Constraint, focus: str, values: list[Term], out: list[R
             fail(SPARQL, v)  # wrong lengths are the ISBN-form row's to report
 
 
-@lru_cache(maxsize=16)
+class _Plan(NamedTuple):
+    """A profile made ready for checking, once per process: its constraints by target, each
+    with whether any of its checks looks at the values themselves."""
+
+    profile: Profile
+    paths: frozenset[str]
+    by_target: tuple[tuple[str, bool, tuple[tuple[Constraint, bool], ...]], ...]
+
+
+# By the profile object's id: a Profile hashes all its constraints (and their value lists) each
+# time it is hashed, which cost more than the checks themselves. The plan holds the profile, so
+# the id is not reused while its entry lives.
+_PLANS: dict[int, _Plan] = {}
+
+
+def _plan(profile: Profile) -> _Plan:
+    plan = _PLANS.get(id(profile))
+    if plan is not None and plan.profile is profile:
+        return plan
+    by_target: dict[tuple[str, bool], list[tuple[Constraint, bool]]] = {}
+    for c in profile.constraints:
+        per_value = bool(c.node_kind or c.datatype is not None or c.vocabulary is not None
+                         or c.pattern is not None or c.isbn13)
+        by_target.setdefault((c.target, c.target_objects_of), []).append((c, per_value))
+    paths = frozenset([c.path for c in profile.constraints]
+                      + [c.target for c in profile.constraints if c.target_objects_of])
+    plan = _Plan(profile, paths, tuple((t, o, tuple(cs)) for (t, o), cs in by_target.items()))
+    if len(_PLANS) >= 16:
+        _PLANS.clear()
+    _PLANS[id(profile)] = plan
+    return plan
+
+
 def paths_of(profile: Profile) -> frozenset[str]:
     """Every predicate the profile's constraints read, their targets' included."""
-    return frozenset([c.path for c in profile.constraints]
-                     + [c.target for c in profile.constraints if c.target_objects_of])
+    return _plan(profile).paths
+
+
+_NO_VALUES: dict[str, list[Term]] = {}
 
 
 def check(data: Data, profile: Profile) -> list[Result]:
     """Every result the profile's constraints give on the data, in a stable order."""
     out: list[Result] = []
-    by_target: dict[tuple[str, bool], list[Constraint]] = {}
-    for c in profile.constraints:
-        by_target.setdefault((c.target, c.target_objects_of), []).append(c)
-    for (target, objects_of), constraints in by_target.items():
-        for focus in data.objects_of(target) if objects_of else data.focus_nodes(target):
-            props = data.values.get(focus, {})
-            for c in constraints:
-                _check_constraint(c, focus, props.get(c.path, []), out)
+    values_of = data.values
+    members: dict[str, list[str]] = {}  # class -> its focus nodes, in the data's order
+    for s, classes in data.types.items():
+        for cls_iri in classes:
+            members.setdefault(cls_iri, []).append(s)
+    for target, objects_of, constraints in _plan(profile).by_target:
+        for focus in data.objects_of(target) if objects_of else members.get(target, ()):
+            props = values_of.get(focus, _NO_VALUES)
+            for c, per_value in constraints:
+                values = props.get(c.path)
+                if values is None:
+                    if c.min_count:
+                        _check_constraint(c, focus, [], out)
+                    continue
+                # Only a count out of bounds or a check of the values can give a result.
+                n = len(values)
+                if per_value or n < c.min_count or (c.max_count is not None and n > c.max_count):
+                    _check_constraint(c, focus, values, out)
     return out
 
 
