@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from ..mapping import terms as T
 from ..rdf import source_name, tombstone
 from ..store import Store
-from ..store import catalogue
+from ..store import catalogue, catchup
 from ..store.layout import COUNTED
 from .worker import Gate, Outcome, digest_of
 
@@ -259,7 +259,7 @@ class Loader:
         if catalogue.search is not None:
             for manifestation, work, record_titles, creators in batch.texts:
                 if work not in titles:
-                    titles[work] = catalogue.work_title(self.store, work)
+                    titles[work] = catchup.work_title(self.store, work)
                 texts.append(catalogue.make_text(manifestation, work, record_titles, creators, titles[work]))
         cat.write(batch.rows, texts, batch.removed, sequence=batch.last_sequence)
 

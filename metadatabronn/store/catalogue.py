@@ -11,7 +11,7 @@ The writing process owns writes (WAL, so server processes read beside it, read-o
 writes a batch's rows in one transaction with ``meta.sequence``, between the bulk load and the end
 of the batch; anything else (an edit in the well, an index older than the store, one missing) is
 made good by :func:`catch_up`, which reads the change-log entries the index has not seen one by one
-by their IRI. A rebuild is a catch-up from nothing.
+by their IRI (:mod:`.catchup`). A rebuild is a catch-up from nothing.
 """
 
 from __future__ import annotations
@@ -21,25 +21,17 @@ import logging
 import re
 import sqlite3
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator
-
-import pyoxigraph as ox
+from typing import Iterable, Iterator
 
 from ..errors import StoreError
 from ..mapping import terms as T
-from ..rdf import AS, DCT_SOURCE, MB_DESCRIBES
-from .layout import AS_OBJECT, AS_PUBLISHED, MB_SEQUENCE
 
 try:  # the full-text tables; the index works without them
     from . import search
 except ImportError:  # pragma: no cover - an install without search
     search = None
-
-if TYPE_CHECKING:
-    from .core import Store
 
 log = logging.getLogger(__name__)
 
@@ -134,14 +126,6 @@ def titles_of(values: dict[str, list[str]]) -> tuple[str, ...]:
     """Title proper, other title information, parallel and variant titles, in that order, each
     kind's values sorted (the store gives them in its own order)."""
     return tuple(dict.fromkeys(v for p in TITLES for v in sorted(values.get(p, ()))))
-
-
-def work_title(store: Store, work: str | None) -> str | None:
-    if not work:
-        return None
-    titles = sorted(q.object.value for q in store._store.quads_for_pattern(
-        ox.NamedNode(work), ox.NamedNode(T.W_PREFERRED_TITLE), None, None))
-    return titles[0] if titles else None
 
 
 def make_text(manifestation: str, work: str | None, titles, creators, wtitle: str | None):
@@ -308,204 +292,8 @@ class _Transaction:
         return False
 
 
-# reading the store ------------------------------------------------------------------------------
-
-def _change(store: Store, seq: int) -> tuple[str, str, str] | None:
-    """``(kind, object, time)`` of the change-log entry numbered ``seq``, if the log has it."""
-    node = ox.NamedNode(store.change_iri(seq))
-    kind = obj = when = None
-    for q in store._store.quads_for_pattern(node, None, None, ox.NamedNode(store.changes_graph)):
-        p = q.predicate.value
-        if p == AS_OBJECT:
-            obj = q.object.value
-        elif p == AS_PUBLISHED:
-            when = q.object.value
-        elif p == T.RDF_TYPE:
-            kind = q.object.value
-    if obj is None or when is None:
-        return None
-    return kind or "", obj, when
-
-
-def change_time(store: Store, seq: int) -> str | None:
-    """The time of change-log entry ``seq``, if the log has it."""
-    found = _change(store, seq)
-    return found[2] if found else None
-
-
-def _graph_of(store: Store, manifestation: str) -> str | None:
-    for q in store._store.quads_for_pattern(None, ox.NamedNode(MB_DESCRIBES), ox.NamedNode(manifestation), None):
-        if q.graph_name == q.subject:
-            return q.graph_name.value
-    return None
-
-
-def record_from_store(store: Store, graph: str, seq: int, when: str):
-    """The row of a record graph as the store holds it, and its text (None for a tombstone), or
-    ``(None, None)`` if the graph is gone."""
-    g = ox.NamedNode(graph)
-    manifestation = source = layout = None
-    deleted = False
-    values: dict[str, list[str]] = {}
-    works: list[str] = []
-    quads = list(store._store.quads_for_pattern(None, None, None, g))
-    if not quads:
-        return None, None
-    for q in quads:
-        s, p = q.subject, q.predicate.value
-        if s == g:
-            if p == MB_DESCRIBES:
-                manifestation = q.object.value
-            elif p == DCT_SOURCE:
-                source = q.object.value
-            elif p == T.MB_CARRIED:
-                layout = q.object.value
-    if manifestation is None:
-        return None, None
-    for q in quads:
-        if q.subject.value != manifestation:
-            continue
-        p = q.predicate.value
-        if p == AS + "deleted":
-            deleted = True
-        elif p in TITLES:
-            values.setdefault(p, []).append(q.object.value)
-        elif p == T.M_WORK:
-            works.append(q.object.value)
-    row = Row(manifestation.rsplit("/", 1)[-1], graph, manifestation, seq, stamp(when), deleted, set_name(source))
-    if deleted or search is None:
-        return row, None
-    work = min(works) if works else None
-    return row, make_text(manifestation, work, titles_of(values), creators_of(layout or ""), work_title(store, work))
-
-
-def _graphs_naming(store: Store, entity: str) -> set[str]:
-    prefix = f"{store.base}/record/"
-    return {q.graph_name.value for q in store._store.quads_for_pattern(None, None, ox.NamedNode(entity), None)
-            if isinstance(q.graph_name, ox.NamedNode) and q.graph_name.value.startswith(prefix)}
-
-
-# keeping in step ---------------------------------------------------------------------------------
-
-def last_sequence(store: Store) -> int:
-    return store.next_sequence() - 1
-
-
-def catch_up(store: Store, cat: Catalogue, upto: int | None = None) -> int:
-    """Bring the index in step with the store's change log; returns how many entries were read.
-
-    Each entry is read by its IRI. A manifestation's row (and text) is written again from the
-    store; a shared entity's change moves the datestamp of every record graph naming it. In
-    chunks, each one transaction: a catch-up cut short resumes where it stopped."""
-    last = last_sequence(store) if upto is None else upto
-    done = cat.sequence
-    if done > last:  # ahead of the store (a copy of an index newer than its store): made again
-        log.warning("the catalogue index is ahead of the store's change log (%d, not %d): rebuilding it", done, last)
-        cat.clear()
-        done = 0
-    read = 0
-    for start in range(done + 1, last + 1, CHUNK):
-        end = min(last, start + CHUNK - 1)
-        _apply(store, cat, range(start, end + 1))
-        read += end - start + 1
-    return read
-
-
-def _apply(store: Store, cat: Catalogue, seqs: range) -> None:
-    rows: dict[str, Row | None] = {}  # id → row after these entries (None: none)
-    changed: dict[str, tuple[int, str]] = {}
-
-    def current(record_id: str) -> Row | None:
-        if record_id not in rows:
-            rows[record_id] = cat.row(record_id)
-        return rows[record_id]
-
-    for seq in seqs:
-        entry = _change(store, seq)
-        if entry is None:
-            continue
-        _kind, obj, when = entry
-        if "/manifestation/" in obj:
-            record_id = obj.rsplit("/", 1)[-1]
-            graph = _graph_of(store, obj)
-            rows[record_id] = None if graph is None else Row(record_id, graph, obj, seq, stamp(when), False, None)
-            continue
-        changed[obj] = (seq, when)
-        moment = stamp(when)
-        for graph in _graphs_naming(store, obj):
-            row = current(graph.rsplit("/", 1)[-1])
-            # No row yet: the record's own entry comes later in the log, and sets it.
-            if row is not None and not row.deleted:
-                row.seq, row.datestamp = seq, max(row.datestamp, moment)
-    keep, texts, removed, drop = [], [], [], []
-    for record_id, row in rows.items():
-        if row is None:
-            drop.append(record_id)
-            removed.append(f"{store.base}/manifestation/{record_id}")
-            continue
-        fresh, text = record_from_store(store, row.graph, row.seq, row.datestamp)
-        if fresh is None:
-            drop.append(record_id)
-            removed.append(row.manifestation)
-            continue
-        fresh.datestamp = row.datestamp
-        keep.append(fresh)
-        if text is None:
-            removed.append(fresh.manifestation)
-        else:
-            texts.append(text)
-    with cat.transaction() as conn:
-        conn.executemany("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?)", [r.values() for r in keep])
-        conn.executemany("DELETE FROM records WHERE id = ?", [(i,) for i in drop])
-        conn.executemany("INSERT OR REPLACE INTO changed VALUES (?, ?, ?)",
-                         [(iri, seq, when) for iri, (seq, when) in changed.items()])
-        if search is not None:
-            if removed:
-                search.remove(conn, removed)
-            if texts:
-                search.put(conn, texts)
-        cat.set_meta("sequence", str(seqs[-1]))
-
-
-def rederive(store: Store, cat: Catalogue, graphs: Iterable[str]) -> int:
-    """Rows of record graphs written again from the store as it is (after a roll-back: a graph
-    gone takes its row and text with it); the index is then not ahead of the store."""
-    prefix = f"{store.base}/record/"
-    ids = [g[len(prefix):] for g in graphs if g.startswith(prefix)]
-    keep, texts, removed, drop = [], [], [], []
-    for record_id in ids:
-        row = cat.row(record_id)
-        if row is None:
-            continue
-        fresh, text = record_from_store(store, row.graph, row.seq, row.datestamp)
-        if fresh is None:
-            drop.append(record_id)
-            removed.append(row.manifestation)
-            continue
-        keep.append(fresh)
-        (texts.append(text) if text is not None else removed.append(fresh.manifestation))
-    last = last_sequence(store)
-    cat.write(keep, texts, removed, drop, sequence=min(cat.sequence, last))
-    return len(ids)
-
-
-def rebuild(store: Store, cat: Catalogue) -> int:
-    """Empty the index and catch up from the start of the change log."""
-    cat.clear()
-    return catch_up(store, cat)
-
-
 def rows_of(cat: Catalogue) -> Iterator[tuple]:
     """Every row, in identifier order (for checks and tests)."""
     with cat._lock:
         yield from cat.conn.execute("SELECT id, graph, manifestation, seq, datestamp, deleted, source FROM records "
                                     "ORDER BY id").fetchall()
-
-
-def timed_catch_up(store: Store, cat: Catalogue) -> int:
-    started = time.perf_counter()
-    read = catch_up(store, cat)
-    if read:
-        log.info("the catalogue index caught up with %d change-log entries in %.1f s", read,
-                 time.perf_counter() - started)
-    return read

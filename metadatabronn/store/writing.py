@@ -14,7 +14,7 @@ import pyoxigraph as ox
 
 from ..errors import StoreError, StoreFullError
 from ..rdf import iri, literal, XSD_DATETIME
-from . import catalogue
+from . import catalogue, catchup
 from .layout import AS_OBJECT, AS_PUBLISHED, CHANGE_TYPES, MB_LAST_SEQUENCE, MB_PENDING, MB_SEQUENCE, RDF_TYPE
 
 log = logging.getLogger(__name__)
@@ -46,19 +46,19 @@ class Writing:
         if self.catalogue.created:
             log.info("the store at %s has no catalogue index yet: building it from the change log", self.path)
         if not self.pending():
-            catalogue.timed_catch_up(self, self.catalogue)
+            catchup.timed_catch_up(self, self.catalogue)
 
     def catch_up(self) -> int:
         """Bring the catalogue index in step with the change log; how many entries it read."""
         if self.catalogue is None:
             return 0
-        return catalogue.timed_catch_up(self, self.catalogue)
+        return catchup.timed_catch_up(self, self.catalogue)
 
     def reindex(self) -> int:
         """Rebuild the catalogue index from the change log; how many entries it read."""
         if self.catalogue is None:
             raise StoreError("the store is open read-only: its catalogue index cannot be rebuilt")
-        return catalogue.rebuild(self, self.catalogue)
+        return catchup.rebuild(self, self.catalogue)
 
     # pending loads ---------------------------------------------------------------------------
     def pending(self) -> set[str]:
@@ -86,8 +86,8 @@ class Writing:
         if self.catalogue is not None and pending:
             # The batch's rows may have been indexed before the load was cut short: the graphs
             # it named are indexed again as they now are (gone, mostly), then the rest caught up.
-            catalogue.rederive(self, self.catalogue, pending)
-            catalogue.timed_catch_up(self, self.catalogue)
+            catchup.rederive(self, self.catalogue, pending)
+            catchup.timed_catch_up(self, self.catalogue)
         return len(pending)
 
     # writing -----------------------------------------------------------------------------

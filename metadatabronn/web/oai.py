@@ -16,7 +16,6 @@ the ``from`` of its next one misses no change, whichever server process answered
 
 from __future__ import annotations
 
-import re
 import threading
 from datetime import datetime, timezone
 from urllib.parse import parse_qs

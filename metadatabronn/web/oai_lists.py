@@ -19,7 +19,8 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import urlparse
 from xml.sax.saxutils import escape
 
-from ..store.catalogue import Row, change_time
+from ..store.catalogue import Row
+from ..store.catchup import change_time
 from .records import MARC_NS, OAI_DC_NS
 
 PAGE = 250

@@ -1,0 +1,300 @@
+"""The catalogue index beside the store (store.catalogue): kept in step by ingest, updates,
+deletions and roll-backs, and always equal to a rebuild from the change log; OAI-PMH lists paged
+from it."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+import types
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from metadatabronn.errors import StoreError
+from metadatabronn.mapping import terms as T
+from metadatabronn.pipeline import Settings, ingest
+from metadatabronn.store import Store, catalogue
+from metadatabronn.store.catalogue import FILE, Catalogue
+
+from .test_pipeline import GOLDEN, MARC, SAMPLE, edited, golden_records, mark_deleted, sample_file, write
+
+BASE = "http://example.org"
+OAI = "{http://www.openarchives.org/OAI/2.0/}"
+
+
+@pytest.fixture(autouse=True)
+def texts(monkeypatch):
+    """The full-text side as the index hands it over: each manifestation's Text, in a table of
+    its own (the search tables' layout is theirs; what the index gives them is checked here)."""
+    real = catalogue.search
+
+    def create(conn):
+        conn.execute("CREATE TABLE IF NOT EXISTS texts (manifestation TEXT PRIMARY KEY, text TEXT)")
+
+    def put(conn, values):
+        conn.executemany("INSERT OR REPLACE INTO texts VALUES (?, ?)",
+                         [(t.manifestation, json.dumps(asdict(t))) for t in values])
+
+    def remove(conn, manifestations):
+        conn.executemany("DELETE FROM texts WHERE manifestation = ?", [(m,) for m in manifestations])
+
+    monkeypatch.setattr(catalogue, "search", types.SimpleNamespace(Text=real.Text, create=create, put=put,
+                                                                    remove=remove))
+
+
+def run(store: Path, *paths, workers: int = 1, **kw):
+    return ingest([str(p) for p in paths], Settings(store=store, base=BASE, workers=workers, **kw))
+
+
+def index(store: Path) -> dict:
+    """Everything the index holds, read from its file."""
+    conn = sqlite3.connect(store / FILE)
+    try:
+        return {"rows": conn.execute("SELECT * FROM records ORDER BY id").fetchall(),
+                "texts": {m: json.loads(t) for m, t in conn.execute("SELECT * FROM texts")},
+                "changed": conn.execute("SELECT * FROM changed ORDER BY iri").fetchall(),
+                "sequence": conn.execute("SELECT value FROM meta WHERE key = 'sequence'").fetchone()[0]}
+    finally:
+        conn.close()
+
+
+def rebuilt(store: Path) -> dict:
+    s = Store(store, BASE)
+    try:
+        s.reindex()
+    finally:
+        s.close()
+    return index(store)
+
+
+def last_sequence(store: Path) -> int:
+    s = Store(store, BASE, read_only=True)
+    try:
+        return s.next_sequence() - 1
+    finally:
+        s.close()
+
+
+def test_ingest_gives_the_index_a_rebuild_gives(tmp_path):
+    store = tmp_path / "store"
+    s = run(store, GOLDEN, MARC / "lc-unicode.mrc", MARC / "lc5.mrc", workers=2)
+    after = index(store)
+    assert len(after["rows"]) == s.manifestations > 20
+    assert int(after["sequence"]) == last_sequence(store)
+    assert set(after["texts"]) == {row[2] for row in after["rows"]}
+    assert all(t["titles"] and t["work"].startswith(f"{BASE}/work/") and t["work_title"]
+               for t in after["texts"].values())
+    assert after == rebuilt(store)
+
+
+def test_texts_carry_the_records_own_headings_titles_and_the_works_title(tmp_path):
+    store = tmp_path / "store"
+    run(store, sample_file(tmp_path / "p.mrc", "00007090", "00000119"))
+    got = index(store)["texts"]
+    delano = got[f"{BASE}/manifestation/DLC-00000119"]
+    assert delano["creators"] == ["Delano, Joel Andrew, 1831-1901,", "Delano de Lannoy, Mortimer, 1869-1920,"]
+    assert delano["titles"][0].startswith("The genealogy, history, and alliances of the American house of Delano")
+    assert got[f"{BASE}/manifestation/DLC-00007090"]["work_title"].startswith("Pride and prejudice")
+
+
+def test_an_edit_of_a_work_moves_the_datestamp_of_each_of_its_records(tmp_path):
+    store = tmp_path / "store"
+    pride = ("00007090", "00007091", "00033956")
+    run(store, sample_file(tmp_path / "p.mrc", *pride, "00000119"))
+    before = {r[0]: r for r in index(store)["rows"]}
+    s = Store(store, BASE)
+    try:
+        (work,) = s.values(f"{BASE}/manifestation/DLC-00007090", T.M_WORK)
+        s.update(f'DELETE {{ <{work}> <{T.W_PREFERRED_TITLE}> ?t }} INSERT {{ <{work}> <{T.W_PREFERRED_TITLE}> '
+                 f'"Pride and prejudice (novel)" }} WHERE {{ <{work}> <{T.W_PREFERRED_TITLE}> ?t }}', changed=[work])
+        seq = s.next_sequence() - 1
+        when = catalogue.stamp(next(q.object.value for q in s._store.quads_for_pattern(
+            None, None, None, None) if q.subject.value == s.change_iri(seq) and q.predicate.value.endswith("published")))
+    finally:
+        s.close()
+    after = index(store)
+    rows = {r[0]: r for r in after["rows"]}
+    for cn in pride:
+        assert rows[f"DLC-{cn}"][3:5] == (seq, when)
+        assert after["texts"][f"{BASE}/manifestation/DLC-{cn}"]["work_title"] == "Pride and prejudice (novel)"
+    assert rows["DLC-00000119"] == before["DLC-00000119"]
+    assert after["changed"] == [(work, seq, after["changed"][0][2])] and catalogue.stamp(after["changed"][0][2]) == when
+    assert after == rebuilt(store)
+
+
+def test_a_deletion_marks_the_row_deleted_and_takes_its_text(tmp_path):
+    store = tmp_path / "store"
+    run(store, GOLDEN)
+    target = golden_records()[9]
+    run(store, write(tmp_path / "d.mrc", [edited(target, mark_deleted)]))
+    after = index(store)
+    (row,) = [r for r in after["rows"] if r[0] == "DLC-00031871"]
+    assert row[5] == 1 and row[6] == "golden.mrc"  # still in the set of the file that brought it
+    assert f"{BASE}/manifestation/DLC-00031871" not in after["texts"]
+    assert len(after["texts"]) == len(after["rows"]) - 1
+    assert after == rebuilt(store)
+
+
+def _crash(monkeypatch, method: str, on_call: int = 1):
+    """Make the ``on_call``-th call of a Store write fail, after doing its work for bulk_load
+    (half of it) or before it for clear_pending (the index already written)."""
+    original = getattr(Store, method)
+    calls = []
+
+    def failing(self, *args, **kw):
+        calls.append(1)
+        if len(calls) != on_call:
+            return original(self, *args, **kw)
+        if method == "bulk_load":
+            lines = args[0].splitlines(keepends=True)
+            original(self, b"".join(lines[:len(lines) // 2]))
+        raise StoreError("simulated crash")
+
+    monkeypatch.setattr(Store, method, failing)
+
+
+@pytest.mark.parametrize("method,on_call", [("bulk_load", 1), ("clear_pending", 1), ("clear_pending", 2)])
+def test_after_an_interrupted_batch_the_index_agrees_with_the_store(tmp_path, monkeypatch, caplog, method, on_call):
+    store = tmp_path / "store"
+    run(store, GOLDEN)
+    # Two batches: two new records, then the deletion of one already stored.
+    deletion = write(tmp_path / "d.mrc", [edited(golden_records()[9], mark_deleted)])
+    with monkeypatch.context() as m:
+        _crash(m, method, on_call)
+        with pytest.raises(StoreError):
+            run(store, sample_file(tmp_path / "p.mrc", "00007090", "00000119"), deletion, batch_records=2)
+    # The next writer rolls the batch back; the index follows the store, not the batch.
+    s = Store(store, BASE)
+    try:
+        s.roll_back()
+    finally:
+        s.close()
+    rolled = index(store)
+    assert int(rolled["sequence"]) == last_sequence(store)
+    assert "rebuilding" not in caplog.text  # the rows of the batch's graphs alone were read again
+    assert ("DLC-00007090" in {r[0] for r in rolled["rows"]}) == (on_call == 2)
+    if on_call == 2:  # the deleted record's old graph went with the batch: so does its row
+        assert "DLC-00031871" not in {r[0] for r in rolled["rows"]}
+    assert rolled == rebuilt(store)
+    # And a run that loads everything again leaves an index equal to a rebuild.
+    run(store, sample_file(tmp_path / "p.mrc", "00007090", "00000119"), deletion)
+    again = index(store)
+    assert {"DLC-00007090", "DLC-00000119"} <= {r[0] for r in again["rows"]}
+    assert again == rebuilt(store)
+
+
+def test_a_store_without_the_index_gets_it_at_its_next_opening_for_writing(tmp_path):
+    store = tmp_path / "store"
+    run(store, GOLDEN, MARC / "lc5.mrc")
+    whole = index(store)
+    for path in store.glob(FILE + "*"):
+        path.unlink()
+    with pytest.raises(StoreError, match="reindex"):
+        Catalogue(store, read_only=True)
+    Store(store, BASE).close()
+    assert index(store) == whole
+
+
+def test_an_index_behind_its_store_catches_up_entry_by_entry(tmp_path):
+    store = tmp_path / "store"
+    run(store, GOLDEN)
+    conn = sqlite3.connect(store / FILE)
+    conn.execute("UPDATE meta SET value = '3' WHERE key = 'sequence'")
+    conn.execute("DELETE FROM records WHERE seq > 3")
+    conn.execute("DELETE FROM texts")
+    conn.commit()
+    conn.close()
+    s = Store(store, BASE)
+    s.close()
+    after = index(store)
+    assert len(after["rows"]) == 22 and len(after["texts"]) == 19  # the texts of 1-3 are not read again
+    assert after["rows"] == rebuilt(store)["rows"]
+
+
+def test_a_backup_carries_the_index(tmp_path):
+    store = tmp_path / "store"
+    run(store, GOLDEN)
+    s = Store(store, BASE, read_only=True)
+    try:
+        s.backup(tmp_path / "copy")
+    finally:
+        s.close()
+    assert index(tmp_path / "copy") == index(store)
+
+
+def test_pages_read_only_rows_the_snapshot_holds(tmp_path):
+    store = tmp_path / "store"
+    run(store, GOLDEN)
+    cat = Catalogue(store, read_only=True)
+    try:
+        everything = cat.page("", None, 100)
+        assert [r.id for r in everything] == sorted(r.id for r in everything) and len(everything) == 22
+        assert [r.id for r in cat.page("", 5, 100)] == sorted(r.id for r in everything if r.seq <= 5)
+        third = everything[2].id
+        assert [r.id for r in cat.page(third, None, 3)] == [r.id for r in everything[3:6]]
+    finally:
+        cat.close()
+
+
+# OAI-PMH from the index, paged small ---------------------------------------------------------
+
+def _pages(client, **params) -> tuple[list[tuple[str, str, tuple]], list[str]]:
+    """Every (identifier, datestamp, sets) of a list and each page's responseDate."""
+    got, dates = [], []
+    args = {"verb": "ListIdentifiers", "metadataPrefix": "marc21", **params}
+    while True:
+        root = etree.fromstring(client.get("/oai", params=args).content)
+        dates.append(root.findtext(f"{OAI}responseDate"))
+        error = root.find(f"{OAI}error")
+        if error is not None:
+            assert error.get("code") == "noRecordsMatch"
+            return got, dates
+        for h in root.iter(f"{OAI}header"):
+            got.append((h.findtext(f"{OAI}identifier"), h.findtext(f"{OAI}datestamp"),
+                        tuple(s.text for s in h.iter(f"{OAI}setSpec"))))
+        token = root.find(f".//{OAI}resumptionToken")
+        if token is None or not token.text:
+            return got, dates
+        args = {"verb": "ListIdentifiers", "resumptionToken": token.text}
+
+
+def test_oai_lists_with_from_until_and_a_set_page_through_the_index(tmp_path, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from metadatabronn.web import oai_lists
+    from metadatabronn.web.app import create_app
+
+    store = tmp_path / "store"
+    cns = sorted(r["001"].data.strip() for r in __import__("pymarc").MARCReader(open(SAMPLE, "rb")))
+    run(store, sample_file(tmp_path / "first.mrc", *cns[:150]), workers=2)
+    time.sleep(1.1)  # datestamps are to the second: the second file's are a later one
+    run(store, sample_file(tmp_path / "second.mrc", *cns[150:300]), workers=2)
+    monkeypatch.setattr(oai_lists, "PAGE", 7)
+    with TestClient(create_app(store, BASE, query_workers=1, refresh=0)) as client:
+        everything, _dates = _pages(client)
+        assert len(everything) == len({i for i, _d, _s in everything}) == 300
+        assert [i for i, _d, _s in everything] == sorted(i for i, _d, _s in everything)
+        stamps = sorted({d for _i, d, _s in everything})
+        assert len(stamps) == 2
+        late, _ = _pages(client, **{"from": stamps[1]})
+        assert late == [e for e in everything if e[1] >= stamps[1]] and len(late) == 150
+        early, _ = _pages(client, until=stamps[0])
+        assert early == [e for e in everything if e[1] <= stamps[0]] and len(early) == 150
+        both, _ = _pages(client, **{"from": stamps[0], "until": stamps[1]})
+        assert both == everything
+        second, _ = _pages(client, set="source:second.mrc")
+        assert second == [e for e in everything if "source:second.mrc" in e[2]] and len(second) == 150
+        narrowed, _ = _pages(client, set="source:first.mrc", **{"from": stamps[1]})
+        assert narrowed == []
+        sets = {s.text for s in etree.fromstring(client.get("/oai", params={"verb": "ListSets"}).content)
+                .iter(f"{OAI}setSpec")}
+        assert {"source:first.mrc", "source:second.mrc", "type:bibliographic"} <= sets
+        identify = etree.fromstring(client.get("/oai", params={"verb": "Identify"}).content)
+        assert identify.findtext(f".//{OAI}earliestDatestamp") == stamps[0]
+        first = etree.fromstring(client.get("/oai", params={"verb": "ListIdentifiers", "metadataPrefix": "marc21",
+                                                            "set": "source:first.mrc"}).content)
+        assert first.find(f".//{OAI}resumptionToken").get("completeListSize") == "150"
