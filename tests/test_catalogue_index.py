@@ -298,3 +298,31 @@ def test_oai_lists_with_from_until_and_a_set_page_through_the_index(tmp_path, mo
         first = etree.fromstring(client.get("/oai", params={"verb": "ListIdentifiers", "metadataPrefix": "marc21",
                                                             "set": "source:first.mrc"}).content)
         assert first.find(f".//{OAI}resumptionToken").get("completeListSize") == "150"
+
+
+def test_reindex_command_rebuilds_the_index(tmp_path, capsys):
+    import argparse
+
+    from metadatabronn.cli.store import _reindex
+
+    store = tmp_path / "store"
+    run(store, GOLDEN)
+    whole = index(store)
+    conn = sqlite3.connect(store / FILE)
+    conn.execute("DELETE FROM records WHERE id < 'DLC-0002'")
+    conn.commit()
+    conn.close()
+    assert _reindex(argparse.Namespace(store=str(store), base_iri=None)) == 0
+    assert "22 records indexed" in capsys.readouterr().out
+    assert index(store) == whole
+
+
+def test_rebase_builds_the_index_under_the_new_base(tmp_path):
+    from metadatabronn.store.rebase import rebase
+
+    store = tmp_path / "store"
+    run(store, GOLDEN)
+    rebase(store, "https://data.example.net")
+    rows = sqlite3.connect(store / FILE).execute("SELECT graph, manifestation FROM records").fetchall()
+    assert len(rows) == 22 and all(g.startswith("https://data.example.net/record/") and
+                                   m.startswith("https://data.example.net/manifestation/") for g, m in rows)

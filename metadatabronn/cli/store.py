@@ -1,4 +1,4 @@
-"""Commands on a store: ``query``, ``update``, ``rebase``, ``export``, ``serve``."""
+"""Commands on a store: ``query``, ``update``, ``rebase``, ``reindex``, ``export``, ``serve``."""
 
 from __future__ import annotations
 
@@ -144,6 +144,36 @@ def _rebase(args) -> int:
     sys.stdout.write(f"rebased {store} from {result.old} to {result.new}: {result.rewritten:,} IRIs rewritten in "
                      f"{result.quads:,} statements, {result.seconds:.1f} s\n")
     return 0
+
+
+def _reindex(args) -> int:
+    import time
+
+    from ..store import Store
+    from ..store.catalogue import path_of
+
+    store_path = _existing_store(args.store)
+    base = store_base(store_path, args.base_iri)
+    started = time.perf_counter()
+    existed = path_of(store_path).exists()
+    store = Store(store_path, base)  # a missing index is built as the store opens
+    try:
+        store.roll_back()  # a load cut short is no part of the index
+        if existed:
+            store.reindex()
+        read, rows = store.catalogue.sequence, store.catalogue.count(None)
+    finally:
+        store.close()
+    sys.stdout.write(f"reindexed {store_path}: {read:,} change-log entries read, {rows:,} records indexed, "
+                     f"{time.perf_counter() - started:.1f} s\n")
+    return 0
+
+
+def add_reindex(sub, common) -> None:
+    """The ``reindex`` command, for the parser of :mod:`metadatabronn.cli`."""
+    rx = sub.add_parser("reindex", parents=[common], help="rebuild the catalogue index beside the store (records, "
+                        "datestamps, search texts) from the change log: a repair, never needed in normal use")
+    rx.set_defaults(func=_reindex)
 
 
 def _serve(args) -> int:

@@ -1,7 +1,10 @@
 """The embedded pyoxigraph store: the only package that touches pyoxigraph.
 
-- :mod:`.core`: opening a store under its own base IRI, ingest's look-ups, writing, updates;
+- :mod:`.core`: opening a store under its own base IRI, ingest's look-ups, updates;
+- :mod:`.writing`: bulk batches marked pending and their roll-back, the change log's entries;
 - :mod:`.reading`: what export, the server and the tools read;
+- :mod:`.catalogue`: the index beside the store (SQLite) that harvesting and search read, kept in
+  step by ingest and by :mod:`.catchup` from the change log;
 - :mod:`.rebase`: giving a store a new base IRI, deliberately;
 - :mod:`.sparql`: what a query or update asks for (dataset clause, wholesale drops, network);
 - :mod:`.formats`: RDF text out of plain statements.

@@ -4,7 +4,8 @@ The store is copied, rewritten, into a new directory beside it, and only a compl
 its place: a rebase cut short leaves the store as it was. Entity, record graph, change-log and
 graph IRIs under the old base move to the new one; IRIs of others (vocabularies, authority URIs)
 and every literal stay as they are. Change-log times are kept, so OAI-PMH datestamps do not move,
-but OAI-PMH identifiers (``oai:{host}:{id}``) follow the new base's host.
+but OAI-PMH identifiers (``oai:{host}:{id}``) follow the new base's host. The catalogue index
+is built again from the rewritten change log.
 """
 
 from __future__ import annotations
@@ -87,4 +88,6 @@ def rebase(path: str | os.PathLike, new_base: str) -> Rebased:
     except OSError as exc:
         raise StoreError(f"the rebased copy is in {work} but could not take the store's place: {exc}") from exc
     shutil.rmtree(before, ignore_errors=True)
+    # The catalogue index names IRIs under the old base: the copy had none, so it is built now.
+    Store(path, new_base).close()
     return Rebased(old, new_base, counts[0], counts[1], time.perf_counter() - started)
