@@ -22,8 +22,8 @@ from metadatabronn.web import create_app
 from .conftest import DATA, ROOT
 
 GOLDEN = DATA / "golden" / "golden.mrc"
-NORWEGIAN = (DATA / "marc" / "deichman-BS_external_sru_data_micromarc.xml", DATA / "marc" / "bibsys-SRU_response_2_hits.xml",
-             ROOT / "data" / "fennica-sample.marcxml")
+NORWEGIAN = (DATA / "marc" / "deichman-BS_external_sru_data_micromarc.xml",
+             DATA / "marc" / "bibsys-SRU_response_2_hits.xml", ROOT / "data" / "fennica-sample.marcxml")
 BASE = "http://example.org"
 SRW = "{http://www.loc.gov/zing/srw/}"
 
@@ -45,7 +45,8 @@ def test_folding_ignores_case_and_how_accents_are_encoded(text):
 
 @pytest.mark.parametrize("given_,folded", [
     ("Bjørnson, Bjørnstjerne,", "bjornson bjornstjerne"), ("Kjærstad, Jan", "kjaerstad jan"),
-    ("Ålesund", "aalesund"), ("Lagerlöf, Selma", "lagerlof selma"), ("Fänrik Ståls sägner", "fanrik staals sagner"),
+    ("Ålesund", "aalesund"), ("Lagerlöf, Selma", "lagerlof selma"),
+    ("Fänrik Ståls sägner", "fanrik staals sagner"),
     ("Prøysen, Alf,", "proysen alf"), ("DARPA's internettprotokoll :", "darpa s internettprotokoll"),
     ("Œuvres complètes", "oeuvres completes"), ("Straße", "strasse"), ("Łódź", "lodz"),
 ])
@@ -123,7 +124,8 @@ def test_relations():
     # real LC titles: without the exact title first, BM25 puts "Reason and faith" and "Plane
     # trigonometry with four-place tables" before it
     ("faith and reason", [("Reason and faith,",), ("Faith and reason :", "the Notre Dame symposium 1999"),
-                          ("Faith, reason, and philosophy :", "lectures at the al-Azhar, Qum, Tehran, Lahore and Beijing")]),
+                          ("Faith, reason, and philosophy :",
+                           "lectures at the al-Azhar, Qum, Tehran, Lahore and Beijing")]),
     ("Plane trigonometry", [("Plane trigonometry with four-place tables;",), ("The elements of plane trigonometry.",),
                             ("Plane trigonometry,",), ("Plane and spherical trigonometry,",)]),
 ])
@@ -139,7 +141,8 @@ def test_the_exact_title_comes_first(query, titles):
 def test_a_common_word_past_the_ranked_window_is_still_found_whole(monkeypatch):
     monkeypatch.setattr(search, "RANKED", 5)
     monkeypatch.setattr(search, "CHUNK", 3)
-    conn = index(*(Text(f"m{i}", f"w{i % 7}", (f"The story {'of the sea ' * (i % 3)}number {i}",), ()) for i in range(20)))
+    conn = index(*(Text(f"m{i}", f"w{i % 7}", (f"The story {'of the sea ' * (i % 3)}number {i}",), ())
+                   for i in range(20)))
     every = found(conn, "title", "story")
     assert sorted(every) == sorted(f"m{i}" for i in range(20))
     assert sorted(w for w, _ in search.search_works(conn, "story", limit=20)) == sorted(f"w{i}" for i in range(7))
@@ -192,8 +195,8 @@ def test_sru_title_creator_any_and_booleans(client):
 
 
 def test_sru_nordic_spellings(client):
-    for query in ("creator=Asbjørnsen", "creator=asbjornsen", "author=Proysen", "creator=Lagerlöf and creator=lagerlof",
-                  "title=julefortellinger"):
+    for query in ("creator=Asbjørnsen", "creator=asbjornsen", "author=Proysen",
+                  "creator=Lagerlöf and creator=lagerlof", "title=julefortellinger"):
         assert sru(client, query)[0] == 1, query
     assert sru(client, "creator=Riksåsen")[0] == sru(client, "creator=Riksasen")[0] == sru(client, "Riksaasen")[0] == 1
     assert sru(client, "Mjølsnes")[0] == sru(client, "mjolsnes")[0] == 1

@@ -145,7 +145,7 @@ class Words:
     """A search value cut into folded words; ``prefixes``: which of them match as beginnings."""
 
     words: tuple[str, ...]
-    prefixes: tuple[bool, ...]
+    prefixes: tuple[bool | None, ...]  # None: the word itself or one it begins, the word first
 
     @classmethod
     def of(cls, value: str, *, last_is_prefix: bool = False) -> "Words":
@@ -160,7 +160,7 @@ class Words:
             if star and prefixes:
                 prefixes[-1] = True
         if last_is_prefix and prefixes and value[-1:].strip() and not value.rstrip().endswith("*"):
-            prefixes[-1] = None  # the word itself or a longer one, the word itself ranked first
+            prefixes[-1] = None
         return cls(tuple(words), tuple(prefixes))
 
     @property
@@ -175,6 +175,8 @@ def _quoted(word: str) -> str:
 def _word(word: str, prefix: bool | None) -> str:
     forms = dict.fromkeys((word, skeleton(word)))
     if prefix is None:
+        # BM25 sums over the alternatives, so the word itself scores above a longer one. A
+        # single letter stays a word: as a prefix it would match a good part of the index.
         alternatives = [_quoted(f) for f in forms] + [_quoted(f) + " *" for f in forms if len(f) > 1]
     else:
         alternatives = [_quoted(f) + (" *" if prefix else "") for f in forms]
@@ -220,8 +222,8 @@ def _exact_rows(conn: sqlite3.Connection, expr: str, words: Words) -> list[int]:
 
 
 def ranked(conn: sqlite3.Connection, expr: str, *, exact_title: str | None = None) -> Iterator[int]:
-    """Row ids matching ``expr``, the most relevant first: those whose title proper or work title
-    is ``exact_title`` (folded), then by BM25 over the matched columns.
+    """Row ids matching ``expr``, the most relevant first: those with a title that is exactly
+    ``exact_title`` (folded), then by BM25 over the matched columns.
 
     BM25 costs about 2 µs a matching row, so a word found in 100,000 titles ("the") would take
     0.2 s to rank. Only the ``RANKED`` most recently indexed matches are ranked; any older
@@ -255,10 +257,11 @@ def count(conn: sqlite3.Connection, expr: str, cap: int) -> int:
 
 def manifestations(conn: sqlite3.Connection, rowids: Sequence[int]) -> list[str]:
     """The manifestation IRIs of these rows, in their order."""
-    if not rowids:
-        return []
-    marks = ",".join("?" * len(rowids))
-    found = dict(conn.execute(f"SELECT id, manifestation FROM search_text WHERE id IN ({marks})", tuple(rowids)))
+    found = {}
+    for i in range(0, len(rowids), 500):  # SQLite takes a few thousand parameters at most
+        part = tuple(rowids[i:i + 500])
+        marks = ",".join("?" * len(part))
+        found.update(conn.execute(f"SELECT id, manifestation FROM search_text WHERE id IN ({marks})", part))
     return [found[r] for r in rowids if r in found]
 
 

@@ -1,6 +1,9 @@
 """The look-ups library systems need: manifestations by ISBN, works by title/creator/language,
 and down the WEMI chain (a work's expressions, an expression's manifestations), paged with
-``Link`` headers; deleted manifestations (tombstones) are left out."""
+``Link`` headers; deleted manifestations (tombstones) are left out.
+
+Works are found in the text index (:mod:`..store.search`) by their live manifestations' titles
+and creators, so a work whose every manifestation was deleted is not found."""
 
 from __future__ import annotations
 
@@ -136,8 +139,8 @@ MAX_LANGUAGE_CHECKS = 5_000  # works looked at for a language before a page is g
 
 @router.get("/works", tags=["Look-ups"], summary="Works by title and/or creator: every word, in any order, "
             "case, accents and Nordic letters folded (ø as o, æ as ae, å as aa or a); the last word may be "
-            "typed in part, and a word ending in * matches every word it begins. The exact title comes first, "
-            "then by relevance. Optionally with an expression in a language")
+            "typed in part (two letters or more), and a word ending in * matches every word it begins. The "
+            "exact title comes first, then by relevance. Optionally with an expression in a language")
 async def works(request: Request, title: str | None = None, creator: str | None = None,
                 language: str | None = Query(default=None, description="ISO 639-2 code, e.g. nor, eng"),
                 limit: int = _LIMIT, offset: int = _OFFSET):

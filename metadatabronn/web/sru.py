@@ -1,7 +1,13 @@
 """SRU 1.2 at /sru: explain, and searchRetrieve with CQL over isbn, title, creator (author) and
 any, combined with and / or / not and parentheses; records as MARCXML or Dublin Core.
 
-Copy cataloguing by ISBN is one request: ``/sru?operation=searchRetrieve&version=1.2&query=isbn=...``.
+Copy cataloguing by ISBN is one request: ``/sru?operation=searchRetrieve&version=1.2&query=isbn=...``,
+answered from the store's own index. Title, creator and any are searched in the text index
+(:mod:`..store.search`): words folded for case, diacritics and Nordic letters; ``histor*`` a
+prefix; relations ``=``/``all`` (every word), ``any``, ``adj`` (a phrase), ``==``/``exact`` (a
+whole title or name). Records come in order of relevance (a record whose title is the query's
+first title words exactly, then BM25); a query with an ISBN or exact term in it, in identifier
+order. ``numberOfRecords`` counts up to 10,000, and paging stops there.
 """
 
 from __future__ import annotations
@@ -192,10 +198,11 @@ class Search:
             _, index, relation, value = tree
             return self.term(index, relation, value)
         op, (lk, left), (rk, right) = tree[0], self.evaluate(tree[1]), self.evaluate(tree[2])
-        if lk == rk == "fts":
-            if left is None or right is None:
-                return "fts", (None if op == "and" or left is None and (op == "not" or right is None)
-                               else left if right is None else right)
+        if lk == rk == "fts":  # None: a term with no words, which matches nothing
+            if left is None:
+                return "fts", right if op == "or" else None
+            if right is None:
+                return "fts", None if op == "and" else left
             return "fts", f"({left}) {op.upper()} ({right})"
         if op == "and":
             return "set", (left & right if lk == rk else self.matching(left, right) if lk == "set"
