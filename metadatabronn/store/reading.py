@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from datetime import datetime, timezone
 from typing import Iterator
 
@@ -22,7 +23,9 @@ class Reading:
     base: str
     changes_graph: str
     read_only: bool
-    _changes: dict[str, str] | None
+    # Latest change times of shared entities, kept for a read-only snapshot (which cannot change
+    # under it): an export, or a server, meets the same agents and concepts again and again.
+    _change_memo: _Memo | None = None
 
     def identifiers(self, graph: str) -> list[str]:
         return [q.object.value for q in self._store.quads_for_pattern(
@@ -152,8 +155,8 @@ class Reading:
                     todo.append(q.object.value)
         # The record last changed when it was loaded, or when an entity it embeds was edited in
         # the well, whichever is later: MARC's 005 and OAI-PMH datestamps say the same.
-        times = self._change_index()
-        latest = [t for t in (times.get(i) for i in seen) if t]
+        times = {i: self.latest_change(i, shared=i != manifestation) for i in seen}
+        latest = [t for t in times.values() if t]
         loaded = modified
         if modified:
             latest.append(modified)
@@ -164,20 +167,33 @@ class Reading:
         edited = frozenset()
         if loaded and modified != loaded:
             at = _instant(loaded)
-            edited = frozenset(i for i in seen if i != manifestation and times.get(i) and _instant(times[i]) > at)
+            edited = frozenset(i for i, t in times.items() if i != manifestation and t and _instant(t) > at)
         return manifestation, carried, modified, deleted, statements, edited
 
-    def _change_index(self) -> dict[str, str]:
-        """:meth:`change_times`, read once for a read-only snapshot, which cannot change under it."""
-        if self._changes is not None:
-            return self._changes
-        times = self.change_times()
-        if self.read_only:
-            self._changes = times
-        return times
+    def latest_change(self, iri: str, *, shared: bool = False) -> str | None:
+        """The time of the latest change-log entry about ``iri`` (an xsd:dateTime), or None: the
+        entries naming it, read off the object index, whatever the size of the store or its log.
+        ``shared``: an entity many records name, worth remembering in a read-only snapshot."""
+        memo = self._change_memo
+        if shared and self.read_only:
+            if memo is None:
+                memo = self._change_memo = _Memo(MEMO_ENTITIES)
+            if iri in memo:
+                return memo[iri]
+        graph = ox.NamedNode(self.changes_graph)
+        published = ox.NamedNode(AS_PUBLISHED)
+        latest = None
+        for entry in self._store.quads_for_pattern(None, ox.NamedNode(AS_OBJECT), ox.NamedNode(iri), graph):
+            for q in self._store.quads_for_pattern(entry.subject, published, None, graph):
+                if latest is None or _instant(q.object.value) > _instant(latest):
+                    latest = q.object.value
+        if shared and memo is not None:
+            memo[iri] = latest
+        return latest
 
     def change_times(self) -> dict[str, str]:
-        """Entity or manifestation IRI → the time of its latest change-log entry."""
+        """Entity or manifestation IRI → the time of its latest change-log entry: the whole log
+        (for tools; a record's own are :meth:`latest_change`)."""
         rows = self._store.query(
             f"SELECT ?o (MAX(?t) AS ?last) WHERE {{ GRAPH <{self.changes_graph}> "
             f"{{ ?c <{AS_OBJECT}> ?o ; <{AS_PUBLISHED}> ?t }} }} GROUP BY ?o")
@@ -272,6 +288,26 @@ class Reading:
                                                ox.NamedNode(graph)):
             return q.object.value
         return None
+
+
+MEMO_ENTITIES = 200_000  # entities' change times a read-only snapshot keeps (some 30 MB at most)
+
+
+class _Memo(OrderedDict):
+    """A bounded memo: the least recently used entry goes first."""
+
+    def __init__(self, size: int):
+        super().__init__()
+        self.size = size
+
+    def __getitem__(self, key):
+        self.move_to_end(key)
+        return super().__getitem__(key)
+
+    def __setitem__(self, key, value):
+        super().__setitem__(key, value)
+        if len(self) > self.size:
+            self.popitem(last=False)
 
 
 def _instant(stamp: str) -> datetime:

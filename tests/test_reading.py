@@ -1,0 +1,119 @@
+"""Reading a record for MARC out: its change times come from the change log's entries about the
+IRIs it names, never from a read of the whole log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pymarc
+import pytest
+
+from metadatabronn.mapping import terms as T
+from metadatabronn.pipeline import Settings, ingest
+from metadatabronn.store import Store
+from metadatabronn.store import reading
+from metadatabronn.store.reading import _instant, _Memo
+
+from .conftest import ROOT
+
+BASE = "http://example.org"
+PRIDE = ("00007090", "00007091", "00033956")  # three manifestations of one work
+OTHER = ("00000226",)
+
+
+def _store(tmp_path: Path) -> Path:
+    with open(ROOT / "data" / "sample.mrc", "rb") as fh:
+        records = [r for r in pymarc.MARCReader(fh) if r["001"].data.strip() in PRIDE + OTHER]
+    path = tmp_path / "in.mrc"
+    path.write_bytes(b"".join(r.as_marc() for r in records))
+    store = tmp_path / "store"
+    ingest([str(path)], Settings(store=store, base=BASE, workers=1))
+    return store
+
+
+def _retitle(s: Store, work: str, title: str) -> None:
+    s.update(f"""DELETE {{ <{work}> <{T.W_PREFERRED_TITLE}> ?t }} INSERT {{ <{work}> <{T.W_PREFERRED_TITLE}> "{title}" }}
+                 WHERE {{ <{work}> <{T.W_PREFERRED_TITLE}> ?t }}""", changed=[work])
+
+
+def _pride_work(s: Store) -> str:
+    (work,) = {r["w"].value for r in s.query(
+        f"SELECT ?w WHERE {{ ?m <{T.M_WORK}> ?w ; <{T.M_IDENTIFIER}> ?id FILTER(CONTAINS(?id, '00007090')) }}")}
+    return work
+
+
+def _graph(cn: str) -> str:
+    return f"{BASE}/record/DLC-{cn}"
+
+
+@pytest.fixture
+def edited_store(tmp_path):
+    """The sample's Pride and Prejudice work retitled twice in the well after the load."""
+    store = _store(tmp_path)
+    s = Store(store, BASE)
+    try:
+        work = _pride_work(s)
+        _retitle(s, work, "Pride and prejudice (novel)")
+        _retitle(s, work, "Pride and prejudice (a novel)")
+    finally:
+        s.close()
+    return store, work
+
+
+def test_latest_change_is_the_whole_logs_latest_entry_for_each_iri(edited_store):
+    store, work = edited_store
+    s = Store(store, BASE, read_only=True)
+    try:
+        whole = s.change_times()
+        assert work in whole and len(whole) == len(PRIDE + OTHER) + 1  # each manifestation's load, and the work
+        for iri, when in whole.items():
+            assert _instant(s.latest_change(iri)) == _instant(when)
+            assert _instant(s.latest_change(iri, shared=True)) == _instant(when)  # and from the memo
+            assert _instant(s.latest_change(iri, shared=True)) == _instant(when)
+        assert s.latest_change(f"{BASE}/agent/never-changed") is None
+    finally:
+        s.close()
+
+
+def test_a_record_is_read_without_reading_the_whole_change_log(edited_store, monkeypatch):
+    store, work = edited_store
+    s = Store(store, BASE, read_only=True)
+    try:
+        times = s.change_times()
+        monkeypatch.setattr(reading.Reading, "change_times", lambda self: pytest.fail("the whole log was read"))
+        monkeypatch.setattr(reading.Reading, "record_index", lambda self: pytest.fail("every record was read"))
+        for cn in PRIDE:
+            m, _, modified, deleted, _, edited = s.record_statements(_graph(cn), edits=True)
+            # The record changed when its work was last retitled, after its load.
+            assert not deleted and _instant(modified) == _instant(times[work]) > _instant(times[m])
+            assert edited == {work}
+        (cn,) = OTHER
+        m, _, modified, _, _, edited = s.record_statements(_graph(cn), edits=True)
+        assert _instant(modified) == _instant(times[m]) and edited == frozenset()
+        assert s.record_statements(_graph(cn))[2] == modified  # the same without edits
+    finally:
+        s.close()
+
+
+def test_a_store_open_for_writing_sees_an_edit_made_after_it_read_a_record(tmp_path):
+    # Only a read-only snapshot keeps change times: a writer's own edits change them.
+    store = _store(tmp_path)
+    s = Store(store, BASE)
+    try:
+        graph = _graph(PRIDE[0])
+        _, _, loaded, _, _, edited = s.record_statements(graph, edits=True)
+        assert edited == frozenset()
+        work = _pride_work(s)
+        _retitle(s, work, "Pride and prejudice (novel)")
+        _, _, modified, _, _, edited = s.record_statements(graph, edits=True)
+        assert edited == {work} and _instant(modified) > _instant(loaded)
+    finally:
+        s.close()
+
+
+def test_the_memo_keeps_the_most_recently_used_entries():
+    memo = _Memo(2)
+    memo["a"], memo["b"] = "1", None
+    assert memo["a"] == "1"  # a is now the most recently used
+    memo["c"] = "3"
+    assert list(memo) == ["a", "c"] and "b" not in memo
