@@ -93,33 +93,41 @@ def _parse_iso(data: bytes) -> Record:
         raise MarcError(f"directory length {base - 25} is not a multiple of 12")
     directory = data[24 : base - 1]
     utf8 = leader[9] == "a"
+    try:
+        entries = directory.decode("ascii")
+    except UnicodeDecodeError:
+        entries = None  # the entry at fault is named below
     fields = []
+    append = fields.append
     for index in range(0, base - 25, 12):
-        entry_number = index // 12 + 1
-        try:
-            entry = directory[index : index + 12].decode("ascii")
-        except UnicodeDecodeError:
-            raise MarcError(f"directory entry {entry_number} is not ASCII") from None
+        if entries is not None:
+            entry = entries[index : index + 12]
+        else:
+            try:
+                entry = directory[index : index + 12].decode("ascii")
+            except UnicodeDecodeError:
+                raise MarcError(f"directory entry {index // 12 + 1} is not ASCII") from None
         tag = entry[:3]
-        if not (entry[3:7].isdigit() and entry[7:].isdigit()):
-            reason = f"directory entry {entry_number} has a non-numeric length or start"
+        length, offset = entry[3:7], entry[7:]
+        if not (length.isdigit() and offset.isdigit()):
+            reason = f"directory entry {index // 12 + 1} has a non-numeric length or start"
             raise MarcError(f"{reason} {entry[3:]!r}", tag=tag)
-        start = base + int(entry[7:])
-        end = start + int(entry[3:7])
+        start = base + int(offset)
+        end = start + int(length)
         if end >= size:
-            raise MarcError(f"directory entry {entry_number} points past end of record", tag=tag)
+            raise MarcError(f"directory entry {index // 12 + 1} points past end of record", tag=tag)
         if end <= start or data[end - 1] != 0x1E:
-            reason = f"directory entry {entry_number} does not end at a field terminator"
+            reason = f"directory entry {index // 12 + 1} does not end at a field terminator"
             raise MarcError(reason, tag=tag)
         raw = data[start : end - 1]
         if tag < "010" and tag.isdigit():
             # As pymarc does: MARC-8 control fields are read byte for byte.
             text = _decode_utf8(raw, tag) if utf8 else raw.decode("latin-1")
-            fields.append(Field(tag, data=_nfc(text)))
+            append(_control(tag, _nfc(text)))
         elif utf8:
-            fields.append(_utf8_data_field(tag, raw))
+            append(_utf8_data_field(tag, raw))
         else:
-            fields.append(_marc8_data_field(tag, raw))
+            append(_marc8_data_field(tag, raw))
     return _record(leader, fields)
 
 
@@ -130,7 +138,34 @@ def _decode_utf8(raw: bytes, tag: str) -> str:
         raise MarcError(f"invalid UTF-8 in field {tag} at byte {exc.start}", tag=tag) from None
 
 
+# Fields are made as pymarc's constructor makes them (the same slots, the same values), without
+# its checks of what this reader has already checked: a record has some twenty fields, and the
+# constructor was a sixth of the parse.
+_new_field = Field.__new__
+_new_tuple = tuple.__new__
+
+
+def _control(tag: str, data: str) -> Field:
+    field = _new_field(Field)
+    field.tag, field.data, field.control_field, field.subfields, field._indicators = tag, data, True, [], None
+    return field
+
+
+def _data(tag: str, indicators: Indicators, subfields: list[Subfield]) -> Field:
+    field = _new_field(Field)
+    field.tag, field.data, field.control_field, field.subfields, field._indicators = (
+        tag, None, False, subfields, indicators)
+    return field
+
+
+# Indicators are immutable tuples: one per pair of ASCII characters serves every field.
+_INDICATORS = {a + b: Indicators(a, b) for a in map(chr, range(32, 127)) for b in map(chr, range(32, 127))}
+
+
 def _indicators(text: str, tag: str) -> Indicators:
+    found = _INDICATORS.get(text)
+    if found is not None:
+        return found
     if len(text) == 2 and text.isascii():
         return Indicators(text[0], text[1])
     # Like pymarc: missing indicators are blank, extra ones are dropped.
@@ -144,8 +179,8 @@ def _utf8_data_field(tag: str, raw: bytes) -> Field:
     text = _decode_utf8(raw, tag)
     parts = text.split("\x1f")
     if text.isascii():  # the common case, and nothing to check or normalise
-        subfields = [Subfield(part[0], part[1:]) for part in parts[1:] if part]
-        return Field(tag, _indicators(parts[0], tag), subfields)
+        subfields = [_new_tuple(Subfield, (part[0], part[1:])) for part in parts[1:] if part]
+        return _data(tag, _indicators(parts[0], tag), subfields)
     # A whole field in NFC has every subfield in NFC; otherwise normalise value by value so
     # that a leading combining mark cannot fuse with the subfield code.
     normal = _is_nfc("NFC", text)
@@ -158,7 +193,7 @@ def _utf8_data_field(tag: str, raw: bytes) -> Field:
             raise MarcError(f"subfield code {code!r} is not ASCII", tag=tag)
         value = part[1:]
         subfields.append(Subfield(code, value if normal else _nfc(value)))
-    return Field(tag, _indicators(parts[0], tag), subfields)
+    return _data(tag, _indicators(parts[0], tag), subfields)
 
 
 def _marc8_data_field(tag: str, raw: bytes) -> Field:
