@@ -192,6 +192,12 @@ def test_sru_title_creator_any_and_booleans(client):
     assert sru(client, 'title adj "man with the hoe"')[0] == 1 and sru(client, 'title adj "hoe the man"')[0] == 0
     assert sru(client, 'title == "the man with the hoe"')[0] == 1 and sru(client, 'title exact "man with"')[0] == 0
     assert sru(client, "title=histor*")[0] > sru(client, "title=history")[0] > 0  # historia, too
+    # ISBN and exact terms mixed with words: worked out as sets
+    assert sru(client, "0393049973") == sru(client, "isbn=0393049973 and title=heroin") == (1, ["00031871"])
+    assert sru(client, "isbn=0393049973 not title=heroin")[0] == 0
+    assert sru(client, "isbn=0393049973 or title=desert")[0] == 2
+    assert sru(client, 'title exact "the man with the hoe" and creator=markham')[0] == 1
+    assert sru(client, 'creator=markham not title exact "the man with the hoe"')[0] == 0
 
 
 def test_sru_nordic_spellings(client):
