@@ -227,12 +227,30 @@ class Catalogue:
              late: str | None = None, source: str | None = None, sourced: bool = False) -> list[Row]:
         """Rows in identifier order after ``after`` whose latest change is at or before sequence
         ``upto``: with ``since``, datestamps from then; with ``until``, up to then, or (``late``)
-        from then on; with ``source`` only that set, with ``sourced`` only rows with a source."""
-        sql, args = self._where(after, upto, since, until, late, source, sourced)
+        from then on; with ``source`` only that set, with ``sourced`` only rows with a source.
+
+        Read in identifier order, dates checked row by row, unless the dates select few rows:
+        then from the datestamp index, and sorted. (Left to itself, SQLite takes the index for
+        any date range and sorts every row in it, each page.)"""
+        by_date = (since is not None or until is not None) and self._few(since, until, late)
+        sql, args = self._where(after, upto, since, until, late, source, sourced, by_date)
         with self._lock:
             rows = self.conn.execute("SELECT id, graph, manifestation, seq, datestamp, deleted, source FROM records"
                                      f" WHERE {sql} ORDER BY id LIMIT ?", (*args, limit)).fetchall()
         return [Row(*r[:5], bool(r[5]), r[6]) for r in rows]
+
+    FEW = 5000  # rows a date range may select and still be read through the datestamp index
+
+    def _few(self, since, until, late) -> bool:
+        ranges = [(since or "", until if until is not None else "~")]
+        if late is not None and until is not None:
+            ranges.append((max(late, since or ""), "~"))
+        seen = 0
+        with self._lock:
+            for low, high in ranges:
+                seen += self.conn.execute("SELECT COUNT(*) FROM (SELECT 1 FROM records WHERE datestamp >= ? AND "
+                                          "datestamp <= ? LIMIT ?)", (low, high, self.FEW)).fetchone()[0]
+        return seen < self.FEW
 
     def count(self, upto: int | None, *, since=None, until=None, late=None, source=None, sourced=False) -> int:
         sql, args = self._where("", upto, since, until, late, source, sourced)
@@ -240,7 +258,7 @@ class Catalogue:
             return self.conn.execute(f"SELECT COUNT(*) FROM records WHERE {sql}", args).fetchone()[0]
 
     @staticmethod
-    def _where(after, upto, since, until, late, source, sourced) -> tuple[str, list]:
+    def _where(after, upto, since, until, late, source, sourced, by_date: bool = True) -> tuple[str, list]:
         parts, args = [], []
         if after:
             parts.append("id > ?")
@@ -253,15 +271,16 @@ class Catalogue:
             args.append(source)
         elif sourced:
             parts.append("source IS NOT NULL")
+        date = "datestamp" if by_date else "+datestamp"  # "+": a term no index answers
         if since is not None:
-            parts.append("datestamp >= ?")
+            parts.append(f"{date} >= ?")
             args.append(since)
         if until is not None:
             if late is not None:
-                parts.append("(datestamp <= ? OR datestamp >= ?)")
+                parts.append(f"({date} <= ? OR {date} >= ?)")
                 args += [until, late]
             else:
-                parts.append("datestamp <= ?")
+                parts.append(f"{date} <= ?")
                 args.append(until)
         return " AND ".join(parts) or "1", args
 
