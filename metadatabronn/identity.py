@@ -24,12 +24,17 @@ SEGMENT = {
 _DATES = re.compile(r"\(?\b(?:b|d|fl|ca)\.?\s*\d{3,4}\??\)?|\(?\b\d{3,4}\??\s*-\s*(\d{3,4}\??)?\)?|\(?-\s*\d{3,4}\??\)?|\(\d{3,4}\)")
 
 
+_DIGIT = re.compile(r"\d")
+
+
 def creator_key(name: str) -> str:
     """A creator's name for the work key: dates dropped, as records give them or not.
 
     >>> creator_key("Austen, Jane (1775-1817)")
     'austen jane'
     """
+    if _DIGIT.search(name) is None:  # every form of a date has digits
+        return normalise(name)
     return normalise(_DATES.sub(" ", name))
 
 

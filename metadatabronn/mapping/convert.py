@@ -9,7 +9,7 @@ from . import fixed
 from . import headings as H
 from . import terms as T
 from .builder import Builder
-from .model import IRI, Description, Kind
+from .model import IRI, Description, Kind, Lit
 from .rules import BY_TAG, DESCRIPTIVE_880
 from .text import HEADING_TAGS, LAYOUT_VERSION, control_number
 
@@ -89,33 +89,41 @@ def convert(record, number: int | None = None) -> Description:
             # given unless they no longer spell the record's control number.
             layout.append([tag, field.data])
             continue
+        subfields = field.subfields
         if tag == "880":
-            linkage = next((v for c, v in field.subfields if c == "6"), "")
+            linkage = next((v for c, v in subfields if c == "6"), "")
             paired = BY_TAG.get(linkage[:3]) if linkage[:3] in DESCRIPTIVE_880 else None
             H.alternate_script(b, field, paired.handler if paired else None)
             rule = paired
         else:
             rule = BY_TAG.get(tag)
             if rule is not None:
-                before = _size(b)
+                naming = tag in _NAMING
+                before = _size(b) if naming else None
                 try:
                     rule.handler(b, field)
                 except (IndexError, ValueError, AttributeError) as exc:
                     raise MappingError(f"cannot map: {exc}", number=number, tag=tag, control_number=cn) from exc
-                if tag in _NAMING and _size(b) == before:
+                if naming and _size(b) == before:
                     # The rule found nothing to hold here (an 800 with a name but no title):
                     # the field is carried as written, so nothing of it can be lost.
                     rule = None
-        consumed = rule.consumes if rule is not None else ""
-        if rule is None and tag != "880":
-            carried_tags.append(tag)
+            if rule is None:
+                carried_tags.append(tag)
+        indicators = field.indicators
         # A value the entities hold is marked as held (``[value]``): export finds it among the
         # entities by its fingerprint and writes it as it came when the entity still says it,
-        # or the entity's value where it was changed in the well.
-        keep = rule.keep if rule is not None else None
-        layout.append([tag, field.indicator1 + field.indicator2,
-                       [[c, [v] if c in consumed and not (keep and keep(field, c, v)) else v]
-                        for c, v in field.subfields]])
+        # or the entity's value where it was changed in the well. (A subfield that is not held
+        # goes to the JSON as its (code, value) tuple: the encoder writes a tuple as an array.)
+        consumed = rule.consumes if rule is not None else ""
+        if not consumed:
+            held = subfields
+        elif rule.keep is None:
+            held = [[c, [v]] if c in consumed else (c, v) for c, v in subfields]
+        else:
+            keep = rule.keep
+            held = [[c, [v]] if c in consumed and not keep(field, c, v) else (c, v) for c, v in subfields]
+        layout.append([tag, indicators[0] + indicators[1], held])
 
     _finish(b, leader, f007, f008)
     desc = Description(cn, b.manifestation, b.expression, b.work, b.entities)
@@ -242,7 +250,4 @@ def access_point(name: str, title: str) -> str:
     return f"{name} {title}" if name.endswith(".") else f"{name}. {title}"
 
 
-def _lit(text: str):
-    from .model import Lit
-
-    return Lit(text)
+_lit = Lit

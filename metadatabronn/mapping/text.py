@@ -214,6 +214,9 @@ FOLDED_TAGS = HEADING_TAGS | {"130", "240", "440", "730", "740", "830"}
 
 _PUNCT = re.compile(r"[^\w\s]", re.UNICODE)
 _SPACE = re.compile(r"\s+")
+# ASCII text folds by table: every character that is not a word character (\w) or whitespace
+# (\s) becomes a space, as _PUNCT's does; str.split() and \s agree on what whitespace is.
+_ASCII_PUNCT = {c: " " for c in range(128) if not re.match(r"[\w\s]", chr(c))}
 
 
 def normalise(text: str) -> str:
@@ -224,9 +227,10 @@ def normalise(text: str) -> str:
     >>> normalise("Järki ja tunteet")
     'jarki ja tunteet'
     """
-    if not text.isascii():
-        text = unicodedata.normalize("NFKD", text)
-        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    if text.isascii():
+        return " ".join(text.replace("&", " and ").lower().translate(_ASCII_PUNCT).split())
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = text.replace("&", " and ")
     text = _PUNCT.sub(" ", text.casefold())
     return _SPACE.sub(" ", text).strip()
