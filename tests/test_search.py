@@ -200,6 +200,15 @@ def test_sru_title_creator_any_and_booleans(client):
     assert sru(client, 'creator=markham not title exact "the man with the hoe"')[0] == 0
 
 
+def test_long_cql_chains_are_searched_and_one_too_tangled_is_a_diagnostic(client):
+    assert sru(client, " or ".join(["title=heroin"] * 99 + ["title=desert"]))[0] == 2
+    assert sru(client, " and ".join(["title=heroin"] * 99 + ["creator=smith"]))[0] == 1
+    assert sru(client, " not ".join(["title=the"] + ["creator=markham"] * 99))[0] == sru(client, "title=the")[0] - 1
+    tangled = " and ".join(["title=heroin or creator=smith"] * 50)
+    r = client.get("/sru", params={"query": tangled})
+    assert r.status_code == 200 and "<uri>info:srw/diagnostic/1/38</uri>" in r.text
+
+
 def test_sru_nordic_spellings(client):
     for query in ("creator=Asbjørnsen", "creator=asbjornsen", "author=Proysen",
                   "creator=Lagerlöf and creator=lagerlof", "title=julefortellinger"):

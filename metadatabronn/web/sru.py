@@ -13,6 +13,7 @@ order. ``numberOfRecords`` counts up to 10,000, and paging stops there.
 from __future__ import annotations
 
 import re
+import sqlite3
 from xml.sax.saxutils import escape
 
 from fastapi import APIRouter, Request
@@ -197,23 +198,42 @@ class Search:
         if tree[0] == "term":
             _, index, relation, value = tree
             return self.term(index, relation, value)
-        op, (lk, left), (rk, right) = tree[0], self.evaluate(tree[1]), self.evaluate(tree[2])
-        if lk == rk == "fts":  # None: a term with no words, which matches nothing
-            if left is None:
-                return "fts", right if op == "or" else None
-            if right is None:
-                return "fts", None if op == "and" else left
-            return "fts", f"({left}) {op.upper()} ({right})"
+        op = tree[0]
+        parts = [self.evaluate(t) for t in _chain(tree, op)]
+        texts = [e for kind, e in parts if kind == "fts"]
+        sets = [e for kind, e in parts if kind == "set"]
+        if op == "not":  # a not b not c: a, less b or c
+            base, less = parts[0], parts[1:]
+            less_text = _joined("OR", [e for kind, e in less if kind == "fts"])
+            less_set = set().union(*(e for kind, e in less if kind == "set"))
+            if base[0] == "fts" and not less_set:
+                if base[1] is None or less_text is None:
+                    return "fts", base[1]
+                return "fts", f"({base[1]}) NOT ({less_text})"
+            kept = (base[1] if base[0] == "set" else self.rows(base[1])) - less_set
+            return "set", kept - self.matching(kept, less_text)
         if op == "and":
-            return "set", (left & right if lk == rk else self.matching(left, right) if lk == "set"
-                           else self.matching(right, left))
-        if op == "not":
-            return "set", (left - (right if rk == "set" else self.matching(left, right)) if lk == "set"
-                           else self.rows(left) - right)
-        return "set", (left if lk == "set" else self.rows(left)) | (right if rk == "set" else self.rows(right))
+            text = None if None in texts else _joined("AND", texts)
+            if not sets:
+                return "fts", text
+            both = set.intersection(*sets)
+            return "set", both if not texts else self.matching(both, text)
+        text = _joined("OR", [e for e in texts if e is not None])
+        if not sets:
+            return "fts", text
+        return "set", set().union(*sets) | self.rows(text)
 
     def run(self, tree, start: int, maximum: int) -> tuple[int, list[str]]:
         """How many records match (up to ``MAX_COUNT``), and the manifestations of the page."""
+        try:
+            return self._run(tree, start, maximum)
+        except sqlite3.OperationalError as exc:
+            if "parser stack overflow" not in str(exc):
+                raise
+            raise Diagnostic(38, "Too many boolean operators in query",
+                             "and / or alternating too often for the text index") from None
+
+    def _run(self, tree, start: int, maximum: int) -> tuple[int, list[str]]:
         kind, found = self.evaluate(tree)
         if kind == "set":
             ordered = search.manifestations(self.conn, sorted(found))
@@ -225,6 +245,20 @@ class Search:
         end = min(start - 1 + maximum, total)
         rows = [r for _, r in zip(range(end), search.ranked(self.conn, found, exact_title=_first_title(tree)))]
         return total, search.manifestations(self.conn, rows[start - 1:])
+
+
+def _chain(tree, op: str) -> list:
+    """The operands of a run of one boolean operator, flattened: FTS5's parser takes a long list
+    but not parentheses some 60 deep. ``not`` runs only down its left side."""
+    if tree[0] != op:
+        return [tree]
+    return _chain(tree[1], op) + ([tree[2]] if op == "not" else _chain(tree[2], op))
+
+
+def _joined(op: str, expressions: list[str]) -> str | None:
+    if not expressions:
+        return None
+    return expressions[0] if len(expressions) == 1 else f" {op} ".join(f"({e})" for e in expressions)
 
 
 def _by_isbn(store, value: str) -> set[str]:
