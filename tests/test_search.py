@@ -35,6 +35,11 @@ def test_folding_twice_is_folding_once(text):
     assert fold(fold(text)) == fold(text)
 
 
+@given(st.text(alphabet=st.characters(max_codepoint=0x7F)))
+def test_folding_ascii_takes_a_short_way_to_the_same_place(text):
+    assert fold(text) == search._fold_unicode(text)
+
+
 LATIN = st.text(alphabet=st.characters(min_codepoint=0x41, max_codepoint=0x24F, categories=("Lu", "Ll")))
 
 

@@ -46,6 +46,12 @@ class Text:
 def fold(text: str) -> str:
     """Lower case, Nordic letters spelled out, diacritics and punctuation gone, one space between
     words: ``fold("Bjørnson, Bjørnstjerne")`` is ``"bjornson bjornstjerne"``."""
+    if text.isascii():  # most titles: the same result, four times as fast
+        return " ".join(w for w in _SEPARATE.split(text.lower()) if w)
+    return _fold_unicode(text)
+
+
+def _fold_unicode(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).casefold().translate(_LETTERS)
     text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     # Decomposing can leave a letter the table spells out or an upper-case compatibility form.
