@@ -12,6 +12,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from metadatabronn.errors import StoreError
@@ -326,3 +328,37 @@ def test_rebase_builds_the_index_under_the_new_base(tmp_path):
     rows = sqlite3.connect(store / FILE).execute("SELECT graph, manifestation FROM records").fetchall()
     assert len(rows) == 22 and all(g.startswith("https://data.example.net/record/") and
                                    m.startswith("https://data.example.net/manifestation/") for g, m in rows)
+
+
+def _retitle(record):
+    record["245"]["a"] = "Revised: " + record["245"]["a"]
+
+
+_OPS = st.lists(st.tuples(st.sampled_from(["load", "retitle", "delete", "edit-work"]),
+                          st.lists(st.integers(0, 21), min_size=1, max_size=4, unique=True)),
+                min_size=1, max_size=3)
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=_OPS)
+def test_any_run_of_loads_edits_and_deletions_leaves_the_index_a_rebuild_gives(tmp_path_factory, ops):
+    tmp = tmp_path_factory.mktemp("ops")
+    store = tmp / "store"
+    records = golden_records()
+    run(store, GOLDEN, batch_records=8)
+    for n, (op, picked) in enumerate(ops):
+        if op == "edit-work":
+            live = [r[2] for r in index(store)["rows"] if not r[5]]
+            s = Store(store, BASE)
+            try:
+                works = [w for i in picked if live for w in s.values(live[i % len(live)], T.M_WORK)]
+                for w in dict.fromkeys(works):
+                    s.update(f'INSERT DATA {{ <{w}> <{T.W_PREFERRED_TITLE}> "Also {n}" }}', changed=[w])
+            finally:
+                s.close()
+            continue
+        edit = {"load": None, "retitle": _retitle, "delete": mark_deleted}[op]
+        chosen = [records[i] if edit is None else edited(records[i], edit) for i in picked]
+        run(store, write(tmp / f"{n}.mrc", chosen), batch_records=2)
+    assert index(store) == rebuilt(store)
+
