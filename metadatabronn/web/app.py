@@ -30,7 +30,9 @@ log = logging.getLogger(__name__)
 
 class Snapshot:
     """One read-only view of the store, and what is worked out from it once: entity counts,
-    response caches (keyed by this snapshot), the OAI-PMH and SRU indexes (built on first use).
+    response caches (keyed by this snapshot), the SRU index (built on first use); and a read-only
+    view of the catalogue index, which OAI-PMH lists from as far as ``sequence``, the last
+    change-log entry this view of the store holds.
 
     ``started`` is taken before the store is opened, so every write that had ended by then is in
     the view; ``horizon`` is the OAI-PMH responseDate of every answer from it (see
