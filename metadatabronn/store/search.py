@@ -219,23 +219,18 @@ def exact(conn: sqlite3.Connection, field: str, words: Words, limit: int | None 
         (skeleton(words.text), *fields, -1 if limit is None else limit))]
 
 
-def _exact_rows(conn: sqlite3.Connection, expr: str, words: Words) -> list[int]:
-    """Rows with exactly this title that match ``expr``, the best first."""
-    # One look-up a row: FTS5 reads a single rowid directly, but filters a whole match for IN.
-    matching = "SELECT rank FROM search_index WHERE search_index MATCH ? AND rowid = ?"
-    scored = [(row[0], i) for i in exact(conn, "title", words, EXACT) for row in conn.execute(matching, (expr, i))]
-    return [i for _, i in sorted(scored)]
-
-
 def ranked(conn: sqlite3.Connection, expr: str, *, exact_title: str | None = None) -> Iterator[int]:
     """Row ids matching ``expr``, the most relevant first: those with a title that is exactly
-    ``exact_title`` (folded), then by BM25 over the matched columns.
+    ``exact_title`` (folded; the first catalogued first), then by BM25 over the matched columns.
 
     BM25 costs about 2 µs a matching row, so a word found in 100,000 titles ("the") would take
     0.2 s to rank. Only the ``RANKED`` most recently indexed matches are ranked; any older
     ones follow, newest first."""
-    first = _exact_rows(conn, expr, Words.of(exact_title)) if exact_title else []
-    yield from first
+    first = exact(conn, "title", Words.of(exact_title), EXACT) if exact_title else []
+    # One look-up a row, and only as far as the caller reads: FTS5 reads a single rowid directly
+    # but would filter a whole match for IN, and a prefix costs as much once as for every row.
+    matching = "SELECT 1 FROM search_index WHERE search_index MATCH ? AND rowid = ?"
+    yield from (i for i in first if conn.execute(matching, (expr, i)).fetchone())
     skip = set(first)
     bound = conn.execute("SELECT rowid FROM search_index WHERE search_index MATCH ? ORDER BY rowid DESC "
                          "LIMIT 1 OFFSET ?", (expr, RANKED - 1)).fetchone()
@@ -309,8 +304,10 @@ def iter_works(conn: sqlite3.Connection, title: str | None = None, creator: str 
         return
     seen = set()
     rowids = ranked(conn, " AND ".join(parts), exact_title=title_words.text or None)
+    size = 25  # a first page often comes from the first rows: read more only when it does not
     while True:
-        chunk = [r for _, r in zip(range(CHUNK), rowids)]
+        chunk = [r for _, r in zip(range(size), rowids)]
+        size = min(CHUNK, size * 2)
         if not chunk:
             return
         marks = ",".join("?" * len(chunk))
