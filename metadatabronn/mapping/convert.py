@@ -127,12 +127,16 @@ def convert(record, number: int | None = None) -> Description:
 
     _finish(b, leader, f007, f008)
     desc = Description(cn, b.manifestation, b.expression, b.work, b.entities)
-    desc.carried = json.dumps({"h": LAYOUT_VERSION, "leader": leader, "fields": layout}, ensure_ascii=False,
-                              separators=(",", ":"))
+    desc.carried = _LAYOUT_JSON({"h": LAYOUT_VERSION, "leader": leader, "fields": layout})
     desc.carried_tags = carried_tags
     desc.inferred = b.inferred
     return desc
 
+
+# The layout's JSON, as json.dumps(..., ensure_ascii=False, separators=(",", ":")) writes it, by
+# one encoder made once: json.dumps makes a new one on every call with such arguments, and the
+# layout, freshly built here, cannot hold itself (no check for circular references needed).
+_LAYOUT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
 
 # Fields that name an entity: a rule that made nothing of one (an 800 with a name and no title)
 # held nothing in it. Other rules may hold a value in the builder's state until the end (041,

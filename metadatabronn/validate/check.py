@@ -218,11 +218,29 @@ def _check_constraint(c: Constraint, focus: str, values: list[Term], out: list[R
 
 class _Plan(NamedTuple):
     """A profile made ready for checking, once per process: its constraints by target, each
-    with whether any of its checks looks at the values themselves."""
+    with what its checks of the values need (see :func:`_value_test`)."""
 
     profile: Profile
     paths: frozenset[str]
-    by_target: tuple[tuple[str, bool, tuple[tuple[Constraint, bool], ...]], ...]
+    by_target: tuple[tuple[str, bool, tuple[tuple[Constraint, int, str | None, frozenset[str] | None], ...]], ...]
+
+
+# How a constraint's values are looked at: not at all, by kind alone ("I" or "L"), by kind and
+# membership of a value list, or (any other check) only by _check_constraint itself.
+_NO_TEST, _KIND, _IN, _FULL = 0, 1, 2, 3
+
+
+def _value_test(c: Constraint) -> tuple[int, str | None, frozenset[str] | None]:
+    """The cheapest test that passes exactly the values on which _check_constraint reports nothing."""
+    if c.datatype is not None or c.pattern is not None or c.isbn13:
+        return _FULL, None, None
+    kind = {"IRI": "I", "Literal": "L"}.get(c.node_kind or "")
+    if c.node_kind and kind is None:
+        return _FULL, None, None
+    if c.vocabulary is not None:
+        # A value in a value list must be an IRI, whatever the node kind asks.
+        return (_IN, "I", c.vocabulary) if kind in (None, "I") else (_FULL, None, None)
+    return (_KIND, kind, None) if kind else (_NO_TEST, None, None)
 
 
 # By the profile object's id: a Profile hashes all its constraints (and their value lists) each
@@ -235,11 +253,9 @@ def _plan(profile: Profile) -> _Plan:
     plan = _PLANS.get(id(profile))
     if plan is not None and plan.profile is profile:
         return plan
-    by_target: dict[tuple[str, bool], list[tuple[Constraint, bool]]] = {}
+    by_target: dict[tuple[str, bool], list] = {}
     for c in profile.constraints:
-        per_value = bool(c.node_kind or c.datatype is not None or c.vocabulary is not None
-                         or c.pattern is not None or c.isbn13)
-        by_target.setdefault((c.target, c.target_objects_of), []).append((c, per_value))
+        by_target.setdefault((c.target, c.target_objects_of), []).append((c, *_value_test(c)))
     paths = frozenset([c.path for c in profile.constraints]
                       + [c.target for c in profile.constraints if c.target_objects_of])
     plan = _Plan(profile, paths, tuple((t, o, tuple(cs)) for (t, o), cs in by_target.items()))
@@ -268,16 +284,27 @@ def check(data: Data, profile: Profile) -> list[Result]:
     for target, objects_of, constraints in _plan(profile).by_target:
         for focus in data.objects_of(target) if objects_of else members.get(target, ()):
             props = values_of.get(focus, _NO_VALUES)
-            for c, per_value in constraints:
+            for c, test, kind, allowed in constraints:
                 values = props.get(c.path)
                 if values is None:
                     if c.min_count:
                         _check_constraint(c, focus, [], out)
                     continue
-                # Only a count out of bounds or a check of the values can give a result.
+                # Only a count out of bounds or a value that fails a check can give a result:
+                # the values that pass are passed over here, the rest reported by _check_constraint.
                 n = len(values)
-                if per_value or n < c.min_count or (c.max_count is not None and n > c.max_count):
+                if n < c.min_count or (c.max_count is not None and n > c.max_count) or test == _FULL:
                     _check_constraint(c, focus, values, out)
+                elif test == _KIND:
+                    for v in values:
+                        if v[0] != kind:
+                            _check_constraint(c, focus, values, out)
+                            break
+                elif test == _IN:
+                    for v in values:
+                        if v[0] != "I" or v[1] not in allowed:
+                            _check_constraint(c, focus, values, out)
+                            break
     return out
 
 
