@@ -117,3 +117,16 @@ def test_the_memo_keeps_the_most_recently_used_entries():
     assert memo["a"] == "1"  # a is now the most recently used
     memo["c"] = "3"
     assert list(memo) == ["a", "c"] and "b" not in memo
+
+
+def test_an_export_never_counts_the_stores_quads(tmp_path, monkeypatch):
+    # Counting is a read of every quad: a store's truth value must not be its size.
+    import io
+
+    from metadatabronn.pipeline.export import export
+
+    store = _store(tmp_path)
+    monkeypatch.setattr(reading.Reading, "__len__", lambda self: pytest.fail("every quad was counted"))
+    out = io.BytesIO()
+    result = export(store, BASE, out, "marc", workers=1)
+    assert result.records == len(PRIDE + OTHER) and not result.failed

@@ -52,7 +52,7 @@ def _open(store_path: Path, base: str) -> None:
 def _encode_batch(graphs: list[str], fmt: str, full: bool, options: Options,
                   store: Store | None = None) -> list[tuple[str, bytes | None, bool, str, list[str]]]:
     """(graph, encoded record or None, deleted?, failure, what was changed) per graph."""
-    store = store or _worker_store
+    store = store if store is not None else _worker_store
     out = []
     for graph in graphs:
         found = store.record_statements(graph, edits=True)

@@ -40,8 +40,12 @@ class Reading:
         return None
 
     def __len__(self) -> int:
-        """Quads in the store, in every graph."""
+        """Quads in the store, in every graph: pyoxigraph counts them all, one by one."""
         return len(self._store)
+
+    def __bool__(self) -> bool:
+        # Without it, ``store or other`` and ``if store`` would count every quad (``__len__``).
+        return True
 
     def count(self, sparql: str) -> int:
         for row in self.query(sparql):
@@ -290,7 +294,7 @@ class Reading:
         return None
 
 
-MEMO_ENTITIES = 200_000  # entities' change times a read-only snapshot keeps (some 30 MB at most)
+MEMO_ENTITIES = 50_000  # entities whose change times a read-only snapshot keeps (a few MB)
 
 
 class _Memo(OrderedDict):
