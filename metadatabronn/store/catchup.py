@@ -25,10 +25,10 @@ log = logging.getLogger(__name__)
 def work_title(store: Store, work: str | None) -> str | None:
     if not work:
         return None
+    # The work's core, in the default graph (a look-up there is a third of one across graphs).
     titles = sorted(q.object.value for q in store._store.quads_for_pattern(
-        ox.NamedNode(work), ox.NamedNode(T.W_PREFERRED_TITLE), None, None))
+        ox.NamedNode(work), ox.NamedNode(T.W_PREFERRED_TITLE), None, ox.DefaultGraph()))
     return titles[0] if titles else None
-
 
 
 # reading the store ------------------------------------------------------------------------------
@@ -57,6 +57,13 @@ def change_time(store: Store, seq: int) -> str | None:
 
 
 def _graph_of(store: Store, manifestation: str) -> str | None:
+    """The record graph describing a manifestation: the one named after it, looked up in itself,
+    else any (a search across graphs costs several times as much)."""
+    head, _, local = manifestation.rpartition("/manifestation/")
+    if head:
+        g = ox.NamedNode(f"{head}/record/{local}")
+        for _q in store._store.quads_for_pattern(g, ox.NamedNode(MB_DESCRIBES), ox.NamedNode(manifestation), g):
+            return g.value
     for q in store._store.quads_for_pattern(None, ox.NamedNode(MB_DESCRIBES), ox.NamedNode(manifestation), None):
         if q.graph_name == q.subject:
             return q.graph_name.value
@@ -66,40 +73,28 @@ def _graph_of(store: Store, manifestation: str) -> str | None:
 def record_from_store(store: Store, graph: str, seq: int, when: str):
     """The row of a record graph as the store holds it, and its text (None for a tombstone), or
     ``(None, None)`` if the graph is gone."""
+    # A look-up per statement wanted: a record graph read whole costs four times as much.
     g = ox.NamedNode(graph)
-    manifestation = source = layout = None
-    deleted = False
-    values: dict[str, list[str]] = {}
-    works: list[str] = []
-    quads = list(store._store.quads_for_pattern(None, None, None, g))
-    if not quads:
-        return None, None
-    for q in quads:
-        s, p = q.subject, q.predicate.value
-        if s == g:
-            if p == MB_DESCRIBES:
-                manifestation = q.object.value
-            elif p == DCT_SOURCE:
-                source = q.object.value
-            elif p == T.MB_CARRIED:
-                layout = q.object.value
+
+    def first(subject, predicate) -> str | None:
+        for q in store._store.quads_for_pattern(subject, ox.NamedNode(predicate), None, g):
+            return q.object.value
+        return None
+
+    manifestation = first(g, MB_DESCRIBES)
     if manifestation is None:
         return None, None
-    for q in quads:
-        if q.subject.value != manifestation:
-            continue
-        p = q.predicate.value
-        if p == AS + "deleted":
-            deleted = True
-        elif p in TITLES:
-            values.setdefault(p, []).append(q.object.value)
-        elif p == T.M_WORK:
-            works.append(q.object.value)
+    m = ox.NamedNode(manifestation)
+    source = first(g, DCT_SOURCE)
+    deleted = first(m, AS + "deleted") is not None
     row = Row(manifestation.rsplit("/", 1)[-1], graph, manifestation, seq, stamp(when), deleted, set_name(source))
     if deleted or _catalogue.search is None:
         return row, None
-    work = min(works) if works else None
-    return row, make_text(manifestation, work, titles_of(values), creators_of(layout or ""), work_title(store, work))
+    values = {p: [q.object.value for q in store._store.quads_for_pattern(m, ox.NamedNode(p), None, g)] for p in TITLES}
+    work = min((q.object.value for q in store._store.quads_for_pattern(m, ox.NamedNode(T.M_WORK), None, g)),
+               default=None)
+    return row, make_text(manifestation, work, titles_of(values), creators_of(first(g, T.MB_CARRIED) or ""),
+                          work_title(store, work))
 
 
 def _graphs_naming(store: Store, entity: str) -> set[str]:
