@@ -21,9 +21,10 @@ def free_port() -> int:
 
 @contextmanager
 def running_server(store: Path, base: str, port: int, http_workers: int = 2, url: str | None = None,
-                   extra: tuple[str, ...] = ()):
+                   extra: tuple[str, ...] = (), ready: str = "/health"):
     """``metadatabronn serve`` on ``port`` until the block ends (then SIGTERM); ``base`` is the
-    base IRI of the store's entities, ``url`` where the server answers (default: ``base``)."""
+    base IRI of the store's entities, ``url`` where the server answers (default: ``base``);
+    the block starts once ``ready`` answers 200."""
     url = url or base
     server = subprocess.Popen([str(Path(sys.executable).parent / "metadatabronn"), "serve", "--store", str(store),
                                "--base-iri", base, "--port", str(port), "--http-workers", str(http_workers), *extra],
@@ -31,7 +32,7 @@ def running_server(store: Path, base: str, port: int, http_workers: int = 2, url
     try:
         for _ in range(100):
             try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                if httpx.get(f"{url}{ready}", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 time.sleep(0.3)

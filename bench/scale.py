@@ -1,0 +1,182 @@
+"""Scale benchmark: ingest, update, serving, harvesting, search and export at 10k, 50k and 250k
+records of one real catalogue, side by side in one markdown table.
+
+    python bench/scale.py [--sizes 10000,50000,250000] [--work DIR] [--cache DIR] [--reuse]
+                          [--seconds 10] [--connections 2] [--http-workers 2] [--json FILE]
+
+The records: LC's Books All 2016 part 01 (``BooksAll.2016.part01.utf8``, 250,000 MARC 21 records
+in UTF-8), as shipped in pymarc 5.4.0's source distribution, which is fetched from the package
+index (``pip download``) into ``--cache`` (default ``WORK/download``) unless it is there already,
+and checked against its known SHA-256. A store of size N holds the file's first N records
+(``WORK/store-N``, default WORK ``var/scale``), made by ``ingest`` with its defaults (the base
+profile's gate, two conversion workers). ``--reuse`` keeps a store made before, with the figures
+of the ingest that made it (``WORK/store-N.json``; it says at which commit).
+
+Each serving figure comes from a server of its own (``serve --http-workers 2 --refresh 0``),
+started just before it, so it counts from the first request after start:
+- MARCXML of manifestations: 50 GETs one after another, each on a new connection;
+- OAI-PMH ListRecords ``marc21``: the first 20,000 records with sickle, then page after page
+  with resumption tokens, timing the first page after 200,000 records (or the last page);
+- SRU ``isbn=`` and ``title="first three words of a title proper"``, ``/works?title=`` (the same of a
+  work's preferred title), and manifestations as Turtle: ``wrk`` (``--connections``, ``--seconds``)
+  over 2,000 sampled records' URLs, its latency percentiles over every request of the run.
+
+The 10k update is the file's first 10,000 records, each with a 500 note added, ingested into a
+checkpoint of the store (hard links; the store itself is left as it was): every one of them is
+replaced. Export is ``metadatabronn export --format marc`` of the whole store, process start
+included. Bytes a record are the store directory's files (the catalogue index included) over its
+records; quads a record, every quad in the store over its records.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import scale_data as data  # noqa: E402
+import scale_serve  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def open_seconds(store: Path) -> float:
+    """A read-only open of the store in a fresh process (imports not counted): the median of 3."""
+    code = ("import sys, time\nfrom metadatabronn.store import Store\nt = time.perf_counter()\n"
+            "s = Store(sys.argv[1], None, read_only=True)\nprint(time.perf_counter() - t)\n")
+    runs = sorted(float(subprocess.run([sys.executable, "-c", code, str(store)], check=True, capture_output=True,
+                                       text=True).stdout) for _ in range(3))
+    return runs[1]
+
+
+def export_rate(store: Path, tmp: Path) -> dict:
+    out = tmp / "export.mrc"
+    t = time.perf_counter()
+    subprocess.run([str(Path(sys.executable).parent / "metadatabronn"), "export", "--store", str(store),
+                    "--base-iri", data.BASE, "--format", "marc", "--out", str(out), "-q"], check=True)
+    seconds = time.perf_counter() - t
+    with open(out, "rb") as fh:
+        records = sum(block.count(data.END) for block in iter(lambda: fh.read(1 << 20), b""))
+    out.unlink()
+    return {"records": records, "seconds": seconds, "rate": records / seconds}
+
+
+def quads(store: Path) -> int:
+    from metadatabronn.store import Store
+
+    s = Store(store, None, read_only=True)
+    try:
+        return len(s)
+    finally:
+        s.close()
+
+
+def measure(n: int, store: Path, made: dict, args, work: Path, source: Path, tmp: Path) -> dict:
+    r: dict = {"size": n, "ingest": made, "load": os.getloadavg()}
+    print(f"[{n:,}] the 10k update", flush=True)
+    r["update"] = data.update(store, work, source)
+    r["open_s"] = open_seconds(store)
+    print(f"[{n:,}] serving", flush=True)
+    r["serve"] = scale_serve.measure(store, data.BASE, args.http_workers, args.seconds, args.connections, tmp)
+    print(f"[{n:,}] export", flush=True)
+    r["export"] = export_rate(store, tmp)
+    records = made["stored"]
+    r["bytes_per_record"] = data.disk_bytes(store) / records
+    r["quads_per_record"] = quads(store) / records
+    r["load"] = [round(x, 1) for x in (*r["load"], *os.getloadavg())]
+    return r
+
+
+def _ms(x: float) -> str:
+    return f"{x:,.0f}" if x >= 100 else f"{x:.1f}" if x >= 1 else f"{x:.2f}"
+
+
+def _lat(name: str):
+    return lambda r: f"{_ms(r['serve'][name]['p50'])} / {_ms(r['serve'][name]['p99'])}"
+
+
+ROWS = [
+    ("ingest, empty → size (records/s)", lambda r: f"{r['ingest']['rate']:,.0f}"),
+    ("ingest peak RSS, main / worker (MiB)", lambda r: f"{r['ingest']['rss_main_mib']:,} / {r['ingest']['rss_worker_mib']:,}"),
+    ("10k update into the full store: first 10k, a 500 added (records/s)", lambda r: f"{r['update']['rate']:,.0f}"),
+    ("snapshot open, read-only (ms)", lambda r: _ms(r["open_s"] * 1000)),
+    ("server start → first answer (s)", lambda r: f"{r['serve']['started']:.1f}"),
+    ("first /health after start (ms)", lambda r: _ms(r["serve"]["health_first_ms"])),
+    ("server peak RSS, largest process / all (MiB)", lambda r: "{:,} / {:,}".format(*r["serve"]["server_rss"])),
+    ("manifestation MARCXML after start: first / max / p50 of 50 (ms)",
+     lambda r: " / ".join(_ms(r["serve"]["marcxml"][k]) for k in ("first", "max", "p50"))),
+    ("OAI ListRecords marc21, first 20k, sickle (records/s)", lambda r: f"{r['serve']['oai']['rate']:,.0f}"),
+    ("OAI page after 200,000 records, or the last page (ms)",
+     lambda r: (f"{_ms(r['serve']['oai']['page_ms'])} (after {r['serve']['oai']['page_after']:,})"
+                if "page_ms" in r["serve"]["oai"] else "–")),
+    ("OAI ListRecords marc21, paged on with a plain client (records/s)",
+     lambda r: f"{r['serve']['oai']['paged_rate']:,.0f}"),
+    ("SRU isbn= p50 / p99 (ms)", _lat("sru_isbn")),
+    ("SRU title= p50 / p99 (ms)", _lat("sru_title")),
+    ("/works?title= p50 / p99 (ms)", _lat("works_title")),
+    ("manifestation GET, Turtle p50 / p99 (ms)", _lat("entity")),
+    ("export, whole store (records/s)", lambda r: f"{r['export']['rate']:,.0f}"),
+    ("bytes a record on disk", lambda r: f"{r['bytes_per_record']:,.0f}"),
+    ("quads a record", lambda r: f"{r['quads_per_record']:.1f}"),
+]
+
+
+def table(results: list[dict]) -> str:
+    head = "| | " + " | ".join(f"{r['size']:,} records" for r in results) + " |"
+    lines = [head, "|---" * (len(results) + 1) + "|"]
+    for label, cell in ROWS:
+        values = []
+        for r in results:
+            try:
+                values.append(cell(r))
+            except (KeyError, TypeError, ZeroDivisionError):
+                values.append("–")
+        lines.append(f"| {label} | " + " | ".join(values) + " |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.ERROR)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="10000,50000,250000")
+    ap.add_argument("--work", default=str(ROOT / "var" / "scale"), help="stores and cut files (default var/scale)")
+    ap.add_argument("--cache", help="where pymarc's source distribution is kept (default WORK/download)")
+    ap.add_argument("--reuse", action="store_true", help="keep stores made before (and their ingest figures)")
+    ap.add_argument("--seconds", type=int, default=10, help="each wrk run")
+    ap.add_argument("--connections", type=int, default=2, help="wrk connections")
+    ap.add_argument("--http-workers", type=int, default=2)
+    ap.add_argument("--json", help="also write every figure here")
+    args = ap.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is not installed: apt-get install wrk")
+    sizes = [int(s) for s in args.sizes.split(",")]
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    source = data.books(work, Path(args.cache) if args.cache else work / "download")
+    tmp = Path(tempfile.mkdtemp(prefix="mb-scale-"))
+    results = []
+    try:
+        for n in sizes:
+            store, made = data.build(work, source, n, args.reuse)
+            results.append(measure(n, store, made, args, work, source, tmp))
+            if args.json:
+                Path(args.json).write_text(json.dumps(results, indent=1))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    commits = sorted({r["ingest"].get("commit", "?") for r in results})
+    print(f"\nStores made at {', '.join(commits)}; measured at {data.commit()}; load average before/after each size: "
+          + "; ".join(f"{r['size']:,}: {r['load']}" for r in results) + "\n")
+    print(table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
