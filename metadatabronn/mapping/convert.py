@@ -138,6 +138,19 @@ def convert(record, number: int | None = None) -> Description:
 # layout, freshly built here, cannot hold itself (no check for circular references needed).
 _LAYOUT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
 
+_TERMS: dict[str, IRI] = {}
+
+
+def _vocabulary_term(value: str) -> IRI:
+    """The IRI of a vocabulary term: immutable, so one object per term serves every record."""
+    term = _TERMS.get(value)
+    if term is None:
+        if len(_TERMS) > 4096:  # language codes are open-ended
+            _TERMS.clear()
+        term = _TERMS[value] = IRI(value)
+    return term
+
+
 # Fields that name an entity: a rule that made nothing of one (an 800 with a name and no title)
 # held nothing in it. Other rules may hold a value in the builder's state until the end (041,
 # 240, 336), so only these are judged by what they added.
@@ -177,12 +190,12 @@ def _finish(b: Builder, leader: str, f007: list[str], f008: str) -> None:
     for code in content:
         iri = T.content_iri(code)
         if iri:
-            e.add(T.E_CONTENT_TYPE, IRI(iri))
+            e.add(T.E_CONTENT_TYPE, _vocabulary_term(iri))
     seen = set()
     for lang in languages:
         if lang not in seen:
             seen.add(lang)
-            e.add(T.E_LANGUAGE, IRI(T.language_iri(lang)))
+            e.add(T.E_LANGUAGE, _vocabulary_term(T.language_iri(lang)))
     for orig in b.original_languages:
         if orig not in seen:
             original = b.entity(Kind.EXPRESSION, ("expression", creator, key_title, orig, "+".join(content)))
@@ -190,22 +203,22 @@ def _finish(b: Builder, leader: str, f007: list[str], f008: str) -> None:
                 original.add(T.E_WORK, w)
                 for code in content:
                     if T.content_iri(code):
-                        original.add(T.E_CONTENT_TYPE, IRI(T.content_iri(code)))
-                original.add(T.E_LANGUAGE, IRI(T.language_iri(orig)))
+                        original.add(T.E_CONTENT_TYPE, _vocabulary_term(T.content_iri(code)))
+                original.add(T.E_LANGUAGE, _vocabulary_term(T.language_iri(orig)))
             e.add(T.E_TRANSLATION_OF, original)
 
     audience, guessed = fixed.audience(leader, f008)
     if audience:
-        e.add(T.E_AUDIENCE, IRI(audience))
+        e.add(T.E_AUDIENCE, _vocabulary_term(audience))
         if guessed:
             b.inferred.append(T.E_AUDIENCE)
     form = fixed.literary_form(leader, f008)
     if form:
-        w.add(T.W_CATEGORY, IRI(form))
+        w.add(T.W_CATEGORY, _vocabulary_term(form))
 
     if m.first(T.M_MEDIA) is None:
         media = fixed.infer_media(leader, f007, f008)
-        m.add(T.M_MEDIA, IRI(T.media_iri(media)))
+        m.add(T.M_MEDIA, _vocabulary_term(T.media_iri(media)))
         b.inferred.append(T.M_MEDIA)
     else:
         media = ""
@@ -216,11 +229,11 @@ def _finish(b: Builder, leader: str, f007: list[str], f008: str) -> None:
                           if T.MEDIA_BASE + n == m.first(T.M_MEDIA).value), "n")
         carrier = fixed.infer_carrier(leader, f007, f008, media, extent.text if extent else "")
         if carrier and T.carrier_iri(carrier):
-            m.add(T.M_CARRIER, IRI(T.carrier_iri(carrier)))
+            m.add(T.M_CARRIER, _vocabulary_term(T.carrier_iri(carrier)))
             b.inferred.append(T.M_CARRIER)
     mode = fixed.mode_of_issuance(leader)
     if mode:
-        m.add(T.M_MODE, IRI(mode))
+        m.add(T.M_MODE, _vocabulary_term(mode))
     m.statements[:0] = [(T.M_IDENTIFIER, _lit(m.basis[0])), (T.M_EXPRESSION, e), (T.M_WORK, w)]
     # Work and expression go after the manifestation, ahead of the other entities.
     b.entities[1:1] = [e, w]

@@ -233,6 +233,7 @@ _264 = {
 
 def _statement(b: Builder, field, elements, codes: str = "abc") -> None:
     statement, place, name, date = elements
+    element = {codes[0]: place, codes[1]: name, codes[2]: date}
     m = b.manifestation
     pieces = []
     for code, value in _subs(field):
@@ -242,7 +243,7 @@ def _statement(b: Builder, field, elements, codes: str = "abc") -> None:
         if not v:
             continue
         pieces.append((code, v))
-        b.add(m, {codes[0]: place, codes[1]: name, codes[2]: date}[code], v)
+        b.add(m, element[code], v)
     if pieces:
         b.add(m, statement, _isbd_statement(pieces, codes))
 

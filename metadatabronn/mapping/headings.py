@@ -15,6 +15,7 @@ _NAME_CODES = {"00": "abcdgjq", "10": "abcdgn", "11": "acdegnq"}
 _AFTER_NAME = set("tklfhmnoprs")  # a title part begins: the heading names a work
 _TITLE_CODES = "tnpklfmors"
 _SUBDIVISIONS = "vxyz"
+_SUBDIVISION_CODES = frozenset(_SUBDIVISIONS)
 # 7XX $i wordings that make the named work the original of this record's translation.
 _TRANSLATION_OF = ("translation of", "oversettelse av", "oversettelse", "översättning av",
                    "käännöksen perustana", "käännös", "übersetzung von")
@@ -33,6 +34,19 @@ SCHEME_IRIS = {
 
 def scheme_iri(code: str) -> str:
     return SCHEME_IRIS.get(code) or f"https://w3id.org/metadatabronn/scheme/{code or 'uncontrolled'}"
+
+
+_SCHEME_TERMS: dict[str, IRI] = {}
+
+
+def _scheme_iri_term(code: str) -> IRI:
+    # An IRI is immutable: one object per scheme serves every concept (bounded, as $2 is free text).
+    term = _SCHEME_TERMS.get(code)
+    if term is None:
+        if len(_SCHEME_TERMS) > 4096:
+            _SCHEME_TERMS.clear()
+        term = _SCHEME_TERMS[code] = IRI(scheme_iri(code))
+    return term
 
 
 def _kind(field) -> Kind:
@@ -56,18 +70,20 @@ def _name_part(field) -> list[tuple[str, str]]:
 
 
 def _heading(parts) -> str:
-    return strip_heading(" ".join(v.strip() for _, v in parts))
+    return strip_heading(" ".join([v.strip() for _, v in parts]))
 
 
-def _creator_key(field) -> str:
+def _creator_key(field, parts=None) -> str:
     # The cluster key names the creator without dates or fuller form, which records of one
     # work give or omit at random; agents themselves keep their full heading.
-    return _heading([(c, v) for c, v in _name_part(field) if c in "abcgn"])
+    return _heading([(c, v) for c, v in (_name_part(field) if parts is None else parts) if c in "abcgn"])
 
 
-def agent(b: Builder, field) -> Entity | None:
-    """The agent a name heading names, created once per record with its name and identifiers."""
-    parts = _name_part(field)
+def agent(b: Builder, field, parts=None) -> Entity | None:
+    """The agent a name heading names, created once per record with its name and identifiers.
+    ``parts`` is the heading's name part when the caller has it already."""
+    if parts is None:
+        parts = _name_part(field)
     if not parts:
         return None
     name = strip_heading(" ".join(v for c, v in parts if c in "ab"))
@@ -80,8 +96,15 @@ def agent(b: Builder, field) -> Entity | None:
         return None
     aap = _heading(parts)
     kind = _kind(field)
-    uri = next((v.strip() for c, v in field.subfields if c == "1" and v.strip().startswith("http")), None)
-    ident = next((v.strip() for c, v in field.subfields if c == "0" and v.strip()), None)
+    uri = ident = None  # the first $1 that is a URI, the first $0 that is not blank
+    for c, v in field.subfields:
+        if c == "1":
+            if uri is None:
+                v = v.strip()
+                if v.startswith("http"):
+                    uri = v
+        elif c == "0" and ident is None:
+            ident = v.strip() or None
     if uri is None and ident and ident.startswith("http"):
         uri, ident = ident, None
     if uri:
@@ -136,25 +159,25 @@ def _link_880(b: Builder, field, entity: Entity | None) -> None:
 
 
 def _place_role(b: Builder, entity: Entity, codes: list[str], default: tuple[str, str]) -> None:
-    targets = {"work": b.work, "expression": b.expression, "manifestation": b.manifestation}
     placed = False
     for code in codes:
         spec = R.CODES.get(code)
         if spec:
-            b.add(targets[spec[0]], spec[1], entity)
+            b.add(getattr(b, spec[0]), spec[1], entity)
             placed = True
     if not placed:
-        b.add(targets[default[0]], default[1], entity)
+        b.add(getattr(b, default[0]), default[1], entity)
 
 
 def main_entry(b: Builder, field) -> None:
     """100/110/111: the creator; also the first half of the work's cluster key."""
-    entity = agent(b, field)
+    parts = _name_part(field)
+    entity = agent(b, field, parts)
     _link_880(b, field, entity)
     if entity is None:
         return
-    b.creator_basis = _creator_key(field)
-    b.creator_heading = _heading(_name_part(field))
+    b.creator_basis = _creator_key(field, parts)
+    b.creator_heading = _heading(parts)
     default = ("work", T.W_AUTHOR if b.textual else T.W_CREATOR)
     _place_role(b, entity, R.roles(field), default)
 
@@ -249,13 +272,14 @@ def subject(b: Builder, field) -> None:
 
     A 653 holds uncontrolled index terms, one in each (repeatable) $a: each is a concept of its own.
     """
-    codes = {c for c, _ in field.subfields}
-    predicate = T.W_CATEGORY if field.tag == "655" else T.W_SUBJECT
-    if field.tag == "653":
-        for term in concept_labels(field.tag, field.subfields):
+    tag = field.tag
+    predicate = T.W_CATEGORY if tag == "655" else T.W_SUBJECT
+    if tag == "653":
+        for term in concept_labels(tag, field.subfields):
             b.add(b.work, predicate, _concept(b, term, "", None, ()))
         return
-    if field.tag in ("600", "610", "611") and not codes & set(_SUBDIVISIONS):
+    codes = {c for c, _ in field.subfields} if tag in ("600", "610", "611") else None
+    if codes is not None and not codes & _SUBDIVISION_CODES:
         if "t" in codes:
             target = related_work(b, _creator_key(field), _title_of(field, "tnp"), field)
         else:
@@ -296,13 +320,25 @@ def concept_labels(tag: str, subfields) -> list[str]:
 
 def concept(b: Builder, field) -> Entity | None:
     """The concept a (controlled) subject heading names, keyed by its $0/$1 URI or its label."""
-    label = concept_label(field.subfields)
+    subfields = field.subfields
+    label = concept_label(subfields)
     if not label:
         return None
-    uri = next((v.strip() for c, v in field.subfields if c in "01" and v.strip().startswith("http")), None)
-    scheme = SCHEMES.get(field.indicator2) or next((v.strip() for c, v in field.subfields if c == "2"), "")
-    identifiers = [v.strip() for c, v in field.subfields
-                   if c == "0" and v.strip() and not v.strip().startswith("http")]
+    # The first $0/$1 that is a URI, the first $2, and every $0 that is an identifier, not a URI.
+    uri = source = None
+    identifiers = []
+    for c, v in subfields:
+        if c == "2":
+            if source is None:
+                source = v.strip()
+        elif c in "01":
+            v = v.strip()
+            if v.startswith("http"):
+                if uri is None:
+                    uri = v
+            elif c == "0" and v:
+                identifiers.append(v)
+    scheme = SCHEMES.get(field.indicator2) or source or ""
     return _concept(b, label, scheme, uri, identifiers)
 
 
@@ -311,7 +347,7 @@ def _concept(b: Builder, label: str, scheme: str, uri: str | None, identifiers) 
     if not entity.statements:
         b.add(entity, T.SKOS_PREFLABEL, label)
         if scheme or not uri:
-            entity.add(T.SKOS_INSCHEME, IRI(scheme_iri(scheme)))
+            entity.add(T.SKOS_INSCHEME, _scheme_iri_term(scheme))
         for ident in identifiers:
             entity.add(T.DCT_IDENTIFIER, ident)
     return entity

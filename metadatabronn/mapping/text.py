@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import zlib
+from operator import mul
 from urllib.parse import quote
 
 # A full stop after these is the abbreviation's own, not ISBD's.
@@ -116,7 +117,7 @@ def isbn13(value: str) -> str | None:
     """
     s = value.replace("-", "").replace(" ", "").upper()
     if len(s) == 10 and s[:9].isdigit() and (s[9].isdigit() or s[9] == "X"):
-        total = sum((10 - i) * int(c) for i, c in enumerate(s[:9]))
+        total = sum(map(mul, _WEIGHTS_10, map(int, s[:9])))
         check = (11 - total % 11) % 11
         if (10 if s[9] == "X" else int(s[9])) != check:
             return None
@@ -130,8 +131,12 @@ def isbn13(value: str) -> str | None:
     return core + _check13(core)
 
 
+_WEIGHTS_10 = (10, 9, 8, 7, 6, 5, 4, 3, 2)
+_WEIGHTS_13 = (1, 3) * 6
+
+
 def _check13(twelve: str) -> str:
-    total = sum(int(c) * (1 if i % 2 == 0 else 3) for i, c in enumerate(twelve))
+    total = sum(map(mul, _WEIGHTS_13, map(int, twelve)))
     return str((10 - total % 10) % 10)
 
 

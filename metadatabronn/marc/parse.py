@@ -97,8 +97,12 @@ def _parse_iso(data: bytes) -> Record:
         entries = directory.decode("ascii")
     except UnicodeDecodeError:
         entries = None  # the entry at fault is named below
+    # A UTF-8 record all in ASCII (most are) is decoded once, and its fields cut from the text:
+    # byte offsets are character offsets, and there is nothing to normalise.
+    text = data.decode("ascii") if utf8 and data.isascii() else None
     fields = []
     append = fields.append
+    new_field, new_tuple, indicators_of, subfield = _new_field, _new_tuple, _INDICATORS.get, Subfield
     for index in range(0, base - 25, 12):
         if entries is not None:
             entry = entries[index : index + 12]
@@ -119,11 +123,23 @@ def _parse_iso(data: bytes) -> Record:
         if end <= start or data[end - 1] != 0x1E:
             reason = f"directory entry {index // 12 + 1} does not end at a field terminator"
             raise MarcError(reason, tag=tag)
+        control = tag < "010" and tag.isdigit()
+        if text is not None:
+            field = new_field(Field)
+            if control:
+                field.tag, field.data, field.control_field, field.subfields, field._indicators = (
+                    tag, text[start : end - 1], True, [], None)
+            else:
+                parts = text[start : end - 1].split("\x1f")
+                field.tag, field.data, field.control_field, field._indicators = (
+                    tag, None, False, indicators_of(parts[0]) or _indicators(parts[0], tag))
+                field.subfields = [new_tuple(subfield, (part[0], part[1:])) for part in parts[1:] if part]
+            append(field)
+            continue
         raw = data[start : end - 1]
-        if tag < "010" and tag.isdigit():
+        if control:
             # As pymarc does: MARC-8 control fields are read byte for byte.
-            text = _decode_utf8(raw, tag) if utf8 else raw.decode("latin-1")
-            append(_control(tag, _nfc(text)))
+            append(_control(tag, _nfc(_decode_utf8(raw, tag) if utf8 else raw.decode("latin-1"))))
         elif utf8:
             append(_utf8_data_field(tag, raw))
         else:
