@@ -38,20 +38,45 @@ def creator_key(name: str) -> str:
     return normalise(_DATES.sub(" ", name))
 
 
+# Folded names and titles, by the text folded: a record's work and expression keys fold the same
+# creator and title, and names recur from record to record. Bounded.
+_FOLDED: dict[str, str] = {}
+_CREATORS: dict[str, str] = {}
+_FOLDED_MAX = 50_000
+
+
+def _folded(text: str) -> str:
+    found = _FOLDED.get(text)
+    if found is None:
+        if len(_FOLDED) >= _FOLDED_MAX:
+            _FOLDED.clear()
+        found = _FOLDED[text] = normalise(text)
+    return found
+
+
+def _creator(name: str) -> str:
+    found = _CREATORS.get(name)
+    if found is None:
+        if len(_CREATORS) >= _FOLDED_MAX:
+            _CREATORS.clear()
+        found = _CREATORS[name] = creator_key(name)
+    return found
+
+
 def key(entity: Entity) -> str:
     """The normalised identity key of an entity, from its basis."""
     basis = entity.basis
     kind = entity.kind
     if kind is Kind.WORK:
-        return f"work|{creator_key(basis[1])}|{normalise(basis[2])}"
+        return f"work|{_creator(basis[1])}|{_folded(basis[2])}"
     if kind is Kind.EXPRESSION:
-        return f"expression|{creator_key(basis[1])}|{normalise(basis[2])}|{basis[3]}|{basis[4]}"
+        return f"expression|{_creator(basis[1])}|{_folded(basis[2])}|{basis[3]}|{basis[4]}"
     if kind is Kind.MANIFESTATION:
         return f"manifestation|{basis[0]}"
     if kind is Kind.CONCEPT:
         if basis[0] == "uri":
             return f"uri|{basis[1]}"
-        return f"concept|{basis[0]}|{basis[1]}|{normalise(basis[2])}"
+        return f"concept|{basis[0]}|{basis[1]}|{_folded(basis[2])}"
     if kind is Kind.ITEM:
         return f"item|{basis[0]}|{basis[1]}"
     # agents: an identifier wins over the heading
@@ -59,7 +84,7 @@ def key(entity: Entity) -> str:
         return f"agent|uri|{basis[1]}"
     if basis[0] == "id":
         return f"agent|id|{basis[1].replace(' ', '')}"
-    return f"agent|{basis[1]}|{normalise(basis[2])}"
+    return f"agent|{basis[1]}|{_folded(basis[2])}"
 
 
 def _digest(text: str) -> str:

@@ -247,4 +247,9 @@ def manifestation_id(control_number: str) -> str:
     if cn.startswith("(") and ")" in cn:
         org, _, num = cn[1:].partition(")")
         cn = f"{org}-{num}"
-    return quote(cn.replace(" ", ""), safe="-._~")
+    cn = cn.replace(" ", "")
+    # What quote leaves as it is, it need not be asked about (the usual "DLC-00001813").
+    return cn if _UNRESERVED(cn) else quote(cn, safe="-._~")
+
+
+_UNRESERVED = re.compile(r"[A-Za-z0-9\-._~]*").fullmatch
