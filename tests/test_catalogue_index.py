@@ -365,3 +365,33 @@ def test_any_run_of_loads_edits_and_deletions_leaves_the_index_a_rebuild_gives(t
         run(store, write(tmp / f"{n}.mrc", chosen), batch_records=2)
     assert index(store) == rebuilt(store)
 
+
+
+def test_a_date_range_reads_the_same_rows_by_identifier_or_by_datestamp(tmp_path, monkeypatch):
+    store = tmp_path / "store"
+    run(store, GOLDEN)
+    conn = sqlite3.connect(store / FILE)  # datestamps spread over a day, in no order of identifier
+    for n, (record_id,) in enumerate(conn.execute("SELECT id FROM records ORDER BY graph DESC").fetchall()):
+        conn.execute("UPDATE records SET datestamp = ? WHERE id = ?", (f"2020-01-01T{n:02d}:00:00Z", record_id))
+    conn.commit()
+    conn.close()
+    cat = Catalogue(store, read_only=True)
+    try:
+        asked = [dict(since="2020-01-01T05:00:00Z"), dict(until="2020-01-01T09:00:00Z"),
+                 dict(since="2020-01-01T03:00:00Z", until="2020-01-01T15:00:00Z"),
+                 dict(since="2020-01-01T03:00:00Z", until="2020-01-01T08:00:00Z", late="2020-01-01T18:00:00Z")]
+
+        def pages(filters):
+            got, after = [], ""
+            while rows := cat.page(after, None, 4, **filters):
+                got += [(r.id, r.datestamp) for r in rows]
+                after = rows[-1].id
+            return got
+
+        indexed = [pages(f) for f in asked]
+        monkeypatch.setattr(Catalogue, "FEW", 0)  # every range walked in identifier order
+        assert [pages(f) for f in asked] == indexed
+        assert [len(p) for p in indexed] == [17, 10, 13, 10]
+        assert all(p == sorted(p) for p in indexed)
+    finally:
+        cat.close()
