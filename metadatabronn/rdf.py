@@ -137,9 +137,17 @@ def serialise(description: Description, base: str, *, source: str, source_hash: 
     # adds no core statements, exactly as in the text).
     rows: list[tuple[str, str, tuple]] | None = [] if rows_for is not None else None
     keep = rows.append if rows is not None else None
+    # An IRI minted here under a base that needs no escaping needs none either (a digest, or a
+    # manifestation id, which is percent-encoded already); a concept's own URI or an IRI from the
+    # registry is written as iri_value writes it.
+    minted = registry is None and _BAD_IRI_CHARS.search(base) is None
     entity_forms = {}
-    for eid, subject in iris.items():
-        v = iri_value(subject)
+    for entity in description.entities:
+        eid = id(entity)
+        subject = iris[eid]
+        if eid in entity_forms:
+            continue
+        v = subject if minted and not (entity.kind is Kind.CONCEPT and entity.basis[0] == "uri") else iri_value(subject)
         entity_forms[eid] = (f"<{v}>", ("I", v, None, None), v)
 
     for entity in description.entities:

@@ -216,13 +216,14 @@ def _finish(b: Builder, leader: str, f007: list[str], f008: str) -> None:
     if form:
         w.add(T.W_CATEGORY, _vocabulary_term(form))
 
-    if m.first(T.M_MEDIA) is None:
+    given = {p for p, _ in m.statements}  # one pass, not one scan per element asked about
+    if T.M_MEDIA not in given:
         media = fixed.infer_media(leader, f007, f008)
         m.add(T.M_MEDIA, _vocabulary_term(T.media_iri(media)))
         b.inferred.append(T.M_MEDIA)
     else:
         media = ""
-    if m.first(T.M_CARRIER) is None:
+    if T.M_CARRIER not in given:
         extent = m.first(T.M_EXTENT)
         if not media:
             media = next((code for code, n in T.MEDIA_CODES.items()
