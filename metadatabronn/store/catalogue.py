@@ -152,6 +152,9 @@ class Catalogue:
                                      f"writing once (any ingest or update does), or run 'metadatabronn reindex'")
                 self.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False,
                                             isolation_level=None)
+                # Read once now: the first read makes the WAL's files if the writer left none, and
+                # that must happen before the server notes how the store's files stand.
+                self.conn.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
             else:
                 self.created = not self.path.exists()
                 self.conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
