@@ -15,7 +15,7 @@ from .. import __version__, config
 from ..errors import ConfigError, MetadatabronnError, StoreError, UsageError
 from .checks import _explain, _roundtrip, _validate
 from .ingest import _ingest
-from .store import _export, _query, _rebase, _serve, _update
+from .store import _export, _query, _rebase, _serve, _update, add_reindex
 
 __all__ = ["UsageError", "build_parser", "main"]
 
@@ -120,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     rb.add_argument("new_base", metavar="NEW_IRI", help="the new base IRI, e.g. https://data.example.org")
     rb.add_argument("--store", help=f"store directory (env METADATABRONN_STORE, default {config.DEFAULT_STORE})")
     rb.set_defaults(func=_rebase)
+    add_reindex(sub, common)
 
     sv = sub.add_parser("serve", parents=[common], help="serve the store: REST, SPARQL endpoint, query page")
     sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")

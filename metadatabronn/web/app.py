@@ -19,7 +19,6 @@ from fastapi.routing import APIRoute
 
 from .. import __version__
 from ..errors import StoreError
-from ..mapping import terms as T
 from ..store import Store, generation
 from ..store.catalogue import Catalogue
 from . import entities, lookups, oai, problems, sparql, sru
@@ -54,17 +53,14 @@ class Snapshot:
         self.key = entities.register(self)
 
     @property
-    def counts(self) -> dict[str, int]:
-        """Entities by class, counted on first use (for /health): a fresh snapshot is served
-        without waiting for them."""
+    def counts(self) -> dict[str, int] | None:
+        """Works, expressions, manifestations and agents as the store keeps them with each write
+        (one look-up: counting them would read the whole store); None for a store that has
+        not been written since counts were kept."""
         with self._counting:
             if self._counts is None:
-                self._counts = {name: self.store.count(
-                    f"SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE {{ ?x a <{cls}> }}") for name, cls in (
-                    ("works", T.C_WORK), ("expressions", T.C_EXPRESSION), ("manifestations", T.C_MANIFESTATION),
-                    ("items", T.C_ITEM), ("persons", T.C_PERSON), ("corporate_bodies", T.C_CORPORATE),
-                    ("families", T.C_FAMILY), ("concepts", T.C_CONCEPT))}
-            return self._counts
+                self._counts = self.store.entity_counts() or {}
+            return self._counts or None
 
 
 def _catalogue(store_path: Path) -> Catalogue | None:
@@ -184,7 +180,7 @@ def create_app(store_path: Path, base: str, *, query_workers: int = 2, timeout: 
         app.include_router(_head_too(module.router))
 
     @app.get("/health", tags=["Service"], summary="The store and its counts")
-    def health(request: Request):  # a thread: the first call on a snapshot counts its entities
+    def health(request: Request):
         s = request.app.state
         snapshot = s.snapshot
         return {"status": "ok", "store": str(store_path), "base": s.base, "version": __version__,
