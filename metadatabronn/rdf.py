@@ -180,29 +180,30 @@ def serialise(description: Description, base: str, *, source: str, source_hash: 
             keep((v, T.RDF_TYPE, _CLASS_TERM[kind]))
         for p, o in statements:
             t = type(o)
-            term = None
+            wanted = keep is not None and p in rows_for
             if t is Lit:
                 text = o.text
                 lang = o.lang
                 if lang:
                     obj = f"{_quote(text)}@{lang}"
-                    if keep is not None and p in rows_for:
-                        term = ("L", text, RDF_LANGSTRING, lang.lower())
+                    if wanted:
+                        keep((v, p, ("L", text, RDF_LANGSTRING, lang.lower())))
                 else:
                     datatype = o.datatype
                     obj = f"{_quote(text)}^^<{datatype}>" if datatype else _quote(text)
-                    if keep is not None and p in rows_for:
-                        term = ("L", text, datatype or XSD_STRING, None)
-            elif t is IRI:
-                obj, term = _iri_forms(o.value)
+                    if wanted:
+                        keep((v, p, ("L", text, datatype or XSD_STRING, None)))
             else:
-                obj, term, _ = entity_forms[id(o)]
+                if t is IRI:
+                    obj, term = _IRI_FORMS.get(o.value) or _iri_forms(o.value)
+                else:
+                    obj, term, _ = entity_forms[id(o)]
+                if wanted:
+                    keep((v, p, term))
             if core is None or p in core:
                 core_lines.append(f"{s}{p}> {obj} .\n")
             else:
                 append(f"{s}{p}> {obj}{g}")
-            if keep is not None and p in rows_for:
-                keep((v, p, term))
         if core_lines is not None:
             cores.append((keys[eid], subject, "".join(core_lines)))
     m = iris[id(description.manifestation)]

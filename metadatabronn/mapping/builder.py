@@ -69,10 +69,13 @@ class Builder:
 
     def add(self, entity: Entity, predicate: str, value) -> None:
         """Add a value; plain strings become literals tagged with the current script."""
-        if value is None or value == "":
-            return
+        # (Strings first: asking a Lit or an IRI whether it equals "" runs its dataclass __eq__.)
         if isinstance(value, str):
+            if not value:
+                return
             value = Lit(value, self.lang_tag)
+        elif value is None:
+            return
         entity.statements.append((predicate, value))
 
     def alternate_tag(self, linkage: str) -> str:

@@ -56,10 +56,13 @@ class Entity:
     statements: list[tuple[str, "Lit | IRI | Entity"]] = field(default_factory=list)
 
     def add(self, predicate: str, value: "Lit | IRI | Entity | str | None", lang: str | None = None) -> None:
-        if value is None or value == "":
-            return
+        # (Strings first: asking a Lit or an IRI whether it equals "" runs its dataclass __eq__.)
         if isinstance(value, str):
+            if not value:
+                return
             value = Lit(value, lang)
+        elif value is None:
+            return
         self.statements.append((predicate, value))
 
     def values(self, predicate: str) -> list:
