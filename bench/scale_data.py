@@ -121,7 +121,8 @@ def build(work: Path, source: Path, n: int, reuse: bool) -> tuple[Path, dict]:
     shutil.rmtree(f"{store}.rejects", ignore_errors=True)
     cut = first(source, n, work / f"first-{n}.mrc")
     print(f"ingesting the first {n:,} records into {store}", flush=True)
-    made = ingest_once(store, cut) | {"commit": commit(), "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    at = {"commit": commit(), "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}  # the code that made it
+    made = ingest_once(store, cut) | at
     figures.write_text(json.dumps(made, indent=1))
     return store, made
 
