@@ -148,8 +148,8 @@ class Data:
     def objects_of(self, predicate: str) -> list[str]:
         """The IRI and blank-node values of a predicate (sh:targetObjectsOf); the mapping
         never gives a literal where a target element is concerned."""
-        return list(dict.fromkeys(t.value for props in self.values.values()
-                                  for t in props.get(predicate, ()) if t.kind != "L"))
+        return list(dict.fromkeys([t[1] for props in self.values.values()
+                                   for t in props.get(predicate, ()) if t[0] != "L"]))
 
 
 def isbn13_ok(digits: str) -> bool:
@@ -226,12 +226,22 @@ class _Plan(NamedTuple):
 
 
 # How a constraint's values are looked at: not at all, by kind alone ("I" or "L"), by kind and
-# membership of a value list, or (any other check) only by _check_constraint itself.
-_NO_TEST, _KIND, _IN, _FULL = 0, 1, 2, 3
+# membership of a value list, by a prefix none of them may have (nor be a blank node), or (any
+# other check) only by _check_constraint itself.
+_NO_TEST, _KIND, _IN, _PREFIX, _FULL = 0, 1, 2, 3, 4
+_ISBN = "urn:isbn:"  # what _ISBN13_FORM begins with
 
 
 def _value_test(c: Constraint) -> tuple[int, str | None, frozenset[str] | None]:
-    """The cheapest test that passes exactly the values on which _check_constraint reports nothing."""
+    """A cheap test that passes only values on which _check_constraint reports nothing; the
+    values it does not pass go to _check_constraint."""
+    if c.node_kind is None and c.datatype is None and c.vocabulary is None:
+        # A prefixed pattern checks only values with its prefix; the ISBN-13 check digit only
+        # values of the ISBN-13 form.
+        if c.pattern is not None and c.pattern_prefix and not c.isbn13:
+            return _PREFIX, c.pattern_prefix, None
+        if c.isbn13 and c.pattern is None:
+            return _PREFIX, _ISBN, None
     if c.datatype is not None or c.pattern is not None or c.isbn13:
         return _FULL, None, None
     kind = {"IRI": "I", "Literal": "L"}.get(c.node_kind or "")
@@ -284,7 +294,7 @@ def check(data: Data, profile: Profile) -> list[Result]:
     for target, objects_of, constraints in _plan(profile).by_target:
         for focus in data.objects_of(target) if objects_of else members.get(target, ()):
             props = values_of.get(focus, _NO_VALUES)
-            for c, test, kind, allowed in constraints:
+            for c, test, arg, allowed in constraints:  # arg: the kind or the prefix tested
                 values = props.get(c.path)
                 if values is None:
                     if c.min_count:
@@ -297,12 +307,17 @@ def check(data: Data, profile: Profile) -> list[Result]:
                     _check_constraint(c, focus, values, out)
                 elif test == _KIND:
                     for v in values:
-                        if v[0] != kind:
+                        if v[0] != arg:
                             _check_constraint(c, focus, values, out)
                             break
                 elif test == _IN:
                     for v in values:
                         if v[0] != "I" or v[1] not in allowed:
+                            _check_constraint(c, focus, values, out)
+                            break
+                elif test == _PREFIX:
+                    for v in values:
+                        if v[0] == "B" or v[1].startswith(arg):
                             _check_constraint(c, focus, values, out)
                             break
     return out
