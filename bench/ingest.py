@@ -1,6 +1,6 @@
 """Ingest benchmark: end-to-end records/s and peak memory, beside pymarc's parse-only speed.
 
-    python bench/ingest.py [CORPUS] [--workers N] [--repeat N]
+    python bench/ingest.py [CORPUS] [--workers N] [--repeat N] [--store-ceiling] [--not-in-tests SKIP:COUNT]
 
 CORPUS defaults to the LC Books 2016 part 01 first-20k file in the shared corpora folder.
 Parse-only (``pymarc.MARCReader`` streaming, nothing kept) is the ceiling the issue measures
@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pymarc
 
-from metadatabronn.marc import iter_chunks
+from metadatabronn.errors import InputError, RecordError
+from metadatabronn.marc import iter_chunks, parse_chunk
 from metadatabronn.pipeline import Settings, ingest
 from metadatabronn.pipeline.loader import Loader
 from metadatabronn.pipeline.run import Summary
@@ -85,6 +86,47 @@ def store_ceiling(corpus: Path, profile: str | None) -> tuple[float, float, floa
     return len(outcomes) / seconds, cpu / quads * 1e6, quads / len(outcomes), text_bytes / len(outcomes)
 
 
+def _control_number(chunk) -> str | None:
+    try:
+        field = parse_chunk(chunk).get("001")
+    except RecordError:
+        return None
+    return field.data.strip() if field is not None else None
+
+
+def _control_numbers(path: Path):
+    try:
+        for chunk in iter_chunks(str(path)):
+            cn = _control_number(chunk)
+            if cn:
+                yield cn
+    except InputError:  # an empty or unreadable file of the hostile-input tests holds no record
+        return
+
+
+def records_not_in_tests(corpus: Path, skip: int, count: int, out: Path) -> int:
+    """Write ``count`` records of a corpus to ``out`` as ISO 2709, byte for byte, from record
+    ``skip`` + 1 on, leaving out every record whose 001 a MARC file of the test suite (or the
+    sample data) holds: the benchmark then measures records no test was tuned on. Returns how
+    many were left out."""
+    root = Path(__file__).resolve().parent.parent
+    in_tests = {cn for path in [*root.glob("tests/data/**/*.mrc"), root / "data" / "sample.mrc"]
+                for cn in _control_numbers(path)}
+    written = left_out = 0
+    with open(out, "wb") as sink:
+        for chunk in iter_chunks(str(corpus)):
+            if chunk.number <= skip:
+                continue
+            if _control_number(chunk) in in_tests:
+                left_out += 1
+                continue
+            sink.write(chunk.data)
+            written += 1
+            if written >= count:
+                break
+    return left_out
+
+
 def main() -> int:
     logging.basicConfig(level=logging.ERROR)
     ap = argparse.ArgumentParser()
@@ -98,10 +140,19 @@ def main() -> int:
     ap.add_argument("--store-ceiling", action="store_true",
                     help="also time the store write alone: every record converted first, untimed, "
                          "then only the loader, with the machine to itself")
+    ap.add_argument("--not-in-tests", metavar="SKIP:COUNT",
+                    help="measure COUNT records of an ISO 2709 corpus from record SKIP + 1 on, leaving out "
+                         "the records the test suite holds (LC: --not-in-tests 9000:10000)")
     args = ap.parse_args()
     corpus = Path(args.corpus)
     if not corpus.exists():
         sys.exit(f"corpus not found: {corpus}")
+    if args.not_in_tests:
+        skip, count = (int(n) for n in args.not_in_tests.split(":"))
+        cut = Path(tempfile.mkdtemp(prefix="mb-bench-")) / f"{corpus.name.split('.')[0]}-{skip}-{count}.mrc"
+        left_out = records_not_in_tests(corpus, skip, count, cut)
+        print(f"records             {count:,} from record {skip + 1:,} on, {left_out} held by the tests left out")
+        corpus = cut
 
     n, seconds = parse_only(corpus)
     parse_rate = n / seconds
