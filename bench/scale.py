@@ -3,6 +3,7 @@ records of one real catalogue, side by side in one markdown table.
 
     python bench/scale.py [--sizes 10000,50000,250000] [--work DIR] [--cache DIR] [--reuse]
                           [--seconds 10] [--connections 2] [--http-workers 2] [--json FILE]
+    python bench/scale.py --merge A.json B.json   (one table from the --json of several runs)
 
 The records: LC's Books All 2016 part 01 (``BooksAll.2016.part01.utf8``, 250,000 MARC 21 records
 in UTF-8), as shipped in pymarc 5.4.0's source distribution, which is fetched from the package
@@ -80,7 +81,7 @@ def quads(store: Path) -> int:
 
 
 def measure(n: int, store: Path, made: dict, args, work: Path, source: Path, tmp: Path) -> dict:
-    r: dict = {"size": n, "ingest": made, "load": os.getloadavg()}
+    r: dict = {"size": n, "ingest": made, "load": os.getloadavg(), "commit": data.commit()}
     print(f"[{n:,}] the 10k update", flush=True)
     r["update"] = data.update(store, work, source)
     r["open_s"] = open_seconds(store)
@@ -129,6 +130,12 @@ ROWS = [
 ]
 
 
+def summary(results: list[dict]) -> str:
+    return "; ".join(f"{r['size']:,}: store made at {r['ingest'].get('commit', '?')}, measured at "
+                     f"{r.get('commit', '?')}, load average (1, 5, 15 min) before {r['load'][:3]}, after {r['load'][3:]}"
+                     for r in results)
+
+
 def table(results: list[dict]) -> str:
     head = "| | " + " | ".join(f"{r['size']:,} records" for r in results) + " |"
     lines = [head, "|---" * (len(results) + 1) + "|"]
@@ -154,7 +161,13 @@ def main() -> int:
     ap.add_argument("--connections", type=int, default=2, help="wrk connections")
     ap.add_argument("--http-workers", type=int, default=2)
     ap.add_argument("--json", help="also write every figure here")
+    ap.add_argument("--merge", nargs="+", metavar="JSON", help="print one table from earlier runs' --json")
     args = ap.parse_args()
+    if args.merge:
+        results = sorted((r for f in args.merge for r in json.loads(Path(f).read_text())), key=lambda r: r["size"])
+        print(summary(results) + "\n")
+        print(table(results))
+        return 0
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install wrk")
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -171,9 +184,7 @@ def main() -> int:
                 Path(args.json).write_text(json.dumps(results, indent=1))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    commits = sorted({r["ingest"].get("commit", "?") for r in results})
-    print(f"\nStores made at {', '.join(commits)}; measured at {data.commit()}; load average before/after each size: "
-          + "; ".join(f"{r['size']:,}: {r['load']}" for r in results) + "\n")
+    print("\n" + summary(results) + "\n")
     print(table(results))
     return 0
 
