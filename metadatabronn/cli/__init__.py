@@ -15,7 +15,7 @@ from .. import __version__, config
 from ..errors import ConfigError, MetadatabronnError, StoreError, UsageError
 from .checks import _explain, _roundtrip, _validate
 from .ingest import _ingest
-from .store import _export, _query, _rebase, _serve, _update, add_reindex
+from .store import _export, _query, _rebase, _serve, _update, add_compact, add_reindex
 
 __all__ = ["UsageError", "build_parser", "main"]
 
@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--on-invalid", choices=["reject", "keep", "warn"], default="reject",
                    help="a record that violates the profile: keep it aside (reject, default), store it with its "
                         "report (keep), or store it and log a warning (warn)")
+    i.add_argument("--compact", choices=["auto", "always", "never"], default="auto",
+                   help="compact the store after the load: auto (default) when the run wrote at least a quarter "
+                        "of the records the store then holds, always, or never")
     i.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     i.set_defaults(func=_ingest)
 
@@ -121,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     rb.add_argument("--store", help=f"store directory (env METADATABRONN_STORE, default {config.DEFAULT_STORE})")
     rb.set_defaults(func=_rebase)
     add_reindex(sub, common)
+    add_compact(sub, common)
 
     sv = sub.add_parser("serve", parents=[common], help="serve the store: REST, SPARQL endpoint, query page")
     sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")

@@ -26,7 +26,8 @@ def _ingest(args) -> int:
     settings = Settings(store=store, base=store_base(store, args.base_iri),
                         workers=config.workers(args.workers),
                         rejects_dir=Path(args.rejects) if args.rejects else None,
-                        profile=None if profile == "none" else profile, on_invalid=args.on_invalid)
+                        profile=None if profile == "none" else profile, on_invalid=args.on_invalid,
+                        compact=args.compact)
     bar = None
     if sys.stderr.isatty() and not args.quiet:
         from tqdm import tqdm
@@ -69,4 +70,6 @@ def _print_summary(s, store) -> None:
         top = sorted(s.unmapped_fields.items(), key=lambda kv: -kv[1])[:12]
         out.write("unmapped fields carried: " + ", ".join(f"{t} ×{n:,}" for t, n in top) + "\n")
     out.write(f"{s.seconds:.1f} s, {s.records_per_second:,.0f} records/s\n")
+    if s.compact_seconds:
+        out.write(f"store compacted in {s.compact_seconds:.1f} s\n")
 

@@ -176,6 +176,30 @@ def add_reindex(sub, common) -> None:
     rx.set_defaults(func=_reindex)
 
 
+def _compact(args) -> int:
+    import time
+
+    from ..store import Store
+
+    store_path = _existing_store(args.store)
+    store = Store(store_path, store_base(store_path, args.base_iri))
+    started = time.perf_counter()
+    try:
+        store.compact()
+    finally:
+        store.close()
+    sys.stdout.write(f"compacted {store_path} in {time.perf_counter() - started:.1f} s\n")
+    return 0
+
+
+def add_compact(sub, common) -> None:
+    """The ``compact`` command, for the parser of :mod:`metadatabronn.cli`."""
+    c = sub.add_parser("compact", parents=[common], help="rewrite the store's files into as few as its indexes "
+                       "need, so that reading is fast (ingest does it after a large load; run it now and then "
+                       "after many small updates)")
+    c.set_defaults(func=_compact)
+
+
 def _serve(args) -> int:
     import uvicorn
 

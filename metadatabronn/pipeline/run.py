@@ -26,6 +26,9 @@ from .worker import Gate, Outcome, _convert_batch
 log = logging.getLogger(__name__)
 
 ON_INVALID = ("reject", "keep", "warn")
+COMPACT = ("auto", "always", "never")
+# "auto" compacts after a run that wrote at least this share of the records the store then holds.
+COMPACT_SHARE = 0.25
 
 
 @dataclass
@@ -52,6 +55,7 @@ class Summary:
     seconds: float = 0.0
     records_per_second: float = 0.0
     startup_seconds: float = 0.0  # from the start until the store is open and ready to load
+    compact_seconds: float = 0.0  # compacting the store after the load (not in ``seconds``)
     rejects_file: str | None = None
     files_unreadable: list = field(default_factory=list)  # "FILE: why", for files not read at all
 
@@ -68,6 +72,7 @@ class Settings:
     rejects_dir: Path | None = None
     profile: str | None = DEFAULT_PROFILE  # None: no validation gate
     on_invalid: str = "reject"
+    compact: str = "auto"  # after the load: "auto" (when it wrote much of the store), "always", "never"
 
     def gate(self) -> Gate | None:
         if self.profile is None:
@@ -261,6 +266,12 @@ def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None]
                 progress(1)
         loader.close()
         _count_entities(loader.totals, summary)
+        summary.seconds = round(time.perf_counter() - started, 3)
+        if should_compact(settings.compact, summary):
+            log.info("compacting the store after writing %d records", _written(summary))
+            t = time.perf_counter()
+            store.compact()
+            summary.compact_seconds = round(time.perf_counter() - t, 3)
     except BaseException:
         if loader is not None:
             loader.close()
@@ -274,10 +285,27 @@ def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None]
     summary.records_aside = dict(aside)
     summary.rejection_reasons = dict(reasons.most_common())
     summary.unmapped_fields = dict(sorted(carried.items()))
-    summary.seconds = round(time.perf_counter() - started, 3)
+    if not summary.seconds:
+        summary.seconds = round(time.perf_counter() - started, 3)
     summary.records_per_second = round(summary.records_read / summary.seconds, 1) if summary.seconds else 0.0
     summary.rejects_file = str(rejects.path) if rejects.path else None
     return summary
+
+
+def _written(summary: Summary) -> int:
+    return summary.records_new + summary.records_updated + summary.records_deleted
+
+
+def should_compact(mode: str, summary: Summary) -> bool:
+    """Whether a run's store is compacted after it: ``auto`` does it when the run wrote at least
+    :data:`COMPACT_SHARE` of the records the store now holds (a first load, a reload), never for
+    a daily update into a large store, which ``metadatabronn compact`` serves now and then."""
+    if mode not in COMPACT:
+        raise ConfigError(f"--compact must be one of {', '.join(COMPACT)}, got {mode!r}")
+    written = _written(summary)
+    if mode == "never" or written == 0:
+        return False
+    return mode == "always" or written >= COMPACT_SHARE * max(summary.manifestations, 1)
 
 
 def _reason_class(o: Outcome) -> str:

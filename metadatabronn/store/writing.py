@@ -140,6 +140,16 @@ class Writing:
                 f"{c} {iri(AS_PUBLISHED)} {literal(when, datatype=XSD_DATETIME)}{g}"
                 f"{c} {iri(MB_SEQUENCE)} \"{seq}\"^^<{XSD_INTEGER}>{g}")
 
+    def compact(self) -> None:
+        """Rewrite the store's files into as few as its indexes need. Bulk loads leave many
+        overlapping files, and a read-only reader (a server, an export) cannot merge them: at
+        250,000 records a record graph read three times slower before this than after. A full
+        rewrite (about 0.2 ms a record), so worth it after a load that wrote much of the store."""
+        try:
+            self._store.optimize()
+        except OSError as exc:
+            raise store_failure("compacting the store failed", exc) from exc
+
     def backup(self, target: str | os.PathLike) -> None:
         """A consistent copy of the store in a new directory (hard links where it can), with its
         catalogue index (copied as it is: an index behind the copy catches up when the copy is
