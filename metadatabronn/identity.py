@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .mapping.model import Description, Entity, Kind
 from .mapping.text import manifestation_id, normalise
@@ -40,27 +41,8 @@ def creator_key(name: str) -> str:
 
 # Folded names and titles, by the text folded: a record's work and expression keys fold the same
 # creator and title, and names recur from record to record. Bounded.
-_FOLDED: dict[str, str] = {}
-_CREATORS: dict[str, str] = {}
-_FOLDED_MAX = 50_000
-
-
-def _folded(text: str) -> str:
-    found = _FOLDED.get(text)
-    if found is None:
-        if len(_FOLDED) >= _FOLDED_MAX:
-            _FOLDED.clear()
-        found = _FOLDED[text] = normalise(text)
-    return found
-
-
-def _creator(name: str) -> str:
-    found = _CREATORS.get(name)
-    if found is None:
-        if len(_CREATORS) >= _FOLDED_MAX:
-            _CREATORS.clear()
-        found = _CREATORS[name] = creator_key(name)
-    return found
+_folded = lru_cache(maxsize=50_000)(normalise)
+_creator = lru_cache(maxsize=50_000)(creator_key)
 
 
 def key(entity: Entity) -> str:

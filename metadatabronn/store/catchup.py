@@ -161,17 +161,7 @@ def _apply(store: Store, cat: Catalogue, seqs: range) -> None:
             drop.append(record_id)
             removed.append(f"{store.base}/manifestation/{record_id}")
             continue
-        fresh, text = record_from_store(store, row.graph, row.seq, row.datestamp)
-        if fresh is None:
-            drop.append(record_id)
-            removed.append(row.manifestation)
-            continue
-        fresh.datestamp = row.datestamp
-        keep.append(fresh)
-        if text is None:
-            removed.append(fresh.manifestation)
-        else:
-            texts.append(text)
+        _refresh(store, record_id, row, keep, texts, removed, drop)
     with cat.transaction() as conn:
         conn.executemany("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?)", [r.values() for r in keep])
         conn.executemany("DELETE FROM records WHERE id = ?", [(i,) for i in drop])
@@ -185,6 +175,21 @@ def _apply(store: Store, cat: Catalogue, seqs: range) -> None:
         cat.set_meta("sequence", str(seqs[-1]))
 
 
+def _refresh(store: Store, record_id: str, row: Row, keep: list, texts: list, removed: list, drop: list) -> None:
+    """One row read again from the store: kept with its text, or dropped with it if its graph is gone."""
+    fresh, text = record_from_store(store, row.graph, row.seq, row.datestamp)
+    if fresh is None:
+        drop.append(record_id)
+        removed.append(row.manifestation)
+        return
+    fresh.datestamp = row.datestamp
+    keep.append(fresh)
+    if text is None:
+        removed.append(fresh.manifestation)
+    else:
+        texts.append(text)
+
+
 def rederive(store: Store, cat: Catalogue, graphs: Iterable[str]) -> int:
     """Rows of record graphs written again from the store as it is (after a roll-back: a graph
     gone takes its row and text with it); the index is then not ahead of the store."""
@@ -195,13 +200,7 @@ def rederive(store: Store, cat: Catalogue, graphs: Iterable[str]) -> int:
         row = cat.row(record_id)
         if row is None:
             continue
-        fresh, text = record_from_store(store, row.graph, row.seq, row.datestamp)
-        if fresh is None:
-            drop.append(record_id)
-            removed.append(row.manifestation)
-            continue
-        keep.append(fresh)
-        (texts.append(text) if text is not None else removed.append(fresh.manifestation))
+        _refresh(store, record_id, row, keep, texts, removed, drop)
     last = last_sequence(store)
     cat.write(keep, texts, removed, drop, sequence=min(cat.sequence, last))
     return len(ids)
