@@ -292,7 +292,7 @@ def _first_title(tree) -> str | None:
 
 @router.get("/sru", summary="SRU 1.2: explain and searchRetrieve (CQL: isbn, title, creator/author, any)",
             response_class=Response, responses={200: {"content": {"text/xml": {}}}})
-async def sru(request: Request):
+def sru(request: Request):  # a thread: writing up to 100 records must not hold up the event loop
     params = {k.lower(): v for k, v in request.query_params.items()}
     operation = params.get("operation") or ("searchRetrieve" if "query" in params else "explain")
     try:
