@@ -325,12 +325,14 @@ def _instant(stamp: str) -> datetime:
 
 def generation(path: str | os.PathLike) -> int:
     """A number that changes whenever the store on disk is written (RocksDB writes new files and
-    appends to its log): readers compare it to know when to open a fresh read-only view."""
+    appends to its log): readers compare it to know when to open a fresh read-only view. The
+    catalogue index's files do not count: a reader opening it can make its shared-memory file, and
+    it is read live anyway (limited to the view's change-log sequence)."""
     latest = 0
     try:
         with os.scandir(path) as entries:
             for entry in entries:
-                if entry.is_file():
+                if entry.is_file() and not entry.name.startswith("catalogue.sqlite3"):
                     st = entry.stat()
                     latest = max(latest, st.st_mtime_ns + st.st_size)
     except OSError:
