@@ -57,3 +57,15 @@ def _no_env(monkeypatch):
     for name in list(os.environ):
         if name.startswith("METADATABRONN_"):
             monkeypatch.delenv(name)
+
+
+def delete_golden(path, base: str, control: str = "00030568") -> None:
+    """Delete one golden record from the store: the same record again with Leader/05 = d."""
+    from metadatabronn.pipeline import Settings, ingest
+
+    with open(DATA / "golden" / "golden.mrc", "rb") as fh:
+        victim = next(r for r in pymarc.MARCReader(fh) if r["001"].data.strip() == control)
+    victim.leader = str(victim.leader)[:5] + "d" + str(victim.leader)[6:]
+    deletion = path.parent / "delete.mrc"
+    deletion.write_bytes(victim.as_marc())
+    ingest([str(deletion)], Settings(store=path, base=base, workers=1))

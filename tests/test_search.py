@@ -7,7 +7,6 @@ from __future__ import annotations
 import sqlite3
 import unicodedata
 
-import pymarc
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import given
@@ -19,7 +18,7 @@ from metadatabronn.store import search
 from metadatabronn.store.search import Text, fold
 from metadatabronn.web import create_app
 
-from .conftest import DATA, ROOT
+from .conftest import DATA, ROOT, delete_golden
 
 GOLDEN = DATA / "golden" / "golden.mrc"
 NORWEGIAN = (DATA / "marc" / "deichman-BS_external_sru_data_micromarc.xml",
@@ -161,12 +160,7 @@ def store(tmp_path_factory):
     """The golden LC records, one then deleted, and Norwegian, Swedish and Finnish records."""
     path = tmp_path_factory.mktemp("search") / "store"
     ingest([str(GOLDEN), *map(str, NORWEGIAN)], Settings(store=path, base=BASE, workers=1))
-    with open(GOLDEN, "rb") as fh:
-        victim = next(r for r in pymarc.MARCReader(fh) if r["001"].data.strip() == "00030568")
-    victim.leader = str(victim.leader)[:5] + "d" + str(victim.leader)[6:]
-    deletion = path.parent / "delete.mrc"
-    deletion.write_bytes(victim.as_marc())
-    ingest([str(deletion)], Settings(store=path, base=BASE, workers=1))
+    delete_golden(path, BASE)
     return path
 
 

@@ -21,7 +21,7 @@ from SPARQLWrapper import CSV, JSON, TURTLE, XML, SPARQLWrapper
 
 from metadatabronn.pipeline import Settings, ingest
 
-from .conftest import ROOT
+from .conftest import ROOT, delete_golden
 
 GOLDEN = ROOT / "tests" / "data" / "golden" / "golden.mrc"
 RDAM = "http://rdaregistry.info/Elements/m/"
@@ -74,13 +74,9 @@ def store(tmp_path_factory, port):
     path = tmp_path_factory.mktemp("web") / "store"
     base = f"http://127.0.0.1:{port}"
     ingest([str(GOLDEN)], Settings(store=path, base=base, workers=1))
-    with open(GOLDEN, "rb") as fh:
-        victim = next(r for r in pymarc.MARCReader(fh) if r["001"].data.strip() == "00030568")
-    victim.leader = str(victim.leader)[:5] + "d" + str(victim.leader)[6:]
-    deletion = path.parent / "delete.mrc"
-    deletion.write_bytes(victim.as_marc())
-    ingest([str(deletion)], Settings(store=path, base=base, workers=1))
+    delete_golden(path, base)
     return path
+
 
 
 LIVE: dict = {}
