@@ -94,6 +94,7 @@ class Serialised:
     # (subject, predicate, (kind, value, datatype, lang)) for the predicates asked for: the same
     # statements as the text, as the validation gate reads them, without parsing the text back.
     rows: list[tuple[str, str, tuple]] | None = None
+    work: str | None = None  # the IRI of the manifestation's work, as minted here
 
 
 # IRI values (vocabulary terms, authority URIs) recur record after record: each is written and
@@ -218,7 +219,8 @@ def serialise(description: Description, base: str, *, source: str, source_hash: 
         append(f"{gs} <{T.MB_CARRIED}> {literal(description.carried)}{g}")
     for element in description.inferred:
         append(f"{gs} <{T.MB_INFERRED}> <{element}>{g}")
-    return Serialised(graph, m, "".join(lines), cores, rows)
+    work = next((iris[id(o)] for p, o in description.manifestation.statements if p == T.M_WORK), None)
+    return Serialised(graph, m, "".join(lines), cores, rows, work)
 
 
 def tombstone(base: str, control_number: str, identifiers: list[str], *, source: str,

@@ -17,7 +17,6 @@ from ..identity import record_graph
 from ..mapping import convert
 from ..mapping.convert import record_control_number
 from ..marc import Chunk, RecordKind, parse_chunk, record_kind
-from ..mapping import terms as T
 from ..mapping.model import Lit
 from ..rdf import serialise
 from ..store.catalogue import TITLES, creators_of, titles_of
@@ -118,7 +117,7 @@ def convert_chunk(chunk: Chunk, base: str, when: str, gate: Gate | None = None) 
                        cores=tuple((k, i, c.encode("utf-8")) for k, i, c in s.cores), digest=digest,
                        carried_tags=tuple(description.carried_tags),
                        control_number=description.control_number, violations=violations, warnings=warnings,
-                       text=_text(description, s.manifestation, s.nquads))
+                       text=_text(description, s.work))
     except RecordError as exc:
         return Outcome(chunk.number, "rejected", chunk.source, reason=exc.reason, tag=exc.tag,
                        data=chunk.data, format=chunk.format.value, control_number=exc.control_number or "")
@@ -129,16 +128,13 @@ def convert_chunk(chunk: Chunk, base: str, when: str, gate: Gate | None = None) 
                        format=chunk.format.value)
 
 
-def _text(description, manifestation: str, nquads: str) -> tuple:
+def _text(description, work: str | None) -> tuple:
     """What search reads of a record, as the store will hold it (the catalogue index reads the
     same from the store when it is rebuilt)."""
     values: dict[str, list[str]] = {}
     for p, v in description.manifestation.statements:
         if p in TITLES and isinstance(v, Lit):
             values.setdefault(p, []).append(v.text)
-    lead = f"<{manifestation}> <{T.M_WORK}> <"
-    at = nquads.find(lead)
-    work = nquads[at + len(lead):nquads.find(">", at + len(lead))] if at >= 0 else None
     return work, titles_of(values), creators_of(description.carried)
 
 
