@@ -7,7 +7,7 @@ from __future__ import annotations
 from pymarc import Field, Indicators, Subfield
 
 from . import terms as T
-from .headings import SCHEME_IRIS, SCHEMES, concept_label, concept_labels
+from .concepts import SCHEME_IRIS, SCHEMES, concept_label, concept_labels
 from .isbd import end_full_stop
 from .source import Source
 from .text import hint, normalise, strip_heading

@@ -1,5 +1,6 @@
-"""Handlers for headings: agents (1XX/7XX), preferred titles (240/130), subjects (6XX),
-classification (050/082), series (440/8XX) and related works (7XX $t, 730, 740)."""
+"""Handlers for headings: agents (1XX/7XX), preferred titles (240/130), subjects (6XX: agents and
+works as themselves, the rest as concepts of :mod:`.concepts`), series (440/8XX) and related works
+(7XX $t, 730, 740)."""
 
 from __future__ import annotations
 
@@ -8,45 +9,18 @@ import re
 from . import roles as R
 from . import terms as T
 from .builder import Builder
-from .model import Entity, IRI, Kind, Lit
+from .model import Entity, IRI, Kind
+from .concepts import _concept, concept, concept_labels
 from .text import join_parts, strip_heading, strip_isbd
 
 _NAME_CODES = {"00": "abcdgjq", "10": "abcdgn", "11": "acdegnq"}
 _AFTER_NAME = set("tklfhmnoprs")  # a title part begins: the heading names a work
 _TITLE_CODES = "tnpklfmors"
-_SUBDIVISIONS = "vxyz"
-_SUBDIVISION_CODES = frozenset(_SUBDIVISIONS)
+_SUBDIVISION_CODES = frozenset("vxyz")
 # 7XX $i wordings that make the named work the original of this record's translation.
 _TRANSLATION_OF = ("translation of", "oversettelse av", "oversettelse", "översättning av",
                    "käännöksen perustana", "käännös", "übersetzung von")
 _DATES = re.compile(r"(\d{3,4})\??\s*-\s*(\d{3,4})?")
-
-SCHEMES = {
-    "0": "lcsh", "1": "lcshac", "2": "mesh", "3": "nal", "5": "cash", "6": "rvm",
-}
-SCHEME_IRIS = {
-    "lcsh": "http://id.loc.gov/authorities/subjects",
-    "lcgft": "http://id.loc.gov/authorities/genreForms",
-    "mesh": "http://id.nlm.nih.gov/mesh",
-    "fast": "http://id.worldcat.org/fast",
-}
-
-
-def scheme_iri(code: str) -> str:
-    return SCHEME_IRIS.get(code) or f"https://w3id.org/metadatabronn/scheme/{code or 'uncontrolled'}"
-
-
-_SCHEME_TERMS: dict[str, IRI] = {}
-
-
-def _scheme_iri_term(code: str) -> IRI:
-    # An IRI is immutable: one object per scheme serves every concept (bounded, as $2 is free text).
-    term = _SCHEME_TERMS.get(code)
-    if term is None:
-        if len(_SCHEME_TERMS) > 4096:
-            _SCHEME_TERMS.clear()
-        term = _SCHEME_TERMS[code] = IRI(scheme_iri(code))
-    return term
 
 
 def _kind(field) -> Kind:
@@ -288,84 +262,6 @@ def subject(b: Builder, field) -> None:
             b.add(b.work, predicate, target)
         return
     b.add(b.work, predicate, concept(b, field))
-
-
-def concept_label(subfields) -> str:
-    """A subject heading's label: its parts without closing punctuation, subdivisions after " -- "."""
-    label_parts: list[str] = []
-    for code, value in subfields:
-        if code in "0123456789":
-            continue
-        v = strip_heading(value)
-        if not v:
-            continue
-        if code in _SUBDIVISIONS and label_parts:
-            label_parts.append("--")
-        label_parts.append(v)
-    return " ".join(label_parts)
-
-
-def index_terms(subfields) -> list[str]:
-    """A 653's uncontrolled index terms: each $a on its own, without closing punctuation."""
-    return [term for term in (strip_heading(v) for c, v in subfields if c == "a") if term]
-
-
-def concept_labels(tag: str, subfields) -> list[str]:
-    """The labels of the concepts a subject heading names: one per 653 $a, else the heading's label."""
-    if tag == "653":
-        return list(dict.fromkeys(index_terms(subfields)))
-    label = concept_label(subfields)
-    return [label] if label else []
-
-
-def concept(b: Builder, field) -> Entity | None:
-    """The concept a (controlled) subject heading names, keyed by its $0/$1 URI or its label."""
-    subfields = field.subfields
-    label = concept_label(subfields)
-    if not label:
-        return None
-    # The first $0/$1 that is a URI, the first $2, and every $0 that is an identifier, not a URI.
-    uri = source = None
-    identifiers = []
-    for c, v in subfields:
-        if c == "2":
-            if source is None:
-                source = v.strip()
-        elif c in "01":
-            v = v.strip()
-            if v.startswith("http"):
-                if uri is None:
-                    uri = v
-            elif c == "0" and v:
-                identifiers.append(v)
-    scheme = SCHEMES.get(field.indicator2) or source or ""
-    return _concept(b, label, scheme, uri, identifiers)
-
-
-def _concept(b: Builder, label: str, scheme: str, uri: str | None, identifiers) -> Entity:
-    entity = b.entity(Kind.CONCEPT, ("uri", uri) if uri else ("label", scheme, label))
-    if not entity.statements:
-        b.add(entity, T.SKOS_PREFLABEL, label)
-        if scheme or not uri:
-            entity.add(T.SKOS_INSCHEME, _scheme_iri_term(scheme))
-        for ident in identifiers:
-            entity.add(T.DCT_IDENTIFIER, ident)
-    return entity
-
-
-def classification(b: Builder, field) -> None:
-    """050 (LCC) and 082 (DDC): the class number, a notation typed by its scheme.
-
-    A typed literal rather than a concept: LC class numbers usually carry the book's own
-    cutter ("PZ3.D228"), so a concept per number would describe one book, not a class.
-    """
-    datatype = T.MB_LCC if field.tag == "050" else T.MB_DDC
-    for code, value in field.subfields:
-        if code != "a":
-            continue
-        number = value.strip()  # as given: DDC prime marks (/) cannot be derived again
-        if number:
-            b.add(b.work, T.W_SUBJECT, Lit(number, datatype=datatype))
 
 
 def series_added_entry(b: Builder, field) -> None:

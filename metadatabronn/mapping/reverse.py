@@ -30,7 +30,7 @@ from .model import Description
 from .finder import FORM_TAGS, HEADING_TAGS, NAME_PARTS, Finder
 from .control import control_field, deleted_record, identity_fields, record_leader
 from .edited import add_new_notes, insert_field, reconcile_subjects
-from .headings import concept_label
+from .concepts import concept_label
 from .isbd import end_full_stop, punctuate
 from .source import AgentRef, Source, from_description, from_triples
 from .text import FOLDED_TAGS, hint, hint_folded, normalise

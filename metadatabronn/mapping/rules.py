@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from . import fields as F
+from . import concepts as CO
 from . import headings as H
 from . import roles as R
 from . import terms as T
@@ -58,10 +59,10 @@ RULES: tuple[Rule, ...] = (
          "=041  1\\$aeng$hger",
          ((E, T.E_LANGUAGE, T.LANG_BASE + "eng"),), "(DLC)00001015",
          "$a languages of the expression; $h the original's language: the expression is a translation of the work's expression in that language. Codes packed together before 2001 ('engfre', 'hinrajpra') are split into threes; an obsolete code of the MARC code list is linked by its replacement ('scc' srp, 'scr' hrv, 'tag' tgl, 'iri' gle, 'gag' glg, 'tar' tat, 'eth' gez); a code no list defines ('jap', 'it', 'ja') is kept as given (mb:invalidLanguage), a Warning of the profile, and links no language. Carried whole: the field goes out with the codes as it came."),
-    Rule(("050",), H.classification, "a", (T.W_SUBJECT,),
+    Rule(("050",), CO.classification, "a", (T.W_SUBJECT,),
          "=050  00$aRX671$b.A92", ((W, T.W_SUBJECT, "RX671"),), "(DLC)00000002",
          "The class number as a literal typed mb:LCC; $b (item number) belongs to the copy and is carried."),
-    Rule(("082",), H.classification, "a", (T.W_SUBJECT,),
+    Rule(("082",), CO.classification, "a", (T.W_SUBJECT,),
          "=082  \\\\$a813.49", ((W, T.W_SUBJECT, "813.49"),), "(DLC)00000057",
          "Typed mb:DDC, prime marks (/) kept; the edition ($2) carried."),
     Rule(("100", "110", "111"), H.main_entry, "abcdgjnq01",

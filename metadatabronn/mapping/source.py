@@ -24,7 +24,7 @@ class AgentRef:
     ids: list[str]
     uris: list[str]
     # A concept known by an authority's URI rather than minted by the well: a heading without
-    # that URI came from a concept of its own (see ``headings.concept``), never from this one.
+    # that URI came from a concept of its own (see ``concepts.concept``), never from this one.
     external: bool = False
     # Edited in the well since the record was loaded: only then are its identifiers added.
     edited: bool = False
