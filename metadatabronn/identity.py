@@ -45,6 +45,16 @@ _folded = lru_cache(maxsize=50_000)(normalise)
 _creator = lru_cache(maxsize=50_000)(creator_key)
 
 
+def work_key(creator: str, title: str) -> str:
+    """The work key of a creator and a title: what a work's basis gives, and what a translation
+    takes from the original its record names (``mapping.translation.read``).
+
+    >>> work_key("Runeberg, Johan Ludvig,", "Fänrik Ståls sägner")
+    'work|runeberg johan ludvig|fanrik stals sagner'
+    """
+    return f"work|{_creator(creator)}|{_folded(title)}"
+
+
 def key(entity: Entity) -> str:
     """The normalised identity key of an entity, from its basis."""
     basis = entity.basis
