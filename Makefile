@@ -1,11 +1,17 @@
 # Two commands do all the set-up on a fresh machine with Python 3.11:
 #   make demo   ingest the bundled sample into an embedded store, query it, then serve it
 #   make test   run the whole test suite
+# make demo serves at port 8000, or at a free port when 8000 is taken; PORT=8080 or HOST=0.0.0.0
+# choose for it. The command is then .venv/bin/metadatabronn (or `. .venv/bin/activate` first).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= auto
+DEMO_STORE ?= var/demo-store
+DEMO_BASE ?= http://localhost:8000
 
-.PHONY: demo test bench clean browser
+.PHONY: demo demo-store test bench clean browser
 
 $(BIN)/metadatabronn: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,13 +19,21 @@ $(BIN)/metadatabronn: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
+# The port is chosen before the store is made, so that the store's base IRI is the address it is
+# served at and every IRI in it (in query results too) opens in the browser.
 demo: $(BIN)/metadatabronn
-	rm -rf var/demo-store var/demo-store.rejects
-	mkdir -p var
-	$(BIN)/metadatabronn ingest --store var/demo-store --report var/demo-report.json data/sample.mrc data/fennica-sample.marcxml
-	$(BIN)/metadatabronn query --store var/demo-store "$$(cat data/demo-query.rq)"
-	@echo "Serving the demo store at http://localhost:8000/ (query page, /docs for the API); Ctrl-C stops it."
-	$(BIN)/metadatabronn serve --store var/demo-store --port 8000
+	@address=$$($(BIN)/python -m metadatabronn.cli.ports --host '$(HOST)' '$(PORT)') || exit 1; \
+	$(MAKE) --no-print-directory demo-store DEMO_BASE=$$address || exit 1; \
+	echo "Serving the demo store at $$address/ (query page; /docs for the API); Ctrl-C stops it."; \
+	exec $(BIN)/metadatabronn serve --store '$(DEMO_STORE)' --host '$(HOST)' --port "$${address##*:}"
+
+# The demo store alone: the bundled sample ingested (the summary says what was rejected and why),
+# then the works that several records share.
+demo-store: $(BIN)/metadatabronn
+	rm -rf '$(DEMO_STORE)' '$(DEMO_STORE).rejects'
+	mkdir -p "$$(dirname '$(DEMO_STORE)')"
+	$(BIN)/metadatabronn ingest --store '$(DEMO_STORE)' --base-iri '$(DEMO_BASE)' --report '$(DEMO_STORE)-report.json' data/sample.mrc data/fennica-sample.marcxml
+	$(BIN)/metadatabronn query --store '$(DEMO_STORE)' @data/demo-query.rq
 
 test: $(BIN)/metadatabronn browser
 	$(BIN)/python -m pytest

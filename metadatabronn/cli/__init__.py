@@ -36,6 +36,14 @@ def _whole_number(low: int, high: int | None = None):
     return parse
 
 
+def _port(text: str) -> int | str:
+    # imported when used, so that ``python -m metadatabronn.cli.ports`` (make demo) finds the
+    # module not yet loaded
+    from .ports import parse_port
+
+    return parse_port(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="metadatabronn", description="MARC 21 → RDA entities in a linked-data store.")
     p.add_argument("--version", action="version", version=f"metadatabronn {__version__}")
@@ -128,7 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sv = sub.add_parser("serve", parents=[common], help="serve the store: REST, SPARQL endpoint, query page")
     sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    sv.add_argument("--port", type=_whole_number(1, 65535), default=8000, help="port, 1-65535 (default 8000)")
+    sv.add_argument("--port", type=_port, default=8000,
+                    help="port, 1-65535 (default 8000), or auto: 8000 if it is free, "
+                         "else one the system chooses. The address served at is printed")
     sv.add_argument("--http-workers", type=_whole_number(1), default=1, help="server processes (default 1; 2 on a 2-core machine "
                     "for throughput)")
     sv.add_argument("--timeout", type=float, help=f"SPARQL query time limit in seconds (env METADATABRONN_QUERY_TIMEOUT, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -57,6 +58,8 @@ def _print_summary(s, store) -> None:
     for reason, n in list(s.rejection_reasons.items())[:10]:
         out.write(f"      {n:>7,}  {reason}\n")
     if s.rejects_file:
+        for line in _rejected_records(Path(s.rejects_file)):
+            out.write(f"      {line}\n")
         out.write(f"  kept aside in   {s.rejects_file}\n")
     if s.profile:
         out.write(f"profile {s.profile} (on invalid: {s.on_invalid}): {s.records_invalid:,} rejected for "
@@ -73,3 +76,52 @@ def _print_summary(s, store) -> None:
     if s.compact_seconds:
         out.write(f"store compacted in {s.compact_seconds:.1f} s\n")
 
+
+
+SHOWN_REJECTS = 10
+
+
+def _rejected_records(path: Path) -> list[str]:
+    """One line for each of the first rejected records: where it is, its 001, why, and what it
+    holds, so that a reader sees the rejection is right (a record of nothing but a 001 has no
+    title to show) without opening the rejects file."""
+    lines, more = [], 0
+    try:
+        with path.open(encoding="utf-8") as fh:
+            for text in fh:
+                entry = json.loads(text)
+                if entry.get("status") == "aside":  # counted apart, not as rejected
+                    continue
+                if len(lines) >= SHOWN_REJECTS:
+                    more += 1
+                    continue
+                where = f"{Path(entry.get('source') or '?').name} no. {entry.get('record')}"
+                if entry.get("control_number"):
+                    where += f" ({entry['control_number']})"
+                held = _fields_held(entry)
+                lines.append(f"{where}: {entry.get('reason')}" + (f"; the record holds {held}" if held else ""))
+    except (OSError, ValueError):  # the summary above still says how many and why
+        return lines
+    if more:
+        lines.append(f"... and {more:,} more in the file below")
+    return lines
+
+
+def _fields_held(entry: dict) -> str:
+    """'nothing but 001', or the tags of the record's fields (up to 12)."""
+    from ..marc import Chunk, Format, parse_chunk
+
+    if entry.get("encoding") != "utf-8":
+        return ""
+    try:
+        record = parse_chunk(Chunk(entry.get("record") or 0, Format(entry.get("format")),
+                                   entry["data"].encode("utf-8"), entry.get("source") or ""))
+    except Exception:  # unreadable records say so in their reason already
+        return ""
+    tags = [f.tag for f in record.fields]
+    if not tags:
+        return "no fields"
+    if len(tags) == 1:
+        return f"nothing but {tags[0]}"
+    shown = ", ".join(tags[:12]) + (", ..." if len(tags) > 12 else "")
+    return f"{len(tags)} fields: {shown}"

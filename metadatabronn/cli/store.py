@@ -223,12 +223,15 @@ def _serve(args) -> int:
     if nice != int(nice) or nice > 19:
         raise ConfigError(f"--query-nice must be a whole number from 0 to 19, got {nice:g}")
     os.environ["METADATABRONN_QUERY_NICE"] = str(int(nice))
+    from .ports import choose
+
+    port = choose(args.host, args.port)
     host = f"[{args.host}]" if ":" in args.host else args.host
-    sys.stderr.write(f"metadatabronn: serving {store} at http://{host}:{args.port}/ "
+    sys.stderr.write(f"metadatabronn: serving {store} at http://{host}:{port}/ "
                      f"(base IRI {os.environ['METADATABRONN_BASE_IRI']}); Ctrl-C stops\n")
     sys.stderr.flush()
     # uvicorn imports the factory in each of its worker processes; settings travel in the environment.
-    uvicorn.run("metadatabronn.web:app_from_environment", factory=True, host=args.host, port=args.port,
+    uvicorn.run("metadatabronn.web:app_from_environment", factory=True, host=args.host, port=port,
                 workers=args.http_workers, log_level=config.log_level(args.log_level).lower(),
                 proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips, timeout_graceful_shutdown=10)
     return 0
