@@ -14,6 +14,7 @@ from json.encoder import encode_basestring as _quote
 from .identity import assign, manifestation_id, record_graph
 from .mapping import terms as T
 from .mapping.model import IRI, Description, Kind, Lit
+from .mapping.roles import GENERAL
 
 PROV_GENERATED = "http://www.w3.org/ns/prov#generatedAtTime"
 DCT_SOURCE = "http://purl.org/dc/terms/source"
@@ -179,6 +180,7 @@ def serialise(description: Description, base: str, *, source: str, source_hash: 
             append(f"{s}{T.RDF_TYPE}> <{CLASS[kind]}>{g}")
         if keep is not None:
             keep((v, T.RDF_TYPE, _CLASS_TERM[kind]))
+        generals: set[tuple[str, int]] = set()
         for p, o in statements:
             t = type(o)
             wanted = keep is not None and p in rows_for
@@ -199,6 +201,16 @@ def serialise(description: Description, base: str, *, source: str, source_hash: 
                     obj, term = _IRI_FORMS.get(o.value) or _iri_forms(o.value)
                 else:
                     obj, term, _ = entity_forms[id(o)]
+                    general = GENERAL.get(p)
+                    if (general is not None and (general, id(o)) not in generals
+                            and not any(x is o and q == general for q, x in statements)):
+                        # The role's general element beside it (an author is a creator of the
+                        # work), once per agent: one triple pattern then finds every creator. It
+                        # is not in the description, so MARC export never reads it.
+                        generals.add((general, id(o)))
+                        append(f"{s}{general}> {obj}{g}")
+                        if keep is not None and general in rows_for:
+                            keep((v, general, term))
                 if wanted:
                     keep((v, p, term))
             if core is None or p in core:

@@ -16,7 +16,7 @@ from metadatabronn.rdf import serialise
 from .conftest import ROOT, record_with
 
 VOCABULARIES = ROOT / "vocabularies"
-CHECKED = ("http://rdaregistry.info/", T.MB)
+CHECKED = ("http://rdaregistry.info/", T.MB, "http://schema.org/")
 
 
 @pytest.fixture(scope="module")

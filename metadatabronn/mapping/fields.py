@@ -74,6 +74,7 @@ def isbn_020(b: Builder, field) -> None:
             digits = given.replace("-", "").replace(" ", "")
             if norm:
                 b.add(m, T.M_IDENTIFIER, "urn:isbn:" + norm)
+                b.add(m, T.SCHEMA_ISBN, norm)
                 if given != norm:
                     b.add(m, T.M_IDENTIFIER_AS_GIVEN, given)
             elif len(digits) == 13 and digits.isdigit():

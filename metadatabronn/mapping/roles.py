@@ -34,6 +34,22 @@ CODES: dict[str, tuple[str, str]] = {
     "pbl": (MANIFESTATION, T.M_PUBLISHER),
 }
 
+# Role elements and the general element the RDA Registry makes them sub-properties of (directly,
+# or through another: compiler through "has aggregator agent", editor and narrator through "has
+# contributor agent to amalgamation"). The mapping states the general one beside the role, so
+# that one triple pattern finds every creator of a work, or every agent of an expression. Issuing
+# body, sponsor and degree grantor are related agents of the work in RDA, not creators: none.
+# vocabularies/rda-elements.ttl declares the same sub-properties; a test holds the two together.
+GENERAL: dict[str, str] = {
+    T.W_AUTHOR: T.W_CREATOR,
+    T.W_COMPILER: T.W_CREATOR,
+    T.W_COMPOSER: T.W_CREATOR,
+    T.W_PHOTOGRAPHER: T.W_CREATOR,
+    T.E_TRANSLATOR: T.E_CREATOR,
+    T.E_EDITOR: T.E_CREATOR,
+    T.E_NARRATOR: T.E_CREATOR,
+}
+
 # Norwegian terms in bokmål and nynorsk, and the abbreviations NORMARC-era records use
 # ("forf.", "red.", "overs.", "illustr."). "komp." is left out: komponist or kompilator.
 TERMS: dict[str, str] = {

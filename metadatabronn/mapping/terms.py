@@ -104,6 +104,9 @@ M_CONTRIBUTOR_TEXT = RDAM + "P30328"
 M_IDENTIFIER_AS_GIVEN = M_IDENTIFIER  # the design keeps the printed form beside the urn:isbn one
 M_IDENTIFIER_NOTE = RDAM + "P30260"
 M_URL = RDAM + "P30154"  # uniform resource locator (856 $u)
+# A valid ISBN once more, as 13 plain digits, beside its urn:isbn: identifier: one triple pattern
+# finds a manifestation by the number a reader types. Not RDA: schema.org's well-known property.
+SCHEMA_ISBN = "http://schema.org/isbn"
 
 # Item
 I_MANIFESTATION = RDAI + "P40049"
@@ -240,7 +243,8 @@ OBSOLETE_LANGUAGES = {
 }
 
 
-def _vocabulary_file(name: str):
+def vocabulary_file(name: str):
+    """The path of a file of ``vocabularies/``, in a checkout or an installed copy."""
     from pathlib import Path
 
     here = Path(__file__).resolve()
@@ -251,7 +255,7 @@ def _vocabulary_file(name: str):
 def _read_language_codes() -> frozenset[str]:
     import re
 
-    text = _vocabulary_file("iso639-2.ttl").read_text(encoding="utf-8")
+    text = vocabulary_file("iso639-2.ttl").read_text(encoding="utf-8")
     return frozenset(re.findall(r"^iso639-2:([a-z]{3}) a skos:Concept", text, re.MULTILINE))
 
 

@@ -26,6 +26,7 @@ import pyoxigraph as ox
 from ..errors import BaseMismatchError, MetadatabronnError, StoreError, UpdateRefused
 from ..mapping import terms as T
 from ..rdf import MB_DESCRIBES, MB_KEY, iri_value, literal
+from . import labels
 from .catalogue import Catalogue
 from .layout import (AS_TOMBSTONE, COUNTED, MB_BASE_IRI, MB_ENTITY_COUNTS, MB_LAST_SEQUENCE, MB_SEQUENCE, RDF_TYPE,
                      STORE_GRAPH, changes_graph, pending_graph)
@@ -82,6 +83,7 @@ class Store(Writing, Reading):
         self.pending_graph = pending_graph(self.base)
         self.catalogue: Catalogue | None = None  # a server opens its own view of it, beside its snapshot
         if not read_only:
+            labels.ensure(self._store)  # once per store and vocabulary version, never per record
             self._open_catalogue()
 
     # the base IRI ----------------------------------------------------------------------------
