@@ -7,7 +7,6 @@ dereference too (GET /record/{id}: the graph's provenance and statements). The l
 from __future__ import annotations
 
 import hashlib
-import html
 import json
 from email.utils import format_datetime, parsedate_to_datetime
 from datetime import datetime
@@ -20,6 +19,8 @@ from fastapi.responses import JSONResponse, Response
 from ..mapping import terms as T
 from ..errors import ExportError
 from ..store import Store, serialise_triples
+from .catalogue.labels import choose as page_language
+from .catalogue.pages import render as catalogue_page
 from .context import CONTEXT, NAMES
 from .negotiate import ENTITY_TYPES, GRAPH_TYPES, choose
 from .problems import Problem
@@ -35,11 +36,6 @@ PREFIXES = {"rdac": T.RDAC, "rdaw": T.RDAW, "rdae": T.RDAE, "rdam": T.RDAM, "rda
             "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#"}
 _LABELS = (T.M_TITLE_PROPER, T.W_PREFERRED_TITLE, T.A_PERSON_AAP, T.A_CORPORATE_AAP, T.A_FAMILY_AAP,
            T.SKOS_PREFLABEL, T.I_LOCATION)
-_CLASS_NAMES = {T.C_WORK: "Work", T.C_EXPRESSION: "Expression", T.C_MANIFESTATION: "Manifestation",
-                T.C_ITEM: "Item", T.C_PERSON: "Person", T.C_CORPORATE: "Corporate body", T.C_FAMILY: "Family",
-                T.C_CONCEPT: "Concept"}
-_DOWN = {"work": (T.E_WORK, "Expressions"), "expression": (T.M_EXPRESSION, "Manifestations"),
-         "manifestation": (T.I_MANIFESTATION, "Items")}
 
 
 class Entity:
@@ -76,9 +72,9 @@ def _store(request: Request) -> Store:
 
 
 @lru_cache(maxsize=20_000)
-def _render(app_key: int, iri: str, fmt: str, base_url: str) -> tuple[bytes, str, str, str]:
+def _render(app_key: int, iri: str, fmt: str, base_url: str, lang: str = "en") -> tuple[bytes, str, str, str]:
     """(body, media type, ETag, Last-Modified) of an entity; the store is a snapshot, so this
-    never goes stale for the life of the process."""
+    never goes stale for the life of the process. ``lang``: the language of an HTML page."""
     state = _STATES[app_key]
     entity = Entity(state.store, iri, state.started)
     if not entity.exists:
@@ -86,7 +82,7 @@ def _render(app_key: int, iri: str, fmt: str, base_url: str) -> tuple[bytes, str
     if entity.deleted:
         raise Problem(410, f"{iri} was deleted", deleted=entity.deleted_at)
     if fmt == "html":
-        body = _html(state.store, entity, state.base, base_url).encode("utf-8")
+        body = catalogue_page(state.store, state.base, iri, entity.types, entity.triples, lang).encode("utf-8")
     elif fmt == "jsonld":
         body = _jsonld(entity, base_url)
     elif fmt in ("marcxml", "marc"):
@@ -177,14 +173,6 @@ def _local(iri: str, base: str) -> str:
     return iri[len(base):] if iri.startswith(base + "/") else iri
 
 
-def _term_label(iri: str) -> str:
-    """A vocabulary term as a person reads it: "volume", "eng", "NonFiction"."""
-    spec = T.TYPE_FIELDS.get(iri)
-    if spec is not None:
-        return spec[1]
-    return iri.rsplit("#", 1)[-1] if "#" in iri else iri.rstrip("/").rsplit("/", 1)[-1] or iri
-
-
 def _label(store: Store, iri: str) -> str:
     return _cached_label(id(store), iri)
 
@@ -194,6 +182,7 @@ _LABEL_STORES: dict[int, Store] = {}
 
 @lru_cache(maxsize=100_000)
 def _cached_label(store_key: int, iri: str) -> str:
+    """How the look-ups name an entity: its title, name or label; an expression by its work's."""
     store = _LABEL_STORES[store_key]
     for p in _LABELS:
         values = store.values(iri, p)
@@ -207,51 +196,12 @@ def _cached_label(store_key: int, iri: str) -> str:
     return iri.rsplit("/", 1)[-1]
 
 
-def _html(store: Store, entity: Entity, base: str, base_url: str) -> str:
-    e = html.escape
-    kind = next((_CLASS_NAMES[t] for t in entity.types if t in _CLASS_NAMES), "Entity")
-    title = _label(store, entity.iri)
-    rows = []
-    for _, p, o, lit, lang, dt in sorted(entity.triples, key=lambda t: (NAMES.get(t[1], t[1]), t[2])):
-        if p == T.RDF_TYPE:
-            continue
-        name = NAMES.get(p, p.rsplit("/", 1)[-1])
-        if lit and o.startswith("urn:isbn:"):  # an identifier leads to everything with it
-            value = f'<a href="/manifestations?isbn={e(o[9:])}">{e(o)}</a>'
-        elif lit:
-            value = e(o) + (f' <span class="lang">@{e(lang)}</span>' if lang else "")
-        elif o.startswith(base + "/"):
-            value = f'<a href="{e(_local(o, base))}">{e(_label(store, o))}</a>'
-        else:
-            value = f'<a href="{e(o)}">{e(_term_label(o))}</a>'
-        rows.append(f'<tr><th title="{e(p)}">{e(name)}</th><td>{value}</td></tr>')
-    down = ""
-    local_kind = _local(entity.iri, base).split("/")[1] if entity.iri.startswith(base) else ""
-    if local_kind in _DOWN:
-        predicate, heading = _DOWN[local_kind]
-        items = store.linking(predicate, entity.iri, limit=500)
-        if items:
-            links = "".join(f'<li><a href="{e(_local(i, base))}">{e(_label(store, i))}</a></li>' for i in items)
-            down = f"<h2>{heading} ({len(items)})</h2><ul>{links}</ul>"
-    elif local_kind in ("agent", "concept"):
-        # What names this agent or concept (works by, about or related to it), with the role.
-        pointing = store.pointing_at(entity.iri, limit=500)
-        if pointing:
-            links = "".join(f'<li><a href="{e(_local(i, base))}">{e(_label(store, i))}</a> '
-                            f'<span class="lang">{e(NAMES.get(p, p.rsplit("/", 1)[-1]))}</span></li>'
-                            for i, p in pointing)
-            down = f"<h2>Named by ({len(pointing)})</h2><ul>{links}</ul>"
-    formats = " · ".join(f'<a href="?format={f}">{f}</a>' for f in (
-        "jsonld", "turtle", "ntriples", "rdfxml", *(("marcxml", "marc") if local_kind == "manifestation" else ())))
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{e(title)} · {kind}</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}}
-th{{text-align:left;vertical-align:top;padding:.2rem 1rem .2rem 0;color:#555;font-weight:normal;white-space:nowrap}}
-td{{padding:.2rem 0}} .kind{{color:#777;text-transform:uppercase;font-size:.8rem;letter-spacing:.05em}}
-.lang{{color:#999;font-size:.8rem}} code{{font-size:.85rem}}</style></head>
-<body><p class="kind">{kind}</p><h1>{e(title)}</h1><p><code>{e(entity.iri)}</code></p>
-<table>{''.join(rows)}</table>{down}
-<p>Also as {formats} · <a href="/">query the well</a></p></body></html>"""
+def _term_label(iri: str) -> str:
+    """A vocabulary term as the look-ups give it: "volume", "eng", "NonFiction"."""
+    spec = T.TYPE_FIELDS.get(iri)
+    if spec is not None:
+        return spec[1]
+    return iri.rsplit("#", 1)[-1] if "#" in iri else iri.rstrip("/").rsplit("/", 1)[-1] or iri
 
 
 def _conditional(request: Request, etag: str, modified: str) -> bool:
@@ -279,9 +229,9 @@ def _format(request: Request, format: str | None, allowed: dict, what: str) -> s
     return fmt
 
 
-def _send(request: Request, rendered: tuple[bytes, str, str, str]) -> Response:
+def _send(request: Request, rendered: tuple[bytes, str, str, str], vary: str = "Accept") -> Response:
     body, media, etag, modified = rendered
-    headers = {"ETag": etag, "Last-Modified": modified, "Vary": "Accept", "Cache-Control": "no-cache"}
+    headers = {"ETag": etag, "Last-Modified": modified, "Vary": vary, "Cache-Control": "no-cache"}
     if _conditional(request, etag, modified):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type=media, headers=headers)
@@ -295,6 +245,9 @@ def _entity_response(request: Request, kind: str, id_: str, format: str | None) 
     fmt = _format(request, format, allowed, f"{kind}s")
     if not is_iri(iri):
         raise Problem(404, f"no entity {iri} in the well")
+    if fmt == "html":  # a catalogue page, in the reader's language
+        lang = page_language(request.headers.get("accept-language"))
+        return _send(request, _render(state.key, iri, fmt, str(request.base_url), lang), "Accept, Accept-Language")
     return _send(request, _render(state.key, iri, fmt, str(request.base_url)))
 
 

@@ -20,6 +20,8 @@ from fastapi.responses import JSONResponse
 from ..mapping import terms as T
 from ..mapping.text import isbn13
 from ..store import Store, search
+from .catalogue import results
+from .catalogue.errors import wants_html
 from .entities import _STATES, TOMBSTONE, _label, _local
 from .problems import Problem
 from .sparql import is_iri
@@ -76,6 +78,8 @@ def searching(request: Request, run):
 
 
 def _page(request: Request, items: list[dict], limit: int, offset: int, more: bool) -> JSONResponse:
+    if wants_html(request):  # a browser (the search box): the results as a catalogue page
+        return results.html_page(request, items, limit, offset, more)
     def url(new_offset: int) -> str:
         params = dict(request.query_params)
         params.update(limit=str(limit), offset=str(new_offset))

@@ -1,10 +1,11 @@
-"""Errors as RFC 9457 problem details: one JSON shape for every error the API returns."""
+"""Errors as RFC 9457 problem details: one JSON shape for every error the API returns; a browser
+(an Accept header that prefers HTML) gets the same status, title and detail as a page."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM = "application/problem+json"
@@ -30,6 +31,11 @@ class Problem(Exception):
 
 def problem_response(request: Request, status: int, detail: str, *, title: str | None = None,
                      type_: str = "about:blank", headers: dict | None = None, **extensions) -> JSONResponse:
+    from .catalogue.errors import error_page, wants_html
+
+    if wants_html(request):
+        page = error_page(request, status, title or _TITLES.get(status, "Error"), detail, extensions)
+        return HTMLResponse(page, status_code=status, headers={**(headers or {}), "Vary": "Accept"})
     body = {"type": type_, "title": title or _TITLES.get(status, "Error"), "status": status,
             "detail": detail, "instance": str(request.url.path), **extensions}
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
