@@ -7,6 +7,7 @@ for comparison, how many clusters a NAIVE key makes: 100/110/111 as written + (2
 else 245 $a), only lower-cased and with trailing punctuation stripped.
 
     python bench/clusters.py FILE... [--top N] [--min-size K] [--all] [--proposals [--show N]] [--json OUT]
+                             [--translations [--judge] [--sample N] [--seed S] [--judged TSV]]
 
 ``--all`` lists every work cluster of at least ``--min-size`` records (default 2), not only the
 top N. ``--json OUT`` writes the figures, every work cluster and one row per record (control
@@ -14,12 +15,15 @@ number, keys, naive key and the MARC fields that bear on clustering) for analysi
 ``--proposals`` measures candidate clustering rules (see ``RULES``): how many records each would
 re-key and how the number of works changes, with examples. Records without 001, which the library
 rejects, are numbered by the bench so that they can be clustered too (``--skip-no-001`` to reject).
+``--translations`` counts the translations (see that section below for the definitions), how many
+join their original's work, and reports recall and the precision of a hand-judged sample.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
 import re
 import sys
 import time
@@ -32,6 +36,7 @@ from metadatabronn import identity  # noqa: E402
 from metadatabronn.errors import MetadatabronnError  # noqa: E402
 from metadatabronn.mapping.convert import convert  # noqa: E402
 from metadatabronn.mapping import headings as _headings  # noqa: E402
+from metadatabronn.mapping import translation  # noqa: E402
 from metadatabronn.mapping.text import strip_isbd  # noqa: E402
 from metadatabronn.marc import RecordKind, iter_chunks, parse_chunk, record_kind  # noqa: E402
 from pymarc import Field  # noqa: E402
@@ -101,7 +106,17 @@ def record_row(record, desc) -> dict:
         "publisher": _fields_text(record, ("260", "264"), "abc"),
         "f250": _fields_text(record, ("250",), "a"),
         "facts": facts(record, desc),
+        "translation": translation_facts(record),
     }
+
+
+def translation_facts(record) -> dict:
+    """What the record says of translation (``mapping.translation.read``) and the key it names."""
+    reading = translation.read(record)
+    original = reading.original
+    return {"says": list(reading.says), "rule": original.rule if original else "",
+            "original": identity.work_key(original.creator, original.title) if original else "",
+            "original_title": original.title if original else "", "reliable": reading.reliable}
 
 
 # --- What the proposed rules (--proposals) look at ------------------------------------------
@@ -413,6 +428,109 @@ def _samples(members: list[dict], n: int = 4) -> str:
     more = len(titles) - len(shown)
     return "; ".join(shown) + (f"; … {more} more" if more > 0 else "")
 
+# --- Translations: do they join their original's work? (--translations) ----------------------
+#
+# A *translation* is a record whose fields say so (translation.SIGNALS: 240/130 $l, 041 $h or
+# first indicator 1, 765, 246 'Original title', 500 'Translation of', 7XX $i 'Translation of'
+# with $t). It *names* its original when a rule of translation.RULES gives the original's creator
+# and title. Its original is *in the file* when another record, itself no translation, has the
+# same creator surname (first word of the folded name) and a title proper or preferred title
+# whose first four folded words, a leading article aside, are the original title's: looser than
+# the work key on purpose, so that recall sees the key's misses (dates, fuller names, subtitles).
+# It *joins* when it has the work key of such a record. Recall = joined / named translations
+# whose original is in the file. A *join*, for precision, is a named translation that shares its
+# work with at least one other record (original or another translation); a seeded sample of
+# joins is judged by hand in bench/translations-judged.tsv (control number, work key, verdict
+# same|different, reason), and precision = same / judged.
+
+JUDGED = Path(__file__).resolve().parent / "translations-judged.tsv"
+_ARTICLES = {"the", "a", "an", "der", "die", "das", "le", "la", "les", "l", "el", "il", "lo", "den", "det"}
+
+
+def _loose(title: str) -> str:
+    words = identity.normalise(title).split()
+    if words and words[0] in _ARTICLES:
+        words = words[1:]
+    return " ".join(words[:4])
+
+
+def _surname(creator: str) -> str:
+    return creator.split(" ", 1)[0]
+
+
+def read_judged(path: Path) -> dict[tuple[str, str], tuple[str, str]]:
+    """(control number, work key) → (verdict, reason), from the judged sample."""
+    judged = {}
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines()[1:]:
+            if line.strip():
+                cn, work, verdict, reason = (line.split("\t") + ["", "", "", ""])[:4]
+                judged[(cn, work)] = (verdict.strip(), reason.strip())
+    return judged
+
+
+def _brief(row: dict) -> str:
+    fields = row["main"] + row["uniform"] + row["f245"] + row["f041"] + row["related"] + row["original"] + row["notes"]
+    return f"{row['cn']} [{row['lang008']}] " + " | ".join(fields)
+
+
+def translations(rows: list[dict], judged_path: Path, sample: int, seed: int, judge: bool) -> dict:
+    said = [r for r in rows if r["translation"]["says"]]
+    named = [r for r in said if r["translation"]["original"]]
+    originals: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for r in rows:
+        if not r["translation"]["says"]:
+            for title in {r["facts"]["t245"], r["work"].split("|", 2)[2]}:
+                if title:
+                    originals[(_surname(r["facts"]["creator"]), _loose(title))].append(r)
+    present, joined, misses = 0, 0, []
+    for r in named:
+        _, creator, title = r["translation"]["original"].split("|", 2)
+        found = [o for o in originals.get((_surname(creator), _loose(title)), []) if o["cn"] != r["cn"]]
+        if found:
+            present += 1
+            if any(o["work"] == r["work"] for o in found):
+                joined += 1
+            else:
+                misses.append((r, found))
+    works = clusters(rows, "work")
+    joins = sorted((r for r in named if _distinct(works[r["work"]]) >= 2), key=lambda r: r["cn"])
+    drawn = random.Random(seed).sample(joins, min(sample, len(joins)))
+    judged = read_judged(judged_path)
+    verdicts = [judged[(r["cn"], r["work"])][0] for r in drawn if (r["cn"], r["work"]) in judged]
+    same = sum(1 for v in verdicts if v == "same")
+    figures = {
+        "translations (a field says so)": len(said),
+        "by field": dict(Counter(s for r in said for s in r["translation"]["says"]).most_common()),
+        "naming their original": len(named),
+        "by rule": dict(Counter(r["translation"]["rule"] for r in named).most_common()),
+        "naming none (041 only)": sum(1 for r in said if set(r["translation"]["says"]) <= {"041 $h", "041 ind1 1"}),
+        "original in the file": present,
+        "joined their original's work": joined,
+        "recall": round(joined / present, 3) if present else None,
+        "joins (share a work with another record)": len(joins),
+        "sample drawn": len(drawn), "sample judged": len(verdicts), "judged same work": same,
+        "precision": round(same / len(verdicts), 3) if verdicts else None,
+    }
+    print("\ntranslations (mapping.translation):")
+    for name, value in figures.items():
+        print(f"  {name:<40} {value}")
+    print(f"  recall    = joined / original in the file = {joined}/{present}")
+    print(f"  precision = judged same / judged = {same}/{len(verdicts)} (seed {seed}, {judged_path.name})")
+    for r, found in misses[:10]:
+        print(f"  missed: {_brief(r)}\n          original? {_brief(found[0])}")
+    unjudged = [r for r in drawn if (r["cn"], r["work"]) not in judged]
+    if unjudged:
+        print(f"  {len(unjudged)} drawn joins are not judged yet: run with --judge and add them to {judged_path.name}")
+    if judge:
+        for r in drawn:
+            print(f"\n{r['cn']}\t{r['work']}\t{judged.get((r['cn'], r['work']), ('?', ''))[0]}")
+            print(f"  translation: {_brief(r)}")
+            for other in works[r["work"]]:
+                if other["cn"] != r["cn"]:
+                    print(f"  with:        {_brief(other)}")
+    return figures
+
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -424,6 +542,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--proposals", action="store_true",
                     help="measure the proposed clustering rules (bench approximations, the library is not changed)")
     ap.add_argument("--show", type=int, default=5, help="examples per proposed rule (default 5)")
+    ap.add_argument("--translations", action="store_true",
+                    help="count translations, how many join their original's work, recall and precision")
+    ap.add_argument("--judged", metavar="TSV", default=str(JUDGED), help="the judged sample of joins (default %(default)s)")
+    ap.add_argument("--sample", type=int, default=50, help="joins drawn for judging (default 50)")
+    ap.add_argument("--seed", type=int, default=14, help="seed of the drawn sample (default 14)")
+    ap.add_argument("--judge", action="store_true", help="print the drawn joins with their records, for judging")
     ap.add_argument("--skip-no-001", action="store_true",
                     help="reject records without 001 as the library does (default: number them and keep them)")
     args = ap.parse_args(argv)
@@ -490,6 +614,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"        titles: {_samples(members)}")
 
     report = proposals(rows, args.show) if args.proposals else None
+    translated = (translations(rows, Path(args.judged), args.sample, args.seed, args.judge)
+                  if args.translations else None)
 
     if args.json:
         out = {
@@ -499,6 +625,7 @@ def main(argv: list[str] | None = None) -> int:
                        "numbers": [[r["source"], r["number"]] for r in m]} for k, m in ranked],
             "records": rows,
             "proposals": report,
+            "translations": translated,
         }
         Path(args.json).write_text(json.dumps(out, ensure_ascii=False, indent=1), encoding="utf-8")
         print(f"\nwrote {args.json}")
