@@ -19,21 +19,26 @@ $(BIN)/metadatabronn: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
+# The demo store: the bundled sample ingested (the summary says what was rejected and why), then
+# the works that several records share. Under the base IRI in $$base.
+DEMO_LOAD = rm -rf '$(DEMO_STORE)' '$(DEMO_STORE).rejects' && mkdir -p "$$(dirname '$(DEMO_STORE)')" && \
+	echo "Loading the demo store into $(DEMO_STORE) (base IRI $$base)" && \
+	$(BIN)/metadatabronn ingest --store '$(DEMO_STORE)' --base-iri "$$base" --report '$(DEMO_STORE)-report.json' \
+		data/sample.mrc data/fennica-sample.marcxml && \
+	echo "Works that several records share:" && \
+	$(BIN)/metadatabronn query --store '$(DEMO_STORE)' @data/demo-query.rq
+
 # The port is chosen before the store is made, so that the store's base IRI is the address it is
 # served at and every IRI in it (in query results too) opens in the browser.
 demo: $(BIN)/metadatabronn
-	@address=$$($(BIN)/python -m metadatabronn.cli.ports --host '$(HOST)' '$(PORT)') || exit 1; \
-	$(MAKE) --no-print-directory demo-store DEMO_BASE=$$address || exit 1; \
-	echo "Serving the demo store at $$address/ (query page; /docs for the API); Ctrl-C stops it."; \
-	exec $(BIN)/metadatabronn serve --store '$(DEMO_STORE)' --host '$(HOST)' --port "$${address##*:}"
+	@base=$$($(BIN)/python -m metadatabronn.cli.ports --host '$(HOST)' '$(PORT)') || exit 1; \
+	$(DEMO_LOAD) || exit 1; \
+	echo "Serving the demo store at $$base/ (query page; /docs for the API); Ctrl-C stops it."; \
+	exec $(BIN)/metadatabronn serve --store '$(DEMO_STORE)' --host '$(HOST)' --port "$${base##*:}"
 
-# The demo store alone: the bundled sample ingested (the summary says what was rejected and why),
-# then the works that several records share.
+# The demo store alone, not served.
 demo-store: $(BIN)/metadatabronn
-	rm -rf '$(DEMO_STORE)' '$(DEMO_STORE).rejects'
-	mkdir -p "$$(dirname '$(DEMO_STORE)')"
-	$(BIN)/metadatabronn ingest --store '$(DEMO_STORE)' --base-iri '$(DEMO_BASE)' --report '$(DEMO_STORE)-report.json' data/sample.mrc data/fennica-sample.marcxml
-	$(BIN)/metadatabronn query --store '$(DEMO_STORE)' @data/demo-query.rq
+	@base='$(DEMO_BASE)'; $(DEMO_LOAD)
 
 test: $(BIN)/metadatabronn browser
 	$(BIN)/python -m pytest
