@@ -1,0 +1,281 @@
+"""Translations under their original's work: the rules of mapping.translation, on real records,
+in a real store; IRIs kept on re-ingest; every field of a translation's record given back."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pymarc
+import pyoxigraph as ox
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from metadatabronn.identity import key, work_key
+from metadatabronn.mapping import convert, record_control_number
+from metadatabronn.mapping import fields as mapping_fields
+from metadatabronn.mapping import headings as mapping_headings
+from metadatabronn.mapping import terms as T
+from metadatabronn.mapping import translation
+from metadatabronn.mapping.text import manifestation_id
+from metadatabronn.marc import iter_chunks, parse_chunk
+from metadatabronn.pipeline import Settings, ingest
+from metadatabronn.pipeline.export import export
+
+from .conftest import ROOT, record_with
+
+BASE = "http://example.org"
+HERE = Path(__file__).parent / "data" / "translations"
+LC = HERE / "lc-translations.mrc"  # 7 LC records, unchanged (README.md there)
+M2BF = HERE / "marc2bibframe2-760-788-links.xml"  # record 1 has a 765 (and no leader: ingest refuses it)
+ELIOT = HERE / "scriptotek-examples_bibliographic3.xml"  # 246 $i Originaltittel
+FENNICA = ROOT / "data" / "fennica-sample.marcxml"
+SAMPLE = ROOT / "data" / "sample.mrc"
+
+RUNEBERG_240 = ("000670725", "003091846", "006417535")
+PETIT_PRINCE = {"(DLC)00012999": "fre", "(DLC)00013000": "ger", "(DLC)00013002": "spa"}
+
+
+def records(path: Path) -> dict[str, pymarc.Record]:
+    """A file's records as ingest reads them (Unicode NFC), by the control number ingest gives them."""
+    out = {}
+    for chunk in iter_chunks(path):
+        record = parse_chunk(chunk)
+        cn = record_control_number(record)
+        if cn is not None:
+            out[cn] = record
+    return out
+
+
+def iri(cn: str) -> str:
+    return f"{BASE}/manifestation/{manifestation_id(cn)}"
+
+
+# the rules, their examples, and the mapping in step with them ------------------------------
+
+@pytest.mark.parametrize("rule", translation.RULES, ids=lambda r: r.name)
+def test_each_rule_example_names_its_original_and_the_mapping_keys_the_work_by_it(rule):
+    record = record_with(*rule.example)
+    reading = translation.read(record)
+    assert reading.translation and reading.original is not None and reading.reliable
+    assert work_key(reading.original.creator, reading.original.title) == work_key(*rule.gives)
+    assert key(convert(record).work) == work_key(*rule.gives)
+
+
+def test_the_wordings_are_the_ones_the_mapping_reads():
+    assert translation.LINK_WORDINGS == mapping_headings._TRANSLATION_OF
+    assert translation.ORIGINAL_TITLE_LABELS == mapping_fields.ORIGINAL_TITLE_LABELS
+    assert translation.NOTE.pattern == mapping_fields._TRANSLATION_NOTE.pattern
+
+
+@pytest.mark.parametrize("path", [LC, FENNICA, SAMPLE, ELIOT], ids=lambda p: p.name)
+def test_read_and_the_mapping_agree_on_every_real_record(path):
+    """Wherever read() says a record names its original, the converter gave the record that
+    original's work key; and a record that names none is keyed by its own titles."""
+    named = 0
+    for record in records(path).values():
+        reading = translation.read(record)
+        if reading.original is None:
+            continue
+        named += 1
+        assert key(convert(record).work) == work_key(reading.original.creator, reading.original.title)
+    assert named
+
+
+def test_a_note_that_only_says_where_a_text_comes_from_names_no_original():
+    record = record_with("=100  1\\$aFrick, Hermann.", "=245  10$aOutline of the antiseptic treatment of wounds.",
+                         "=500  \\\\$aTranslated from the French by Richard Davey.")
+    assert translation.read(record) == translation.Reading((), None)
+    assert not translation.reliable_title("'Phänomenologie des Geistes'. 5th ed")
+    assert translation.reliable_title("Chet Baker : herinneringen aan een lyrisch trompettist")
+
+
+def test_a_240_that_is_no_translation_names_no_original():
+    """Norwegian practice: 240 holds the preferred title whether or not the book is a translation."""
+    record = record_with("=100  1\\$aIbsen, Henrik.", "=240  10$aEt dukkehjem", "=245  10$aEt dukkehjem.",
+                         f008="160101s2016    no            000 1 nob  ")
+    assert translation.read(record).original is None
+
+
+def test_two_765_with_different_titles_name_no_one_original():
+    record = records(FENNICA)["000061544"]  # Finlands författningssamling: two Finnish series
+    reading = translation.read(record)
+    assert reading.says == ("765",) and reading.original is None
+    assert "finlands forfattningssamling" in key(convert(record).work)
+
+
+def test_240_l_is_not_part_of_the_work_key_and_041_gives_the_expressions_languages():
+    ibsen = convert(records(LC)["(DLC)00002489"])
+    assert key(ibsen.work) == "work|ibsen henrik|nar vi døde vagner"
+    assert ibsen.expression.first(T.E_LANGUAGE).value == T.language_iri("eng")
+    original = ibsen.expression.first(T.E_TRANSLATION_OF)
+    assert original.first(T.E_LANGUAGE).value == T.language_iri("nor") and original.first(T.E_WORK) is ibsen.work
+
+
+def test_700_i_t_links_a_swedish_translation_to_the_finnish_original():
+    kivi = records(FENNICA)["001286900"]
+    reading = translation.read(kivi)
+    assert reading.original.rule == "7XX $i" and reading.original.title == "Seitsemän veljestä"
+    assert key(convert(kivi).work) == "work|kivi aleksis|seitseman veljesta"
+
+
+def test_765_names_the_original_of_a_record_without_240():
+    college = pymarc.parse_xml_to_array(str(M2BF))[0]
+    assert key(convert(college).work) == "work||astrofizicheskie issledovaniia"
+
+
+# 7XX order does not matter --------------------------------------------------------------
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(["001286900", "000792602", "000750823"]), st.randoms(use_true_random=False))
+def test_the_work_and_expression_keys_do_not_depend_on_the_order_of_the_7xx_fields(cn, rnd):
+    record = records(FENNICA)[cn]
+    before = convert(record)
+    added = [f for f in record.fields if f.tag.startswith("7")]
+    for f in added:
+        record.remove_field(f)
+    rnd.shuffle(added)
+    for f in added:
+        record.add_ordered_field(f)
+    after = convert(record)
+    assert key(after.work) == key(before.work) and key(after.expression) == key(before.expression)
+
+
+# in a store: one work, expressions by language; IRIs kept; MARC given back ------------------
+
+def _ingest(store: Path, *paths: Path):
+    return ingest([str(p) for p in paths], Settings(store=store, base=BASE, workers=1))
+
+
+def _select(store: Path, sparql: str) -> list[dict]:
+    s = ox.Store.read_only(str(store))
+    try:
+        res = s.query(sparql, use_default_graph_as_union=True)
+        names = [v.value for v in res.variables]
+        return [{n: (row[n].value if row[n] is not None else None) for n in names} for row in res]
+    finally:
+        del s
+
+
+def _work_of(store: Path, cn: str) -> str:
+    rows = _select(store, f"SELECT ?w WHERE {{ <{iri(cn)}> <{T.M_WORK}> ?w }}")
+    assert len(rows) == 1, rows
+    return rows[0]["w"]
+
+
+def _expressions(store: Path, work: str) -> dict[str, set[str]]:
+    """The work's expressions by language code."""
+    out: dict[str, set[str]] = {}
+    for row in _select(store, f"SELECT ?e ?l WHERE {{ ?e <{T.E_WORK}> <{work}> ; <{T.E_LANGUAGE}> ?l }}"):
+        out.setdefault(row["l"].rsplit("/", 1)[-1], set()).add(row["e"])
+    return out
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("translations") / "store"
+    _ingest(path, FENNICA, LC, ELIOT)
+    return path
+
+
+def test_runeberg_translation_and_its_swedish_original_share_one_work(store):
+    works = {_work_of(store, cn) for cn in RUNEBERG_240}
+    assert len(works) == 1
+    work = works.pop()
+    titles = _select(store, f"SELECT ?t WHERE {{ <{work}> <{T.W_PREFERRED_TITLE}> ?t }}")
+    assert {r["t"] for r in titles} == {"Fänrik Ståls sägner"}
+    by_language = _expressions(store, work)
+    assert set(by_language) == {"fin", "swe"} and len(by_language["fin"]) == len(by_language["swe"]) == 1
+    finnish, swedish = by_language["fin"].pop(), by_language["swe"].pop()
+    assert {r["o"] for r in _select(store, f"SELECT ?o WHERE {{ <{finnish}> <{T.E_TRANSLATION_OF}> ?o }}")} == {swedish}
+    # The translator is on the Finnish expression, not on the work.
+    named = _select(store, f"""SELECT ?p WHERE {{ <{finnish}> ?p ?a . ?a <{T.A_PERSON_NAME}> ?n .
+                                FILTER(STRSTARTS(?n, "Manninen")) }}""")
+    assert named
+
+
+def test_runeberg_records_that_name_no_original_keep_a_work_of_their_own(store):
+    """000408932 says only 041 $h swe: it names no original title, so it is not re-keyed; its
+    work still has the Swedish original's expression (from 041 $h) beside the Finnish one (and an
+    undetermined one: four editions code 041 $h und)."""
+    work = _work_of(store, "000408932")
+    assert work != _work_of(store, RUNEBERG_240[0])
+    assert set(_expressions(store, work)) == {"fin", "swe", "und"}
+
+
+def test_le_petit_prince_and_its_translations_share_one_work_with_an_expression_a_language(store):
+    works = {_work_of(store, cn) for cn in [*PETIT_PRINCE, "(DLC)00013001"]}
+    assert len(works) == 1
+    by_language = _expressions(store, works.pop())
+    for cn, lang in PETIT_PRINCE.items():
+        expression = _select(store, f"SELECT ?e WHERE {{ <{iri(cn)}> <{T.M_EXPRESSION}> ?e }}")[0]["e"]
+        assert by_language[lang] == {expression}
+
+
+def test_the_7xx_link_and_the_246_give_the_originals_work(store):
+    kivi = {_work_of(store, cn) for cn in ("001286900", "004507300", "000522909")}
+    assert len(kivi) == 1
+    work = _work_of(store, "990929710914702204")
+    titles = _select(store, f"SELECT ?t WHERE {{ <{work}> <{T.W_PREFERRED_TITLE}> ?t }}")
+    assert {r["t"] for r in titles} == {"Old Possum's book of practical cats"}
+
+
+def test_export_gives_back_every_field_of_a_translation_as_given(store):
+    out = io.BytesIO()
+    assert not export(store, BASE, out, "marc", workers=1).failed
+    exported = {record_control_number(r): r
+                for r in pymarc.MARCReader(io.BytesIO(out.getvalue()), to_unicode=True, force_utf8=True)}
+    given = {**records(LC), **records(FENNICA)}
+    checked = 0
+    for cn, original in given.items():
+        if not translation.read(original).translation:
+            continue
+        lines = [str(f) for f in exported[cn].fields]
+        for f in original.fields:
+            if f.tag != "005":  # the time the record last changed in the well
+                assert str(f) in lines, (cn, str(f))
+        checked += 1
+    assert checked >= 60
+
+
+def test_ingesting_the_same_files_again_keeps_every_iri(store, tmp_path):
+    before = _select(store, f"SELECT ?m ?w ?e WHERE {{ ?m <{T.M_WORK}> ?w ; <{T.M_EXPRESSION}> ?e }}")
+    copy = tmp_path / "again"
+    _ingest(copy, FENNICA, LC, ELIOT)
+    summary = _ingest(copy, FENNICA, LC, ELIOT)
+    assert summary.records_new == summary.records_updated == 0
+    after = _select(copy, f"SELECT ?m ?w ?e WHERE {{ ?m <{T.M_WORK}> ?w ; <{T.M_EXPRESSION}> ?e }}")
+    key_of = lambda rows: sorted((r["m"], r["w"], r["e"]) for r in rows)  # noqa: E731
+    assert key_of(after) == key_of(before)
+
+
+def test_a_record_that_comes_to_name_its_original_joins_that_work_and_the_old_work_keeps_its_iri(tmp_path):
+    """A store made before a record named its original (here: the record as it was without its
+    240) keeps that record where it was until the record changes; the changed record joins its
+    original's existing work, and the work it left keeps its IRI."""
+    fennica = records(FENNICA)
+    linked = fennica["000670725"]
+    unlinked = pymarc.Record(leader=str(linked.leader))
+    for f in linked.fields:
+        if f.tag != "240":
+            unlinked.add_field(f)
+    first = tmp_path / "before.mrc"
+    first.write_bytes(fennica["003091846"].as_marc() + fennica["000408932"].as_marc() + unlinked.as_marc())
+    store = tmp_path / "store"
+    _ingest(store, first)
+    original_work = _work_of(store, "003091846")
+    own_work = _work_of(store, "000670725")
+    assert own_work != original_work and own_work == _work_of(store, "000408932")
+
+    second = tmp_path / "after.mrc"
+    second.write_bytes(linked.as_marc())
+    summary = _ingest(store, second)
+    assert summary.records_updated == 1
+    assert _work_of(store, "000670725") == original_work
+    assert _work_of(store, "000408932") == own_work  # not changed, not moved
+    s = ox.Store.read_only(str(store))
+    try:
+        assert list(s.quads_for_pattern(ox.NamedNode(own_work), None, None, ox.DefaultGraph()))
+    finally:
+        del s
