@@ -9,6 +9,7 @@ import sys
 
 from . import terms as T
 from .rules import RULES
+from .translation import doc_lines as translation_lines
 
 _PREFIXES = {
     T.RDAW: "rdaw:", T.RDAE: "rdae:", T.RDAM: "rdam:", T.RDAI: "rdai:", T.RDAA: "rdaa:",
@@ -62,6 +63,7 @@ def render() -> str:
         "| 880 | same element as its pair | literals tagged with the script from $6 (e.g. `he-Hebr`); headings add an access point to the paired agent or work; $6 carried |",
         "",
     ]
+    lines += translation_lines()
     return "\n".join(lines)
 
 
