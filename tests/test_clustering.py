@@ -96,3 +96,15 @@ def test_records_without_a_title_never_cluster():
     a = convert(record_with("=245  10$h[videorecording]", cn="A1"))
     b = convert(record_with("=245  10$h[videorecording]", cn="A2"))
     assert key(a.work) != key(b.work)
+
+
+def test_a_translation_named_in_240_l_takes_its_original_key_whatever_the_language_in_l():
+    """$l is the expression's language: two translations of one original share the work."""
+    german = work_key(AUSTEN, "=240  10$aPride and prejudice.$lGerman", "=245  10$aStolz und Vorurteil.")
+    finnish = work_key(AUSTEN, "=240  10$aPride and prejudice,$lsuomi", "=245  10$aYlpeys ja ennakkoluulo.")
+    assert german == finnish == work_key(AUSTEN, "=245  10$aPride and prejudice.")
+
+
+def test_a_note_that_names_no_title_leaves_the_work_key_alone():
+    k = work_key(AUSTEN, "=245  10$aOrgueil et préjugés.", "=500  \\\\$aTranslated from the English by V. Leconte.")
+    assert k == "work|austen jane|orgueil et prejuges"

@@ -27,6 +27,7 @@ from metadatabronn.identity import (
     mint,
     normalise,
     record_graph,
+    work_key,
 )
 from metadatabronn.mapping.convert import convert
 from metadatabronn.mapping.model import Description, Entity, Kind
@@ -129,6 +130,13 @@ def test_normalise_is_diacritic_insensitive(pieces, form):
 ])
 def test_creator_key_drops_dates_and_folds_forms(name):
     assert creator_key(name) == "austen jane"
+
+
+@given(st.text(max_size=40), st.text(max_size=60))
+@settings(max_examples=200, deadline=None)
+def test_work_key_of_a_creator_and_title_is_the_key_of_a_work_with_that_basis(creator, title):
+    """A translation takes the key its original's work would have: one function for both."""
+    assert work_key(creator, title) == key(Entity(Kind.WORK, ("work", creator, title)))
 
 
 @pytest.mark.parametrize("name, expected", [

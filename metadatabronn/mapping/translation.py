@@ -8,7 +8,7 @@ by one of :data:`RULES`, tried in that order. Each rule has a worked example fro
 The converter applies these rules as it builds the work key: the 7XX link in
 ``headings.added_entry``, the preferred title in ``headings.preferred_title`` and
 ``convert._work_title``, the 765, 246 and 500 titles in ``fields``. :func:`read` applies the same
-rules to a pymarc record on its own, for the clustering bench, ``explain`` and the tests; a test
+rules to a pymarc record on its own, for the clustering bench and the tests; a test
 holds the two in step on every bundled record. Nothing here changes a value of the record: a
 translation's own 240, 245, 765 and 7XX go out in MARC exactly as they came.
 """
