@@ -25,6 +25,7 @@ ORDER = (T.M_TITLE_PROPER, T.M_PARALLEL_TITLE, T.M_OTHER_TITLE, T.M_VARIANT_TITL
          T.M_SERIES_STATEMENT, T.M_MODE, T.M_MEDIA, T.M_CARRIER, T.M_IDENTIFIER, T.M_IDENTIFIER_NOTE, T.M_NOTE,
          T.M_URL)
 UP = (T.M_EXPRESSION, T.M_WORK)
+SCHEMA_ISBN = "http://schema.org/isbn"
 
 
 def _area(*pieces: tuple[str, str]) -> str:
@@ -106,7 +107,8 @@ def render(ctx: Context, iri: str, values: dict[str, list[Value]]) -> tuple[str,
         if vs:
             shown = [_identifier(x) for x in vs] if p == T.M_IDENTIFIER else [value(ctx, x) for x in vs]
             described.append((L.element(p, ctx.lang), "<br>".join(shown)))
-    others = rows(ctx, values, set(ORDER) | set(UP) | set(L.MANIFESTATION_ROLES))
+    # schema:isbn repeats the ISBN the identifiers show.
+    others = rows(ctx, values, set(ORDER) | set(UP) | set(L.MANIFESTATION_ROLES) | {SCHEMA_ISBN})
     contributors = agents_line(ctx, agents_by_role(values, L.MANIFESTATION_ROLES), "contributors")
     body = [f"<h1>{e(title)}</h1>", f'<ul class="up">{"".join(up)}</ul>' if up else "",
             f'<p class="isbd">{e(isbd(values))}</p>', contributors,
