@@ -240,3 +240,19 @@ def test_home_page_counts_chart_and_languages_counted_once(client, monkeypatch):
     assert calls == [routes.TOP_LANGUAGES]  # once for the snapshot, not per request
     assert doc.find(".//a[@href='/query']") is not None
     assert client.get("/static/catalogue.css").headers["content-type"].startswith("text/css")
+
+
+def test_items_under_their_manifestation_and_item_page(client):
+    doc, _ = page(client, "/manifestation/DLC-00002458")  # 852: held by the Prints and Photographs Division
+    (item,) = doc.findall(".//ul[@class='items']/li/a")
+    assert "Prints and Photographs Division" in item.text
+    doc, _ = page(client, item.get("href"), "nb")
+    assert doc.find(".//ul[@class='up']/li/a").get("href") == "/manifestation/DLC-00002458"
+    assert "Plassering av eksemplar" in [d.text for d in doc.findall(".//dl[@class='details']/dt")]
+
+
+def test_home_page_answers_head_and_speaks_bokmaal(client):
+    assert client.head("/", headers=HTML).status_code == 200
+    doc, _ = page(client, "/", "nb")
+    assert doc.findtext(".//h1") == "Katalogen" and "Manifestasjoner" in doc.find(".//dl[@class='counts']").text_content()
+    assert "finsk" in doc.find(".//svg[@class='languages']").text_content()

@@ -86,6 +86,7 @@ _WORDS_NB = {
     "Verk om dette emnet", "Location": "Plassering", "Call number": "Hyllesignatur",
     "Series": "Serie", "Translations": "Oversettelser", "Works by": "Verk av", "other": "annet",
     "Home": "Hjem", "Works in the catalogue": "Verk i katalogen",
+    "Works of this genre or form": "Verk i denne sjangeren eller formen",
 }
 
 
@@ -102,10 +103,24 @@ def label(iri: str, lang: str) -> str | None:
     return labels.get(lang) or labels.get("en") or next(iter(labels.values()))
 
 
+# Bokmål for elements the pages show often whose vocabulary entry has English only.
+_ELEMENTS_NB = {
+    T.W_CATEGORY: "kategori for verk", T.W_VARIANT_TITLE: "varianttittel for verk", T.W_CONTENTS: "note om verk",
+    T.W_PART_OF: "del av verk", T.W_RELATED_WORK: "beslektet verk", T.E_LANGUAGE: "språk for uttrykk",
+    T.E_CONTENT_TYPE: "innholdstype", T.E_AUDIENCE: "målgruppe for uttrykk", T.E_SUMMARY: "sammendrag av innhold",
+    T.M_VARIANT_TITLE: "varianttittel for manifestasjon", T.M_ILLUSTRATIVE: "illustrativt innhold",
+    T.M_SUPPLEMENTARY: "tilleggsinnhold", T.M_URL: "URL", T.M_IDENTIFIER_NOTE: "note om identifikator",
+    T.I_LOCATION: "plassering av eksemplar", T.I_IDENTIFIER: "identifikator for eksemplar",
+    T.A_BIRTH: "fødselsdato", T.A_DEATH: "dødsdato",
+}
+
+
 def element(iri: str, lang: str) -> str:
     """An RDA element as a heading: "has title proper" is "Title proper", "har hovedtittel"
     is "Hovedtittel"; a term without a label is spelled out from its name, never camelCase."""
-    text = label(iri, lang)
+    labels = vocabulary().get(iri) or {}
+    text = labels.get("nb") or _ELEMENTS_NB.get(iri) if lang == "nb" else None
+    text = text or label(iri, lang)
     if text is None:
         text = spell(iri.rsplit("#", 1)[-1].rsplit("/", 1)[-1])
     text = re.sub(r"^(has|har) ", "", text).replace(" (agent)", "")

@@ -9,7 +9,7 @@ import logging
 
 from ...errors import MetadatabronnError
 from ...mapping import terms as T
-from ...store.pages import Value
+from ...store.pages import Value, subjects
 from . import labels as L
 from .details import HIDDEN, isbn_link, rows, value
 from .layout import Context, definitions, e
@@ -114,8 +114,21 @@ def render(ctx: Context, iri: str, values: dict[str, list[Value]]) -> tuple[str,
             f'<p class="isbd">{e(isbd(values))}</p>', contributors,
             f'<section class="description"><h2>{e(L.t("Description", ctx.lang))}</h2>'
             f'{definitions(described + others, "description")}</section>',
-            marc_section(ctx, iri)]
+            _items(ctx, iri), marc_section(ctx, iri)]
     return title, "".join(body)
+
+
+def _items(ctx: Context, iri: str) -> str:
+    """The manifestation's items (holdings), by location and call number."""
+    found = subjects(ctx.store, T.I_MANIFESTATION, iri, 200)
+    if not found:
+        return ""
+    rows = []
+    for item in found:
+        where = "; ".join(ctx.store.values(item, T.I_LOCATION) + ctx.store.values(item, T.I_CALL_NUMBER))
+        rows.append(f"<li>{ctx.link(item, where or L.t('Item', ctx.lang))}</li>")
+    return (f'<section class="items"><h2>{e(L.t("Items", ctx.lang))} ({len(found)})</h2>'
+            f'<ul class="items">{"".join(rows)}</ul></section>')
 
 
 __all__ = ["render", "isbd", "HIDDEN"]

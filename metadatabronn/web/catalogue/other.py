@@ -54,15 +54,18 @@ def item(ctx: Context, iri: str, values: dict[str, list[Value]]) -> tuple[str, s
 def concept(ctx: Context, iri: str, values: dict[str, list[Value]]) -> tuple[str, str]:
     title = next(iter(texts(values, T.SKOS_PREFLABEL)), None) or name(ctx, iri)
     schemes = [L.scheme(s) for s in texts(values, T.SKOS_INSCHEME)]
-    works = subjects(ctx.store, T.W_SUBJECT, iri, 500)
-    items = sorted((ctx.link(w, name(ctx, w)) for w in works), key=str.lower)
     body = [f"<h1>{e(title)}</h1>",
             f'<p class="scheme">{e(L.t("Scheme", ctx.lang))}: {e(", ".join(s for s in schemes if s))}</p>'
-            if any(schemes) else "",
-            f'<section class="works"><h2>{e(L.t("Works on this subject", ctx.lang))} ({len(works)})</h2>'
-            f'<ul class="works">{"".join(f"<li>{i}</li>" for i in items)}</ul></section>' if works else "",
-            f'<section class="details"><h2>{e(L.t("Details", ctx.lang))}</h2>'
-            f'{table(ctx, values, {T.SKOS_PREFLABEL, T.SKOS_INSCHEME})}</section>']
+            if any(schemes) else ""]
+    # A topic names the works about it; a genre or form (655) the works of that category.
+    for element, heading in ((T.W_SUBJECT, "Works on this subject"), (T.W_CATEGORY, "Works of this genre or form")):
+        works = subjects(ctx.store, element, iri, 500)
+        if works:
+            items = sorted((ctx.link(w, name(ctx, w)) for w in works), key=str.lower)
+            body.append(f'<section class="works"><h2>{e(L.t(heading, ctx.lang))} ({len(works)})</h2>'
+                        f'<ul class="works">{"".join(f"<li>{i}</li>" for i in items)}</ul></section>')
+    body.append(f'<section class="details"><h2>{e(L.t("Details", ctx.lang))}</h2>'
+                f'{table(ctx, values, {T.SKOS_PREFLABEL, T.SKOS_INSCHEME})}</section>')
     return title, "".join(body)
 
 
