@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+import weakref
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -21,22 +22,23 @@ from .layout import e, page, search_form
 router = APIRouter(include_in_schema=False)
 CSS_FILE = Path(__file__).resolve().parent.parent / "static" / "catalogue.css"
 TOP_LANGUAGES = 10
-_languages: dict[int, list[tuple[str, int]]] = {}
+# Per snapshot, and forgotten with it: a refreshed store is counted again, once.
+_languages: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _counting = threading.Lock()
 
 
 def top_languages(state) -> list[tuple[str, int]]:
-    """The commonest languages of the served snapshot, counted once per snapshot (the key the
-    response caches use), never per request."""
-    key = state.key
-    found = _languages.get(key)
+    """The commonest languages of the served snapshot, counted once per snapshot, never per
+    request."""
+    snapshot = getattr(state, "snapshot", None)
+    if snapshot is None:  # an app serving a bare store: nothing to keep the figures with
+        return language_counts(state.store, TOP_LANGUAGES)
+    found = _languages.get(snapshot)
     if found is None:
         with _counting:
-            found = _languages.get(key)
+            found = _languages.get(snapshot)
             if found is None:
-                found = _languages[key] = language_counts(state.store, TOP_LANGUAGES)
-                while len(_languages) > 3:  # older snapshots are not served again
-                    _languages.pop(next(iter(_languages)))
+                found = _languages[snapshot] = language_counts(snapshot.store, TOP_LANGUAGES)
     return found
 
 
