@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from html import escape as html_escape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -37,17 +38,6 @@ PREFIX_LINES = [
     "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>",
     "PREFIX mb: <https://w3id.org/metadatabronn/ns#>",
 ]
-
-# What each example must say, in the order the page offers them.
-EXAMPLE_PARTS = [
-    ["rdae:P20231 ?work", "rdae:P20006 ?lang", "?m rdam:P30139 ?e", "rdam:P30156 ?title",
-     "?e rdae:P20141 ?original"],
-    ["?m a rdac:C10007", "FILTER NOT EXISTS { ?m rdam:P30001 ?c }", "rdam:P30156 ?title"],
-    ["?work rdaw:P10061|rdaw:P10065 ?agent", "?agent rdaa:P50117|rdaa:P50041 ?name",
-     'FILTER(CONTAINS(LCASE(?name), "austen"))', "rdaw:P10223"],
-    ["?m rdam:P30135 ?work", "rdam:P30011 ?date", "ORDER BY ?date", "OPTIONAL { ?m rdam:P30107 ?edition }"],
-]
-
 
 class _Refs(HTMLParser):
     """The URLs a page makes the browser load, and its embedded JSON configuration."""
@@ -87,9 +77,8 @@ def client() -> TestClient:
     return TestClient(app)
 
 
-@pytest.mark.parametrize("path", ["/", "/query"])
-def test_page_is_html_with_the_bundled_editor(client, path):
-    r = client.get(path)
+def test_page_is_html_with_the_bundled_editor(client):
+    r = client.get("/query")
     assert r.status_code == 200
     assert r.headers["content-type"] == "text/html; charset=utf-8"
     assert "<h1>metadatabronn — SPARQL</h1>" in r.text
@@ -98,6 +87,13 @@ def test_page_is_html_with_the_bundled_editor(client, path):
     assert "/static/yasgui/yasgui.min.js" in loads
     assert "/static/yasgui/yasgui.min.css" in loads
     assert "/static/query.js" in loads
+
+
+def test_page_is_at_query_only(client):
+    # "/" is the catalogue's home page, not this router's.
+    assert client.get("/").status_code == 404
+    assert [r.path for r in page.router.routes if "GET" in getattr(r, "methods", ())] == [
+        "/query", page.LABELS_URL]
 
 
 def test_page_loads_nothing_from_elsewhere(client):
@@ -149,20 +145,38 @@ def test_page_presets_the_prefixes(client):
         assert line in config["starter"]
 
 
-def test_page_offers_the_four_examples(client):
+def test_page_offers_the_cookbook(client):
     html = client.get("/query").text
     config = json.loads(_refs(html).config_text)
     examples = config["examples"]
+    cookbook = page.cookbook_sections((ROOT / "docs" / "cookbook.md").read_text(encoding="utf-8"))
+    assert len(examples) == len(cookbook) >= 15
     assert [e["query"] for e in examples] == [e.query for e in page.EXAMPLES]
-    assert len(examples) == len(EXAMPLE_PARTS) == 4
-    for example, parts in zip(examples, EXAMPLE_PARTS):
-        assert f">{example['label']}</option>" in html
-        for part in parts:
-            assert part in example["query"], (example["label"], part)
-        assert re.search(r"\bLIMIT \d+\s*$", example["query"]), example["label"]
+    for example, (entry, _) in zip(examples, cookbook):
+        assert f">{html_escape(example['label'])}</option>" in html
+        assert example["label"] == entry.label and example["note"] == entry.note
+        assert example["query"].endswith(entry.body)
         for line in PREFIX_LINES:
             assert line in example["query"]
     assert 'id="run-example"' in html and "Run example" in html
+
+
+def test_labels_for_the_editor(client):
+    html = client.get("/query").text
+    config = json.loads(_refs(html).config_text)
+    r = client.get(config["labels"])
+    assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+    labels = r.json()
+    assert labels["rdaw:P10061"] == {"en": "has author agent"}
+    assert labels["rdam:P30156"] == {"en": "has title proper", "nb": "har hovedtittel"}
+    assert labels["rdaw:P10065"]["en"] == "has creator agent of work"
+    assert labels["rdac:C10001"] == {"en": "work", "nb": "verk"}
+    assert labels["schema:isbn"]["en"] == "ISBN"
+    # every element an example names has its label
+    named = {n for e in page.EXAMPLES for n in re.findall(r"\brda[waemic]:[PC]\d+", e.body)}
+    assert named and not named - set(labels), sorted(named - set(labels))
+    js = client.get("/static/query.js").text
+    assert "config.labels" in js
 
 
 def test_install_twice_mounts_static_once():
@@ -191,20 +205,24 @@ def _rows(store, sparql: str) -> list[dict[str, str]]:
     return [{n: s[n].value for n in names if s[n] is not None} for s in solutions]
 
 
-def test_examples_answer_on_the_golden_records(golden_store):
-    translations, no_carrier, by_agent, editions = (_rows(golden_store, e.query) for e in page.EXAMPLES)
-    # 00022737: Duranti's Sogni mancini, in English, translated from the Italian
-    sogni = [r for r in translations if r.get("workTitle") == "Sogni mancini"]
-    assert {r["language"] for r in sogni} == {"eng", "ita"}
-    english = next(r for r in sogni if r["language"] == "eng")
-    assert english["title"] == "Left-handed dreams"
-    assert english["original"] == next(r for r in sogni if r["language"] == "ita")["e"]
-    assert no_carrier == []  # every golden record has a 338 or a carrier derived from 007/008
-    assert by_agent == []  # no Austen among the golden records; the same query finds Defoe:
-    defoe = _rows(golden_store, page.EXAMPLES[2].query.replace('"austen"', '"defoe"'))
-    assert [r["workTitle"] for r in defoe] == ["Robinson Crusoe"]
-    assert [(r["date"], r.get("edition")) for r in editions] == [("1900", None)]
-    assert editions[0]["title"].startswith("The life and strange surprising adventures of Robinson Crusoe")
+def _example(label: str) -> page.Example:
+    return next(e for e in page.EXAMPLES if e.label == label)
+
+
+def test_examples_run_on_other_records(golden_store):
+    """The cookbook's queries are tested on the demo store (test_cookbook); they are no less
+    valid on another store, and the general creator element finds the golden records' Defoe."""
+    for example in page.EXAMPLES:
+        _rows(golden_store, example.query)
+    starter = _rows(golden_store, prefix_block_and(page.STARTER))
+    assert {"label": "manifestation", "entities": "22"}.items() <= next(
+        r for r in starter if r["class"] == "http://rdaregistry.info/Elements/c/C10007").items()
+    defoe = _rows(golden_store, _example("Works by a creator").query.replace('"runeberg"', '"defoe"'))
+    assert [(r["title"], r["creator"]) for r in defoe] == [("Robinson Crusoe", "Defoe, Daniel")]
+
+
+def prefix_block_and(body: str) -> str:
+    return page.prefix_block() + "\n" + body
 
 
 # --- in a browser --------------------------------------------------------------------------
@@ -250,7 +268,7 @@ def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, seconds: float = 
 
 @pytest.fixture
 def server(tmp_path):
-    """A ``metadatabronn serve`` on a free port, over a store of the golden records."""
+    """A ``metadatabronn serve`` on a free port, over the demo store (the cookbook's)."""
     if not _serve_available():
         pytest.skip("`python -m metadatabronn serve` is not available")
     from metadatabronn.pipeline import Settings, ingest
@@ -258,7 +276,8 @@ def server(tmp_path):
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     store = tmp_path / "store"
-    ingest([str(GOLDEN)], Settings(store=store, base=base, workers=1))
+    ingest([str(ROOT / "data" / "sample.mrc"), str(ROOT / "data" / "fennica-sample.marcxml")],
+           Settings(store=store, base=base, workers=1))
     log = tmp_path / "server.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
@@ -287,7 +306,8 @@ def test_example_runs_in_a_browser(server, tmp_path):
     chromium = shutil.which("chromium")
     if not chromium:
         pytest.skip("chromium is not installed")
-    url = f"{server}/query?example=1&run=1"
+    number = 1 + [e.label for e in page.EXAMPLES].index("All editions and translations of a work")
+    url = f"{server}/query?example={number}&run=1"
 
     dom = _chromium(chromium, tmp_path / "profile-dom", "--dump-dom", url)
     text = dom.stdout.decode("utf-8", "replace")
@@ -296,8 +316,10 @@ def test_example_runs_in_a_browser(server, tmp_path):
     cells = re.findall(r"<td\b[^>]*>(.*?)</td>", text, re.S)
     assert cells, "no result rows in the page"
     shown = " ".join(re.sub(r"<[^>]+>", " ", c) for c in cells)
-    assert "Left-handed dreams" in shown and "Sogni mancini" in shown
-    assert re.search(r"\bita\b", shown) and re.search(r"\beng\b", shown)
+    assert "Le petit prince" in shown and "Der kleine Prinz" in shown and "El principito" in shown
+    assert "French" in shown and "German" in shown and "9780156014045" in shown
+    labelled = re.search(r'<body[^>]*\bdata-labels="(\d+)"', text)
+    assert labelled and int(labelled.group(1)) > 600, "the editor did not load the labels"
 
     ARTIFACTS.mkdir(exist_ok=True)
     png = ARTIFACTS / "query-page.png"

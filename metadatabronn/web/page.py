@@ -1,5 +1,5 @@
-"""The query page: a SPARQL editor with syntax highlighting and results as a table, at ``/`` and
-``/query``.
+"""The query page: a SPARQL editor with syntax highlighting and results as a table, at ``/query``
+(``/`` is the catalogue's home page), with the cookbook's queries (``docs/cookbook.md``) as examples.
 
 The editor is YASGUI, bundled under ``static/yasgui/`` (``tools/build_yasgui.sh`` fetches the
 pinned release; ``static/yasgui/VERSION`` says which), so the page makes no request outside
@@ -11,22 +11,32 @@ suffix; ``ETag`` and ``Last-Modified`` for caching).
 
 The page takes two query-string parameters: ``example=N`` loads example N (counted from 1)
 into the editor, and ``run=1`` also runs it, so that a link can show a query's results.
+
+``/query/labels.json`` gives the label of every prefixed name the vocabularies declare (``rdaw:P10061``:
+"has author agent", with the bokmål one where there is one): the editor shows it on hover and beside
+its completions, offline like the rest of the page.
 """
 
 from __future__ import annotations
 
 import html
 import json
+import logging
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.routing import Mount
 
+log = logging.getLogger(__name__)
+
 STATIC_DIR = Path(__file__).parent / "static"
+COOKBOOK = Path(__file__).resolve().parents[2] / "docs" / "cookbook.md"
+LABELS_URL = "/query/labels.json"
 STATIC_URL = "/static"
 ENDPOINT = "/sparql"
 
@@ -39,6 +49,12 @@ PREFIXES: dict[str, str] = {
     "rdaa": "http://rdaregistry.info/Elements/a/",
     "skos": "http://www.w3.org/2004/02/skos/core#",
     "mb": "https://w3id.org/metadatabronn/ns#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "schema": "http://schema.org/",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+    "sh": "http://www.w3.org/ns/shacl#",
+    "as": "https://www.w3.org/ns/activitystreams#",
+    "iso639-2": "http://id.loc.gov/vocabulary/iso639-2/",
 }
 
 
@@ -57,89 +73,48 @@ def prefix_block() -> str:
     return "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in PREFIXES.items())
 
 
-# Record graphs and the shared entity cores both hold some of the same triples, and the
-# endpoint queries their union: the examples say DISTINCT so that no row shows twice.
-EXAMPLES: tuple[Example, ...] = (
-    Example(
-        "All translations of a work",
-        "Every expression of a work that has more than one, with its language and the titles of the "
-        "manifestations that embody it. A translation also names the expression it translates: "
-        "?e rdae:P20141 ?original (is translation of).",
-        """\
-# Expressions of the same work (rdae:P20231 work expressed) in their languages (rdae:P20006).
-# A translation also says which expression it translates: ?e rdae:P20141 ?original.
-SELECT DISTINCT ?workTitle ?language ?title ?e ?original
-WHERE {
-  ?e rdae:P20231 ?work ;
-     rdae:P20006 ?lang .
-  FILTER EXISTS { ?other rdae:P20231 ?work . FILTER(?other != ?e) }
-  BIND(REPLACE(STR(?lang), "^.*/", "") AS ?language)
-  OPTIONAL { ?work rdaw:P10223 ?workTitle }
-  OPTIONAL { ?m rdam:P30139 ?e ;
-                rdam:P30156 ?title }
-  OPTIONAL { ?e rdae:P20141 ?original }
-}
-ORDER BY ?workTitle ?lang
-LIMIT 100
-"""),
-    Example(
-        "Manifestations lacking a carrier type",
-        "Manifestations with no carrier type (rdam:P30001), with their title proper.",
-        """\
-# Manifestations (rdac:C10007) with no carrier type (rdam:P30001), and their title proper.
-SELECT DISTINCT ?m ?title
-WHERE {
-  ?m a rdac:C10007 .
-  FILTER NOT EXISTS { ?m rdam:P30001 ?c }
-  OPTIONAL { ?m rdam:P30156 ?title }
-}
-ORDER BY ?title
-LIMIT 100
-"""),
-    Example(
-        "Works by an agent",
-        "Works whose author or creator has a name containing \"austen\": change the name to look for "
-        "another agent.",
-        """\
-# Works whose author (rdaw:P10061) or creator (rdaw:P10065) is named like "austen"
-# (a person's name rdaa:P50117, a corporate body's rdaa:P50041), with the preferred title.
-SELECT DISTINCT ?name ?work ?workTitle
-WHERE {
-  ?work rdaw:P10061|rdaw:P10065 ?agent .
-  ?agent rdaa:P50117|rdaa:P50041 ?name .
-  FILTER(CONTAINS(LCASE(?name), "austen"))
-  OPTIONAL { ?work rdaw:P10223 ?workTitle }
-}
-ORDER BY ?name ?workTitle
-LIMIT 100
-"""),
-    Example(
-        "Editions of a work by year",
-        "The manifestations of one work (here the one whose preferred title contains \"robinson crusoe\") "
-        "in order of their date of publication, with the edition statement where there is one.",
-        """\
-# Manifestations of one work (rdam:P30135 work manifested) with their date of publication
-# (rdam:P30011, as transcribed: "[c1900]", "1998") and edition statement (rdam:P30107).
-SELECT DISTINCT ?date ?title ?edition ?m
-WHERE {
-  ?work rdaw:P10223 ?workTitle .
-  FILTER(CONTAINS(LCASE(?workTitle), "robinson crusoe"))
-  ?m rdam:P30135 ?work ;
-     rdam:P30011 ?date .
-  OPTIONAL { ?m rdam:P30156 ?title }
-  OPTIONAL { ?m rdam:P30107 ?edition }
-}
-ORDER BY ?date
-LIMIT 100
-"""),
-)
+_SECTION = re.compile(r"^## (.+)$", re.MULTILINE)
+_QUERY = re.compile(r"^```sparql\n(.*?)^```", re.MULTILINE | re.DOTALL)
+
+
+def cookbook_sections(text: str) -> list[tuple[Example, str]]:
+    """The cookbook's queries: each ``##`` section with a ``sparql`` block is one, its heading the
+    label and its first paragraph the note; with the section's whole text (its expected rows)."""
+    out = []
+    heads = list(_SECTION.finditer(text))
+    for i, head in enumerate(heads):
+        section = text[head.end():heads[i + 1].start() if i + 1 < len(heads) else len(text)]
+        query = _QUERY.search(section)
+        if query is None:
+            continue
+        paragraph = section[:query.start()].strip().split("\n\n", 1)[0]
+        note = " ".join(paragraph.split()).replace("`", "").replace("*", "")
+        out.append((Example(head.group(1).strip(), note, query.group(1)), section))
+    return out
+
+
+def _cookbook() -> tuple[Example, ...]:
+    try:
+        text = COOKBOOK.read_text(encoding="utf-8")
+    except OSError as exc:
+        log.warning("the query page offers no examples: cannot read the cookbook (%s)", exc)
+        return ()
+    return tuple(example for example, _ in cookbook_sections(text))
+
+
+# The examples are the cookbook's queries (docs/cookbook.md), which a test runs on the demo store
+# with the rows they must give: the page, the docs and the test cannot drift apart.
+EXAMPLES: tuple[Example, ...] = _cookbook()
 
 # What the editor holds before a cataloguer has written anything.
 STARTER = """\
-# What the store holds: entities by class. Pick an example above, or write your own query
-# (Ctrl-Enter runs it).
-SELECT ?class (COUNT(DISTINCT ?entity) AS ?entities)
-WHERE { ?entity a ?class }
+# What the store holds: entities by class, with the class's label. Pick an example above, or
+# write your own query (Ctrl-Enter runs it); rest the pointer on a prefixed name for its label.
+SELECT ?class (SAMPLE(?name) AS ?label) (COUNT(DISTINCT ?entity) AS ?entities)
+WHERE {
+  ?entity a ?class .
+  OPTIONAL { ?class rdfs:label ?name . FILTER(LANGMATCHES(LANG(?name), "en")) }
+}
 GROUP BY ?class
 ORDER BY DESC(?entities)
 LIMIT 100
@@ -196,21 +171,48 @@ def render() -> str:
         for i, ex in enumerate(EXAMPLES, start=1))
     config = {
         "endpoint": ENDPOINT,
+        "labels": LABELS_URL,
         "prefixes": PREFIXES,
         "starter": prefix_block() + "\n" + STARTER,
         "examples": [{"label": ex.label, "note": ex.note, "query": ex.query} for ex in EXAMPLES],
     }
     return _PAGE.format(static=STATIC_URL, endpoint=html.escape(ENDPOINT), options=options,
-                        first_note=html.escape(EXAMPLES[0].note), config=_json_for_script(config))
+                        first_note=html.escape(EXAMPLES[0].note if EXAMPLES else ""),
+                        config=_json_for_script(config))
+
+
+@lru_cache(maxsize=1)
+def labels_json() -> bytes:
+    """Prefixed name -> {"en": label, "nb": label} for every term of the vocabularies that one of
+    the page's prefixes abbreviates."""
+    from ..store import labels
+
+    out: dict[str, dict[str, str]] = {}
+    namespaces = sorted(PREFIXES.items(), key=lambda item: -len(item[1]))
+    for term, predicate, obj in labels.statements():
+        if predicate != labels.RDFS_LABEL or obj.language not in ("en", "nb"):
+            continue
+        for prefix, ns in namespaces:
+            local = term[len(ns):]
+            if term.startswith(ns) and local and "/" not in local and "#" not in local:
+                out.setdefault(f"{prefix}:{local}", {}).setdefault(obj.language, obj.value)
+                break
+    return json.dumps(out, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
 router = APIRouter()
 
 
-@router.get("/", response_class=HTMLResponse, include_in_schema=False)
 @router.get("/query", response_class=HTMLResponse, include_in_schema=False)
 def query_page() -> HTMLResponse:
     return HTMLResponse(render())
+
+
+@router.get(LABELS_URL, include_in_schema=False)
+def query_labels() -> Response:
+    # The labels change only with the vocabularies, that is with a new release of the server.
+    return Response(labels_json(), media_type="application/json",
+                    headers={"Cache-Control": "public, max-age=3600"})
 
 
 def mount_static(app: FastAPI) -> None:

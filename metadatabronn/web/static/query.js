@@ -16,10 +16,42 @@
     return p + ": <" + config.prefixes[p] + ">";
   });
   Yasqe.forkAutocompleter("prefixes", { name: "localPrefixes", get: prefixLines, persistenceId: null }, false);
+
+  // Labels of the vocabularies' terms by prefixed name ("rdaw:P10061": {en: "has author agent"}),
+  // from this server: shown on hover over a name in the editor and beside each completion, whose
+  // lists of properties and classes are the labelled terms (full IRIs: YASQE writes them with
+  // the query's own prefixes).
+  var labels = {};
+  var fullIris = { property: [], class: [] };
+  function labelOf(name) {
+    var entry = labels[name];
+    if (!entry) return "";
+    var nb = entry.nb && entry.nb !== entry.en ? " (" + entry.nb + ")" : "";
+    return (entry.en || entry.nb) + nb;
+  }
+  function prefixed(token) {
+    var m = /^<(.*)>$/.exec(token);
+    if (!m) return token;
+    for (var p in config.prefixes) {
+      var ns = config.prefixes[p];
+      if (m[1].indexOf(ns) === 0) return p + ":" + m[1].slice(ns.length);
+    }
+    return token;
+  }
+  // Asked at each completion (not "bulk"), so the labels may arrive after the editor starts.
+  function completer(kind) {
+    return function (yasqe, token) {
+      var typed = (token && (token.autocompletionString || token.string)) || "";
+      return fullIris[kind].filter(function (iri) { return iri.indexOf(typed) === 0; }).slice(0, 100);
+    };
+  }
+  Yasqe.forkAutocompleter("property", { name: "localProperties", bulk: false, get: completer("property"), persistenceId: null }, false);
+  Yasqe.forkAutocompleter("class", { name: "localClasses", bulk: false, get: completer("class"), persistenceId: null }, false);
+  var completers = ["localPrefixes", "localProperties", "localClasses", "variables"];
   // Set on the defaults themselves: YASGUI merges arrays index by index, so a shorter list in
   // the options would keep the tail of the stock one.
-  Yasqe.defaults.autocompleters = ["localPrefixes", "variables"];
-  Yasgui.defaults.yasqe.autocompleters = ["localPrefixes", "variables"];
+  Yasqe.defaults.autocompleters = completers;
+  Yasgui.defaults.yasqe.autocompleters = completers;
 
   // Functions in requestConfig are asked at every query and win over what a tab has stored, so
   // a tab saved in this browser, or opened from a shared link naming another endpoint, still
@@ -40,6 +72,51 @@
     },
     yasqe: { value: config.starter },
   });
+
+  // Labels: fetched once; completions and hovers use them as soon as they are there.
+  fetch(new URL(config.labels, location.href).href)
+    .then(function (r) { return r.ok ? r.json() : {}; })
+    .then(function (found) {
+      labels = found || {};
+      Object.keys(labels).forEach(function (name) {
+        var colon = name.indexOf(":");
+        var iri = config.prefixes[name.slice(0, colon)] + name.slice(colon + 1);
+        (/^[a-z]+:C\d+$/.test(name) ? fullIris["class"] : fullIris.property).push(iri);
+      });
+      document.body.setAttribute("data-labels", String(Object.keys(labels).length));
+    })
+    .catch(function () {});
+
+  // Hover: the label of the prefixed name (or full IRI) under the pointer, as the editor's title.
+  var editorBox = document.getElementById("yasgui");
+  editorBox.addEventListener("mousemove", function (event) {
+    var cmElement = event.target.closest && event.target.closest(".CodeMirror");
+    if (!cmElement || !cmElement.CodeMirror) return;
+    var cm = cmElement.CodeMirror;
+    var pos = cm.coordsChar({ left: event.clientX, top: event.clientY }, "window");
+    var token = cm.getTokenAt(pos, true);
+    var text = labelOf(prefixed(token && token.string ? token.string.trim() : ""));
+    if (cmElement.title !== text) cmElement.title = text;
+  });
+
+  // Completions: each suggestion of a labelled name shows its label beside it.
+  new MutationObserver(function (changes) {
+    changes.forEach(function (change) {
+      change.addedNodes.forEach(function (node) {
+        if (!node.querySelectorAll) return;
+        node.querySelectorAll("li.CodeMirror-hint").forEach(function (li) {
+          if (li.querySelector(".hint-label")) return;
+          var text = labelOf(prefixed(li.textContent.trim()));
+          if (!text) return;
+          var span = document.createElement("span");
+          span.className = "hint-label";
+          span.textContent = " — " + text;
+          li.appendChild(span);
+          li.title = text;
+        });
+      });
+    });
+  }).observe(document.body, { childList: true, subtree: true });
 
   var select = document.getElementById("example");
   var note = document.getElementById("example-note");
