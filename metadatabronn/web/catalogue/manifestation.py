@@ -99,7 +99,8 @@ def render(ctx: Context, iri: str, values: dict[str, list[Value]]) -> tuple[str,
         up.append(f'<li>{e(L.t("Work", ctx.lang))}: {ctx.link(work, name(ctx, work), "work")}</li>')
     for expression in texts(values, T.M_EXPRESSION):
         kind = ", ".join(L.term(c, ctx.lang) for c in ctx.store.values(expression, T.E_CONTENT_TYPE))
-        label = " · ".join(p for p in (kind, language_names(ctx, ctx.store.values(expression, T.E_LANGUAGE))) if p)
+        label = " · ".join(p for p in (kind[:1].upper() + kind[1:], language_names(
+            ctx, ctx.store.values(expression, T.E_LANGUAGE))) if p)
         up.append(f'<li>{e(L.t("Expression", ctx.lang))}: {ctx.link(expression, label, "expression")}</li>')
     described = []
     for p in ORDER:

@@ -69,7 +69,7 @@ def bars(items: list[tuple[str, int]], title: str, cls: str = "languages") -> st
     if not items:
         return ""
     top = max(n for _, n in items) or 1
-    bar_left, bar_width, row = 150, 380, 24
+    bar_left, bar_width, row = 200, 340, 24
     height = row * len(items) + 10
     parts = [f'<svg class="{e(cls)}" xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {WIDTH} {height}" '
              f'width="{WIDTH}" height="{height}"><title>{e(title)}</title>']
@@ -77,8 +77,13 @@ def bars(items: list[tuple[str, int]], title: str, cls: str = "languages") -> st
         y = 5 + i * row
         w = max(2.0, bar_width * n / top)
         parts.append(f'<g class="bar"><text class="bar-label" x="{bar_left - 8}" y="{y + 15}" text-anchor="end">'
-                     f'{e(label)}</text><rect x="{bar_left}" y="{y + 3}" width="{w:.1f}" height="{row - 8}">'
+                     f'{e(_short(label))}</text><rect x="{bar_left}" y="{y + 3}" width="{w:.1f}" height="{row - 8}">'
                      f'<title>{e(label)}: {n:,}</title></rect>'
                      f'<text class="bar-value" x="{bar_left + w + 6:.1f}" y="{y + 15}">{n:,}</text></g>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _short(label: str, most: int = 28) -> str:
+    """A label that fits left of the bars; the bar's tooltip has it whole."""
+    return label if len(label) <= most else label[:most - 1].rstrip() + "…"
