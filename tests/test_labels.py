@@ -21,8 +21,11 @@ GOLDEN = ROOT / "tests" / "data" / "golden" / "golden.mrc"
 BASE = "http://example.org/well"
 LABELS = ox.NamedNode(labels.LABELS_GRAPH)
 RDFS_LABEL = labels.RDFS_LABEL
-# Namespaces whose terms the labels graph must label wherever a record uses one.
-LABELLED = ("http://rdaregistry.info/", T.MB, T.LANG_BASE, "http://schema.org/")
+# Namespaces whose terms the labels graph must label wherever the store uses one (subject
+# schemes and external authorities' concepts are the records' own, labelled by skos:prefLabel).
+LABELLED = ("http://rdaregistry.info/", T.MB, T.LANG_BASE, "http://schema.org/", "http://www.w3.org/ns/shacl#",
+            "https://www.w3.org/ns/activitystreams#", "http://www.w3.org/ns/prov#", "http://purl.org/dc/terms/",
+            T.SKOS, "http://www.w3.org/2002/07/owl#", T.RDF_TYPE)
 
 
 def _graph(store: Store) -> list[ox.Quad]:
@@ -40,7 +43,7 @@ def test_a_new_store_holds_the_labels_once(tmp_path):
     store = Store(tmp_path / "store", BASE)
     try:
         quads = _graph(store)
-        assert len(quads) == len(labels.statements()) > 900
+        assert len(quads) == len(labels.statements()) > 950
         assert labels.stored_version(store._store) == labels.version()
         assert {q.predicate.value for q in quads} == {RDFS_LABEL, labels.RDFS_SUBPROPERTY}
         assert labels.ensure(store._store) is False  # nothing to do the second time
@@ -85,15 +88,17 @@ def test_a_read_only_store_is_not_written(golden):
 def test_every_term_the_records_use_has_an_english_label(golden):
     store = Store(golden, read_only=True)
     try:
-        used = set()
+        used, predicates = set(), set()
         for q in store._store.quads_for_pattern(None, None, None, None):
             if q.graph_name == LABELS:
                 continue
-            used.add(q.predicate.value)
+            predicates.add(q.predicate.value)
             if isinstance(q.object, ox.NamedNode):
                 used.add(q.object.value)
-        used = {t for t in used if t.startswith(LABELLED) and not t.startswith(BASE)}
-        assert {T.W_AUTHOR, T.W_CREATOR, T.SCHEMA_ISBN, T.LANG_BASE + "eng", T.C_WORK} <= used
+        used = {t for t in used if t.startswith(LABELLED) and not t.startswith((BASE, T.MB + "scheme/"))}
+        used |= predicates  # every property, whatever its vocabulary
+        assert {T.W_AUTHOR, T.W_CREATOR, T.SCHEMA_ISBN, T.LANG_BASE + "eng", T.C_WORK,
+                "http://www.w3.org/ns/shacl#ValidationResult", "https://www.w3.org/ns/activitystreams#Create"} <= used
         rows = store.query(f"""SELECT ?t ?l WHERE {{ GRAPH <{labels.LABELS_GRAPH}> {{ ?t <{RDFS_LABEL}> ?l }}
                                 FILTER(LANGMATCHES(LANG(?l), "en")) }}""")
         labelled = {r["t"].value for r in rows}

@@ -104,3 +104,53 @@ def test_653_gives_a_concept_per_term_without_closing_punctuation():
     # A controlled heading's $a and subdivisions stay one concept.
     desc = convert(record_with("=650  \\0$aCats$vPoetry."))
     assert [_text(c) for c in desc.work.values(T.W_SUBJECT)] == ["Cats -- Poetry"]
+
+
+def _quads(desc) -> set[tuple[str, str, str]]:
+    import pyoxigraph as ox
+
+    from metadatabronn.rdf import serialise
+
+    s = serialise(desc, "http://example.org", source="t", source_hash="h", when="2026-01-01T00:00:00Z")
+    text = s.nquads + "".join(c for _, _, c in s.cores)
+    return {(q.subject.value, q.predicate.value, q.object.value) for q in ox.parse(text, format=ox.RdfFormat.N_QUADS)}
+
+
+def test_isbn_as_thirteen_digits_beside_the_identifier():
+    desc = convert(record_with("=020  \\\\$a0-19-811657-8 (pbk.)", "=020  \\\\$a978-0-19-811657-8",
+                               "=020  \\\\$a0198116579", "=020  \\\\$a9780198116579", "=020  \\\\$z0198116578"))
+    m = desc.manifestation
+    assert [v.text for v in m.values(T.SCHEMA_ISBN)] == ["9780198116578", "9780198116578"]
+    # the identifiers as before: urn:isbn: and the printed forms; a bad check digit gets no schema:isbn
+    ids = [v.text for v in m.values(T.M_IDENTIFIER)]
+    assert ids.count("urn:isbn:9780198116578") == 2 and "0-19-811657-8" in ids and "0198116579" in ids
+    assert "urn:isbn:9780198116579" in [v.text for v in m.values(T.MB_INVALID_IDENTIFIER)]
+
+
+def test_norwegian_record_isbn_and_general_elements_in_the_store():
+    # BIBSYS 990929710914702204: an author (100), a translator and an illustrator (700 $e).
+    path = DATA / "golden" / "golden-mit.marcxml"
+    (record,) = [r for r in (parse_chunk(c) for c in iter_chunks(path))
+                 if r["001"] and r["001"].data.strip() == "990929710914702204"]
+    desc = convert(record)
+    quads = _quads(desc)
+    by = {}
+    for s, p, o in quads:
+        by.setdefault(p, set()).add((s, o))
+    authors, translators = by[T.W_AUTHOR], by[T.E_TRANSLATOR]
+    assert authors and authors <= by[T.W_CREATOR]
+    assert translators and translators <= by[T.E_CREATOR]
+    # the illustrator sits on the manifestation: no general element of the expression for it
+    illustrators = {o for _, o in by[T.M_ILLUSTRATOR]}
+    assert not illustrators & {o for _, o in by[T.E_CREATOR]}
+    # the description itself is unchanged: what MARC export reads has no general statement
+    assert desc.work.values(T.W_CREATOR) == [] and desc.expression.values(T.E_CREATOR) == []
+    assert by[T.SCHEMA_ISBN] and all((s, "urn:isbn:" + o) in by[T.M_IDENTIFIER] for s, o in by[T.SCHEMA_ISBN])
+
+
+def test_general_element_once_per_agent():
+    desc = convert(record_with("=100  1\\$aNordmann, Kari,$eforfatter,$ekomponist."))
+    quads = _quads(desc)
+    creators = [(s, o) for s, p, o in quads if p == T.W_CREATOR]
+    assert len(creators) == 1
+    assert {p for s, p, o in quads if (s, o) == creators[0]} == {T.W_AUTHOR, T.W_COMPOSER, T.W_CREATOR}

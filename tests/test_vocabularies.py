@@ -94,3 +94,19 @@ def test_obsolete_language_codes_are_not_current_and_name_a_current_one():
     assert set(T.OBSOLETE_LANGUAGES.values()) <= T.LANGUAGE_CODES
     # Crow has no code of its own in the MARC list (it is coded sio); esk has several replacements.
     assert T.current_language("cro") is None and T.current_language("esk") is None
+
+
+def test_general_creator_elements_are_the_declared_super_properties():
+    """Each role the mapping states its general element beside is declared its sub-property, as
+    the RDA Registry defines it; and no other declared sub-property of a general element is left
+    without it."""
+    from metadatabronn.mapping.roles import CODES, GENERAL
+
+    g = rdflib.Graph().parse(VOCABULARIES / "rda-elements.ttl")
+    sub = rdflib.RDFS.subPropertyOf
+    declared_pairs = {(str(s), str(o)) for s, o in g.subject_objects(sub)}
+    assert set(GENERAL.items()) == declared_pairs
+    assert set(GENERAL.values()) == {T.W_CREATOR, T.E_CREATOR}
+    assert set(GENERAL) <= {element for _, element in CODES.values()}
+    # Issuing body, sponsor and degree grantor are related agents of the work, not creators.
+    assert not {T.W_ISSUING, T.W_SPONSOR, T.W_DEGREE_GRANTOR} & set(GENERAL)

@@ -71,7 +71,7 @@ RULES: tuple[Rule, ...] = (
          ((W, T.W_COMPILER, "Delano, Joel Andrew, 1831-1901"), (A, T.A_PERSON_NAME, "Delano, Joel Andrew"),
           (A, T.A_BIRTH, "1831"), (A, T.A_DEATH, "1901")),
          "(DLC)00000119",
-         "The creator; the role from $e/$4, else author for text and creator otherwise. The store states, beside a role the RDA Registry makes a sub-property of rdaw:P10065 (has creator agent of work: author, compiler, composer, photographer), that general element too, so one triple pattern finds every creator (see below). Relator terms are carried as written. A heading whose $a is empty names no agent: the field is carried as written and noted on the manifestation (mb:headingWithoutName), a Warning of the profile.",
+         "The creator; the role from $e/$4, else author for text and creator otherwise. The store states, beside a role the RDA Registry makes a sub-property of rdaw:P10065 (has creator agent of work: author, compiler, composer, photographer), that general element too, so one triple pattern finds every creator. Relator terms are carried as written. A heading whose $a is empty names no agent: the field is carried as written and noted on the manifestation (mb:headingWithoutName), a Warning of the profile.",
          keep=H.name_is_empty),
     Rule(("130", "240"), H.preferred_title, "anp", (T.W_PREFERRED_TITLE, T.W_VARIANT_TITLE),
          "=240  10$aSpeeches.$lEnglish", ((W, T.W_PREFERRED_TITLE, "Speeches"),), "(DLC)00001408",

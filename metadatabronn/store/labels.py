@@ -3,8 +3,8 @@
 
 The graph ``https://w3id.org/metadatabronn/graph/labels`` (a name independent of the base IRI,
 like ``mb:store``: a rebase leaves it as it is) holds, for every term that ``vocabularies/``
-declares (RDA elements and classes, the RDA value vocabularies, the ISO 639-2 languages and the
-project's own terms):
+declares (RDA elements and classes, the RDA value vocabularies, the ISO 639-2 languages, the
+project's own terms, and the RDF, SKOS, SHACL, PROV and Activity Streams terms the store uses):
 
 - its ``rdfs:label``s in English and Norwegian bokmål, as the vocabulary gives them; a term the
   vocabulary labels with ``skos:prefLabel`` only (a language, a content type) gets the same
@@ -34,7 +34,8 @@ LABELS_GRAPH = "https://w3id.org/metadatabronn/graph/labels"
 MB_LABELS_VERSION = T.MB + "labelsVersion"
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 RDFS_SUBPROPERTY = "http://www.w3.org/2000/01/rdf-schema#subPropertyOf"
-VOCABULARY_FILES = ("rda-elements.ttl", "rda-classes.ttl", "rda-terms.ttl", "iso639-2.ttl", "metadatabronn.ttl")
+VOCABULARY_FILES = ("rda-elements.ttl", "rda-classes.ttl", "rda-terms.ttl", "iso639-2.ttl", "metadatabronn.ttl",
+                    "other-terms.ttl")
 # Bumped when what the graph holds changes for the same files.
 _FORMAT = "1"
 _KEPT = {RDFS_LABEL: RDFS_LABEL, T.SKOS_PREFLABEL: RDFS_LABEL, RDFS_SUBPROPERTY: RDFS_SUBPROPERTY}
