@@ -14,6 +14,10 @@ TOMBSTONE = "https://www.w3.org/ns/activitystreams#Tombstone"
 NAME_ELEMENTS = (T.A_PERSON_AAP, T.A_CORPORATE_AAP, T.A_FAMILY_AAP, T.A_PERSON_NAME, T.A_CORPORATE_NAME,
                  T.A_FAMILY_NAME, T.W_PREFERRED_TITLE, T.M_TITLE_PROPER, T.SKOS_PREFLABEL, T.I_LOCATION)
 MAX_EDITIONS = 2_000  # manifestations read for one expression's table
+# The elements that name an entity of each kind, by the kind its IRI's path says: one look-up
+# for most names instead of one for every element that could name something.
+_NAMED_BY = {"work": (T.W_PREFERRED_TITLE, T.W_AAP), "manifestation": (T.M_TITLE_PROPER,),
+             "agent": NAME_ELEMENTS[:6], "concept": (T.SKOS_PREFLABEL,), "item": (T.I_LOCATION,)}
 
 
 def name(ctx: Context, iri: str) -> str:
@@ -21,7 +25,10 @@ def name(ctx: Context, iri: str) -> str:
     title, a manifestation by its title proper, a concept by its label."""
     found = ctx.names.get(iri)
     if found is None:
-        found = first(ctx.store, iri, NAME_ELEMENTS)
+        kind = iri[len(ctx.base) + 1:].split("/", 1)[0] if ctx.own(iri) else ""
+        found = first(ctx.store, iri, _NAMED_BY.get(kind, NAME_ELEMENTS))
+        if found is None and kind in _NAMED_BY:
+            found = first(ctx.store, iri, NAME_ELEMENTS)
         if found is None:
             work = first(ctx.store, iri, (T.E_WORK,))
             found = name(ctx, work) if work else iri.rsplit("/", 1)[-1]
