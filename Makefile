@@ -43,12 +43,13 @@ demo-store: $(BIN)/metadatabronn
 test: $(BIN)/metadatabronn browser
 	$(BIN)/python -m pytest
 
-# The query page's test drives Debian's headless Chromium. Installed here when this is a Debian
-# machine we may install on; elsewhere that one test skips and says so.
+# The browser tests (tests/test_browser.py, and the query page's) drive Debian's headless Chromium
+# through Playwright, never a browser Playwright downloads. Installed here when this is a Debian
+# machine we may install on; elsewhere those tests skip and say so.
 browser:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
-		echo "chromium not installed: the query page's browser test will skip"; }
+		echo "chromium not installed: the browser tests will skip"; }
 
 bench: $(BIN)/metadatabronn
 	$(BIN)/python bench/ingest.py
