@@ -14,6 +14,7 @@ import logging
 import multiprocessing
 import os
 import queue
+import signal
 import threading
 from collections import deque
 from pathlib import Path
@@ -38,6 +39,7 @@ QUERY_STACK = 512 * 1024 * 1024
 def _serve(conn, store_path: str, base: str, max_bytes: int, refresh: float = 0.0, nice: int = 0) -> None:
     """The worker process: answers requests on a thread with a large stack, which lowers its
     CPU priority by ``nice`` once the store is open (see :func:`_answer`)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server, which then stops its workers
     try:
         threading.stack_size(QUERY_STACK)
         thread = threading.Thread(target=_answer, args=(conn, store_path, base, max_bytes, refresh, nice),
