@@ -33,7 +33,7 @@ DEMO_LOAD = rm -rf '$(DEMO_STORE)' '$(DEMO_STORE).rejects' && mkdir -p "$$(dirna
 demo: $(BIN)/metadatabronn
 	@base=$$($(BIN)/python -m metadatabronn.cli.ports --host '$(HOST)' '$(PORT)') || exit 1; \
 	$(DEMO_LOAD) || exit 1; \
-	echo "Serving the demo store at $$base/ (query page; /docs for the API); Ctrl-C stops it."; \
+	echo "Serving the demo store at $$base/ (the catalogue; $$base/query to query it with SPARQL; $$base/docs for the API); Ctrl-C stops it."; \
 	exec $(BIN)/metadatabronn serve --store '$(DEMO_STORE)' --host '$(HOST)' --port "$${base##*:}"
 
 # The demo store alone, not served.
