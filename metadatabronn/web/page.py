@@ -35,7 +35,11 @@ from starlette.routing import Mount
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
-COOKBOOK = Path(__file__).resolve().parents[2] / "docs" / "cookbook.md"
+# An installed copy carries the cookbook inside the package (as it does vocabularies/), a checkout
+# has it in docs/.
+_HERE = Path(__file__).resolve()
+COOKBOOK = next((p for p in (_HERE.parents[1] / "docs" / "cookbook.md", _HERE.parents[2] / "docs" / "cookbook.md")
+                 if p.is_file()), _HERE.parents[2] / "docs" / "cookbook.md")
 LABELS_URL = "/query/labels.json"
 STATIC_URL = "/static"
 ENDPOINT = "/sparql"
