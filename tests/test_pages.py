@@ -106,6 +106,7 @@ def test_manifestation_page_reads_as_isbd_with_links_up_and_marc(client, reader)
     assert doc.findtext(".//p[@class='isbd']") == ("Heroin and other poems / Charlie Smith. — 1st ed. — New York : "
                                                    "Norton, c2000. — 95 p. ; 22 cm. — ISBN 9780393049978")
     assert doc.find(".//ul[@class='up']//a[@class='work']").get("href") == local(work_of(reader, "DLC-00031871"))
+    assert doc.find(".//ul[@class='creators']").text_content() == "Smith, Charlie, 1947- (author)"
     assert doc.find(".//ul[@class='up']//a[@class='expression']").text_content() == "Text · English"
     description = doc.find(".//dl[@class='description']")
     terms = dict(zip([d.text_content() for d in description.findall("dt")],

@@ -110,8 +110,13 @@ def render(ctx: Context, iri: str, values: dict[str, list[Value]]) -> tuple[str,
             described.append((L.element(p, ctx.lang), "<br>".join(shown)))
     # schema:isbn repeats the ISBN the identifiers show.
     others = rows(ctx, values, set(ORDER) | set(UP) | set(L.MANIFESTATION_ROLES) | {SCHEMA_ISBN})
+    creators = []  # the work's creators, by the elements that name them (not its whole description)
+    for work in texts(values, T.M_WORK):
+        creators += [(p, agent) for p in L.WORK_ROLES for agent in ctx.store.values(work, p)]
+    specific = {a for p, a in creators if p not in L.GENERAL_ROLES}
+    creators = [(p, a) for p, a in dict.fromkeys(creators) if p not in L.GENERAL_ROLES or a not in specific]
     contributors = agents_line(ctx, agents_by_role(values, L.MANIFESTATION_ROLES), "contributors")
-    body = [f"<h1>{e(title)}</h1>", f'<ul class="up">{"".join(up)}</ul>' if up else "",
+    body = [f"<h1>{e(title)}</h1>", agents_line(ctx, creators), f'<ul class="up">{"".join(up)}</ul>' if up else "",
             f'<p class="isbd">{e(isbd(values))}</p>', contributors,
             f'<section class="description"><h2>{e(L.t("Description", ctx.lang))}</h2>'
             f'{definitions(described + others, "description")}</section>',
