@@ -80,6 +80,7 @@ def searching(request: Request, run):
 def _page(request: Request, items: list[dict], limit: int, offset: int, more: bool) -> JSONResponse:
     if wants_html(request):  # a browser (the search box): the results as a catalogue page
         return results.html_page(request, items, limit, offset, more)
+
     def url(new_offset: int) -> str:
         params = dict(request.query_params)
         params.update(limit=str(limit), offset=str(new_offset))

@@ -8,6 +8,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .catalogue.errors import error_page, wants_html
+
 PROBLEM = "application/problem+json"
 _TITLES = {400: "Bad request", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
            406: "Not acceptable", 410: "Gone", 413: "Result too large", 415: "Unsupported media type",
@@ -31,8 +33,6 @@ class Problem(Exception):
 
 def problem_response(request: Request, status: int, detail: str, *, title: str | None = None,
                      type_: str = "about:blank", headers: dict | None = None, **extensions) -> JSONResponse:
-    from .catalogue.errors import error_page, wants_html
-
     if wants_html(request):
         page = error_page(request, status, title or _TITLES.get(status, "Error"), detail, extensions)
         return HTMLResponse(page, status_code=status, headers={**(headers or {}), "Vary": "Accept"})
