@@ -36,7 +36,7 @@ class _Batch:
     """What one bulk load writes, and what the look-ups must see before it is in the store."""
 
     __slots__ = ("parts", "digests", "added", "superseded", "cores", "replace", "written", "last_sequence",
-                 "tombstones", "counts", "rows", "texts", "removed")
+                 "tombstones", "counts", "rows", "texts", "removed", "copied")
 
     def __init__(self) -> None:
         self.parts: list[bytes] = []
@@ -52,6 +52,7 @@ class _Batch:
         self.rows: list[catalogue.Row] = []  # the catalogue index's rows of the batch's records
         self.texts: list[tuple] = []  # (manifestation, work, titles, creators) for full-text search
         self.removed: list[str] = []  # manifestations deleted: their text goes
+        self.copied: list[tuple[str, int, bytes]] = []  # (graph or core, sequence, N-Quads) loaded
 
 
 def _counted(core: bytes) -> str | None:
@@ -191,6 +192,7 @@ class Loader:
                     self._remember(iri)
                     batch.cores.add(iri)
                     batch.parts.append(core)
+                    batch.copied.append((iri, self.seq, core))
                     batch.written.append(iri)
                     counted = _counted(core)
                     if counted:
@@ -210,6 +212,7 @@ class Loader:
             batch.replace.append(o.graph)
             batch.superseded.add(old)
         batch.parts.append(text)
+        batch.copied.append((o.graph, self.seq, text))
         batch.parts.append(self.store.change_quads(self.seq, change, manifestation, self.when).encode("utf-8"))
         batch.written += (o.graph, self.store.change_iri(self.seq))
         batch.rows.append(catalogue.Row(manifestation.rsplit("/", 1)[-1], o.graph, manifestation, self.seq,
@@ -261,7 +264,7 @@ class Loader:
                 if work not in titles:
                     titles[work] = catchup.work_title(self.store, work)
                 texts.append(catalogue.make_text(manifestation, work, record_titles, creators, titles[work]))
-        cat.write(batch.rows, texts, batch.removed, sequence=batch.last_sequence)
+        cat.write(batch.rows, texts, batch.removed, sequence=batch.last_sequence, copied=batch.copied)
 
     def _write(self) -> None:
         while True:

@@ -205,7 +205,9 @@ def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None]
     gate = settings.gate()
     started = time.perf_counter()
     now = datetime.now(timezone.utc)
-    when = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # In the form the store gives it back (no trailing zeros in the fraction), so that what a
+    # batch writes beside the store (its rows, its copies) says what the store then holds.
+    when = now.strftime("%Y-%m-%dT%H:%M:%S.%f").rstrip("0").rstrip(".") + "Z"
     summary = Summary(profile=settings.profile, on_invalid=settings.on_invalid if gate else None)
     rejects = Rejects(rejects_dir, now.strftime("%Y%m%dT%H%M%S%f"))
     carried: Counter = Counter()

@@ -4,6 +4,7 @@ with it so that harvesting and search never read the whole store.
 - ``records``: one row per record graph (identifier, graph, manifestation, the change-log sequence
   and datestamp of its latest change or of a shared entity it names, deleted, source set);
 - ``changed``: the latest change of each shared entity edited in the well;
+- ``copies``: each record graph and entity core as last loaded, compressed (:mod:`.copies`);
 - ``meta``: the change-log sequence the index is in step with, and the schema version;
 - the full-text tables of :mod:`.search`, fed with a :class:`~.search.Text` per manifestation.
 
@@ -27,6 +28,7 @@ from typing import Iterable, Iterator
 
 from ..errors import StoreError
 from ..mapping import terms as T
+from . import copies
 
 try:  # the full-text tables; the index works without them
     from . import search
@@ -160,7 +162,7 @@ class Catalogue:
                 self.conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
                 self.conn.execute("PRAGMA journal_mode=WAL")
                 self.conn.execute("PRAGMA synchronous=NORMAL")
-                self.conn.executescript(_SCHEMA)
+                self.conn.executescript(_SCHEMA + copies.SCHEMA)
                 if search is not None:
                     with self.transaction():
                         search.create(self.conn)
@@ -194,10 +196,14 @@ class Catalogue:
 
     # writing -------------------------------------------------------------------------------
     def write(self, rows: Iterable[Row], texts: Iterable = (), removed: Iterable[str] = (),
-              drop: Iterable[str] = (), sequence: int | None = None) -> None:
+              drop: Iterable[str] = (), sequence: int | None = None, *,
+              copied: Iterable[tuple[str, int, bytes]] = (), stale: Iterable[str] = ()) -> None:
         """Rows (inserted or replaced), texts, manifestations whose text goes, row ids that go,
-        and the sequence the index is then in step with: one transaction."""
+        copies written (:mod:`.copies`) and IRIs whose copy goes, and the sequence the index is
+        then in step with: one transaction."""
         with self.transaction():
+            copies.drop(self.conn, stale)
+            copies.put(self.conn, copied)
             self.conn.executemany("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?)",
                                   [r.values() for r in rows])
             self.conn.executemany("DELETE FROM records WHERE id = ?", [(i,) for i in drop])
@@ -223,6 +229,7 @@ class Catalogue:
                 search.remove(self.conn, [m for (m,) in self.conn.execute("SELECT manifestation FROM records")])
             self.conn.execute("DELETE FROM records")
             self.conn.execute("DELETE FROM changed")
+            copies.clear(self.conn)
             self.set_meta("sequence", "0")
 
     # reading (harvesting) ------------------------------------------------------------------

@@ -12,7 +12,7 @@ import pyoxigraph as ox
 
 from ..mapping import terms as T
 from ..rdf import AS, DCT_SOURCE, MB_DESCRIBES
-from . import catalogue as _catalogue
+from . import catalogue as _catalogue, copies
 from .catalogue import CHUNK, TITLES, Catalogue, Row, creators_of, make_text, set_name, stamp, titles_of
 from .layout import AS_OBJECT, AS_PUBLISHED
 
@@ -132,6 +132,7 @@ def catch_up(store: Store, cat: Catalogue, upto: int | None = None) -> int:
 def _apply(store: Store, cat: Catalogue, seqs: range) -> None:
     rows: dict[str, Row | None] = {}  # id → row after these entries (None: none)
     changed: dict[str, tuple[int, str]] = {}
+    stale: set[str] = set()  # whose copy no longer says what the store holds
 
     def current(record_id: str) -> Row | None:
         if record_id not in rows:
@@ -147,10 +148,13 @@ def _apply(store: Store, cat: Catalogue, seqs: range) -> None:
             record_id = obj.rsplit("/", 1)[-1]
             graph = _graph_of(store, obj)
             rows[record_id] = None if graph is None else Row(record_id, graph, obj, seq, stamp(when), False, None)
+            stale.update((obj, f"{store.base}/record/{record_id}", *(() if graph is None else (graph,))))
             continue
         changed[obj] = (seq, when)
+        stale.add(obj)
         moment = stamp(when)
         for graph in _graphs_naming(store, obj):
+            stale.add(graph)
             row = current(graph.rsplit("/", 1)[-1])
             # No row yet: the record's own entry comes later in the log, and sets it.
             if row is not None and not row.deleted:
@@ -163,6 +167,7 @@ def _apply(store: Store, cat: Catalogue, seqs: range) -> None:
             continue
         _refresh(store, record_id, row, keep, texts, removed, drop)
     with cat.transaction() as conn:
+        copies.drop(conn, stale)
         conn.executemany("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?)", [r.values() for r in keep])
         conn.executemany("DELETE FROM records WHERE id = ?", [(i,) for i in drop])
         conn.executemany("INSERT OR REPLACE INTO changed VALUES (?, ?, ?)",
@@ -194,6 +199,7 @@ def rederive(store: Store, cat: Catalogue, graphs: Iterable[str]) -> int:
     """Rows of record graphs written again from the store as it is (after a roll-back: a graph
     gone takes its row and text with it); the index is then not ahead of the store."""
     prefix = f"{store.base}/record/"
+    graphs = list(graphs)
     ids = [g[len(prefix):] for g in graphs if g.startswith(prefix)]
     keep, texts, removed, drop = [], [], [], []
     for record_id in ids:
@@ -202,7 +208,8 @@ def rederive(store: Store, cat: Catalogue, graphs: Iterable[str]) -> int:
             continue
         _refresh(store, record_id, row, keep, texts, removed, drop)
     last = last_sequence(store)
-    cat.write(keep, texts, removed, drop, sequence=min(cat.sequence, last))
+    # Every IRI the batch named loses its copy: its graph or core is gone, or is what it was before.
+    cat.write(keep, texts, removed, drop, sequence=min(cat.sequence, last), stale=graphs)
     return len(ids)
 
 

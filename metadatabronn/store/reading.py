@@ -12,6 +12,8 @@ import pyoxigraph as ox
 from ..errors import MetadatabronnError, QuerySyntaxError, ResultTooLarge, StoreError
 from ..mapping import terms as T
 from ..rdf import AS, DCT_SOURCE, PROV_GENERATED, XSD_DATETIME, literal
+from . import copies
+from .catalogue import path_of as _catalogue_path
 from .layout import AS_OBJECT, AS_PUBLISHED, RDF_TYPE
 from .sparql import has_dataset_clause
 
@@ -26,6 +28,18 @@ class Reading:
     # Latest change times of shared entities, kept for a read-only snapshot (which cannot change
     # under it): an export, or a server, meets the same agents and concepts again and again.
     _change_memo: _Memo | None = None
+    _core_memo: _Memo | None = None
+    _copy_view: copies.View | None | bool = False  # False: not yet looked for
+
+    def _copies(self) -> copies.View | None:
+        """A read-only snapshot's view of the copies of records and cores; a writer reads the store."""
+        view = self._copy_view
+        if view is False:
+            view = None
+            if self.read_only:
+                view = copies.View(_catalogue_path(self.path), self.next_sequence() - 1)
+            self._copy_view = view
+        return view
 
     def identifiers(self, graph: str) -> list[str]:
         return [q.object.value for q in self._store.quads_for_pattern(
@@ -120,7 +134,10 @@ class Reading:
         With ``edits``, a sixth item: the entities it names that were changed in the well after
         the record was loaded (their change-log entries are later than its load)."""
         g = ox.NamedNode(graph)
-        quads = list(self._store.quads_for_pattern(None, None, None, g))
+        view = self._copies()
+        quads = view.quads(graph) if view is not None else None
+        if quads is None:
+            quads = list(self._store.quads_for_pattern(None, None, None, g))
         if not quads:
             return None
         manifestation, carried, modified, deleted = "", "", "", False
@@ -147,19 +164,23 @@ class Reading:
                 named.add(o.value)
         seen = {manifestation}
         todo = sorted(named, reverse=True)  # popped from the end: in IRI order, whatever the hash seed
+        ahead = self._cores_ahead(todo)
         while todo:  # entity cores, and the cores of what they name (a related work's author)
             iri_ = todo.pop()
             if iri_ in seen:
                 continue
             seen.add(iri_)
-            for q in self._store.quads_for_pattern(ox.NamedNode(iri_), None, None, ox.DefaultGraph()):
-                is_literal = isinstance(q.object, ox.Literal)
-                statements.append((iri_, q.predicate.value, q.object.value, is_literal))
-                if not is_literal and q.predicate.value != RDF_TYPE and q.object.value.startswith(base):
-                    todo.append(q.object.value)
+            for p, o, is_literal in self._core(iri_, ahead):
+                statements.append((iri_, p, o, is_literal))
+                if not is_literal and p != RDF_TYPE and o.startswith(base):
+                    todo.append(o)
         # The record last changed when it was loaded, or when an entity it embeds was edited in
         # the well, whichever is later: MARC's 005 and OAI-PMH datestamps say the same.
-        times = {i: self.latest_change(i, shared=i != manifestation) for i in seen}
+        shared = [i for i in seen if i != manifestation]
+        view = self._copies()
+        times = (view.changes(shared) if view is not None and shared else None) or \
+            {i: self.latest_change(i, shared=True) for i in shared}
+        times[manifestation] = self.latest_change(manifestation)
         latest = [t for t in times.values() if t]
         loaded = modified
         if modified:
@@ -173,6 +194,34 @@ class Reading:
             at = _instant(loaded)
             edited = frozenset(i for i, t in times.items() if i != manifestation and t and _instant(t) > at)
         return manifestation, carried, modified, deleted, statements, edited
+
+    def _cores_ahead(self, iris: list[str]) -> dict[str, list[ox.Quad]]:
+        """The copies of the cores a record names, in one read (those not remembered)."""
+        view = self._copies()
+        if view is None:
+            return {}
+        memo = self._core_memo
+        return view.fetch([i for i in iris if memo is None or i not in memo])
+
+    def _core(self, iri: str, ahead: dict | None = None) -> tuple[tuple[str, str, bool], ...]:
+        """An entity's core (its statements in the default graph) as (predicate, object, literal?).
+        A read-only snapshot remembers the latest few: an agent or a subject many records name is
+        read once, not once a record (a snapshot never changes under its reader)."""
+        memo = self._core_memo
+        if memo is not None and iri in memo:
+            return memo[iri]
+        found = ahead.get(iri) if ahead else None
+        if found is None:
+            view = self._copies()
+            found = view.quads(iri) if view is not None else None
+        if found is None:
+            found = self._store.quads_for_pattern(ox.NamedNode(iri), None, None, ox.DefaultGraph())
+        core = tuple((q.predicate.value, q.object.value, isinstance(q.object, ox.Literal)) for q in found)
+        if self.read_only:
+            if memo is None:
+                memo = self._core_memo = _Memo(MEMO_ENTITIES)
+            memo[iri] = core
+        return core
 
     def latest_change(self, iri: str, *, shared: bool = False) -> str | None:
         """The time of the latest change-log entry about ``iri`` (an xsd:dateTime), or None: the

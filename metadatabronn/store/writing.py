@@ -14,7 +14,7 @@ import pyoxigraph as ox
 
 from ..errors import StoreError, StoreFullError
 from ..rdf import iri, literal, XSD_DATETIME
-from . import catalogue, catchup
+from . import catalogue, catchup, copies
 from .layout import AS_OBJECT, AS_PUBLISHED, CHANGE_TYPES, MB_LAST_SEQUENCE, MB_PENDING, MB_SEQUENCE, RDF_TYPE
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,46 @@ class Writing:
         if self.catalogue is None:
             raise StoreError("the store is open read-only: its catalogue index cannot be rebuilt")
         return catchup.rebuild(self, self.catalogue)
+
+    FORGET_LIMIT = 50_000
+
+    def forget_copies(self, named: Iterable[str], *, everything: bool = False) -> None:
+        """After an edit: the copies (:mod:`.copies`) of the IRIs it names and of the record
+        graphs naming them go, or all of them after a drop of whole graphs. What an edit changes
+        without naming it is as unknown to the copies as to the change log."""
+        if self.catalogue is None:
+            return
+        stale: set[str] = set()
+        for value in () if everything else named:
+            stale.add(value)
+            for q in self._store.quads_for_pattern(None, None, ox.NamedNode(value), None):
+                if isinstance(q.graph_name, ox.NamedNode):
+                    stale.add(q.graph_name.value)
+                    if len(stale) > self.FORGET_LIMIT:  # a class or a vocabulary term: cheaper to drop all
+                        everything = True
+                        break
+            if everything:
+                break
+        with self.catalogue.transaction() as conn:
+            if everything:
+                copies.clear(conn)
+            else:
+                copies.drop(conn, stale)
+
+    def refill_copies(self) -> int:
+        """Write the copies of records and entities the index lacks (:mod:`.refill`); how many."""
+        if self.catalogue is None:
+            raise StoreError("the store is open read-only: its copies cannot be written")
+        from .refill import refill
+
+        done = [0]
+
+        def progress(n: int) -> None:
+            done[0] += n
+            if done[0] % 50_000 < n:
+                log.info("copies: %d records looked at", done[0])
+
+        return refill(self, self.catalogue, progress)
 
     # pending loads ---------------------------------------------------------------------------
     def pending(self) -> set[str]:

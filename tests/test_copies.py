@@ -1,0 +1,240 @@
+"""Copies of record graphs and entity cores in the catalogue index (store.copies): what a reader
+gets from them is what the store holds, after loads, edits, deletions, roll-backs and refills,
+and a snapshot never reads a copy newer than itself."""
+
+from __future__ import annotations
+
+import sqlite3
+import zlib
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from metadatabronn.errors import StoreError
+from metadatabronn.mapping import terms as T
+from metadatabronn.mapping.reverse import Options, from_triples, to_marc
+from metadatabronn.mapping.source import control_number_of
+from metadatabronn.marc.writer import encode
+from metadatabronn.pipeline import Settings, ingest
+from metadatabronn.store import Store
+from metadatabronn.store.catalogue import FILE
+
+from .test_catalogue_index import _crash
+from .test_pipeline import GOLDEN, MARC, edited, golden_records, mark_deleted, sample_file, write
+
+BASE = "http://example.org"
+
+
+def run(store: Path, *paths, workers: int = 1, **kw):
+    return ingest([str(p) for p in paths], Settings(store=store, base=BASE, workers=workers, **kw))
+
+
+def copies(store: Path) -> dict[str, set]:
+    """Every copy, as the set of statements it holds."""
+    conn = sqlite3.connect(store / FILE)
+    try:
+        return {iri: set(ox.parse(zlib.decompress(body), format=ox.RdfFormat.N_QUADS))
+                for iri, body in conn.execute("SELECT iri, body FROM copies")}
+    finally:
+        conn.close()
+
+
+def graphs(store: Path) -> list[str]:
+    conn = sqlite3.connect(store / FILE)
+    try:
+        return [g for (g,) in conn.execute("SELECT graph FROM records ORDER BY id")]
+    finally:
+        conn.close()
+
+
+def _render(found) -> bytes:
+    manifestation, carried, modified, deleted, statements, edited_ = found
+    src = from_triples(control_number_of(statements, manifestation), manifestation, statements, carried,
+                       modified=modified, deleted=deleted, edited=edited_)
+    return encode(to_marc(src, Options()), "marcxml", [])
+
+
+def agree(store: Path) -> int:
+    """Read every record through the copies and through the store alone: the same statements,
+    times and MARC. Returns how many records were read from a copy."""
+    with_copies, store_only = Store(store, BASE, read_only=True), Store(store, BASE, read_only=True)
+    store_only._copy_view = None  # as a writer reads: never a copy
+    from_copies = 0
+    try:
+        view = with_copies._copies()
+        for graph in graphs(store):
+            a, b = with_copies.record_statements(graph, edits=True), store_only.record_statements(graph, edits=True)
+            assert (a is None) == (b is None), graph
+            if a is None:
+                continue
+            assert a[:4] == b[:4] and a[5] == b[5], graph
+            assert sorted(a[4]) == sorted(b[4]), graph
+            assert _render(a) == _render(b), graph
+            from_copies += view.quads(graph) is not None
+    finally:
+        with_copies.close()
+        store_only.close()
+    return from_copies
+
+
+def test_ingest_copies_each_record_and_core_and_readers_get_what_the_store_holds(tmp_path):
+    store = tmp_path / "store"
+    s = run(store, GOLDEN, MARC / "lc5.mrc", MARC / "lc-unicode.mrc", workers=2)
+    assert agree(store) == s.manifestations > 20
+    held = copies(store)
+    # Each copy is exactly the store's graph or core.
+    st_ = Store(store, BASE, read_only=True)
+    try:
+        for iri, statements in held.items():
+            node = ox.NamedNode(iri)
+            graph = node if "/record/" in iri else ox.DefaultGraph()
+            subject = None if "/record/" in iri else node
+            assert statements == set(st_._store.quads_for_pattern(subject, None, None, graph)), iri
+    finally:
+        st_.close()
+
+
+def test_an_edit_drops_the_copies_of_what_it_names_and_of_the_records_naming_it(tmp_path):
+    store = tmp_path / "store"
+    pride = ("00007090", "00007091", "00033956")
+    run(store, sample_file(tmp_path / "p.mrc", *pride, "00000119"))
+    before = copies(store)
+    s = Store(store, BASE)
+    try:
+        (work,) = s.values(f"{BASE}/manifestation/DLC-00007090", T.M_WORK)
+        naming = {q.graph_name.value for q in s._store.quads_for_pattern(None, None, ox.NamedNode(work), None)
+                  if isinstance(q.graph_name, ox.NamedNode)}
+        s.update(f'DELETE {{ <{work}> <{T.W_PREFERRED_TITLE}> ?t }} INSERT {{ <{work}> <{T.W_PREFERRED_TITLE}> '
+                 f'"Pride and prejudice (novel)" }} WHERE {{ <{work}> <{T.W_PREFERRED_TITLE}> ?t }}', changed=[work])
+    finally:
+        s.close()
+    after = copies(store)
+    assert work in before and work not in after
+    assert naming and naming <= set(before) and not naming & set(after)
+    assert f"{BASE}/record/DLC-00000119" in after  # a record not naming the work keeps its copy
+    agree(store)
+
+
+def test_a_drop_of_whole_graphs_drops_every_copy(tmp_path):
+    store = tmp_path / "store"
+    run(store, GOLDEN)
+    s = Store(store, BASE)
+    try:
+        s.update(f"DROP GRAPH <{BASE}/record/DLC-00031871>", force=True)
+    finally:
+        s.close()
+    assert copies(store) == {}
+    agree(store)
+
+
+def test_a_roll_back_drops_the_copies_of_its_batch(tmp_path, monkeypatch):
+    store = tmp_path / "store"
+    run(store, GOLDEN)
+    deletion = write(tmp_path / "d.mrc", [edited(golden_records()[9], mark_deleted)])
+    with monkeypatch.context() as m:
+        _crash(m, "clear_pending", 2)  # the second batch's copies are written, then it is cut short
+        with pytest.raises(StoreError):
+            run(store, sample_file(tmp_path / "p.mrc", "00007090", "00000119"), deletion, batch_records=2)
+    s = Store(store, BASE)
+    try:
+        s.roll_back()
+    finally:
+        s.close()
+    assert f"{BASE}/record/DLC-00031871" not in copies(store)  # its graph went with the batch
+    agree(store)
+    run(store, deletion)
+    assert agree(store) == len(graphs(store))
+
+
+def test_a_snapshot_reads_no_copy_newer_than_itself(tmp_path):
+    store = tmp_path / "store"
+    run(store, GOLDEN)
+    reader = Store(store, BASE, read_only=True)
+    try:
+        graph = graphs(store)[3]
+        old = reader.record_statements(graph)
+        retitled = write(tmp_path / "r.mrc", [edited(r, _retitle) for r in golden_records()])
+        run(store, retitled)
+        assert copies(store)[graph] != set()
+        now = reader.record_statements(graph)  # the copy is newer: the snapshot's store is read
+        assert now[:4] == old[:4] and sorted(now[4]) == sorted(old[4])
+        assert reader._copies().quads(graph) is None
+    finally:
+        reader.close()
+    fresh = Store(store, BASE, read_only=True)
+    try:
+        assert fresh._copies().quads(graph) is not None
+        assert any(v.startswith("Revised: ") for _, _, v, _ in fresh.record_statements(graph)[4])
+    finally:
+        fresh.close()
+
+
+def _retitle(record):
+    record["245"]["a"] = "Revised: " + record["245"]["a"]
+
+
+def test_an_index_behind_the_snapshot_gives_no_copies(tmp_path):
+    store = tmp_path / "store"
+    run(store, GOLDEN)
+    conn = sqlite3.connect(store / FILE)
+    conn.execute("UPDATE meta SET value = '3' WHERE key = 'sequence'")
+    conn.commit()
+    conn.close()
+    reader = Store(store, BASE, read_only=True)
+    try:
+        assert reader._copies().fetch(graphs(store)) == {}
+        assert reader._copies().changes([f"{BASE}/work/x"]) is None
+    finally:
+        reader.close()
+
+
+def test_refill_writes_the_copies_ingest_writes(tmp_path, capsys):
+    from metadatabronn.cli import main
+
+    store = tmp_path / "store"
+    run(store, GOLDEN, MARC / "lc5.mrc")
+    made = copies(store)
+    conn = sqlite3.connect(store / FILE)
+    conn.execute("DELETE FROM copies")
+    conn.commit()
+    conn.close()
+    assert main(["reindex", "--copies", "--store", str(store)]) == 0
+    assert f"{len(made):,} copies" in capsys.readouterr().out
+    assert copies(store) == made
+    assert main(["reindex", "--copies", "--store", str(store)]) == 0  # nothing left to copy
+    assert " 0 copies" in capsys.readouterr().out
+    assert main(["reindex", "--store", str(store)]) == 0  # a rebuild makes them again
+    assert copies(store) == made
+
+
+_OPS = st.lists(st.tuples(st.sampled_from(["load", "retitle", "delete", "edit-work"]),
+                          st.lists(st.integers(0, 21), min_size=1, max_size=4, unique=True)),
+                min_size=1, max_size=3)
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=_OPS)
+def test_after_any_run_of_loads_edits_and_deletions_copies_say_what_the_store_holds(tmp_path_factory, ops):
+    tmp = tmp_path_factory.mktemp("ops")
+    store = tmp / "store"
+    records = golden_records()
+    run(store, GOLDEN, batch_records=8)
+    for n, (op, picked) in enumerate(ops):
+        if op == "edit-work":
+            s = Store(store, BASE)
+            try:
+                live = [g for g in graphs(store) if not s.is_tombstone(g)]
+                works = [w for i in picked if live
+                         for w in s.values(live[i % len(live)].replace("/record/", "/manifestation/"), T.M_WORK)]
+                for w in dict.fromkeys(works):
+                    s.update(f'INSERT DATA {{ <{w}> <{T.W_PREFERRED_TITLE}> "Also {n}" }}', changed=[w])
+            finally:
+                s.close()
+            continue
+        edit = {"load": None, "retitle": _retitle, "delete": mark_deleted}[op]
+        chosen = [records[i] if edit is None else edited(records[i], edit) for i in picked]
+        run(store, write(tmp / f"{n}.mrc", chosen), batch_records=2)
+    agree(store)
