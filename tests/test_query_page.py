@@ -328,3 +328,35 @@ def test_example_runs_in_a_browser(server, tmp_path):
     assert shot.returncode == 0, shot.stderr.decode("utf-8", "replace")[-2000:]
     assert png.stat().st_size > 10_000
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_labels_on_hover_and_beside_completions(server):
+    """What a cataloguer sees of the labels: the element's label when the pointer rests on its
+    P-number, and beside each suggestion of the completion."""
+    chromium = shutil.which("chromium")
+    if not chromium:
+        pytest.skip("chromium is not installed")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    number = 1 + [e.label for e in page.EXAMPLES].index("Works by a creator")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, headless=True, args=["--no-sandbox"])
+        try:
+            tab = browser.new_page()
+            tab.set_default_timeout(60_000)
+            tab.goto(f"{server}/query?example={number}")
+            tab.wait_for_function("() => Number(document.body.getAttribute('data-labels')) > 600")
+            token = tab.locator(".CodeMirror-line span", has_text=re.compile(r"^rdaw:P10065$")).first
+            token.hover()  # once the name stands still on the page: the editor lays out as it starts
+            tab.wait_for_function("() => document.querySelector('.CodeMirror').title !== ''")
+            assert tab.evaluate("document.querySelector('.CodeMirror').title") == "has creator agent of work"
+
+            tab.evaluate("""() => { const cm = document.querySelector('.CodeMirror').CodeMirror;
+                cm.setValue('PREFIX rdaw: <http://rdaregistry.info/Elements/w/>\\nSELECT * WHERE { ?w rdaw:P1006');
+                cm.focus(); cm.setCursor({line: 1, ch: 100}); }""")
+            tab.keyboard.press("Control+Space")
+            tab.wait_for_selector("li.CodeMirror-hint .hint-label")
+            hints = tab.evaluate("Array.from(document.querySelectorAll('li.CodeMirror-hint')).map(li => li.textContent)")
+            assert "rdaw:P10061 — has author agent" in hints
+            assert "rdaw:P10065 — has creator agent of work" in hints
+        finally:
+            browser.close()
