@@ -52,7 +52,7 @@ class _Batch:
         self.rows: list[catalogue.Row] = []  # the catalogue index's rows of the batch's records
         self.texts: list[tuple] = []  # (manifestation, work, titles, creators) for full-text search
         self.removed: list[str] = []  # manifestations deleted: their text goes
-        self.copied: list[tuple[str, int, bytes]] = []  # (graph or core, sequence, N-Quads) loaded
+        self.copied: list[tuple[str, int, bytes, bytes | None]] = []  # (graph or core, sequence, N-Quads, packed)
 
 
 def _counted(core: bytes) -> str | None:
@@ -192,7 +192,7 @@ class Loader:
                     self._remember(iri)
                     batch.cores.add(iri)
                     batch.parts.append(core)
-                    batch.copied.append((iri, self.seq, core))
+                    batch.copied.append((iri, self.seq, core, None))
                     batch.written.append(iri)
                     counted = _counted(core)
                     if counted:
@@ -212,7 +212,7 @@ class Loader:
             batch.replace.append(o.graph)
             batch.superseded.add(old)
         batch.parts.append(text)
-        batch.copied.append((o.graph, self.seq, text))
+        batch.copied.append((o.graph, self.seq, text, o.packed if text is o.nquads else None))
         batch.parts.append(self.store.change_quads(self.seq, change, manifestation, self.when).encode("utf-8"))
         batch.written += (o.graph, self.store.change_iri(self.seq))
         batch.rows.append(catalogue.Row(manifestation.rsplit("/", 1)[-1], o.graph, manifestation, self.seq,

@@ -20,6 +20,7 @@ from ..marc import Chunk, RecordKind, parse_chunk, record_kind
 from ..mapping.model import Lit
 from ..rdf import serialise
 from ..store.catalogue import TITLES, creators_of, titles_of
+from ..store.copies import pack
 from ..validate import Data, RecordReport, VIOLATION, check, load_profile, to_json, validation_quads
 from ..validate.check import paths_of
 
@@ -52,6 +53,7 @@ class Outcome(NamedTuple):
     warnings: int = 0
     report: str = ""  # JSON of the validation results, for a record kept aside
     text: tuple = ()  # (work IRI, titles, creators) for the catalogue's full-text search
+    packed: bytes = b""  # the N-Quads packed for the catalogue's copy of the record (store.copies)
 
 
 @dataclass(frozen=True)
@@ -112,8 +114,9 @@ def convert_chunk(chunk: Chunk, base: str, when: str, gate: Gate | None = None) 
                                report=json.dumps(json.loads(to_json([rep], gate.profile))["results"]))
             # Results live in the record's own graph: a fixed record's reload clears them.
             nquads += validation_quads(s.graph, gate.profile, results)
+        data = nquads.encode("utf-8")
         return Outcome(chunk.number, "ok", chunk.source, graph=s.graph, manifestation=s.manifestation,
-                       nquads=nquads.encode("utf-8"),
+                       nquads=data, packed=pack(data),
                        cores=tuple((k, i, c.encode("utf-8")) for k, i, c in s.cores), digest=digest,
                        carried_tags=tuple(description.carried_tags),
                        control_number=description.control_number, violations=violations, warnings=warnings,

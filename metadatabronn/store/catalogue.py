@@ -197,7 +197,7 @@ class Catalogue:
     # writing -------------------------------------------------------------------------------
     def write(self, rows: Iterable[Row], texts: Iterable = (), removed: Iterable[str] = (),
               drop: Iterable[str] = (), sequence: int | None = None, *,
-              copied: Iterable[tuple[str, int, bytes]] = (), stale: Iterable[str] = ()) -> None:
+              copied: Iterable[tuple[str, int, bytes, bytes | None]] = (), stale: Iterable[str] = ()) -> None:
         """Rows (inserted or replaced), texts, manifestations whose text goes, row ids that go,
         copies written (:mod:`.copies`) and IRIs whose copy goes, and the sequence the index is
         then in step with: one transaction."""

@@ -32,7 +32,7 @@ def refill(store: Store, cat: Catalogue, progress: Callable[[int], None] | None 
         if not rows:
             return written
         after = rows[-1].id
-        items: list[tuple[str, int, bytes]] = []
+        items: list[tuple[str, int, bytes, None]] = []
         taken: set[str] = set()
 
         def missing(iri: str) -> bool:
@@ -46,7 +46,7 @@ def refill(store: Store, cat: Catalogue, progress: Callable[[int], None] | None 
             base = row.graph.rsplit("/record/", 1)[0]
             quads = list(store._store.quads_for_pattern(None, None, None, ox.NamedNode(row.graph)))
             if quads and missing(row.graph):
-                items.append((row.graph, seq, ox.serialize(quads, format=ox.RdfFormat.N_QUADS)))
+                items.append((row.graph, seq, ox.serialize(quads, format=ox.RdfFormat.N_QUADS), None))
             # The cores a reader follows (:meth:`Reading.record_statements`): the well's own
             # entities, subject concepts, and what their cores name in turn.
             todo = [q.object.value for q in quads if isinstance(q.object, ox.NamedNode)
@@ -59,7 +59,7 @@ def refill(store: Store, cat: Catalogue, progress: Callable[[int], None] | None 
                 core = list(store._store.quads_for_pattern(ox.NamedNode(entity), None, None, ox.DefaultGraph()))
                 if not core:
                     continue
-                items.append((entity, seq, ox.serialize(core, format=ox.RdfFormat.N_QUADS)))
+                items.append((entity, seq, ox.serialize(core, format=ox.RdfFormat.N_QUADS), None))
                 todo += [q.object.value for q in core if isinstance(q.object, ox.NamedNode)
                          and q.predicate.value != RDF_TYPE and q.object.value.startswith(base)]
         with cat.transaction() as conn:
