@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .mapping.model import Description, Entity, Kind
+from .mapping import terms as T
+from .mapping.model import Description, Entity, Kind, Lit
 from .mapping.text import manifestation_id, normalise
 
 SEGMENT = {
@@ -77,6 +78,39 @@ def key(entity: Entity) -> str:
     if basis[0] == "id":
         return f"agent|id|{basis[1].replace(' ', '')}"
     return f"agent|{basis[1]}|{_folded(basis[2])}"
+
+
+def adopt(description: Description, basis: tuple[str, ...], title: str, access_point: str) -> None:
+    """Put a record's work under another work's identity: its basis (so its key and IRI), its
+    preferred title and access point, as the record that named that work gave them.
+
+    For a record whose own title is, by another record's word, a translation's name of an
+    original (``pipeline.aliases``). The record's expressions of its work (its own, and the
+    original-language one its 041 $h makes) follow the work, keeping their languages and content
+    types. The core statements are replaced, not added to: whichever record mints the work first,
+    its core says what the record naming the original says. Nothing of the record's own fields
+    changes (its 245 stays the manifestation's title proper).
+    """
+    work = description.work
+    old = work.basis
+    work.basis = basis
+    for entity in description.entities:
+        if entity.kind is Kind.EXPRESSION and entity.basis[1:3] == old[1:3]:
+            entity.basis = (entity.basis[0], basis[1], basis[2], *entity.basis[3:])
+    statements = work.statements
+    titles = [i for i, (p, _) in enumerate(statements) if p == T.W_PREFERRED_TITLE]
+    points = [i for i, (p, _) in enumerate(statements) if p == T.W_AAP]
+    # The converter puts the key's preferred title first and appends the access point it makes
+    # from it after every other (an 880's access point comes before).
+    if titles:
+        statements[titles[0]] = (T.W_PREFERRED_TITLE, Lit(title))
+    else:
+        statements.insert(0, (T.W_PREFERRED_TITLE, Lit(title)))
+        points = [i + 1 for i in points]
+    if points:
+        statements[points[-1]] = (T.W_AAP, Lit(access_point))
+    else:
+        statements.append((T.W_AAP, Lit(access_point)))
 
 
 def _digest(text: str) -> str:

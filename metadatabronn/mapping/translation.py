@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 
 from .headings import _creator_key, _title_of, nonfiling
-from .text import strip_isbd
+from .text import join_parts, strip_isbd
 
 # 7XX $i wordings that make the work in $a/$t the original of this record's translation
 # (compared in lower case, as a prefix: "Oversettelse av:" and "Translation of (work):").
@@ -240,6 +240,28 @@ def read(record) -> Reading:
     rule, title = named[0]
     reliable = all(reliable_title(t) for r, t in named if r == "500")
     return Reading(says, Original(rule, creator, title, language), reliable)
+
+
+def own_name(record) -> tuple[str, str]:
+    """(creator, title) that key a record's work when it names no original and has no 240/130:
+    the 1XX name part and the 245 title proper ($a, or $k without one) without its non-filing
+    article, with $n $p, as the converter files them (``fields.title_245``). A record that names
+    its original gives the title of the translation under this creator: an alias of the
+    original's work (``pipeline.aliases``)."""
+    main = next(iter(record.get_fields("100", "110", "111")), None)
+    creator = _creator_key(main) if main is not None else ""
+    field = next(iter(record.get_fields("245")), None)
+    if field is None:
+        return creator, ""
+    subfields = field.subfields
+    code = "a" if any(c == "a" for c, _ in subfields) else "k"
+    first = next((v for c, v in subfields if c == code), None)
+    if first is None:
+        return creator, ""
+    skip = int(field.indicator2) if code == "a" and field.indicator2.isdigit() else 0
+    filed = strip_isbd(first[skip:])
+    filed = filed[:1].upper() + filed[1:]
+    return creator, join_parts([filed] + [strip_isbd(v) for c, v in subfields if c in "np"])
 
 
 def doc_lines() -> list[str]:

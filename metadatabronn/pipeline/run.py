@@ -17,11 +17,12 @@ from typing import Callable, Iterable, Iterator
 
 from ..errors import ConfigError, InputError, ReadError
 from ..validate import DEFAULT_PROFILE, load_profile, to_shacl
-from ..marc import Chunk, iter_chunks
+from ..marc import Chunk, Format, iter_chunks
 from ..store import Store
+from . import aliases
 from .loader import Loader
 from .rejects import Rejects
-from .worker import Gate, Outcome, _convert_batch
+from .worker import Gate, Outcome, _convert_batch, convert_chunk
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class Summary:
     records_stored_with_violations: int = 0
     records_with_warnings: int = 0
     rejection_reasons: dict = field(default_factory=dict)
+    records_joined: int = 0  # put under their original's work by an alias (pipeline.aliases)
     works: int = 0
     expressions: int = 0
     manifestations: int = 0
@@ -55,6 +57,7 @@ class Summary:
     seconds: float = 0.0
     records_per_second: float = 0.0
     startup_seconds: float = 0.0  # from the start until the store is open and ready to load
+    aliases_seconds: float = 0.0  # the scan for aliases before conversion (in startup_seconds)
     compact_seconds: float = 0.0  # compacting the store after the load (not in ``seconds``)
     rejects_file: str | None = None
     files_unreadable: list = field(default_factory=list)  # "FILE: why", for files not read at all
@@ -213,11 +216,20 @@ def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None]
     carried: Counter = Counter()
     reasons: Counter = Counter()
     aside: Counter = Counter()
+    table = aliases.scan(paths)
+    summary.aliases_seconds = table.seconds
+    # Set before the workers are forked: each inherits the same table.
+    aliases.activate(table)
     # Workers are forked before the store is opened, so none of them holds a handle on it.
-    pool = multiprocessing.get_context("fork").Pool(settings.workers) if settings.workers > 1 else None
+    try:
+        pool = multiprocessing.get_context("fork").Pool(settings.workers) if settings.workers > 1 else None
+    except BaseException:
+        aliases.activate(None)
+        raise
     try:
         store = Store(settings.store, settings.base)
     except BaseException:
+        aliases.activate(None)
         if pool is not None:
             pool.terminate()
         raise
@@ -227,13 +239,20 @@ def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None]
         summary.startup_seconds = round(time.perf_counter() - started, 3)
         log.info("store %s open under base IRI %s, ready to load after %.3f s", settings.store, store.base,
                  summary.startup_seconds)
+        # An alias key the store already gave a work of its own (an earlier run) is not applied.
+        minted = {k for k in table.targets if store.key_iri(k) is not None}
         for o in _outcomes(paths, settings, store.base, when, loader.is_current, pool, gate):
+            if o.aliased and o.aliased in minted:
+                o = convert_chunk(Chunk(o.number, Format(o.format), o.data, o.source), store.base, when, gate,
+                                  join=False)
             summary.records_read += 1
             if o.status == "unchanged":
                 summary.records_stored += 1
                 summary.records_unchanged += 1
             elif o.status in ("ok", "deleted"):
                 summary.records_stored += 1
+                if o.aliased:
+                    summary.records_joined += 1
                 carried.update(o.carried_tags)
                 if o.violations:
                     summary.records_stored_with_violations += 1
@@ -279,6 +298,7 @@ def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None]
             loader.close()
         raise
     finally:
+        aliases.activate(None)
         if pool is not None:
             pool.terminate()
             pool.join()

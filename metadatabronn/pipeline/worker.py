@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from ..errors import RecordError
+from . import aliases
 from ..identity import record_graph
 from ..mapping import convert
 from ..mapping.convert import record_control_number
@@ -54,6 +55,7 @@ class Outcome(NamedTuple):
     report: str = ""  # JSON of the validation results, for a record kept aside
     text: tuple = ()  # (work IRI, titles, creators) for the catalogue's full-text search
     packed: bytes = b""  # the N-Quads packed for the catalogue's copy of the record (store.copies)
+    aliased: str = ""  # the record's own work key, when an alias put it under its original's work
 
 
 @dataclass(frozen=True)
@@ -78,8 +80,9 @@ def _profile(name: str):
     return load_profile(name)
 
 
-def convert_chunk(chunk: Chunk, base: str, when: str, gate: Gate | None = None) -> Outcome:
-    """One record's bytes → its N-Quads, or the reason it cannot be stored. Pure."""
+def convert_chunk(chunk: Chunk, base: str, when: str, gate: Gate | None = None, join: bool = True) -> Outcome:
+    """One record's bytes → its N-Quads, or the reason it cannot be stored. Pure, but for the
+    run's alias table (``aliases.active``), which ``join=False`` leaves aside."""
     digest = digest_of(chunk.data, gate)
     try:
         record = parse_chunk(chunk)
@@ -95,6 +98,8 @@ def convert_chunk(chunk: Chunk, base: str, when: str, gate: Gate | None = None) 
             return Outcome(chunk.number, "deleted", chunk.source, digest=digest,
                            graph=record_graph(base, description.control_number),
                            control_number=description.control_number)
+        table = aliases.active() if join else None
+        aliased = aliases.join(description, record, table) if table else ""
         profile = _profile(gate.profile) if gate is not None else None
         s = serialise(description, base, source=chunk.source, source_hash=digest, when=when,
                       rows_for=paths_of(profile) if profile is not None else None, position=chunk.number)
@@ -120,7 +125,9 @@ def convert_chunk(chunk: Chunk, base: str, when: str, gate: Gate | None = None) 
                        cores=tuple((k, i, c.encode("utf-8")) for k, i, c in s.cores), digest=digest,
                        carried_tags=tuple(description.carried_tags),
                        control_number=description.control_number, violations=violations, warnings=warnings,
-                       text=_text(description, s.work))
+                       text=_text(description, s.work), aliased=aliased,
+                       # kept so that the run can convert it again without the alias (run.ingest)
+                       data=chunk.data if aliased else b"", format=chunk.format.value if aliased else "")
     except RecordError as exc:
         return Outcome(chunk.number, "rejected", chunk.source, reason=exc.reason, tag=exc.tag,
                        data=chunk.data, format=chunk.format.value, control_number=exc.control_number or "")

@@ -1,0 +1,209 @@
+"""Aliases: a translation's own title as a second name of its original's work.
+
+A record that names its original (``mapping.translation.read``: 240/130 with a translation, 765,
+7XX $i/$t, an accepted 500 note) says two things: its work is the original's, and its own title
+proper, under its creator, is what that work is called in the translation's language. So the key
+(creator, own title) is an *alias* of the original's key. Another record of that creator whose own
+work key is that alias, which names no original of its own, and whose language is not the
+original's (or whose 041 $h says it is a translation), gets the original's work and an expression
+of its own. Only keys the input states are used: no fuzzy matching.
+
+A run collects the aliases of all its input files before converting (:func:`scan`): a quick pass
+that parses only the records that could name an original. The table is set before the conversion
+workers are forked (:func:`activate`), so every worker sees the same table, and which record
+comes first does not matter. An alias whose key the store had already minted (a work of its own
+from an earlier run) is not applied: IRIs once minted stay, and that work stays apart until a
+cataloguer merges it (``run.ingest`` converts such a record again without the table).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from .. import identity
+from ..errors import InputError, MetadatabronnError
+from ..mapping import convert
+from ..mapping import terms as T
+from ..mapping import translation
+from ..mapping.model import Description
+from ..marc import Chunk, Format, RecordKind, iter_chunks, parse_chunk, record_kind
+
+log = logging.getLogger(__name__)
+
+# Fields without which a record cannot name its original (translation.SIGNALS): a record with
+# none of these tags, and none of the wordings below, is not parsed at all.
+_TAGS = frozenset({b"041", b"130", b"240", b"246", b"765"})
+# The 500 and 7XX $i wordings (translation.NOTE, LINK_WORDINGS), in lower case, as fragments
+# that hold in UTF-8 (composed or not) and in MARC-8 alike.
+_WORDINGS = (b"translation of", b"original", b"oversettelse", b"ttning av", b"perustana",
+             b"nn\xc3\xb6s", b"nno\xcc\x88s", b"nn\xe8os", b"bersetzung")
+
+
+def may_name_original(chunk: Chunk) -> bool:
+    """False only for a record that certainly names no original (checked on its bytes)."""
+    data = chunk.data
+    if chunk.format is Format.ISO2709:
+        try:
+            base = int(data[12:17])
+        except ValueError:
+            return True
+        directory = data[24:base - 1]
+        if any(directory[i:i + 3] in _TAGS for i in range(0, len(directory) - 11, 12)):
+            return True
+    elif any(b'"' + tag + b'"' in data or b"'" + tag + b"'" in data for tag in _TAGS):
+        return True
+    lowered = data.lower()
+    return any(w in lowered for w in _WORDINGS)
+
+
+@dataclass(frozen=True)
+class Target:
+    """The original's work an alias stands for, as a record naming it gives that work."""
+
+    key: str
+    basis: tuple[str, ...]
+    title: str  # the work's preferred title
+    access_point: str
+    originals: frozenset[str]  # the original's languages (041 $h of the records naming it)
+    translations: frozenset[str]  # the languages of the records naming it under this alias
+
+
+@dataclass
+class Table:
+    """Alias key → the original's work, for the keys that name exactly one original."""
+
+    targets: dict[str, Target] = field(default_factory=dict)
+    records: int = 0  # records read by the scan
+    parsed: int = 0  # of them, parsed (the others cannot name an original)
+    seconds: float = 0.0
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def get(self, key: str) -> Target | None:
+        return self.targets.get(key)
+
+
+def _languages(description: Description) -> tuple[frozenset[str], frozenset[str]]:
+    """(the expression's languages, the original languages its 041 $h names)."""
+    expression = description.expression
+    own = frozenset(code for code in expression.basis[3].split("+") if code)
+    originals = frozenset(e.basis[3] for e in expression.values(T.E_TRANSLATION_OF) if e.basis[3])
+    return own, originals
+
+
+def naming(record) -> tuple[str, Target] | None:
+    """(alias key, original's work) when the record names its original under another title."""
+    reading = translation.read(record)
+    if reading.original is None or not reading.reliable:
+        return None
+    creator, title = translation.own_name(record)
+    if not creator or not title:
+        return None  # without a creator a title alone is too common to be a work's name
+    alias = identity.work_key(creator, title)
+    description = convert(record)
+    target = identity.key(description.work)
+    if alias == target or description.deleted:
+        return None
+    work = description.work
+    preferred = work.first(T.W_PREFERRED_TITLE)
+    points = work.values(T.W_AAP)
+    own, originals = _languages(description)
+    return alias, Target(target, work.basis, preferred.text if preferred is not None else "",
+                         points[-1].text if points else "", originals, own)
+
+
+def scan(paths: Iterable[str]) -> Table:
+    """The aliases the input files state. A file or record that cannot be read is passed over
+    here (the run itself reports it)."""
+    started = time.perf_counter()
+    table = Table()
+    found: dict[str, list[Target]] = {}
+    for path in paths:
+        try:
+            for chunk in iter_chunks(path):
+                table.records += 1
+                if chunk.is_xml_error or not may_name_original(chunk):
+                    continue
+                table.parsed += 1
+                try:
+                    record = parse_chunk(chunk)
+                    if record_kind(str(record.leader)) is not RecordKind.BIBLIOGRAPHIC:
+                        continue
+                    named = naming(record)
+                except MetadatabronnError:
+                    continue
+                except Exception:  # a record must never stop a run; conversion reports it
+                    log.debug("alias scan: record %s of %s passed over", chunk.number, path, exc_info=True)
+                    continue
+                if named is not None:
+                    found.setdefault(named[0], []).append(named[1])
+        except InputError:
+            continue
+    named_originals = {t.key for targets in found.values() for t in targets}
+    for alias, targets in found.items():
+        if len({t.key for t in targets}) != 1 or alias in named_originals:
+            # Two originals under one title, or a title that is itself named as an original:
+            # the input does not say which work the title's other records belong to.
+            continue
+        first = min(targets, key=lambda t: (t.title, t.access_point, t.basis))
+        table.targets[alias] = Target(first.key, first.basis, first.title, first.access_point,
+                                      frozenset().union(*(t.originals for t in targets)),
+                                      frozenset().union(*(t.translations for t in targets)))
+    table.seconds = round(time.perf_counter() - started, 3)
+    log.info("aliases: %d from %d records (%d parsed) in %.2f s", len(table), table.records, table.parsed,
+             table.seconds)
+    return table
+
+
+def join(description: Description, record, table: Table) -> str:
+    """Put the record's work under the original its own key is an alias of, if the record may
+    join it; the alias key when it did, else ""."""
+    alias = identity.key(description.work)
+    target = table.get(alias)
+    if target is None:
+        return ""
+    if translation.read(record).original is not None:
+        return ""  # it names an original of its own
+    own, originals = _languages(description)
+    if own & target.originals:
+        return ""  # in the original's language: the same title may be another work
+    differs = bool(own) and bool(target.originals or own & target.translations)
+    if not (differs or originals):
+        return ""
+    identity.adopt(description, target.basis, target.title, target.access_point)
+    if target.originals:
+        _drop_undetermined(description)
+    return alias
+
+
+def _drop_undetermined(description: Description) -> None:
+    """A joined record's 041 $h und says nothing of the original the records naming it state:
+    its "translation of an expression in an undetermined language" is left out, rather than give
+    the original's work an expression in no language. (041 is carried whole: MARC is unchanged.)"""
+    expression = description.expression
+    gone = [e for e in expression.values(T.E_TRANSLATION_OF) if e.basis[3] == _UNDETERMINED]
+    if gone:
+        expression.statements = [(p, o) for p, o in expression.statements
+                                 if not (p == T.E_TRANSLATION_OF and o in gone)]
+        description.entities = [e for e in description.entities if not any(e is g for g in gone)]
+
+
+_UNDETERMINED = "und"
+
+
+# The table of the run under way: set before the conversion workers are forked, so that each
+# inherits it; None outside a run.
+_active: Table | None = None
+
+
+def activate(table: Table | None) -> None:
+    global _active
+    _active = table
+
+
+def active() -> Table | None:
+    return _active
