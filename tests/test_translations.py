@@ -23,7 +23,7 @@ from metadatabronn.marc import iter_chunks, parse_chunk
 from metadatabronn.pipeline import Settings, ingest
 from metadatabronn.pipeline.export import export
 
-from .conftest import ROOT, record_with
+from .conftest import ROOT, SHARED, record_with
 
 BASE = "http://example.org"
 HERE = Path(__file__).parent / "data" / "translations"
@@ -32,6 +32,7 @@ M2BF = HERE / "marc2bibframe2-760-788-links.xml"  # record 1 has a 765 (and no l
 ELIOT = HERE / "scriptotek-examples_bibliographic3.xml"  # 246 $i Originaltittel
 FENNICA = ROOT / "data" / "fennica-sample.marcxml"
 SAMPLE = ROOT / "data" / "sample.mrc"
+SHARED_LC = SHARED / "lc-books-2016-part01-first20k.mrc.gz"
 
 RUNEBERG_240 = ("000670725", "003091846", "006417535")
 PETIT_PRINCE = {"(DLC)00012999": "fre", "(DLC)00013000": "ger", "(DLC)00013002": "spa"}
@@ -280,3 +281,154 @@ def test_a_record_that_comes_to_name_its_original_joins_that_work_and_the_old_wo
         assert list(s.quads_for_pattern(ox.NamedNode(own_work), None, None, ox.DefaultGraph()))
     finally:
         del s
+
+
+# aliases: a translation's own title names its original's work (pipeline.aliases) ----------
+
+VANRIKKI = ("runeberg johan ludvig", "vanrikki stoolin tarinat")
+
+
+def _vanrikki(path: Path) -> list[str]:
+    """The records of Runeberg's Vänrikki Stoolin tarinat under his heading, by their own title."""
+    out = []
+    for cn, record in records(path).items():
+        creator, title = translation.own_name(record)
+        if work_key(creator, title) == work_key(*VANRIKKI):
+            out.append(cn)
+    return out
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """The demo files ingested as `make demo` does (two conversion workers)."""
+    path = tmp_path_factory.mktemp("demo") / "store"
+    summary = ingest([str(SAMPLE), str(FENNICA)], Settings(store=path, base=BASE))
+    return path, summary
+
+
+def test_every_edition_of_vanrikki_stoolin_tarinat_is_under_fanrik_stals_sagner(demo):
+    store, summary = demo
+    editions = _vanrikki(FENNICA)
+    assert len(editions) == 31 and set(RUNEBERG_240) <= set(editions)
+    works = {_work_of(store, cn) for cn in editions}
+    assert len(works) == 1
+    work = works.pop()
+    # What the work's page shows: one preferred title, the original's; a Finnish expression that
+    # translates the Swedish one; every edition under the Finnish one.
+    titles = _select(store, f"SELECT ?t ?a WHERE {{ <{work}> <{T.W_PREFERRED_TITLE}> ?t ; <{T.W_AAP}> ?a }}")
+    assert {r["t"] for r in titles} == {"Fänrik Ståls sägner"}
+    assert all(r["a"].endswith("Fänrik Ståls sägner") for r in titles)
+    by_language = _expressions(store, work)
+    assert set(by_language) == {"fin", "swe"} and len(by_language["fin"]) == len(by_language["swe"]) == 1
+    finnish, swedish = by_language["fin"].pop(), by_language["swe"].pop()
+    assert {r["o"] for r in _select(store, f"SELECT ?o WHERE {{ <{finnish}> <{T.E_TRANSLATION_OF}> ?o }}")} == {swedish}
+    expressions = {r["e"] for cn in editions
+                   for r in _select(store, f"SELECT ?e WHERE {{ <{iri(cn)}> <{T.M_EXPRESSION}> ?e }}")}
+    assert expressions == {finnish}
+    assert summary.records_joined == len(editions) - len(RUNEBERG_240)
+    # Another heading of the same man (no dates, "puuteluettelotieto") is not matched loosely.
+    assert _work_of(store, "006588835") != work
+
+
+def test_a_record_in_the_originals_language_with_the_translations_title_is_not_pulled_in(tmp_path):
+    fennica = records(FENNICA)
+    swedish = fennica["000408932"]
+    for f in swedish.get_fields("041"):
+        swedish.remove_field(f)
+    swedish.add_ordered_field(pymarc.Field(tag="041", indicators=pymarc.Indicators("0", " "),
+                                           subfields=[pymarc.Subfield("a", "swe")]))
+    f008 = swedish["008"]
+    f008.data = f008.data[:35] + "swe" + f008.data[38:]
+    path = tmp_path / "in.mrc"
+    path.write_bytes(fennica["003091846"].as_marc() + swedish.as_marc() + fennica["000737661"].as_marc())
+    store = tmp_path / "store"
+    summary = _ingest(store, path)
+    assert summary.records_joined == 1
+    original = _work_of(store, "003091846")
+    assert _work_of(store, "000737661") == original
+    assert _work_of(store, "000408932") != original
+
+
+def test_the_alias_scan_finds_every_record_that_names_its_original_and_keys_them_as_the_mapping_does():
+    from metadatabronn.pipeline import aliases
+    lc20k = SHARED_LC if SHARED_LC.exists() else None
+    for path in [p for p in (LC, FENNICA, SAMPLE, ELIOT, lc20k) if p is not None]:
+        for chunk in iter_chunks(path):
+            record = parse_chunk(chunk)
+            reading = translation.read(record)
+            if reading.original is not None:
+                assert aliases.may_name_original(chunk), (path.name, chunk.number)
+            elif not record.get_fields("130", "240") and path is not lc20k:
+                creator, title = translation.own_name(record)
+                if creator and title:
+                    assert key(convert(record).work) == work_key(creator, title)
+
+
+def test_the_scan_drops_a_title_named_by_two_originals(tmp_path):
+    from metadatabronn.pipeline import aliases
+    common = ("=041  1\\$aeng$hswe", "=100  1\\$aLagerlöf, Selma.")
+    one = record_with(*common, "=240  10$aOsynliga länkar.$lEnglish", "=245  10$aStories.", cn="A1")
+    two = record_with(*common, "=240  10$aDrottningar i Kungahälla.$lEnglish", "=245  10$aStories.", cn="A2")
+    path = tmp_path / "two.mrc"
+    path.write_bytes(one.as_marc() + two.as_marc())
+    assert len(aliases.scan([str(path)])) == 0
+    path.write_bytes(one.as_marc())
+    table = aliases.scan([str(path)])
+    assert set(table.targets) == {work_key("Lagerlöf, Selma", "Stories")}
+    assert table.get(work_key("Lagerlöf, Selma", "Stories")).key == work_key("Lagerlöf, Selma", "Osynliga länkar")
+
+
+SUBSET = (*RUNEBERG_240, "000408932", "000737661", "000855605", "006588835", "001286900", "000522904", "000061544")
+
+
+@pytest.fixture(scope="module")
+def subset_baseline(tmp_path_factory):
+    fennica = records(FENNICA)
+    path = tmp_path_factory.mktemp("subset") / "in.mrc"
+    path.write_bytes(b"".join(fennica[cn].as_marc() for cn in SUBSET))
+    store = path.parent / "store"
+    _ingest(store, path)
+    return fennica, _placement(store)
+
+
+def _placement(store: Path) -> dict[str, tuple[str, str]]:
+    rows = _select(store, f"SELECT ?m ?w ?e WHERE {{ ?m <{T.M_WORK}> ?w ; <{T.M_EXPRESSION}> ?e }}")
+    return {r["m"]: (r["w"], r["e"]) for r in rows}
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.permutations(SUBSET))
+def test_which_record_comes_first_does_not_change_any_work_or_expression(subset_baseline, tmp_path_factory, order):
+    fennica, baseline = subset_baseline
+    path = tmp_path_factory.mktemp("shuffled") / "in.mrc"
+    path.write_bytes(b"".join(fennica[cn].as_marc() for cn in order))
+    store = path.parent / "store"
+    _ingest(store, path)
+    assert _placement(store) == baseline
+    work = baseline[iri(RUNEBERG_240[0])][0]
+    assert baseline[iri("000408932")][0] == baseline[iri("000855605")][0] == work
+    titles = _select(store, f"SELECT ?t WHERE {{ <{work}> <{T.W_PREFERRED_TITLE}> ?t }}")
+    assert {r["t"] for r in titles} == {"Fänrik Ståls sägner"}
+
+
+def test_a_store_made_before_keeps_the_work_of_its_own_the_translations_title_was_given(tmp_path):
+    """A work minted under an alias key in an earlier run stays its own work until a merge: its
+    records, and new records of that title, go on being its; the records naming the original
+    are under the original's."""
+    fennica = records(FENNICA)
+    editions = _vanrikki(FENNICA)
+    later = "000737661"  # not in the first run
+    first = tmp_path / "before.mrc"
+    first.write_bytes(b"".join(fennica[cn].as_marc() for cn in editions if cn not in (*RUNEBERG_240, later)))
+    store = tmp_path / "store"
+    _ingest(store, first)
+    own_work = _work_of(store, "000408932")
+    before = _placement(store)
+
+    summary = _ingest(store, FENNICA)
+    assert summary.records_joined == 0
+    after = _placement(store)
+    assert all(after[m] == placed for m, placed in before.items())  # every IRI kept
+    assert _work_of(store, later) == own_work
+    original = _work_of(store, RUNEBERG_240[0])
+    assert original != own_work and {_work_of(store, cn) for cn in RUNEBERG_240} == {original}
