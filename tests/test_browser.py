@@ -1,7 +1,7 @@
 """What a person sees in a browser: headless Chromium (Debian's, driven by Playwright) on a real
 server over the demo store. The home page's chart, a search that leads to a Work page (its
-editions table and timeline), on to a Manifestation and an Agent page, an error page, and a query
-run on the query page. Each page's screenshot is written to tests/artifacts/screenshots/;
+editions table and timeline), a translation found under its original's work, on to a
+Manifestation and an Agent page, an error page, and a query run on the query page. Each page's screenshot is written to tests/artifacts/screenshots/;
 ``python tools/screenshots.py`` copies them to docs/screenshots/ for the README.
 
 Every wait is on a condition in the page, with a generous limit, never on the clock: a busy
@@ -182,6 +182,29 @@ def test_search_leads_to_the_work_page_with_its_editions(page, server):
     assert timeline.is_visible() and timeline.locator("circle.edition").count() == 4
     _no_internals(page.locator("main").inner_text())
     _shot(page, "work")
+
+
+def test_a_translation_is_found_under_its_original_work(page, server):
+    """Runeberg's Fänrik Ståls sägner: searching for the Finnish title leads to the Swedish work,
+    whose page lists the translation's editions, newest first, each on the timeline."""
+    page.goto(f"{server}/")
+    form = page.locator("header form.search")
+    form.locator("select[name=by]").select_option("title")
+    form.locator("input[name=q]").fill("Vänrikki Stoolin tarinat")
+    form.locator("button[type=submit]").click()
+    page.locator("ol.results a", has_text="Fänrik Ståls sägner").first.click()
+    page.locator("table.editions").first.wait_for(state="visible")
+    assert page.locator("h1").inner_text().strip() == "Fänrik Ståls sägner"
+    assert "Runeberg, Johan Ludvig" in page.locator("ul.creators").inner_text()
+    editions = int(re.search(r"(\d+) editions?", page.locator("p.counts").inner_text()).group(1))
+    assert editions >= 28  # the 28 records without a 240 among them
+    assert "Finnish" in _texts(page, "section.language > h3")
+    assert all(t.startswith("Vänrikki Stoolin tarinat") for t in _texts(page, "table.editions td.title"))
+    years = [int(y) for y in _texts(page, "table.editions td.year")]
+    assert len(years) == editions and years == sorted(years, reverse=True)
+    assert page.locator("svg.timeline circle.edition").count() == editions
+    _no_internals(page.locator("main").inner_text())
+    _shot(page, "work-translation")
 
 
 def _work_page(page, server) -> None:

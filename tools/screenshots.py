@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 TAKEN = ROOT / "tests" / "artifacts" / "screenshots"
 DOCS = ROOT / "docs" / "screenshots"
-PAGES = ("home", "work", "manifestation", "agent", "error", "query")  # the ones the README shows
+PAGES = ("home", "work", "work-translation", "manifestation", "agent", "error", "query")  # the ones the README shows
 
 
 def main(argv: list[str] | None = None) -> int:
