@@ -92,9 +92,12 @@ class Loader:
         self._inflight: deque[_Batch] = deque()  # handed to the writer, oldest first
         self._lock = threading.Lock()
         self._queue: queue.Queue = queue.Queue(maxsize=2)
+        self._loaded: queue.Queue = queue.Queue(maxsize=1)  # bulk-loaded, to be indexed and marked whole
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._write, name="metadatabronn-loader", daemon=True)
+        self._finisher = threading.Thread(target=self._finish, name="metadatabronn-indexer", daemon=True)
         self._thread.start()
+        self._finisher.start()
         self.batch = _Batch()
 
     # look-ups: this batch, the batches on their way, then the store -------------------------
@@ -249,6 +252,7 @@ class Loader:
         finally:
             self._queue.put(None)
             self._thread.join()
+            self._finisher.join()
 
     def _index(self, batch: _Batch) -> None:
         """The batch's rows and texts, in the catalogue index's own transaction with the sequence
@@ -267,26 +271,52 @@ class Loader:
         cat.write(batch.rows, texts, batch.removed, sequence=batch.last_sequence, copied=batch.copied)
 
     def _write(self) -> None:
+        """Bulk loads, one batch after another. A batch loaded goes on to :meth:`_finish`, which
+        indexes it and marks it whole while the next one loads (pyoxigraph and SQLite each let go
+        of the interpreter while they work, so the two overlap)."""
         while True:
             batch = self._queue.get()
+            if batch is None:
+                self._loaded.put(None)
+                return
             try:
-                if batch is None:
-                    return
                 if self._error is not None:
-                    continue
+                    raise _Skipped()
                 # Named first: if the bulk load is cut short, the next run rolls it back.
-                self.store.mark_pending(batch.written)
+                self.store.mark_pending(batch.written, batch.last_sequence)
                 self.store.drop_graphs(batch.replace)
                 self.store.bulk_load(b"".join(batch.parts))
-                self._index(batch)
-                totals = dict(self.totals)
-                for name, n in batch.counts.items():
-                    totals[name] = totals.get(name, 0) + n
-                self.store.clear_pending(batch.last_sequence, totals)
-                self.totals = totals
-                with self._lock:
-                    self._inflight.popleft()
             except BaseException as exc:  # handed to the main thread at its next flush
+                if not isinstance(exc, _Skipped):
+                    self._error = exc
+                self._queue.task_done()
+                continue
+            self._loaded.put(batch)
+
+    def _finish(self) -> None:
+        failed = False  # batches are marked whole in order: after one fails, none is
+        while True:
+            batch = self._loaded.get()
+            if batch is None:
+                return
+            try:
+                # A batch loaded whole is finished even if the load after it failed: only what
+                # was cut short is left for the roll-back.
+                if not failed:
+                    self._index(batch)
+                    totals = dict(self.totals)
+                    for name, n in batch.counts.items():
+                        totals[name] = totals.get(name, 0) + n
+                    self.store.clear_pending(batch.last_sequence, totals, batch.last_sequence)
+                    self.totals = totals
+                    with self._lock:
+                        self._inflight.popleft()
+            except BaseException as exc:
+                failed = True
                 self._error = exc
             finally:
                 self._queue.task_done()
+
+
+class _Skipped(Exception):
+    """A batch after one that failed: not written (the run stops at the next flush)."""

@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 FILE = "catalogue.sqlite3"
 VERSION = "1"
 CHUNK = 2000  # change-log entries read per transaction of a catch-up
+WRITE_CACHE_KIB = 256 * 1024  # the writer's page cache (a bound, taken only as pages are read)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
@@ -162,6 +163,10 @@ class Catalogue:
                 self.conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
                 self.conn.execute("PRAGMA journal_mode=WAL")
                 self.conn.execute("PRAGMA synchronous=NORMAL")
+                # Each batch inserts into B-trees keyed by text (identifiers, search keys, copies)
+                # all over their range: with SQLite's default 2 MB of cache, a big store's index
+                # pages were read again for every few rows.
+                self.conn.execute(f"PRAGMA cache_size=-{WRITE_CACHE_KIB}")
                 self.conn.executescript(_SCHEMA + copies.SCHEMA)
                 if search is not None:
                     with self.transaction():

@@ -131,19 +131,28 @@ class Writing:
         return len(pending)
 
     # writing -----------------------------------------------------------------------------
-    def mark_pending(self, iris: Iterable[str]) -> None:
+    def _mark(self, batch: int | None) -> ox.NamedNode:
+        return ox.NamedNode(self.pending_graph if batch is None else f"{self.pending_graph}/{batch}")
+
+    def mark_pending(self, iris: Iterable[str], batch: int | None = None) -> None:
         """Name, in one write, what the next bulk load will write (one literal: a quad per
-        item would cost as much as a tenth of the load itself)."""
+        item would cost as much as a tenth of the load itself). ``batch`` tells two loads under
+        way apart (one loading while the one before is indexed); a roll-back takes every mark."""
         pg = ox.NamedNode(self.pending_graph)
         try:
-            self._store.add(ox.Quad(pg, ox.NamedNode(MB_PENDING), ox.Literal("\n".join(iris)), pg))
+            self._store.add(ox.Quad(self._mark(batch), ox.NamedNode(MB_PENDING), ox.Literal("\n".join(iris)), pg))
         except OSError as exc:
             raise store_failure("cannot write to the store", exc) from exc
 
-    def clear_pending(self, last_sequence: int | None = None, counts: dict[str, int] | None = None) -> None:
-        """The bulk load under way is whole: its pending mark goes, and the last change-log
-        sequence number it used and the entity counts after it are kept, in one transaction."""
-        text = f"CLEAR SILENT GRAPH <{self.pending_graph}>"
+    def clear_pending(self, last_sequence: int | None = None, counts: dict[str, int] | None = None,
+                      batch: int | None = None) -> None:
+        """The bulk load under way (or the one ``batch`` names) is whole: its pending mark goes,
+        and the last change-log sequence number it used and the entity counts after it are kept,
+        in one transaction."""
+        if batch is None:
+            text = f"CLEAR SILENT GRAPH <{self.pending_graph}>"
+        else:
+            text = f"DELETE WHERE {{ GRAPH <{self.pending_graph}> {{ <{self._mark(batch).value}> ?p ?o }} }}"
         if last_sequence is not None:
             text = self._sequence_update(last_sequence) + " ;\n" + text
         if counts is not None:
