@@ -159,7 +159,8 @@ def _crash(monkeypatch, method: str, on_call: int = 1):
     monkeypatch.setattr(Store, method, failing)
 
 
-@pytest.mark.parametrize("method,on_call", [("bulk_load", 1), ("clear_pending", 1), ("clear_pending", 2)])
+@pytest.mark.parametrize("method,on_call", [("bulk_load", 1), ("bulk_load", 2), ("clear_pending", 1),
+                                            ("clear_pending", 2)])
 def test_after_an_interrupted_batch_the_index_agrees_with_the_store(tmp_path, monkeypatch, caplog, method, on_call):
     store = tmp_path / "store"
     run(store, GOLDEN)
