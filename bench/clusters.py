@@ -7,7 +7,7 @@ for comparison, how many clusters a NAIVE key makes: 100/110/111 as written + (2
 else 245 $a), only lower-cased and with trailing punctuation stripped.
 
     python bench/clusters.py FILE... [--top N] [--min-size K] [--all] [--proposals [--show N]] [--json OUT]
-                             [--translations [--judge] [--sample N] [--seed S] [--judged TSV]]
+                             [--translations [--judge] [--sample N] [--seed S] [--judged TSV]] [--no-aliases]
 
 ``--all`` lists every work cluster of at least ``--min-size`` records (default 2), not only the
 top N. ``--json OUT`` writes the figures, every work cluster and one row per record (control
@@ -39,6 +39,7 @@ from metadatabronn.mapping import headings as _headings  # noqa: E402
 from metadatabronn.mapping import translation  # noqa: E402
 from metadatabronn.mapping.text import strip_isbd  # noqa: E402
 from metadatabronn.marc import RecordKind, iter_chunks, parse_chunk, record_kind  # noqa: E402
+from metadatabronn.pipeline import aliases  # noqa: E402
 from pymarc import Field  # noqa: E402
 
 _TRAILING = " \t.,;:/=[]"
@@ -367,10 +368,14 @@ def proposals(rows: list[dict], show: int) -> dict:
     return report
 
 
-def scan(paths: list[str], number_missing: bool = True) -> tuple[list[dict], Counter, Counter]:
+def scan(paths: list[str], number_missing: bool = True, use_aliases: bool = True) -> tuple[list[dict], Counter, Counter]:
     rows: list[dict] = []
     tally: Counter = Counter()
     reasons: Counter = Counter()
+    # The aliases an ingest of these files collects first (pipeline.aliases), applied as it does.
+    table = aliases.scan(paths) if use_aliases else aliases.Table()
+    tally["aliases"] = len(table)
+    tally["alias scan seconds"] = table.seconds
     for index, path in enumerate(paths, 1):
         for chunk in iter_chunks(path):
             tally["read"] += 1
@@ -388,6 +393,7 @@ def scan(paths: list[str], number_missing: bool = True) -> tuple[list[dict], Cou
                     record.add_ordered_field(Field(tag="001", data=f"bench-{index}-{chunk.number}"))
                     tally["no 001 (bench-numbered)"] += 1
                 desc = convert(record, chunk.number)
+                joined = aliases.join(desc, record, table) if table and not desc.deleted else ""
             except MetadatabronnError as exc:
                 tally["rejected"] += 1
                 reasons[getattr(exc, "reason", str(exc))] += 1
@@ -400,6 +406,7 @@ def scan(paths: list[str], number_missing: bool = True) -> tuple[list[dict], Cou
                 tally["deleted"] += 1
                 continue
             row = record_row(record, desc)
+            row["alias"] = joined
             row["source"] = Path(path).name
             row["number"] = chunk.number
             rows.append(row)
@@ -499,6 +506,12 @@ def translations(rows: list[dict], judged_path: Path, sample: int, seed: int, ju
     judged = read_judged(judged_path)
     verdicts = [judged[(r["cn"], r["work"])][0] for r in drawn if (r["cn"], r["work"]) in judged]
     same = sum(1 for v in verdicts if v == "same")
+    # Joined through an alias: a record naming no original whose own key another record gave as
+    # its translation's title (pipeline.aliases). Judged apart, every one up to --sample.
+    aliased = sorted((r for r in rows if r.get("alias")), key=lambda r: r["cn"])
+    aliased_drawn = random.Random(seed).sample(aliased, min(sample, len(aliased)))
+    aliased_verdicts = [judged[(r["cn"], r["work"])][0] for r in aliased_drawn if (r["cn"], r["work"]) in judged]
+    aliased_same = sum(1 for v in aliased_verdicts if v == "same")
     figures = {
         "translations (a field says so)": len(said),
         "by field": dict(Counter(s for r in said for s in r["translation"]["says"]).most_common()),
@@ -511,6 +524,11 @@ def translations(rows: list[dict], judged_path: Path, sample: int, seed: int, ju
         "joins (share a work with another record)": len(joins),
         "sample drawn": len(drawn), "sample judged": len(verdicts), "judged same work": same,
         "precision": round(same / len(verdicts), 3) if verdicts else None,
+        "joined through an alias": len(aliased),
+        "of them saying 041 $h": sum(1 for r in aliased if "041 $h" in r["translation"]["says"]),
+        "aliases used": len({r["alias"] for r in aliased}),
+        "alias joins judged": len(aliased_verdicts), "alias joins judged same work": aliased_same,
+        "alias precision": round(aliased_same / len(aliased_verdicts), 3) if aliased_verdicts else None,
     }
     print("\ntranslations (mapping.translation):")
     for name, value in figures.items():
@@ -519,13 +537,14 @@ def translations(rows: list[dict], judged_path: Path, sample: int, seed: int, ju
     print(f"  precision = judged same / judged = {same}/{len(verdicts)} (seed {seed}, {judged_path.name})")
     for r, found in misses[:10]:
         print(f"  missed: {_brief(r)}\n          original? {_brief(found[0])}")
-    unjudged = [r for r in drawn if (r["cn"], r["work"]) not in judged]
+    print(f"  alias precision = judged same / judged = {aliased_same}/{len(aliased_verdicts)}")
+    unjudged = [r for r in [*drawn, *aliased_drawn] if (r["cn"], r["work"]) not in judged]
     if unjudged:
         print(f"  {len(unjudged)} drawn joins are not judged yet: run with --judge and add them to {judged_path.name}")
     if judge:
-        for r in drawn:
+        for r in [*drawn, *(r for r in aliased_drawn if r not in drawn)]:
             print(f"\n{r['cn']}\t{r['work']}\t{judged.get((r['cn'], r['work']), ('?', ''))[0]}")
-            print(f"  translation: {_brief(r)}")
+            print(f"  {'alias ' + r['alias'] if r.get('alias') else 'translation'}: {_brief(r)}")
             for other in works[r["work"]]:
                 if other["cn"] != r["cn"]:
                     print(f"  with:        {_brief(other)}")
@@ -548,12 +567,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sample", type=int, default=50, help="joins drawn for judging (default 50)")
     ap.add_argument("--seed", type=int, default=14, help="seed of the drawn sample (default 14)")
     ap.add_argument("--judge", action="store_true", help="print the drawn joins with their records, for judging")
+    ap.add_argument("--no-aliases", action="store_true",
+                    help="key every record alone, without the aliases an ingest of the files applies")
     ap.add_argument("--skip-no-001", action="store_true",
                     help="reject records without 001 as the library does (default: number them and keep them)")
     args = ap.parse_args(argv)
 
     started = time.perf_counter()
-    rows, tally, reasons = scan(args.files, number_missing=not args.skip_no_001)
+    rows, tally, reasons = scan(args.files, number_missing=not args.skip_no_001, use_aliases=not args.no_aliases)
     elapsed = time.perf_counter() - started
 
     works = clusters(rows, "work")
@@ -581,6 +602,9 @@ def main(argv: list[str] | None = None) -> int:
         "works with >=2 distinct control numbers": len(real),
         "title-only works with >=2 records": len(title_only),
         "records in title-only works with >=2": sum(len(works[k]) for k in title_only),
+        "aliases": tally["aliases"],
+        "joined through an alias": sum(1 for r in rows if r.get("alias")),
+        "alias scan seconds": tally["alias scan seconds"],
         "naive clusters": len(naive),
         "naive singletons": sum(1 for m in naive.values() if len(m) == 1),
         "seconds": round(elapsed, 1),
@@ -598,6 +622,8 @@ def main(argv: list[str] | None = None) -> int:
                  "works with >=2 distinct control numbers",
                  "title-only works with >=2 records", "records in title-only works with >=2"):
         print(f"  {name:<38} {figures[name]}")
+    print(f"  {'aliases (joined through one)':<38} {figures['aliases']} ({figures['joined through an alias']}), "
+          f"scan {figures['alias scan seconds']:.2f} s")
     print(f"  {'naive clusters (100+240/245a)':<38} {figures['naive clusters']}  "
           f"({figures['naive singletons']} singletons)")
     print(f"  {'time':<38} {elapsed:.1f} s")
