@@ -31,6 +31,13 @@ def work_title(store: Store, work: str | None) -> str | None:
     return titles[0] if titles else None
 
 
+def core_title(core: bytes) -> str | None:
+    """What :func:`work_title` reads from the store, read from a work's core as it is loaded."""
+    titles = sorted(q.object.value for q in ox.parse(core, format=ox.RdfFormat.N_QUADS, lenient=True)
+                    if q.predicate.value == T.W_PREFERRED_TITLE)
+    return titles[0] if titles else None
+
+
 # reading the store ------------------------------------------------------------------------------
 
 def _change(store: Store, seq: int) -> tuple[str, str, str] | None:
