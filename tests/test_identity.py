@@ -281,3 +281,32 @@ def test_key_and_explain_do_not_need_a_store_and_are_pure():
     assert isinstance(first, Description)
     assert [key(e) for e in first.entities] == [key(e) for e in second.entities]
     assert [mint(BASE, e) for e in first.entities] == [mint(BASE, e) for e in second.entities]
+
+
+def test_adopt_puts_a_records_work_and_its_expressions_under_another_works_identity():
+    """Runeberg's Finnish edition that names no original takes the work of the one whose 240
+    names Fänrik Ståls sägner: its key, preferred title and access point, and its expressions
+    (its own Finnish one and the Swedish one of its 041 $h) follow, keeping their languages."""
+    from metadatabronn.identity import adopt
+    from metadatabronn.mapping import convert
+    from metadatabronn.mapping import terms as T
+    from metadatabronn.marc import iter_chunks, parse_chunk
+
+    fennica = {}
+    for chunk in iter_chunks(str(Path(__file__).parent.parent / "data" / "fennica-sample.marcxml")):
+        record = parse_chunk(chunk)
+        cn = record["001"].data if record.get("001") else None
+        if cn in ("000408932", "003091846"):
+            fennica[cn] = convert(record)
+    joiner, naming = fennica["000408932"], fennica["003091846"]
+    original = naming.work
+    title, point = original.first(T.W_PREFERRED_TITLE).text, original.values(T.W_AAP)[-1].text
+    swedish = joiner.expression.first(T.E_TRANSLATION_OF)
+    adopt(joiner, original.basis, title, point)
+    assert key(joiner.work) == key(original) == "work|runeberg johan ludvig|fanrik stals sagner"
+    assert key(joiner.expression) == key(naming.expression)
+    assert key(swedish) == key(naming.expression.first(T.E_TRANSLATION_OF))
+    assert joiner.work.values(T.W_PREFERRED_TITLE)[0].text == "Fänrik Ståls sägner"
+    assert [v.text for v in joiner.work.values(T.W_AAP)] == [point]
+    # The record's own title stays the manifestation's title proper.
+    assert joiner.manifestation.first(T.M_TITLE_PROPER).text.startswith("Vänrikki Stoolin tarinat")
