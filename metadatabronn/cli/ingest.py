@@ -77,7 +77,6 @@ def _print_summary(s, store) -> None:
         out.write(f"store compacted in {s.compact_seconds:.1f} s\n")
 
 
-
 SHOWN_REJECTS = 10
 
 

@@ -1,8 +1,9 @@
 """Which port ``serve`` listens on.
 
-``--port auto`` takes 8000 when it is free and otherwise one the system chooses. ``make demo`` asks the same question before it loads the demo store
-(``python -m metadatabronn.cli.ports --host H auto`` prints the address), so that the store's base
-IRI is the address it is then served at and every IRI in it dereferences.
+``--port auto`` takes 8000 when it is free and otherwise one the system chooses. ``make demo``
+asks the same question before it loads the demo store (``python -m metadatabronn.cli.ports --host
+H auto`` prints the address), so that the store's base IRI is the address it is then served at
+and every IRI in it dereferences.
 
 A port chosen this way is free when it is chosen; another program could still take it before the
 server binds it, and the server then stops with the operating system's message.
@@ -36,8 +37,8 @@ def _bind(host: str, port: int) -> int | None:
     try:
         family, kind, proto, _, address = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
                                                              flags=socket.AI_PASSIVE)[0]
-    except socket.gaierror:
-        family, kind, proto, address = socket.AF_INET, socket.SOCK_STREAM, 0, (host, port)
+    except socket.gaierror as exc:
+        raise OSError(f"cannot listen at {host}: {exc.strerror or exc}") from None
     with socket.socket(family, kind, proto) as s:
         # uvicorn binds with SO_REUSEADDR: a port left in TIME_WAIT by a server just stopped is free
         # for it, and so it is here; a port something listens on is not, with or without it.
@@ -81,10 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("port", nargs="?", type=parse_port, default=AUTO, help="a port, or auto (default auto)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     args = p.parse_args(argv)
-    if args.port != AUTO and not is_free(args.host, args.port):
-        sys.stderr.write(f"port {args.port} is in use at {args.host}: give another PORT=, or PORT=auto\n")
-        return 1
     try:
+        if args.port != AUTO and not is_free(args.host, args.port):
+            sys.stderr.write(f"port {args.port} is in use at {args.host}: give another PORT=, or PORT=auto\n")
+            return 1
         port = choose(args.host, args.port)
     except OSError as exc:
         sys.stderr.write(f"{exc}\n")
