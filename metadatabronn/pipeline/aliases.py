@@ -143,6 +143,9 @@ def scan(paths: Iterable[str]) -> Table:
                     found.setdefault(named[0], []).append(named[1])
         except InputError:
             continue
+        except Exception:  # a fault of the reader: the run itself meets it and says so
+            log.warning("alias scan: %s not read to its end", path, exc_info=True)
+            continue
     named_originals = {t.key for targets in found.values() for t in targets}
     for alias, targets in found.items():
         if len({t.key for t in targets}) != 1 or alias in named_originals:
