@@ -432,3 +432,22 @@ def test_a_store_made_before_keeps_the_work_of_its_own_the_translations_title_wa
     assert _work_of(store, later) == own_work
     original = _work_of(store, RUNEBERG_240[0])
     assert original != own_work and {_work_of(store, cn) for cn in RUNEBERG_240} == {original}
+
+
+def test_a_joined_record_that_changes_stays_under_the_originals_work(tmp_path):
+    fennica = records(FENNICA)
+    first = tmp_path / "first.mrc"
+    first.write_bytes(b"".join(fennica[cn].as_marc() for cn in SUBSET))
+    store = tmp_path / "store"
+    assert _ingest(store, first).records_joined == 3
+    original = _work_of(store, RUNEBERG_240[0])
+    before = _placement(store)
+    changed = fennica["000408932"]
+    changed.add_ordered_field(pymarc.Field(tag="500", indicators=pymarc.Indicators(" ", " "),
+                                           subfields=[pymarc.Subfield("a", "Korjattu painos.")]))
+    second = tmp_path / "second.mrc"
+    second.write_bytes(b"".join(fennica[cn].as_marc() for cn in SUBSET))
+    summary = _ingest(store, second)
+    assert summary.records_updated == 1 and summary.records_joined == 1
+    assert _placement(store) == before
+    assert _work_of(store, "000408932") == original
