@@ -338,32 +338,43 @@ def _retitle(record):
     record["245"]["a"] = "Revised: " + record["245"]["a"]
 
 
-_OPS = st.lists(st.tuples(st.sampled_from(["load", "retitle", "delete", "edit-work"]),
-                          st.lists(st.integers(0, 21), min_size=1, max_size=4, unique=True)),
-                min_size=1, max_size=3)
+OPS = st.lists(st.tuples(st.sampled_from(["load", "retitle", "delete", "edit-work", "rekey-work"]),
+                         st.lists(st.integers(0, 21), min_size=1, max_size=4, unique=True)),
+               min_size=1, max_size=3)
 
 
-@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(ops=_OPS)
-def test_any_run_of_loads_edits_and_deletions_leaves_the_index_a_rebuild_gives(tmp_path_factory, ops):
-    tmp = tmp_path_factory.mktemp("ops")
+def run_ops(tmp: Path, ops) -> Path:
+    """A store of the golden records, then each op in turn: a load of the picked records as
+    they are, retitled or deleted, or an edit in the well of their works (a title added, or a
+    key: what a merge does)."""
     store = tmp / "store"
     records = golden_records()
     run(store, GOLDEN, batch_records=8)
     for n, (op, picked) in enumerate(ops):
-        if op == "edit-work":
-            live = [r[2] for r in index(store)["rows"] if not r[5]]
+        if op in ("edit-work", "rekey-work"):
+            conn = sqlite3.connect(store / FILE)
+            live = [m for (m,) in conn.execute("SELECT manifestation FROM records WHERE deleted = 0 ORDER BY id")]
+            conn.close()
             s = Store(store, BASE)
             try:
                 works = [w for i in picked if live for w in s.values(live[i % len(live)], T.M_WORK)]
                 for w in dict.fromkeys(works):
-                    s.update(f'INSERT DATA {{ <{w}> <{T.W_PREFERRED_TITLE}> "Also {n}" }}', changed=[w])
+                    stated = (f'<{T.W_PREFERRED_TITLE}> "Also {n}"' if op == "edit-work"
+                              else f'<{T.MB}key> "work|also {n}"')
+                    s.update(f"INSERT DATA {{ <{w}> {stated} }}", changed=[w])
             finally:
                 s.close()
             continue
         edit = {"load": None, "retitle": _retitle, "delete": mark_deleted}[op]
         chosen = [records[i] if edit is None else edited(records[i], edit) for i in picked]
         run(store, write(tmp / f"{n}.mrc", chosen), batch_records=2)
+    return store
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=OPS)
+def test_any_run_of_loads_edits_and_deletions_leaves_the_index_a_rebuild_gives(tmp_path_factory, ops):
+    store = run_ops(tmp_path_factory.mktemp("ops"), ops)
     assert index(store) == rebuilt(store)
 
 

@@ -11,7 +11,6 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from metadatabronn.errors import StoreError
 from metadatabronn.mapping import terms as T
@@ -22,7 +21,7 @@ from metadatabronn.pipeline import Settings, ingest
 from metadatabronn.store import Store
 from metadatabronn.store.catalogue import FILE
 
-from .test_catalogue_index import _crash
+from .test_catalogue_index import OPS, _crash, run_ops
 from .test_pipeline import GOLDEN, MARC, edited, golden_records, mark_deleted, sample_file, write
 
 BASE = "http://example.org"
@@ -210,31 +209,8 @@ def test_refill_writes_the_copies_ingest_writes(tmp_path, capsys):
     assert copies(store) == made
 
 
-_OPS = st.lists(st.tuples(st.sampled_from(["load", "retitle", "delete", "edit-work"]),
-                          st.lists(st.integers(0, 21), min_size=1, max_size=4, unique=True)),
-                min_size=1, max_size=3)
-
-
 @settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(ops=_OPS)
+@given(ops=OPS)
 def test_after_any_run_of_loads_edits_and_deletions_copies_say_what_the_store_holds(tmp_path_factory, ops):
-    tmp = tmp_path_factory.mktemp("ops")
-    store = tmp / "store"
-    records = golden_records()
-    run(store, GOLDEN, batch_records=8)
-    for n, (op, picked) in enumerate(ops):
-        if op == "edit-work":
-            s = Store(store, BASE)
-            try:
-                live = [g for g in graphs(store) if not s.is_tombstone(g)]
-                works = [w for i in picked if live
-                         for w in s.values(live[i % len(live)].replace("/record/", "/manifestation/"), T.M_WORK)]
-                for w in dict.fromkeys(works):
-                    s.update(f'INSERT DATA {{ <{w}> <{T.W_PREFERRED_TITLE}> "Also {n}" }}', changed=[w])
-            finally:
-                s.close()
-            continue
-        edit = {"load": None, "retitle": _retitle, "delete": mark_deleted}[op]
-        chosen = [records[i] if edit is None else edited(records[i], edit) for i in picked]
-        run(store, write(tmp / f"{n}.mrc", chosen), batch_records=2)
+    store = run_ops(tmp_path_factory.mktemp("ops"), ops)
     agree(store)

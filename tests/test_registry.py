@@ -10,16 +10,15 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from metadatabronn.errors import StoreError
 from metadatabronn.mapping import terms as T
 from metadatabronn.store import Store, registry
 from metadatabronn.store.catalogue import FILE
 
-from .test_catalogue_index import _crash
-from .test_copies import _retitle, run
-from .test_pipeline import GOLDEN, MARC, edited, golden_records, mark_deleted, sample_file, write
+from .test_catalogue_index import OPS, _crash, run_ops
+from .test_copies import run
+from .test_pipeline import GOLDEN, MARC, sample_file
 
 BASE = "http://example.org"
 
@@ -141,29 +140,8 @@ def test_a_store_without_a_whole_registry_gets_the_same_iris(tmp_path):
     assert from_store(with_it) == from_store(without)
 
 
-_OPS = st.lists(st.tuples(st.sampled_from(["load", "retitle", "delete", "edit-work"]),
-                          st.lists(st.integers(0, 21), min_size=1, max_size=4, unique=True)),
-                min_size=1, max_size=3)
-
-
 @settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(ops=_OPS)
+@given(ops=OPS)
 def test_after_any_run_of_loads_edits_and_deletions_the_registry_is_the_stores(tmp_path_factory, ops):
-    tmp = tmp_path_factory.mktemp("ops")
-    store = tmp / "store"
-    records = golden_records()
-    run(store, GOLDEN, batch_records=8)
-    for n, (op, picked) in enumerate(ops):
-        if op == "edit-work":
-            s = Store(store, BASE)
-            try:
-                m = f"{BASE}/manifestation/DLC-00031871"
-                for w in s.values(m, T.M_WORK)[:1]:
-                    s.update(f'INSERT DATA {{ <{w}> <{T.MB}key> "work|also {n}" }}', changed=[w])
-            finally:
-                s.close()
-            continue
-        edit = {"load": None, "retitle": _retitle, "delete": mark_deleted}[op]
-        chosen = [records[i] if edit is None else edited(records[i], edit) for i in picked]
-        run(store, write(tmp / f"{n}.mrc", chosen), batch_records=2)
+    store = run_ops(tmp_path_factory.mktemp("ops"), ops)
     agrees(store)
