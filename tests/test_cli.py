@@ -441,6 +441,14 @@ def test_explain_says_same_work_or_different_works(capsys):
     assert out.startswith("same work: ") and "different expressions" in out
 
 
+def test_explain_joins_a_translation_to_its_original_as_ingest_does(capsys):
+    fennica = str(Path(__file__).parent.parent / "data" / "fennica-sample.marcxml")
+    # A Finnish edition whose 240 names Fänrik Ståls sägner, and one that says only 041 $h swe.
+    code, out, _ = cli(capsys, "explain", fennica, "000670725", "000742957")
+    assert code == 0
+    assert out.startswith("same work: ") and "fanrik stals sagner" in out
+
+
 def test_explain_takes_record_numbers_too(capsys):
     code, by_number, _ = cli(capsys, "explain", LC5, "1", "2")
     assert code == 0

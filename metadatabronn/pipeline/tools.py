@@ -46,7 +46,11 @@ def query(store_path: Path, base: str, sparql: str, fmt: str) -> bytes:
 def explain_records(path: str, first: str, second: str) -> str:
     """Convert two records of a file and say whether, and why, they share a work."""
     from ..identity import explain
+    from . import aliases
 
+    # As ingest does: a translation's own title that the file states is another name of its
+    # original puts the record under the original's work.
+    table = aliases.scan([path])
     wanted = {first, second}
     found: dict[str, object] = {}
     for chunk in iter_chunks(path):
@@ -57,7 +61,9 @@ def explain_records(path: str, first: str, second: str) -> str:
         cn = record.get("001").data.strip() if record.get("001") else ""
         for w in wanted:
             if w in (str(chunk.number), cn) and w not in found:
-                found[w] = convert(record, chunk.number)
+                description = convert(record, chunk.number)
+                aliases.join(description, record, table)
+                found[w] = description
         if len(found) == len(wanted):
             break
     missing = wanted - set(found)
