@@ -220,6 +220,23 @@ def test_auto_takes_the_preferred_port_when_free_and_another_when_taken():
     assert ports.address("0.0.0.0", 8123) == "http://localhost:8123"
 
 
+def test_serve_port_auto_says_the_port_it_takes(demo, capsys, monkeypatch):
+    import uvicorn
+
+    from metadatabronn.cli import main
+
+    started = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: started.update(kw))
+    holder = _listening(port=ports.DEFAULT_PORT)  # or someone else holds it: taken either way
+    try:
+        assert main(["serve", "--store", str(demo / "var" / "demo-store"), "--port", "auto"]) == 0
+    finally:
+        if holder is not None:
+            holder.close()
+    assert started["port"] != ports.DEFAULT_PORT
+    assert f"http://127.0.0.1:{started['port']}/" in capsys.readouterr().err
+
+
 def _run_demo(make: str, tmp_path: Path, *variables: str, seconds: float = 300):
     """Start ``make demo``; return the process, the address it says it serves at, and its output."""
     proc = subprocess.Popen([make, "--no-print-directory", "-o", f"{BIN}/metadatabronn", "demo", f"BIN={BIN}",
