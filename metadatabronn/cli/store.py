@@ -162,14 +162,12 @@ def _reindex(args) -> int:
         if existed and not args.copies:
             store.reindex()
         read, rows = store.catalogue.sequence, store.catalogue.count(None)
-        listed = store.fill_registry()
         copied = store.refill_copies()
     finally:
         store.close()
-    what = "completed" if args.copies else f"reindexed {store_path}: {read:,} change-log entries read"
-    registered = f", {listed:,} entities registered" if listed else ""
-    sys.stdout.write(f"{what}: {rows:,} records indexed{registered}, {copied:,} copies of records and entities "
-                     f"written, {time.perf_counter() - started:.1f} s\n")
+    what = "copies made" if args.copies else f"reindexed {store_path}: {read:,} change-log entries read"
+    sys.stdout.write(f"{what}: {rows:,} records indexed, {copied:,} copies of records and entities written, "
+                     f"{time.perf_counter() - started:.1f} s\n")
     return 0
 
 
@@ -178,9 +176,8 @@ def add_reindex(sub, common) -> None:
     rx = sub.add_parser("reindex", parents=[common], help="rebuild the catalogue index beside the store (records, "
                         "datestamps, search texts) from the change log: a repair, never needed in normal use")
     rx.add_argument("--copies", action="store_true",
-                    help="without rebuilding the index, only add what it lacks: the copies of records and "
-                         "entities, and the identity registry (a store loaded before they were kept reads and "
-                         "loads faster after it)")
+                    help="only write the copies of records and entities the index lacks (a store loaded before "
+                         "copies were kept reads faster after it), without rebuilding the index")
     rx.set_defaults(func=_reindex)
 
 

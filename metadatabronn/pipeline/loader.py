@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from ..mapping import terms as T
 from ..rdf import source_name, tombstone
 from ..store import Store
-from ..store import catalogue, catchup, registry
+from ..store import catalogue, catchup
 from ..store.layout import COUNTED
 from .worker import Gate, Outcome, digest_of
 
@@ -36,7 +36,7 @@ class _Batch:
     """What one bulk load writes, and what the look-ups must see before it is in the store."""
 
     __slots__ = ("parts", "digests", "added", "superseded", "cores", "replace", "written", "last_sequence",
-                 "tombstones", "counts", "rows", "texts", "removed", "copied", "entities")
+                 "tombstones", "counts", "rows", "texts", "removed", "copied")
 
     def __init__(self) -> None:
         self.parts: list[bytes] = []
@@ -53,7 +53,6 @@ class _Batch:
         self.texts: list[tuple] = []  # (manifestation, work, titles, creators) for full-text search
         self.removed: list[str] = []  # manifestations deleted: their text goes
         self.copied: list[tuple[str, int, bytes, bytes | None]] = []  # (graph or core, sequence, N-Quads, packed)
-        self.entities: list[tuple[str, str | None]] = []  # cores written: (IRI, its key if it is kept)
 
 
 def _counted(core: bytes) -> str | None:
@@ -88,16 +87,6 @@ class Loader:
             if not store.read_only:
                 store.record_counts(counts)
         self.totals: dict[str, int] = counts  # after the last batch written
-        # The identity registry beside the store, when it lists every core (else the store is asked).
-        self._registry = None
-        if store.catalogue is not None:
-            reader = registry.Reader(catalogue.path_of(store.path))
-            if reader.whole:
-                self._registry = reader
-            else:
-                reader.close()
-                log.info("the identity registry of %s is not complete (a store from before it): ingest looks "
-                         "entities up in the store; 'metadatabronn reindex' completes it", store.path)
         self._keys: dict[str, str | None] = {}  # key → the IRI the store gives it, or None
         self._minted: set[str] = set()  # entities whose core is in the store or on its way
         self._inflight: deque[_Batch] = deque()  # handed to the writer, oldest first
@@ -129,12 +118,7 @@ class Loader:
             return self._keys[key]
         except KeyError:
             pass
-        if self._registry is not None:
-            iris = self._registry.key_iris(key)
-            # More than one IRI for a key (an edit gave it to another entity): the store decides.
-            found = iris[0] if len(iris) == 1 else None if not iris else self.store.key_iri(key)
-        else:
-            found = self.store.key_iri(key)
+        found = self.store.key_iri(key)
         if len(self._keys) >= CACHE_ENTRIES:
             self._keys.clear()
         self._keys[key] = found
@@ -143,8 +127,7 @@ class Loader:
     def _is_minted(self, entity: str) -> bool:
         if entity in self._minted:
             return True
-        if any(entity in b.cores for b in self._unwritten()) or (
-                self._registry.has_core(entity) if self._registry is not None else self.store.has_core(entity)):
+        if any(entity in b.cores for b in self._unwritten()) or self.store.has_core(entity):
             self._remember(entity)
             return True
         return False
@@ -213,7 +196,6 @@ class Loader:
                     batch.cores.add(iri)
                     batch.parts.append(core)
                     batch.copied.append((iri, self.seq, core, None))
-                    batch.entities.append((iri, k if k.startswith(_KEYED) else None))
                     batch.written.append(iri)
                     counted = _counted(core)
                     if counted:
@@ -271,8 +253,6 @@ class Loader:
             self._queue.put(None)
             self._thread.join()
             self._finisher.join()
-            if self._registry is not None:
-                self._registry.close()
 
     def _index(self, batch: _Batch) -> None:
         """The batch's rows and texts, in the catalogue index's own transaction with the sequence
@@ -293,8 +273,7 @@ class Loader:
                     titles[work] = (catchup.core_title(core) if core is not None
                                     else catchup.work_title(self.store, work))
                 texts.append(catalogue.make_text(manifestation, work, record_titles, creators, titles[work]))
-        cat.write(batch.rows, texts, batch.removed, sequence=batch.last_sequence, copied=batch.copied,
-                  entities=batch.entities)
+        cat.write(batch.rows, texts, batch.removed, sequence=batch.last_sequence, copied=batch.copied)
 
     def _write(self) -> None:
         """Bulk loads, one batch after another. A batch loaded goes on to :meth:`_finish`, which

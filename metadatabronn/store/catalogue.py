@@ -5,7 +5,6 @@ with it so that harvesting and search never read the whole store.
   and datestamp of its latest change or of a shared entity it names, deleted, source set);
 - ``changed``: the latest change of each shared entity edited in the well;
 - ``copies``: each record graph and entity core as last loaded, compressed (:mod:`.copies`);
-- ``entities`` and ``keys``: the identity registry ingest asks (:mod:`.registry`);
 - ``meta``: the change-log sequence the index is in step with, and the schema version;
 - the full-text tables of :mod:`.search`, fed with a :class:`~.search.Text` per manifestation.
 
@@ -29,7 +28,7 @@ from typing import Iterable, Iterator
 
 from ..errors import StoreError
 from ..mapping import terms as T
-from . import copies, registry
+from . import copies
 
 try:  # the full-text tables; the index works without them
     from . import search
@@ -168,7 +167,7 @@ class Catalogue:
                 # all over their range: with SQLite's default 2 MB of cache, a big store's index
                 # pages were read again for every few rows.
                 self.conn.execute(f"PRAGMA cache_size=-{WRITE_CACHE_KIB}")
-                self.conn.executescript(_SCHEMA + copies.SCHEMA + registry.SCHEMA)
+                self.conn.executescript(_SCHEMA + copies.SCHEMA)
                 if search is not None:
                     with self.transaction():
                         search.create(self.conn)
@@ -203,15 +202,13 @@ class Catalogue:
     # writing -------------------------------------------------------------------------------
     def write(self, rows: Iterable[Row], texts: Iterable = (), removed: Iterable[str] = (),
               drop: Iterable[str] = (), sequence: int | None = None, *,
-              copied: Iterable[tuple[str, int, bytes, bytes | None]] = (), stale: Iterable[str] = (),
-              entities: Iterable[tuple[str, str | None]] = ()) -> None:
+              copied: Iterable[tuple[str, int, bytes, bytes | None]] = (), stale: Iterable[str] = ()) -> None:
         """Rows (inserted or replaced), texts, manifestations whose text goes, row ids that go,
         copies written (:mod:`.copies`) and IRIs whose copy goes, and the sequence the index is
         then in step with: one transaction."""
         with self.transaction():
             copies.drop(self.conn, stale)
             copies.put(self.conn, copied)
-            registry.put(self.conn, entities)
             self.conn.executemany("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?)",
                                   [r.values() for r in rows])
             self.conn.executemany("DELETE FROM records WHERE id = ?", [(i,) for i in drop])
@@ -238,7 +235,6 @@ class Catalogue:
             self.conn.execute("DELETE FROM records")
             self.conn.execute("DELETE FROM changed")
             copies.clear(self.conn)
-            registry.clear(self.conn)
             self.set_meta("sequence", "0")
 
     # reading (harvesting) ------------------------------------------------------------------

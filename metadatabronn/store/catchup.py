@@ -12,7 +12,7 @@ import pyoxigraph as ox
 
 from ..mapping import terms as T
 from ..rdf import AS, DCT_SOURCE, MB_DESCRIBES
-from . import catalogue as _catalogue, copies, registry
+from . import catalogue as _catalogue, copies
 from .catalogue import CHUNK, TITLES, Catalogue, Row, creators_of, make_text, set_name, stamp, titles_of
 from .layout import AS_OBJECT, AS_PUBLISHED
 
@@ -221,13 +221,9 @@ def rederive(store: Store, cat: Catalogue, graphs: Iterable[str]) -> int:
 
 
 def rebuild(store: Store, cat: Catalogue) -> int:
-    """Empty the index and catch up from the start of the change log; the identity registry is
-    read again from the store's cores."""
+    """Empty the index and catch up from the start of the change log."""
     cat.clear()
-    read = catch_up(store, cat)
-    with cat.transaction() as conn:
-        registry.fill(conn, store)
-    return read
+    return catch_up(store, cat)
 
 
 def timed_catch_up(store: Store, cat: Catalogue) -> int:

@@ -253,7 +253,7 @@ class Store(Writing, Reading):
         certain = before[2] and after[2]
         if after[:2] == before[:2] and certain:
             return UpdateResult(False, before[0], after[0], 0)
-        self.after_edit([n.value for n in subjects], everything=bool(wipes))
+        self.forget_copies([n.value for n in subjects], everything=bool(wipes))
         if changed:
             when = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
             seq = self.next_sequence()

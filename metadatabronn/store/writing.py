@@ -14,7 +14,7 @@ import pyoxigraph as ox
 
 from ..errors import StoreError, StoreFullError
 from ..rdf import iri, literal, XSD_DATETIME
-from . import catalogue, catchup, copies, registry
+from . import catalogue, catchup, copies
 from .layout import AS_OBJECT, AS_PUBLISHED, CHANGE_TYPES, MB_LAST_SEQUENCE, MB_PENDING, MB_SEQUENCE, RDF_TYPE
 
 log = logging.getLogger(__name__)
@@ -43,11 +43,7 @@ class Writing:
         """The index beside the store, for the writer: made if missing, caught up if behind
         (unless a load cut short is to be rolled back first: that catches up after)."""
         self.catalogue = catalogue.Catalogue(self.path)
-        if self.catalogue.created and not any(True for _ in self._store.quads_for_pattern(
-                None, ox.NamedNode(RDF_TYPE), None, ox.DefaultGraph())):
-            with self.catalogue.transaction() as conn:  # no core yet: the registry is whole from the start
-                registry.set_whole(conn, True)
-        elif self.catalogue.created:
+        if self.catalogue.created:
             log.info("the store at %s has no catalogue index yet: building it from the change log", self.path)
         if not self.pending():
             catchup.timed_catch_up(self, self.catalogue)
@@ -66,19 +62,12 @@ class Writing:
 
     FORGET_LIMIT = 50_000
 
-    def after_edit(self, named: Iterable[str], *, everything: bool = False) -> None:
+    def forget_copies(self, named: Iterable[str], *, everything: bool = False) -> None:
         """After an edit: the copies (:mod:`.copies`) of the IRIs it names and of the record
-        graphs naming them go, or all of them after a drop of whole graphs; the identity
-        registry (:mod:`.registry`) reads those IRIs again, or stops being whole. What an edit
-        changes without naming it is as unknown to these as to the change log."""
+        graphs naming them go, or all of them after a drop of whole graphs. What an edit changes
+        without naming it is as unknown to the copies as to the change log."""
         if self.catalogue is None:
             return
-        named = list(named)
-        with self.catalogue.transaction() as conn:
-            if everything:
-                registry.set_whole(conn, False)
-            else:
-                registry.rederive(conn, self, named)
         stale: set[str] = set()
         for value in () if everything else named:
             stale.add(value)
@@ -95,16 +84,6 @@ class Writing:
                 copies.clear(conn)
             else:
                 copies.drop(conn, stale)
-
-    def fill_registry(self) -> int:
-        """Read the identity registry (:mod:`.registry`) whole from the store's cores, unless it
-        is whole already; how many entities it then lists (0 if it was whole)."""
-        if self.catalogue is None:
-            raise StoreError("the store is open read-only: its registry cannot be written")
-        if self.catalogue.get_meta(registry.WHOLE) is not None:
-            return 0
-        with self.catalogue.transaction() as conn:
-            return registry.fill(conn, self)
 
     def refill_copies(self) -> int:
         """Write the copies of records and entities the index lacks (:mod:`.refill`); how many."""
@@ -148,8 +127,6 @@ class Writing:
             # The batch's rows may have been indexed before the load was cut short: the graphs
             # it named are indexed again as they now are (gone, mostly), then the rest caught up.
             catchup.rederive(self, self.catalogue, pending)
-            with self.catalogue.transaction() as conn:
-                registry.rederive(conn, self, pending)
             catchup.timed_catch_up(self, self.catalogue)
         return len(pending)
 
