@@ -30,11 +30,12 @@ _NAMES = {
 }
 
 
-def _ranges(accept: str | None) -> list[str]:
-    """The media ranges the Accept header asks for (q above 0), best first, in order among equals."""
+def ranked(accept: str | None) -> list[str]:
+    """What an Accept (or Accept-Language) header asks for with q above 0, lower-cased, best
+    first, in order among equals."""
     if not accept:
         return []
-    ranked = []
+    found = []
     for i, part in enumerate(accept.split(",")):
         media, *params = [p.strip() for p in part.split(";")]
         q = 1.0
@@ -45,13 +46,13 @@ def _ranges(accept: str | None) -> list[str]:
                 except ValueError:
                     q = 0.0
         if media and q > 0:
-            ranked.append((-q, i, media.lower()))
-    return [media for _, _, media in sorted(ranked)]
+            found.append((-q, i, media.lower()))
+    return [media for _, _, media in sorted(found)]
 
 
 def accepted(accept: str | None) -> list[str]:
     """Format names the Accept header asks for, best first (q-values respected, order kept)."""
-    return [name for name in (_MEDIA.get(media) for media in _ranges(accept)) if name]
+    return [name for name in (_MEDIA.get(media) for media in ranked(accept)) if name]
 
 
 def choose(fmt: str | None, accept: str | None, allowed: dict, default: str, *, strict: bool = False
@@ -67,7 +68,7 @@ def choose(fmt: str | None, accept: str | None, allowed: dict, default: str, *, 
         if name == "xml" and "xml" not in allowed and "rdfxml" in allowed:
             name = "rdfxml"
         return name if name in allowed else None
-    ranges = _ranges(accept)
+    ranges = ranked(accept)
     for media in ranges:
         name = _MEDIA.get(media)
         if name == "xml" and "rdfxml" in allowed and "xml" not in allowed:

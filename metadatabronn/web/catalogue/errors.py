@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
-from ..negotiate import _ranges
+from ..negotiate import ranked
 from . import labels as L
 from .layout import e, page
 
@@ -17,7 +17,7 @@ def wants_html(request: Request) -> bool:
     range is HTML (a browser's), not JSON, a wildcard or anything else."""
     if request.query_params.get("format", "").lower() == "html":
         return True
-    ranges = _ranges(request.headers.get("accept"))
+    ranges = ranked(request.headers.get("accept"))
     return bool(ranges) and ranges[0] in _HTML
 
 

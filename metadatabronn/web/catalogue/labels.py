@@ -11,6 +11,7 @@ from pathlib import Path
 from ...mapping import roles as R
 from ...mapping import terms as T
 from ...store.pages import vocabulary_labels
+from ..negotiate import ranked
 
 LANGUAGES = ("en", "nb")
 _NORWEGIAN = {"nb", "no", "nn"}
@@ -19,19 +20,8 @@ _NORWEGIAN = {"nb", "no", "nn"}
 def choose(accept_language: str | None) -> str:
     """``"nb"`` when the best language the reader asks for (by q-value, then order) that the
     pages have is Norwegian (``nb``, ``no``, ``nn``, with or without a region), else ``"en"``."""
-    ranked = []
-    for i, part in enumerate((accept_language or "").split(",")):
-        tag, *params = [p.strip() for p in part.split(";")]
-        q = 1.0
-        for param in params:
-            if param.startswith("q="):
-                try:
-                    q = float(param[2:])
-                except ValueError:
-                    q = 0.0
-        if tag and q > 0:
-            ranked.append((-q, i, tag.lower().split("-")[0]))
-    for _, _, primary in sorted(ranked):
+    for tag in ranked(accept_language):
+        primary = tag.split("-")[0]
         if primary in _NORWEGIAN:
             return "nb"
         if primary == "en":
