@@ -16,6 +16,8 @@ from .mapping import terms as T
 from .mapping.model import IRI, Description, Kind, Lit
 from .mapping.roles import GENERAL
 
+_GENERAL_ELEMENTS = frozenset(GENERAL.values())
+
 PROV_GENERATED = "http://www.w3.org/ns/prov#generatedAtTime"
 DCT_SOURCE = "http://purl.org/dc/terms/source"
 XSD_DATETIME = "http://www.w3.org/2001/XMLSchema#dateTime"
@@ -180,7 +182,7 @@ def serialise(description: Description, base: str, *, source: str, source_hash: 
             append(f"{s}{T.RDF_TYPE}> <{CLASS[kind]}>{g}")
         if keep is not None:
             keep((v, T.RDF_TYPE, _CLASS_TERM[kind]))
-        generals: set[tuple[str, int]] = set()
+        generals: set[tuple[str, int]] | None = None  # (general element, agent) stated, once needed
         for p, o in statements:
             t = type(o)
             wanted = keep is not None and p in rows_for
@@ -202,8 +204,9 @@ def serialise(description: Description, base: str, *, source: str, source_hash: 
                 else:
                     obj, term, _ = entity_forms[id(o)]
                     general = GENERAL.get(p)
-                    if (general is not None and (general, id(o)) not in generals
-                            and not any(x is o and q == general for q, x in statements)):
+                    if general is not None and generals is None:  # the description's own first
+                        generals = {(q, id(x)) for q, x in statements if q in _GENERAL_ELEMENTS}
+                    if general is not None and (general, id(o)) not in generals:
                         # The role's general element beside it (an author is a creator of the
                         # work), once per agent: one triple pattern then finds every creator. It
                         # is not in the description, so MARC export never reads it.
