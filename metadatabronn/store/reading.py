@@ -158,9 +158,7 @@ class Reading:
                 deleted = True
             is_literal = isinstance(o, ox.Literal)
             statements.append((s.value, p, o.value, is_literal))
-            if not is_literal and p != RDF_TYPE and (o.value.startswith(base) or p == T.W_SUBJECT):
-                # The well's own entities (vocabulary terms have no core here), and subject
-                # concepts known by an authority's URI, whose label a new heading is written from.
+            if not is_literal and follows(p, o.value, base, in_record=True):
                 named.add(o.value)
         seen = {manifestation}
         todo = sorted(named, reverse=True)  # popped from the end: in IRI order, whatever the hash seed
@@ -172,7 +170,7 @@ class Reading:
             seen.add(iri_)
             for p, o, is_literal in self._core(iri_, ahead):
                 statements.append((iri_, p, o, is_literal))
-                if not is_literal and p != RDF_TYPE and o.startswith(base):
+                if not is_literal and follows(p, o, base):
                     todo.append(o)
         # The record last changed when it was loaded, or when an entity it embeds was edited in
         # the well, whichever is later: MARC's 005 and OAI-PMH datestamps say the same.
@@ -341,6 +339,13 @@ class Reading:
                                                ox.NamedNode(graph)):
             return q.object.value
         return None
+
+
+def follows(predicate: str, obj: str, base: str, *, in_record: bool = False) -> bool:
+    """Whether a record's reader reads the core of the entity an IRI object names: the well's own
+    entities (vocabulary terms have no core here), and, from the record's graph, subject concepts
+    known by an authority's URI, whose label a new heading is written from."""
+    return predicate != RDF_TYPE and (obj.startswith(base) or (in_record and predicate == T.W_SUBJECT))
 
 
 MEMO_ENTITIES = 50_000  # entities whose change times a read-only snapshot keeps (a few MB)

@@ -10,10 +10,9 @@ from typing import TYPE_CHECKING, Callable
 
 import pyoxigraph as ox
 
-from ..mapping import terms as T
 from . import copies
 from .catalogue import Catalogue
-from .layout import RDF_TYPE
+from .reading import follows
 
 if TYPE_CHECKING:
     from .core import Store
@@ -49,9 +48,8 @@ def refill(store: Store, cat: Catalogue, progress: Callable[[int], None] | None 
                 items.append((row.graph, seq, ox.serialize(quads, format=ox.RdfFormat.N_QUADS), None))
             # The cores a reader follows (:meth:`Reading.record_statements`): the well's own
             # entities, subject concepts, and what their cores name in turn.
-            todo = [q.object.value for q in quads if isinstance(q.object, ox.NamedNode)
-                    and q.predicate.value != RDF_TYPE and q.subject.value != row.graph
-                    and (q.object.value.startswith(base) or q.predicate.value == T.W_SUBJECT)]
+            todo = [q.object.value for q in quads if isinstance(q.object, ox.NamedNode) and q.subject.value != row.graph
+                    and follows(q.predicate.value, q.object.value, base, in_record=True)]
             while todo:
                 entity = todo.pop()
                 if not missing(entity):
@@ -61,7 +59,7 @@ def refill(store: Store, cat: Catalogue, progress: Callable[[int], None] | None 
                     continue
                 items.append((entity, seq, ox.serialize(core, format=ox.RdfFormat.N_QUADS), None))
                 todo += [q.object.value for q in core if isinstance(q.object, ox.NamedNode)
-                         and q.predicate.value != RDF_TYPE and q.object.value.startswith(base)]
+                         and follows(q.predicate.value, q.object.value, base)]
         with cat.transaction() as conn:
             copies.put(conn, items)
         written += len(items)
