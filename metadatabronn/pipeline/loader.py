@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from ..mapping import terms as T
 from ..rdf import source_name, tombstone
 from ..store import Store
-from ..store import catalogue, catchup
+from ..store import catalogue, catchup, feed
 from ..store.layout import COUNTED
 from .worker import Gate, Outcome, digest_of
 
@@ -36,7 +36,7 @@ class _Batch:
     """What one bulk load writes, and what the look-ups must see before it is in the store."""
 
     __slots__ = ("parts", "digests", "added", "superseded", "cores", "replace", "written", "last_sequence",
-                 "tombstones", "counts", "rows", "texts", "removed", "copied")
+                 "tombstones", "counts", "rows", "texts", "removed", "copied", "activities", "announced")
 
     def __init__(self) -> None:
         self.parts: list[bytes] = []
@@ -53,6 +53,8 @@ class _Batch:
         self.texts: list[tuple] = []  # (manifestation, work, titles, creators) for full-text search
         self.removed: list[str] = []  # manifestations deleted: their text goes
         self.copied: list[tuple[str, int, bytes, bytes | None]] = []  # (graph or core, sequence, N-Quads, packed)
+        self.activities: list[feed.Item] = []  # what the change feed announces of the batch
+        self.announced: set[str] = set()  # works and expressions already announced as updated in it
 
 
 def _counted(core: bytes) -> str | None:
@@ -62,6 +64,7 @@ def _counted(core: bytes) -> str | None:
 
 
 _TYPE = f"<{T.RDF_TYPE}>".encode()
+VERB = {"create": "Create", "update": "Update", "delete": "Delete"}
 
 
 class Loader:
@@ -174,22 +177,31 @@ class Loader:
             stone = tombstone(self.store.base, o.control_number, ids, source=source,
                               source_hash=o.digest, when=self.when)
             text, manifestation = stone.nquads.encode("utf-8"), stone.manifestation
+            links = feed.links_of(self.store, o.graph, manifestation) if old is not None else []
             change = "delete"
             summary.records_deleted += 1
             if old is not None and not self._was_tombstone(o.graph):
                 batch.counts["manifestations"] = batch.counts.get("manifestations", 0) - 1
             batch.tombstones[o.graph] = True
             batch.removed.append(manifestation)
+            self._announce(batch, "Delete", manifestation, T.C_MANIFESTATION)
+            for cls, iri in links:
+                self._announce(batch, "Update", iri, cls, once=True)
         else:
             manifestation = o.manifestation
             work = o.text[0] if o.text else None
+            updated = []  # (class, IRI) of the works and expressions that gain or change a manifestation
+            if old is not None and not self._was_tombstone(o.graph):
+                updated += feed.links_of(self.store, o.graph, manifestation)  # the ones it may leave
             for k, iri, core in o.cores:
                 known = self._key_iri(k)
                 if known is not None and known != iri:
                     # The store gave this key another IRI (kept from an earlier minting or a merge).
                     text = text.replace(f"<{iri}>".encode(), f"<{known}>".encode())
                     work = known if work == iri else work
+                    updated.append((feed.class_of_core(core), known))
                 elif known is not None:  # the key is in the entity's core: it is minted
+                    updated.append((feed.class_of_core(core), iri))
                     continue
                 elif not self._is_minted(iri):
                     self._remember(iri)
@@ -197,6 +209,7 @@ class Loader:
                     batch.parts.append(core)
                     batch.copied.append((iri, self.seq, core, None))
                     batch.written.append(iri)
+                    self._announce(batch, "Create", iri, feed.class_of_core(core))
                     counted = _counted(core)
                     if counted:
                         batch.counts[counted] = batch.counts.get(counted, 0) + 1
@@ -204,6 +217,10 @@ class Loader:
                 batch.counts["manifestations"] = batch.counts.get("manifestations", 0) + 1
             batch.tombstones[o.graph] = False
             change = "update" if old is not None else "create"
+            self._announce(batch, VERB[change], manifestation, T.C_MANIFESTATION)
+            for cls, iri in updated:
+                if cls in (T.C_WORK, T.C_EXPRESSION):
+                    self._announce(batch, "Update", iri, cls, once=True)
             if old is None:
                 summary.records_new += 1
             else:
@@ -225,6 +242,18 @@ class Loader:
         batch.digests[o.graph] = o.digest
         batch.added.add(o.digest)
         batch.superseded.discard(o.digest)
+
+    def _announce(self, batch: _Batch, verb: str, iri: str, cls: str | None, *, once: bool = False) -> None:
+        """An activity for the change feed, of the change-log entry being written. An update of
+        a work or expression is announced once a batch (one time for all its records), and not
+        after the batch created it."""
+        if cls is None:
+            return
+        if once or verb == "Create":
+            if iri in batch.announced:
+                return
+            batch.announced.add(iri)
+        batch.activities.append((self.seq, verb, iri, cls, self.when, None))
 
     def __len__(self) -> int:
         return len(self.batch.digests)
@@ -273,7 +302,8 @@ class Loader:
                     titles[work] = (catchup.core_title(core) if core is not None
                                     else catchup.work_title(self.store, work))
                 texts.append(catalogue.make_text(manifestation, work, record_titles, creators, titles[work]))
-        cat.write(batch.rows, texts, batch.removed, sequence=batch.last_sequence, copied=batch.copied)
+        cat.write(batch.rows, texts, batch.removed, sequence=batch.last_sequence, copied=batch.copied,
+                  activities=batch.activities)
 
     def _write(self) -> None:
         """Bulk loads, one batch after another. A batch loaded goes on to :meth:`_finish`, which

@@ -5,6 +5,7 @@ with it so that harvesting and search never read the whole store.
   and datestamp of its latest change or of a shared entity it names, deleted, source set);
 - ``changed``: the latest change of each shared entity edited in the well;
 - ``copies``: each record graph and entity core as last loaded, compressed (:mod:`.copies`);
+- ``activities``: the change feed's log (:mod:`.feed`), kept through a rebuild;
 - ``meta``: the change-log sequence the index is in step with, and the schema version;
 - the full-text tables of :mod:`.search`, fed with a :class:`~.search.Text` per manifestation.
 
@@ -28,7 +29,7 @@ from typing import Iterable, Iterator
 
 from ..errors import StoreError
 from ..mapping import terms as T
-from . import copies
+from . import copies, feed
 
 try:  # the full-text tables; the index works without them
     from . import search
@@ -167,7 +168,7 @@ class Catalogue:
                 # all over their range: with SQLite's default 2 MB of cache, a big store's index
                 # pages were read again for every few rows.
                 self.conn.execute(f"PRAGMA cache_size=-{WRITE_CACHE_KIB}")
-                self.conn.executescript(_SCHEMA + copies.SCHEMA)
+                self.conn.executescript(_SCHEMA + copies.SCHEMA + feed.SCHEMA)
                 if search is not None:
                     with self.transaction():
                         search.create(self.conn)
@@ -202,11 +203,16 @@ class Catalogue:
     # writing -------------------------------------------------------------------------------
     def write(self, rows: Iterable[Row], texts: Iterable = (), removed: Iterable[str] = (),
               drop: Iterable[str] = (), sequence: int | None = None, *,
-              copied: Iterable[tuple[str, int, bytes, bytes | None]] = (), stale: Iterable[str] = ()) -> None:
+              copied: Iterable[tuple[str, int, bytes, bytes | None]] = (), stale: Iterable[str] = (),
+              activities: Iterable[feed.Item] = ()) -> None:
         """Rows (inserted or replaced), texts, manifestations whose text goes, row ids that go,
-        copies written (:mod:`.copies`) and IRIs whose copy goes, and the sequence the index is
-        then in step with: one transaction."""
+        copies written (:mod:`.copies`) and IRIs whose copy goes, the change feed's activities
+        (:mod:`.feed`), and the sequence the index is then in step with: one transaction. The
+        feed never runs ahead of that sequence (a roll-back's activities go with it)."""
         with self.transaction():
+            if sequence is not None:
+                feed.trim(self.conn, sequence)
+            feed.append(self.conn, activities)
             copies.drop(self.conn, stale)
             copies.put(self.conn, copied)
             self.conn.executemany("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -309,6 +315,10 @@ class Catalogue:
                 if nxt is None:
                     return found
                 found.append(nxt)
+
+    def feed(self, upto: int) -> feed.Log:
+        """The change feed as a snapshot whose last change-log entry is ``upto`` sees it."""
+        return feed.Log(self.conn, upto, self._lock)
 
     def earliest(self) -> str | None:
         with self._lock:

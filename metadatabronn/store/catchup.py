@@ -12,7 +12,7 @@ import pyoxigraph as ox
 
 from ..mapping import terms as T
 from ..rdf import AS, DCT_SOURCE, MB_DESCRIBES
-from . import catalogue as _catalogue, copies
+from . import catalogue as _catalogue, copies, feed
 from .catalogue import CHUNK, TITLES, Catalogue, Row, creators_of, make_text, set_name, stamp, titles_of
 from .layout import AS_OBJECT, AS_PUBLISHED
 
@@ -127,17 +127,22 @@ def catch_up(store: Store, cat: Catalogue, upto: int | None = None) -> int:
     if done > last:  # ahead of the store (a copy of an index newer than its store): made again
         log.warning("the catalogue index is ahead of the store's change log (%d, not %d): rebuilding it", done, last)
         cat.clear()
+        with cat.transaction() as conn:
+            feed.trim(conn, last)
         done = 0
+    with cat._lock:
+        announced = feed.last_sequence(cat.conn)  # entries the feed already has (a rebuild keeps it)
     read = 0
     for start in range(done + 1, last + 1, CHUNK):
         end = min(last, start + CHUNK - 1)
-        _apply(store, cat, range(start, end + 1))
+        _apply(store, cat, range(start, end + 1), announced)
         read += end - start + 1
     return read
 
 
-def _apply(store: Store, cat: Catalogue, seqs: range) -> None:
+def _apply(store: Store, cat: Catalogue, seqs: range, announced: int | None = None) -> None:
     rows: dict[str, Row | None] = {}  # id → row after these entries (None: none)
+    activities: list[feed.Item] = []
     changed: dict[str, tuple[int, str]] = {}
     stale: set[str] = set()  # whose copy no longer says what the store holds
 
@@ -150,17 +155,23 @@ def _apply(store: Store, cat: Catalogue, seqs: range) -> None:
         entry = _change(store, seq)
         if entry is None:
             continue
-        _kind, obj, when = entry
+        kind, obj, when = entry
+        announce = announced is not None and seq > announced
         if "/manifestation/" in obj:
             record_id = obj.rsplit("/", 1)[-1]
             graph = _graph_of(store, obj)
             rows[record_id] = None if graph is None else Row(record_id, graph, obj, seq, stamp(when), False, None)
             stale.update((obj, f"{store.base}/record/{record_id}", *(() if graph is None else (graph,))))
+            if announce:
+                activities += _record_activities(store, seq, kind, obj, graph, when)
             continue
         changed[obj] = (seq, when)
         stale.add(obj)
         moment = stamp(when)
-        for graph in _graphs_naming(store, obj):
+        naming = sorted(_graphs_naming(store, obj))
+        if announce:
+            activities += _edit_activities(store, seq, kind, obj, naming, when)
+        for graph in naming:
             stale.add(graph)
             row = current(graph.rsplit("/", 1)[-1])
             # No row yet: the record's own entry comes later in the log, and sets it.
@@ -184,7 +195,35 @@ def _apply(store: Store, cat: Catalogue, seqs: range) -> None:
                 _catalogue.search.remove(conn, removed)
             if texts:
                 _catalogue.search.put(conn, texts)
+        feed.append(conn, activities)
         cat.set_meta("sequence", str(seqs[-1]))
+
+
+def _record_activities(store: Store, seq: int, kind: str, manifestation: str, graph: str | None,
+                       when: str) -> list[feed.Item]:
+    """A record's change-log entry as the feed announces it: its manifestation created, updated
+    or deleted, and its work and expression updated (a catch-up cannot tell which cores the
+    record's load created: it announces them as updated, which a mirror treats alike)."""
+    verb = feed.VERB_OF_CHANGE.get(kind.rsplit("#", 1)[-1].lower(), "Update")
+    items: list[feed.Item] = [(seq, verb, manifestation, T.C_MANIFESTATION, when, None)]
+    if graph is not None and verb != "Delete":
+        items += [(seq, "Update", iri, cls, when, None) for cls, iri in feed.links_of(store, graph, manifestation)]
+    return items
+
+
+def _edit_activities(store: Store, seq: int, kind: str, entity: str, graphs: list[str], when: str
+                     ) -> list[feed.Item]:
+    """An edit of a shared entity in the well: an update of that entity (or its deprecation, for
+    a merge), and of every manifestation whose record names it (their records changed too: OAI-PMH
+    gives them the edit's datestamp)."""
+    cls = feed.class_of(store, entity)
+    verb = feed.VERB_OF_CHANGE.get(kind.rsplit("#", 1)[-1].lower(), "Update")
+    items: list[feed.Item] = []
+    if cls is not None:
+        items.append((seq, verb, entity, cls, when, feed.replacement(store, entity) if verb == "Deprecate" else None))
+    items += [(seq, "Update", feed.manifestation_of_graph(store.base, g), T.C_MANIFESTATION, when, None)
+              for g in graphs]
+    return items
 
 
 def _refresh(store: Store, record_id: str, row: Row, keep: list, texts: list, removed: list, drop: list) -> None:

@@ -185,7 +185,8 @@ def create_app(store_path: Path, base: str, *, query_workers: int = 2, timeout: 
         s = request.app.state
         snapshot = s.snapshot
         return {"status": "ok", "store": str(store_path), "base": s.base, "version": __version__,
-                "read_only": True, "opened": snapshot.started.isoformat(), "counts": snapshot.counts}
+                "read_only": True, "opened": snapshot.started.isoformat(), "sequence": snapshot.sequence,
+                "counts": snapshot.counts}
 
     _head_too(app.router)
     try:

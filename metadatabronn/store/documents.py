@@ -1,0 +1,55 @@
+"""Entity documents for mirrors: what the store holds of an entity, as stored, graph names and all.
+
+A manifestation's document is its record's graph (the tombstone, once deleted); any other
+entity's is its statements in the default graph (its core, and what edits in the well added
+there). Together, over every entity the change feed names, they are the store less its own
+bookkeeping, so a mirror that replaces each document it is told of holds what the well holds.
+Read from the copies (:mod:`.copies`) where the snapshot may use them, else from the store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pyoxigraph as ox
+
+from .feed import manifestation_of_graph  # noqa: F401 - the inverse, for callers
+
+if TYPE_CHECKING:
+    from .core import Store
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    iri: str
+    graph: str | None  # the named graph it is, or None: the entity's statements in the default graph
+    nquads: str  # empty: the well holds nothing of it (a mirror drops its copy)
+
+
+def graph_of(base: str, iri: str) -> str | None:
+    """The record graph a manifestation's document is (None for other entities)."""
+    head, sep, local = iri.rpartition("/manifestation/")
+    return f"{head}/record/{local}" if sep and head == base else None
+
+
+def documents(store: Store, iris: list[str]) -> list[Document]:
+    """The documents of these entities, in the order asked."""
+    graphs = {iri: graph_of(store.base, iri) for iri in iris}
+    view = store._copies()
+    copied = view.fetch([g or iri for iri, g in graphs.items()]) if view is not None else {}
+    out = []
+    for iri in iris:
+        g = graphs[iri]
+        quads = copied.get(g or iri)
+        if quads is None:
+            if g is not None:
+                quads = list(store._store.quads_for_pattern(None, None, None, ox.NamedNode(g)))
+            else:
+                quads = list(store._store.quads_for_pattern(ox.NamedNode(iri), None, None, ox.DefaultGraph()))
+        else:  # a core's copy is its default-graph statements; a record's, its graph's
+            quads = [q for q in quads if (q.graph_name == ox.NamedNode(g) if g is not None
+                                          else isinstance(q.graph_name, ox.DefaultGraph) and q.subject.value == iri)]
+        body = ox.serialize(sorted(quads, key=str), format=ox.RdfFormat.N_QUADS) if quads else b""
+        out.append(Document(iri, g, body.decode("utf-8")))
+    return out
