@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from ..mapping import terms as T
 from ..mapping.text import isbn13
 from ..store import Store, search
+from . import bundle
 from .catalogue import results
 from .catalogue.errors import wants_html
 from .entities import _STATES, TOMBSTONE, _label, _local
@@ -145,12 +146,19 @@ MAX_LANGUAGE_CHECKS = 5_000  # works looked at for a language before a page is g
 @router.get("/works", tags=["Look-ups"], summary="Works by title and/or creator: every word, in any order, "
             "case, accents and Nordic letters folded (ø as o, æ as ae, å as aa or a); the last word may be "
             "typed in part (two letters or more), and a word ending in * matches every word it begins. The "
-            "exact title comes first, then by relevance. Optionally with an expression in a language")
+            "exact title comes first, then by relevance. Optionally with an expression in a language. "
+            "With isbn (any form) instead: the bundle of the work that edition belongs to (/work/{id}/bundle)")
 async def works(request: Request, title: str | None = None, creator: str | None = None,
                 language: str | None = Query(default=None, description="ISO 639-2 code, e.g. nor, eng"),
-                limit: int = _LIMIT, offset: int = _OFFSET):
+                limit: int = _LIMIT, offset: int = _OFFSET,
+                isbn: str | None = Query(default=None, description="an ISBN-10 or ISBN-13, hyphens and spaces "
+                                                                   "allowed: answers with its work's bundle")):
+    if isbn is not None:  # one work, in the work format: not a page of results
+        if title or creator or language:
+            raise Problem(400, "isbn finds one work by itself: give it without title, creator or language")
+        return bundle.isbn_answer(request, isbn, _by_isbn(request.app.state.key, isbn.strip()))
     if not (title or creator):
-        raise Problem(400, "give title, creator or both")
+        raise Problem(400, "give title, creator or both (or isbn)")
     _within(offset)
     state = request.app.state
     wanted = None
