@@ -115,3 +115,8 @@ class UpdateRefused(MetadatabronnError):
 class ExportError(RecordError):
     """A record that cannot be written in the format asked for (longer than ISO 2709 allows, a
     tag or subfield code the format cannot carry); the export goes on without it."""
+
+
+class MergeRefused(MetadatabronnError):
+    """A merge of two entities refused before anything is written: one is unknown, they are of
+    different kinds, they are the same, or one was already merged into another."""

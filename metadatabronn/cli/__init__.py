@@ -15,7 +15,7 @@ from .. import __version__, config
 from ..errors import ConfigError, MetadatabronnError, StoreError, UsageError
 from .checks import _explain, _roundtrip, _validate
 from .ingest import _ingest
-from .store import _export, _query, _rebase, _serve, _update, add_compact, add_reindex
+from .store import _export, _merge, _query, _rebase, _serve, _update, add_compact, add_reindex
 
 __all__ = ["UsageError", "build_parser", "main"]
 
@@ -126,6 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
                     help="run LOAD and SERVICE, which fetch data over the network (refused without it)")
     up.set_defaults(func=_update)
 
+    mg = sub.add_parser("merge", parents=[common], help="merge two works (or expressions, agents, concepts) that "
+                        "are one: records naming the first name the second; the first is deprecated, "
+                        "replaced by the second")
+    mg.add_argument("merged", metavar="MERGED", help="the IRI that goes (it keeps resolving, replaced by INTO)")
+    mg.add_argument("into", metavar="INTO", help="the IRI that stays")
+    mg.set_defaults(func=_merge)
     rb = sub.add_parser("rebase", parents=[logs], help="give the store a new base IRI: rewrite every IRI minted "
                         "under its base (entities, record graphs, change log)")
     rb.add_argument("new_base", metavar="NEW_IRI", help="the new base IRI, e.g. https://data.example.org")

@@ -132,6 +132,23 @@ def _update(args) -> int:
     return 0
 
 
+def _merge(args) -> int:
+    from ..store import Store
+    from ..store.merging import merge
+
+    store_path = _existing_store(args.store)
+    base = store_base(store_path, args.base_iri)
+    merged, into = _entity(args.merged, base), _entity(args.into, base)
+    store = Store(store_path, base)
+    try:
+        result = merge(store, merged, into)
+    finally:
+        store.close()
+    sys.stdout.write(f"merged {result.kind} {result.merged} into {result.into}; {result.records} records now "
+                     f"name {result.into}\n")
+    return 0
+
+
 def _rebase(args) -> int:
     from ..store.rebase import rebase
 

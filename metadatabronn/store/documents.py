@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
-from .feed import manifestation_of_graph  # noqa: F401 - the inverse, for callers
 
 if TYPE_CHECKING:
     from .core import Store

@@ -11,7 +11,9 @@ MB_LAST_SEQUENCE = T.MB + "lastSequence"
 AS_OBJECT = AS + "object"
 AS_PUBLISHED = AS + "published"
 AS_TOMBSTONE = AS + "Tombstone"
-CHANGE_TYPES = {"create": AS + "Create", "update": AS + "Update", "delete": AS + "Delete"}
+EMM = "https://emm-spec.org/1.0/#"  # LD4 Entity Metadata Management: Deprecate (a merged entity)
+CHANGE_TYPES = {"create": AS + "Create", "update": AS + "Update", "delete": AS + "Delete",
+                "deprecate": EMM + "Deprecate"}
 RDF_TYPE = T.RDF_TYPE
 
 # What the store says of itself, in a graph of its own whose name does not depend on the base

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from ..mapping import terms as T
 from ..errors import ExportError
 from ..store import Store, serialise_triples
+from ..store.feed import DCT_IS_REPLACED_BY
 from .catalogue.labels import choose as page_language
 from .catalogue.pages import render as catalogue_page
 from .context import CONTEXT, NAMES
@@ -245,6 +246,11 @@ def _entity_response(request: Request, kind: str, id_: str, format: str | None) 
     fmt = _format(request, format, allowed, f"{kind}s")
     if not is_iri(iri):
         raise Problem(404, f"no entity {iri} in the well")
+    successor = next(iter(state.store.values(iri, DCT_IS_REPLACED_BY)), None)
+    if successor is not None and successor.startswith(state.base + "/"):
+        # Merged into another: links to it keep working, and lead to where it went.
+        target = str(request.url.replace(path=successor[len(state.base):]))
+        return Response(status_code=301, headers={"Location": target, "Link": f'<{successor}>; rel="successor-version"'})
     if fmt == "html":  # a catalogue page, in the reader's language
         lang = page_language(request.headers.get("accept-language"))
         return _send(request, _render(state.key, iri, fmt, str(request.base_url), lang), "Accept, Accept-Language")
@@ -255,6 +261,7 @@ _FORMAT = Query(default=None, description="jsonld, turtle, ntriples, rdfxml, htm
                                           "else the Accept header decides")
 _ENTITY_RESPONSES = {200: {"content": {t.split(";")[0]: {} for t in ENTITY_TYPES.values()}},
                      304: {"description": "not modified"}, 404: {"description": "no such entity"},
+                     301: {"description": "merged into another entity: `Location` names it"},
                      406: {"description": "a format this entity does not come in"},
                      410: {"description": "deleted: a tombstone remains"}}
 

@@ -1,0 +1,102 @@
+"""Merging two entities the well holds as two that are one (two works, two agents …).
+
+What a merge does, in one SPARQL Update (one transaction):
+- every record graph that names the merged entity names the one it is merged into instead, and
+  what a record said *about* it (creators, subjects of a work) it now says about that one: each
+  record keeps its own values, only the IRI changes, so MARC out of a record nobody edited is
+  unchanged;
+- the merged entity's cluster keys (``mb:key``) go to the surviving one, so a record of it loaded
+  again joins the survivor instead of minting the old IRI again;
+- the merged entity keeps its IRI, type and names in the default graph, with
+  ``dcterms:isReplacedBy`` the survivor: links to it keep resolving, to where it went.
+
+The change log gets a ``Deprecate`` entry for the merged entity and an ``Update`` for each
+manifestation whose record moved to the survivor (the survivor's own values did not change: it is
+not logged as edited, which would give MARC out of its records a uniform title they never had).
+The catch-up that follows gives the change feed a ``Deprecate`` (with the survivor as its target),
+an ``Update`` of each moved manifestation and of its (new) work and expression, and OAI-PMH
+the moved records' new datestamps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+import pyoxigraph as ox
+
+from ..errors import MergeRefused
+from ..rdf import MB_KEY
+from .feed import DCT_IS_REPLACED_BY, KIND_OF_CLASS, class_of, manifestation_of_graph, replacement
+from .layout import STORE_GRAPH
+from .writing import store_failure
+
+if TYPE_CHECKING:
+    from .core import Store
+
+
+COUNT_OF_KIND = {"work": "works", "expression": "expressions", "agent": "agents"}
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    merged: str
+    into: str
+    kind: str
+    records: int  # record graphs that named the merged entity
+
+
+def merge(store: Store, merged: str, into: str) -> MergeResult:
+    """Merge ``merged`` into ``into`` (both IRIs the store holds, of one kind)."""
+    if merged == into:
+        raise MergeRefused(f"{merged} cannot be merged into itself")
+    kinds = {}
+    for iri in (merged, into):
+        if not iri.startswith(store.base + "/"):
+            raise MergeRefused(f"{iri} is not an IRI of this store (its base is {store.base})")
+        cls = class_of(store, iri)
+        if cls is None:
+            raise MergeRefused(f"the well holds no work, expression, agent or concept {iri}")
+        kinds[iri] = KIND_OF_CLASS[cls]
+        gone = replacement(store, iri)
+        if gone is not None:
+            raise MergeRefused(f"{iri} was already merged into {gone}")
+    if kinds[merged] != kinds[into]:
+        raise MergeRefused(f"{merged} is a {kinds[merged]} and {into} a {kinds[into]}: only entities of one kind merge")
+    if kinds[merged] == "manifestation":
+        raise MergeRefused("manifestations come from records and are not merged: delete the duplicate record")
+    o, n = f"<{merged}>", f"<{into}>"
+    kept = f"FILTER(?g NOT IN (<{store.changes_graph}>, <{store.pending_graph}>, <{STORE_GRAPH}>))"
+    graphs = {q.graph_name.value for q in store._store.quads_for_pattern(None, None, ox.NamedNode(merged), None)
+              if isinstance(q.graph_name, ox.NamedNode)}
+    graphs |= {q.graph_name.value for q in store._store.quads_for_pattern(ox.NamedNode(merged), None, None, None)
+               if isinstance(q.graph_name, ox.NamedNode)}
+    graphs.discard(store.changes_graph)
+    sparql = f"""
+DELETE {{ GRAPH ?g {{ ?s ?p {o} }} }} INSERT {{ GRAPH ?g {{ ?s ?p {n} }} }} WHERE {{ GRAPH ?g {{ ?s ?p {o} }} {kept} }} ;
+DELETE {{ GRAPH ?g {{ {o} ?p ?x }} }} INSERT {{ GRAPH ?g {{ {n} ?p ?x }} }} WHERE {{ GRAPH ?g {{ {o} ?p ?x }} {kept} }} ;
+DELETE {{ ?s ?p {o} }} INSERT {{ ?s ?p {n} }} WHERE {{ ?s ?p {o} }} ;
+DELETE {{ {o} <{MB_KEY}> ?k }} INSERT {{ {n} <{MB_KEY}> ?k }} WHERE {{ {o} <{MB_KEY}> ?k }} ;
+INSERT DATA {{ {o} <{DCT_IS_REPLACED_BY}> {n} }}
+"""
+    try:
+        store._store.update(sparql)
+    except OSError as exc:
+        raise store_failure("the merge failed", exc) from exc
+    store.forget_copies([merged, into, *graphs])
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    seq = store.next_sequence()
+    # The survivor's own values did not change, so it is not logged as edited (MARC out would then
+    # give its records a uniform title they never had); the records that moved to it are.
+    moved = sorted(manifestation_of_graph(store.base, g) for g in graphs if g.startswith(f"{store.base}/record/"))
+    text = store.change_quads(seq, "deprecate", merged, when)
+    text += "".join(store.change_quads(seq + 1 + i, "update", m, when) for i, m in enumerate(moved))
+    store._store.load(text.encode("utf-8"), format=ox.RdfFormat.N_QUADS)
+    store._store.update(store._sequence_update(seq + len(moved)))
+    store.catch_up()
+    counts = store.entity_counts()
+    if counts is not None and COUNT_OF_KIND.get(kinds[merged]) in counts:  # the merged one no longer counts
+        counts[COUNT_OF_KIND[kinds[merged]]] -= 1
+        store.record_counts(counts)
+    return MergeResult(merged, into, kinds[merged], len([g for g in graphs if "/record/" in g]))

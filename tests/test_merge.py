@@ -1,0 +1,145 @@
+"""Merging two entities that are one (store.merging): the records of the merged one name the
+survivor and keep their own values (MARC out unchanged), the merged IRI resolves to the survivor,
+a record of it loaded again joins the survivor, and the change feed says Deprecate."""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+from pathlib import Path
+
+import pymarc
+import pytest
+from fastapi.testclient import TestClient
+
+from metadatabronn.errors import MergeRefused
+from metadatabronn.mapping import terms as T
+from metadatabronn.pipeline import Settings, ingest
+from metadatabronn.pipeline.export import export
+from metadatabronn.store import Store
+from metadatabronn.store.catalogue import FILE
+from metadatabronn.store.feed import DCT_IS_REPLACED_BY
+from metadatabronn.store.merging import merge
+from metadatabronn.web.app import create_app
+
+from .test_pipeline import GOLDEN, edited, golden_records, write
+
+BASE = "http://example.org"
+
+
+def run(store: Path, *paths):
+    return ingest([str(p) for p in paths], Settings(store=store, base=BASE, workers=1))
+
+
+def work_of(store: Store, control: str) -> str:
+    return store.values(f"{BASE}/manifestation/DLC-{control}", T.M_WORK)[0]
+
+
+def marc_by_control(store_path: Path) -> dict[str, pymarc.Record]:
+    out = io.BytesIO()
+    export(store_path, BASE, out, "marc")
+    return {r["001"].data: r for r in pymarc.MARCReader(io.BytesIO(out.getvalue()), to_unicode=True, force_utf8=True)}
+
+
+def fields_but_005(record: pymarc.Record) -> list[str]:
+    return [str(f) for f in record.get_fields() if f.tag != "005"]
+
+
+def activities(store_path: Path, after: int = 0) -> list[tuple]:
+    conn = sqlite3.connect(store_path / FILE)
+    try:
+        return conn.execute("SELECT verb, iri, kind, target FROM activities WHERE n > ? ORDER BY n", (after,)).fetchall()
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def golden_store(tmp_path) -> Path:
+    path = tmp_path / "store"
+    run(path, GOLDEN)
+    return path
+
+
+def test_merge_moves_records_keeps_their_marc_and_says_deprecate(golden_store):
+    before = marc_by_control(golden_store)
+    store = Store(golden_store, BASE)
+    try:
+        a, b = work_of(store, "00003445"), work_of(store, "00024119")
+        assert a != b
+        seen = len(activities(golden_store))
+        result = merge(store, b, a)
+        assert (result.merged, result.into, result.kind, result.records) == (b, a, "work", 1)
+        # The record of the merged work now names the survivor, and the merged work points there.
+        assert work_of(store, "00024119") == a
+        assert store.values(b, DCT_IS_REPLACED_BY) == [a]
+        assert not store.linking(T.M_WORK, b)
+    finally:
+        store.close()
+    new = activities(golden_store, seen)
+    assert new[0] == ("Deprecate", b, "work", a)
+    assert ("Update", a, "work", None) in new
+    # The record that moved changed; the survivor's own record did not.
+    assert {iri for verb, iri, kind, _ in new if kind == "manifestation"} == {f"{BASE}/manifestation/DLC-00024119"}
+    # Each record keeps its own values: MARC out is what it was (005 says when it changed).
+    after = marc_by_control(golden_store)
+    assert set(after) == set(before)
+    for control in before:
+        assert fields_but_005(after[control]) == fields_but_005(before[control]), control
+
+
+def test_a_record_of_the_merged_work_loaded_again_joins_the_survivor(golden_store, tmp_path):
+    store = Store(golden_store, BASE)
+    try:
+        a, b = work_of(store, "00003445"), work_of(store, "00024119")
+        merge(store, b, a)
+    finally:
+        store.close()
+    raw = next(r for r in golden_records()
+               if pymarc.Record(data=r, to_unicode=True, force_utf8=True)["001"].data.strip() == "00024119")
+    changed = edited(raw, lambda rec: rec.add_field(pymarc.Field(tag="500", indicators=[" ", " "],
+                                                                  subfields=[pymarc.Subfield("a", "A note.")])))
+    seen = len(activities(golden_store))
+    summary = run(golden_store, write(tmp_path / "again.mrc", [changed]))
+    assert summary.records_updated == 1
+    store = Store(golden_store, BASE, read_only=True)
+    try:
+        assert work_of(store, "00024119") == a
+    finally:
+        store.close()
+    new = activities(golden_store, seen)
+    assert ("Update", f"{BASE}/manifestation/DLC-00024119", "manifestation", None) in new
+    assert not any(verb == "Create" and iri == b for verb, iri, _, _ in new)
+
+
+def test_a_merged_entity_redirects_to_its_survivor(golden_store):
+    store = Store(golden_store, BASE)
+    try:
+        a, b = work_of(store, "00003445"), work_of(store, "00024119")
+        merge(store, b, a)
+    finally:
+        store.close()
+    with TestClient(create_app(golden_store, BASE, query_workers=1, refresh=0)) as client:
+        r = client.get(b[len(BASE):] + "?format=turtle", follow_redirects=False)
+        assert r.status_code == 301
+        assert r.headers["location"].endswith(a[len(BASE):] + "?format=turtle")
+        assert client.get(r.headers["location"]).status_code == 200
+
+
+def test_merges_that_cannot_be_are_refused_and_change_nothing(golden_store):
+    store = Store(golden_store, BASE)
+    try:
+        a, b = work_of(store, "00003445"), work_of(store, "00024119")
+        expression = store.values(f"{BASE}/manifestation/DLC-00003445", T.M_EXPRESSION)[0]
+        size = len(store)
+        for merged, into, says in [(a, a, "itself"), (a, expression, "only entities of one kind"),
+                                   (f"{BASE}/work/nothing", a, "holds no"),
+                                   ("http://elsewhere.org/work/x", a, "not an IRI of this store"),
+                                   (f"{BASE}/manifestation/DLC-00003445", f"{BASE}/manifestation/DLC-00024119", "manifestations come from records")]:
+            with pytest.raises(MergeRefused, match=says):
+                merge(store, merged, into)
+        assert len(store) == size
+        merge(store, b, a)
+        with pytest.raises(MergeRefused, match="already merged"):
+            merge(store, b, a)
+    finally:
+        store.close()
