@@ -73,11 +73,14 @@ def test_merge_moves_records_keeps_their_marc_and_says_deprecate(golden_store):
         assert work_of(store, "00024119") == a
         assert store.values(b, DCT_IS_REPLACED_BY) == [a]
         assert not store.linking(T.M_WORK, b)
+        expression = store.values(f"{BASE}/manifestation/DLC-00024119", T.M_EXPRESSION)[0]
     finally:
         store.close()
     new = activities(golden_store, seen)
     assert new[0] == ("Deprecate", b, "work", a)
     assert ("Update", a, "work", None) in new
+    # The merged work's expression now realises the survivor: its core changed.
+    assert ("Update", expression, "expression", None) in new
     # The record that moved changed; the survivor's own record did not.
     assert {iri for verb, iri, kind, _ in new if kind == "manifestation"} == {f"{BASE}/manifestation/DLC-00024119"}
     # Each record keeps its own values: MARC out is what it was (005 says when it changed).

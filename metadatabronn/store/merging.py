@@ -73,6 +73,10 @@ def merge(store: Store, merged: str, into: str) -> MergeResult:
     graphs |= {q.graph_name.value for q in store._store.quads_for_pattern(ox.NamedNode(merged), None, None, None)
                if isinstance(q.graph_name, ox.NamedNode)}
     graphs.discard(store.changes_graph)
+    # Cores that name it (an expression's work) are rewritten too: each is announced as updated.
+    cores = sorted({q.subject.value for q in store._store.quads_for_pattern(None, None, ox.NamedNode(merged),
+                                                                           ox.DefaultGraph())
+                    if isinstance(q.subject, ox.NamedNode)})
     sparql = f"""
 DELETE {{ GRAPH ?g {{ ?s ?p {o} }} }} INSERT {{ GRAPH ?g {{ ?s ?p {n} }} }} WHERE {{ GRAPH ?g {{ ?s ?p {o} }} {kept} }} ;
 DELETE {{ GRAPH ?g {{ {o} ?p ?x }} }} INSERT {{ GRAPH ?g {{ {n} ?p ?x }} }} WHERE {{ GRAPH ?g {{ {o} ?p ?x }} {kept} }} ;
@@ -84,16 +88,17 @@ INSERT DATA {{ {o} <{DCT_IS_REPLACED_BY}> {n} }}
         store._store.update(sparql)
     except OSError as exc:
         raise store_failure("the merge failed", exc) from exc
-    store.forget_copies([merged, into, *graphs])
+    store.forget_copies([merged, into, *graphs, *cores])
     when = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     seq = store.next_sequence()
     # The survivor's own values did not change, so it is not logged as edited (MARC out would then
     # give its records a uniform title they never had); the records that moved to it are.
     moved = sorted(manifestation_of_graph(store.base, g) for g in graphs if g.startswith(f"{store.base}/record/"))
     text = store.change_quads(seq, "deprecate", merged, when)
-    text += "".join(store.change_quads(seq + 1 + i, "update", m, when) for i, m in enumerate(moved))
+    updated = [*cores, *moved]
+    text += "".join(store.change_quads(seq + 1 + i, "update", iri, when) for i, iri in enumerate(updated))
     store._store.load(text.encode("utf-8"), format=ox.RdfFormat.N_QUADS)
-    store._store.update(store._sequence_update(seq + len(moved)))
+    store._store.update(store._sequence_update(seq + len(updated)))
     store.catch_up()
     counts = store.entity_counts()
     if counts is not None and COUNT_OF_KIND.get(kinds[merged]) in counts:  # the merged one no longer counts
