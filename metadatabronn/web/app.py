@@ -21,7 +21,7 @@ from .. import __version__
 from ..errors import StoreError
 from ..store import Store, generation
 from ..store.catalogue import Catalogue
-from . import bundle, entities, lookups, oai, problems, sparql, sru
+from . import bundle, entities, feed, lookups, oai, problems, sparql, sru
 from .catalogue import routes as catalogue
 from .queries import Admission, QueryWorkers
 
@@ -177,7 +177,7 @@ def create_app(store_path: Path, base: str, *, query_workers: int = 2, timeout: 
                        allow_headers=["*"], expose_headers=["ETag", "Last-Modified", "Link"])
     problems.install(app)
 
-    for module in (sparql, entities, bundle, lookups, oai, sru, catalogue):
+    for module in (sparql, entities, bundle, lookups, oai, sru, feed, catalogue):
         app.include_router(_head_too(module.router))
 
     @app.get("/health", tags=["Service"], summary="The store and its counts")
