@@ -14,6 +14,9 @@
 | nice      | ``--query-nice`` | ``METADATABRONN_QUERY_NICE`` | 5 lower priority of query workers (serve) |
 | unpacked  |               | ``METADATABRONN_MAX_UNPACKED`` | 64 GiB a compressed input    |
 | ratio     |               | ``METADATABRONN_MAX_RATIO`` | 200 × packed size, past 100 MiB |
+| retries   | ``--retries`` | ``METADATABRONN_MIRROR_RETRIES`` | 6 (mirror: network errors and 5xx) |
+| backoff   | ``--backoff`` | ``METADATABRONN_MIRROR_BACKOFF`` | 1 s, doubled each retry, at most 60 s (mirror) |
+| HTTP time | ``--http-timeout`` | ``METADATABRONN_MIRROR_TIMEOUT`` | 60 s a request may stall (mirror) |
 """
 
 from __future__ import annotations
@@ -116,3 +119,34 @@ def explicit_base_iri(flag: str | None) -> str | None:
     if not (flag or os.environ.get("METADATABRONN_BASE_IRI")):
         return None
     return base_iri(flag)
+
+
+# The mirror client: a network error or a 5xx answer is retried, after ``backoff`` seconds, then
+# twice that, and so on (at most ``MIRROR_MAX_BACKOFF``, or what a Retry-After header asks).
+DEFAULT_MIRROR_RETRIES = 6
+DEFAULT_MIRROR_BACKOFF = 1.0  # seconds before the first retry
+DEFAULT_MIRROR_TIMEOUT = 60.0  # seconds a request may wait for the source (connect, read, write)
+MIRROR_MAX_BACKOFF = 60.0
+
+
+def mirror_retries(flag: int | None) -> int:
+    """Retries of one request (``--retries``, ``METADATABRONN_MIRROR_RETRIES``, default 6; 0: none)."""
+    value = number(flag, "MIRROR_RETRIES", DEFAULT_MIRROR_RETRIES, "retries", minimum=-1)
+    if value < 0 or value != int(value):
+        raise ConfigError(f"retries must be a whole number, 0 or more, got {value:g}")
+    return int(value)
+
+
+def mirror_backoff(flag: float | None) -> float:
+    """Seconds before the first retry, doubled for each next one (``--backoff``,
+    ``METADATABRONN_MIRROR_BACKOFF``, default 1)."""
+    value = number(flag, "MIRROR_BACKOFF", DEFAULT_MIRROR_BACKOFF, "backoff", minimum=-1)
+    if value < 0:
+        raise ConfigError(f"backoff must be 0 or more seconds, got {value:g}")
+    return value
+
+
+def mirror_timeout(flag: float | None) -> float:
+    """Seconds a request may wait for the source (``--http-timeout``, ``METADATABRONN_MIRROR_TIMEOUT``,
+    default 60)."""
+    return number(flag, "MIRROR_TIMEOUT", DEFAULT_MIRROR_TIMEOUT, "the HTTP timeout")

@@ -120,3 +120,9 @@ class ExportError(RecordError):
 class MergeRefused(MetadatabronnError):
     """A merge of two entities refused before anything is written: one is unknown, they are of
     different kinds, they are the same, or one was already merged into another."""
+
+
+class MirrorError(MetadatabronnError):
+    """A mirror run that cannot go on: its directory mirrors another source, the source answers
+    with an error (its problem document's text), or stays unreachable after every retry. What
+    the mirror had applied before is kept, with the position it reached."""

@@ -14,7 +14,9 @@ import sys
 from .. import __version__, config
 from ..errors import ConfigError, MetadatabronnError, StoreError, UsageError
 from .checks import _explain, _roundtrip, _validate
+from .dump import add_dump
 from .ingest import _ingest
+from .mirror import add_mirror
 from .store import _export, _merge, _query, _rebase, _serve, _update, add_compact, add_reindex
 
 __all__ = ["UsageError", "build_parser", "main"]
@@ -139,6 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     rb.set_defaults(func=_rebase)
     add_reindex(sub, common)
     add_compact(sub, common)
+    add_dump(sub, common, _whole_number)
+    add_mirror(sub, logs)
 
     sv = sub.add_parser("serve", parents=[common], help="serve the store: REST, SPARQL endpoint, query page")
     sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -161,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "default 5; 0: the same)")
     sv.add_argument("--forwarded-allow-ips", default="127.0.0.1",
                     help="proxies whose X-Forwarded-* headers are trusted (default 127.0.0.1)")
+    sv.add_argument("--dumps", help="directory of the dumps served at /dumps (env METADATABRONN_DUMPS, default STORE/dumps)")
     sv.set_defaults(func=_serve)
 
     e = sub.add_parser("explain", parents=[logs], help="say why two records of a file do or do not share a work")

@@ -1,0 +1,435 @@
+"""The mirror client: a copy of a well kept in step by its dump and its change feed.
+
+A first run reads the feed's entry point (``/changes``), downloads the N-Quads dump it links
+(streamed to a file beside the mirror, resumed with ``Range`` after a network error), loads it,
+and takes the feed position the dump is in step with from its first line. Every run then follows
+the feed from the position it saved: the distinct entities the activities after it name are
+fetched (``POST /documents``) and written in one update, and only then is the position saved,
+so a run cut short anywhere repeats at most the write it was in, which replaces the same
+documents again. A position the feed no longer keeps (410) is met with a fresh dump.
+
+The state file (``mirror.json`` in the mirror's directory) holds the source and the position; a
+mirror follows one source, and another is refused, as a store refuses another base IRI.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+from urllib.parse import urljoin
+
+import httpx
+
+from ..errors import MirrorError
+from ..store.documents import Document
+from ..store.mirroring import GZIP_MAGIC, MirrorStore
+
+log = logging.getLogger(__name__)
+
+STATE_FILE = "mirror.json"
+DUMP_FILE = "dump.nq.part"  # the dump under download, in the mirror's directory
+DUMP_HEADER = "# metadatabronn dump "
+MAX_IDS = 1000  # entities a /documents request may name (the well's limit)
+ACCEPT_FEED = "application/activity+json, application/ld+json;q=0.9, application/json;q=0.8"
+
+
+@dataclass
+class Settings:
+    retries: int = 6  # of one request, after a network error or a 5xx
+    backoff: float = 1.0  # seconds before the first retry; doubled for each next one
+    max_backoff: float = 60.0
+    timeout: float = 60.0  # seconds a request may wait for the source
+    batch: int = MAX_IDS  # entities fetched and written at once (whole pages: a write may name a page more)
+
+
+@dataclass
+class Result:
+    activities: int = 0  # activities applied
+    documents: int = 0  # documents fetched and written
+    quads: int = 0  # statements the documents held
+    seconds: float = 0.0
+    position: int = 0  # where the mirror now stands in the feed
+    dump: dict | None = None  # the header of the dump loaded in this run, if one was
+    dump_quads: int = 0
+    dump_seconds: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        """Activities applied a second, the dump's load left out."""
+        follow = self.seconds - self.dump_seconds
+        return self.activities / follow if follow > 0 else 0.0
+
+
+@dataclass
+class State:
+    """What a mirror remembers between runs. ``position`` None: it wants a dump before
+    following the feed (a new mirror, or one whose dump load was cut short)."""
+
+    source: str
+    position: int | None = None
+    sequence: int | None = None  # the change-log sequence of the last activity applied
+    dump: dict | None = None  # the header of the dump the mirror was last loaded from
+    saved: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @staticmethod
+    def read(directory: Path) -> "State | None":
+        path = directory / STATE_FILE
+        if not path.exists():
+            return None
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return State(source=data["source"], position=data.get("position"), sequence=data.get("sequence"),
+                         dump=data.get("dump"), saved=data.get("saved", ""))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise MirrorError(f"the mirror's state file {path} cannot be read ({exc}): remove the directory to "
+                              "start the mirror again") from exc
+
+    def save(self, directory: Path) -> None:
+        """Atomically: a crash leaves the old state or the new one, never half of one."""
+        self.saved = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        data = {k: v for k, v in asdict(self).items() if k != "extra"}
+        fd, tmp = tempfile.mkstemp(prefix=".mirror-", suffix=".json", dir=directory)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(data, fh, indent=1)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, directory / STATE_FILE)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+def entry_point(url: str) -> str:
+    """The feed's entry point, from the well's root or the entry point itself."""
+    url = url.strip().split("#", 1)[0].rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise MirrorError(f"the source must be an http(s) URL (the well's root or its /changes), not {url!r}")
+    return url if url.endswith("/changes") else url + "/changes"
+
+
+# HTTP ----------------------------------------------------------------------------------------------
+
+class Source:
+    """The well over HTTP: every request retried after a network error or a 5xx, with
+    exponential backoff; any other error answer is a :class:`MirrorError` with the problem
+    document's text, unless the caller takes its status (``allow``)."""
+
+    def __init__(self, entry: str, settings: Settings, client: httpx.Client | None = None,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.entry = entry
+        self.root = entry[: -len("/changes")]
+        self.settings = settings
+        self.sleep = sleep
+        self.client = client or httpx.Client(timeout=settings.timeout, follow_redirects=True,
+                                             headers={"User-Agent": "metadatabronn-mirror"})
+        self.retried = 0
+
+    def close(self) -> None:
+        self.client.close()
+
+    def _wait(self, attempt: int, response: httpx.Response | None) -> None:
+        wait = min(self.settings.backoff * 2 ** attempt, self.settings.max_backoff)
+        after = response.headers.get("retry-after") if response is not None else None
+        if after and after.isdigit():
+            wait = min(max(wait, float(after)), self.settings.max_backoff)
+        self.retried += 1
+        self.sleep(wait)
+
+    def request(self, method: str, url: str, *, allow: tuple[int, ...] = (), **kw) -> httpx.Response:
+        for attempt in range(self.settings.retries + 1):
+            response = None
+            try:
+                response = self.client.request(method, url, **kw)
+            except httpx.TransportError as exc:
+                why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            else:
+                if response.status_code < 500 or response.status_code in allow:
+                    if response.status_code >= 400 and response.status_code not in allow:
+                        raise MirrorError(problem(url, response))
+                    return response
+                why = problem(url, response)
+            if attempt == self.settings.retries:
+                tries = f" (tried {attempt + 1} times)" if attempt else ""
+                raise MirrorError(f"cannot reach the source: {method} {url}: {why}{tries}")
+            log.info("%s %s: %s; retrying", method, url, why)
+            self._wait(attempt, response)
+        raise AssertionError("unreachable")
+
+    def json(self, url: str, *, allow: tuple[int, ...] = ()) -> tuple[int, dict]:
+        r = self.request("GET", url, allow=allow, headers={"Accept": ACCEPT_FEED})
+        try:
+            return r.status_code, r.json()
+        except ValueError as exc:
+            raise MirrorError(f"{url} did not answer with JSON ({r.headers.get('content-type')})") from exc
+
+    def documents(self, ids: list[str]) -> list[Document]:
+        out: list[Document] = []
+        for start in range(0, len(ids), MAX_IDS):
+            chunk = ids[start:start + MAX_IDS]
+            r = self.request("POST", f"{self.root}/documents", json={"ids": chunk})
+            try:
+                found = {d["id"]: d for d in r.json()["documents"]}
+                out.extend(Document(iri, found[iri].get("graph"), found[iri].get("nquads") or "") for iri in chunk)
+            except (ValueError, KeyError, TypeError) as exc:
+                raise MirrorError(f"{self.root}/documents answered without the documents asked for ({exc})") from exc
+        return out
+
+    def download(self, url: str, target: Path) -> int:
+        """Stream ``url`` into ``target`` as sent (a gzipped dump stays gzipped), resuming with
+        ``Range`` after a network error; the bytes written."""
+        have, validator, failures = 0, None, 0
+        with open(target, "wb") as out:
+            while True:
+                headers = {"Accept-Encoding": "identity"}
+                if have:
+                    headers["Range"] = f"bytes={have}-"
+                    if validator:
+                        headers["If-Range"] = validator
+                try:
+                    with self.client.stream("GET", url, headers=headers) as r:
+                        if r.status_code >= 400:
+                            r.read()
+                            if r.status_code < 500:
+                                raise MirrorError(problem(url, r))
+                            raise _Retry(problem(url, r), r)
+                        if r.status_code != 206:  # the whole file (again)
+                            out.seek(0)
+                            out.truncate()
+                            have = 0
+                        validator = r.headers.get("etag") or r.headers.get("last-modified") or validator
+                        expected = _expected(r, have)
+                        for chunk in r.iter_raw():
+                            out.write(chunk)
+                            have += len(chunk)
+                        if expected is not None and have < expected:
+                            raise _Retry(f"the download stopped at byte {have:,} of {expected:,}", None)
+                        return have
+                except (httpx.TransportError, _Retry) as exc:
+                    failures += 1
+                    if failures > self.settings.retries:
+                        raise MirrorError(f"cannot download the dump {url}: {exc} (tried {failures} times; "
+                                          f"{have:,} bytes arrived)") from exc
+                    log.info("dump download interrupted at byte %d (%s); resuming", have, exc)
+                    self._wait(failures - 1, getattr(exc, "response", None))
+
+
+class _Retry(Exception):
+    def __init__(self, why: str, response: httpx.Response | None):
+        super().__init__(why)
+        self.response = response
+
+
+def _expected(r: httpx.Response, have: int) -> int | None:
+    """The size the whole file will have once this answer's body is written after ``have``."""
+    if r.status_code == 206:
+        total = r.headers.get("content-range", "").rpartition("/")[2]
+        if total.isdigit():
+            return int(total)
+    length = r.headers.get("content-length")
+    return have + int(length) if length and length.isdigit() else None
+
+
+def problem(url: str, r: httpx.Response) -> str:
+    """An error answer in words: its problem document's title and detail, else its status."""
+    text = f"{url} answered {r.status_code}"
+    try:
+        body = r.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and (body.get("title") or body.get("detail")):
+        return f"{text} {body.get('title') or ''}: {body.get('detail') or ''}".rstrip(": ")
+    return f"{text} {r.reason_phrase}".rstrip()
+
+
+# the dump ------------------------------------------------------------------------------------------
+
+def dump_link(entry: str, body: dict) -> str | None:
+    """The N-Quads dump the entry point links (``url``: a string, a Link, or a list of them)."""
+    links = body.get("url")
+    links = links if isinstance(links, list) else [links] if links else []
+    found = []
+    for link in links:
+        if isinstance(link, str):
+            found.append((True, link))
+        elif isinstance(link, dict) and (link.get("href") or link.get("id")):
+            media = str(link.get("mediaType") or "")
+            found.append(("n-quads" in media or not media, link.get("href") or link.get("id")))
+    for nquads, href in sorted(found, key=lambda x: not x[0]):
+        if nquads:
+            return urljoin(entry, href)
+    return None
+
+
+def dump_header(path: Path) -> dict:
+    """The first line of an N-Quads dump: where in the feed it was taken."""
+    import gzip
+
+    with open(path, "rb") as raw:
+        packed = raw.read(2) == GZIP_MAGIC
+    opener = gzip.open if packed else open
+    try:
+        with opener(path, "rb") as fh:
+            first = fh.readline(1 << 20).decode("utf-8")
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        raise MirrorError(f"the dump cannot be read: {exc}") from exc
+    if not first.startswith(DUMP_HEADER):
+        raise MirrorError("the dump does not say where in the feed it was taken (its first line is not "
+                          f"'{DUMP_HEADER.strip()} {{...}}')")
+    try:
+        header = json.loads(first[len(DUMP_HEADER):])
+        int(header["position"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise MirrorError(f"the dump's header cannot be read: {first[:200]!r}") from exc
+    return header
+
+
+# the run ---------------------------------------------------------------------------------------------
+
+class Run:
+    """One mirror run over a directory: the store, its state, the source."""
+
+    def __init__(self, source: Source, directory: Path, state: State,
+                 progress: Callable[[int, int], None] | None, say: Callable[[str], None]):
+        self.source, self.directory, self.state = source, directory, state
+        self.progress, self.say = progress, say
+        self.store = MirrorStore(directory)
+        self.result = Result()
+
+    def fresh_dump(self, entry: dict, why: str | None) -> None:
+        link = dump_link(self.source.entry, entry)
+        if link is None:
+            if why is not None:
+                raise MirrorError(f"{why}, and the source links no dump to start again from")
+            log.info("the source links no dump: following its feed from the start")
+            self.store.clear()
+            self.state.position, self.state.sequence, self.state.dump = 0, 0, None
+            self.state.save(self.directory)
+            return
+        if why is not None:
+            self.say(f"{why}: loading a fresh dump ({link})")
+        started = time.perf_counter()
+        self.state.position = None  # wanted again if the load is cut short
+        self.state.save(self.directory)
+        target = self.directory / DUMP_FILE
+        try:
+            size = self.source.download(link, target)
+            header = dump_header(target)
+            log.info("dump of %d bytes downloaded; loading it", size)
+            self.store.clear()
+            self.result.dump_quads = self.store.load_dump(target)
+        finally:
+            target.unlink(missing_ok=True)
+        self.state.position = int(header["position"])
+        self.state.sequence = header.get("sequence")
+        self.state.dump = header
+        self.state.save(self.directory)
+        self.result.dump = header
+        self.result.dump_seconds += time.perf_counter() - started
+
+    def first_page(self) -> tuple[int, dict]:
+        return self.source.json(f"{self.source.entry}?after={self.state.position}", allow=(410,))
+
+    def follow(self, entry: dict) -> None:
+        """Apply the feed from the saved position to its end as the source now shows it."""
+        position = self.state.position
+        total = int(entry.get("totalItems") or 0)
+        status, page = self.first_page()
+        if status == 410:
+            self.fresh_dump(self.source.json(self.source.entry)[1],
+                            f"position {position} is no longer in the source's feed ({page.get('detail', 'gone')})")
+            status, page = self.first_page()
+            if status == 410:
+                raise MirrorError(f"the feed no longer keeps the position of its own latest dump "
+                                  f"({self.state.position}): {page.get('detail', '')}")
+            position = self.state.position
+        todo = max(total - position, 0)
+        if self.progress:
+            self.progress(0, todo)
+        batch: list[dict] = []
+        while True:
+            items = page.get("orderedItems") or []
+            start = int(page.get("startIndex") or 0)
+            for i, a in enumerate(items):
+                at = int(a.get("position", start + i + 1))
+                if at > position and at > (batch[-1]["_at"] if batch else position):
+                    batch.append({**a, "_at": at})
+            ahead = page.get("next")
+            ahead = ahead.get("id") if isinstance(ahead, dict) else ahead
+            if len({a["object"]["id"] for a in batch}) >= self.source.settings.batch or not ahead:
+                if batch:
+                    self.write(batch)
+                    if self.progress:
+                        todo = max(todo, self.result.activities)
+                        self.progress(len(batch), todo)
+                    batch = []
+                position = self.state.position
+            if not ahead:
+                return
+            page = self.source.json(urljoin(self.source.entry, ahead))[1]
+
+    def write(self, activities: list[dict]) -> None:
+        """Fetch the documents of what these activities name, write them in one update, then
+        save the position of the last."""
+        try:
+            ids = list(dict.fromkeys(a["object"]["id"] for a in activities))
+        except (KeyError, TypeError) as exc:
+            raise MirrorError(f"an activity of the feed has no object id: {exc}") from exc
+        documents = self.source.documents(ids)
+        self.result.quads += self.store.apply(documents)
+        self.result.documents += len(documents)
+        self.result.activities += len(activities)
+        last = activities[-1]
+        self.state.position = last["_at"]
+        self.state.sequence = last.get("sequence", self.state.sequence)
+        self.state.save(self.directory)
+
+
+def mirror(url: str, directory: str | os.PathLike, settings: Settings | None = None, *,
+           progress: Callable[[int, int], None] | None = None, say: Callable[[str], None] | None = None,
+           client: httpx.Client | None = None) -> Result:
+    """Bring the mirror in ``directory`` up to the well at ``url`` (its root or its
+    ``/changes``). ``progress(done, total)``: activities applied since the last call, and how many
+    the run now expects; ``say``: a message the user should see (a fallback to a fresh dump)."""
+    settings = settings or Settings()
+    say = say or log.warning
+    entry = entry_point(url)
+    directory = Path(directory)
+    started = time.perf_counter()
+    state = State.read(directory)
+    if state is not None and state.source != entry:
+        raise MirrorError(f"the mirror at {directory} follows {state.source}, not {entry}: give that source, or "
+                          f"another directory for a mirror of {entry}")
+    if state is None:
+        if directory.exists() and any(directory.iterdir()):
+            raise MirrorError(f"{directory} is not empty and holds no mirror ({STATE_FILE}): give an empty or new "
+                              "directory for the mirror")
+        directory.mkdir(parents=True, exist_ok=True)
+        state = State(source=entry)
+        state.save(directory)  # the source is remembered before anything is written
+    source = Source(entry, settings, client)
+    run = None
+    try:
+        run = Run(source, directory, state, progress, say)
+        _, body = source.json(entry)
+        if body.get("type") not in ("OrderedCollection", "as:OrderedCollection"):
+            raise MirrorError(f"{entry} is not a change feed's entry point (an OrderedCollection)")
+        if state.position is None:
+            run.fresh_dump(body, None)
+        run.follow(body)
+    finally:
+        if run is not None:
+            run.store.close()
+        if client is None:
+            source.close()
+    run.result.position = state.position or 0
+    run.result.seconds = time.perf_counter() - started
+    return run.result

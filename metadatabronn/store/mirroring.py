@@ -1,0 +1,134 @@
+"""A mirror's store: a plain copy of what a well holds, kept by the well's dumps and documents.
+
+A mirror holds the well's quads less the well's own bookkeeping (:func:`comparable` says which):
+a dump loads it whole, and each document the change feed leads to replaces what the mirror holds
+of one entity (a manifestation's record graph, or another entity's default-graph statements).
+Replacing is idempotent, so a run cut short between a write and the saving of its position
+repeats that write harmlessly; each write is still one SPARQL update, so a reader of the mirror
+never sees an entity half replaced.
+
+Not a :class:`~.core.Store`: that one records a base IRI, a labels graph and a catalogue index of
+its own making, and a mirror holds only what its source sent.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import os
+from pathlib import Path
+from typing import Iterable
+
+import pyoxigraph as ox
+
+from ..errors import MirrorError
+from .documents import Document
+from .layout import MB_BASE_IRI, STORE_GRAPH, changes_graph, pending_graph
+
+log = logging.getLogger(__name__)
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+class MirrorStore:
+    """The pyoxigraph store in a mirror's directory (its own state file sits beside its files)."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self._store = ox.Store(str(self.path))
+        except OSError as exc:
+            if "lock" in str(exc).lower():
+                raise MirrorError(f"the mirror at {self.path} is in use: another mirror run is writing to it; "
+                                  "try again when it has finished") from exc
+            raise MirrorError(f"cannot open the mirror's store at {self.path}: {exc}") from exc
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+    def clear(self) -> None:
+        """Empty the mirror (before a fresh dump is loaded)."""
+        self._store.clear()
+
+    def load_dump(self, file: str | os.PathLike) -> int:
+        """Bulk-load an N-Quads dump (gzipped or not; its header is an N-Quads comment); the
+        mirror's size after. Not transactional: the caller keeps the mirror marked as wanting a
+        dump until this has returned."""
+        with open(file, "rb") as raw:
+            packed = raw.read(2) == GZIP_MAGIC
+        try:
+            if packed:
+                with gzip.open(file, "rb") as fh:
+                    self._store.bulk_load(input=fh, format=ox.RdfFormat.N_QUADS, lenient=True)
+            else:
+                self._store.bulk_load(path=str(file), format=ox.RdfFormat.N_QUADS, lenient=True)
+        except (SyntaxError, OSError, EOFError) as exc:
+            raise MirrorError(f"the dump cannot be loaded: {exc}") from exc
+        self._store.flush()
+        return len(self._store)
+
+    def apply(self, documents: Iterable[Document]) -> int:
+        """Replace what the mirror holds of each entity with its document, in one update; how
+        many statements the documents hold."""
+        removals: list[str] = []
+        inserts: list[str] = []
+        written = 0
+        for doc in documents:
+            if doc.graph is not None:
+                removals.append(f"DROP SILENT GRAPH <{doc.graph}>")
+            else:
+                removals.append(f"DELETE WHERE {{ <{doc.iri}> ?p ?o }}")
+            if not doc.nquads:
+                continue
+            try:
+                quads = list(ox.parse(doc.nquads.encode("utf-8"), format=ox.RdfFormat.N_QUADS))
+            except SyntaxError as exc:
+                raise MirrorError(f"the document of {doc.iri} is not N-Quads: {exc}") from exc
+            for q in quads:
+                wanted = ox.NamedNode(doc.graph) if doc.graph is not None else ox.DefaultGraph()
+                if q.graph_name != wanted:  # a document speaks only of its own graph
+                    raise MirrorError(f"the document of {doc.iri} holds a statement outside its graph: {q}")
+            written += len(quads)
+            body = " ".join(f"{q.subject} {q.predicate} {q.object} ." for q in quads)
+            inserts.append(f"GRAPH <{doc.graph}> {{ {body} }}" if doc.graph is not None else body)
+        if not removals:
+            return 0
+        text = " ;\n".join(removals)
+        if inserts:
+            text += " ;\nINSERT DATA {\n" + "\n".join(inserts) + "\n}"
+        try:
+            self._store.update(text)
+        except (SyntaxError, OSError) as exc:
+            raise MirrorError(f"cannot write to the mirror at {self.path}: {exc}") from exc
+        return written
+
+    def flush(self) -> None:
+        self._store.flush()
+
+    def close(self) -> None:
+        try:
+            self._store.flush()
+        finally:
+            del self._store
+
+
+def comparable(source: "str | os.PathLike | ox.Store | MirrorStore", base: str | None = None) -> set[str]:
+    """The statements a mirror of ``source`` must hold, as N-Quads lines: every quad of it less
+    the change log (``{base}/graph/changes``), the pending list (``{base}/graph/pending``) and
+    the store's statements about itself (graph ``mb:store``). ``source`` is a store's directory
+    (opened read-only), an open pyoxigraph store or a mirror; ``base`` defaults to the base the
+    store records (a mirror records none, and holds none of these graphs)."""
+    if isinstance(source, MirrorStore):
+        store = source._store
+    elif isinstance(source, ox.Store):
+        store = source
+    else:
+        store = ox.Store.read_only(str(source))
+    if base is None:
+        g = ox.NamedNode(STORE_GRAPH)
+        base = next((q.object.value for q in store.quads_for_pattern(g, ox.NamedNode(MB_BASE_IRI), None, g)), None)
+    left_out = {ox.NamedNode(STORE_GRAPH)}
+    if base is not None:
+        left_out |= {ox.NamedNode(changes_graph(base)), ox.NamedNode(pending_graph(base))}
+    return {str(q) for q in store if q.graph_name not in left_out}
