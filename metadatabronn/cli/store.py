@@ -245,6 +245,8 @@ def _serve(args) -> int:
     if nice != int(nice) or nice > 19:
         raise ConfigError(f"--query-nice must be a whole number from 0 to 19, got {nice:g}")
     os.environ["METADATABRONN_QUERY_NICE"] = str(int(nice))
+    if args.dumps:  # the directory /dumps serves (each server process reads the environment)
+        os.environ["METADATABRONN_DUMPS"] = str(Path(args.dumps).resolve())
     from .ports import choose
 
     port = choose(args.host, args.port)

@@ -19,9 +19,10 @@ from fastapi.routing import APIRoute
 
 from .. import __version__
 from ..errors import StoreError
+from ..pipeline.dump import dumps_dir as _dumps_dir
 from ..store import Store, generation
 from ..store.catalogue import Catalogue
-from . import bundle, entities, feed, lookups, oai, problems, sparql, sru
+from . import bundle, dumps, entities, feed, lookups, oai, problems, sparql, sru
 from .catalogue import routes as catalogue
 from .queries import Admission, QueryWorkers
 
@@ -146,7 +147,7 @@ DEFAULT_QUERY_NICE = 5  # how much lower the query workers' CPU priority is than
 
 def create_app(store_path: Path, base: str, *, query_workers: int = 2, timeout: float = 30.0,
                max_bytes: int = 50_000_000, refresh: float = 5.0, query_wait: float = DEFAULT_QUERY_WAIT,
-               query_nice: int = DEFAULT_QUERY_NICE) -> FastAPI:
+               query_nice: int = DEFAULT_QUERY_NICE, dumps_dir: Path | None = None) -> FastAPI:
     """The FastAPI app over the store at ``store_path`` (which must exist).
 
     ``query_wait``: seconds a SPARQL request waits for a free query worker before it is
@@ -176,8 +177,9 @@ def create_app(store_path: Path, base: str, *, query_workers: int = 2, timeout: 
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "OPTIONS"],
                        allow_headers=["*"], expose_headers=["ETag", "Last-Modified", "Link"])
     problems.install(app)
+    app.state.dumps = _dumps_dir(dumps_dir, Path(store_path))  # /dumps: --dumps, METADATABRONN_DUMPS or STORE/dumps
 
-    for module in (sparql, entities, bundle, lookups, oai, sru, feed, catalogue):
+    for module in (sparql, entities, bundle, lookups, oai, sru, feed, catalogue, dumps):
         app.include_router(_head_too(module.router))
 
     @app.get("/health", tags=["Service"], summary="The store and its counts")

@@ -1,0 +1,222 @@
+"""Reading a read-only snapshot whole, for dumps: every quad a mirror loads, and each entity
+with its statements. A dump states the change-log position of the snapshot it was read from,
+so that a mirror loads it and then follows the change feed from there.
+
+What a mirror loads is the store minus its own bookkeeping: the change log (the feed carries
+it), the pending marks of a bulk load under way, and the ``mb:store`` graph (base IRI, entity
+counts, labels version: the mirror keeps its own).
+
+Speed: pyoxigraph gives a quad back at about 5 µs (a dictionary look-up per term), so a record
+graph is taken from its copy in the catalogue index when the snapshot may use it, on the terms
+:class:`.copies.View` sets (the index in step with the snapshot, the copy no newer than it): one
+SQLite read and an inflate, about a tenth of the cost. The default graph, the labels graph and
+any record graph without a usable copy are read from the store itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import zlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, BinaryIO, Callable, Iterator
+
+import pyoxigraph as ox
+
+from ..mapping import terms as T
+from .catalogue import path_of
+from .catchup import change_time
+from .labels import LABELS_GRAPH
+from .layout import AS_TOMBSTONE, RDF_TYPE, STORE_GRAPH
+
+if TYPE_CHECKING:
+    from .core import Store
+
+log = logging.getLogger(__name__)
+
+_BATCH = 500  # record graphs whose copies are asked for at once
+# Entity classes, in the order an entity typed with two of them is counted under.
+ENTITY_CLASSES = (T.C_WORK, T.C_EXPRESSION, T.C_MANIFESTATION, T.C_ITEM, T.C_PERSON, T.C_CORPORATE, T.C_FAMILY,
+                  T.C_CONCEPT, AS_TOMBSTONE)
+
+Triple = tuple[str, str, str, bool, "str | None", "str | None"]  # subject, predicate, object, literal?, lang, datatype
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where in the change log a snapshot stands: its last entry's number and time (None: the
+    log is empty, or that entry's time is not found)."""
+
+    sequence: int
+    time: str | None
+
+
+def position(store: Store) -> Position:
+    sequence = store.next_sequence() - 1
+    return Position(sequence, change_time(store, sequence) if sequence > 0 else None)
+
+
+def excluded_graphs(store: Store) -> frozenset[str]:
+    """The graphs no dump carries: the change log, the pending marks, the store's own statements."""
+    return frozenset((store.changes_graph, store.pending_graph, STORE_GRAPH))
+
+
+class _Counting:
+    """A binary stream that counts the lines (N-Quads: statements) written through it."""
+
+    def __init__(self, out: BinaryIO):
+        self.out, self.lines = out, 0
+
+    def write(self, data) -> int:
+        self.lines += data.count(b"\n")
+        return self.out.write(data)
+
+    def flush(self) -> None:
+        self.out.flush()
+
+
+class _Copies:
+    """Raw N-Quads of record graphs from the catalogue index's copies, on the snapshot's terms."""
+
+    def __init__(self, store: Store, upto: int):
+        self.upto = upto
+        self.conn: sqlite3.Connection | None = None
+        file = path_of(store.path)
+        if not file.exists():
+            return
+        try:
+            conn = sqlite3.connect(f"file:{file}?mode=ro", uri=True, isolation_level=None)
+            row = conn.execute("SELECT value FROM meta WHERE key = 'sequence'").fetchone()
+            conn.execute("SELECT 1 FROM copies LIMIT 1").fetchall()
+        except sqlite3.Error:  # no index, or one from before copies were kept: the store is read
+            return
+        if row is not None and int(row[0]) >= upto:
+            self.conn = conn
+        else:
+            log.info("the catalogue index is behind the snapshot: every graph is read from the store")
+            conn.close()
+
+    def bodies(self, iris: list[str]) -> dict[str, bytes]:
+        if self.conn is None or not iris:
+            return {}
+        try:
+            rows = self.conn.execute(f"SELECT iri, seq, body FROM copies WHERE iri IN ({','.join('?' * len(iris))})",
+                                     iris).fetchall()
+        except sqlite3.Error:
+            return {}
+        return {iri: zlib.decompress(body) for iri, seq, body in rows if seq <= self.upto}
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+
+
+def _unique_lines(body: bytes) -> bytes:
+    # A copy is the text as loaded; the store merged any statement given twice.
+    if not body.endswith(b"\n"):
+        body += b"\n"
+    lines = body.splitlines(keepends=True)
+    unique = dict.fromkeys(lines)
+    return body if len(unique) == len(lines) else b"".join(unique)
+
+
+def nquads(store: Store, out: BinaryIO, progress: Callable[[int], None] | None = None) -> int:
+    """Write every quad of the snapshot a mirror loads, as N-Quads; the number written.
+    ``progress`` is called with the number of graphs done since its last call."""
+    excluded = excluded_graphs(store)
+    pending = store.pending()  # a bulk load under way: what it has written so far is left out
+    if pending:
+        log.warning("a load was under way when the store was opened: the %d graphs and entities it was writing "
+                    "are left out (the change feed brings them)", len(pending))
+    counting = _Counting(out)
+    if pending:
+        ox.serialize((q for q in store._store.quads_for_pattern(None, None, None, ox.DefaultGraph())
+                      if q.subject.value not in pending), counting, ox.RdfFormat.N_QUADS)
+    else:  # in N-Triples, which is N-Quads of the default graph
+        store._store.dump(counting, ox.RdfFormat.N_QUADS, from_graph=ox.DefaultGraph())
+    copies = _Copies(store, store.next_sequence() - 1)
+    from_copies = 0
+    try:
+        batch: list[ox.NamedNode | ox.BlankNode] = []
+        for graph in store._store.named_graphs():
+            if graph.value in excluded or graph.value in pending:
+                continue
+            batch.append(graph)
+            if len(batch) == _BATCH:
+                from_copies += _write_graphs(store, batch, copies, counting)
+                if progress is not None:
+                    progress(len(batch))
+                batch = []
+        if batch:
+            from_copies += _write_graphs(store, batch, copies, counting)
+            if progress is not None:
+                progress(len(batch))
+    finally:
+        copies.close()
+    log.info("dumped %d statements; %d graphs from their copies", counting.lines, from_copies)
+    return counting.lines
+
+
+def _write_graphs(store: Store, graphs: list, copies: _Copies, out: _Counting) -> int:
+    found = copies.bodies([g.value for g in graphs if isinstance(g, ox.NamedNode) and "/record/" in g.value])
+    for graph in graphs:
+        body = found.get(graph.value) if isinstance(graph, ox.NamedNode) else None
+        if body is not None:
+            out.write(_unique_lines(body))
+        else:
+            ox.serialize(store._store.quads_for_pattern(None, None, None, graph), out, ox.RdfFormat.N_QUADS)
+    return len(found)
+
+
+# entities ---------------------------------------------------------------------------------------
+
+def entities(store: Store) -> Iterator[tuple[str, list[Triple]]]:
+    """Each entity of the snapshot once (works, expressions, manifestations, items, agents,
+    concepts, and the tombstones of deleted ones), with its statements across all graphs a
+    dump carries, each statement once: ``(iri, [(iri, predicate, object, literal?, language,
+    datatype)])``. Memory stays flat: entities come off the type index one at a time."""
+    excluded = excluded_graphs(store) | {LABELS_GRAPH}
+    rank = {c: i for i, c in enumerate(ENTITY_CLASSES)}
+    type_node = ox.NamedNode(RDF_TYPE)
+    for cls in ENTITY_CLASSES:
+        previous = None
+        for q in store._store.quads_for_pattern(None, type_node, ox.NamedNode(cls), None):
+            subject = q.subject
+            if not isinstance(subject, ox.NamedNode) or subject.value == previous:
+                continue
+            graph = q.graph_name.value if isinstance(q.graph_name, ox.NamedNode) else ""
+            if graph in excluded:
+                continue
+            previous = subject.value
+            triples, types = _about(store, subject, excluded)
+            # Counted once: under its first class, at its first typing. The default graph's
+            # statements come first, then the named graphs' in subject order, so the same
+            # subject typed in two record graphs comes twice in a row (``previous``).
+            first = min((rank[t] for t, _ in types if t in rank), default=None)
+            if first != rank[cls]:
+                continue
+            if graph and (cls, "") in types:  # met already in the default graph
+                continue
+            yield subject.value, triples
+
+
+def _about(store: Store, subject: ox.NamedNode, excluded: frozenset[str]) -> tuple[list[Triple], set]:
+    triples: list[Triple] = []
+    seen: set = set()
+    types: set[tuple[str, str]] = set()
+    iri = subject.value
+    for q in store._store.quads_for_pattern(subject, None, None, None):
+        graph = q.graph_name.value if isinstance(q.graph_name, ox.NamedNode) else ""
+        if graph in excluded:
+            continue
+        o, p = q.object, q.predicate.value
+        lit = isinstance(o, ox.Literal)
+        if p == RDF_TYPE and not lit:
+            types.add((o.value, graph))
+        key = (p, o)
+        if key in seen:
+            continue
+        seen.add(key)
+        triples.append((iri, p, o.value, lit, o.language if lit else None,
+                        o.datatype.value if lit and o.datatype is not None else None))
+    return triples, types
