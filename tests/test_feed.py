@@ -77,6 +77,12 @@ def well(tmp_path_factory):
                                            [pymarc.Subfield("a", "A note added at the source.")]))
     step("changed record", lambda: _ingest(path, base, changed, "changed.mrc"))
     step("deletion", lambda: delete_golden(path, base))
+    try:  # a dump in step with the feed so far, which the entry point links
+        from metadatabronn.pipeline.dump import dump
+
+        facts["dump"] = dump(path, "nquads")
+    except Exception:  # noqa: BLE001 - the entry point is checked without a dump then
+        facts["dump"] = None
 
     s = Store(path, base)
     try:
@@ -250,6 +256,39 @@ def test_an_activity_carries_its_summary_position_and_change_log_entry():
         "type": "Deprecate", "summary": "Deprecated work a", "published": "2026-01-02T03:04:05Z",
         "object": {"id": "http://example.org/work/a", "type": T.C_WORK, "updated": "2026-01-02T03:04:05Z"},
         "position": 3, "sequence": 42, "target": {"id": "http://example.org/work/b", "type": T.C_WORK}}
+
+
+def test_the_entry_point_links_the_latest_dump_with_the_feed_position_it_was_taken_at(well):
+    made = well["facts"]["dump"]
+    if made is None:
+        pytest.skip("no dump could be made")
+    client = well["client"]
+    link = client.get("/changes").json()["url"]
+    assert link["type"] == "Link" and link["mediaType"] == "application/n-quads"
+    assert link["href"] == f"{well['url']}/dumps/{Path(made.path).name}" and link["sequence"] == made.sequence
+    assert link["position"] == well["steps"]["deletion"][-1]  # taken after the deletion, before the edit
+    works = client.get("/changes?type=work").json()["url"]
+    assert works["position"] == max(i["position"] for i in walk(client, f"{well['url']}/changes?type=work")[1]
+                                    if i["sequence"] <= made.sequence)
+    r = client.get(link["href"], headers={"Range": "bytes=0-1"})
+    assert r.status_code in (200, 206)
+
+
+def test_a_position_older_than_the_feed_keeps_is_gone_and_says_to_fetch_the_dump_again(well, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from metadatabronn.web.app import create_app
+
+    monkeypatch.setenv("METADATABRONN_FEED_PAGE_SIZE", str(PAGE))
+    monkeypatch.setattr(web_feed, "retained_start", lambda feed, kind=None: 25)
+    with TestClient(create_app(well["path"], well["base"], query_workers=1, refresh=0)) as client:
+        gone = client.get("/changes?after=3", follow_redirects=False)
+        assert gone.status_code == 410 and "dump" in gone.json()["detail"]
+        assert gone.headers["content-type"] == "application/problem+json"
+        assert client.get("/changes/page/2").status_code == 410
+        assert client.get("/changes/page/3").status_code == 200  # positions 21-30: 25 is still kept
+        assert client.get("/changes?after=24", follow_redirects=False).status_code == 303
+        assert client.get("/changes").json()["first"]["id"].endswith("/changes/page/3")
 
 
 def test_the_extension_context_defines_the_wells_own_terms_apart_from_activity_streams(well):

@@ -243,32 +243,39 @@ def changes(request: Request,
                   "type": "OrderedCollectionPage"},
         "last": {"id": _page_id(request, last, kind), "type": "OrderedCollectionPage"},
     }
-    dump = _latest_dump(request)
+    dump = _latest_dump(request, feed, kind)
     if dump is not None:
         body["url"] = dump
     return _send(request, body, "no-cache")
 
 
-def _latest_dump(request: Request) -> dict | None:
-    """A link to the latest N-Quads dump, with the feed position it was taken at, if there is one."""
+def _latest_dump(request: Request, feed: Log, kind: str | None) -> dict | None:
+    """A link to the latest N-Quads dump with where in this collection it was taken: a client
+    loads it, then follows the feed ``?after=`` that position (or ``?since=`` its sequence)."""
     try:
-        from ..pipeline.dump import latest
+        from ..pipeline.dump import listing
     except ImportError:
         return None
     where = getattr(request.app.state, "dumps", None)
     if where is None:
         return None
+    upto = request.app.state.snapshot.sequence
     try:
-        info = latest(where, fmt="nquads")
+        # The newest this snapshot can be followed from: one taken after it would be linked
+        # with a position the feed has not reached.
+        info = next((d for d in listing(where, "nquads") if d.sequence <= upto), None)
     except Exception:  # noqa: BLE001 - a dump being written or unreadable leaves the entry point without it
         log.warning("could not read the dumps at %s", where, exc_info=True)
         return None
     if info is None:
         return None
+    # The last activity of the dump's change-log entry or before: the position is worked out
+    # from the log, so it holds for a collection of one kind as for the whole feed.
+    position = feed.after_sequence(info.sequence, kind) - 1
     link = {"type": "Link", "href": f"{_root(request)}/dumps/{info.name}", "mediaType": "application/n-quads",
-            "published": info.time, "sequence": info.sequence}
-    if getattr(info, "position", None) is not None:
-        link["position"] = info.position
+            "sequence": info.sequence, "position": position}
+    if info.time:
+        link["published"] = info.time
     return link
 
 
