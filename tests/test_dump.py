@@ -1,0 +1,256 @@
+"""Dumps: the whole well in one file that states its change-feed position, as a mirror loads it
+(N-Quads, JSON-LD lines, MARCXML), and the same files over HTTP from a real server."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import shutil
+
+import httpx
+import pymarc
+import pyoxigraph as ox
+import pytest
+import rdflib
+
+from metadatabronn.cli import main
+from metadatabronn.mapping import terms as T
+from metadatabronn.pipeline import Settings, ingest
+from metadatabronn.pipeline.dump import dump, file_name, latest, listing, read_header
+from metadatabronn.store import Store
+from metadatabronn.store.catchup import change_time
+from metadatabronn.store.layout import STORE_GRAPH
+from metadatabronn.web.context import CONTEXT
+from metadatabronn.web.dumps import entity_line
+
+from .conftest import delete_golden
+from .test_web import GOLDEN, free_port, server
+
+
+@pytest.fixture(scope="module")
+def port():
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def well(tmp_path_factory, port):
+    """The golden records, one of them then deleted (a tombstone); its base is the server's."""
+    path = tmp_path_factory.mktemp("dump") / "store"
+    base = f"http://127.0.0.1:{port}"
+    ingest([str(GOLDEN)], Settings(store=path, base=base, workers=1))
+    delete_golden(path, base)
+    return path
+
+
+def _kept(store_path) -> set[str]:
+    """The source's quads a dump carries, as N-Quads lines: all but the change log, the
+    pending marks and the store's own statements."""
+    s = Store(store_path, read_only=True)
+    try:
+        left_out = {s.changes_graph, s.pending_graph, STORE_GRAPH}
+        quads = [q for q in s._store if not (isinstance(q.graph_name, ox.NamedNode) and q.graph_name.value in left_out)]
+    finally:
+        s.close()
+    return {str(q) for q in quads}
+
+
+def _loaded(path) -> set[str]:
+    fresh = ox.Store()
+    with gzip.open(path, "rb") as fh:
+        fresh.load(fh, format=ox.RdfFormat.N_QUADS)
+    return {str(q) for q in fresh}
+
+
+def _head(path) -> dict:
+    with gzip.open(path, "rb") as fh:
+        first = fh.readline().decode()
+    assert first.startswith("# metadatabronn dump {")
+    return json.loads(first[len("# metadatabronn dump "):])
+
+
+def test_nquads_dump_holds_exactly_the_source_quads_but_the_bookkeeping(well, tmp_path):
+    out = tmp_path / "well.nq.gz"
+    result = dump(well, "nquads", out=out)
+    kept = _kept(well)
+    assert _loaded(out) == kept
+    assert result.items == len(kept)
+    graphs = {q.split(" <")[-1] for q in kept}
+    assert any("/record/" in g for g in graphs) and any("graph/labels" in g for g in graphs)
+
+
+def test_nquads_dump_without_copies_reads_the_store_and_says_the_same(well, tmp_path):
+    bare = tmp_path / "store"
+    shutil.copytree(well, bare)
+    (bare / "catalogue.sqlite3").unlink()  # no copies of records: every graph from the store
+    out = tmp_path / "bare.nq.gz"
+    dump(bare, "nquads", out=out)
+    assert _loaded(out) == _kept(well)
+
+
+def test_the_header_states_the_position_of_the_snapshot(well, tmp_path):
+    out = tmp_path / "well.nq.gz"
+    dump(well, "nquads", out=out)
+    head = _head(out)
+    s = Store(well, read_only=True)
+    try:
+        last = s.next_sequence() - 1
+        assert head["sequence"] == last > 0
+        assert head["time"] == change_time(s, last)
+        assert head["base"] == s.base and head["format"] == "nquads"
+    finally:
+        s.close()
+    assert read_header(out) == head
+
+
+def _expected_entities(store_path) -> dict[str, set]:
+    """Each entity's statements across the graphs a dump carries, as rdflib triples."""
+    s = Store(store_path, read_only=True)
+    classes = {T.C_WORK, T.C_EXPRESSION, T.C_MANIFESTATION, T.C_ITEM, T.C_PERSON, T.C_CORPORATE, T.C_FAMILY,
+               T.C_CONCEPT, "https://www.w3.org/ns/activitystreams#Tombstone"}
+    left_out = {s.changes_graph, s.pending_graph, STORE_GRAPH, "https://w3id.org/metadatabronn/graph/labels"}
+    found: dict[str, set] = {}
+    try:
+        for q in s._store.quads_for_pattern(None, ox.NamedNode(T.RDF_TYPE), None, None):
+            if q.object.value in classes:
+                found.setdefault(q.subject.value, set())
+        for iri in found:
+            for q in s._store.quads_for_pattern(ox.NamedNode(iri), None, None, None):
+                if isinstance(q.graph_name, ox.NamedNode) and q.graph_name.value in left_out:
+                    continue
+                o = q.object
+                if isinstance(o, ox.Literal):
+                    obj = rdflib.Literal(o.value, lang=o.language,
+                                         datatype=None if o.language or o.datatype.value == str(rdflib.XSD.string)
+                                         else rdflib.URIRef(o.datatype.value))
+                else:
+                    obj = rdflib.URIRef(o.value)
+                found[iri].add((rdflib.URIRef(iri), rdflib.URIRef(q.predicate.value), obj))
+    finally:
+        s.close()
+    return found
+
+
+def test_jsonld_dump_is_one_entity_a_line_holding_its_statements(well, tmp_path):
+    out = tmp_path / "well.jsonld.gz"
+    s = Store(well, read_only=True)
+    base = s.base
+    s.close()
+    dump(well, "jsonld", out=out, entity_line=entity_line(base))
+    with gzip.open(out, "rt", encoding="utf-8") as fh:
+        lines = fh.read().splitlines()
+    head = json.loads(lines[0])
+    assert head["format"] == "jsonld" and head["sequence"] > 0 and head["base"] == base
+    expected = _expected_entities(well)
+    got: dict[str, set] = {}
+    for line in lines[1:]:
+        doc = json.loads(line)
+        assert doc["@context"] == f"{base}/context.jsonld"  # named, not inlined
+        doc["@context"] = CONTEXT["@context"]  # what a client fetches from that URL
+        g = rdflib.Graph().parse(data=json.dumps(doc), format="json-ld")
+        assert doc["@id"] not in got, "an entity twice"
+        got[doc["@id"]] = set(g)
+    assert got.keys() == expected.keys()
+    assert len(got) > 100
+    assert got == expected
+
+
+def test_marcxml_dump_has_one_record_per_manifestation(well, tmp_path):
+    out = tmp_path / "well.xml.gz"
+    result = dump(well, "marcxml", out=out, workers=1)
+    data = gzip.decompress(out.read_bytes())
+    declaration, comment = data.split(b"\n")[:2]
+    assert declaration.startswith(b"<?xml") and comment.startswith(b"<!-- metadatabronn dump {")
+    assert read_header(out)["format"] == "marcxml"
+    records = pymarc.parse_xml_to_array(io.BytesIO(data))
+    s = Store(well, read_only=True)
+    try:
+        live = {q.subject.value for q in s._store.quads_for_pattern(
+            None, ox.NamedNode(T.RDF_TYPE), ox.NamedNode(T.C_MANIFESTATION), None)}
+    finally:
+        s.close()
+    assert len(records) == result.items == len(live) > 10
+
+
+def test_a_dump_replaces_the_one_before_only_when_whole_and_keeps_the_newest(well, tmp_path):
+    dumps = tmp_path / "dumps"
+    first = dump(well, "nquads", dumps=dumps)
+    assert first.path.name == file_name("nquads", first.sequence) and first.path.parent == dumps
+    older = dumps / file_name("nquads", first.sequence - 5)  # as if made five changes earlier
+    shutil.copy(first.path, older)
+    before = first.path.read_bytes()
+    seen = []
+
+    def meanwhile(_n: int) -> None:  # while the next dump is being written
+        seen.append((first.path.read_bytes() == before, [i.name for i in listing(dumps, "nquads")],
+                     sorted(p.name for p in dumps.iterdir() if p.name.endswith(".partial"))))
+
+    second = dump(well, "nquads", dumps=dumps, keep=1, progress=meanwhile)
+    assert seen and all(whole for whole, _, _ in seen)
+    assert all(names == [first.path.name, older.name] for _, names, _ in seen)
+    assert all(len(partial) == 1 for _, _, partial in seen)
+    assert second.path == first.path
+    assert [i.name for i in listing(dumps)] == [second.path.name]  # the older one pruned, no partial left
+    assert latest(dumps).sequence == second.sequence
+    assert latest(dumps, "jsonld") is None
+
+
+def test_dump_command_writes_into_the_store_dumps_directory(well, tmp_path, capsys):
+    dumps = tmp_path / "d"
+    assert main(["dump", "--store", str(well), "--format", "nquads", "--dumps", str(dumps)]) == 0
+    (made,) = listing(dumps)
+    assert made.format == "nquads" and made.sequence > 0 and made.time
+    assert "dumped" in capsys.readouterr().err
+
+
+# over HTTP -----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def live(well, port):
+    dump(well, "nquads")  # into STORE/dumps, what serve serves by default
+    with server(well, port) as (base, _proc):
+        yield base
+
+
+def test_the_list_names_each_dump_newest_first(live, well):
+    r = httpx.get(f"{live}/dumps", timeout=30)
+    assert r.status_code == 200
+    (item,) = r.json()["dumps"]
+    info = latest(well / "dumps")
+    assert item["name"] == info.name and item["format"] == "nquads" and item["sequence"] == info.sequence
+    assert item["bytes"] == (well / "dumps" / info.name).stat().st_size and item["time"] == info.time
+    assert item["url"] == f"{live}/dumps/{info.name}"
+
+
+def test_download_whole_and_resumed_with_range(live, well):
+    info = latest(well / "dumps")
+    on_disk = (well / "dumps" / info.name).read_bytes()
+    url = f"{live}/dumps/{info.name}"
+    whole = httpx.get(url, timeout=30)
+    assert whole.status_code == 200 and whole.content == on_disk
+    assert whole.headers["content-type"] == "application/gzip"
+    assert int(whole.headers["content-length"]) == len(on_disk) and whole.headers["etag"]
+    cut = len(on_disk) // 3
+    rest = httpx.get(url, headers={"Range": f"bytes={cut}-", "If-Range": whole.headers["etag"]}, timeout=30)
+    assert rest.status_code == 206
+    assert on_disk[:cut] + rest.content == on_disk
+    assert rest.headers["content-range"] == f"bytes {cut}-{len(on_disk) - 1}/{len(on_disk)}"
+    bad = httpx.get(url, headers={"Range": f"bytes={len(on_disk) + 10}-"}, timeout=30)
+    assert bad.status_code == 416
+
+
+@pytest.mark.parametrize("name", ["nquads-0000000001.nq.gz", "..%2F..%2Fetc%2Fpasswd", "..%2Fcatalogue.sqlite3",
+                                  "%2E%2E%2Fstore", "CURRENT"])
+def test_unknown_or_outside_names_are_404_problems(live, name):
+    r = httpx.get(f"{live}/dumps/{name}", timeout=30)
+    assert r.status_code == 404
+    assert r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_latest_redirects_to_the_newest_of_a_format(live, well):
+    r = httpx.get(f"{live}/dumps/latest?format=nquads", timeout=30)
+    assert r.status_code == 302
+    assert r.headers["location"] == f"{live}/dumps/{latest(well / 'dumps').name}"
+    none = httpx.get(f"{live}/dumps/latest?format=marcxml", timeout=30)
+    assert none.status_code == 404 and none.headers["content-type"].startswith("application/problem+json")
+    assert httpx.get(f"{live}/dumps/latest?format=turtle", timeout=30).status_code == 400
