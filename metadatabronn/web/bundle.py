@@ -109,17 +109,27 @@ ROLES = {t.iri: t.key for t in TERMS.values() if t.reverse and t.key not in ("ex
 ROLE_KEYS = frozenset(ROLES.values())
 
 
-def _active(types: set[str]) -> tuple[str | None, dict[str, Term]]:
+def _by_element(terms: dict[str, Term]) -> dict[str, list[Term]]:
+    """The forward keys in force, by the element they name (isbnAsGiven is chosen by value)."""
+    out: dict[str, list[Term]] = {}
+    for t in terms.values():
+        if not t.reverse and t.key != "isbnAsGiven":
+            out.setdefault(t.iri, []).append(t)
+    return out
+
+
+# class IRI (None: a node of no class the context names) -> (its name, its keys by element)
+_ACTIVE = {None: (None, _by_element(TERMS)),
+           **{cls: (name, _by_element({**TERMS, **scoped})) for cls, (name, scoped) in CLASSES.items()}}
+
+
+def _active(types: set[str]) -> tuple[str | None, dict[str, list[Term]]]:
     """The name of a node's class and the keys in force on it (its class's own first)."""
-    for cls in sorted(types):
-        if cls in CLASSES:
-            name, scoped = CLASSES[cls]
-            return name, {**TERMS, **scoped}
-    return None, TERMS
+    return _ACTIVE[next((cls for cls in sorted(types) if cls in CLASSES), None)]
 
 
-def _term_for(active: dict[str, Term], p: str, lit: bool, dt: str | None) -> Term | None:
-    found = [t for t in active.values() if t.iri == p and not t.reverse and t.key != "isbnAsGiven"]
+def _term_for(active: dict[str, list[Term]], p: str, lit: bool, dt: str | None) -> Term | None:
+    found = active.get(p, ())
     if lit:
         return next((t for t in found if t.coerce == dt), None) or next(
             (t for t in found if t.coerce not in ("@id", "@vocab") and (t.coerce is None)), None)
@@ -145,8 +155,9 @@ def _value(term: Term, o: str, lit: bool, lang: str | None, dt: str | None):
 
 
 def _sort_key(value) -> str:
-    return value.get("id", "") if isinstance(value, dict) and "id" in value else json.dumps(
-        value, ensure_ascii=False, sort_keys=True)
+    if isinstance(value, str):
+        return value
+    return value["id"] if "id" in value else json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
 def _ordered(node: dict[str, list]) -> dict:
