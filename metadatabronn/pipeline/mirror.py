@@ -59,6 +59,7 @@ class Result:
     dump: dict | None = None  # the header of the dump loaded in this run, if one was
     dump_quads: int = 0
     dump_seconds: float = 0.0
+    retried: int = 0  # requests retried after a network error or a 5xx
 
     @property
     def rate(self) -> float:
@@ -286,7 +287,7 @@ def dump_header(path: Path) -> dict:
                           f"'{DUMP_HEADER.strip()} {{...}}')")
     try:
         header = json.loads(first[len(DUMP_HEADER):])
-        int(header["position"])
+        int(header["position"] if header.get("position") is not None else header["sequence"])
     except (ValueError, KeyError, TypeError) as exc:
         raise MirrorError(f"the dump's header cannot be read: {first[:200]!r}") from exc
     return header
@@ -328,12 +329,26 @@ class Run:
             self.result.dump_quads = self.store.load_dump(target)
         finally:
             target.unlink(missing_ok=True)
-        self.state.position = int(header["position"])
+        self.state.position = self.position_of(header)
+        header = {**header, "position": self.state.position}
         self.state.sequence = header.get("sequence")
         self.state.dump = header
         self.state.save(self.directory)
         self.result.dump = header
         self.result.dump_seconds += time.perf_counter() - started
+
+    def position_of(self, header: dict) -> int:
+        """The feed position a dump is in step with: its header's, else the position before the
+        first activity after its change-log sequence, as the feed finds it (``since``)."""
+        if header.get("position") is not None:
+            return int(header["position"])
+        r = self.source.request("GET", f"{self.source.entry}?since={int(header['sequence'])}",
+                                follow_redirects=False)
+        first = r.headers.get("feed-position")
+        if r.status_code != 303 or not (first or "").isdigit():
+            raise MirrorError(f"the dump states no feed position, and the feed gives none for its sequence "
+                              f"{header['sequence']} ({r.status_code})")
+        return int(first) - 1
 
     def first_page(self) -> tuple[int, dict]:
         return self.source.json(f"{self.source.entry}?after={self.state.position}", allow=(410,))
@@ -395,10 +410,11 @@ class Run:
 
 def mirror(url: str, directory: str | os.PathLike, settings: Settings | None = None, *,
            progress: Callable[[int, int], None] | None = None, say: Callable[[str], None] | None = None,
-           client: httpx.Client | None = None) -> Result:
+           client: httpx.Client | None = None, sleep: Callable[[float], None] = time.sleep) -> Result:
     """Bring the mirror in ``directory`` up to the well at ``url`` (its root or its
     ``/changes``). ``progress(done, total)``: activities applied since the last call, and how many
-    the run now expects; ``say``: a message the user should see (a fallback to a fresh dump)."""
+    the run now expects; ``say``: a message the user should see (a fallback to a fresh dump);
+    ``client``: one that follows redirects (the feed answers ``after`` with 303)."""
     settings = settings or Settings()
     say = say or log.warning
     entry = entry_point(url)
@@ -415,7 +431,7 @@ def mirror(url: str, directory: str | os.PathLike, settings: Settings | None = N
         directory.mkdir(parents=True, exist_ok=True)
         state = State(source=entry)
         state.save(directory)  # the source is remembered before anything is written
-    source = Source(entry, settings, client)
+    source = Source(entry, settings, client, sleep)
     run = None
     try:
         run = Run(source, directory, state, progress, say)
@@ -431,5 +447,6 @@ def mirror(url: str, directory: str | os.PathLike, settings: Settings | None = N
         if client is None:
             source.close()
     run.result.position = state.position or 0
+    run.result.retried = source.retried
     run.result.seconds = time.perf_counter() - started
     return run.result
