@@ -146,3 +146,27 @@ def test_merges_that_cannot_be_are_refused_and_change_nothing(golden_store):
             merge(store, b, a)
     finally:
         store.close()
+
+
+def test_after_a_merge_copies_and_store_give_the_same_records_and_times(golden_store):
+    from .test_copies import agree, graphs
+
+    store = Store(golden_store, BASE)
+    try:
+        a, b = work_of(store, "00003445"), work_of(store, "00024119")
+        merge(store, b, a)
+        # And an edit naming a manifestation: its record's time is the edit's, read either way.
+        m = f"{BASE}/manifestation/DLC-00003445"
+        store.update(f'INSERT DATA {{ <{m}> <{T.M_NOTE}> "A note added in the well." }}', changed=[m])
+    finally:
+        store.close()
+    # The moved and the edited record lost their copies (read from the store); the rest agree too.
+    assert agree(golden_store) == len(graphs(golden_store)) - 2
+    reader = Store(golden_store, BASE, read_only=True)
+    try:
+        moved = reader.record_statements(f"{BASE}/record/DLC-00024119")
+        edited = reader.record_statements(f"{BASE}/record/DLC-00003445")
+        untouched = reader.record_statements(f"{BASE}/record/DLC-00031871")
+    finally:
+        reader.close()
+    assert moved[2] > untouched[2] and edited[2] > moved[2]  # xsd:dateTimes of one day: text order is time order

@@ -3,7 +3,8 @@ with it so that harvesting and search never read the whole store.
 
 - ``records``: one row per record graph (identifier, graph, manifestation, the change-log sequence
   and datestamp of its latest change or of a shared entity it names, deleted, source set);
-- ``changed``: the latest change of each shared entity edited in the well;
+- ``changed``: the latest change of each shared entity edited in the well, and of each
+  manifestation changed after its record's load (a merge, an edit naming it);
 - ``copies``: each record graph and entity core as last loaded, compressed (:mod:`.copies`);
 - ``activities``: the change feed's log (:mod:`.feed`), kept through a rebuild;
 - ``meta``: the change-log sequence the index is in step with, and the schema version;
@@ -41,7 +42,11 @@ log = logging.getLogger(__name__)
 FILE = "catalogue.sqlite3"
 VERSION = "1"
 CHUNK = 2000  # change-log entries read per transaction of a catch-up
-WRITE_CACHE_KIB = 256 * 1024  # the writer's page cache (a bound, taken only as pages are read)
+WRITE_CACHE_KIB = 256 * 1024
+# Set in an index that has kept, from its start, each edit of a manifestation (a change-log entry
+# about it later than its record's load) in ``changed``: a reader may then take a record's latest
+# change from there instead of reading the change log (indexes older than this rule do not).
+RECORD_EDITS = "record_edits"  # the writer's page cache (a bound, taken only as pages are read)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
@@ -176,6 +181,7 @@ class Catalogue:
                     with self.transaction():
                         self.set_meta("version", VERSION)
                         self.set_meta("sequence", "0")
+                        self.set_meta(RECORD_EDITS, "1")
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the catalogue index {self.path}: {exc}") from exc
 
@@ -242,6 +248,7 @@ class Catalogue:
             self.conn.execute("DELETE FROM changed")
             copies.clear(self.conn)
             self.set_meta("sequence", "0")
+            self.set_meta(RECORD_EDITS, "1")
 
     # reading (harvesting) ------------------------------------------------------------------
     def page(self, after: str, upto: int | None, limit: int, *, since: str | None = None, until: str | None = None,

@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Iterable
 import pyoxigraph as ox
 
 from ..mapping import terms as T
-from ..rdf import AS, DCT_SOURCE, MB_DESCRIBES
+from ..rdf import AS, DCT_SOURCE, MB_DESCRIBES, PROV_GENERATED
 from . import catalogue as _catalogue, copies, feed
 from .catalogue import CHUNK, TITLES, Catalogue, Row, creators_of, make_text, set_name, stamp, titles_of
 from .layout import AS_OBJECT, AS_PUBLISHED
+from .reading import _instant
 
 if TYPE_CHECKING:
     from .core import Store
@@ -104,6 +105,13 @@ def record_from_store(store: Store, graph: str, seq: int, when: str):
                           work_title(store, work))
 
 
+def _later_than_load(store: Store, graph: str, when: str) -> bool:
+    g = ox.NamedNode(graph)
+    for q in store._store.quads_for_pattern(g, ox.NamedNode(PROV_GENERATED), None, g):
+        return _instant(when) > _instant(q.object.value)
+    return False
+
+
 def _graphs_naming(store: Store, entity: str) -> set[str]:
     prefix = f"{store.base}/record/"
     return {q.graph_name.value for q in store._store.quads_for_pattern(None, None, ox.NamedNode(entity), None)
@@ -164,6 +172,8 @@ def _apply(store: Store, cat: Catalogue, seqs: range, announced: int | None = No
             stale.update((obj, f"{store.base}/record/{record_id}", *(() if graph is None else (graph,))))
             if announce:
                 activities += _record_activities(store, seq, kind, obj, graph, when)
+            if graph is not None and _later_than_load(store, graph, when):  # an edit, not its load
+                changed[obj] = (seq, when)
             continue
         changed[obj] = (seq, when)
         stale.add(obj)

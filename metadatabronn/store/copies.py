@@ -117,6 +117,22 @@ class View:
             found[iri] = time
         return found
 
+    def knows_record_edits(self) -> bool:
+        """Whether ``changed`` holds every edit of a manifestation (:data:`.catalogue.RECORD_EDITS`),
+        so that a manifestation absent from it was last changed by its record's load."""
+        known = getattr(self, "_record_edits", None)
+        if known is None:
+            conn = self._conn()
+            known = False
+            if conn is not None:
+                try:
+                    row = conn.execute("SELECT value FROM meta WHERE key = 'record_edits'").fetchone()
+                    known = row is not None and row[0] == "1"
+                except sqlite3.Error:
+                    known = False
+            self._record_edits = known
+        return known
+
     def _caught_up(self, conn: sqlite3.Connection) -> bool:
         if not self._in_step:
             row = conn.execute("SELECT value FROM meta WHERE key = 'sequence'").fetchone()

@@ -176,9 +176,15 @@ class Reading:
         # the well, whichever is later: MARC's 005 and OAI-PMH datestamps say the same.
         shared = [i for i in seen if i != manifestation]
         view = self._copies()
-        times = (view.changes(shared) if view is not None and shared else None) or \
-            {i: self.latest_change(i, shared=True) for i in shared}
-        times[manifestation] = self.latest_change(manifestation)
+        # The manifestation's own edits are in the index too (if it kept them from its start):
+        # a record's load is its graph's time, so only later entries need looking up.
+        known = view is not None and bool(modified) and view.knows_record_edits()  # (a tombstone has no load time)
+        asked = [*shared, manifestation] if known else shared
+        times = view.changes(asked) if view is not None and asked else None
+        if times is None:
+            times = {i: self.latest_change(i, shared=True) for i in shared}
+        if manifestation not in times:
+            times[manifestation] = self.latest_change(manifestation)
         latest = [t for t in times.values() if t]
         loaded = modified
         if modified:
