@@ -299,6 +299,10 @@ def test_a_real_server_gives_the_same_bundle_and_a_client_reads_it_with_the_publ
         remote = rdflib.Graph().parse(data=first.text, format="json-ld", base=base)
         by_isbn = httpx.get(f"{base}/works", params={"isbn": "978-0-15-601386-4"}, timeout=60)
         assert by_isbn.content == first.content
+        assert httpx.head(base + path, timeout=60).headers["etag"] == first.headers["etag"]
+        spec = httpx.get(f"{base}/openapi.json", timeout=60).json()
+        assert {"/work/{id}/bundle", "/context/work.jsonld", "/works"} <= set(spec["paths"])
+        assert "isbn" in {p["name"] for p in spec["paths"]["/works"]["get"]["parameters"]}
     assert remote.isomorphic(_graph(first.json()))
     local = client.get(path).content.replace(b"http://testserver/context/", f"{base}/context/".encode())
     assert local == first.content  # another process, the same store: the same bytes

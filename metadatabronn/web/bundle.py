@@ -223,7 +223,7 @@ def _frame(bundle: WorkBundle) -> dict:
                 continue
             value = _value(term, o, lit, lang, dt)
             if not lit and iri == bundle.work and p in (T.W_SUBJECT, T.W_PART_OF, T.W_RELATED_WORK) \
-                    and o in nodes and not bundle.types(o) & AGENT_CLASSES:
+                    and o in nodes and o != iri and not bundle.types(o) & AGENT_CLASSES:
                 value = _ordered(node(o, only=("title", "accessPoint", "label", "scheme", "notation")))
             out.setdefault(term.key, []).append(value)
         return out
