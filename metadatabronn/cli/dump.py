@@ -53,7 +53,7 @@ def add_dump(sub, common, whole_number) -> None:
     d.add_argument("--keep", type=whole_number(1), default=None,
                    help="how many dumps of the format to keep in the dumps directory (default 3); older ones "
                         "are deleted")
-    d.add_argument("--workers", type=int, help="MARCXML: processes writing records (env METADATABRONN_WORKERS, "
+    d.add_argument("--workers", type=int, help="JSON-LD and MARCXML: processes reading and writing (env METADATABRONN_WORKERS, "
                    "default: CPUs, at most 2)")
     d.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     d.set_defaults(func=_dump)

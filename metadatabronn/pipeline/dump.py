@@ -14,11 +14,13 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import multiprocessing
 import os
 import queue
 import re
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -224,7 +226,7 @@ def dump(store_path: Path, fmt: str, *, out: str | os.PathLike | None = None, du
     """Write a dump of the store at ``store_path`` (opened read-only: a dump can run beside
     ingest and a server) in ``fmt``; to ``out``, else into the dumps directory, keeping the
     newest ``keep`` of the format there. ``entity_line`` writes one entity as a JSON-LD line
-    (the web layer's compaction); ``workers``: processes writing MARCXML."""
+    (the web layer's compaction); ``workers``: processes writing JSON-LD and MARCXML."""
     if fmt not in FORMATS:
         raise ConfigError(f"unknown dump format {fmt!r}: choose one of {', '.join(FORMATS)}")
     if fmt == "jsonld" and entity_line is None:
@@ -232,9 +234,20 @@ def dump(store_path: Path, fmt: str, *, out: str | os.PathLike | None = None, du
     if not Path(store_path).exists():
         raise MetadatabronnError(f"no store at {store_path}: run 'metadatabronn ingest' first or give --store")
     started = time.perf_counter()
+    pool = None
+    if fmt == "jsonld" and workers > 1:
+        # The position first, from a snapshot let go before the workers are forked (each opens
+        # its own, later): they may hold changes after it, never lack one before it.
+        first = Store(store_path, read_only=True)
+        position = dumping.position(first)
+        first.close()
+        del first
+        pool = multiprocessing.get_context("fork").Pool(workers, initializer=_open,
+                                                        initargs=(Path(store_path), entity_line))
     store = Store(store_path, read_only=True)
     try:
-        position = dumping.position(store)
+        if pool is None:
+            position = dumping.position(store)
         made = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         directory = None
         if out is not None:
@@ -252,7 +265,7 @@ def dump(store_path: Path, fmt: str, *, out: str | os.PathLike | None = None, du
                           if target.name.endswith(".gz") else None)
                 sink = _Background(zipped if zipped is not None else raw)
                 try:
-                    items = _write(store, store_path, fmt, head, sink, entity_line, workers, progress)
+                    items = _write(store, store_path, fmt, head, sink, entity_line, workers, pool, progress)
                 finally:
                     sink.close()
                     if zipped is not None:
@@ -265,6 +278,9 @@ def dump(store_path: Path, fmt: str, *, out: str | os.PathLike | None = None, du
             raise
     finally:
         store.close()
+        if pool is not None:
+            pool.terminate()
+            pool.join()
     if directory is not None:
         prune(directory, fmt, keep)
     result = Dumped(target, fmt, position.sequence, position.time, made, items, target.stat().st_size,
@@ -277,8 +293,8 @@ def dump(store_path: Path, fmt: str, *, out: str | os.PathLike | None = None, du
 _UNITS = {"nquads": "statements", "jsonld": "entities", "marcxml": "records"}
 
 
-def _write(store: Store, store_path: Path, fmt: str, head: dict, sink: _Background,
-           entity_line: EntityLine | None, workers: int, progress: Callable[[int], None] | None) -> int:
+def _write(store: Store, store_path: Path, fmt: str, head: dict, sink: _Background, entity_line: EntityLine | None,
+           workers: int, pool, progress: Callable[[int], None] | None) -> int:
     if fmt == "nquads":
         sink.write(header_line(fmt, head))
         return dumping.nquads(store, sink, _logged(progress, "graphs"))
@@ -286,12 +302,10 @@ def _write(store: Store, store_path: Path, fmt: str, head: dict, sink: _Backgrou
         sink.write(header_line(fmt, head))
         count = 0
         tick = _logged(progress, "entities")
-        for iri, triples in dumping.entities(store):
-            sink.write(entity_line(iri, triples))
-            count += 1
-            if count % 1000 == 0:
-                tick(1000)
-        tick(count % 1000)
+        for lines, n in _entity_batches(store, entity_line, pool, workers):
+            sink.write(lines)
+            count += n
+            tick(n)
         return count
     from .export import export
 
@@ -303,6 +317,56 @@ def _write(store: Store, store_path: Path, fmt: str, head: dict, sink: _Backgrou
     if result.failed:
         log.warning("%d records could not be written: %s", len(result.failed), "; ".join(result.failed[:5]))
     return result.records
+
+
+# JSON-LD: reading an entity out of pyoxigraph (about 5 µs a statement) is most of the cost, so
+# worker processes, each with a snapshot of its own, read and write batches of entities while
+# the main process walks the type index and writes their lines in order.
+_ENTITY_BATCH = 500
+_worker: tuple[Store, EntityLine] | None = None
+
+
+def _open(store_path: Path, entity_line: EntityLine) -> None:
+    global _worker
+    _worker = (Store(store_path, read_only=True), entity_line)
+
+
+def _entity_lines(batch: list[tuple[str, int, bool]], store: Store | None = None,
+                  entity_line: EntityLine | None = None) -> tuple[bytes, int]:
+    if store is None:
+        store, entity_line = _worker
+    lines = []
+    for iri, rank, in_default in batch:
+        triples = dumping.statements(store, iri, rank, in_default)
+        if triples:
+            lines.append(entity_line(iri, triples))
+    return b"".join(lines), len(lines)
+
+
+def _entity_batches(store: Store, entity_line: EntityLine, pool, workers: int):
+    batches = _batches(dumping.candidates(store), _ENTITY_BATCH)
+    if pool is None:
+        for batch in batches:
+            yield _entity_lines(batch, store, entity_line)
+        return
+    pending: deque = deque()
+    for batch in batches:
+        pending.append(pool.apply_async(_entity_lines, (batch,)))
+        while len(pending) > workers * 3:  # a bounded window: memory stays flat
+            yield pending.popleft().get()
+    while pending:
+        yield pending.popleft().get()
+
+
+def _batches(items, size: int):
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 class _AfterDeclaration:

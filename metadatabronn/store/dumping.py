@@ -175,29 +175,45 @@ def entities(store: Store) -> Iterator[tuple[str, list[Triple]]]:
     concepts, and the tombstones of deleted ones), with its statements across all graphs a
     dump carries, each statement once: ``(iri, [(iri, predicate, object, literal?, language,
     datatype)])``. Memory stays flat: entities come off the type index one at a time."""
+    for iri, rank, in_default in candidates(store):
+        triples = statements(store, iri, rank, in_default)
+        if triples is not None:
+            yield iri, triples
+
+
+def candidates(store: Store) -> Iterator[tuple[str, int, bool]]:
+    """Every typing of a subject with an entity class, off the type index: ``(iri, the class's
+    place in ENTITY_CLASSES, typed in the default graph?)``, a subject typed in several record
+    graphs once. :func:`statements` then says whether the entity is counted at this one."""
     excluded = excluded_graphs(store) | {LABELS_GRAPH}
-    rank = {c: i for i, c in enumerate(ENTITY_CLASSES)}
     type_node = ox.NamedNode(RDF_TYPE)
-    for cls in ENTITY_CLASSES:
+    for rank, cls in enumerate(ENTITY_CLASSES):
         previous = None
         for q in store._store.quads_for_pattern(None, type_node, ox.NamedNode(cls), None):
             subject = q.subject
+            # The default graph's statements come first, then the named graphs' in subject
+            # order, so the same subject typed in two record graphs comes twice in a row.
             if not isinstance(subject, ox.NamedNode) or subject.value == previous:
                 continue
-            graph = q.graph_name.value if isinstance(q.graph_name, ox.NamedNode) else ""
-            if graph in excluded:
+            in_default = isinstance(q.graph_name, ox.DefaultGraph)
+            if not in_default and q.graph_name.value in excluded:
                 continue
             previous = subject.value
-            triples, types = _about(store, subject, excluded)
-            # Counted once: under its first class, at its first typing. The default graph's
-            # statements come first, then the named graphs' in subject order, so the same
-            # subject typed in two record graphs comes twice in a row (``previous``).
-            first = min((rank[t] for t, _ in types if t in rank), default=None)
-            if first != rank[cls]:
-                continue
-            if graph and (cls, "") in types:  # met already in the default graph
-                continue
-            yield subject.value, triples
+            yield subject.value, rank, in_default
+
+
+def statements(store: Store, iri: str, rank: int, in_default: bool) -> list[Triple] | None:
+    """The statements of the entity a :func:`candidates` typing names, or None if the entity is
+    counted at another typing: under its first class, and in the default graph if typed there.
+    (None too if the entity is not in this snapshot.)"""
+    triples, types = _about(store, ox.NamedNode(iri), excluded_graphs(store) | {LABELS_GRAPH})
+    first = min((_RANK[t] for t, _ in types if t in _RANK), default=None)
+    if first != rank or (not in_default and (ENTITY_CLASSES[rank], "") in types):
+        return None
+    return triples
+
+
+_RANK = {c: i for i, c in enumerate(ENTITY_CLASSES)}
 
 
 def _about(store: Store, subject: ox.NamedNode, excluded: frozenset[str]) -> tuple[list[Triple], set]:
