@@ -16,7 +16,9 @@ asks ``--requests`` times for each of:
 - ``documents``: ``POST /documents`` with the 100 distinct entity IRIs of a stretch of the feed
   chosen at random (what a mirror asks for after a page);
 
-and prints p50/p99/max in milliseconds. Then it walks the whole feed by ``next`` and fetches the
+and prints p50/p99/max in milliseconds. On a shared machine the tail of those is mostly waiting
+for a core, so it also prints the CPU time (``time.thread_time``) that reading and writing a full
+page takes in this process, the same functions the server runs. Then it walks the whole feed by ``next`` and fetches the
 documents of every page, as a mirror catching up does, and prints activities/s (reading and
 fetching only: a mirror's own writes are not counted).
 """
@@ -63,6 +65,32 @@ def report(name: str, ms: list[float]) -> None:
     p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))]
     print(f"  {name:<18} n={len(ms):<5} p50 {statistics.median(ms):6.2f} ms   p99 {p99:6.2f} ms   "
           f"max {ms[-1]:6.2f} ms", flush=True)
+
+
+def page_cpu(store: Path, n: int, rng: random.Random) -> list[float]:
+    """CPU milliseconds to read a random full page of 100 activities from the catalogue index and
+    write its JSON, as the server does (thread CPU time: what waiting for a core does not count)."""
+    import hashlib
+    import json
+
+    from metadatabronn.store.catalogue import Catalogue
+    from metadatabronn.web.feed import activity
+
+    cat = Catalogue(store, read_only=True)
+    try:
+        log = cat.feed(10 ** 12)
+        full = log.total() // 100
+        out = []
+        for _ in range(n):
+            started = time.thread_time()
+            k = rng.randint(1, full)
+            items = [activity(a, a.n) for a in log.items((k - 1) * 100 + 1, 100)]
+            data = json.dumps({"orderedItems": items}, ensure_ascii=False, separators=(",", ":")).encode()
+            hashlib.blake2b(data, digest_size=12).hexdigest()
+            out.append((time.thread_time() - started) * 1000)
+        return out
+    finally:
+        cat.close()
 
 
 def main() -> int:
@@ -125,6 +153,7 @@ def main() -> int:
             report("page", timed(page, args.requests))
             report("page?type=work", timed(work_page, args.requests))
             report("documents (100)", timed(documents, args.requests))
+            report("page, CPU", page_cpu(store, args.requests, rng))
             if not args.no_walk:
                 started = time.perf_counter()
                 seen, fetched, nxt = 0, 0, entry["first"]["id"]
