@@ -13,7 +13,9 @@ store is read and the document written) and ``again`` (from the response cache t
 keeps). In-process through FastAPI's test client by default (the whole request, no network);
 with ``--server``, from a real ``metadatabronn serve`` over HTTP on this machine.
 
-Prints p50/p99/max in milliseconds, and the bundle sizes.
+Then the same works are read from the store and framed once more without HTTP (a fresh read-only
+view of the store, no response cache): what the well itself spends on a bundle. Prints
+p50/p99/max in milliseconds, and the bundle sizes.
 """
 
 from __future__ import annotations
@@ -153,6 +155,16 @@ def main() -> int:
             report("/works?isbn=", timed(client, by_isbn)[0])
         big, big_size = timed(client, [(largest[len(base):] + "/bundle", {})])
         report("largest work, first", big)
+    direct = []
+    from metadatabronn.store.bundle import read_bundle
+    from metadatabronn.web.bundle import document
+
+    view = Store(store, read_only=True)  # a fresh view: nothing of it read yet
+    for work in works:
+        started = time.perf_counter()
+        json.dumps(document(read_bundle(view, work), "context"), ensure_ascii=False, indent=1)
+        direct.append((time.perf_counter() - started) * 1000)
+    report("read and frame, no HTTP", direct)
     print(f"bundle size: median {statistics.median(sizes):,.0f} bytes, max {max(sizes):,}; the largest work "
           f"{big_size[0]:,} bytes")
     print(json.dumps({"works": len(works), "first_p50_ms": round(statistics.median(first), 2),
