@@ -291,6 +291,32 @@ def test_a_position_older_than_the_feed_keeps_is_gone_and_says_to_fetch_the_dump
         assert client.get("/changes").json()["first"]["id"].endswith("/changes/page/3")
 
 
+def test_the_feed_stops_before_a_bulk_load_caught_half_way(tmp_path):
+    """A load whose pending mark is in the store may yet be rolled back, and its positions given
+    to other activities: the feed does not show it until it is whole."""
+    from fastapi.testclient import TestClient
+
+    from metadatabronn.web.app import create_app
+
+    path, base = tmp_path / "store", "http://feed.example"
+    ingest([str(GOLDEN)], Settings(store=path, base=base, workers=1))
+    s = Store(path, base)
+    try:
+        s.mark_pending([f"{base}/record/DLC-00002458", s.change_iri(20), s.change_iri(21)])
+    finally:
+        s.close()
+    cat = Catalogue(path, read_only=True)
+    try:
+        settled = cat.feed(19).total()
+        assert cat.feed(10 ** 9).total() > settled
+    finally:
+        cat.close()
+    with TestClient(create_app(path, base, query_workers=1, refresh=0)) as client:
+        assert client.get("/changes").json()["totalItems"] == settled
+        assert client.get("/changes?since=19", follow_redirects=False).headers["feed-position"] == str(settled + 1)
+        assert client.get("/changes?since=20", follow_redirects=False).status_code == 503
+
+
 def test_the_extension_context_defines_the_wells_own_terms_apart_from_activity_streams(well):
     client = well["client"]
     entry = client.get("/changes").json()

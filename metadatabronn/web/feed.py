@@ -85,8 +85,19 @@ def _feed(request: Request) -> Log:
         if snapshot.catalogue is None:
             raise Problem(503, "the change feed is read from the catalogue index, which this store does not have "
                                "yet: run 'metadatabronn reindex'")
-        found = _logs.setdefault(snapshot, snapshot.catalogue.feed(snapshot.sequence))
+        found = _logs.setdefault(snapshot, snapshot.catalogue.feed(_settled(snapshot)))
     return found
+
+
+def _settled(snapshot) -> int:
+    """The snapshot's last change-log entry that no bulk load under way can still take back: a
+    load caught half-way (its pending mark in the store) is rolled back if it never finishes, and
+    its positions would then be given to other activities, under full pages already cached for
+    good. So the feed stops before the first entry a pending mark names."""
+    prefix = f"{snapshot.base}/change/"
+    named = [int(i[len(prefix):]) for i in snapshot.store.pending()
+             if i.startswith(prefix) and i[len(prefix):].isdigit()]
+    return min(snapshot.sequence, min(named) - 1) if named else snapshot.sequence
 
 
 # representation ---------------------------------------------------------------------------------
@@ -166,15 +177,14 @@ _SEQUENCE = re.compile(r"\d{1,18}")
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?")
 
 
-def _since_position(feed: Log, since: str, kind: str | None, request: Request) -> int:
+def _since_position(feed: Log, since: str, kind: str | None) -> int:
     """The position of the first activity after a change-log sequence number or at or after a
     time."""
-    snapshot = request.app.state.snapshot
     if _SEQUENCE.fullmatch(since):
         sequence = int(since)
-        if sequence > snapshot.sequence:
+        if sequence > feed.upto:
             raise Problem(503, f"change-log entry {sequence} is beyond this server's view of the store (its last "
-                               f"is {snapshot.sequence}); a fresh view is opened once the store has been quiet",
+                               f"is {feed.upto}); a fresh view is opened once the store has been quiet",
                           headers={"Retry-After": "5"}, parameter="since")
         return feed.after_sequence(sequence, kind)
     if not _DATETIME.fullmatch(since):
@@ -229,7 +239,7 @@ def changes(request: Request,
                                f"{feed.total(kind)})", headers={"Retry-After": "5"}, parameter="after")
         return _redirect(request, feed, position + 1, kind)
     if since is not None:
-        return _redirect(request, feed, _since_position(feed, since, kind, request), kind)
+        return _redirect(request, feed, _since_position(feed, since, kind), kind)
     total, size = feed.total(kind), page_size()
     last = _pages(total, size)
     what = f"{kind}s" if kind else "works, expressions, manifestations, agents and concepts"
@@ -259,7 +269,7 @@ def _latest_dump(request: Request, feed: Log, kind: str | None) -> dict | None:
     where = getattr(request.app.state, "dumps", None)
     if where is None:
         return None
-    upto = request.app.state.snapshot.sequence
+    upto = feed.upto
     try:
         # The newest this snapshot can be followed from: one taken after it would be linked
         # with a position the feed has not reached.
