@@ -111,6 +111,10 @@ def test_every_key_of_the_context_names_an_iri_of_the_store_or_a_json_ld_keyword
     keys = set(TERMS) | {k for _, terms in CLASSES.values() for k in terms} | set(aliases) - {"id", "type"}
     assert keys <= set(ORDER)
     assert set(ROLE_KEYS) == {k for k in TERMS if k.endswith("Of") and k != "translationOf"}
+    # a value written by a word (a language code, a content type's label) is never read as a key
+    words = set(T.LANGUAGE_CODES) | {w for t in TERMS.values() for _, w in t.vocab if w}
+    assert not words & set(context) and not words & {k for _, terms in CLASSES.values() for k in terms}
+    assert {w for t in TERMS.values() for _, w in t.vocab if w} >= {"text", "volume", "unmediated", "online resource"}
 
 
 def test_the_context_is_published_at_a_stable_url_as_the_package_keeps_it(client):

@@ -131,8 +131,7 @@ def _active(types: set[str]) -> tuple[str | None, dict[str, list[Term]]]:
 def _term_for(active: dict[str, list[Term]], p: str, lit: bool, dt: str | None) -> Term | None:
     found = active.get(p, ())
     if lit:
-        return next((t for t in found if t.coerce == dt), None) or next(
-            (t for t in found if t.coerce not in ("@id", "@vocab") and (t.coerce is None)), None)
+        return next((t for t in found if t.coerce == dt), None) or next((t for t in found if t.coerce is None), None)
     return next((t for t in found if t.coerce in ("@id", "@vocab")), None) or next(iter(found), None)
 
 
