@@ -155,6 +155,18 @@ def test_jsonld_dump_is_one_entity_a_line_holding_its_statements(well, tmp_path)
     assert got == expected
 
 
+def test_jsonld_dump_in_worker_processes_writes_the_same_lines(well, tmp_path):
+    s = Store(well, read_only=True)
+    base = s.base
+    s.close()
+    alone, shared = tmp_path / "one.jsonld", tmp_path / "two.jsonld"
+    dump(well, "jsonld", out=alone, entity_line=entity_line(base), workers=1)
+    dump(well, "jsonld", out=shared, entity_line=entity_line(base), workers=2)
+    one, two = alone.read_text().splitlines(), shared.read_text().splitlines()
+    assert json.loads(one[0])["sequence"] == json.loads(two[0])["sequence"]
+    assert one[1:] == two[1:] and len(one) > 100
+
+
 def test_marcxml_dump_has_one_record_per_manifestation(well, tmp_path):
     out = tmp_path / "well.xml.gz"
     result = dump(well, "marcxml", out=out, workers=1)
