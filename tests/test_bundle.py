@@ -168,7 +168,8 @@ def test_each_bundle_read_as_rdf_is_what_the_store_holds_of_those_entities(clien
         assert len(graph) > 5
         for subj, pred, obj in graph:
             assert _held(s, str(subj), str(pred), obj), (work, subj, pred, obj)
-        # and every live manifestation of the work is in it, with each ISBN the store has
+        # and every expression of the work is in it, every live manifestation with each ISBN the store has
+        assert {e["id"] for e in doc.get("expressions", [])} == set(s.linking(T.E_WORK, work))
         for row in json.loads(s.run_query(
                 f"SELECT ?m WHERE {{ ?e <{T.E_WORK}> <{work}> . ?m <{T.M_EXPRESSION}> ?e }}")[0])["results"]["bindings"]:
             m = rdflib.URIRef(row["m"]["value"])
