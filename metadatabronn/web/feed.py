@@ -56,6 +56,9 @@ FEED_CONTEXT = {"@context": {
 }}
 
 
+_warned: set = set()
+
+
 def page_size() -> int:
     """Activities a page (``METADATABRONN_FEED_PAGE_SIZE``, default 100). Pages are immutable only
     while it stays the same: change it and every cached full page is wrong."""
@@ -63,8 +66,14 @@ def page_size() -> int:
     try:
         size = int(raw) if raw else DEFAULT_PAGE_SIZE
     except ValueError:
-        size = DEFAULT_PAGE_SIZE
-    return size if size > 0 else DEFAULT_PAGE_SIZE
+        size = 0
+    if size < 1:
+        if raw not in _warned:  # read for every request: said once
+            _warned.add(raw)
+            log.warning("METADATABRONN_FEED_PAGE_SIZE=%r is not a whole number from 1: pages of %d", raw,
+                        DEFAULT_PAGE_SIZE)
+        return DEFAULT_PAGE_SIZE
+    return size
 
 
 def retained_start(feed: Log, kind: str | None = None) -> int:
