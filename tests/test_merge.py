@@ -170,3 +170,21 @@ def test_after_a_merge_copies_and_store_give_the_same_records_and_times(golden_s
     finally:
         reader.close()
     assert moved[2] > untouched[2] and edited[2] > moved[2]  # xsd:dateTimes of one day: text order is time order
+
+
+def test_entity_counts_follow_edits_and_merges_without_a_recount(golden_store, monkeypatch):
+    store = Store(golden_store, BASE)
+    try:
+        a, b = work_of(store, "00003445"), work_of(store, "00024119")
+        agent = store.values(a, T.W_CREATOR)[0] if store.values(a, T.W_CREATOR) else None
+        monkeypatch.setattr(Store, "count_entities", lambda self: pytest.fail("the whole store was counted"))
+        new = f"{BASE}/work/added-in-the-well"
+        store.update(f'INSERT DATA {{ <{new}> a <{T.C_WORK}> ; <{T.W_PREFERRED_TITLE}> "A work of the well" }}',
+                     changed=[new])
+        if agent is not None:
+            store.update(f"DELETE WHERE {{ <{agent}> ?p ?o }}", changed=[agent])
+        merge(store, b, a)
+        monkeypatch.undo()
+        assert store.entity_counts() == store.count_entities()
+    finally:
+        store.close()

@@ -237,6 +237,7 @@ class Store(Writing, Reading):
         changed = list(dict.fromkeys(changed))
         subjects = [n for n in (_node(i) for i in dict.fromkeys([*named_iris(sparql), *changed])) if n is not None]
         before = self._signature(subjects)
+        typed_before = self._counted_types(subjects)
         text = sparql
         if wipes:
             text = sparql.rstrip()
@@ -261,9 +262,29 @@ class Store(Writing, Reading):
             self._store.load(text.encode("utf-8"), format=ox.RdfFormat.N_QUADS)
             self._store.update(self._sequence_update(seq + len(changed) - 1))
             self.catch_up()  # the records embedding them take the change's datestamp
-        if self.entity_counts() is not None:  # an edit may add or remove entities: counted again
-            self.record_counts(self.count_entities())
+        counts = self.entity_counts()
+        if counts is not None:  # an edit may add or remove entities
+            if wipes:  # whole graphs went: counted again
+                self.record_counts(self.count_entities())
+            else:
+                # What it names, counted before and after (the counts keep no statement of what
+                # an update reaches only through variables; a drop counts everything again).
+                typed_after = self._counted_types(subjects)
+                for _, cls in typed_before - typed_after:
+                    counts[COUNTED[cls]] = counts.get(COUNTED[cls], 0) - 1
+                for _, cls in typed_after - typed_before:
+                    counts[COUNTED[cls]] = counts.get(COUNTED[cls], 0) + 1
+                self.record_counts(counts)
         return UpdateResult(True, before[0], after[0], len(changed), certain)
+
+    def _counted_types(self, named: list[ox.NamedNode]) -> set[tuple[str, str]]:
+        """``(IRI, class)`` of each named IRI typed with a class the entity counts count."""
+        found = set()
+        for node in named:
+            for q in self._store.quads_for_pattern(node, ox.NamedNode(RDF_TYPE), None, None):
+                if q.object.value in COUNTED:
+                    found.add((node.value, q.object.value))
+        return found
 
     SIGNATURE_LIMIT = 100_000  # statements read per IRI an update names, to tell whether it changed
 

@@ -36,9 +36,6 @@ if TYPE_CHECKING:
     from .core import Store
 
 
-COUNT_OF_KIND = {"work": "works", "expression": "expressions", "agent": "agents"}
-
-
 @dataclass(frozen=True)
 class MergeResult:
     merged: str
@@ -100,8 +97,5 @@ INSERT DATA {{ {o} <{DCT_IS_REPLACED_BY}> {n} }}
     store._store.load(text.encode("utf-8"), format=ox.RdfFormat.N_QUADS)
     store._store.update(store._sequence_update(seq + len(updated)))
     store.catch_up()
-    counts = store.entity_counts()
-    if counts is not None and COUNT_OF_KIND.get(kinds[merged]) in counts:  # the merged one no longer counts
-        counts[COUNT_OF_KIND[kinds[merged]]] -= 1
-        store.record_counts(counts)
+    # The counts stand: the merged entity keeps its type (a query for works finds it, replaced).
     return MergeResult(merged, into, kinds[merged], len([g for g in graphs if "/record/" in g]))
