@@ -88,6 +88,33 @@ def test_nquads_dump_without_copies_reads_the_store_and_says_the_same(well, tmp_
     assert _loaded(out) == _kept(well)
 
 
+def test_a_dump_after_edits_holds_them(well, tmp_path):
+    """Edits in the well (a work retitled, a manifestation given an identifier in its record's
+    graph) make the copies of what they name stale: the dump reads those from the store."""
+    edited = tmp_path / "store"
+    shutil.copytree(well, edited)
+    s = Store(edited)
+    try:
+        work = next(q.subject.value for q in s._store.quads_for_pattern(
+            None, ox.NamedNode(T.RDF_TYPE), ox.NamedNode(T.C_WORK), ox.DefaultGraph()))
+        m = next(q for q in s._store.quads_for_pattern(
+            None, ox.NamedNode(T.RDF_TYPE), ox.NamedNode(T.C_MANIFESTATION), None))
+        s.update(f"DELETE {{ <{work}> <{T.W_PREFERRED_TITLE}> ?t }} INSERT {{ <{work}> <{T.W_PREFERRED_TITLE}> "
+                 f"\"Retitled in the well\" }} WHERE {{ <{work}> <{T.W_PREFERRED_TITLE}> ?t }}", changed=[work])
+        s.update(f"INSERT DATA {{ GRAPH <{m.graph_name.value}> {{ <{m.subject.value}> <{T.M_IDENTIFIER}> "
+                 f"\"an identifier added in the well\" }} }}", changed=[m.subject.value])
+        last = s.next_sequence() - 1
+    finally:
+        s.close()
+    out = tmp_path / "edited.nq.gz"
+    dump(edited, "nquads", out=out)
+    loaded = _loaded(out)
+    assert loaded == _kept(edited)
+    assert any('"Retitled in the well"' in q for q in loaded)
+    assert any('"an identifier added in the well"' in q for q in loaded)
+    assert _head(out)["sequence"] == last
+
+
 def test_the_header_states_the_position_of_the_snapshot(well, tmp_path):
     out = tmp_path / "well.nq.gz"
     dump(well, "nquads", out=out)
