@@ -14,7 +14,7 @@ from ..mapping import terms as T
 from ..rdf import AS, DCT_SOURCE, MB_DESCRIBES, PROV_GENERATED
 from . import catalogue as _catalogue, copies, feed
 from .catalogue import CHUNK, TITLES, Catalogue, Row, creators_of, make_text, set_name, stamp, titles_of
-from .layout import AS_OBJECT, AS_PUBLISHED
+from .layout import AS_OBJECT, AS_PUBLISHED, MB_ABSORB
 from .reading import _instant
 
 if TYPE_CHECKING:
@@ -175,8 +175,12 @@ def _apply(store: Store, cat: Catalogue, seqs: range, announced: int | None = No
             if graph is not None and _later_than_load(store, graph, when):  # an edit, not its load
                 changed[obj] = (seq, when)
             continue
-        changed[obj] = (seq, when)
         stale.add(obj)
+        if kind == MB_ABSORB:  # a merge's survivor: announced, but no edit of its records
+            if announce:
+                activities += _edit_activities(store, seq, kind, obj, [], when)
+            continue
+        changed[obj] = (seq, when)
         moment = stamp(when)
         naming = sorted(_graphs_naming(store, obj))
         if announce:

@@ -12,8 +12,11 @@ AS_OBJECT = AS + "object"
 AS_PUBLISHED = AS + "published"
 AS_TOMBSTONE = AS + "Tombstone"
 EMM = "https://emm-spec.org/1.0/#"  # LD4 Entity Metadata Management: Deprecate (a merged entity)
+# A merge's survivor: it gains the merged entity's keys, and is announced as updated, but its
+# values are as they were, so it is not an edit (MARC out of its records is unchanged).
+MB_ABSORB = T.MB + "Absorb"
 CHANGE_TYPES = {"create": AS + "Create", "update": AS + "Update", "delete": AS + "Delete",
-                "deprecate": EMM + "Deprecate"}
+                "deprecate": EMM + "Deprecate", "absorb": MB_ABSORB}
 RDF_TYPE = T.RDF_TYPE
 
 # What the store says of itself, in a graph of its own whose name does not depend on the base

@@ -10,12 +10,13 @@ What a merge does, in one SPARQL Update (one transaction):
 - the merged entity keeps its IRI, type and names in the default graph, with
   ``dcterms:isReplacedBy`` the survivor: links to it keep resolving, to where it went.
 
-The change log gets a ``Deprecate`` entry for the merged entity and an ``Update`` for each
-manifestation whose record moved to the survivor (the survivor's own values did not change: it is
-not logged as edited, which would give MARC out of its records a uniform title they never had).
-The catch-up that follows gives the change feed a ``Deprecate`` (with the survivor as its target),
-an ``Update`` of each moved manifestation and of its (new) work and expression, and OAI-PMH
-the moved records' new datestamps.
+The change log gets a ``Deprecate`` entry for the merged entity, an ``mb:Absorb`` entry for the
+survivor (it gained keys, but its values did not change: logged as edited, it would give MARC out
+of its records a uniform title they never had), and an ``Update`` for each core that named the
+merged entity and each manifestation whose record moved. The catch-up that follows gives the
+change feed a ``Deprecate`` (with the survivor as its target), an ``Update`` of the survivor and
+of each of those (a moved manifestation's work and expression too), and OAI-PMH the moved records'
+new datestamps.
 """
 
 from __future__ import annotations
@@ -91,11 +92,11 @@ INSERT DATA {{ {o} <{DCT_IS_REPLACED_BY}> {n} }}
     # The survivor's own values did not change, so it is not logged as edited (MARC out would then
     # give its records a uniform title they never had); the records that moved to it are.
     moved = sorted(manifestation_of_graph(store.base, g) for g in graphs if g.startswith(f"{store.base}/record/"))
-    text = store.change_quads(seq, "deprecate", merged, when)
+    text = store.change_quads(seq, "deprecate", merged, when) + store.change_quads(seq + 1, "absorb", into, when)
     updated = [*cores, *moved]
-    text += "".join(store.change_quads(seq + 1 + i, "update", iri, when) for i, iri in enumerate(updated))
+    text += "".join(store.change_quads(seq + 2 + i, "update", iri, when) for i, iri in enumerate(updated))
     store._store.load(text.encode("utf-8"), format=ox.RdfFormat.N_QUADS)
-    store._store.update(store._sequence_update(seq + len(updated)))
+    store._store.update(store._sequence_update(seq + 1 + len(updated)))
     store.catch_up()
     # The counts stand: the merged entity keeps its type (a query for works finds it, replaced).
     return MergeResult(merged, into, kinds[merged], len([g for g in graphs if "/record/" in g]))

@@ -14,7 +14,7 @@ from ..mapping import terms as T
 from ..rdf import AS, DCT_SOURCE, PROV_GENERATED, XSD_DATETIME, literal
 from . import copies
 from .catalogue import path_of as _catalogue_path
-from .layout import AS_OBJECT, AS_PUBLISHED, RDF_TYPE
+from .layout import AS_OBJECT, AS_PUBLISHED, MB_ABSORB, RDF_TYPE
 from .sparql import has_dataset_clause
 
 
@@ -240,7 +240,10 @@ class Reading:
         graph = ox.NamedNode(self.changes_graph)
         published = ox.NamedNode(AS_PUBLISHED)
         latest = None
+        absorb, rdf_type = ox.NamedNode(MB_ABSORB), ox.NamedNode(RDF_TYPE)
         for entry in self._store.quads_for_pattern(None, ox.NamedNode(AS_OBJECT), ox.NamedNode(iri), graph):
+            if shared and any(True for _ in self._store.quads_for_pattern(entry.subject, rdf_type, absorb, graph)):
+                continue  # a merge's survivor gained keys, not values: no change of its records
             for q in self._store.quads_for_pattern(entry.subject, published, None, graph):
                 if latest is None or _instant(q.object.value) > _instant(latest):
                     latest = q.object.value
