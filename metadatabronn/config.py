@@ -17,6 +17,7 @@
 | retries   | ``--retries`` | ``METADATABRONN_MIRROR_RETRIES`` | 6 (mirror: network errors and 5xx) |
 | backoff   | ``--backoff`` | ``METADATABRONN_MIRROR_BACKOFF`` | 1 s, doubled each retry, at most 60 s (mirror) |
 | HTTP time | ``--http-timeout`` | ``METADATABRONN_MIRROR_TIMEOUT`` | 60 s a request may stall (mirror) |
+| feed page |               | ``METADATABRONN_FEED_PAGE_SIZE`` | 100 activities a page of the change feed (serve) |
 """
 
 from __future__ import annotations
