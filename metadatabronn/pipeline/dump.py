@@ -154,13 +154,24 @@ def latest(dumps_dir: str | os.PathLike, fmt: str = "nquads") -> DumpInfo | None
 
 
 def prune(directory: Path, fmt: str, keep: int = KEEP) -> list[str]:
-    """Delete all but the newest ``keep`` dumps of a format; the names deleted."""
+    """Delete all but the newest ``keep`` dumps of a format, and what dumps of it killed
+    part-way left; the names deleted."""
     gone = []
     for info in listing(directory, fmt)[keep:]:
         try:
             os.unlink(directory / info.name)
             gone.append(info.name)
         except FileNotFoundError:
+            pass
+    # What a dump that was killed part-way left behind (its process is gone).
+    for partial in directory.glob(f".{fmt}-*.partial"):
+        try:
+            pid = int(partial.name.rsplit(".", 2)[-2])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            partial.unlink(missing_ok=True)
+            gone.append(partial.name)
+        except (ValueError, PermissionError):  # not ours to judge
             pass
     if gone:
         log.info("older dumps deleted: %s", ", ".join(gone))
