@@ -17,12 +17,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import queue
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 from urllib.parse import urljoin
 
 import httpx
@@ -295,6 +297,59 @@ def dump_header(path: Path) -> dict:
 
 # the run ---------------------------------------------------------------------------------------------
 
+def _named(activities: list[dict]) -> list[str]:
+    try:
+        return list(dict.fromkeys(a["object"]["id"] for a in activities))
+    except (KeyError, TypeError) as exc:
+        raise MirrorError(f"an activity of the feed has no object id: {exc}") from exc
+
+
+class _Ahead:
+    """Runs a generator in a thread of its own, one item ahead of its reader: the next batch's
+    pages and documents come over the network while this one is written (pyoxigraph lets go of
+    the interpreter while it writes)."""
+
+    _DONE = object()
+
+    def __init__(self, items: Iterator):
+        self._items = items
+        self._queue: queue.Queue = queue.Queue(maxsize=1)
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="mirror-fetch", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            for item in self._items:
+                if not self._put((item, None)):
+                    return
+            self._put((self._DONE, None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the reader, raised there
+            self._put((None, exc))
+
+    def _put(self, entry) -> bool:
+        while not self._stopped.is_set():
+            try:
+                self._queue.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __iter__(self):
+        while True:
+            item, error = self._queue.get()
+            if error is not None:
+                raise error
+            if item is self._DONE:
+                return
+            yield item
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join(timeout=5)  # a request under way is left to its timeout (a daemon thread)
+
+
 class Run:
     """One mirror run over a directory: the store, its state, the source."""
 
@@ -369,36 +424,39 @@ class Run:
         todo = max(total - position, 0)
         if self.progress:
             self.progress(0, todo)
+        ahead = _Ahead(self.batches(page, position))
+        try:
+            for activities, documents in ahead:
+                self.write(activities, documents)
+                if self.progress:
+                    todo = max(todo, self.result.activities)
+                    self.progress(len(activities), todo)
+        finally:
+            ahead.stop()
+
+    def batches(self, page: dict, position: int) -> Iterator[tuple[list[dict], list[Document]]]:
+        """The activities after ``position`` from ``page`` on, a batch of whole pages naming up to
+        ``settings.batch`` entities at a time, each with the documents of what it names."""
         batch: list[dict] = []
         while True:
             items = page.get("orderedItems") or []
             start = int(page.get("startIndex") or 0)
             for i, a in enumerate(items):
                 at = int(a.get("position", start + i + 1))
-                if at > position and at > (batch[-1]["_at"] if batch else position):
+                if at > (batch[-1]["_at"] if batch else position):
                     batch.append({**a, "_at": at})
             ahead = page.get("next")
             ahead = ahead.get("id") if isinstance(ahead, dict) else ahead
-            if len({a["object"]["id"] for a in batch}) >= self.source.settings.batch or not ahead:
-                if batch:
-                    self.write(batch)
-                    if self.progress:
-                        todo = max(todo, self.result.activities)
-                        self.progress(len(batch), todo)
-                    batch = []
-                position = self.state.position
+            ids = _named(batch)
+            if batch and (len(ids) >= self.source.settings.batch or not ahead):
+                yield batch, self.source.documents(ids)
+                position, batch = batch[-1]["_at"], []
             if not ahead:
                 return
             page = self.source.json(urljoin(self.source.entry, ahead))[1]
 
-    def write(self, activities: list[dict]) -> None:
-        """Fetch the documents of what these activities name, write them in one update, then
-        save the position of the last."""
-        try:
-            ids = list(dict.fromkeys(a["object"]["id"] for a in activities))
-        except (KeyError, TypeError) as exc:
-            raise MirrorError(f"an activity of the feed has no object id: {exc}") from exc
-        documents = self.source.documents(ids)
+    def write(self, activities: list[dict], documents: list[Document]) -> None:
+        """Write the documents of what these activities name, then save the position of the last."""
         self.result.quads += self.store.apply(documents)
         self.result.documents += len(documents)
         self.result.activities += len(activities)
