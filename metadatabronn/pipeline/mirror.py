@@ -4,9 +4,9 @@ A first run reads the feed's entry point (``/changes``), downloads the N-Quads d
 (streamed to a file beside the mirror, resumed with ``Range`` after a network error), loads it,
 and takes the feed position the dump is in step with from its first line. Every run then follows
 the feed from the position it saved: the distinct entities the activities after it name are
-fetched (``POST /documents``) and written in one update, and only then is the position saved,
-so a run cut short anywhere repeats at most the write it was in, which replaces the same
-documents again. A position the feed no longer keeps (410) is met with a fresh dump.
+fetched (``POST /documents``) and written, each entity whole in one transaction, and only then
+is the position saved, so a run cut short anywhere repeats at most the write it was in, which
+replaces the same documents again. A position the feed no longer keeps (410) is met with a fresh dump.
 
 The state file (``mirror.json`` in the mirror's directory) holds the source and the position; a
 mirror follows one source, and another is refused, as a store refuses another base IRI.
@@ -14,15 +14,11 @@ mirror follows one source, and another is refused, as a store refuses another ba
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import queue
-import tempfile
-import threading
 import time
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 from urllib.parse import urljoin
@@ -31,13 +27,11 @@ import httpx
 
 from ..errors import MirrorError
 from ..store.documents import Document
-from ..store.mirroring import GZIP_MAGIC, MirrorStore
+from ..store.mirroring import STATE_FILE, MirrorStore, State, dump_header
 
 log = logging.getLogger(__name__)
 
-STATE_FILE = "mirror.json"
 DUMP_FILE = "dump.nq.part"  # the dump under download, in the mirror's directory
-DUMP_HEADER = "# metadatabronn dump "
 MAX_IDS = 1000  # entities a /documents request may name (the well's limit)
 ACCEPT_FEED = "application/activity+json, application/ld+json;q=0.9, application/json;q=0.8"
 
@@ -68,47 +62,6 @@ class Result:
         """Activities applied a second, the dump's load left out."""
         follow = self.seconds - self.dump_seconds
         return self.activities / follow if follow > 0 else 0.0
-
-
-@dataclass
-class State:
-    """What a mirror remembers between runs. ``position`` None: it wants a dump before
-    following the feed (a new mirror, or one whose dump load was cut short)."""
-
-    source: str
-    position: int | None = None
-    sequence: int | None = None  # the change-log sequence of the last activity applied
-    dump: dict | None = None  # the header of the dump the mirror was last loaded from
-    saved: str = ""
-    extra: dict = field(default_factory=dict)
-
-    @staticmethod
-    def read(directory: Path) -> "State | None":
-        path = directory / STATE_FILE
-        if not path.exists():
-            return None
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            return State(source=data["source"], position=data.get("position"), sequence=data.get("sequence"),
-                         dump=data.get("dump"), saved=data.get("saved", ""))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise MirrorError(f"the mirror's state file {path} cannot be read ({exc}): remove the directory to "
-                              "start the mirror again") from exc
-
-    def save(self, directory: Path) -> None:
-        """Atomically: a crash leaves the old state or the new one, never half of one."""
-        self.saved = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        data = {k: v for k, v in asdict(self).items() if k != "extra"}
-        fd, tmp = tempfile.mkstemp(prefix=".mirror-", suffix=".json", dir=directory)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh, indent=1)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, directory / STATE_FILE)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
 
 
 def entry_point(url: str) -> str:
@@ -272,29 +225,6 @@ def dump_link(entry: str, body: dict) -> str | None:
     return None
 
 
-def dump_header(path: Path) -> dict:
-    """The first line of an N-Quads dump: where in the feed it was taken."""
-    import gzip
-
-    with open(path, "rb") as raw:
-        packed = raw.read(2) == GZIP_MAGIC
-    opener = gzip.open if packed else open
-    try:
-        with opener(path, "rb") as fh:
-            first = fh.readline(1 << 20).decode("utf-8")
-    except (OSError, EOFError, UnicodeDecodeError) as exc:
-        raise MirrorError(f"the dump cannot be read: {exc}") from exc
-    if not first.startswith(DUMP_HEADER):
-        raise MirrorError("the dump does not say where in the feed it was taken (its first line is not "
-                          f"'{DUMP_HEADER.strip()} {{...}}')")
-    try:
-        header = json.loads(first[len(DUMP_HEADER):])
-        int(header["position"] if header.get("position") is not None else header["sequence"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise MirrorError(f"the dump's header cannot be read: {first[:200]!r}") from exc
-    return header
-
-
 # the run ---------------------------------------------------------------------------------------------
 
 def _named(activities: list[dict]) -> list[str]:
@@ -302,52 +232,6 @@ def _named(activities: list[dict]) -> list[str]:
         return list(dict.fromkeys(a["object"]["id"] for a in activities))
     except (KeyError, TypeError) as exc:
         raise MirrorError(f"an activity of the feed has no object id: {exc}") from exc
-
-
-class _Ahead:
-    """Runs a generator in a thread of its own, one item ahead of its reader: the next batch's
-    pages and documents come over the network while this one is written (pyoxigraph lets go of
-    the interpreter while it writes)."""
-
-    _DONE = object()
-
-    def __init__(self, items: Iterator):
-        self._items = items
-        self._queue: queue.Queue = queue.Queue(maxsize=1)
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="mirror-fetch", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            for item in self._items:
-                if not self._put((item, None)):
-                    return
-            self._put((self._DONE, None))
-        except BaseException as exc:  # noqa: BLE001 - handed to the reader, raised there
-            self._put((None, exc))
-
-    def _put(self, entry) -> bool:
-        while not self._stopped.is_set():
-            try:
-                self._queue.put(entry, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def __iter__(self):
-        while True:
-            item, error = self._queue.get()
-            if error is not None:
-                raise error
-            if item is self._DONE:
-                return
-            yield item
-
-    def stop(self) -> None:
-        self._stopped.set()
-        self._thread.join(timeout=5)  # a request under way is left to its timeout (a daemon thread)
 
 
 class Run:
@@ -424,15 +308,20 @@ class Run:
         todo = max(total - position, 0)
         if self.progress:
             self.progress(0, todo)
-        ahead = _Ahead(self.batches(page, position))
+        # The next batch's pages and documents come over the network, in a thread of its own,
+        # while one is written (pyoxigraph lets go of the interpreter while it writes).
+        batches = self.batches(page, position)
+        fetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mirror-fetch")
         try:
-            for activities, documents in ahead:
-                self.write(activities, documents)
+            coming = fetcher.submit(next, batches, None)
+            while (batch := coming.result()) is not None:
+                coming = fetcher.submit(next, batches, None)
+                self.write(*batch)
                 if self.progress:
                     todo = max(todo, self.result.activities)
-                    self.progress(len(activities), todo)
+                    self.progress(len(batch[0]), todo)
         finally:
-            ahead.stop()
+            fetcher.shutdown(wait=False, cancel_futures=True)
 
     def batches(self, page: dict, position: int) -> Iterator[tuple[list[dict], list[Document]]]:
         """The activities after ``position`` from ``page`` on, a batch of whole pages naming up to

@@ -14,8 +14,12 @@ its own making, and a mirror holds only what its source sent.
 from __future__ import annotations
 
 import gzip
+import json
 import logging
 import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable
 
@@ -28,6 +32,8 @@ from .layout import MB_BASE_IRI, STORE_GRAPH, changes_graph, pending_graph
 log = logging.getLogger(__name__)
 
 GZIP_MAGIC = b"\x1f\x8b"
+STATE_FILE = "mirror.json"  # the source and the feed position, beside the store's files
+DUMP_HEADER = "# metadatabronn dump "
 
 
 class MirrorStore:
@@ -154,3 +160,67 @@ def comparable(source: "str | os.PathLike | ox.Store | MirrorStore", base: str |
     if base is not None:
         left_out |= {ox.NamedNode(changes_graph(base)), ox.NamedNode(pending_graph(base))}
     return {str(q) for q in store if q.graph_name not in left_out}
+
+
+# the state file and the dump's header ----------------------------------------------------------
+
+@dataclass
+class State:
+    """What a mirror remembers between runs. ``position`` None: it wants a dump before
+    following the feed (a new mirror, or one whose dump load was cut short)."""
+
+    source: str
+    position: int | None = None
+    sequence: int | None = None  # the change-log sequence of the last activity applied
+    dump: dict | None = None  # the header of the dump the mirror was last loaded from
+    saved: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @staticmethod
+    def read(directory: Path) -> "State | None":
+        path = directory / STATE_FILE
+        if not path.exists():
+            return None
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return State(source=data["source"], position=data.get("position"), sequence=data.get("sequence"),
+                         dump=data.get("dump"), saved=data.get("saved", ""))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise MirrorError(f"the mirror's state file {path} cannot be read ({exc}): remove the directory to "
+                              "start the mirror again") from exc
+
+    def save(self, directory: Path) -> None:
+        """Atomically: a crash leaves the old state or the new one, never half of one."""
+        self.saved = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        data = {k: v for k, v in asdict(self).items() if k != "extra"}
+        fd, tmp = tempfile.mkstemp(prefix=".mirror-", suffix=".json", dir=directory)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(data, fh, indent=1)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, directory / STATE_FILE)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+def dump_header(path: Path) -> dict:
+    """The first line of an N-Quads dump: where in the feed it was taken."""
+    with open(path, "rb") as raw:
+        packed = raw.read(2) == GZIP_MAGIC
+    opener = gzip.open if packed else open
+    try:
+        with opener(path, "rb") as fh:
+            first = fh.readline(1 << 20).decode("utf-8")
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        raise MirrorError(f"the dump cannot be read: {exc}") from exc
+    if not first.startswith(DUMP_HEADER):
+        raise MirrorError("the dump does not say where in the feed it was taken (its first line is not "
+                          f"'{DUMP_HEADER.strip()} {{...}}')")
+    try:
+        header = json.loads(first[len(DUMP_HEADER):])
+        int(header["position"] if header.get("position") is not None else header["sequence"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise MirrorError(f"the dump's header cannot be read: {first[:200]!r}") from exc
+    return header
