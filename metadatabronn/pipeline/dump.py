@@ -189,7 +189,6 @@ class _Background:
         self.sink = sink
         self.buffer: list[bytes] = []
         self.held = 0
-        self.written = 0
         self.queue: queue.Queue = queue.Queue(maxsize=16)
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="metadatabronn-dump-writer", daemon=True)
@@ -212,7 +211,6 @@ class _Background:
         data = bytes(data)
         self.buffer.append(data)
         self.held += len(data)
-        self.written += len(data)
         if self.held >= self.CHUNK:
             self.queue.put(b"".join(self.buffer))
             self.buffer, self.held = [], 0
