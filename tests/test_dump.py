@@ -246,6 +246,14 @@ def test_dump_command_writes_into_the_store_dumps_directory(well, tmp_path, caps
     assert "dumped" in capsys.readouterr().err
 
 
+def test_dump_command_refuses_an_out_it_cannot_write_before_reading(well, tmp_path, capsys):
+    assert main(["dump", "--store", str(well), "--out", str(tmp_path / "missing" / "x.nq.gz")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["dump", "--store", str(well), "--out", str(tmp_path)]) == 2
+    assert "is a directory" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
+
+
 # over HTTP -----------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

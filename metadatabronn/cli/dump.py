@@ -4,8 +4,10 @@ the change-feed position it was read at."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from .. import config
+from ..errors import UsageError
 from .common import store_base
 
 
@@ -13,6 +15,7 @@ def _dump(args) -> int:
     from ..pipeline.dump import KEEP, dump
     from .store import _existing_store
 
+    _check_out(args.out)
     store = _existing_store(args.store)
     base = store_base(store, args.base_iri)  # refuses a --base-iri that is not the store's
     entity_line = None
@@ -38,6 +41,17 @@ def _dump(args) -> int:
         sys.stderr.write(f"dumped {result.items:,} {what} at sequence {result.sequence:,} to {result.path} "
                          f"({result.bytes:,} bytes, {result.seconds:.1f} s)\n")
     return 0
+
+
+def _check_out(value: str | None) -> None:
+    """An --out that cannot be written is said before the store is read."""
+    if not value:
+        return
+    path = Path(value)
+    if path.is_dir():
+        raise UsageError(f"--out {value}: is a directory; give the name of a file to write", usage=False)
+    if not path.resolve().parent.is_dir():
+        raise UsageError(f"--out {value}: the directory {path.resolve().parent} does not exist", usage=False)
 
 
 def add_dump(sub, common, whole_number) -> None:
