@@ -22,13 +22,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from metadatabronn.errors import MirrorError
+from metadatabronn.errors import MergeRefused, MirrorError
 from metadatabronn.mapping import terms as T
 from metadatabronn.pipeline import Settings, ingest
 from metadatabronn.pipeline.dump import dump
 from metadatabronn.pipeline.mirror import STATE_FILE, State, mirror
 from metadatabronn.pipeline.mirror import Settings as MirrorSettings
 from metadatabronn.store import Store
+from metadatabronn.store import merging
 from metadatabronn.store.mirroring import comparable
 
 from .conftest import DATA, ROOT, delete_golden
@@ -186,6 +187,7 @@ STEP = st.one_of(
     st.tuples(st.just("delete"), st.integers(0, 21)),
     st.tuples(st.just("work"), st.integers(0, 1000)),
     st.tuples(st.just("agent"), st.integers(0, 1000)),
+    st.tuples(st.just("merge"), st.integers(0, 1000)),
     st.tuples(st.just("mirror"), st.just(0)),
 )
 EDITS = iter(range(1, 1_000_000))  # a new value for each edit and change, across examples
@@ -194,8 +196,8 @@ EDITS = iter(range(1, 1_000_000))  # a new value for each edit and change, acros
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=st.lists(STEP, min_size=2, max_size=7))
 def test_any_run_of_changes_and_mirror_runs_converges(well, tmp_path_factory, steps):
-    """Ingests of new and changed records, deletions, edits of works and agents, and mirror
-    runs (which need not see the latest changes yet), in any order: after a last run the mirror
+    """Ingests of new and changed records, deletions, edits of works and agents, merges of
+    works, and mirror runs (which need not see the latest changes yet), in any order: after a last run the mirror
     holds what the well holds. The well is shared by the examples, so each starts from what
     the ones before left, and each mirror starts empty, from the dump taken at the start."""
     base, store = well
@@ -214,6 +216,16 @@ def test_any_run_of_changes_and_mirror_runs_converges(well, tmp_path_factory, st
                               else (T.C_PERSON, T.A_PERSON_AAP))
             found = entities(store, cls)
             edit(store, found[n % len(found)], predicate, f"Edited {next(EDITS)}")
+        elif kind == "merge":
+            works = entities(store, T.C_WORK)
+            merged, into = works[n % len(works)], works[(n + 1) % len(works)]
+            s = Store(store)
+            try:
+                merging.merge(s, merged, into)
+            except MergeRefused:  # one of them merged into another before
+                pass
+            finally:
+                s.close()
         else:
             mirror(base, target, QUICK)
     caught_up(base, store)
