@@ -132,7 +132,7 @@ MIRROR_MAX_BACKOFF = 60.0
 
 def mirror_retries(flag: int | None) -> int:
     """Retries of one request (``--retries``, ``METADATABRONN_MIRROR_RETRIES``, default 6; 0: none)."""
-    value = number(flag, "MIRROR_RETRIES", DEFAULT_MIRROR_RETRIES, "retries", minimum=-1)
+    value = number(flag, "MIRROR_RETRIES", DEFAULT_MIRROR_RETRIES, "retries", minimum=float("-inf"))
     if value < 0 or value != int(value):
         raise ConfigError(f"retries must be a whole number, 0 or more, got {value:g}")
     return int(value)
@@ -141,7 +141,7 @@ def mirror_retries(flag: int | None) -> int:
 def mirror_backoff(flag: float | None) -> float:
     """Seconds before the first retry, doubled for each next one (``--backoff``,
     ``METADATABRONN_MIRROR_BACKOFF``, default 1)."""
-    value = number(flag, "MIRROR_BACKOFF", DEFAULT_MIRROR_BACKOFF, "backoff", minimum=-1)
+    value = number(flag, "MIRROR_BACKOFF", DEFAULT_MIRROR_BACKOFF, "backoff", minimum=float("-inf"))
     if value < 0:
         raise ConfigError(f"backoff must be 0 or more seconds, got {value:g}")
     return value

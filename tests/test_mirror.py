@@ -10,6 +10,7 @@ since the server shows a store written meanwhile once it has been quiet for ``--
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -172,10 +173,15 @@ def test_a_directory_that_holds_something_else_is_not_taken_for_a_mirror(well, t
         mirror(base, tmp_path / "other", QUICK)
 
 
-def test_an_error_answer_is_an_error_with_its_problem_text(well, tmp_path):
-    base, _ = well
+def test_an_error_answer_is_an_error_with_its_problem_text_and_binds_nothing(well, tmp_path):
+    base, store = well
     with pytest.raises(MirrorError, match=r"answered 404 .*nothing at /nowhere/changes"):
         mirror(f"{base}/nowhere", tmp_path / "m", QUICK)
+    with pytest.raises(MirrorError, match=r"cannot reach the source: GET http://127.0.0.1:1/changes: ConnectError"):
+        mirror("http://127.0.0.1:1", tmp_path / "m", QUICK)
+    assert not (tmp_path / "m" / STATE_FILE).exists()  # a mistyped source leaves the directory free
+    mirror(base, tmp_path / "m", QUICK)
+    same(store, tmp_path / "m")
 
 
 # the convergence property ----------------------------------------------------------------------------
@@ -332,3 +338,22 @@ def test_5xx_answers_are_retried_and_a_dump_cut_short_is_resumed_with_range(well
     assert int(ranged[0].headers["range"][6:-1]) > 0
     assert sorted(waits) == [0.5, 0.5, 1.0] and result.retried == 3  # doubled for the second 503
     same(store, tmp_path / "mirror")
+
+
+def test_the_command_says_what_it_did_and_takes_settings_from_flags_or_environment(well, tmp_path, monkeypatch):
+    base, store = well
+    env = {k: v for k, v in os.environ.items() if not k.startswith("METADATABRONN_")}
+    run = subprocess.run([sys.executable, "-m", "metadatabronn", "mirror", base, "--store", str(tmp_path / "m"),
+                          "--retries", "2", "--backoff", "0"], capture_output=True, text=True, cwd=ROOT, env=env)
+    assert run.returncode == 0, run.stderr
+    assert "loaded the dump of sequence" in run.stderr and "changes/s; now at feed position" in run.stderr
+    same(store, tmp_path / "m")
+    bad = subprocess.run([sys.executable, "-m", "metadatabronn", "mirror", base, "--store", str(tmp_path / "m")],
+                         capture_output=True, text=True, cwd=ROOT, env={**env, "METADATABRONN_MIRROR_RETRIES": "-1"})
+    assert bad.returncode == 1 and "retries must be a whole number, 0 or more, got -1" in bad.stderr
+
+    from metadatabronn import config
+
+    monkeypatch.setenv("METADATABRONN_MIRROR_BACKOFF", "0.25")
+    assert config.mirror_backoff(None) == 0.25 and config.mirror_backoff(2) == 2
+    assert config.mirror_retries(None) == config.DEFAULT_MIRROR_RETRIES == 6

@@ -371,20 +371,20 @@ def mirror(url: str, directory: str | os.PathLike, settings: Settings | None = N
     if state is not None and state.source != entry:
         raise MirrorError(f"the mirror at {directory} follows {state.source}, not {entry}: give that source, or "
                           f"another directory for a mirror of {entry}")
-    if state is None:
-        if directory.exists() and any(directory.iterdir()):
-            raise MirrorError(f"{directory} is not empty and holds no mirror ({STATE_FILE}): give an empty or new "
-                              "directory for the mirror")
-        directory.mkdir(parents=True, exist_ok=True)
-        state = State(source=entry)
-        state.save(directory)  # the source is remembered before anything is written
+    if state is None and directory.exists() and any(directory.iterdir()):
+        raise MirrorError(f"{directory} is not empty and holds no mirror ({STATE_FILE}): give an empty or new "
+                          "directory for the mirror")
     source = Source(entry, settings, client, sleep)
     run = None
     try:
-        run = Run(source, directory, state, progress, say)
         _, body = source.json(entry)
         if body.get("type") not in ("OrderedCollection", "as:OrderedCollection"):
             raise MirrorError(f"{entry} is not a change feed's entry point (an OrderedCollection)")
+        if state is None:  # the source is remembered once it has answered as one, before anything is written
+            directory.mkdir(parents=True, exist_ok=True)
+            state = State(source=entry)
+            state.save(directory)
+        run = Run(source, directory, state, progress, say)
         if state.position is None:
             run.fresh_dump(body, None)
         run.follow(body)
