@@ -276,15 +276,15 @@ class Stub(httpx.BaseTransport):
     (the feed cannot be pruned yet, so expiry is played here), 503 a few times, or a dump cut
     short part-way. Everything else goes to the server over real HTTP."""
 
-    def __init__(self, gone: bool = False, unavailable: int = 0, cut: bool = False):
+    def __init__(self, gone: str | None = None, unavailable: int = 0, cut: bool = False):
         self.real = httpx.HTTPTransport()
         self.gone, self.unavailable, self.cut = gone, unavailable, cut
         self.seen: list[httpx.Request] = []
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self.seen.append(request)
-        if self.gone and "after=" in str(request.url.query):
-            self.gone = False
+        if self.gone is not None and self.gone in str(request.url):  # once
+            self.gone = None
             body = {"type": "about:blank", "title": "Gone", "status": 410,
                     "detail": "position 129 is no longer in the feed, which now starts at 500"}
             return httpx.Response(410, json=body, headers={"content-type": "application/problem+json"})
@@ -309,14 +309,15 @@ class _CutShort(httpx.SyncByteStream):
         raise httpx.ReadError("connection reset")
 
 
-def test_an_expired_position_falls_back_to_a_fresh_dump_with_a_message(well, tmp_path):
+@pytest.mark.parametrize("where", ["/changes?after=", "/changes/page/"])
+def test_an_expired_position_falls_back_to_a_fresh_dump_with_a_message(well, tmp_path, where):
     base, store = well
     target = tmp_path / "mirror"
     mirror(base, target, QUICK)
     load(store, base, changed(records(GOLDEN)[5], f"Change {next(EDITS)}."), name="changed.mrc")
     caught_up(base, store)
     said: list[str] = []
-    stub = Stub(gone=True)
+    stub = Stub(gone=where)  # the entry point's after=, or the page it leads to
     with httpx.Client(transport=stub, follow_redirects=True) as client:
         result = mirror(base, target, QUICK, say=said.append, client=client)
     assert len(said) == 1 and "is no longer in the source's feed" in said[0] and "fresh dump" in said[0]

@@ -227,6 +227,10 @@ def dump_link(entry: str, body: dict) -> str | None:
 
 # the run ---------------------------------------------------------------------------------------------
 
+class _Expired(Exception):
+    """The feed no longer keeps a position (410): its problem document's detail."""
+
+
 def _named(activities: list[dict]) -> list[str]:
     try:
         return list(dict.fromkeys(a["object"]["id"] for a in activities))
@@ -289,22 +293,30 @@ class Run:
                               f"{header['sequence']} ({r.status_code})")
         return int(first) - 1
 
-    def first_page(self) -> tuple[int, dict]:
-        return self.source.json(f"{self.source.entry}?after={self.state.position}", allow=(410,))
+    def page(self, url: str) -> dict:
+        status, body = self.source.json(url, allow=(410,))
+        if status == 410:
+            raise _Expired(body.get("detail") or "gone")
+        return body
 
     def follow(self, entry: dict) -> None:
-        """Apply the feed from the saved position to its end as the source now shows it."""
+        """Apply the feed from the saved position to its end as the source now shows it; from
+        a fresh dump's position when the feed no longer keeps the saved one (410)."""
+        try:
+            self._follow(entry)
+        except _Expired as gone:
+            self.fresh_dump(self.source.json(self.source.entry)[1],
+                            f"position {self.state.position} is no longer in the source's feed ({gone})")
+            try:
+                self._follow(entry)
+            except _Expired as again:
+                raise MirrorError(f"the feed no longer keeps the position of its own latest dump "
+                                  f"({self.state.position}): {again}") from None
+
+    def _follow(self, entry: dict) -> None:
         position = self.state.position
         total = int(entry.get("totalItems") or 0)
-        status, page = self.first_page()
-        if status == 410:
-            self.fresh_dump(self.source.json(self.source.entry)[1],
-                            f"position {position} is no longer in the source's feed ({page.get('detail', 'gone')})")
-            status, page = self.first_page()
-            if status == 410:
-                raise MirrorError(f"the feed no longer keeps the position of its own latest dump "
-                                  f"({self.state.position}): {page.get('detail', '')}")
-            position = self.state.position
+        page = self.page(f"{self.source.entry}?after={position}")
         todo = max(total - position, 0)
         if self.progress:
             self.progress(0, todo)
@@ -342,7 +354,7 @@ class Run:
                 position, batch = batch[-1]["_at"], []
             if not ahead:
                 return
-            page = self.source.json(urljoin(self.source.entry, ahead))[1]
+            page = self.page(urljoin(self.source.entry, ahead))
 
     def write(self, activities: list[dict], documents: list[Document]) -> None:
         """Write the documents of what these activities name, then save the position of the last."""
