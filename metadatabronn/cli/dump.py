@@ -12,7 +12,7 @@ from .common import store_base
 
 
 def _dump(args) -> int:
-    from ..pipeline.dump import KEEP, dump
+    from ..pipeline.dump import dump
     from .store import _existing_store
 
     _check_out(args.out)
@@ -30,7 +30,7 @@ def _dump(args) -> int:
         unit = {"nquads": " graphs", "jsonld": " entities", "marcxml": " records"}[args.format]
         bar = tqdm(unit=unit, desc=f"dump {args.format}", file=sys.stderr, smoothing=0.1)
     try:
-        result = dump(store, args.format, out=args.out, dumps=args.dumps, keep=args.keep if args.keep else KEEP,
+        result = dump(store, args.format, out=args.out, dumps=args.dumps, keep=args.keep,
                       entity_line=entity_line, workers=config.workers(args.workers),
                       progress=bar.update if bar else None)
     finally:
@@ -64,7 +64,7 @@ def add_dump(sub, common, whole_number) -> None:
     d.add_argument("--out", help="file to write (gzip if it ends .gz); default: the dumps directory, as "
                    "FORMAT-SEQUENCE.EXT.gz, written whole under a temporary name and then renamed")
     d.add_argument("--dumps", help="the dumps directory (env METADATABRONN_DUMPS, default STORE/dumps)")
-    d.add_argument("--keep", type=whole_number(1), default=None,
+    d.add_argument("--keep", type=whole_number(1), default=3,
                    help="how many dumps of the format to keep in the dumps directory (default 3); older ones "
                         "are deleted")
     d.add_argument("--workers", type=int, help="JSON-LD and MARCXML: processes reading and writing (env METADATABRONN_WORKERS, "

@@ -34,7 +34,6 @@ from ..store import dumping
 log = logging.getLogger(__name__)
 
 FORMATS = {"nquads": "nq", "jsonld": "jsonld", "marcxml": "xml"}  # format: file extension
-MEDIA_TYPES = {"nquads": "application/n-quads", "jsonld": "application/ld+json", "marcxml": "application/marcxml+xml"}
 KEEP = 3
 HEADER = "metadatabronn dump"  # the words before the header's JSON in N-Quads and MARCXML
 LEVEL = 3  # gzip: as fast as level 1 on N-Quads, 8 % smaller; level 6 takes twice as long
