@@ -199,7 +199,7 @@ STEP = st.one_of(
 EDITS = iter(range(1, 1_000_000))  # a new value for each edit and change, across examples
 
 
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=st.lists(STEP, min_size=2, max_size=7))
 def test_any_run_of_changes_and_mirror_runs_converges(well, tmp_path_factory, steps):
     """Ingests of new and changed records, deletions, edits of works and agents, merges of
@@ -348,6 +348,10 @@ def test_the_command_says_what_it_did_and_takes_settings_from_flags_or_environme
                           "--retries", "2", "--backoff", "0"], capture_output=True, text=True, cwd=ROOT, env=env)
     assert run.returncode == 0, run.stderr
     assert "loaded the dump of sequence" in run.stderr and "changes/s; now at feed position" in run.stderr
+    same(store, tmp_path / "m")
+    fresh = subprocess.run([sys.executable, "-m", "metadatabronn", "mirror", base, "--store", str(tmp_path / "m"),
+                            "--fresh"], capture_output=True, text=True, cwd=ROOT, env=env)
+    assert fresh.returncode == 0 and "loaded the dump of sequence" in fresh.stderr, fresh.stderr
     same(store, tmp_path / "m")
     bad = subprocess.run([sys.executable, "-m", "metadatabronn", "mirror", base, "--store", str(tmp_path / "m")],
                          capture_output=True, text=True, cwd=ROOT, env={**env, "METADATABRONN_MIRROR_RETRIES": "-1"})

@@ -22,6 +22,8 @@ def add_mirror(sub, logs) -> None:
                    f"{config.DEFAULT_MIRROR_BACKOFF:g})")
     m.add_argument("--http-timeout", type=float, help="seconds a request may wait for the source (env "
                    f"METADATABRONN_MIRROR_TIMEOUT, default {config.DEFAULT_MIRROR_TIMEOUT:g})")
+    m.add_argument("--fresh", action="store_true", help="load the newest dump again (the mirror emptied first), "
+                   "then follow the feed from its position")
     m.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     m.set_defaults(func=_mirror)
 
@@ -51,7 +53,8 @@ def _mirror(args) -> int:
 
     show = sys.stderr.isatty() and not args.quiet
     try:
-        result = mirror(args.url, args.store, settings, progress=progress if show else None, say=say)
+        result = mirror(args.url, args.store, settings, progress=progress if show else None, say=say,
+                        fresh=args.fresh)
     finally:
         if bar is not None:
             bar.close()

@@ -369,11 +369,14 @@ class Run:
 
 def mirror(url: str, directory: str | os.PathLike, settings: Settings | None = None, *,
            progress: Callable[[int, int], None] | None = None, say: Callable[[str], None] | None = None,
-           client: httpx.Client | None = None, sleep: Callable[[float], None] = time.sleep) -> Result:
+           client: httpx.Client | None = None, sleep: Callable[[float], None] = time.sleep,
+           fresh: bool = False) -> Result:
     """Bring the mirror in ``directory`` up to the well at ``url`` (its root or its
     ``/changes``). ``progress(done, total)``: activities applied since the last call, and how many
     the run now expects; ``say``: a message the user should see (a fallback to a fresh dump);
-    ``client``: one that follows redirects (the feed answers ``after`` with 303)."""
+    ``client``: one that follows redirects (the feed answers ``after`` with 303); ``fresh``: load
+    the newest dump again, whatever the position (what the feed does not announce, such as the
+    labels graph of a newer release, comes with it)."""
     settings = settings or Settings()
     say = say or log.warning
     entry = entry_point(url)
@@ -397,7 +400,7 @@ def mirror(url: str, directory: str | os.PathLike, settings: Settings | None = N
             state = State(source=entry)
             state.save(directory)
         run = Run(source, directory, state, progress, say)
-        if state.position is None:
+        if state.position is None or fresh:
             run.fresh_dump(body, None)
         run.follow(body)
     finally:
