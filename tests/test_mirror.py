@@ -273,12 +273,13 @@ def test_a_run_stopped_between_pages_resumes_where_it_stopped(tmp_path):
 
 class Stub(httpx.BaseTransport):
     """The real server behind a stub that can answer in its place: 410 for a feed position
-    (the feed cannot be pruned yet, so expiry is played here), 503 a few times, or a dump cut
-    short part-way. Everything else goes to the server over real HTTP."""
+    (the feed cannot be pruned yet, so expiry is played here), 503 a few times, a dump cut
+    short part-way, or documents said to come from an older view of the store than the feed's.
+    Everything else goes to the server over real HTTP."""
 
-    def __init__(self, gone: str | None = None, unavailable: int = 0, cut: bool = False):
+    def __init__(self, gone: str | None = None, unavailable: int = 0, cut: bool = False, stale: int = 0):
         self.real = httpx.HTTPTransport()
-        self.gone, self.unavailable, self.cut = gone, unavailable, cut
+        self.gone, self.unavailable, self.cut, self.stale = gone, unavailable, cut, stale
         self.seen: list[httpx.Request] = []
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -292,6 +293,10 @@ class Stub(httpx.BaseTransport):
             self.unavailable -= 1
             return httpx.Response(503, json={"title": "Service Unavailable", "detail": "busy"})
         response = self.real.handle_request(request)
+        if self.stale and request.url.path == "/documents":  # as from a process with an older view
+            self.stale -= 1
+            body = json.loads(response.read())
+            return httpx.Response(200, json={**body, "sequence": 0})
         if self.cut and request.url.path.startswith("/dumps/"):
             self.cut = False
             body = response.read()
@@ -362,3 +367,18 @@ def test_the_command_says_what_it_did_and_takes_settings_from_flags_or_environme
     monkeypatch.setenv("METADATABRONN_MIRROR_BACKOFF", "0.25")
     assert config.mirror_backoff(None) == 0.25 and config.mirror_backoff(2) == 2
     assert config.mirror_retries(None) == config.DEFAULT_MIRROR_RETRIES == 6
+
+
+def test_documents_from_a_view_older_than_the_feed_are_asked_for_again(well, tmp_path):
+    base, store = well
+    target = tmp_path / "mirror"
+    mirror(base, target, QUICK)
+    load(store, base, changed(records(GOLDEN)[7], f"Change {next(EDITS)}."), name="changed.mrc")
+    caught_up(base, store)
+    stub = Stub(stale=2)
+    waits: list[float] = []
+    with httpx.Client(transport=stub, follow_redirects=True) as client:
+        result = mirror(base, target, MirrorSettings(retries=3, backoff=0.5), client=client, sleep=waits.append)
+    assert waits == [0.5, 1.0] and result.activities > 0
+    assert sum(r.url.path == "/documents" for r in stub.seen) == 3
+    same(store, target)

@@ -127,16 +127,31 @@ class Source:
         except ValueError as exc:
             raise MirrorError(f"{url} did not answer with JSON ({r.headers.get('content-type')})") from exc
 
-    def documents(self, ids: list[str]) -> list[Document]:
+    def documents(self, ids: list[str], sequence: int = 0) -> list[Document]:
+        """The documents of these entities, as a view of the store at least as new as change-log
+        entry ``sequence`` holds them. A server of several processes may answer from an older
+        view than the page was read from; when the answer says which (its ``sequence``), an
+        older one is asked again, as a 503 would be."""
         out: list[Document] = []
         for start in range(0, len(ids), MAX_IDS):
             chunk = ids[start:start + MAX_IDS]
-            r = self.request("POST", f"{self.root}/documents", json={"ids": chunk})
-            try:
-                found = {d["id"]: d for d in r.json()["documents"]}
-                out.extend(Document(iri, found[iri].get("graph"), found[iri].get("nquads") or "") for iri in chunk)
-            except (ValueError, KeyError, TypeError) as exc:
-                raise MirrorError(f"{self.root}/documents answered without the documents asked for ({exc})") from exc
+            for attempt in range(self.settings.retries + 1):
+                r = self.request("POST", f"{self.root}/documents", json={"ids": chunk})
+                try:
+                    body = r.json()
+                    found = {d["id"]: d for d in body["documents"]}
+                    docs = [Document(iri, found[iri].get("graph"), found[iri].get("nquads") or "") for iri in chunk]
+                except (ValueError, KeyError, TypeError) as exc:
+                    raise MirrorError(f"{self.root}/documents answered without the documents asked for ({exc})") from exc
+                seen = body.get("sequence")
+                if not isinstance(seen, int) or seen >= sequence:
+                    break
+                if attempt == self.settings.retries:
+                    raise MirrorError(f"{self.root}/documents answers from change-log entry {seen}, older than the "
+                                      f"feed's {sequence} (tried {attempt + 1} times)")
+                log.info("documents from sequence %d, older than the feed's %d; asking again", seen, sequence)
+                self._wait(attempt, r)
+            out.extend(docs)
         return out
 
     def download(self, url: str, target: Path) -> int:
@@ -350,7 +365,7 @@ class Run:
             ahead = ahead.get("id") if isinstance(ahead, dict) else ahead
             ids = _named(batch)
             if batch and (len(ids) >= self.source.settings.batch or not ahead):
-                yield batch, self.source.documents(ids)
+                yield batch, self.source.documents(ids, max(int(a.get("sequence") or 0) for a in batch))
                 position, batch = batch[-1]["_at"], []
             if not ahead:
                 return
