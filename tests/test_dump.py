@@ -150,6 +150,15 @@ def test_the_header_states_the_position_of_the_snapshot(well, tmp_path):
     finally:
         s.close()
     assert read_header(out) == head
+    # The feed position: every activity up to that entry (what the feed's entry point states).
+    from metadatabronn.store.catalogue import Catalogue
+
+    cat = Catalogue(well, read_only=True)
+    try:
+        assert head["position"] == cat.feed(head["sequence"]).total() > 0
+        assert cat.feed(head["sequence"]).after_sequence(head["sequence"]) == head["position"] + 1
+    finally:
+        cat.close()
 
 
 def _expected_entities(store_path) -> dict[str, set]:

@@ -85,7 +85,10 @@ class Dumped:
 
 
 def header(fmt: str, position: dumping.Position, base: str, made: str) -> dict:
-    return {"sequence": position.sequence, "time": position.time, "base": base, "format": fmt, "made": made}
+    head = {"sequence": position.sequence, "time": position.time, "base": base, "format": fmt, "made": made}
+    if position.feed is not None:
+        head["position"] = position.feed
+    return head
 
 
 def header_line(fmt: str, head: dict) -> bytes:

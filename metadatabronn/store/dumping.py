@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, BinaryIO, Callable, Iterator
 
 import pyoxigraph as ox
 
+from ..errors import StoreError
 from ..mapping import terms as T
-from .catalogue import path_of
+from .catalogue import Catalogue, path_of
 from .catchup import change_time
 from .labels import LABELS_GRAPH
 from .layout import AS_TOMBSTONE, RDF_TYPE, STORE_GRAPH
@@ -49,11 +50,25 @@ class Position:
 
     sequence: int
     time: str | None
+    feed: int | None = None  # the change feed's position: its activities up to that entry
 
 
 def position(store: Store) -> Position:
     sequence = store.next_sequence() - 1
-    return Position(sequence, change_time(store, sequence) if sequence > 0 else None)
+    return Position(sequence, change_time(store, sequence) if sequence > 0 else None, feed_position(store, sequence))
+
+
+def feed_position(store: Store, sequence: int) -> int | None:
+    """How many activities of the change feed come from entries up to ``sequence`` (what the
+    feed's entry point states for a dump of it); None without a catalogue index."""
+    try:
+        cat = Catalogue(store.path, read_only=True)
+    except StoreError:
+        return None
+    try:
+        return cat.feed(sequence).total()
+    finally:
+        cat.close()
 
 
 def excluded_graphs(store: Store) -> frozenset[str]:
