@@ -106,16 +106,15 @@ class Source:
             try:
                 response = self.client.request(method, url, **kw)
             except httpx.TransportError as exc:
-                why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                why = f"cannot reach the source: {method} {url}: {type(exc).__name__}" + (f": {exc}" if str(exc) else "")
             else:
                 if response.status_code < 500 or response.status_code in allow:
                     if response.status_code >= 400 and response.status_code not in allow:
                         raise MirrorError(problem(url, response))
                     return response
-                why = problem(url, response)
+                why = f"the source is failing: {method} {problem(url, response)}"
             if attempt == self.settings.retries:
-                tries = f" (tried {attempt + 1} times)" if attempt else ""
-                raise MirrorError(f"cannot reach the source: {method} {url}: {why}{tries}")
+                raise MirrorError(why + (f" (tried {attempt + 1} times)" if attempt else ""))
             log.info("%s %s: %s; retrying", method, url, why)
             self._wait(attempt, response)
         raise AssertionError("unreachable")
