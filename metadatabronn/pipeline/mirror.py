@@ -278,6 +278,7 @@ class Run:
         self.state.position = None  # wanted again if the load is cut short
         self.state.save(self.directory)
         target = self.directory / DUMP_FILE
+        log.info("downloading the dump %s", link)
         try:
             size = self.source.download(link, target)
             header = dump_header(target)
