@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
 import sys
 import time
 from contextlib import contextmanager
@@ -38,10 +39,14 @@ def server(store: Path, port: int, *extra: str, base_iri: str | None = None, env
     """``metadatabronn serve`` on ``port``; ``base_iri``: the one the store was built with
     (default: this server's address); ``env``: settings given as METADATABRONN_ variables."""
     base = f"http://127.0.0.1:{port}"
+    # Its output goes to a file, not a pipe nobody reads while it runs: a server that logs more
+    # than a pipe holds would block on its next line, and the test with it.
+    out = tempfile.TemporaryFile()
     proc = subprocess.Popen([sys.executable, "-m", "metadatabronn", "serve", "--store", str(store), "--port", str(port),
-                             "--base-iri", base_iri or base, *extra], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             "--base-iri", base_iri or base, *extra], stdout=out, stderr=subprocess.STDOUT,
                             env={**{k: v for k, v in os.environ.items() if not k.startswith("METADATABRONN_")},
                                  **(env or {})})
+    proc.output = out
     try:
         deadline = time.monotonic() + 90  # a busy machine can take long to start the processes
         while True:
@@ -51,7 +56,7 @@ def server(store: Path, port: int, *extra: str, base_iri: str | None = None, env
             except httpx.HTTPError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("server did not start: " + proc.stdout.read().decode(errors="replace"))
+                raise RuntimeError("server did not start: " + output(proc))
             time.sleep(0.2)
         yield base, proc
     finally:
@@ -61,6 +66,14 @@ def server(store: Path, port: int, *extra: str, base_iri: str | None = None, env
                 proc.wait(15)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        out.close()
+
+
+def output(proc) -> str:
+    """What a server started by :func:`server` has written so far."""
+    proc.output.flush()
+    proc.output.seek(0)
+    return proc.output.read().decode(errors="replace")
 
 
 @pytest.fixture(scope="module")
@@ -329,7 +342,7 @@ def test_sigterm_stops_the_server_cleanly(store, port):
         proc.send_signal(signal.SIGTERM)
         # uvicorn shuts down gracefully, then exits by the signal it received, as a service manager expects.
         assert proc.wait(15) in (0, -signal.SIGTERM)
-        log = proc.stdout.read().decode(errors="replace")
+        log = output(proc)
         assert "Traceback" not in log and "Error" not in log
 
 
@@ -803,3 +816,48 @@ def test_a_record_too_long_for_iso2709_is_a_406_that_points_to_marcxml(tmp_path)
         assert "99,999" in iso.json()["detail"] and iso.json()["alternate"] == "marcxml"
         as_xml = client.get("/manifestation/XX-LONG1", params={"format": "marcxml"})
         assert as_xml.status_code == 200 and len(as_xml.content) > 99_999
+
+
+def test_a_view_whose_files_the_writer_removed_answers_503_and_is_reopened():
+    """The writer compacted the store under the server's read-only view: the request that met a
+    missing file is answered 503 with Retry-After (not a 500 with a traceback), and a fresh view
+    is opened at once."""
+    import asyncio
+
+    from metadatabronn.web.problems import FilesGone
+
+    reopened = []
+
+    class Well:
+        def lost_files(self):
+            reopened.append("lost")
+
+        def refresh_if_changed(self, app):
+            reopened.append("opened")
+            return True
+
+    class App:
+        state = type("State", (), {"well": Well()})()
+
+    async def endpoint(scope, receive, send):
+        raise OSError("IO error: No such file or directory: While open a file for random read: store/000321.sst")
+
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    async def receive():
+        return {"type": "http.request", "body": b""}
+
+    scope = {"type": "http", "method": "GET", "path": "/documents", "raw_path": b"/documents", "query_string": b"",
+             "headers": [], "app": App(), "server": ("127.0.0.1", 80), "scheme": "http", "root_path": ""}
+    asyncio.run(FilesGone(endpoint)(scope, receive, send))
+    assert sent[0]["status"] == 503 and (b"retry-after", b"1") in sent[0]["headers"]
+    assert reopened == ["lost", "opened"]
+
+    async def broken(scope, receive, send):
+        raise OSError("another error")
+
+    with pytest.raises(OSError, match="another error"):
+        asyncio.run(FilesGone(broken)(scope, receive, lambda m: None))

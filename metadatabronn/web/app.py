@@ -83,6 +83,12 @@ class Well:
         self.snapshot = Snapshot(store_path, base)
         self._seen, self._seen_at = self.snapshot.generation, time.monotonic()
         self._lock = threading.Lock()
+        self._lost = False  # a request found a file of the view gone: reopen without waiting for quiet
+
+    def lost_files(self) -> None:
+        """A file of the view is gone (the writer compacted the store under it): the next look
+        opens a fresh view at once, not once the store has been quiet for ``refresh`` seconds."""
+        self._lost = True
 
     def install(self, app: FastAPI) -> None:
         snap = self.snapshot
@@ -98,14 +104,16 @@ class Well:
         now = time.monotonic() if now is None else now
         with self._lock:
             current = generation(self.store_path)
-            if current == self.snapshot.generation:
+            lost, self._lost = self._lost, False
+            if current == self.snapshot.generation and not lost:
                 self._seen, self._seen_at = current, now
                 return False
-            if current != self._seen:  # still being written: wait until it has been quiet
-                self._seen, self._seen_at = current, now
-                return False
-            if now - self._seen_at < self.refresh:
-                return False
+            if not lost:
+                if current != self._seen:  # still being written: wait until it has been quiet
+                    self._seen, self._seen_at = current, now
+                    return False
+                if now - self._seen_at < self.refresh:
+                    return False
             opening = time.monotonic()
             quiet = opening - self._seen_at
             snapshot = Snapshot(self.store_path, self.base)
@@ -177,6 +185,7 @@ def create_app(store_path: Path, base: str, *, query_workers: int = 2, timeout: 
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "OPTIONS"],
                        allow_headers=["*"], expose_headers=["ETag", "Last-Modified", "Link"])
     problems.install(app)
+    app.add_middleware(problems.FilesGone)
     app.state.dumps = _dumps_dir(dumps_dir, Path(store_path))  # /dumps: --dumps, METADATABRONN_DUMPS or STORE/dumps
 
     for module in (sparql, entities, bundle, lookups, oai, sru, feed, catalogue, dumps):

@@ -65,5 +65,57 @@ def install(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception):  # pragma: no cover - a defect, logged
         import logging
 
+
         logging.getLogger(__name__).exception("unexpected error on %s", request.url.path)
         return problem_response(request, 500, "an unexpected error; it has been logged")
+
+
+def _files_gone(exc: BaseException) -> bool:
+    """Whether a read failed because a file of the store's view was removed by its writer
+    (RocksDB's "IO error: No such file or directory" from a read-only view)."""
+    return isinstance(exc, OSError) and "No such file or directory" in str(exc) and "IO error" in str(exc)
+
+
+class FilesGone:
+    """ASGI middleware: a request that failed because the writer compacted the store under the
+    server's read-only view (its files replaced) is answered 503 with Retry-After, and a fresh
+    view is opened at once. A plain exception handler would answer too, but the server would
+    still log the error as a defect, with its traceback, for what is an expected moment."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = False
+
+        async def sending(message):
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception as exc:
+            if started or not _files_gone(exc):
+                raise
+            import logging
+
+            from starlette.requests import Request as _Request
+
+            app = scope.get("app")
+            well = getattr(getattr(app, "state", None), "well", None)
+            if well is not None:
+                from starlette.concurrency import run_in_threadpool
+
+                well.lost_files()
+                try:  # now, not at the next look (a server may look never: --refresh 0)
+                    await run_in_threadpool(well.refresh_if_changed, app)
+                except Exception:  # noqa: BLE001 - the watcher tries again; the client retries
+                    logging.getLogger(__name__).exception("could not open a fresh view of the store")
+            logging.getLogger(__name__).warning("a file of the store's view is gone (%s): opening a fresh view", exc)
+            response = problem_response(_Request(scope), 503, "the store changed under this view of it; a fresh "
+                                        "view is being opened: try again in a moment", headers={"Retry-After": "1"})
+            await response(scope, receive, send)
