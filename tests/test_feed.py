@@ -415,7 +415,8 @@ def test_documents_give_a_pages_objects_as_stored_record_graphs_tombstones_and_c
     assert core["graph"] is None and '"Robinson Crusoe (edited)"' in core["nquads"]
     assert all(line.startswith(f"<{work}> ") and line.count("<") <= 3 for line in core["nquads"].splitlines())
     one = client.get("/documents", params={"id": work})
-    assert one.status_code == 200 and one.json() == {"documents": [core]}
+    assert one.status_code == 200 and one.json() == {"sequence": r.json()["sequence"], "documents": [core]}
+    assert r.json()["sequence"] == client.get("/health").json()["sequence"]  # the view they were read from
     assert client.get("/documents", params={"id": work}, headers={"If-None-Match": one.headers["etag"]}
                       ).status_code == 304
     unknown = client.get("/documents", params={"id": f"{base}/work/0000"}).json()["documents"]

@@ -356,9 +356,13 @@ def _documents(request: Request, ids: list) -> Response:
     for iri in ids:
         if not isinstance(iri, str) or not iri.startswith(base + "/") or any(c in iri for c in ' <>"{}|\\^`\n'):
             raise Problem(400, f"{iri!r} is not an IRI of this well (its entities are under {base}/)")
-    found = docs.documents(request.app.state.snapshot.store, list(dict.fromkeys(ids)))
+    snapshot = request.app.state.snapshot  # one view for the documents and the sequence they state
+    found = docs.documents(snapshot.store, list(dict.fromkeys(ids)))
     by_iri = {d.iri: d for d in found}
-    body = {"documents": [{"id": iri, "graph": by_iri[iri].graph, "nquads": by_iri[iri].nquads} for iri in ids]}
+    # The change-log entry the view holds: a mirror given documents older than the page it read
+    # (another server process, not yet refreshed) asks again.
+    body = {"sequence": snapshot.sequence,
+            "documents": [{"id": iri, "graph": by_iri[iri].graph, "nquads": by_iri[iri].nquads} for iri in ids]}
     data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     etag = '"' + hashlib.blake2b(data, digest_size=12).hexdigest() + '"'
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
@@ -369,7 +373,8 @@ def _documents(request: Request, ids: list) -> Response:
     return Response(data, media_type="application/json", headers=headers)
 
 
-_DOC_RESPONSES = {200: {"description": '{"documents": [{"id", "graph", "nquads"}]}: "graph" is the record graph a '
+_DOC_RESPONSES = {200: {"description": '{"sequence", "documents": [{"id", "graph", "nquads"}]}: "sequence" is the '
+                                       "last change-log entry of the view they were read from; \"graph\" is the record graph a "
                                        "manifestation's document is (null for other entities' default-graph "
                                        'statements); "nquads" empty when the well holds nothing of it'},
                   400: {"description": "an IRI outside this well"}, 413: {"description": "more than 1,000 ids"}}
