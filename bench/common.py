@@ -1,4 +1,5 @@
-"""What the serving benchmarks share: a free loopback port and a `metadatabronn serve` process."""
+"""What the benchmarks share: a free loopback port, a `metadatabronn serve` process, and a store
+built from a corpus."""
 
 from __future__ import annotations
 
@@ -54,3 +55,13 @@ def store_to_serve(corpus: str, store: str | None, base_iri: str | None, tmp: Pa
     if not store:
         ingest([corpus], Settings(store=path, base=minted, workers=2, profile=None))
     return path, minted, url, port
+
+
+def build(corpus: Path, store: Path, base: str = "http://localhost:8000") -> None:
+    """A store of ``corpus`` (without the validation gate: what is measured is not the gate)."""
+    from metadatabronn.pipeline import Settings, ingest
+
+    print(f"building {store} from {corpus} ...", flush=True)
+    started = time.perf_counter()
+    summary = ingest([str(corpus)], Settings(store=store, base=base, workers=2, profile=None))
+    print(f"  {summary.records_stored:,} records in {time.perf_counter() - started:.1f} s", flush=True)

@@ -42,15 +42,6 @@ DEFAULT_STORE = ROOT / "var" / "bench" / "feed-lc20k" / "store"
 BASE = "http://localhost:8000"
 
 
-def build(corpus: Path, store: Path) -> None:
-    from metadatabronn.pipeline import Settings, ingest
-
-    print(f"building {store} from {corpus} ...", flush=True)
-    started = time.perf_counter()
-    summary = ingest([str(corpus)], Settings(store=store, base=BASE, workers=2, profile=None))
-    print(f"  {summary.records_stored:,} records in {time.perf_counter() - started:.1f} s", flush=True)
-
-
 def timed(fn, n: int) -> list[float]:
     out = []
     for _ in range(n):
@@ -103,7 +94,7 @@ def main() -> int:
     ap.add_argument("--no-walk", action="store_true", help="skip the walk of the whole feed")
     args = ap.parse_args()
 
-    from bench.common import free_port, running_server
+    from bench.common import build, free_port, running_server
 
     store = Path(args.store) if args.store else DEFAULT_STORE
     if not args.store and (args.rebuild or not store.exists()):

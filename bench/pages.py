@@ -31,19 +31,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import build  # noqa: E402,F401 - bench/bundle.py takes it from here too
+
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpora" / "lc-books-2016-part01-first20k.mrc.gz"
 DEFAULT_STORE = ROOT / "var" / "bench" / "pages-lc20k"
 BASE = "http://localhost:8000"
 HTML = {"Accept": "text/html", "Accept-Language": "en"}
-
-
-def build(corpus: Path, store: Path) -> None:
-    from metadatabronn.pipeline import Settings, ingest
-
-    print(f"building {store} from {corpus} ...", flush=True)
-    started = time.perf_counter()
-    summary = ingest([str(corpus)], Settings(store=store, base=BASE, workers=2, profile=None))
-    print(f"  {summary.records_stored:,} records in {time.perf_counter() - started:.1f} s", flush=True)
 
 
 def heaviest(store_path: Path) -> tuple[str, str, str, dict]:

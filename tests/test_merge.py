@@ -53,6 +53,17 @@ def activities(store_path: Path, after: int = 0) -> list[tuple]:
         conn.close()
 
 
+def merged(store_path: Path) -> tuple[str, str]:
+    """The work of 00024119 merged into that of 00003445: ``(survivor, merged)``."""
+    store = Store(store_path, BASE)
+    try:
+        a, b = work_of(store, "00003445"), work_of(store, "00024119")
+        merge(store, b, a)
+    finally:
+        store.close()
+    return a, b
+
+
 @pytest.fixture
 def golden_store(tmp_path) -> Path:
     path = tmp_path / "store"
@@ -90,12 +101,7 @@ def test_merge_moves_records_keeps_their_marc_and_says_deprecate(golden_store):
 
 
 def test_a_record_of_the_merged_work_loaded_again_joins_the_survivor(golden_store, tmp_path):
-    store = Store(golden_store, BASE)
-    try:
-        a, b = work_of(store, "00003445"), work_of(store, "00024119")
-        merge(store, b, a)
-    finally:
-        store.close()
+    a, b = merged(golden_store)
     raw = next(r for r in golden_records()
                if pymarc.Record(data=r, to_unicode=True, force_utf8=True)["001"].data.strip() == "00024119")
     changed = edited(raw, lambda rec: rec.add_field(pymarc.Field(tag="500", indicators=[" ", " "],
@@ -114,12 +120,7 @@ def test_a_record_of_the_merged_work_loaded_again_joins_the_survivor(golden_stor
 
 
 def test_a_merged_entity_redirects_to_its_survivor(golden_store):
-    store = Store(golden_store, BASE)
-    try:
-        a, b = work_of(store, "00003445"), work_of(store, "00024119")
-        merge(store, b, a)
-    finally:
-        store.close()
+    a, b = merged(golden_store)
     with TestClient(create_app(golden_store, BASE, query_workers=1, refresh=0)) as client:
         r = client.get(b[len(BASE):] + "?format=turtle", follow_redirects=False)
         assert r.status_code == 301

@@ -20,7 +20,6 @@ import queue
 import re
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -30,6 +29,7 @@ from typing import BinaryIO, Callable
 from ..errors import ConfigError, MetadatabronnError
 from ..store import Store
 from ..store import dumping
+from .batches import batches, in_order
 
 log = logging.getLogger(__name__)
 
@@ -355,29 +355,8 @@ def _entity_lines(batch: list[tuple[str, int, bool]], store: Store | None = None
 
 
 def _entity_batches(store: Store, entity_line: EntityLine, pool, workers: int):
-    batches = _batches(dumping.candidates(store), _ENTITY_BATCH)
-    if pool is None:
-        for batch in batches:
-            yield _entity_lines(batch, store, entity_line)
-        return
-    pending: deque = deque()
-    for batch in batches:
-        pending.append(pool.apply_async(_entity_lines, (batch,)))
-        while len(pending) > workers * 3:  # a bounded window: memory stays flat
-            yield pending.popleft().get()
-    while pending:
-        yield pending.popleft().get()
-
-
-def _batches(items, size: int):
-    batch = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+    return in_order(batches(dumping.candidates(store), _ENTITY_BATCH), _entity_lines,
+                    lambda batch: _entity_lines(batch, store, entity_line), pool, workers)
 
 
 class _AfterDeclaration:

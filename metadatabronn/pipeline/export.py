@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -22,6 +21,7 @@ from ..mapping.reverse import Options, from_triples, to_marc
 from ..mapping.source import control_number_of
 from ..marc.writer import Writer, encode
 from ..store import Store
+from .batches import batches, in_order
 
 log = logging.getLogger(__name__)
 _BATCH = 250
@@ -93,8 +93,8 @@ def export(store_path: Path, base: str, out: BinaryIO, fmt: str = "marc", *, sin
     try:
         store = Store(store_path, base, read_only=True)
         writer = Writer(out, fmt)
-        batches = _batches(store.record_graphs(since))
-        for encoded in _results(batches, work, pool, store, workers):
+        for encoded in in_order(batches(store.record_graphs(since), _BATCH), work, partial(work, store=store),
+                                pool, workers):
             for graph, data, deleted, failure, notes in encoded:
                 for note in notes:
                     log.warning("record %s: %s", graph, note)
@@ -118,28 +118,3 @@ def export(store_path: Path, base: str, out: BinaryIO, fmt: str = "marc", *, sin
             store.close()
     result.seconds = time.perf_counter() - started
     return result
-
-
-def _batches(graphs):
-    batch = []
-    for graph in graphs:
-        batch.append(graph)
-        if len(batch) == _BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def _results(batches, work, pool, store, workers):
-    if pool is None:
-        for batch in batches:
-            yield work(batch, store=store)
-        return
-    pending: deque = deque()
-    for batch in batches:
-        pending.append(pool.apply_async(work, (batch,)))
-        while len(pending) > workers * 3:  # a bounded window: memory stays flat
-            yield pending.popleft().get()
-    while pending:
-        yield pending.popleft().get()
