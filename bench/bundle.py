@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from pages import DEFAULT_CORPUS, build, quantile  # noqa: E402
+from pages import DEFAULT_CORPUS, quantile, store_to_use  # noqa: E402
 
 DEFAULT_STORE = ROOT / "var" / "bench" / "bundle-lc20k"
 
@@ -127,17 +127,9 @@ def main() -> int:
     ap.add_argument("--server", action="store_true", help="time a real server over HTTP")
     args = ap.parse_args()
 
-    store = Path(args.store) if args.store else DEFAULT_STORE
-    if not args.store and (args.rebuild or not store.exists()):
-        if not Path(args.corpus).exists():
-            print(f"no corpus at {args.corpus}: give --corpus or METADATABRONN_BENCH_CORPUS", file=sys.stderr)
-            return 2
-        if store.exists():
-            import shutil
-
-            shutil.rmtree(store)
-        store.parent.mkdir(parents=True, exist_ok=True)
-        build(Path(args.corpus), store)
+    store = store_to_use(args.store, DEFAULT_STORE, args.corpus, args.rebuild)
+    if store is None:
+        return 2
 
     from metadatabronn.store import Store
 

@@ -65,3 +65,21 @@ def build(corpus: Path, store: Path, base: str = "http://localhost:8000") -> Non
     started = time.perf_counter()
     summary = ingest([str(corpus)], Settings(store=store, base=base, workers=2, profile=None))
     print(f"  {summary.records_stored:,} records in {time.perf_counter() - started:.1f} s", flush=True)
+
+
+def store_to_use(given: str | None, default: Path, corpus: str, rebuild: bool) -> Path | None:
+    """``given`` as it is, else ``default``, built from ``corpus`` if it is missing or ``rebuild``;
+    None (said on standard error) if it must be built and the corpus is not there."""
+    if given:
+        return Path(given)
+    if rebuild or not default.exists():
+        if not Path(corpus).exists():
+            print(f"no corpus at {corpus}: give --corpus or METADATABRONN_BENCH_CORPUS", file=sys.stderr)
+            return None
+        if default.exists():
+            import shutil
+
+            shutil.rmtree(default)
+        default.parent.mkdir(parents=True, exist_ok=True)
+        build(Path(corpus), default)
+    return default

@@ -31,7 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.common import build  # noqa: E402,F401 - bench/bundle.py takes it from here too
+from bench.common import store_to_use  # noqa: E402 - bench/bundle.py takes it from here too
 
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpora" / "lc-books-2016-part01-first20k.mrc.gz"
 DEFAULT_STORE = ROOT / "var" / "bench" / "pages-lc20k"
@@ -90,17 +90,9 @@ def main() -> int:
     args = ap.parse_args()
     HTML["Accept-Language"] = args.lang
 
-    store = Path(args.store) if args.store else DEFAULT_STORE
-    if not args.store and (args.rebuild or not store.exists()):
-        if not Path(args.corpus).exists():
-            print(f"no corpus at {args.corpus}: give --corpus or METADATABRONN_BENCH_CORPUS", file=sys.stderr)
-            return 2
-        if store.exists():
-            import shutil
-
-            shutil.rmtree(store)
-        store.parent.mkdir(parents=True, exist_ok=True)
-        build(Path(args.corpus), store)
+    store = store_to_use(args.store, DEFAULT_STORE, args.corpus, args.rebuild)
+    if store is None:
+        return 2
 
     work, manifestation, agent, figures = heaviest(store)
     from fastapi.testclient import TestClient

@@ -148,7 +148,7 @@ def main() -> int:
         store = Store(source, base)
         try:
             works = sorted({r["w"].value for r in store.query(
-                f"SELECT DISTINCT ?w WHERE {{ ?w a <http://rdaregistry.info/Elements/c/C10001> }} LIMIT 2000")})
+                "SELECT DISTINCT ?w WHERE { ?w a <http://rdaregistry.info/Elements/c/C10001> } LIMIT 2000")})
             chosen = rng.sample(works, args.work_edits + 2 * args.merges)
             for w in chosen[:args.work_edits]:
                 store.update(f"DELETE {{ <{w}> <{TITLE}> ?t }} INSERT {{ <{w}> <{TITLE}> \"Retitled on the day\" }} "
