@@ -234,6 +234,12 @@ class Catalogue:
             if sequence is not None:
                 self.set_meta("sequence", str(sequence))
 
+    def optimize(self) -> None:
+        """Merge the full-text index into one segment (:func:`.search.optimize`)."""
+        if search is not None:
+            with self.transaction() as conn:
+                search.optimize(conn)
+
     def row(self, record_id: str) -> Row | None:
         with self._lock:
             r = self.conn.execute("SELECT id, graph, manifestation, seq, datestamp, deleted, source FROM records "

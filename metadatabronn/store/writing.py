@@ -58,7 +58,9 @@ class Writing:
         """Rebuild the catalogue index from the change log; how many entries it read."""
         if self.catalogue is None:
             raise StoreError("the store is open read-only: its catalogue index cannot be rebuilt")
-        return catchup.rebuild(self, self.catalogue)
+        read = catchup.rebuild(self, self.catalogue)
+        self.catalogue.optimize()  # written in many transactions: one segment each
+        return read
 
     FORGET_LIMIT = 50_000
 
@@ -193,11 +195,14 @@ class Writing:
         """Rewrite the store's files into as few as its indexes need. Bulk loads leave many
         overlapping files, and a read-only reader (a server, an export) cannot merge them: at
         250,000 records a record graph read three times slower before this than after. A full
-        rewrite (about 0.2 ms a record), so worth it after a load that wrote much of the store."""
+        rewrite (about 0.2 ms a record), so worth it after a load that wrote much of the store.
+        The catalogue index's full-text segments are merged too (2 s at 250,000 records)."""
         try:
             self._store.optimize()
         except OSError as exc:
             raise store_failure("compacting the store failed", exc) from exc
+        if self.catalogue is not None:  # and the full-text index's segments, merged into one
+            self.catalogue.optimize()
 
     def backup(self, target: str | os.PathLike) -> None:
         """A consistent copy of the store in a new directory (hard links where it can), with its
