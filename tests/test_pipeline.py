@@ -780,3 +780,22 @@ def test_summary_totals_are_kept_batch_by_batch_and_equal_a_count_of_the_store(t
         st.close()
     s = run([MARC / "lc5.mrc"], store)
     assert totals(s) == recount(store)
+
+
+def test_a_run_that_fails_after_its_load_reports_the_failure_and_does_not_hang(tmp_path, monkeypatch):
+    """Compacting fails after the records are written: the error comes out (the loader, closed
+    already, is not waited for again), and the records written stay."""
+    store = tmp_path / "store"
+
+    def failing(self):
+        raise StoreError("compacting the store failed: the disk is full")
+
+    monkeypatch.setattr(Store, "compact", failing)
+    with pytest.raises(StoreError, match="disk is full"):
+        run([GOLDEN], store)
+    monkeypatch.undo()
+    s = Store(store, BASE, read_only=True)
+    try:
+        assert len(list(s.record_graphs())) == len(golden_records())
+    finally:
+        s.close()

@@ -97,6 +97,7 @@ class Loader:
         self._queue: queue.Queue = queue.Queue(maxsize=2)
         self._loaded: queue.Queue = queue.Queue(maxsize=1)  # bulk-loaded, to be indexed and marked whole
         self._error: BaseException | None = None
+        self._closed = False
         self._thread = threading.Thread(target=self._write, name="metadatabronn-loader", daemon=True)
         self._finisher = threading.Thread(target=self._finish, name="metadatabronn-indexer", daemon=True)
         self._thread.start()
@@ -276,6 +277,12 @@ class Loader:
             raise self._error
 
     def close(self) -> None:
+        """Write what is left and stop the threads. Once: a run that fails after closing its
+        loader (compacting, say) closes it again on the way out, and must not wait for threads
+        that have already stopped."""
+        if self._closed:
+            return
+        self._closed = True
         try:
             self._drain()
         finally:
