@@ -224,7 +224,7 @@ class QueryWorkers:
             ) -> tuple[bytes, str]:
         return self._call(("query", sparql, results, graph, default_graphs, named_graphs))
 
-    def _call(self, request: tuple):
+    def _call(self, request: tuple, *, again: bool = True):
         try:
             worker = self._idle.get(timeout=self.timeout)
         except queue.Empty:
@@ -239,6 +239,10 @@ class QueryWorkers:
             self._replace(worker)
             if isinstance(exc, QueryTimeout):
                 raise
+            if again:
+                # A worker whose view of the store lost files to the writer's compaction can die
+                # reading them; its replacement opens the store as it is now: asked once more.
+                return self._call(request, again=False)
             raise StoreError("the query worker failed; it has been restarted") from None
         self._idle.put(worker)
         if status == "ok":
