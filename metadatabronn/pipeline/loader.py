@@ -57,14 +57,6 @@ class _Batch:
         self.announced: set[str] = set()  # works and expressions already announced as updated in it
 
 
-def _counted(core: bytes) -> str | None:
-    """Which count a core adds to: its class is its first statement's object."""
-    first = core.split(b" ", 3)
-    return COUNTED.get(first[2][1:-1].decode()) if len(first) > 2 and first[1] == _TYPE else None
-
-
-_TYPE = f"<{T.RDF_TYPE}>".encode()
-VERB = {"create": "Create", "update": "Update", "delete": "Delete"}
 
 
 class Loader:
@@ -210,15 +202,16 @@ class Loader:
                     batch.parts.append(core)
                     batch.copied.append((iri, self.seq, core, None))
                     batch.written.append(iri)
-                    self._announce(batch, "Create", iri, feed.class_of_core(core))
-                    counted = _counted(core)
+                    cls = feed.class_of_core(core)
+                    self._announce(batch, "Create", iri, cls)
+                    counted = COUNTED.get(cls)
                     if counted:
                         batch.counts[counted] = batch.counts.get(counted, 0) + 1
             if old is None or self._was_tombstone(o.graph):
                 batch.counts["manifestations"] = batch.counts.get("manifestations", 0) + 1
             batch.tombstones[o.graph] = False
             change = "update" if old is not None else "create"
-            self._announce(batch, VERB[change], manifestation, T.C_MANIFESTATION)
+            self._announce(batch, feed.VERB_OF_CHANGE[change], manifestation, T.C_MANIFESTATION)
             for cls, iri in updated:
                 if cls in (T.C_WORK, T.C_EXPRESSION):
                     self._announce(batch, "Update", iri, cls, once=True)

@@ -218,7 +218,7 @@ def _record_activities(store: Store, seq: int, kind: str, manifestation: str, gr
     """A record's change-log entry as the feed announces it: its manifestation created, updated
     or deleted, and its work and expression updated (a catch-up cannot tell which cores the
     record's load created: it announces them as updated, which a mirror treats alike)."""
-    verb = feed.VERB_OF_CHANGE.get(kind.rsplit("#", 1)[-1].lower(), "Update")
+    verb = feed.VERB_OF_TYPE.get(kind, "Update")
     items: list[feed.Item] = [(seq, verb, manifestation, T.C_MANIFESTATION, when, None)]
     if graph is not None and verb != "Delete":
         items += [(seq, "Update", iri, cls, when, None) for cls, iri in feed.links_of(store, graph, manifestation)]
@@ -231,7 +231,7 @@ def _edit_activities(store: Store, seq: int, kind: str, entity: str, graphs: lis
     a merge), and of every manifestation whose record names it (their records changed too: OAI-PMH
     gives them the edit's datestamp)."""
     cls = feed.class_of(store, entity)
-    verb = feed.VERB_OF_CHANGE.get(kind.rsplit("#", 1)[-1].lower(), "Update")
+    verb = feed.VERB_OF_TYPE.get(kind, "Update")
     items: list[feed.Item] = []
     if cls is not None:
         items.append((seq, verb, entity, cls, when, feed.replacement(store, entity) if verb == "Deprecate" else None))

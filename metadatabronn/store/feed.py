@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Iterable
 import pyoxigraph as ox
 
 from ..mapping import terms as T
+from .layout import CHANGE_TYPES
 
 DCT_IS_REPLACED_BY = "http://purl.org/dc/terms/isReplacedBy"
 
@@ -45,7 +46,10 @@ VERBS = ("Create", "Update", "Delete", "Deprecate")
 KIND_OF_CLASS = {T.C_WORK: "work", T.C_EXPRESSION: "expression", T.C_MANIFESTATION: "manifestation",
                  T.C_PERSON: "agent", T.C_CORPORATE: "agent", T.C_FAMILY: "agent", T.C_CONCEPT: "concept"}
 KINDS = ("work", "expression", "manifestation", "agent", "concept")
-VERB_OF_CHANGE = {"create": "Create", "update": "Update", "delete": "Delete", "deprecate": "Deprecate"}
+VERB_OF_CHANGE = {"create": "Create", "update": "Update", "delete": "Delete", "deprecate": "Deprecate",
+                  "absorb": "Update"}
+# A change-log entry's type (layout.CHANGE_TYPES) → the verb the feed announces it with
+VERB_OF_TYPE = {iri: VERB_OF_CHANGE[name] for name, iri in CHANGE_TYPES.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,13 +215,13 @@ def _compare_time(a: str, b: str) -> int:
 
 # what each change names ----------------------------------------------------------------------
 
-def class_of_core(core: bytes | str) -> str | None:
+def class_of_core(core: bytes) -> str | None:
     """The class of an entity core as loaded: its first statement is its type."""
-    text = core.decode("utf-8", "replace") if isinstance(core, bytes) else core
-    first = text.split(" ", 3)
-    if len(first) > 2 and first[1] == f"<{T.RDF_TYPE}>":
-        return first[2][1:-1]
-    return None
+    first = core.split(b" ", 3)
+    return first[2][1:-1].decode() if len(first) > 2 and first[1] == _TYPE else None
+
+
+_TYPE = f"<{T.RDF_TYPE}>".encode()
 
 
 def class_of(store: Store, iri: str) -> str | None:

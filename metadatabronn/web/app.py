@@ -22,7 +22,7 @@ from ..errors import StoreError
 from ..pipeline.dump import dumps_dir as _dumps_dir
 from ..store import Store, generation
 from ..store.catalogue import Catalogue
-from . import bundle, dumps, entities, feed, lookups, oai, problems, sparql, sru
+from . import bundle, documents, dumps, entities, feed, lookups, oai, problems, sparql, sru
 from .catalogue import routes as catalogue
 from .queries import Admission, QueryWorkers
 
@@ -188,7 +188,7 @@ def create_app(store_path: Path, base: str, *, query_workers: int = 2, timeout: 
     app.add_middleware(problems.FilesGone)
     app.state.dumps = _dumps_dir(dumps_dir, Path(store_path))  # /dumps: --dumps, METADATABRONN_DUMPS or STORE/dumps
 
-    for module in (sparql, entities, bundle, lookups, oai, sru, feed, catalogue, dumps):
+    for module in (sparql, entities, bundle, lookups, oai, sru, feed, documents, catalogue, dumps):
         app.include_router(_head_too(module.router))
 
     @app.get("/health", tags=["Service"], summary="The store and its counts")
