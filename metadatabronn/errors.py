@@ -126,3 +126,15 @@ class MirrorError(MetadatabronnError):
     """A mirror run that cannot go on: its directory mirrors another source, the source answers
     with an error (its problem document's text), or stays unreachable after every retry. What
     the mirror had applied before is kept, with the position it reached."""
+
+
+class EditRefused(MetadatabronnError):
+    """A write of an entity refused before anything is written. ``status`` says why, in HTTP's
+    terms: 409 (it conflicts with what the well holds), 412 (the entity changed since the
+    writer read it), 422 (the entity would break the application profile, or the body names
+    another entity or type), 428 (the writer did not say which version it read)."""
+
+    def __init__(self, message: str, *, status: int = 422, report: object = None):
+        super().__init__(message)
+        self.status = status
+        self.report = report

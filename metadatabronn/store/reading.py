@@ -12,7 +12,7 @@ import pyoxigraph as ox
 from ..errors import MetadatabronnError, QuerySyntaxError, ResultTooLarge, StoreError
 from ..mapping import terms as T
 from ..rdf import AS, DCT_SOURCE, PROV_GENERATED, XSD_DATETIME, literal
-from . import copies
+from . import copies, editing
 from .catalogue import path_of as _catalogue_path
 from .layout import AS_OBJECT, AS_PUBLISHED, MB_ABSORB, RDF_TYPE
 from .sparql import has_dataset_clause
@@ -191,12 +191,28 @@ class Reading:
             latest.append(modified)
         if latest:
             modified = max(latest, key=_instant)
-        if not edits:
-            return manifestation, carried, modified, deleted, statements
         edited = frozenset()
         if loaded and modified != loaded:
             at = _instant(loaded)
             edited = frozenset(i for i, t in times.items() if i != manifestation and t and _instant(t) > at)
+            # What writers said of an entity edited after the record was loaded is what the
+            # record now says of it; a record loaded later keeps its own values.
+            written = {}
+            for s_, p_, o_, _ in statements:
+                if p_ == editing.MB_STATED_IN and (s_ in edited or (s_ == manifestation and times.get(s_)
+                                                                    and _instant(times[s_]) > at)):
+                    written.setdefault(s_, []).append(o_)
+            if manifestation in times and times[manifestation] and _instant(times[manifestation]) > at:
+                m_node = ox.NamedNode(manifestation)  # relinked by a writer: its own core is not read above
+                for q in self._store.quads_for_pattern(m_node, ox.NamedNode(editing.MB_STATED_IN), None,
+                                                       ox.DefaultGraph()):
+                    written.setdefault(manifestation, []).append(q.object.value)
+            if written:
+                found = {s_: editing.writer_rows(self, s_, gs) for s_, gs in written.items()}
+                stamps = {g: self.generated(g) or "" for gs in written.values() for g in gs}
+                statements = editing.override(statements, found, self.base, stamps)
+        if not edits:
+            return manifestation, carried, modified, deleted, statements
         return manifestation, carried, modified, deleted, statements, edited
 
     def _cores_ahead(self, iris: list[str]) -> dict[str, list[ox.Quad]]:
@@ -301,9 +317,17 @@ class Reading:
                                  "narrow the query or add LIMIT")
         return body, kind
 
-    def about(self, iri: str) -> list[tuple[str, str, str, bool, str | None, str | None]]:
+    def about(self, iri: str, *, raw: bool = False) -> list[tuple[str, str, str, bool, str | None, str | None]]:
         """Every statement whose subject is ``iri``, in any graph:
-        ``(graph, predicate, object, is_literal, language, datatype)``; graph "" is the default."""
+        ``(graph, predicate, object, is_literal, language, datatype)``; graph "" is the default.
+        Each element a writer stated is as the writer that stated it last says (see
+        :mod:`.editing`), unless ``raw``."""
+        out = self._about(iri)
+        if raw or not any(g.startswith(self.base + "/edit/") for g, *_ in out):
+            return out
+        return editing.effective(out, editing.stamps_of(self, out), self.base)
+
+    def _about(self, iri: str) -> list[tuple[str, str, str, bool, str | None, str | None]]:
         out = []
         for q in self._store.quads_for_pattern(ox.NamedNode(iri), None, None, None):
             o = q.object
@@ -333,6 +357,17 @@ class Reading:
             if len(seen) >= limit:
                 break
         return list(seen)
+
+    def holds(self, subject: str, value: tuple[str, str, bool, str | None, str | None]) -> bool:
+        """Whether any graph states ``subject`` ``(predicate, object, is_literal, language, datatype)``."""
+        p, o, lit, lang, dt = value
+        try:
+            node = ox.NamedNode(subject)
+            obj = (ox.Literal(o, language=lang) if lang else ox.Literal(o, datatype=ox.NamedNode(dt)) if dt
+                   else ox.Literal(o)) if lit else ox.NamedNode(o)
+        except ValueError:
+            return False
+        return any(True for _ in self._store.quads_for_pattern(node, ox.NamedNode(p), obj, None))
 
     def values(self, iri: str, predicate: str) -> list[str]:
         return list(dict.fromkeys(q.object.value for q in self._store.quads_for_pattern(

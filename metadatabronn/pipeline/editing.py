@@ -1,0 +1,194 @@
+"""A writer's edit of one entity, from request to store: the version check, the plan of what the
+writer states, the application profile as the gate, and the write (``store.editing``).
+
+Each function takes the writable store and returns an :class:`Edited`, or raises
+:class:`~metadatabronn.errors.EditRefused` (with the HTTP status that says why) before anything is
+written. The statements of a body come parsed: ``(subject, (predicate, object, is_literal,
+language, datatype))``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from ..errors import EditRefused, MergeRefused
+from ..mapping import terms as T
+from ..store import editing as E
+from ..store.core import Store
+from ..store.layout import AS_TOMBSTONE
+from ..store.merging import merge as merge_entities
+from ..validate import VIOLATION, Data, check, load_profile
+from ..validate.check import Term
+from ..validate.report import SEVERITY_NAMES
+
+Statement = tuple[str, E.Value]
+
+
+@dataclass
+class Edited:
+    iri: str
+    tag: str  # the entity's tag after the edit
+    changed: bool
+    sequence: int | None = None
+    detail: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def now() -> str:
+    # As the store gives an xsd:dateTime back (no trailing zeros), so the time reads back as written.
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f").rstrip("0").rstrip(".") + "Z"
+
+
+def _current(store: Store, iri: str, kind: str) -> list[E.Row]:
+    rows = store.about(iri, raw=True)
+    if not rows:
+        raise EditRefused(f"no {kind} {iri} in the well", status=404)
+    types = {o for _, p, o, lit, _, _ in rows if p == T.RDF_TYPE and not lit}
+    if AS_TOMBSTONE in types:
+        raise EditRefused(f"{iri} was deleted", status=410)
+    gone = next((o for _, p, o, *_ in rows if p == E.DCT_IS_REPLACED_BY), None)
+    if gone is not None:
+        raise EditRefused(f"{iri} was merged into {gone}: write to that one", status=409, report={"replacedBy": gone})
+    if not types & set(E.CLASSES[kind]):
+        raise EditRefused(f"{iri} is not a {kind}", status=404)
+    return rows
+
+
+def check_version(rows: list[E.Row], if_match: str | None) -> None:
+    """``If-Match`` against the entity as it is: missing is 428, stale 412. A tag is compared by
+    its state (what comes before its first "."), whatever representation it was read in."""
+    if if_match is None:
+        raise EditRefused("a write must say which version it read: send If-Match with the ETag of your GET",
+                          status=428)
+    tags = [t.strip() for t in if_match.split(",") if t.strip()]
+    if "*" in tags:
+        return
+    current = E.state_tag(rows)
+    for tag in tags:
+        if tag.startswith("W/"):
+            continue  # weak tags never match (RFC 9110, 13.1.1)
+        if tag.strip('"').split(".", 1)[0] == current:
+            return
+    raise EditRefused("the entity changed since it was read: GET it again and apply your change to what it is now",
+                      status=412, report={"etag": f'"{current}"'})
+
+
+def _body(iri: str, kind: str, statements: list[Statement], store: Store) -> list[E.Value]:
+    """The body's values of ``iri``; refused if it describes another entity (beyond repeating
+    what the well already says of it) or gives a type of another kind."""
+    own, foreign = [], []
+    for subject, value in statements:
+        (own if subject == iri else foreign).append((subject, value))
+    novel = sorted({s for s, v in foreign if not store.holds(s, v)})
+    if novel:
+        raise EditRefused(f"the body says something new about {', '.join(novel[:5])}: a write at {iri} may only "
+                          f"describe {iri} (write each entity at its own IRI)", status=422)
+    values = [v for _, v in own]
+    if not values and statements:
+        raise EditRefused(f"the body says nothing about {iri}", status=422)
+    types = {o for p, o, lit, _, _ in values if p == T.RDF_TYPE and not lit}
+    known = {c for classes in E.CLASSES.values() for c in classes}
+    wrong = sorted(t for t in types & known if t not in E.CLASSES[kind])
+    if wrong:
+        raise EditRefused(f"the body types {iri} as {', '.join(wrong)}, which is not a {kind}", status=422)
+    return values
+
+
+def _gate(iri: str, rows: list[E.Row], profile: str) -> None:
+    data = Data()
+    props: dict[str, list[Term]] = {}
+    for _, p, o, lit, lang, dt in rows:
+        term = Term("L", o, dt, lang) if lit else Term("I", o)
+        if p == T.RDF_TYPE and not lit:
+            data.types.setdefault(iri, set()).add(o)
+        if term not in props.setdefault(p, []):
+            props[p].append(term)
+    data.values[iri] = props
+    results = [r for r in check(data, load_profile(profile)) if r.focus == iri]
+    violations = [r for r in results if r.severity == VIOLATION]
+    if violations:
+        report = {"profile": profile, "conforms": False, "results": [
+            {"focus_node": r.focus, "path": r.path, "severity": SEVERITY_NAMES[r.severity],
+             "constraint_component": r.component, "source_shape": r.shape,
+             "value": r.value.value if r.value is not None else None, "message": r.message} for r in results]}
+        raise EditRefused(f"{iri} would break the application profile {profile!r}: "
+                          + "; ".join(r.message for r in violations), status=422, report=report)
+
+
+def put(store: Store, kind: str, iri: str, statements: list[Statement], author: E.Author, if_match: str | None,
+        profile: str) -> Edited:
+    """Replace what ``author`` says about ``iri`` so that the entity reads as the body."""
+    rows = _current(store, iri, kind)
+    check_version(rows, if_match)
+    body = _body(iri, kind, statements, store)
+    graph = E.writer_graph(store.base, author.org, iri)
+    stamps = E.stamps_of(store, rows)
+    others = E.effective(rows, stamps, store.base, leaving=graph)
+    stated, cleared = E.plan(others, body)
+    if kind == "manifestation":
+        fixed = sorted({p for p, *_ in stated if p not in E.MANIFESTATION_WRITABLE} |
+                       {p for p in cleared if p not in E.MANIFESTATION_WRITABLE})
+        if fixed:
+            raise EditRefused(f"a manifestation is described by its record: only its expression can be written "
+                              f"here, not {', '.join(fixed)} (load the record again instead)", status=422)
+        cleared = []  # what its record says stays
+    mine = [r for r in rows if r[0] == graph]
+    if sorted((p, o, lit, lang, dt) for _, p, o, lit, lang, dt in mine if p != E.MB_CLEARED) == sorted(stated) and \
+            sorted(o for _, p, o, *_ in mine if p == E.MB_CLEARED) == cleared:
+        return Edited(iri, E.state_tag(rows), False, detail="nothing changed")
+    when = now()
+    after = [r for r in rows if r[0] != graph] + [(graph, *v) for v in stated] + \
+        [(graph, E.MB_CLEARED, p, False, None, None) for p in cleared]
+    _gate(iri, E.effective(after, {**stamps, graph: "~"}, store.base), profile)
+    written = E.write(store, iri, author, stated, cleared, when)
+    return Edited(iri, E.state_tag(store.about(iri, raw=True)), True, written.sequence)
+
+
+def mint(base: str, kind: str) -> str:
+    """A new IRI for an entity a writer creates: random, so no two writers can meet on it."""
+    return f"{base}/{kind}/{hashlib.blake2b(os.urandom(16), digest_size=10).hexdigest()}"
+
+
+def create(store: Store, kind: str, iri: str, statements: list[Statement], author: E.Author, profile: str) -> Edited:
+    body = _body(iri, kind, statements, store)
+    classes = sorted({o for p, o, lit, _, _ in body if p == T.RDF_TYPE and not lit} & set(E.CLASSES[kind]))
+    if not classes:
+        if len(E.CLASSES[kind]) > 1:
+            raise EditRefused(f"say which kind of {kind} this is: a type of {', '.join(E.CLASSES[kind])}", status=422)
+        classes = [E.CLASSES[kind][0]]
+    core = [("", T.RDF_TYPE, c, False, None, None) for c in classes]
+    stated, cleared = E.plan(core, body)
+    graph = E.writer_graph(store.base, author.org, iri)
+    _gate(iri, E.effective(core + [(graph, *v) for v in stated], {graph: "~"}, store.base), profile)
+    written = E.write(store, iri, author, stated, cleared, now(), kind="create", core=classes)
+    return Edited(iri, E.state_tag(store.about(iri, raw=True)), True, written.sequence)
+
+
+def delete(store: Store, kind: str, iri: str, if_match: str | None) -> Edited:
+    rows = _current(store, iri, kind)
+    if kind == "manifestation":
+        raise EditRefused("a manifestation is deleted by loading its record as deleted (Leader/05 d)", status=422)
+    check_version(rows, if_match)
+    cls = next(o for _, p, o, lit, _, _ in rows if p == T.RDF_TYPE and o in E.CLASSES[kind])
+    written = E.delete(store, iri, cls, now())
+    return Edited(iri, E.state_tag(store.about(iri, raw=True)), True, written.sequence)
+
+
+def merge(store: Store, kind: str, iri: str, into: str, if_match: str | None) -> Edited:
+    if iri == into:
+        raise EditRefused(f"{iri} cannot be merged into itself", status=409)
+    rows = _current(store, iri, kind)
+    check_version(rows, if_match)
+    target = store.about(into, raw=True)
+    if any(p == T.RDF_TYPE and o == AS_TOMBSTONE for _, p, o, *_ in target):
+        raise EditRefused(f"{into} was deleted: merge into an entity the well holds", status=409)
+    try:
+        result = merge_entities(store, iri, into)
+    except MergeRefused as exc:
+        status = 409 if "already merged" in str(exc) else 404 if "holds no" in str(exc) else 422
+        raise EditRefused(str(exc), status=status) from exc
+    return Edited(iri, E.state_tag(store.about(into, raw=True)), True, detail=f"merged into {into}",
+                  extra={"into": into, "records": result.records})
