@@ -165,6 +165,12 @@ def test_the_leeway_is_the_clock_skew_allowed_past_expiry(provider, live):
     assert post(live, token=token).json()["detail"] == "the token has expired"
     oidc(provider, live, leeway=0, now=lambda: exp)
     assert post(live, token=token).status_code == 401
+    # a token issued further in the future than the leeway: a clock far behind the provider's
+    iat = claims_of(token)["iat"]
+    oidc(provider, live, leeway=60, now=lambda: iat - 61)
+    assert post(live, token=token).json()["detail"] == "the token is issued in the future"
+    oidc(provider, live, leeway=60, now=lambda: iat - 59)
+    assert post(live, token=token).status_code == 200
 
 
 def test_a_token_for_another_audience_is_refused(provider, live):
