@@ -17,6 +17,7 @@ from .checks import _explain, _roundtrip, _validate
 from .dump import add_dump
 from .ingest import _ingest
 from .mirror import add_mirror
+from .keys import add_keys
 from .store import _export, _merge, _query, _rebase, _serve, _update, add_compact, add_reindex
 
 __all__ = ["UsageError", "build_parser", "main"]
@@ -166,7 +167,17 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--forwarded-allow-ips", default="127.0.0.1",
                     help="proxies whose X-Forwarded-* headers are trusted (default 127.0.0.1)")
     sv.add_argument("--dumps", help="directory of the dumps served at /dumps (env METADATABRONN_DUMPS, default STORE/dumps)")
+    sv.add_argument("--oidc-issuer", help="OpenID Connect issuer whose bearer tokens may write (env "
+                    "METADATABRONN_OIDC_ISSUER; none: no token writes)")
+    sv.add_argument("--oidc-audience", help="the audience those tokens must name (env METADATABRONN_OIDC_AUDIENCE)")
+    sv.add_argument("--api-keys", help="file of API keys that may write, made by 'metadatabronn keys' (env "
+                    "METADATABRONN_API_KEYS, default STORE/api-keys.json)")
+    sv.add_argument("--audit-log", help="append-only log of every write request (env METADATABRONN_AUDIT_LOG, "
+                    "default STORE/audit.jsonl)")
+    sv.add_argument("--profile", help=f"application profile that gates writes (env METADATABRONN_PROFILE, default "
+                    f"{config.DEFAULT_PROFILE})")
     sv.set_defaults(func=_serve)
+    add_keys(sub, common)
 
     e = sub.add_parser("explain", parents=[logs], help="say why two records of a file do or do not share a work")
     e.add_argument("file")
@@ -182,7 +193,8 @@ def _store_error(exc: StoreError, args) -> str:
     if re.search(r"\bLOCK\b.*(temporarily unavailable|No locks available)|lock hold by", text):
         store = config.store_path(getattr(args, "store", None))
         return (f"the store {store} is in use: another process is writing to it (an ingest or update "
-                f"still running?); try again when it has finished")
+                f"still running, or a server taking writes: submit files to it with 'metadatabronn ingest "
+                f"--server URL FILE'); try again when it has finished")
     return text
 
 

@@ -249,14 +249,44 @@ def _serve(args) -> int:
         os.environ["METADATABRONN_DUMPS"] = str(Path(args.dumps).resolve())
     from .ports import choose
 
+    writer, says = _writes(args, store)
     port = choose(args.host, args.port)
     host = f"[{args.host}]" if ":" in args.host else args.host
     sys.stderr.write(f"metadatabronn: serving {store} at http://{host}:{port}/ "
-                     f"(base IRI {os.environ['METADATABRONN_BASE_IRI']}); Ctrl-C stops\n")
+                     f"(base IRI {os.environ['METADATABRONN_BASE_IRI']}); {says}; Ctrl-C stops\n")
     sys.stderr.flush()
-    # uvicorn imports the factory in each of its worker processes; settings travel in the environment.
-    uvicorn.run("metadatabronn.web:app_from_environment", factory=True, host=args.host, port=port,
-                workers=args.http_workers, log_level=config.log_level(args.log_level).lower(),
-                proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips, timeout_graceful_shutdown=10)
+    try:
+        # uvicorn imports the factory in each of its worker processes; settings travel in the environment.
+        uvicorn.run("metadatabronn.web:app_from_environment", factory=True, host=args.host, port=port,
+                    workers=args.http_workers, log_level=config.log_level(args.log_level).lower(),
+                    proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips, timeout_graceful_shutdown=10)
+    finally:
+        if writer is not None:
+            writer.stop()
     return 0
+
+
+def _writes(args, store: Path):
+    """Start the writer if anyone may write (an issuer or API keys); what to say about it."""
+    from ..pipeline import writer as writing
+    from ..web.apikeys import default_keys_file
+    from ..web.audit import default_audit_log
+    from ..web.auth import AuthSettings
+
+    keys = default_keys_file(store, flag=args.api_keys)
+    os.environ["METADATABRONN_API_KEYS"] = str(keys)
+    for flag, env in ((args.oidc_issuer, "OIDC_ISSUER"), (args.oidc_audience, "OIDC_AUDIENCE")):
+        if flag:
+            os.environ[f"METADATABRONN_{env}"] = flag
+    auth = AuthSettings.from_env()
+    if not auth.enabled:
+        return None, "read-only: no OpenID Connect issuer (--oidc-issuer) or API keys (metadatabronn keys add) configured"
+    audit = default_audit_log(store, flag=args.audit_log)
+    os.environ["METADATABRONN_AUDIT_LOG"] = str(audit)
+    writer = writing.start(store, os.environ["METADATABRONN_BASE_IRI"], config.profile(args.profile))
+    os.environ["METADATABRONN_WRITER_SOCKET"] = writer.address
+    os.environ["METADATABRONN_WRITER_KEY"] = writer.authkey.hex()
+    by = " and ".join(x for x in (f"tokens of {auth.issuer}" if auth.issuer else "",
+                                  f"API keys in {keys}" if keys.exists() else "") if x)
+    return writer, f"writes taken from {by}, logged to {audit}"
 

@@ -240,6 +240,16 @@ class Catalogue:
             with self.transaction() as conn:
                 search.optimize(conn)
 
+    def changed_after(self, iri: str, sequence: int) -> bool:
+        """Whether the index knows of a change of ``iri`` (an entity edited in the well, or a
+        manifestation's record) later than change-log entry ``sequence``: a view of that age
+        shows it as it was."""
+        with self._lock:
+            r = self.conn.execute("SELECT seq FROM changed WHERE iri = ?", (iri,)).fetchone()
+            if r is None and "/manifestation/" in iri:
+                r = self.conn.execute("SELECT seq FROM records WHERE id = ?", (iri.rsplit("/", 1)[-1],)).fetchone()
+        return r is not None and r[0] > sequence
+
     def row(self, record_id: str) -> Row | None:
         with self._lock:
             r = self.conn.execute("SELECT id, graph, manifestation, seq, datestamp, deleted, source FROM records "

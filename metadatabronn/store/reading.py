@@ -421,6 +421,11 @@ def _instant(stamp: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
+# Files beside the store's own in its directory: the catalogue index, the write API's audit log
+# and keys (appended to by requests that change nothing in the store).
+_NOT_THE_STORE = ("catalogue.sqlite3", "audit.jsonl", "api-keys.json")
+
+
 def generation(path: str | os.PathLike) -> int:
     """A number that changes whenever the store on disk is written (RocksDB writes new files and
     appends to its log): readers compare it to know when to open a fresh read-only view. The
@@ -430,7 +435,7 @@ def generation(path: str | os.PathLike) -> int:
     try:
         with os.scandir(path) as entries:
             for entry in entries:
-                if entry.is_file() and not entry.name.startswith("catalogue.sqlite3"):
+                if entry.is_file() and not entry.name.startswith(_NOT_THE_STORE):
                     st = entry.stat()
                     latest = max(latest, st.st_mtime_ns + st.st_size)
     except OSError:

@@ -13,7 +13,18 @@ def app_from_environment():
     from .. import config
     from .app import DEFAULT_QUERY_NICE, DEFAULT_QUERY_WAIT
 
-    return create_app(config.store_path(None), config.base_iri(None),
+    import os
+
+    from ..pipeline.writer import Writer
+    from .apikeys import default_keys_file
+    from .auth import AuthSettings
+
+    store = config.store_path(None)
+    writer = None
+    if os.environ.get("METADATABRONN_WRITER_SOCKET"):  # set by serve, which started the writer
+        writer = Writer(os.environ["METADATABRONN_WRITER_SOCKET"], bytes.fromhex(os.environ["METADATABRONN_WRITER_KEY"]))
+    auth = AuthSettings.from_env(keys_file=default_keys_file(store))
+    return create_app(store, config.base_iri(None), auth=auth, writer=writer,
                       timeout=config.number(None, "QUERY_TIMEOUT", config.DEFAULT_QUERY_TIMEOUT, "query timeout"),
                       max_bytes=int(config.number(None, "MAX_RESULT_BYTES", config.DEFAULT_MAX_RESULT_BYTES,
                                                   "result size limit")),

@@ -22,7 +22,10 @@ from ..errors import StoreError
 from ..pipeline.dump import dumps_dir as _dumps_dir
 from ..store import Store, generation
 from ..store.catalogue import Catalogue
-from . import bundle, documents, dumps, entities, feed, lookups, oai, problems, sparql, sru
+from ..pipeline.writer import Writer
+from . import bundle, documents, dumps, entities, feed, lookups, oai, problems, sparql, sru, writes
+from .audit import Audit, default_audit_log
+from .auth import AuthSettings, authenticator
 from .catalogue import routes as catalogue
 from .queries import Admission, QueryWorkers
 
@@ -84,6 +87,10 @@ class Well:
         self._seen, self._seen_at = self.snapshot.generation, time.monotonic()
         self._lock = threading.Lock()
         self._lost = False  # a request found a file of the view gone: reopen without waiting for quiet
+        # Set when this server's own writer writes the store: every write ends whole (a load
+        # marks itself pending), so a change is served after ``refresh`` seconds, quiet or not.
+        self.eager = False
+        self._opened_at = time.monotonic()
 
     def lost_files(self) -> None:
         """A file of the view is gone (the writer compacted the store under it): the next look
@@ -109,10 +116,13 @@ class Well:
                 self._seen, self._seen_at = current, now
                 return False
             if not lost:
-                if current != self._seen:  # still being written: wait until it has been quiet
+                if self.eager:
+                    if now - self._opened_at < self.refresh:
+                        return False
+                elif current != self._seen:  # still being written: wait until it has been quiet
                     self._seen, self._seen_at = current, now
                     return False
-                if now - self._seen_at < self.refresh:
+                elif now - self._seen_at < self.refresh:
                     return False
             opening = time.monotonic()
             quiet = opening - self._seen_at
@@ -121,6 +131,7 @@ class Well:
             # such a request sees the fresh snapshot whole.
             with oai._building:
                 self.snapshot, self._seen, self._seen_at = snapshot, snapshot.generation, now
+                self._opened_at = time.monotonic()
                 self.install(app)
                 log.info("the store changed on disk: serving a fresh view of it (opened in %.1f s; quiet since "
                          "%.1f s before)", time.monotonic() - opening, quiet)
@@ -155,8 +166,15 @@ DEFAULT_QUERY_NICE = 5  # how much lower the query workers' CPU priority is than
 
 def create_app(store_path: Path, base: str, *, query_workers: int = 2, timeout: float = 30.0,
                max_bytes: int = 50_000_000, refresh: float = 5.0, query_wait: float = DEFAULT_QUERY_WAIT,
-               query_nice: int = DEFAULT_QUERY_NICE, dumps_dir: Path | None = None) -> FastAPI:
+               query_nice: int = DEFAULT_QUERY_NICE, dumps_dir: Path | None = None,
+               auth: AuthSettings | None = None, writer: Writer | None = None,
+               audit_log: Path | None = None) -> FastAPI:
     """The FastAPI app over the store at ``store_path`` (which must exist).
+
+    Writes are taken only with ``auth`` enabled (an OpenID Connect issuer or API keys) and a
+    ``writer`` (the process holding the store for writing, :mod:`..pipeline.writer`); every
+    request that may change something is then logged to ``audit_log`` (default
+    STORE/audit.jsonl).
 
     ``query_wait``: seconds a SPARQL request waits for a free query worker before it is
     answered 503 with Retry-After; ``query_nice``: the query workers' lower CPU priority."""
@@ -170,6 +188,9 @@ def create_app(store_path: Path, base: str, *, query_workers: int = 2, timeout: 
                                refresh=refresh, nice=query_nice)
         app.state.well, app.state.base, app.state.queries = well, base, queries
         app.state.admission = Admission(query_workers, query_wait)
+        app.state.writer = writer if authenticator_ is not None else None
+        app.state.auth = authenticator_ if writer is not None else None
+        well.eager = app.state.writer is not None
         well.install(app)
         watcher = well.watch(app) if refresh else None
         try:
@@ -178,17 +199,22 @@ def create_app(store_path: Path, base: str, *, query_workers: int = 2, timeout: 
             if watcher is not None:
                 watcher.set()
             queries.close()
+            if writer is not None:
+                writer.close()
 
+    authenticator_ = authenticator(auth) if auth is not None else None
     app = FastAPI(title="metadatabronn", version=__version__, lifespan=lifespan,
                   description="A metadata well: RDA entities from MARC 21, as linked data, SPARQL and MARC. "
                               "Every error is an RFC 9457 problem document (`application/problem+json`).")
-    app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "OPTIONS"],
-                       allow_headers=["*"], expose_headers=["ETag", "Last-Modified", "Link"])
+    app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+                       allow_headers=["*"], expose_headers=["ETag", "Last-Modified", "Link", "Location"])
     problems.install(app)
     app.add_middleware(problems.FilesGone)
+    if authenticator_ is not None and writer is not None:
+        app.add_middleware(Audit, path=audit_log or default_audit_log(Path(store_path)))
     app.state.dumps = _dumps_dir(dumps_dir, Path(store_path))  # /dumps: --dumps, METADATABRONN_DUMPS or STORE/dumps
 
-    for module in (sparql, entities, bundle, lookups, oai, sru, feed, documents, catalogue, dumps):
+    for module in (sparql, entities, bundle, lookups, oai, sru, feed, documents, catalogue, dumps, writes):
         app.include_router(_head_too(module.router))
 
     @app.get("/health", tags=["Service"], summary="The store and its counts")
@@ -196,7 +222,7 @@ def create_app(store_path: Path, base: str, *, query_workers: int = 2, timeout: 
         s = request.app.state
         snapshot = s.snapshot
         return {"status": "ok", "store": str(store_path), "base": s.base, "version": __version__,
-                "read_only": True, "opened": snapshot.started.isoformat(), "sequence": snapshot.sequence,
+                "read_only": s.writer is None, "opened": snapshot.started.isoformat(), "sequence": snapshot.sequence,
                 "counts": snapshot.counts}
 
     _head_too(app.router)

@@ -17,8 +17,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from ..mapping import terms as T
-from ..errors import ExportError
+from ..errors import ExportError, MetadatabronnError
 from ..store import Store, serialise_triples
+from ..store.editing import effective, is_writer_graph, state_tag
 from ..store.feed import DCT_IS_REPLACED_BY
 from .catalogue.labels import choose as page_language
 from .catalogue.pages import render as catalogue_page
@@ -40,17 +41,24 @@ _LABELS = (T.M_TITLE_PROPER, T.W_PREFERRED_TITLE, T.A_PERSON_AAP, T.A_CORPORATE_
 
 
 class Entity:
-    """What the store holds about one IRI, and when it last changed."""
+    """What the store holds about one IRI, and when it last changed. ``tag`` is a digest of every
+    statement about it in every graph (``store.editing.state_tag``): the state writes are
+    checked against (``If-Match``). ``rows``/``stamps``: the statements and graph times as
+    the writer reads them, when this process's snapshot is older than the entity."""
 
-    def __init__(self, store: Store, iri: str, fallback_modified: datetime):
+    def __init__(self, store: Store, iri: str, fallback_modified: datetime, rows=None, stamps=None):
         self.iri = iri
-        rows = store.about(iri)
+        if rows is None:
+            rows = store.about(iri, raw=True)
+        self.tag = state_tag(rows)
+        graphs = {g for g, *_ in rows if g}
+        if stamps is None:
+            stamps = {g: store.generated(g) for g in graphs}
+        if any(is_writer_graph(store.base, g) for g in graphs):
+            rows = effective(rows, stamps, store.base)
         seen = set()
         self.triples = []
-        graphs = set()
         for graph, p, o, lit, lang, dt in rows:
-            if graph:
-                graphs.add(graph)
             key = (p, o, lit, lang, dt)
             if key not in seen:
                 seen.add(key)
@@ -59,9 +67,10 @@ class Entity:
         self.exists = bool(self.triples)
         self.deleted = TOMBSTONE in types
         self.deleted_at = next((o for _, p, o, _, _, _ in self.triples if p == DELETED), None)
+        self.replaced_by = next((o for _, p, o, _, _, _ in self.triples if p == DCT_IS_REPLACED_BY), None)
         self.types = types
-        stamps = [s for s in (store.generated(g) for g in graphs) if s]
-        self.modified = max((_parse_time(s) for s in stamps), default=fallback_modified)
+        found = [s for s in (stamps.get(g) for g in graphs) if s]
+        self.modified = max((_parse_time(s) for s in found), default=fallback_modified)
 
 
 def _parse_time(value: str) -> datetime:
@@ -77,7 +86,11 @@ def _render(app_key: int, iri: str, fmt: str, base_url: str, lang: str = "en") -
     """(body, media type, ETag, Last-Modified) of an entity; the store is a snapshot, so this
     never goes stale for the life of the process. ``lang``: the language of an HTML page."""
     state = _STATES[app_key]
-    entity = Entity(state.store, iri, state.started)
+    return _rendered(state, Entity(state.store, iri, state.started), fmt, base_url, lang)
+
+
+def _rendered(state, entity: Entity, fmt: str, base_url: str, lang: str = "en") -> tuple[bytes, str, str, str]:
+    iri = entity.iri
     if not entity.exists:
         raise Problem(404, f"no entity {iri} in the well")
     if entity.deleted:
@@ -90,7 +103,10 @@ def _render(app_key: int, iri: str, fmt: str, base_url: str, lang: str = "en") -
         body = _marc(state.store, iri, fmt)
     else:
         body = serialise_triples(entity.triples, fmt, PREFIXES)
-    etag = 'W/"' + hashlib.blake2b(body, digest_size=10).hexdigest() + '"'
+    if fmt in ("html", "marcxml", "marc"):  # these show other entities too: their bytes are the version
+        etag = 'W/"' + hashlib.blake2b(body, digest_size=10).hexdigest() + '"'
+    else:  # the entity's own statements, nothing else: its state, which a write's If-Match names
+        etag = f'"{entity.tag}.{fmt}"'
     return body, ENTITY_TYPES[fmt], etag, format_datetime(entity.modified, usegmt=True)
 
 
@@ -246,22 +262,45 @@ def _entity_response(request: Request, kind: str, id_: str, format: str | None) 
     fmt = _format(request, format, allowed, f"{kind}s")
     if not is_iri(iri):
         raise Problem(404, f"no entity {iri} in the well")
-    successor = next(iter(state.store.values(iri, DCT_IS_REPLACED_BY)), None)
+    live = _live(request, iri)
+    if live is not None:
+        successor = live.replaced_by
+    else:
+        successor = next(iter(state.store.values(iri, DCT_IS_REPLACED_BY)), None)
     if successor is not None and successor.startswith(state.base + "/"):
-        # Merged into another: links to it keep working, and lead to where it went.
+        # Merged into another: links to it keep working, and lead to where it went (308: a
+        # write sent here is sent on there unchanged).
         target = str(request.url.replace(path=successor[len(state.base):]))
-        return Response(status_code=301, headers={"Location": target, "Link": f'<{successor}>; rel="successor-version"'})
-    if fmt == "html":  # a catalogue page, in the reader's language
-        lang = page_language(request.headers.get("accept-language"))
-        return _send(request, _render(state.key, iri, fmt, str(request.base_url), lang), "Accept, Accept-Language")
-    return _send(request, _render(state.key, iri, fmt, str(request.base_url)))
+        return Response(status_code=308, headers={"Location": target, "Link": f'<{successor}>; rel="successor-version"'})
+    lang = page_language(request.headers.get("accept-language")) if fmt == "html" else "en"
+    vary = "Accept, Accept-Language" if fmt == "html" else "Accept"
+    if live is not None:
+        return _send(request, _rendered(state, live, fmt, str(request.base_url), lang), vary)
+    return _send(request, _render(state.key, iri, fmt, str(request.base_url), lang), vary)
+
+
+def _live(request: Request, iri: str) -> Entity | None:
+    """The entity as the writer holds it, when a write has changed it since this process's
+    snapshot (read-your-writes, and the tag a write's If-Match is checked against); None when
+    the snapshot shows it as it is, or the server takes no writes."""
+    state = request.app.state
+    writer = getattr(state, "writer", None)
+    snapshot = getattr(state, "snapshot", None)
+    catalogue = getattr(snapshot, "catalogue", None)
+    if writer is None or catalogue is None or not catalogue.changed_after(iri, snapshot.sequence):
+        return None
+    try:
+        rows, stamps = writer.call("about", iri=iri)
+    except MetadatabronnError:  # the writer is busy loading or gone: the snapshot answers
+        return None
+    return Entity(state.store, iri, state.started, rows, stamps)
 
 
 _FORMAT = Query(default=None, description="jsonld, turtle, ntriples, rdfxml, html (manifestations also marcxml, marc); "
                                           "else the Accept header decides")
 _ENTITY_RESPONSES = {200: {"content": {t.split(";")[0]: {} for t in ENTITY_TYPES.values()}},
                      304: {"description": "not modified"}, 404: {"description": "no such entity"},
-                     301: {"description": "merged into another entity: `Location` names it"},
+                     308: {"description": "merged into another entity: `Location` names it"},
                      406: {"description": "a format this entity does not come in"},
                      410: {"description": "deleted: a tombstone remains"}}
 

@@ -11,8 +11,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .catalogue.errors import error_page, wants_html
 
 PROBLEM = "application/problem+json"
-_TITLES = {400: "Bad request", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
-           406: "Not acceptable", 410: "Gone", 413: "Result too large", 415: "Unsupported media type",
+_TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
+           406: "Not acceptable", 409: "Conflict", 410: "Gone", 412: "Precondition failed", 428: "Precondition required", 413: "Result too large", 415: "Unsupported media type",
            422: "Invalid parameters", 500: "Internal error", 503: "Busy", 504: "Query timed out"}
 
 

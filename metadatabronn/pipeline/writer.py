@@ -1,0 +1,226 @@
+"""The one writer: a process that holds the store open for writing and makes every write a
+server takes (entity writes, merges, submitted MARC files), one at a time.
+
+RocksDB lets one process write a store. ``serve`` with writes enabled starts this process before
+its HTTP workers; they keep reading their own read-only snapshots (nothing waits on the writer to
+read) and send each write over a local socket (``multiprocessing.connection``, with a key only
+the server's processes know). The writer answers with what it did, or with the refusal
+(:class:`~metadatabronn.errors.EditRefused`) and its HTTP status. A submitted file is loaded by
+``metadatabronn ingest`` run as a child process while the writer has the store closed, so a
+load behaves exactly as on the command line (rejects, report, compaction) and writes wait for it.
+
+While the writer runs, a separate ``metadatabronn ingest`` of the same store is refused ("store
+locked"): submit the file to the server instead (``ingest --server URL``, or ``POST /records``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import Client, Connection, Listener
+from pathlib import Path
+from queue import Empty, LifoQueue
+
+from ..errors import EditRefused, MetadatabronnError, StoreError
+from ..store import editing as E
+from ..store.core import Store
+from . import editing
+
+log = logging.getLogger(__name__)
+
+
+class _Service:
+    """What the writer process does with each request; one write at a time."""
+
+    def __init__(self, store_path: Path, base: str, profile: str):
+        self.path, self.base, self.profile = store_path, base, profile
+        self.store = Store(store_path, base)
+        self.lock = threading.Lock()
+
+    def about(self, iri: str):
+        with self.lock:
+            rows = self.store.about(iri, raw=True)
+            graphs = {r[0] for r in rows if r[0]}
+            return rows, {g: self.store.generated(g) or "" for g in graphs}
+
+    def put(self, kind, iri, statements, org, user, if_match):
+        with self.lock:
+            return editing.put(self.store, kind, iri, statements, E.Author(org, user), if_match, self.profile)
+
+    def create(self, kind, statements, org, user, iri=None):
+        with self.lock:
+            iri = iri or editing.mint(self.base, kind)
+            statements = [(iri if s == "" else s, v) for s, v in statements]
+            return editing.create(self.store, kind, iri, statements, E.Author(org, user), self.profile)
+
+    def delete(self, kind, iri, if_match):
+        with self.lock:
+            return editing.delete(self.store, kind, iri, if_match)
+
+    def merge(self, kind, iri, into, if_match):
+        with self.lock:
+            return editing.merge(self.store, kind, iri, into, if_match)
+
+    def ingest(self, path: str, name: str):
+        """Load a submitted file with ``metadatabronn ingest``, the store closed meanwhile."""
+        with self.lock:
+            work = Path(tempfile.mkdtemp(prefix="submitted-"))
+            try:
+                source = work / Path(name).name  # its own name: what the records' provenance says
+                shutil.move(path, source)
+                report = work / "report.json"
+                self.store.close()
+                try:
+                    done = subprocess.run([sys.executable, "-m", "metadatabronn", "ingest", "--store", str(self.path),
+                                           "--base-iri", self.base, "--profile", self.profile, "--report",
+                                           str(report), str(source)], capture_output=True, text=True)
+                finally:
+                    self.store = Store(self.path, self.base)
+                summary = json.loads(report.read_text()) if report.exists() else None
+                return {"exit": done.returncode, "summary": summary,
+                        "messages": [line for line in done.stderr.splitlines() if line.strip()][-20:]}
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+
+    def close(self) -> None:
+        with self.lock:
+            self.store.close()
+
+
+def _answer(service: _Service, conn: Connection) -> None:
+    while True:
+        try:
+            op, kw = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            reply = ("ok", getattr(service, op)(**kw))
+        except EditRefused as exc:
+            reply = ("refused", (exc.status, str(exc), exc.report))
+        except MetadatabronnError as exc:
+            reply = ("error", str(exc))
+        except Exception as exc:  # noqa: BLE001 - a defect: logged here, reported to the client
+            log.exception("the writer failed on %s", op)
+            reply = ("error", f"the writer failed: {type(exc).__name__}: {exc}")
+        try:
+            conn.send(reply)
+        except (EOFError, OSError):
+            return
+
+
+def _run(address: str, authkey: bytes, store_path: str, base: str, profile: str, parent: int, level: int) -> None:
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        service = _Service(Path(store_path), base, profile)
+    except MetadatabronnError as exc:
+        log.error("the writer cannot open the store: %s", exc)
+        raise SystemExit(2)
+    listener = Listener(address, family="AF_UNIX", authkey=authkey)
+
+    def orphaned() -> None:  # the server went away without stopping us: close the store cleanly
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        with service.lock:
+            service.store.close()
+        os._exit(0)
+
+    threading.Thread(target=orphaned, daemon=True).start()
+    log.info("the writer holds the store at %s", store_path)
+    while True:
+        try:
+            conn = listener.accept()
+        except (OSError, EOFError, multiprocessing.AuthenticationError) as exc:
+            log.warning("a connection to the writer was refused: %s", exc)
+            continue
+        if conn is None:
+            continue
+        threading.Thread(target=_answer, args=(service, conn), daemon=True).start()
+
+
+@dataclass
+class WriterProcess:
+    """The writer as its owner (``serve``) sees it: the process, and where to reach it."""
+
+    process: multiprocessing.Process
+    address: str
+    authkey: bytes
+
+    def stop(self) -> None:
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(10)
+        shutil.rmtree(Path(self.address).parent, ignore_errors=True)
+
+
+def start(store_path: Path, base: str, profile: str, *, wait: float = 60.0) -> WriterProcess:
+    """Start the writer and wait until it answers; :class:`StoreError` if it cannot open the
+    store (another process writes it: an ingest, another server)."""
+    directory = Path(tempfile.mkdtemp(prefix="mb-writer-"))
+    address = str(directory / "writer.sock")  # short: a socket's path is limited to about 100 bytes
+    authkey = secrets.token_bytes(32)
+    ctx = multiprocessing.get_context("spawn")  # the server has threads: a fork would copy their locks
+    process = ctx.Process(target=_run, name="metadatabronn-writer", daemon=True,
+                          args=(address, authkey, str(store_path), base, profile, os.getpid(),
+                                logging.getLogger().getEffectiveLevel()))
+    process.start()
+    handle = WriterProcess(process, address, authkey)
+    deadline = time.monotonic() + wait
+    while not os.path.exists(address):
+        if not process.is_alive():
+            handle.stop()
+            raise StoreError(f"the writer could not open the store at {store_path} for writing (is an ingest or "
+                             "another server writing it? stop it, or submit files to this server with "
+                             "'metadatabronn ingest --server URL')")
+        if time.monotonic() > deadline:
+            handle.stop()
+            raise StoreError("the writer did not start in time")
+        time.sleep(0.02)
+    return handle
+
+
+class Writer:
+    """A server process's line to the writer: a few connections, reused, one request each at a
+    time. Calls block; call them from a thread pool, not the event loop."""
+
+    def __init__(self, address: str, authkey: bytes):
+        self.address, self.authkey = address, authkey
+        self._idle: LifoQueue[Connection] = LifoQueue()
+
+    def call(self, op: str, **kw):
+        try:
+            conn = self._idle.get_nowait()
+        except Empty:
+            try:
+                conn = Client(self.address, family="AF_UNIX", authkey=self.authkey)
+            except OSError as exc:
+                raise StoreError(f"the writer cannot be reached: {exc}") from exc
+        try:
+            conn.send((op, kw))
+            status, value = conn.recv()
+        except (EOFError, OSError) as exc:
+            conn.close()
+            raise StoreError(f"the writer stopped answering: {exc}") from exc
+        self._idle.put(conn)
+        if status == "ok":
+            return value
+        if status == "refused":
+            code, message, report = value
+            raise EditRefused(message, status=code, report=report)
+        raise StoreError(value)
+
+    def close(self) -> None:
+        while True:
+            try:
+                self._idle.get_nowait().close()
+            except Empty:
+                return

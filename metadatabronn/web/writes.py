@@ -1,0 +1,296 @@
+"""Writes over HTTP: entities created, replaced, patched, deleted and merged; MARC files submitted.
+
+Every write needs a credential with the scope its kind asks for (:mod:`.auth`) and, on an
+existing entity, ``If-Match`` with the ETag the writer read (428 without, 412 when stale). The
+body is JSON-LD (against the well's contexts, given inline or by their URL) or Turtle; the
+entity it gives is checked against the application profile (422 with the SHACL results, nothing
+written). The writes themselves are made by the one writer process (:mod:`..pipeline.writer`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from ..errors import EditRefused, StoreError
+from ..pipeline.editing import Edited, mint
+from ..store.editing import effective
+from ..store.formats import BodySyntaxError, parse_statements
+from .auth import require
+from .bundle import CONTEXT as WORK_CONTEXT, CONTEXT_PATH as WORK_CONTEXT_PATH
+from .context import CONTEXT as ENTITY_CONTEXT
+from .problems import Problem
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["Writes"])
+
+WRITABLE = ("work", "expression", "agent", "concept", "item", "manifestation")
+CREATABLE = ("work", "expression", "agent", "concept", "item")
+SCOPE = {"work": "write:work", "expression": "write:work", "item": "write:work", "manifestation": "write:work",
+         "agent": "write:agent", "concept": "write:concept"}
+DEFAULT_MAX_BODY = 1_000_000  # bytes of an entity write (METADATABRONN_MAX_WRITE_BYTES)
+DEFAULT_MAX_RECORDS = 200_000_000  # bytes of a submitted MARC file (METADATABRONN_MAX_SUBMIT_BYTES)
+_MEDIA = {"application/ld+json": "jsonld", "application/json": "jsonld", "text/turtle": "turtle",
+          "application/n-triples": "ntriples"}
+_CONTEXTS = {"/context.jsonld": ENTITY_CONTEXT["@context"], WORK_CONTEXT_PATH: WORK_CONTEXT["@context"]}
+
+
+def _writer(request: Request):
+    writer = getattr(request.app.state, "writer", None)
+    if writer is None:
+        raise Problem(405, "this server is read-only: it was started without an OpenID Connect issuer or API keys",
+                      headers={"Allow": "GET, HEAD, OPTIONS"})
+    return writer
+
+
+def _limit(name: str, default: int) -> int:
+    try:
+        return int(os.environ.get(f"METADATABRONN_{name}", default))
+    except ValueError:
+        return default
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise Problem(413, f"the body is {int(declared):,} bytes; writes take at most {limit:,}", title="Body too large")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise Problem(413, f"the body is over {limit:,} bytes, the most a write takes", title="Body too large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _inline(context, where: str):
+    """A context given by the URL of one of the well's own, replaced by what it says (no context
+    is fetched over the network)."""
+    if isinstance(context, list):
+        return [_inline(c, where) for c in context]
+    if isinstance(context, str):
+        for path, inline in _CONTEXTS.items():
+            if context.endswith(path):
+                return inline
+        raise Problem(400, f"the context {context!r} is not one of the well's ({', '.join(_CONTEXTS)}): give it inline")
+    return context
+
+
+def statements_of(body: bytes, media: str | None, base_iri: str):
+    fmt = _MEDIA.get((media or "").split(";")[0].strip().lower())
+    if fmt is None:
+        raise Problem(415, f"a write comes as JSON-LD (application/ld+json) or Turtle (text/turtle), not {media!r}")
+    if fmt == "jsonld":
+        try:
+            doc = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            line, col = getattr(exc, "lineno", None), getattr(exc, "colno", None)
+            raise Problem(400, f"the body is not JSON: {exc}", line=line, column=col) from None
+        if isinstance(doc, dict) and "@context" in doc:
+            doc["@context"] = _inline(doc["@context"], base_iri)
+        body = json.dumps(doc).encode("utf-8")
+    try:
+        return parse_statements(body, fmt, base_iri)
+    except BodySyntaxError as exc:
+        raise Problem(400, f"the body does not parse as {fmt}: {exc}", line=exc.line, column=exc.column) from None
+
+
+def _call(request: Request, op: str, **kw):
+    try:
+        return _writer(request).call(op, **kw)
+    except EditRefused as exc:
+        extra = {}
+        if exc.report is not None:
+            extra["report" if exc.status == 422 else "current"] = exc.report
+        raise Problem(exc.status, str(exc), **extra) from None
+    except StoreError as exc:
+        log.error("a write failed: %s", exc)
+        raise Problem(503, f"the write could not be made: {exc}", headers={"Retry-After": "5"}) from None
+
+
+def _done(request: Request, edited: Edited, status: int = 200, **extra) -> JSONResponse:
+    request.state.audit = {"entity": edited.iri, "changed": edited.changed, "sequence": edited.sequence}
+    headers = {"ETag": f'"{edited.tag}"'}
+    if status == 201:
+        headers["Location"] = edited.iri
+    body = {"id": edited.iri, "changed": edited.changed, "sequence": edited.sequence, **extra}
+    if edited.detail:
+        body["detail"] = edited.detail
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _iri(request: Request, kind: str, id_: str) -> str:
+    return f"{request.app.state.base}/{kind}/{id_}"
+
+
+def _create_route(kind: str):
+    async def create(request: Request):
+        principal = await run_in_threadpool(require, request, SCOPE[kind])
+        _writer(request)
+        iri = mint(request.app.state.base, kind)
+        body = await _read_body(request, _limit("MAX_WRITE_BYTES", DEFAULT_MAX_BODY))
+        statements = statements_of(body, request.headers.get("content-type"), iri)
+        edited = await run_in_threadpool(_call, request, "create", kind=kind, statements=statements,
+                                         org=principal.org, user=principal.user, iri=iri)
+        return _done(request, edited, 201)
+
+    create.__name__ = f"create_{kind}"
+    router.add_api_route(f"/{kind}s", create, methods=["POST"], status_code=201,
+                         summary=f"Create a {kind}: the server mints its IRI (Location)")
+
+
+def _put_route(kind: str):
+    async def put(request: Request, id: str):
+        principal = await run_in_threadpool(require, request, SCOPE[kind])
+        _writer(request)
+        iri = _iri(request, kind, id)
+        body = await _read_body(request, _limit("MAX_WRITE_BYTES", DEFAULT_MAX_BODY))
+        statements = statements_of(body, request.headers.get("content-type"), iri)
+        edited = await run_in_threadpool(_call, request, "put", kind=kind, iri=iri, statements=statements,
+                                         org=principal.org, user=principal.user,
+                                         if_match=request.headers.get("if-match"))
+        return _done(request, edited)
+
+    put.__name__ = f"put_{kind}"
+    router.add_api_route(f"/{kind}/{{id}}", put, methods=["PUT"],
+                         summary=f"Replace what your organisation says about a {kind} (If-Match required)")
+
+
+def _patch_route(kind: str):
+    async def patch(request: Request, id: str):
+        principal = await run_in_threadpool(require, request, SCOPE[kind])
+        _writer(request)
+        iri = _iri(request, kind, id)
+        media = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+        if media != "application/merge-patch+json":
+            raise Problem(415, f"PATCH takes a JSON Merge Patch (application/merge-patch+json), not {media!r}")
+        body = await _read_body(request, _limit("MAX_WRITE_BYTES", DEFAULT_MAX_BODY))
+        try:
+            patch_doc = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise Problem(400, f"the patch is not JSON: {exc}", line=getattr(exc, "lineno", None),
+                          column=getattr(exc, "colno", None)) from None
+        rows, stamps = await run_in_threadpool(_call, request, "about", iri=iri)
+        if not rows:
+            raise Problem(404, f"no {kind} {iri} in the well")
+        from .entities import _node  # the framed form GET gives in JSON-LD
+
+        base = request.app.state.base
+        current = _node(iri, [(iri, *r[1:]) for r in effective(rows, stamps, base)])
+        patched = merge_patch(current, patch_doc)
+        if not isinstance(patched, dict) or patched.get("@id", iri) != iri:
+            raise Problem(422, f"a patch of {iri} cannot change its @id")
+        patched["@context"] = ENTITY_CONTEXT["@context"]
+        statements = statements_of(json.dumps(patched).encode("utf-8"), "application/ld+json", iri)
+        edited = await run_in_threadpool(_call, request, "put", kind=kind, iri=iri, statements=statements,
+                                         org=principal.org, user=principal.user,
+                                         if_match=request.headers.get("if-match"))
+        return _done(request, edited)
+
+    patch.__name__ = f"patch_{kind}"
+    router.add_api_route(f"/{kind}/{{id}}", patch, methods=["PATCH"],
+                         summary=f"Change a {kind} with a JSON Merge Patch of its JSON-LD (If-Match required)")
+
+
+def _delete_route(kind: str):
+    async def delete(request: Request, id: str):
+        await run_in_threadpool(require, request, SCOPE[kind])
+        _writer(request)
+        edited = await run_in_threadpool(_call, request, "delete", kind=kind, iri=_iri(request, kind, id),
+                                         if_match=request.headers.get("if-match"))
+        request.state.audit = {"entity": edited.iri, "changed": True, "sequence": edited.sequence}
+        return Response(status_code=204)
+
+    delete.__name__ = f"delete_{kind}"
+    router.add_api_route(f"/{kind}/{{id}}", delete, methods=["DELETE"], status_code=204,
+                         summary=f"Delete a {kind} no record names (a tombstone; 410 after)")
+
+
+def _merge_route(kind: str):
+    async def merge(request: Request, id: str, into: str | None = None):
+        await run_in_threadpool(require, request, "merge")
+        _writer(request)
+        if into is None:
+            body = await _read_body(request, 10_000)
+            try:
+                into = (json.loads(body) or {}).get("into") if body.strip() else None
+            except (json.JSONDecodeError, AttributeError, UnicodeDecodeError):
+                raise Problem(400, 'a merge names its survivor: {"into": IRI} or ?into=IRI') from None
+        if not into:
+            raise Problem(400, 'a merge names its survivor: {"into": IRI} or ?into=IRI')
+        base = request.app.state.base
+        if not into.startswith(base + "/"):
+            raise Problem(422, f"{into} is not an IRI of this well (its base is {base})")
+        edited = await run_in_threadpool(_call, request, "merge", kind=kind, iri=_iri(request, kind, id), into=into,
+                                         if_match=request.headers.get("if-match"))
+        response = _done(request, edited, into=into, records=edited.extra.get("records"))
+        response.headers["Location"] = into
+        return response
+
+    merge.__name__ = f"merge_{kind}"
+    router.add_api_route(f"/{kind}/{{id}}/merge", merge, methods=["POST"],
+                         summary=f"Merge this {kind} into another (the survivor); If-Match of this one")
+
+
+for _kind in CREATABLE:
+    _create_route(_kind)
+for _kind in WRITABLE:
+    _put_route(_kind)
+    _patch_route(_kind)
+    if _kind != "manifestation":
+        _delete_route(_kind)
+for _kind in ("work", "expression", "agent", "concept"):
+    _merge_route(_kind)
+
+
+@router.post("/records", summary="Submit MARC 21 records (any supported format) to be loaded")
+async def submit(request: Request, name: str | None = None):
+    """The file is loaded as ``metadatabronn ingest`` loads it; the answer is its summary."""
+    await run_in_threadpool(require, request, "ingest")
+    writer = _writer(request)
+    limit = _limit("MAX_SUBMIT_BYTES", DEFAULT_MAX_RECORDS)
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise Problem(413, f"the file is {int(declared):,} bytes; at most {limit:,} are taken", title="Body too large")
+    fd, path = tempfile.mkstemp(prefix="submitted-")
+    size = 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise Problem(413, f"the file is over {limit:,} bytes", title="Body too large")
+                out.write(chunk)
+        if not size:
+            raise Problem(400, "the body is empty: send the MARC file as it is")
+        label = Path(name or "submitted.mrc").name or "submitted.mrc"
+        try:
+            result = await run_in_threadpool(writer.call, "ingest", path=path, name=label)
+        except StoreError as exc:
+            raise Problem(503, f"the file could not be loaded: {exc}", headers={"Retry-After": "5"}) from None
+    finally:
+        if os.path.exists(path):
+            os.unlink(path)
+    request.state.audit = {"file": label, "bytes": size, "exit": result["exit"]}
+    status = 200 if result["exit"] == 0 else 422
+    return JSONResponse({"file": label, "bytes": size, **result}, status_code=status)
+
+
+def merge_patch(target, patch):
+    """RFC 7386 JSON Merge Patch."""
+    if not isinstance(patch, dict):
+        return patch
+    out = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = merge_patch(out.get(key), value)
+    return out
