@@ -26,7 +26,7 @@ from metadatabronn.pipeline import Settings, ingest
 from metadatabronn.web import create_app
 from metadatabronn.web.apikeys import add_key, read_keys
 from metadatabronn.web.audit import Audit
-from metadatabronn.web.auth import AuthSettings, Authenticator, Principal, require
+from metadatabronn.web.auth import AuthSettings, Authenticator, Principal, authenticator, require
 
 from .conftest import DATA
 from .oidc import Provider, free_port
@@ -337,7 +337,8 @@ def test_an_api_key_writes_until_revoked_without_a_restart(live, tmp_path, capsy
     key, _ = add_key(path, "bibsent-robot", "bibsent", ["write:work"])
     settings = AuthSettings.from_env({"METADATABRONN_API_KEYS": str(path)})
     assert settings.enabled and settings.issuer is None
-    live.state.auth = Authenticator(settings)
+    live.state.auth = authenticator(settings)
+    assert live.state.auth.describe() == f"writes accepted with 1 API keys from {path}"
     for headers in ({"Authorization": f"Bearer {key}"}, {"X-API-Key": key}):
         r = post(live, headers=headers)
         assert r.status_code == 200, r.text
@@ -357,7 +358,7 @@ def test_an_api_key_writes_until_revoked_without_a_restart(live, tmp_path, capsy
     assert key not in r.text and key not in json.dumps(audit_lines(live))
     assert audit_lines(live)[-1]["refused"].startswith("this API key was revoked")
     # a file whose keys are all revoked makes no writer
-    assert not AuthSettings(keys_file=path).enabled
+    assert not AuthSettings(keys_file=path).enabled and authenticator(AuthSettings(keys_file=path)) is None
     with pytest.raises(UsageError, match="no live API key"):
         keys_cli(["keys", "revoke", "bibsent-robot"], capsys)
 
