@@ -192,7 +192,7 @@ def test_a_token_signed_by_another_key_with_the_providers_kid_is_refused(provide
     # a kid the provider does not publish
     r = post(live, token=forged(claims, {"kid": "not-a-key-of-the-provider"}))
     assert r.json()["detail"] == "the token is signed by a key the issuer does not publish"
-    assert auth.keys.keys is not None
+    assert auth.jwks.keys is not None
 
 
 def test_no_none_algorithm_and_no_hmac_with_the_public_key(provider, live):
@@ -251,7 +251,7 @@ def test_a_key_rotated_at_the_provider_is_taken_without_a_restart(live):
         r = post(live, token=old)  # and the withdrawn one no longer
         assert r.status_code == 401
         assert r.json()["detail"] == "the token's signature does not verify with the issuer's keys"
-        assert auth.keys.keys and len(auth.keys.keys) == 1
+        assert auth.jwks.keys and len(auth.jwks.keys) == 1
 
         # a key withdrawn while none of its tokens came is dropped once the cache is jwks_max_age old
         clock.t += 100

@@ -3,7 +3,9 @@ HEAD and OPTIONS): when, what, from where, who, and the result.
 
 The file is opened for appending (``O_APPEND``) and each line goes out in one ``write()``, so
 several server processes can share it without interleaving lines; a lock keeps this process's
-threads in turn. Writing it never breaks a request: a failure is logged and the answer goes out.
+threads in turn. The line is written as the answer begins, before its first byte leaves, so a
+client holding its answer finds its line. Writing it never breaks a request: a failure is logged
+and the answer goes out.
 What an endpoint wants recorded besides (the entity's IRI, the outcome) it puts in
 ``scope["state"]["audit"]`` (``request.state.audit``), a dict merged into the line.
 """
@@ -52,21 +54,21 @@ class Audit:
             return await self.app(scope, receive, send)
         # The endpoint's request.state is this very dict only if it exists before the app runs.
         state = scope.setdefault("state", {})
-        began, status = time.monotonic(), None
+        began, written = time.monotonic(), False
 
         async def sending(message):
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
+            nonlocal written
+            if message["type"] == "http.response.start" and not written:
+                # before the answer goes out: a client that has its answer finds its line
+                written = True
+                self.record(scope, state, message["status"], time.monotonic() - began)
             await send(message)
 
         try:
             await self.app(scope, receive, sending)
-        except BaseException:
-            status = status or 500
-            raise
         finally:
-            self.record(scope, state, status, time.monotonic() - began)
+            if not written:  # no answer began: the app failed (the server answers 500)
+                self.record(scope, state, 500, time.monotonic() - began)
 
     def record(self, scope, state, status: int | None, seconds: float) -> None:
         try:

@@ -219,13 +219,13 @@ class Authenticator:
     def __init__(self, settings: AuthSettings, *, now=time.time, monotonic=time.monotonic):
         self.settings = settings
         self._now = now
-        self.keys = _KeyCache(settings, monotonic) if settings.issuer else None
+        self.jwks = _KeyCache(settings, monotonic) if settings.issuer else None
         self.ring = KeyRing(settings.keys_file) if settings.keys_file is not None else None
 
     def describe(self) -> str:
         """One line for the server's start: what it accepts."""
         parts = []
-        if self.keys is not None:
+        if self.jwks is not None:
             parts.append(f"OpenID Connect tokens from {self.settings.issuer} for {self.settings.audience}")
         if self.ring is not None:
             parts.append(f"{self.ring.live()} API keys from {self.ring.path}")
@@ -234,9 +234,9 @@ class Authenticator:
     def warm(self) -> None:
         """Fetch the issuer's keys now (at start) rather than at the first write; a failure is
         logged, and tried again then."""
-        if self.keys is not None:
+        if self.jwks is not None:
             try:
-                self.keys.current()
+                self.jwks.current()
             except Problem:
                 pass
 
@@ -267,7 +267,7 @@ class Authenticator:
         return Principal(org=key.org, user=key.name, scopes=frozenset(key.scopes), method="key")
 
     def _token(self, token: str) -> Principal:
-        if self.keys is None:
+        if self.jwks is None:
             raise _invalid("this server accepts no OpenID Connect tokens (no issuer configured)")
         claims = self.verify(token)
         s = self.settings
@@ -296,23 +296,23 @@ class Authenticator:
         alg, kid = header.get("alg"), header.get("kid")
         if not isinstance(alg, str) or not any(alg in algs for algs in _ALGORITHMS.values()):
             raise _invalid(f"tokens signed with {alg!r} are not accepted")
-        keys = self.keys.current()
+        keys = self.jwks.current()
         fitting = [k for raw, k in keys if _fits(raw, alg, kid)]
         refreshed = False
-        if not fitting and self.keys.refresh():  # a key new at the provider (rotated)
+        if not fitting and self.jwks.refresh():  # a key new at the provider (rotated)
             refreshed = True
-            fitting = [k for raw, k in self.keys.keys if _fits(raw, alg, kid)]
+            fitting = [k for raw, k in self.jwks.keys if _fits(raw, alg, kid)]
         if not fitting:
             raise _invalid("the token is signed by a key the issuer does not publish")
         decoded = self._decode(token, alg, fitting)
-        if decoded is None and kid is None and not refreshed and self.keys.refresh():
+        if decoded is None and kid is None and not refreshed and self.jwks.refresh():
             # without a kid a rotated key looks like a bad signature: look at the keys once more
-            decoded = self._decode(token, alg, [k for raw, k in self.keys.keys if _fits(raw, alg, kid)])
+            decoded = self._decode(token, alg, [k for raw, k in self.jwks.keys if _fits(raw, alg, kid)])
         if decoded is None:
             raise _invalid("the token's signature does not verify with the issuer's keys")
         audience = self.settings.audience
         registry = jwt.JWTClaimsRegistry(now=lambda: int(self._now()), leeway=self.settings.leeway,
-                                         iss={"essential": True, "value": self.keys.issuer},
+                                         iss={"essential": True, "value": self.jwks.issuer},
                                          aud={"essential": True, "value": audience},
                                          exp={"essential": True}, sub={"essential": True})
         try:
