@@ -123,7 +123,7 @@ def test_a_merged_entity_redirects_to_its_survivor(golden_store):
     a, b = merged(golden_store)
     with TestClient(create_app(golden_store, BASE, query_workers=1, refresh=0)) as client:
         r = client.get(b[len(BASE):] + "?format=turtle", follow_redirects=False)
-        assert r.status_code == 301
+        assert r.status_code == 308
         assert r.headers["location"].endswith(a[len(BASE):] + "?format=turtle")
         assert client.get(r.headers["location"]).status_code == 200
 

@@ -9,6 +9,7 @@ language, datatype))``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from dataclasses import dataclass, field
@@ -97,6 +98,11 @@ def _body(iri: str, kind: str, statements: list[Statement], store: Store) -> lis
     return values
 
 
+@functools.lru_cache(maxsize=8)
+def _profile(name: str):
+    return load_profile(name)  # read once per process: the tables do not change under a writer
+
+
 def _gate(iri: str, rows: list[E.Row], profile: str) -> None:
     data = Data()
     props: dict[str, list[Term]] = {}
@@ -107,7 +113,7 @@ def _gate(iri: str, rows: list[E.Row], profile: str) -> None:
         if term not in props.setdefault(p, []):
             props[p].append(term)
     data.values[iri] = props
-    results = [r for r in check(data, load_profile(profile)) if r.focus == iri]
+    results = [r for r in check(data, _profile(profile)) if r.focus == iri]
     violations = [r for r in results if r.severity == VIOLATION]
     if violations:
         report = {"profile": profile, "conforms": False, "results": [

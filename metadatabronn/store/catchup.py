@@ -114,8 +114,7 @@ def _later_than_load(store: Store, graph: str, when: str) -> bool:
 
 def _graphs_naming(store: Store, entity: str) -> set[str]:
     prefix = f"{store.base}/record/"
-    return {q.graph_name.value for q in store._store.quads_for_pattern(None, None, ox.NamedNode(entity), None)
-            if isinstance(q.graph_name, ox.NamedNode) and q.graph_name.value.startswith(prefix)}
+    return {g for g in store.graphs_naming_any(entity) if g.startswith(prefix)}
 
 
 # keeping in step ---------------------------------------------------------------------------------

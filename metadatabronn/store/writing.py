@@ -64,6 +64,17 @@ class Writing:
 
     FORGET_LIMIT = 50_000
 
+    def graphs_naming_any(self, iri: str, limit: int | None = None) -> list[str]:
+        """The named graphs with a statement whose object is ``iri``. Asked of the query engine:
+        an entity edited often is named by as many change-log entries, each of which a loop
+        over the statements here would make a Python object of."""
+        try:
+            node = ox.NamedNode(iri)
+        except ValueError:
+            return []
+        text = f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?s ?p {node} }} }}" + (f" LIMIT {limit}" if limit else "")
+        return [row["g"].value for row in self._store.query(text)]
+
     def forget_copies(self, named: Iterable[str], *, everything: bool = False) -> None:
         """After an edit: the copies (:mod:`.copies`) of the IRIs it names and of the record
         graphs naming them go, or all of them after a drop of whole graphs. What an edit changes
@@ -73,12 +84,11 @@ class Writing:
         stale: set[str] = set()
         for value in () if everything else named:
             stale.add(value)
-            for q in self._store.quads_for_pattern(None, None, ox.NamedNode(value), None):
-                if isinstance(q.graph_name, ox.NamedNode):
-                    stale.add(q.graph_name.value)
-                    if len(stale) > self.FORGET_LIMIT:  # a class or a vocabulary term: cheaper to drop all
-                        everything = True
-                        break
+            for g in self.graphs_naming_any(value, self.FORGET_LIMIT + 1):
+                stale.add(g)
+                if len(stale) > self.FORGET_LIMIT:  # a class or a vocabulary term: cheaper to drop all
+                    everything = True
+                    break
             if everything:
                 break
         with self.catalogue.transaction() as conn:
