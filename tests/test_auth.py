@@ -262,6 +262,65 @@ def test_a_key_rotated_at_the_provider_is_taken_without_a_restart(live):
         assert post(live, token=newer_token).status_code == 401
 
 
+class KeyedIssuer:
+    """An issuer of our own, served over HTTP (discovery and JWKS), whose keys carry a ``kid`` as
+    most providers' do (the mock's tokens name none): an RSA key stating its algorithm, an EC one."""
+
+    def __init__(self):
+        import http.server
+
+        self.rsa = jwk.RSAKey.generate_key(2048, parameters={"kid": "rsa-1", "alg": "RS256"})
+        self.ec = jwk.ECKey.generate_key("P-256", parameters={"kid": "ec-1"})
+        port = free_port()
+        self.issuer = f"http://127.0.0.1:{port}"
+        documents = {"/.well-known/openid-configuration": {"issuer": self.issuer, "jwks_uri": f"{self.issuer}/keys"},
+                     "/keys": {"keys": [self.rsa.as_dict(private=False), self.ec.as_dict(private=False)]}}
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = json.dumps(documents[self.path]).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def token(self, key, alg: str, header: dict | None = None, **claims) -> str:
+        body = {"iss": self.issuer, "aud": AUDIENCE, "sub": "u1", "org": "nb", "scope": "openid write:work",
+                "exp": int(time.time()) + 600, **claims}
+        return jws.serialize_compact({"alg": alg, "kid": key.kid, **(header or {})}, json.dumps(body).encode(), key,
+                                    algorithms=[alg])
+
+
+def test_tokens_naming_their_key_by_kid(live):
+    issuer = KeyedIssuer()
+    try:
+        oidc(issuer, live)
+        for key, alg in ((issuer.rsa, "RS256"), (issuer.ec, "ES256")):
+            r = post(live, token=issuer.token(key, alg))
+            assert r.status_code == 200, r.text
+            assert r.json()["scopes"] == ["openid", "write:work"]
+        # signed by the EC key but naming the RSA one; an algorithm other than the key states
+        r = post(live, token=issuer.token(issuer.ec, "ES256", {"kid": "rsa-1"}))
+        assert r.status_code == 401
+        same_key = jwk.RSAKey.import_key({k: v for k, v in issuer.rsa.as_dict(private=True).items() if k != "alg"})
+        assert post(live, token=issuer.token(same_key, "PS256")).json()["detail"] == (
+            "the token is signed by a key the issuer does not publish")
+        # a token another issuer made, signed with a key this one publishes
+        r = post(live, token=issuer.token(issuer.rsa, "RS256", iss="https://elsewhere.example.org"))
+        assert r.json()["detail"] == "the token was issued by another issuer"
+        r = post(live, token=issuer.token(issuer.rsa, "RS256", nbf=int(time.time()) + 3600))
+        assert r.json()["detail"] == "the token is not valid yet"
+    finally:
+        issuer.server.shutdown()
+
+
 def test_an_unreachable_provider_is_503_and_logged(live, caplog):
     port = free_port()  # nothing listens there
     oidc(Provider({}, port=port), live)
