@@ -84,6 +84,7 @@ class Loader:
         self.totals: dict[str, int] = counts  # after the last batch written
         self._keys: dict[str, str | None] = {}  # key → the IRI the store gives it, or None
         self._minted: set[str] = set()  # entities whose core is in the store or on its way
+        self._merged: dict[str, str] = {}  # a minted entity a cataloguer merged -> its survivor
         self._inflight: deque[_Batch] = deque()  # handed to the writer, oldest first
         self._lock = threading.Lock()
         self._queue: queue.Queue = queue.Queue(maxsize=2)
@@ -123,8 +124,17 @@ class Loader:
     def _is_minted(self, entity: str) -> bool:
         if entity in self._minted:
             return True
-        if any(entity in b.cores for b in self._unwritten()) or self.store.has_core(entity):
+        if any(entity in b.cores for b in self._unwritten()):
             self._remember(entity)
+            return True
+        if self.store.has_core(entity):
+            self._remember(entity)
+            # Merged into another (an agent, a concept: no key to move)? Looked up once, with the core.
+            survivor, seen = self.store.successor(entity), {entity}
+            while survivor is not None and survivor not in seen:
+                self._merged[entity] = survivor
+                seen.add(survivor)
+                survivor = self.store.successor(survivor)
             return True
         return False
 
@@ -196,7 +206,12 @@ class Loader:
                 elif known is not None:  # the key is in the entity's core: it is minted
                     updated.append((feed.class_of_core(core), iri))
                     continue
-                elif not self._is_minted(iri):
+                elif self._is_minted(iri):
+                    if iri in self._merged:  # a cataloguer merged it: the record names the survivor
+                        survivor = self._merged[iri]
+                        text = text.replace(f"<{iri}>".encode(), f"<{survivor}>".encode())
+                        work = survivor if work == iri else work
+                else:
                     self._remember(iri)
                     batch.cores.add(iri)
                     batch.parts.append(core)

@@ -31,6 +31,8 @@ from .catalogue import Catalogue
 from .layout import (AS_TOMBSTONE, COUNTED, MB_BASE_IRI, MB_ENTITY_COUNTS, MB_LAST_SEQUENCE, MB_SEQUENCE, RDF_TYPE,
                      STORE_GRAPH, changes_graph, pending_graph)
 from .reading import Reading
+
+DCT_IS_REPLACED_BY = "http://purl.org/dc/terms/isReplacedBy"
 from .sparql import named_iris, network, wiping
 from .writing import Writing, store_failure
 
@@ -160,6 +162,15 @@ class Store(Writing, Reading):
         for _ in self._store.quads_for_pattern(node, ox.NamedNode(RDF_TYPE), None, ox.DefaultGraph()):
             return True
         return False
+
+    def successor(self, entity: str) -> str | None:
+        """The entity a minted entity was merged into (``dcterms:isReplacedBy``), if it was."""
+        node = _node(entity)
+        if node is None:
+            return None
+        for q in self._store.quads_for_pattern(node, ox.NamedNode(DCT_IS_REPLACED_BY), None, ox.DefaultGraph()):
+            return q.object.value
+        return None
 
     def next_sequence(self) -> int:
         """The next change-log sequence number: one after the last given out. A store from

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import pyoxigraph as ox
 
 from ..errors import MergeRefused
+from ..mapping.terms import OWL_SAMEAS
 from ..rdf import MB_KEY
 from .feed import DCT_IS_REPLACED_BY, KIND_OF_CLASS, class_of, manifestation_of_graph, replacement
 from .layout import STORE_GRAPH
@@ -80,7 +81,7 @@ DELETE {{ GRAPH ?g {{ ?s ?p {o} }} }} INSERT {{ GRAPH ?g {{ ?s ?p {n} }} }} WHER
 DELETE {{ GRAPH ?g {{ {o} ?p ?x }} }} INSERT {{ GRAPH ?g {{ {n} ?p ?x }} }} WHERE {{ GRAPH ?g {{ {o} ?p ?x }} {kept} }} ;
 DELETE {{ ?s ?p {o} }} INSERT {{ ?s ?p {n} }} WHERE {{ ?s ?p {o} }} ;
 DELETE {{ {o} <{MB_KEY}> ?k }} INSERT {{ {n} <{MB_KEY}> ?k }} WHERE {{ {o} <{MB_KEY}> ?k }} ;
-INSERT DATA {{ {o} <{DCT_IS_REPLACED_BY}> {n} }}
+INSERT DATA {{ {o} <{DCT_IS_REPLACED_BY}> {n} ; <{OWL_SAMEAS}> {n} }}
 """
     try:
         store._store.update(sparql)
