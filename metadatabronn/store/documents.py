@@ -2,9 +2,14 @@
 
 A manifestation's document is its record's graph (the tombstone, once deleted); any other
 entity's is its statements in the default graph (its core, and what edits in the well added
-there). Together, over every entity the change feed names, they are the store less its own
-bookkeeping, so a mirror that replaces each document it is told of holds what the well holds.
-Read from the copies (:mod:`.copies`) where the snapshot may use them, else from the store.
+there) and the writer graphs its core links with ``mb:statedIn`` (what each organisation says of
+it: :mod:`.editing`), whole, with their graph names. Together, over every entity the change feed
+names, they are the store less its own bookkeeping, so a mirror that replaces each document it is
+told of holds what the well holds. A writer graph goes with the entity that links it, not with the
+entities it speaks of (after a merge, the merged entity's graph speaks of the survivor): a write
+replaces the writer's graph and announces the entity whose core links it, so the graph changes
+only when that entity is announced. Read from the copies (:mod:`.copies`) where the snapshot may
+use them (cores and record graphs), else from the store; writer graphs always from the store.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
+from .editing import MB_STATED_IN
 
 if TYPE_CHECKING:
     from .core import Store
@@ -22,8 +28,15 @@ if TYPE_CHECKING:
 @dataclass(frozen=True, slots=True)
 class Document:
     iri: str
-    graph: str | None  # the named graph it is, or None: the entity's statements in the default graph
+    graph: str | None  # the named graph it is, or None: the entity's default-graph statements and writer graphs
     nquads: str  # empty: the well holds nothing of it (a mirror drops its copy)
+
+
+def linked_graphs(quads) -> list[str]:
+    """The writer graphs an entity's core links (``mb:statedIn``), among its default-graph quads."""
+    return sorted({q.object.value for q in quads
+                   if q.predicate.value == MB_STATED_IN and isinstance(q.object, ox.NamedNode)
+                   and isinstance(q.graph_name, ox.DefaultGraph)})
 
 
 def graph_of(base: str, iri: str) -> str | None:
@@ -49,6 +62,9 @@ def documents(store: Store, iris: list[str]) -> list[Document]:
         else:  # a core's copy is its default-graph statements; a record's, its graph's
             quads = [q for q in quads if (q.graph_name == ox.NamedNode(g) if g is not None
                                           else isinstance(q.graph_name, ox.DefaultGraph) and q.subject.value == iri)]
+        if g is None:
+            for linked in linked_graphs(quads):
+                quads += store._store.quads_for_pattern(None, None, None, ox.NamedNode(linked))
         body = ox.serialize(sorted(quads, key=str), format=ox.RdfFormat.N_QUADS) if quads else b""
         out.append(Document(iri, g, body.decode("utf-8")))
     return out

@@ -2,7 +2,9 @@
 
 A mirror holds the well's quads less the well's own bookkeeping (:func:`comparable` says which):
 a dump loads it whole, and each document the change feed leads to replaces what the mirror holds
-of one entity (a manifestation's record graph, or another entity's default-graph statements).
+of one entity (a manifestation's record graph, or another entity's default-graph statements with
+the writer graphs its core links: those the mirror's copy of the core linked are dropped, those
+the document's core links are loaded).
 Replacing is idempotent, so a run cut short between a write and the saving of its position
 repeats that write harmlessly; and each entity is written whole in one transaction, so a reader
 of the mirror never sees one half replaced.
@@ -26,7 +28,7 @@ from typing import Iterable
 import pyoxigraph as ox
 
 from ..errors import MirrorError
-from .documents import Document
+from .documents import Document, linked_graphs
 from .layout import MB_BASE_IRI, STORE_GRAPH, changes_graph, pending_graph
 
 log = logging.getLogger(__name__)
@@ -93,10 +95,15 @@ class MirrorStore:
             if doc.graph is not None:
                 removals.append(f"DROP SILENT GRAPH <{doc.graph}>")
             else:
+                removals += [f"DROP SILENT GRAPH <{g}>" for g in self._linked(doc.iri)]
                 removals.append(f"DELETE WHERE {{ <{doc.iri}> ?p ?o }}")
-            if quads:
-                body = " ".join(f"{q.subject} {q.predicate} {q.object} ." for q in quads)
-                inserts.append(f"GRAPH <{doc.graph}> {{ {body} }}" if doc.graph is not None else body)
+            by_graph: dict[str | None, list[str]] = {}
+            for q in quads:
+                g = q.graph_name.value if isinstance(q.graph_name, ox.NamedNode) else None
+                by_graph.setdefault(g, []).append(f"{q.subject} {q.predicate} {q.object} .")
+            for g, lines in by_graph.items():
+                body = " ".join(lines)
+                inserts.append(f"GRAPH <{g}> {{ {body} }}" if g is not None else body)
         try:
             if removals:
                 text = " ;\n".join(removals)
@@ -117,6 +124,10 @@ class MirrorStore:
             return True
         return False
 
+    def _linked(self, iri: str) -> list[str]:
+        """The writer graphs the mirror's copy of an entity's core links."""
+        return linked_graphs(self._store.quads_for_pattern(ox.NamedNode(iri), None, None, ox.DefaultGraph()))
+
     @staticmethod
     def _parse(doc: Document) -> list[ox.Quad]:
         if not doc.nquads:
@@ -127,10 +138,19 @@ class MirrorStore:
             raise MirrorError(f"the document of {doc.iri} is not N-Quads: {exc}") from exc
         if doc.graph is not None and doc.nquads.count(f" <{doc.graph}> .\n") == doc.nquads.count("\n") == len(quads):
             return quads  # a line a statement, each ending in its graph: checked in C, not per statement
-        wanted = ox.NamedNode(doc.graph) if doc.graph is not None else ox.DefaultGraph()
+        core = ox.NamedNode(doc.iri)
+        if doc.graph is not None:
+            wanted = {ox.NamedNode(doc.graph)}
+        else:  # the core, and the writer graphs the core itself links
+            wanted = {ox.DefaultGraph(), *(ox.NamedNode(g) for g in
+                                           linked_graphs(q for q in quads if q.subject == core))}
         for q in quads:
-            if q.graph_name != wanted:  # a document speaks of its own graph only
-                raise MirrorError(f"the document of {doc.iri} holds a statement outside its graph: {q}")
+            if q.graph_name not in wanted:  # a document speaks of its own graphs only
+                raise MirrorError(f"the document of {doc.iri} holds a statement outside its graphs: {q}")
+            # (what the mirror removes of a core is its entity's statements: any other would stay)
+            if doc.graph is None and q.subject != core and isinstance(q.graph_name, ox.DefaultGraph):
+                raise MirrorError(f"the document of {doc.iri} holds a statement about another entity in the "
+                                  f"default graph: {q}")
         return quads
 
     def flush(self) -> None:
