@@ -77,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="compact the store after the load: auto (default) when the run wrote at least a quarter "
                         "of the records the store then holds, always, or never")
     i.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    i.add_argument("--server", help="submit the files to a running server taking writes (its URL) instead of "
+                   "loading them into a store here; it loads them as this command would")
+    i.add_argument("--token", help="with --server: an OpenID Connect bearer token or API key with the scope "
+                   "'ingest' (env METADATABRONN_TOKEN)")
     i.set_defaults(func=_ingest)
 
     q = sub.add_parser("query", parents=[common], help="run a SPARQL query over the store")

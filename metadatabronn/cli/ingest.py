@@ -15,6 +15,8 @@ def _ingest(args) -> int:
     from ..pipeline import Settings, ingest
     from ..pipeline.run import check_inputs, directory_problem
 
+    if args.server:
+        return _submit(args)
     _check_report("--report", args.report)
     if args.rejects:
         problem = directory_problem(Path(args.rejects))
@@ -124,3 +126,50 @@ def _fields_held(entry: dict) -> str:
         return f"nothing but {tags[0]}"
     shown = ", ".join(tags[:12]) + (", ..." if len(tags) > 12 else "")
     return f"{len(tags)} fields: {shown}"
+
+
+def _submit(args) -> int:
+    """Each file sent to ``POST /records`` of a server that holds the store for writing."""
+    import os
+
+    import httpx
+
+    from ..errors import MetadatabronnError
+    from ..pipeline.run import check_inputs
+
+    check_inputs(args.files)
+    token = args.token or os.environ.get("METADATABRONN_TOKEN")
+    if not token:
+        raise UsageError("--server needs a credential: --token or METADATABRONN_TOKEN (a bearer token or API key "
+                         "with the scope 'ingest')", usage=False)
+    url = args.server.rstrip("/") + "/records"
+    failed = 0
+    for name in args.files:
+        with open(name, "rb") as body:
+            try:
+                r = httpx.post(url, params={"name": Path(name).name}, content=body, timeout=None,
+                               headers={"Authorization": f"Bearer {token}", "Content-Type": "application/octet-stream"})
+            except httpx.HTTPError as exc:
+                raise MetadatabronnError(f"the server at {args.server} cannot be reached: {exc}") from None
+        try:
+            answer = r.json()
+        except ValueError:
+            answer = {"detail": r.text[:500]}
+        if r.status_code >= 400 and "summary" not in answer:
+            sys.stderr.write(f"metadatabronn: error: {name}: {r.status_code} {answer.get('detail', answer)}\n")
+            failed += 1
+            continue
+        summary = answer.get("summary") or {}
+        if args.report:
+            Path(args.report).write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+        if not args.quiet:
+            sys.stdout.write(f"{name}: submitted to {args.server}\n")
+            for key in ("records_read", "records_stored", "records_new", "records_updated", "records_unchanged",
+                        "records_deleted", "records_rejected"):
+                if key in summary:
+                    sys.stdout.write(f"  {key.replace('_', ' '):<20}{summary[key]:>9,}\n")
+        for line in answer.get("messages") or ():
+            if "error" in line:
+                sys.stderr.write(f"{line}\n")
+        failed += answer.get("exit", 0) != 0
+    return 1 if failed else 0
