@@ -27,6 +27,7 @@ from fastapi.responses import Response
 
 from ..mapping import terms as T
 from ..mapping.text import isbn13
+from ..store.editing import state_tag
 from ..store.bundle import AGENT_CLASSES, WorkBundle, deleted_with, generated, read_bundle, works_of
 from .entities import _STATES, _parse_time, _send
 from .problems import Problem
@@ -269,7 +270,8 @@ def _render(app_key: int, iri: str, base_url: str) -> tuple[bytes, str, str, str
         raise Problem(404, f"{iri} is not a work")
     body = json.dumps(document(bundle, base_url.rstrip("/") + CONTEXT_PATH), ensure_ascii=False,
                       indent=1).encode("utf-8") + b"\n"
-    etag = 'W/"' + hashlib.blake2b(body, digest_size=10).hexdigest() + '"'
+    # The work's state first (what a write's If-Match is compared with), then these bytes.
+    etag = f'"{state_tag(state.store.about(iri, raw=True))}.b{hashlib.blake2b(body, digest_size=6).hexdigest()}"'
     stamps = generated(state.store, bundle.graphs)
     change = state.store.latest_change(iri, shared=True)  # an edit of the work in the well
     if change:
