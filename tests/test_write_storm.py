@@ -19,7 +19,7 @@ from collections import Counter, defaultdict
 import httpx
 import pyoxigraph as ox
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, event, given, settings, strategies as st
 
 from metadatabronn.validate import VIOLATION, Data, check, load_profile
 from metadatabronn.validate import reference
@@ -33,12 +33,14 @@ MB = "https://w3id.org/metadatabronn/ns#"
 WELLS_OWN = {MB + "key", MB + "statedIn"}
 
 
-@pytest.fixture(scope="module")
-def well(tmp_path_factory):
+@pytest.fixture(scope="module", params=[1, 2], ids=["one-process", "two-processes"])
+def well(request, tmp_path_factory):
+    """A server of one HTTP process, and one of two (each with its own snapshot, so a read
+    after a write may come to a process that did not take the write)."""
     port = free_port()
     store = tmp_path_factory.mktemp("storm") / "store"
     keys = make_store(store, f"http://127.0.0.1:{port}")
-    with serving(store, port, keys) as served:
+    with serving(store, port, keys, None, "--http-workers", str(request.param)) as served:
         yield served
 
 
@@ -107,3 +109,99 @@ def test_the_conflict_storm_loses_nothing(well):
         assert updates[work] == len(landed[work]) == audited[work], work
         doc, _ = well.read(work)  # and so from the fresh snapshot
         assert doc["note"].split() == [token for _, token in sorted(landed[work])]
+
+
+# --- properties ------------------------------------------------------------------------------
+
+SKOS_CONCEPT = "http://www.w3.org/2004/02/skos/core#Concept"
+SUBJECT = "http://rdaregistry.info/Elements/w/P10256"
+LANGUAGES = st.sampled_from([None, "en", "nb", "nn", "se", "de-CH"])
+TEXT = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=24)
+
+
+@pytest.fixture(scope="module")
+def props(tmp_path_factory):
+    """A server for the properties, the work they write and the concepts a body may name."""
+    port = free_port()
+    store = tmp_path_factory.mktemp("props") / "store"
+    keys = make_store(store, f"http://127.0.0.1:{port}")
+    with serving(store, port, keys) as served:
+        served.work = served.sparql(f"SELECT ?w WHERE {{ ?w a <{WORK}> }} ORDER BY ?w LIMIT 1")[0]["w"]
+        served.concepts = [r["c"] for r in served.sparql(
+            f"SELECT ?c WHERE {{ ?c a <{SKOS_CONCEPT}> }} ORDER BY ?c LIMIT 12")]
+        yield served
+
+
+def triples_of(well, iri: str) -> set:
+    """The triples a GET of ``iri`` gives (N-Triples), as (predicate, object) of ``iri``."""
+    r = well.get(iri, "ntriples")
+    assert r.status_code == 200, r.text
+    return {(t.predicate, t.object) for t in ox.parse(r.content, format=ox.RdfFormat.N_TRIPLES)
+            if t.subject == ox.NamedNode(iri)}
+
+
+def _literal(text: str, lang: str | None):
+    return ox.Literal(text, language=lang) if lang else ox.Literal(text)
+
+
+@st.composite
+def bodies(draw, concepts: list[str]):
+    """What a body changes: 0-2 preferred titles (one is what the profile wants), 0-3 notes,
+    any of the store's concepts as subjects; titles and notes with or without a language."""
+    # Each text once per element: the same text with and without a language makes the writer
+    # fail (test_writes.py, test_the_same_text_in_two_languages_is_written); widen this when it
+    # does not.
+    count = draw(st.sampled_from([1, 1, 1, 1, 1, 0, 2, 2]))  # most bodies the gate takes
+    titles = draw(st.lists(st.tuples(TEXT, LANGUAGES), min_size=count, max_size=count, unique_by=lambda t: t[0]))
+    notes = draw(st.lists(st.tuples(TEXT, LANGUAGES), max_size=3, unique_by=lambda t: t[0]))
+    subjects = draw(st.lists(st.sampled_from(concepts), max_size=4, unique=True))
+    fmt = draw(st.sampled_from(["text/turtle", "application/n-triples"]))
+    return titles, notes, subjects, fmt
+
+
+def _body(well, current: set, change) -> tuple[set, bytes, str]:
+    titles, notes, subjects, media = change
+    iri = ox.NamedNode(well.work)
+    kept = {(p, o) for p, o in current if p.value not in (TITLE, NOTE, SUBJECT)}
+    wanted = kept | {(ox.NamedNode(TITLE), _literal(t, lang)) for t, lang in titles} \
+        | {(ox.NamedNode(NOTE), _literal(t, lang)) for t, lang in notes} \
+        | {(ox.NamedNode(SUBJECT), ox.NamedNode(c)) for c in subjects}
+    fmt = ox.RdfFormat.TURTLE if media == "text/turtle" else ox.RdfFormat.N_TRIPLES
+    text = ox.serialize([ox.Triple(iri, p, o) for p, o in sorted(wanted, key=str)], format=fmt)
+    return wanted, text, media
+
+
+def _verdicts(iri: str, wanted: set) -> tuple[set, set]:
+    """The violations of the entity's data by the fast checker and by pySHACL, as
+    (focus, path, component, shape)."""
+    profile = load_profile("base")
+    quads = [ox.Quad(ox.NamedNode(iri), p, o) for p, o in wanted]
+    fast = check(Data.from_quads(quads), profile)
+    slow = reference.validate(ox.serialize(quads, format=ox.RdfFormat.N_QUADS).decode(), profile)
+    key = lambda results: {(r.focus, r.path, r.component, r.shape) for r in results  # noqa: E731
+                           if r.focus == iri and r.severity == VIOLATION}
+    return key(fast), key(slow)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_put_reads_back_as_written_and_the_gate_is_the_profile(props, data):
+    well = props
+    current = triples_of(well, well.work)
+    change = data.draw(bodies(well.concepts))
+    wanted, text, media = _body(well, current, change)
+    fast, slow = _verdicts(well.work, wanted)
+    assert fast == slow
+    event("refused by the profile" if fast else "taken")
+    _, etag = well.read(well.work)
+    r = well.put(well.work, text, etag, media=media)
+    if fast:
+        assert r.status_code == 422, r.text
+        report = r.json()["report"]["results"]
+        assert {(x["focus_node"], x["path"], x["constraint_component"], x["source_shape"]) for x in report
+                if x["severity"] == "Violation"} == fast
+        assert triples_of(well, well.work) == current  # nothing written
+    else:
+        assert r.status_code == 200, r.text
+        own = lambda ts: {(p, o) for p, o in ts if p.value not in WELLS_OWN}  # noqa: E731
+        assert own(triples_of(well, well.work)) == own(wanted)
