@@ -88,16 +88,49 @@ def test_merge_moves_records_keeps_their_marc_and_says_deprecate(golden_store):
     finally:
         store.close()
     new = activities(golden_store, seen)
-    assert new[:2] == [("Deprecate", b, "work", a), ("Update", a, "work", None)]
+    assert new[0] == ("Deprecate", b, "work", a) and ("Update", a, "work", None) in new
     # The merged work's expression now realises the survivor: its core changed.
     assert ("Update", expression, "expression", None) in new
     # The record that moved changed; the survivor's own record did not.
     assert {iri for verb, iri, kind, _ in new if kind == "manifestation"} == {f"{BASE}/manifestation/DLC-00024119"}
-    # Each record keeps its own values: MARC out is what it was (005 says when it changed).
+    # Records that did not move are as they were (005 says when a record changed); the one that
+    # moved keeps its own values and shows the merge: the survivor's preferred title as its 240.
     after = marc_by_control(golden_store)
     assert set(after) == set(before)
+    moved = next(c for c in before if c.strip() == "00024119")
     for control in before:
-        assert fields_but_005(after[control]) == fields_but_005(before[control]), control
+        if control != moved:
+            assert fields_but_005(after[control]) == fields_but_005(before[control]), control
+    gained = [f for f in fields_but_005(after[moved]) if f not in fields_but_005(before[moved])]
+    store = Store(golden_store, BASE, read_only=True)
+    try:
+        title = store.values(a, T.W_PREFERRED_TITLE)[0]
+    finally:
+        store.close()
+    assert [f[:4] for f in gained] == ["=240"] and title in gained[0]
+    assert [f for f in fields_but_005(before[moved]) if f not in fields_but_005(after[moved])] == []
+
+
+def test_a_merged_agent_shows_in_the_headings_of_the_records_that_moved(golden_store):
+    before = marc_by_control(golden_store)
+    store = Store(golden_store, BASE)
+    try:
+        rows = list(store.query(f"SELECT DISTINCT ?a ?g WHERE {{ GRAPH ?g {{ ?w <{T.W_CREATOR}> ?a }} }} ORDER BY ?a"))
+        agents = list(dict.fromkeys(r["a"].value for r in rows))
+        old, survivor = agents[0], agents[1]
+        graphs = {r["g"].value for r in rows if r["a"].value == old}
+        merge(store, old, survivor)
+    finally:
+        store.close()
+    after = marc_by_control(golden_store)
+    moved = {c for c in before if f"{BASE}/record/DLC-{c.strip()}" in graphs}
+    assert moved
+    for control in before:
+        gained = [f for f in fields_but_005(after[control]) if f not in fields_but_005(before[control])]
+        if control in moved:  # the heading as the record gave it, with the survivor's IRI in $1
+            assert len(gained) == 1 and gained[0].endswith(f"$1{survivor}"), gained
+        else:
+            assert gained == [], control
 
 
 def test_a_record_of_the_merged_work_loaded_again_joins_the_survivor(golden_store, tmp_path):

@@ -306,9 +306,11 @@ def _identifiers(subfields: list[Subfield], src: Source, subject: bool = False) 
             for uri in agent.uris:
                 if uri not in present:
                     subfields.append(Subfield("1", uri))
+                    present.add(uri)
             for ident in agent.ids:
                 if ident not in present:
                     subfields.append(Subfield("0", ident))
+                    present.add(ident)
             return
 
 

@@ -106,6 +106,10 @@ def control_number_of(statements, manifestation: str) -> str:
     return next((i for i in ids if manifestation_id(i) == tail), tail)
 
 
+MB_MERGED = T.MB + "merged"  # a record graph's note of a merge (store.merging)
+DCT_IS_REPLACED_BY = "http://purl.org/dc/terms/isReplacedBy"
+
+
 def from_triples(control_number: str, manifestation: str, triples, carried: str, *, modified: str = "",
                  deleted: bool = False, edited: frozenset[str] = frozenset()) -> Source:
     """A :class:`Source` from a record's statements as read from the store.
@@ -117,6 +121,13 @@ def from_triples(control_number: str, manifestation: str, triples, carried: str,
     by_subject: dict[str, list[tuple[str, str, bool]]] = {}
     for s, p, o, is_literal in triples:
         by_subject.setdefault(s, []).append((p, o, is_literal))
+    # Entities this record named that a cataloguer merged into others: what it says of them it
+    # now says of the survivor, which counts as edited in the well, and the merged entity's
+    # heading (the record's form) goes out with the survivor's IRI in $1.
+    merged = {o: next((x for p, x, lit in by_subject.get(o, ()) if p == DCT_IS_REPLACED_BY and not lit), None)
+              for _, p, o, lit in triples if p == MB_MERGED and not lit}
+    if merged:
+        edited = edited | {x for x in merged.values() if x}
     own = by_subject.get(manifestation, [])
     expression = next((o for p, o, lit in own if p == T.M_EXPRESSION and not lit), "")
     work = next((o for p, o, lit in own if p == T.M_WORK and not lit), "")
@@ -145,6 +156,9 @@ def from_triples(control_number: str, manifestation: str, triples, carried: str,
                 ref.uris.append(subject)  # a concept known by its authority URI ($0/$1) is that URI
                 ref.external = True
             ref.edited = subject in edited
+            if merged.get(subject):
+                ref.edited = True
+                ref.uris.append(merged[subject])
             (agents if is_agent else concepts).append(ref)
     identifiers = values["m"].get(T.M_IDENTIFIER, [])
     subject_concepts = []

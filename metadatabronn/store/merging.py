@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import pyoxigraph as ox
 
 from ..errors import MergeRefused
-from ..mapping.terms import OWL_SAMEAS
+from ..mapping.terms import MB, OWL_SAMEAS
 from ..rdf import MB_KEY
 from .feed import DCT_IS_REPLACED_BY, KIND_OF_CLASS, class_of, manifestation_of_graph, replacement
 from .layout import STORE_GRAPH
@@ -36,6 +36,9 @@ from .writing import store_failure
 
 if TYPE_CHECKING:
     from .core import Store
+
+
+MB_MERGED = MB + "merged"  # on a record graph: an entity it named was merged (into its dcterms:isReplacedBy)
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,11 @@ DELETE {{ ?s ?p {o} }} INSERT {{ ?s ?p {n} }} WHERE {{ ?s ?p {o} }} ;
 DELETE {{ {o} <{MB_KEY}> ?k }} INSERT {{ {n} <{MB_KEY}> ?k }} WHERE {{ {o} <{MB_KEY}> ?k }} ;
 INSERT DATA {{ {o} <{DCT_IS_REPLACED_BY}> {n} ; <{OWL_SAMEAS}> {n} }}
 """
+    # Each record that moved says so in its own graph: MARC out of it then shows the merge (the
+    # survivor's IRI in $1 of its heading, a work's uniform title), as for an edit in the well.
+    moved_graphs = sorted(g for g in graphs if g.startswith(f"{store.base}/record/"))
+    if moved_graphs:
+        sparql += "; INSERT DATA { " + " ".join(f"GRAPH <{g}> {{ <{g}> <{MB_MERGED}> {o} }}" for g in moved_graphs) + " }"
     try:
         store._store.update(sparql)
     except OSError as exc:

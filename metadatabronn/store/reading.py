@@ -17,6 +17,8 @@ from .catalogue import path_of as _catalogue_path
 from .layout import AS_OBJECT, AS_PUBLISHED, MB_ABSORB, RDF_TYPE
 from .sparql import has_dataset_clause
 
+MB_MERGED = T.MB + "merged"  # (store.merging)
+
 
 class Reading:
     """The read side of :class:`~metadatabronn.store.Store` (``self._store`` is pyoxigraph's)."""
@@ -153,6 +155,9 @@ class Reading:
                     carried = o.value
                 elif p == PROV_GENERATED:
                     modified = o.value
+                elif p == MB_MERGED:  # kept, with the merged entity's core: MARC out shows the merge
+                    statements.append((s.value, p, o.value, False))
+                    named.add(o.value)
                 continue
             if p == RDF_TYPE and o.value == AS + "Tombstone":
                 deleted = True
