@@ -47,8 +47,9 @@ RESERVED = frozenset({T.MB + "key", MB_STATED_IN, MB_CLEARED, DCT_IS_REPLACED_BY
                       AS_DELETED, T.MB + "inferred"})
 CLASSES = {"work": (T.C_WORK,), "expression": (T.C_EXPRESSION,), "manifestation": (T.C_MANIFESTATION,),
            "item": (T.C_ITEM,), "agent": (T.C_PERSON, T.C_CORPORATE, T.C_FAMILY), "concept": (T.C_CONCEPT,)}
-# A manifestation is described by its record: a write may only relink it to another expression.
-MANIFESTATION_WRITABLE = frozenset({T.RDF_TYPE, T.M_EXPRESSION})
+# A manifestation is described by its record: a write may only relink it to another expression
+# (and that expression's work).
+MANIFESTATION_WRITABLE = frozenset({T.RDF_TYPE, T.M_EXPRESSION, T.M_WORK})
 
 # (graph, predicate, object, is_literal, language, datatype), as Reading.about gives them
 Row = tuple[str, str, str, bool, "str | None", "str | None"]

@@ -44,8 +44,9 @@ CREATE INDEX IF NOT EXISTS activities_kind ON activities (kind, kn);
 
 VERBS = ("Create", "Update", "Delete", "Deprecate")
 KIND_OF_CLASS = {T.C_WORK: "work", T.C_EXPRESSION: "expression", T.C_MANIFESTATION: "manifestation",
-                 T.C_PERSON: "agent", T.C_CORPORATE: "agent", T.C_FAMILY: "agent", T.C_CONCEPT: "concept"}
-KINDS = ("work", "expression", "manifestation", "agent", "concept")
+                 T.C_PERSON: "agent", T.C_CORPORATE: "agent", T.C_FAMILY: "agent", T.C_CONCEPT: "concept",
+                 T.C_ITEM: "item"}  # (an item a record describes is in its manifestation's document; one written over HTTP is its own)
+KINDS = ("work", "expression", "manifestation", "agent", "concept", "item")
 VERB_OF_CHANGE = {"create": "Create", "update": "Update", "delete": "Delete", "deprecate": "Deprecate",
                   "absorb": "Update"}
 # A change-log entry's type (layout.CHANGE_TYPES) → the verb the feed announces it with
