@@ -300,7 +300,6 @@ def test_every_write_request_is_in_the_audit_log(well, pick):
     assert lines[0]["entity"] == work and lines[0]["sequence"]
 
 
-@pytest.mark.xfail(strict=True, reason="a context is taken as the well's if its URL ends as one of the well's does")
 def test_a_context_elsewhere_named_as_the_wells_is_refused(well, pick):
     work, _ = pick()
     doc, etag = well.read(work)
@@ -308,8 +307,6 @@ def test_a_context_elsewhere_named_as_the_wells_is_refused(well, pick):
     assert "context" in is_problem(r, 400)["detail"]
 
 
-@pytest.mark.xfail(strict=True, reason="the writer fails (503) comparing a value without a language with the "
-                   "same text with one")
 def test_the_same_text_in_two_languages_is_written(well, pick):
     work, _ = pick()
     doc, etag = well.read(work)
@@ -319,7 +316,6 @@ def test_the_same_text_in_two_languages_is_written(well, pick):
     assert sorted(map(json.dumps, note)) == sorted(map(json.dumps, ["Notert", {"@value": "Notert", "@language": "nb"}]))
 
 
-@pytest.mark.xfail(strict=True, reason="a refused write's audit line names no entity (only its path)")
 def test_a_refused_write_names_its_entity_in_the_audit_log(well, pick):
     work, _ = pick()
     seen = len(well.audit())

@@ -142,7 +142,7 @@ def put(store: Store, kind: str, iri: str, statements: list[Statement], author: 
                               f"here, not {', '.join(fixed)} (load the record again instead)", status=422)
         cleared = []  # what its record says stays
     mine = [r for r in rows if r[0] == graph]
-    if sorted((p, o, lit, lang, dt) for _, p, o, lit, lang, dt in mine if p != E.MB_CLEARED) == sorted(stated) and \
+    if {r[1:] for r in mine if r[1] != E.MB_CLEARED} == set(stated) and \
             sorted(o for _, p, o, *_ in mine if p == E.MB_CLEARED) == cleared:
         return Edited(iri, E.state_tag(rows), False, detail="nothing changed")
     when = now()

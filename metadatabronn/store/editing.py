@@ -139,7 +139,7 @@ def plan(others: list[Row], body: list[Value]) -> tuple[list[Value], list[str]]:
         if element in RESERVED:
             continue
         if have.get(element, set()) != values:
-            stated += sorted(values, key=lambda v: (v[1], v[3] or "", v[4] or ""))
+            stated += sorted(values, key=lambda v: (v[1], v[2], v[3] or "", v[4] or ""))
     cleared = sorted(e for e in have if e not in want and e not in RESERVED and e != T.RDF_TYPE)
     return stated, cleared
 

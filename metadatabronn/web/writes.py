@@ -14,6 +14,7 @@ import logging
 import os
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
@@ -70,20 +71,22 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _inline(context, where: str):
-    """A context given by the URL of one of the well's own, replaced by what it says (no context
-    is fetched over the network)."""
+def _inline(context, hosts: set[str]):
+    """A context given by the URL of one of the well's own (at this server or under the base
+    IRI), replaced by what it says: no context is fetched over the network."""
     if isinstance(context, list):
-        return [_inline(c, where) for c in context]
+        return [_inline(c, hosts) for c in context]
     if isinstance(context, str):
-        for path, inline in _CONTEXTS.items():
-            if context.endswith(path):
-                return inline
-        raise Problem(400, f"the context {context!r} is not one of the well's ({', '.join(_CONTEXTS)}): give it inline")
+        url = urlsplit(context)
+        inline = _CONTEXTS.get(url.path)
+        if inline is not None and (not url.netloc or url.netloc in hosts):
+            return inline
+        raise Problem(400, f"the context {context!r} is not one of the well's ({', '.join(_CONTEXTS)} here): "
+                      "give it inline")
     return context
 
 
-def statements_of(body: bytes, media: str | None, base_iri: str):
+def statements_of(body: bytes, media: str | None, base_iri: str, hosts: set[str] = frozenset()):
     fmt = _MEDIA.get((media or "").split(";")[0].strip().lower())
     if fmt is None:
         raise Problem(415, f"a write comes as JSON-LD (application/ld+json) or Turtle (text/turtle), not {media!r}")
@@ -94,7 +97,7 @@ def statements_of(body: bytes, media: str | None, base_iri: str):
             line, col = getattr(exc, "lineno", None), getattr(exc, "colno", None)
             raise Problem(400, f"the body is not JSON: {exc}", line=line, column=col) from None
         if isinstance(doc, dict) and "@context" in doc:
-            doc["@context"] = _inline(doc["@context"], base_iri)
+            doc["@context"] = _inline(doc["@context"], hosts)
         body = json.dumps(doc).encode("utf-8")
     try:
         return parse_statements(body, fmt, base_iri)
@@ -115,8 +118,21 @@ def _call(request: Request, op: str, **kw):
         raise Problem(503, f"the write could not be made: {exc}", headers={"Retry-After": "5"}) from None
 
 
+def _note(request: Request, **entries) -> None:
+    """What the audit log records of this request, beside who and the status (refusals too)."""
+    state = request.scope.setdefault("state", {})
+    audit = state.get("audit")
+    if not isinstance(audit, dict):
+        audit = state["audit"] = {}
+    audit.update(entries)
+
+
+def _hosts(request: Request) -> set[str]:
+    return {request.url.netloc, urlsplit(request.app.state.base).netloc}
+
+
 def _done(request: Request, edited: Edited, status: int = 200, **extra) -> JSONResponse:
-    request.state.audit = {"entity": edited.iri, "changed": edited.changed, "sequence": edited.sequence}
+    _note(request, entity=edited.iri, changed=edited.changed, sequence=edited.sequence)
     headers = {"ETag": f'"{edited.tag}"'}
     if status == 201:
         headers["Location"] = edited.iri
@@ -132,11 +148,12 @@ def _iri(request: Request, kind: str, id_: str) -> str:
 
 def _create_route(kind: str):
     async def create(request: Request):
+        iri = mint(request.app.state.base, kind)
+        _note(request, entity=iri)
         principal = await run_in_threadpool(require, request, SCOPE[kind])
         _writer(request)
-        iri = mint(request.app.state.base, kind)
         body = await _read_body(request, _limit("MAX_WRITE_BYTES", DEFAULT_MAX_BODY))
-        statements = statements_of(body, request.headers.get("content-type"), iri)
+        statements = statements_of(body, request.headers.get("content-type"), iri, _hosts(request))
         edited = await run_in_threadpool(_call, request, "create", kind=kind, statements=statements,
                                          org=principal.org, user=principal.user, iri=iri)
         return _done(request, edited, 201)
@@ -148,11 +165,12 @@ def _create_route(kind: str):
 
 def _put_route(kind: str):
     async def put(request: Request, id: str):
+        iri = _iri(request, kind, id)
+        _note(request, entity=iri)
         principal = await run_in_threadpool(require, request, SCOPE[kind])
         _writer(request)
-        iri = _iri(request, kind, id)
         body = await _read_body(request, _limit("MAX_WRITE_BYTES", DEFAULT_MAX_BODY))
-        statements = statements_of(body, request.headers.get("content-type"), iri)
+        statements = statements_of(body, request.headers.get("content-type"), iri, _hosts(request))
         edited = await run_in_threadpool(_call, request, "put", kind=kind, iri=iri, statements=statements,
                                          org=principal.org, user=principal.user,
                                          if_match=request.headers.get("if-match"))
@@ -165,9 +183,10 @@ def _put_route(kind: str):
 
 def _patch_route(kind: str):
     async def patch(request: Request, id: str):
+        iri = _iri(request, kind, id)
+        _note(request, entity=iri)
         principal = await run_in_threadpool(require, request, SCOPE[kind])
         _writer(request)
-        iri = _iri(request, kind, id)
         media = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
         if media != "application/merge-patch+json":
             raise Problem(415, f"PATCH takes a JSON Merge Patch (application/merge-patch+json), not {media!r}")
@@ -201,11 +220,12 @@ def _patch_route(kind: str):
 
 def _delete_route(kind: str):
     async def delete(request: Request, id: str):
+        _note(request, entity=_iri(request, kind, id))
         await run_in_threadpool(require, request, SCOPE[kind])
         _writer(request)
         edited = await run_in_threadpool(_call, request, "delete", kind=kind, iri=_iri(request, kind, id),
                                          if_match=request.headers.get("if-match"))
-        request.state.audit = {"entity": edited.iri, "changed": True, "sequence": edited.sequence}
+        _note(request, entity=edited.iri, changed=True, sequence=edited.sequence)
         return Response(status_code=204)
 
     delete.__name__ = f"delete_{kind}"
@@ -215,6 +235,7 @@ def _delete_route(kind: str):
 
 def _merge_route(kind: str):
     async def merge(request: Request, id: str, into: str | None = None):
+        _note(request, entity=_iri(request, kind, id))
         await run_in_threadpool(require, request, "merge")
         _writer(request)
         if into is None:
@@ -278,7 +299,7 @@ async def submit(request: Request, name: str | None = None):
     finally:
         if os.path.exists(path):
             os.unlink(path)
-    request.state.audit = {"file": label, "bytes": size, "exit": result["exit"]}
+    _note(request, file=label, bytes=size, exit=result["exit"])
     status = 200 if result["exit"] == 0 else 422
     return JSONResponse({"file": label, "bytes": size, **result}, status_code=status)
 
