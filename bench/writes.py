@@ -1,0 +1,309 @@
+"""Entity writes over HTTP: read-modify-write cycles with the profile gate and If-Match, at a few
+concurrent clients, and what they do to the reads beside them.
+
+    python bench/writes.py [--corpus FILE] [--store DIR] [--rebuild] [--clients 4] [--seconds 20]
+                           [--writes N] [--http-workers 2] [--runs 1] [--read-rate 100]
+                           [--profile-writes 300]
+
+Builds a store from the LC Books 2016 part 01 first-20k file into ``var/bench/writes-lc20k/base``
+(reused when it is there; ``--rebuild`` makes it again), or takes ``--store DIR``. Each run
+writes to a copy of it (``var/bench/writes-lc20k/run``), so every run starts from the same store.
+The corpus is ``--corpus``, else ``$METADATABRONN_BENCH_CORPUS``, else
+``../shared/corpora/lc-books-2016-part01-first20k.mrc.gz`` beside the repository.
+
+Each run adds an API key to the copy, starts ``metadatabronn serve`` on it (its writer process
+takes every write) and, over real HTTP with one keep-alive httpx client per thread:
+
+1. a reader alone for ``--seconds``: GET of a work as Turtle, ``--read-rate`` a second (default
+   100), each work once (works no writer touches; a work read twice would come from the
+   server's cache);
+2. ``--clients`` writers and the reader together, for ``--seconds`` or until the writers have
+   made ``--writes`` writes: each writer loops over works of its own (no two writers share one,
+   so no write meets a 412) doing GET as JSON-LD, a new ``preferredTitle``, PUT with If-Match
+   the ETag it read; the reader goes on reading other works.
+
+Prints writes/s, PUT p50/p99, the whole cycle's p50/p99, and the reader's p50/p99 alone and
+beside the writers. Then, with the server stopped, it profiles ``pipeline.editing.put`` on the
+same copy in this process (cProfile, ``--profile-writes`` writes of JSON-LD bodies read over HTTP
+during the run) and prints the top 25 functions by cumulative time and the in-process time a put.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import random
+import shutil
+import statistics
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DEFAULT_CORPUS = ROOT.parent / "shared" / "corpora" / "lc-books-2016-part01-first20k.mrc.gz"
+WORK_DIR = ROOT / "var" / "bench" / "writes-lc20k"
+BASE = "http://localhost:8000"
+WORK = "http://rdaregistry.info/Elements/c/C10001"
+TOMBSTONE = "https://www.w3.org/ns/activitystreams#Tombstone"
+REPLACED = "http://purl.org/dc/terms/isReplacedBy"
+
+
+def percentile(ms: list[float], q: float) -> float:
+    ms = sorted(ms)
+    return ms[min(len(ms) - 1, int(len(ms) * q))] if ms else float("nan")
+
+
+def summary(ms: list[float]) -> str:
+    if not ms:
+        return "n=0"
+    return (f"n={len(ms):<6} p50 {statistics.median(ms):6.1f} ms   p99 {percentile(ms, 0.99):6.1f} ms   "
+            f"max {max(ms):6.1f} ms")
+
+
+@dataclass
+class Tally:
+    put_ms: list[float] = field(default_factory=list)
+    cycle_ms: list[float] = field(default_factory=list)
+    statuses: dict[int, int] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+
+
+def works_of(store: Path) -> list[str]:
+    """The live works of the store (not deleted, not merged), in IRI order."""
+    from metadatabronn.store import Store
+
+    s = Store(store, read_only=True)
+    try:
+        return sorted(r["w"].value for r in s.query(
+            f"SELECT DISTINCT ?w WHERE {{ ?w a <{WORK}> FILTER NOT EXISTS {{ ?w a <{TOMBSTONE}> }} "
+            f"FILTER NOT EXISTS {{ ?w <{REPLACED}> ?x }} }}"))
+    finally:
+        s.close()
+
+
+def writer(url: str, base: str, works: list[str], key: str, stop: threading.Event, quota: int | None,
+           tally: Tally, number: int) -> None:
+    """Read-modify-write cycles over ``works`` until ``stop`` (or ``quota`` writes)."""
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/ld+json"}
+    with httpx.Client(timeout=120) as client:
+        i = 0
+        while not stop.is_set() and (quota is None or len(tally.put_ms) < quota):
+            path = works[i % len(works)][len(base):]
+            i += 1
+            started = time.perf_counter()
+            got = client.get(url + path, params={"format": "jsonld"})
+            if got.status_code != 200:
+                tally.failures.append(f"GET {path}: {got.status_code}")
+                continue
+            body = got.json()
+            title = body.get("preferredTitle")
+            title = title[0] if isinstance(title, list) else title or "Untitled"
+            body["preferredTitle"] = f"{title.split(' [written ')[0]} [written {number}.{i}]"
+            sent = time.perf_counter()
+            put = client.put(url + path, content=json.dumps(body), headers={**headers, "If-Match": got.headers["etag"]})
+            done = time.perf_counter()
+            tally.statuses[put.status_code] = tally.statuses.get(put.status_code, 0) + 1
+            if put.status_code == 200:
+                tally.put_ms.append((done - sent) * 1000)
+                tally.cycle_ms.append((done - started) * 1000)
+            elif len(tally.failures) < 5:
+                tally.failures.append(f"PUT {path}: {put.status_code} {put.text[:300]}")
+
+
+def reader(url: str, base: str, works: list[str], stop: threading.Event, out: list[float], rate: float) -> None:
+    """GET works as Turtle, ``rate`` a second on a fixed schedule (a late request goes at once),
+    each work once while there are works left, until ``stop``."""
+    interval = 1.0 / rate
+    due = time.perf_counter()
+    with httpx.Client(timeout=120) as client:
+        for n in range(10 ** 9):
+            if stop.is_set():
+                return
+            if n == len(works):
+                print("  (the reader ran out of works: it reads them again, from the server's cache)", flush=True)
+            iri = works[n % len(works)]
+            pause = due - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+            due += interval
+            started = time.perf_counter()
+            r = client.get(url + iri[len(base):], headers={"Accept": "text/turtle"})
+            out.append((time.perf_counter() - started) * 1000)
+            if r.status_code != 200:
+                print(f"  read {iri}: {r.status_code}", flush=True)
+
+
+def bodies(url: str, base: str, works: list[str]) -> list[tuple[str, bytes, str]]:
+    """``(iri, JSON-LD body with a new title, ETag)`` of each work, read over HTTP."""
+    out = []
+    with httpx.Client(timeout=120) as client:
+        for n, iri in enumerate(works):
+            got = client.get(url + iri[len(base):], params={"format": "jsonld"})
+            body = got.json()
+            title = body.get("preferredTitle")
+            body["preferredTitle"] = f"{title[0] if isinstance(title, list) else title or 'Untitled'} [profiled {n}]"
+            out.append((iri, json.dumps(body).encode("utf-8"), got.headers["etag"]))
+    return out
+
+
+def profile_puts(store: Path, base: str, todo: list[tuple[str, bytes, str]]) -> None:
+    """cProfile of ``pipeline.editing.put`` on the store in this process, as the writer calls it."""
+    from metadatabronn import config
+    from metadatabronn.pipeline import editing
+    from metadatabronn.store import Store
+    from metadatabronn.store.editing import Author
+    from metadatabronn.web.writes import statements_of
+
+    s = Store(store, base)
+    try:
+        started = time.perf_counter()
+        parsed = [(iri, statements_of(body, "application/ld+json", iri), tag) for iri, body, tag in todo]
+        took = time.perf_counter() - started
+        print(f"in process: the HTTP worker's parse of a JSON-LD body (web.writes.statements_of) "
+              f"{took / len(todo) * 1000:.2f} ms a body", flush=True)
+        author = Author("bench", "profiler")
+        iri, statements, tag = parsed.pop(0)  # the first loads the profile: the writer does that once
+        editing.put(s, "work", iri, statements, author, tag, config.DEFAULT_PROFILE)
+        profiler = cProfile.Profile()
+        started = time.perf_counter()
+        profiler.enable()
+        for iri, statements, tag in parsed:
+            editing.put(s, "work", iri, statements, author, tag, config.DEFAULT_PROFILE)
+        profiler.disable()
+        took = time.perf_counter() - started
+    finally:
+        s.close()
+    print(f"in process: {len(parsed)} puts in {took:.2f} s = {took / len(parsed) * 1000:.2f} ms a put "
+          f"(under cProfile, which adds to it)", flush=True)
+    text = io.StringIO()
+    stats = pstats.Stats(profiler, stream=text)
+    stats.sort_stats("cumulative").print_stats(25)
+    text.write("by own time:\n")
+    stats.sort_stats("tottime").print_stats(15)
+    print(text.getvalue().replace(str(ROOT) + "/", ""), flush=True)
+
+
+def run(args, source: Path, number: int) -> dict:
+    from bench.common import free_port, running_server
+    from metadatabronn.web.apikeys import add_key, default_keys_file
+
+    copy = WORK_DIR / "run"
+    if copy.exists():
+        shutil.rmtree(copy)
+    shutil.copytree(source, copy)
+    for leftover in ("api-keys.json", "api-keys.json.lock", "audit.jsonl"):
+        (copy / leftover).unlink(missing_ok=True)
+    key, _ = add_key(default_keys_file(copy), "bench", "bench", ["admin"])
+
+    rng = random.Random(16 + number)
+    works = works_of(copy)
+    rng.shuffle(works)
+    per_writer = 200
+    writing = [works[i * per_writer:(i + 1) * per_writer] for i in range(args.clients)]
+    rest = works[args.clients * per_writer:]
+    warmup, rest = rest[:20], rest[20:]
+    profiled, rest = rest[:args.profile_writes], rest[args.profile_writes:]
+    alone, beside = rest[: len(rest) // 2], rest[len(rest) // 2:]
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with running_server(copy, BASE, port, http_workers=args.http_workers, url=url):
+        with httpx.Client(timeout=60) as warm:  # each server process's first requests load what it needs
+            for iri in warmup:
+                warm.get(url + iri[len(BASE):], headers={"Accept": "text/turtle"})
+                warm.get(url + iri[len(BASE):], params={"format": "jsonld"})
+
+        stop = threading.Event()
+        read_alone: list[float] = []
+        t = threading.Thread(target=reader, args=(url, BASE, alone, stop, read_alone, args.read_rate))
+        t.start()
+        time.sleep(args.seconds)
+        stop.set()
+        t.join()
+
+        stop = threading.Event()
+        read_beside: list[float] = []
+        tallies = [Tally() for _ in writing]
+        quota = -(-args.writes // args.clients) if args.writes else None
+        threads = [threading.Thread(target=writer, args=(url, BASE, w, key, stop, quota, tally, n))
+                   for n, (w, tally) in enumerate(zip(writing, tallies))]
+        read = threading.Thread(target=reader, args=(url, BASE, beside, stop, read_beside, args.read_rate))
+        started = time.perf_counter()
+        for th in threads:
+            th.start()
+        read.start()
+        deadline = started + args.seconds
+        while time.perf_counter() < deadline and any(th.is_alive() for th in threads):
+            time.sleep(0.05)
+        stop.set()
+        for th in threads:
+            th.join()
+        elapsed = time.perf_counter() - started
+        read.join()
+        todo = bodies(url, BASE, profiled) if args.profile_writes and number == 0 else []
+
+    puts = [ms for tally in tallies for ms in tally.put_ms]
+    cycles = [ms for tally in tallies for ms in tally.cycle_ms]
+    statuses: dict[int, int] = {}
+    for tally in tallies:
+        for code, n in tally.statuses.items():
+            statuses[code] = statuses.get(code, 0) + n
+    print(f"run {number + 1}: {len(puts):,} writes by {args.clients} clients in {elapsed:.1f} s = "
+          f"{len(puts) / elapsed:,.0f} writes/s; PUT statuses {dict(sorted(statuses.items()))}", flush=True)
+    print(f"  PUT              {summary(puts)}", flush=True)
+    print(f"  GET+PUT cycle    {summary(cycles)}", flush=True)
+    print(f"  read alone       {summary(read_alone)}", flush=True)
+    print(f"  read beside      {summary(read_beside)}", flush=True)
+    for tally in tallies:
+        for failure in tally.failures[:3]:
+            print(f"  failed: {failure}", flush=True)
+    if todo:
+        profile_puts(copy, BASE, todo)
+    return {"writes_per_s": len(puts) / elapsed, "put_p50": statistics.median(puts) if puts else None,
+            "put_p99": percentile(puts, 0.99), "read_p99_alone": percentile(read_alone, 0.99),
+            "read_p99_beside": percentile(read_beside, 0.99)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--corpus", default=os.environ.get("METADATABRONN_BENCH_CORPUS", str(DEFAULT_CORPUS)))
+    ap.add_argument("--store", help="a store under the base IRI http://localhost:8000 to copy (default: built)")
+    ap.add_argument("--rebuild", action="store_true")
+    ap.add_argument("--clients", type=int, default=4)
+    ap.add_argument("--seconds", type=float, default=20.0, help="length of each phase")
+    ap.add_argument("--writes", type=int, help="stop the writers after this many writes in all")
+    ap.add_argument("--http-workers", type=int, default=2)
+    ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--read-rate", type=float, default=100.0, help="the reader's GETs a second")
+    ap.add_argument("--profile-writes", type=int, default=300, help="writes profiled in process (0: none)")
+    args = ap.parse_args()
+
+    from bench.common import store_to_use
+
+    source = store_to_use(args.store, WORK_DIR / "base", args.corpus, args.rebuild)
+    if source is None:
+        return 1
+    results = [run(args, source, n) for n in range(args.runs)]
+    if len(results) > 1:
+        def span(name: str, fmt: str = "{:,.1f}") -> str:
+            values = [r[name] for r in results if r[name] is not None]
+            return f"{fmt.format(min(values))}-{fmt.format(max(values))}"
+
+        print(f"over {len(results)} runs: {span('writes_per_s', '{:,.0f}')} writes/s, PUT p50 {span('put_p50')} ms, "
+              f"p99 {span('put_p99')} ms; read p99 alone {span('read_p99_alone')} ms, beside the writers "
+              f"{span('read_p99_beside')} ms", flush=True)
+    shutil.rmtree(WORK_DIR / "run", ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
