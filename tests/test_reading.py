@@ -12,7 +12,7 @@ from metadatabronn.mapping import terms as T
 from metadatabronn.pipeline import Settings, ingest
 from metadatabronn.store import Store
 from metadatabronn.store import reading
-from metadatabronn.store.reading import _instant, _Memo
+from metadatabronn.store.records import _instant, _Memo
 
 from .conftest import ROOT
 

@@ -2,7 +2,8 @@
 
 - :mod:`.core`: opening a store under its own base IRI, ingest's look-ups, updates;
 - :mod:`.writing`: bulk batches marked pending and their roll-back, the change log's entries;
-- :mod:`.reading`: what export, the server and the tools read;
+- :mod:`.reading`: what the server and the tools read; :mod:`.records`: a record read back for MARC out;
+- :mod:`.editing`: writers' statements (a graph per organisation and entity) and how an entity reads;
 - :mod:`.catalogue`: the index beside the store (SQLite) that harvesting and search read, kept in
   step by ingest and by :mod:`.catchup` from the change log;
 - :mod:`.rebase`: giving a store a new base IRI, deliberately;

@@ -15,7 +15,7 @@ from ..rdf import AS, DCT_SOURCE, MB_DESCRIBES, PROV_GENERATED
 from . import catalogue as _catalogue, copies, feed
 from .catalogue import CHUNK, TITLES, Catalogue, Row, creators_of, make_text, set_name, stamp, titles_of
 from .layout import AS_OBJECT, AS_PUBLISHED, MB_ABSORB
-from .reading import _instant
+from .records import _instant
 
 if TYPE_CHECKING:
     from .core import Store

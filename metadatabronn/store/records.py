@@ -1,0 +1,206 @@
+"""Reading one record back as plain data, for MARC out: its graph, the cores of the entities it
+names, when it last changed, and what was edited in the well since it was loaded."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from datetime import datetime, timezone
+
+import pyoxigraph as ox
+
+from ..mapping import terms as T
+from ..rdf import AS, PROV_GENERATED
+from . import editing
+from .layout import AS_OBJECT, AS_PUBLISHED, MB_ABSORB, RDF_TYPE
+
+MB_MERGED = T.MB + "merged"  # (store.merging)
+
+
+class RecordReading:
+    """The part of :class:`~metadatabronn.store.reading.Reading` that reads records for export."""
+
+    _store: ox.Store
+    base: str
+    changes_graph: str
+    read_only: bool
+    _change_memo: "_Memo | None" = None
+    _core_memo: "_Memo | None" = None
+
+    def record_statements(self, graph: str, *, edits: bool = False):
+        """One record as plain data for MARC export: ``(manifestation, carried, modified,
+        deleted, statements)``, where statements are ``(subject, predicate, object, is_literal)``
+        of the record's graph and of the cores of the entities it names; None if no such graph.
+        With ``edits``, a sixth item: the entities it names that were changed in the well after
+        the record was loaded (their change-log entries are later than its load)."""
+        g = ox.NamedNode(graph)
+        view = self._copies()
+        quads = view.quads(graph) if view is not None else None
+        if quads is None:
+            quads = list(self._store.quads_for_pattern(None, None, None, g))
+        if not quads:
+            return None
+        manifestation, carried, modified, deleted = "", "", "", False
+        base = graph.rsplit("/record/", 1)[0]  # the base the record was minted under
+        statements = []
+        named: set[str] = set()
+        for q in quads:
+            s, p, o = q.subject, q.predicate.value, q.object
+            if s == g:
+                if p == T.MB + "describes":
+                    manifestation = o.value
+                elif p == T.MB_CARRIED:
+                    carried = o.value
+                elif p == PROV_GENERATED:
+                    modified = o.value
+                elif p == MB_MERGED:  # kept, with the merged entity's core: MARC out shows the merge
+                    statements.append((s.value, p, o.value, False))
+                    named.add(o.value)
+                continue
+            if p == RDF_TYPE and o.value == AS + "Tombstone":
+                deleted = True
+            is_literal = isinstance(o, ox.Literal)
+            statements.append((s.value, p, o.value, is_literal))
+            if not is_literal and follows(p, o.value, base, in_record=True):
+                named.add(o.value)
+        seen = {manifestation}
+        todo = sorted(named, reverse=True)  # popped from the end: in IRI order, whatever the hash seed
+        ahead = self._cores_ahead(todo)
+        while todo:  # entity cores, and the cores of what they name (a related work's author)
+            iri_ = todo.pop()
+            if iri_ in seen:
+                continue
+            seen.add(iri_)
+            for p, o, is_literal in self._core(iri_, ahead):
+                statements.append((iri_, p, o, is_literal))
+                if not is_literal and follows(p, o, base):
+                    todo.append(o)
+        # The record last changed when it was loaded, or when an entity it embeds was edited in
+        # the well, whichever is later: MARC's 005 and OAI-PMH datestamps say the same.
+        shared = [i for i in seen if i != manifestation]
+        view = self._copies()
+        # The manifestation's own edits are in the index too (if it kept them from its start):
+        # a record's load is its graph's time, so only later entries need looking up.
+        known = view is not None and bool(modified) and view.knows_record_edits()  # (a tombstone has no load time)
+        asked = [*shared, manifestation] if known else shared
+        times = view.changes(asked) if view is not None and asked else None
+        if times is None:
+            times = {i: self.latest_change(i, shared=True) for i in shared}
+        if manifestation not in times:
+            times[manifestation] = self.latest_change(manifestation)
+        latest = [t for t in times.values() if t]
+        loaded = modified
+        if modified:
+            latest.append(modified)
+        if latest:
+            modified = max(latest, key=_instant)
+        edited = frozenset()
+        if loaded and modified != loaded:
+            at = _instant(loaded)
+            edited = frozenset(i for i, t in times.items() if i != manifestation and t and _instant(t) > at)
+            # What writers said of an entity edited after the record was loaded is what the
+            # record now says of it; a record loaded later keeps its own values.
+            written = {}
+            for s_, p_, o_, _ in statements:
+                if p_ == editing.MB_STATED_IN and (s_ in edited or (s_ == manifestation and times.get(s_)
+                                                                    and _instant(times[s_]) > at)):
+                    written.setdefault(s_, []).append(o_)
+            if manifestation in times and times[manifestation] and _instant(times[manifestation]) > at:
+                m_node = ox.NamedNode(manifestation)  # relinked by a writer: its own core is not read above
+                for q in self._store.quads_for_pattern(m_node, ox.NamedNode(editing.MB_STATED_IN), None,
+                                                       ox.DefaultGraph()):
+                    written.setdefault(manifestation, []).append(q.object.value)
+            if written:
+                found = {s_: editing.writer_rows(self, s_, gs) for s_, gs in written.items()}
+                stamps = {g: self.generated(g) or "" for gs in written.values() for g in gs}
+                statements = editing.override(statements, found, self.base, stamps)
+        if not edits:
+            return manifestation, carried, modified, deleted, statements
+        return manifestation, carried, modified, deleted, statements, edited
+
+    def _cores_ahead(self, iris: list[str]) -> dict[str, list[ox.Quad]]:
+        """The copies of the cores a record names, in one read (those not remembered)."""
+        view = self._copies()
+        if view is None:
+            return {}
+        memo = self._core_memo
+        return view.fetch([i for i in iris if memo is None or i not in memo])
+
+    def _core(self, iri: str, ahead: dict | None = None) -> tuple[tuple[str, str, bool], ...]:
+        """An entity's core (its statements in the default graph) as (predicate, object, literal?).
+        A read-only snapshot remembers the latest few: an agent or a subject many records name is
+        read once, not once a record (a snapshot never changes under its reader)."""
+        memo = self._core_memo
+        if memo is not None and iri in memo:
+            return memo[iri]
+        found = ahead.get(iri) if ahead else None
+        if found is None:
+            view = self._copies()
+            found = view.quads(iri) if view is not None else None
+        if found is None:
+            found = self._store.quads_for_pattern(ox.NamedNode(iri), None, None, ox.DefaultGraph())
+        core = tuple((q.predicate.value, q.object.value, isinstance(q.object, ox.Literal)) for q in found)
+        if self.read_only:
+            if memo is None:
+                memo = self._core_memo = _Memo(MEMO_ENTITIES)
+            memo[iri] = core
+        return core
+
+    def latest_change(self, iri: str, *, shared: bool = False) -> str | None:
+        """The time of the latest change-log entry about ``iri`` (an xsd:dateTime), or None: the
+        entries naming it, read off the object index, whatever the size of the store or its log.
+        ``shared``: an entity many records name, worth remembering in a read-only snapshot."""
+        memo = self._change_memo
+        if shared and self.read_only:
+            if memo is None:
+                memo = self._change_memo = _Memo(MEMO_ENTITIES)
+            if iri in memo:
+                return memo[iri]
+        graph = ox.NamedNode(self.changes_graph)
+        published = ox.NamedNode(AS_PUBLISHED)
+        latest = None
+        absorb, rdf_type = ox.NamedNode(MB_ABSORB), ox.NamedNode(RDF_TYPE)
+        for entry in self._store.quads_for_pattern(None, ox.NamedNode(AS_OBJECT), ox.NamedNode(iri), graph):
+            if shared and any(True for _ in self._store.quads_for_pattern(entry.subject, rdf_type, absorb, graph)):
+                continue  # a merge's survivor gained keys, not values: no change of its records
+            for q in self._store.quads_for_pattern(entry.subject, published, None, graph):
+                if latest is None or _instant(q.object.value) > _instant(latest):
+                    latest = q.object.value
+        if shared and memo is not None:
+            memo[iri] = latest
+        return latest
+
+
+def follows(predicate: str, obj: str, base: str, *, in_record: bool = False) -> bool:
+    """Whether a record's reader reads the core of the entity an IRI object names: the well's own
+    entities (vocabulary terms have no core here), and, from the record's graph, subject concepts
+    known by an authority's URI, whose label a new heading is written from."""
+    return predicate != RDF_TYPE and (obj.startswith(base) or (in_record and predicate == T.W_SUBJECT))
+
+
+MEMO_ENTITIES = 50_000  # entities whose change times a read-only snapshot keeps (a few MB)
+
+
+class _Memo(OrderedDict):
+    """A bounded memo: the least recently used entry goes first."""
+
+    def __init__(self, size: int):
+        super().__init__()
+        self.size = size
+
+    def __getitem__(self, key):
+        self.move_to_end(key)
+        return super().__getitem__(key)
+
+    def __setitem__(self, key, value):
+        super().__setitem__(key, value)
+        if len(self) > self.size:
+            self.popitem(last=False)
+
+
+def _instant(stamp: str) -> datetime:
+    """An xsd:dateTime as a comparable instant (its text does not sort: ".5Z" before "Z")."""
+    try:
+        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.min.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
