@@ -21,6 +21,7 @@ import multiprocessing
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -135,6 +136,11 @@ def _run(address: str, authkey: bytes, store_path: str, base: str, profile: str,
         os._exit(0)
 
     threading.Thread(target=orphaned, daemon=True).start()
+
+    def stop(signum, frame) -> None:  # the server stops: the write under way ends first
+        threading.Thread(target=lambda: (service.close(), os._exit(0)), daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
     log.info("the writer holds the store at %s", store_path)
     while True:
         try:
