@@ -1,7 +1,8 @@
 """A book-trade partner's day: a mirror made from empty, then kept in sync through a day of changes.
 
     python bench/sync_day.py [--corpus FILE] [--records 20000] [--updates 500] [--deletions 100]
-                             [--work-edits 50] [--merges 10]
+                             [--work-edits 50] [--merges 10] [--puts 200] [--posts 20]
+                             [--http-deletes 10] [--http-merges 10] [--submitted 100]
 
 1. Ingests the first ``--records`` records of the corpus (default: the LC Books 2016 part 01
    first-20k file in the shared corpora) into a fresh store under ``var/bench/sync-day/``, makes an
@@ -14,6 +15,12 @@
    ``--work-edits`` works retitled in the well (``update``, naming the work), ``--merges`` pairs of
    works merged.
 4. The mirror runs again, from its saved position: the statements must be equal again.
+5. The server is started again taking writes (an API key), and the day goes on over HTTP, every
+   write made by the server's writer process: ``--puts`` works retitled (GET as JSON-LD, PUT
+   with If-Match), ``--posts`` works created, ``--http-deletes`` of those deleted, a MARC file of
+   ``--submitted`` changed records sent to ``POST /records``, and ``--http-merges`` pairs of works
+   merged (``POST /work/{id}/merge``), edited ones among them.
+6. The mirror runs again: the statements must be equal again, the writers' graphs included.
 
 Prints the time and rate of each step. Exits 1 if a comparison fails.
 """
@@ -98,6 +105,11 @@ def main() -> int:
     ap.add_argument("--deletions", type=int, default=100)
     ap.add_argument("--work-edits", type=int, default=50)
     ap.add_argument("--merges", type=int, default=10)
+    ap.add_argument("--puts", type=int, default=200, help="works retitled over HTTP")
+    ap.add_argument("--posts", type=int, default=20, help="works created over HTTP")
+    ap.add_argument("--http-deletes", type=int, default=10, help="of the works created, how many deleted")
+    ap.add_argument("--http-merges", type=int, default=10, help="pairs of works merged over HTTP")
+    ap.add_argument("--submitted", type=int, default=100, help="changed records sent to POST /records")
     args = ap.parse_args()
 
     from bench.common import free_port, running_server
@@ -170,7 +182,109 @@ def main() -> int:
         print(f"mirror catching up: {result.activities:,} activities ({behind:,} in the feed now), "
               f"{result.documents:,} documents in {result.seconds:.1f} s = {result.rate:,.0f} changes/s; "
               f"equal: {same} (missing {missing}, extra {extra})", flush=True)
+
+    # The day goes on over HTTP: the server takes writes, so nothing else may write the store.
+    from metadatabronn.web.apikeys import add_key, default_keys_file
+
+    secret, _ = add_key(default_keys_file(source), "partner-system", "partner", ["admin"])
+    auth = {"Authorization": f"Bearer {secret}"}
+    with running_server(source, base, port, http_workers=1, extra=("--refresh", "0.5")):
+        day = time.perf_counter()
+        counts = http_day(base, source, auth, rng, records, args)
+        last = last_sequence(source)
+        print(f"over HTTP: {counts}, written in {time.perf_counter() - day:.1f} s", flush=True)
+        waited = wait_for(base, last)
+        print(f"  served after {waited:.1f} s more", flush=True)
+        behind = httpx.get(f"{base}/changes", timeout=30).json()["totalItems"]
+        result = mirror(base, mirror_dir)
+        same, size, missing, extra = compare(source, mirror_dir, base)
+        ok &= same
+        print(f"mirror catching up: {result.activities:,} activities ({behind:,} in the feed now), "
+              f"{result.documents:,} documents in {result.seconds:.1f} s = {result.rate:,.0f} changes/s; "
+              f"{size:,} statements, {writer_statements(source, base):,} of them in writers' graphs; "
+              f"equal: {same} (missing {missing}, extra {extra})", flush=True)
     return 0 if ok else 1
+
+
+def last_sequence(source: Path) -> int:
+    from metadatabronn.store import Store
+
+    store = Store(source, read_only=True)
+    try:
+        return store.next_sequence() - 1
+    finally:
+        store.close()
+
+
+def writer_statements(source: Path, base: str) -> int:
+    from metadatabronn.store.mirroring import comparable
+
+    return sum(1 for q in comparable(source, base) if f" <{base}/edit/" in q and q.endswith(">"))
+
+
+def http_day(url: str, source: Path, auth: dict, rng: random.Random, records: list[bytes], args) -> dict:
+    """The HTTP half of the day: PUTs, POSTs, DELETEs, a submitted file and merges, in that order
+    (merges last, so that some merge works edited earlier); what was done, by status."""
+    import json
+
+    from metadatabronn.store import Store
+
+    store = Store(source, read_only=True)
+    try:
+        works = sorted({r["w"].value for r in store.query(
+            "SELECT DISTINCT ?w WHERE { ?w a <http://rdaregistry.info/Elements/c/C10001> "
+            "FILTER NOT EXISTS { ?w <http://purl.org/dc/terms/isReplacedBy> ?x } "
+            "FILTER NOT EXISTS { ?w a <https://www.w3.org/ns/activitystreams#Tombstone> } } LIMIT 5000")})
+    finally:
+        store.close()
+    retitled = rng.sample(works, args.puts)
+    # Half the merges take a work retitled above, half two works nobody edited.
+    others = [w for w in works if w not in set(retitled)]
+    spare = rng.sample(others, 2 * args.http_merges)
+    pairs = [(retitled[i], spare[i]) if i % 2 == 0 else (spare[i], spare[args.http_merges + i])
+             for i in range(args.http_merges)]
+    done: dict[str, dict[int, int]] = {}
+
+    def count(what: str, r: httpx.Response, ok: int) -> None:
+        done.setdefault(what, {})
+        done[what][r.status_code] = done[what].get(r.status_code, 0) + 1
+        if r.status_code != ok and sum(done[what].values()) - done[what].get(ok, 0) <= 3:
+            print(f"  {what}: {r.status_code} {r.text[:300]}", flush=True)
+
+    with httpx.Client(timeout=600) as client:
+        def read(iri: str) -> tuple[dict, str]:
+            got = client.get(iri, params={"format": "jsonld"})
+            return got.json(), got.headers.get("etag", "")
+
+        headers = {**auth, "Content-Type": "application/ld+json"}
+        for n, iri in enumerate(retitled):
+            body, tag = read(iri)
+            body["preferredTitle"] = f"Retitled over HTTP {n}"
+            count("PUT", client.put(iri, content=json.dumps(body), headers={**headers, "If-Match": tag}), 200)
+        made = []
+        for n in range(args.posts):
+            body = {"@context": f"{url}/context.jsonld", "@id": "", "@type": "Work",
+                    "preferredTitle": f"A work made over HTTP {n}"}
+            r = client.post(f"{url}/works", content=json.dumps(body), headers=headers)
+            count("POST", r, 201)
+            if r.status_code == 201:
+                made.append(r.headers["location"])
+        for iri in made[:args.http_deletes]:
+            _, tag = read(iri)
+            count("DELETE", client.delete(iri, headers={**auth, "If-Match": tag}), 204)
+        picked = rng.sample(records, args.submitted)
+        submitted = b"".join(changed(raw, add_note_http) for raw in picked)
+        count("POST /records", client.post(f"{url}/records", params={"name": "submitted.mrc"}, content=submitted,
+                                           headers=auth), 200)
+        for merged, into in pairs:
+            _, tag = read(merged)
+            count("merge", client.post(f"{merged}/merge", json={"into": into}, headers={**auth, "If-Match": tag}), 200)
+    return done
+
+
+def add_note_http(record: pymarc.Record) -> None:
+    record.add_field(pymarc.Field(tag="500", indicators=[" ", " "],
+                                  subfields=[pymarc.Subfield("a", "Note added in a file submitted over HTTP.")]))
 
 
 if __name__ == "__main__":
