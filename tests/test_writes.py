@@ -1,4 +1,4 @@
-"""Entity writes over HTTP as a client makes them, against a real server of the golden records:
+"""Entity writes over HTTP as a client makes them, against a real server of real records:
 read, correct, create, patch, delete, merge and submit records, each seen where it must flow
 (the entity at once, then the change feed, OAI-PMH and the record's MARC); every refusal in the
 error table, each leaving the entity as it was; and the audit log of it all."""
@@ -6,16 +6,16 @@ error table, each leaving the entity as it was; and the audit log of it all."""
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime
 
 import pymarc
 import pytest
 
-from .writeserver import (JSONLD, PROBLEM, TITLE, WORK, eventually, free_port, golden_record, make_store, serving,
-                          works_with_records)
+from .writeserver import (GOLDEN, JSONLD, PROBLEM, RDAE, RDAM, SAMPLE, TITLE, WORK, eventually, free_port,
+                          make_store, record_of, serving, works_with_records)
 
 STATED_IN = "https://w3id.org/metadatabronn/ns#statedIn"  # the well's own link to the writer's graph
+RDAI = "http://rdaregistry.info/Elements/i/"
 SMALL_LIMIT = 20_000  # bytes a write may have on this server (METADATABRONN_MAX_WRITE_BYTES)
 
 
@@ -23,7 +23,7 @@ SMALL_LIMIT = 20_000  # bytes a write may have on this server (METADATABRONN_MAX
 def well(tmp_path_factory):
     port = free_port()
     store = tmp_path_factory.mktemp("writes") / "store"
-    keys = make_store(store, f"http://127.0.0.1:{port}")
+    keys = make_store(store, f"http://127.0.0.1:{port}", files=(GOLDEN, SAMPLE))
     with serving(store, port, keys, {"METADATABRONN_MAX_WRITE_BYTES": str(SMALL_LIMIT)}) as served:
         served.works = works_with_records(served)
         yield served
@@ -35,8 +35,8 @@ def pick(well):
     left = list(well.works)
     assert len(left) >= 8, left
 
-    def take():
-        return left.pop(0)
+    def take(fits=lambda work, manifestation: True):
+        return left.pop(next(i for i, w in enumerate(left) if fits(*w)))
 
     return take
 
@@ -160,8 +160,13 @@ def test_a_merge_patch_changes_the_title_and_leaves_the_rest(well, pick):
     assert is_problem(r, 412)
 
 
+def own_title(work: str, manifestation: str) -> bool:
+    """Whether the work's record gives its title in a 130 or 240 of its own."""
+    return bool(record_of(manifestation).get_fields("130", "240"))
+
+
 def test_a_merged_work_leads_to_its_survivor_and_its_record_loaded_again_lands_there(well, pick):
-    merged, record_id = pick()
+    merged, record_id = pick(lambda *w: not own_title(*w))
     survivor, _ = pick()
     _, etag = well.read(merged)
     r = well.merge(merged, survivor, etag)
@@ -176,9 +181,15 @@ def test_a_merged_work_leads_to_its_survivor_and_its_record_loaded_again_lands_t
     assert deprecated["target"]["id"] == survivor
     assert any(a["type"] == "Update" and a["object"]["id"] == survivor and a["sequence"] > deprecated["sequence"]
                for a in well.changes())
+    well.refreshed(deprecated["sequence"])
+    # the merged work's record now names the survivor's title; a write to the merged one is sent on
+    survivor_title = well.read(survivor)[0]["preferredTitle"]
+    assert [f["a"].rstrip(".") for f in well.marc(record_id).get_fields("240", "130")] == [survivor_title.rstrip(".")]
+    refused = is_problem(well.put(merged, {"preferredTitle": "Too late"}, "*"), 409)
+    assert refused["current"]["replacedBy"] == survivor
     # the record of the merged work, loaded again (changed, so that it is mapped again), lands
     # on the survivor, and the merged work stays merged
-    record = golden_record(record_id)
+    record = record_of(record_id)
     record.add_field(pymarc.Field(tag="500", indicators=[" ", " "], subfields=[pymarc.Subfield("a", "Loaded again.")]))
     before = well.sequence()
     r = well.post("/records?name=again.mrc", record.as_marc(), client="cataloguer",
@@ -193,6 +204,113 @@ def test_a_merged_work_leads_to_its_survivor_and_its_record_loaded_again_lands_t
     assert well.http.get(merged).status_code == 308
     marc = well.marc(record_id)
     assert [f["a"] for f in marc.get_fields("500") if f["a"] == "Loaded again."]
+
+
+def test_an_etag_names_the_state_in_any_representation(well, pick):
+    work, _ = pick()
+    doc, etag = well.read(work)
+    turtle = well.get(work, "turtle")
+    assert state(turtle.headers["etag"]) == state(etag) and turtle.headers["etag"] != etag
+    assert well.http.head(work, params={"format": "jsonld"}).headers["etag"] == etag
+    assert well.get(work, headers={"If-None-Match": etag}).status_code == 304
+    # a weak tag never matches (RFC 9110); a list matches if one of it is current
+    weak = "W/" + etag
+    assert is_problem(well.put(work, {**doc, "preferredTitle": "Weak"}, weak), 412)
+    r = well.put(work, {**doc, "preferredTitle": "Listed"}, f'"0000", {turtle.headers["etag"]}')
+    assert r.status_code == 200, r.text
+    assert well.get(work, headers={"If-None-Match": etag}).status_code == 200  # changed since
+
+
+def test_a_record_loaded_since_the_read_makes_the_etag_stale(well, pick):
+    work, manifestation = pick()
+    doc, etag = well.read(work)
+    submit_with_a_subject(well, manifestation)
+    again, tag = eventually(lambda: (lambda d, t: (d, t) if state(t) != state(etag) else None)(*well.read(work)),
+                            "the work as the record now says it")
+    assert len(again["subject"]) == len(doc["subject"]) + 1
+    assert is_problem(well.put(work, {**doc, "preferredTitle": "From an old read"}, etag), 412)
+    r = well.put(work, {**again, "preferredTitle": "From a fresh read"}, tag)
+    assert r.status_code == 200, r.text
+    assert well.read(work)[0]["subject"] == again["subject"]
+
+
+def submit_with_a_subject(well, manifestation: str) -> None:
+    """The golden record of ``manifestation`` with one more subject, submitted to the well."""
+    record = record_of(manifestation)
+    record.add_field(pymarc.Field(tag="650", indicators=[" ", "0"], subfields=[pymarc.Subfield("a", "Wells.")]))
+    r = well.post("/records?name=subject.mrc", record.as_marc(), **{"Content-Type": "application/marc"})
+    assert r.status_code == 200 and r.json()["summary"]["records_updated"] == 1, r.text
+
+
+@pytest.fixture(scope="module")
+def frozen(tmp_path_factory):
+    """A server that never refreshes its snapshot: what it shows of a change since it started
+    comes from the writer, or not at all."""
+    port = free_port()
+    store = tmp_path_factory.mktemp("frozen") / "store"
+    keys = make_store(store, f"http://127.0.0.1:{port}")
+    with serving(store, port, keys, None, "--refresh", "0") as served:
+        served.works = works_with_records(served)
+        yield served
+
+
+def test_an_entity_write_is_read_back_from_a_snapshot_that_never_refreshes(frozen):
+    work, _ = frozen.works[0]
+    doc, etag = frozen.read(work)
+    r = frozen.put(work, {**doc, "preferredTitle": "Read from the writer"}, etag)
+    assert r.status_code == 200, r.text
+    again, tag = frozen.read(work)
+    assert again["preferredTitle"] == "Read from the writer" and state(tag) == state(r.headers["etag"])
+    assert frozen.sequence() < r.json()["sequence"]
+
+
+@pytest.mark.xfail(strict=True, reason="a GET after a submitted file is answered from the server's snapshot, "
+                   "older than the file (read-your-writes holds for entity writes only)")
+def test_a_submitted_record_is_read_back_at_once(frozen):
+    work, manifestation = frozen.works[1]
+    _, etag = frozen.read(work)
+    submit_with_a_subject(frozen, manifestation)
+    assert state(frozen.read(work)[1]) != state(etag)
+
+
+@pytest.mark.xfail(strict=True, reason="a record with a 240 of its own keeps it after its work is merged")
+def test_a_merged_works_record_with_its_own_240_names_the_survivor(well, pick):
+    merged, record_id = pick(own_title)
+    survivor, _ = pick()
+    r = well.merge(merged, survivor, well.read(merged)[1])
+    assert r.status_code == 200, r.text
+    eventually(lambda: any(a["type"] == "Deprecate" and a["object"]["id"] == merged for a in well.changes()),
+               "the merge in the server's snapshot")
+    title = well.read(survivor)[0]["preferredTitle"].rstrip(".")
+    assert [f["a"].rstrip(".") for f in well.marc(record_id).get_fields("240", "130")] == [title]
+
+
+def test_a_manifestation_is_relinked_and_an_item_added(well, pick):
+    work, manifestation = pick()
+    target, _ = pick()
+    expression = well.sparql(f"SELECT ?e WHERE {{ ?e <{RDAE}P20231> <{target}> }} LIMIT 1")[0]["e"]
+    iri = f"{well.base}/manifestation/{manifestation}"
+    doc, etag = well.read(iri)
+    assert doc["@id"] == iri
+    r = well.get(iri, "ntriples")
+    nt = r.text.replace(f"<{doc['expressionManifested']}>", f"<{expression}>").replace(f"<{work}>", f"<{target}>")
+    written = well.put(iri, nt.encode(), r.headers["etag"], media="application/n-triples")
+    assert written.status_code == 200, written.text
+    triples = [t.split(" ", 2) for t in well.get(iri, "ntriples").text.splitlines()]
+    links = {(p, o) for _, p, o in triples if p in (f"<{RDAM}P30139>", f"<{RDAM}P30135>")}
+    assert links == {(f"<{RDAM}P30139>", f"<{expression}> ."), (f"<{RDAM}P30135>", f"<{target}> .")}
+    # what its record says is not written here
+    doc, etag = well.read(iri)
+    assert is_problem(well.put(iri, nt.replace('"', '"Changed ', 1).encode(), etag, media="application/n-triples"),
+                      422)
+    # an item of it
+    turtle = f'<> <{RDAI}P40049> <{iri}> ; <{RDAI}P40162> "Oslo, magazine" .'
+    made = well.post("/items", turtle.encode(), **{"Content-Type": "text/turtle"})
+    assert made.status_code == 201, made.text
+    item = made.headers["location"]
+    assert well.get(item, "ntriples").status_code == 200
+    well.refreshed(made.json()["sequence"])
+    assert feed_of(well, item)[0][0] == "Create"
 
 
 # --- the error table -------------------------------------------------------------------------
@@ -211,6 +329,10 @@ def test_bad_bodies_are_refused_with_where_and_why_and_change_nothing(well, pick
     is_problem(put(json.dumps(doc).encode(), "text/plain"), 415)
     big = {**doc, "note": "x" * SMALL_LIMIT}
     assert is_problem(put(big), 413)["title"]
+    # sent in chunks, with no length said beforehand
+    chunks = iter([json.dumps(doc).encode()[:-1], b" " * SMALL_LIMIT, b"}"])
+    assert is_problem(well.http.put(work, content=chunks, headers=well.auth(**{"Content-Type": JSONLD,
+                                                                               "If-Match": etag})), 413)
     # another entity's IRI as the body's @id, saying something new about it
     other, _ = pick()
     body = is_problem(put({**doc, "@id": other, "preferredTitle": "Not mine"}), 422)

@@ -27,9 +27,10 @@ import pymarc
 from metadatabronn.pipeline import Settings, ingest
 from metadatabronn.web.apikeys import add_key
 
-from .conftest import DATA
+from .conftest import DATA, ROOT
 
 GOLDEN = DATA / "golden" / "golden.mrc"
+SAMPLE = ROOT / "data" / "sample.mrc"  # 400 LC records
 RDAC = "http://rdaregistry.info/Elements/c/"
 RDAW = "http://rdaregistry.info/Elements/w/"
 RDAE = "http://rdaregistry.info/Elements/e/"
@@ -81,6 +82,7 @@ class Served:
     def __init__(self, store: Path, base: str, keys: dict[str, str], proc: subprocess.Popen, out):
         self.store, self.base, self.keys, self.proc, self._out = store, base, keys, proc, out
         self.http = httpx.Client(timeout=120)
+        self.retried = 0  # reads answered 503 with Retry-After, and tried again
 
     # --- requests ---------------------------------------------------------------------------
 
@@ -94,8 +96,15 @@ class Served:
         return self.http.get(self.url(iri), params={"format": fmt} if fmt else None, **kw)
 
     def read(self, iri: str) -> tuple[dict, str]:
-        """An entity's JSON-LD and its ETag."""
+        """An entity's JSON-LD and its ETag. A 503 with Retry-After (the server reopening its
+        view after a load compacted the store under it) is tried again, as a client should."""
         r = self.get(iri)
+        tries = 0
+        while r.status_code == 503 and "retry-after" in r.headers and tries < 20:
+            self.retried += 1
+            tries += 1
+            time.sleep(float(r.headers["retry-after"]) / 4)
+            r = self.get(iri)
         assert r.status_code == 200, r.text
         return r.json(), r.headers["etag"]
 
@@ -215,8 +224,13 @@ def works_with_records(served: Served) -> list[tuple[str, str]]:
     return [(r["w"], r["m1"].rsplit("/", 1)[1]) for r in rows if r["n"] == "1"]
 
 
-def golden_record(manifestation_id: str) -> pymarc.Record:
-    """The golden record a manifestation comes from (its id is DLC-<001>)."""
-    control = manifestation_id.split("-", 1)[1]
-    with open(GOLDEN, "rb") as fh:
-        return next(r for r in pymarc.MARCReader(fh) if r["001"].data.strip() == control)
+def record_of(manifestation_id: str) -> pymarc.Record:
+    """The record a manifestation comes from (its id is <003>-<001>), from the golden records
+    or the sample."""
+    source, control = manifestation_id.split("-", 1)
+    for path in (GOLDEN, SAMPLE):
+        with open(path, "rb") as fh:
+            for r in pymarc.MARCReader(fh):
+                if r["001"].data.strip() == control and r["003"].data.strip() == source:
+                    return r
+    raise LookupError(f"no record {manifestation_id}")
