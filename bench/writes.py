@@ -22,8 +22,9 @@ takes every write) and, over real HTTP with one keep-alive httpx client per thre
    so no write meets a 412) doing GET as JSON-LD, a new ``preferredTitle``, PUT with If-Match
    the ETag it read; the reader goes on reading other works.
 
-Prints writes/s, PUT p50/p99, the whole cycle's p50/p99, and the reader's p50/p99 alone and
-beside the writers. Then, with the server stopped, it profiles ``pipeline.editing.put`` on the
+Prints writes/s, PUT p50/p99, the whole cycle's p50/p99, the reader's p50/p99 alone and beside
+the writers, and the CPU a write cycle costs in the writer process, in the rest of the server and
+in the clients (with how busy the whole machine was: on a shared machine, others' work too). Then, with the server stopped, it profiles ``pipeline.editing.put`` on the
 same copy in this process (cProfile, ``--profile-writes`` writes of JSON-LD bodies read over HTTP
 during the run) and prints the top 25 functions by cumulative time and the in-process time a put.
 """
@@ -44,6 +45,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -88,6 +90,51 @@ def works_of(store: Path) -> list[str]:
             f"FILTER NOT EXISTS {{ ?w <{REPLACED}> ?x }} }}"))
     finally:
         s.close()
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    if int(fh.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        out.append(int(entry))
+            except (OSError, ValueError, IndexError):
+                continue
+    return out
+
+
+def cpu_by_role(server: int, store: Path) -> dict[str, float]:
+    """CPU seconds used so far by the server's processes: the writer (the one holding the store's
+    LOCK file), and the rest (the serve process, its HTTP workers and their query workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    lock = str(store.resolve() / "LOCK")
+    out = {"writer": 0.0, "server": 0.0}
+    todo, seen = [server], set()
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        todo += _children(pid)
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            used = (int(fields[11]) + int(fields[12])) / tick
+            holds = any(os.readlink(f"/proc/{pid}/fd/{fd}") == lock for fd in os.listdir(f"/proc/{pid}/fd"))
+        except (OSError, ValueError, IndexError):
+            continue
+        out["writer" if holds else "server"] += used
+    return out
+
+
+def machine_busy() -> float:
+    """CPU seconds the whole machine has been busy (all processes, ours and others')."""
+    with open("/proc/stat") as fh:
+        fields = [int(x) for x in fh.readline().split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def writer(url: str, base: str, works: list[str], key: str, stop: threading.Event, quota: int | None,
@@ -155,7 +202,7 @@ def bodies(url: str, base: str, works: list[str]) -> list[tuple[str, bytes, str]
     return out
 
 
-def profile_puts(store: Path, base: str, todo: list[tuple[str, bytes, str]]) -> None:
+def profile_puts(store: Path, base: str, todo: list[tuple[str, bytes, str]], hosts: set[str]) -> None:
     """cProfile of ``pipeline.editing.put`` on the store in this process, as the writer calls it."""
     from metadatabronn import config
     from metadatabronn.pipeline import editing
@@ -166,7 +213,7 @@ def profile_puts(store: Path, base: str, todo: list[tuple[str, bytes, str]]) -> 
     s = Store(store, base)
     try:
         started = time.perf_counter()
-        parsed = [(iri, statements_of(body, "application/ld+json", iri), tag) for iri, body, tag in todo]
+        parsed = [(iri, statements_of(body, "application/ld+json", iri, hosts), tag) for iri, body, tag in todo]
         took = time.perf_counter() - started
         print(f"in process: the HTTP worker's parse of a JSON-LD body (web.writes.statements_of) "
               f"{took / len(todo) * 1000:.2f} ms a body", flush=True)
@@ -216,7 +263,7 @@ def run(args, source: Path, number: int) -> dict:
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    with running_server(copy, BASE, port, http_workers=args.http_workers, url=url):
+    with running_server(copy, BASE, port, http_workers=args.http_workers, url=url) as process:
         with httpx.Client(timeout=60) as warm:  # each server process's first requests load what it needs
             for iri in warmup:
                 warm.get(url + iri[len(BASE):], headers={"Accept": "text/turtle"})
@@ -237,6 +284,7 @@ def run(args, source: Path, number: int) -> dict:
         threads = [threading.Thread(target=writer, args=(url, BASE, w, key, stop, quota, tally, n))
                    for n, (w, tally) in enumerate(zip(writing, tallies))]
         read = threading.Thread(target=reader, args=(url, BASE, beside, stop, read_beside, args.read_rate))
+        cpu_before, busy_before, own_before = cpu_by_role(process.pid, copy), machine_busy(), time.process_time()
         started = time.perf_counter()
         for th in threads:
             th.start()
@@ -249,6 +297,7 @@ def run(args, source: Path, number: int) -> dict:
             th.join()
         elapsed = time.perf_counter() - started
         read.join()
+        cpu_after, busy_after, own_after = cpu_by_role(process.pid, copy), machine_busy(), time.process_time()
         todo = bodies(url, BASE, profiled) if args.profile_writes and number == 0 else []
 
     puts = [ms for tally in tallies for ms in tally.put_ms]
@@ -263,11 +312,19 @@ def run(args, source: Path, number: int) -> dict:
     print(f"  GET+PUT cycle    {summary(cycles)}", flush=True)
     print(f"  read alone       {summary(read_alone)}", flush=True)
     print(f"  read beside      {summary(read_beside)}", flush=True)
+    if puts:
+        per = {role: (cpu_after[role] - cpu_before[role]) / len(puts) * 1000 for role in cpu_after}
+        busy = (busy_after - busy_before) / len(puts) * 1000
+        own = (own_after - own_before) / len(puts) * 1000
+        print(f"  CPU a write cycle (GET+PUT, and the reader's share): writer process {per['writer']:.1f} ms, "
+              f"HTTP workers and the rest of the server {per['server']:.1f} ms, the clients (this process) "
+              f"{own:.1f} ms; the machine was busy {busy:.1f} ms a write in all "
+              f"({(busy_after - busy_before) / elapsed:.2f} of {os.cpu_count()} cores)", flush=True)
     for tally in tallies:
         for failure in tally.failures[:3]:
             print(f"  failed: {failure}", flush=True)
     if todo:
-        profile_puts(copy, BASE, todo)
+        profile_puts(copy, BASE, todo, {urlsplit(url).netloc, urlsplit(BASE).netloc})
     return {"writes_per_s": len(puts) / elapsed, "put_p50": statistics.median(puts) if puts else None,
             "put_p99": percentile(puts, 0.99), "read_p99_alone": percentile(read_alone, 0.99),
             "read_p99_beside": percentile(read_beside, 0.99)}
