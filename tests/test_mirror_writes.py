@@ -191,9 +191,6 @@ def test_a_mirror_refuses_a_document_with_a_graph_its_core_does_not_link(tmp_pat
         m.close()
 
 
-@pytest.mark.xfail(strict=True, reason="a merge rewrites the merged IRI in other entities' writer graphs, but "
-                   "announces only the cores and records naming it: the entity whose core links such a graph "
-                   "(mb:statedIn) must be announced as updated too")
 def test_a_merge_reaches_the_writer_graphs_of_other_entities_that_name_the_merged_one(well, tmp_path):
     """A writer links an expression to another work; that work is merged away. The writer's graph
     now names the survivor, and the expression whose core links the graph must be announced."""

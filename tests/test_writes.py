@@ -266,8 +266,6 @@ def test_an_entity_write_is_read_back_from_a_snapshot_that_never_refreshes(froze
     assert frozen.sequence() < r.json()["sequence"]
 
 
-@pytest.mark.xfail(strict=True, reason="a GET after a submitted file is answered from the server's snapshot, "
-                   "older than the file (read-your-writes holds for entity writes only)")
 def test_a_submitted_record_is_read_back_at_once(frozen):
     work, manifestation = frozen.works[1]
     _, etag = frozen.read(work)
@@ -275,7 +273,6 @@ def test_a_submitted_record_is_read_back_at_once(frozen):
     assert state(frozen.read(work)[1]) != state(etag)
 
 
-@pytest.mark.xfail(strict=True, reason="a record with a 240 of its own keeps it after its work is merged")
 def test_a_merged_works_record_with_its_own_240_names_the_survivor(well, pick):
     merged, record_id = pick(own_title)
     survivor, _ = pick()

@@ -128,6 +128,9 @@ def from_triples(control_number: str, manifestation: str, triples, carried: str,
               for _, p, o, lit in triples if p == MB_MERGED and not lit}
     if merged:
         edited = edited | {x for x in merged.values() if x}
+        for old in merged:  # a merged work's own title is not this record's any more: the survivor's is
+            if any(p == T.RDF_TYPE and o in (T.C_WORK, T.C_EXPRESSION) for p, o, _ in by_subject.get(old, ())):
+                del by_subject[old]
     own = by_subject.get(manifestation, [])
     expression = next((o for p, o, lit in own if p == T.M_EXPRESSION and not lit), "")
     work = next((o for p, o, lit in own if p == T.M_WORK and not lit), "")

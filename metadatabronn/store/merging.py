@@ -31,6 +31,7 @@ from ..errors import MergeRefused
 from ..mapping.terms import MB, OWL_SAMEAS
 from ..rdf import MB_KEY
 from .feed import DCT_IS_REPLACED_BY, KIND_OF_CLASS, class_of, manifestation_of_graph, replacement
+from .editing import MB_STATED_IN
 from .layout import STORE_GRAPH
 from .writing import store_failure
 
@@ -84,6 +85,7 @@ DELETE {{ GRAPH ?g {{ ?s ?p {o} }} }} INSERT {{ GRAPH ?g {{ ?s ?p {n} }} }} WHER
 DELETE {{ GRAPH ?g {{ {o} ?p ?x }} }} INSERT {{ GRAPH ?g {{ {n} ?p ?x }} }} WHERE {{ GRAPH ?g {{ {o} ?p ?x }} {kept} }} ;
 DELETE {{ ?s ?p {o} }} INSERT {{ ?s ?p {n} }} WHERE {{ ?s ?p {o} }} ;
 DELETE {{ {o} <{MB_KEY}> ?k }} INSERT {{ {n} <{MB_KEY}> ?k }} WHERE {{ {o} <{MB_KEY}> ?k }} ;
+DELETE {{ {o} <{MB_STATED_IN}> ?w }} INSERT {{ {n} <{MB_STATED_IN}> ?w }} WHERE {{ {o} <{MB_STATED_IN}> ?w }} ;
 INSERT DATA {{ {o} <{DCT_IS_REPLACED_BY}> {n} ; <{OWL_SAMEAS}> {n} }}
 """
     # Each record that moved says so in its own graph: MARC out of it then shows the merge (the
@@ -95,14 +97,19 @@ INSERT DATA {{ {o} <{DCT_IS_REPLACED_BY}> {n} ; <{OWL_SAMEAS}> {n} }}
         store._store.update(sparql)
     except OSError as exc:
         raise store_failure("the merge failed", exc) from exc
-    store.forget_copies([merged, into, *graphs, *cores])
+    # An organisation's statements naming the merged entity now name the survivor: the entity
+    # whose core links that writer graph changed too (its document carries the graph).
+    written = sorted({q.subject.value for g in graphs if g.startswith(f"{store.base}/edit/")
+                      for q in store._store.quads_for_pattern(None, ox.NamedNode(MB_STATED_IN), ox.NamedNode(g),
+                                                              ox.DefaultGraph())} - {into, merged, *cores})
+    store.forget_copies([merged, into, *graphs, *cores, *written])
     when = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     seq = store.next_sequence()
     # The survivor's own values did not change, so it is not logged as edited (MARC out would then
     # give its records a uniform title they never had); the records that moved to it are.
     moved = sorted(manifestation_of_graph(store.base, g) for g in graphs if g.startswith(f"{store.base}/record/"))
     text = store.change_quads(seq, "deprecate", merged, when) + store.change_quads(seq + 1, "absorb", into, when)
-    updated = [*cores, *moved]
+    updated = [*cores, *written, *moved]
     text += "".join(store.change_quads(seq + 2 + i, "update", iri, when) for i, iri in enumerate(updated))
     store._store.load(text.encode("utf-8"), format=ox.RdfFormat.N_QUADS)
     store._store.update(store._sequence_update(seq + 1 + len(updated)))

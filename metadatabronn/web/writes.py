@@ -300,6 +300,10 @@ async def submit(request: Request, name: str | None = None):
         if os.path.exists(path):
             os.unlink(path)
     _note(request, file=label, bytes=size, exit=result["exit"])
+    well = getattr(request.app.state, "well", None)
+    if well is not None:  # what the file brought is served by this process from its answer on
+        well.lost_files()
+        await run_in_threadpool(well.refresh_if_changed, request.app)
     status = 200 if result["exit"] == 0 else 422
     return JSONResponse({"file": label, "bytes": size, **result}, status_code=status)
 
