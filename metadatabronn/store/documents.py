@@ -5,11 +5,11 @@ entity's is its statements in the default graph (its core, and what edits in the
 there) and the writer graphs its core links with ``mb:statedIn`` (what each organisation says of
 it: :mod:`.editing`), whole, with their graph names. Together, over every entity the change feed
 names, they are the store less its own bookkeeping, so a mirror that replaces each document it is
-told of holds what the well holds. A writer graph goes with the entity that links it, not with the
-entities it speaks of (after a merge, the merged entity's graph speaks of the survivor): a write
-replaces the writer's graph and announces the entity whose core links it, so the graph changes
-only when that entity is announced. Read from the copies (:mod:`.copies`) where the snapshot may
-use them (cores and record graphs), else from the store; writer graphs always from the store.
+told of holds what the well holds. A writer graph goes with the entity whose core links it, not
+with the entities it names (an expression's graph may name a work): whatever changes the graph
+(a write, a merge that renames what it names or moves the link to the survivor) announces that
+entity. Read from the copies (:mod:`.copies`) where the snapshot may use them (cores and record
+graphs), else from the store; writer graphs always from the store.
 """
 
 from __future__ import annotations
