@@ -21,7 +21,7 @@ from metadatabronn.mapping import terms as T
 from metadatabronn.pipeline.dump import dump
 from metadatabronn.pipeline.mirror import mirror
 from metadatabronn.store import Store
-from metadatabronn.store.documents import documents
+from metadatabronn.store.documents import Document, documents
 from metadatabronn.store.editing import MB_STATED_IN
 from metadatabronn.store.labels import LABELS_GRAPH
 from metadatabronn.store.mirroring import MirrorStore, comparable
@@ -173,7 +173,6 @@ def test_every_statement_is_in_exactly_one_document_writer_graphs_included(well)
 
 def test_a_mirror_refuses_a_document_with_a_graph_its_core_does_not_link(tmp_path):
     from metadatabronn.errors import MirrorError
-    from metadatabronn.store.documents import Document
 
     m = MirrorStore(tmp_path / "m")
     try:
@@ -221,3 +220,24 @@ def test_a_merge_reaches_the_writer_graphs_of_other_entities_that_name_the_merge
     assert f"<{expression}> <{T.E_WORK}> <{y}> {graph}" in comparable(store)
     mirror(base, target, QUICK)
     same(store, target)
+
+
+@pytest.mark.parametrize("order", ["merged first", "survivor first"])
+def test_a_writer_graph_that_moves_to_another_entity_is_held_whole_in_either_order(tmp_path, order):
+    """A merge moves a writer graph's link from the merged entity to the survivor. A mirror whose
+    documents are newer than the activities it follows may write the two in either order."""
+    a, b, g = "http://example.org/work/a", "http://example.org/work/b", "http://example.org/edit/nb/work/a"
+    typed = f"<{T.RDF_TYPE}> <{T.C_WORK}> .\n"
+    before = f"<{a}> {typed}<{a}> <{MB_STATED_IN}> <{g}> .\n" + f'<{a}> <{T.W_PREFERRED_TITLE}> "Old" <{g}> .\n'
+    merged = f"<{a}> {typed}<{a}> <http://purl.org/dc/terms/isReplacedBy> <{b}> .\n"
+    survivor = f"<{b}> {typed}<{b}> <{MB_STATED_IN}> <{g}> .\n" + f'<{b}> <{T.W_PREFERRED_TITLE}> "Old" <{g}> .\n'
+    m = MirrorStore(tmp_path / "m")
+    try:
+        m.apply([Document(a, None, before), Document(b, None, f"<{b}> {typed}")])
+        steps = [Document(a, None, merged), Document(b, None, survivor)]
+        for doc in steps if order == "merged first" else steps[::-1]:
+            m.apply([doc])
+        want = {str(q) for doc in (merged, survivor) for q in ox.parse(doc.encode(), format=ox.RdfFormat.N_QUADS)}
+        assert comparable(m) == want
+    finally:
+        m.close()

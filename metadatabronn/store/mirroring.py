@@ -29,6 +29,7 @@ import pyoxigraph as ox
 
 from ..errors import MirrorError
 from .documents import Document, linked_graphs
+from .editing import MB_STATED_IN
 from .layout import MB_BASE_IRI, STORE_GRAPH, changes_graph, pending_graph
 
 log = logging.getLogger(__name__)
@@ -89,13 +90,17 @@ class MirrorStore:
         for doc in documents:
             quads = self._parse(doc)
             written += len(quads)
-            if not self._holds(doc):
+            # The writer graphs it carries, whole: what the mirror holds of them goes first, even
+            # if another entity linked them until now (a merge moves them to the survivor).
+            core = ox.NamedNode(doc.iri)
+            carried = linked_graphs(q for q in quads if q.subject == core) if doc.graph is None else []
+            if not self._holds(doc) and not any(self._store.contains_named_graph(ox.NamedNode(g)) for g in carried):
                 fresh.extend(quads)
                 continue
             if doc.graph is not None:
                 removals.append(f"DROP SILENT GRAPH <{doc.graph}>")
             else:
-                removals += [f"DROP SILENT GRAPH <{g}>" for g in self._linked(doc.iri)]
+                removals += [f"DROP SILENT GRAPH <{g}>" for g in sorted({*self._linked(doc.iri), *carried})]
                 removals.append(f"DELETE WHERE {{ <{doc.iri}> ?p ?o }}")
             by_graph: dict[str | None, list[str]] = {}
             for q in quads:
@@ -125,8 +130,13 @@ class MirrorStore:
         return False
 
     def _linked(self, iri: str) -> list[str]:
-        """The writer graphs the mirror's copy of an entity's core links."""
-        return linked_graphs(self._store.quads_for_pattern(ox.NamedNode(iri), None, None, ox.DefaultGraph()))
+        """The writer graphs the mirror's copy of an entity's core links, less any another core
+        links too: that one was written later and carries the graph (a merge's survivor, written
+        before the merged entity in a run whose documents are newer than its activities)."""
+        node, stated = ox.NamedNode(iri), ox.NamedNode(MB_STATED_IN)
+        return [g for g in linked_graphs(self._store.quads_for_pattern(node, stated, None, ox.DefaultGraph()))
+                if all(q.subject == node for q in self._store.quads_for_pattern(None, stated, ox.NamedNode(g),
+                                                                                ox.DefaultGraph()))]
 
     @staticmethod
     def _parse(doc: Document) -> list[ox.Quad]:
