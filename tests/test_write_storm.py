@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, event, given, settings, strategies as st
 from metadatabronn.validate import VIOLATION, Data, check, load_profile
 from metadatabronn.validate import reference
 
-from .writeserver import JSONLD, NOTE, TITLE, WORK, free_port, make_store, serving
+from .writeserver import JSONLD, NOTE, RDAC, RDAW, TITLE, WORK, free_port, make_store, serving
 
 # The storm's size: clients x cycles each, on WORKS works (METADATABRONN_TEST_STORM=clients,cycles).
 CLIENTS, CYCLES = (int(n) for n in os.environ.get("METADATABRONN_TEST_STORM", "20,100").split(","))
@@ -114,21 +114,56 @@ def test_the_conflict_storm_loses_nothing(well):
 # --- properties ------------------------------------------------------------------------------
 
 SKOS_CONCEPT = "http://www.w3.org/2004/02/skos/core#Concept"
-SUBJECT = "http://rdaregistry.info/Elements/w/P10256"
+RDAE = "http://rdaregistry.info/Elements/e/"
+RDAA = "http://rdaregistry.info/Elements/a/"
+ISO639 = "http://id.loc.gov/vocabulary/iso639-2/"
 LANGUAGES = st.sampled_from([None, "en", "nb", "nn", "se", "de-CH"])
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=24)
+# The same text may come in several languages, and with none.
+LITERALS = st.builds(lambda t, lang: ox.Literal(t, language=lang) if lang else ox.Literal(t),
+                     st.sampled_from(["Note", "Merknad"]) | TEXT, LANGUAGES)
+DATES = st.sampled_from(["1858", "1858-03", "1858-03-31", "-44", "1858-13", "c1858", "1858?", "18580", "1858-02-30"])
+ONE_MOSTLY = st.sampled_from([1, 1, 1, 1, 1, 0, 2])  # most bodies the gate takes
+
+
+def _values(draw, strategy, count=None) -> set:
+    n = draw(count if count is not None else st.integers(0, 3))
+    return set(draw(st.lists(strategy, min_size=n, max_size=n, unique=True)))
+
+
+@st.composite
+def changes(draw, well, kind: str) -> dict:
+    """Element -> the values a body gives it, for the elements the body changes: each element
+    the profile constrains (how many, literal or IRI, from which vocabulary, what pattern), with
+    values that keep to the constraint and values that do not."""
+    iri = lambda values: st.sampled_from(values).map(ox.NamedNode)  # noqa: E731
+    rarely = lambda usual, other: st.integers(0, 4).flatmap(lambda i: other if i == 0 else usual)  # noqa: E731
+    if kind == "work":
+        return {TITLE: _values(draw, rarely(LITERALS, iri(well.concepts)), ONE_MOSTLY),
+                NOTE: _values(draw, LITERALS),
+                RDAW + "P10256": _values(draw, iri(well.concepts))}
+    if kind == "expression":
+        languages = iri([ISO639 + c for c in ("eng", "nob", "sme", "smj", "nno")])
+        return {RDAE + "P20231": _values(draw, rarely(iri(well.works), LITERALS), ONE_MOSTLY),
+                RDAE + "P20006": _values(draw, rarely(languages, iri([ISO639 + "xxx"]) | st.just(ox.Literal("eng"))),
+                                         st.integers(0, 2))}
+    return {RDAA + "P50117": _values(draw, rarely(LITERALS, iri(well.concepts)), ONE_MOSTLY),
+            RDAA + "P50121": _values(draw, DATES.map(ox.Literal), st.sampled_from([0, 0, 0, 1, 1, 2]))}
 
 
 @pytest.fixture(scope="module")
 def props(tmp_path_factory):
-    """A server for the properties, the work they write and the concepts a body may name."""
+    """A server for the properties, an entity of each kind they write, and what a body may name."""
     port = free_port()
     store = tmp_path_factory.mktemp("props") / "store"
     keys = make_store(store, f"http://127.0.0.1:{port}")
     with serving(store, port, keys) as served:
-        served.work = served.sparql(f"SELECT ?w WHERE {{ ?w a <{WORK}> }} ORDER BY ?w LIMIT 1")[0]["w"]
+        first = lambda cls: served.sparql(f"SELECT ?x WHERE {{ ?x a <{cls}> }} ORDER BY ?x LIMIT 1")[0]["x"]  # noqa: E731
+        served.entities = {"work": first(WORK), "expression": first(RDAC + "C10006"),
+                           "agent": first(RDAC + "C10004")}
         served.concepts = [r["c"] for r in served.sparql(
             f"SELECT ?c WHERE {{ ?c a <{SKOS_CONCEPT}> }} ORDER BY ?c LIMIT 12")]
+        served.works = [r["w"] for r in served.sparql(f"SELECT ?w WHERE {{ ?w a <{WORK}> }} ORDER BY ?w LIMIT 6")]
         yield served
 
 
@@ -138,35 +173,6 @@ def triples_of(well, iri: str) -> set:
     assert r.status_code == 200, r.text
     return {(t.predicate, t.object) for t in ox.parse(r.content, format=ox.RdfFormat.N_TRIPLES)
             if t.subject == ox.NamedNode(iri)}
-
-
-def _literal(text: str, lang: str | None):
-    return ox.Literal(text, language=lang) if lang else ox.Literal(text)
-
-
-@st.composite
-def bodies(draw, concepts: list[str]):
-    """What a body changes: 0-2 preferred titles (one is what the profile wants), 0-3 notes,
-    any of the store's concepts as subjects; titles and notes with or without a language."""
-    count = draw(st.sampled_from([1, 1, 1, 1, 1, 0, 2, 2]))  # most bodies the gate takes
-    # the same text may come in several languages, and with none
-    titles = draw(st.lists(st.tuples(TEXT, LANGUAGES), min_size=count, max_size=count, unique=True))
-    notes = draw(st.lists(st.tuples(st.sampled_from(["Note", "Merknad"]) | TEXT, LANGUAGES), max_size=3))
-    subjects = draw(st.lists(st.sampled_from(concepts), max_size=4, unique=True))
-    fmt = draw(st.sampled_from(["text/turtle", "application/n-triples"]))
-    return titles, notes, subjects, fmt
-
-
-def _body(well, current: set, change) -> tuple[set, bytes, str]:
-    titles, notes, subjects, media = change
-    iri = ox.NamedNode(well.work)
-    kept = {(p, o) for p, o in current if p.value not in (TITLE, NOTE, SUBJECT)}
-    wanted = kept | {(ox.NamedNode(TITLE), _literal(t, lang)) for t, lang in titles} \
-        | {(ox.NamedNode(NOTE), _literal(t, lang)) for t, lang in notes} \
-        | {(ox.NamedNode(SUBJECT), ox.NamedNode(c)) for c in subjects}
-    fmt = ox.RdfFormat.TURTLE if media == "text/turtle" else ox.RdfFormat.N_TRIPLES
-    text = ox.serialize([ox.Triple(iri, p, o) for p, o in sorted(wanted, key=str)], format=fmt)
-    return wanted, text, media
 
 
 def _verdicts(iri: str, wanted: set) -> tuple[set, set]:
@@ -181,25 +187,31 @@ def _verdicts(iri: str, wanted: set) -> tuple[set, set]:
     return key(fast), key(slow)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_a_put_reads_back_as_written_and_the_gate_is_the_profile(props, data):
     well = props
-    current = triples_of(well, well.work)
-    change = data.draw(bodies(well.concepts))
-    wanted, text, media = _body(well, current, change)
-    fast, slow = _verdicts(well.work, wanted)
+    kind = data.draw(st.sampled_from(sorted(well.entities)))
+    iri = well.entities[kind]
+    current = triples_of(well, iri)
+    change = data.draw(changes(well, kind))
+    wanted = {(p, o) for p, o in current if p.value not in change} | \
+        {(ox.NamedNode(p), v) for p, values in change.items() for v in values}
+    media = data.draw(st.sampled_from(["text/turtle", "application/n-triples"]))
+    fmt = ox.RdfFormat.TURTLE if media == "text/turtle" else ox.RdfFormat.N_TRIPLES
+    body = ox.serialize([ox.Triple(ox.NamedNode(iri), p, o) for p, o in sorted(wanted, key=str)], format=fmt)
+    fast, slow = _verdicts(iri, wanted)
     assert fast == slow
-    event("refused by the profile" if fast else "taken")
-    _, etag = well.read(well.work)
-    r = well.put(well.work, text, etag, media=media)
+    event(f"{kind}: " + (" ".join(sorted({v[2].rsplit("#", 1)[1] for v in fast})) if fast else "taken"))
+    _, etag = well.read(iri)
+    r = well.put(iri, body, etag, media=media)
     if fast:
         assert r.status_code == 422, r.text
         report = r.json()["report"]["results"]
         assert {(x["focus_node"], x["path"], x["constraint_component"], x["source_shape"]) for x in report
                 if x["severity"] == "Violation"} == fast
-        assert triples_of(well, well.work) == current  # nothing written
+        assert triples_of(well, iri) == current  # nothing written
     else:
         assert r.status_code == 200, r.text
         own = lambda ts: {(p, o) for p, o in ts if p.value not in WELLS_OWN}  # noqa: E731
-        assert own(triples_of(well, well.work)) == own(wanted)
+        assert own(triples_of(well, iri)) == own(wanted)
