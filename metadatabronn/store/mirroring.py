@@ -130,7 +130,7 @@ class MirrorStore:
         return False
 
     def _linked(self, iri: str) -> list[str]:
-        """The writer graphs the mirror's copy of an entity's core links, less any another core
+        """The writer graphs the mirror's copy of an entity's core links, less any that another core
         links too: that one was written later and carries the graph (a merge's survivor, written
         before the merged entity in a run whose documents are newer than its activities)."""
         node, stated = ox.NamedNode(iri), ox.NamedNode(MB_STATED_IN)
