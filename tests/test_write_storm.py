@@ -1,8 +1,8 @@
 """Writes under contention, and properties of every write.
 
 The conflict storm: many clients (of two organisations, replacing or patching) read, change and
-write back the same few works at once, each with the ETag it read. Every write either lands (200) or is refused as stale (412, then read
-again and retried); at the end each work is exactly the sequence of its successful writes: its
+write back the same few works at once, each with the ETag it read. Every write either lands
+(200) or is refused as stale (412, then read again and retried); at the end each work is exactly the sequence of its successful writes: its
 note holds the token of every successful write, in the order the writer took them, its title
 is the last one's, and the change feed and the audit log count each successful write once.
 
@@ -166,7 +166,9 @@ def props(tmp_path_factory):
     store = tmp_path_factory.mktemp("props") / "store"
     keys = make_store(store, f"http://127.0.0.1:{port}")
     with serving(store, port, keys) as served:
-        first = lambda cls: served.sparql(f"SELECT ?x WHERE {{ ?x a <{cls}> }} ORDER BY ?x LIMIT 1")[0]["x"]  # noqa: E731
+        def first(cls: str) -> str:
+            return served.sparql(f"SELECT ?x WHERE {{ ?x a <{cls}> }} ORDER BY ?x LIMIT 1")[0]["x"]
+
         served.entities = {"work": first(WORK), "expression": first(RDAC + "C10006"),
                            "agent": first(RDAC + "C10004")}
         served.concepts = [r["c"] for r in served.sparql(

@@ -13,7 +13,7 @@ from datetime import datetime
 import pymarc
 import pytest
 
-from .writeserver import (GOLDEN, JSONLD, PROBLEM, RDAE, RDAM, SAMPLE, TITLE, WORK, eventually, free_port,
+from .writeserver import (GOLDEN, JSONLD, PROBLEM, RDAE, RDAM, RDAW, SAMPLE, TITLE, WORK, eventually, free_port,
                           make_store, record_of, serving, works_with_records)
 
 STATED_IN = "https://w3id.org/metadatabronn/ns#statedIn"  # the well's own link to the writer's graph
@@ -312,6 +312,37 @@ def test_a_manifestation_is_relinked_and_an_item_added(well, pick):
     assert feed_of(well, item)[0][0] == "Create"
 
 
+def test_agents_and_concepts_are_written_with_their_own_scopes(well):
+    rdaa, skos = "http://rdaregistry.info/Elements/a/", "http://www.w3.org/2004/02/skos/core#"
+    person = f'<> a <http://rdaregistry.info/Elements/c/C10004> ; <{rdaa}P50117> "Nordmann, Kari" .'
+    made = well.post("/agents", person.encode(), client="agents-only", **{"Content-Type": "text/turtle"})
+    assert made.status_code == 201, made.text
+    agent = made.headers["location"]
+    assert agent.startswith(well.base + "/agent/")
+    r = well.get(agent, "ntriples")
+    assert f'<{rdaa}P50117> "Nordmann, Kari"' in r.text
+    corrected = r.text.replace('"Nordmann, Kari"', '"Nordmann, Kari, 1970-"')
+    put = well.put(agent, corrected.encode(), r.headers["etag"], client="agents-only", media="application/n-triples")
+    assert put.status_code == 200, put.text
+    assert '"Nordmann, Kari, 1970-"' in well.get(agent, "ntriples").text
+    # a kind of agent must be said; a concept needs write:concept
+    is_problem(well.post("/agents", f'<> <{rdaa}P50117> "Nobody" .'.encode(), client="agents-only",
+                         **{"Content-Type": "text/turtle"}), 422)
+    concept = f'<> a <{skos}Concept> ; <{skos}prefLabel> "Brønner"@nb .'
+    is_problem(well.post("/concepts", concept.encode(), client="agents-only", **{"Content-Type": "text/turtle"}),
+               403)
+    made = well.post("/concepts", concept.encode(), **{"Content-Type": "text/turtle"})
+    assert made.status_code == 201, made.text
+    assert '"Brønner"@nb' in well.get(made.headers["location"], "ntriples").text
+    # an agent records name is not deleted; the one made here is
+    named = well.sparql(f"SELECT ?a WHERE {{ ?w <{RDAW}P10061> ?a }} LIMIT 1")[0]["a"]
+    assert "record" in is_problem(well.http.delete(named, headers=well.auth("agents-only", **{"If-Match": "*"})),
+                                  409)["detail"]
+    gone = well.http.delete(agent, headers=well.auth("agents-only", **{"If-Match": put.headers["etag"]}))
+    assert gone.status_code == 204, gone.text
+    assert is_problem(well.get(agent), 410)
+
+
 # --- the error table -------------------------------------------------------------------------
 
 def test_bad_bodies_are_refused_with_where_and_why_and_change_nothing(well, pick):
@@ -382,6 +413,10 @@ def test_unknown_entities_and_credentials_that_cannot_write(well, pick):
     is_problem(well.post("/records", b"00000", client="partner"), 403)  # no ingest scope
     _, other_etag = well.read(well.works[-1][0])
     is_problem(well.merge(work, well.works[-1][0], etag, client="agents-only"), 403)
+    # SPARQL stays read-only, whoever asks
+    update = well.http.post(well.base + "/sparql", content=f'INSERT DATA {{ <{work}> <{TITLE}> "x" }}',
+                            headers=well.auth(**{"Content-Type": "application/sparql-update"}))
+    is_problem(update, 403)
     assert well.read(work) == (doc, etag) and well.read(well.works[-1][0])[1] == other_etag
 
 
@@ -491,3 +526,44 @@ def test_export_after_the_server_stopped_carries_the_edit_and_nothing_else(tmp_p
     for control, record in before.items():
         if control != edited:
             assert after[control].as_marc() == record.as_marc(), control
+
+
+def test_a_token_from_the_provider_writes_and_the_write_says_who_and_when(tmp_path):
+    """A real OpenID Connect provider's token writes through the real server; the writer's graph
+    names the organisation and the user, and the time; what the record says stays apart."""
+    from .oidc import Provider
+
+    port = free_port()
+    store = tmp_path / "store"
+    make_store(store, f"http://127.0.0.1:{port}", clients={})
+    users = {"ada": {"org": "nb", "roles": ["write:work"], "preferred_username": "ada.l"},
+             "bo": {"org": "bokbasen", "roles": ["write:agent"]}}
+    with Provider(users) as provider, serving(store, port, {}, None, "--oidc-issuer", provider.issuer,
+                                              "--oidc-audience", "metadatabronn") as served:
+        work, manifestation = works_with_records(served)[0]
+        doc, etag = served.read(work)
+        bearer = lambda sub: {"Authorization": f"Bearer {provider.token(sub)}"}  # noqa: E731
+        body = json.dumps({**doc, "preferredTitle": "Said by Ada"})
+        r = served.http.put(work, content=body, headers={**bearer("bo"), "Content-Type": JSONLD, "If-Match": etag})
+        assert "write:work" in is_problem(r, 403)["detail"]
+        r = served.http.put(work, content=body, headers={**bearer("ada"), "Content-Type": JSONLD, "If-Match": etag})
+        assert r.status_code == 200, r.text
+        served.refreshed(r.json()["sequence"])
+        graph = f"{served.base}/edit/nb/{work[len(served.base) + 1:]}"
+        # the query workers open their own views of the store, on their own time
+        rows = eventually(lambda: served.sparql(f"SELECT ?p ?o WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"),
+                          "the writer's graph in SPARQL")
+        said = {(row["p"], row["o"]) for row in rows}
+        assert (TITLE, "Said by Ada") in said
+        attributed = {o for p, o in said if p == "http://www.w3.org/ns/prov#wasAttributedTo"}
+        assert attributed == {f"{served.base}/organisation/nb", f"{served.base}/organisation/nb/user/ada%20%28ada.l%29"}
+        when = next(o for p, o in said if p == "http://www.w3.org/ns/prov#generatedAtTime")
+        published = next(a["published"] for a in served.changes() if a["sequence"] == r.json()["sequence"])
+        assert datetime.fromisoformat(when.replace("Z", "+00:00")) == \
+            datetime.fromisoformat(published.replace("Z", "+00:00"))
+        # the well's own statement of the title (from the record) stays as it was, apart
+        kept = served.sparql(f"""SELECT ?t WHERE {{ <{work}> <{TITLE}> ?t
+                                 FILTER NOT EXISTS {{ GRAPH <{graph}> {{ <{work}> <{TITLE}> ?t }} }} }}""")
+        assert [row["t"] for row in kept] == [doc["preferredTitle"]]
+        line = [line for line in served.audit() if line["method"] == "PUT"][-1]
+        assert line["principal"] == {"org": "nb", "user": "ada (ada.l)", "method": "oidc"} and line["status"] == 200
