@@ -2,9 +2,10 @@
 
 The conflict storm: many clients (of two organisations, replacing or patching) read, change and
 write back the same few works at once, each with the ETag it read. Every write either lands
-(200) or is refused as stale (412, then read again and retried); at the end each work is exactly the sequence of its successful writes: its
-note holds the token of every successful write, in the order the writer took them, its title
-is the last one's, and the change feed and the audit log count each successful write once.
+(200) or is refused as stale (412, then read again and retried); at the end each work is
+exactly the sequence of its successful writes: its note holds the token of every successful
+write, in the order the writer took them, its title is the last one's, and the change feed and
+the audit log count each successful write once.
 
 The properties (Hypothesis): a PUT then a GET gives back the triples written; and the gate's
 verdict on a body is the profile's, by the fast checker and by pySHACL alike."""
