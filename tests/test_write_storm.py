@@ -70,6 +70,11 @@ def _storm(well, works: list[str], client: int, results: list, failures: list) -
                                                                         "If-Match": r.headers["etag"]})
                 results.append((work, token, w.status_code, w.json().get("sequence") if w.status_code == 200 else None))
                 if w.status_code == 200:
+                    # read-your-writes, whichever server process answers: the work as read now
+                    # holds this write (others may have written since, never before it)
+                    seen = http.get(work, params={"format": "jsonld"})
+                    if seen.status_code != 200 or token not in seen.json().get("note", "").split():
+                        failures.append(("read after write", work, seen.status_code, token, seen.text[:300]))
                     break
                 if w.status_code != 412:
                     failures.append((w.request.method, work, w.status_code, w.text))
