@@ -19,6 +19,7 @@ from .writeserver import (GOLDEN, JSONLD, PROBLEM, RDAE, RDAM, RDAW, SAMPLE, TIT
 STATED_IN = "https://w3id.org/metadatabronn/ns#statedIn"  # the well's own link to the writer's graph
 RDAI = "http://rdaregistry.info/Elements/i/"
 SMALL_LIMIT = 20_000  # bytes a write may have on this server (METADATABRONN_MAX_WRITE_BYTES)
+SUBMIT_LIMIT = 100_000  # bytes a submitted file may have on this server (METADATABRONN_MAX_SUBMIT_BYTES)
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +27,8 @@ def well(tmp_path_factory):
     port = free_port()
     store = tmp_path_factory.mktemp("writes") / "store"
     keys = make_store(store, f"http://127.0.0.1:{port}", files=(GOLDEN, SAMPLE))
-    with serving(store, port, keys, {"METADATABRONN_MAX_WRITE_BYTES": str(SMALL_LIMIT)}) as served:
+    with serving(store, port, keys, {"METADATABRONN_MAX_WRITE_BYTES": str(SMALL_LIMIT),
+                                     "METADATABRONN_MAX_SUBMIT_BYTES": str(SUBMIT_LIMIT)}) as served:
         served.works = works_with_records(served)
         yield served
 
@@ -378,6 +380,18 @@ def test_bad_bodies_are_refused_with_where_and_why_and_change_nothing(well, pick
     assert any(r["focus_node"] == work and r["path"] == TITLE and r["constraint_component"].endswith(
         "MinCountConstraintComponent") and r["severity"] == "Violation" for r in results), results
     assert body["report"]["conforms"] is False
+    # a patch: a merge patch and nothing else, JSON, not moving the entity
+    patch = lambda content, media="application/merge-patch+json": well.http.patch(  # noqa: E731
+        work, content=content, headers=well.auth(**{"Content-Type": media, "If-Match": etag}))
+    is_problem(patch(b'{"preferredTitle": "x"}', "application/json"), 415)
+    assert is_problem(patch(b'{\n"preferredTitle": }'), 400)["line"] == 2
+    is_problem(patch(json.dumps({"@id": other}).encode()), 422)
+    is_problem(patch(json.dumps({"preferredTitle": None}).encode()), 422)  # the profile
+    # a submitted file: not empty, not over the limit (said beforehand or not)
+    is_problem(well.post("/records", b""), 400)
+    is_problem(well.post("/records", b"0" * (SUBMIT_LIMIT + 1)), 413)
+    is_problem(well.http.post(well.base + "/records", content=iter([b"0" * SUBMIT_LIMIT, b"0"]), headers=well.auth()),
+               413)
     # nothing of it was written
     assert well.read(work) == (doc, etag)
 
