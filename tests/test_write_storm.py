@@ -18,6 +18,7 @@ import time
 from collections import Counter, defaultdict
 
 import httpx
+import pymarc
 import pyoxigraph as ox
 import pytest
 from hypothesis import HealthCheck, event, given, settings, strategies as st
@@ -25,7 +26,8 @@ from hypothesis import HealthCheck, event, given, settings, strategies as st
 from metadatabronn.validate import VIOLATION, Data, check, load_profile
 from metadatabronn.validate import reference
 
-from .writeserver import JSONLD, NOTE, RDAC, RDAW, TITLE, WORK, free_port, make_store, serving
+from .writeserver import (JSONLD, NOTE, RDAC, RDAW, TITLE, WORK, free_port, make_store, record_of, serving,
+                          works_with_records)
 
 # The storm's size: clients x cycles each, on WORKS works (METADATABRONN_TEST_STORM=clients,cycles).
 CLIENTS, CYCLES = (int(n) for n in os.environ.get("METADATABRONN_TEST_STORM", "20,100").split(","))
@@ -45,18 +47,30 @@ def well(request, tmp_path_factory):
         yield served
 
 
-def _storm(well, works: list[str], client: int, results: list, failures: list) -> None:
+def _get(http: httpx.Client, work: str, retried: list) -> httpx.Response:
+    """GET as a client should: a 503 with Retry-After (the server reopening its view of a store
+    a load has just compacted) is asked again, and counted."""
+    for _ in range(50):
+        r = http.get(work, params={"format": "jsonld"})
+        if r.status_code != 503 or "retry-after" not in r.headers:
+            return r
+        retried.append(work)
+        time.sleep(0.2)
+    return r
+
+
+def _storm(well, works: list[str], client: int, cycles: int, results: list, failures: list, retried: list) -> None:
     """One client's cycles. Clients take turns at being the library and the partner (two
     organisations, each with its own graph of statements), and at replacing the work (PUT) and
     patching it (PATCH with a JSON Merge Patch)."""
     who = ("cataloguer", "partner")[client % 2]
     patching = (client // 2) % 2 == 1
     with httpx.Client(timeout=120, headers=well.auth(who)) as http:
-        for cycle in range(CYCLES):
+        for cycle in range(cycles):
             work = works[(client + cycle) % len(works)]
             token = f"c{client}n{cycle}"
             while True:
-                r = http.get(work, params={"format": "jsonld"})
+                r = _get(http, work, retried)
                 if r.status_code != 200:
                     failures.append(("GET", work, r.status_code, r.text))
                     return
@@ -72,7 +86,7 @@ def _storm(well, works: list[str], client: int, results: list, failures: list) -
                 if w.status_code == 200:
                     # read-your-writes, whichever server process answers: the work as read now
                     # holds this write (others may have written since, never before it)
-                    seen = http.get(work, params={"format": "jsonld"})
+                    seen = _get(http, work, retried)
                     if seen.status_code != 200 or token not in seen.json().get("note", "").split():
                         failures.append(("read after write", work, seen.status_code, token, seen.text[:300]))
                     break
@@ -81,26 +95,34 @@ def _storm(well, works: list[str], client: int, results: list, failures: list) -
                     return
 
 
-def test_the_conflict_storm_loses_nothing(well):
-    works = [r["w"] for r in well.sparql(f"SELECT ?w WHERE {{ ?w a <{WORK}> }} ORDER BY ?w LIMIT {WORKS}")]
-    assert len(works) == WORKS
+def storm(well, works: list[str], clients: int, cycles: int, beside=None) -> str:
+    """``clients`` clients, ``cycles`` cycles each, on ``works`` (with ``beside(stop)`` running
+    on a thread of its own meanwhile), then what the works, the feed and the audit log must
+    show; a line of figures."""
     first = well.sequence()
     audit_seen = len(well.audit())
     results: list = []
     failures: list = []
-    threads = [threading.Thread(target=_storm, args=(well, works, c, results, failures)) for c in range(CLIENTS)]
+    retried: list = []
+    stop = threading.Event()
+    threads = [threading.Thread(target=_storm, args=(well, works, c, cycles, results, failures, retried))
+               for c in range(clients)]
+    side = threading.Thread(target=beside, args=(stop, failures)) if beside else None
     began = time.monotonic()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    try:
+        for t in threads + ([side] if side else []):
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        stop.set()
+        if side:
+            side.join()
     took = time.monotonic() - began
     assert not failures, failures[:3]
     statuses = Counter(status for _, _, status, _ in results)
     assert set(statuses) <= {200, 412}, statuses
-    assert statuses[200] == CLIENTS * CYCLES
-    print(f"\nstorm: {CLIENTS} clients x {CYCLES} cycles on {WORKS} works in {took:.1f} s; "
-          f"{statuses[200]} writes, {statuses[412]} refused as stale ({statuses[200] / took:.0f} writes/s)")
+    assert statuses[200] == clients * cycles
 
     landed: dict[str, list[tuple[int, str]]] = defaultdict(list)
     for work, token, status, sequence in results:
@@ -123,6 +145,43 @@ def test_the_conflict_storm_loses_nothing(well):
         assert updates[work] == len(landed[work]) == audited[work], work
         doc, _ = well.read(work)  # and so from the fresh snapshot
         assert doc["note"].split() == [token for _, token in sorted(landed[work])]
+    return (f"{clients} clients x {cycles} cycles on {len(works)} works in {took:.1f} s; {statuses[200]} writes, "
+            f"{statuses[412]} refused as stale ({statuses[200] / took:.0f} writes/s); "
+            f"{len(retried)} reads answered 503 and asked again")
+
+
+def test_the_conflict_storm_loses_nothing(well):
+    works = [r["w"] for r in well.sparql(f"SELECT ?w WHERE {{ ?w a <{WORK}> }} ORDER BY ?w LIMIT {WORKS}")]
+    assert len(works) == WORKS
+    print("\nstorm:", storm(well, works, CLIENTS, CYCLES))
+
+
+def test_writes_go_on_while_files_are_submitted(well):
+    """A smaller storm on other works while records of yet other works are submitted again and
+    again (each load closes the store in the writer, and compacts it): writes wait for a load,
+    reads go on, nothing is lost."""
+    taken = {r["w"] for r in well.sparql(f"SELECT ?w WHERE {{ ?w a <{WORK}> }} ORDER BY ?w LIMIT {WORKS}")}
+    others = [(w, m) for w, m in works_with_records(well) if w not in taken]
+    works, submitted = [w for w, _ in others[:6]], [m for _, m in others[6:9]]
+    assert len(works) == 6 and len(submitted) == 3
+    loads: list = []
+
+    def submit(stop: threading.Event, failures: list) -> None:
+        n = 0
+        while not stop.is_set() and n < 30:
+            record = record_of(submitted[n % len(submitted)])
+            record.add_field(pymarc.Field(tag="500", indicators=[" ", " "],
+                                          subfields=[pymarc.Subfield("a", f"Submitted again, {n}.")]))
+            r = well.post(f"/records?name=again-{n}.mrc", record.as_marc())
+            if r.status_code != 200 or r.json()["summary"]["records_updated"] != 1:
+                failures.append(("POST /records", n, r.status_code, r.text[:300]))
+                return
+            loads.append(n)
+            n += 1
+
+    figures = storm(well, works, 8, 25, beside=submit)
+    assert loads, "no file was loaded during the storm"
+    print(f"\nstorm beside {len(loads)} submitted files:", figures)
 
 
 # --- properties ------------------------------------------------------------------------------
