@@ -13,7 +13,7 @@ import functools
 import hashlib
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from ..errors import EditRefused, MergeRefused
 from ..mapping import terms as T
@@ -145,12 +145,23 @@ def put(store: Store, kind: str, iri: str, statements: list[Statement], author: 
     if {r[1:] for r in mine if r[1] != E.MB_CLEARED} == set(stated) and \
             sorted(o for _, p, o, *_ in mine if p == E.MB_CLEARED) == cleared:
         return Edited(iri, E.state_tag(rows), False, detail="nothing changed")
-    when = now()
+    when = _after(now(), stamps.values())
     after = [r for r in rows if r[0] != graph] + [(graph, *v) for v in stated] + \
         [(graph, E.MB_CLEARED, p, False, None, None) for p in cleared]
     _gate(iri, E.effective(after, {**stamps, graph: "~"}, store.base), profile)
     written = E.write(store, iri, author, stated, cleared, when)
     return Edited(iri, E.state_tag(store.about(iri, raw=True)), True, written.sequence)
+
+
+def _after(when: str, stamps) -> str:
+    """``when``, or a microsecond after the latest of ``stamps`` if the clock has not passed it:
+    which writer stated an element last is told by these times."""
+    latest = max((E.instant(s) for s in stamps if s and s[0].isdigit()), default="")
+    if E.instant(when) > latest:
+        return when
+    moment = datetime.strptime(latest[:26], "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=timezone.utc)
+    moment += timedelta(microseconds=1)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f").rstrip("0").rstrip(".") + "Z"
 
 
 def mint(base: str, kind: str) -> str:

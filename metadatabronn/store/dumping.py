@@ -28,6 +28,7 @@ from ..mapping import terms as T
 from .catalogue import Catalogue, path_of
 from .catchup import change_time
 from .labels import LABELS_GRAPH
+from . import editing
 from .layout import AS_TOMBSTONE, RDF_TYPE, STORE_GRAPH
 
 if TYPE_CHECKING:
@@ -232,8 +233,9 @@ _RANK = {c: i for i, c in enumerate(ENTITY_CLASSES)}
 
 
 def _about(store: Store, subject: ox.NamedNode, excluded: frozenset[str]) -> tuple[list[Triple], set]:
-    triples: list[Triple] = []
-    seen: set = set()
+    """The entity as the well states it (an element an organisation wrote, as it wrote it: see
+    :mod:`.editing`), each statement once, and its ``(class, graph)`` typings."""
+    rows = []
     types: set[tuple[str, str]] = set()
     iri = subject.value
     for q in store._store.quads_for_pattern(subject, None, None, None):
@@ -244,10 +246,15 @@ def _about(store: Store, subject: ox.NamedNode, excluded: frozenset[str]) -> tup
         lit = isinstance(o, ox.Literal)
         if p == RDF_TYPE and not lit:
             types.add((o.value, graph))
-        key = (p, o)
-        if key in seen:
-            continue
-        seen.add(key)
-        triples.append((iri, p, o.value, lit, o.language if lit else None,
-                        o.datatype.value if lit and o.datatype is not None else None))
+        rows.append((graph, p, o.value, lit, o.language if lit else None,
+                     o.datatype.value if lit and o.datatype is not None else None))
+    if any(editing.is_writer_graph(store.base, r[0]) for r in rows):
+        rows = editing.effective(rows, editing.stamps_of(store, rows), store.base)
+    triples: list[Triple] = []
+    seen: set = set()
+    for _, *statement in rows:
+        key = tuple(statement)
+        if key not in seen:
+            seen.add(key)
+            triples.append((iri, *statement))
     return triples, types

@@ -107,7 +107,7 @@ def effective(rows: list[Row], stamps: dict[str, str], base: str, *, leaving: st
     if not writers:
         return rest
     owner: dict[str, str] = {}  # element -> the graph that stated it last
-    for g in sorted(writers, key=lambda g: (stamps.get(g, ""), g)):
+    for g in sorted(writers, key=lambda g: (instant(stamps.get(g, "")), g)):
         for row in writers[g]:
             element = row[2] if row[1] == MB_CLEARED else row[1]
             owner[element] = g
@@ -115,6 +115,16 @@ def effective(rows: list[Row], stamps: dict[str, str], base: str, *, leaving: st
     for g, found in writers.items():
         out += [r for r in found if r[1] != MB_CLEARED and owner.get(r[1]) == g]
     return out
+
+
+def instant(stamp: str) -> str:
+    """An xsd:dateTime in UTC as the store gives it back (no trailing zeros in the fraction) in
+    a form that sorts as time does: "…:01.5Z" is later than "…:01.45Z", not as text. Anything
+    else (the gate's "~", a write not yet made) sorts after every time."""
+    if not stamp or not stamp[0].isdigit():
+        return stamp or ""
+    head, _, frac = stamp.rstrip("Z").partition(".")
+    return f"{head}.{frac.ljust(9, '0')}"
 
 
 def values_of(rows: Iterable[Row]) -> dict[str, set[Value]]:

@@ -43,8 +43,9 @@ def _documents(request: Request, ids: list) -> Response:
 
 _DOC_RESPONSES = {200: {"description": '{"sequence", "documents": [{"id", "graph", "nquads"}]}: "sequence" is the '
                                        "last change-log entry of the view they were read from; \"graph\" is the record graph a "
-                                       "manifestation's document is (null for other entities' default-graph "
-                                       'statements); "nquads" empty when the well holds nothing of it'},
+                                       "manifestation's document is (null for other entities: their default-graph "
+                                       "statements and the writer graphs their core links, with graph names); "
+                                       '"nquads" empty when the well holds nothing of it'},
                   400: {"description": "an IRI outside this well"}, 413: {"description": "more than 1,000 ids"}}
 
 

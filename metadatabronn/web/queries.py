@@ -40,6 +40,18 @@ def _serve(conn, store_path: str, base: str, max_bytes: int, refresh: float = 0.
     """The worker process: answers requests on a thread with a large stack, which lowers its
     CPU priority by ``nice`` once the store is open (see :func:`_answer`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server, which then stops its workers
+    parent = os.getppid()
+
+    def orphaned() -> None:
+        # A server killed outright cannot stop its workers, and a query cannot be interrupted:
+        # a worker whose server is gone ends itself, whatever it is running.
+        import time
+
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=orphaned, name="metadatabronn-orphan-watch", daemon=True).start()
     try:
         threading.stack_size(QUERY_STACK)
         thread = threading.Thread(target=_answer, args=(conn, store_path, base, max_bytes, refresh, nice),

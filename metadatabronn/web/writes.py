@@ -146,6 +146,18 @@ def _iri(request: Request, kind: str, id_: str) -> str:
     return f"{request.app.state.base}/{kind}/{id_}"
 
 
+def _kind(kind: str, allowed: tuple[str, ...], method: str) -> None:
+    if kind not in allowed:
+        raise Problem(405, f"{method} is not taken at /{kind}/…: writes are to {', '.join(allowed)}",
+                      headers={"Allow": "GET, HEAD, OPTIONS"})
+
+
+def _parsed_call(request: Request, op: str, body: bytes, media: str | None, base_iri: str, hosts: set[str], **kw):
+    """Parse the body and send the write, off the event loop (a parse of JSON-LD costs as much
+    as the rest of the request)."""
+    return _call(request, op, statements=statements_of(body, media, base_iri, hosts), **kw)
+
+
 def _create_route(kind: str):
     async def create(request: Request):
         iri = mint(request.app.state.base, kind)
@@ -153,9 +165,9 @@ def _create_route(kind: str):
         principal = await run_in_threadpool(require, request, SCOPE[kind])
         _writer(request)
         body = await _read_body(request, _limit("MAX_WRITE_BYTES", DEFAULT_MAX_BODY))
-        statements = statements_of(body, request.headers.get("content-type"), iri, _hosts(request))
-        edited = await run_in_threadpool(_call, request, "create", kind=kind, statements=statements,
-                                         org=principal.org, user=principal.user, iri=iri)
+        edited = await run_in_threadpool(_parsed_call, request, "create", body, request.headers.get("content-type"),
+                                         iri, _hosts(request), kind=kind, org=principal.org, user=principal.user,
+                                         iri=iri)
         return _done(request, edited, 201)
 
     create.__name__ = f"create_{kind}"
@@ -163,112 +175,112 @@ def _create_route(kind: str):
                          summary=f"Create a {kind}: the server mints its IRI (Location)")
 
 
-def _put_route(kind: str):
-    async def put(request: Request, id: str):
-        iri = _iri(request, kind, id)
-        _note(request, entity=iri)
-        principal = await run_in_threadpool(require, request, SCOPE[kind])
-        _writer(request)
-        body = await _read_body(request, _limit("MAX_WRITE_BYTES", DEFAULT_MAX_BODY))
-        statements = statements_of(body, request.headers.get("content-type"), iri, _hosts(request))
-        edited = await run_in_threadpool(_call, request, "put", kind=kind, iri=iri, statements=statements,
-                                         org=principal.org, user=principal.user,
-                                         if_match=request.headers.get("if-match"))
-        return _done(request, edited)
-
-    put.__name__ = f"put_{kind}"
-    router.add_api_route(f"/{kind}/{{id}}", put, methods=["PUT"],
-                         summary=f"Replace what your organisation says about a {kind} (If-Match required)")
+for _creatable in CREATABLE:
+    _create_route(_creatable)
 
 
-def _patch_route(kind: str):
-    async def patch(request: Request, id: str):
-        iri = _iri(request, kind, id)
-        _note(request, entity=iri)
-        principal = await run_in_threadpool(require, request, SCOPE[kind])
-        _writer(request)
-        media = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
-        if media != "application/merge-patch+json":
-            raise Problem(415, f"PATCH takes a JSON Merge Patch (application/merge-patch+json), not {media!r}")
-        body = await _read_body(request, _limit("MAX_WRITE_BYTES", DEFAULT_MAX_BODY))
+async def put(request: Request, kind: str, id: str):
+    iri = _iri(request, kind, id)
+    _note(request, entity=iri)
+    principal = await run_in_threadpool(require, request, SCOPE[kind])
+    _writer(request)
+    body = await _read_body(request, _limit("MAX_WRITE_BYTES", DEFAULT_MAX_BODY))
+    edited = await run_in_threadpool(_parsed_call, request, "put", body, request.headers.get("content-type"), iri,
+                                     _hosts(request), kind=kind, iri=iri, org=principal.org, user=principal.user,
+                                     if_match=request.headers.get("if-match"))
+    return _done(request, edited)
+
+
+async def patch(request: Request, kind: str, id: str):
+    iri = _iri(request, kind, id)
+    _note(request, entity=iri)
+    principal = await run_in_threadpool(require, request, SCOPE[kind])
+    _writer(request)
+    media = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if media != "application/merge-patch+json":
+        raise Problem(415, f"PATCH takes a JSON Merge Patch (application/merge-patch+json), not {media!r}")
+    body = await _read_body(request, _limit("MAX_WRITE_BYTES", DEFAULT_MAX_BODY))
+    try:
+        patch_doc = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Problem(400, f"the patch is not JSON: {exc}", line=getattr(exc, "lineno", None),
+                      column=getattr(exc, "colno", None)) from None
+    rows, stamps = await run_in_threadpool(_call, request, "about", iri=iri)
+    if not rows:
+        raise Problem(404, f"no {kind} {iri} in the well")
+    from .entities import _node  # the framed form GET gives in JSON-LD
+
+    base = request.app.state.base
+    current = _node(iri, [(iri, *r[1:]) for r in effective(rows, stamps, base)])
+    patched = merge_patch(current, patch_doc)
+    if not isinstance(patched, dict) or patched.get("@id", iri) != iri:
+        raise Problem(422, f"a patch of {iri} cannot change its @id")
+    patched["@context"] = ENTITY_CONTEXT["@context"]
+    edited = await run_in_threadpool(_parsed_call, request, "put", json.dumps(patched).encode("utf-8"),
+                                     "application/ld+json", iri, set(), kind=kind, iri=iri, org=principal.org,
+                                     user=principal.user, if_match=request.headers.get("if-match"))
+    return _done(request, edited)
+
+
+async def delete(request: Request, kind: str, id: str):
+    if kind == "manifestation":
+        raise Problem(405, "a manifestation is deleted by loading its record as deleted (Leader/05 d)",
+                      headers={"Allow": "GET, HEAD, OPTIONS, PUT, PATCH"})
+    iri = _iri(request, kind, id)
+    _note(request, entity=iri)
+    await run_in_threadpool(require, request, SCOPE[kind])
+    _writer(request)
+    edited = await run_in_threadpool(_call, request, "delete", kind=kind, iri=iri,
+                                     if_match=request.headers.get("if-match"))
+    _note(request, entity=edited.iri, changed=True, sequence=edited.sequence)
+    return Response(status_code=204)
+
+
+def _entity_writes(kind: str):
+    """One route per kind for PUT, PATCH and DELETE (a route per method and kind made every
+    write walk some forty routes)."""
+    async def write(request: Request, id: str):
+        method = request.method
+        if method == "PUT":
+            return await put(request, kind, id)
+        if method == "PATCH":
+            return await patch(request, kind, id)
+        return await delete(request, kind, id)
+
+    write.__name__ = f"write_{kind}"
+    router.add_api_route(f"/{kind}/{{id}}", write, methods=["PUT", "PATCH", "DELETE"],
+                         summary=f"PUT: replace what your organisation says about a {kind}; PATCH: a JSON Merge "
+                                 f"Patch of its JSON-LD; DELETE: a tombstone (410 after). If-Match required")
+
+
+for _writable in WRITABLE:
+    _entity_writes(_writable)
+
+MERGEABLE = ("work", "expression", "agent", "concept")
+
+
+@router.post("/{kind}/{id}/merge", summary="Merge this entity into another (the survivor); If-Match of this one")
+async def merge(request: Request, kind: str, id: str, into: str | None = None):
+    _kind(kind, MERGEABLE, "a merge")
+    _note(request, entity=_iri(request, kind, id))
+    await run_in_threadpool(require, request, "merge")
+    _writer(request)
+    if into is None:
+        body = await _read_body(request, 10_000)
         try:
-            patch_doc = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise Problem(400, f"the patch is not JSON: {exc}", line=getattr(exc, "lineno", None),
-                          column=getattr(exc, "colno", None)) from None
-        rows, stamps = await run_in_threadpool(_call, request, "about", iri=iri)
-        if not rows:
-            raise Problem(404, f"no {kind} {iri} in the well")
-        from .entities import _node  # the framed form GET gives in JSON-LD
-
-        base = request.app.state.base
-        current = _node(iri, [(iri, *r[1:]) for r in effective(rows, stamps, base)])
-        patched = merge_patch(current, patch_doc)
-        if not isinstance(patched, dict) or patched.get("@id", iri) != iri:
-            raise Problem(422, f"a patch of {iri} cannot change its @id")
-        patched["@context"] = ENTITY_CONTEXT["@context"]
-        statements = statements_of(json.dumps(patched).encode("utf-8"), "application/ld+json", iri)
-        edited = await run_in_threadpool(_call, request, "put", kind=kind, iri=iri, statements=statements,
-                                         org=principal.org, user=principal.user,
-                                         if_match=request.headers.get("if-match"))
-        return _done(request, edited)
-
-    patch.__name__ = f"patch_{kind}"
-    router.add_api_route(f"/{kind}/{{id}}", patch, methods=["PATCH"],
-                         summary=f"Change a {kind} with a JSON Merge Patch of its JSON-LD (If-Match required)")
-
-
-def _delete_route(kind: str):
-    async def delete(request: Request, id: str):
-        _note(request, entity=_iri(request, kind, id))
-        await run_in_threadpool(require, request, SCOPE[kind])
-        _writer(request)
-        edited = await run_in_threadpool(_call, request, "delete", kind=kind, iri=_iri(request, kind, id),
-                                         if_match=request.headers.get("if-match"))
-        _note(request, entity=edited.iri, changed=True, sequence=edited.sequence)
-        return Response(status_code=204)
-
-    delete.__name__ = f"delete_{kind}"
-    router.add_api_route(f"/{kind}/{{id}}", delete, methods=["DELETE"], status_code=204,
-                         summary=f"Delete a {kind} no record names (a tombstone; 410 after)")
-
-
-def _merge_route(kind: str):
-    async def merge(request: Request, id: str, into: str | None = None):
-        _note(request, entity=_iri(request, kind, id))
-        await run_in_threadpool(require, request, "merge")
-        _writer(request)
-        if into is None:
-            body = await _read_body(request, 10_000)
-            try:
-                into = (json.loads(body) or {}).get("into") if body.strip() else None
-            except (json.JSONDecodeError, AttributeError, UnicodeDecodeError):
-                raise Problem(400, 'a merge names its survivor: {"into": IRI} or ?into=IRI') from None
-        if not into:
-            raise Problem(400, 'a merge names its survivor: {"into": IRI} or ?into=IRI')
-        base = request.app.state.base
-        if not into.startswith(base + "/"):
-            raise Problem(422, f"{into} is not an IRI of this well (its base is {base})")
-        edited = await run_in_threadpool(_call, request, "merge", kind=kind, iri=_iri(request, kind, id), into=into,
-                                         if_match=request.headers.get("if-match"))
-        response = _done(request, edited, into=into, records=edited.extra.get("records"))
-        response.headers["Location"] = into
-        return response
-
-    merge.__name__ = f"merge_{kind}"
-    router.add_api_route(f"/{kind}/{{id}}/merge", merge, methods=["POST"],
-                         summary=f"Merge this {kind} into another (the survivor); If-Match of this one")
-
-
-for _kind in CREATABLE:
-    _create_route(_kind)
-for _kind in WRITABLE:
-    _put_route(_kind)
-    _patch_route(_kind)
-    if _kind != "manifestation":
-        _delete_route(_kind)
-for _kind in ("work", "expression", "agent", "concept"):
-    _merge_route(_kind)
+            into = (json.loads(body) or {}).get("into") if body.strip() else None
+        except (json.JSONDecodeError, AttributeError, UnicodeDecodeError):
+            raise Problem(400, 'a merge names its survivor: {"into": IRI} or ?into=IRI') from None
+    if not into:
+        raise Problem(400, 'a merge names its survivor: {"into": IRI} or ?into=IRI')
+    base = request.app.state.base
+    if not into.startswith(base + "/"):
+        raise Problem(422, f"{into} is not an IRI of this well (its base is {base})")
+    edited = await run_in_threadpool(_call, request, "merge", kind=kind, iri=_iri(request, kind, id), into=into,
+                                     if_match=request.headers.get("if-match"))
+    response = _done(request, edited, into=into, records=edited.extra.get("records"))
+    response.headers["Location"] = into
+    return response
 
 
 @router.post("/records", summary="Submit MARC 21 records (any supported format) to be loaded")
@@ -302,10 +314,22 @@ async def submit(request: Request, name: str | None = None):
     _note(request, file=label, bytes=size, exit=result["exit"])
     well = getattr(request.app.state, "well", None)
     if well is not None:  # what the file brought is served by this process from its answer on
-        well.lost_files()
-        await run_in_threadpool(well.refresh_if_changed, request.app)
+        await run_in_threadpool(_fresh_view, well, request.app)
     status = 200 if result["exit"] == 0 else 422
     return JSONResponse({"file": label, "bytes": size, **result}, status_code=status)
+
+
+def _fresh_view(well, app, tries: int = 5) -> None:
+    """Open a fresh view of the store now. The writer's store may be merging files as a view
+    opens (a file listed, then gone): tried again, and left to the refresh thread after that."""
+    for _ in range(tries):
+        well.lost_files()
+        try:
+            well.refresh_if_changed(app)
+            return
+        except Exception as exc:  # noqa: BLE001 - RocksDB says so as a RuntimeError
+            last = exc
+    log.warning("could not open a fresh view after a submitted file: %s", last)
 
 
 def merge_patch(target, patch):
