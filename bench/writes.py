@@ -3,7 +3,7 @@ concurrent clients, and what they do to the reads beside them.
 
     python bench/writes.py [--corpus FILE] [--store DIR] [--rebuild] [--clients 4] [--seconds 20]
                            [--writes N] [--http-workers 2] [--runs 1] [--read-rate 100]
-                           [--profile-writes 300]
+                           [--profile-writes 300] [--chain]
 
 Builds a store from the LC Books 2016 part 01 first-20k file into ``var/bench/writes-lc20k/base``
 (reused when it is there; ``--rebuild`` makes it again), or takes ``--store DIR``. Each run
@@ -20,7 +20,9 @@ takes every write) and, over real HTTP with one keep-alive httpx client per thre
 2. ``--clients`` writers and the reader together, for ``--seconds`` or until the writers have
    made ``--writes`` writes: each writer loops over works of its own (no two writers share one,
    so no write meets a 412) doing GET as JSON-LD, a new ``preferredTitle``, PUT with If-Match
-   the ETag it read; the reader goes on reading other works.
+   the ETag it read; the reader goes on reading other works. With ``--chain``, a writer reads a
+   work once and then PUTs it again with the ETag its last PUT answered (a 412 would make it
+   read again): the writes alone, as a client that edits what it wrote does.
 
 Prints writes/s, PUT p50/p99, the whole cycle's p50/p99, the reader's p50/p99 alone and beside
 the writers, and the CPU a write cycle costs in the writer process, in the rest of the server and
@@ -139,32 +141,42 @@ def machine_busy() -> float:
 
 
 def writer(url: str, base: str, works: list[str], key: str, stop: threading.Event, quota: int | None,
-           tally: Tally, number: int) -> None:
-    """Read-modify-write cycles over ``works`` until ``stop`` (or ``quota`` writes)."""
+           tally: Tally, number: int, chain: bool = False) -> None:
+    """Read-modify-write cycles over ``works`` until ``stop`` (or ``quota`` writes). With
+    ``chain``, a work is read once and then written again and again with the ETag its last PUT
+    answered (as a client that edits what it wrote does); a 412 makes it read again."""
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/ld+json"}
+    known: dict[str, tuple[dict, str]] = {}
     with httpx.Client(timeout=120) as client:
         i = 0
         while not stop.is_set() and (quota is None or len(tally.put_ms) < quota):
             path = works[i % len(works)][len(base):]
             i += 1
             started = time.perf_counter()
-            got = client.get(url + path, params={"format": "jsonld"})
-            if got.status_code != 200:
-                tally.failures.append(f"GET {path}: {got.status_code}")
-                continue
-            body = got.json()
+            if chain and path in known:
+                body, etag = known[path]
+            else:
+                got = client.get(url + path, params={"format": "jsonld"})
+                if got.status_code != 200:
+                    tally.failures.append(f"GET {path}: {got.status_code}")
+                    continue
+                body, etag = got.json(), got.headers["etag"]
             title = body.get("preferredTitle")
             title = title[0] if isinstance(title, list) else title or "Untitled"
             body["preferredTitle"] = f"{title.split(' [written ')[0]} [written {number}.{i}]"
             sent = time.perf_counter()
-            put = client.put(url + path, content=json.dumps(body), headers={**headers, "If-Match": got.headers["etag"]})
+            put = client.put(url + path, content=json.dumps(body), headers={**headers, "If-Match": etag})
             done = time.perf_counter()
             tally.statuses[put.status_code] = tally.statuses.get(put.status_code, 0) + 1
             if put.status_code == 200:
                 tally.put_ms.append((done - sent) * 1000)
                 tally.cycle_ms.append((done - started) * 1000)
-            elif len(tally.failures) < 5:
-                tally.failures.append(f"PUT {path}: {put.status_code} {put.text[:300]}")
+                if chain:
+                    known[path] = (body, put.headers["etag"])
+            else:
+                known.pop(path, None)
+                if len(tally.failures) < 5:
+                    tally.failures.append(f"PUT {path}: {put.status_code} {put.text[:300]}")
 
 
 def reader(url: str, base: str, works: list[str], stop: threading.Event, out: list[float], rate: float) -> None:
@@ -289,7 +301,7 @@ def run(args, source: Path, number: int) -> dict:
         read_beside: list[float] = []
         tallies = [Tally() for _ in writing]
         quota = -(-args.writes // args.clients) if args.writes else None
-        threads = [threading.Thread(target=writer, args=(url, BASE, w, key, stop, quota, tally, n))
+        threads = [threading.Thread(target=writer, args=(url, BASE, w, key, stop, quota, tally, n, args.chain))
                    for n, (w, tally) in enumerate(zip(writing, tallies))]
         read = threading.Thread(target=reader, args=(url, BASE, beside, stop, read_beside, args.read_rate))
         cpu_before, busy_before, own_before = cpu_by_role(process.pid, copy), machine_busy(), time.process_time()
@@ -348,6 +360,8 @@ def main() -> int:
     ap.add_argument("--writes", type=int, help="stop the writers after this many writes in all")
     ap.add_argument("--http-workers", type=int, default=2)
     ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--chain", action="store_true", help="each client writes a work again with the ETag its last "
+                    "PUT answered, reading it only at first and after a 412 (default: GET before every PUT)")
     ap.add_argument("--read-rate", type=float, default=100.0, help="the reader's GETs a second")
     ap.add_argument("--profile-writes", type=int, default=300, help="writes profiled in process (0: none)")
     args = ap.parse_args()

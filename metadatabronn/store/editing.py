@@ -201,7 +201,7 @@ def write(store: Store, iri: str, author: Author, stated: list[Value], cleared: 
     parts.append("INSERT DATA { " + "\n".join(inserts) + " }")
     parts.append(store._sequence_update(seq))
     _run(store, " ;\n".join(parts))
-    store.forget_copies([iri])
+    # (the catch-up drops the copies of the entity and of the records naming it, in its transaction)
     store.catch_up()
     return Written(iri, g, seq, when)
 
@@ -254,7 +254,7 @@ def delete(store: Store, iri: str, cls: str, when: str) -> Written:
                  + _entry(store, seq, "delete", iri, when) + " }")
     parts.append(store._sequence_update(seq))
     _run(store, " ;\n".join(parts))
-    store.forget_copies([iri])
+    # (the catch-up drops the copies of the entity and of the records naming it, in its transaction)
     store.catch_up()
     return Written(iri, "", seq, when)
 
