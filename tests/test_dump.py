@@ -338,3 +338,33 @@ def test_latest_redirects_to_the_newest_of_a_format(live, well):
     none = httpx.get(f"{live}/dumps/latest?format=marcxml", timeout=30)
     assert none.status_code == 404 and none.headers["content-type"].startswith("application/problem+json")
     assert httpx.get(f"{live}/dumps/latest?format=turtle", timeout=30).status_code == 400
+
+
+def test_jsonld_dump_gives_an_entity_as_the_well_states_it_after_a_write(tmp_path):
+    """An organisation's corrected title replaces the title in the entity's line (as GET gives
+    it), not beside it; the N-Quads dump holds both graphs as they are."""
+    from metadatabronn.pipeline import editing
+    from metadatabronn.store import editing as E
+
+    path = tmp_path / "store"
+    base = "http://example.org"
+    ingest([str(GOLDEN)], Settings(store=path, base=base, workers=1))
+    store = Store(path, base)
+    try:
+        work = next(iter(store.query(f"SELECT ?w WHERE {{ ?w a <{T.C_WORK}> }} ORDER BY ?w LIMIT 1")))["w"].value
+        body = [(work, row[1:]) for row in store.about(work) if row[1] != T.W_PREFERRED_TITLE]
+        body.append((work, (T.W_PREFERRED_TITLE, "A corrected title", True, None,
+                            "http://www.w3.org/2001/XMLSchema#string")))
+        editing.put(store, "work", work, body, E.Author("nb", "ada"), "*", "base")
+        expected = {(p, o) for _, p, o, *_ in store.about(work)}
+    finally:
+        store.close()
+    out = tmp_path / "well.jsonld.gz"
+    dump(path, "jsonld", out=out, entity_line=entity_line(base))
+    with gzip.open(out, "rt", encoding="utf-8") as fh:
+        doc = next(json.loads(line) for line in fh.read().splitlines()[1:] if json.loads(line)["@id"] == work)
+    doc["@context"] = CONTEXT["@context"]
+    g = rdflib.Graph().parse(data=json.dumps(doc), format="json-ld")
+    titles = {str(o) for o in g.objects(rdflib.URIRef(work), rdflib.URIRef(T.W_PREFERRED_TITLE))}
+    assert titles == {"A corrected title"}
+    assert {(str(p), str(o)) for _, p, o in g} == expected
