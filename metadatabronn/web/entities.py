@@ -7,6 +7,7 @@ dereference too (GET /record/{id}: the graph's provenance and statements). The l
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from email.utils import format_datetime, parsedate_to_datetime
 from datetime import datetime
@@ -113,15 +114,22 @@ def _rendered(state, entity: Entity, fmt: str, base_url: str, lang: str = "en") 
 _STATES: dict[int, object] = {}
 
 
+# Keys of the response caches: a number never given twice in a process (an id() comes back
+# once its object is freed, and a fresh view would then be answered from an old one's cache).
+_SERIAL = itertools.count(1)
+
+
 def register(state) -> int:
     """Make a snapshot's store known to the response caches; older snapshots than the last few
     are forgotten, so a server that refreshes does not keep every store it ever opened."""
-    key = id(state)
+    key = next(_SERIAL)
     _STATES[key] = state
-    _LABEL_STORES[id(state.store)] = state.store
+    state.store._cache_key = key
+    _LABEL_STORES[key] = state.store
     while len(_STATES) > 3:
-        old = _STATES.pop(next(iter(_STATES)))
-        _LABEL_STORES.pop(id(old.store), None)
+        old_key = next(iter(_STATES))
+        _STATES.pop(old_key)
+        _LABEL_STORES.pop(old_key, None)
     return key
 
 
@@ -191,7 +199,11 @@ def _local(iri: str, base: str) -> str:
 
 
 def _label(store: Store, iri: str) -> str:
-    return _cached_label(id(store), iri)
+    key = getattr(store, "_cache_key", None)
+    if key is None:  # a store no snapshot registered (a tool's): a key of its own
+        key = store._cache_key = next(_SERIAL)
+        _LABEL_STORES[key] = store
+    return _cached_label(key, iri)
 
 
 _LABEL_STORES: dict[int, Store] = {}
