@@ -88,7 +88,8 @@ def _storm(well, works: list[str], client: int, cycles: int, results: list, fail
                     # holds this write (others may have written since, never before it)
                     seen = _get(http, work, retried)
                     if seen.status_code != 200 or token not in seen.json().get("note", "").split():
-                        failures.append(("read after write", work, seen.status_code, token, seen.text[:300]))
+                        failures.append(("read after write", work, token, w.headers["etag"], seen.status_code,
+                                         seen.headers.get("etag"), seen.text[-300:]))
                     break
                 if w.status_code != 412:
                     failures.append((w.request.method, work, w.status_code, w.text))
