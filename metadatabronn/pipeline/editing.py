@@ -141,6 +141,13 @@ def put(store: Store, kind: str, iri: str, statements: list[Statement], author: 
             raise EditRefused(f"a manifestation is described by its record: only its expression can be written "
                               f"here, not {', '.join(fixed)} (load the record again instead)", status=422)
         cleared = []  # what its record says stays
+        expressions = {o for p, o, *_ in body if p == T.M_EXPRESSION}
+        works = {o for p, o, *_ in body if p == T.M_WORK}
+        expressed = {w for e in expressions for w in store.values(e, T.E_WORK)}
+        if expressions and works != expressed:
+            raise EditRefused(f"a manifestation's work is the work its expression realises: with "
+                              f"{', '.join(sorted(expressions))} give rdam:P30135 {', '.join(sorted(expressed)) or '?'}",
+                              status=422)
     mine = [r for r in rows if r[0] == graph]
     if {r[1:] for r in mine if r[1] != E.MB_CLEARED} == set(stated) and \
             sorted(o for _, p, o, *_ in mine if p == E.MB_CLEARED) == cleared:
@@ -207,5 +214,5 @@ def merge(store: Store, kind: str, iri: str, into: str, if_match: str | None) ->
     except MergeRefused as exc:
         status = 409 if "already merged" in str(exc) else 404 if "holds no" in str(exc) else 422
         raise EditRefused(str(exc), status=status) from exc
-    return Edited(iri, E.state_tag(store.about(into, raw=True)), True, detail=f"merged into {into}",
-                  extra={"into": into, "records": result.records})
+    return Edited(iri, E.state_tag(store.about(into, raw=True)), True, store.next_sequence() - 1,
+                  detail=f"merged into {into}", extra={"into": into, "records": result.records})

@@ -194,6 +194,10 @@ def start(store_path: Path, base: str, profile: str, *, wait: float = 60.0) -> W
     return handle
 
 
+class WriteFailed(MetadatabronnError):
+    """The writer took the request and could not make the write (what it said is the message)."""
+
+
 class Writer:
     """A server process's line to the writer: a few connections, reused, one request each at a
     time. Calls block; call them from a thread pool, not the event loop."""
@@ -222,7 +226,7 @@ class Writer:
         if status == "refused":
             code, message, report = value
             raise EditRefused(message, status=code, report=report)
-        raise StoreError(value)
+        raise WriteFailed(value)
 
     def close(self) -> None:
         while True:

@@ -75,7 +75,10 @@ def organisation_iri(base: str, org: str) -> str:
 
 
 def user_iri(base: str, org: str, user: str) -> str:
-    return f"{base}/organisation/{quote(org, safe='')}/user/{quote(user, safe='')}"
+    """The user as an IRI: from who they are (a token's subject), not how they are shown
+    ("ada (ada.l)" is subject "ada" with a display name)."""
+    subject = user.split(" (", 1)[0] if user.endswith(")") else user
+    return f"{base}/organisation/{quote(org, safe='')}/user/{quote(subject, safe='')}"
 
 
 def is_writer_graph(base: str, graph: str) -> bool:

@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 AUDIT_FILE = "audit.jsonl"  # in the store's directory unless METADATABRONN_AUDIT_LOG names another
 _QUIET = frozenset({"GET", "HEAD", "OPTIONS"})
+# POSTs that only read (a query, a harvest, documents asked for by a list too long for a URL)
+_READING_POSTS = frozenset({"/sparql", "/oai", "/documents"})
 _RESERVED = frozenset({"time", "method", "path", "query", "client", "forwarded_for", "principal", "status",
                        "seconds"})
 
@@ -50,7 +52,8 @@ class Audit:
         self._lock = threading.Lock()
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope.get("method", "GET").upper() in _QUIET:
+        method = scope.get("method", "GET").upper() if scope["type"] == "http" else ""
+        if not method or method in _QUIET or (method == "POST" and scope.get("path") in _READING_POSTS):
             return await self.app(scope, receive, send)
         # The endpoint's request.state is this very dict only if it exists before the app runs.
         state = scope.setdefault("state", {})

@@ -13,12 +13,12 @@ _OVERRIDES = {T.M_EXPRESSION: "expressionManifested", T.M_WORK: "workManifested"
               T.I_MANIFESTATION: "manifestationExemplified", T.OWL_SAMEAS: "sameAs", T.RDF_TYPE: "@type",
               T.SKOS_PREFLABEL: "prefLabel", T.SKOS_INSCHEME: "inScheme", T.SKOS_NOTATION: "notation",
               T.MB_CARRIED: "carriedMarc", T.MB_INFERRED: "inferred", T.MB_INVALID_IDENTIFIER: "invalidIdentifier",
-              T.MB + "key": "clusterKey"}
+              T.MB + "key": "clusterKey", T.MB + "statedIn": "statedIn"}
 # Elements whose values are entities or vocabulary terms: "@id" in the context.
 _LINKS = {*(element for _, element in R.CODES.values()), T.W_AUTHOR, T.W_CREATOR, T.E_CREATOR,
           T.W_SUBJECT, T.M_EXPRESSION, T.M_WORK, T.E_WORK, T.I_MANIFESTATION, T.OWL_SAMEAS, T.SKOS_INSCHEME,
           T.E_CONTENT_TYPE, T.E_LANGUAGE, T.E_AUDIENCE, T.E_TRANSLATION_OF, T.M_MEDIA, T.M_CARRIER,
-          T.M_MODE, T.W_PART_OF, T.W_RELATED_WORK, T.W_CATEGORY, T.MB_INFERRED}
+          T.M_MODE, T.W_PART_OF, T.W_RELATED_WORK, T.W_CATEGORY, T.MB_INFERRED, T.MB + "statedIn"}
 
 
 def _camel(words: list[str]) -> str:

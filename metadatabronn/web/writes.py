@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import os
 import tempfile
 from pathlib import Path
@@ -22,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..errors import EditRefused, StoreError
 from ..pipeline.editing import Edited, mint
+from ..pipeline.writer import WriteFailed
 from ..store.editing import effective
 from ..store.formats import BodySyntaxError, parse_statements
 from .auth import require
@@ -86,6 +88,25 @@ def _inline(context, hosts: set[str]):
     return context
 
 
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*")
+
+
+def _inline_all(node, hosts: set[str]) -> None:
+    """Every context in the document (a node's, a list's, a graph's) inlined, and every
+    language tag checked: the parser would drop a value with a malformed one without a word."""
+    if isinstance(node, list):
+        for item in node:
+            _inline_all(item, hosts)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key == "@context":
+                node[key] = _inline(value, hosts)
+            elif key == "@language" and isinstance(value, str) and not _LANGUAGE_TAG.fullmatch(value):
+                raise Problem(400, f"{value!r} is not a language tag (BCP 47: en, nb, se, de-CH …)")
+            else:
+                _inline_all(value, hosts)
+
+
 def statements_of(body: bytes, media: str | None, base_iri: str, hosts: set[str] = frozenset()):
     fmt = _MEDIA.get((media or "").split(";")[0].strip().lower())
     if fmt is None:
@@ -96,8 +117,7 @@ def statements_of(body: bytes, media: str | None, base_iri: str, hosts: set[str]
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             line, col = getattr(exc, "lineno", None), getattr(exc, "colno", None)
             raise Problem(400, f"the body is not JSON: {exc}", line=line, column=col) from None
-        if isinstance(doc, dict) and "@context" in doc:
-            doc["@context"] = _inline(doc["@context"], hosts)
+        _inline_all(doc, hosts)
         body = json.dumps(doc).encode("utf-8")
     try:
         return parse_statements(body, fmt, base_iri)
@@ -113,7 +133,10 @@ def _call(request: Request, op: str, **kw):
         if exc.report is not None:
             extra["report" if exc.status == 422 else "current"] = exc.report
         raise Problem(exc.status, str(exc), **extra) from None
-    except StoreError as exc:
+    except WriteFailed as exc:  # the writer answered: trying again will not help
+        log.error("a write failed: %s", exc)
+        raise Problem(500, f"the write could not be made: {exc}") from None
+    except StoreError as exc:  # the writer cannot be reached
         log.error("a write failed: %s", exc)
         raise Problem(503, f"the write could not be made: {exc}", headers={"Retry-After": "5"}) from None
 
