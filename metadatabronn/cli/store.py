@@ -273,16 +273,17 @@ def _writes(args, store: Path):
     from ..web.audit import default_audit_log
     from ..web.auth import AuthSettings
 
+    # Flags travel to the HTTP workers in the environment; defaults are worked out there from the
+    # store again, so nothing is set that a flag did not say.
     keys = default_keys_file(store, flag=args.api_keys)
-    os.environ["METADATABRONN_API_KEYS"] = str(keys)
-    for flag, env in ((args.oidc_issuer, "OIDC_ISSUER"), (args.oidc_audience, "OIDC_AUDIENCE")):
+    for flag, env in ((args.api_keys, "API_KEYS"), (args.oidc_issuer, "OIDC_ISSUER"),
+                      (args.oidc_audience, "OIDC_AUDIENCE"), (args.audit_log, "AUDIT_LOG")):
         if flag:
-            os.environ[f"METADATABRONN_{env}"] = flag
-    auth = AuthSettings.from_env()
+            os.environ[f"METADATABRONN_{env}"] = str(Path(flag).resolve()) if env in ("API_KEYS", "AUDIT_LOG") else flag
+    auth = AuthSettings.from_env(keys_file=keys)
     if not auth.enabled:
         return None, "read-only: no OpenID Connect issuer (--oidc-issuer) or API keys (metadatabronn keys add) configured"
     audit = default_audit_log(store, flag=args.audit_log)
-    os.environ["METADATABRONN_AUDIT_LOG"] = str(audit)
     writer = writing.start(store, os.environ["METADATABRONN_BASE_IRI"], config.profile(args.profile))
     os.environ["METADATABRONN_WRITER_SOCKET"] = writer.address
     os.environ["METADATABRONN_WRITER_KEY"] = writer.authkey.hex()
