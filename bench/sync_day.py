@@ -173,15 +173,7 @@ def main() -> int:
             store.close()
         print(f"the day: {args.updates} records changed, {args.deletions} deleted, {args.work_edits} works "
               f"retitled, {args.merges} merges, written in {time.perf_counter() - day:.1f} s", flush=True)
-        waited = wait_for(base, last)
-        print(f"  served after {waited:.1f} s more", flush=True)
-        behind = httpx.get(f"{base}/changes", timeout=30).json()["totalItems"]
-        result = mirror(base, mirror_dir)
-        same, size, missing, extra = compare(source, mirror_dir, base)
-        ok &= same
-        print(f"mirror catching up: {result.activities:,} activities ({behind:,} in the feed now), "
-              f"{result.documents:,} documents in {result.seconds:.1f} s = {result.rate:,.0f} changes/s; "
-              f"equal: {same} (missing {missing}, extra {extra})", flush=True)
+        ok &= catch_up(base, last, source, mirror_dir)
 
     # The day goes on over HTTP: the server takes writes, so nothing else may write the store.
     from metadatabronn.web.apikeys import add_key, default_keys_file
@@ -193,17 +185,25 @@ def main() -> int:
         counts = http_day(base, source, auth, rng, records, args)
         last = last_sequence(source)
         print(f"over HTTP: {counts}, written in {time.perf_counter() - day:.1f} s", flush=True)
-        waited = wait_for(base, last)
-        print(f"  served after {waited:.1f} s more", flush=True)
-        behind = httpx.get(f"{base}/changes", timeout=30).json()["totalItems"]
-        result = mirror(base, mirror_dir)
-        same, size, missing, extra = compare(source, mirror_dir, base)
-        ok &= same
-        print(f"mirror catching up: {result.activities:,} activities ({behind:,} in the feed now), "
-              f"{result.documents:,} documents in {result.seconds:.1f} s = {result.rate:,.0f} changes/s; "
-              f"{size:,} statements, {writer_statements(source, base):,} of them in writers' graphs; "
-              f"equal: {same} (missing {missing}, extra {extra})", flush=True)
+        ok &= catch_up(base, last, source, mirror_dir, writers=True)
     return 0 if ok else 1
+
+
+def catch_up(base: str, last: int, source: Path, mirror_dir: Path, writers: bool = False) -> bool:
+    """Wait until the server shows change ``last``, catch the mirror up, and say whether it
+    equals the store."""
+    from metadatabronn.pipeline.mirror import mirror
+
+    waited = wait_for(base, last)
+    print(f"  served after {waited:.1f} s more", flush=True)
+    behind = httpx.get(f"{base}/changes", timeout=30).json()["totalItems"]
+    result = mirror(base, mirror_dir)
+    same, size, missing, extra = compare(source, mirror_dir, base)
+    held = f"{size:,} statements, {writer_statements(source, base):,} of them in writers' graphs; " if writers else ""
+    print(f"mirror catching up: {result.activities:,} activities ({behind:,} in the feed now), "
+          f"{result.documents:,} documents in {result.seconds:.1f} s = {result.rate:,.0f} changes/s; "
+          f"{held}equal: {same} (missing {missing}, extra {extra})", flush=True)
+    return same
 
 
 def last_sequence(source: Path) -> int:
