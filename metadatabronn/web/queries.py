@@ -36,22 +36,58 @@ class Busy(MetadatabronnError):
 QUERY_STACK = 512 * 1024 * 1024
 
 
-def _serve(conn, store_path: str, base: str, max_bytes: int, refresh: float = 0.0, nice: int = 0) -> None:
+def _die_with(parent: int) -> None:
+    """End this worker when its server ends, even killed outright and even mid-query: the
+    kernel sends SIGKILL when the thread that started the worker ends (every worker is started
+    by one thread that lives as long as the server, :func:`_started`). A Python thread watching
+    would not do: a query holds the interpreter until it ends, which may be never."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux)
+    except (OSError, AttributeError):  # another system: the server stops its workers when it can
+        pass
+    if parent and os.getppid() != parent:  # the server went before the request was made
+        os._exit(0)
+
+
+_SPAWNS: "queue.Queue | None" = None
+_SPAWNING = threading.Lock()
+
+
+def _started(make):
+    """``make()`` run on the one thread of this process that starts workers (see
+    :func:`_die_with`): a worker started by a request's thread would die with that thread."""
+    global _SPAWNS
+    with _SPAWNING:
+        if _SPAWNS is None:
+            _SPAWNS = queue.Queue()
+
+            def spawner(todo: queue.Queue) -> None:
+                while True:
+                    job, done, out = todo.get()
+                    try:
+                        out.append(job())
+                    except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                        out.append(exc)
+                    done.set()
+
+            threading.Thread(target=spawner, args=(_SPAWNS,), name="metadatabronn-query-spawner", daemon=True).start()
+    done, out = threading.Event(), []
+    _SPAWNS.put((make, done, out))
+    done.wait()
+    if isinstance(out[0], BaseException):
+        raise out[0]
+    return out[0]
+
+
+def _serve(conn, store_path: str, base: str, max_bytes: int, refresh: float = 0.0, nice: int = 0,
+           parent: int = 0) -> None:
     """The worker process: answers requests on a thread with a large stack, which lowers its
     CPU priority by ``nice`` once the store is open (see :func:`_answer`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server, which then stops its workers
-    parent = os.getppid()
-
-    def orphaned() -> None:
-        # A server killed outright cannot stop its workers, and a query cannot be interrupted:
-        # a worker whose server is gone ends itself, whatever it is running.
-        import time
-
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(0)
-
-    threading.Thread(target=orphaned, name="metadatabronn-orphan-watch", daemon=True).start()
+    _die_with(parent)
     try:
         threading.stack_size(QUERY_STACK)
         thread = threading.Thread(target=_answer, args=(conn, store_path, base, max_bytes, refresh, nice),
@@ -137,7 +173,8 @@ def _render(store, prefix: str, manifestations: list[str]) -> list[bytes | None]
 class _Worker:
     def __init__(self, store_path: Path, base: str, max_bytes: int, refresh: float = 0.0, nice: int = 0):
         self.conn, child = _CONTEXT.Pipe()
-        self.process = _CONTEXT.Process(target=_serve, args=(child, str(store_path), base, max_bytes, refresh, nice),
+        self.process = _CONTEXT.Process(target=_serve, args=(child, str(store_path), base, max_bytes, refresh, nice,
+                                                             os.getpid()),
                                         daemon=True, name="metadatabronn-query")
         self.process.start()
         child.close()
@@ -218,7 +255,7 @@ class QueryWorkers:
             self._add()
 
     def _add(self) -> None:
-        worker = _Worker(self.store_path, self.base, self.max_bytes, self.refresh, self.nice)
+        worker = _started(lambda: _Worker(self.store_path, self.base, self.max_bytes, self.refresh, self.nice))
         with self._lock:
             self._all.add(worker)
         self._idle.put(worker)
