@@ -278,9 +278,9 @@ def rebuild(store: Store, cat: Catalogue) -> int:
     return catch_up(store, cat)
 
 
-def timed_catch_up(store: Store, cat: Catalogue) -> int:
+def timed_catch_up(store: Store, cat: Catalogue, upto: int | None = None) -> int:
     started = time.perf_counter()
-    read = catch_up(store, cat)
+    read = catch_up(store, cat, upto)
     if read:
         log.info("the catalogue index caught up with %d change-log entries in %.1f s", read,
                  time.perf_counter() - started)

@@ -205,7 +205,7 @@ def write(store: Store, iri: str, author: Author, stated: list[Value], cleared: 
     parts.append(store._sequence_update(seq))
     _run(store, " ;\n".join(parts))
     # (the catch-up drops the copies of the entity and of the records naming it, in its transaction)
-    store.catch_up()
+    store.catch_up(upto=seq)
     return Written(iri, g, seq, when)
 
 
@@ -258,7 +258,7 @@ def delete(store: Store, iri: str, cls: str, when: str) -> Written:
     parts.append(store._sequence_update(seq))
     _run(store, " ;\n".join(parts))
     # (the catch-up drops the copies of the entity and of the records naming it, in its transaction)
-    store.catch_up()
+    store.catch_up(upto=seq)
     return Written(iri, "", seq, when)
 
 

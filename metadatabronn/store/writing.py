@@ -48,11 +48,12 @@ class Writing:
         if not self.pending():
             catchup.timed_catch_up(self, self.catalogue)
 
-    def catch_up(self) -> int:
-        """Bring the catalogue index in step with the change log; how many entries it read."""
+    def catch_up(self, upto: int | None = None) -> int:
+        """Bring the catalogue index in step with the change log (as far as entry ``upto``, the
+        last one, when the caller has just written it); how many entries it read."""
         if self.catalogue is None:
             return 0
-        return catchup.timed_catch_up(self, self.catalogue)
+        return catchup.timed_catch_up(self, self.catalogue, upto)
 
     def reindex(self) -> int:
         """Rebuild the catalogue index from the change log; how many entries it read."""
