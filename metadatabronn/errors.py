@@ -121,6 +121,10 @@ class MergeRefused(MetadatabronnError):
     """A merge of two entities refused before anything is written: one is unknown, they are of
     different kinds, they are the same, or one was already merged into another."""
 
+    def __init__(self, message: str, *, status: int = 422):
+        super().__init__(message)
+        self.status = status  # why, in HTTP's terms: 404 unknown, 409 it conflicts, 422 it cannot be
+
 
 class MirrorError(MetadatabronnError):
     """A mirror run that cannot go on: its directory mirrors another source, the source answers

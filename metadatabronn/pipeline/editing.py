@@ -212,7 +212,6 @@ def merge(store: Store, kind: str, iri: str, into: str, if_match: str | None) ->
     try:
         result = merge_entities(store, iri, into)
     except MergeRefused as exc:
-        status = 409 if "already merged" in str(exc) else 404 if "holds no" in str(exc) else 422
-        raise EditRefused(str(exc), status=status) from exc
+        raise EditRefused(str(exc), status=exc.status) from exc
     return Edited(iri, E.state_tag(store.about(into, raw=True)), True, store.next_sequence() - 1,
                   detail=f"merged into {into}", extra={"into": into, "records": result.records})

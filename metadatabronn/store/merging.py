@@ -53,18 +53,18 @@ class MergeResult:
 def merge(store: Store, merged: str, into: str) -> MergeResult:
     """Merge ``merged`` into ``into`` (both IRIs the store holds, of one kind)."""
     if merged == into:
-        raise MergeRefused(f"{merged} cannot be merged into itself")
+        raise MergeRefused(f"{merged} cannot be merged into itself", status=409)
     kinds = {}
     for iri in (merged, into):
         if not iri.startswith(store.base + "/"):
             raise MergeRefused(f"{iri} is not an IRI of this store (its base is {store.base})")
         cls = class_of(store, iri)
         if cls is None:
-            raise MergeRefused(f"the well holds no work, expression, agent or concept {iri}")
+            raise MergeRefused(f"the well holds no work, expression, agent or concept {iri}", status=404)
         kinds[iri] = KIND_OF_CLASS[cls]
         gone = replacement(store, iri)
         if gone is not None:
-            raise MergeRefused(f"{iri} was already merged into {gone}")
+            raise MergeRefused(f"{iri} was already merged into {gone}", status=409)
     if kinds[merged] != kinds[into]:
         raise MergeRefused(f"{merged} is a {kinds[merged]} and {into} a {kinds[into]}: only entities of one kind merge")
     if kinds[merged] == "manifestation":
