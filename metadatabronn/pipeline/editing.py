@@ -22,7 +22,6 @@ from ..store.core import Store
 from ..store.layout import AS_TOMBSTONE
 from ..store.merging import merge as merge_entities
 from ..validate import VIOLATION, Data, check, load_profile
-from ..validate.check import Term
 from ..validate.report import SEVERITY_NAMES
 
 Statement = tuple[str, E.Value]
@@ -104,15 +103,8 @@ def _profile(name: str):
 
 
 def _gate(iri: str, rows: list[E.Row], profile: str) -> None:
-    data = Data()
-    props: dict[str, list[Term]] = {}
-    for _, p, o, lit, lang, dt in rows:
-        term = Term("L", o, dt, lang) if lit else Term("I", o)
-        if p == T.RDF_TYPE and not lit:
-            data.types.setdefault(iri, set()).add(o)
-        if term not in props.setdefault(p, []):
-            props[p].append(term)
-    data.values[iri] = props
+    data = Data.from_rows((iri, p, ("L", o, dt, lang) if lit else ("I", o, None, None))
+                          for _, p, o, lit, lang, dt in rows)
     results = [r for r in check(data, _profile(profile)) if r.focus == iri]
     violations = [r for r in results if r.severity == VIOLATION]
     if violations:
