@@ -10,12 +10,8 @@ margin the test depends on."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 from contextlib import contextmanager
@@ -28,6 +24,7 @@ from metadatabronn.pipeline import Settings, ingest
 from metadatabronn.web.apikeys import add_key
 
 from .conftest import DATA, ROOT
+from .test_web import free_port, server  # noqa: F401 (free_port: for the write tests)
 
 GOLDEN = DATA / "golden" / "golden.mrc"
 SAMPLE = ROOT / "data" / "sample.mrc"  # 400 LC records
@@ -46,12 +43,6 @@ CLIENTS = {
     "partner": ("bokbasen", ["write:work", "merge"]),
     "agents-only": ("bibsent", ["write:agent"]),
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def eventually(probe, what: str, bound: float = 90.0, every: float = 0.1):
@@ -179,38 +170,15 @@ class Served:
 
 @contextmanager
 def serving(store: Path, port: int, keys: dict[str, str], env: dict | None = None, *extra: str):
-    """``metadatabronn serve`` of ``store`` on ``port``, refreshing its snapshot every second;
-    ``env``: settings given as METADATABRONN_ variables."""
-    base = f"http://127.0.0.1:{port}"
-    out = tempfile.TemporaryFile()
-    proc = subprocess.Popen([sys.executable, "-m", "metadatabronn", "serve", "--store", str(store), "--port",
-                             str(port), "--base-iri", base, "--refresh", "1", *extra],
-                            stdout=out, stderr=subprocess.STDOUT,
-                            env={**{k: v for k, v in os.environ.items() if not k.startswith("METADATABRONN_")},
-                                 **(env or {})})
-    served = Served(store, base, keys, proc, out)
-    try:
-        deadline = time.monotonic() + 90  # only how long a busy machine may take to start it
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the server did not start: " + served.output())
-            time.sleep(0.1)
-        yield served
-    finally:
-        served.http.close()
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        out.close()
+    """``metadatabronn serve`` of ``store`` on ``port`` (started and stopped as every server test
+    does, :func:`tests.test_web.server`), refreshing its snapshot every second; ``env``:
+    settings given as METADATABRONN_ variables."""
+    with server(store, port, "--refresh", "1", *extra, env=env) as (base, proc):
+        served = Served(store, base, keys, proc, proc.output)
+        try:
+            yield served
+        finally:
+            served.http.close()
 
 
 def works_with_records(served: Served) -> list[tuple[str, str]]:
