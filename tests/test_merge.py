@@ -9,6 +9,7 @@ import sqlite3
 from pathlib import Path
 
 import pymarc
+import pyoxigraph as ox
 import pytest
 from fastapi.testclient import TestClient
 
@@ -150,6 +151,32 @@ def test_a_record_of_the_merged_work_loaded_again_joins_the_survivor(golden_stor
     new = activities(golden_store, seen)
     assert ("Update", f"{BASE}/manifestation/DLC-00024119", "manifestation", None) in new
     assert not any(verb == "Create" and iri == b for verb, iri, _, _ in new)
+
+
+def test_a_record_naming_a_merged_agent_loaded_again_names_the_survivor(golden_store, tmp_path):
+    """An agent has no cluster key to move: a record loaded again that names the merged agent is
+    given its survivor, and the merged one is not minted again."""
+    store = Store(golden_store, BASE)
+    try:
+        rows = list(store.query(f"SELECT DISTINCT ?a ?g WHERE {{ GRAPH ?g {{ ?w <{T.W_CREATOR}> ?a }} }} ORDER BY ?a"))
+        agents = list(dict.fromkeys(r["a"].value for r in rows))
+        old, survivor = agents[0], agents[1]
+        graph = next(r["g"].value for r in rows if r["a"].value == old)
+        merge(store, old, survivor)
+    finally:
+        store.close()
+    control = graph.rsplit("/DLC-", 1)[-1]
+    raw = next(r for r in golden_records()
+               if pymarc.Record(data=r, to_unicode=True, force_utf8=True)["001"].data.strip() == control)
+    changed = edited(raw, lambda rec: rec.add_field(pymarc.Field(tag="500", indicators=[" ", " "],
+                                                                  subfields=[pymarc.Subfield("a", "A note.")])))
+    assert run(golden_store, write(tmp_path / "again.mrc", [changed])).records_updated == 1
+    store = Store(golden_store, BASE, read_only=True)
+    try:
+        named = {q.object.value for q in store._store.quads_for_pattern(None, None, None, ox.NamedNode(graph))}
+        assert survivor in named and old not in named
+    finally:
+        store.close()
 
 
 def test_a_merged_entity_redirects_to_its_survivor(golden_store):

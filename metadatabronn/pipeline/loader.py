@@ -85,6 +85,9 @@ class Loader:
         self._keys: dict[str, str | None] = {}  # key → the IRI the store gives it, or None
         self._minted: set[str] = set()  # entities whose core is in the store or on its way
         self._merged: dict[str, str] = {}  # a minted entity a cataloguer merged -> its survivor
+        # Whether any entity was ever merged: if not (most stores), no look-up per entity for it.
+        # One writer: nothing is merged while this load runs.
+        self._merges = store.has_merges()
         self._inflight: deque[_Batch] = deque()  # handed to the writer, oldest first
         self._lock = threading.Lock()
         self._queue: queue.Queue = queue.Queue(maxsize=2)
@@ -130,7 +133,7 @@ class Loader:
         if self.store.has_core(entity):
             self._remember(entity)
             # Merged into another (an agent, a concept: no key to move)? Looked up once, with the core.
-            survivor, seen = self.store.successor(entity), {entity}
+            survivor, seen = self.store.successor(entity) if self._merges else None, {entity}
             while survivor is not None and survivor not in seen:
                 self._merged[entity] = survivor
                 seen.add(survivor)

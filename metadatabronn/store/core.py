@@ -172,6 +172,12 @@ class Store(Writing, Reading):
             return q.object.value
         return None
 
+    def has_merges(self) -> bool:
+        """Whether any entity of the store was merged into another (one index look-up)."""
+        for _ in self._store.quads_for_pattern(None, ox.NamedNode(DCT_IS_REPLACED_BY), None, ox.DefaultGraph()):
+            return True
+        return False
+
     def next_sequence(self) -> int:
         """The next change-log sequence number: one after the last given out. A store from
         before the last number was kept has it worked out once, from its change entries."""
