@@ -69,6 +69,8 @@ def key(entity: Entity) -> str:
     if kind is Kind.CONCEPT:
         if basis[0] == "uri":
             return f"uri|{basis[1]}"
+        if basis[0] == "local":  # a heading's $9: the local number of its authority record
+            return f"concept|local|{basis[1].strip()}"
         return f"concept|{basis[0]}|{basis[1]}|{_folded(basis[2])}"
     if kind is Kind.ITEM:
         return f"item|{basis[0]}|{basis[1]}"
@@ -77,6 +79,8 @@ def key(entity: Entity) -> str:
         return f"agent|uri|{basis[1]}"
     if basis[0] == "id":
         return f"agent|id|{basis[1].replace(' ', '')}"
+    if basis[0] == "local":
+        return f"agent|local|{basis[1].strip()}"
     return f"agent|{basis[1]}|{_folded(basis[2])}"
 
 
