@@ -87,11 +87,18 @@ def concept(b: Builder, field) -> Entity | None:
             elif c == "0" and v:
                 identifiers.append(v)
     scheme = SCHEMES.get(field.indicator2) or source or ""
-    return _concept(b, label, scheme, uri, identifiers)
+    local = None
+    if uri is None:  # Koha's $9: the local number of the heading's authority record
+        for c, v in subfields:
+            if c == "9" and v.strip().isdigit():
+                local = v.strip()
+                break
+    return _concept(b, label, scheme, uri, identifiers, local)
 
 
-def _concept(b: Builder, label: str, scheme: str, uri: str | None, identifiers) -> Entity:
-    entity = b.entity(Kind.CONCEPT, ("uri", uri) if uri else ("label", scheme, label))
+def _concept(b: Builder, label: str, scheme: str, uri: str | None, identifiers, local: str | None = None) -> Entity:
+    basis = ("uri", uri) if uri else ("local", local) if local else ("label", scheme, label)
+    entity = b.entity(Kind.CONCEPT, basis)
     if not entity.statements:
         b.add(entity, T.SKOS_PREFLABEL, label)
         if scheme or not uri:

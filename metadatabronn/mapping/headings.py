@@ -53,6 +53,18 @@ def _creator_key(field, parts=None) -> str:
     return _heading([(c, v) for c, v in (_name_part(field) if parts is None else parts) if c in "abcgn"])
 
 
+def local_number(field) -> str | None:
+    """The local number of the authority record a heading is linked to (Koha's ``$9``), if any.
+
+    Only a number is one: other systems put other things in ``$9`` (``FENNI<KEEP>``)."""
+    for c, v in field.subfields:
+        if c == "9":
+            v = v.strip()
+            if v.isdigit():
+                return v
+    return None
+
+
 def agent(b: Builder, field, parts=None) -> Entity | None:
     """The agent a name heading names, created once per record with its name and identifiers.
     ``parts`` is the heading's name part when the caller has it already."""
@@ -85,6 +97,8 @@ def agent(b: Builder, field, parts=None) -> Entity | None:
         basis = ("uri", uri)
     elif ident:
         basis = ("id", ident)
+    elif (local := local_number(field)) is not None:
+        basis = ("local", local)
     else:
         basis = ("aap", kind.value, aap)
     entity = b.entity(kind, basis)

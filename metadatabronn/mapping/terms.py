@@ -146,6 +146,12 @@ MB_HEADING_WITHOUT_NAME = MB + "headingWithoutName"  # a 1XX/6XX/7XX/8XX whose $
 MB_INVALID_LANGUAGE = MB + "invalidLanguage"  # a language code no code list defines, as given
 MB_LCC = MB + "LCC"  # datatype: a Library of Congress Classification number
 MB_DDC = MB + "DDC"  # datatype: a Dewey Decimal Classification number
+# Authority records (mapping.authority) and the linking of headings to them (pipeline.linking)
+MB_AUTHORITY_ID = MB + "authorityId"  # "(ORG)CTRL": the authority record's own identifier
+MB_LINK_KEY = MB + "linkKey"  # an identity key a heading may have that means this authority's entity
+MB_VARIANT_KEY = MB + "variantKey"  # the same, made from a variant access point (a variant match)
+MB_IDENTIFIER = MB + "identifier"  # "(scheme)value": an identifier by its 024 $2 scheme
+MB_QUALITY = MB + "quality"  # the register's quality level (kat1, kat2, kat3)
 
 # 336/337/338 codes (MARC 21 source codes rdacontent/rdamedia/rdacarrier) to RDA term numbers,
 # after the RDA Registry's maps to id.loc.gov.
