@@ -30,13 +30,15 @@ log = logging.getLogger(__name__)
 CACHE_ENTRIES = 200_000  # keys and minted entities remembered between look-ups (memory stays flat)
 # Only works and expressions have their key in the store (mb:key); other keys are never there.
 _KEYED = ("work|", "expression|")
+# Keys a heading's agent or concept may have that an authority record declares its own (mb:linkKey).
+_LINKED = ("agent|", "concept|")
 
 
 class _Batch:
     """What one bulk load writes, and what the look-ups must see before it is in the store."""
 
     __slots__ = ("parts", "digests", "added", "superseded", "cores", "replace", "written", "last_sequence",
-                 "tombstones", "counts", "rows", "texts", "removed", "copied", "activities", "announced")
+                 "tombstones", "counts", "rows", "texts", "removed", "copied", "activities", "announced", "links")
 
     def __init__(self) -> None:
         self.parts: list[bytes] = []
@@ -55,6 +57,7 @@ class _Batch:
         self.copied: list[tuple[str, int, bytes, bytes | None]] = []  # (graph or core, sequence, N-Quads, packed)
         self.activities: list[feed.Item] = []  # what the change feed announces of the batch
         self.announced: set[str] = set()  # works and expressions already announced as updated in it
+        self.links: dict[str, tuple[str, bool]] = {}  # link key of an authority in it → (entity, variant)
 
 
 
@@ -88,6 +91,10 @@ class Loader:
         # Whether any entity was ever merged: if not (most stores), no look-up per entity for it.
         # One writer: nothing is merged while this load runs.
         self._merges = store.has_merges()
+        # Whether headings are looked up among authorities' link keys: only in a store that holds
+        # authorities (or once this load brings one: declare_links).
+        self._linking = store.has_authorities()
+        self.variant_links: set[str] = set()  # keys linked by a variant access point
         self._inflight: deque[_Batch] = deque()  # handed to the writer, oldest first
         self._lock = threading.Lock()
         self._queue: queue.Queue = queue.Queue(maxsize=2)
@@ -113,7 +120,7 @@ class Loader:
 
     def _key_iri(self, key: str) -> str | None:
         if not key.startswith(_KEYED):
-            return None
+            return self._link_iri(key) if self._linking and key.startswith(_LINKED) else None
         try:
             return self._keys[key]
         except KeyError:
@@ -123,6 +130,38 @@ class Loader:
             self._keys.clear()
         self._keys[key] = found
         return found
+
+    def _link_iri(self, key: str) -> str | None:
+        """The authority entity a heading's key is linked to (pipeline.linking), if any."""
+        for b in self._unwritten():
+            if key in b.links:
+                iri, variant = b.links[key]
+                break
+        else:
+            try:
+                return self._keys[key]
+            except KeyError:
+                pass
+            found = self.store.link_iri(key)
+            iri, variant = found if found is not None else (None, False)
+            if len(self._keys) >= CACHE_ENTRIES:
+                self._keys.clear()
+            self._keys[key] = iri
+        if variant:
+            self.variant_links.add(key)
+        return iri
+
+    def declare_links(self, entity: str, keys, variant_keys=()) -> None:
+        """An authority record in this load says these keys mean ``entity``: headings met from
+        now on are linked to it (its batch is looked at until the store has it)."""
+        links = self.batch.links
+        for k in variant_keys:
+            links.setdefault(k, (entity, True))
+        for k in keys:
+            links[k] = (entity, False)
+        for k in (*keys, *variant_keys):
+            self._keys.pop(k, None)
+        self._linking = True
 
     def _is_minted(self, entity: str) -> bool:
         if entity in self._minted:
@@ -202,11 +241,18 @@ class Loader:
             for k, iri, core in o.cores:
                 known = self._key_iri(k)
                 if known is not None and known != iri:
-                    # The store gave this key another IRI (kept from an earlier minting or a merge).
+                    # The store gave this key another IRI (kept from an earlier minting or a merge),
+                    # or an authority record declared the key its own (a linked heading).
+                    if k.startswith(_LINKED):
+                        summary.headings_linked += 1
+                        if k in self.variant_links:
+                            summary.headings_linked_by_variant += 1
                     text = text.replace(f"<{iri}>".encode(), f"<{known}>".encode())
                     work = known if work == iri else work
                     updated.append((feed.class_of_core(core), known))
-                elif known is not None:  # the key is in the entity's core: it is minted
+                elif known is not None:  # the key is in the entity's core, or an authority's own: minted
+                    if k.startswith(_LINKED):
+                        summary.headings_linked += 1
                     updated.append((feed.class_of_core(core), iri))
                     continue
                 elif self._is_minted(iri):

@@ -49,6 +49,9 @@ class Summary:
     records_with_warnings: int = 0
     rejection_reasons: dict = field(default_factory=dict)
     records_joined: int = 0  # put under their original's work by an alias (pipeline.aliases)
+    # Records' headings that name an authority record's entity (a record's headings of one entity count once)
+    headings_linked: int = 0
+    headings_linked_by_variant: int = 0  # of them, by a variant access point of the authority
     works: int = 0
     expressions: int = 0
     manifestations: int = 0

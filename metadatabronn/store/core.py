@@ -178,6 +178,27 @@ class Store(Writing, Reading):
             return True
         return False
 
+    def has_authorities(self) -> bool:
+        """Whether the store holds an authority record's link keys (one index look-up): only
+        then are headings looked up among them."""
+        for _ in self._store.quads_for_pattern(None, ox.NamedNode(T.MB_LINK_KEY), None, None):
+            return True
+        return False
+
+    def link_iri(self, key: str) -> tuple[str, bool] | None:
+        """The entity of the authority record that a heading's identity key means, and whether it
+        was found among variant access points only: ``(iri, variant)``, or None.
+
+        Link keys live in authority record graphs, so a replaced or deleted authority takes
+        its keys with it. When two authorities claim one key (an undifferentiated name), the
+        one whose IRI sorts first wins, so every process links alike."""
+        lit = ox.Literal(key)
+        for predicate, variant in ((T.MB_LINK_KEY, False), (T.MB_VARIANT_KEY, True)):
+            found = [q.subject.value for q in self._store.quads_for_pattern(None, ox.NamedNode(predicate), lit, None)]
+            if found:
+                return min(found), variant
+        return None
+
     def next_sequence(self) -> int:
         """The next change-log sequence number: one after the last given out. A store from
         before the last number was kept has it worked out once, from its change entries."""
