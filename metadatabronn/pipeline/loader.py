@@ -95,6 +95,7 @@ class Loader:
         # authorities (or once this load brings one: declare_links).
         self._linking = store.has_authorities()
         self.variant_links: set[str] = set()  # keys linked by a variant access point
+        self.declared: list[tuple[str, tuple, tuple]] = []  # (entity, keys, variant keys) of authorities loaded
         self._inflight: deque[_Batch] = deque()  # handed to the writer, oldest first
         self._lock = threading.Lock()
         self._queue: queue.Queue = queue.Queue(maxsize=2)
@@ -154,6 +155,7 @@ class Loader:
     def declare_links(self, entity: str, keys, variant_keys=()) -> None:
         """An authority record in this load says these keys mean ``entity``: headings met from
         now on are linked to it (its batch is looked at until the store has it)."""
+        self.declared.append((entity, tuple(keys), tuple(variant_keys)))
         links = self.batch.links
         for k in variant_keys:
             links.setdefault(k, (entity, True))
