@@ -14,7 +14,7 @@ import pyoxigraph as ox
 
 from ..errors import StoreError, StoreFullError
 from ..rdf import iri, literal, XSD_DATETIME
-from . import catalogue, catchup, copies
+from . import catalogue, catchup, copies, names
 from .layout import AS_OBJECT, AS_PUBLISHED, CHANGE_TYPES, MB_LAST_SEQUENCE, MB_PENDING, MB_SEQUENCE, RDF_TYPE
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,7 @@ class Writing:
         if self.catalogue is None:
             raise StoreError("the store is open read-only: its catalogue index cannot be rebuilt")
         read = catchup.rebuild(self, self.catalogue)
+        names.rebuild(self, self.catalogue)  # agents' names, read from the store as the rows are
         self.catalogue.optimize()  # written in many transactions: one segment each
         return read
 
