@@ -142,3 +142,9 @@ class EditRefused(MetadatabronnError):
         super().__init__(message)
         self.status = status
         self.report = report
+
+
+class IsniError(InputError):
+    """An ISNI answer (or an ISNI given by hand) that cannot be used: not XML, not a response ISNI
+    writes, an ISNI whose check character is wrong, or one that names no agent of the well. The
+    message names the file; nothing of a run that meets one is written."""
