@@ -18,6 +18,7 @@ from .dump import add_dump
 from .ingest import _ingest
 from .mirror import add_mirror
 from .keys import add_keys
+from .links import add_link_report
 from .store import _export, _merge, _query, _rebase, _serve, _update, add_compact, add_reindex
 
 __all__ = ["UsageError", "build_parser", "main"]
@@ -182,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
                     f"{config.DEFAULT_PROFILE})")
     sv.set_defaults(func=_serve)
     add_keys(sub, common)
+    add_link_report(sub, common)
 
     e = sub.add_parser("explain", parents=[logs], help="say why two records of a file do or do not share a work")
     e.add_argument("file")

@@ -15,7 +15,8 @@ from .text import HEADING_TAGS, LAYOUT_VERSION, control_number
 
 def record_control_number(record) -> str | None:
     """The record's control number: 001 (with 003), else the first 035 in ``(ORG)ID`` form,
-    else the LCCN of 010 as ``(DLC)…`` (LC assigns it); None when the record has none of these.
+    else the LCCN of 010 as ``(DLC)…`` (LC assigns it), else Koha's 999 $c as ``(Koha)…``; None
+    when the record has none of these.
 
     >>> from pymarc import Field, Record, Subfield
     >>> r = Record(); r.add_field(Field(tag="010", indicators=[" ", " "], subfields=[Subfield("a", "  2001012345 ")]))
@@ -26,7 +27,7 @@ def record_control_number(record) -> str | None:
 
 
 def _identity(record) -> tuple[str | None, str]:
-    """The record's control number and the tag it came from ("001", "035" or "010")."""
+    """The record's control number and the tag it came from ("001", "035", "010" or "999")."""
     f001 = record.get("001")
     if f001 is not None and (f001.data or "").strip():
         f003 = record.get("003")
@@ -48,6 +49,12 @@ def _identity_without_001(record) -> tuple[str | None, str]:
             number = "".join(value.split())
             if number:
                 return f"(DLC){number}", "010"
+    # Koha keeps its own record number in 999 $c (biblionumber), with $d (biblioitemnumber):
+    # a record exported from Koha without 001 is still one record of that catalogue.
+    for f999 in record.get_fields("999"):
+        c, d = (f999.get_subfields("c") or [""])[0].strip(), (f999.get_subfields("d") or [""])[0].strip()
+        if c.isdigit() and d.isdigit():
+            return f"(Koha){c}", "999"
     return None, "001"
 
 
@@ -59,7 +66,7 @@ def convert(record, number: int | None = None) -> Description:
     """
     cn, came_from = _identity(record)
     if cn is None:
-        raise MappingError("no control number (001), and no 035 or 010 to take one from: the record cannot be "
+        raise MappingError("no control number (001), and no 035, 010 or Koha 999 $c to take one from: the record cannot be "
                            "given a stable identity", number=number, tag="001")
     leader = str(record.leader)
     if leader[5:6] == "d":

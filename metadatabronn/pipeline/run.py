@@ -19,7 +19,7 @@ from ..errors import ConfigError, InputError, ReadError
 from ..validate import DEFAULT_PROFILE, load_profile, to_shacl
 from ..marc import Chunk, Format, iter_chunks
 from ..store import Store
-from . import aliases
+from . import aliases, linking
 from .loader import Loader
 from .rejects import Rejects
 from .worker import Gate, Outcome, _convert_batch, convert_chunk
@@ -52,6 +52,7 @@ class Summary:
     # Records' headings that name an authority record's entity (a record's headings of one entity count once)
     headings_linked: int = 0
     headings_linked_by_variant: int = 0  # of them, by a variant access point of the authority
+    entities_merged_into_authorities: int = 0  # made by headings before their authority came (pipeline.linking)
     works: int = 0
     expressions: int = 0
     manifestations: int = 0
@@ -289,6 +290,8 @@ def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None]
             if progress is not None:
                 progress(1)
         loader.close()
+        if loader.declared:  # authorities loaded: what headings made before them joins them
+            summary.entities_merged_into_authorities = len(linking.absorb(store, loader.declared).merged)
         _count_entities(loader.totals, summary)
         summary.seconds = round(time.perf_counter() - started, 3)
         if should_compact(settings.compact, summary):

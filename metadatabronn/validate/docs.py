@@ -153,7 +153,7 @@ no record terminator, invalid UTF-8 or MARC-8, non-ASCII indicators or subfield 
 leader that is not 24 characters, XML that does not parse or an entity that cannot be expanded).
 
 **The record cannot be mapped** (`mapping`):
-- no control number: no 001, and no 035 or 010 to take one from (field 001);
+- no control number: no 001, and no 035, 010 or Koha 999 $c to take one from (field 001);
 - no title statement: no 245 (field 245), or a 200 and no 245, which is UNIMARC (field 245).
 
 Authority, holdings and classification records are not rejected: they are set aside and counted.

@@ -1,0 +1,125 @@
+"""Linking the headings of bibliographic records to authority records.
+
+A heading names an agent or a concept by its identity key (``identity.key``): its ``$1`` URI,
+its ``$0`` identifier, Koha's ``$9`` local number, or its folded access point. An authority record
+declares the keys that mean its entity (``mb:linkKey``; ``mb:variantKey`` for its 4XX variants):
+its own identifier, 010 and 035 numbers, 024 identifiers and their URIs, its local number, its
+preferred access point. So linking works in either order:
+
+- **bibliographic records after the authority**: the loader looks each heading's key up among
+  the declared keys and names the authority's entity instead of minting one (``Loader._link_iri``);
+- **the authority after bibliographic records**: the entities headings made before it are merged
+  into the authority's entity (:func:`absorb`): their IRIs redirect (``dcterms:isReplacedBy``),
+  the feed says ``Deprecate``, and each record that named them names the authority's entity.
+
+In either order, the order of precedence holds: a heading with a ``$0``/``$1`` is keyed by it and
+never by its text, one with a ``$9`` by that, and only a heading with neither by its access point
+(first among authorised access points, then among variants).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from ..errors import MergeRefused
+from ..identity import mint
+from ..mapping.model import Entity, Kind
+from ..store import Store
+from ..store.merging import merge
+
+log = logging.getLogger(__name__)
+
+_KINDS = {"agent|": Kind.PERSON, "concept|": Kind.CONCEPT}
+
+
+def iri_of_key(base: str, key: str) -> str | None:
+    """The IRI a heading with this identity key is minted (agents and concepts)."""
+    for prefix, kind in _KINDS.items():
+        if key.startswith(prefix):
+            return mint(base, Entity(kind, ()), key)
+    return None
+
+
+@dataclass
+class Absorbed:
+    """What linking the entities made before an authority did."""
+
+    merged: list[tuple[str, str, str]] = field(default_factory=list)  # (old IRI, authority's entity, key)
+    refused: list[tuple[str, str, str]] = field(default_factory=list)  # (old IRI, authority's entity, why)
+    records: int = 0  # record graphs that now name the authority's entity instead
+
+
+def absorb(store: Store, declared: Iterable[tuple[str, Iterable[str], Iterable[str]]]) -> Absorbed:
+    """Merge into each declared authority entity the entities headings minted under its keys.
+
+    A key another authority declares as its own (not as a variant) belongs to that one. An
+    entity already merged is left where it went."""
+    result = Absorbed()
+    done: set[str] = set()
+    for entity, keys, variant_keys in declared:
+        for key in (*keys, *variant_keys):
+            old = iri_of_key(store.base, key)
+            if old is None or old == entity or old in done:
+                continue
+            if not store.has_core(old) or store.successor(old) is not None:
+                continue
+            owner = store.link_iri(key)
+            if owner is not None and owner[0] != entity:
+                continue
+            done.add(old)
+            try:
+                merged = merge(store, old, entity)
+            except MergeRefused as exc:
+                log.warning("heading entity %s not linked to %s: %s", old, entity, exc)
+                result.refused.append((old, entity, str(exc)))
+                continue
+            result.merged.append((old, entity, key))
+            result.records += merged.records
+    if result.merged:
+        log.info("linked %d entities that headings made earlier to their authority (%d records)",
+                 len(result.merged), result.records)
+    return result
+
+
+@dataclass
+class Entry:
+    """One heading entity of the link report: why it is not linked, and what it might be."""
+
+    entity: str
+    kind: str
+    name: str
+    records: int
+    identifiers: tuple[str, ...]
+    reason: str
+    candidates: list[tuple[str, str, str | None]]  # (authority's entity, its preferred name, the variant matched)
+
+    def to_json(self) -> dict:
+        return {"entity": self.entity, "kind": self.kind, "name": self.name, "records": self.records,
+                "identifiers": list(self.identifiers), "reason": self.reason,
+                "candidates": [{"entity": e, "name": n, **({"matched": m} if m else {})} for e, n, m in self.candidates]}
+
+
+def report(store: Store, limit: int | None = None, candidates: int = 3) -> list[Entry]:
+    """The headings no authority record covers, by how many records name them, each with the
+    reason and the nearest authorities by name (the name index: preferred and variant names)."""
+    from ..store import links, names
+
+    out = []
+    for u in links.unlinked(store, limit):
+        if u.identifiers:
+            reason = ("no authority record has the identifier " + ", ".join(u.identifiers) +
+                      ", and a heading with an identifier is linked by it alone")
+        else:
+            reason = "no authority record has this access point, as its authorised or a variant form"
+        near = []
+        for hit in names.search(store, u.name, limit=candidates * 4, kind=u.kind) if u.name else []:
+            if hit.entity != u.entity and links.is_authority(store, hit.entity):
+                near.append((hit.entity, hit.name, hit.matched))
+                if len(near) >= candidates:
+                    break
+        if not near:
+            reason += "; no authority has a name like it"
+        out.append(Entry(u.entity, u.kind, u.name, u.records, u.identifiers, reason, near))
+    return out
