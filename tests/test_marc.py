@@ -422,3 +422,14 @@ def test_marcxml_writer_escapes_markup_and_replaces_characters_xml_cannot_carry(
     (back,) = _pymarc.parse_xml_to_array(_io.BytesIO(text.encode()))
     assert back["001"].data == "x<1>"
     assert back["245"]["a"] == 'Tom & "Jerry" <b>' and back["245"]["c"] == "bell\ufffdhere"
+
+
+def test_a_record_with_blank_type_and_a_title_is_bibliographic():
+    # Koha exports records whose Leader/06 is blank; with a 245 they are books all the same.
+    import pymarc
+
+    record = pymarc.Record(leader="00234    a2200109   4500")
+    assert record_kind(record) is RecordKind.UNKNOWN
+    record.add_field(pymarc.Field(tag="245", indicators=[" ", " "], subfields=[pymarc.Subfield("a", "X Power Tools")]))
+    assert record_kind(record) is RecordKind.BIBLIOGRAPHIC
+    assert record_kind(str(record.leader)) is RecordKind.UNKNOWN

@@ -85,8 +85,18 @@ _KIND_BY_TYPE: dict[str, RecordKind] = {
 
 
 def record_kind(leader: object) -> RecordKind:
-    """The kind of record a leader describes (a ``str`` or a ``pymarc.Leader``)."""
-    return _KIND_BY_TYPE.get(str(leader)[6:7], RecordKind.UNKNOWN)
+    """The kind of record a leader describes (a ``str`` or a ``pymarc.Leader``), or a record is
+    (a ``pymarc.Record``).
+
+    A record whose Leader/06 is blank but which has a title statement (245) is a bibliographic
+    record with its type of record left out (Koha exports such records): it is converted, and
+    its Leader goes out as it came."""
+    record = leader if hasattr(leader, "leader") else None
+    code = str(record.leader if record is not None else leader)[6:7]
+    kind = _KIND_BY_TYPE.get(code, RecordKind.UNKNOWN)
+    if kind is RecordKind.UNKNOWN and code == " " and record is not None and record.get("245") is not None:
+        return RecordKind.BIBLIOGRAPHIC
+    return kind
 
 
 # MARCXML chunk data ------------------------------------------------------------------------

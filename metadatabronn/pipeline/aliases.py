@@ -131,7 +131,7 @@ def scan(paths: Iterable[str]) -> Table:
                 table.parsed += 1
                 try:
                     record = parse_chunk(chunk)
-                    if record_kind(str(record.leader)) is not RecordKind.BIBLIOGRAPHIC:
+                    if record_kind(record) is not RecordKind.BIBLIOGRAPHIC:
                         continue
                     named = naming(record)
                 except MetadatabronnError:

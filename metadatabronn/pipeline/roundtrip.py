@@ -69,7 +69,7 @@ def _run_batch(chunks, options, measure, fidelity, skipped, unreadable) -> int:
     for chunk in chunks:
         try:
             record = parse_chunk(chunk)
-            kind = record_kind(str(record.leader))
+            kind = record_kind(record)
             if kind is not RecordKind.BIBLIOGRAPHIC:
                 skipped[f"{kind.value} record"] += 1
                 continue

@@ -113,7 +113,7 @@ def record_texts(path: str | Path, base: str, tally: Tally | None = None):
             tally.records += 1
             try:
                 record = parse_chunk(chunk)
-                kind = record_kind(str(record.leader))
+                kind = record_kind(record)
                 if kind is not RecordKind.BIBLIOGRAPHIC:
                     tally.skipped[f"{kind.name.lower()} record set aside"] += 1
                     continue

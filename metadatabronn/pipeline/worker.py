@@ -86,7 +86,7 @@ def convert_chunk(chunk: Chunk, base: str, when: str, gate: Gate | None = None, 
     digest = digest_of(chunk.data, gate)
     try:
         record = parse_chunk(chunk)
-        kind = record_kind(str(record.leader))
+        kind = record_kind(record)
         if kind is not RecordKind.BIBLIOGRAPHIC:
             return Outcome(chunk.number, "aside", chunk.source, kind=kind.name.lower(),
                            reason=f"{kind.name.lower()} record (Leader/06 = {str(record.leader)[6:7]!r}): "
