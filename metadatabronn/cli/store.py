@@ -53,6 +53,9 @@ def _export(args) -> int:
     from ..pipeline.export import export
 
     since = _since(args.since)
+    kind = getattr(args, "kind", "bibliographic")
+    if kind == "authority" and args.rda:
+        raise UsageError("--rda is for bibliographic records (260 and 264): an authority record has neither")
     store = _existing_store(args.store)
     base = store_base(store, args.base_iri)
     bar = None
@@ -62,7 +65,7 @@ def _export(args) -> int:
         bar = tqdm(unit=" records", desc="export", file=sys.stderr, smoothing=0.1)
     out = open(args.out, "wb") if args.out else sys.stdout.buffer
     try:
-        result = export(store, base, out, args.format, since=since,
+        result = export(store, base, out, args.format, since=since, kind=kind,
                         options=Options(rda=args.rda), workers=config.workers(args.workers),
                         progress=bar.update if bar else None)
     finally:
@@ -71,7 +74,8 @@ def _export(args) -> int:
         if args.out:
             out.close()
     if not args.quiet:
-        sys.stderr.write(f"exported {result.records:,} records ({result.deleted:,} deleted) in "
+        what = "authority records" if kind == "authority" else "records"
+        sys.stderr.write(f"exported {result.records:,} {what} ({result.deleted:,} deleted) in "
                          f"{result.seconds:.1f} s; {len(result.failed):,} could not be written\n")
     return 1 if result.failed else 0
 

@@ -1,9 +1,12 @@
-"""Export: the store's manifestations as MARC 21, one record at a time.
+"""Export: the store's manifestations, or its authority records, as MARC 21, one record at a time.
 
 Record graphs are streamed from the store in its own order; worker processes, each with the store open read-only,
 turn batches of them into encoded records, and the main process writes those in order. Reading
 a record back out of pyoxigraph costs about as much as writing it as MARC, so both run in
-parallel.
+parallel. Authority records (``kind="authority"``) go the same way: their graphs are found by
+their entity's ``mb:authorityId`` (one range of the predicate index), and each is read as its
+graph's own statements, its entity's statements in every graph (the writers' edits among them)
+and the entity's latest change (:func:`read_authority`).
 """
 
 from __future__ import annotations
@@ -14,12 +17,15 @@ import time
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO, Callable, Iterator
 
 from ..errors import ExportError, MetadatabronnError
+from ..mapping import authority_out
+from ..mapping import terms as T
 from ..mapping.reverse import Options, from_triples, to_marc
 from ..mapping.source import control_number_of
 from ..marc.writer import Writer, encode
+from ..rdf import AS, XSD_DATETIME, literal
 from ..store import Store
 from .batches import batches, in_order
 
@@ -74,12 +80,81 @@ def _encode_batch(graphs: list[str], fmt: str, full: bool, options: Options,
     return out
 
 
+# -- authority records ------------------------------------------------------------------------
+
+def authority_graphs(store: Store, since: str | None = None) -> Iterator[tuple[str, str]]:
+    """(authority record graph, its entity), streamed in the store's order: every one, or with
+    ``since`` (an xsd:dateTime) those whose entity or graph the change log names since then."""
+    prefix = literal(f"{store.base}/authority/")
+    if since is None:
+        sparql = (f"SELECT ?g ?e WHERE {{ GRAPH ?g {{ ?e <{T.MB_AUTHORITY_ID}> ?id }} "
+                  f"FILTER (STRSTARTS(STR(?g), {prefix})) }}")
+    else:
+        sparql = f"""SELECT DISTINCT ?g ?e WHERE {{
+            GRAPH <{store.changes_graph}> {{ ?c <{AS}object> ?o ; <{AS}published> ?t }}
+            FILTER (?t >= {literal(since, datatype=XSD_DATETIME)})
+            {{ GRAPH ?g {{ ?o <{T.MB_AUTHORITY_ID}> ?id }} BIND (?o AS ?e) }}
+            UNION
+            {{ GRAPH ?o {{ ?e <{T.MB_AUTHORITY_ID}> ?id }} BIND (?o AS ?g) }}
+            FILTER (STRSTARTS(STR(?g), {prefix})) }}"""
+    return ((row["g"].value, row["e"].value) for row in store.query(sparql))
+
+
+def read_authority(store: Store, graph: str, entity: str | None = None) -> authority_out.AuthoritySource | None:
+    """One authority record as plain data for MARC out (None if ``graph`` holds none): the
+    record graph's own statements, the entity's in every graph, the times of the writer graphs
+    among them, and the entity's latest change in the well (for 005)."""
+    if entity is None:
+        entity = next((e for g, e in _entity_of(store, graph)), None)
+        if entity is None:
+            return None
+    rows = [r for r in store.about(entity, raw=True) if r[0] == graph or r[0].startswith(f"{store.base}/edit/")]
+    stamps = {g: store.generated(g) or "" for g in {r[0] for r in rows if r[0] != graph}}
+    modified = store.latest_change(entity, shared=True) or ""
+    return authority_out.from_rows(graph, store.about(graph, raw=True), rows, store.base, stamps, modified)
+
+
+def _entity_of(store: Store, graph: str) -> Iterator[tuple[str, str]]:
+    sparql = f"SELECT ?e WHERE {{ GRAPH <{graph}> {{ ?e <{T.MB_AUTHORITY_ID}> ?id }} }} LIMIT 1"
+    return ((graph, row["e"].value) for row in store.query(sparql))
+
+
+def authority_record(store: Store, graph: str):
+    """The authority record of ``graph`` as a pymarc Record, or None (for OAI-PMH and the web)."""
+    src = read_authority(store, graph)
+    return authority_out.to_marc(src) if src is not None else None
+
+
+def _encode_authorities(pairs: list[tuple[str, str]], fmt: str, full: bool,
+                        store: Store | None = None) -> list[tuple[str, bytes | None, bool, str, list[str]]]:
+    store = store if store is not None else _worker_store
+    out = []
+    for graph, entity in pairs:
+        notes: list[str] = []
+        try:
+            src = read_authority(store, graph, entity)
+            if src is None or (src.deleted and full):
+                continue
+            out.append((graph, encode(authority_out.to_marc(src), fmt, notes), src.deleted, "", notes))
+        except ExportError as exc:
+            out.append((graph, None, False, f"{graph}: not written: {exc}", notes))
+        except Exception as exc:  # noqa: BLE001 - one record must not stop an export; it is reported
+            out.append((graph, None, False, f"{graph}: {exc}", notes))
+    return out
+
+
+KINDS = ("bibliographic", "authority")
+
+
 def export(store_path: Path, base: str, out: BinaryIO, fmt: str = "marc", *, since: str | None = None,
-           options: Options = Options(), workers: int = 2,
+           options: Options = Options(), workers: int = 2, kind: str = "bibliographic",
            progress: Callable[[int], None] | None = None) -> Exported:
     """Write the store's records to ``out``; with ``since`` (an xsd:dateTime), those created,
-    changed or deleted since then, deleted ones as records with Leader/05 = d. The store is
+    changed or deleted since then, deleted ones as records with Leader/05 = d. ``kind``:
+    "bibliographic" (its manifestations) or "authority" (its authority records). The store is
     opened read-only: an export can run beside a server."""
+    if kind not in KINDS:
+        raise MetadatabronnError(f"unknown kind of record {kind!r}: choose one of {', '.join(KINDS)}")
     if not Path(store_path).exists():
         raise MetadatabronnError(f"no store at {store_path}: run 'metadatabronn ingest' first or give --store")
     started = time.perf_counter()
@@ -89,11 +164,19 @@ def export(store_path: Path, base: str, out: BinaryIO, fmt: str = "marc", *, sin
             if workers > 1 else None)
     store = None
     writer = None
-    work = partial(_encode_batch, fmt=fmt, full=since is None, options=options)
+    if kind == "authority":
+        work = partial(_encode_authorities, fmt=fmt, full=since is None)
+    else:
+        work = partial(_encode_batch, fmt=fmt, full=since is None, options=options)
     try:
         store = Store(store_path, base, read_only=True)
         writer = Writer(out, fmt)
-        for encoded in in_order(batches(store.record_graphs(since), _BATCH), work, partial(work, store=store),
+        if kind == "authority":
+            items = authority_graphs(store, since)
+        else:
+            authorities = f"{store.base}/authority/"  # an authority's graph is not a manifestation's
+            items = (g for g in store.record_graphs(since) if not g.startswith(authorities))
+        for encoded in in_order(batches(items, _BATCH), work, partial(work, store=store),
                                 pool, workers):
             for graph, data, deleted, failure, notes in encoded:
                 for note in notes:
