@@ -253,31 +253,30 @@ def preferred_name(conn: sqlite3.Connection, entity: str) -> tuple[str, str] | N
     return (row[0], row[1]) if row else None
 
 
-def search(db, text: str, limit: int = 20, offset: int = 0, *, kind: str | None = None) -> list[Hit]:
+def iter_hits(db, text: str, *, kind: str | None = None) -> Iterator[Hit]:
     """Entities with a preferred or variant name holding every word of ``text`` (folded; the last
-    word also as a beginning), each once, the best first. ``kind``: only those of that kind."""
+    word also as a beginning), each once, the best first. ``kind``: only those of that kind.
+    Nothing from an index made before names were kept."""
     conn = _connection(db)
     expr, folded = _expression(text or "")
     if conn is None or expr is None:
-        return []
-    out: list[Hit] = []
+        return
     seen: set[str] = set()
     try:
         for entity, found_kind, name, preferred in _matches(conn, expr, folded):
             if entity in seen or (kind is not None and found_kind != kind):
                 continue
             seen.add(entity)
-            if len(seen) <= offset:
-                continue
             best = (found_kind, name) if preferred else (preferred_name(conn, entity) or (found_kind, name))
-            out.append(Hit(entity, best[0], best[1], None if best[1] == name else name))
-            if len(out) >= limit:
-                break
-    except sqlite3.OperationalError as exc:  # an index from before names were kept
-        if "no such table" in str(exc):
-            return []
-        raise
-    return out
+            yield Hit(entity, best[0], best[1], None if best[1] == name else name)
+    except sqlite3.OperationalError as exc:
+        if "no such table" not in str(exc):
+            raise
+
+
+def search(db, text: str, limit: int = 20, offset: int = 0, *, kind: str | None = None) -> list[Hit]:
+    """A page of :func:`iter_hits`."""
+    return [h for i, h in zip(range(offset + limit), iter_hits(db, text, kind=kind)) if i >= offset]
 
 
 def names_of(db, entity: str) -> list[tuple[str, bool]]:

@@ -23,7 +23,7 @@ from ..pipeline.dump import dumps_dir as _dumps_dir
 from ..store import Store, generation
 from ..store.catalogue import Catalogue
 from ..pipeline.writer import Writer
-from . import bundle, documents, dumps, entities, feed, lookups, oai, problems, recordgraphs, sparql, sru, writes
+from . import agents, bundle, documents, dumps, entities, feed, lookups, oai, problems, recordgraphs, sparql, sru, writes
 from .audit import Audit, default_audit_log
 from .auth import AuthSettings, authenticator
 from .catalogue import routes as catalogue
@@ -214,7 +214,8 @@ def create_app(store_path: Path, base: str, *, query_workers: int = 2, timeout: 
         app.add_middleware(Audit, path=audit_log or default_audit_log(Path(store_path)))
     app.state.dumps = _dumps_dir(dumps_dir, Path(store_path))  # /dumps: --dumps, METADATABRONN_DUMPS or STORE/dumps
 
-    for module in (sparql, entities, recordgraphs, bundle, lookups, oai, sru, feed, documents, catalogue, dumps, writes):
+    for module in (sparql, entities, recordgraphs, bundle, lookups, agents, oai, sru, feed, documents, catalogue, dumps,
+                   writes):
         app.include_router(_head_too(module.router))
 
     @app.get("/health", tags=["Service"], summary="The store and its counts")

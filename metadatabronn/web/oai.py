@@ -26,6 +26,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from ..errors import StoreError
+from . import oai_authority
 from .oai_lists import FORMATS, TYPE_SET, OaiError, Repository, _stamp, horizon, list_page, prefix_of, record, untoken
 
 router = APIRouter(tags=["OAI-PMH"])
@@ -152,7 +153,7 @@ def _formats(repo: Repository, args, endpoint, now) -> str:
 def _sets(repo: Repository, args, endpoint, now) -> str:
     if "resumptionToken" in args:
         raise OaiError("badResumptionToken", "ListSets is complete in one response: no token is issued")
-    names = {TYPE_SET: "Bibliographic records"}
+    names = {TYPE_SET: "Bibliographic records", oai_authority.SET: "Authority records (MARC 21 authority format)"}
     items = "".join(f"<set><setSpec>{escape(s)}</setSpec><setName>{escape(names.get(s, _source_label(s)))}</setName></set>"
                     for s in ["type", "source", *repo.sets] if s)
     return f"<ListSets>{items}</ListSets>"

@@ -21,6 +21,7 @@ from xml.sax.saxutils import escape
 
 from ..store.catalogue import Row
 from ..store.catchup import change_time
+from . import oai_authority
 from .records import MARC_NS, OAI_DC_NS
 
 PAGE = 250
@@ -43,7 +44,8 @@ class OaiError(Exception):
 
 
 def sets_of(row: Row) -> tuple[str, ...]:
-    return (TYPE_SET,) + ((f"source:{row.source}",) if row.source else ())
+    kind = oai_authority.SET if oai_authority.is_authority(row.id) else TYPE_SET
+    return (kind,) + ((f"source:{row.source}",) if row.source else ())
 
 
 class Repository:
@@ -69,7 +71,8 @@ class Repository:
     def sets(self) -> list[str]:
         """Every set a record is in (the source sets read off the index once, on first use)."""
         if self._sets is None:
-            self._sets = sorted({TYPE_SET, *(f"source:{s}" for s in self.catalogue.sources())})
+            authority = [oai_authority.SET] if oai_authority.present(self.catalogue) else []
+            self._sets = sorted({TYPE_SET, *authority, *(f"source:{s}" for s in self.catalogue.sources())})
         return self._sets
 
     @property
@@ -77,13 +80,19 @@ class Repository:
         first = self.catalogue.earliest()
         return _time(first) if first else self.started
 
-    def page(self, after: str, limit: int, **filters) -> list[Row]:
-        return self.catalogue.page(after, self.upto, limit, **filters)
+    def page(self, after: str, limit: int, *, authority: bool | None = False, **filters) -> list[Row]:
+        """Rows after ``after``: the authority records (``authority``), the others (False), or
+        all of them (None: a source set)."""
+        if authority is None:
+            return self.catalogue.page(after, self.upto, limit, **filters)
+        return oai_authority.page(self.catalogue, after, self.upto, limit, authority=authority, **filters)
 
-    def count(self, **filters) -> int:
+    def count(self, *, authority: bool | None = False, **filters) -> int:
         # Counted without the snapshot's limit, so that an index of the datestamps or sources
         # answers it: completeListSize is an estimate of a list that may change while it is paged.
-        return self.catalogue.count(None, **filters)
+        if authority is None:
+            return self.catalogue.count(None, **filters)
+        return oai_authority.count(self.catalogue, authority=authority, **filters)
 
     def bodies(self, entries: list[Row], prefix: str) -> list[bytes | None]:
         """The metadata of each entry (None for a deleted one), prefetched if it was."""
@@ -105,6 +114,13 @@ class Repository:
             self._prefetched[key] = self._ahead.submit(self._render, live, prefix)
 
     def _render(self, live: list[Row], prefix: str) -> list[bytes | None]:
+        authorities = [e for e in live if oai_authority.is_authority(e.id)]
+        if authorities:  # written here: the query workers write bibliographic records only
+            others = [e for e in live if not oai_authority.is_authority(e.id)]
+            written = dict(zip((e.id for e in authorities),
+                               oai_authority.render(self.store, prefix, [e.graph for e in authorities])))
+            written.update(zip((e.id for e in others), self._render(others, prefix) if others else ()))
+            return [written[e.id] for e in live]
         iris = [e.manifestation for e in live]
         if self.workers is None or len(iris) < 8:
             from .queries import _render
@@ -174,7 +190,8 @@ def _with_parents(sets) -> list[str]:
         parent = s.split(":", 1)[0]
         if parent not in out:
             out.append(parent)
-        out.append(s)
+        if s != parent:
+            out.append(s)
     return out
 
 
@@ -236,12 +253,15 @@ def untoken(token: str) -> dict:
 
 
 def _set_filter(repo: Repository, set_spec: str | None) -> dict:
+    # Authority records are in their own set (and in their file's): the other lists step over them.
     if not set_spec or set_spec in ("type", TYPE_SET):
         return {}
+    if set_spec == oai_authority.SET:
+        return {"authority": True}
     if set_spec == "source":
-        return {"sourced": True}
+        return {"sourced": True, "authority": None}
     if set_spec.startswith("source:"):
-        return {"source": set_spec[len("source:"):]}
+        return {"source": set_spec[len("source:"):], "authority": None}
     raise OaiError("noRecordsMatch", f"no set {set_spec!r} in this repository")
 
 

@@ -1,0 +1,130 @@
+"""``/agents?name=``: agents by any of their names, preferred or variant, from the name index
+(:mod:`..store.names`): every word, in any order, case, accents and Nordic letters folded
+(``Bjornson``, ``bjørnson`` and ``BJØRNSON`` alike); the last word may be typed in part.
+
+JSON by default (``Accept`` or ``format``), an HTML list for a browser. Each hit gives the agent's
+IRI, kind, preferred name, the name that matched when that was another (a variant), and its
+identifiers. An agent merged into another, or deleted, is left out (its survivor is found)."""
+
+from __future__ import annotations
+
+import sqlite3
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from ..mapping import terms as T
+from ..store import names
+from ..store.feed import DCT_IS_REPLACED_BY
+from .catalogue import labels as L
+from .catalogue.errors import wants_html
+from .catalogue.layout import e, page
+from .entities import TOMBSTONE, _local
+from .lookups import _LIMIT, _OFFSET, _within, searching
+from .oai_authority import identifier_uri
+from .problems import Problem
+
+router = APIRouter()
+KINDS = ("person", "corporate", "family")
+_KIND_LABELS = {"person": "Person", "corporate": "Corporate body", "family": "Family"}
+MAX_SKIPPED = 1_000  # merged or deleted agents passed over for one page before it is given as it is
+
+
+def identifiers(store, iri: str) -> list[str]:
+    """An agent's identifiers: its authority number, ``(scheme)value`` identifiers, and the
+    URIs it is the same as."""
+    return list(dict.fromkeys(store.values(iri, T.MB_AUTHORITY_ID) + store.values(iri, T.MB_IDENTIFIER)
+                              + store.values(iri, T.OWL_SAMEAS)))
+
+
+def _gone(store, iri: str) -> bool:
+    return bool(store.values(iri, DCT_IS_REPLACED_BY)) or TOMBSTONE in store.values(iri, T.RDF_TYPE)
+
+
+@router.get("/agents", tags=["Look-ups"],
+            summary="Agents (persons, corporate bodies, families) by name: preferred and variant names, every "
+                    "word in any order, case, accents and Nordic letters folded (ø as o, æ as ae, å as a); the "
+                    "last word may be typed in part. A name that is the text asked exactly comes first, then "
+                    "preferred names, then by relevance")
+async def agents(request: Request, name: str = Query(min_length=1, description="words of a name"),
+                 kind: str | None = Query(default=None, description="person, corporate or family"),
+                 limit: int = _LIMIT, offset: int = _OFFSET,
+                 format: str | None = Query(default=None, description="json or html; else the Accept header")):
+    _within(offset)
+    if kind is not None and kind not in KINDS:
+        raise Problem(400, f"kind must be one of {', '.join(KINDS)}, not {kind!r}", parameter="kind")
+    if format is not None and format not in ("json", "html"):
+        raise Problem(406, f"agents come as json or html, not {format!r}")
+    store = request.app.state.store
+
+    def run(conn: sqlite3.Connection) -> list[names.Hit]:
+        found, skipped = [], 0
+        for hit in names.iter_hits(conn, name, kind=kind):
+            if _gone(store, hit.entity):
+                skipped += 1
+                if skipped > MAX_SKIPPED:
+                    break
+                continue
+            found.append(hit)
+            if len(found) > offset + limit:
+                break
+        return found[offset:]
+
+    hits = searching(request, run)
+    base = request.app.state.base
+    items = [{**h.as_dict(), "path": _local(h.entity, base), "identifiers": identifiers(store, h.entity)}
+             for h in hits[:limit]]
+    more = len(hits) > limit
+    if format == "html" or (format is None and wants_html(request)):
+        return _html(request, items, limit, offset, more)
+
+    def url(new_offset: int) -> str:
+        params = dict(request.query_params)
+        params.update(limit=str(limit), offset=str(new_offset))
+        return f"{request.url.path}?{urlencode(params)}"
+
+    links = [f'<{url(0)}>; rel="first"']
+    if offset > 0:
+        links.append(f'<{url(max(0, offset - limit))}>; rel="prev"')
+    if more:
+        links.append(f'<{url(offset + limit)}>; rel="next"')
+    body = {"items": items, "limit": limit, "offset": offset, "next": url(offset + limit) if more else None}
+    return JSONResponse(body, headers={"Link": ", ".join(links), "Vary": "Accept"})
+
+
+def identifier_html(value: str) -> str:
+    """An identifier as HTML: a link where it resolves (ISNI, VIAF, ORCID, Wikidata, any URI)."""
+    uri = value if value.startswith(("http://", "https://")) else identifier_uri(value)
+    return f'<a class="identifier" href="{e(uri)}">{e(value)}</a>' if uri else f'<span class="identifier">{e(value)}</span>'
+
+
+def _html(request: Request, items: list[dict], limit: int, offset: int, more: bool) -> HTMLResponse:
+    lang = L.choose(request.headers.get("accept-language"))
+    params = dict(request.query_params)
+    heading = f'{L.t("Results", lang)}: {L.t("Agents", lang).lower()} “{params.get("name", "")}”'
+    rows = []
+    for item in items:
+        matched = (f' <span class="matched">({e(L.t("as", lang))} {e(item["matched"])})</span>'
+                   if item["matched"] else "")
+        ids = " ".join(identifier_html(i) for i in item["identifiers"])
+        rows.append(f'<li><a href="{e(item["path"])}">{e(item["name"])}</a>'
+                    f' <span class="kind">{e(L.t(_KIND_LABELS.get(item["kind"], item["kind"]), lang))}</span>'
+                    f'{matched}{" " + ids if ids else ""}</li>')
+
+    def url(new_offset: int) -> str:
+        return f"{request.url.path}?{urlencode({**params, 'limit': str(limit), 'offset': str(new_offset)})}"
+
+    nav = []
+    if offset > 0:
+        nav.append(f'<a rel="prev" href="{e(url(max(0, offset - limit)))}">{e(L.t("Previous", lang))}</a>')
+    if more:
+        nav.append(f'<a rel="next" href="{e(url(offset + limit))}">{e(L.t("Next", lang))}</a>')
+    listing = (f'<ol class="results agents" start="{offset + 1}">{"".join(rows)}</ol>' if rows
+               else f'<p class="results none">{e(L.t("No results", lang))}</p>')
+    body = f'<h1>{e(heading)}</h1>{listing}<p class="pages">{" · ".join(nav)}</p>'
+    html = page(heading, body, lang, page_class="results", query=params.get("name", ""), by="creator")
+    return HTMLResponse(html, headers={"Vary": "Accept, Accept-Language"})
+
+
+__all__ = ["router", "identifiers", "identifier_html"]
