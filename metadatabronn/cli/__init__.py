@@ -99,7 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fast (default) or pySHACL, the reference; both give the same results")
     v.set_defaults(func=_validate)
 
-    x = sub.add_parser("export", parents=[common], help="write the store's manifestations as MARC 21")
+    x = sub.add_parser("export", parents=[common], help="write the store's manifestations (or authority records) as "
+                       "MARC 21")
+    x.add_argument("--kind", choices=["bibliographic", "authority"], default="bibliographic",
+                   help="bibliographic records (default: the store's manifestations) or authority records")
     x.add_argument("--format", choices=["marc", "marcxml", "json"], default="marc",
                    help="ISO 2709 (default), MARCXML, or MARC-in-JSON")
     x.add_argument("--out", help="file to write (default: standard output)")
