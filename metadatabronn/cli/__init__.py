@@ -16,6 +16,7 @@ from ..errors import ConfigError, MetadatabronnError, StoreError, UsageError
 from .checks import _explain, _roundtrip, _validate
 from .dump import add_dump
 from .ingest import _ingest
+from .isni import add_isni
 from .mirror import add_mirror
 from .keys import add_keys
 from .links import add_link_report
@@ -186,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
                     f"{config.DEFAULT_PROFILE})")
     sv.set_defaults(func=_serve)
     add_keys(sub, common)
+    add_isni(sub, common, _whole_number)
     add_link_report(sub, common)
 
     e = sub.add_parser("explain", parents=[logs], help="say why two records of a file do or do not share a work")
