@@ -298,16 +298,18 @@ def _identifiers(subfields: list[Subfield], src: Source, subject: bool = False) 
         h, refs = hint(" ".join(v for c, v in subfields if c in "abcdgjnq")), src.agents
     present = {v for c, v in subfields if c in "01"}
     for agent in refs:
-        # Only identifiers a cataloguer gave the entity in the well: another record's $0 for a
-        # shared heading is that record's, not this one's.
-        if agent.external or not agent.edited:
+        # Only identifiers a cataloguer gave the entity in the well, or its authority record
+        # gives it: another record's $0 for a shared heading is that record's, not this one's.
+        if agent.external or not (agent.edited or agent.authority_ids):
             continue
         if h in agent.headings:
-            for uri in agent.uris:
+            uris = [*agent.uris, *agent.authority_uris] if agent.edited else agent.authority_uris
+            ids = [*agent.ids, *agent.authority_ids] if agent.edited else agent.authority_ids
+            for uri in uris:
                 if uri not in present:
                     subfields.append(Subfield("1", uri))
                     present.add(uri)
-            for ident in agent.ids:
+            for ident in ids:
                 if ident not in present:
                     subfields.append(Subfield("0", ident))
                     present.add(ident)

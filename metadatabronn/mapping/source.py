@@ -28,6 +28,9 @@ class AgentRef:
     external: bool = False
     # Edited in the well since the record was loaded: only then are its identifiers added.
     edited: bool = False
+    # The identifier and URIs of the authority record describing it: always added to its headings.
+    authority_ids: list[str] = field(default_factory=list)
+    authority_uris: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -94,6 +97,10 @@ def _agent_ref(statements) -> AgentRef:
             ref.uris.append(value.value if isinstance(value, IRI) else str(value))
         elif predicate in (T.A_PERSON_ID, T.A_CORPORATE_ID, T.A_AGENT_ID, T.DCT_IDENTIFIER) and isinstance(value, Lit):
             ref.ids.append(value.text)
+        elif predicate == T.MB_AUTHORITY_ID:
+            ref.authority_ids.append(value.text if isinstance(value, Lit) else str(value))
+        elif predicate == MB_AUTHORITY_URI:
+            ref.authority_uris.append(value.value if isinstance(value, IRI) else str(value))
     return ref
 
 
@@ -107,6 +114,7 @@ def control_number_of(statements, manifestation: str) -> str:
 
 
 MB_MERGED = T.MB + "merged"  # a record graph's note of a merge (store.merging)
+MB_AUTHORITY_URI = T.MB + "authorityUri"  # a URI the heading's authority gives (store.records)
 DCT_IS_REPLACED_BY = "http://purl.org/dc/terms/isReplacedBy"
 
 

@@ -14,6 +14,9 @@ from . import editing
 from .layout import AS_OBJECT, AS_PUBLISHED, MB_ABSORB, RDF_TYPE
 
 MB_MERGED = T.MB + "merged"  # (store.merging)
+# Not a statement of the store: how a record read for MARC out carries a URI its heading's
+# authority (or an edit of that entity) gives, beside the record's own owl:sameAs.
+MB_AUTHORITY_URI = T.MB + "authorityUri"
 
 
 class RecordReading:
@@ -74,6 +77,7 @@ class RecordReading:
                 statements.append((iri_, p, o, is_literal))
                 if not is_literal and follows(p, o, base):
                     todo.append(o)
+        statements += self._authority_links(seen)
         # The record last changed when it was loaded, or when an entity it embeds was edited in
         # the well, whichever is later: MARC's 005 and OAI-PMH datestamps say the same.
         shared = [i for i in seen if i != manifestation]
@@ -116,6 +120,31 @@ class RecordReading:
         if not edits:
             return manifestation, carried, modified, deleted, statements
         return manifestation, carried, modified, deleted, statements, edited
+
+    def _authority_links(self, entities) -> list[tuple[str, str, str, bool]]:
+        """For each agent and concept an authority record describes: its identifier
+        (``mb:authorityId``) and the URIs the authority, or an edit in the well (an assigned
+        ISNI), gives it (``MB_AUTHORITY_URI``), which MARC out adds to the record's headings.
+        Nothing is looked up in a store without authorities (one index look-up says so)."""
+        link_key = ox.NamedNode(T.MB_LINK_KEY)
+        if next(iter(self._store.quads_for_pattern(None, link_key, None, None)), None) is None:
+            return []
+        authority_id, same_as = ox.NamedNode(T.MB_AUTHORITY_ID), ox.NamedNode(T.OWL_SAMEAS)
+        authorities, edits = f"{self.base}/authority/", f"{self.base}/edit/"
+        out = []
+        for iri_ in sorted(entities):
+            if "/agent/" not in iri_ and "/concept/" not in iri_:
+                continue
+            node = ox.NamedNode(iri_)
+            ids = [q for q in self._store.quads_for_pattern(node, authority_id, None, None)
+                   if q.graph_name.value.startswith(authorities)]
+            if not ids:
+                continue
+            out += [(iri_, T.MB_AUTHORITY_ID, q.object.value, True) for q in ids]
+            out += [(iri_, MB_AUTHORITY_URI, q.object.value, False)
+                    for q in self._store.quads_for_pattern(node, same_as, None, None)
+                    if isinstance(q.graph_name, ox.NamedNode) and q.graph_name.value.startswith((authorities, edits))]
+        return out
 
     def _cores_ahead(self, iris: list[str]) -> dict[str, list[ox.Quad]]:
         """The copies of the cores a record names, in one read (those not remembered)."""
