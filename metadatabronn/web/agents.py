@@ -8,21 +8,30 @@ identifiers. An agent merged into another, or deleted, is left out (its survivor
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
+from email.utils import format_datetime
+from functools import lru_cache
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from ..mapping import terms as T
 from ..store import names
 from ..store.feed import DCT_IS_REPLACED_BY
 from .catalogue import labels as L
+from .catalogue.agent import identifier_html
 from .catalogue.errors import wants_html
 from .catalogue.layout import e, page
-from .entities import TOMBSTONE, _local
+from ..errors import ExportError
+from .entities import _STATES, TOMBSTONE, _format, _local, _parse_time, _send
 from .lookups import _LIMIT, _OFFSET, _within, searching
-from .oai_authority import identifier_uri
+from .negotiate import GRAPH_TYPES
+from .oai_authority import marc_record
+from .recordgraphs import _render_record
+from .records import iso2709, marcxml
+from .sparql import is_iri
 from .problems import Problem
 
 router = APIRouter()
@@ -93,12 +102,6 @@ async def agents(request: Request, name: str = Query(min_length=1, description="
     return JSONResponse(body, headers={"Link": ", ".join(links), "Vary": "Accept"})
 
 
-def identifier_html(value: str) -> str:
-    """An identifier as HTML: a link where it resolves (ISNI, VIAF, ORCID, Wikidata, any URI)."""
-    uri = value if value.startswith(("http://", "https://")) else identifier_uri(value)
-    return f'<a class="identifier" href="{e(uri)}">{e(value)}</a>' if uri else f'<span class="identifier">{e(value)}</span>'
-
-
 def _html(request: Request, items: list[dict], limit: int, offset: int, more: bool) -> HTMLResponse:
     lang = L.choose(request.headers.get("accept-language"))
     params = dict(request.query_params)
@@ -127,4 +130,49 @@ def _html(request: Request, items: list[dict], limit: int, offset: int, more: bo
     return HTMLResponse(html, headers={"Vary": "Accept, Accept-Language"})
 
 
-__all__ = ["router", "identifiers", "identifier_html"]
+# the authority record graph -----------------------------------------------------------------
+
+_AUTHORITY_TYPES = {**GRAPH_TYPES, "marcxml": "application/marcxml+xml", "marc": "application/marc"}
+
+
+@router.get("/authority/{id}", tags=["Entities"], summary="An authority record: its graph, or its MARC 21 record",
+            description="The named graph `{base}/authority/{id}` one MARC 21 authority record was loaded into "
+                        "(its provenance, the statements it makes of its entity, the nomens of its access points) "
+                        "in `turtle` (default), `jsonld`, `ntriples`, `rdfxml`; or the authority record itself as "
+                        "export writes it, `marcxml` or `marc` (ISO 2709). By Accept or `format`.",
+            response_class=Response,
+            responses={200: {"content": {t.split(";")[0]: {} for t in _AUTHORITY_TYPES.values()}},
+                       404: {"description": "no such authority record"},
+                       406: {"description": "a format authority records do not come in"}})
+async def authority(request: Request, id: str, format: str | None = Query(default=None)):
+    state = request.app.state
+    graph = f"{state.base}/authority/{id}"
+    fmt = _format(request, format, _AUTHORITY_TYPES, "authority records")
+    if not is_iri(graph):
+        raise Problem(404, f"no authority record {graph} in the well")
+    if fmt in ("marcxml", "marc"):
+        return _send(request, _authority_marc(state.key, graph, fmt))
+    return _send(request, _render_record(state.key, graph, fmt, str(request.base_url)))
+
+
+@lru_cache(maxsize=2_000)
+def _authority_marc(app_key: int, graph: str, fmt: str) -> tuple[bytes, str, str, str]:
+    store = _STATES[app_key].store
+    record = marc_record(store, graph)
+    if record is None:
+        raise Problem(404, f"no authority record {graph} in the well")
+    if fmt == "marc":
+        try:
+            body = iso2709(record)
+        except ExportError as exc:
+            raise Problem(406, f"{graph} cannot be written as ISO 2709: {exc.reason}; ask for MARCXML",
+                          alternate="marcxml") from exc
+    else:
+        body = b'<?xml version="1.0" encoding="UTF-8"?>\n' + marcxml(record) + b"\n"
+    etag = 'W/"' + hashlib.blake2b(body, digest_size=10).hexdigest() + '"'
+    stamp = store.generated(graph)
+    modified = _parse_time(stamp) if stamp else _STATES[app_key].started
+    return body, _AUTHORITY_TYPES[fmt], etag, format_datetime(modified, usegmt=True)
+
+
+__all__ = ["router", "identifiers"]

@@ -97,11 +97,12 @@ def _rendered(state, entity: Entity, fmt: str, base_url: str, lang: str = "en") 
     if fmt == "html":
         body = catalogue_page(state.store, state.base, iri, entity.types, entity.triples, lang).encode("utf-8")
     elif fmt == "jsonld":
-        body = _jsonld(entity, base_url)
+        body = _jsonld(entity, base_url, _nomens(state.store, entity))
     elif fmt in ("marcxml", "marc"):
         body = _marc(state.store, iri, fmt)
     else:
-        body = serialise_triples(entity.triples, fmt, PREFIXES)
+        nomens = _nomens(state.store, entity)
+        body = serialise_triples(entity.triples + [t for ts in nomens.values() for t in ts], fmt, PREFIXES)
     if fmt in ("html", "marcxml", "marc"):  # these show other entities too: their bytes are the version
         etag = 'W/"' + hashlib.blake2b(body, digest_size=10).hexdigest() + '"'
     else:  # the entity's own statements, nothing else: its state, which a write's If-Match names
@@ -131,15 +132,32 @@ def register(state) -> int:
     return key
 
 
-def _jsonld(entity: Entity, base_url: str) -> bytes:
+def _nomens(store: Store, entity: Entity) -> dict[str, list[tuple]]:
+    """The statements of the nomens (the forms of its name an authority record gives, with who
+    gave them and the sources consulted) an agent links to, by nomen: its document includes them."""
+    if "/agent/" not in entity.iri:
+        return {}
+    prefix = f"{store.base}/authority/"
+    found = sorted({o for _, _, o, lit, _, _ in entity.triples if not lit and o.startswith(prefix) and "#" in o})
+    out = {}
+    for nomen in found:
+        rows = dict.fromkeys((nomen, p, o, lit, lang, dt) for _, p, o, lit, lang, dt in store.about(nomen))
+        if rows:
+            out[nomen] = list(rows)
+    return out
+
+
+def _jsonld(entity: Entity, base_url: str, embedded: dict | None = None) -> bytes:
     """Compact JSON-LD against the published context, written directly: the context gives each
-    element a name, and an element the context types as "@id" takes plain IRIs."""
-    doc = {"@context": f"{base_url}context.jsonld", **_node(entity.iri, entity.triples)}
+    element a name, and an element the context types as "@id" takes plain IRIs. ``embedded``:
+    nodes written inside the one that links to them (an agent's nomens)."""
+    doc = {"@context": f"{base_url}context.jsonld", **_node(entity.iri, entity.triples, embedded)}
     return json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
 
 
-def _node(iri: str, triples) -> dict:
-    """One subject's statements as a compact JSON-LD node."""
+def _node(iri: str, triples, embedded: dict | None = None) -> dict:
+    """One subject's statements as a compact JSON-LD node (``embedded``: IRI → statements of the
+    nodes written in place of a link to them)."""
     context = CONTEXT["@context"]
     doc: dict = {"@id": iri}
     types = [_TYPE_NAMES.get(o, o) for o in sorted({o for _, p, o, lit, _, _ in triples
@@ -155,6 +173,8 @@ def _node(iri: str, triples) -> dict:
         if lit:
             value = ({"@value": o, "@language": lang} if lang else
                      {"@value": o, "@type": _compact_iri(dt)} if dt and dt != _XSD_STRING else o)
+        elif embedded and o in embedded:
+            value = _node(o, embedded[o])
         else:
             value = o if links else {"@id": o}
         key = name or p

@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 from xml.sax.saxutils import escape
 
-from ..mapping import authority_out
 from ..mapping import terms as T
 from ..store import serialise_triples
 from .records import DC_NS, OAI_DC_NS, marcxml
@@ -48,20 +47,11 @@ def entity_of(store, graph: str) -> str | None:
     return min(found) if found else None
 
 
-def source_of(store, graph: str):
-    """What :func:`..mapping.authority_out.to_marc` writes the record from; None if the graph
-    holds no authority record."""
-    graph_rows = [r for r in store.about(graph, raw=True) if r[0] == graph]
-    entity = next((r[2] for r in graph_rows if r[1] == MB_DESCRIBES), None)
-    entity_rows = store.about(entity, raw=True) if entity else []
-    edit = store.base.rstrip("/") + "/edit/"
-    stamps = {g: store.generated(g) or "" for g in {r[0] for r in entity_rows} if g.startswith(edit)}
-    return authority_out.from_rows(graph, graph_rows, entity_rows, store.base, stamps)
-
-
 def marc_record(store, graph: str):
-    src = source_of(store, graph)
-    return authority_out.to_marc(src) if src is not None else None
+    """The authority record as export writes it (None if the graph holds none)."""
+    from ..pipeline.export import authority_record
+
+    return authority_record(store, graph)
 
 
 def identifier_uri(identifier: str) -> str | None:
