@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .mapping import terms as T
-from .mapping.model import Description, Entity, Kind, Lit
+from .mapping.model import AuthorityDescription, Description, Entity, Kind, Lit
 from .mapping.text import manifestation_id, normalise
 
 SEGMENT = {
@@ -71,6 +71,8 @@ def key(entity: Entity) -> str:
             return f"uri|{basis[1]}"
         if basis[0] == "local":  # a heading's $9: the local number of its authority record
             return f"concept|local|{basis[1].strip()}"
+        if basis[0] == "id":  # an authority record's own identifier, "(ORG)CTRL"
+            return f"concept|id|{basis[1].replace(' ', '')}"
         return f"concept|{basis[0]}|{basis[1]}|{_folded(basis[2])}"
     if kind is Kind.ITEM:
         return f"item|{basis[0]}|{basis[1]}"
@@ -127,7 +129,7 @@ def mint(base: str, entity: Entity, entity_key: str | None = None) -> str:
     kind = entity.kind
     if kind is Kind.MANIFESTATION:
         return f"{base}/manifestation/{manifestation_id(entity.basis[0])}"
-    if kind is Kind.CONCEPT and entity.basis[0] == "uri":
+    if kind is Kind.CONCEPT and entity.basis[:1] == ("uri",):  # (an entity made from a key alone has no basis)
         return entity.basis[1]
     return f"{base}/{SEGMENT[kind]}/{_digest(entity_key or key(entity))}"
 
@@ -149,6 +151,57 @@ def assign(base: str, description: Description, registry: dict[str, str] | None 
         iris[id(entity)] = known or mint(base, entity, k)
         keys[id(entity)] = k
     return iris, keys
+
+
+def authority_keys(description: AuthorityDescription) -> tuple[list[str], list[str]]:
+    """The identity keys a bibliographic heading could have that mean an authority's entity
+    (its link keys), and those made from its variant access points (variant keys).
+
+    A heading is keyed by its $1/$0 (an identifier or a URI), else Koha's $9, else its access
+    point (``mapping.headings.agent``, ``mapping.concepts.concept``): the authority offers every
+    one of those forms of itself, so the heading's key finds it whichever it carries.
+    """
+    main = description.entity
+    kind = main.kind
+    own = key(main)
+    if kind is Kind.WORK:
+        links = [own]
+        variants = [work_key(*n.work) for n in description.nomens if not n.preferred and n.work]
+        return links, [v for v in dict.fromkeys(variants) if v not in links]
+    concept = kind is Kind.CONCEPT
+    prefix = "concept" if concept else "agent"
+    links = [own, f"{prefix}|local|{description.control.strip()}"]
+    for ident in description.identifiers:
+        links.append(f"{prefix}|id|{ident.replace(' ', '')}")
+    for uri in description.same_as:
+        for form in _uri_forms(uri):
+            links.append(f"uri|{form}" if concept else f"agent|uri|{form}")
+    variants = []
+    for n in description.nomens:
+        k = _nomen_key(n, description.scheme)
+        if k is None:
+            continue
+        (links if n.preferred else variants).append(k)
+    links = list(dict.fromkeys(links))
+    return links, [v for v in dict.fromkeys(variants) if v not in links]
+
+
+def _nomen_key(nomen, scheme: str) -> str | None:
+    """The key a heading without identifiers gets when it gives this access point."""
+    if nomen.kind is Kind.CONCEPT:
+        return f"concept|label|{scheme}|{_folded(nomen.string)}"
+    if nomen.kind in (Kind.PERSON, Kind.CORPORATE, Kind.FAMILY):
+        return key(Entity(nomen.kind, ("aap", nomen.kind.value, nomen.string)))
+    return None
+
+
+def _uri_forms(uri: str) -> list[str]:
+    """A URI as given, and in its other scheme (http/https): registries publish both."""
+    if uri.startswith("https://"):
+        return [uri, "http://" + uri[8:]]
+    if uri.startswith("http://"):
+        return [uri, "https://" + uri[7:]]
+    return [uri]
 
 
 @dataclass(frozen=True)

@@ -94,3 +94,45 @@ class Description:
     carried_tags: list[str] = field(default_factory=list)
     inferred: list[str] = field(default_factory=list)
     deleted: bool = False
+
+
+@dataclass(slots=True)
+class Nomen:
+    """One access point of an authority record as an RDA nomen (rdac:C10012): the form, which
+    field gave it (``position``, 1-based among the record's fields), and who gave it."""
+
+    position: int
+    tag: str
+    string: str
+    preferred: bool
+    kind: Kind  # the kind of entity the form names (a 410 on a person's record names a body)
+    scheme: str = ""  # 040 $f, or the 4XX's $2
+    source: str = ""  # 040 $a, or the 4XX's $5 (else $2)
+    work: tuple[str, str] = ()  # a work's form: (creator, title) as its work key takes them
+    notes: list = field(default_factory=list)  # (element, text): sources and notes on the form
+
+
+@dataclass(slots=True)
+class AuthorityDescription:
+    """What one MARC 21 authority record says: its main entity (agent, work or concept), the
+    entities its 5XX relate it to, its access points as nomens, and its identifiers.
+
+    ``entity`` is ``entities[0]``; the other entities are related ones, whose cores are written
+    only when they are new to the store. ``identifiers`` are ``(scheme)value`` forms (024 by $2,
+    035 $a, 010), ``same_as`` the URIs they give. ``replaced_by`` lists the authority identifiers
+    (``(ORG)CTRL``) a replaced or split record (Leader/05 x, s) names in 682 $0 or 5XX $w/$0.
+    """
+
+    identifier: str  # "(ORG)CTRL"
+    control: str  # CTRL: 001 stripped (or the number part of the identifier taken instead)
+    entity: Entity
+    entities: list[Entity]
+    nomens: list[Nomen] = field(default_factory=list)
+    identifiers: list[str] = field(default_factory=list)
+    same_as: list[str] = field(default_factory=list)
+    status: str = "n"  # Leader/05
+    replaced_by: list[str] = field(default_factory=list)
+    quality: str = ""  # 901 $a: kat1, kat2, kat3
+    scheme: str = ""  # a concept's scheme code (040 $f, else 008/11), for its keys
+    carried: str = ""
+    deleted: bool = False

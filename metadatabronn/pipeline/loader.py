@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING
 
 from ..mapping import terms as T
 from ..rdf import source_name, tombstone
+from ..rdf_authority import authority_record_id, authority_tombstone
 from ..store import Store
-from ..store import catalogue, catchup, feed
+from ..store import catalogue, catchup, feed, names
 from ..store.layout import COUNTED
 from .worker import Gate, Outcome, digest_of
 
@@ -38,7 +39,8 @@ class _Batch:
     """What one bulk load writes, and what the look-ups must see before it is in the store."""
 
     __slots__ = ("parts", "digests", "added", "superseded", "cores", "replace", "written", "last_sequence",
-                 "tombstones", "counts", "rows", "texts", "removed", "copied", "activities", "announced", "links")
+                 "tombstones", "counts", "rows", "texts", "removed", "copied", "activities", "announced", "links",
+                 "names", "unnamed")
 
     def __init__(self) -> None:
         self.parts: list[bytes] = []
@@ -57,6 +59,8 @@ class _Batch:
         self.copied: list[tuple[str, int, bytes, bytes | None]] = []  # (graph or core, sequence, N-Quads, packed)
         self.activities: list[feed.Item] = []  # what the change feed announces of the batch
         self.announced: set[str] = set()  # works and expressions already announced as updated in it
+        self.names: list[tuple[str, str, str, bool]] = []  # authority records' names (store.names)
+        self.unnamed: list[str] = []  # entities whose authority record was deleted: its names go
         self.links: dict[str, tuple[str, bool]] = {}  # link key of an authority in it → (entity, variant)
 
 
@@ -205,6 +209,9 @@ class Loader:
 
     # adding records -------------------------------------------------------------------------
     def add(self, o: Outcome, summary: Summary) -> None:
+        if o.kind == "authority":
+            self._add_authority(o, summary)
+            return
         if o.graph in self.batch.digests:  # the same record twice in one batch: the later one wins
             self.flush()
         batch = self.batch
@@ -303,6 +310,87 @@ class Loader:
         batch.added.add(o.digest)
         batch.superseded.discard(o.digest)
 
+    def _add_authority(self, o: Outcome, summary: Summary) -> None:
+        """An authority record: its graph (or tombstone), the cores of its entities that are new,
+        a change-log entry about its entity, its catalogue row (``authority-{slug}``, set
+        ``authority``) and its names. Its entity is announced as created when its core is new
+        here, else as updated (its authority changed what the well says of it)."""
+        if o.graph in self.batch.digests:
+            self.flush()
+        batch = self.batch
+        old = self._digest_of_graph(o.graph)
+        if old == o.digest:
+            summary.records_unchanged += 1
+            return
+        summary.records_authority += 1
+        entity = o.manifestation
+        text = o.nquads
+        created = False
+        if o.status == "deleted":
+            source = (self.store.source_of(o.graph) if old is not None else None) or o.source
+            text = authority_tombstone(self.store.base, o.control_number, entity, o.entity_class, source=source,
+                                       source_hash=o.digest, when=self.when).encode("utf-8")
+            change = "delete"
+            summary.records_deleted += 1
+            batch.tombstones[o.graph] = True
+            batch.unnamed.append(entity)
+        else:
+            names = list(o.names)
+            for k, iri, core in o.cores:
+                target = self._core_target(batch, k, iri, core)
+                if target != iri:
+                    text = text.replace(f"<{iri}>".encode(), f"<{target}>".encode())
+                    names = [(target if n[0] == iri else n[0], *n[1:]) for n in names]
+                    entity = target if entity == iri else entity
+                elif iri == o.manifestation and iri in batch.cores and iri in batch.announced:
+                    created = True
+            batch.names += names
+            # Headings met from now on that have one of these keys name this entity.
+            self.declare_links(entity, o.links, o.variant_links)
+            batch.tombstones[o.graph] = False
+            change = "update" if old is not None else "create"
+            source = o.source
+            if old is None:
+                summary.records_new += 1
+            else:
+                summary.records_updated += 1
+        if not created:
+            self._announce(batch, "Update", entity, o.entity_class, once=True)
+        if old is not None:
+            batch.replace.append(o.graph)
+            batch.superseded.add(old)
+        batch.parts.append(text)
+        batch.copied.append((o.graph, self.seq, text, o.packed if text is o.nquads else None))
+        batch.parts.append(self.store.change_quads(self.seq, change, entity, self.when).encode("utf-8"))
+        batch.written += (o.graph, self.store.change_iri(self.seq))
+        batch.rows.append(catalogue.Row(authority_record_id(self.store.base, o.graph), o.graph, entity, self.seq,
+                                        self._stamp, change == "delete", catalogue.set_name(source_name(source))))
+        batch.last_sequence = self.seq
+        self.seq += 1
+        batch.digests[o.graph] = o.digest
+        batch.added.add(o.digest)
+        batch.superseded.discard(o.digest)
+
+    def _core_target(self, batch: _Batch, k: str, iri: str, core: bytes) -> str:
+        """The IRI an entity of an authority record is written under: the one the store gives
+        its key, a merged entity's survivor, or its own; its core is written when it is new."""
+        known = self._key_iri(k)
+        if known is not None:
+            return known
+        if self._is_minted(iri):
+            return self._merged.get(iri, iri)
+        self._remember(iri)
+        batch.cores.add(iri)
+        batch.parts.append(core)
+        batch.copied.append((iri, self.seq, core, None))
+        batch.written.append(iri)
+        cls = feed.class_of_core(core)
+        self._announce(batch, "Create", iri, cls)
+        counted = COUNTED.get(cls)
+        if counted:
+            batch.counts[counted] = batch.counts.get(counted, 0) + 1
+        return iri
+
     def _announce(self, batch: _Batch, verb: str, iri: str, cls: str | None, *, once: bool = False) -> None:
         """An activity for the change feed, of the change-log entry being written. An update of
         a work or expression is announced once a batch (one time for all its records), and not
@@ -370,6 +458,10 @@ class Loader:
                 texts.append(catalogue.make_text(manifestation, work, record_titles, creators, titles[work]))
         cat.write(batch.rows, texts, batch.removed, sequence=batch.last_sequence, copied=batch.copied,
                   activities=batch.activities)
+        # The name index (/agents): authority records' names, and the names of agents new in the batch.
+        names.add_cores(cat, [(iri, body) for iri, _, body, _ in batch.copied if "/agent/" in iri])
+        names.remove(cat, batch.unnamed)
+        names.add(cat, batch.names)
 
     def _write(self) -> None:
         """Bulk loads, one batch after another. A batch loaded goes on to :meth:`_finish`, which

@@ -42,6 +42,7 @@ class Summary:
     records_unchanged: int = 0
     records_deleted: int = 0
     records_aside: dict = field(default_factory=dict)
+    records_authority: int = 0  # authority records stored: new, changed or deleted (also in records_new …)
     profile: str | None = None
     on_invalid: str | None = None
     records_invalid: int = 0  # rejected for violating the profile (also in records_rejected)

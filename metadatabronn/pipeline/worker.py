@@ -18,8 +18,10 @@ from ..identity import record_graph
 from ..mapping import convert
 from ..mapping.convert import record_control_number
 from ..marc import Chunk, RecordKind, parse_chunk, record_kind
+from ..mapping.authority import convert_authority
 from ..mapping.model import Lit
 from ..rdf import serialise
+from ..rdf_authority import serialise_authority
 from ..store.catalogue import TITLES, creators_of, titles_of
 from ..store.copies import pack
 from ..validate import Data, RecordReport, VIOLATION, check, load_profile, to_json, validation_quads
@@ -56,6 +58,12 @@ class Outcome(NamedTuple):
     text: tuple = ()  # (work IRI, titles, creators) for the catalogue's full-text search
     packed: bytes = b""  # the N-Quads packed for the catalogue's copy of the record (store.copies)
     aliased: str = ""  # the record's own work key, when an alias put it under its original's work
+    # An authority record (kind "authority"): its entity's class, and its names for the names index,
+    # (entity IRI, kind, name, preferred) each. ``manifestation`` is then the entity's IRI.
+    entity_class: str = ""
+    names: tuple = ()
+    links: tuple = ()  # its link keys and variant keys (mb:linkKey, mb:variantKey)
+    variant_links: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,8 @@ def convert_chunk(chunk: Chunk, base: str, when: str, gate: Gate | None = None, 
     try:
         record = parse_chunk(chunk)
         kind = record_kind(record)
+        if kind is RecordKind.AUTHORITY:
+            return convert_authority_chunk(chunk, record, base, when, digest)
         if kind is not RecordKind.BIBLIOGRAPHIC:
             return Outcome(chunk.number, "aside", chunk.source, kind=kind.name.lower(),
                            reason=f"{kind.name.lower()} record (Leader/06 = {str(record.leader)[6:7]!r}): "
@@ -136,6 +146,24 @@ def convert_chunk(chunk: Chunk, base: str, when: str, gate: Gate | None = None, 
         return Outcome(chunk.number, "rejected", chunk.source,
                        reason=f"unexpected {type(exc).__name__}: {exc}", data=chunk.data,
                        format=chunk.format.value)
+
+
+def convert_authority_chunk(chunk: Chunk, record, base: str, when: str, digest: str) -> Outcome:
+    """An authority record → its graph's N-Quads and its entities' cores (no profile gate: the
+    application profile is for bibliographic descriptions). Raises RecordError for an unusable one."""
+    description = convert_authority(record, chunk.number)
+    if description.deleted:
+        s = serialise_authority(description, base, source=chunk.source, source_hash=digest, when=when)
+        return Outcome(chunk.number, "deleted", chunk.source, digest=digest, graph=s.graph, manifestation=s.entity,
+                       control_number=description.identifier, kind="authority", entity_class=s.entity_class)
+    s = serialise_authority(description, base, source=chunk.source, source_hash=digest, when=when,
+                            position=chunk.number)
+    data = s.nquads.encode("utf-8")
+    return Outcome(chunk.number, "ok", chunk.source, graph=s.graph, manifestation=s.entity, nquads=data,
+                   packed=pack(data), cores=tuple((k, i, c.encode("utf-8")) for k, i, c in s.cores),
+                   digest=digest, control_number=description.identifier, kind="authority",
+                   entity_class=s.entity_class, names=tuple(s.names), links=tuple(s.links),
+                   variant_links=tuple(s.variant_links))
 
 
 def _text(description, work: str | None) -> tuple:
