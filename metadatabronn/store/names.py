@@ -267,7 +267,8 @@ def iter_hits(db, text: str, *, kind: str | None = None) -> Iterator[Hit]:
             if entity in seen or (kind is not None and found_kind != kind):
                 continue
             seen.add(entity)
-            best = (found_kind, name) if preferred else (preferred_name(conn, entity) or (found_kind, name))
+            # The authority's preferred name before a heading's (the register's form)
+            best = preferred_name(conn, entity) or (found_kind, name)
             yield Hit(entity, best[0], best[1], None if best[1] == name else name)
     except sqlite3.OperationalError as exc:
         if "no such table" not in str(exc):
