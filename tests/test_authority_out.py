@@ -167,3 +167,131 @@ def test_from_rows_reads_edits_after_the_load_and_identifiers_whenever(writer_at
     assert out["111"]["a"] == ("NATO Workshop" if renamed else
                                "NATO Advanced Research Workshop on Movable Bed Physical Models")
     assert out["005"].data == ("20261205020000.0" if renamed else "20261205010000.0")
+
+
+# -- through the store: ingest, edit, export --------------------------------------------------
+
+NORWEGIAN = DATA / "authorities" / "norwegian-style.xml"
+
+
+def _given(path: Path = NORWEGIAN) -> dict[str, Record]:
+    from metadatabronn.mapping.authority import authority_identifier
+
+    return {authority_identifier(r)[0]: r for r in (parse_chunk(c) for c in iter_chunks(str(path)))}
+
+
+def _export(store: Path, fmt: str = "marc", **kw) -> tuple[list[Record], object]:
+    import io
+
+    from metadatabronn.pipeline.export import export
+
+    out = io.BytesIO()
+    result = export(store, BASE, out, fmt, kind="authority", workers=1, **kw)
+    if fmt == "marcxml":
+        import pymarc
+
+        return pymarc.parse_xml_to_array(io.BytesIO(out.getvalue())), result
+    import pymarc
+
+    return list(pymarc.MARCReader(io.BytesIO(out.getvalue()), force_utf8=True)), result
+
+
+@pytest.fixture(scope="module")
+def authority_store(tmp_path_factory) -> Path:
+    from metadatabronn.pipeline import Settings, ingest
+
+    store = tmp_path_factory.mktemp("authorities") / "store"
+    ingest([str(NORWEGIAN)], Settings(store=store, base=BASE, workers=1, profile=None))
+    return store
+
+
+def test_export_gives_every_authority_record_back_exactly(authority_store):
+    from metadatabronn.mapping.authority import authority_identifier
+
+    given = _given()
+    records, result = _export(authority_store)
+    live = {i for i, r in given.items() if str(r.leader)[5] != "d"}
+    assert result.failed == [] and result.deleted == 0
+    assert sorted(authority_identifier(r)[0] for r in records) == sorted(live)
+    for record in records:
+        original = given[authority_identifier(record)[0]]
+        diff = compare(original, record)
+        # 005 says when the record last changed in the well (also in a record that came without
+        # one); everything else is as it came
+        assert diff.lost == [] and [a[:4] for a in diff.added] == ([] if original.get("005") else ["=005"])
+        assert [c[0][:4] for c in diff.changed] == (["=005"] if original.get("005") else [])
+        assert [str(f) for f in record.fields if f.tag != "005"] == \
+            [str(f) for f in original.fields if f.tag != "005"]
+        assert str(record.leader)[5:10] == str(original.leader)[5:9] + "a"
+
+
+def test_bibliographic_export_leaves_authority_records_out(authority_store):
+    import io
+
+    from metadatabronn.pipeline.export import export
+
+    out = io.BytesIO()
+    assert export(authority_store, BASE, out, "marc", workers=1).records == 0
+
+
+def test_isni_assigned_in_the_well_goes_out_as_024(tmp_path):
+    import shutil
+
+    from metadatabronn.isni import checksum
+    from metadatabronn.pipeline.isni import assign
+    from metadatabronn.store import Store
+
+    store_dir = tmp_path / "store"
+    from metadatabronn.pipeline import Settings, ingest
+
+    ingest([str(NORWEGIAN)], Settings(store=store_dir, base=BASE, workers=1, profile=None))
+    before, _ = _export(store_dir)
+    isni = "000000099990009" + checksum.check_character("000000099990009")
+    store = Store(store_dir, BASE)
+    try:
+        agent = next(row["e"].value for row in store.query(
+            f'SELECT ?e WHERE {{ GRAPH ?g {{ ?e <{T.MB_AUTHORITY_ID}> "(NO-TrBIB)99990009" }} }}'))
+        written = assign(store, agent, isni, "test")
+    finally:
+        store.close()
+    after, _ = _export(store_dir)
+    old = {r["001"].data: r for r in before}
+    new = {r["001"].data: r for r in after}
+    changed = [n for n in new if str(new[n]) != str(old[n])]
+    assert changed == ["99990009"]
+    record = new["99990009"]
+    assert [f.subfields_as_dict() for f in record.get_fields("024")] == [
+        {"a": ["x99990009"], "2": ["NO-TrBIB"]}, {"a": [isni], "2": ["isni"]}]
+    diff = compare(old["99990009"], record)
+    assert diff.lost == [] and diff.added == [str(record.get_fields("024")[1])]
+    assert record["005"].data == "".join(c for c in written.when[:19] if c.isdigit()) + ".0"
+    # only what changed since the ISNI's write: the record it went to
+    again, _ = _export(store_dir, since=written.when)
+    assert [r["001"].data for r in again] == ["99990009"]
+
+
+def test_export_command_writes_marcxml(authority_store, tmp_path):
+    import subprocess
+    import sys
+
+    import pymarc
+
+    out = tmp_path / "authorities.xml"
+    cli = Path(sys.executable).parent / "metadatabronn"
+    done = subprocess.run([str(cli), "export", "--kind", "authority", "--store", str(authority_store),
+                           "--format", "marcxml", "--out", str(out), "--workers", "2"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "authority records" in done.stderr
+    records = pymarc.parse_xml_to_array(str(out))
+    assert len(records) == sum(1 for r in _given().values() if str(r.leader)[5] != "d")
+    assert all(str(r.leader)[6] == "z" for r in records)
+
+
+def test_export_since_gives_a_deleted_authority_with_leader_05_d(authority_store):
+    records, result = _export(authority_store, since="2000-01-01T00:00:00Z")
+    status = {r["001"].data: str(r.leader)[5] for r in records}
+    assert len(status) == len(_given()) and result.deleted == 1
+    assert status["99990010"] == "d" and status["99990011"] == "x"  # replaced: still stored, as it came
+    gone = next(r for r in records if r["001"].data == "99990010")
+    assert [f.tag for f in gone.fields] == ["001", "003", "005"]
