@@ -125,9 +125,9 @@ def test_edited_name_keeps_the_heading_subfields_it_still_has():
     f100 = _out(src)["100"]
     assert [(s.code, s.value) for s in f100.subfields] == [
         ("a", "Ritchie, Dennis MacAlistair,"), ("d", "1941-2011"), ("0", "(x)1")]
-    # the name alone edited: $a takes it, the dates stay
+    # the name alone edited: $a takes it with the record's punctuation before $d, the dates stay
     src = _source(given, edited={T.A_PERSON_NAME: ("Ritchie, Dennis MacAlistair",)})
-    assert _out(src)["100"].subfields_as_dict() == {"a": ["Ritchie, Dennis MacAlistair"], "d": ["1941-"],
+    assert _out(src)["100"].subfields_as_dict() == {"a": ["Ritchie, Dennis MacAlistair,"], "d": ["1941-"],
                                                      "0": ["(x)1"]}
 
 
@@ -295,3 +295,30 @@ def test_export_since_gives_a_deleted_authority_with_leader_05_d(authority_store
     assert status["99990010"] == "d" and status["99990011"] == "x"  # replaced: still stored, as it came
     gone = next(r for r in records if r["001"].data == "99990010")
     assert [f.tag for f in gone.fields] == ["001", "003", "005"]
+
+
+def test_preferred_name_edited_in_the_well_goes_out_in_the_1xx(tmp_path):
+    from metadatabronn.pipeline import Settings, ingest
+    from metadatabronn.pipeline.editing import now
+    from metadatabronn.store import Store
+    from metadatabronn.store import editing as E
+
+    store_dir = tmp_path / "store"
+    ingest([str(NORWEGIAN)], Settings(store=store_dir, base=BASE, workers=1, profile=None))
+    store = Store(store_dir, BASE)
+    try:
+        agent = next(row["e"].value for row in store.query(
+            f'SELECT ?e WHERE {{ GRAPH ?g {{ ?e <{T.MB_AUTHORITY_ID}> "(NO-TrBIB)99990002" }} }}'))
+        E.write(store, agent, E.Author("nb", "ada"), [
+            (T.A_PERSON_AAP, "Bøe, Håkon Andreas, 1950-", True, None, None),
+            (T.A_PERSON_NAME, "Bøe, Håkon Andreas", True, None, None)], [], now())
+    finally:
+        store.close()
+    records, _ = _export(store_dir)
+    record = next(r for r in records if r["001"].data == "99990002")
+    original = _given()["(NO-TrBIB)99990002"]
+    assert str(original["100"]) == "=100  1\\$aBøe, Håkon$d1950-"
+    assert [(s.code, s.value) for s in record["100"].subfields] == [("a", "Bøe, Håkon Andreas"), ("d", "1950-")]
+    # the variants and everything else as they came
+    assert [str(f) for f in record.fields if f.tag not in ("005", "100")] == \
+        [str(f) for f in original.fields if f.tag not in ("005", "100")]

@@ -291,10 +291,12 @@ def _laid_over(subfields: list[Subfield], parts: list[int], new: str) -> list[Su
     edges = [(parts[0], 0), *starts]
     for n, (i, at) in enumerate(edges):
         end = edges[n + 1][1] if n + 1 < len(edges) else len(new)
-        pieces[i] = new[at:end].strip()
+        # The record's own punctuation between the parts (",", or none as in Norwegian practice)
+        piece = new[at:end].strip().rstrip(" ,;:")
+        pieces[i] = piece + _tail(subfields[i].value) if piece else ""
     last_old = subfields[parts[-1]].value.rstrip()
     last_new = edges[-1][0]
-    if last_old.endswith(".") and pieces[last_new] and pieces[last_new][-1] not in ".?!-)":
+    if last_old.endswith(".") and pieces[last_new] and pieces[last_new][-1] not in ".?!-),;:":
         pieces[last_new] += "."
     out = []
     for i, s in enumerate(subfields):
@@ -304,6 +306,12 @@ def _laid_over(subfields: list[Subfield], parts: list[int], new: str) -> list[Su
         elif i not in parts:
             out.append(s)
     return out
+
+
+def _tail(value: str) -> str:
+    """The punctuation a subfield ends with before the next one (",", " :"), if any."""
+    m = re.search(r"\s*[,;:]+$", value.rstrip())
+    return m.group(0) if m else ""
 
 
 def _label(f: Field) -> str:

@@ -25,7 +25,7 @@ from ..mapping import terms as T
 from ..mapping.reverse import Options, from_triples, to_marc
 from ..mapping.source import control_number_of
 from ..marc.writer import Writer, encode
-from ..rdf import AS, XSD_DATETIME, literal
+from ..rdf import AS, MB_DESCRIBES, XSD_DATETIME, literal
 from ..store import Store
 from .batches import batches, in_order
 
@@ -104,19 +104,16 @@ def read_authority(store: Store, graph: str, entity: str | None = None) -> autho
     """One authority record as plain data for MARC out (None if ``graph`` holds none): the
     record graph's own statements, the entity's in every graph, the times of the writer graphs
     among them, and the entity's latest change in the well (for 005)."""
+    graph_rows = [r for r in store.about(graph, raw=True) if r[0] == graph]
     if entity is None:
-        entity = next((e for g, e in _entity_of(store, graph)), None)
+        entity = min((r[2] for r in graph_rows if r[1] == MB_DESCRIBES), default=None)
         if entity is None:
             return None
-    rows = [r for r in store.about(entity, raw=True) if r[0] == graph or r[0].startswith(f"{store.base}/edit/")]
+    edits = f"{store.base}/edit/"
+    rows = [r for r in store.about(entity, raw=True) if r[0] == graph or r[0].startswith(edits)]
     stamps = {g: store.generated(g) or "" for g in {r[0] for r in rows if r[0] != graph}}
     modified = store.latest_change(entity, shared=True) or ""
-    return authority_out.from_rows(graph, store.about(graph, raw=True), rows, store.base, stamps, modified)
-
-
-def _entity_of(store: Store, graph: str) -> Iterator[tuple[str, str]]:
-    sparql = f"SELECT ?e WHERE {{ GRAPH <{graph}> {{ ?e <{T.MB_AUTHORITY_ID}> ?id }} }} LIMIT 1"
-    return ((graph, row["e"].value) for row in store.query(sparql))
+    return authority_out.from_rows(graph, graph_rows, rows, store.base, stamps, modified)
 
 
 def authority_record(store: Store, graph: str):
