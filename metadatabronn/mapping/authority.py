@@ -125,11 +125,20 @@ def heading_form(field, kind: Kind, scheme: str = "") -> tuple[str, tuple[str, s
     """The access point a heading field gives (as a bibliographic heading would), and for a work
     its (creator, title) for the work key."""
     if kind is Kind.CONCEPT:
-        return concept_label(field.subfields), ()
+        return label_of(field), ()
     if kind is Kind.WORK:
         creator, name, title = work_parts(field)
         return access_point(name, title), (creator, title)
     return H._heading(H._name_part(field)), ()
+
+
+def label_of(field) -> str:
+    """A topical, geographic or genre heading's label, as a 6XX heading's: the tracing's control
+    subfields ($w, $i, $4; digits) are not part of it."""
+    return concept_label([(c, v) for c, v in field.subfields if c not in _CONTROL])
+
+
+_CONTROL = frozenset("wi4")
 
 
 def main_heading(st: State, field) -> None:
@@ -208,7 +217,7 @@ def relation(main: Kind, related: Kind, w: str, codes: list[str]) -> str:
 def _related_entity(st: State, field, kind: Kind) -> Entity | None:
     b = st.b
     if kind is Kind.CONCEPT:
-        label = concept_label(field.subfields)
+        label = label_of(field)
         if not label:
             return None
         uri = ident = None
