@@ -41,8 +41,12 @@ KINDS = {T.C_PERSON: "person", T.C_CORPORATE: "corporate", T.C_FAMILY: "family"}
 PREFERRED = {"person": (T.A_PERSON_AAP, T.A_PERSON_NAME),
              "corporate": (T.A_CORPORATE_AAP, T.A_CORPORATE_NAME),
              "family": (T.A_FAMILY_AAP, T.A_FAMILY_NAME)}
-# RDA "has variant access point for person / corporate body / family"
-VARIANT = {"person": T.RDAA + "P50412", "corporate": T.RDAA + "P50408", "family": T.RDAA + "P50410"}
+# RDA "has variant access point for person / corporate body / family / work"; a concept's altLabel
+VARIANT = {"person": T.RDAA + "P50412", "corporate": T.RDAA + "P50408", "family": T.RDAA + "P50410",
+           "work": T.RDAW + "P10332", "concept": T.SKOS + "altLabel"}
+# What authority records describe besides agents, and the element of their preferred name.
+OTHER_KINDS = {T.C_WORK: "work", T.C_CONCEPT: "concept"}
+PREFERRED_OTHER = {"work": (T.W_AAP,), "concept": (T.SKOS_PREFLABEL,)}
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 CHUNK = 200  # matching names read at a time while distinct entities are gathered
 
@@ -143,7 +147,7 @@ def _delete(conn: sqlite3.Connection, entity: str, core: bool | None) -> None:
 
 def add(db, rows: Iterable[tuple[str, str, str, bool]]) -> None:
     """An authority record's names: rows ``(entity IRI, kind, name, preferred)``, kind being
-    ``person``, ``corporate`` or ``family`` (or ``concept``). Each entity named here has what its
+    ``person``, ``corporate``, ``family``, ``work`` or ``concept``. Each entity named here has what its
     authority said before replaced by these rows (a heading's name from its core stays).
 
     ``db``: the catalogue index (written in a transaction of its own), the store holding it, or a
@@ -253,10 +257,11 @@ def preferred_name(conn: sqlite3.Connection, entity: str) -> tuple[str, str] | N
     return (row[0], row[1]) if row else None
 
 
-def iter_hits(db, text: str, *, kind: str | None = None) -> Iterator[Hit]:
+def iter_hits(db, text: str, *, kind: str | Iterable[str] | None = None) -> Iterator[Hit]:
     """Entities with a preferred or variant name holding every word of ``text`` (folded; the last
-    word also as a beginning), each once, the best first. ``kind``: only those of that kind.
-    Nothing from an index made before names were kept."""
+    word also as a beginning), each once, the best first. ``kind``: only those of that kind (or
+    of those kinds). Nothing from an index made before names were kept."""
+    kinds = None if kind is None else {kind} if isinstance(kind, str) else set(kind)
     conn = _connection(db)
     expr, folded = _expression(text or "")
     if conn is None or expr is None:
@@ -264,7 +269,7 @@ def iter_hits(db, text: str, *, kind: str | None = None) -> Iterator[Hit]:
     seen: set[str] = set()
     try:
         for entity, found_kind, name, preferred in _matches(conn, expr, folded):
-            if entity in seen or (kind is not None and found_kind != kind):
+            if entity in seen or (kinds is not None and found_kind not in kinds):
                 continue
             seen.add(entity)
             # The authority's preferred name before a heading's (the register's form)
@@ -275,7 +280,8 @@ def iter_hits(db, text: str, *, kind: str | None = None) -> Iterator[Hit]:
             raise
 
 
-def search(db, text: str, limit: int = 20, offset: int = 0, *, kind: str | None = None) -> list[Hit]:
+def search(db, text: str, limit: int = 20, offset: int = 0, *, kind: str | Iterable[str] | None = None
+           ) -> list[Hit]:
     """A page of :func:`iter_hits`."""
     return [h for i, h in zip(range(offset + limit), iter_hits(db, text, kind=kind)) if i >= offset]
 
@@ -302,20 +308,21 @@ def _literals(store: Store, subject: ox.NamedNode, predicate: str, graph) -> lis
 
 def _kind_of(store: Store, entity: ox.NamedNode) -> str | None:
     for q in store._store.quads_for_pattern(entity, ox.NamedNode(RDF_TYPE), None, None):
-        if q.object.value in KINDS:
-            return KINDS[q.object.value]
+        found = KINDS.get(q.object.value) or OTHER_KINDS.get(q.object.value)
+        if found:
+            return found
     return None
 
 
 def authority_rows(store: Store, entity: str, graph: str) -> list[tuple[str, str, str, bool]]:
-    """What an authority record graph says of its agent's names (preferred and variant access
-    points), as :func:`add` takes them."""
+    """What an authority record graph says of its entity's names (preferred and variant access
+    points; a concept's labels), as :func:`add` takes them."""
     node, g = ox.NamedNode(entity), ox.NamedNode(graph)
     kind = _kind_of(store, node)
     if kind is None:
         return []
     rows = []
-    for p in PREFERRED[kind][:1]:
+    for p in (PREFERRED.get(kind) or PREFERRED_OTHER[kind])[:1]:
         rows += [(entity, kind, v, True) for v in _literals(store, node, p, g)]
     rows += [(entity, kind, v, False) for v in _literals(store, node, VARIANT[kind], g)]
     return rows

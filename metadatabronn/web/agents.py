@@ -69,7 +69,7 @@ async def agents(request: Request, name: str = Query(min_length=1, description="
 
     def run(conn: sqlite3.Connection) -> list[names.Hit]:
         found, skipped = [], 0
-        for hit in names.iter_hits(conn, name, kind=kind):
+        for hit in names.iter_hits(conn, name, kind=kind or KINDS):  # works and concepts have names too
             if _gone(store, hit.entity):
                 skipped += 1
                 if skipped > MAX_SKIPPED:

@@ -34,7 +34,7 @@ TOMBSTONE = "https://www.w3.org/ns/activitystreams#Tombstone"
 DELETED = "https://www.w3.org/ns/activitystreams#deleted"
 PREFIXES = {"rdac": T.RDAC, "rdaw": T.RDAW, "rdae": T.RDAE, "rdam": T.RDAM, "rdai": T.RDAI, "rdaa": T.RDAA,
             "skos": T.SKOS, "mb": T.MB, "owl": "http://www.w3.org/2002/07/owl#",
-            "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#"}
+            "rdan": "http://rdaregistry.info/Elements/n/", "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#"}
 _LABELS = (T.M_TITLE_PROPER, T.W_PREFERRED_TITLE, T.A_PERSON_AAP, T.A_CORPORATE_AAP, T.A_FAMILY_AAP,
            T.SKOS_PREFLABEL, T.I_LOCATION)
 

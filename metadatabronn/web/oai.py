@@ -154,7 +154,7 @@ def _sets(repo: Repository, args, endpoint, now) -> str:
     if "resumptionToken" in args:
         raise OaiError("badResumptionToken", "ListSets is complete in one response: no token is issued")
     names = {TYPE_SET: "Bibliographic records", oai_authority.SET: "Authority records (MARC 21 authority format)"}
-    items = "".join(f"<set><setSpec>{escape(s)}</setSpec><setName>{escape(names.get(s, _source_label(s)))}</setName></set>"
+    items = "".join(f"<set><setSpec>{escape(s)}</setSpec><setName>{escape(names[s] if s in names else _source_label(s))}</setName></set>"
                     for s in ["type", "source", *repo.sets] if s)
     return f"<ListSets>{items}</ListSets>"
 

@@ -60,6 +60,8 @@ def identifier_uri(identifier: str) -> str | None:
     if not identifier.startswith("(") or ")" not in identifier:
         return None
     scheme, _, value = identifier[1:].partition(")")
+    if value.startswith(("http://", "https://")):  # given as a URI in the 024
+        return value if scheme.lower() in _URIS else None
     template = _URIS.get(scheme.lower())
     return template.format(value.replace(" ", "")) if template and value else None
 

@@ -109,7 +109,8 @@ def render(ctx: Context, iri: str, values: dict[str, list[Value]]) -> tuple[str,
         identifier_html(x) for x in dict.fromkeys(x for p in IDENTIFIERS for x in texts(values, p)))))
     facts_rows.append((L.t("Quality level", ctx.lang), e(", ".join(texts(values, T.MB_QUALITY)))))
     pointing = ctx.store.pointing_at(iri, limit=LIMIT)
-    works = [(s, p) for s, p in pointing if p in ROLES]
+    # By role; a work related to the agent otherwise (a name/title authority's 500) by relationship.
+    works = [(s, p) for s, p in pointing if p in ROLES or (p.startswith(T.RDAW) and ctx.own(s) and "/work/" in s)]
     specific = {s for s, p in works if p not in L.GENERAL_ROLES}
     by_role: dict[str, list[str]] = {}
     for s, p in works:
@@ -117,7 +118,7 @@ def render(ctx: Context, iri: str, values: dict[str, list[Value]]) -> tuple[str,
             continue
         by_role.setdefault(p, []).append(s)
     sections = []
-    for p in sorted(by_role, key=lambda p: (ROLES.index(p), p)):
+    for p in sorted(by_role, key=lambda p: (ROLES.index(p) if p in ROLES else len(ROLES), p)):
         items = sorted((_about(ctx, s) for s in dict.fromkeys(by_role[p])), key=str.lower)
         sections.append(f'<section class="role"><h3>{e(L.role(p, ctx.lang))}</h3>'
                         f'<ul class="works">{"".join(f"<li>{i}</li>" for i in items)}</ul></section>')
