@@ -208,26 +208,14 @@ def _stamp(modified: str) -> str:
 def _deleted_record(src: AuthoritySource) -> Record:
     """A deleted record whose layout is gone: Leader/05 d and its control number."""
     record = Record(leader="00000dz  a2200000n  4500", force_utf8=True)
-    cn = src.identifier
-    if cn.startswith("(") and ")" in cn:
-        org, number = cn[1:].split(")", 1)
-        record.fields = [Field(tag="001", data=number), Field(tag="003", data=org)]
-    elif cn:
-        record.fields = [Field(tag="001", data=cn)]
+    org, _, number = src.identifier[1:].partition(")")  # "(ORG)CTRL", always
+    record.fields = [Field(tag="001", data=number), Field(tag="003", data=org)]
     if src.modified:
         record.fields.append(Field(tag="005", data=_stamp(src.modified)))
     return record
 
 
 # -- a heading edited in the well -------------------------------------------------------------
-
-def _kind(f: Field) -> str | None:
-    if f.tag == "100":
-        return "family" if f.indicator1 == "3" else "person"
-    if f.tag in ("110", "111"):
-        return "corporate"
-    return None
-
 
 def _heading(fields: list[Field], src: AuthoritySource) -> None:
     """The 1XX with the preferred access point, name or label a writer changed after the load."""
@@ -241,9 +229,9 @@ def _heading(fields: list[Field], src: AuthoritySource) -> None:
         if new is not None:
             f.subfields = _relabelled(f.subfields, new)
         return
-    kind = _kind(f)
-    if kind is None or any(s.code in _TITLE_CODES for s in f.subfields):
+    if f.tag not in _NAME_CODES or any(s.code in _TITLE_CODES for s in f.subfields):
         return  # a work's heading: its title is the work's, not edited here
+    kind = "corporate" if f.tag != "100" else "family" if f.indicator1 == "3" else "person"
     aap_element, name_element = _AGENT_ELEMENTS[kind]
     codes = _NAME_CODES[f.tag]
     parts = [i for i, s in enumerate(f.subfields) if s.code in codes]
