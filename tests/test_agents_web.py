@@ -105,7 +105,7 @@ def test_ingest_indexes_the_preferred_and_variant_names_of_every_agent(store, po
     cat = Catalogue(store, read_only=True)
     try:
         solberg = agent(base, "(NO-TrBIB)99990001")
-        assert ("Solberg, Aase Kari, 1921-1998", False) in names.names_of(cat, solberg)
+        assert ("Solberg, Aase Kari 1921-1998", False) in names.names_of(cat, solberg)
         assert any(p for _, p in names.names_of(cat, solberg))
         corporate = names.search(cat, "nordlys forlag")
         assert corporate and corporate[0].kind == "corporate"
@@ -127,7 +127,7 @@ def test_reindex_makes_the_name_index_again(store, tmp_path):
         assert names.search(s.catalogue, "Solberg") == []
         s.reindex()
         found = names.search(s.catalogue, "solberg dæhli")
-        assert [h.name for h in found] == ["Solberg, Åse Kari, 1921-1998"]
+        assert [h.name for h in found] == ["Solberg, Åse Kari 1921-1998"]
         assert found[0].matched == "Solberg Dæhli, Åse"
     finally:
         s.close()
@@ -141,7 +141,7 @@ def test_agents_by_name_folded_any_case_and_by_variant(live):
         assert r.status_code == 200 and r.headers["content-type"].startswith("application/json"), asked
         items = r.json()["items"]
         seen.add(items[0]["iri"])
-        assert items[0]["name"] == "Solberg, Åse Kari, 1921-1998" and items[0]["kind"] == "person"
+        assert items[0]["name"] == "Solberg, Åse Kari 1921-1998" and items[0]["kind"] == "person"
     assert seen == {solberg}
     # A variant: the hit says which form matched.
     item = get(f"{live}/agents", params={"name": "Dæhli"}).json()["items"][0]
@@ -150,7 +150,7 @@ def test_agents_by_name_folded_any_case_and_by_variant(live):
     assert "(isni)0000000999900012" in item["identifiers"]
     assert "(NO-TrBIB)99990001" in item["identifiers"]
     boe = get(f"{live}/agents", params={"name": "boe hakon"}).json()["items"]
-    assert [i["name"] for i in boe] == ["Bøe, Håkon, 1950-"]
+    assert [i["name"] for i in boe] == ["Bøe, Håkon 1950-"]
     assert "(isni)0000000999900020" in boe[0]["identifiers"]  # spaces of the 024 removed
 
 
@@ -169,14 +169,14 @@ def test_agents_by_kind_paging_and_errors(live):
 def test_a_replaced_agent_is_left_out_of_the_search(live):
     found = get(f"{live}/agents", params={"name": "odegaard marius"}).json()["items"]
     assert [i["iri"] for i in found] == [agent(live, "(NO-TrBIB)99990009")]
-    assert found[0]["name"] == "Ødegård, Marius, 1975-"
+    assert found[0]["name"] == "Ødegård, Marius 1975-"
 
 
 def test_agents_as_html_for_a_browser(live):
     r = get(f"{live}/agents", params={"name": "bøe"}, headers={"Accept": "text/html"})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     path = agent(live, "(NO-TrBIB)99990002")[len(live):]
-    assert f'href="{path}"' in r.text and "Bøe, Håkon, 1950-" in r.text
+    assert f'href="{path}"' in r.text and "Bøe, Håkon 1950-" in r.text
     assert 'href="https://isni.org/isni/0000000999900020"' in r.text
     assert get(f"{live}/agents", params={"name": "bøe", "format": "html"}).headers["content-type"].startswith(
         "text/html")
@@ -195,13 +195,13 @@ def test_agent_documents_carry_the_authority_records_statements(live, fmt, parse
     g = _graph(live, iri, fmt, parser)
     s = rdflib.URIRef(iri)
     lits = {str(o) for o in g.objects(s, None) if isinstance(o, rdflib.Literal)}
-    assert "Solberg, Åse Kari, 1921-1998" in lits  # the preferred access point
-    assert "Solberg, Aase Kari, 1921-1998" in lits  # a variant
+    assert "Solberg, Åse Kari 1921-1998" in lits  # the preferred access point
+    assert "Solberg, Aase Kari 1921-1998" in lits  # a variant
     assert "(isni)0000000999900012" in lits and "kat1" in lits and "(NO-TrBIB)99990001" in lits
     assert rdflib.URIRef("https://isni.org/isni/0000000999900012") in set(g.objects(s, OWL_SAMEAS))
     # The forms of the name, with the sources consulted (670) on the preferred one.
     forms = {str(o) for o in g.objects(None, N_STRING)}
-    assert {"Solberg, Åse Kari, 1921-1998", "Solberg Dæhli, Åse"} <= forms
+    assert {"Solberg, Åse Kari 1921-1998", "Solberg Dæhli, Åse"} <= forms
     assert any("Fjellsanger" in str(o) for o in g.objects(None, None) if isinstance(o, rdflib.Literal))
 
 
@@ -210,8 +210,8 @@ def test_agent_page_shows_variants_identifiers_related_agents_and_works(live):
     r = get(boe, headers={"Accept": "text/html"})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     html = r.text
-    assert "<h1>Bøe, Håkon, 1950-</h1>" in html
-    assert '<span class="variant">Boe, Hakon, 1950-</span>' in html
+    assert "<h1>Bøe, Håkon 1950-</h1>" in html
+    assert '<span class="variant">Boe, Hakon 1950-</span>' in html
     assert 'href="https://isni.org/isni/0000000999900020"' in html
     assert f'href="{solberg[len(live):]}"' in html  # the related agent (500), as a link
     assert "kat2" in html
