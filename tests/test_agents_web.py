@@ -24,6 +24,7 @@ from .conftest import ROOT
 from .test_web import free_port, server
 
 AUTHORITIES = ROOT / "tests" / "data" / "authorities" / "norwegian-style.xml"
+GOLDEN = ROOT / "tests" / "data" / "golden" / "golden.mrc"
 MB = T.MB
 OWL_SAMEAS = rdflib.URIRef("http://www.w3.org/2002/07/owl#sameAs")
 N_STRING = rdflib.URIRef("http://rdaregistry.info/Elements/n/P80068")
@@ -86,7 +87,9 @@ def port():
 @pytest.fixture(scope="module")
 def store(tmp_path_factory, port):
     path = tmp_path_factory.mktemp("agents") / "store"
-    ingest([str(AUTHORITIES)], Settings(store=path, base=f"http://127.0.0.1:{port}", workers=1))
+    settings = Settings(store=path, base=f"http://127.0.0.1:{port}", workers=1)
+    ingest([str(AUTHORITIES)], settings)
+    ingest([str(GOLDEN)], settings)  # agents only headings name, no authority record
     return path
 
 
@@ -170,6 +173,15 @@ def test_a_replaced_agent_is_left_out_of_the_search(live):
     found = get(f"{live}/agents", params={"name": "odegaard marius"}).json()["items"]
     assert [i["iri"] for i in found] == [agent(live, "(NO-TrBIB)99990009")]
     assert found[0]["name"] == "Ødegård, Marius 1975-"
+
+
+def test_an_agent_only_headings_name_is_found_and_lists_its_works(live):
+    found = get(f"{live}/agents", params={"name": "dvořák ebers georg"}).json()["items"]
+    assert found == []
+    found = get(f"{live}/agents", params={"name": "EBERS georg"}).json()["items"]
+    assert [i["name"] for i in found] == ["Ebers, Georg, 1837-1898"] and found[0]["identifiers"] == []
+    page = get(found[0]["iri"], headers={"Accept": "text/html"}).text
+    assert "In the desert" in page and 'href="/work/' in page
 
 
 def test_agents_as_html_for_a_browser(live):
