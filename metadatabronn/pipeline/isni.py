@@ -186,15 +186,14 @@ def requests(store: Store, cat, since: str, out: Path, *, titles: int = DEFAULT_
     out.mkdir(parents=True, exist_ok=True)
     summary = RequestSummary()
     for iri in A.agents_changed_since(store, cat, since):
+        rows = store.about(iri)
+        if any(p == T.RDF_TYPE and o == AS_TOMBSTONE for _, p, o, *_ in rows):
+            summary.skip("deleted", iri)
+            continue
         kind = A.agent_kind(store, iri)
         if kind not in KIND_OF:
             summary.skip("a family (ISNI takes persons and corporate bodies)" if kind == "family"
                          else "not a person or corporate body", iri)
-            continue
-        rows = store.about(iri)
-        types = {o for _, p, o, *_ in rows if p == T.RDF_TYPE}
-        if AS_TOMBSTONE in types:
-            summary.skip("deleted", iri)
             continue
         if any(p == E.DCT_IS_REPLACED_BY for _, p, *_ in rows):
             summary.skip("merged into another agent (its survivor is sent if it changed)", iri)

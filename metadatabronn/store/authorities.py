@@ -57,17 +57,20 @@ def agents_changed_since(store: Store, cat: Catalogue, since: str) -> list[str]:
             if a.verb in ("Create", "Update"):
                 seen.setdefault(a.iri, None)
         position += len(items)
+    agents = f"{store.base}/agent/"
     for graph in authority_graphs_since(cat, since):
         for entity in described(store, graph):
-            seen.setdefault(entity, None)
+            if entity.startswith(agents):  # (an authority record of a work or a concept is no agent's)
+                seen.setdefault(entity, None)
     return list(seen)
 
 
 def authority_graphs_since(cat: Catalogue, since: str) -> list[str]:
-    """Record graphs of authority records (catalogue rows ``authority-…``) changed since then."""
+    """Record graphs of authority records (catalogue rows ``authority-…``) changed since then,
+    deleted ones too (their agent is reported as deleted)."""
     with cat._lock:
         rows = cat.conn.execute("SELECT graph FROM records WHERE id >= 'authority-' AND id < 'authority.' "
-                                "AND datestamp >= ? AND deleted = 0 ORDER BY id", (stamp(since),)).fetchall()
+                                "AND datestamp >= ? ORDER BY id", (stamp(since),)).fetchall()
     return [r[0] for r in rows]
 
 
