@@ -131,6 +131,19 @@ def test_edited_name_keeps_the_heading_subfields_it_still_has():
                                                      "0": ["(x)1"]}
 
 
+def test_work_title_edited_goes_out_in_the_130_or_the_name_title_heading():
+    works = _given()
+    title = works["(NO-TrBIB)99990008"]  # 130 $a Kvædet om Ørnulv
+    src = AuthoritySource("(NO-TrBIB)99990008", f"{BASE}/work/x", layout(title),
+                          edited={T.W_PREFERRED_TITLE: ("Kvædet om Ørnulv jarl",)})
+    assert str(_out(src)["130"]) == "=130  \\0$aKvædet om Ørnulv jarl"
+    named = works["(NO-TrBIB)99990007"]  # 100 $a Solberg, Åse Kari, $d 1921-1998. $t Fjellsanger
+    src = AuthoritySource("(NO-TrBIB)99990007", f"{BASE}/work/y", layout(named),
+                          edited={T.W_PREFERRED_TITLE: ("Fjellsanger og andre dikt",)})
+    assert [(s.code, s.value) for s in _out(src)["100"].subfields] == [
+        ("a", "Solberg, Åse Kari,"), ("d", "1921-1998."), ("t", "Fjellsanger og andre dikt")]
+
+
 def test_deleted_record_has_leader_05_d():
     given = _record()
     out = _out(_source(given, deleted=True))
@@ -286,6 +299,9 @@ def test_export_command_writes_marcxml(authority_store, tmp_path):
     records = pymarc.parse_xml_to_array(str(out))
     assert len(records) == sum(1 for r in _given().values() if str(r.leader)[5] != "d")
     assert all(str(r.leader)[6] == "z" for r in records)
+    refused = subprocess.run([str(cli), "export", "--kind", "authority", "--rda", "--store", str(authority_store),
+                              "--out", str(tmp_path / "x.mrc")], capture_output=True, text=True)
+    assert refused.returncode == 2 and "--rda is for bibliographic records" in refused.stderr
 
 
 def test_export_since_gives_a_deleted_authority_with_leader_05_d(authority_store):

@@ -12,9 +12,9 @@ written anew:
   ISNI, VIAF, ORCID or Wikidata URI) that the record does not give goes out as a new 024
   ``$a … $2 scheme``: ISNIs assigned through the ISNI flow reach the register this way. An
   identifier a writer removed after the record was loaded takes its 024 with it.
-- A preferred name (or access point, or a concept's label) a writer changed after the record was
-  loaded goes out in the 1XX: the new text is laid over the heading's subfields, each old
-  subfield finding its part of the new text again (so ``$d`` stays ``$d``).
+- A preferred name or access point (a work's preferred title, a concept's label) a writer changed
+  after the record was loaded goes out in the 1XX: the new text is laid over the heading's
+  subfields, each old subfield finding its part of the new text again (``$d`` stays ``$d``).
 
 What a writer stated before the record was last loaded is older than the record, and the record
 wins (as for bibliographic records, see ``Reading.record_statements``), except that an identifier
@@ -32,6 +32,7 @@ from typing import Iterable, Mapping
 from pymarc import Field, Indicators, Record, Subfield
 
 from . import terms as T
+from .control import record_leader
 from .edited import insert_field
 from .text import strip_heading
 
@@ -50,8 +51,6 @@ _AGENT_ELEMENTS = {
     "corporate": (T.A_CORPORATE_AAP, T.A_CORPORATE_NAME),
 }
 _CONCEPT_TAGS = frozenset({"150", "151", "155"})
-# A heading's name part ends where its title part begins (a name/title heading).
-_TITLE_CODES = frozenset("tklfhmoprs")
 _NAME_CODES = {"100": "abcdgjqu", "110": "abcdgnu", "111": "acdegjnqu"}
 # A URI of an identifier scheme → the scheme's 024 $2 code and the identifier in the URI.
 _URI_SCHEMES = (
@@ -86,13 +85,11 @@ class AuthoritySource:
 
 def from_rows(graph: str, graph_rows: Iterable[Row], entity_rows: Iterable[Row], base: str,
               stamps: Mapping[str, str], modified: str = "") -> AuthoritySource | None:
-    """The source of one authority record: ``graph_rows`` are the statements about the record
-    graph itself (its layout, its load time), ``entity_rows`` every statement about its entity in
-    any graph (``Reading.about(entity, raw=True)``), ``stamps`` the times of the writer graphs
-    among them, ``modified`` the entity's latest change in the well. None if the graph holds no
-    authority record."""
-    carried, loaded = "", ""
-    entity = ""
+    """The source of one authority record from the statements about its graph (layout, load
+    time), those about its entity in any graph (``Reading.about(entity, raw=True)``), the times
+    of the writer graphs among them and the entity's latest change (``modified``); None if the
+    graph holds no authority record."""
+    carried = loaded = entity = ""
     for _, p, o, *_ in graph_rows:
         if p == T.MB_CARRIED:
             carried = o
@@ -177,7 +174,8 @@ def to_marc(src: AuthoritySource) -> Record:
         fields.insert(at, Field(tag="005", data=_stamp(src.modified)))
     _heading(fields, src)
     fields = _identifiers(fields, src)
-    record = Record(leader=_leader(leader, src.deleted), force_utf8=True)
+    # As bibliographic MARC out: lengths and base address regenerated, 09 UTF-8, 05 d when deleted
+    record = Record(leader=record_leader(leader, src), force_utf8=True)
     record.fields = fields
     return record
 
@@ -189,13 +187,6 @@ def _written(value) -> str | None:
     if isinstance(value, list) and value and isinstance(value[0], str):
         return value[0]
     return None
-
-
-def _leader(leader: str, deleted: bool) -> str:
-    leader = (leader + " " * 24)[:24]
-    status = "d" if deleted else leader[5]
-    # Lengths and base address are computed when the record is written; 09 says UTF-8.
-    return "00000" + status + leader[6:9] + "a" + "22" + "00000" + leader[17:20] + "4500"
 
 
 def _stamp(modified: str) -> str:
@@ -229,8 +220,18 @@ def _heading(fields: list[Field], src: AuthoritySource) -> None:
         if new is not None:
             f.subfields = _relabelled(f.subfields, new)
         return
-    if f.tag not in _NAME_CODES or any(s.code in _TITLE_CODES for s in f.subfields):
-        return  # a work's heading: its title is the work's, not edited here
+    title_at = next((i for i, s in enumerate(f.subfields) if s.code == "t"), None)
+    if f.tag == "130" or title_at is not None and f.tag in _NAME_CODES:
+        # A work: its preferred title (130 $a $n $p, or a name/title heading's $t $n $p)
+        parts = [i for i, s in enumerate(f.subfields) if s.code in ("anp" if title_at is None else "tnp")
+                 and i >= (title_at or 0)]
+        title = strip_heading(" ".join(f.subfields[i].value.strip() for i in parts))
+        new = _changed(src, T.W_PREFERRED_TITLE, title) if parts else None
+        if new is not None:
+            f.subfields = _laid_over(f.subfields, parts, new)
+        return
+    if f.tag not in _NAME_CODES:
+        return
     kind = "corporate" if f.tag != "100" else "family" if f.indicator1 == "3" else "person"
     aap_element, name_element = _AGENT_ELEMENTS[kind]
     codes = _NAME_CODES[f.tag]
