@@ -223,3 +223,16 @@ def test_the_commands_end_to_end(store_path, tmp_path, capsys):
     assert main(["isni", "responses", str(folder), *args]) == 1
     assert "broken.xml: not well-formed XML" in capsys.readouterr().err
     assert main(["isni", "requests", "--since", "yesterday", "--out", str(out), *args]) == 2
+
+
+def test_dates_come_from_the_access_point_when_no_element_gives_them():
+    iri = f"{BASE}/agent/0123456789abcdef0123"
+    rows = [("", T.A_PERSON_NAME, "Davis, Miles", True, None, None),
+            ("", T.A_PERSON_AAP, "Davis, Miles, 1926-", True, None, None)]
+    ident = flow.identity_of(None, iri, "person", rows, 0, "x")
+    assert (ident.name.marc_date, ident.birth, ident.death, ident.date_type) == ("1926-", "1926", "", "")
+    rows = [("", T.A_PERSON_NAME, "Hildegard", True, None, None),
+            ("", T.A_PERSON_ACTIVITY, "fl. 1150-1170", True, None, None)]
+    ident = flow.identity_of(None, iri, "person", rows, 0, "x")
+    assert (ident.birth, ident.death, ident.date_type) == ("1150", "1170", "flourished")
+    assert ident.requestor_id == "(x)0123456789abcdef0123"

@@ -57,6 +57,7 @@ OTHER_IDS = {"viaf": "VIAF", "orcid": "ORCID", "wikidata": "WIKIDATA"}
 _ISNI_URI = re.compile(r"^https?://(?:www\.)?isni\.org/isni/(\S+)$")
 _TRAILING_DATES = re.compile(r",?\s*\(?(?:ca\.\s*|fl\.\s*|b\.\s*|d\.\s*)?\d{3,4}\??-?(?:\d{3,4}\??)?\)?\.?$")
 _YEARS = re.compile(r"\d{3,4}")
+_LIFE = re.compile(r"^(\d{3,4})-(\d{3,4})?$")  # "1926-", "1837-1920": born, died
 
 
 def requestor_code(flag: str | None) -> str:
@@ -132,7 +133,10 @@ def identity_of(store: Store, iri: str, kind: str, rows, titles: int, requestor:
     if kind == "person":
         ident.birth, ident.death = (births or [""])[0], (deaths or [""])[0]
         active = _values(rows, T.A_PERSON_ACTIVITY)
-        if not births and not deaths and active:
+        span = _LIFE.match(ident.name.marc_date)
+        if not births and not deaths and span:  # the heading's dates, when no element gives them
+            ident.birth, ident.death = span.group(1), span.group(2) or ""
+        elif not births and not deaths and active:
             years = _YEARS.findall(active[0])
             if years:
                 ident.birth, ident.death, ident.date_type = years[0], years[1] if len(years) > 1 else "", "flourished"
@@ -155,8 +159,9 @@ def resources(store: Store, iri: str, titles: int) -> list[rq.Resource]:
         role = next((ROLE_CODES[r] for r in ROLE_CODES if r in c.roles), "cre")
         facts = A.manifestation_facts(store, c.graph, (T.M_PUBLISHER_NAME, T.M_DATE_PUB, T.M_IDENTIFIER))
         isbns = tuple(("ISBN", v[9:]) for v in facts.get(T.M_IDENTIFIER, []) if v.startswith("urn:isbn:"))
+        year = next((m.group(0) for d in facts.get(T.M_DATE_PUB, []) if (m := _YEARS.search(d))), "")
         out.append(rq.Resource(title=c.title, role=role, publisher=(facts.get(T.M_PUBLISHER_NAME) or [""])[0],
-                               date=(facts.get(T.M_DATE_PUB) or [""])[0], identifiers=isbns[:3]))
+                               date=year, identifiers=isbns[:3]))
     return out
 
 
