@@ -540,17 +540,16 @@ def test_record_without_any_control_number_is_rejected_naming_001(tmp_path):
     assert any("001" in reason for reason in s.rejection_reasons)
 
 
-def test_authority_record_is_set_aside_not_converted(tmp_path):
+def test_authority_record_is_stored_as_an_authority_not_as_a_book(tmp_path):
     store = tmp_path / "store"
     s = run([MARC / "bibsys-authority_SRU_response.xml", MARC / "lc5.mrc"], store)
-    assert s.records_aside == {"authority": 1}
-    assert s.records_read == 6 == s.records_stored + s.records_rejected
-    assert s.records_stored == s.manifestations == 5
+    assert s.records_aside == {} and s.records_authority == 1 and s.records_rejected == 0
+    assert s.records_read == 6 == s.records_stored
+    assert s.manifestations == 5
     stored = {r["m"] for r in select(store, f"SELECT ?m WHERE {{ ?m a <{C_MANIFESTATION}> }}")}
     assert stored == {manifestation(control_number(r)) for r in split_iso2709(MARC / "lc5.mrc")}
     assert len(record_graph_names(store)) == 5
-    (entry,) = read_rejects(s.rejects_file)
-    assert entry["record"] == 1 and "authority" in entry["reason"]
+    assert f"{BASE}/authority/NO-TrBIB-90361304" in by_graph(quads(store))
 
 
 def corrupt_utf8(raw: bytes) -> bytes:
