@@ -18,7 +18,7 @@ from typing import Callable
 from . import authority as AU
 from . import authority_fields as AF
 from . import terms as T
-from .authority_terms import ELEMENTS, N_NOTE, N_REFERENCE_SOURCE, SKOS_ALTLABEL, SKOS_BROADER, SKOS_SCOPE_NOTE
+from .authority_terms import ELEMENTS, RDAN, N_NOTE, N_REFERENCE_SOURCE, SKOS_ALTLABEL, SKOS_BROADER, SKOS_SCOPE_NOTE
 
 E, N = "entity", "nomen"  # what an expectation is about: the main entity, or a nomen's string
 A = T.RDAA
@@ -154,3 +154,61 @@ for _rule in RULES:
             BY_TAG.setdefault(_tag, _rule)
 del _rule, _tag
 ELEMENTS_USED = ELEMENTS  # for the vocabulary check
+
+
+def doc_lines() -> list[str]:
+    """The section "Authority records" of ``docs/mapping.md``, from this table."""
+    from .doc import curie as _curie
+
+    def curie(iri: str) -> str:
+        return _curie(iri).replace(RDAN, "rdan:")
+
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    lines = [
+        "## Authority records",
+        "",
+        "Generated from `metadatabronn/mapping/authority_rules.py`. A MARC 21 authority record (Leader/06 `z`) is",
+        "converted by `mapping.authority` into its main entity, named by its 1XX: a person, family or corporate body",
+        "(100, 110, 111), a work (a name/title 1XX, or 130) or a SKOS concept (150, 151, 155).",
+        "",
+        "- **Identity.** The record's identifier is `(ORG)CTRL`: 001 with 003, else 040 $a, else `local`; without",
+        "  001 the first 035 $a, else 010 $a as `(DLC)…`. A record without one, or without a 1XX, is refused (with its",
+        "  number and tag). An agent is keyed `agent|id|(ORG)CTRL` and a concept `concept|id|(ORG)CTRL`: the key, and",
+        "  so the IRI, of a bibliographic heading whose $0 is that identifier. A work is keyed as a bibliographic",
+        "  record of it is (creator and title), so it joins that work's cluster.",
+        "- **Graphs.** Everything the record says is in its graph `{base}/authority/{slug}` (the slug made from the",
+        "  identifier as a record's is), with its provenance as for bibliographic records. The core of the entity",
+        "  (type, preferred name or title or label, access point) is written once into the default graph, by",
+        "  whichever record mints the IRI first, heading or authority, and never replaced by the authority; related",
+        "  entities (5XX) get the core a heading naming them would write, when they are new.",
+        "- **Nomens.** The 1XX and each 4XX is an RDA nomen (rdac:C10012) `{graph}#nomen-{n}`, n the field's position",
+        "  in the record: its string (rdan:P80068), scheme (rdan:P80069: 040 $f, or the 4XX $2), who gave it",
+        "  (rdan:P80073: 040 $a, or the 4XX $5 or $2), notes (675, a 4XX's $w), reference sources (670), linked to",
+        "  the entity both ways (rdaa:P50377 … has access point for person; rdan:P80107/P80108 … is authorized /",
+        "  variant access point for person of). The access points are also plain literals of the entity.",
+        "- **Keys.** `mb:authorityId` is the record's identifier. `mb:linkKey` gives every identity key a",
+        "  bibliographic heading could have that means the entity: its own key, `…|local|CTRL` (Koha's $9), `…|id|x`",
+        "  for each 035 $a, the 010 and each 024 identifier, `agent|uri|…` for each owl:sameAs URI (http and https),",
+        "  and the key of a heading without identifiers that gives its access point (`agent|person|{folded}`,",
+        "  `concept|label|{scheme}|{folded}`). `mb:variantKey` gives the same for each 4XX. Headings are linked by",
+        "  them (`pipeline.linking`).",
+        "- **Status.** Leader/05 `d`: the record's graph becomes a tombstone (the entity's core stays, its IRI",
+        "  resolves); `x` (replaced) and `s` (split): the record is stored, and the entity `dcterms:isReplacedBy` the",
+        "  entity of each record a 682 $0 (or a 5XX $0 with $w b) names.",
+        "- **Round trip.** Every field is carried, in order, with its indicators and subfields, in `mb:carriedMarc`",
+        "  (layout version 3, no value marked as held): authority MARC out (`mapping.authority_out`) writes the",
+        "  record back as it came, with identifiers added in the well as new 024s.",
+        "",
+        "| tags | example (source) | produces | note |",
+        "|---|---|---|---|",
+    ]
+    for rule in RULES:
+        produces = "<br>".join(f"{'nomen' if about == N and element.isdigit() else about} "
+                               f"{'' if element.isdigit() else curie(element) + ' '}“{cell(curie(value))}”"
+                               for about, element, value in rule.expect)
+        example = "<br>".join(f"`{cell(line)}`" for line in rule.example)
+        lines.append(f"| {', '.join(rule.tags)} | {example} ({rule.source}) | {produces} | {cell(rule.note)} |")
+    lines.append("")
+    return lines

@@ -10,6 +10,7 @@ import sys
 from . import terms as T
 from .rules import RULES
 from .translation import doc_lines as translation_lines
+from .authority_rules import doc_lines as authority_lines
 
 _PREFIXES = {
     T.RDAW: "rdaw:", T.RDAE: "rdae:", T.RDAM: "rdam:", T.RDAI: "rdai:", T.RDAA: "rdaa:",
@@ -64,6 +65,7 @@ def render() -> str:
         "",
     ]
     lines += translation_lines()
+    lines += authority_lines()
     return "\n".join(lines)
 
 
