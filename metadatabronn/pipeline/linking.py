@@ -78,6 +78,9 @@ def absorb(store: Store, declared: Iterable[tuple[str, Iterable[str], Iterable[s
             result.merged.append((old, entity, key))
             result.records += merged.records
     if result.merged:
+        from ..store import names
+
+        names.remove(store, [old for old, _, _ in result.merged], everything=True)  # found as the authority's now
         log.info("linked %d entities that headings made earlier to their authority (%d records)",
                  len(result.merged), result.records)
     return result
