@@ -236,3 +236,14 @@ def test_dates_come_from_the_access_point_when_no_element_gives_them():
     ident = flow.identity_of(None, iri, "person", rows, 0, "x")
     assert (ident.birth, ident.death, ident.date_type) == ("1150", "1170", "flourished")
     assert ident.requestor_id == "(x)0123456789abcdef0123"
+
+
+def test_a_dump_leaves_the_review_list_out(store_path, tmp_path, capsys):
+    store = Store(store_path, BASE)
+    howells = agent_named(store, HOWELLS)
+    flow.responses(store, answers(tmp_path, **{howells.rsplit("/", 1)[-1]: "possible.xml"}))
+    store.close()
+    out = tmp_path / "dump.nq"
+    assert main(["dump", "--store", str(store_path), "--format", "nquads", "--out", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert "/graph/isni-review" not in text and howells in text

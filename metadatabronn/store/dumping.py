@@ -73,8 +73,9 @@ def feed_position(store: Store, sequence: int) -> int | None:
 
 
 def excluded_graphs(store: Store) -> frozenset[str]:
-    """The graphs no dump carries: the change log, the pending marks, the store's own statements."""
-    return frozenset((store.changes_graph, store.pending_graph, STORE_GRAPH))
+    """The graphs no dump carries: the change log, the pending marks, the store's own statements,
+    the ISNI review list (the flow's bookkeeping, which no feed activity announces)."""
+    return frozenset((store.changes_graph, store.pending_graph, STORE_GRAPH, f"{store.base}/graph/isni-review"))
 
 
 class _Counting:
