@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from metadatabronn.cli import main
-from metadatabronn.errors import IsniError
+from metadatabronn.errors import IsniError, UsageError
 from metadatabronn.mapping import terms as T
 from metadatabronn.pipeline import Settings, ingest
 from metadatabronn.pipeline import isni as flow
@@ -247,3 +247,12 @@ def test_a_dump_leaves_the_review_list_out(store_path, tmp_path, capsys):
     assert main(["dump", "--store", str(store_path), "--format", "nquads", "--out", str(out)]) == 0
     text = out.read_text(encoding="utf-8")
     assert "/graph/isni-review" not in text and howells in text
+
+
+def test_answer_and_agent_names_that_are_no_ids_are_refused_cleanly(store_path, tmp_path):
+    store = Store(store_path, BASE)
+    with pytest.raises(IsniError, match="my answer.xml: names no agent"):
+        flow.responses(store, answers(tmp_path, **{"my answer": "assigned.xml"}))
+    with pytest.raises(UsageError, match="not an agent's IRI or id"):
+        flow.decide(store, "no such agent", None)
+    store.close()

@@ -57,6 +57,7 @@ OTHER_IDS = {"viaf": "VIAF", "orcid": "ORCID", "wikidata": "WIKIDATA"}
 _ISNI_URI = re.compile(r"^https?://(?:www\.)?isni\.org/isni/(\S+)$")
 _TRAILING_DATES = re.compile(r",?\s*\(?(?:ca\.\s*|fl\.\s*|b\.\s*|d\.\s*)?\d{3,4}\??-?(?:\d{3,4}\??)?\)?\.?$")
 _YEARS = re.compile(r"\d{3,4}")
+_ID = re.compile(r"[A-Za-z0-9_\-]+")  # the last part of an agent's IRI
 _LIFE = re.compile(r"^(\d{3,4})-(\d{3,4})?$")  # "1926-", "1837-1920": born, died
 
 
@@ -242,9 +243,9 @@ def agent_of(store: Store, response: rs.Response, name: str, requestor: str) -> 
     """The agent an answer is about: by its file's name (``{agent id}.xml``, as the request was
     written, or ``{agent id}.anything.xml``), else by our identifier among its sources."""
     stem = name.split(".", 1)[0]
-    candidates = [f"{store.base}/agent/{stem}"]
+    candidates = [f"{store.base}/agent/{stem}"] if _ID.fullmatch(stem) else []
     for code, ident in response.sources:
-        if code == requestor and ident.startswith(f"({requestor})"):
+        if code == requestor and ident.startswith(f"({requestor})") and _ID.fullmatch(ident[len(requestor) + 2:]):
             candidates.append(f"{store.base}/agent/{ident[len(requestor) + 2:]}")
         elif ident.startswith("("):
             candidates += A.with_authority_id(store, ident)
@@ -356,6 +357,8 @@ def decide(store: Store, agent: str, isni: str | None, *, user: str = "review") 
     another the person found) is written as the agent's; None rejects every candidate. What
     was done, in words."""
     iri = agent if agent.startswith(("http://", "https://")) else f"{store.base}/agent/{agent}"
+    if not _ID.fullmatch(iri.rsplit("/", 1)[-1]):
+        raise UsageError(f"{agent!r} is not an agent's IRI or id", usage=False)
     review = A.review_of(store, iri)
     if review is None:
         raise UsageError(f"{iri} is not on the ISNI review list (see 'metadatabronn isni review')", usage=False)
