@@ -6,7 +6,6 @@ in authority MARC (a new 024), in bibliographic MARC ($1) and in the feed (Updat
 from __future__ import annotations
 
 import io
-import shutil
 import sqlite3
 import xml.etree.ElementTree as ET
 from pathlib import Path

@@ -281,8 +281,11 @@ class ResponseSummary:
                             "provisional": self.provisional, "rejected": self.rejected}}
 
 
-def responses(store: Store, folder: Path, *, requestor: str = DEFAULT_REQUESTOR, user: str = "responses") -> ResponseSummary:
-    answers = read_answers(store, folder, requestor)  # all of them, before anything is written
+def responses(store: Store, folder: Path, *, requestor: str = DEFAULT_REQUESTOR,
+              user: str = "responses") -> ResponseSummary:
+    """Take in the answers in ``folder``: every one is read and matched first, so one that cannot
+    be used stops the run before anything is written."""
+    answers = read_answers(store, folder, requestor)
     summary = ResponseSummary()
     for a in answers:
         r = a.response
@@ -292,7 +295,8 @@ def responses(store: Store, folder: Path, *, requestor: str = DEFAULT_REQUESTOR,
                 summary.unchanged.append(a.agent)
             elif has:
                 summary.conflicts.append((a.agent, ", ".join(sorted(has)), r.isni))
-                note = [{"isni": r.isni, "ppn": r.ppn, "note": f"assigned while the agent has {', '.join(sorted(has))}"}]
+                note = [{"isni": r.isni, "ppn": r.ppn,
+                         "note": f"assigned while the agent has {', '.join(sorted(has))}"}]
                 if not _same_review(store, a.agent, note):
                     A.put_review(store, a.agent, note, r.name, now())
             else:
