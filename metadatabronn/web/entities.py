@@ -94,19 +94,20 @@ def _rendered(state, entity: Entity, fmt: str, base_url: str, lang: str = "en") 
         raise Problem(404, f"no entity {iri} in the well")
     if entity.deleted:
         raise Problem(410, f"{iri} was deleted", deleted=entity.deleted_at)
+    nomens = _nomens(state.store, entity) if fmt not in ("html", "marcxml", "marc") else {}
     if fmt == "html":
         body = catalogue_page(state.store, state.base, iri, entity.types, entity.triples, lang).encode("utf-8")
     elif fmt == "jsonld":
-        body = _jsonld(entity, base_url, _nomens(state.store, entity))
+        body = _jsonld(entity, base_url, nomens)
     elif fmt in ("marcxml", "marc"):
         body = _marc(state.store, iri, fmt)
     else:
-        nomens = _nomens(state.store, entity)
         body = serialise_triples(entity.triples + [t for ts in nomens.values() for t in ts], fmt, PREFIXES)
     if fmt in ("html", "marcxml", "marc"):  # these show other entities too: their bytes are the version
         etag = 'W/"' + hashlib.blake2b(body, digest_size=10).hexdigest() + '"'
     else:  # the entity's own statements, nothing else: its state, which a write's If-Match names
-        etag = f'"{entity.tag}.{fmt}"'
+        # (an agent's nomens, which the document includes, change its tag after the state's ".")
+        etag = f'"{entity.tag}.{fmt}"' if not nomens else f'"{entity.tag}.{fmt}.{_digest_of(nomens)}"'
     return body, ENTITY_TYPES[fmt], etag, format_datetime(entity.modified, usegmt=True)
 
 
@@ -130,6 +131,11 @@ def register(state) -> int:
         _STATES.pop(old_key)
         _LABEL_STORES.pop(old_key, None)
     return key
+
+
+def _digest_of(nomens: dict[str, list[tuple]]) -> str:
+    text = repr(sorted((n, sorted(map(repr, rows))) for n, rows in nomens.items()))
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=6).hexdigest()
 
 
 def _nomens(store: Store, entity: Entity) -> dict[str, list[tuple]]:
