@@ -70,6 +70,8 @@ def test_requests_for_the_authorities_without_an_isni(store_path, tmp_path):
     assert (nyland.findtext("personalName/surname"), nyland.findtext("personalName/forename")) == ("Nyland", "Ingrid Ø.")
     assert [v.findtext("forename") for v in nyland.iter("personalNameVariant")] == ["Ingrid Østby"]
     assert [r.findtext("titleOfWork/title") for r in nyland.iter("resource")] == ["Lys over Nordfjell"]
+    body = sent["(NO-TrBIB)99990004"].find("identityInformation/identity/organisation")
+    assert (body.findtext("organisationName/mainName"), body.findtext("usageDateFrom")) == ("Nordlys Media", "1999")
     assert ("ORCID", "0000-0002-9990-0142") in {(o.findtext("type"), o.findtext("identifier"))
                                                 for o in sent["(NO-TrBIB)99990014"].iter("otherIdentifierOfIdentity")}
 

@@ -236,6 +236,11 @@ def test_dates_come_from_the_access_point_when_no_element_gives_them():
     ident = flow.identity_of(None, iri, "person", rows, 0, "x")
     assert (ident.birth, ident.death, ident.date_type) == ("1150", "1170", "flourished")
     assert ident.requestor_id == "(x)0123456789abcdef0123"
+    rows = [("", T.A_CORPORATE_NAME, "Nordlys Media", True, None, None),
+            ("g", T.RDAA + "P50037", "1999", True, None, None),
+            ("g", T.RDAA + "P50023", T.LANG_BASE + "nob", False, None, None)]
+    ident = flow.identity_of(None, iri, "corporate", rows, 0, "x")
+    assert (ident.usage_from, ident.usage_to, ident.languages) == ("1999", "", ["nob"])
 
 
 def test_a_dump_leaves_the_review_list_out(store_path, tmp_path, capsys):

@@ -49,6 +49,8 @@ KIND_OF = {"person": rq.PERSON, "corporate": rq.ORGANISATION}
 NAME = {"person": T.A_PERSON_NAME, "corporate": T.A_CORPORATE_NAME}
 AAP = {"person": T.A_PERSON_AAP, "corporate": T.A_CORPORATE_AAP}
 VARIANT = {"person": T.RDAA + "P50412", "corporate": T.RDAA + "P50408"}  # has variant access point for …
+ESTABLISHED, TERMINATED = T.RDAA + "P50037", T.RDAA + "P50038"  # a corporate body's dates
+LANGUAGE = {"person": T.RDAA + "P50102", "corporate": T.RDAA + "P50023"}  # language of person / body
 ID_ELEMENT = {"person": T.A_PERSON_ID, "corporate": T.A_CORPORATE_ID, "family": T.A_AGENT_ID}
 # role elements on the work → the MARC relator code ISNI takes as creationRole
 ROLE_CODES = {T.W_AUTHOR: "aut", T.W_COMPOSER: "cmp", T.W_COMPILER: "com", T.W_PHOTOGRAPHER: "pht"}
@@ -142,7 +144,10 @@ def identity_of(store: Store, iri: str, kind: str, rows, titles: int, requestor:
             if years:
                 ident.birth, ident.death, ident.date_type = years[0], years[1] if len(years) > 1 else "", "flourished"
     else:
-        ident.usage_from, ident.usage_to = (births or [""])[0], (deaths or [""])[0]
+        founded, ended = _values(rows, ESTABLISHED), _values(rows, TERMINATED)
+        ident.usage_from, ident.usage_to = (founded or births or [""])[0], (ended or deaths or [""])[0]
+    # 377: languages, as ISO 639-2 codes (the store holds them as id.loc.gov IRIs)
+    ident.languages = [v.rsplit("/", 1)[-1] for v in _values(rows, LANGUAGE[kind]) if v.startswith(T.LANG_BASE)]
     for value in _values(rows, T.MB_IDENTIFIER):
         m = re.match(r"^\(([^)]+)\)(.+)$", value)
         if m and m.group(1).lower() in OTHER_IDS:
