@@ -158,3 +158,17 @@ def test_the_authority_range_is_paged_and_stepped_over(store):
         assert len([i for i in every if i.startswith("authority-")]) == len(given())
     finally:
         cat.close()
+
+
+def test_dates_deletions_and_formats_of_authority_records(live):
+    one = oai_id("127.0.0.1", "99990001")
+    stamp = oai(live, verb="GetRecord", metadataPrefix="marc21", identifier=one).findtext(f".//{OAI}datestamp")
+    day = stamp[:10]
+    assert len(list(sickle(live).ListIdentifiers(metadataPrefix="marc21", set="authority", ignore_deleted=False,
+                                                  **{"from": day, "until": day}))) == len(given())
+    later = oai(live, verb="ListIdentifiers", metadataPrefix="marc21", set="authority", **{"from": "2999-01-01"})
+    assert error_code(later) == "noRecordsMatch"
+    gone = oai(live, verb="GetRecord", metadataPrefix="marc21", identifier=oai_id("127.0.0.1", "99990010"))
+    assert gone.find(f".//{OAI}header").get("status") == "deleted" and gone.find(f".//{OAI}metadata") is None
+    formats = oai(live, verb="ListMetadataFormats", identifier=one)
+    assert {p.text for p in formats.iter(f"{OAI}metadataPrefix")} == {"marc21", "oai_dc", "rdf"}
