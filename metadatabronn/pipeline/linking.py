@@ -23,11 +23,10 @@ import logging
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from ..errors import MergeRefused
 from ..identity import mint
 from ..mapping.model import Entity, Kind
 from ..store import Store
-from ..store.merging import merge
+from ..store.merging import merge_many
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +57,10 @@ def absorb(store: Store, declared: Iterable[tuple[str, Iterable[str], Iterable[s
     entity already merged is left where it went."""
     result = Absorbed()
     done: set[str] = set()
-    for entity, keys, variant_keys in declared:
-        for key in (*keys, *variant_keys):
+    pairs: list[tuple[str, str]] = []
+    keys: dict[str, str] = {}
+    for entity, links, variant_keys in declared:
+        for key in (*links, *variant_keys):
             old = iri_of_key(store.base, key)
             if old is None or old == entity or old in done:
                 continue
@@ -69,14 +70,15 @@ def absorb(store: Store, declared: Iterable[tuple[str, Iterable[str], Iterable[s
             if owner is not None and owner[0] != entity:
                 continue
             done.add(old)
-            try:
-                merged = merge(store, old, entity)
-            except MergeRefused as exc:
-                log.warning("heading entity %s not linked to %s: %s", old, entity, exc)
-                result.refused.append((old, entity, str(exc)))
-                continue
-            result.merged.append((old, entity, key))
-            result.records += merged.records
+            pairs.append((old, entity))
+            keys[old] = key
+    merged, refused = merge_many(store, pairs)
+    for m in merged:
+        result.merged.append((m.merged, m.into, keys[m.merged]))
+        result.records += m.records
+    for old, entity, exc in refused:
+        log.warning("heading entity %s not linked to %s: %s", old, entity, exc)
+        result.refused.append((old, entity, str(exc)))
     if result.merged:
         from ..store import names
 

@@ -52,6 +52,48 @@ class MergeResult:
 
 def merge(store: Store, merged: str, into: str) -> MergeResult:
     """Merge ``merged`` into ``into`` (both IRIs the store holds, of one kind)."""
+    results, refused = merge_many(store, [(merged, into)])
+    if refused:
+        raise refused[0][2]
+    return results[0]
+
+
+# Merges written in one transaction by merge_many: bounded, so that one update stays small.
+BATCH = 200
+
+
+def merge_many(store: Store, pairs) -> tuple[list[MergeResult], list[tuple[str, str, MergeRefused]]]:
+    """Merge each ``(merged, into)`` in turn, as :func:`merge` does one, but in transactions of
+    up to :data:`BATCH` merges, with one catch-up of the indexes at the end (linking a whole
+    authority file to what headings made before it). A pair that cannot be merged is refused
+    alone: ``(results, [(merged, into, why)])``."""
+    results: list[MergeResult] = []
+    refused: list[tuple[str, str, MergeRefused]] = []
+    pending: list[tuple[str, str, str, list[str], list[str], list[str]]] = []
+    taken: set[str] = set()  # merged in this call: not merged, nor merged into, again
+    for merged, into in pairs:
+        try:
+            kind = _check(store, merged, into, taken)
+        except MergeRefused as exc:
+            refused.append((merged, into, exc))
+            continue
+        if any(merged == p[1] for p in pending):  # what it gained in this batch must be in the store first
+            results += _write(store, pending)
+            pending = []
+        taken.add(merged)
+        pending.append((merged, into, kind, *_graphs(store, merged)))
+        if len(pending) >= BATCH:
+            results += _write(store, pending)
+            pending = []
+    if pending:
+        results += _write(store, pending)
+    if results:
+        store.catch_up()
+    # The counts stand: a merged entity keeps its type (a query for works finds it, replaced).
+    return results, refused
+
+
+def _check(store: Store, merged: str, into: str, taken: set[str]) -> str:
     if merged == into:
         raise MergeRefused(f"{merged} cannot be merged into itself", status=409)
     kinds = {}
@@ -62,24 +104,33 @@ def merge(store: Store, merged: str, into: str) -> MergeResult:
         if cls is None:
             raise MergeRefused(f"the well holds no work, expression, agent or concept {iri}", status=404)
         kinds[iri] = KIND_OF_CLASS[cls]
-        gone = replacement(store, iri)
+        gone = replacement(store, iri) or (iri in taken or None)
         if gone is not None:
-            raise MergeRefused(f"{iri} was already merged into {gone}", status=409)
+            raise MergeRefused(f"{iri} was already merged" + (f" into {gone}" if gone is not True else ""), status=409)
     if kinds[merged] != kinds[into]:
         raise MergeRefused(f"{merged} is a {kinds[merged]} and {into} a {kinds[into]}: only entities of one kind merge")
     if kinds[merged] == "manifestation":
         raise MergeRefused("manifestations come from records and are not merged: delete the duplicate record")
-    o, n = f"<{merged}>", f"<{into}>"
-    kept = f"FILTER(?g NOT IN (<{store.changes_graph}>, <{store.pending_graph}>, <{STORE_GRAPH}>))"
-    graphs = {q.graph_name.value for q in store._store.quads_for_pattern(None, None, ox.NamedNode(merged), None)
+    return kinds[merged]
+
+
+def _graphs(store: Store, merged: str) -> tuple[list[str], list[str]]:
+    """(named graphs that name or describe the entity, cores in the default graph naming it)."""
+    node = ox.NamedNode(merged)
+    graphs = {q.graph_name.value for q in store._store.quads_for_pattern(None, None, node, None)
               if isinstance(q.graph_name, ox.NamedNode)}
-    graphs |= {q.graph_name.value for q in store._store.quads_for_pattern(ox.NamedNode(merged), None, None, None)
+    graphs |= {q.graph_name.value for q in store._store.quads_for_pattern(node, None, None, None)
                if isinstance(q.graph_name, ox.NamedNode)}
     graphs.discard(store.changes_graph)
     # Cores that name it (an expression's work) are rewritten too: each is announced as updated.
-    cores = sorted({q.subject.value for q in store._store.quads_for_pattern(None, None, ox.NamedNode(merged),
-                                                                           ox.DefaultGraph())
+    cores = sorted({q.subject.value for q in store._store.quads_for_pattern(None, None, node, ox.DefaultGraph())
                     if isinstance(q.subject, ox.NamedNode)})
+    return sorted(graphs), cores
+
+
+def _update(store: Store, merged: str, into: str, graphs: list[str]) -> str:
+    o, n = f"<{merged}>", f"<{into}>"
+    kept = f"FILTER(?g NOT IN (<{store.changes_graph}>, <{store.pending_graph}>, <{STORE_GRAPH}>))"
     sparql = f"""
 DELETE {{ GRAPH ?g {{ ?s ?p {o} }} }} INSERT {{ GRAPH ?g {{ ?s ?p {n} }} }} WHERE {{ GRAPH ?g {{ ?s ?p {o} }} {kept} }} ;
 DELETE {{ GRAPH ?g {{ {o} ?p ?x }} }} INSERT {{ GRAPH ?g {{ {n} ?p ?x }} }} WHERE {{ GRAPH ?g {{ {o} ?p ?x }} {kept} }} ;
@@ -90,29 +141,38 @@ INSERT DATA {{ {o} <{DCT_IS_REPLACED_BY}> {n} ; <{OWL_SAMEAS}> {n} }}
 """
     # Each record that moved says so in its own graph: MARC out of it then shows the merge (the
     # survivor's IRI in $1 of its heading, a work's uniform title), as for an edit in the well.
-    moved_graphs = sorted(g for g in graphs if g.startswith(f"{store.base}/record/"))
+    moved_graphs = [g for g in graphs if g.startswith(f"{store.base}/record/")]
     if moved_graphs:
         sparql += "; INSERT DATA { " + " ".join(f"GRAPH <{g}> {{ <{g}> <{MB_MERGED}> {o} }}" for g in moved_graphs) + " }"
+    return sparql
+
+
+def _write(store: Store, pending) -> list[MergeResult]:
     try:
-        store._store.update(sparql)
+        store._store.update(" ;\n".join(_update(store, merged, into, graphs) for merged, into, _, graphs, _ in pending))
     except OSError as exc:
         raise store_failure("the merge failed", exc) from exc
-    # An organisation's statements naming the merged entity now name the survivor: the entity
-    # whose core links that writer graph changed too (its document carries the graph).
-    written = sorted({q.subject.value for g in graphs if g.startswith(f"{store.base}/edit/")
-                      for q in store._store.quads_for_pattern(None, ox.NamedNode(MB_STATED_IN), ox.NamedNode(g),
-                                                              ox.DefaultGraph())} - {into, merged, *cores})
-    store.forget_copies([merged, into, *graphs, *cores, *written])
     when = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     seq = store.next_sequence()
-    # The survivor's own values did not change, so it is not logged as edited (MARC out would then
-    # give its records a uniform title they never had); the records that moved to it are.
-    moved = sorted(manifestation_of_graph(store.base, g) for g in graphs if g.startswith(f"{store.base}/record/"))
-    text = store.change_quads(seq, "deprecate", merged, when) + store.change_quads(seq + 1, "absorb", into, when)
-    updated = [*cores, *written, *moved]
-    text += "".join(store.change_quads(seq + 2 + i, "update", iri, when) for i, iri in enumerate(updated))
-    store._store.load(text.encode("utf-8"), format=ox.RdfFormat.N_QUADS)
-    store._store.update(store._sequence_update(seq + 1 + len(updated)))
-    store.catch_up()
-    # The counts stand: the merged entity keeps its type (a query for works finds it, replaced).
-    return MergeResult(merged, into, kinds[merged], len([g for g in graphs if "/record/" in g]))
+    text = []
+    forget: list[str] = []
+    results = []
+    for merged, into, kind, graphs, cores in pending:
+        # An organisation's statements naming the merged entity now name the survivor: the entity
+        # whose core links that writer graph changed too (its document carries the graph).
+        written = sorted({q.subject.value for g in graphs if g.startswith(f"{store.base}/edit/")
+                          for q in store._store.quads_for_pattern(None, ox.NamedNode(MB_STATED_IN), ox.NamedNode(g),
+                                                                  ox.DefaultGraph())} - {into, merged, *cores})
+        forget += [merged, into, *graphs, *cores, *written]
+        # The survivor's own values did not change, so it is not logged as edited (MARC out would
+        # then give its records a uniform title they never had); the records that moved to it are.
+        moved = sorted(manifestation_of_graph(store.base, g) for g in graphs if g.startswith(f"{store.base}/record/"))
+        text.append(store.change_quads(seq, "deprecate", merged, when) + store.change_quads(seq + 1, "absorb", into, when))
+        updated = [*cores, *written, *moved]
+        text += [store.change_quads(seq + 2 + i, "update", iri, when) for i, iri in enumerate(updated)]
+        seq += 2 + len(updated)
+        results.append(MergeResult(merged, into, kind, len([g for g in graphs if "/record/" in g])))
+    store.forget_copies(forget)
+    store._store.load("".join(text).encode("utf-8"), format=ox.RdfFormat.N_QUADS)
+    store._store.update(store._sequence_update(seq - 1))
+    return results
