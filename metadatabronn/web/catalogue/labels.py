@@ -77,6 +77,11 @@ _WORDS_NB = {
     "Series": "Serie", "Translations": "Oversettelser", "Works by": "Verk av", "other": "annet",
     "Home": "Hjem", "Works in the catalogue": "Verk i katalogen",
     "Works of this genre or form": "Verk i denne sjangeren eller formen",
+    # the Agent page and the agent search
+    "Variant names": "Navnevarianter", "Quality level": "Kvalitetsnivå", "Related agents": "Relaterte agenter",
+    "Forms of the name": "Navneformer", "Form": "Form", "Status": "Status", "Given by": "Gitt av",
+    "Sources": "Kilder", "Preferred": "Foretrukket", "Variant": "Variant", "as": "som",
+    "Established": "Etablert", "Terminated": "Avviklet",
 }
 
 
