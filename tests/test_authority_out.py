@@ -325,9 +325,12 @@ def test_preferred_name_edited_in_the_well_goes_out_in_the_1xx(tmp_path):
     try:
         agent = next(row["e"].value for row in store.query(
             f'SELECT ?e WHERE {{ GRAPH ?g {{ ?e <{T.MB_AUTHORITY_ID}> "(NO-TrBIB)99990002" }} }}'))
+        variant = "http://rdaregistry.info/Elements/a/P50412"  # variant access point for person
+        variants = [o for g, p, o, *_ in store.about(agent, raw=True) if p == variant and "/authority/" in g]
         E.write(store, agent, E.Author("nb", "ada"), [
             (T.A_PERSON_AAP, "Bøe, Håkon Andreas, 1950-", True, None, None),
-            (T.A_PERSON_NAME, "Bøe, Håkon Andreas", True, None, None)], [], now())
+            (T.A_PERSON_NAME, "Bøe, Håkon Andreas", True, None, None),
+            *[(variant, v, True, None, None) for v in [*variants, "Bøe, Håkon, 1950-"]]], [], now())
     finally:
         store.close()
     records, _ = _export(store_dir)
@@ -335,6 +338,24 @@ def test_preferred_name_edited_in_the_well_goes_out_in_the_1xx(tmp_path):
     original = _given()["(NO-TrBIB)99990002"]
     assert str(original["100"]) == "=100  1\\$aBøe, Håkon$d1950-"
     assert [(s.code, s.value) for s in record["100"].subfields] == [("a", "Bøe, Håkon Andreas"), ("d", "1950-")]
-    # the variants and everything else as they came
-    assert [str(f) for f in record.fields if f.tag not in ("005", "100")] == \
-        [str(f) for f in original.fields if f.tag not in ("005", "100")]
+    # the old preferred form is a variant now, beside the record's own; everything else as it came
+    assert variants and [str(f) for f in record.get_fields("400")] == \
+        [str(f) for f in original.get_fields("400")] + ["=400  1\\$aBøe, Håkon$d1950-"]
+    assert [str(f) for f in record.fields if f.tag not in ("005", "100", "400")] == \
+        [str(f) for f in original.fields if f.tag not in ("005", "100", "400")]
+
+
+def test_variants_added_and_removed_in_the_well_go_out_as_4xx():
+    person = _given()["(NO-TrBIB)99990001"]  # 100 $a Solberg, Åse Kari $d 1921-1998, two 400s
+    variant = "http://rdaregistry.info/Elements/a/P50412"  # variant access point for person
+    own = (("Solberg, Aase Kari, 1921-1998", "Solberg Dæhli, Åse"))
+    src = AuthoritySource("(NO-TrBIB)99990001", f"{BASE}/agent/x", layout(person), own={variant: own},
+                          edited={variant: ("Solberg, Aase Kari, 1921-1998", "Solberg, Å. K., 1921-1998")})
+    out = _out(src)
+    assert [str(f) for f in out.get_fields("400")] == [
+        "=400  1\\$aSolberg, Aase Kari$d1921-1998", "=400  1\\$aSolberg, Å. K.$d1921-1998"]
+    assert [f.tag for f in out.fields].index("400") > [f.tag for f in out.fields].index("378")
+    # nothing said of the variants: the record's own stay as they came
+    same = _out(AuthoritySource("(NO-TrBIB)99990001", f"{BASE}/agent/x", layout(person), own={variant: own},
+                                edited={T.A_PERSON_NAME: ("Solberg, Åse Kari",)}))
+    assert [str(f) for f in same.get_fields("400")] == [str(f) for f in person.get_fields("400")]
