@@ -165,7 +165,9 @@ def authority_keys(description: AuthorityDescription) -> tuple[list[str], list[s
     kind = main.kind
     own = key(main)
     if kind is Kind.WORK:
-        links = [own]
+        # A 630 subject heading names its work as a concept (mapping.headings.subject): its $9
+        # finds the work all the same.
+        links = [own, f"concept|local|{description.control.strip()}"]
         variants = [work_key(*n.work) for n in description.nomens if not n.preferred and n.work]
         return links, [v for v in dict.fromkeys(variants) if v not in links]
     concept = kind is Kind.CONCEPT

@@ -99,9 +99,16 @@ class State:
         return f"({self.org}){value}"
 
 
+_SUBDIVISIONS = frozenset("vxyz")
+
+
 def kind_of(field) -> Kind:
     tag = field.tag
     if tag in ("150", "151", "155", "450", "451", "455", "550", "551", "555"):
+        return Kind.CONCEPT
+    if any(c in _SUBDIVISIONS for c, _ in field.subfields):
+        # A name or title with subject subdivisions ("Lenin … $x Travel $z Europe") is a subject
+        # heading, as a bibliographic 600/610/611/630 with them is (mapping.headings.subject).
         return Kind.CONCEPT
     if tag[1:] == "30" or any(c == "t" for c, _ in field.subfields):
         return Kind.WORK

@@ -72,7 +72,7 @@ def absorb(store: Store, declared: Iterable[tuple[str, Iterable[str], Iterable[s
             done.add(old)
             pairs.append((old, entity))
             keys[old] = key
-    merged, refused = merge_many(store, pairs)
+    merged, refused = merge_many(store, pairs, subjects_as_works=True)
     for m in merged:
         result.merged.append((m.merged, m.into, keys[m.merged]))
         result.records += m.records
@@ -117,7 +117,8 @@ def report(store: Store, limit: int | None = None, candidates: int = 3) -> list[
             reason = ("no authority record has the identifier " + ", ".join(u.identifiers) +
                       ", and a heading with an identifier is linked by it alone")
         else:
-            reason = "no authority record has this access point, as its authorised or a variant form"
+            reason = ("no authority record has this access point, as its authorised or a variant form "
+                      "(nor the local number of the heading's $9, where it has one)")
         near = []
         for hit in names.search(store, u.name, limit=candidates * 4, kind=u.kind) if u.name else []:
             if hit.entity != u.entity and links.is_authority(store, hit.entity):

@@ -62,18 +62,20 @@ def merge(store: Store, merged: str, into: str) -> MergeResult:
 BATCH = 200
 
 
-def merge_many(store: Store, pairs) -> tuple[list[MergeResult], list[tuple[str, str, MergeRefused]]]:
+def merge_many(store: Store, pairs, *, subjects_as_works: bool = False
+               ) -> tuple[list[MergeResult], list[tuple[str, str, MergeRefused]]]:
     """Merge each ``(merged, into)`` in turn, as :func:`merge` does one, but in transactions of
     up to :data:`BATCH` merges, with one catch-up of the indexes at the end (linking a whole
     authority file to what headings made before it). A pair that cannot be merged is refused
-    alone: ``(results, [(merged, into, why)])``."""
+    alone: ``(results, [(merged, into, why)])``. With ``subjects_as_works``, a concept may be
+    merged into a work: the subject heading that named a work as a concept (a 630) names it."""
     results: list[MergeResult] = []
     refused: list[tuple[str, str, MergeRefused]] = []
     pending: list[tuple[str, str, str, list[str], list[str], list[str]]] = []
     taken: set[str] = set()  # merged in this call: not merged, nor merged into, again
     for merged, into in pairs:
         try:
-            kind = _check(store, merged, into, taken)
+            kind = _check(store, merged, into, taken, subjects_as_works)
         except MergeRefused as exc:
             refused.append((merged, into, exc))
             continue
@@ -93,7 +95,7 @@ def merge_many(store: Store, pairs) -> tuple[list[MergeResult], list[tuple[str, 
     return results, refused
 
 
-def _check(store: Store, merged: str, into: str, taken: set[str]) -> str:
+def _check(store: Store, merged: str, into: str, taken: set[str], subjects_as_works: bool = False) -> str:
     if merged == into:
         raise MergeRefused(f"{merged} cannot be merged into itself", status=409)
     kinds = {}
@@ -107,6 +109,8 @@ def _check(store: Store, merged: str, into: str, taken: set[str]) -> str:
         gone = replacement(store, iri) or (iri in taken or None)
         if gone is not None:
             raise MergeRefused(f"{iri} was already merged" + (f" into {gone}" if gone is not True else ""), status=409)
+    if subjects_as_works and (kinds[merged], kinds[into]) == ("concept", "work"):
+        return "concept"
     if kinds[merged] != kinds[into]:
         raise MergeRefused(f"{merged} is a {kinds[merged]} and {into} a {kinds[into]}: only entities of one kind merge")
     if kinds[merged] == "manifestation":
