@@ -1,19 +1,31 @@
 """Authority records out: an authority record goes out exactly as it came in, plus what the well
-changed (an identifier a writer added as a new 024, a preferred name edited in the 1XX)."""
+changed (an identifier a writer added as a new 024, a name or variant edited in the 1XX/4XX)."""
 
 from __future__ import annotations
 
+import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
+import pymarc
 import pytest
-from pymarc import Record
+from pymarc import Field, Indicators, Record, Subfield
 
+from metadatabronn.isni import checksum
 from metadatabronn.mapping import terms as T
+from metadatabronn.mapping.authority import authority_identifier
 from metadatabronn.mapping.authority_out import AuthoritySource, from_rows, to_marc
 from metadatabronn.marc import iter_chunks, parse_chunk
 from metadatabronn.marc.compare import compare
 from metadatabronn.marc.writer import encode
+from metadatabronn.pipeline import Settings, ingest
+from metadatabronn.pipeline.editing import now
+from metadatabronn.pipeline.export import export
+from metadatabronn.pipeline.isni import assign
+from metadatabronn.store import Store
+from metadatabronn.store import editing as E
 
 DATA = Path(__file__).parent / "data"
 BIBSYS = DATA / "marc" / "bibsys-authority_SRU_response.xml"  # a real BIBSYS authority (MIT)
@@ -117,7 +129,6 @@ def test_preferred_access_point_edited_goes_out_in_the_1xx():
 def test_edited_name_keeps_the_heading_subfields_it_still_has():
     given = _record()
     given.remove_fields("111")
-    from pymarc import Field, Indicators, Subfield
 
     given.add_ordered_field(Field(tag="100", indicators=Indicators("1", " "), subfields=[
         Subfield("a", "Ritchie, Dennis M.,"), Subfield("d", "1941-"), Subfield("0", "(x)1")]))
@@ -188,39 +199,25 @@ NORWEGIAN = DATA / "authorities" / "norwegian-style.xml"
 
 
 def _given(path: Path = NORWEGIAN) -> dict[str, Record]:
-    from metadatabronn.mapping.authority import authority_identifier
-
     return {authority_identifier(r)[0]: r for r in (parse_chunk(c) for c in iter_chunks(str(path)))}
 
 
 def _export(store: Path, fmt: str = "marc", **kw) -> tuple[list[Record], object]:
-    import io
-
-    from metadatabronn.pipeline.export import export
-
     out = io.BytesIO()
     result = export(store, BASE, out, fmt, kind="authority", workers=1, **kw)
     if fmt == "marcxml":
-        import pymarc
-
         return pymarc.parse_xml_to_array(io.BytesIO(out.getvalue())), result
-    import pymarc
-
     return list(pymarc.MARCReader(io.BytesIO(out.getvalue()), force_utf8=True)), result
 
 
 @pytest.fixture(scope="module")
 def authority_store(tmp_path_factory) -> Path:
-    from metadatabronn.pipeline import Settings, ingest
-
     store = tmp_path_factory.mktemp("authorities") / "store"
     ingest([str(NORWEGIAN)], Settings(store=store, base=BASE, workers=1, profile=None))
     return store
 
 
 def test_export_gives_every_authority_record_back_exactly(authority_store):
-    from metadatabronn.mapping.authority import authority_identifier
-
     given = _given()
     records, result = _export(authority_store)
     live = {i for i, r in given.items() if str(r.leader)[5] != "d"}
@@ -239,23 +236,12 @@ def test_export_gives_every_authority_record_back_exactly(authority_store):
 
 
 def test_bibliographic_export_leaves_authority_records_out(authority_store):
-    import io
-
-    from metadatabronn.pipeline.export import export
-
     out = io.BytesIO()
     assert export(authority_store, BASE, out, "marc", workers=1).records == 0
 
 
 def test_isni_assigned_in_the_well_goes_out_as_024(tmp_path):
-    import shutil
-
-    from metadatabronn.isni import checksum
-    from metadatabronn.pipeline.isni import assign
-    from metadatabronn.store import Store
-
     store_dir = tmp_path / "store"
-    from metadatabronn.pipeline import Settings, ingest
 
     ingest([str(NORWEGIAN)], Settings(store=store_dir, base=BASE, workers=1, profile=None))
     before, _ = _export(store_dir)
@@ -284,11 +270,6 @@ def test_isni_assigned_in_the_well_goes_out_as_024(tmp_path):
 
 
 def test_export_command_writes_marcxml(authority_store, tmp_path):
-    import subprocess
-    import sys
-
-    import pymarc
-
     out = tmp_path / "authorities.xml"
     cli = Path(sys.executable).parent / "metadatabronn"
     done = subprocess.run([str(cli), "export", "--kind", "authority", "--store", str(authority_store),
@@ -314,11 +295,6 @@ def test_export_since_gives_a_deleted_authority_with_leader_05_d(authority_store
 
 
 def test_preferred_name_edited_in_the_well_goes_out_in_the_1xx(tmp_path):
-    from metadatabronn.pipeline import Settings, ingest
-    from metadatabronn.pipeline.editing import now
-    from metadatabronn.store import Store
-    from metadatabronn.store import editing as E
-
     store_dir = tmp_path / "store"
     ingest([str(NORWEGIAN)], Settings(store=store_dir, base=BASE, workers=1, profile=None))
     store = Store(store_dir, BASE)
