@@ -256,3 +256,35 @@ def test_authority_record_as_graph_and_as_marc(live):
     assert (rdflib.URIRef(agent(live, "(NO-TrBIB)99990002")), rdflib.URIRef(T.MB_AUTHORITY_ID),
             rdflib.Literal("(NO-TrBIB)99990002")) in g
     assert get(f"{live}/authority/no-such-record").status_code == 404
+
+
+def test_an_authority_loaded_after_the_headings_takes_their_agent_over(tmp_path):
+    """Golden records first (Ebers known only from a heading), then an authority record of him:
+    the heading's agent is merged into the authority's, found once by name, its old IRI leading
+    to the survivor, whose page lists the works and no merged agent as a related one."""
+    from .conftest import field_from_mnemonic
+
+    record = pymarc.Record(leader="00000nz  a2200000n  4500")
+    for line in ("=001  99990101", "=003  NO-TrBIB", "=008  250110n| adz|naabn|         |a|ana|     ",
+                 "=040  \\\\$aNO-TrBIB$cNO-TrBIB$fnoraf", "=100  1\\$aEbers, Georg,$d1837-1898",
+                 "=400  1\\$aEbers, Georg Moritz$d1837-1898"):
+        record.add_field(field_from_mnemonic(line))
+    path = tmp_path / "ebers.xml"
+    path.write_bytes(pymarc.record_to_xml(record, namespace=True))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    settings = Settings(store=tmp_path / "store", base=base, workers=1)
+    ingest([str(GOLDEN)], settings)
+    with server(tmp_path / "store", port) as (url, _):
+        heading_made = get(f"{url}/agents", params={"name": "ebers georg"}).json()["items"][0]["iri"]
+    ingest([str(path)], settings)
+    survivor = agent(base, "(NO-TrBIB)99990101")
+    assert heading_made != survivor
+    with server(tmp_path / "store", port) as (url, _):
+        found = get(f"{url}/agents", params={"name": "ebers georg"}).json()["items"]
+        assert [i["iri"] for i in found] == [survivor]
+        assert get(f"{url}/agents", params={"name": "georg moritz"}).json()["items"][0]["iri"] == survivor
+        moved = get(heading_made, follow_redirects=False)
+        assert moved.status_code == 308 and moved.headers["location"] == survivor
+        page = get(survivor, headers={"Accept": "text/html"}).text
+        assert "In the desert" in page and 'class="related"' not in page

@@ -60,15 +60,18 @@ def _is_agent(ctx: Context, iri: str) -> bool:
 
 def _related(ctx: Context, iri: str, values: dict[str, list[Value]], pointing) -> list[str]:
     """Agents this one is related to, each with the relationship as the record names it: the
-    relationships it states (5XX of its authority) and those other agents state of it."""
+    relationships it states (5XX of its authority) and those other agents state of it. RDA's
+    relationships only: an agent merged into this one names it too (replaced by, same as)."""
     items = []
     for p, vs in values.items():
+        if not p.startswith(T.RDAA):
+            continue
         for v in vs:
             if not v.literal and _is_agent(ctx, v.text) and v.text != iri:
                 items.append(f'<li><span class="relation">{e(L.element(p, ctx.lang))}</span> '
                              f'{ctx.link(v.text, name(ctx, v.text))}</li>')
     for s, p in pointing:
-        if _is_agent(ctx, s) and s != iri and p not in ROLES:
+        if _is_agent(ctx, s) and s != iri and p not in ROLES and p.startswith(T.RDAA):
             items.append(f'<li>{ctx.link(s, name(ctx, s))} '
                          f'<span class="relation">({e(L.element(p, ctx.lang))})</span></li>')
     return list(dict.fromkeys(items))
@@ -130,7 +133,8 @@ def render(ctx: Context, iri: str, values: dict[str, list[Value]]) -> tuple[str,
             f'<section class="roles"><h2>{e(L.t("Named by", ctx.lang))} ({total})</h2>{"".join(sections)}</section>'
             if sections else "", _nomens(ctx, values)]
     shown = set(NAMES) | set(VARIANTS) | set(IDENTIFIERS) | {p for p, _ in DATES} | set(KEYS) | set(NOMEN_LINKS)
-    shown |= {p for p, vs in values.items() if any(not v.literal and _is_agent(ctx, v.text) for v in vs)}
+    shown |= {p for p, vs in values.items()
+              if p.startswith(T.RDAA) and any(not v.literal and _is_agent(ctx, v.text) for v in vs)}
     rest = table(ctx, values, shown | {T.MB_QUALITY})
     if rest:
         body.append(f'<section class="details"><h2>{e(L.t("Details", ctx.lang))}</h2>{rest}</section>')
