@@ -335,3 +335,17 @@ def test_variants_added_and_removed_in_the_well_go_out_as_4xx():
     same = _out(AuthoritySource("(NO-TrBIB)99990001", f"{BASE}/agent/x", layout(person), own={variant: own},
                                 edited={T.A_PERSON_NAME: ("Solberg, Åse Kari",)}))
     assert [str(f) for f in same.get_fields("400")] == [str(f) for f in person.get_fields("400")]
+
+
+def test_export_since_gives_an_authority_loaded_again_changed(tmp_path):
+    store = tmp_path / "store"
+    ingest([str(NORWEGIAN)], Settings(store=store, base=BASE, workers=1, profile=None))
+    changed = tmp_path / "changed.xml"
+    changed.write_text(NORWEGIAN.read_text(encoding="utf-8").replace("Forfatter", "Lyriker"), encoding="utf-8")
+    since = now()  # after the first load's changes, before the second's
+    ingest([str(changed)], Settings(store=store, base=BASE, workers=1, profile=None))
+    records, _ = _export(store, since=since)
+    numbers = [r["001"].data for r in records]
+    assert "99990001" in numbers and len(numbers) < len(_given()) - 1
+    record = next(r for r in records if r["001"].data == "99990001")
+    assert str(record["374"]) == "=374  \\\\$aLyriker"

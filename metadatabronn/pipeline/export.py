@@ -84,18 +84,17 @@ def _encode_batch(graphs: list[str], fmt: str, full: bool, options: Options,
 
 def authority_graphs(store: Store, since: str | None = None) -> Iterator[tuple[str, str]]:
     """(authority record graph, its entity), streamed in the store's order: every one, or with
-    ``since`` (an xsd:dateTime) those whose entity or graph the change log names since then."""
+    ``since`` (an xsd:dateTime) those whose entity the change log names since then."""
     prefix = literal(f"{store.base}/authority/")
     if since is None:
         sparql = (f"SELECT ?g ?e WHERE {{ GRAPH ?g {{ ?e <{T.MB_AUTHORITY_ID}> ?id }} "
                   f"FILTER (STRSTARTS(STR(?g), {prefix})) }}")
     else:
+        # An authority's load, deletion and every edit of its entity are logged of the entity.
         sparql = f"""SELECT DISTINCT ?g ?e WHERE {{
-            GRAPH <{store.changes_graph}> {{ ?c <{AS}object> ?o ; <{AS}published> ?t }}
+            GRAPH <{store.changes_graph}> {{ ?c <{AS}object> ?e ; <{AS}published> ?t }}
             FILTER (?t >= {literal(since, datatype=XSD_DATETIME)})
-            {{ GRAPH ?g {{ ?o <{T.MB_AUTHORITY_ID}> ?id }} BIND (?o AS ?e) }}
-            UNION
-            {{ GRAPH ?o {{ ?e <{T.MB_AUTHORITY_ID}> ?id }} BIND (?o AS ?g) }}
+            GRAPH ?g {{ ?e <{T.MB_AUTHORITY_ID}> ?id }}
             FILTER (STRSTARTS(STR(?g), {prefix})) }}"""
     return ((row["g"].value, row["e"].value) for row in store.query(sparql))
 
