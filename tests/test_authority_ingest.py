@@ -17,7 +17,7 @@ from metadatabronn.mapping.authority_terms import C_NOMEN, DCT_IS_REPLACED_BY, N
 from metadatabronn.mapping.model import Entity, Kind
 from metadatabronn.pipeline import Settings, ingest
 from metadatabronn.rdf import AS_TOMBSTONE
-from metadatabronn.store import Store, names
+from metadatabronn.store import Store, catchup, names
 from metadatabronn.store.catalogue import Catalogue, rows_of
 
 DATA = Path(__file__).parent / "data" / "authorities"
@@ -215,3 +215,24 @@ def test_workers_give_the_same_store(tmp_path):
                     and "store" not in q.subject.value}
 
     assert content(one) == content(two)
+
+
+def test_the_catalogue_index_rebuilt_from_the_store_equals_the_live_one(tmp_path):
+    store = tmp_path / "store"
+    run(store, BIBLIOGRAPHIC)
+    run(store, AUTHORITIES)
+
+    def delete(record):
+        if record["001"].data == "99990002":
+            record.leader = record.leader[:5] + "d" + record.leader[6:]
+        return record
+
+    run(store, rewritten(tmp_path, AUTHORITIES, delete))
+    s = Store(store, BASE)
+    try:
+        live = sorted(rows_of(s.catalogue))
+        catchup.rebuild(s, s.catalogue)
+        assert sorted(rows_of(s.catalogue)) == live
+    finally:
+        s.close()
+    assert sum(1 for r in live if r[0].startswith("authority-")) == 15

@@ -12,6 +12,7 @@ import pyoxigraph as ox
 
 from ..mapping import terms as T
 from ..rdf import AS, DCT_SOURCE, MB_DESCRIBES, PROV_GENERATED
+from ..rdf_authority import authority_record_id
 from . import catalogue as _catalogue, copies, feed
 from .catalogue import CHUNK, TITLES, Catalogue, Row, creators_of, make_text, set_name, stamp, titles_of
 from .layout import AS_OBJECT, AS_PUBLISHED, MB_ABSORB
@@ -95,14 +96,29 @@ def record_from_store(store: Store, graph: str, seq: int, when: str):
     m = ox.NamedNode(manifestation)
     source = first(g, DCT_SOURCE)
     deleted = first(m, AS + "deleted") is not None
-    row = Row(manifestation.rsplit("/", 1)[-1], graph, manifestation, seq, stamp(when), deleted, set_name(source))
-    if deleted or _catalogue.search is None:
+    authority = _is_authority_graph(store, graph)  # its row is named after the graph; no text to search
+    row = Row(authority_record_id(store.base, graph) if authority else manifestation.rsplit("/", 1)[-1], graph,
+              manifestation, seq, stamp(when), deleted, set_name(source))
+    if deleted or authority or _catalogue.search is None:
         return row, None
     values = {p: [q.object.value for q in store._store.quads_for_pattern(m, ox.NamedNode(p), None, g)] for p in TITLES}
     work = min((q.object.value for q in store._store.quads_for_pattern(m, ox.NamedNode(T.M_WORK), None, g)),
                default=None)
     return row, make_text(manifestation, work, titles_of(values), creators_of(first(g, T.MB_CARRIED) or ""),
                           work_title(store, work))
+
+
+def _is_authority_graph(store: Store, graph: str) -> bool:
+    return graph.startswith(f"{store.base}/authority/")
+
+
+def _authority_graph_of(store: Store, entity: str) -> str | None:
+    """The graph of the authority record describing an entity, if one does (a look-up in the
+    object index)."""
+    found = [q.graph_name.value for q in store._store.quads_for_pattern(None, ox.NamedNode(MB_DESCRIBES),
+                                                                          ox.NamedNode(entity), None)
+             if q.graph_name == q.subject and _is_authority_graph(store, q.graph_name.value)]
+    return min(found) if found else None
 
 
 def _later_than_load(store: Store, graph: str, when: str) -> bool:
@@ -174,6 +190,15 @@ def _apply(store: Store, cat: Catalogue, seqs: range, announced: int | None = No
             if graph is not None and _later_than_load(store, graph, when):  # an edit, not its load
                 changed[obj] = (seq, when)
             continue
+        authority = _authority_graph_of(store, obj)
+        if authority is not None and not _later_than_load(store, authority, when):
+            # An authority record's load (its entry names its entity): its row, as a record's.
+            record_id = authority_record_id(store.base, authority)
+            rows[record_id] = Row(record_id, authority, obj, seq, stamp(when), False, None)
+            stale.update((obj, authority))
+            if announce:
+                activities.append((seq, "Update", obj, feed.class_of(store, obj), when, None))
+            continue
         stale.add(obj)
         if kind == MB_ABSORB:  # a merge's survivor: announced, but no edit of its records
             if announce:
@@ -188,6 +213,11 @@ def _apply(store: Store, cat: Catalogue, seqs: range, announced: int | None = No
             stale.add(graph)
             row = current(graph.rsplit("/", 1)[-1])
             # No row yet: the record's own entry comes later in the log, and sets it.
+            if row is not None and not row.deleted:
+                row.seq, row.datestamp = seq, max(row.datestamp, moment)
+        if authority is not None:  # its authority record goes out changed too (an ISNI added, say)
+            stale.add(authority)
+            row = current(authority_record_id(store.base, authority))
             if row is not None and not row.deleted:
                 row.seq, row.datestamp = seq, max(row.datestamp, moment)
     keep, texts, removed, drop = [], [], [], []
