@@ -11,6 +11,7 @@ import pymarc
 import pyoxigraph as ox
 import pytest
 
+from metadatabronn.errors import StoreError
 from metadatabronn.identity import mint
 from metadatabronn.mapping import terms as T
 from metadatabronn.mapping.authority_terms import C_NOMEN, DCT_IS_REPLACED_BY, N_REFERENCE_SOURCE
@@ -236,3 +237,36 @@ def test_the_catalogue_index_rebuilt_from_the_store_equals_the_live_one(tmp_path
     finally:
         s.close()
     assert sum(1 for r in live if r[0].startswith("authority-")) == 15
+
+
+@pytest.mark.parametrize("method", ["bulk_load", "clear_pending"])
+def test_an_interrupted_authority_batch_is_rolled_back_with_its_rows(tmp_path, monkeypatch, method):
+    store = tmp_path / "store"
+    original = getattr(Store, method)
+    calls = []
+
+    def failing(self, *args, **kw):  # the second batch fails: half loaded, or loaded and indexed
+        calls.append(1)
+        if len(calls) != 2:
+            return original(self, *args, **kw)
+        if method == "bulk_load":
+            lines = args[0].splitlines(keepends=True)
+            original(self, b"".join(lines[:len(lines) // 2]))
+        raise StoreError("simulated crash")
+
+    with monkeypatch.context() as m:
+        m.setattr(Store, method, failing)
+        with pytest.raises(StoreError):
+            ingest([str(AUTHORITIES)], Settings(store=store, base=BASE, workers=1, batch_records=5,
+                                                rejects_dir=tmp_path / "rejects"))
+    s = Store(store, BASE)
+    try:
+        s.roll_back()
+        rolled = sorted(rows_of(s.catalogue))
+        catchup.rebuild(s, s.catalogue)
+        assert sorted(rows_of(s.catalogue)) == rolled
+    finally:
+        s.close()
+    assert len(rolled) == 5  # the first batch's records, and nothing of the second
+    again = run(store, AUTHORITIES)
+    assert again.records_unchanged == 5 and again.records_new == 9

@@ -290,6 +290,7 @@ def rederive(store: Store, cat: Catalogue, graphs: Iterable[str]) -> int:
     prefix = f"{store.base}/record/"
     graphs = list(graphs)
     ids = [g[len(prefix):] for g in graphs if g.startswith(prefix)]
+    ids += [authority_record_id(store.base, g) for g in graphs if _is_authority_graph(store, g)]
     keep, texts, removed, drop = [], [], [], []
     for record_id in ids:
         row = cat.row(record_id)
