@@ -165,3 +165,45 @@ def test_the_iri_a_key_is_minted_under_is_the_one_headings_get():
     entity = Entity(Kind.PERSON, ("local", "1702"))
     assert iri_of_key(BASE, identity.key(entity)) == identity.mint(BASE, entity)
     assert iri_of_key(BASE, "work|x|y") is None
+
+
+def _uniform_title_authority(path: Path) -> Path:
+    r = pymarc.Record(leader="00000nz  a2200000o  4500", force_utf8=True)
+    r.add_field(pymarc.Field(tag="001", data="99"), pymarc.Field(tag="003", data="XX-TEST"),
+                pymarc.Field(tag="008", data="091002|||a||||||           |||||     d"),
+                pymarc.Field(tag="040", indicators=[" ", " "], subfields=[pymarc.Subfield("a", "XX-TEST")]),
+                pymarc.Field(tag="130", indicators=[" ", " "], subfields=[pymarc.Subfield("a", "LaTeX (Computer file)")]))
+    writer = pymarc.XMLWriter(path.open("wb"))
+    writer.write(r)
+    writer.close()
+    return path
+
+
+@pytest.mark.parametrize("authority_first", [True, False])
+def test_a_630_linked_by_its_dollar_9_names_the_uniform_titles_work(tmp_path, authority_first):
+    # Koha links a 630 to a 130 authority by $9; the well maps a 630 as a subject concept, and
+    # linking makes it name the authority's work instead, in either order, and MARC out gives the
+    # 630 back as it came, with the authority's number added in $0.
+    authority = _uniform_title_authority(tmp_path / "auth.xml")
+    bib = _bib("t1", [("a", "Kopka, Helmut.")], title="Guide to LaTeX")
+    bib.add_field(pymarc.Field(tag="630", indicators=["0", "0"], subfields=[
+        pymarc.Subfield("a", "LaTeX (Computer file)"), pymarc.Subfield("9", "99")]))
+    bibs = tmp_path / "bib.xml"
+    writer = pymarc.XMLWriter(bibs.open("wb"))
+    writer.write(bib)
+    writer.close()
+    store_path = tmp_path / "s"
+    _load(store_path, *((authority, bibs) if authority_first else (bibs, authority)))
+    store = Store(store_path, BASE, read_only=True)
+    try:
+        work = _authority_agent(store, "(XX-TEST)99")
+        subjects = {r["s"].value for r in store._store.query(
+            f"SELECT ?s WHERE {{ GRAPH <{BASE}/record/XX-TEST-t1> {{ ?w <http://rdaregistry.info/Elements/w/P10256> ?s }} }}")}
+    finally:
+        store.close()
+    assert "/work/" in work and subjects == {work}
+    out = io.BytesIO()
+    export(store_path, BASE, out, "marc")
+    (record,) = pymarc.MARCReader(out.getvalue(), to_unicode=True, force_utf8=True)
+    assert [(s.code, s.value) for s in record["630"].subfields] == [
+        ("a", "LaTeX (Computer file)"), ("9", "99"), ("0", "(XX-TEST)99")]

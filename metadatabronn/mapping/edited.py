@@ -84,7 +84,7 @@ def _without_gone_subjects(fields: list[Field], src: Source) -> list[Field]:
     A heading is its concept's when its label folds to the concept's label, or when its $0/$1
     is the concept's IRI or one of its URIs; a heading linked to an 880 is left as it is.
     """
-    labels = {normalise(label) for _, label, _ in src.subject_concepts}
+    labels = {normalise(label) for _, label, _ in src.subject_concepts} | {normalise(t) for t in src.subject_works}
     uris = set(src.values["w"].get(T.W_SUBJECT, ())) | {u for c in src.concepts for u in c.uris}
     kept = []
     for f in fields:

@@ -57,6 +57,9 @@ class Source:
     # Which of the primary chain ("m", "e", "w") a cataloguer edited in the well after this
     # record was loaded: only then may the well add what the record did not say (a 240).
     edited: frozenset[str] = frozenset()
+    # The titles of works that are subjects of the work (a 630 linked to a uniform title's
+    # authority): a heading with one of them is still a subject.
+    subject_works: frozenset[str] = frozenset()
 
 
 def from_description(desc: Description) -> Source:
@@ -167,15 +170,33 @@ def from_triples(control_number: str, manifestation: str, triples, carried: str,
                 ref.uris.append(subject)  # a concept known by its authority URI ($0/$1) is that URI
                 ref.external = True
             ref.edited = subject in edited
-            if merged.get(subject):
+            survivor = merged.get(subject)
+            if survivor:
                 ref.edited = True
-                ref.uris.append(merged[subject])
+                # Merged into an authority's entity: the heading gets the authority's identifiers,
+                # not the well's IRI.
+                ref.authority_ids = [o for p, o, _ in by_subject.get(survivor, ()) if p == T.MB_AUTHORITY_ID]
+                ref.authority_uris = [o for p, o, _ in by_subject.get(survivor, ()) if p == MB_AUTHORITY_URI]
+                if not ref.authority_ids:
+                    ref.uris.append(survivor)
+                else:  # (its owl:sameAs the survivor, which the merge wrote)
+                    ref.uris = [u for u in ref.uris if u != survivor]
             (agents if is_agent else concepts).append(ref)
     identifiers = values["m"].get(T.M_IDENTIFIER, [])
     subject_concepts = []
+    subject_works: set[str] = set()
     for concept in values["w"].get(T.W_SUBJECT, ()):
         statements = by_subject.get(concept, ())
         label = next((o for p, o, lit in statements if p == T.SKOS_PREFLABEL and lit), None)
+        if label is None:
+            # A work as subject: a 630 whose $9 named a uniform title's authority names its work.
+            # Its heading is found by the work's titles; it is never written anew from them.
+            titles = [o for p, o, lit in statements if p in (T.W_AAP, T.W_PREFERRED_TITLE) and lit]
+            if titles:
+                subject_works.update(titles)
+                ref = _agent_ref([(p, Lit(o) if lit else IRI(o)) for p, o, lit in statements])
+                ref.headings.update(hint(t) for t in titles)
+                concepts.append(ref)
         if label:
             scheme = next((o for p, o, lit in statements if p == T.SKOS_INSCHEME and not lit), "")
             subject_concepts.append((concept, label, scheme))
@@ -183,6 +204,7 @@ def from_triples(control_number: str, manifestation: str, triples, carried: str,
     roles = frozenset(role for role, subject in (("m", manifestation), ("e", expression), ("w", work))
                       if subject and subject in edited)
     return Source(control_number, carried, values, texts, agents, modified, deleted, identifiers,
-                  concepts=concepts, subject_concepts=subject_concepts, edited=roles)
+                  concepts=concepts, subject_concepts=subject_concepts, edited=roles,
+                  subject_works=frozenset(subject_works))
 
 

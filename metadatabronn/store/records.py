@@ -133,7 +133,7 @@ class RecordReading:
         authorities, edits = f"{self.base}/authority/", f"{self.base}/edit/"
         out = []
         for iri_ in sorted(entities):
-            if "/agent/" not in iri_ and "/concept/" not in iri_:
+            if "/agent/" not in iri_ and "/concept/" not in iri_ and "/work/" not in iri_:
                 continue
             node = ox.NamedNode(iri_)
             ids = [q for q in self._store.quads_for_pattern(node, authority_id, None, None)
