@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING
 
 from ..mapping import terms as T
 from ..rdf import source_name, tombstone
-from ..rdf_authority import authority_record_id, authority_tombstone
 from ..store import Store
 from ..store import catalogue, catchup, feed, names
 from ..store.layout import COUNTED
+from .authority_load import AuthorityLoading
 from .worker import Gate, Outcome, digest_of
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ class _Batch:
 
 
 
-class Loader:
+class Loader(AuthorityLoading):
     """Collects converted records and writes them to the store in bulk batches.
 
     Writing runs in a thread of its own (pyoxigraph releases the GIL while it loads), so the
@@ -309,87 +309,6 @@ class Loader:
         batch.digests[o.graph] = o.digest
         batch.added.add(o.digest)
         batch.superseded.discard(o.digest)
-
-    def _add_authority(self, o: Outcome, summary: Summary) -> None:
-        """An authority record: its graph (or tombstone), the cores of its entities that are new,
-        a change-log entry about its entity, its catalogue row (``authority-{slug}``, set
-        ``authority``) and its names. Its entity is announced as created when its core is new
-        here, else as updated (its authority changed what the well says of it)."""
-        if o.graph in self.batch.digests:
-            self.flush()
-        batch = self.batch
-        old = self._digest_of_graph(o.graph)
-        if old == o.digest:
-            summary.records_unchanged += 1
-            return
-        summary.records_authority += 1
-        entity = o.manifestation
-        text = o.nquads
-        created = False
-        if o.status == "deleted":
-            source = (self.store.source_of(o.graph) if old is not None else None) or o.source
-            text = authority_tombstone(self.store.base, o.control_number, entity, o.entity_class, source=source,
-                                       source_hash=o.digest, when=self.when).encode("utf-8")
-            change = "delete"
-            summary.records_deleted += 1
-            batch.tombstones[o.graph] = True
-            batch.unnamed.append(entity)
-        else:
-            names = list(o.names)
-            for k, iri, core in o.cores:
-                target = self._core_target(batch, k, iri, core)
-                if target != iri:
-                    text = text.replace(f"<{iri}>".encode(), f"<{target}>".encode())
-                    names = [(target if n[0] == iri else n[0], *n[1:]) for n in names]
-                    entity = target if entity == iri else entity
-                elif iri == o.manifestation and iri in batch.cores and iri in batch.announced:
-                    created = True
-            batch.names += names
-            # Headings met from now on that have one of these keys name this entity.
-            self.declare_links(entity, o.links, o.variant_links)
-            batch.tombstones[o.graph] = False
-            change = "update" if old is not None else "create"
-            source = o.source
-            if old is None:
-                summary.records_new += 1
-            else:
-                summary.records_updated += 1
-        if not created:
-            self._announce(batch, "Update", entity, o.entity_class, once=True)
-        if old is not None:
-            batch.replace.append(o.graph)
-            batch.superseded.add(old)
-        batch.parts.append(text)
-        batch.copied.append((o.graph, self.seq, text, o.packed if text is o.nquads else None))
-        batch.parts.append(self.store.change_quads(self.seq, change, entity, self.when).encode("utf-8"))
-        batch.written += (o.graph, self.store.change_iri(self.seq))
-        batch.rows.append(catalogue.Row(authority_record_id(self.store.base, o.graph), o.graph, entity, self.seq,
-                                        self._stamp, change == "delete", catalogue.set_name(source_name(source))))
-        batch.last_sequence = self.seq
-        self.seq += 1
-        batch.digests[o.graph] = o.digest
-        batch.added.add(o.digest)
-        batch.superseded.discard(o.digest)
-
-    def _core_target(self, batch: _Batch, k: str, iri: str, core: bytes) -> str:
-        """The IRI an entity of an authority record is written under: the one the store gives
-        its key, a merged entity's survivor, or its own; its core is written when it is new."""
-        known = self._key_iri(k)
-        if known is not None:
-            return known
-        if self._is_minted(iri):
-            return self._merged.get(iri, iri)
-        self._remember(iri)
-        batch.cores.add(iri)
-        batch.parts.append(core)
-        batch.copied.append((iri, self.seq, core, None))
-        batch.written.append(iri)
-        cls = feed.class_of_core(core)
-        self._announce(batch, "Create", iri, cls)
-        counted = COUNTED.get(cls)
-        if counted:
-            batch.counts[counted] = batch.counts.get(counted, 0) + 1
-        return iri
 
     def _announce(self, batch: _Batch, verb: str, iri: str, cls: str | None, *, once: bool = False) -> None:
         """An activity for the change feed, of the change-log entry being written. An update of

@@ -1,0 +1,107 @@
+"""The loader's path for authority records (:class:`.loader.Loader` takes it from here).
+
+An authority record is written as a bibliographic record is (its graph in a bulk batch, a
+change-log entry, a catalogue row, its copy), with these differences: its change-log entry and
+feed activity are about its entity, its row is ``authority-{slug}``, its names go to the name
+index (``store.names``), and its link keys are declared so that headings met later in the same
+load name its entity (``pipeline.linking``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..rdf import source_name
+from ..rdf_authority import authority_record_id, authority_tombstone
+from ..store import catalogue, feed
+from ..store.layout import COUNTED
+
+if TYPE_CHECKING:
+    from .loader import _Batch
+    from .run import Summary
+    from .worker import Outcome
+
+
+class AuthorityLoading:
+    """Methods of the loader for authority records; they use its state and look-ups."""
+
+    def _add_authority(self, o: Outcome, summary: Summary) -> None:
+        """An authority record: its graph (or tombstone), the cores of its entities that are new,
+        a change-log entry about its entity, its catalogue row (``authority-{slug}``, set
+        ``authority``) and its names. Its entity is announced as created when its core is new
+        here, else as updated (its authority changed what the well says of it)."""
+        if o.graph in self.batch.digests:
+            self.flush()
+        batch = self.batch
+        old = self._digest_of_graph(o.graph)
+        if old == o.digest:
+            summary.records_unchanged += 1
+            return
+        summary.records_authority += 1
+        entity = o.manifestation
+        text = o.nquads
+        created = False
+        if o.status == "deleted":
+            source = (self.store.source_of(o.graph) if old is not None else None) or o.source
+            text = authority_tombstone(self.store.base, o.control_number, entity, o.entity_class, source=source,
+                                       source_hash=o.digest, when=self.when).encode("utf-8")
+            change = "delete"
+            summary.records_deleted += 1
+            batch.tombstones[o.graph] = True
+            batch.unnamed.append(entity)
+        else:
+            names = list(o.names)
+            for k, iri, core in o.cores:
+                target = self._core_target(batch, k, iri, core)
+                if target != iri:
+                    text = text.replace(f"<{iri}>".encode(), f"<{target}>".encode())
+                    names = [(target if n[0] == iri else n[0], *n[1:]) for n in names]
+                    entity = target if entity == iri else entity
+                elif iri == o.manifestation and iri in batch.cores and iri in batch.announced:
+                    created = True
+            batch.names += names
+            # Headings met from now on that have one of these keys name this entity.
+            self.declare_links(entity, o.links, o.variant_links)
+            batch.tombstones[o.graph] = False
+            change = "update" if old is not None else "create"
+            source = o.source
+            if old is None:
+                summary.records_new += 1
+            else:
+                summary.records_updated += 1
+        if not created:
+            self._announce(batch, "Update", entity, o.entity_class, once=True)
+        if old is not None:
+            batch.replace.append(o.graph)
+            batch.superseded.add(old)
+        batch.parts.append(text)
+        batch.copied.append((o.graph, self.seq, text, o.packed if text is o.nquads else None))
+        batch.parts.append(self.store.change_quads(self.seq, change, entity, self.when).encode("utf-8"))
+        batch.written += (o.graph, self.store.change_iri(self.seq))
+        batch.rows.append(catalogue.Row(authority_record_id(self.store.base, o.graph), o.graph, entity, self.seq,
+                                        self._stamp, change == "delete", catalogue.set_name(source_name(source))))
+        batch.last_sequence = self.seq
+        self.seq += 1
+        batch.digests[o.graph] = o.digest
+        batch.added.add(o.digest)
+        batch.superseded.discard(o.digest)
+
+    def _core_target(self, batch: _Batch, k: str, iri: str, core: bytes) -> str:
+        """The IRI an entity of an authority record is written under: the one the store gives
+        its key, a merged entity's survivor, or its own; its core is written when it is new."""
+        known = self._key_iri(k)
+        if known is not None:
+            return known
+        if self._is_minted(iri):
+            return self._merged.get(iri, iri)
+        self._remember(iri)
+        batch.cores.add(iri)
+        batch.parts.append(core)
+        batch.copied.append((iri, self.seq, core, None))
+        batch.written.append(iri)
+        cls = feed.class_of_core(core)
+        self._announce(batch, "Create", iri, cls)
+        counted = COUNTED.get(cls)
+        if counted:
+            batch.counts[counted] = batch.counts.get(counted, 0) + 1
+        return iri
