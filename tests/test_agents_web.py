@@ -122,13 +122,16 @@ def test_reindex_makes_the_name_index_again(store, tmp_path):
     import shutil
 
     shutil.copytree(store, copy)
+    every = "SELECT entity, kind, name, preferred, core FROM names"
     with sqlite3.connect(copy / "catalogue.sqlite3") as conn:
+        ingested = set(conn.execute(every))
         conn.execute("DELETE FROM names")
         conn.execute("DELETE FROM names_index")
     s = Store(copy)
     try:
         assert names.search(s.catalogue, "Solberg") == []
         s.reindex()
+        assert set(s.catalogue.conn.execute(every)) == ingested  # what ingest indexed, no more, no less
         found = names.search(s.catalogue, "solberg dæhli")
         assert [h.name for h in found] == ["Solberg, Åse Kari 1921-1998"]
         assert found[0].matched == "Solberg Dæhli, Åse"

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Iterable, Iterator
 import pyoxigraph as ox
 
 from ..mapping import terms as T
+from .feed import DCT_IS_REPLACED_BY
 from .search import Words, fold as _fold_words, skeleton
 
 if TYPE_CHECKING:
@@ -346,8 +347,14 @@ def rebuild(store: Store, cat: Catalogue) -> int:
         count += len(batch)
         batch.clear()
 
+    replaced = ox.NamedNode(DCT_IS_REPLACED_BY)
+    # A replaced authority (Leader/05 x) says so in its record graph and keeps its names, as at ingest.
+    authority = f"<{store.base}/authority/"
     for cls, kind in KINDS.items():
         for q in store._store.quads_for_pattern(None, ox.NamedNode(RDF_TYPE), ox.NamedNode(cls), ox.DefaultGraph()):
+            if any(not str(r.graph_name).startswith(authority) for r in
+                   store._store.quads_for_pattern(q.subject, replaced, None, None)):
+                continue  # merged into another: found as that one (ingest takes its names out too)
             for p in PREFERRED[kind]:
                 found = _literals(store, q.subject, p, ox.DefaultGraph())
                 if found:
