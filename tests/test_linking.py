@@ -93,6 +93,8 @@ def test_records_after_their_authority_name_its_agent(tmp_path, bibs):
     assert links["b5"] != "solberg"
     assert summary.headings_linked == 4
     assert summary.headings_linked_by_variant == 1
+    (match,) = summary.variant_matches  # named for a person to check
+    assert match["record"] == "(XX-TEST)b2" and "aase" in match["heading"]
 
 
 def test_an_authority_after_the_records_takes_over_what_their_headings_made(tmp_path, bibs):
@@ -105,6 +107,7 @@ def test_an_authority_after_the_records_takes_over_what_their_headings_made(tmp_
     # b1, b2 (a variant) and b4 ($9) made agents of their own; b3's $0 is the authority's own
     # number, so its agent is the authority's from the start
     assert after.entities_merged_into_authorities == 3
+    assert [m["merged"] for m in after.variant_matches] == [made["b2"]]
     links = _links(store_path)
     assert [links[n] for n in ("b1", "b2", "b3", "b4")] == ["solberg"] * 4
     assert links["b5"] == made["b5"]

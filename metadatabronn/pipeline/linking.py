@@ -48,6 +48,7 @@ class Absorbed:
     merged: list[tuple[str, str, str]] = field(default_factory=list)  # (old IRI, authority's entity, key)
     refused: list[tuple[str, str, str]] = field(default_factory=list)  # (old IRI, authority's entity, why)
     records: int = 0  # record graphs that now name the authority's entity instead
+    variant_keys: set[str] = field(default_factory=set)  # the keys of variant access points among them
 
 
 def absorb(store: Store, declared: Iterable[tuple[str, Iterable[str], Iterable[str]]]) -> Absorbed:
@@ -72,6 +73,8 @@ def absorb(store: Store, declared: Iterable[tuple[str, Iterable[str], Iterable[s
             done.add(old)
             pairs.append((old, entity))
             keys[old] = key
+            if key in variant_keys and key not in links:
+                result.variant_keys.add(key)
     merged, refused = merge_many(store, pairs, subjects_as_works=True)
     for m in merged:
         result.merged.append((m.merged, m.into, keys[m.merged]))

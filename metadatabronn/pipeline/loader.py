@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+VARIANT_MATCHES_LISTED = 1_000  # headings linked by a variant that the summary names, for review
 CACHE_ENTRIES = 200_000  # keys and minted entities remembered between look-ups (memory stays flat)
 # Only works and expressions have their key in the store (mb:key); other keys are never there.
 _KEYED = ("work|", "expression|")
@@ -256,6 +257,9 @@ class Loader(AuthorityLoading):
                         summary.headings_linked += 1
                         if k in self.variant_links:
                             summary.headings_linked_by_variant += 1
+                            if len(summary.variant_matches) < VARIANT_MATCHES_LISTED:
+                                summary.variant_matches.append(
+                                    {"record": o.control_number, "heading": k.split("|", 3)[-1], "entity": known})
                     text = text.replace(f"<{iri}>".encode(), f"<{known}>".encode())
                     work = known if work == iri else work
                     updated.append((feed.class_of_core(core), known))

@@ -53,6 +53,8 @@ class Summary:
     # Records' headings that name an authority record's entity (a record's headings of one entity count once)
     headings_linked: int = 0
     headings_linked_by_variant: int = 0  # of them, by a variant access point of the authority
+    # The first headings linked by a variant (for a person to check): record, folded heading, entity
+    variant_matches: list = field(default_factory=list)
     entities_merged_into_authorities: int = 0  # made by headings before their authority came (pipeline.linking)
     works: int = 0
     expressions: int = 0
@@ -292,7 +294,10 @@ def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None]
                 progress(1)
         loader.close()
         if loader.declared:  # authorities loaded: what headings made before them joins them
-            summary.entities_merged_into_authorities = len(linking.absorb(store, loader.declared).merged)
+            absorbed = linking.absorb(store, loader.declared)
+            summary.entities_merged_into_authorities = len(absorbed.merged)
+            summary.variant_matches += [{"entity": into, "heading": key.split("|", 3)[-1], "merged": old}
+                                        for old, into, key in absorbed.merged if key in absorbed.variant_keys]
         _count_entities(loader.totals, summary)
         summary.seconds = round(time.perf_counter() - started, 3)
         if should_compact(settings.compact, summary):
