@@ -291,3 +291,10 @@ def test_an_authority_loaded_after_the_headings_takes_their_agent_over(tmp_path)
         assert moved.status_code == 308 and moved.headers["location"] == survivor
         page = get(survivor, headers={"Accept": "text/html"}).text
         assert "In the desert" in page and 'class="related"' not in page
+
+
+def test_the_search_box_finds_agents_by_name(live):
+    r = get(f"{live}/search", params={"q": "løvås", "by": "name"}, headers={"Accept": "text/html"},
+            follow_redirects=True)
+    assert r.status_code == 200 and str(r.url.path) == "/agents"
+    assert "Løvås (slekt)" in r.text and '<option value="name" selected>' in r.text

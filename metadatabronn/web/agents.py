@@ -126,7 +126,7 @@ def _html(request: Request, items: list[dict], limit: int, offset: int, more: bo
     listing = (f'<ol class="results agents" start="{offset + 1}">{"".join(rows)}</ol>' if rows
                else f'<p class="results none">{e(L.t("No results", lang))}</p>')
     body = f'<h1>{e(heading)}</h1>{listing}<p class="pages">{" · ".join(nav)}</p>'
-    html = page(heading, body, lang, page_class="results", query=params.get("name", ""), by="creator")
+    html = page(heading, body, lang, page_class="results", query=params.get("name", ""), by="name")
     return HTMLResponse(html, headers={"Vary": "Accept, Accept-Language"})
 
 

@@ -81,7 +81,7 @@ _WORDS_NB = {
     "Variant names": "Navnevarianter", "Quality level": "Kvalitetsnivå", "Related agents": "Relaterte agenter",
     "Forms of the name": "Navneformer", "Form": "Form", "Status": "Status", "Given by": "Gitt av",
     "Sources": "Kilder", "Preferred": "Foretrukket", "Variant": "Variant", "as": "som",
-    "Established": "Etablert", "Terminated": "Avviklet",
+    "Established": "Etablert", "Terminated": "Avviklet", "Name": "Navn",
 }
 
 

@@ -39,7 +39,8 @@ class Context:
 
 def search_form(lang: str, query: str = "", by: str = "title", id_: str = "q") -> str:
     options = "".join(f'<option value="{v}"{" selected" if v == by else ""}>{e(t(text, lang))}</option>'
-                      for v, text in (("title", "Title"), ("creator", "Creator"), ("isbn", "ISBN")))
+                      for v, text in (("title", "Title"), ("creator", "Creator"), ("isbn", "ISBN"),
+                                      ("name", "Name")))
     return (f'<form class="search" action="/search" method="get" role="search">'
             f'<label class="visually-hidden" for="{id_}">{e(t("Search the catalogue", lang))}</label>'
             f'<select name="by" aria-label="{e(t("Search", lang))}">{options}</select>'

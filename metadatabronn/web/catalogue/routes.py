@@ -71,14 +71,16 @@ _ISBN = re.compile(r"^[\d\s-]{9,17}[\dXx]$")
 
 @router.get("/search")
 def search(request: Request, q: str = Query(default=""), by: str | None = Query(default=None)):
-    """The search box: on to ``/works?title=``, ``/works?creator=`` or ``/manifestations?isbn=``
-    (a value that looks like an ISBN goes to the ISBN look-up unless ``by`` says otherwise)."""
+    """The search box: on to ``/works?title=``, ``/works?creator=``, ``/manifestations?isbn=`` or
+    ``/agents?name=`` (a value that looks like an ISBN goes to the ISBN look-up unless ``by`` says
+    otherwise)."""
     q = q.strip()
     if not q:
         return RedirectResponse("/", status_code=303)
-    if by not in ("title", "creator", "isbn"):
+    if by not in ("title", "creator", "isbn", "name"):
         by = "isbn" if _ISBN.match(q) else "title"
-    target = f"/manifestations?{urlencode({'isbn': q})}" if by == "isbn" else f"/works?{urlencode({by: q})}"
+    target = (f"/manifestations?{urlencode({'isbn': q})}" if by == "isbn" else
+              f"/agents?{urlencode({'name': q})}" if by == "name" else f"/works?{urlencode({by: q})}")
     return RedirectResponse(target, status_code=303)
 
 
