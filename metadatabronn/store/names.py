@@ -1,4 +1,5 @@
-"""The name index: every preferred and variant name of an agent, searched by word (``/agents``).
+"""The name index: every preferred and variant name of an agent, searched by word (``/agents``);
+the works and concepts of authority records have theirs here too (their kind says which).
 
 It lives in the catalogue file (:mod:`.catalogue`), beside the text index, as two tables:
 ``names`` (one row per name of an entity: its kind, whether it is the preferred name, and whether
