@@ -5,8 +5,8 @@ server and a store built by ingesting the Norwegian-style authority test set."""
 from __future__ import annotations
 
 import io
+import shutil
 import sqlite3
-from pathlib import Path
 
 import httpx
 import pymarc
@@ -25,7 +25,6 @@ from .test_web import free_port, server
 
 AUTHORITIES = ROOT / "tests" / "data" / "authorities" / "norwegian-style.xml"
 GOLDEN = ROOT / "tests" / "data" / "golden" / "golden.mrc"
-MB = T.MB
 OWL_SAMEAS = rdflib.URIRef("http://www.w3.org/2002/07/owl#sameAs")
 N_STRING = rdflib.URIRef("http://rdaregistry.info/Elements/n/P80068")
 
@@ -119,8 +118,6 @@ def test_ingest_indexes_the_preferred_and_variant_names_of_every_agent(store, po
 
 def test_reindex_makes_the_name_index_again(store, tmp_path):
     copy = tmp_path / "store"
-    import shutil
-
     shutil.copytree(store, copy)
     every = "SELECT entity, kind, name, preferred, core FROM names"
     with sqlite3.connect(copy / "catalogue.sqlite3") as conn:
@@ -198,7 +195,7 @@ def test_agents_as_html_for_a_browser(live):
 
 
 def _graph(live: str, iri: str, fmt: str, rdflib_format: str) -> rdflib.Graph:
-    r = get(iri.replace("http://127.0.0.1", "http://127.0.0.1"), params={"format": fmt})
+    r = get(iri, params={"format": fmt})
     assert r.status_code == 200, r.text
     return rdflib.Graph().parse(data=r.content, format=rdflib_format, publicID=live + "/")
 

@@ -5,7 +5,6 @@ harvests stay as they were."""
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pymarc
 import pytest
