@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from ..errors import ExportError
 from ..mapping import terms as T
 from ..store import names
 from ..store.feed import DCT_IS_REPLACED_BY
@@ -24,15 +25,14 @@ from .catalogue import labels as L
 from .catalogue.agent import identifier_html
 from .catalogue.errors import wants_html
 from .catalogue.layout import e, page
-from ..errors import ExportError
 from .entities import _STATES, TOMBSTONE, _format, _local, _parse_time, _send
 from .lookups import _LIMIT, _OFFSET, _within, searching
 from .negotiate import GRAPH_TYPES
 from .oai_authority import marc_record
 from .recordgraphs import _render_record
 from .records import iso2709, marcxml
-from .sparql import is_iri
 from .problems import Problem
+from .sparql import is_iri
 
 router = APIRouter()
 KINDS = ("person", "corporate", "family")
