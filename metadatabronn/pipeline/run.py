@@ -55,7 +55,8 @@ class Summary:
     headings_linked_by_variant: int = 0  # of them, by a variant access point of the authority
     # The first headings linked by a variant (for a person to check): record, folded heading, entity
     variant_matches: list = field(default_factory=list)
-    entities_merged_into_authorities: int = 0  # made by headings before their authority came (pipeline.linking)
+    entities_merged_into_authorities: int = 0
+    linking_seconds: float = 0.0  # merging those (in ``seconds``; after compaction, when there is one)  # made by headings before their authority came (pipeline.linking)
     works: int = 0
     expressions: int = 0
     manifestations: int = 0
@@ -293,11 +294,6 @@ def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None]
             if progress is not None:
                 progress(1)
         loader.close()
-        if loader.declared:  # authorities loaded: what headings made before them joins them
-            absorbed = linking.absorb(store, loader.declared)
-            summary.entities_merged_into_authorities = len(absorbed.merged)
-            summary.variant_matches += [{"entity": into, "heading": key.split("|", 3)[-1], "merged": old}
-                                        for old, into, key in absorbed.merged if key in absorbed.variant_keys]
         _count_entities(loader.totals, summary)
         summary.seconds = round(time.perf_counter() - started, 3)
         if should_compact(settings.compact, summary):
@@ -305,6 +301,16 @@ def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None]
             t = time.perf_counter()
             store.compact()
             summary.compact_seconds = round(time.perf_counter() - t, 3)
+        if loader.declared:  # authorities loaded: what headings made before them joins them
+            # (after compaction: each merge reads where the merged entity is named, and reads in a
+            # store as a bulk load left it are several times slower)
+            t = time.perf_counter()
+            absorbed = linking.absorb(store, loader.declared)
+            summary.entities_merged_into_authorities = len(absorbed.merged)
+            summary.variant_matches += [{"entity": into, "heading": key.split("|", 3)[-1], "merged": old}
+                                        for old, into, key in absorbed.merged if key in absorbed.variant_keys]
+            summary.linking_seconds = round(time.perf_counter() - t, 3)
+            summary.seconds = round(summary.seconds + summary.linking_seconds, 3)
     except BaseException:
         if loader is not None:
             loader.close()

@@ -160,6 +160,7 @@ def _write(store: Store, pending) -> list[MergeResult]:
     seq = store.next_sequence()
     text = []
     forget: list[str] = []
+    plain: list[str] = []
     results = []
     for merged, into, kind, graphs, cores in pending:
         # An organisation's statements naming the merged entity now name the survivor: the entity
@@ -167,7 +168,10 @@ def _write(store: Store, pending) -> list[MergeResult]:
         written = sorted({q.subject.value for g in graphs if g.startswith(f"{store.base}/edit/")
                           for q in store._store.quads_for_pattern(None, ox.NamedNode(MB_STATED_IN), ox.NamedNode(g),
                                                                   ox.DefaultGraph())} - {into, merged, *cores})
-        forget += [merged, into, *graphs, *cores, *written]
+        # What names the merged entity is known (its graphs, its cores); the survivor's records
+        # did not change, only its own copy did.
+        plain += [merged, into, *graphs]
+        forget += [*cores, *written]
         # The survivor's own values did not change, so it is not logged as edited (MARC out would
         # then give its records a uniform title they never had); the records that moved to it are.
         moved = sorted(manifestation_of_graph(store.base, g) for g in graphs if g.startswith(f"{store.base}/record/"))
@@ -176,7 +180,7 @@ def _write(store: Store, pending) -> list[MergeResult]:
         text += [store.change_quads(seq + 2 + i, "update", iri, when) for i, iri in enumerate(updated)]
         seq += 2 + len(updated)
         results.append(MergeResult(merged, into, kind, len([g for g in graphs if "/record/" in g])))
-    store.forget_copies(forget)
+    store.forget_copies(forget, only=plain)
     store._store.load("".join(text).encode("utf-8"), format=ox.RdfFormat.N_QUADS)
     store._store.update(store._sequence_update(seq - 1))
     return results

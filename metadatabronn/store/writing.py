@@ -77,13 +77,14 @@ class Writing:
         text = f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?s ?p {node} }} }}" + (f" LIMIT {limit}" if limit else "")
         return [row["g"].value for row in self._store.query(text)]
 
-    def forget_copies(self, named: Iterable[str], *, everything: bool = False) -> None:
+    def forget_copies(self, named: Iterable[str], *, everything: bool = False, only: Iterable[str] = ()) -> None:
         """After an edit: the copies (:mod:`.copies`) of the IRIs it names and of the record
         graphs naming them go, or all of them after a drop of whole graphs. What an edit changes
-        without naming it is as unknown to the copies as to the change log."""
+        without naming it is as unknown to the copies as to the change log. The copies of
+        ``only`` go too, without looking for what names them (the caller knows it)."""
         if self.catalogue is None:
             return
-        stale: set[str] = set()
+        stale: set[str] = set(only)
         for value in () if everything else named:
             stale.add(value)
             for g in self.graphs_naming_any(value, self.FORGET_LIMIT + 1):
