@@ -210,3 +210,35 @@ def test_a_630_linked_by_its_dollar_9_names_the_uniform_titles_work(tmp_path, au
     (record,) = pymarc.MARCReader(out.getvalue(), to_unicode=True, force_utf8=True)
     assert [(s.code, s.value) for s in record["630"].subfields] == [
         ("a", "LaTeX (Computer file)"), ("9", "99"), ("0", "(XX-TEST)99")]
+
+
+def test_two_authority_records_of_one_work_keep_their_rows_through_a_reindex(tmp_path):
+    # Koha's file gives some uniform titles twice: two records, one work. Each keeps its own row
+    # (its OAI-PMH record), also when the index is rebuilt from the change log.
+    path = tmp_path / "auth.xml"
+    writer = pymarc.XMLWriter(path.open("wb"))
+    for number in ("1524", "111"):
+        r = pymarc.Record(leader="00000nz  a2200000o  4500", force_utf8=True)
+        r.add_field(pymarc.Field(tag="001", data=number), pymarc.Field(tag="003", data="XX-TEST"),
+                    pymarc.Field(tag="130", indicators=[" ", " "],
+                                 subfields=[pymarc.Subfield("a", "Oxford world's classics (Oxford University Press)")]))
+        writer.write(r)
+    writer.close()
+    store_path = tmp_path / "s"
+    _load(store_path, path)
+
+    def rows():
+        import sqlite3
+
+        with sqlite3.connect(store_path / "catalogue.sqlite3") as conn:
+            return sorted(conn.execute("SELECT * FROM records"))
+
+    live = rows()
+    assert [r[0] for r in live] == ["authority-XX-TEST-111", "authority-XX-TEST-1524"]
+    assert live[0][2] == live[1][2]  # one work
+    store = Store(store_path, BASE)
+    try:
+        store.reindex()
+    finally:
+        store.close()
+    assert rows() == live

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Iterable
 import pyoxigraph as ox
 
 from ..mapping import terms as T
-from ..rdf import AS, DCT_SOURCE, MB_DESCRIBES, PROV_GENERATED
+from ..rdf import MB_SOURCE_RECORD, AS, DCT_SOURCE, MB_DESCRIBES, PROV_GENERATED
 from ..rdf_authority import authority_record_id
 from . import catalogue as _catalogue, copies, feed
 from .catalogue import CHUNK, TITLES, Catalogue, Row, creators_of, make_text, set_name, stamp, titles_of
@@ -112,13 +112,23 @@ def _is_authority_graph(store: Store, graph: str) -> bool:
     return graph.startswith(f"{store.base}/authority/")
 
 
-def _authority_graph_of(store: Store, entity: str) -> str | None:
-    """The graph of the authority record describing an entity, if one does (a look-up in the
-    object index)."""
-    found = [q.graph_name.value for q in store._store.quads_for_pattern(None, ox.NamedNode(MB_DESCRIBES),
-                                                                          ox.NamedNode(entity), None)
-             if q.graph_name == q.subject and _is_authority_graph(store, q.graph_name.value)]
-    return min(found) if found else None
+def _authority_graphs_of(store: Store, entity: str) -> list[str]:
+    """The graphs of the authority records describing an entity (a look-up in the object index).
+    Usually one; two records of one work (a uniform title given twice) describe one entity."""
+    return sorted(q.graph_name.value for q in store._store.quads_for_pattern(None, ox.NamedNode(MB_DESCRIBES),
+                                                                              ox.NamedNode(entity), None)
+                  if q.graph_name == q.subject and _is_authority_graph(store, q.graph_name.value))
+
+
+def _position(store: Store, graph: str) -> int:
+    """A record's number in the input it was loaded from (``mb:sourceRecord``)."""
+    g = ox.NamedNode(graph)
+    for q in store._store.quads_for_pattern(g, ox.NamedNode(MB_SOURCE_RECORD), None, g):
+        try:
+            return int(q.object.value)
+        except ValueError:
+            break
+    return 0
 
 
 def _later_than_load(store: Store, graph: str, when: str) -> bool:
@@ -190,12 +200,18 @@ def _apply(store: Store, cat: Catalogue, seqs: range, announced: int | None = No
             if graph is not None and _later_than_load(store, graph, when):  # an edit, not its load
                 changed[obj] = (seq, when)
             continue
-        authority = _authority_graph_of(store, obj)
-        if authority is not None and not _later_than_load(store, authority, when):
+        authorities = _authority_graphs_of(store, obj)
+        loads = [g for g in authorities if not _later_than_load(store, g, when)]
+        if len(loads) > 1:  # loaded in one run: each entry is one record's load, the first without a row
+            fresh = sorted((g for g in loads if authority_record_id(store.base, g) not in rows),
+                           key=lambda g: _position(store, g))  # entries come in the order of the input
+            loads = fresh[:1] or loads
+        if loads:
             # An authority record's load (its entry names its entity): its row, as a record's.
-            record_id = authority_record_id(store.base, authority)
-            rows[record_id] = Row(record_id, authority, obj, seq, stamp(when), False, None)
-            stale.update((obj, authority))
+            for authority in loads:
+                record_id = authority_record_id(store.base, authority)
+                rows[record_id] = Row(record_id, authority, obj, seq, stamp(when), False, None)
+                stale.update((obj, authority))
             if announce:
                 activities.append((seq, "Update", obj, feed.class_of(store, obj), when, None))
             continue
@@ -215,7 +231,7 @@ def _apply(store: Store, cat: Catalogue, seqs: range, announced: int | None = No
             # No row yet: the record's own entry comes later in the log, and sets it.
             if row is not None and not row.deleted:
                 row.seq, row.datestamp = seq, max(row.datestamp, moment)
-        if authority is not None:  # its authority record goes out changed too (an ISNI added, say)
+        for authority in authorities:  # its authority record goes out changed too (an ISNI added, say)
             stale.add(authority)
             row = current(authority_record_id(store.base, authority))
             if row is not None and not row.deleted:
