@@ -148,7 +148,11 @@ def test_marc_out_gives_a_linked_heading_its_authority_identifiers(tmp_path, bib
 
 def test_link_report_explains_what_is_not_linked(tmp_path, bibs):
     store_path = tmp_path / "s"
-    _load(store_path, AUTHORITIES, bibs)
+    near = tmp_path / "near.xml"
+    writer = pymarc.XMLWriter(near.open("wb"))
+    writer.write(_bib("b9", [("a", "Solberg, Åse.")], title="Nær"))  # no dates: no access point of the authority
+    writer.close()
+    _load(store_path, AUTHORITIES, bibs, near)
     store = Store(store_path, BASE, read_only=True)
     try:
         entries = report(store)
@@ -158,7 +162,10 @@ def test_link_report_explains_what_is_not_linked(tmp_path, bibs):
     assert "Nobody, Known, 1900-" in names or any(n.startswith("Nobody, Known") for n in names)
     entry = next(e for e in entries if e.name.startswith("Nobody"))
     assert entry.records == 1 and "access point" in entry.reason
-    assert not any(e.name.startswith("Solberg") for e in entries)
+    assert not entry.candidates and "no authority has a name like it" in entry.reason
+    (solberg,) = [e for e in entries if e.name.startswith("Solberg")]
+    assert solberg.records == 1
+    assert [name for _, name, _ in solberg.candidates][:1] == ["Solberg, Åse Kari 1921-1998"]
 
 
 def test_the_iri_a_key_is_minted_under_is_the_one_headings_get():

@@ -113,7 +113,18 @@ def report(store: Store, limit: int | None = None, candidates: int = 3) -> list[
     """The headings no authority record covers, by how many records name them, each with the
     reason and the nearest authorities by name (the name index: preferred and variant names)."""
     from ..store import links, names
+    from ..store.catalogue import Catalogue
 
+    # A store opened read-only has no index of its own: the report reads it beside it.
+    index = store.catalogue or Catalogue(store.path, read_only=True)
+    try:
+        return _report(store, index, limit, candidates, links, names)
+    finally:
+        if index is not store.catalogue:
+            index.close()
+
+
+def _report(store: Store, index, limit, candidates, links, names) -> list[Entry]:
     out = []
     for u in links.unlinked(store, limit):
         if u.identifiers:
@@ -123,12 +134,26 @@ def report(store: Store, limit: int | None = None, candidates: int = 3) -> list[
             reason = ("no authority record has this access point, as its authorised or a variant form "
                       "(nor the local number of the heading's $9, where it has one)")
         near = []
-        for hit in names.search(store, u.name, limit=candidates * 4, kind=u.kind) if u.name else []:
+        for hit in _nearest(names, index, u.name, u.kind, candidates * 4):
             if hit.entity != u.entity and links.is_authority(store, hit.entity):
                 near.append((hit.entity, hit.name, hit.matched))
                 if len(near) >= candidates:
                     break
         if not near:
             reason += "; no authority has a name like it"
+        elif any(names.fold(n) == names.fold(u.name) for _, n, _ in near):
+            reason += ("; an authority has this very name, under another thesaurus or kind: see the heading's "
+                       "second indicator or $2, or its tag")
         out.append(Entry(u.entity, u.kind, u.name, u.records, u.identifiers, reason, near))
     return out
+
+
+def _nearest(names, index, name: str, kind: str, limit: int):
+    """Names like this one: every word of it, else its first word (a surname, a topic's head)."""
+    if not name:
+        return []
+    hits = names.search(index, name, limit=limit, kind=kind)
+    if not hits:
+        first = name.replace(",", " ").replace("--", " ").split()
+        hits = names.search(index, first[0], limit=limit, kind=kind) if first else []
+    return hits
