@@ -3,8 +3,8 @@
 A mirror holds the well's quads less the well's own bookkeeping (:func:`comparable` says which):
 a dump loads it whole, and each document the change feed leads to replaces what the mirror holds
 of one entity (a manifestation's record graph, or another entity's default-graph statements with
-the writer graphs its core links: those the mirror's copy of the core linked are dropped, those
-the document's core links are loaded).
+the writer graphs its core links and the authority record graphs that describe it: those the
+mirror's copy linked or had describe it are dropped, those the document carries are loaded).
 Replacing is idempotent, so a run cut short between a write and the saving of its position
 repeats that write harmlessly; and each entity is written whole in one transaction, so a reader
 of the mirror never sees one half replaced.
@@ -28,7 +28,9 @@ from typing import Iterable
 import pyoxigraph as ox
 
 from ..errors import MirrorError
-from .documents import Document, linked_graphs
+from ..rdf import MB_DESCRIBES
+from .authorities import review_graph
+from .documents import Document, described_by, linked_graphs
 from .editing import MB_STATED_IN
 from .layout import MB_BASE_IRI, STORE_GRAPH, changes_graph, pending_graph
 
@@ -90,10 +92,10 @@ class MirrorStore:
         for doc in documents:
             quads = self._parse(doc)
             written += len(quads)
-            # The writer graphs it carries, whole: what the mirror holds of them goes first, even
-            # if another entity linked them until now (a merge moves them to the survivor).
-            core = ox.NamedNode(doc.iri)
-            carried = linked_graphs(q for q in quads if q.subject == core) if doc.graph is None else []
+            # The writer and authority graphs it carries, whole: what the mirror holds of them goes
+            # first, even if another entity had them until now (a merge moves them to the survivor,
+            # an authority record loaded again may describe another work).
+            carried = self._carried(doc, quads)
             if not self._holds(doc) and not any(self._store.contains_named_graph(ox.NamedNode(g)) for g in carried):
                 fresh.extend(quads)
                 continue
@@ -121,6 +123,15 @@ class MirrorStore:
             raise MirrorError(f"cannot write to the mirror at {self.path}: {exc}") from exc
         return written
 
+    @staticmethod
+    def _carried(doc: Document, quads: list[ox.Quad]) -> list[str]:
+        """The named graphs an entity's document carries besides its default-graph statements:
+        the writer graphs its core links, and the graphs that describe it (authority records)."""
+        if doc.graph is not None:
+            return []
+        core = ox.NamedNode(doc.iri)
+        return sorted({*linked_graphs(q for q in quads if q.subject == core), *described_by(quads, doc.iri)})
+
     def _holds(self, doc: Document) -> bool:
         """Whether the mirror holds anything of this document's entity."""
         if doc.graph is not None:
@@ -134,9 +145,11 @@ class MirrorStore:
         links too: that one was written later and carries the graph (a merge's survivor, written
         before the merged entity in a run whose documents are newer than its activities)."""
         node, stated = ox.NamedNode(iri), ox.NamedNode(MB_STATED_IN)
-        return [g for g in linked_graphs(self._store.quads_for_pattern(node, stated, None, ox.DefaultGraph()))
-                if all(q.subject == node for q in self._store.quads_for_pattern(None, stated, ox.NamedNode(g),
-                                                                                ox.DefaultGraph()))]
+        linked = [g for g in linked_graphs(self._store.quads_for_pattern(node, stated, None, ox.DefaultGraph()))
+                  if all(q.subject == node for q in self._store.quads_for_pattern(None, stated, ox.NamedNode(g),
+                                                                                  ox.DefaultGraph()))]
+        # A graph describes one entity: one the mirror's copy has describe this one goes with it.
+        return linked + described_by(self._store.quads_for_pattern(None, ox.NamedNode(MB_DESCRIBES), node, None), iri)
 
     @staticmethod
     def _parse(doc: Document) -> list[ox.Quad]:
@@ -151,9 +164,8 @@ class MirrorStore:
         core = ox.NamedNode(doc.iri)
         if doc.graph is not None:
             wanted = {ox.NamedNode(doc.graph)}
-        else:  # the core, and the writer graphs the core itself links
-            wanted = {ox.DefaultGraph(), *(ox.NamedNode(g) for g in
-                                           linked_graphs(q for q in quads if q.subject == core))}
+        else:  # the core, the writer graphs the core itself links, the graphs that describe it
+            wanted = {ox.DefaultGraph(), *(ox.NamedNode(g) for g in MirrorStore._carried(doc, quads))}
         for q in quads:
             if q.graph_name not in wanted:  # a document speaks of its own graphs only
                 raise MirrorError(f"the document of {doc.iri} holds a statement outside its graphs: {q}")
@@ -175,8 +187,9 @@ class MirrorStore:
 
 def comparable(source: "str | os.PathLike | ox.Store | MirrorStore", base: str | None = None) -> set[str]:
     """The statements a mirror of ``source`` must hold, as N-Quads lines: every quad of it less
-    the change log (``{base}/graph/changes``), the pending list (``{base}/graph/pending``) and
-    the store's statements about itself (graph ``mb:store``). ``source`` is a store's directory
+    the change log (``{base}/graph/changes``), the pending list (``{base}/graph/pending``), the
+    store's statements about itself (graph ``mb:store``) and the ISNI review list (the flow's
+    bookkeeping, which dumps leave out and no activity announces). ``source`` is a store's directory
     (opened read-only), an open pyoxigraph store or a mirror; ``base`` defaults to the base the
     store records (a mirror records none, and holds none of these graphs)."""
     if isinstance(source, MirrorStore):
@@ -190,7 +203,8 @@ def comparable(source: "str | os.PathLike | ox.Store | MirrorStore", base: str |
         base = next((q.object.value for q in store.quads_for_pattern(g, ox.NamedNode(MB_BASE_IRI), None, g)), None)
     left_out = {ox.NamedNode(STORE_GRAPH)}
     if base is not None:
-        left_out |= {ox.NamedNode(changes_graph(base)), ox.NamedNode(pending_graph(base))}
+        left_out |= {ox.NamedNode(changes_graph(base)), ox.NamedNode(pending_graph(base)),
+                     ox.NamedNode(review_graph(base))}
     return {str(q) for q in store if q.graph_name not in left_out}
 
 
