@@ -29,7 +29,7 @@ import pyoxigraph as ox
 
 from ..errors import MergeRefused
 from ..mapping.terms import MB, OWL_SAMEAS
-from ..rdf import MB_KEY
+from ..rdf import MB_DESCRIBES, MB_KEY
 from .feed import DCT_IS_REPLACED_BY, KIND_OF_CLASS, class_of, manifestation_of_graph, replacement
 from .editing import MB_STATED_IN
 from .layout import STORE_GRAPH
@@ -168,6 +168,11 @@ def _write(store: Store, pending) -> list[MergeResult]:
         written = sorted({q.subject.value for g in graphs if g.startswith(f"{store.base}/edit/")
                           for q in store._store.quads_for_pattern(None, ox.NamedNode(MB_STATED_IN), ox.NamedNode(g),
                                                                   ox.DefaultGraph())} - {into, merged, *cores})
+        # So did an authority record whose graph named it (a 5XX): its document is its entity's
+        # (the graph's copy goes with ``graphs``; the entity's own core did not change).
+        described = sorted({q.object.value for g in graphs if g.startswith(f"{store.base}/authority/")
+                           for q in store._store.quads_for_pattern(ox.NamedNode(g), ox.NamedNode(MB_DESCRIBES), None,
+                                                                   ox.NamedNode(g))} - {into, merged, *cores, *written})
         # What names the merged entity is known (its graphs, its cores); the survivor's records
         # did not change, only its own copy did.
         plain += [merged, into, *graphs]
@@ -176,7 +181,7 @@ def _write(store: Store, pending) -> list[MergeResult]:
         # then give its records a uniform title they never had); the records that moved to it are.
         moved = sorted(manifestation_of_graph(store.base, g) for g in graphs if g.startswith(f"{store.base}/record/"))
         text.append(store.change_quads(seq, "deprecate", merged, when) + store.change_quads(seq + 1, "absorb", into, when))
-        updated = [*cores, *written, *moved]
+        updated = [*cores, *written, *described, *moved]
         text += [store.change_quads(seq + 2 + i, "update", iri, when) for i, iri in enumerate(updated)]
         seq += 2 + len(updated)
         results.append(MergeResult(merged, into, kind, len([g for g in graphs if "/record/" in g])))
