@@ -19,6 +19,7 @@ cataloguer merges it (``run.ingest`` converts such a record again without the ta
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Iterable
@@ -45,6 +46,8 @@ _WORDINGS = (b"translation of", b"original", b"oversettelse", b"ttning av", b"pe
 def may_name_original(chunk: Chunk) -> bool:
     """False only for a record that certainly names no original (checked on its bytes)."""
     data = chunk.data
+    if _kind_on_bytes(chunk) not in _MAY_BE_BIBLIOGRAPHIC:
+        return False  # an authority record (a register holds thousands) is not parsed at all
     if chunk.format is Format.ISO2709:
         try:
             base = int(data[12:17])
@@ -57,6 +60,90 @@ def may_name_original(chunk: Chunk) -> bool:
         return True
     lowered = data.lower()
     return any(w in lowered for w in _WORDINGS)
+
+
+# A blank Leader/06 with a 245 is a bibliographic record (marc.record_kind): parsed to find out.
+_MAY_BE_BIBLIOGRAPHIC = (RecordKind.BIBLIOGRAPHIC, RecordKind.UNKNOWN)
+_XML_LEADER = b"<leader>"
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def _kind_on_bytes(chunk: Chunk) -> RecordKind:
+    """The kind of record a chunk's Leader/06 says, read off its bytes where they say it plainly
+    (ISO 2709: the leader's own bytes; MARCXML: the one ``<leader>`` of the reader's document,
+    24 ASCII characters without a reference); else UNKNOWN (the record is parsed to find out)."""
+    data = chunk.data
+    if chunk.format is Format.ISO2709:
+        leader = data[:24]
+    elif chunk.format is Format.MARCXML:
+        start = data.find(_XML_LEADER)
+        if start < 0 or data.find(b"<leader", start + 1) >= 0:
+            return RecordKind.UNKNOWN
+        start += len(_XML_LEADER)
+        leader = data[start:start + 24]
+        if data[start + 24:start + 33] != b"</leader>" or b"&" in leader:
+            return RecordKind.UNKNOWN
+    else:
+        return RecordKind.UNKNOWN
+    if len(leader) != 24 or not leader.isascii():
+        return RecordKind.UNKNOWN
+    return record_kind(leader.decode("ascii"))
+
+
+# A MARCXML leader as a plain element: 24 characters, no reference, no markup.
+_XML_LEADER_ELEMENT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?leader>([^<&]{24})</(?:[A-Za-z_][\w.-]*:)?leader>")
+# Every tag of an element named leader, whatever its prefix (text and attributes hold no "<").
+_XML_LEADER_TAG = re.compile(rb"</?(?:[^\s<>/:=\"']+:)?leader(?=[\s/>])")
+_MAX_CARRY = 1 << 23
+_XML_UNREAD = (b"<!DOCTYPE", b"<!ENTITY", b"<![CDATA[")  # what the plain reading below cannot follow
+
+
+def _records_of_other_kinds(path) -> int:
+    """How many records a MARCXML file holds when every one of them is certainly not
+    bibliographic (an authority file: its records are not even cut into chunks), else 0.
+
+    Read as bytes, in blocks cut before a tag: every tag of an element named ``leader`` in the
+    file must belong to a plain leader element (an opening and a closing tag about 24 plain
+    characters), and each must say another kind of record. Anything else (a compressed file,
+    another encoding, a DTD, CDATA, a leader with attributes or a reference) answers 0, and the
+    records are read one by one."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+            start = head[3:] if head.startswith(_UTF8_BOM) else head
+            if not start.lstrip().startswith(b"<"):
+                return 0
+            count = 0
+            carry = b""
+            block = head
+            while block:
+                buf = carry + block
+                block = f.read(1 << 22)
+                # Cut before the last opening tag: a leader element (no "<" inside) is never split.
+                cut = len(buf) if not block else _last_opening_tag(buf)
+                part, carry = buf[:cut], buf[cut:]
+                if len(carry) > _MAX_CARRY:
+                    return 0  # not markup as records are
+                if any(marker in part for marker in _XML_UNREAD):
+                    return 0
+                leaders = _XML_LEADER_ELEMENT.findall(part)
+                if 2 * len(leaders) != len(_XML_LEADER_TAG.findall(part)):
+                    return 0
+                for leader in leaders:
+                    if not leader.isascii() or record_kind(leader.decode("ascii")) in _MAY_BE_BIBLIOGRAPHIC:
+                        return 0
+                count += len(leaders)
+            return 0 if carry.strip() else count
+    except OSError:
+        return 0  # the run says why
+
+
+def _last_opening_tag(buf: bytes) -> int:
+    at = len(buf)
+    while True:
+        at = buf.rfind(b"<", 0, at)
+        if at <= 0 or buf[at + 1:at + 2] != b"/":
+            return max(at, 0)
 
 
 @dataclass(frozen=True)
@@ -123,6 +210,10 @@ def scan(paths: Iterable[str]) -> Table:
     table = Table()
     found: dict[str, list[Target]] = {}
     for path in paths:
+        others = _records_of_other_kinds(path)
+        if others:
+            table.records += others
+            continue
         try:
             for chunk in iter_chunks(path):
                 table.records += 1

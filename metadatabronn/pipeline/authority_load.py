@@ -16,14 +16,62 @@ from ..rdf_authority import authority_record_id, authority_tombstone
 from ..store import catalogue, feed
 from ..store.layout import COUNTED
 
+_KEYED = ("work|", "expression|")  # keys the store keeps in entity cores (mb:key): looked up there
+
 if TYPE_CHECKING:
     from .loader import _Batch
     from .run import Summary
     from .worker import Outcome
 
 
+# What the authority path remembers of the load to answer its look-ups without the store (below),
+# up to this many records; past it, the store answers them, as for any other load.
+KNOWN_RECORDS = 400_000
+
+
+class _Known:
+    """What the store holds that the authority path can know without reading it.
+
+    ``links``: every link and variant key of the store, when it held none before this load's
+    first authority (only authorities declare them, and this load's all pass through
+    ``declare_links``): a key that none of them declared is linked to nothing, which saves two
+    index reads an entity. ``graphs`` and ``cores``: when the store was empty at the start (the
+    register's first load), every record graph and core it holds came from here, so long as
+    every record this load wrote is an authority (``written`` keeps count): which graph holds
+    which digest, and which entities are minted, without a read each."""
+
+    __slots__ = ("links", "seen", "graphs", "cores", "written")
+
+    def __init__(self, links: bool, fresh: bool):
+        self.links: set[str] | None = set() if links else None
+        self.seen = 0  # entries of Loader.declared already in ``links``
+        self.graphs: dict[str, str] | None = {} if fresh else None
+        self.cores: set[str] | None = set() if fresh else None
+        self.written = 0  # change-log entries (records) this path added
+
+
 class AuthorityLoading:
     """Methods of the loader for authority records; they use its state and look-ups."""
+
+    _known: _Known | None = None
+
+    def _knowing(self) -> _Known:
+        known = self._known
+        if known is None:
+            # Before the load's first authority: nothing of it has declared a key yet.
+            known = self._known = _Known(links=not self.store.has_authorities(), fresh=self.seq == 1)
+        if known.graphs is not None and (known.written != self.seq - 1 or known.written >= KNOWN_RECORDS):
+            known.graphs = known.cores = None  # another kind of record came, or too many to hold
+        if known.links is not None:
+            declared = self.declared
+            if len(declared) > known.seen:
+                for _, keys, variants in declared[known.seen:]:
+                    known.links.update(keys)
+                    known.links.update(variants)
+                known.seen = len(declared)
+                if len(known.links) >= 8 * KNOWN_RECORDS:
+                    known.links = None
+        return known
 
     def _add_authority(self, o: Outcome, summary: Summary) -> None:
         """An authority record: its graph (or tombstone), the cores of its entities that are new,
@@ -33,7 +81,8 @@ class AuthorityLoading:
         if o.graph in self.batch.digests:
             self.flush()
         batch = self.batch
-        old = self._digest_of_graph(o.graph)
+        known = self._knowing()
+        old = known.graphs.get(o.graph) if known.graphs is not None else self._digest_of_graph(o.graph)
         if old == o.digest:
             summary.records_unchanged += 1
             return
@@ -52,7 +101,7 @@ class AuthorityLoading:
         else:
             names = list(o.names)
             for k, iri, core in o.cores:
-                target = self._core_target(batch, k, iri, core)
+                target = self._core_target(batch, k, iri, core, known)
                 if target != iri:
                     text = text.replace(f"<{iri}>".encode(), f"<{target}>".encode())
                     names = [(target if n[0] == iri else n[0], *n[1:]) for n in names]
@@ -85,15 +134,29 @@ class AuthorityLoading:
         batch.digests[o.graph] = o.digest
         batch.added.add(o.digest)
         batch.superseded.discard(o.digest)
+        known.written += 1
+        if known.graphs is not None:
+            known.graphs[o.graph] = o.digest
 
-    def _core_target(self, batch: _Batch, k: str, iri: str, core: bytes) -> str:
+    def _core_target(self, batch: _Batch, k: str, iri: str, core: bytes, known: _Known) -> str:
         """The IRI an entity of an authority record is written under: the one the store gives
         its key, a merged entity's survivor, or its own; its core is written when it is new."""
-        known = self._key_iri(k)
-        if known is not None:
-            return known
-        if self._is_minted(iri):
+        if k.startswith(_KEYED):
+            # A fresh store keeps a work's key only in the core minted from it, under that IRI.
+            target = self._key_iri(k) if known.cores is None else None
+        elif known.links is not None and k not in known.links:
+            target = None  # no authority declared the key: it is its entity's own
+        else:
+            target = self._key_iri(k)
+        if target is not None:
+            return target
+        if known.cores is not None:  # (nothing is merged in a fresh store)
+            if iri in known.cores:
+                return iri
+        elif self._is_minted(iri):
             return self._merged.get(iri, iri)
+        if known.cores is not None:
+            known.cores.add(iri)
         self._remember(iri)
         batch.cores.add(iri)
         batch.parts.append(core)
