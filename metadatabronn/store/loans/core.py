@@ -1,0 +1,211 @@
+"""``Loans``: the loan figures of one store, in ``<store>/loans.duckdb``.
+
+A delivery is staged (a file read by DuckDB's ``read_csv``, or rows written to a temporary CSV
+file and read the same way: one path, DuckDB's fast one, never row-by-row INSERTs), checked in
+SQL, and stored in one transaction that replaces every (system, period) it holds: a reader sees
+the old delivery or the new one, never half of either.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import duckdb
+
+from ...errors import DeliveryRejected, StoreError
+from .questions import Questions
+from .schema import COLUMNS, DDL, FILE, REQUIRED, LoanRow, RowProblem, checked_sql
+
+log = logging.getLogger(__name__)
+
+EDITION_COLUMNS = ("isbn", "manifestation", "expression", "work", "language", "original_language",
+                   "creators", "publisher", "prefix", "title", "year", "work_title")
+
+
+@dataclass
+class Delivered:
+    system: str
+    periods: list[str]
+    rows: int
+    loans: int
+    problems: list[RowProblem] = field(default_factory=list)  # rows left out of a partial delivery
+
+    def as_dict(self) -> dict:
+        return {"system": self.system, "periods": self.periods, "rows": self.rows, "loans": self.loans,
+                "problems": [p.as_dict() for p in self.problems]}
+
+
+def path_of(store_path: str | os.PathLike) -> Path:
+    return Path(store_path) / FILE
+
+
+class Loans(Questions):
+    """The loans file beside a store. ``read_only``: a server's view (DuckDB lets one process
+    write a file; readers in other processes open it read-only while no writer holds it)."""
+
+    def __init__(self, store_path: str | os.PathLike, read_only: bool = False):
+        self.path = path_of(store_path)
+        self.read_only = read_only
+        self._lock = threading.RLock()  # one connection; DuckDB's is not for concurrent use
+        try:
+            if read_only and not self.path.exists():
+                if not Path(store_path).is_dir():
+                    raise StoreError(f"no store at {store_path}")
+                duckdb.connect(str(self.path)).execute(DDL).close()
+            self.con = duckdb.connect(str(self.path), read_only=read_only)
+            if not read_only:
+                self.con.execute(DDL)
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot open the loan statistics {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        with self._lock:
+            self.con.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # meta ----------------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self.con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+
+    # deliveries ----------------------------------------------------------------------------
+    def replace(self, system: str, rows: Iterable[LoanRow | dict], *, partial: bool = False) -> Delivered:
+        """Store a delivery given as rows (``LoanRow`` or dicts keyed by the column names)."""
+        with tempfile.TemporaryDirectory(prefix="loans-") as tmp:
+            staged = Path(tmp) / "rows.csv"
+            with open(staged, "w", newline="", encoding="utf-8") as fh:
+                out = csv.writer(fh)
+                out.writerow(COLUMNS)
+                for row in rows:
+                    if isinstance(row, LoanRow):
+                        out.writerow(row.values())
+                    else:
+                        out.writerow(["" if row.get(c) is None else row.get(c) for c in COLUMNS])
+            return self.replace_file(system, staged, partial=partial)
+
+    def replace_file(self, system: str, path: str | os.PathLike, *, partial: bool = False) -> Delivered:
+        """Store a delivery from a CSV file (a header row of column names; delimiter sniffed)."""
+        if self.read_only:
+            raise StoreError("the loan statistics are open read-only")
+        if not system or not system.strip():
+            raise DeliveryRejected(system or "", [RowProblem(0, "no delivering system named")])
+        system = system.strip()
+        with self._lock:
+            try:
+                self._stage(Path(path), system)
+                return self._store(system, partial)
+            finally:
+                self.con.execute("DROP TABLE IF EXISTS staged; DROP TABLE IF EXISTS checked")
+
+    def _stage(self, path: Path, system: str) -> None:
+        con = self.con
+        try:
+            con.execute("CREATE OR REPLACE TEMP TABLE raw AS SELECT * FROM read_csv(?, header = true, "
+                        "all_varchar = true, auto_detect = true)", [str(path)])
+        except duckdb.Error as exc:
+            raise DeliveryRejected(system, [RowProblem(0, f"not a readable CSV delivery: {exc}")]) from exc
+        names = {n.strip().lower(): n for (n,) in con.execute(
+            "SELECT column_name FROM (DESCRIBE raw)").fetchall()}
+        missing = [c for c in REQUIRED if c not in names]
+        if missing:
+            con.execute("DROP TABLE raw")
+            raise DeliveryRejected(system, [RowProblem(0, f"the header has no column {', '.join(missing)}")])
+        picks = ", ".join((f'"{names[c]}"' if c in names else "NULL::VARCHAR") + f" AS {c}" for c in COLUMNS)
+        # rowid follows insertion order: the row's number in the delivery
+        con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS SELECT {picks} FROM raw ORDER BY rowid; DROP TABLE raw")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE checked AS {checked_sql('staged')}", {"system": system})
+
+    def _store(self, system: str, partial: bool) -> Delivered:
+        con = self.con
+        problems = [RowProblem(int(n), "; ".join(p)) for n, p in con.execute(
+            "SELECT n, problems FROM checked WHERE len(problems) > 0 ORDER BY n").fetchall()]
+        if problems and not partial:
+            raise DeliveryRejected(system, problems)
+        cols = ", ".join(COLUMNS)
+        con.execute("BEGIN")
+        try:
+            periods = [p for (p,) in con.execute(
+                "SELECT DISTINCT period FROM checked WHERE len(problems) = 0 ORDER BY period").fetchall()]
+            con.execute("DELETE FROM loans WHERE system = ? AND period IN (SELECT DISTINCT period FROM checked "
+                        "WHERE len(problems) = 0)", [system])
+            con.execute(f"INSERT INTO loans ({cols}) SELECT {cols} FROM checked WHERE len(problems) = 0 ORDER BY isbn")
+            con.execute("INSERT OR REPLACE INTO deliveries SELECT system, period, count(*), sum(loans), now() "
+                        "FROM checked WHERE len(problems) = 0 GROUP BY system, period")
+            rows, total = con.execute("SELECT count(*), coalesce(sum(loans), 0) FROM checked "
+                                      "WHERE len(problems) = 0").fetchone()
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        log.info("loans from %s: %d rows, %d loans, periods %s, %d rows refused", system, rows, total,
+                 periods, len(problems))
+        return Delivered(system, periods, int(rows), int(total), problems)
+
+    # the edition map -------------------------------------------------------------------------
+    def put_editions(self, manifestations: Iterable[str], rows: Iterable[tuple], meta: dict[str, str]) -> int:
+        """Replace what the map says of ``manifestations`` by ``rows`` (EDITION_COLUMNS; creators a
+        list), and note ``meta`` (the synced position), in one transaction."""
+        with self._lock, tempfile.TemporaryDirectory(prefix="editions-") as tmp:
+            con = self.con
+            gone = Path(tmp) / "gone.csv"
+            with open(gone, "w", newline="", encoding="utf-8") as fh:
+                out = csv.writer(fh)
+                out.writerow(["manifestation"])
+                out.writerows([m] for m in manifestations)
+            new = Path(tmp) / "new.csv"
+            count = 0
+            with open(new, "w", newline="", encoding="utf-8") as fh:
+                out = csv.writer(fh)
+                out.writerow(EDITION_COLUMNS)
+                for row in rows:
+                    row = list(row)
+                    row[6] = "\t".join(row[6] or ())
+                    out.writerow(row)
+                    count += 1
+            types = {c: "VARCHAR" for c in EDITION_COLUMNS}
+            types.update(isbn="BIGINT", year="INTEGER")
+            con.execute("BEGIN")
+            try:
+                con.execute("DELETE FROM editions WHERE manifestation IN (SELECT manifestation FROM "
+                            "read_csv(?, header = true, columns = {'manifestation': 'VARCHAR'}))", [str(gone)])
+                if count:
+                    cols = ", ".join(c if c != "creators" else
+                                     "CASE WHEN creators IS NULL OR creators = '' THEN []::VARCHAR[] "
+                                     "ELSE string_split(creators, chr(9)) END" for c in EDITION_COLUMNS)
+                    con.execute(f"INSERT INTO editions SELECT {cols} FROM read_csv(?, header = true, "
+                                f"columns = {types!r}, quote = '\"', escape = '\"', delim = ',')", [str(new)])
+                for key, value in meta.items():
+                    self._set_meta(key, value)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        return count
+
+    def editions_of(self, column: str, values: list[str]) -> list[str]:
+        """The manifestations the map names with ``column`` (work or expression) among ``values``."""
+        assert column in ("work", "expression")
+        with self._lock:
+            return [m for (m,) in self.con.execute(
+                f"SELECT DISTINCT manifestation FROM editions WHERE {column} IN (SELECT unnest(?))",
+                [values]).fetchall()]
+
+    def clear_editions(self) -> None:
+        with self._lock:
+            self.con.execute("DELETE FROM editions; DELETE FROM meta WHERE key LIKE 'sync%'")
