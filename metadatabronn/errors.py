@@ -148,3 +148,15 @@ class IsniError(InputError):
     """An ISNI answer (or an ISNI given by hand) that cannot be used: not XML, not a response ISNI
     writes, an ISNI whose check character is wrong, or one that names no agent of the well. The
     message names the file; nothing of a run that meets one is written."""
+
+
+class DeliveryRejected(InputError):
+    """A loan delivery with rows that fail their checks: nothing of it was stored. ``problems``
+    lists each bad row (its number, counting data rows from 1, and why)."""
+
+    def __init__(self, system: str, problems: list):
+        self.system = system
+        self.problems = problems
+        shown = "; ".join(f"row {p.row}: {p.reason}" for p in problems[:5])
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        super().__init__(f"delivery from {system} refused, {len(problems)} bad rows: {shown}{more}")
