@@ -158,9 +158,11 @@ class Loans(Questions):
         return Delivered(system, periods, int(rows), int(total), problems)
 
     # the edition map -------------------------------------------------------------------------
-    def put_editions(self, manifestations: Iterable[str], rows: Iterable[tuple], meta: dict[str, str]) -> int:
-        """Replace what the map says of ``manifestations`` by ``rows`` (EDITION_COLUMNS; creators a
-        list), and note ``meta`` (the synced position), in one transaction."""
+    def put_editions(self, manifestations: Iterable[str], rows: Iterable[tuple], meta: dict[str, str], *,
+                     whole: bool = False) -> int:
+        """Replace what the map says of ``manifestations`` (``whole``: the whole map) by ``rows``
+        (EDITION_COLUMNS; creators a list), and note ``meta`` (the synced position), in one
+        transaction: a question never sees the map half-written."""
         with self._lock, tempfile.TemporaryDirectory(prefix="editions-") as tmp:
             con = self.con
             gone = Path(tmp) / "gone.csv"
@@ -182,6 +184,8 @@ class Loans(Questions):
             types.update(isbn="BIGINT", year="INTEGER")
             con.execute("BEGIN")
             try:
+                if whole:
+                    con.execute("DELETE FROM editions")
                 con.execute("DELETE FROM editions WHERE manifestation IN (SELECT manifestation FROM "
                             "read_csv(?, header = true, columns = {'manifestation': 'VARCHAR'}))", [str(gone)])
                 if count:
