@@ -19,7 +19,8 @@ def add_keys(sub, common) -> None:
                    "the audit log and provenance name it")
     a.add_argument("--org", required=True, help="the organisation the key writes for")
     a.add_argument("--scope", action="append", default=[], metavar="SCOPE",
-                   help="repeatable: write:work, write:agent, write:concept, ingest, merge, admin (all), read")
+                   help="repeatable: write:work, write:agent, write:concept, ingest, merge, stats:deliver "
+                   "(loan deliveries), admin (all), read")
     a.add_argument("--keys-file", help=where)
     a.set_defaults(func=_add)
 

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 PREFIX = "mbk_"
 KEYS_FILE = "api-keys.json"  # in the store's directory unless METADATABRONN_API_KEYS names another
-SCOPES = ("read", "write:work", "write:agent", "write:concept", "ingest", "merge", "admin")
+SCOPES = ("read", "write:work", "write:agent", "write:concept", "ingest", "merge", "stats:deliver", "admin")
 
 
 def default_keys_file(store: Path, environ=os.environ, flag: str | None = None) -> Path:

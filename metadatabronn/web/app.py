@@ -23,7 +23,8 @@ from ..pipeline.dump import dumps_dir as _dumps_dir
 from ..store import Store, generation
 from ..store.catalogue import Catalogue
 from ..pipeline.writer import Writer
-from . import agents, bundle, documents, dumps, entities, feed, lookups, oai, problems, recordgraphs, sparql, sru, writes
+from . import (agents, bundle, documents, dumps, entities, feed, lookups, oai, problems, recordgraphs, sparql, sru,
+               statistics, writes)
 from .audit import Audit, default_audit_log
 from .auth import AuthSettings, authenticator
 from .catalogue import routes as catalogue
@@ -199,6 +200,7 @@ def create_app(store_path: Path, base: str, *, query_workers: int = 2, timeout: 
             if watcher is not None:
                 watcher.set()
             queries.close()
+            statistics.close(app)
             if writer is not None:
                 writer.close()
 
@@ -215,7 +217,7 @@ def create_app(store_path: Path, base: str, *, query_workers: int = 2, timeout: 
     app.state.dumps = _dumps_dir(dumps_dir, Path(store_path))  # /dumps: --dumps, METADATABRONN_DUMPS or STORE/dumps
 
     for module in (sparql, entities, recordgraphs, bundle, lookups, agents, oai, sru, feed, documents, catalogue, dumps,
-                   writes):
+                   writes, statistics):
         app.include_router(_head_too(module.router))
 
     @app.get("/health", tags=["Service"], summary="The store and its counts")
