@@ -111,6 +111,7 @@ class Run:
                 raise MirrorError(f"{why}, and the source links no dump to start again from")
             log.info("the source links no dump: following its feed from the start")
             self.store.clear()
+            self.store.index_names()
             self.state.position, self.state.sequence, self.state.dump = 0, 0, None
             self.state.save(self.directory)
             return
@@ -127,6 +128,7 @@ class Run:
             log.info("dump of %d bytes downloaded; loading it", size)
             self.store.clear()
             self.result.dump_quads = self.store.load_dump(target)
+            self.store.index_names()
         finally:
             target.unlink(missing_ok=True)
         self.state.position = self.position_of(header)
@@ -216,6 +218,7 @@ class Run:
     def write(self, activities: list[dict], documents: list[Document]) -> None:
         """Write the documents of what these activities name, then save the position of the last."""
         self.result.quads += self.store.apply(documents)
+        self.store.index_names(d.iri for d in documents if d.graph is None)  # a manifestation has no names
         self.result.documents += len(documents)
         self.result.activities += len(activities)
         last = activities[-1]

@@ -10,7 +10,10 @@ repeats that write harmlessly; and each entity is written whole in one transacti
 of the mirror never sees one half replaced.
 
 Not a :class:`~.core.Store`: that one records a base IRI, a labels graph and a catalogue index of
-its own making, and a mirror holds only what its source sent.
+its own making, and a mirror holds only what its source sent. It keeps one index of its own
+beside its store: the name index (:mod:`.names`, in a catalogue file as a store's is), made from
+what it holds as the well's is made again from the same statements (:func:`.names.rebuild`), so
+that a server over the mirror finds agents by name (``/agents?name=``) as the well's does.
 """
 
 from __future__ import annotations
@@ -28,8 +31,12 @@ from typing import Iterable
 import pyoxigraph as ox
 
 from ..errors import MirrorError
+from ..mapping import terms as T
 from ..rdf import MB_DESCRIBES
+from . import names
 from .authorities import review_graph
+from .catalogue import Catalogue
+from .feed import DCT_IS_REPLACED_BY
 from .documents import Document, described_by, linked_graphs
 from .editing import MB_STATED_IN
 from .layout import MB_BASE_IRI, STORE_GRAPH, changes_graph, pending_graph
@@ -49,6 +56,7 @@ class MirrorStore:
         try:
             self.path.mkdir(parents=True, exist_ok=True)
             self._store = ox.Store(str(self.path))
+            self._catalogue: Catalogue | None = None
         except OSError as exc:
             if "lock" in str(exc).lower():
                 raise MirrorError(f"the mirror at {self.path} is in use: another mirror run is writing to it; "
@@ -175,6 +183,55 @@ class MirrorStore:
                                   f"default graph: {q}")
         return quads
 
+    # the name index ------------------------------------------------------------------------------
+
+    def index_names(self, iris: Iterable[str] | None = None) -> int:
+        """Keep the name index: made again whole (``iris`` None: after a dump is loaded), or the
+        names of these entities made again from what the mirror now holds of them (after their
+        documents are written: a document is all a name comes from). How many names written."""
+        if self._catalogue is None:
+            self._catalogue = Catalogue(self.path)
+        if iris is None:
+            return names.rebuild(_Held(self._store, self._base()), self._catalogue)
+        iris = list(dict.fromkeys(iris))
+        rows = [r for iri in iris for r in self._names_of(iri)]
+        with self._catalogue.transaction() as conn:
+            names.create(conn)
+            for iri in iris:
+                names._delete(conn, iri, None)
+            for entity, kind, name, preferred, core in rows:
+                names._insert(conn, entity, kind, name, preferred, core)
+        return len(rows)
+
+    def _names_of(self, iri: str) -> list[tuple[str, str, str, bool, bool]]:
+        """An entity's rows of the name index, as :func:`.names.rebuild` makes them: its core's
+        preferred name (an agent not merged into another), and its authority records' names."""
+        node = ox.NamedNode(iri)
+        held = _Held(self._store, iri.rsplit("/", 2)[0])
+        rows: list[tuple[str, str, str, bool, bool]] = []
+        kind = next((names.KINDS[q.object.value] for q in self._store.quads_for_pattern(
+            node, ox.NamedNode(T.RDF_TYPE), None, ox.DefaultGraph()) if q.object.value in names.KINDS), None)
+        authority = f"<{held.base}/authority/"
+        if kind is not None and not any(not str(r.graph_name).startswith(authority) for r in
+                                        self._store.quads_for_pattern(node, ox.NamedNode(DCT_IS_REPLACED_BY),
+                                                                      None, None)):
+            for p in names.PREFERRED[kind]:
+                found = names._literals(held, node, p, ox.DefaultGraph())
+                if found:
+                    rows.append((iri, kind, found[0], True, True))
+                    break
+        for q in self._store.quads_for_pattern(node, ox.NamedNode(T.MB_AUTHORITY_ID), None, None):
+            if isinstance(q.graph_name, ox.NamedNode):
+                rows += [(*r, False) for r in names.authority_rows(held, iri, q.graph_name.value)]
+        return rows
+
+    def _base(self) -> str:
+        """The base the mirrored well's IRIs are under, read off a record graph (any will do)."""
+        for q in self._store.quads_for_pattern(None, ox.NamedNode(MB_DESCRIBES), None, None):
+            if isinstance(q.graph_name, ox.NamedNode) and isinstance(q.object, ox.NamedNode):
+                return q.object.value.rsplit("/", 2)[0]
+        return ""
+
     def flush(self) -> None:
         self._store.flush()
 
@@ -183,6 +240,17 @@ class MirrorStore:
             self._store.flush()
         finally:
             del self._store
+            if self._catalogue is not None:
+                self._catalogue.close()
+                self._catalogue = None
+
+
+@dataclass(frozen=True)
+class _Held:
+    """The mirror's store as :mod:`.names` reads a store: its quads and its base."""
+
+    _store: ox.Store
+    base: str
 
 
 def comparable(source: "str | os.PathLike | ox.Store | MirrorStore", base: str | None = None) -> set[str]:
