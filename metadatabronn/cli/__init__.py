@@ -20,6 +20,7 @@ from .isni import add_isni
 from .mirror import add_mirror
 from .keys import add_keys
 from .links import add_link_report
+from .stats import add_stats
 from .store import _export, _merge, _query, _rebase, _serve, _update, add_compact, add_reindex
 
 __all__ = ["UsageError", "build_parser", "main"]
@@ -189,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_keys(sub, common)
     add_isni(sub, common, _whole_number)
     add_link_report(sub, common)
+    add_stats(sub, common)
 
     e = sub.add_parser("explain", parents=[logs], help="say why two records of a file do or do not share a work")
     e.add_argument("file")
