@@ -23,6 +23,7 @@ from starlette.convertors import Convertor, register_url_convertor
 
 from . import statistics_delivery
 
+from ..store.loans.editions import prefix_of
 from .problems import Problem
 from .statistics_access import (CATALOGUER_SCOPE, DELIVER_SCOPES, Edition, can_any, is_publisher, needs_credential,
                                 optional_principal, suppress, suppressed_value)
@@ -74,20 +75,12 @@ def _isbn13(text: str) -> str:
     return digits
 
 
-def _prefix(isbn13: str) -> str | None:
-    import isbnlib
-
-    masked = isbnlib.mask(isbn13) or ""
-    parts = masked.split("-")
-    return "-".join(parts[:3]) if len(parts) == 5 else None
-
-
 def _edition(row: dict) -> Edition:
     isbn = str(row.get("isbn") or "")
     statements = row.get("publisher") or ()
     if isinstance(statements, str):
         statements = (statements,)
-    return Edition(isbn=isbn, prefix=row.get("prefix") or (_prefix(isbn) if isbn else None),
+    return Edition(isbn=isbn, prefix=row.get("prefix") or (prefix_of(isbn) if isbn else None),
                    statements=tuple(statements))
 
 

@@ -18,7 +18,7 @@ from fastapi import Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from ..errors import DeliveryRejected, StoreError
+from ..errors import DeliveryRejected, InputError, StoreError
 from .auth import require
 from .problems import Problem
 from .statistics_access import DELIVER_SCOPES
@@ -64,14 +64,11 @@ def _note(request: Request, **entries) -> None:
     audit.update(entries)
 
 
-def _store(request: Request, system: str, path: str, kind: str, partial: bool):
-    loans = state_of(request.app).open()
-    if kind == "csv":
-        return loans.replace_file(system, path, partial=partial)
-    from ..pipeline.loans import read_rows
+def _store(request: Request, system: str, path: str, partial: bool):
+    from ..pipeline.loans import load
 
-    with open(path, "rb") as fh:
-        return loans.replace(system, read_rows(fh, "json"), partial=partial)
+    state = state_of(request.app)
+    return load(state.store_path, path, system, partial=partial, loans=state.open())
 
 
 async def deliver(request: Request, partial: bool = Query(False, description="store the good rows, report the bad")):
@@ -100,7 +97,7 @@ async def deliver(request: Request, partial: bool = Query(False, description="st
         if not size:
             raise Problem(400, "the body is empty: send the delivery as CSV or JSON")
         try:
-            result = await run_in_threadpool(_store, request, system, path, kind, partial)
+            result = await run_in_threadpool(_store, request, system, path, partial)
         except DeliveryRejected as exc:
             problems = [p.as_dict() for p in exc.problems]
             _note(request, refused=len(problems))
@@ -108,6 +105,8 @@ async def deliver(request: Request, partial: bool = Query(False, description="st
                           + ("" if partial else " (?partial=true stores the good rows)"),
                           title="Bad rows", system=system, bad_rows=len(problems),
                           problems=problems[:MOST_PROBLEMS]) from None
+        except InputError as exc:
+            raise Problem(400, f"the delivery cannot be read: {exc}; nothing was stored") from None
         except StoreError as exc:
             log.error("a delivery from %s could not be stored: %s", system, exc)
             raise Problem(503, f"the delivery could not be stored: {exc}", headers={"Retry-After": "5"}) from None
