@@ -35,6 +35,7 @@ from metadatabronn.pipeline.mirror import mirror
 from metadatabronn.rdf import AS_TOMBSTONE, MB_DESCRIBES
 from metadatabronn.rdf_authority import authority_record_id
 from metadatabronn.store import Store, names
+from metadatabronn.store.authorities import put_review, review_graph
 from metadatabronn.store.catalogue import Catalogue
 from metadatabronn.store.documents import documents
 from metadatabronn.store.mirroring import MirrorStore, comparable
@@ -211,6 +212,25 @@ def test_a_dump_carries_every_authority_graph(tmp_path):
     graphs = {q.graph_name.value for q in quads if "/authority/" in str(q.graph_name)}
     assert graphs == set(authority_graphs(store)) and len(graphs) == len(AUTHORITIES)
     assert {str(q) for q in quads} == comparable(store)
+
+
+def test_the_isni_review_list_is_no_part_of_what_a_mirror_holds(tmp_path):
+    """The flow's bookkeeping: dumps leave it out and no activity announces it."""
+    base = "http://example.org"
+    store = tmp_path / "s"
+    load(store, base, *AUTHORITIES[:2], name="authorities.xml")
+    s = Store(store)
+    try:
+        put_review(s, agent(base, SOLBERG), [{"isni": new_isni(), "score": 1}], "possible.xml", "2026-01-01T00:00:00Z")
+    finally:
+        s.close()
+    held = ox.Store.read_only(str(store))
+    assert any(True for _ in held.quads_for_pattern(None, None, None, ox.NamedNode(review_graph(base))))
+    del held
+    assert not any(q.endswith(f"<{review_graph(base)}>") for q in comparable(store))
+    out = dump(store, "nquads", out=tmp_path / "d.nq.gz")
+    with gzip.open(out.path, "rb") as fh:
+        assert {str(q) for q in ox.parse(fh.read(), format=ox.RdfFormat.N_QUADS)} == comparable(store)
 
 
 # convergence over HTTP ----------------------------------------------------------------------------
