@@ -18,6 +18,9 @@
 | backoff   | ``--backoff`` | ``METADATABRONN_MIRROR_BACKOFF`` | 1 s, doubled each retry, at most 60 s (mirror) |
 | HTTP time | ``--http-timeout`` | ``METADATABRONN_MIRROR_TIMEOUT`` | 60 s a request may stall (mirror) |
 | feed page |               | ``METADATABRONN_FEED_PAGE_SIZE`` | 100 activities a page of the change feed (serve) |
+| min cell  | ``--stats-min-cell`` | ``METADATABRONN_STATS_MIN_CELL`` | 5: smaller loan counts suppressed in public statistics (serve) |
+| publishers | ``--publishers`` | ``METADATABRONN_PUBLISHERS`` | ``STORE/publishers.json``: registrant prefixes per publisher (serve) |
+| loans body |              | ``METADATABRONN_MAX_LOANS_BYTES`` | 2,000,000,000 bytes a loan delivery (serve) |
 """
 
 from __future__ import annotations

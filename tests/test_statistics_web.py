@@ -272,17 +272,52 @@ def test_a_system_sees_its_own_deliveries_and_match_report(delivered):
 
 def test_records_arriving_later_are_matched(tmp_path, provider):
     """Loans delivered for ISBNs the well does not know yet are matched when their records are
-    submitted: the server brings its edition map up to the store before answering."""
+    submitted: the server brings its edition map up to the store before answering. (And
+    ``--stats-min-cell 1`` shows every count.)"""
     port = free_port()
     store = tmp_path / "store"
     keys = make_store(store, f"http://127.0.0.1:{port}", files=(TRANSLATIONS,),
                       clients={"bibsys": ("Bibsys", ["stats:deliver"]), "koha": ("Koha", ["ingest"]),
                                "cataloguer": ("nb", ["write:work"])})
-    with serving(store, port, keys) as well:
-        assert deliver(well, report([("2026-01", NORTON, 12), ("2026-01", FRE, 20)])).status_code == 200
+    with serving(store, port, keys, None, "--stats-min-cell", "1") as well:
+        assert deliver(well, report([("2026-01", NORTON, 12), ("2026-01", FRE, 20), ("2026-01", GER, 3)])
+                       ).status_code == 200
+        languages = stats(well, f"work/{work_of(well, FRE)}").json()["languages"]
+        assert {r["language"]: r["loans"] for r in languages}["ger"] == 3  # --stats-min-cell 1: nothing hidden
         assert [r["isbn"] for r in stats(well, "unmatched", "cataloguer").json()["isbns"]] == [NORTON]
         r = well.post("/records?name=golden.mrc", GOLDEN.read_bytes(), client="koha")
         assert r.status_code in (200, 422), r.text
         eventually(lambda: stats(well, "unmatched", "cataloguer").json()["isbns"] == [],
                    "the Norton edition matched after its record arrived")
         assert stats(well, f"work/{work_of(well, NORTON)}").json()["loans"] == 12
+
+
+def test_the_publishers_file_folds_names_and_a_damaged_one_matches_nothing(tmp_path):
+    from metadatabronn.web.statistics_access import Edition, Publishers, is_publisher
+
+    path = tmp_path / "publishers.json"
+    path.write_text(json.dumps({"Gyldendal Norsk Forlag": ["978-82-05"], "Cappelen Damm": ["97882 02"]}))
+    publishers = Publishers(path)
+    gyldendal = Edition(GYLDENDAL, "978-82-05")
+    assert is_publisher("gyldendal norsk forlag", gyldendal, publishers)
+    assert not is_publisher("Cappelen Damm", gyldendal, publishers)
+    assert is_publisher("Cappelen Damm", Edition("9788202000000", "978-82-02"), publishers)
+    # by the statement, folded whole: "Harcourt, Inc." is not Harcourt
+    assert is_publisher("Harcourt", Edition(FRE, None, ("Harcourt,",)), publishers)
+    assert not is_publisher("Harcourt", Edition(LAT, None, ("Harcourt, Inc.",)), publishers)
+    assert not is_publisher("", Edition(FRE, None, ("",)), publishers)
+    path.write_text("{not json")
+    assert not is_publisher("gyldendal norsk forlag", gyldendal, publishers)
+
+
+def test_the_small_count_threshold_is_a_setting(tmp_path):
+    from metadatabronn.errors import ConfigError
+    from metadatabronn.web.statistics_access import min_cell, suppress
+
+    assert min_cell({}) == 5 and min_cell({"METADATABRONN_STATS_MIN_CELL": "1"}) == 1
+    for bad in ("0", "x", "2.5"):
+        with pytest.raises(ConfigError):
+            min_cell({"METADATABRONN_STATS_MIN_CELL": bad})
+    rows = [{"loans": 0}, {"loans": 2}, {"loans": 3}]
+    assert suppress(rows, 3) == [{"loans": 0}, {"loans": None, "suppressed": True}, {"loans": 3}]
+    assert suppress(rows, 1) == rows

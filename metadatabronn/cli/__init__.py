@@ -186,6 +186,11 @@ def build_parser() -> argparse.ArgumentParser:
                     "default STORE/audit.jsonl)")
     sv.add_argument("--profile", help=f"application profile that gates writes (env METADATABRONN_PROFILE, default "
                     f"{config.DEFAULT_PROFILE})")
+    sv.add_argument("--stats-min-cell", type=_whole_number(1), help="loan counts below this are suppressed in "
+                    "public statistics (env METADATABRONN_STATS_MIN_CELL, default 5; 1 shows every count)")
+    sv.add_argument("--publishers", help="JSON file naming each publisher's ISBN registrant prefixes, "
+                    '{"Gyldendal": ["978-82-05"]}: who sees ISBN-level loans (env METADATABRONN_PUBLISHERS, '
+                    "default STORE/publishers.json)")
     sv.set_defaults(func=_serve)
     add_keys(sub, common)
     add_isni(sub, common, _whole_number)

@@ -249,6 +249,13 @@ def _serve(args) -> int:
     if nice != int(nice) or nice > 19:
         raise ConfigError(f"--query-nice must be a whole number from 0 to 19, got {nice:g}")
     os.environ["METADATABRONN_QUERY_NICE"] = str(int(nice))
+    if args.stats_min_cell is not None:  # loan statistics (web.statistics_access)
+        os.environ["METADATABRONN_STATS_MIN_CELL"] = str(args.stats_min_cell)
+    from ..web.statistics_access import min_cell
+
+    min_cell()  # a bad METADATABRONN_STATS_MIN_CELL is said now, not at the first request
+    if args.publishers:
+        os.environ["METADATABRONN_PUBLISHERS"] = str(Path(args.publishers).resolve())
     if args.dumps:  # the directory /dumps serves (each server process reads the environment)
         os.environ["METADATABRONN_DUMPS"] = str(Path(args.dumps).resolve())
     from .ports import choose
