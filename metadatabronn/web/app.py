@@ -24,7 +24,7 @@ from ..store import Store, generation
 from ..store.catalogue import Catalogue
 from ..pipeline.writer import Writer
 from . import (agents, bundle, documents, dumps, entities, feed, lookups, oai, problems, recordgraphs, sparql, sru,
-               statistics, writes)
+               statistics, statistics_chart, writes)
 from .audit import Audit, default_audit_log
 from .auth import AuthSettings, authenticator
 from .catalogue import routes as catalogue
@@ -217,7 +217,7 @@ def create_app(store_path: Path, base: str, *, query_workers: int = 2, timeout: 
     app.state.dumps = _dumps_dir(dumps_dir, Path(store_path))  # /dumps: --dumps, METADATABRONN_DUMPS or STORE/dumps
 
     for module in (sparql, entities, recordgraphs, bundle, lookups, agents, oai, sru, feed, documents, catalogue, dumps,
-                   writes, statistics):
+                   writes, statistics, statistics_chart):
         app.include_router(_head_too(module.router))
 
     @app.get("/health", tags=["Service"], summary="The store and its counts")

@@ -27,6 +27,7 @@ from .negotiate import ENTITY_TYPES, choose
 from .problems import Problem
 from .records import iso2709, marc_record, marcxml
 from .sparql import is_iri
+from .statistics_chart_http import fill as loans_section
 
 router = APIRouter(tags=["Entities"])
 KINDS = ("work", "expression", "manifestation", "item", "agent", "concept")
@@ -310,9 +311,11 @@ def _entity_response(request: Request, kind: str, id_: str, format: str | None) 
         return Response(status_code=308, headers={"Location": target, "Link": f'<{successor}>; rel="successor-version"'})
     lang = page_language(request.headers.get("accept-language")) if fmt == "html" else "en"
     vary = "Accept, Accept-Language" if fmt == "html" else "Accept"
-    if live is not None:
-        return _send(request, _rendered(state, live, fmt, str(request.base_url), lang), vary)
-    return _send(request, _render(state.key, iri, fmt, str(request.base_url), lang), vary)
+    rendered = (_rendered(state, live, fmt, str(request.base_url), lang) if live is not None
+                else _render(state.key, iri, fmt, str(request.base_url), lang))
+    if fmt == "html" and kind == "work":  # its loans as they are now, not as the cached page was drawn
+        rendered = loans_section(request, iri, rendered)
+    return _send(request, rendered, vary)
 
 
 def _live(request: Request, iri: str) -> Entity | None:

@@ -90,16 +90,14 @@ def arrange(rows: list[dict], frm: str, to: str, *, min_cell: int = 5, by: str |
     (but above 0) hidden, after the summing, so a sum of small cells may be shown."""
     periods = months(frm, to)
     where = {p: i for i, p in enumerate(periods)}
-    sums: dict[str, list[int]] = {}
+    sums: dict[str | None, list[int]] = {}
     for row in rows:
         i = where.get(row["period"])
-        if i is None:
-            continue
-        key = row.get("key") if by else None
-        counts = sums.setdefault(key if key is not None else "", [0] * len(periods))
-        counts[i] += int(row["loans"] or 0)
-    order = sorted(sums, key=lambda k: (-sum(sums[k]), k))
-    kept = [(label(k) if k else total, sums[k]) for k in order[:MOST_LINES]]
+        if i is not None:
+            counts = sums.setdefault(row.get("key") if by else "", [0] * len(periods))
+            counts[i] += int(row["loans"] or 0)
+    order = sorted(sums, key=lambda k: (-sum(sums[k]), str(k)))
+    kept = [(label(k) if by else total, sums[k]) for k in order[:MOST_LINES]]
     rest = order[MOST_LINES:]
     if len(rest) == 1:
         kept.append((label(rest[0]), sums[rest[0]]))
@@ -138,7 +136,7 @@ def describe(chart: Chart, lang: str) -> str:
     """The picture in words, for ``<desc>``: what it shows, over which months, each line's
     name, and what was left out."""
     split = {"language": "one line per language", "edition": "one line per edition"}.get(chart.by or "")
-    parts = [f"{t('Loans per month', lang)}, {_span(chart, lang)}"]
+    parts = [t("Loans per month", lang) + (f", {_span(chart, lang)}" if chart.periods else "")]
     if split:
         parts[0] += f", {t(split, lang)}"
     if chart.lines and not chart.empty:
@@ -286,3 +284,13 @@ def section(chart: Chart, title: str, lang: str, link: str = "") -> str:
             f'<figcaption>{e(describe(chart, lang))}</figcaption></figure>'
             f'<details class="loans-table"><summary>{e(t("Figures as a table", lang))}</summary>'
             f'{table(chart, lang)}</details>{more}</section>')
+
+
+def __getattr__(name: str):
+    """``router``: the chart's route (in :mod:`.statistics_chart_http`, which draws with this
+    module), as the statistics router includes it from here."""
+    if name == "router":
+        from .statistics_chart_http import router
+
+        return router
+    raise AttributeError(name)

@@ -15,6 +15,9 @@ from .details import isbn_link, subject_sections, table
 from .layout import Context, e
 from .read import Edition, ExpressionInfo, agents_by_role, expression_info, language_names, name
 
+# Where the "Loans" section goes: drawn at each request, as deliveries come without a change
+# of the store (web.statistics_chart_http.fill).
+LOANS = "<!--loans-->"
 SHOWN = {T.W_PREFERRED_TITLE, T.W_AAP, T.W_SUBJECT, *L.WORK_ROLES}
 
 
@@ -77,7 +80,8 @@ def render(ctx: Context, iri: str, values: dict[str, list[Value]]) -> tuple[str,
     body = [f"<h1>{e(title)}</h1>",
             agents_line(ctx, agents_by_role(values, L.WORK_ROLES)),
             f'<p class="counts">{e(L.counts(editions, len(languages), ctx.lang))}</p>',
-            svg.timeline(rows, L.t("Editions by year and language", ctx.lang), L.t("undated", ctx.lang))]
+            svg.timeline(rows, L.t("Editions by year and language", ctx.lang), L.t("undated", ctx.lang)),
+            LOANS]
     sections = []
     for lang in order:
         blocks = "".join(expression_block(ctx, x, iri)
