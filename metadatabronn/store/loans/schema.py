@@ -79,7 +79,7 @@ def _digit(col: str, k: int) -> str:
 def _isbn10_ok(i: str) -> str:
     terms = [f"{10 - k} * {_digit(i, k)}" for k in range(9)]
     last = f"(CASE WHEN substr({i}, 10, 1) = 'X' THEN 10 ELSE {_digit(i, 9)} END)"
-    return (f"(length({i}) = 10 AND regexp_full_match({i}, '[0-9]{{9}}[0-9X]') AND "
+    return (f"(length({i}) = 10 AND regexp_full_match({i}, '[0-9]{{9}}[0-9X]') AND {i} <> '0000000000' AND "
             f"({' + '.join(terms)} + {last}) % 11 = 0)")
 
 
