@@ -94,12 +94,12 @@ def test_svg_is_accessible_well_formed_and_breaks_lines_at_hidden_months():
     desc = svg.findtext(f"{SVG}desc")
     assert "Jan 2024 to Dec 2025" in desc and "Norwegian Bokmål, Swedish" in desc
     assert "fewer than 5 loans are not shown" in desc
-    paths = svg.findall(f"{SVG}g[@class='line']/{SVG}path")
+    paths = svg.findall(f".//{SVG}g[@class='line']/{SVG}path")
     assert len(paths) == 2
     assert paths[0].get("d").count("M") == 1 and paths[1].get("d").count("M") == 2  # one gap: two runs
     assert paths[0].get("stroke") != paths[1].get("stroke")  # told apart by colour ...
     assert paths[0].get("stroke-dasharray") != paths[1].get("stroke-dasharray")  # ... and by dash
-    points = svg.findall(f"{SVG}g[@class='line']/{SVG}circle")
+    points = svg.findall(f".//{SVG}g[@class='line']/{SVG}circle")
     assert len(points) == 24 + 20  # a mark per shown month, none for a hidden one
     assert points[0].findtext(f"{SVG}title") == "Norwegian Bokmål · Jan 2024: 120 loans"
     legend = [t.text for t in svg.iter(f"{SVG}text") if t.get("class", "").startswith("legend")]
@@ -189,8 +189,9 @@ def chart_of(client, work: str, query: str = "", **headers):
 def test_the_chart_of_a_work_has_a_line_per_language_with_german_hidden(client, petit_prince):
     svg, r = chart_of(client, petit_prince, **{"Accept-Language": "en"})
     assert svg.findtext(f"{SVG}title") == "Petit prince: loans per month by language"
+    assert svg.find(f"{SVG}text[@class='chart-title']").text == svg.findtext(f"{SVG}title")  # shown alone
     assert "Jan 2024 to Dec 2025" in svg.findtext(f"{SVG}desc")  # the last 24 months with loans
-    lines = svg.findall(f"{SVG}g[@class='line']")
+    lines = svg.findall(f".//{SVG}g[@class='line']")
     legend = [t.text for t in svg.iter(f"{SVG}text") if t.get("class") == "legend-label"]
     assert legend == ["French", "Spanish", "English", "German"]  # most loans first
     french = [int(c.findtext(f"{SVG}title").rsplit(": ", 1)[1].split()[0]) for c in lines[0].iter(f"{SVG}circle")]
@@ -209,7 +210,7 @@ def test_the_chart_takes_a_range_and_bokmal(client, petit_prince):
     assert svg.findtext(f"{SVG}desc").startswith("Utlån per måned, juli 2025 til des. 2025")
     assert [t.text for t in svg.iter(f"{SVG}text") if t.get("class") == "legend-label"] == [
         "fransk", "spansk", "engelsk", "tysk"]
-    assert len(svg.findall(f"{SVG}g[@class='line']")[0].findall(f"{SVG}circle")) == 6
+    assert len(svg.findall(f".//{SVG}g[@class='line']")[0].findall(f"{SVG}circle")) == 6
     assert client.get(f"/statistics{local(petit_prince)}.svg?from=2025-13").status_code == 422
     assert client.get(f"/statistics{local(petit_prince)}.svg?by=isbn").status_code == 422
     assert client.get("/statistics/work/no-such-work.svg").status_code == 404
@@ -218,7 +219,7 @@ def test_the_chart_takes_a_range_and_bokmal(client, petit_prince):
 def test_a_work_without_loans_gets_a_chart_that_says_so(client, store):
     svg, _ = chart_of(client, work_of(store, CUBA))
     assert svg.find(f".//{SVG}text[@class='empty']").text == "No loans recorded in this period"
-    assert not svg.findall(f"{SVG}g[@class='line']")
+    assert not svg.findall(f".//{SVG}g[@class='line']")
 
 
 def test_lines_per_edition_only_for_the_publisher_of_an_edition(client, store, petit_prince, tmp_path):
@@ -266,3 +267,98 @@ def test_a_delivery_shows_on_the_work_page_without_a_change_of_the_store(client,
     after = client.get(local(work), headers=HTML)
     assert 'class="loans"' in after.text and after.headers["etag"] != before.headers["etag"]
     assert client.get(local(work), headers={**HTML, "If-None-Match": before.headers["etag"]}).status_code == 200
+
+
+# --- in a browser --------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """``metadatabronn serve`` on a free port over a store of its own with the same loans (the
+    in-process app above holds its store's loans file)."""
+    from .test_browser import _chromium, _free_port
+
+    _chromium()
+    pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')")
+    root = tmp_path_factory.mktemp("chart-browser")
+    path = root / "store"
+    ingest([str(ROOT / "data" / "sample.mrc")], Settings(store=path, base=BASE, workers=1))
+    with Loans(path) as loans:
+        loans.replace("bibliofil", deliveries())
+        sync(path, loans=loans)
+    port = _free_port()
+    address = f"http://127.0.0.1:{port}"
+    log = root / "server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "metadatabronn", "serve", "--store", str(path), "--host",
+                                 "127.0.0.1", "--port", str(port), "--query-wait", "60"],
+                                stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"the server stopped ({proc.returncode}):\n{log.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"{address}/health", timeout=10) as r:
+                    if r.status == 200:
+                        break
+            except (urllib.error.URLError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"no answer at {address}/health:\n{log.read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield address, work_of(path, "DLC-00012999")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def test_the_work_page_draws_the_loans_chart_in_chromium(served, tmp_path):
+    """The chart as a reader sees it: drawn (a real size on the page, a line per language, the
+    legend's words), its table behind a click, nothing asked of any other host; a screenshot in
+    tests/artifacts/screenshots/work-loans.png. Every wait is on a condition in the page."""
+    from playwright.sync_api import sync_playwright
+
+    from .test_browser import FLAGS, VIEWPORT, WAIT_MS, _chromium, _shot
+
+    address, work = served
+    with sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=_chromium(), headless=True, args=FLAGS,
+            viewport=VIEWPORT, locale="en-GB", timeout=WAIT_MS)
+        context.set_default_timeout(WAIT_MS)
+        context.set_default_navigation_timeout(WAIT_MS)
+        try:
+            page = context.new_page()
+            asked: list[str] = []
+            page.on("request", lambda request: asked.append(request.url))
+            assert page.goto(f"{address}{local(work)}").status == 200
+            chart = page.locator("section.loans svg.loans-chart")
+            chart.wait_for(state="visible")
+            page.locator("section.loans").scroll_into_view_if_needed()
+            box = chart.bounding_box()
+            assert box["width"] > 400 and box["height"] > 200  # drawn, not collapsed
+            assert page.locator("section.loans h2").inner_text().strip() == "Loans"
+            assert chart.locator("g.line").count() == 4
+            assert chart.locator("g.line path").first.bounding_box()["width"] > 300  # a line across the months
+            legend = [t.strip() for t in chart.locator(".legend-label").all_text_contents()]
+            assert legend == ["French", "Spanish", "English", "German"]
+            assert "fewer than 5 loans" in chart.locator(".legend-gap").text_content()
+            table = page.locator("section.loans details table.loans")
+            assert not table.is_visible()
+            _shot(page, "work-loans")
+            page.locator("section.loans details summary").click()
+            table.wait_for(state="visible")
+            assert table.locator("tbody tr").count() == 24
+            # the chart alone, as an image
+            assert page.goto(f"{address}/statistics{local(work)}.svg").status == 200
+            page.locator("svg.loans-chart").wait_for(state="visible")
+            assert page.locator("svg.loans-chart g.line").count() == 4
+            _shot(page, "loans-chart")
+            elsewhere = [u for u in asked if not u.startswith((address, "data:", "about:"))]
+            assert not elsewhere, f"the page asked for something outside the server: {elsewhere[:5]}"
+        finally:
+            context.close()

@@ -153,10 +153,12 @@ def svg(chart: Chart, title: str, lang: str = "en", ident: str = "loans", standa
     tooltip the month and count), a break where a month is hidden, the y axis in loans, the
     months below (a year label at each January and at the start), a legend under it.
     Presentation attributes only, so it looks the same inline and on its own; ``ident``
-    keeps its ids apart from others on the page."""
+    keeps its ids apart from others on the page; ``standalone``: with a background and the
+    title written above (a page shows its own heading)."""
     n = len(chart.periods)
     legend_rows = math.ceil((len(chart.lines) + (1 if chart.suppressed else 0)) / 2)
-    height = HEIGHT + 22 * legend_rows
+    above = 30 if standalone else 0
+    height = HEIGHT + 22 * legend_rows + above
     top_value = max((v for _, values in chart.lines for v in values if v), default=0)
     step, ceiling = _nice(top_value)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, AXIS - TOP
@@ -174,7 +176,9 @@ def svg(chart: Chart, title: str, lang: str = "en", ident: str = "loans", standa
             f'<title id="{title_id}">{e(title)}</title><desc id="{desc_id}">{e(describe(chart, lang))}</desc>')
     parts = [head]
     if standalone:
-        parts.append(f'<rect width="{WIDTH}" height="{height}" fill="#ffffff"/>')
+        parts.append(f'<rect width="{WIDTH}" height="{height}" fill="#ffffff"/>'
+                     f'<text class="chart-title" x="{LEFT}" y="20" font-size="15" font-weight="600" '
+                     f'fill="#222222">{e(_short(title, 80))}</text><g transform="translate(0 {above})">')
     # y axis: gridlines and counts
     for tick in range(0, ceiling + 1, step):
         parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" '
@@ -200,7 +204,7 @@ def svg(chart: Chart, title: str, lang: str = "en", ident: str = "loans", standa
     for k, (name, values) in enumerate(chart.lines):
         parts.append(_line(k, name, values, chart.periods, x, y, lang))
     parts.append(_legend(chart, lang, height))
-    parts.append("</svg>")
+    parts.append("</g></svg>" if standalone else "</svg>")
     return "".join(parts)
 
 
