@@ -93,6 +93,13 @@ def work_of(well, isbn: str) -> str:
     return rows[0]["w"].rsplit("/", 1)[1]
 
 
+def agent_of(well, isbn: str) -> str:
+    """The creator of the work of the edition with ``isbn``."""
+    work = f"{well.base}/work/{work_of(well, isbn)}"
+    rows = well.sparql(f"SELECT ?a WHERE {{ <{work}> <http://rdaregistry.info/Elements/w/P10061> ?a }}")
+    return rows[0]["a"].rsplit("/", 1)[1]
+
+
 def isbn_figures(node) -> list:
     """Every object in a JSON answer that gives an ISBN with a count of loans."""
     if isinstance(node, dict):
@@ -232,9 +239,14 @@ def test_the_public_questions(delivered):
     top = stats(delivered, "top", n=3, **span).json()
     assert top["works"][0]["loans"] == 84 and top["works"][0]["work"].endswith(work_of(delivered, FRE))
     assert stats(delivered, "top", fiction="nonsense").status_code == 422
-    languages = stats(delivered, "languages", **span).json()["languages"]
-    assert {(r["language"], r["translated"]) for r in languages} >= {("fre", False), ("eng", False)}
-    assert any(r["suppressed"] for r in languages if r.get("suppressed"))
+    languages = {(r["language"], r["translated"]): r for r in stats(delivered, "languages", **span).json()["languages"]}
+    assert languages[("fre", False)]["loans"] == 65 and languages[("eng", False)]["loans"] == 12 + 9
+    assert languages[("ger", True)] == {"language": "ger", "translated": True, "loans": None, "works": 1,
+                                        "suppressed": True}
+    assert languages[("spa", True)]["loans"] == 16
+    creator = stats(delivered, f"creator/{agent_of(delivered, FRE)}", **span).json()
+    assert [w["loans"] for w in creator["works"]] == [84]
+    assert stats(delivered, "work/no-such-work").status_code == 404
     assert stats(delivered, "top", **{"from": "2026-13"}).status_code == 422
     assert stats(delivered, "top", **{"from": "2026-03", "to": "2026-01"}).status_code == 422
 

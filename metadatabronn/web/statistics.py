@@ -59,9 +59,22 @@ _BY = Query(None, description="split by 'language' (anyone) or 'edition' (the pu
 
 
 def _iri(request: Request, kind: str, id_: str) -> str:
-    if "/" in id_ or not id_:
-        raise Problem(404, f"no {kind} {id_!r}")
-    return f"{request.app.state.base}/{kind}/{id_}"
+    """The IRI of a work, expression or agent of the well; 404 for one it does not hold, and
+    308 to the survivor's figures for one merged into another (its editions count there)."""
+    from ..mapping import terms as T
+    from ..store.feed import DCT_IS_REPLACED_BY
+
+    state = request.app.state
+    iri = f"{state.base}/{kind}/{id_}"
+    if "/" in id_ or not id_ or not state.store.values(iri, T.RDF_TYPE):
+        raise Problem(404, f"no {kind} {iri} in the well")
+    successor = next(iter(state.store.values(iri, DCT_IS_REPLACED_BY)), None)
+    if successor is not None and successor.startswith(f"{state.base}/{kind}/"):
+        segment = {"agent": "creator"}.get(kind, kind)
+        target = request.url.replace(path=f"/statistics/{segment}/{successor.rsplit('/', 1)[1]}")
+        raise Problem(308, f"{iri} was merged into {successor}: its loans count there",
+                      title="Permanent redirect", headers={"Location": str(target)}, successor=successor)
+    return iri
 
 
 def _isbn13(text: str) -> str:
@@ -221,8 +234,7 @@ def top(request: Request, frm: str | None = _FROM, to: str | None = _TO, n: int 
 def languages(request: Request, frm: str | None = _FROM, to: str | None = _TO, format: str | None = _FORMAT):
     frm, to = period_range(frm, to)
     state = state_of(request.app)
-    rows = suppress(state.current(request.app).by_language(frm, to), state.min_cell,
-                    fields=("loans", "translated", "original"))
+    rows = suppress(state.current(request.app).by_language(frm, to), state.min_cell)
     body = {**shown(frm, to), "min_cell": state.min_cell, "languages": rows}
     return answer(request, format, body, rows, "languages")
 

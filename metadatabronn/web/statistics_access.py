@@ -149,6 +149,10 @@ def can_any(principal: Principal | None, scopes) -> bool:
     return principal is not None and bool(principal.org) and any(principal.can(s) for s in scopes)
 
 
+def _count(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def suppress(rows: list[dict], threshold: int, fields=("loans",)) -> list[dict]:
     """Rows with each small count (0 < n < threshold) in ``fields`` set to null and the row
     marked ``"suppressed": true``; zero and larger counts are shown."""
@@ -157,7 +161,7 @@ def suppress(rows: list[dict], threshold: int, fields=("loans",)) -> list[dict]:
         row = dict(row)
         for name in fields:
             value = row.get(name)
-            if isinstance(value, (int, float)) and 0 < value < threshold:
+            if _count(value) and 0 < value < threshold:
                 row[name] = None
                 row["suppressed"] = True
         out.append(row)
@@ -166,6 +170,6 @@ def suppress(rows: list[dict], threshold: int, fields=("loans",)) -> list[dict]:
 
 def suppressed_value(value, threshold: int):
     """One count as public output gives it: (value or None, whether suppressed)."""
-    if isinstance(value, (int, float)) and 0 < value < threshold:
+    if _count(value) and 0 < value < threshold:
         return None, True
     return value, False
