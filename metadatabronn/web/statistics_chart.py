@@ -156,7 +156,7 @@ def svg(chart: Chart, title: str, lang: str = "en", ident: str = "loans", standa
     keeps its ids apart from others on the page; ``standalone``: with a background and the
     title written above (a page shows its own heading)."""
     n = len(chart.periods)
-    legend_rows = math.ceil((len(chart.lines) + (1 if chart.suppressed else 0)) / 2)
+    legend_rows = math.ceil((len(chart.lines) + (1 if chart.suppressed else 0)) / _columns(chart))
     above = 30 if standalone else 0
     height = HEIGHT + 22 * legend_rows + above
     top_value = max((v for _, values in chart.lines for v in values if v), default=0)
@@ -203,7 +203,7 @@ def svg(chart: Chart, title: str, lang: str = "en", ident: str = "loans", standa
                      f'text-anchor="middle" fill="#555555">{e(t("No loans recorded in this period", lang))}</text>')
     for k, (name, values) in enumerate(chart.lines):
         parts.append(_line(k, name, values, chart.periods, x, y, lang))
-    parts.append(_legend(chart, lang, height))
+    parts.append(_legend(chart, lang))
     parts.append("</g></svg>" if standalone else "</svg>")
     return "".join(parts)
 
@@ -234,30 +234,42 @@ def _line(k: int, name: str, values: list[int | None], periods: list[str], x, y,
     return "".join(out)
 
 
-def _legend(chart: Chart, lang: str, height: int) -> str:
-    """Two columns under the months: each line's colour and dash, then what a gap means."""
+def _columns(chart: Chart) -> int:
+    """Two columns of legend, or one when a name would not fit half the width (an edition's
+    title, year and ISBN)."""
+    return 1 if any(len(name) > SHORT for name, _ in chart.lines) else 2
+
+
+SHORT = 44  # characters of a name that fit half the legend's width
+
+
+def _legend(chart: Chart, lang: str) -> str:
+    """Under the months, in one or two columns: each line's colour and dash, then what a gap
+    means."""
     items = [(name, COLOURS[k % len(COLOURS)], DASHES[k % len(DASHES)]) for k, (name, _) in
              enumerate(chart.lines)]
     out = ['<g class="legend">']
-    col_w = (WIDTH - LEFT - RIGHT) / 2
+    columns = _columns(chart)
+    col_w = (WIDTH - LEFT - RIGHT) / columns
     for j, (name, colour, dash) in enumerate(items):
-        lx, ly = LEFT + (j % 2) * col_w, HEIGHT + 22 * (j // 2) - 4
+        lx, ly = LEFT + (j % columns) * col_w, HEIGHT + 22 * (j // columns) - 4
         dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
         out.append(f'<line x1="{lx:.0f}" x2="{lx + 28:.0f}" y1="{ly - 4}" y2="{ly - 4}" stroke="{colour}" '
                    f'stroke-width="2"{dash_attr}/><text class="legend-label" x="{lx + 34:.0f}" y="{ly}" '
-                   f'fill="#222222">{e(_short(name))}</text>')
+                   f'fill="#222222">{e(_short(name, 2 * SHORT if columns == 1 else SHORT))}</text>')
     if chart.suppressed:
+        gap = t("Gaps: fewer than {n} loans in the month, not shown", lang).format(n=chart.min_cell)
         j = len(items)
-        lx, ly = LEFT + (j % 2) * col_w, HEIGHT + 22 * (j // 2) - 4
+        lx, ly = LEFT + (j % columns) * col_w, HEIGHT + 22 * (j // columns) - 4
         out.append(f'<line x1="{lx:.0f}" x2="{lx + 8:.0f}" y1="{ly - 4}" y2="{ly - 4}" stroke="#555555" '
                    f'stroke-width="2"/><line x1="{lx + 20:.0f}" x2="{lx + 28:.0f}" y1="{ly - 4}" y2="{ly - 4}" '
                    f'stroke="#555555" stroke-width="2"/><text class="legend-gap" x="{lx + 34:.0f}" y="{ly}" '
-                   f'fill="#222222">{e(t("Gaps: fewer than {n} loans in the month, not shown", lang).format(n=chart.min_cell))}</text>')
+                   f'fill="#222222">{e(gap)}</text>')
     out.append("</g>")
     return "".join(out)
 
 
-def _short(label: str, most: int = 44) -> str:
+def _short(label: str, most: int = SHORT) -> str:
     return label if len(label) <= most else label[:most - 1].rstrip() + "…"
 
 

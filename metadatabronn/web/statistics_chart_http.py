@@ -20,20 +20,21 @@ import logging
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from ..errors import MetadatabronnError
 from ..store.feed import DCT_IS_REPLACED_BY
+from ..store.loans import path_of
 from ..store.loans.editions import prefix_of
-from ..store.loans.schema import FILE
 from . import statistics_chart as C
 from .catalogue import labels as L
 from .catalogue.layout import Context
-from .catalogue.read import edition
+from .catalogue.read import edition, name
 from .problems import Problem
 from .statistics_access import Edition, is_publisher, optional_principal
-from .statistics_output import FIRST, LAST, period_range
+from .statistics_output import period_range
 from .statistics_state import state_of
 
 log = logging.getLogger(__name__)
-router = APIRouter(tags=["Statistics"])
+router = APIRouter(tags=["Loan statistics"])
 
 MARK = "<!--loans-->"  # where a work page's "Loans" section goes, once drawn
 SPAN = 24  # months a chart shows when no range is asked for: the last two years with loans
@@ -167,15 +168,13 @@ def work_chart(request: Request, id: str, by: str = Query(default="language", pa
     title = _title(request, work, by, lang)
     body = C.svg(drawn, title, lang, ident=f"loans-{id}", standalone=True).encode("utf-8")
     etag = 'W/"' + hashlib.blake2b(body, digest_size=10).hexdigest() + '"'
-    headers = {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Accept-Language, Authorization"}
+    headers = {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Accept-Language, Authorization, X-API-Key"}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
     return Response(body, media_type=SVG_TYPE, headers=headers)
 
 
 def _title(request: Request, work: str, by: str | None, lang: str) -> str:
-    from .catalogue.read import name
-
     ctx = Context(request.app.state.store, request.app.state.base, lang)
     split = C.t("by edition" if by == "edition" else "by language", lang)
     return f"{name(ctx, work)}: {C.t('Loans per month', lang).lower()} {split}"
@@ -190,15 +189,16 @@ def fill(request: Request, iri: str, rendered: tuple[bytes, str, str, str]) -> t
     if mark not in body:
         return rendered
     section = ""
-    if (request.app.state.well.store_path / FILE).exists():  # a well without loans gets no file made
+    well = getattr(request.app.state, "well", None)
+    if well is not None and path_of(well.store_path).exists():  # a well without loans gets no file made
         lang = L.choose(request.headers.get("accept-language"))
         try:
             drawn = chart(request, iri, "language", None, None, lang)
             if drawn is not None:
                 link = f"/statistics/work/{iri.rsplit('/', 1)[-1]}.svg"
                 section = C.section(drawn, _title(request, iri, "language", lang), lang, link)
-        except Problem as exc:  # the loans are held by another process: the page without them
-            log.info("a work page without its loans: %s", exc.detail)
+        except (Problem, MetadatabronnError) as exc:  # loans another process holds: the page without them
+            log.warning("a work page without its loans: %s", getattr(exc, "detail", exc))
     body = body.replace(mark, section.encode("utf-8"))
     if section:
         etag = 'W/"' + hashlib.blake2b(body, digest_size=10).hexdigest() + '"'
