@@ -21,7 +21,7 @@ import duckdb
 
 from ...errors import DeliveryRejected, StoreError
 from .questions import Questions
-from .schema import COLUMNS, DDL, FILE, REQUIRED, LoanRow, RowProblem, checked_sql
+from .schema import COLUMNS, DDL, FILE, REQUIRED, LoanRow, RowProblem, checked_sql, problems_sql
 
 log = logging.getLogger(__name__)
 
@@ -115,40 +115,41 @@ class Loans(Questions):
 
     def _stage(self, path: Path, system: str) -> None:
         con = self.con
+        read = "read_csv(?, header = true, all_varchar = true, auto_detect = true)"
         try:
-            con.execute("CREATE OR REPLACE TEMP TABLE raw AS SELECT * FROM read_csv(?, header = true, "
-                        "all_varchar = true, auto_detect = true)", [str(path)])
+            header = [n for (n,) in con.execute(f"SELECT column_name FROM (DESCRIBE SELECT * FROM {read})",
+                                                [str(path)]).fetchall()]
         except duckdb.Error as exc:
             raise DeliveryRejected(system, [RowProblem(0, f"not a readable CSV delivery: {exc}")]) from exc
-        names = {n.strip().lower(): n for (n,) in con.execute(
-            "SELECT column_name FROM (DESCRIBE raw)").fetchall()}
+        names = {n.strip().lower(): n for n in header}
         missing = [c for c in REQUIRED if c not in names]
         if missing:
-            con.execute("DROP TABLE raw")
             raise DeliveryRejected(system, [RowProblem(0, f"the header has no column {', '.join(missing)}")])
         picks = ", ".join((f'"{names[c]}"' if c in names else "NULL::VARCHAR") + f" AS {c}" for c in COLUMNS)
-        # rowid follows insertion order: the row's number in the delivery
-        con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS SELECT {picks} FROM raw ORDER BY rowid; DROP TABLE raw")
+        try:
+            # rowid follows the file's order (insertion order is kept): the row's number
+            con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS SELECT {picks} FROM {read}", [str(path)])
+        except duckdb.Error as exc:
+            raise DeliveryRejected(system, [RowProblem(0, f"not a readable CSV delivery: {exc}")]) from exc
         con.execute(f"CREATE OR REPLACE TEMP TABLE checked AS {checked_sql('staged')}", {"system": system})
 
     def _store(self, system: str, partial: bool) -> Delivered:
         con = self.con
         problems = [RowProblem(int(n), "; ".join(p)) for n, p in con.execute(
-            "SELECT n, problems FROM checked WHERE len(problems) > 0 ORDER BY n").fetchall()]
+            problems_sql("staged", "SELECT n FROM checked WHERE NOT good"), {"system": system}).fetchall()]
         if problems and not partial:
             raise DeliveryRejected(system, problems)
         cols = ", ".join(COLUMNS)
         con.execute("BEGIN")
         try:
             periods = [p for (p,) in con.execute(
-                "SELECT DISTINCT period FROM checked WHERE len(problems) = 0 ORDER BY period").fetchall()]
+                "SELECT DISTINCT period FROM checked WHERE good ORDER BY period").fetchall()]
             con.execute("DELETE FROM loans WHERE system = ? AND period IN (SELECT DISTINCT period FROM checked "
-                        "WHERE len(problems) = 0)", [system])
-            con.execute(f"INSERT INTO loans ({cols}) SELECT {cols} FROM checked WHERE len(problems) = 0 ORDER BY isbn")
+                        "WHERE good)", [system])
+            con.execute(f"INSERT INTO loans ({cols}) SELECT {cols} FROM checked WHERE good ORDER BY n")
             con.execute("INSERT OR REPLACE INTO deliveries SELECT system, period, count(*), sum(loans), now() "
-                        "FROM checked WHERE len(problems) = 0 GROUP BY system, period")
-            rows, total = con.execute("SELECT count(*), coalesce(sum(loans), 0) FROM checked "
-                                      "WHERE len(problems) = 0").fetchone()
+                        "FROM checked WHERE good GROUP BY system, period")
+            rows, total = con.execute("SELECT count(*), coalesce(sum(loans), 0) FROM checked WHERE good").fetchone()
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")

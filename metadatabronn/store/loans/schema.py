@@ -104,11 +104,9 @@ def _blank(col: str) -> str:
     return f"({col} IS NULL OR trim({col}) = '')"
 
 
-def checked_sql(staged: str) -> str:
-    """A query over ``staged`` (the COLUMNS as text, in delivery order) giving each row's number,
-    its problems (a list, empty when good) and its normalised values. ``$system`` is the delivering
-    system."""
-    i = "_i"
+def _reasons(i: str) -> list[str]:
+    """SQL for each check's reason (NULL when the row passes it), over a staged row; ``i`` is its
+    ISBN without hyphens and spaces."""
     reasons = [
         f"CASE WHEN {_blank('period')} THEN 'period missing' "
         f"WHEN NOT regexp_full_match(trim(period), '[0-9]{{4}}-(0[1-9]|1[0-2])') "
@@ -128,15 +126,54 @@ def checked_sql(staged: str) -> str:
         known = ", ".join(sorted(set(table.values())))
         reasons.append(f"CASE WHEN NOT {_blank(col)} AND {_category(col, table)} IS NULL "
                        f"THEN '{col} ' || to_json({col}) || ' is not one of {known}' END")
+    return reasons
+
+
+def _plain_isbn(col: str) -> str:
+    return f"replace(replace(upper(trim(coalesce({col}, ''))), '-', ''), ' ', '')"
+
+
+def checked_sql(staged: str) -> str:
+    """A query over ``staged`` (the COLUMNS as text, in delivery order) giving each row's number
+    ``n``, whether it passes every check (``good``) and its normalised values. ``$system`` is the
+    delivering system.
+
+    Each check runs once per distinct value of its column (a delivery of a million rows has a
+    few periods, counts and categories, and ISBNs a tenth of its rows), and the rows take the
+    verdicts by hash joins: the checks cost little however long the delivery."""
+    i = "_i"
     isbn13 = f"CASE WHEN length({i}) = 10 THEN {_isbn13_of_10(i)} ELSE {i} END"
+    distinct = {
+        "period": (f"CASE WHEN regexp_full_match(trim(v), '[0-9]{{4}}-(0[1-9]|1[0-2])') THEN trim(v) END", "VARCHAR"),
+        "loans": ("CASE WHEN regexp_full_match(trim(v), '[0-9]{1,15}') THEN CAST(trim(v) AS BIGINT) END", "BIGINT"),
+        "year": ("CASE WHEN regexp_full_match(trim(v), '[0-9]{1,4}') THEN CAST(trim(v) AS INTEGER) END", "INTEGER"),
+    }
+    for col, table in CATEGORIES.items():
+        distinct[col] = (_category("v", table), "VARCHAR")
+    ctes = [f"i AS (SELECT v, CASE WHEN {_isbn10_ok(i)} OR {_isbn13_ok(i)} THEN TRY_CAST({isbn13} AS BIGINT) END AS x "
+            f"FROM (SELECT v, {_plain_isbn('v')} AS {i} FROM (SELECT DISTINCT isbn AS v FROM {staged})))"]
+    for col, (expr, _) in distinct.items():
+        ctes.append(f"c_{col} AS (SELECT v, {expr} AS x FROM (SELECT DISTINCT {col} AS v FROM {staged}))")
+    joins = " ".join(f"LEFT JOIN c_{col} ON s.{col} = c_{col}.v" for col in distinct)
+    optional = ("year", *CATEGORIES)
+    good = " AND ".join([
+        "c_period.x IS NOT NULL", "i.x IS NOT NULL", "c_loans.x IS NOT NULL",
+        f"(s.system IS NULL OR trim(s.system) = '' OR trim(s.system) = $system)",
+        *(f"({_blank('s.' + c)} OR c_{c}.x IS NOT NULL)" for c in optional)])
     return f"""
-    WITH s AS (SELECT rowid + 1 AS n, *, regexp_replace(upper(trim(coalesce(isbn, ''))), '[- ]', '', 'g') AS {i}
-               FROM {staged})
-    SELECT n, list_filter([{', '.join(reasons)}], lambda x: x IS NOT NULL) AS problems,
-           trim(period) AS period, $system AS system, nullif(trim(library), '') AS library,
-           TRY_CAST({isbn13} AS BIGINT) AS isbn, TRY_CAST(trim(loans) AS BIGINT) AS loans,
-           nullif(trim(title), '') AS title, nullif(trim(filing_word), '') AS filing_word,
-           TRY_CAST(nullif(trim(year), '') AS INTEGER) AS year,
-           {_category('fiction', FICTION)} AS fiction, {_category('audience', AUDIENCE)} AS audience,
-           {_category('borrower', BORROWER)} AS borrower
-    FROM s"""
+    WITH s AS (SELECT rowid + 1 AS n, * FROM {staged}), {', '.join(ctes)}
+    SELECT s.n, coalesce({good}, false) AS good, c_period.x AS period, $system AS system,
+           nullif(trim(s.library), '') AS library, i.x AS isbn, c_loans.x AS loans,
+           nullif(trim(s.title), '') AS title, nullif(trim(s.filing_word), '') AS filing_word,
+           c_year.x AS year, c_fiction.x AS fiction, c_audience.x AS audience, c_borrower.x AS borrower
+    FROM s LEFT JOIN i ON s.isbn = i.v {joins}"""
+
+
+def problems_sql(staged: str, bad: str) -> str:
+    """Each bad row's number and reasons: ``bad`` is a query of the numbers of the rows that
+    failed (few; the reasons are worked out for them alone)."""
+    i = "_i"
+    return f"""
+    WITH s AS (SELECT rowid + 1 AS n, *, {_plain_isbn('isbn')} AS {i} FROM {staged})
+    SELECT n, list_filter([{', '.join(_reasons(i))}], lambda x: x IS NOT NULL) AS problems
+    FROM s WHERE n IN ({bad}) ORDER BY n"""
