@@ -90,10 +90,11 @@ def _kind_on_bytes(chunk: Chunk) -> RecordKind:
     return record_kind(leader.decode("ascii"))
 
 
-# A MARCXML leader as a plain element: 24 characters, no reference, no markup.
-_XML_LEADER_ELEMENT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?leader>([^<&]{24})</(?:[A-Za-z_][\w.-]*:)?leader>")
-# Every tag of an element named leader, whatever its prefix (text and attributes hold no "<").
-_XML_LEADER_TAG = re.compile(rb"</?(?:[^\s<>/:=\"']+:)?leader(?=[\s/>])")
+# A MARCXML leader as a plain element: 24 characters, no reference, no markup; found by its
+# name first (a literal is searched for fast), its opening tag's "<" or prefix checked apart.
+_XML_LEADER_ELEMENT = re.compile(rb"leader>([^<&]{24})</(?:[A-Za-z_][\w.-]*:)?leader>")
+# Every tag of an element named leader holds one of these, once (text may hold one too).
+_XML_LEADER_TAGS = (b"<leader", b"/leader", b":leader")
 _MAX_CARRY = 1 << 23
 _XML_UNREAD = (b"<!DOCTYPE", b"<!ENTITY", b"<![CDATA[")  # what the plain reading below cannot follow
 
@@ -105,8 +106,8 @@ def _records_of_other_kinds(path) -> int:
     Read as bytes, in blocks cut before a tag: every tag of an element named ``leader`` in the
     file must belong to a plain leader element (an opening and a closing tag about 24 plain
     characters), and each must say another kind of record. Anything else (a compressed file,
-    another encoding, a DTD, CDATA, a leader with attributes or a reference) answers 0, and the
-    records are read one by one."""
+    another encoding, a DTD, CDATA, a leader with attributes or a reference, "/leader" in a
+    text) answers 0, and the records are read one by one."""
     try:
         with open(path, "rb") as f:
             head = f.read(4096)
@@ -124,15 +125,20 @@ def _records_of_other_kinds(path) -> int:
                 part, carry = buf[:cut], buf[cut:]
                 if len(carry) > _MAX_CARRY:
                     return 0  # not markup as records are
-                if any(marker in part for marker in _XML_UNREAD):
+                if b"<!" in part and any(marker in part for marker in _XML_UNREAD):
                     return 0
-                leaders = _XML_LEADER_ELEMENT.findall(part)
-                if 2 * len(leaders) != len(_XML_LEADER_TAG.findall(part)):
-                    return 0
-                for leader in leaders:
-                    if not leader.isascii() or record_kind(leader.decode("ascii")) in _MAY_BE_BIBLIOGRAPHIC:
+                leaders = 0
+                for m in _XML_LEADER_ELEMENT.finditer(part):
+                    leader = m.group(1)
+                    if part[m.start() - 1:m.start()] not in (b"<", b":") or not leader.isascii() \
+                            or record_kind(leader.decode("ascii")) in _MAY_BE_BIBLIOGRAPHIC:
                         return 0
-                count += len(leaders)
+                    leaders += 1
+                # Each plain element holds two of the names; any other is a leader this reading
+                # cannot vouch for (or the word in a text: read one by one all the same).
+                if 2 * leaders != sum(part.count(tag) for tag in _XML_LEADER_TAGS):
+                    return 0
+                count += leaders
             return 0 if carry.strip() else count
     except OSError:
         return 0  # the run says why
