@@ -133,6 +133,10 @@ def test_table_fallback_and_section():
     assert "not shown" in rows[-1].findtext("td")
     assert doc.find(".//figure/svg").get("class") == "loans-chart"
     assert C.section(C.arrange([], "2024-01", "2025-12", by="language"), "A work", "en") == ""
+    # every month hidden is a few loans, not none: drawn as gaps, never as "no loans"
+    hidden = C.arrange(series(nob=[2] * 24), "2024-01", "2025-12", by="language", label=lambda k: "Norwegian")
+    assert not hidden.empty and "No loans" not in C.svg(hidden, "A work", "en")
+    assert "Gaps: fewer than 5 loans" in C.section(hidden, "A work", "en")
 
 
 # --- a real store with loans ---------------------------------------------------------------------

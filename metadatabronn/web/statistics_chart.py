@@ -61,7 +61,8 @@ class Chart:
 
     @property
     def empty(self) -> bool:
-        return not any(v for _, values in self.lines for v in values)
+        """No loans in any month (a hidden count is a few loans, not none)."""
+        return not any(v is None or v for _, values in self.lines for v in values)
 
 
 def months(frm: str, to: str) -> list[str]:
