@@ -7,6 +7,9 @@ the feed from the position it saved: the distinct entities the activities after 
 fetched (``POST /documents``) and written, each entity whole in one transaction, and only then
 is the position saved, so a run cut short anywhere repeats at most the write it was in, which
 replaces the same documents again. A position the feed no longer keeps (410) is met with a fresh dump.
+The mirror's name index is made again after a dump, and each entity's names after its document
+(:meth:`~metadatabronn.store.mirroring.MirrorStore.index_names`), so a server over the mirror
+finds agents by name; authority records come in their entities' documents.
 
 The state file (``mirror.json`` in the mirror's directory) holds the source and the position; a
 mirror follows one source, and another is refused, as a store refuses another base IRI.
@@ -218,7 +221,7 @@ class Run:
     def write(self, activities: list[dict], documents: list[Document]) -> None:
         """Write the documents of what these activities name, then save the position of the last."""
         self.result.quads += self.store.apply(documents)
-        self.store.index_names(d.iri for d in documents if d.graph is None)  # a manifestation has no names
+        self.store.index_names(documents)
         self.result.documents += len(documents)
         self.result.activities += len(activities)
         last = activities[-1]

@@ -7,7 +7,8 @@ it), the pending marks of a bulk load under way, and the ``mb:store`` graph (bas
 counts, labels version: the mirror keeps its own).
 
 Speed: pyoxigraph gives a quad back at about 5 µs (a dictionary look-up per term), so a record
-graph is taken from its copy in the catalogue index when the snapshot may use it, on the terms
+graph (a bibliographic or an authority record's) is taken from its copy in the catalogue index
+when the snapshot may use it, on the terms
 :class:`.copies.View` sets (the index in step with the snapshot, the copy no newer than it): one
 SQLite read and an inflate, about a tenth of the cost. The default graph, the labels graph and
 any record graph without a usable copy are read from the store itself.
@@ -175,7 +176,9 @@ def nquads(store: Store, out: BinaryIO, progress: Callable[[int], None] | None =
 
 
 def _write_graphs(store: Store, graphs: list, copies: _Copies, out: _Counting) -> int:
-    found = copies.bodies([g.value for g in graphs if isinstance(g, ox.NamedNode) and "/record/" in g.value])
+    # Record graphs and authority record graphs have copies; a writer graph or the labels have none.
+    found = copies.bodies([g.value for g in graphs if isinstance(g, ox.NamedNode)
+                           and ("/record/" in g.value or "/authority/" in g.value)])
     for graph in graphs:
         body = found.get(graph.value) if isinstance(graph, ox.NamedNode) else None
         if body is not None:

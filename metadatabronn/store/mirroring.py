@@ -185,41 +185,49 @@ class MirrorStore:
 
     # the name index ------------------------------------------------------------------------------
 
-    def index_names(self, iris: Iterable[str] | None = None) -> int:
-        """Keep the name index: made again whole (``iris`` None: after a dump is loaded), or the
-        names of these entities made again from what the mirror now holds of them (after their
-        documents are written: a document is all a name comes from). How many names written."""
+    def index_names(self, documents: Iterable[Document] | None = None) -> int:
+        """Keep the name index: made again whole (``documents`` None: after a dump is loaded), or
+        the names of these documents' entities made again from what the mirror now holds of them
+        (after they are written: an entity's names come from its document alone). How many
+        names written."""
         if self._catalogue is None:
             self._catalogue = Catalogue(self.path)
-        if iris is None:
+        if documents is None:
             return names.rebuild(_Held(self._store, self._base()), self._catalogue)
-        iris = list(dict.fromkeys(iris))
-        rows = [r for iri in iris for r in self._names_of(iri)]
+        # Only agents, works and concepts have names (an expression, an item never); a work's or a
+        # concept's only from an authority record, so one whose document has none has none now.
+        wanted = {d.iri: d for d in documents if d.graph is None and d.iri.rsplit("/", 2)[-2] in _NAMED}
+        rows = [r for iri, d in wanted.items() for r in self._names_of(iri, d.nquads)]
         with self._catalogue.transaction() as conn:
             names.create(conn)
-            for iri in iris:
+            for iri in wanted:
                 names._delete(conn, iri, None)
             for entity, kind, name, preferred, core in rows:
                 names._insert(conn, entity, kind, name, preferred, core)
         return len(rows)
 
-    def _names_of(self, iri: str) -> list[tuple[str, str, str, bool, bool]]:
+    def _names_of(self, iri: str, text: str) -> list[tuple[str, str, str, bool, bool]]:
         """An entity's rows of the name index, as :func:`.names.rebuild` makes them: its core's
-        preferred name (an agent not merged into another), and its authority records' names."""
+        preferred name (an agent not merged into another), and its authority records' names.
+        ``text``: its document, which says whether there is any of that to look up."""
         node = ox.NamedNode(iri)
         held = _Held(self._store, iri.rsplit("/", 2)[0])
         rows: list[tuple[str, str, str, bool, bool]] = []
-        kind = next((names.KINDS[q.object.value] for q in self._store.quads_for_pattern(
-            node, ox.NamedNode(T.RDF_TYPE), None, ox.DefaultGraph()) if q.object.value in names.KINDS), None)
+        kind = None
+        if iri.rsplit("/", 2)[-2] == "agent":  # (a work's or a concept's core gives it no name here)
+            kind = next((names.KINDS[q.object.value] for q in self._store.quads_for_pattern(
+                node, ox.NamedNode(T.RDF_TYPE), None, ox.DefaultGraph()) if q.object.value in names.KINDS), None)
         authority = f"<{held.base}/authority/"
-        if kind is not None and not any(not str(r.graph_name).startswith(authority) for r in
-                                        self._store.quads_for_pattern(node, ox.NamedNode(DCT_IS_REPLACED_BY),
-                                                                      None, None)):
+        if kind is not None and (DCT_IS_REPLACED_BY not in text or not any(
+                not str(r.graph_name).startswith(authority)
+                for r in self._store.quads_for_pattern(node, ox.NamedNode(DCT_IS_REPLACED_BY), None, None))):
             for p in names.PREFERRED[kind]:
                 found = names._literals(held, node, p, ox.DefaultGraph())
                 if found:
                     rows.append((iri, kind, found[0], True, True))
                     break
+        if T.MB_AUTHORITY_ID not in text:
+            return rows
         for q in self._store.quads_for_pattern(node, ox.NamedNode(T.MB_AUTHORITY_ID), None, None):
             if isinstance(q.graph_name, ox.NamedNode):
                 rows += [(*r, False) for r in names.authority_rows(held, iri, q.graph_name.value)]
@@ -243,6 +251,9 @@ class MirrorStore:
             if self._catalogue is not None:
                 self._catalogue.close()
                 self._catalogue = None
+
+
+_NAMED = frozenset(("agent", "work", "concept"))  # the kinds of IRI the name index can hold
 
 
 @dataclass(frozen=True)
