@@ -3,7 +3,7 @@ every edition and translation) against a real ``metadatabronn serve``, with 10 M
 (24 months × 420,000 rows) in the store's ``loans.duckdb``. Target (issue 18): p99 < 20 ms.
 
     python bench/loans_http.py [--store DIR] [--corpus FILE] [--rows-per-month 420000] [--months 24]
-                               [--requests 2000] [--works 500] [--by language] [--rebuild]
+                               [--requests 2000] [--works 500] [--by language] [--roll-up-only] [--rebuild]
 
 The store is ``--store`` (its loans file as it is, if it already holds the rows asked for, e.g.
 the one ``bench/loans.py`` leaves), else ``var/bench/loans-http-lc20k`` built from the LC 20k
@@ -136,6 +136,8 @@ def main() -> int:
     ap.add_argument("--works", type=int, default=500, help="how many of the most lent works to ask for")
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--by", choices=("language", "edition"), help="also split the series (default: totals)")
+    ap.add_argument("--roll-up-only", action="store_true",
+                    help="ask with editions=false: the monthly roll-up and its total, without the editions list")
     ap.add_argument("--json", help="write the figures to this file")
     args = ap.parse_args()
 
@@ -156,6 +158,8 @@ def main() -> int:
     params = {"from": periods[0], "to": periods[-1]}
     if args.by:
         params["by"] = args.by
+    if args.roll_up_only:
+        params["editions"] = "false"
     with running_server(store, base, port, http_workers=1, url=url):
         with httpx.Client(base_url=url, timeout=60) as http:
             for wid in ids:  # warm-up: the first request opens the loans file and syncs the map
@@ -170,6 +174,7 @@ def main() -> int:
                 assert r.status_code == 200, r.text
                 loans_seen.append(r.json()["loans"] or 0)
     figures = {"rows": rows, "months": args.months, "works": len(ids), "requests": len(timings), "by": args.by,
+               "editions": not args.roll_up_only,
                "p50_ms": round(percentile(timings, 0.50), 2), "p99_ms": round(percentile(timings, 0.99), 2),
                "max_ms": round(max(timings), 2), "mean_ms": round(statistics.fmean(timings), 2),
                "largest_work_loans": max(loans_seen)}

@@ -333,3 +333,12 @@ def test_the_small_count_threshold_is_a_setting(tmp_path):
     rows = [{"loans": 0}, {"loans": 2}, {"loans": 3}]
     assert suppress(rows, 3) == [{"loans": 0}, {"loans": None, "suppressed": True}, {"loans": 3}]
     assert suppress(rows, 1) == rows
+
+
+def test_the_roll_up_alone(delivered):
+    work = work_of(delivered, FRE)
+    span = {"from": "2026-01", "to": "2026-02"}
+    full = stats(delivered, f"work/{work}", **span).json()
+    alone = stats(delivered, f"work/{work}", editions="false", **span).json()
+    assert alone["loans"] == full["loans"] == 84 and alone["series"] == full["series"]
+    assert "editions" not in alone and isbn_figures(alone) == []

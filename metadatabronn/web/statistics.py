@@ -128,7 +128,7 @@ def _public_total(body: dict, threshold: int) -> dict:
     return body
 
 
-def _work_answer(request: Request, id_: str, frm, to, by, format):
+def _work_answer(request: Request, id_: str, frm, to, by, format, with_editions: bool = True):
     state = state_of(request.app)
     principal = optional_principal(request)
     frm, to = period_range(frm, to)
@@ -137,6 +137,14 @@ def _work_answer(request: Request, id_: str, frm, to, by, format):
         raise Problem(422, f"by={by!r}: split by 'language' or 'edition'", parameter="by")
     loans = state.current(request.app)
     threshold = state.min_cell
+    if not with_editions and by != "edition":
+        # the roll-up alone: one query; the total is the sum of its months
+        series = loans.work_series(iri, frm, to, by=by)
+        body = _public_total({"work": iri, **shown(frm, to), "loans": sum(r["loans"] or 0 for r in series)},
+                             threshold)
+        series = suppress(series, threshold)
+        body.update(by=by, series=series, min_cell=threshold)
+        return answer(request, format, body, series, f"work-{id_}-loans")
     totals = dict(loans.work_totals(iri, frm, to))
     known = {str(e.get("isbn")): e for e in totals.get("editions") or ()}
     editions, hidden = _editions(request, principal, totals.pop("editions", []))
@@ -157,8 +165,10 @@ def _work_answer(request: Request, id_: str, frm, to, by, format):
 
 @router.get("/statistics/work/{id:notsvg}", summary="A work's loans across its editions and translations, by month")
 def work(request: Request, id: str, frm: str | None = _FROM, to: str | None = _TO, by: str | None = _BY,
+         editions: bool = Query(True, description="false: the monthly roll-up and its total only (no editions "
+                                "or languages lists; one query)"),
          format: str | None = _FORMAT):
-    return _work_answer(request, id, frm, to, by, format)
+    return _work_answer(request, id, frm, to, by, format, editions)
 
 
 @router.get("/statistics/expression/{id}", summary="An expression's loans across its editions, by month")
