@@ -104,7 +104,7 @@ def _records_of_other_kinds(path) -> int:
     bibliographic (an authority file: its records are not even cut into chunks), else 0.
 
     Read as bytes, in blocks cut before a tag: every tag of an element named ``leader`` in the
-    file must belong to a plain leader element (an opening and a closing tag about 24 plain
+    file must belong to a plain leader element (an opening and a closing tag around 24 plain
     characters), and each must say another kind of record. Anything else (a compressed file,
     another encoding, a DTD, CDATA, a leader with attributes or a reference, "/leader" in a
     text) answers 0, and the records are read one by one."""
