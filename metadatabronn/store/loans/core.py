@@ -150,6 +150,7 @@ class Loans(Questions):
             con.execute("INSERT OR REPLACE INTO deliveries SELECT system, period, count(*), sum(loans), now() "
                         "FROM checked WHERE good GROUP BY system, period")
             rows, total = con.execute("SELECT count(*), coalesce(sum(loans), 0) FROM checked WHERE good").fetchone()
+            self._summarise()
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -157,6 +158,17 @@ class Loans(Questions):
         log.info("loans from %s: %d rows, %d loans, periods %s, %d rows refused", system, rows, total,
                  periods, len(problems))
         return Delivered(system, periods, int(rows), int(total), problems)
+
+    def _summarise(self) -> None:
+        # Rebuilt whole, in ISBN order, in the delivery's transaction (about 0.8 s for 10 M loan
+        # rows): appended per period, its row groups would each span every ISBN.
+        self.con.execute("CREATE OR REPLACE TABLE monthly AS SELECT isbn, period, sum(loans)::BIGINT AS loans "
+                         "FROM loans GROUP BY isbn, period ORDER BY isbn, period")
+
+    def summarise(self) -> None:
+        """Rebuild the monthly totals (after rows were written other than by a delivery)."""
+        with self._lock:
+            self._summarise()
 
     # the edition map -------------------------------------------------------------------------
     def put_editions(self, manifestations: Iterable[str], rows: Iterable[tuple], meta: dict[str, str], *,

@@ -35,14 +35,14 @@ class Questions:
         the ISBN) or "language" (key: the expression's language code) splits each period."""
         p = {"work": work_iri, "frm": frm, "to": to}
         if by is None:
-            return self._rows(f"""SELECT l.period, sum(l.loans)::BIGINT AS loans FROM loans l
+            return self._rows(f"""SELECT l.period, sum(l.loans)::BIGINT AS loans FROM monthly l
                 WHERE l.isbn IN (SELECT isbn FROM edition WHERE work = $work) AND {_RANGE}
                 GROUP BY l.period ORDER BY l.period""", p)
         key = {"edition": "e.isbn::VARCHAR", "language": "e.language"}.get(by)
         if key is None:
             raise ValueError(f"by must be edition or language, not {by!r}")
         return self._rows(f"""SELECT l.period, {key} AS key, sum(l.loans)::BIGINT AS loans
-            FROM loans l JOIN (SELECT * FROM edition WHERE work = $work) e ON l.isbn = e.isbn
+            FROM monthly l JOIN (SELECT * FROM edition WHERE work = $work) e ON l.isbn = e.isbn
             WHERE {_RANGE} GROUP BY ALL ORDER BY l.period, key NULLS LAST""", p)
 
     def work_totals(self, work_iri: str, frm: str | None = None, to: str | None = None) -> dict:
@@ -50,7 +50,7 @@ class Questions:
         not) and per language."""
         p = {"work": work_iri, "frm": frm, "to": to}
         editions = self._rows(f"""WITH e AS (SELECT * FROM edition WHERE work = $work),
-            lent AS (SELECT l.isbn, sum(l.loans)::BIGINT AS loans FROM loans l
+            lent AS (SELECT l.isbn, sum(l.loans)::BIGINT AS loans FROM monthly l
                      WHERE l.isbn IN (SELECT isbn FROM e) AND {_RANGE} GROUP BY l.isbn)
             SELECT e.isbn::VARCHAR AS isbn, e.manifestation, e.expression, e.language, e.title, e.year,
                    e.publisher, coalesce(lent.loans, 0) AS loans, e.work_title
@@ -68,7 +68,7 @@ class Questions:
 
     def expression_totals(self, expression_iri: str, frm: str | None = None, to: str | None = None) -> list[dict]:
         """Loans of an expression (one language of a work) per period, over its editions."""
-        return self._rows(f"""SELECT l.period, sum(l.loans)::BIGINT AS loans FROM loans l
+        return self._rows(f"""SELECT l.period, sum(l.loans)::BIGINT AS loans FROM monthly l
             WHERE l.isbn IN (SELECT isbn FROM edition WHERE expression = $e) AND {_RANGE}
             GROUP BY l.period ORDER BY l.period""", {"e": expression_iri, "frm": frm, "to": to})
 
@@ -77,7 +77,7 @@ class Questions:
         number = isbn_number(isbn13)
         if number is None:
             raise ValueError(f"{isbn13!r} is not a valid ISBN")
-        return self._rows(f"""SELECT l.period, sum(l.loans)::BIGINT AS loans FROM loans l
+        return self._rows(f"""SELECT l.period, sum(l.loans)::BIGINT AS loans FROM monthly l
             WHERE l.isbn = $isbn AND {_RANGE} GROUP BY l.period ORDER BY l.period""",
                           {"isbn": number, "frm": frm, "to": to})
 
@@ -85,15 +85,18 @@ class Questions:
                   audience: str | None = None, borrower: str | None = None) -> list[dict]:
         """The N most lent works, counting only loan rows of the given categories (stored values:
         skjønn/fag, barn/voksen, barn/ungdom/voksen/institusjon/annet)."""
+        filtered = any(v is not None for v in (fiction, audience, borrower))
+        source = "loans" if filtered else "monthly"  # categories are the loan rows' own
+        where = ("AND ($fiction IS NULL OR l.fiction = $fiction) AND ($audience IS NULL OR l.audience = $audience) "
+                 "AND ($borrower IS NULL OR l.borrower = $borrower)") if filtered else ""
+        params = {"frm": frm, "to": to, "n": int(n)}
+        if filtered:
+            params.update(fiction=fiction, audience=audience, borrower=borrower)
         return self._rows(f"""SELECT e.work, any_value(e.work_title) AS title, sum(l.loans)::BIGINT AS loans,
                 count(DISTINCT e.isbn) AS editions
-            FROM loans l JOIN edition e ON l.isbn = e.isbn
-            WHERE {_RANGE} AND ($fiction IS NULL OR l.fiction = $fiction)
-              AND ($audience IS NULL OR l.audience = $audience) AND ($borrower IS NULL OR l.borrower = $borrower)
-              AND e.work IS NOT NULL
-            GROUP BY e.work ORDER BY loans DESC, e.work LIMIT $n""",
-                          {"frm": frm, "to": to, "n": int(n), "fiction": fiction, "audience": audience,
-                           "borrower": borrower})
+            FROM {source} l JOIN edition e ON l.isbn = e.isbn
+            WHERE {_RANGE} {where} AND e.work IS NOT NULL
+            GROUP BY e.work ORDER BY loans DESC, e.work LIMIT $n""", params)
 
     def by_language(self, frm: str | None = None, to: str | None = None) -> list[dict]:
         """Loans per language of expression, translations (an expression that is a translation
@@ -101,14 +104,14 @@ class Questions:
         return self._rows(f"""SELECT e.language,
                 coalesce(e.original_language IS NOT NULL AND e.original_language <> e.language, false) AS translated,
                 sum(l.loans)::BIGINT AS loans, count(DISTINCT e.work) AS works
-            FROM loans l JOIN edition e ON l.isbn = e.isbn WHERE {_RANGE}
+            FROM monthly l JOIN edition e ON l.isbn = e.isbn WHERE {_RANGE}
             GROUP BY ALL ORDER BY loans DESC, e.language NULLS LAST, translated""", {"frm": frm, "to": to})
 
     def creator_works(self, agent_iri: str, frm: str | None = None, to: str | None = None) -> list[dict]:
         """A creator's works (every work naming the agent as a creator) with their loans; works
         with none lent are listed with 0."""
         return self._rows(f"""WITH e AS (SELECT * FROM edition WHERE list_contains(creators, $agent)),
-            lent AS (SELECT l.isbn, sum(l.loans) AS loans FROM loans l WHERE l.isbn IN (SELECT isbn FROM e)
+            lent AS (SELECT l.isbn, sum(l.loans) AS loans FROM monthly l WHERE l.isbn IN (SELECT isbn FROM e)
                      AND {_RANGE} GROUP BY l.isbn)
             SELECT e.work, any_value(e.work_title) AS title, coalesce(sum(lent.loans), 0)::BIGINT AS loans,
                    count(DISTINCT e.isbn) AS editions
