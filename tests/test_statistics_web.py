@@ -87,9 +87,12 @@ def stats(well, path: str, client: str | None = None, **params):
 
 
 def work_of(well, isbn: str) -> str:
+    """The id of the work of the edition with ``isbn`` (once the server's SPARQL workers, which
+    reopen the store on their own, see it)."""
     found = well.http.get(f"{well.base}/manifestations", params={"isbn": isbn}).json()["items"]
-    rows = well.sparql(f"SELECT ?w WHERE {{ <{found[0]['iri']}> <http://rdaregistry.info/Elements/m/P30139> ?e . "
-                       "?e <http://rdaregistry.info/Elements/e/P20231> ?w }")
+    query = (f"SELECT ?w WHERE {{ <{found[0]['iri']}> <http://rdaregistry.info/Elements/m/P30139> ?e . "
+             "?e <http://rdaregistry.info/Elements/e/P20231> ?w }")
+    rows = eventually(lambda: well.sparql(query), f"the work of {isbn} in SPARQL")
     return rows[0]["w"].rsplit("/", 1)[1]
 
 
@@ -247,6 +250,7 @@ def test_the_public_questions(delivered):
     creator = stats(delivered, f"creator/{agent_of(delivered, FRE)}", **span).json()
     assert [w["loans"] for w in creator["works"]] == [84]
     assert stats(delivered, "work/no-such-work").status_code == 404
+    assert stats(delivered, "work/not an id").status_code == 404
     assert stats(delivered, "top", **{"from": "2026-13"}).status_code == 422
     assert stats(delivered, "top", **{"from": "2026-03", "to": "2026-01"}).status_code == 422
 

@@ -21,9 +21,8 @@ import logging
 from fastapi import APIRouter, Query, Request
 from starlette.convertors import Convertor, register_url_convertor
 
-from . import statistics_delivery
-
 from ..store.loans.editions import prefix_of
+from . import statistics_delivery
 from .problems import Problem
 from .statistics_access import (CATALOGUER_SCOPE, DELIVER_SCOPES, Edition, can_any, is_publisher, needs_credential,
                                 optional_principal, suppress, suppressed_value)
@@ -32,7 +31,6 @@ from .statistics_state import state_of
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["Loan statistics"])
-
 
 
 class _NotSvg(Convertor):
@@ -66,7 +64,11 @@ def _iri(request: Request, kind: str, id_: str) -> str:
 
     state = request.app.state
     iri = f"{state.base}/{kind}/{id_}"
-    if "/" in id_ or not id_ or not state.store.values(iri, T.RDF_TYPE):
+    try:
+        known = "/" not in id_ and bool(id_) and bool(state.store.values(iri, T.RDF_TYPE))
+    except ValueError:  # not an IRI at all
+        known = False
+    if not known:
         raise Problem(404, f"no {kind} {iri} in the well")
     successor = next(iter(state.store.values(iri, DCT_IS_REPLACED_BY)), None)
     if successor is not None and successor.startswith(f"{state.base}/{kind}/"):
