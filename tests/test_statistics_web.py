@@ -134,6 +134,10 @@ def test_a_delivery_says_what_was_stored(delivered):
     assert [(d["period"], d["rows"], d["loans"]) for d in mine] == [
         ("2026-01", 6, 79), ("2026-02", 2, 33), ("2026-03", 1, 6)]
     deliver(delivered, report([("2026-03", FRE, 0)]))  # leave March as good as empty for the rest
+    # each delivery is in the audit log: who, what was stored
+    logged = [line for line in delivered.audit() if line["path"] == "/statistics/loans"]
+    assert logged[-1]["principal"]["org"] == "Bibsys" and logged[-1]["status"] == 200
+    assert (logged[-1]["system"], logged[-1]["periods"], logged[-1]["rows"]) == ("Bibsys", ["2026-03"], 1)
 
 
 def test_bad_rows_are_refused_with_their_numbers_and_nothing_is_stored(delivered):
@@ -346,3 +350,29 @@ def test_the_roll_up_alone(delivered):
     alone = stats(delivered, f"work/{work}", editions="false", **span).json()
     assert alone["loans"] == full["loans"] == 84 and alone["series"] == full["series"]
     assert "editions" not in alone and isbn_figures(alone) == []
+
+
+def test_a_question_asked_during_a_delivery_sees_it_whole_or_not_at_all(delivered):
+    import threading
+
+    work = work_of(delivered, FRE)
+    assert deliver(delivered, report([("2026-07", FRE, 10)])).status_code == 200
+    big = report([("2026-07", FRE, 1)] * 60_000)  # one row per library, say
+    answers, done = set(), threading.Event()
+
+    def ask():
+        while not done.is_set():
+            r = stats(delivered, f"work/{work}", editions="false", **{"from": "2026-07", "to": "2026-07"})
+            answers.add(r.json()["loans"])
+
+    asker = threading.Thread(target=ask)
+    asker.start()
+    try:
+        r = deliver(delivered, big)
+    finally:
+        done.set()
+        asker.join(60)
+    assert r.status_code == 200 and r.json()["loans"] == 60_000
+    assert answers <= {10, 60_000} and answers
+    assert stats(delivered, f"work/{work}", editions="false", **{"from": "2026-07", "to": "2026-07"}
+                 ).json()["loans"] == 60_000
