@@ -264,3 +264,16 @@ def test_a_read_only_view_answers_and_refuses_writes(store):
     with pytest.raises(Exception):
         view.replace("bibliofil", [LoanRow("2024-01", "9780152164157", 1)])
     view.close()
+
+
+def test_two_records_with_one_isbn_count_its_loans_once(tmp_path):
+    (tmp_path / "store").mkdir()
+    loans = Loans(tmp_path / "store")
+    row = lambda m, w: (9780152164157, m, f"{m}/e", w, "fre", None, [], None, "978-0-15", "T", 2001, w)  # noqa: E731
+    loans.put_editions(["m/b", "m/a"], [row("m/b", "w/2"), row("m/a", "w/1")], {})
+    loans.replace("bibliofil", [LoanRow("2024-01", "9780152164157", 5)])
+    assert loans.work_series("w/1") == [{"period": "2024-01", "loans": 5}] and loans.work_series("w/2") == []
+    assert sum(t["loans"] for t in loans.top_works()) == 5
+    loans.put_editions(["m/a"], [], {})  # the first record deleted: the other one counts now
+    assert loans.work_series("w/2") == [{"period": "2024-01", "loans": 5}] and loans.work_series("w/1") == []
+    loans.close()

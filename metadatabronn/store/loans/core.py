@@ -205,8 +205,15 @@ class Loans(Questions):
                     cols = ", ".join(c if c != "creators" else
                                      "CASE WHEN creators IS NULL OR creators = '' THEN []::VARCHAR[] "
                                      "ELSE string_split(creators, chr(9)) END" for c in EDITION_COLUMNS)
-                    con.execute(f"INSERT INTO editions SELECT {cols} FROM read_csv(?, header = true, "
-                                f"columns = {types!r}, quote = '\"', escape = '\"', delim = ',')", [str(new)])
+                    con.execute(f"INSERT INTO editions ({', '.join(EDITION_COLUMNS)}) SELECT {cols} FROM "
+                                f"read_csv(?, header = true, columns = {types!r}, quote = '\"', escape = '\"', "
+                                f"delim = ',')", [str(new)])
+                con.execute("""UPDATE editions SET first = f.first FROM (
+                    SELECT isbn, manifestation, row_number() OVER (PARTITION BY isbn ORDER BY manifestation) = 1
+                        AS first FROM editions WHERE isbn IN (SELECT isbn FROM editions GROUP BY isbn
+                                                             HAVING count(*) > 1 OR bool_or(NOT first))) f
+                    WHERE editions.isbn = f.isbn AND editions.manifestation = f.manifestation
+                      AND editions.first <> f.first""")
                 for key, value in meta.items():
                     self._set_meta(key, value)
                 con.execute("COMMIT")
