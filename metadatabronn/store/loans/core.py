@@ -42,6 +42,11 @@ class Delivered:
                 "problems": [p.as_dict() for p in self.problems]}
 
 
+def _first_lines(exc: Exception) -> str:
+    # DuckDB's CSV errors run to a page (the reader's options); the first lines say what and where
+    return " ".join([line.strip() for line in str(exc).splitlines() if line.strip()][:2])
+
+
 def path_of(store_path: str | os.PathLike) -> Path:
     return Path(store_path) / FILE
 
@@ -120,7 +125,7 @@ class Loans(Questions):
             header = [n for (n,) in con.execute(f"SELECT column_name FROM (DESCRIBE SELECT * FROM {read})",
                                                 [str(path)]).fetchall()]
         except duckdb.Error as exc:
-            raise DeliveryRejected(system, [RowProblem(0, f"not a readable CSV delivery: {exc}")]) from exc
+            raise DeliveryRejected(system, [RowProblem(0, f"not a readable CSV delivery: {_first_lines(exc)}")]) from exc
         names = {n.strip().lower(): n for n in header}
         missing = [c for c in REQUIRED if c not in names]
         if missing:
@@ -130,7 +135,7 @@ class Loans(Questions):
             # rowid follows the file's order (insertion order is kept): the row's number
             con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS SELECT {picks} FROM {read}", [str(path)])
         except duckdb.Error as exc:
-            raise DeliveryRejected(system, [RowProblem(0, f"not a readable CSV delivery: {exc}")]) from exc
+            raise DeliveryRejected(system, [RowProblem(0, f"not a readable CSV delivery: {_first_lines(exc)}")]) from exc
         con.execute(f"CREATE OR REPLACE TEMP TABLE checked AS {checked_sql('staged')}", {"system": system})
 
     def _store(self, system: str, partial: bool) -> Delivered:
