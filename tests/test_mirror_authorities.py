@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from metadatabronn.errors import IsniError
+from metadatabronn.errors import IsniError, MirrorError
 from metadatabronn.identity import mint
 from metadatabronn.isni import checksum
 from metadatabronn.mapping import terms as T
@@ -37,7 +37,8 @@ from metadatabronn.rdf_authority import authority_record_id
 from metadatabronn.store import Store, names
 from metadatabronn.store.authorities import put_review, review_graph
 from metadatabronn.store.catalogue import Catalogue
-from metadatabronn.store.documents import documents
+from metadatabronn.store.documents import Document, documents
+from metadatabronn.store.labels import LABELS_GRAPH
 from metadatabronn.store.mirroring import MirrorStore, comparable
 
 from .test_mirror import PAGE, QUICK, caught_up, same
@@ -200,6 +201,47 @@ def test_an_agents_document_carries_its_authority_graph_and_a_mirror_takes_it_wh
     want = {q for q in comparable(store) if q.endswith((f"<{base}/authority/NO-TrBIB-99990001>",
                                                         f"<{base}/authority/NO-TrBIB-99990010>"))}
     assert want and want <= held
+
+
+def test_every_statement_is_in_exactly_one_document_authority_graphs_included(tmp_path):
+    """Headings' agents merged into the register loaded after them, a 5XX naming one of them, an
+    ISNI assigned, a deleted and a replaced record: still a partition of the store."""
+    base = "http://example.org"
+    store = tmp_path / "s"
+    load(store, base, *BIBS, name="bibs.xml")
+    load(store, base, *AUTHORITIES, NAMES_NOBODY, name="authorities.xml")
+    load(store, base, NOBODY, name="nobody.xml")
+    assign(store, base, SOLBERG)
+    s = Store(store, read_only=True)
+    try:
+        subjects = {q.subject.value for q in s._store.quads_for_pattern(None, None, None, ox.DefaultGraph())}
+        manifestations = {r["m"].value for r in s.query(f"SELECT DISTINCT ?m WHERE {{ ?m a <{T.C_MANIFESTATION}> }}")}
+        # (an authority record deleted at its first load has a tombstone and no core: the feed
+        # names its entity all the same)
+        described = {q.object.value for q in s._store.quads_for_pattern(None, ox.NamedNode(MB_DESCRIBES), None, None)
+                     if "/authority/" in q.subject.value}
+        found = documents(s, sorted(subjects | manifestations | described))
+    finally:
+        s.close()
+    lines: list[str] = []
+    for doc in found:
+        lines += [str(q) for q in ox.parse(doc.nquads.encode(), format=ox.RdfFormat.N_QUADS)] if doc.nquads else []
+    assert len(lines) == len(set(lines)), "a statement is in two documents"
+    assert set(lines) == {q for q in comparable(store) if f"<{LABELS_GRAPH}>" not in q}
+    assert sum(1 for q in lines if q.endswith("/authority/NO-TrBIB-99990102>")) > 5
+
+
+def test_a_mirror_refuses_a_graph_that_describes_another_entity(tmp_path):
+    m = MirrorStore(tmp_path / "m")
+    try:
+        iri, other, g = "http://example.org/agent/1", "http://example.org/agent/2", "http://example.org/authority/X-1"
+        text = (f"<{iri}> <{T.RDF_TYPE}> <{T.C_PERSON}> .\n<{g}> <{MB_DESCRIBES}> <{other}> <{g}> .\n"
+                f'<{other}> <{T.MB_AUTHORITY_ID}> "(X)1" <{g}> .\n')
+        with pytest.raises(MirrorError, match="outside its graphs"):
+            m.apply([Document(iri, None, text)])
+        assert len(m) == 0
+    finally:
+        m.close()
 
 
 def test_a_dump_carries_every_authority_graph(tmp_path):
