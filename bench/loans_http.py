@@ -82,6 +82,7 @@ def fill(store: Path, periods: list[str], per_month: int, seed: int = 18) -> Non
         have = {d["period"] for d in loans.deliveries()}
         missing = [p for p in periods if p not in have]
         if not missing:
+            loans.summarise()  # a file filled by an older version lacks the monthly totals
             return
         rng = random.Random(seed)
         isbns = known_isbns(store)
