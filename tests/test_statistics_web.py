@@ -44,6 +44,7 @@ CLIENTS = {
 USERS = {"gyl": {"org": "Gyldendal", "scope": "read"},
          "quria": {"org": "Quria", "roles": ["stats:deliver"]}}
 PUBLISHERS = {"Harcourt": ["978-0-15"], "Gyldendal": ["978-82-05"]}
+LIMIT = 5_000_000  # bytes of a delivery, in these tests
 
 JANUARY = [  # period, isbn, loans: Bibsys's report for January
     ("2026-01", FRE, 40), ("2026-01", GER, 3), ("2026-01", NORTON, 12), ("2026-01", GYLDENDAL, 7),
@@ -71,7 +72,8 @@ def well(tmp_path_factory, provider):
     store = tmp_path_factory.mktemp("loans") / "store"
     keys = make_store(store, f"http://127.0.0.1:{port}", files=(GOLDEN, TRANSLATIONS), clients=CLIENTS)
     (store / "publishers.json").write_text(json.dumps(PUBLISHERS))
-    with serving(store, port, keys, {"METADATABRONN_STATS_MIN_CELL": "5"}, "--oidc-issuer", provider.issuer,
+    env = {"METADATABRONN_STATS_MIN_CELL": "5", "METADATABRONN_MAX_LOANS_BYTES": str(LIMIT)}
+    with serving(store, port, keys, env, "--oidc-issuer", provider.issuer,
                  "--oidc-audience", AUDIENCE) as served:
         served.provider = provider
         yield served
@@ -177,6 +179,11 @@ def test_who_may_deliver(delivered):
     assert r.status_code == 200, r.text
     assert (r.json()["system"], r.json()["loans"]) == ("Quria", 5)
     assert deliver(delivered, b"<xml/>", media="application/xml").status_code == 415
+    assert deliver(delivered, b"").status_code == 400
+    assert deliver(delivered, b'[{"period": "2026-06", "isbn": ', media="application/json").status_code == 400
+    too_big = report([("2026-06", FRE, 1)] * (LIMIT // 20))
+    assert len(too_big) > LIMIT and deliver(delivered, too_big).status_code == 413
+    assert (stats(delivered, "deliveries", "bibsys").json()["deliveries"][-1]["period"]) != "2026-06"
 
 
 def test_anyone_sees_a_work_with_small_counts_suppressed_and_no_isbn_figures(delivered):
