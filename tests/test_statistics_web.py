@@ -383,3 +383,22 @@ def test_a_question_asked_during_a_delivery_sees_it_whole_or_not_at_all(delivere
     assert answers <= {10, 60_000} and answers
     assert stats(delivered, f"work/{work}", editions="false", **{"from": "2026-07", "to": "2026-07"}
                  ).json()["loans"] == 60_000
+
+
+def test_loans_held_by_another_process_are_503_until_it_lets_go(tmp_path):
+    from metadatabronn.store.loans import Loans
+
+    port = free_port()
+    store = tmp_path / "store"
+    keys = make_store(store, f"http://127.0.0.1:{port}", files=(TRANSLATIONS,), clients={})
+    holder = Loans(store)  # as a 'metadatabronn stats' command would
+    try:
+        with serving(store, port, keys) as well:
+            r = stats(well, "top")
+            assert r.status_code == 503 and r.headers["retry-after"] and "another process" in r.json()["detail"]
+            holder.close()
+            holder = None
+            assert stats(well, "top").status_code == 200
+    finally:
+        if holder is not None:
+            holder.close()
