@@ -15,6 +15,13 @@ ISBNs the well knows plus 5 % it does not, loaned counts Zipf-like too, stored t
 The works asked for are drawn from the most lent (ranks 1 to ``--works``, so the heavy heads
 are in the sample) and asked in turn by one client over one keep-alive connection; the first
 pass is a warm-up and not counted. Latency is measured at the client: the whole HTTP request.
+
+Measured on the LC 20k (21,493 ISBNs in the edition map; 10,080,000 loan rows), one HTTP worker,
+2 cores shared with other work, 1,000 requests over the 500 most lent works:
+``--roll-up-only`` p50 4.4 ms, p99 8.3–8.6 ms (two runs); the whole answer (with the editions and
+languages lists) p50 10.4 ms, p99 16.7 ms; ``--by language`` p50 11.6 ms, p99 16.5 ms. The
+generated months hold about 22,600 distinct ISBNs each (the well's and 5 % unknown), so the
+monthly totals per ISBN the questions read are about 540,000 rows, not 10 M.
 """
 
 from __future__ import annotations
