@@ -21,7 +21,7 @@ Measured on the LC 20k (21,493 ISBNs in the edition map; 10,080,000 loan rows), 
 ``--roll-up-only`` p50 4.4 ms, p99 8.3–8.6 ms (two runs); the whole answer (with the editions and
 languages lists) p50 10.4 ms, p99 16.7 ms; ``--by language`` p50 11.6 ms, p99 16.5 ms. The
 generated months hold about 22,600 distinct ISBNs each (the well's and 5 % unknown), so the
-monthly totals per ISBN the questions read are about 540,000 rows, not 10 M.
+monthly totals per ISBN the questions read are at most about 540,000 rows, not 10 M.
 """
 
 from __future__ import annotations
