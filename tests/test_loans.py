@@ -277,3 +277,26 @@ def test_two_records_with_one_isbn_count_its_loans_once(tmp_path):
     loans.put_editions(["m/a"], [], {})  # the first record deleted: the other one counts now
     assert loans.work_series("w/2") == [{"period": "2024-01", "loans": 5}] and loans.work_series("w/1") == []
     loans.close()
+
+
+def test_a_delivery_that_fails_half_way_leaves_the_one_before(store, monkeypatch):
+    loans = loaded(store)
+    before = loans.deliveries(), loans.match_report(), loans.work_series(work_of(store, PRINCE))
+
+    def broken():
+        raise OSError("disk full")
+
+    monkeypatch.setattr(loans, "_summarise", broken)  # after the rows are deleted and inserted
+    with pytest.raises(OSError):
+        loans.replace("bibliofil", [LoanRow("2024-01", "9780152164157", 1000)])
+    monkeypatch.undo()
+    assert (loans.deliveries(), loans.match_report(), loans.work_series(work_of(store, PRINCE))) == before
+    loans.close()
+
+
+def test_a_feed_behind_the_map_reads_the_map_again(store):
+    loans = loaded(store)
+    loans.put_editions((), [], {"sync_feed": "999999999"})
+    result = sync(store, loans)
+    assert result.first and loans.match_report()[0]["matched"] == 31
+    loans.close()

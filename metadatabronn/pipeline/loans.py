@@ -147,6 +147,11 @@ def sync(store_path: str | os.PathLike, loans: Loans | None = None) -> Synced:
         synced = loans.get_meta(SYNCED)
         after = int(synced) if synced is not None else 0
         position, ms, ws, es = changed_since(store_path, after)
+        if synced is not None and position < after:
+            # the feed is shorter than the map's position: a batch cut short was rolled back (its
+            # positions will be given again) or the index is another store's: read it all again
+            log.warning("change feed at %d, behind the edition map's %d: reading the whole map again", position, after)
+            synced = None
         if synced is not None and position == after:
             return Synced(False, position, 0, 0, time.perf_counter() - started)
         store = Store(store_path, read_only=True)  # opened after the feed was read: as new or newer
