@@ -58,7 +58,9 @@ class Loans(Questions):
     def __init__(self, store_path: str | os.PathLike, read_only: bool = False):
         self.path = path_of(store_path)
         self.read_only = read_only
-        self._lock = threading.RLock()  # one connection; DuckDB's is not for concurrent use
+        self._lock = threading.RLock()  # writes and the connection's own use, one at a time
+        self._local = threading.local()  # questions: a cursor per thread, so they run side by side
+        self._cursors: list = []
         try:
             if read_only and not self.path.exists():
                 if not Path(store_path).is_dir():
@@ -72,7 +74,18 @@ class Loans(Questions):
 
     def close(self) -> None:
         with self._lock:
+            for cur in self._cursors:
+                cur.close()
+            self._cursors.clear()
             self.con.close()
+
+    def _cursor(self):
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            with self._lock:
+                cur = self._local.cursor = self.con.cursor()
+                self._cursors.append(cur)
+        return cur
 
     def __enter__(self):
         return self

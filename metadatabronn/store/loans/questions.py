@@ -21,13 +21,16 @@ def isbn_number(isbn: str | int) -> int | None:
 
 class Questions:
     con = None  # a duckdb connection (Loans)
-    _lock = None
+
+    def _cursor(self):  # Loans: this thread's cursor
+        raise NotImplementedError
 
     def _rows(self, sql: str, params: dict) -> list[dict]:
-        with self._lock:
-            cur = self.con.execute(sql, params)
-            names = [d[0] for d in cur.description]
-            return [dict(zip(names, row)) for row in cur.fetchall()]
+        # each thread its own cursor (DuckDB runs them in parallel, each on a committed state:
+        # never half a delivery)
+        cur = self._cursor().execute(sql, params)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row)) for row in cur.fetchall()]
 
     def work_series(self, work_iri: str, frm: str | None = None, to: str | None = None,
                     by: str | None = None) -> list[dict]:
