@@ -115,10 +115,13 @@ class Loans(Questions):
                         out.writerow(row.values())
                     else:
                         out.writerow(["" if row.get(c) is None else row.get(c) for c in COLUMNS])
-            return self.replace_file(system, staged, partial=partial)
+            return self._replace(system, staged, partial, sniff=False)
 
     def replace_file(self, system: str, path: str | os.PathLike, *, partial: bool = False) -> Delivered:
         """Store a delivery from a CSV file (a header row of column names; delimiter sniffed)."""
+        return self._replace(system, path, partial, sniff=True)
+
+    def _replace(self, system: str, path: str | os.PathLike, partial: bool, sniff: bool) -> Delivered:
         if self.read_only:
             raise StoreError("the loan statistics are open read-only")
         if not system or not system.strip():
@@ -126,14 +129,17 @@ class Loans(Questions):
         system = system.strip()
         with self._lock:
             try:
-                self._stage(Path(path), system)
+                self._stage(Path(path), system, sniff)
                 return self._store(system, partial)
             finally:
                 self.con.execute("DROP TABLE IF EXISTS staged; DROP TABLE IF EXISTS checked")
 
-    def _stage(self, path: Path, system: str) -> None:
+    def _stage(self, path: Path, system: str, sniff: bool) -> None:
         con = self.con
-        read = "read_csv(?, header = true, all_varchar = true, auto_detect = true)"
+        # a file of our own writing is read as written (a title full of semicolons must not
+        # persuade the sniffer); a delivered one as the sniffer finds it (comma or semicolon)
+        read = ("read_csv(?, header = true, all_varchar = true, auto_detect = true)" if sniff else
+                "read_csv(?, header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"')")
         try:
             header = [n for (n,) in con.execute(f"SELECT column_name FROM (DESCRIBE SELECT * FROM {read})",
                                                 [str(path)]).fetchall()]
