@@ -100,8 +100,9 @@ class AuthorityLoading:
             batch.unnamed.append(entity)
         else:
             names = list(o.names)
-            for k, iri, core in o.cores:
-                target = self._core_target(batch, k, iri, core, known)
+            packs = o.packed_cores or (None,) * len(o.cores)
+            for (k, iri, core), packed in zip(o.cores, packs):
+                target = self._core_target(batch, k, iri, core, known, packed)
                 if target != iri:
                     text = text.replace(f"<{iri}>".encode(), f"<{target}>".encode())
                     names = [(target if n[0] == iri else n[0], *n[1:]) for n in names]
@@ -138,7 +139,8 @@ class AuthorityLoading:
         if known.graphs is not None:
             known.graphs[o.graph] = o.digest
 
-    def _core_target(self, batch: _Batch, k: str, iri: str, core: bytes, known: _Known) -> str:
+    def _core_target(self, batch: _Batch, k: str, iri: str, core: bytes, known: _Known,
+                     packed: bytes | None = None) -> str:
         """The IRI an entity of an authority record is written under: the one the store gives
         its key, a merged entity's survivor, or its own; its core is written when it is new."""
         if k.startswith(_KEYED):
@@ -160,7 +162,7 @@ class AuthorityLoading:
         self._remember(iri)
         batch.cores.add(iri)
         batch.parts.append(core)
-        batch.copied.append((iri, self.seq, core, None))
+        batch.copied.append((iri, self.seq, core, packed))
         batch.written.append(iri)
         cls = feed.class_of_core(core)
         self._announce(batch, "Create", iri, cls)

@@ -64,6 +64,9 @@ class Outcome(NamedTuple):
     names: tuple = ()
     links: tuple = ()  # its link keys and variant keys (mb:linkKey, mb:variantKey)
     variant_links: tuple = ()
+    # An authority record's cores packed as ``packed`` is (store.copies), in the order of ``cores``:
+    # the loader's indexer, which the end of a load waits for, then need not pack them.
+    packed_cores: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -159,11 +162,11 @@ def convert_authority_chunk(chunk: Chunk, record, base: str, when: str, digest: 
     s = serialise_authority(description, base, source=chunk.source, source_hash=digest, when=when,
                             position=chunk.number)
     data = s.nquads.encode("utf-8")
+    cores = tuple((k, i, c.encode("utf-8")) for k, i, c in s.cores)
     return Outcome(chunk.number, "ok", chunk.source, graph=s.graph, manifestation=s.entity, nquads=data,
-                   packed=pack(data), cores=tuple((k, i, c.encode("utf-8")) for k, i, c in s.cores),
-                   digest=digest, control_number=description.identifier, kind="authority",
-                   entity_class=s.entity_class, names=tuple(s.names), links=tuple(s.links),
-                   variant_links=tuple(s.variant_links))
+                   packed=pack(data), cores=cores, digest=digest, control_number=description.identifier,
+                   kind="authority", entity_class=s.entity_class, names=tuple(s.names), links=tuple(s.links),
+                   variant_links=tuple(s.variant_links), packed_cores=tuple(pack(c) for _, _, c in cores))
 
 
 def _text(description, work: str | None) -> tuple:
