@@ -70,7 +70,11 @@ class Loans(Questions):
             if not read_only:
                 self.con.execute(DDL)
         except duckdb.Error as exc:
-            raise StoreError(f"cannot open the loan statistics {self.path}: {exc}") from exc
+            why = _first_lines(exc)
+            if "lock" in why.lower():
+                why = ("another process has it open for writing (DuckDB lets one process write a file, and "
+                       "others read it only while none does): " + why)
+            raise StoreError(f"cannot open the loan statistics {self.path}: {why}") from exc
 
     def close(self) -> None:
         with self._lock:
