@@ -149,21 +149,21 @@ def checked_sql(staged: str) -> str:
     i = "_i"
     isbn13 = f"CASE WHEN length({i}) = 10 THEN {_isbn13_of_10(i)} ELSE {i} END"
     distinct = {
-        "period": (f"CASE WHEN regexp_full_match(trim(v), '[0-9]{{4}}-(0[1-9]|1[0-2])') THEN trim(v) END", "VARCHAR"),
-        "loans": ("CASE WHEN regexp_full_match(trim(v), '[0-9]{1,15}') THEN CAST(trim(v) AS BIGINT) END", "BIGINT"),
-        "year": ("CASE WHEN regexp_full_match(trim(v), '[0-9]{1,4}') THEN CAST(trim(v) AS INTEGER) END", "INTEGER"),
+        "period": "CASE WHEN regexp_full_match(trim(v), '[0-9]{4}-(0[1-9]|1[0-2])') THEN trim(v) END",
+        "loans": "CASE WHEN regexp_full_match(trim(v), '[0-9]{1,15}') THEN CAST(trim(v) AS BIGINT) END",
+        "year": "CASE WHEN regexp_full_match(trim(v), '[0-9]{1,4}') THEN CAST(trim(v) AS INTEGER) END",
     }
     for col, table in CATEGORIES.items():
-        distinct[col] = (_category("v", table), "VARCHAR")
+        distinct[col] = _category("v", table)
     ctes = [f"i AS (SELECT v, CASE WHEN {_isbn10_ok(i)} OR {_isbn13_ok(i)} THEN TRY_CAST({isbn13} AS BIGINT) END AS x "
             f"FROM (SELECT v, {_plain_isbn('v')} AS {i} FROM (SELECT DISTINCT isbn AS v FROM {staged})))"]
-    for col, (expr, _) in distinct.items():
+    for col, expr in distinct.items():
         ctes.append(f"c_{col} AS (SELECT v, {expr} AS x FROM (SELECT DISTINCT {col} AS v FROM {staged}))")
     joins = " ".join(f"LEFT JOIN c_{col} ON s.{col} = c_{col}.v" for col in distinct)
     optional = ("year", *CATEGORIES)
     good = " AND ".join([
         "c_period.x IS NOT NULL", "i.x IS NOT NULL", "c_loans.x IS NOT NULL",
-        f"(s.system IS NULL OR trim(s.system) = '' OR trim(s.system) = $system)",
+        "(s.system IS NULL OR trim(s.system) = '' OR trim(s.system) = $system)",
         *(f"({_blank('s.' + c)} OR c_{c}.x IS NOT NULL)" for c in optional)])
     return f"""
     WITH s AS (SELECT rowid + 1 AS n, * FROM {staged}), {', '.join(ctes)}
