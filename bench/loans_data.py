@@ -177,6 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=18)
     p.add_argument("--malformed", type=int, default=5, help="bad rows per file (0: none)")
     args = p.parse_args(argv)
+    import logging
+
+    logging.basicConfig(level=logging.ERROR)  # the sample folders hold deliberately broken files
     corpora = args.corpora or [c for c in DEFAULT_CORPORA if c.exists()]
     if not corpora:
         p.error("no corpus files found; name some")
