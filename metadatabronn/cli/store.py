@@ -261,6 +261,7 @@ def _serve(args) -> int:
     from .ports import choose
 
     writer, says = _writes(args, store)
+    statistics = _statistics(args, store)
     port = choose(args.host, args.port)
     host = f"[{args.host}]" if ":" in args.host else args.host
     sys.stderr.write(f"metadatabronn: serving {store} at http://{host}:{port}/ "
@@ -272,9 +273,24 @@ def _serve(args) -> int:
                     workers=args.http_workers, log_level=config.log_level(args.log_level).lower(),
                     proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips, timeout_graceful_shutdown=10)
     finally:
+        if statistics is not None:
+            statistics.stop()
         if writer is not None:
             writer.stop()
     return 0
+
+
+def _statistics(args, store: Path):
+    """With several HTTP workers, one process holds the loans database for them all (DuckDB
+    lets one process open it); with one, the worker holds it itself."""
+    if (args.http_workers or 1) < 2:
+        return None
+    from ..pipeline import statistics_process
+
+    process = statistics_process.start(store)
+    os.environ["METADATABRONN_STATISTICS_SOCKET"] = process.address
+    os.environ["METADATABRONN_STATISTICS_KEY"] = process.authkey.hex()
+    return process
 
 
 def _writes(args, store: Path):

@@ -65,10 +65,8 @@ def _note(request: Request, **entries) -> None:
 
 
 def _store(request: Request, system: str, path: str, partial: bool):
-    from ..pipeline.loans import load
-
-    state = state_of(request.app)
-    return load(state.store_path, path, system, partial=partial, loans=state.open())
+    # in this process, or in the statistics process when the server has several HTTP workers
+    return state_of(request.app).load(path, system, partial=partial)
 
 
 async def deliver(request: Request, partial: bool = Query(False, description="store the good rows, report the bad")):

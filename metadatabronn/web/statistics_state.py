@@ -1,12 +1,14 @@
 """The server's one handle on the loans database (``STORE/loans.duckdb``).
 
 DuckDB lets one process write a database file, and no other process open it meanwhile, not even
-to read. A server process therefore opens it once, for reading and writing, on the first
-statistics request (a server never asked for statistics leaves the file alone), and answers
-every statistics request and delivery through it; DuckDB's transactions let a question read
-while a delivery is being stored, and see it whole or not at all. With several HTTP workers the
-first to ask holds the file; the others answer 503 (serve statistics with one HTTP worker, the
-default). While a server holds it, ``metadatabronn stats load`` is refused: deliver over HTTP.
+to read. A server with one HTTP worker opens it in that worker, once, for reading and writing, on
+the first statistics request (a server never asked for statistics leaves the file alone), and
+answers every statistics request and delivery through it; DuckDB's transactions let a question
+read while a delivery is being stored, and see it whole or not at all. With several HTTP workers,
+``serve`` starts one statistics process that holds the file
+(:mod:`~metadatabronn.pipeline.statistics_process`) and every worker asks it over a local socket;
+a delivery goes to it as the path of the spooled body. While a server holds the file,
+``metadatabronn stats load`` is refused: deliver over HTTP.
 
 Before answering, the edition map (ISBN → manifestation → expression → work) is brought up to the
 snapshot the server serves: a sync reads only the change log since the last one, so it costs
@@ -19,6 +21,7 @@ import logging
 import threading
 from pathlib import Path
 
+from ..pipeline import statistics_process as remote
 from .problems import Problem
 from .statistics_access import Publishers, min_cell, publishers_file
 
@@ -37,8 +40,11 @@ class LoansState:
         self.min_cell = min_cell()
         self._lock = threading.Lock()
         self._syncing = threading.Lock()
+        self.remote = remote.from_environment()  # set when serve runs a statistics process
 
     def open(self):
+        if self.remote is not None:
+            return _Answering(self.remote.loans())
         with self._lock:
             if self.loans is None:
                 from ..store.loans import Loans
@@ -57,9 +63,11 @@ class LoansState:
 
     def current(self, app):
         """The loans database, its edition map in step with the snapshot ``app`` serves."""
-        loans = self.open()
         snapshot = getattr(app.state, "snapshot", None)
         sequence = getattr(snapshot, "sequence", None)
+        if self.remote is not None:  # the process syncs, once for all workers, as it answers
+            return _Answering(self.remote.loans(sequence))
+        loans = self.open()
         if sequence is not None and sequence != self.synced:
             with self._syncing:
                 if sequence != self.synced:
@@ -75,11 +83,41 @@ class LoansState:
             log.exception("could not bring the loans' edition map up to the store; answering from it as it was")
         self.synced = sequence
 
+    def load(self, path: str, system: str, *, partial: bool = False):
+        """Store a delivery spooled to ``path`` (see :func:`~metadatabronn.pipeline.loans.load`)."""
+        if self.remote is not None:
+            return _unavailable_is_503(self.remote.call, "load", path=str(path), system=system, partial=partial)
+        from ..pipeline.loans import load
+
+        return load(self.store_path, path, system, partial=partial, loans=self.open())
+
     def close(self) -> None:
+        if self.remote is not None:
+            self.remote.close()
         with self._lock:
             if self.loans is not None:
                 self.loans.close()
                 self.loans = None
+
+
+def _unavailable_is_503(call, *args, **kwargs):
+    try:
+        return call(*args, **kwargs)
+    except remote.StatisticsUnavailable as exc:
+        log.warning("%s", exc)
+        raise Problem(503, str(exc), headers={"Retry-After": "5"}) from None
+
+
+class _Answering:
+    """The statistics process's answers as the routes ask them: unreachable, or the file held
+    elsewhere, is a 503, as it is for the handle held in the worker."""
+
+    def __init__(self, loans: remote.RemoteLoans):
+        self._loans = loans
+
+    def __getattr__(self, name: str):
+        ask = getattr(self._loans, name)
+        return lambda *args, **kwargs: _unavailable_is_503(ask, *args, **kwargs)
 
 
 def state_of(app) -> LoansState:
