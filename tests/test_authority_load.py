@@ -20,6 +20,7 @@ import pytest
 
 from metadatabronn.marc import Chunk, Format, iter_chunks
 from metadatabronn.pipeline import Settings, aliases, authority_load, ingest
+from metadatabronn.pipeline.loader import Loader
 from metadatabronn.store import Store
 from metadatabronn.store.catalogue import Catalogue, rows_of
 
@@ -219,3 +220,27 @@ def test_the_load_remembers_only_while_every_record_it_wrote_is_an_authority(tmp
     seen.clear()
     _load(tmp_path / "store", (AUTHORITIES,))
     assert seen and set(seen) == {(False, False)}  # a store with authorities: looked up
+
+
+def test_a_first_load_of_authorities_knows_every_core_the_store_holds(tmp_path, monkeypatch):
+    minted = []
+    close = Loader.close
+
+    def closing(self):
+        close(self)
+        minted.append(self.minted_in_store())
+
+    monkeypatch.setattr(Loader, "close", closing)
+    store = tmp_path / "store"
+    _load(store, (_claimant(tmp_path), AUTHORITIES, *REAL_AUTHORITIES, _changed(tmp_path)))
+    s = Store(store, read_only=True)
+    try:
+        cores = {q.subject.value for q in s._store.quads_for_pattern(
+            None, ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"), None, ox.DefaultGraph())}
+    finally:
+        s.close()
+    assert minted[-1] == cores and len(cores) > 15
+    _load(store, (BIBLIOGRAPHIC,))
+    assert minted[-1] is None  # a store that held something before the load
+    _load(tmp_path / "mixed", (AUTHORITIES, BIBLIOGRAPHIC))
+    assert minted[-1] is None  # a load of records as well

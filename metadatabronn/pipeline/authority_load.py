@@ -73,6 +73,16 @@ class AuthorityLoading:
                     known.links = None
         return known
 
+    def minted_in_store(self) -> set[str] | None:
+        """Every entity whose core the store holds, when the store was empty before this load and
+        every record of it was an authority (the register's first load); else None. After
+        :meth:`close`, a caller looking for entities headings made (``linking.absorb``) need not
+        look up any other."""
+        known = self._known
+        if known is None or known.cores is None or known.written != self.seq - 1:
+            return None
+        return known.cores
+
     def _add_authority(self, o: Outcome, summary: Summary) -> None:
         """An authority record: its graph (or tombstone), the cores of its entities that are new,
         a change-log entry about its entity, its catalogue row (``authority-{slug}``, set
