@@ -4,6 +4,7 @@ every edition and translation) against a real ``metadatabronn serve``, with 10 M
 
     python bench/loans_http.py [--store DIR] [--corpus FILE] [--rows-per-month 420000] [--months 24]
                                [--requests 2000] [--works 500] [--by language] [--roll-up-only] [--rebuild]
+                               [--http-workers 2] [--clients 1]
 
 The store is ``--store`` (its loans file as it is, if it already holds the rows asked for, e.g.
 the one ``bench/loans.py`` leaves), else ``var/bench/loans-http-lc20k`` built from the LC 20k
@@ -33,6 +34,7 @@ import random
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -146,6 +148,11 @@ def main() -> int:
     ap.add_argument("--by", choices=("language", "edition"), help="also split the series (default: totals)")
     ap.add_argument("--roll-up-only", action="store_true",
                     help="ask with editions=false: the monthly roll-up and its total, without the editions list")
+    ap.add_argument("--http-workers", type=int, default=2,
+                    help="server processes (default 2, as on two cores; with more than one, a statistics process "
+                         "holds the loans file and the workers ask it)")
+    ap.add_argument("--clients", type=int, default=1,
+                    help="clients asking at once, each over its own keep-alive connection (default 1)")
     ap.add_argument("--json", help="write the figures to this file")
     args = ap.parse_args()
 
@@ -168,20 +175,34 @@ def main() -> int:
         params["by"] = args.by
     if args.roll_up_only:
         params["editions"] = "false"
-    with running_server(store, base, port, http_workers=1, url=url):
+    with running_server(store, base, port, http_workers=args.http_workers, url=url):
         with httpx.Client(base_url=url, timeout=60) as http:
             for wid in ids:  # warm-up: the first request opens the loans file and syncs the map
                 r = http.get(f"/statistics/work/{wid}", params=params)
                 assert r.status_code == 200, r.text
-            timings, loans_seen = [], []
-            for i in range(args.requests):
-                wid = ids[i % len(ids)]
-                started = time.perf_counter()
-                r = http.get(f"/statistics/work/{wid}", params=params)
-                timings.append((time.perf_counter() - started) * 1000)
-                assert r.status_code == 200, r.text
-                loans_seen.append(r.json()["loans"] or 0)
-    figures = {"rows": rows, "months": args.months, "works": len(ids), "requests": len(timings), "by": args.by,
+        per_client = [[] for _ in range(args.clients)]
+        seen = [[] for _ in range(args.clients)]
+
+        def ask(c: int) -> None:
+            # a fresh connection per client: with several workers the kernel hands them to either
+            with httpx.Client(base_url=url, timeout=60) as http:
+                for i in range(c, args.requests, args.clients):
+                    wid = ids[i % len(ids)]
+                    started = time.perf_counter()
+                    r = http.get(f"/statistics/work/{wid}", params=params)
+                    per_client[c].append((time.perf_counter() - started) * 1000)
+                    assert r.status_code == 200, r.text
+                    seen[c].append(r.json()["loans"] or 0)
+
+        threads = [threading.Thread(target=ask, args=(c,)) for c in range(args.clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        timings = [t for ts in per_client for t in ts]
+        loans_seen = [n for ns in seen for n in ns]
+        assert len(timings) == args.requests, "a client failed (see above)"
+    figures = {"rows": rows, "months": args.months, "http_workers": args.http_workers, "clients": args.clients, "works": len(ids), "requests": len(timings), "by": args.by,
                "editions": not args.roll_up_only,
                "p50_ms": round(percentile(timings, 0.50), 2), "p99_ms": round(percentile(timings, 0.99), 2),
                "max_ms": round(max(timings), 2), "mean_ms": round(statistics.fmean(timings), 2),

@@ -145,3 +145,29 @@ def test_a_delivery_of_json_goes_to_the_statistics_process_as_a_file(well):
     r = httpx.post(f"{well.base}/statistics/loans", json=rows, timeout=120, headers={**FRESH, **well.auth("koha")})
     assert r.status_code == 200, r.text
     assert r.json()["system"] == "Koha" and r.json()["loans"] == 9
+
+
+def test_a_file_held_elsewhere_is_503_and_the_server_lets_go_of_it_when_it_stops(tmp_path):
+    from metadatabronn.store.loans import Loans
+
+    port = free_port()
+    store = tmp_path / "store"
+    keys = make_store(store, f"http://127.0.0.1:{port}", files=(GOLDEN,), clients={"bibsys": CLIENTS["bibsys"]})
+    with serving(store, port, keys, None, "--http-workers", "2") as served:
+        held = Loans(store, read_only=False)  # as a 'stats' command would, before the server asks
+        try:
+            r = _deliver(served, report([("2025-03", FRE, 7)]))
+            assert r.status_code == 503 and "retry-after" in r.headers, r.text
+            r = _get(served, "/statistics/top")
+            assert r.status_code == 503 and "retry-after" in r.headers, r.text
+        finally:
+            held.close()
+        r = _deliver(served, report([("2025-03", FRE, 7)]))
+        assert r.status_code == 200, r.text
+        server = served.proc
+    assert server.wait(30) == 0
+    loans = Loans(store, read_only=False)  # nobody holds it now
+    try:
+        assert [(d["system"], d["period"]) for d in loans.deliveries()] == [("Bibsys", "2025-03")]
+    finally:
+        loans.close()

@@ -154,6 +154,9 @@ def _run(address: str, authkey: bytes, store_path: str, parent: int, level: int)
 
     threading.Thread(target=orphaned, daemon=True).start()
     signal.signal(signal.SIGTERM, lambda signum, frame: threading.Thread(target=finish, daemon=True).start())
+    # Ctrl-C reaches the whole process group: the workers finish their requests, asking us, and
+    # the server stops us after them (SIGTERM)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     log.info("the statistics process answers for %s/loans.duckdb", store_path)
     while True:
         try:
