@@ -14,6 +14,17 @@ ROOT = Path(__file__).parent.parent
 SHARED = ROOT.parent / "shared" / "corpora"
 
 
+@pytest.fixture(autouse=True)
+def _own_settings():
+    """Each test starts with the METADATABRONN_ settings the run began with: a command run in
+    process (``serve`` sets the server's settings in its environment) leaves none to the next."""
+    before = {k: v for k, v in os.environ.items() if k.startswith("METADATABRONN_")}
+    yield
+    for k in [k for k in os.environ if k.startswith("METADATABRONN_") and k not in before]:
+        del os.environ[k]
+    os.environ.update(before)
+
+
 def shared(path: str) -> Path:
     """A corpus file from the shared folder, or a clean skip where it is absent."""
     p = SHARED / path

@@ -7,6 +7,7 @@ The figures are synthetic: no real loan file is public."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -300,7 +301,9 @@ def served(tmp_path_factory):
     with log.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "metadatabronn", "serve", "--store", str(path), "--host",
                                  "127.0.0.1", "--port", str(port), "--query-wait", "60"],
-                                stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+                                stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
+                                # settings another test left in this process's environment are not this server's
+                                env={k: v for k, v in os.environ.items() if not k.startswith("METADATABRONN_")})
     try:
         deadline = time.monotonic() + 120
         while True:
