@@ -51,11 +51,13 @@ class Absorbed:
     variant_keys: set[str] = field(default_factory=set)  # the keys of variant access points among them
 
 
-def absorb(store: Store, declared: Iterable[tuple[str, Iterable[str], Iterable[str]]]) -> Absorbed:
+def absorb(store: Store, declared: Iterable[tuple[str, Iterable[str], Iterable[str]]],
+           minted: set[str] | None = None) -> Absorbed:
     """Merge into each declared authority entity the entities headings minted under its keys.
 
     A key another authority declares as its own (not as a variant) belongs to that one. An
-    entity already merged is left where it went."""
+    entity already merged is left where it went. ``minted``, when the load knows it, is every
+    entity the store holds: an IRI outside it is not looked up."""
     result = Absorbed()
     done: set[str] = set()
     pairs: list[tuple[str, str]] = []
@@ -63,7 +65,7 @@ def absorb(store: Store, declared: Iterable[tuple[str, Iterable[str], Iterable[s
     for entity, links, variant_keys in declared:
         for key in (*links, *variant_keys):
             old = iri_of_key(store.base, key)
-            if old is None or old == entity or old in done:
+            if old is None or old == entity or old in done or minted is not None and old not in minted:
                 continue
             if not store.has_core(old) or store.successor(old) is not None:
                 continue

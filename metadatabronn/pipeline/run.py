@@ -305,7 +305,7 @@ def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None]
             # (after compaction: each merge reads where the merged entity is named, and reads in a
             # store as a bulk load left it are several times slower)
             t = time.perf_counter()
-            absorbed = linking.absorb(store, loader.declared)
+            absorbed = linking.absorb(store, loader.declared, loader.minted_in_store())
             summary.entities_merged_into_authorities = len(absorbed.merged)
             summary.variant_matches += [{"entity": into, "heading": key.split("|", 3)[-1], "merged": old}
                                         for old, into, key in absorbed.merged if key in absorbed.variant_keys]
