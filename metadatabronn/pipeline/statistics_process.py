@@ -15,20 +15,14 @@ asked for statistics leaves it alone.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
-import secrets
-import shutil
 import signal
-import tempfile
 import threading
-import time
-from dataclasses import dataclass
-from multiprocessing.connection import Client, Connection, Listener
+from multiprocessing.connection import Connection, Listener
 from pathlib import Path
-from queue import Empty, LifoQueue
 
 from ..errors import DeliveryRejected, InputError, MetadatabronnError, StoreError
+from . import channel
 
 log = logging.getLogger(__name__)
 
@@ -147,84 +141,33 @@ def _run(address: str, authkey: bytes, store_path: str, parent: int, level: int)
         finally:
             os._exit(0)
 
-    def orphaned() -> None:  # the server went away without stopping us
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        finish()
-
-    threading.Thread(target=orphaned, daemon=True).start()
+    channel.when_orphaned(parent, finish)  # the server went away without stopping us
     signal.signal(signal.SIGTERM, lambda signum, frame: threading.Thread(target=finish, daemon=True).start())
     # Ctrl-C reaches the whole process group: the workers finish their requests, asking us, and
     # the server stops us after them (SIGTERM)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     log.info("the statistics process answers for %s/loans.duckdb", store_path)
-    while True:
-        try:
-            conn = listener.accept()
-        except (OSError, EOFError, multiprocessing.AuthenticationError) as exc:
-            log.warning("a connection to the statistics process was refused: %s", exc)
-            continue
-        threading.Thread(target=_answer, args=(service, conn), daemon=True).start()
+    channel.serve_forever(listener, lambda conn: _answer(service, conn), "statistics process")
 
 
-@dataclass
-class StatisticsProcess:
-    """The statistics process as its owner (``serve``) sees it."""
-
-    process: multiprocessing.Process
-    address: str
-    authkey: bytes
-
-    def stop(self) -> None:
-        if self.process.is_alive():
-            self.process.terminate()
-            self.process.join(10)
-        shutil.rmtree(Path(self.address).parent, ignore_errors=True)
+StatisticsProcess = channel.ServiceProcess  # the statistics process as its owner (``serve``) sees it
 
 
 def start(store_path: Path, *, wait: float = 60.0) -> StatisticsProcess:
     """Start the statistics process and wait until it listens."""
-    directory = Path(tempfile.mkdtemp(prefix="mb-stats-"))
-    address = str(directory / "stats.sock")  # short: a socket's path is limited to about 100 bytes
-    authkey = secrets.token_bytes(32)
-    ctx = multiprocessing.get_context("spawn")  # the server has threads: a fork would copy their locks
-    process = ctx.Process(target=_run, name="metadatabronn-statistics", daemon=True,
-                          args=(address, authkey, str(store_path), os.getpid(),
-                                logging.getLogger().getEffectiveLevel()))
-    process.start()
-    handle = StatisticsProcess(process, address, authkey)
-    deadline = time.monotonic() + wait
-    while not os.path.exists(address):
-        if not process.is_alive() or time.monotonic() > deadline:
-            handle.stop()
-            raise StoreError("the statistics process did not start")
-        time.sleep(0.02)
-    return handle
+    return channel.spawn(_run, "metadatabronn-statistics", "stats", (str(store_path),), wait=wait,
+                         failed=lambda: StoreError("the statistics process did not start"),
+                         late=lambda: StoreError("the statistics process did not start"))
 
 
 class Statistics:
-    """A server process's line to the statistics process: a few connections, reused, one call
-    each at a time. Calls block; make them from a thread pool, not the event loop."""
+    """A server process's line to the statistics process (:class:`.channel.Channel`)."""
 
     def __init__(self, address: str, authkey: bytes):
-        self.address, self.authkey = address, authkey
-        self._idle: LifoQueue[Connection] = LifoQueue()
+        self._channel = channel.Channel(address, authkey, "statistics process", StatisticsUnavailable)
 
     def call(self, op: str, **kw):
-        try:
-            conn = self._idle.get_nowait()
-        except Empty:
-            try:
-                conn = Client(self.address, family="AF_UNIX", authkey=self.authkey)
-            except OSError as exc:
-                raise StatisticsUnavailable(f"the statistics process cannot be reached: {exc}") from exc
-        try:
-            conn.send((op, kw))
-            status, value = conn.recv()
-        except (EOFError, OSError) as exc:
-            conn.close()
-            raise StatisticsUnavailable(f"the statistics process stopped answering: {exc}") from exc
-        self._idle.put(conn)
+        status, value = self._channel.request(op, **kw)
         if status == "ok":
             return value
         if status == "rejected":
@@ -236,11 +179,7 @@ class Statistics:
         return RemoteLoans(self, sequence)
 
     def close(self) -> None:
-        while True:
-            try:
-                self._idle.get_nowait().close()
-            except Empty:
-                return
+        self._channel.close()
 
 
 class RemoteLoans:

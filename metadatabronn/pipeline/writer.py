@@ -17,25 +17,20 @@ from __future__ import annotations
 
 import json
 import logging
-import multiprocessing
 import os
-import secrets
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
-import time
-from dataclasses import dataclass
-from multiprocessing.connection import Client, Connection, Listener
+from multiprocessing.connection import Connection, Listener
 from pathlib import Path
-from queue import Empty, LifoQueue
 
 from ..errors import EditRefused, MetadatabronnError, StoreError
 from ..store import editing as E
 from ..store.core import Store
-from . import editing
+from . import channel, editing
 
 log = logging.getLogger(__name__)
 
@@ -129,69 +124,32 @@ def _run(address: str, authkey: bytes, store_path: str, base: str, profile: str,
     listener = Listener(address, family="AF_UNIX", authkey=authkey)
 
     def orphaned() -> None:  # the server went away without stopping us: close the store cleanly
-        while os.getppid() == parent:
-            time.sleep(0.5)
         with service.lock:
             service.store.close()
         os._exit(0)
 
-    threading.Thread(target=orphaned, daemon=True).start()
+    channel.when_orphaned(parent, orphaned)
 
     def stop(signum, frame) -> None:  # the server stops: the write under way ends first
         threading.Thread(target=lambda: (service.close(), os._exit(0)), daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
     log.info("the writer holds the store at %s", store_path)
-    while True:
-        try:
-            conn = listener.accept()
-        except (OSError, EOFError, multiprocessing.AuthenticationError) as exc:
-            log.warning("a connection to the writer was refused: %s", exc)
-            continue
-        if conn is None:
-            continue
-        threading.Thread(target=_answer, args=(service, conn), daemon=True).start()
+    channel.serve_forever(listener, lambda conn: _answer(service, conn), "writer")
 
 
-@dataclass
-class WriterProcess:
-    """The writer as its owner (``serve``) sees it: the process, and where to reach it."""
-
-    process: multiprocessing.Process
-    address: str
-    authkey: bytes
-
-    def stop(self) -> None:
-        if self.process.is_alive():
-            self.process.terminate()
-            self.process.join(10)
-        shutil.rmtree(Path(self.address).parent, ignore_errors=True)
+WriterProcess = channel.ServiceProcess  # the writer as its owner (``serve``) sees it
 
 
 def start(store_path: Path, base: str, profile: str, *, wait: float = 60.0) -> WriterProcess:
     """Start the writer and wait until it answers; :class:`StoreError` if it cannot open the
     store (another process writes it: an ingest, another server)."""
-    directory = Path(tempfile.mkdtemp(prefix="mb-writer-"))
-    address = str(directory / "writer.sock")  # short: a socket's path is limited to about 100 bytes
-    authkey = secrets.token_bytes(32)
-    ctx = multiprocessing.get_context("spawn")  # the server has threads: a fork would copy their locks
-    process = ctx.Process(target=_run, name="metadatabronn-writer", daemon=True,
-                          args=(address, authkey, str(store_path), base, profile, os.getpid(),
-                                logging.getLogger().getEffectiveLevel()))
-    process.start()
-    handle = WriterProcess(process, address, authkey)
-    deadline = time.monotonic() + wait
-    while not os.path.exists(address):
-        if not process.is_alive():
-            handle.stop()
-            raise StoreError(f"the writer could not open the store at {store_path} for writing (is an ingest or "
-                             "another server writing it? stop it, or submit files to this server with "
-                             "'metadatabronn ingest --server URL')")
-        if time.monotonic() > deadline:
-            handle.stop()
-            raise StoreError("the writer did not start in time")
-        time.sleep(0.02)
-    return handle
+    return channel.spawn(
+        _run, "metadatabronn-writer", "writer", (str(store_path), base, profile), wait=wait,
+        failed=lambda: StoreError(f"the writer could not open the store at {store_path} for writing (is an ingest "
+                                  "or another server writing it? stop it, or submit files to this server with "
+                                  "'metadatabronn ingest --server URL')"),
+        late=lambda: StoreError("the writer did not start in time"))
 
 
 class WriteFailed(MetadatabronnError):
@@ -199,28 +157,13 @@ class WriteFailed(MetadatabronnError):
 
 
 class Writer:
-    """A server process's line to the writer: a few connections, reused, one request each at a
-    time. Calls block; call them from a thread pool, not the event loop."""
+    """A server process's line to the writer (:class:`.channel.Channel`)."""
 
     def __init__(self, address: str, authkey: bytes):
-        self.address, self.authkey = address, authkey
-        self._idle: LifoQueue[Connection] = LifoQueue()
+        self._channel = channel.Channel(address, authkey, "writer", StoreError)
 
     def call(self, op: str, **kw):
-        try:
-            conn = self._idle.get_nowait()
-        except Empty:
-            try:
-                conn = Client(self.address, family="AF_UNIX", authkey=self.authkey)
-            except OSError as exc:
-                raise StoreError(f"the writer cannot be reached: {exc}") from exc
-        try:
-            conn.send((op, kw))
-            status, value = conn.recv()
-        except (EOFError, OSError) as exc:
-            conn.close()
-            raise StoreError(f"the writer stopped answering: {exc}") from exc
-        self._idle.put(conn)
+        status, value = self._channel.request(op, **kw)
         if status == "ok":
             return value
         if status == "refused":
@@ -229,8 +172,4 @@ class Writer:
         raise WriteFailed(value)
 
     def close(self) -> None:
-        while True:
-            try:
-                self._idle.get_nowait().close()
-            except Empty:
-                return
+        self._channel.close()

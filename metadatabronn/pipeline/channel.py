@@ -1,0 +1,124 @@
+"""A process of a server's own, and the line to it: what the writer (:mod:`.writer`) and the
+statistics process (:mod:`.statistics_process`) share.
+
+Such a process is spawned (the server has threads: a fork would copy their locks), listens on a
+Unix socket in a directory of its own, and takes only connections that know a random key passed
+to the server's processes in their environment. Each connection carries one call at a time,
+``(op, kwargs)`` → ``(status, value)``; a caller keeps a few connections and reuses them.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import secrets
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import Client, Connection, Listener
+from pathlib import Path
+from queue import Empty, LifoQueue
+from typing import Callable
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServiceProcess:
+    """The process as its owner (``serve``) sees it: the process, and where to reach it."""
+
+    process: multiprocessing.Process
+    address: str
+    authkey: bytes
+
+    def stop(self) -> None:
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(10)
+        shutil.rmtree(Path(self.address).parent, ignore_errors=True)
+
+
+def spawn(target: Callable, name: str, socket_name: str, args: tuple, *, wait: float,
+          failed: Callable[[], Exception], late: Callable[[], Exception]) -> ServiceProcess:
+    """Start ``target(address, authkey, *args, parent_pid, log_level)`` and wait until it listens;
+    ``failed()`` is raised if it dies first, ``late()`` if it takes longer than ``wait`` seconds."""
+    directory = Path(tempfile.mkdtemp(prefix=f"mb-{socket_name}-"))
+    address = str(directory / f"{socket_name}.sock")  # short: a socket's path is limited to about 100 bytes
+    authkey = secrets.token_bytes(32)
+    ctx = multiprocessing.get_context("spawn")
+    process = ctx.Process(target=target, name=name, daemon=True,
+                          args=(address, authkey, *args, os.getpid(), logging.getLogger().getEffectiveLevel()))
+    process.start()
+    handle = ServiceProcess(process, address, authkey)
+    deadline = time.monotonic() + wait
+    while not os.path.exists(address):
+        if not process.is_alive():
+            handle.stop()
+            raise failed()
+        if time.monotonic() > deadline:
+            handle.stop()
+            raise late()
+        time.sleep(0.02)
+    return handle
+
+
+def serve_forever(listener: Listener, answer: Callable[[Connection], None], who: str) -> None:
+    """Accept connections for ever, each answered in a thread of its own."""
+    while True:
+        try:
+            conn = listener.accept()
+        except (OSError, EOFError, multiprocessing.AuthenticationError) as exc:
+            log.warning("a connection to the %s was refused: %s", who, exc)
+            continue
+        if conn is None:
+            continue
+        threading.Thread(target=answer, args=(conn,), daemon=True).start()
+
+
+def when_orphaned(parent: int, then: Callable[[], None]) -> None:
+    """Run ``then`` once the server (``parent``) is gone without stopping this process."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        then()
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+class Channel:
+    """A server process's line to such a process: a few connections, reused, one call each at a
+    time. Calls block; make them from a thread pool, not the event loop."""
+
+    def __init__(self, address: str, authkey: bytes, who: str, unreachable: type[Exception]):
+        self.address, self.authkey, self.who, self.unreachable = address, authkey, who, unreachable
+        self._idle: LifoQueue[Connection] = LifoQueue()
+
+    def request(self, op: str, **kw) -> tuple[str, object]:
+        """``(status, value)`` of one call; ``unreachable`` when the process cannot be reached
+        or stops answering."""
+        try:
+            conn = self._idle.get_nowait()
+        except Empty:
+            try:
+                conn = Client(self.address, family="AF_UNIX", authkey=self.authkey)
+            except OSError as exc:
+                raise self.unreachable(f"the {self.who} cannot be reached: {exc}") from exc
+        try:
+            conn.send((op, kw))
+            reply = conn.recv()
+        except (EOFError, OSError) as exc:
+            conn.close()
+            raise self.unreachable(f"the {self.who} stopped answering: {exc}") from exc
+        self._idle.put(conn)
+        return reply
+
+    def close(self) -> None:
+        while True:
+            try:
+                self._idle.get_nowait().close()
+            except Empty:
+                return
