@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING
 
 from ..rdf import source_name
 from ..rdf_authority import authority_record_id, authority_tombstone
-from ..store import catalogue, feed
-from ..store.layout import COUNTED
+from ..store import catalogue
 
 _KEYED = ("work|", "expression|")  # keys the store keeps in entity cores (mb:key): looked up there
 
@@ -169,14 +168,5 @@ class AuthorityLoading:
             return self._merged.get(iri, iri)
         if known.cores is not None:
             known.cores.add(iri)
-        self._remember(iri)
-        batch.cores.add(iri)
-        batch.parts.append(core)
-        batch.copied.append((iri, self.seq, core, packed))
-        batch.written.append(iri)
-        cls = feed.class_of_core(core)
-        self._announce(batch, "Create", iri, cls)
-        counted = COUNTED.get(cls)
-        if counted:
-            batch.counts[counted] = batch.counts.get(counted, 0) + 1
+        self._new_core(batch, iri, core, packed)
         return iri

@@ -274,16 +274,7 @@ class Loader(AuthorityLoading):
                         text = text.replace(f"<{iri}>".encode(), f"<{survivor}>".encode())
                         work = survivor if work == iri else work
                 else:
-                    self._remember(iri)
-                    batch.cores.add(iri)
-                    batch.parts.append(core)
-                    batch.copied.append((iri, self.seq, core, None))
-                    batch.written.append(iri)
-                    cls = feed.class_of_core(core)
-                    self._announce(batch, "Create", iri, cls)
-                    counted = COUNTED.get(cls)
-                    if counted:
-                        batch.counts[counted] = batch.counts.get(counted, 0) + 1
+                    self._new_core(batch, iri, core)
             if old is None or self._was_tombstone(o.graph):
                 batch.counts["manifestations"] = batch.counts.get("manifestations", 0) + 1
             batch.tombstones[o.graph] = False
@@ -313,6 +304,19 @@ class Loader(AuthorityLoading):
         batch.digests[o.graph] = o.digest
         batch.added.add(o.digest)
         batch.superseded.discard(o.digest)
+
+    def _new_core(self, batch: _Batch, iri: str, core: bytes, packed: bytes | None = None) -> None:
+        """A shared entity's core this load mints: written with the batch, announced, counted."""
+        self._remember(iri)
+        batch.cores.add(iri)
+        batch.parts.append(core)
+        batch.copied.append((iri, self.seq, core, packed))
+        batch.written.append(iri)
+        cls = feed.class_of_core(core)
+        self._announce(batch, "Create", iri, cls)
+        counted = COUNTED.get(cls)
+        if counted:
+            batch.counts[counted] = batch.counts.get(counted, 0) + 1
 
     def _announce(self, batch: _Batch, verb: str, iri: str, cls: str | None, *, once: bool = False) -> None:
         """An activity for the change feed, of the change-log entry being written. An update of
