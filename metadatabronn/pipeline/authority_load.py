@@ -50,9 +50,43 @@ class _Known:
 
 
 class AuthorityLoading:
-    """Methods of the loader for authority records; they use its state and look-ups."""
+    """Methods of the loader for authority records and for linking headings to them; they use
+    its state and look-ups."""
 
     _known: _Known | None = None
+
+    def _link_iri(self, key: str) -> str | None:
+        """The authority entity a heading's key is linked to (pipeline.linking), if any."""
+        for b in self._unwritten():
+            if key in b.links:
+                iri, variant = b.links[key]
+                break
+        else:
+            try:
+                return self._keys[key]
+            except KeyError:
+                pass
+            found = self.store.link_iri(key)
+            iri, variant = found if found is not None else (None, False)
+            if len(self._keys) >= self.cache_entries:
+                self._keys.clear()
+            self._keys[key] = iri
+        if variant:
+            self.variant_links.add(key)
+        return iri
+
+    def declare_links(self, entity: str, keys, variant_keys=()) -> None:
+        """An authority record in this load says these keys mean ``entity``: headings met from
+        now on are linked to it (its batch is looked at until the store has it)."""
+        self.declared.append((entity, tuple(keys), tuple(variant_keys)))
+        links = self.batch.links
+        for k in variant_keys:
+            links.setdefault(k, (entity, True))
+        for k in keys:
+            links[k] = (entity, False)
+        for k in (*keys, *variant_keys):
+            self._keys.pop(k, None)
+        self._linking = True
 
     def _knowing(self) -> _Known:
         known = self._known

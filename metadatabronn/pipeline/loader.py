@@ -74,6 +74,8 @@ class Loader(AuthorityLoading):
     main thread keeps the conversion workers fed meanwhile.
     """
 
+    cache_entries = CACHE_ENTRIES
+
     def __init__(self, store: Store, when: str, gate: Gate | None = None):
         self.store = store
         self.when = when
@@ -136,39 +138,6 @@ class Loader(AuthorityLoading):
             self._keys.clear()
         self._keys[key] = found
         return found
-
-    def _link_iri(self, key: str) -> str | None:
-        """The authority entity a heading's key is linked to (pipeline.linking), if any."""
-        for b in self._unwritten():
-            if key in b.links:
-                iri, variant = b.links[key]
-                break
-        else:
-            try:
-                return self._keys[key]
-            except KeyError:
-                pass
-            found = self.store.link_iri(key)
-            iri, variant = found if found is not None else (None, False)
-            if len(self._keys) >= CACHE_ENTRIES:
-                self._keys.clear()
-            self._keys[key] = iri
-        if variant:
-            self.variant_links.add(key)
-        return iri
-
-    def declare_links(self, entity: str, keys, variant_keys=()) -> None:
-        """An authority record in this load says these keys mean ``entity``: headings met from
-        now on are linked to it (its batch is looked at until the store has it)."""
-        self.declared.append((entity, tuple(keys), tuple(variant_keys)))
-        links = self.batch.links
-        for k in variant_keys:
-            links.setdefault(k, (entity, True))
-        for k in keys:
-            links[k] = (entity, False)
-        for k in (*keys, *variant_keys):
-            self._keys.pop(k, None)
-        self._linking = True
 
     def _is_minted(self, entity: str) -> bool:
         if entity in self._minted:
