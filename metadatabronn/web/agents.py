@@ -12,21 +12,21 @@ import hashlib
 import sqlite3
 from email.utils import format_datetime
 from functools import lru_cache
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from ..errors import ExportError
 from ..mapping import terms as T
 from ..store import names
 from ..store.feed import DCT_IS_REPLACED_BY
 from .catalogue import labels as L
+from .catalogue import results
 from .catalogue.agent import identifier_html
 from .catalogue.errors import wants_html
 from .catalogue.layout import e, page
 from .entities import _STATES, TOMBSTONE, _format, _local, _parse_time, _send
-from .lookups import _LIMIT, _OFFSET, _within, searching
+from .lookups import _LIMIT, _OFFSET, _within, page_json, searching
 from .negotiate import GRAPH_TYPES
 from .oai_authority import marc_record
 from .recordgraphs import _render_record
@@ -87,19 +87,7 @@ async def agents(request: Request, name: str = Query(min_length=1, description="
     more = len(hits) > limit
     if format == "html" or (format is None and wants_html(request)):
         return _html(request, items, limit, offset, more)
-
-    def url(new_offset: int) -> str:
-        params = dict(request.query_params)
-        params.update(limit=str(limit), offset=str(new_offset))
-        return f"{request.url.path}?{urlencode(params)}"
-
-    links = [f'<{url(0)}>; rel="first"']
-    if offset > 0:
-        links.append(f'<{url(max(0, offset - limit))}>; rel="prev"')
-    if more:
-        links.append(f'<{url(offset + limit)}>; rel="next"')
-    body = {"items": items, "limit": limit, "offset": offset, "next": url(offset + limit) if more else None}
-    return JSONResponse(body, headers={"Link": ", ".join(links), "Vary": "Accept"})
+    return page_json(request, items, limit, offset, more, headers={"Vary": "Accept"})
 
 
 def _html(request: Request, items: list[dict], limit: int, offset: int, more: bool) -> HTMLResponse:
@@ -115,17 +103,7 @@ def _html(request: Request, items: list[dict], limit: int, offset: int, more: bo
                     f' <span class="kind">{e(L.t(_KIND_LABELS.get(item["kind"], item["kind"]), lang))}</span>'
                     f'{matched}{" " + ids if ids else ""}</li>')
 
-    def url(new_offset: int) -> str:
-        return f"{request.url.path}?{urlencode({**params, 'limit': str(limit), 'offset': str(new_offset)})}"
-
-    nav = []
-    if offset > 0:
-        nav.append(f'<a rel="prev" href="{e(url(max(0, offset - limit)))}">{e(L.t("Previous", lang))}</a>')
-    if more:
-        nav.append(f'<a rel="next" href="{e(url(offset + limit))}">{e(L.t("Next", lang))}</a>')
-    listing = (f'<ol class="results agents" start="{offset + 1}">{"".join(rows)}</ol>' if rows
-               else f'<p class="results none">{e(L.t("No results", lang))}</p>')
-    body = f'<h1>{e(heading)}</h1>{listing}<p class="pages">{" · ".join(nav)}</p>'
+    body = f'<h1>{e(heading)}</h1>{results.listing(request, rows, limit, offset, more, lang, "results agents")}'
     html = page(heading, body, lang, page_class="results", query=params.get("name", ""), by="name")
     return HTMLResponse(html, headers={"Vary": "Accept, Accept-Language"})
 

@@ -81,6 +81,13 @@ def searching(request: Request, run):
 def _page(request: Request, items: list[dict], limit: int, offset: int, more: bool) -> JSONResponse:
     if wants_html(request):  # a browser (the search box): the results as a catalogue page
         return results.html_page(request, items, limit, offset, more)
+    return page_json(request, items, limit, offset, more)
+
+
+def page_json(request: Request, items: list[dict], limit: int, offset: int, more: bool,
+              headers: dict | None = None) -> JSONResponse:
+    """A page of a look-up's items as JSON, with the URLs of the first, previous and next pages
+    (also as ``Link`` headers)."""
 
     def url(new_offset: int) -> str:
         params = dict(request.query_params)
@@ -93,7 +100,7 @@ def _page(request: Request, items: list[dict], limit: int, offset: int, more: bo
     if more:
         links.append(f'<{url(offset + limit)}>; rel="next"')
     body = {"items": items, "limit": limit, "offset": offset, "next": url(offset + limit) if more else None}
-    return JSONResponse(body, headers={"Link": ", ".join(links)})
+    return JSONResponse(body, headers={"Link": ", ".join(links), **(headers or {})})
 
 
 def _item(store: Store, base: str, iri: str) -> dict:

@@ -33,6 +33,18 @@ def html_page(request: Request, items: list[dict], limit: int, offset: int, more
             extra += f' <span class="languages">{e(", ".join(L.language(x, lang) for x in item["languages"]))}</span>'
         rows.append(f'<li><a href="{e(item["path"])}">{e(item["label"])}</a>{extra}</li>')
 
+    body = f'<h1>{e(heading)}</h1>{listing(request, rows, limit, offset, more, lang)}'
+    by = next((key for key, _ in _ASKED[:3] if params.get(key)), "title")
+    html = page(heading, body, lang, page_class="results", query=params.get(by, ""), by=by)
+    return HTMLResponse(html, headers={"Vary": "Accept, Accept-Language"})
+
+
+def listing(request: Request, rows: list[str], limit: int, offset: int, more: bool, lang: str,
+            cls: str = "results") -> str:
+    """A page of result rows (``<li>`` each) as a numbered list, with links to the pages before
+    and after."""
+    params = dict(request.query_params)
+
     def url(new_offset: int) -> str:
         return f"{request.url.path}?{urlencode({**params, 'limit': str(limit), 'offset': str(new_offset)})}"
 
@@ -41,9 +53,6 @@ def html_page(request: Request, items: list[dict], limit: int, offset: int, more
         nav.append(f'<a rel="prev" href="{e(url(max(0, offset - limit)))}">{e(L.t("Previous", lang))}</a>')
     if more:
         nav.append(f'<a rel="next" href="{e(url(offset + limit))}">{e(L.t("Next", lang))}</a>')
-    listing = (f'<ol class="results" start="{offset + 1}">{"".join(rows)}</ol>' if rows
-               else f'<p class="results none">{e(L.t("No results", lang))}</p>')
-    body = f'<h1>{e(heading)}</h1>{listing}<p class="pages">{" · ".join(nav)}</p>'
-    by = next((key for key, _ in _ASKED[:3] if params.get(key)), "title")
-    html = page(heading, body, lang, page_class="results", query=params.get(by, ""), by=by)
-    return HTMLResponse(html, headers={"Vary": "Accept, Accept-Language"})
+    items = (f'<ol class="{cls}" start="{offset + 1}">{"".join(rows)}</ol>' if rows
+             else f'<p class="results none">{e(L.t("No results", lang))}</p>')
+    return f'{items}<p class="pages">{" · ".join(nav)}</p>'
