@@ -94,6 +94,21 @@ def number(flag: float | None, env: str, default: float, what: str, minimum: flo
     return value
 
 
+def whole_number(flag: int | None, env: str, default: int, what: str, minimum: int = 0,
+                 environ=os.environ) -> int:
+    """A whole-number setting of at least ``minimum`` from a flag or ``METADATABRONN_{env}``."""
+    raw = flag if flag is not None else environ.get(f"METADATABRONN_{env}")
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{what} (METADATABRONN_{env}) must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{what} (METADATABRONN_{env}) must be at least {minimum}, got {value}")
+    return value
+
+
 DEFAULT_QUERY_TIMEOUT = 30.0  # seconds
 DEFAULT_MAX_RESULT_BYTES = 50_000_000
 DEFAULT_QUERY_WORKERS = 2

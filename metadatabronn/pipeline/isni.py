@@ -28,6 +28,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import config
 from ..errors import ConfigError, IsniError, UsageError
 from ..isni import checksum
 from ..isni import request as rq
@@ -71,16 +72,7 @@ def requestor_code(flag: str | None) -> str:
 
 
 def title_count(flag: int | None) -> int:
-    raw = flag if flag is not None else os.environ.get("METADATABRONN_ISNI_TITLES")
-    if raw is None:
-        return DEFAULT_TITLES
-    try:
-        n = int(raw)
-    except ValueError:
-        raise ConfigError(f"the number of titles must be a whole number, not {raw!r}") from None
-    if n < 0:
-        raise ConfigError(f"the number of titles cannot be negative ({n})")
-    return n
+    return config.whole_number(flag, "ISNI_TITLES", DEFAULT_TITLES, "the number of titles")
 
 
 # what the well states of an agent ----------------------------------------------------------------

@@ -22,7 +22,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ConfigError
+from .. import config
 from ..mapping.text import normalise
 from .auth import REALM, Principal
 from .problems import Problem
@@ -38,16 +38,8 @@ CATALOGUER_SCOPE = "write:work"
 def min_cell(environ=os.environ) -> int:
     """The small-count threshold: cells with 0 < loans < it are suppressed in public output
     (``METADATABRONN_STATS_MIN_CELL``; 1 shows every count)."""
-    text = environ.get("METADATABRONN_STATS_MIN_CELL")
-    if text in (None, ""):
-        return DEFAULT_MIN_CELL
-    try:
-        value = int(text)
-    except ValueError:
-        raise ConfigError(f"METADATABRONN_STATS_MIN_CELL={text!r}: a whole number is wanted") from None
-    if value < 1:
-        raise ConfigError(f"METADATABRONN_STATS_MIN_CELL={text!r}: must be at least 1")
-    return value
+    return config.whole_number(None, "STATS_MIN_CELL", DEFAULT_MIN_CELL, "the small-count threshold", minimum=1,
+                               environ=environ)
 
 
 def publishers_file(store: Path, environ=os.environ) -> Path:
