@@ -79,7 +79,8 @@ class _Service:
                 sync(self.path, loans=loans)
             except Exception:  # noqa: BLE001 - figures from the map as it was beat no figures
                 log.exception("could not bring the loans' edition map up to the store; answering from it as it was")
-            self.synced = sequence
+            else:  # (a failed sync is tried again at the next call)
+                self.synced = sequence
 
     def ask(self, name: str, args: tuple, kwargs: dict, sequence: int | None):
         if name not in QUESTIONS:

@@ -81,7 +81,8 @@ class LoansState:
             sync(self.store_path, loans=loans)
         except Exception:  # noqa: BLE001 - figures from the map as it was beat no figures
             log.exception("could not bring the loans' edition map up to the store; answering from it as it was")
-        self.synced = sequence
+        else:  # (a failed sync is tried again at the next request)
+            self.synced = sequence
 
     def load(self, path: str, system: str, *, partial: bool = False):
         """Store a delivery spooled to ``path`` (see :func:`~metadatabronn.pipeline.loans.load`)."""
