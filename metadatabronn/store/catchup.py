@@ -184,6 +184,9 @@ def _apply(store: Store, cat: Catalogue, seqs: range, announced: int | None = No
             rows[record_id] = cat.row(record_id)
         return rows[record_id]
 
+    def has_row(record_id: str) -> bool:  # in this chunk, or written by an earlier one
+        return (rows[record_id] if record_id in rows else cat.row(record_id)) is not None
+
     for seq in seqs:
         entry = _change(store, seq)
         if entry is None:
@@ -203,7 +206,7 @@ def _apply(store: Store, cat: Catalogue, seqs: range, announced: int | None = No
         authorities = _authority_graphs_of(store, obj)
         loads = [g for g in authorities if not _later_than_load(store, g, when)]
         if len(loads) > 1:  # loaded in one run: each entry is one record's load, the first without a row
-            fresh = sorted((g for g in loads if authority_record_id(store.base, g) not in rows),
+            fresh = sorted((g for g in loads if not has_row(authority_record_id(store.base, g))),
                            key=lambda g: _position(store, g))  # entries come in the order of the input
             loads = fresh[:1] or loads
         if loads:
