@@ -228,7 +228,8 @@ def test_a_work_without_loans_gets_a_chart_that_says_so(client, store):
 
 
 def test_lines_per_edition_only_for_the_publisher_of_an_edition(client, store, petit_prince, tmp_path):
-    assert client.get(f"/statistics{local(petit_prince)}.svg?by=edition").status_code == 403  # anonymous
+    anonymous = client.get(f"/statistics{local(petit_prince)}.svg?by=edition")
+    assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"].startswith("Bearer")
     keys = tmp_path / "keys.json"
     harcourt, _ = add_key(keys, "harcourt-stats", "Harcourt", ["read"])
     norton, _ = add_key(keys, "norton-stats", "Norton", ["read"])

@@ -29,7 +29,7 @@ from .catalogue import labels as L
 from .catalogue.layout import Context
 from .catalogue.read import edition, name
 from .problems import Problem
-from .statistics_access import Edition, is_publisher, optional_principal
+from .statistics_access import Edition, is_publisher, needs_credential, optional_principal
 from .statistics_output import period_range
 from .statistics_state import state_of
 
@@ -121,11 +121,12 @@ OTHER = "~other"  # the key of every edition not the caller's, summed
 def _publisher(request: Request) -> str:
     """The caller's organisation, which must be given for figures per edition."""
     principal = optional_principal(request)
-    org = getattr(principal, "org", None) if principal is not None else None
-    if not org:
+    if principal is None:  # no credential at all: 401, as the JSON answers say
+        raise needs_credential("loans per edition")
+    if not principal.org:
         raise Problem(403, "loans per edition are ISBN-level figures, shown only to the edition's publisher "
                       "(a credential naming its organisation); by=language is public")
-    return org
+    return principal.org
 
 
 def _own(request: Request, editions: dict[str, dict], org: str, rows: list[dict]) -> list[dict]:
