@@ -433,3 +433,4 @@ def test_a_record_with_blank_type_and_a_title_is_bibliographic():
     record.add_field(pymarc.Field(tag="245", indicators=[" ", " "], subfields=[pymarc.Subfield("a", "X Power Tools")]))
     assert record_kind(record) is RecordKind.BIBLIOGRAPHIC
     assert record_kind(str(record.leader)) is RecordKind.UNKNOWN
+    assert record_kind(record.leader) is RecordKind.UNKNOWN  # a Leader alone says no more than its text

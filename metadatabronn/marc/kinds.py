@@ -91,7 +91,7 @@ def record_kind(leader: object) -> RecordKind:
     A record whose Leader/06 is blank but which has a title statement (245) is a bibliographic
     record with its type of record left out (Koha exports such records): it is converted, and
     its Leader goes out as it came."""
-    record = leader if hasattr(leader, "leader") else None
+    record = leader if hasattr(leader, "get_fields") else None  # (a pymarc Leader has a .leader too)
     code = str(record.leader if record is not None else leader)[6:7]
     kind = _KIND_BY_TYPE.get(code, RecordKind.UNKNOWN)
     if kind is RecordKind.UNKNOWN and code == " " and record is not None and record.get("245") is not None:
