@@ -254,3 +254,34 @@ def test_two_authority_records_of_one_work_keep_their_rows_through_a_reindex(tmp
     finally:
         store.close()
     assert rows() == live
+
+
+def _person_authority(number: str, name: str, variants=()) -> pymarc.Record:
+    r = pymarc.Record(leader="00000nz  a2200000n  4500", force_utf8=True)
+    r.add_field(pymarc.Field(tag="001", data=number), pymarc.Field(tag="003", data="XX-TEST"),
+                pymarc.Field(tag="100", indicators=["1", " "], subfields=[pymarc.Subfield("a", name)]),
+                *[pymarc.Field(tag="400", indicators=["1", " "], subfields=[pymarc.Subfield("a", v)]) for v in variants])
+    return r
+
+
+def test_a_heading_links_alike_whatever_the_order_its_authorities_came_in(tmp_path):
+    # "Hansen, Per" is A's authorised form and B's variant: the heading is A's, also when B and
+    # the heading come in one load after A (as the store, asked afterwards, would say).
+    def write(name, *records):
+        path = tmp_path / name
+        writer = pymarc.XMLWriter(path.open("wb"))
+        for r in records:
+            writer.write(r)
+        writer.close()
+        return path
+
+    a = write("a.xml", _person_authority("1", "Hansen, Per"))
+    b_and_bib = write("b.xml", _person_authority("2", "Hansen, Peder", ["Hansen, Per"]),
+                      _bib("h1", [("a", "Hansen, Per.")], title="Hus"))
+    store_path = tmp_path / "s"
+    _load(store_path, a, b_and_bib)
+    store = Store(store_path, BASE, read_only=True)
+    try:
+        assert _agent_of(store, "h1") == _authority_agent(store, "(XX-TEST)1")
+    finally:
+        store.close()

@@ -49,6 +49,12 @@ class _Known:
         self.written = 0  # change-log entries (records) this path added
 
 
+def _rank(claim: tuple[str, bool]) -> tuple[bool, str]:
+    """How a claim on a link key ranks (least first): as ``Store.link_iri`` chooses."""
+    entity, variant = claim
+    return variant, entity
+
+
 class AuthorityLoading:
     """Methods of the loader for authority records and for linking headings to them; they use
     its state and look-ups."""
@@ -56,18 +62,19 @@ class AuthorityLoading:
     _known: _Known | None = None
 
     def _link_iri(self, key: str) -> str | None:
-        """The authority entity a heading's key is linked to (pipeline.linking), if any."""
-        for b in self._unwritten():
-            if key in b.links:
-                iri, variant = b.links[key]
-                break
-        else:
+        """The authority entity a heading's key is linked to (pipeline.linking), if any: of all
+        that claim the key, written or on their way, the one ``Store.link_iri`` would choose (an
+        authorised form before a variant, then the least IRI), whatever the order they came in."""
+        pending = [b.links[key] for b in self._unwritten() if key in b.links]
+        if not pending:
             try:
                 return self._keys[key]
             except KeyError:
                 pass
-            found = self.store.link_iri(key)
-            iri, variant = found if found is not None else (None, False)
+        found = self.store.link_iri(key)
+        best = min([*pending, *([found] if found is not None else [])], key=_rank, default=None)
+        iri, variant = best if best is not None else (None, False)
+        if not pending:
             if len(self._keys) >= self.cache_entries:
                 self._keys.clear()
             self._keys[key] = iri
@@ -80,10 +87,9 @@ class AuthorityLoading:
         now on are linked to it (its batch is looked at until the store has it)."""
         self.declared.append((entity, tuple(keys), tuple(variant_keys)))
         links = self.batch.links
-        for k in variant_keys:
-            links.setdefault(k, (entity, True))
-        for k in keys:
-            links[k] = (entity, False)
+        for claim in [*((k, (entity, True)) for k in variant_keys), *((k, (entity, False)) for k in keys)]:
+            k, candidate = claim
+            links[k] = min(links.get(k, candidate), candidate, key=_rank)
         for k in (*keys, *variant_keys):
             self._keys.pop(k, None)
         self._linking = True
