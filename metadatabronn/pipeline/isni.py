@@ -39,6 +39,7 @@ from ..store import authorities as A
 from ..store import editing as E
 from ..store.core import Store
 from ..store.layout import AS_TOMBSTONE
+from ..store.names import VARIANT
 from .editing import _after, now
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,6 @@ DEFAULT_TITLES = 10
 KIND_OF = {"person": rq.PERSON, "corporate": rq.ORGANISATION}
 NAME = {"person": T.A_PERSON_NAME, "corporate": T.A_CORPORATE_NAME}
 AAP = {"person": T.A_PERSON_AAP, "corporate": T.A_CORPORATE_AAP}
-VARIANT = {"person": T.RDAA + "P50412", "corporate": T.RDAA + "P50408"}  # has variant access point for …
 ESTABLISHED, TERMINATED = T.RDAA + "P50037", T.RDAA + "P50038"  # a corporate body's dates
 LANGUAGE = {"person": T.RDAA + "P50102", "corporate": T.RDAA + "P50023"}  # language of person / body
 ID_ELEMENT = {"person": T.A_PERSON_ID, "corporate": T.A_CORPORATE_ID, "family": T.A_AGENT_ID}

@@ -55,8 +55,8 @@ class Summary:
     headings_linked_by_variant: int = 0  # of them, by a variant access point of the authority
     # The first headings linked by a variant (for a person to check): record, folded heading, entity
     variant_matches: list = field(default_factory=list)
-    entities_merged_into_authorities: int = 0
-    linking_seconds: float = 0.0  # merging those (in ``seconds``; after compaction, when there is one)  # made by headings before their authority came (pipeline.linking)
+    entities_merged_into_authorities: int = 0  # made by headings before their authority came (pipeline.linking)
+    linking_seconds: float = 0.0  # merging those (in ``seconds``; after compaction, when there is one)
     works: int = 0
     expressions: int = 0
     manifestations: int = 0

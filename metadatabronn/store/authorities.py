@@ -24,6 +24,7 @@ from ..mapping import terms as T
 from ..rdf import MB_DESCRIBES, PROV_GENERATED, XSD_DATETIME
 from . import feed
 from .catalogue import Catalogue, stamp
+from .names import KINDS
 
 if TYPE_CHECKING:
     from .core import Store
@@ -32,7 +33,7 @@ MB_AGENT = T.MB + "reviewOf"
 MB_CANDIDATES = T.MB + "isniCandidates"
 MB_RESPONSE_FILE = T.MB + "isniResponse"
 MB_DECISION = T.MB + "isniDecision"
-AGENT_CLASSES = {T.C_PERSON: "person", T.C_CORPORATE: "corporate", T.C_FAMILY: "family"}
+AGENT_CLASSES = KINDS
 PAGE = 500  # activities read at a time
 
 

@@ -26,6 +26,7 @@ import pyoxigraph as ox
 
 from ..errors import StoreError
 from ..mapping import terms as T
+from .authorities import review_graph
 from .catalogue import Catalogue, path_of
 from .catchup import change_time
 from .labels import LABELS_GRAPH
@@ -76,7 +77,7 @@ def feed_position(store: Store, sequence: int) -> int | None:
 def excluded_graphs(store: Store) -> frozenset[str]:
     """The graphs no dump carries: the change log, the pending marks, the store's own statements,
     the ISNI review list (the flow's bookkeeping, which no feed activity announces)."""
-    return frozenset((store.changes_graph, store.pending_graph, STORE_GRAPH, f"{store.base}/graph/isni-review"))
+    return frozenset((store.changes_graph, store.pending_graph, STORE_GRAPH, review_graph(store.base)))
 
 
 class _Counting:

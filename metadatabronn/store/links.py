@@ -10,11 +10,12 @@ import pyoxigraph as ox
 
 from ..mapping import terms as T
 from .feed import DCT_IS_REPLACED_BY
+from .names import KINDS
 
 if TYPE_CHECKING:
     from .core import Store
 
-_CLASSES = {T.C_PERSON: "person", T.C_CORPORATE: "corporate", T.C_FAMILY: "family", T.SKOS + "Concept": "concept"}
+_CLASSES = {**KINDS, T.SKOS + "Concept": "concept"}
 _NAMES = (T.A_PERSON_AAP, T.A_CORPORATE_AAP, T.A_FAMILY_AAP, T.SKOS_PREFLABEL)
 _IDS = (T.A_PERSON_ID, T.A_CORPORATE_ID, T.A_AGENT_ID, T.OWL_SAMEAS)
 

@@ -126,8 +126,7 @@ class RecordReading:
         (``mb:authorityId``) and the URIs the authority, or an edit in the well (an assigned
         ISNI), gives it (``MB_AUTHORITY_URI``), which MARC out adds to the record's headings.
         Nothing is looked up in a store without authorities (one index look-up says so)."""
-        link_key = ox.NamedNode(T.MB_LINK_KEY)
-        if next(iter(self._store.quads_for_pattern(None, link_key, None, None)), None) is None:
+        if not self.has_authorities():
             return []
         authority_id, same_as = ox.NamedNode(T.MB_AUTHORITY_ID), ox.NamedNode(T.OWL_SAMEAS)
         authorities, edits = f"{self.base}/authority/", f"{self.base}/edit/"
