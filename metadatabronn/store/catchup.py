@@ -14,6 +14,7 @@ from ..mapping import terms as T
 from ..rdf import MB_SOURCE_RECORD, AS, DCT_SOURCE, MB_DESCRIBES, PROV_GENERATED
 from ..rdf_authority import authority_record_id
 from . import catalogue as _catalogue, copies, feed
+from .documents import authority_graphs
 from .catalogue import CHUNK, TITLES, Catalogue, Row, creators_of, make_text, set_name, stamp, titles_of
 from .layout import AS_OBJECT, AS_PUBLISHED, MB_ABSORB
 from .records import _instant
@@ -112,14 +113,6 @@ def _is_authority_graph(store: Store, graph: str) -> bool:
     return graph.startswith(f"{store.base}/authority/")
 
 
-def _authority_graphs_of(store: Store, entity: str) -> list[str]:
-    """The graphs of the authority records describing an entity (a look-up in the object index).
-    Usually one; two records of one work (a uniform title given twice) describe one entity."""
-    return sorted(q.graph_name.value for q in store._store.quads_for_pattern(None, ox.NamedNode(MB_DESCRIBES),
-                                                                              ox.NamedNode(entity), None)
-                  if q.graph_name == q.subject and _is_authority_graph(store, q.graph_name.value))
-
-
 def _position(store: Store, graph: str) -> int:
     """A record's number in the input it was loaded from (``mb:sourceRecord``)."""
     g = ox.NamedNode(graph)
@@ -203,7 +196,8 @@ def _apply(store: Store, cat: Catalogue, seqs: range, announced: int | None = No
             if graph is not None and _later_than_load(store, graph, when):  # an edit, not its load
                 changed[obj] = (seq, when)
             continue
-        authorities = _authority_graphs_of(store, obj)
+        # (usually one; two records of one work, a uniform title given twice, describe one entity)
+        authorities = sorted(authority_graphs(store, obj))
         loads = [g for g in authorities if not _later_than_load(store, g, when)]
         if len(loads) > 1:  # loaded in one run: each entry is one record's load, the first without a row
             fresh = sorted((g for g in loads if not has_row(authority_record_id(store.base, g))),
