@@ -23,6 +23,7 @@ from .auth import require
 from .problems import Problem
 from .statistics_access import DELIVER_SCOPES
 from .statistics_state import state_of
+from .writes import _limit, _note
 
 log = logging.getLogger(__name__)
 SUMMARY = ("Deliver a month's loans (CSV or JSON): scope stats:deliver or ingest; the credential's organisation "
@@ -32,13 +33,6 @@ DEFAULT_MAX_BYTES = 2_000_000_000  # a national month is some 420,000 rows, abou
 MOST_PROBLEMS = 1_000  # rows listed in a refusal; the count says how many there were
 _MEDIA = {"text/csv": "csv", "application/csv": "csv", "text/plain": "csv", "application/json": "json",
           "application/x-ndjson": "json", "application/jsonl": "json", "application/json-seq": "json"}
-
-
-def _limit() -> int:
-    try:
-        return int(os.environ.get("METADATABRONN_MAX_LOANS_BYTES", DEFAULT_MAX_BYTES))
-    except ValueError:
-        return DEFAULT_MAX_BYTES
 
 
 def _deliverer(request: Request):
@@ -56,14 +50,6 @@ def _deliverer(request: Request):
         raise
 
 
-def _note(request: Request, **entries) -> None:
-    state = request.scope.setdefault("state", {})
-    audit = state.get("audit")
-    if not isinstance(audit, dict):
-        audit = state["audit"] = {}
-    audit.update(entries)
-
-
 def _store(request: Request, system: str, path: str, partial: bool):
     # in this process, or in the statistics process when the server has several HTTP workers
     return state_of(request.app).load(path, system, partial=partial)
@@ -77,7 +63,7 @@ async def deliver(request: Request, partial: bool = Query(False, description="st
     kind = _MEDIA.get(media)
     if kind is None:
         raise Problem(415, f"a delivery comes as CSV (text/csv) or JSON (application/json), not {media or 'nothing'!r}")
-    limit = _limit()
+    limit = _limit("MAX_LOANS_BYTES", DEFAULT_MAX_BYTES)
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise Problem(413, f"the delivery is {int(declared):,} bytes; at most {limit:,} are taken "
