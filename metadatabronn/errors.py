@@ -160,3 +160,8 @@ class DeliveryRejected(InputError):
         shown = "; ".join(f"row {p.row}: {p.reason}" for p in problems[:5])
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
         super().__init__(f"delivery from {system} refused, {len(problems)} bad rows: {shown}{more}")
+
+
+class EngineError(MetadatabronnError):
+    """The distributed conversion engine cannot go on: its scheduler cannot be reached, or its
+    cluster is gone part-way (what was stored before stays; the same run again loads the rest)."""

@@ -71,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--report", help="write the summary as JSON to this file")
     i.add_argument("--rejects", help="directory for rejected records (default: STORE.rejects beside the store)")
     i.add_argument("--workers", type=int, help="conversion processes (env METADATABRONN_WORKERS, default: CPUs, at most 2)")
+    i.add_argument("--engine", choices=["local", "dask"], help="where records are converted: 'local' processes, or "
+                   "'dask', a local Dask cluster of --workers processes or the one of --scheduler (env "
+                   "METADATABRONN_ENGINE, default local; dask needs: pip install 'metadatabronn[dask]')")
+    i.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="with --engine dask: the address of a running Dask "
+                   "scheduler whose workers convert (env METADATABRONN_SCHEDULER, default none: a local cluster)")
     i.add_argument("--profile", help=f"application profile checked at ingest (env METADATABRONN_PROFILE, default "
                    f"{config.DEFAULT_PROFILE}); 'none' switches the gate off")
     i.add_argument("--on-invalid", choices=["reject", "keep", "warn"], default="reject",

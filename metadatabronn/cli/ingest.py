@@ -30,7 +30,8 @@ def _ingest(args) -> int:
                         workers=config.workers(args.workers),
                         rejects_dir=Path(args.rejects) if args.rejects else None,
                         profile=None if profile == "none" else profile, on_invalid=args.on_invalid,
-                        compact=args.compact)
+                        compact=args.compact, **_engine(args))
+    settings.check_engine()  # a missing Dask says how to install it before any progress bar
     bar = None
     if sys.stderr.isatty() and not args.quiet:
         from tqdm import tqdm
@@ -48,6 +49,20 @@ def _ingest(args) -> int:
     for problem in summary.files_unreadable:  # an empty file, a PDF: nothing in it could be read
         sys.stderr.write(f"metadatabronn: error: {problem}\n")
     return 1 if summary.files_unreadable else 0
+
+
+def _engine(args) -> dict:
+    """``engine`` and ``scheduler`` from the flags, else METADATABRONN_ENGINE and
+    METADATABRONN_SCHEDULER; defaults ``local`` and none. A scheduler alone means Dask."""
+    import os
+
+    scheduler = args.scheduler or os.environ.get("METADATABRONN_SCHEDULER") or None
+    engine = args.engine or os.environ.get("METADATABRONN_ENGINE") or ("dask" if scheduler else "local")
+    if args.scheduler and engine != "dask":
+        raise UsageError(f"--scheduler is for --engine dask, not --engine {engine}")
+    if engine != "dask":
+        scheduler = None  # METADATABRONN_SCHEDULER set for other runs: a local ingest ignores it
+    return {"engine": engine, "scheduler": scheduler}
 
 
 def _print_summary(s, store) -> None:
@@ -75,6 +90,9 @@ def _print_summary(s, store) -> None:
         top = sorted(s.unmapped_fields.items(), key=lambda kv: -kv[1])[:12]
         out.write("unmapped fields carried: " + ", ".join(f"{t} ×{n:,}" for t, n in top) + "\n")
     out.write(f"{s.seconds:.1f} s, {s.records_per_second:,.0f} records/s\n")
+    if s.cluster_workers:
+        out.write("converted on Dask: " + ", ".join(f"{w} {c['records']:,}" for w, c in s.cluster_workers.items())
+                  + "\n")
     if s.compact_seconds:
         out.write(f"store compacted in {s.compact_seconds:.1f} s\n")
 

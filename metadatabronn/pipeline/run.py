@@ -64,6 +64,9 @@ class Summary:
     unmapped_fields: dict = field(default_factory=dict)
     seconds: float = 0.0
     records_per_second: float = 0.0
+    engine: str = "local"
+    # --engine dask: per worker (as Dask names it) records converted, CPU seconds of conversion, peak RSS
+    cluster_workers: dict = field(default_factory=dict)
     startup_seconds: float = 0.0  # from the start until the store is open and ready to load
     aliases_seconds: float = 0.0  # the scan for aliases before conversion (in startup_seconds)
     compact_seconds: float = 0.0  # compacting the store after the load (not in ``seconds``)
@@ -84,6 +87,21 @@ class Settings:
     profile: str | None = DEFAULT_PROFILE  # None: no validation gate
     on_invalid: str = "reject"
     compact: str = "auto"  # after the load: "auto" (when it wrote much of the store), "always", "never"
+    # Where records are converted: "local" (a process pool of ``workers``) or "dask" (pipeline.dask_engine:
+    # a LocalCluster of ``workers`` processes, or the cluster of the scheduler at ``scheduler``).
+    engine: str = "local"
+    scheduler: str | None = None  # a Dask scheduler's address, tcp://HOST:PORT
+    when: datetime | None = None  # the load's time (timezone-aware); None: now. Fixed, a load is reproducible
+
+    def check_engine(self) -> None:
+        from .dask_engine import ENGINES, distributed_module
+
+        if self.engine not in ENGINES:
+            raise ConfigError(f"--engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
+        if self.scheduler and self.engine != "dask":
+            raise ConfigError(f"a scheduler ({self.scheduler}) is for --engine dask, not {self.engine}")
+        if self.engine == "dask":
+            distributed_module()  # not installed: says how, before anything is read
 
     def gate(self) -> Gate | None:
         if self.profile is None:
@@ -150,26 +168,29 @@ class _Done(list):
         return self
 
 
-def _outcomes(paths: Iterable[str], settings: Settings, base: str, when: str,
-              known: Callable[[bytes], bool], pool, gate: Gate | None) -> Iterator[Outcome]:
-    """Outcomes of every record; conversion runs in the worker pool when there is one.
+def _outcomes(paths: Iterable[str], known: Callable[[bytes], bool], submit, window: int,
+              convert: Callable[[list[Chunk]], list[Outcome]], aside: Callable[[int], None] | None = None
+              ) -> Iterator[Outcome]:
+    """Outcomes of every record. ``submit(chunks)`` starts a batch's conversion elsewhere (a
+    process pool, a cluster) and gives what its ``get()`` returns the outcomes by; at most
+    ``window`` batches are under way. Without ``submit``, ``convert(chunks)`` converts here.
+    ``aside(n)`` hears of records that were not converted (the cluster reports the others).
 
     A record whose exact bytes are already current in the store is not converted again: that
     makes re-loading a file cost little more than reading it. Whatever stops the reading, the
     records read before it are converted (and so stored) before the error goes on.
     """
-    work = partial(_convert_batch, base=base, when=when, gate=gate)
     pending: deque = deque()
     batch: list[Chunk] = []
     failure: Exception | None = None
 
-    def submit(chunks: list[Chunk]) -> Iterator[Outcome]:
-        if pool is None:
-            yield from work(chunks)
+    def start(chunks: list[Chunk]) -> Iterator[Outcome]:
+        if submit is None:
+            yield from convert(chunks)
             return
-        pending.append(pool.apply_async(work, (chunks,)))
+        pending.append(submit(chunks))
         # A bounded window keeps memory flat however large the input.
-        while len(pending) > settings.workers * 3:
+        while len(pending) > window:
             yield from pending.popleft().get()
 
     reading = read_inputs(paths)
@@ -183,22 +204,26 @@ def _outcomes(paths: Iterable[str], settings: Settings, base: str, when: str,
             break
         if isinstance(chunk, Outcome):  # a file that cannot be read: after its records, in order
             if batch:
-                yield from submit(batch)
+                yield from start(batch)
                 batch = []
-            if pool is None:
+            if aside is not None:
+                aside(1)
+            if submit is None:
                 yield chunk
             else:
                 pending.append(_Done([chunk]))
             continue
         if known(chunk.data):
+            if aside is not None:
+                aside(1)
             yield Outcome(chunk.number, "unchanged", chunk.source)
             continue
         batch.append(chunk)
         if len(batch) >= 200:
-            yield from submit(batch)
+            yield from start(batch)
             batch = []
     if batch:
-        yield from submit(batch)
+        yield from start(batch)
     while pending:
         yield from pending.popleft().get()
     if failure is not None:
@@ -213,13 +238,15 @@ def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None]
     problem = directory_problem(rejects_dir)
     if problem:
         raise ConfigError(f"cannot keep rejected records: {problem}")
+    settings.check_engine()
     gate = settings.gate()
     started = time.perf_counter()
-    now = datetime.now(timezone.utc)
+    now = _load_time(settings.when)
     # In the form the store gives it back (no trailing zeros in the fraction), so that what a
     # batch writes beside the store (its rows, its copies) says what the store then holds.
     when = now.strftime("%Y-%m-%dT%H:%M:%S.%f").rstrip("0").rstrip(".") + "Z"
-    summary = Summary(profile=settings.profile, on_invalid=settings.on_invalid if gate else None)
+    summary = Summary(profile=settings.profile, on_invalid=settings.on_invalid if gate else None,
+                      engine=settings.engine)
     rejects = Rejects(rejects_dir, now.strftime("%Y%m%dT%H%M%S%f"))
     carried: Counter = Counter()
     reasons: Counter = Counter()
@@ -229,8 +256,14 @@ def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None]
     # Set before the workers are forked: each inherits the same table.
     aliases.activate(table)
     # Workers are forked before the store is opened, so none of them holds a handle on it.
+    pool = cluster = None
     try:
-        pool = multiprocessing.get_context("fork").Pool(settings.workers) if settings.workers > 1 else None
+        if settings.engine == "dask":
+            from .dask_engine import Cluster
+
+            cluster = Cluster(settings.scheduler, settings.workers, progress)
+        elif settings.workers > 1:
+            pool = multiprocessing.get_context("fork").Pool(settings.workers)
     except BaseException:
         aliases.activate(None)
         raise
@@ -240,6 +273,8 @@ def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None]
         aliases.activate(None)
         if pool is not None:
             pool.terminate()
+        if cluster is not None:
+            cluster.close()
         raise
     loader = None
     try:
@@ -249,7 +284,15 @@ def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None]
                  summary.startup_seconds)
         # An alias key the store already gave a work of its own (an earlier run) is not applied.
         minted = {k for k in table.targets if store.key_iri(k) is not None}
-        for o in _outcomes(paths, settings, store.base, when, loader.is_current, pool, gate):
+        convert = partial(_convert_batch, base=store.base, when=when, gate=gate)
+        if cluster is not None:
+            cluster.start(store.base, when, gate, table)
+            outcomes = _outcomes(paths, loader.is_current, cluster.submit, cluster.window, convert,
+                                 aside=cluster.tally.count)
+        else:
+            submit = None if pool is None else (lambda chunks: pool.apply_async(convert, (chunks,)))
+            outcomes = _outcomes(paths, loader.is_current, submit, settings.workers * 3, convert)
+        for o in outcomes:
             if o.aliased and o.aliased in minted:
                 o = convert_chunk(Chunk(o.number, Format(o.format), o.data, o.source), store.base, when, gate,
                                   join=False)
@@ -291,7 +334,7 @@ def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None]
                     log.warning("%s record %s%s: %s", o.source,
                                 f"{o.control_number} (no. {o.number})" if o.control_number else o.number,
                                 f", field {o.tag}" if o.tag else "", o.reason)
-            if progress is not None:
+            if progress is not None and cluster is None:  # the cluster reports as it converts
                 progress(1)
         loader.close()
         _count_entities(loader.totals, summary)
@@ -320,6 +363,9 @@ def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None]
         if pool is not None:
             pool.terminate()
             pool.join()
+        if cluster is not None:
+            summary.cluster_workers = cluster.tally.report()
+            cluster.close()
         rejects.close()
         store.close()
     summary.records_aside = dict(aside)
@@ -330,6 +376,13 @@ def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None]
     summary.records_per_second = round(summary.records_read / summary.seconds, 1) if summary.seconds else 0.0
     summary.rejects_file = str(rejects.path) if rejects.path else None
     return summary
+
+
+def _load_time(when: datetime | None) -> datetime:
+    """The load's time in UTC: ``when`` (a naive one is taken as UTC), or now."""
+    if when is None:
+        return datetime.now(timezone.utc)
+    return when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when.astimezone(timezone.utc)
 
 
 def _written(summary: Summary) -> int:
