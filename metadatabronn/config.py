@@ -3,6 +3,7 @@
 | setting   | flag          | environment variable        | default                         |
 |-----------|---------------|-----------------------------|---------------------------------|
 | store     | ``--store``   | ``METADATABRONN_STORE``     | ``./var/store``                 |
+| store home | (``--store sparql+http://…``) | ``METADATABRONN_REMOTE_HOME`` | ``./var/remote/HOST-PORT-PATH``: a server store's local files |
 | base IRI  | ``--base-iri``| ``METADATABRONN_BASE_IRI``  | the store's own; a new store: ``http://localhost:8000`` |
 | workers   | ``--workers`` | ``METADATABRONN_WORKERS``   | number of CPUs, at most 2       |
 | log level | ``--log-level``| ``METADATABRONN_LOG_LEVEL``| ``WARNING``                     |
@@ -36,7 +37,11 @@ DEFAULT_BASE_IRI = "http://localhost:8000"
 
 
 def store_path(flag: str | None) -> Path:
-    return Path(flag or os.environ.get("METADATABRONN_STORE") or DEFAULT_STORE)
+    """The store's directory; a store on a SPARQL server (``sparql+http://…``) is given as its
+    local home directory (see :mod:`metadatabronn.store.remote_home`)."""
+    from .store.remote_home import resolve
+
+    return resolve(flag or os.environ.get("METADATABRONN_STORE") or DEFAULT_STORE)
 
 
 def base_iri(flag: str | None) -> str:

@@ -45,7 +45,7 @@ def store_base(store: Path, flag: str | None) -> str:
     from ..store import Store
 
     given = config.explicit_base_iri(flag)
-    if not (store / "CURRENT").exists():  # no store there yet (RocksDB writes CURRENT when it makes one)
+    if not (store / "CURRENT").exists() and not (store / "remote.json").exists():  # no store there yet (RocksDB writes CURRENT when it makes one)
         return given or config.DEFAULT_BASE_IRI
     s = Store(store, given, read_only=True)  # raises BaseMismatchError on a mismatch
     try:

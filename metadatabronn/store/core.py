@@ -26,7 +26,7 @@ import pyoxigraph as ox
 from ..errors import BaseMismatchError, MetadatabronnError, StoreError, UpdateRefused
 from ..mapping import terms as T
 from ..rdf import MB_DESCRIBES, MB_KEY, iri_value, literal
-from . import labels
+from . import labels, remote_home
 from .catalogue import Catalogue
 from .layout import (AS_TOMBSTONE, COUNTED, MB_BASE_IRI, MB_ENTITY_COUNTS, MB_LAST_SEQUENCE, MB_SEQUENCE, RDF_TYPE,
                      STORE_GRAPH, changes_graph, pending_graph)
@@ -73,7 +73,9 @@ class Store(Writing, Reading):
         self.read_only = read_only
         self._changes: dict[str, str] | None = None  # change_times() of a read-only snapshot
         try:
-            if read_only:
+            if remote_home.is_remote_home(self.path):  # the quads are on a SPARQL server
+                self._store = remote_home.open_home(self.path, read_only)
+            elif read_only:
                 self._store = ox.Store.read_only(str(self.path))
             else:
                 self.path.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,232 @@
+"""The store's quads on a SPARQL server: :class:`RemoteStore` offers the part of
+``pyoxigraph.Store`` the package uses, over the SPARQL 1.1 Protocol, and gives back pyoxigraph's
+own terms and results, so nothing above :mod:`.core` knows where the quads are.
+
+A store's home directory (indexes, keys, rejects) holds ``remote.json`` naming the endpoint
+(:mod:`.remote_home`); ``Store(path)`` opens this backend when it finds it.
+
+Writes are not one transaction as pyoxigraph's are: a large write goes in several requests
+(``METADATABRONN_SPARQL_CHUNK_BYTES`` [1,000,000] and ``METADATABRONN_SPARQL_CHUNK_QUADS``
+[10,000] per request). Each request is atomic on the server; a batch of them is made safe by
+the pending mark the loader writes before it (:meth:`Writing.mark_pending`), as on disk.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import IO, Iterable, Iterator
+
+import pyoxigraph as ox
+
+from ..errors import StoreError
+from .remote_http import N_TRIPLES, XML_RESULTS, Line, _env_number, endpoint_of
+from .remote_text import (DEFAULT_GRAPH, DEFAULT_NODE, data_blocks, defines, graph_back, graph_text,
+                          parse_results, pattern_query, query_form, term)
+from .sparql import has_dataset_clause
+
+log = logging.getLogger(__name__)
+
+NOTHING = DEFAULT_GRAPH + "-none"  # a graph never written: see query()
+PAGE = 10_000  # rows a page of a pattern read asks for: Virtuoso caps a result (ResultSetMaxRows)
+
+
+class RemoteStore:
+    """pyoxigraph.Store's interface over a SPARQL server (see the module's docstring)."""
+
+    def __init__(self, url: str, *, read_only: bool = False, system_graphs: Iterable[str] = ()):
+        self.url = url
+        self.endpoint = endpoint_of(url)
+        self.read_only = read_only
+        self.line = Line(self.endpoint)
+        # The server's own graphs (Virtuoso's schemas, its DAV): left out of every read.
+        self.system_graphs = list(system_graphs)
+        self.chunk_bytes = int(_env_number("METADATABRONN_SPARQL_CHUNK_BYTES", 1_000_000, 1000))
+        self.chunk_quads = int(_env_number("METADATABRONN_SPARQL_CHUNK_QUADS", 10_000, 1))
+
+    def __repr__(self) -> str:
+        return f"<RemoteStore {self.url}>"
+
+    # reading -----------------------------------------------------------------------------
+    def _select(self, text: str, params: list[tuple[str, str]] = ()):
+        return parse_results(self.line.query(text, list(params), XML_RESULTS))
+
+    def quads_for_pattern(self, subject=None, predicate=None, obj=None, graph_name=None) -> Iterator[ox.Quad]:
+        """The quads matching a pattern (None: any), read a page at a time as they are taken."""
+        text, names = pattern_query(subject, predicate, obj, graph_name, self.system_graphs)
+        return self._pattern_quads(text, names, subject, predicate, obj, graph_name)
+
+    def _pattern_quads(self, text, names, s, p, o, g) -> Iterator[ox.Quad]:
+        if not names:
+            if bool(self._select(text)):
+                yield ox.Quad(s, p, o, graph_back(g) if g is not None else ox.DefaultGraph())
+            return
+        offset = 0
+        while True:
+            rows = self._select(f"{text} LIMIT {PAGE} OFFSET {offset}" if offset else f"{text} LIMIT {PAGE}")
+            n = 0
+            for row in rows:
+                n += 1
+                values = {"s": s, "p": p, "o": o, "g": g}
+                for name in names:
+                    values[name] = row[name]
+                yield ox.Quad(values["s"], values["p"], values["o"], graph_back(values["g"]))
+            if n < PAGE:
+                return
+            offset += PAGE
+
+    def __iter__(self) -> Iterator[ox.Quad]:
+        return self.quads_for_pattern(None, None, None, None)
+
+    def __len__(self) -> int:
+        where = "GRAPH ?g { ?s ?p ?o }"
+        if self.system_graphs:
+            where += " FILTER (?g NOT IN (" + ", ".join(f"<{x}>" for x in self.system_graphs) + "))"
+        for row in self._select(f"SELECT (COUNT(*) AS ?n) WHERE {{ {where} }}"):
+            return int(row["n"].value)
+        return 0
+
+    def named_graphs(self) -> Iterator[ox.NamedNode]:
+        skip = {DEFAULT_GRAPH, *self.system_graphs}
+        for row in self._select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"):
+            if row["g"].value not in skip:
+                yield row["g"]
+
+    def contains_named_graph(self, graph) -> bool:
+        return bool(self._select(f"ASK WHERE {{ GRAPH {graph_text(graph)} {{ ?s ?p ?o }} }}"))
+
+    def query(self, query: str, *, use_default_graph_as_union: bool = False, default_graph=None,
+              named_graphs=None, **_ignored):
+        """A SPARQL query, with pyoxigraph's dataset arguments mapped to the protocol's
+        ``default-graph-uri``/``named-graph-uri``: SELECT gives ``QuerySolutions``, ASK a
+        ``QueryBoolean``, CONSTRUCT and DESCRIBE ``QueryTriples`` (pyoxigraph's own classes)."""
+        params: list[tuple[str, str]] = []
+        exclude_default: list[str] = []
+        exclude_named: list[str] = []
+        if default_graph is not None or named_graphs is not None:
+            given = default_graph if isinstance(default_graph, list) else [default_graph]
+            params += [("default-graph-uri", DEFAULT_GRAPH if isinstance(g, ox.DefaultGraph) else g.value)
+                       for g in given if g is not None]
+            params += [("named-graph-uri", g.value) for g in named_graphs or ()]
+        elif has_dataset_clause(query):
+            pass  # a query's FROM is its own
+        else:
+            # GRAPH ?g ranges over the named graphs: not the one holding the default graph, nor
+            # the server's own. Virtuoso ignores a graph excluded from the named graphs when
+            # the default graph is one graph alone, or is the union with nothing excluded from
+            # it: an extra graph that holds nothing keeps both exclusions in force.
+            exclude_named = [DEFAULT_GRAPH, *self.system_graphs]
+            if use_default_graph_as_union:
+                exclude_default = list(self.system_graphs) or [NOTHING]
+            else:
+                params += [("default-graph-uri", DEFAULT_GRAPH), ("default-graph-uri", NOTHING)]
+        text = defines(exclude_default, exclude_named) + query
+        form = query_form(query)
+        if form in ("SELECT", "ASK"):
+            return self._select(text, params)
+        body = self.line.query(text, params, N_TRIPLES)
+        held = ox.Store()  # pyoxigraph's QueryTriples, made by its own engine over the answer
+        held.load(body, format=ox.RdfFormat.N_TRIPLES)
+        return held.query("CONSTRUCT WHERE { ?s ?p ?o }")
+
+    def dump(self, output=None, format=None, *, from_graph=None):
+        quads = self.quads_for_pattern(None, None, None, from_graph)
+        if from_graph is not None:
+            quads = (ox.Triple(q.subject, q.predicate, q.object) for q in quads)
+        return ox.serialize(quads, output, format)
+
+    # writing -----------------------------------------------------------------------------
+    def _writable(self) -> None:
+        if self.read_only:
+            raise StoreError(f"the store at {self.url} is open read-only")
+
+    def update(self, update: str, **_ignored) -> None:
+        """A SPARQL Update; an operation without ``GRAPH`` reads and writes the well's default
+        graph (Virtuoso takes ``default-graph-uri`` for it)."""
+        self._writable()
+        self.line.update(update, [("default-graph-uri", DEFAULT_GRAPH)])
+
+    def _write(self, verb: str, quads: Iterable[ox.Quad]) -> None:
+        self._writable()
+        for blocks, blank in data_blocks(quads, self.chunk_bytes, self.chunk_quads):
+            if blank and verb == "INSERT":  # Virtuoso refuses blank nodes in INSERT DATA
+                self.line.update(f"INSERT {{ {blocks} }} WHERE {{ }}")
+            else:
+                self.line.update(f"{verb} DATA {{ {blocks} }}")
+
+    def add(self, quad: ox.Quad) -> None:
+        self._write("INSERT", [quad])
+
+    def remove(self, quad: ox.Quad) -> None:
+        self._write("DELETE", [quad])
+
+    def extend(self, quads: Iterable[ox.Quad]) -> None:
+        self._write("INSERT", quads)
+
+    bulk_extend = extend
+
+    def load(self, input=None, format=None, *, path=None, base_iri=None, to_graph=None, lenient=False) -> None:
+        quads = ox.parse(input, format, path=path, base_iri=base_iri, lenient=lenient)
+        if to_graph is not None:
+            quads = (ox.Quad(q.subject, q.predicate, q.object, to_graph) for q in quads)
+        self._write("INSERT", quads)
+
+    def bulk_load(self, input=None, format=None, *, path=None, base_iri=None, to_graph=None,
+                  lenient=False) -> None:
+        """A large load: by the server's own bulk loader where one is set up and the load is
+        large (:mod:`.remote_bulk`), else in SPARQL requests."""
+        from . import remote_bulk
+
+        if not remote_bulk.load(self, input, format, path=path, to_graph=to_graph):
+            self.load(input, format, path=path, base_iri=base_iri, to_graph=to_graph, lenient=lenient)
+
+    def add_graph(self, graph) -> None:
+        """A server holds no empty graph: a named graph exists once it holds a quad."""
+
+    def remove_graph(self, graph) -> None:
+        self._writable()
+        self.line.update(f"DROP SILENT GRAPH {graph_text(graph)}")
+
+    def clear_graph(self, graph) -> None:
+        self._writable()
+        self.line.update(f"CLEAR SILENT GRAPH {graph_text(graph)}")
+
+    def replace_graph(self, graph: ox.NamedNode, triples: Iterable[ox.Triple]) -> None:
+        """A whole named graph in place of what it held: one Graph Store Protocol PUT where the
+        server takes one, else a drop and an insert."""
+        self._writable()
+        triples = list(triples)
+        body = "".join(f"{term(t.subject)} {term(t.predicate)} {term(t.object)} .\n" for t in triples)
+        if not self.line.put_graph(graph.value, body.encode("utf-8")):
+            self.remove_graph(graph)
+            self.extend(ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples)
+
+    def clear(self) -> None:
+        """Every graph of the server but its own system graphs."""
+        self._writable()
+        from .remote_home import system_graph
+
+        for g in list(self.named_graphs()):
+            if not system_graph(g.value):
+                self.remove_graph(g)
+        self.clear_graph(DEFAULT_NODE)
+
+    def flush(self) -> None:
+        """Each request is durable on the server once answered."""
+
+    def optimize(self) -> None:
+        """The server keeps its own indexes."""
+
+    def backup(self, target: str | os.PathLike) -> None:
+        """A copy of the quads in an embedded store at ``target`` (not one transaction: take it
+        while nothing writes)."""
+        copy = ox.Store(str(target))
+        copy.bulk_extend(self)
+        copy.flush()
+
+    def close(self) -> None:
+        self.line.close()
+
+
+def stream_nquads(store: RemoteStore, output: IO[bytes]) -> None:
+    ox.serialize(store.quads_for_pattern(), output, ox.RdfFormat.N_QUADS)

@@ -1,0 +1,103 @@
+"""Where a store on a SPARQL server keeps what is not quads, and how its name is resolved.
+
+A store on a server is named ``sparql+http://HOST:PORT/PATH`` (or ``sparql+https://``). Its
+quads are on the server; its catalogue, search and name indexes, loan figures, rejects and keys
+stay in a local home directory, which holds ``remote.json`` naming the endpoint. That directory
+is ``METADATABRONN_REMOTE_HOME`` when set, else ``var/remote/HOST-PORT-PATH`` (below the working
+directory, as the default store ``var/store`` is). A home that names another endpoint is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from ..errors import ConfigError, StoreError
+
+log = logging.getLogger(__name__)
+
+FILE = "remote.json"
+DEFAULT_HOMES = "var/remote"
+
+# Graphs Virtuoso makes for itself: its schemas, its DAV and its endpoint's description.
+_SYSTEM_PREFIXES = ("http://www.openlinksw.com/", "http://www.w3.org/2002/07/owl", "http://www.w3.org/ns/ldp",
+                    "urn:activitystreams-owl:map", "urn:core:services:sparql", "virtrdf:")
+_SERVER_OWN = re.compile(r"^https?://[^/]+/(?:DAV/|sparql)$")
+
+
+def is_remote_name(value: str | os.PathLike) -> bool:
+    return str(value).startswith(("sparql+http://", "sparql+https://"))
+
+
+def is_remote_home(path: str | os.PathLike) -> bool:
+    return (Path(path) / FILE).is_file()
+
+
+def home_of(url: str) -> Path:
+    """The home directory of the store a ``sparql+http(s)://`` name means."""
+    given = os.environ.get("METADATABRONN_REMOTE_HOME")
+    if given:
+        return Path(given)
+    parts = urlsplit(url)
+    slug = re.sub(r"[^A-Za-z0-9.]+", "-", f"{parts.hostname}-{parts.port or ''}-{parts.path}").strip("-")
+    return Path(DEFAULT_HOMES) / slug
+
+
+def resolve(value: str | os.PathLike) -> Path:
+    """A ``--store`` value as a directory: a path as it is; a server's name as its home
+    directory, made (with its ``remote.json``) the first time."""
+    if not is_remote_name(value):
+        return Path(value)
+    url = str(value)
+    home = home_of(url)
+    settings = read(home)
+    if settings is None:
+        home.mkdir(parents=True, exist_ok=True)
+        write(home, url)
+    elif settings["endpoint"] != url:
+        raise ConfigError(f"the store home {home} belongs to the store at {settings['endpoint']}, not {url}: "
+                          "set METADATABRONN_REMOTE_HOME to a directory of its own")
+    return home
+
+
+def read(home: Path) -> dict | None:
+    try:
+        return json.loads((home / FILE).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"cannot read {home / FILE}: {exc}") from exc
+
+
+def write(home: Path, url: str) -> dict:
+    """A new home's ``remote.json``: the endpoint, and the server's own graphs as they are now
+    (left out of every read of the store)."""
+    from .remote import RemoteStore
+
+    probe = RemoteStore(url, read_only=True)
+    try:
+        graphs = [row["g"].value for row in probe._select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")]
+    finally:
+        probe.close()
+    settings = {"endpoint": url, "system_graphs": sorted(g for g in graphs if system_graph(g))}
+    (home / FILE).write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
+    log.info("the store home %s now names the store at %s", home, url)
+    return settings
+
+
+def system_graph(graph: str) -> bool:
+    return graph.startswith(_SYSTEM_PREFIXES) or _SERVER_OWN.match(graph) is not None
+
+
+def open_home(home: Path, read_only: bool):
+    """The :class:`~.remote.RemoteStore` a home directory names."""
+    from .remote import RemoteStore
+
+    settings = read(home)
+    if settings is None:
+        raise StoreError(f"{home} names no store on a SPARQL server (no {FILE})")
+    return RemoteStore(settings["endpoint"], read_only=read_only, system_graphs=settings.get("system_graphs", ()))

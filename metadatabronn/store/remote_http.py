@@ -1,0 +1,173 @@
+"""The line to a SPARQL server: one keep-alive HTTP client, the SPARQL 1.1 Protocol (queries
+and updates, POSTed form-encoded) and the Graph Store HTTP Protocol, with timeouts and retries.
+
+Settings (environment; defaults in brackets):
+
+- ``METADATABRONN_SPARQL_TIMEOUT`` [300]: seconds a request may take (connect, read, write).
+- ``METADATABRONN_SPARQL_RETRIES`` [3]: further tries of a request that failed in transit or
+  that the server answered 502/503/504. Reads are always tried again; an update only when
+  running it twice leaves what running it once does (see :func:`idempotent`), or when it never
+  reached the server (the connection was refused).
+- ``METADATABRONN_SPARQL_BACKOFF`` [0.5]: seconds before the first retry, doubled each time.
+- ``METADATABRONN_SPARQL_USER`` / ``METADATABRONN_SPARQL_PASSWORD``: credentials (HTTP digest,
+  which Virtuoso asks for, or basic: whichever the server asks for).
+- ``METADATABRONN_SPARQL_GRAPH_STORE``: the Graph Store Protocol endpoint [the SPARQL endpoint's
+  directory + ``sparql-graph-crud``, Virtuoso's].
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import httpx
+
+from ..errors import ConfigError, StoreError
+from .sparql import skeleton
+
+log = logging.getLogger(__name__)
+
+XML_RESULTS = "application/sparql-results+xml"
+N_TRIPLES = "application/n-triples"
+FORM = "application/x-www-form-urlencoded"
+_RETRY_STATUS = {502, 503, 504}
+
+
+def _form(fields: list[tuple[str, str]]) -> bytes:
+    # Repeated names (several default-graph-uri) need a list of pairs, which httpx's data= refuses.
+    return urlencode(fields).encode("ascii")
+
+
+def _env_number(name: str, default: float, minimum: float = 0) -> float:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, not {raw!r}")
+    return value
+
+
+def endpoint_of(url: str) -> str:
+    """The HTTP(S) endpoint a ``sparql+http(s)://`` store name means (an HTTP URL is kept)."""
+    if url.startswith(("sparql+http://", "sparql+https://")):
+        url = url[len("sparql+"):]
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"not a SPARQL endpoint: {url!r} (expected sparql+http://HOST:PORT/PATH)")
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/sparql", "", ""))
+
+
+def graph_store_of(endpoint: str) -> str:
+    given = os.environ.get("METADATABRONN_SPARQL_GRAPH_STORE")
+    if given:
+        return given
+    parts = urlsplit(endpoint)
+    directory = parts.path.rsplit("/", 1)[0]
+    return urlunsplit((parts.scheme, parts.netloc, directory + "/sparql-graph-crud", "", ""))
+
+
+_NOT_IDEMPOTENT = re.compile(r"(?i)(?<![\w?$:\-])(?:INSERT(?!\s+DATA\b)|LOAD|ADD|MOVE|COPY|WITH)(?![\w:\-])")
+
+
+def idempotent(update: str) -> bool:
+    """Whether running an update twice leaves what running it once does: only ``INSERT DATA``,
+    ``DELETE DATA``, ``DELETE WHERE``/``DELETE … WHERE``, ``CLEAR``, ``DROP`` and ``CREATE``. An
+    ``INSERT … WHERE`` may read what its first run wrote; ``LOAD`` reads the network."""
+    text, _ = skeleton(update)
+    if "_:" in text or "[" in text:  # blank nodes: each run makes new ones
+        return False
+    return _NOT_IDEMPOTENT.search(text) is None
+
+
+class Line:
+    """Requests to one SPARQL server over one pooled, keep-alive client."""
+
+    def __init__(self, endpoint: str):
+        self.endpoint = endpoint
+        self.graph_store = graph_store_of(endpoint)
+        self.timeout = _env_number("METADATABRONN_SPARQL_TIMEOUT", 300.0, 0.1)
+        self.retries = int(_env_number("METADATABRONN_SPARQL_RETRIES", 3))
+        self.backoff = _env_number("METADATABRONN_SPARQL_BACKOFF", 0.5)
+        user = os.environ.get("METADATABRONN_SPARQL_USER")
+        auth = None
+        if user:
+            auth = httpx.DigestAuth(user, os.environ.get("METADATABRONN_SPARQL_PASSWORD", ""))
+        self.client = httpx.Client(timeout=self.timeout, auth=auth, headers={"User-Agent": "metadatabronn"},
+                                   limits=httpx.Limits(max_keepalive_connections=8, keepalive_expiry=30))
+        self._pid = os.getpid()
+
+    def _client(self) -> httpx.Client:
+        # A forked worker (export, dump) must not share its parent's sockets.
+        if os.getpid() != self._pid:
+            self.client = httpx.Client(timeout=self.timeout, auth=self.client.auth,
+                                       headers={"User-Agent": "metadatabronn"})
+            self._pid = os.getpid()
+        return self.client
+
+    def close(self) -> None:
+        self.client.close()
+
+    def request(self, method: str, url: str, *, retry: bool, what: str, **kwargs) -> httpx.Response:
+        """One request, tried again as the settings say; a :class:`StoreError` when it fails,
+        a ``SyntaxError`` when the server says the text is not SPARQL it can run."""
+        delay = self.backoff
+        for attempt in range(self.retries + 1):
+            last = attempt == self.retries
+            try:
+                response = self._client().request(method, url, **kwargs)
+            except httpx.ConnectError as exc:  # never reached the server: safe to send again
+                if last:
+                    raise StoreError(f"{what}: cannot reach the SPARQL server at {url}: {exc}") from exc
+            except httpx.TransportError as exc:
+                if last or not retry:
+                    raise StoreError(f"{what}: the SPARQL server at {url} failed to answer: {exc!r}") from exc
+            else:
+                if response.status_code < 400:
+                    return response
+                if response.status_code in _RETRY_STATUS and retry and not last:
+                    log.warning("%s: the SPARQL server answered %d; trying again", what, response.status_code)
+                else:
+                    raise _failure(what, response)
+            log.warning("%s: trying again in %.1f s (%d of %d)", what, delay, attempt + 1, self.retries)
+            time.sleep(delay)
+            delay *= 2
+        raise AssertionError("unreachable")
+
+    def query(self, text: str, params: list[tuple[str, str]], accept: str) -> bytes:
+        return self.request("POST", self.endpoint, retry=True, what="the query", content=_form([("query", text), *params]),
+                            headers={"Accept": accept, "Content-Type": FORM}).content
+
+    def update(self, text: str, params: list[tuple[str, str]] = ()) -> None:
+        self.request("POST", self.endpoint, retry=idempotent(text), what="the update",
+                     content=_form([("update", text), *params]), headers={"Content-Type": FORM})
+
+    def put_graph(self, graph: str, ntriples: bytes) -> bool:
+        """Replace a named graph by the Graph Store Protocol; False when the server has no such
+        endpoint or refuses it (the caller falls back to SPARQL Update)."""
+        try:
+            self.request("PUT", self.graph_store, retry=True, what="the graph replace",
+                         params={"graph-uri": graph}, content=ntriples,
+                         headers={"Content-Type": "text/turtle; charset=utf-8"})
+        except StoreError as exc:
+            log.info("the Graph Store Protocol endpoint %s refused a PUT (%s): SPARQL Update instead",
+                     self.graph_store, exc)
+            return False
+        return True
+
+
+def _failure(what: str, response: httpx.Response) -> Exception:
+    body = response.text[:1000]
+    if response.status_code == 400 or "SPARQL compiler" in body or "SP030" in body:
+        return SyntaxError(f"the SPARQL server refused the text: {body.strip()}")
+    if response.status_code in (401, 403):
+        return StoreError(f"{what}: the SPARQL server refused it ({response.status_code}): set "
+                          "METADATABRONN_SPARQL_USER and METADATABRONN_SPARQL_PASSWORD, or grant the "
+                          f"server's SPARQL user the right to update. {body.strip()}")
+    return StoreError(f"{what}: the SPARQL server answered {response.status_code}: {body.strip()}")

@@ -1,0 +1,114 @@
+"""SPARQL text for a server, and pyoxigraph terms from its answers.
+
+pyoxigraph's default graph is a graph of its own; a SPARQL server's (Virtuoso's) is the union of
+every graph. The well keeps its default graph in the named graph :data:`DEFAULT_GRAPH`, and maps
+it both ways here: a pattern on ``ox.DefaultGraph()`` reads that graph, and its quads come back
+in ``ox.DefaultGraph()``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable, Iterator
+
+import pyoxigraph as ox
+
+from .sparql import skeleton
+
+DEFAULT_GRAPH = "https://w3id.org/metadatabronn/ns#defaultGraph"
+DEFAULT_NODE = ox.NamedNode(DEFAULT_GRAPH)
+
+# Virtuoso names a blank node ``nodeID://b1234`` (an IRI-like form it also accepts back in
+# query text as ``<nodeID://b1234>``); pyoxigraph's blank node ids cannot hold ``:`` or ``/``.
+_NODE_ID = "nodeID://"
+
+
+def term(t) -> str:
+    """A term as SPARQL text. A literal typed ``xsd:string`` is written plain (pyoxigraph's own
+    text does so): Virtuoso keeps ``"a"^^xsd:string`` and ``"a"`` apart, RDF 1.1 does not."""
+    if isinstance(t, ox.BlankNode):
+        return f"<{_NODE_ID}{t.value}>"
+    return str(t)
+
+
+def graph_text(g) -> str:
+    if g is None:
+        return "?g"
+    if isinstance(g, ox.DefaultGraph):
+        return f"<{DEFAULT_GRAPH}>"
+    return term(g)
+
+
+def graph_back(g) -> ox.NamedNode | ox.DefaultGraph | ox.BlankNode:
+    return ox.DefaultGraph() if g == DEFAULT_NODE else g
+
+
+def fix_results(body: bytes) -> bytes:
+    """SPARQL XML results with Virtuoso's blank node ids made ones pyoxigraph reads."""
+    if b"nodeID://" in body:
+        body = body.replace(b"<bnode>nodeID://", b"<bnode>")
+    return body
+
+
+def parse_results(body: bytes):
+    return ox.parse_query_results(fix_results(body), format=ox.QueryResultsFormat.XML)
+
+
+def has_blank(q: ox.Quad) -> bool:
+    return isinstance(q.subject, ox.BlankNode) or isinstance(q.object, ox.BlankNode)
+
+
+def _quad_line(q: ox.Quad) -> str:
+    return f"{term(q.subject)} {term(q.predicate)} {term(q.object)} ."
+
+
+def data_blocks(quads: Iterable[ox.Quad], max_bytes: int, max_quads: int) -> Iterator[tuple[str, bool]]:
+    """``GRAPH <g> { … }`` blocks of at most about ``max_bytes`` and ``max_quads`` each, for an
+    ``INSERT DATA``/``DELETE DATA``: one server request each (Virtuoso refuses a very large one).
+    Each with whether it holds a blank node (Virtuoso refuses those in ``… DATA``)."""
+    graphs: dict[str, list[str]] = {}
+    size = count = 0
+    blank = False
+    for q in quads:
+        line = _quad_line(q)
+        graphs.setdefault(graph_text(q.graph_name), []).append(line)
+        size += len(line) + 1
+        count += 1
+        blank = blank or has_blank(q)
+        if size >= max_bytes or count >= max_quads:
+            yield _blocks(graphs), blank
+            graphs, size, count, blank = {}, 0, 0, False
+    if graphs:
+        yield _blocks(graphs), blank
+
+
+def _blocks(graphs: dict[str, list[str]]) -> str:
+    return "\n".join(f"GRAPH {g} {{\n" + "\n".join(lines) + "\n}" for g, lines in graphs.items())
+
+
+_FORM = re.compile(r"(?i)(?<![\w?$:\-])(SELECT|ASK|CONSTRUCT|DESCRIBE)(?![\w:\-])")
+
+
+def query_form(query: str) -> str:
+    """SELECT, ASK, CONSTRUCT or DESCRIBE: the first of them outside strings, IRIs and comments."""
+    m = _FORM.search(skeleton(query)[0])
+    return m.group(1).upper() if m else "SELECT"
+
+
+def defines(exclude_default: list[str], exclude_named: list[str]) -> str:
+    """Virtuoso's pragmas leaving graphs out of the union default graph and of ``GRAPH ?g``."""
+    parts = [f"define input:default-graph-exclude <{g}>" for g in exclude_default]
+    parts += [f"define input:named-graph-exclude <{g}>" for g in exclude_named]
+    return "\n".join(parts) + ("\n" if parts else "")
+
+
+def pattern_query(s, p, o, g, excluded: list[str]) -> tuple[str, list[str]]:
+    """A SELECT of a quad pattern's unbound positions (``?s ?p ?o ?g``), and their names."""
+    names = [n for n, t in (("s", s), ("p", p), ("o", o), ("g", g)) if t is None]
+    triple = " ".join(term(t) if t is not None else f"?{n}" for n, t in (("s", s), ("p", p), ("o", o)))
+    where = f"GRAPH {graph_text(g)} {{ {triple} }}"
+    if g is None and excluded:
+        where += " FILTER (?g NOT IN (" + ", ".join(f"<{x}>" for x in excluded) + "))"
+    if not names:
+        return f"ASK WHERE {{ {where} }}", names
+    return f"SELECT {' '.join('?' + n for n in names)} WHERE {{ {where} }}", names
