@@ -90,7 +90,20 @@ def convert_on_worker(chunks: list[Chunk], base: str, when: str, gate: Gate | No
         name = str(get_worker().name)
     except (ImportError, ValueError):  # not on a Dask worker (called directly)
         name = "local"
-    return Converted(name, cpu, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, outcomes)
+    return Converted(name, cpu, peak_rss(), outcomes)
+
+
+def peak_rss() -> int:
+    """This process's peak resident set in bytes. Linux's VmHWM, which starts afresh in a
+    spawned process (``ru_maxrss`` there starts at the parent's peak)."""
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 class Tally:
@@ -156,11 +169,15 @@ class Pending:
     def _done(self, future) -> None:
         try:
             self._result = future.result()
-            self.cluster.tally.converted(self._result)
         except BaseException as exc:  # handed to get(), in the loader's thread
             self._error = exc
         finally:
             self._ready.set()
+        if self._result is not None:
+            try:
+                self.cluster.tally.converted(self._result)
+            except Exception:  # a progress display that fails must not fail the batch
+                log.warning("reporting progress failed", exc_info=True)
 
     def get(self) -> list[Outcome]:
         while not self._ready.wait(5.0):
@@ -227,7 +244,8 @@ class Cluster:
     def gone(self) -> bool:
         """Whether the cluster can no longer take work: the client closed, or its scheduler or
         every worker lost."""
-        if self.client is None or self.client.status not in ("running", "connecting", "newly-created"):
+        # A client reconnecting has already cancelled every task it had: for this run, that is gone.
+        if self.client is None or self.client.status != "running":
             return True
         try:
             return not self.client.nthreads()
