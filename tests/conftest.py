@@ -80,3 +80,33 @@ def delete_golden(path, base: str, control: str = "00030568") -> None:
     deletion = path.parent / "delete.mrc"
     deletion.write_bytes(victim.as_marc())
     ingest([str(deletion)], Settings(store=path, base=base, workers=1))
+
+
+# --- Tests against a SPARQL server (marker ``remote``): one Virtuoso per test session. ---
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "remote: runs against a SPARQL server (Virtuoso)")
+
+
+@pytest.fixture(scope="session")
+def virtuoso(tmp_path_factory):
+    """A Virtuoso server of this test session (tests/virtuoso.py), or a skip saying why not."""
+    from .virtuoso import VirtuosoError, installed, start_virtuoso
+
+    if not installed():
+        pytest.skip("Virtuoso is not installed (Debian package virtuoso-opensource): "
+                    "virtuoso-t or isql-vt not on PATH; `make virtuoso` installs it")
+    try:
+        server = start_virtuoso(tmp_path_factory.mktemp("virtuoso"))
+    except VirtuosoError as e:
+        pytest.skip(f"Virtuoso is not installed (Debian package virtuoso-opensource): "
+                    f"it would not start: {e}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def virtuoso_clean(virtuoso):
+    """The session's Virtuoso server with every graph but its own system graphs dropped."""
+    virtuoso.clear()
+    return virtuoso
