@@ -11,7 +11,7 @@ PORT ?= auto
 DEMO_STORE ?= var/demo-store
 DEMO_BASE ?= http://localhost:8000
 
-.PHONY: demo demo-store test bench clean browser
+.PHONY: demo demo-store test bench clean browser virtuoso
 
 $(BIN)/metadatabronn: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,7 +40,7 @@ demo: $(BIN)/metadatabronn
 demo-store: $(BIN)/metadatabronn
 	@base='$(DEMO_BASE)'; $(DEMO_LOAD)
 
-test: $(BIN)/metadatabronn browser
+test: $(BIN)/metadatabronn browser virtuoso
 	$(BIN)/python -m pytest
 
 # The browser tests (tests/test_browser.py, and the query page's) drive Debian's headless Chromium
@@ -50,6 +50,15 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
 		echo "chromium not installed: the browser tests will skip"; }
+
+# The tests marked remote (pytest -m remote; docs/sparql-servers.md) run against a Virtuoso 7
+# server that each test session starts for itself on free ports: Debian's virtuoso-opensource,
+# installed here when this is a Debian machine we may install on; elsewhere those tests skip and
+# say so. The package's own service (port 8890) is not used.
+virtuoso:
+	@command -v virtuoso-t >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq virtuoso-opensource >/dev/null) || \
+		echo "virtuoso-opensource not installed: the remote tests will skip"; }
 
 bench: $(BIN)/metadatabronn
 	$(BIN)/python bench/ingest.py
