@@ -45,7 +45,7 @@ def rejects(summary) -> list[dict]:
 def scheduler():
     """A real Dask scheduler with two worker processes of one thread, as an operator runs one."""
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster:
+                                  dashboard_address="127.0.0.1:0") as cluster:
         yield cluster.scheduler_address
 
 
@@ -130,7 +130,7 @@ def test_without_dask_the_engine_says_how_to_install_it(tmp_path, monkeypatch, c
 def in_process():
     """A cluster whose workers are threads of this process: what they run can be changed here."""
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster:
+                                  dashboard_address="127.0.0.1:0") as cluster:
         yield cluster
 
 

@@ -56,6 +56,17 @@ def distributed_module():
     return distributed
 
 
+def check_engine(engine: str, scheduler: str | None) -> None:
+    """A known engine, a scheduler only for Dask, and Dask installed when it is asked for: said
+    before anything is read."""
+    if engine not in ENGINES:
+        raise ConfigError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if scheduler and engine != "dask":
+        raise ConfigError(f"a scheduler ({scheduler}) is for --engine dask, not {engine}")
+    if engine == "dask":
+        distributed_module()
+
+
 @dataclass
 class Converted:
     """A batch's outcomes, with where and at what cost the cluster converted them."""
@@ -63,6 +74,7 @@ class Converted:
     worker: str
     cpu_seconds: float  # the task's own thread: the conversion, not the worker's traffic
     peak_rss: int  # the worker process's peak resident set, in bytes
+    process_cpu: float  # the worker process's CPU seconds so far: conversion, Dask's traffic and all
     outcomes: list
 
 
@@ -90,7 +102,7 @@ def convert_on_worker(chunks: list[Chunk], base: str, when: str, gate: Gate | No
         name = str(get_worker().name)
     except (ImportError, ValueError):  # not on a Dask worker (called directly)
         name = "local"
-    return Converted(name, cpu, peak_rss(), outcomes)
+    return Converted(name, cpu, peak_rss(), time.process_time(), outcomes)
 
 
 def peak_rss() -> int:
@@ -115,6 +127,7 @@ class Tally:
         self.records: Counter = Counter()
         self.cpu: Counter = Counter()
         self.peak_rss: dict[str, int] = {}
+        self.process_cpu: dict[str, float] = {}
         self._logged = time.monotonic()
 
     def count(self, n: int) -> None:
@@ -128,6 +141,7 @@ class Tally:
             self.records[batch.worker] += len(batch.outcomes)
             self.cpu[batch.worker] += batch.cpu_seconds
             self.peak_rss[batch.worker] = max(self.peak_rss.get(batch.worker, 0), batch.peak_rss)
+            self.process_cpu[batch.worker] = max(self.process_cpu.get(batch.worker, 0.0), batch.process_cpu)
             if self._progress is not None:
                 self._progress(len(batch.outcomes))
             if time.monotonic() - self._logged >= LOG_EVERY_SECONDS:
@@ -138,9 +152,12 @@ class Tally:
         return ", ".join(f"{w}: {n}" for w, n in sorted(self.records.items()))
 
     def report(self) -> dict:
-        """Per worker: records converted, CPU seconds of conversion, peak RSS in bytes."""
+        """Per worker: records converted, CPU seconds of their conversion, the worker process's
+        CPU seconds at its last batch (since it started: a worker of a long-lived cluster counts
+        earlier runs too) and its peak RSS in bytes."""
         with self._lock:
-            return {w: {"records": n, "cpu_seconds": round(self.cpu[w], 3), "peak_rss_bytes": self.peak_rss[w]}
+            return {w: {"records": n, "cpu_seconds": round(self.cpu[w], 3),
+                        "process_cpu_seconds": round(self.process_cpu[w], 3), "peak_rss_bytes": self.peak_rss[w]}
                     for w, n in sorted(self.records.items())}
 
 
@@ -215,8 +232,10 @@ class Cluster:
         self._table = None
         try:
             if scheduler is None:
+                # The scheduler serves HTTP whatever is asked: on a free loopback port, not on 8787
+                # (taken, it warns) nor on every interface.
                 self._local = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                                       dashboard_address=None)
+                                                       dashboard_address="127.0.0.1:0")
                 self.client = distributed.Client(self._local)
             else:
                 self.client = distributed.Client(scheduler, timeout=CONNECT_SECONDS)

@@ -94,14 +94,9 @@ class Settings:
     when: datetime | None = None  # the load's time (timezone-aware); None: now. Fixed, a load is reproducible
 
     def check_engine(self) -> None:
-        from .dask_engine import ENGINES, distributed_module
+        from .dask_engine import check_engine
 
-        if self.engine not in ENGINES:
-            raise ConfigError(f"--engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
-        if self.scheduler and self.engine != "dask":
-            raise ConfigError(f"a scheduler ({self.scheduler}) is for --engine dask, not {self.engine}")
-        if self.engine == "dask":
-            distributed_module()  # not installed: says how, before anything is read
+        check_engine(self.engine, self.scheduler)
 
     def gate(self) -> Gate | None:
         if self.profile is None:
