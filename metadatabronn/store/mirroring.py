@@ -33,13 +33,14 @@ import pyoxigraph as ox
 from ..errors import MirrorError
 from ..mapping import terms as T
 from ..rdf import MB_DESCRIBES
-from . import names
+from . import names, remote_home
 from .authorities import review_graph
 from .catalogue import Catalogue
 from .feed import DCT_IS_REPLACED_BY
 from .documents import Document, described_by, linked_graphs
 from .editing import MB_STATED_IN
 from .layout import MB_BASE_IRI, STORE_GRAPH, changes_graph, pending_graph
+from .remote import RemoteStore
 
 log = logging.getLogger(__name__)
 
@@ -273,8 +274,10 @@ def comparable(source: "str | os.PathLike | ox.Store | MirrorStore", base: str |
     store records (a mirror records none, and holds none of these graphs)."""
     if isinstance(source, MirrorStore):
         store = source._store
-    elif isinstance(source, ox.Store):
+    elif isinstance(source, (ox.Store, RemoteStore)):
         store = source
+    elif remote_home.is_remote_home(source):
+        store = remote_home.open_home(Path(source), read_only=True)
     else:
         store = ox.Store.read_only(str(source))
     if base is None:

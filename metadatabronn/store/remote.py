@@ -6,8 +6,8 @@ A store's home directory (indexes, keys, rejects) holds ``remote.json`` naming t
 (:mod:`.remote_home`); ``Store(path)`` opens this backend when it finds it.
 
 Writes are not one transaction as pyoxigraph's are: a large write goes in several requests
-(``METADATABRONN_SPARQL_CHUNK_BYTES`` [1,000,000] and ``METADATABRONN_SPARQL_CHUNK_QUADS``
-[10,000] per request). Each request is atomic on the server; a batch of them is made safe by
+(a graph per Graph Store Protocol request, or ``METADATABRONN_SPARQL_CHUNK_BYTES`` [1,000,000]
+and ``METADATABRONN_SPARQL_CHUNK_QUADS`` [500] per SPARQL update). Each request is atomic on the server; a batch of them is made safe by
 the pending mark the loader writes before it (:meth:`Writing.mark_pending`), as on disk.
 """
 
@@ -21,28 +21,41 @@ import pyoxigraph as ox
 
 from ..errors import StoreError
 from .remote_http import N_TRIPLES, XML_RESULTS, Line, _env_number, endpoint_of
-from .remote_text import (DEFAULT_GRAPH, DEFAULT_NODE, data_blocks, defines, graph_back, graph_text,
+from .remote_text import (DEFAULT_GRAPH, DEFAULT_NODE, canonical, data_blocks, defines, graph_back, graph_text,
                           parse_results, pattern_query, query_form, term)
 from .sparql import has_dataset_clause
 
 log = logging.getLogger(__name__)
 
 NOTHING = DEFAULT_GRAPH + "-none"  # a graph never written: see query()
-PAGE = 10_000  # rows a page of a pattern read asks for: Virtuoso caps a result (ResultSetMaxRows)
+PAGE = 10_000
+_ANY = ox.NamedNode("urn:x-any")  # rows a page of a pattern read asks for: Virtuoso caps a result (ResultSetMaxRows)
 
 
 class RemoteStore:
     """pyoxigraph.Store's interface over a SPARQL server (see the module's docstring)."""
 
-    def __init__(self, url: str, *, read_only: bool = False, system_graphs: Iterable[str] = ()):
+    def __init__(self, url: str, *, read_only: bool = False, system_graphs: Iterable[str] | None = None):
         self.url = url
         self.endpoint = endpoint_of(url)
         self.read_only = read_only
         self.line = Line(self.endpoint)
         # The server's own graphs (Virtuoso's schemas, its DAV): left out of every read.
-        self.system_graphs = list(system_graphs)
+        self._system_graphs = list(system_graphs) if system_graphs is not None else None
         self.chunk_bytes = int(_env_number("METADATABRONN_SPARQL_CHUNK_BYTES", 1_000_000, 1000))
-        self.chunk_quads = int(_env_number("METADATABRONN_SPARQL_CHUNK_QUADS", 10_000, 1))
+        # Virtuoso refuses an update whose SQL passes 10,000 lines: about 1,000 quads.
+        self.chunk_quads = int(_env_number("METADATABRONN_SPARQL_CHUNK_QUADS", 500, 1))
+        self.post_quads = 20_000  # quads gathered before the graphs they fall in are sent
+
+    @property
+    def system_graphs(self) -> list[str]:
+        """The server's own graphs (a home records them when it is made; else asked once)."""
+        if self._system_graphs is None:
+            from .remote_home import system_graph
+
+            found = self._select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
+            self._system_graphs = sorted(row["g"].value for row in found if system_graph(row["g"].value))
+        return self._system_graphs
 
     def __repr__(self) -> str:
         return f"<RemoteStore {self.url}>"
@@ -53,6 +66,8 @@ class RemoteStore:
 
     def quads_for_pattern(self, subject=None, predicate=None, obj=None, graph_name=None) -> Iterator[ox.Quad]:
         """The quads matching a pattern (None: any), read a page at a time as they are taken."""
+        if isinstance(obj, ox.Literal):  # given back as pyoxigraph would store it
+            obj = next(canonical([ox.Quad(_ANY, _ANY, obj)])).object
         text, names = pattern_query(subject, predicate, obj, graph_name, self.system_graphs)
         return self._pattern_quads(text, names, subject, predicate, obj, graph_name)
 
@@ -148,11 +163,37 @@ class RemoteStore:
 
     def _write(self, verb: str, quads: Iterable[ox.Quad]) -> None:
         self._writable()
+        quads = canonical(quads)
+        if verb == "INSERT" and self.line.graph_store_works is not False:
+            quads = self._post_graphs(quads)  # what the Graph Store Protocol did not take
         for blocks, blank in data_blocks(quads, self.chunk_bytes, self.chunk_quads):
             if blank and verb == "INSERT":  # Virtuoso refuses blank nodes in INSERT DATA
                 self.line.update(f"INSERT {{ {blocks} }} WHERE {{ }}")
             else:
                 self.line.update(f"{verb} DATA {{ {blocks} }}")
+
+    def _post_graphs(self, quads: Iterable[ox.Quad]) -> list[ox.Quad]:
+        """Quads added a graph per request by the Graph Store Protocol, gathered
+        :attr:`post_quads` at a time; all of them back when the server refuses the first."""
+        pending: dict[str, list[ox.Quad]] = {}
+        refused: list[ox.Quad] = []
+        count = 0
+
+        def send() -> None:
+            for g, held in pending.items():
+                body = "".join(f"{term(q.subject)} {term(q.predicate)} {term(q.object)} .\n" for q in held)
+                if not self.line.post_graph(g, body.encode("utf-8")):
+                    refused.extend(held)
+
+        for q in quads:
+            g = DEFAULT_GRAPH if isinstance(q.graph_name, ox.DefaultGraph) else q.graph_name.value
+            pending.setdefault(g, []).append(q)
+            count += 1
+            if count >= self.post_quads:
+                send()
+                pending, count = {}, 0
+        send()
+        return refused
 
     def add(self, quad: ox.Quad) -> None:
         self._write("INSERT", [quad])

@@ -80,10 +80,9 @@ def write(home: Path, url: str) -> dict:
 
     probe = RemoteStore(url, read_only=True)
     try:
-        graphs = [row["g"].value for row in probe._select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")]
+        settings = {"endpoint": url, "system_graphs": probe.system_graphs}
     finally:
         probe.close()
-    settings = {"endpoint": url, "system_graphs": sorted(g for g in graphs if system_graph(g))}
     (home / FILE).write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
     log.info("the store home %s now names the store at %s", home, url)
     return settings

@@ -9,6 +9,8 @@ in ``ox.DefaultGraph()``.
 from __future__ import annotations
 
 import re
+import threading
+from functools import lru_cache
 from typing import Iterable, Iterator
 
 import pyoxigraph as ox
@@ -43,15 +45,55 @@ def graph_back(g) -> ox.NamedNode | ox.DefaultGraph | ox.BlankNode:
     return ox.DefaultGraph() if g == DEFAULT_NODE else g
 
 
-def fix_results(body: bytes) -> bytes:
-    """SPARQL XML results with Virtuoso's blank node ids made ones pyoxigraph reads."""
-    if b"nodeID://" in body:
-        body = body.replace(b"<bnode>nodeID://", b"<bnode>")
-    return body
-
-
 def parse_results(body: bytes):
     return ox.parse_query_results(fix_results(body), format=ox.QueryResultsFormat.XML)
+
+
+_PLAIN = frozenset(("http://www.w3.org/2001/XMLSchema#string", "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"))
+_held = ox.Store()
+_held_lock = threading.Lock()
+_NODE = ox.NamedNode("urn:x-canonical")
+
+
+@lru_cache(maxsize=65_536)
+def _canonical_literal(lit: ox.Literal) -> ox.Literal:
+    with _held_lock:
+        _held.add(ox.Quad(_NODE, _NODE, lit))
+        out = next(_held.quads_for_pattern(_NODE, _NODE, None)).object
+        _held.clear()
+    return out
+
+
+def canonical(quads: Iterable[ox.Quad]) -> Iterator[ox.Quad]:
+    """The quads as pyoxigraph stores them: a number, date or time literal in its canonical form
+    (``"01"^^xsd:integer`` is 1, ``…00.120Z`` is ``…00.12Z``). Virtuoso keeps some forms as
+    written and canonicalises others (integers) its own way: written canonical, both read alike."""
+    for q in quads:
+        o = q.object
+        if isinstance(o, ox.Literal) and o.datatype.value not in _PLAIN:
+            c = _canonical_literal(o)
+            if c.value != o.value:
+                q = ox.Quad(q.subject, q.predicate, c, q.graph_name)
+        yield q
+
+
+_TYPED = re.compile(rb'<literal datatype="(http://www\.w3\.org/2001/XMLSchema#(?!string")[A-Za-z]+)">([^<&]*)</literal>')
+
+
+def _typed(m: re.Match) -> bytes:
+    lit = _canonical_literal(ox.Literal(m.group(2).decode("utf-8"), datatype=ox.NamedNode(m.group(1).decode("ascii"))))
+    return b'<literal datatype="' + m.group(1) + b'">' + lit.value.encode("utf-8") + b"</literal>"
+
+
+def fix_results(body: bytes) -> bytes:
+    """SPARQL XML results as pyoxigraph would give them: Virtuoso's blank node ids made ones it
+    reads, and typed values (numbers, dates, times) in pyoxigraph's canonical form, as written
+    (Virtuoso gives a time with three decimals: ``…00.120Z`` for ``…00.12Z``)."""
+    if b"nodeID://" in body:
+        body = body.replace(b"<bnode>nodeID://", b"<bnode>")
+    if b'datatype="http://www.w3.org/2001/XMLSchema#' in body:
+        body = _TYPED.sub(_typed, body)
+    return body
 
 
 def has_blank(q: ox.Quad) -> bool:

@@ -1,0 +1,288 @@
+"""The store on a SPARQL server (Virtuoso): the backend answers as an embedded pyoxigraph store
+does on the same data, and the well works end to end on it — ingest, the command line, the
+server (entities, OAI-PMH, MARC export, an HTTP write in the feed), and a load cut short."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from types import SimpleNamespace
+
+import httpx
+import pyoxigraph as ox
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+from sickle import Sickle
+
+from metadatabronn.cli import main
+from metadatabronn.errors import ConfigError, StoreError
+from metadatabronn.pipeline import Settings, ingest
+from metadatabronn.store import Store, remote_home
+from metadatabronn.store.mirroring import comparable
+from metadatabronn.store.remote import RemoteStore
+from metadatabronn.store.remote_text import DEFAULT_GRAPH
+
+from .conftest import ROOT
+from .writeserver import GOLDEN, SAMPLE, free_port, make_store, serving
+
+pytestmark = pytest.mark.remote
+
+WHEN = datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+BASE = "http://localhost:8000"
+
+
+@pytest.fixture(scope="session")
+def sparql_server(request):
+    """The test session's Virtuoso (tests/virtuoso.py), or a server already running whose
+    endpoint METADATABRONN_TEST_SPARQL_URL names (emptied by the tests!)."""
+    url = os.environ.get("METADATABRONN_TEST_SPARQL_URL")
+    if url:
+        def clear():
+            RemoteStore(url).clear()
+
+        return SimpleNamespace(sparql_url=url, store_url="sparql+" + url, clear=clear)
+    return request.getfixturevalue("virtuoso")
+
+
+@pytest.fixture
+def server(sparql_server):
+    sparql_server.clear()
+    return sparql_server
+
+
+def home_of(server, path: Path) -> Path:
+    """A store home on the server: a directory with its remote.json."""
+    path.mkdir(parents=True, exist_ok=True)
+    remote_home.write(path, server.store_url)
+    return path
+
+
+# (a) the backend against pyoxigraph, on small random quad sets ----------------------------------
+
+XSD = "http://www.w3.org/2001/XMLSchema#"
+IRIS = [ox.NamedNode(f"http://example.org/{n}") for n in ("a", "b", "ç", "d%20e")]
+GRAPHS = [ox.DefaultGraph(), ox.NamedNode("http://example.org/g1"), ox.NamedNode("http://example.org/g2")]
+_text = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=12)
+LITERALS = st.one_of(
+    _text.map(ox.Literal),
+    st.tuples(_text, st.sampled_from(["en", "EN-us", "de-CH", "fr"])).map(lambda t: ox.Literal(t[0], language=t[1])),
+    st.integers(-10**6, 10**6).map(lambda n: ox.Literal(str(n), datatype=ox.NamedNode(XSD + "integer"))),
+    st.sampled_from(["2020-01-01T00:00:00Z", "1999-12-31T23:59:59.120Z"]).map(
+        lambda v: ox.Literal(v, datatype=ox.NamedNode(XSD + "dateTime"))),
+    st.booleans().map(lambda b: ox.Literal("true" if b else "false", datatype=ox.NamedNode(XSD + "boolean"))),
+)
+QUADS = st.lists(st.builds(ox.Quad, st.sampled_from(IRIS), st.sampled_from(IRIS[:2]),
+                           st.one_of(st.sampled_from(IRIS), LITERALS), st.sampled_from(GRAPHS)),
+                 min_size=1, max_size=25)
+
+
+def _rows(results) -> list[tuple[str, ...]]:
+    return sorted(tuple(str(row[v]) if row[v] is not None else "" for v in results.variables) for row in results)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(quads=QUADS)
+def test_patterns_queries_and_updates_answer_as_pyoxigraph_does(server, quads):
+    server.clear()
+    remote, local = RemoteStore(server.store_url), ox.Store()
+    remote.extend(quads)
+    local.extend(quads)
+    assert len(remote) == len(local)
+    some = quads[0]
+    for pattern in [(None, None, None, None), (None, None, None, ox.DefaultGraph()), (some.subject, None, None, None),
+                    (None, some.predicate, some.object, None), (None, None, None, some.graph_name),
+                    (some.subject, some.predicate, some.object, some.graph_name)]:
+        assert sorted(map(str, remote.quads_for_pattern(*pattern))) == sorted(map(str, local.quads_for_pattern(*pattern)))
+    assert sorted(g.value for g in remote.named_graphs()) == sorted(g.value for g in local.named_graphs())
+    for text, kw in [("SELECT ?s ?o WHERE { ?s ?p ?o }", {}),
+                     ("SELECT ?s ?o WHERE { ?s ?p ?o }", {"use_default_graph_as_union": True}),
+                     ("SELECT ?g ?o WHERE { GRAPH ?g { ?s ?p ?o } }", {}),
+                     ("SELECT ?g ?o WHERE { GRAPH ?g { ?s ?p ?o } }", {"use_default_graph_as_union": True}),
+                     (f"SELECT ?o WHERE {{ ?s ?p ?o }}", {"default_graph": [ox.NamedNode("http://example.org/g1")]}),
+                     ("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }", {})]:
+        assert _rows(remote.query(text, **kw)) == _rows(local.query(text, **kw)), (text, kw)
+    assert bool(remote.query(f"ASK {{ {some.subject} ?p ?o }}", use_default_graph_as_union=True))
+    update = (f"DELETE WHERE {{ {some.subject} ?p ?o }} ;\n"
+              f"INSERT DATA {{ <http://example.org/new> <http://example.org/p> \"x\"@EN }}")
+    remote.update(update)
+    local.update(update)
+    assert sorted(map(str, remote)) == sorted(map(str, local))
+
+
+def test_the_default_graph_is_a_named_graph_on_the_server_and_the_default_graph_here(server):
+    remote = RemoteStore(server.store_url)
+    remote.update('INSERT DATA { <http://example.org/a> <http://example.org/p> "in the default graph" }')
+    assert [q.graph_name for q in remote.quads_for_pattern(None, None, None, None)] == [ox.DefaultGraph()]
+    assert list(remote.named_graphs()) == []  # the graph holding it is not one of the store's named graphs
+    rows = httpx.post(server.sparql_url, data={"query": "SELECT ?g WHERE { GRAPH ?g { ?s <http://example.org/p> ?o } }"},
+                      headers={"Accept": "application/sparql-results+json"}).json()["results"]["bindings"]
+    assert [r["g"]["value"] for r in rows] == [DEFAULT_GRAPH]
+
+
+def test_a_large_write_goes_in_several_requests_and_arrives_whole(server):
+    remote = RemoteStore(server.store_url)
+    quads = [ox.Quad(ox.NamedNode(f"http://example.org/s{i}"), ox.NamedNode("http://example.org/p"),
+                     ox.Literal(f"value {i} " * 20), ox.NamedNode(f"http://example.org/g{i % 3}")) for i in range(25_000)]
+    remote.extend(quads)
+    assert len(remote) == 25_000
+    # by SPARQL Update alone (a server without the Graph Store Protocol), in chunks under its limit
+    remote.clear()
+    remote.line.graph_store_works = False
+    remote.extend(quads[:3000])
+    assert len(remote) == 3000
+    assert len(list(remote.quads_for_pattern(None, None, None, None))) == 3000  # read in pages too
+
+
+def test_a_read_only_store_refuses_writes_and_a_dead_server_says_so(server, monkeypatch):
+    with pytest.raises(StoreError, match="read-only"):
+        RemoteStore(server.store_url, read_only=True).update("CLEAR SILENT GRAPH <http://example.org/g>")
+    monkeypatch.setenv("METADATABRONN_SPARQL_RETRIES", "1")
+    monkeypatch.setenv("METADATABRONN_SPARQL_BACKOFF", "0")
+    with pytest.raises(StoreError, match="cannot reach the SPARQL server"):
+        list(RemoteStore(f"sparql+http://127.0.0.1:{free_port()}/sparql").quads_for_pattern())
+
+
+# the home directory ----------------------------------------------------------------------------
+
+def test_a_store_name_resolves_to_one_home_that_names_its_endpoint(server, tmp_path, monkeypatch):
+    monkeypatch.setenv("METADATABRONN_REMOTE_HOME", str(tmp_path / "home"))
+    home = remote_home.resolve(server.store_url)
+    assert home == tmp_path / "home"
+    assert json.loads((home / "remote.json").read_text())["endpoint"] == server.store_url
+    assert remote_home.resolve(server.store_url) == home  # the second time: the same home
+    with pytest.raises(ConfigError, match="belongs to the store at"):
+        remote_home.resolve("sparql+http://127.0.0.1:1/sparql")
+    monkeypatch.delenv("METADATABRONN_REMOTE_HOME")
+    assert remote_home.home_of("sparql+http://example.org:8890/sparql") == Path("var/remote/example.org-8890-sparql")
+
+
+def test_the_base_iri_is_checked_on_the_server_as_on_disk(server, tmp_path):
+    home = home_of(server, tmp_path / "home")
+    Store(home, "http://one.example").close()
+    assert Store(home).base == "http://one.example"
+    with pytest.raises(StoreError, match="minted under the base IRI http://one.example"):
+        Store(home, "http://two.example")
+
+
+# (b) end to end --------------------------------------------------------------------------------
+
+def _ingest(store: Path, *files: Path) -> None:
+    ingest([str(f) for f in files], Settings(store=store, base=BASE, workers=1, when=WHEN))
+
+
+def test_ingest_of_the_sample_gives_the_quads_an_embedded_store_gets(server, tmp_path):
+    home = home_of(server, tmp_path / "home")
+    _ingest(home, SAMPLE)
+    _ingest(tmp_path / "local", SAMPLE)
+    remote, local = comparable(home), comparable(tmp_path / "local")
+    assert len(remote) > 20_000
+    assert remote == local
+    # ingesting the same file again writes nothing new
+    _ingest(home, SAMPLE)
+    assert comparable(home) == local
+
+
+def test_a_load_cut_short_on_the_server_is_rolled_back_and_the_rerun_equals_a_clean_run(server, tmp_path,
+                                                                                         monkeypatch):
+    home = home_of(server, tmp_path / "home")
+    _ingest(tmp_path / "local", SAMPLE)
+    real = RemoteStore.bulk_load
+    calls = []
+
+    def half_then_fail(self, input=None, format=None, **kw):
+        calls.append(1)
+        if len(calls) == 1:  # the first batch: half its quads arrive, then the line drops
+            text = input if isinstance(input, bytes) else input.read()
+            lines = text.splitlines(keepends=True)
+            real(self, b"".join(lines[: len(lines) // 2]), format, **kw)
+            raise StoreError("the line to the server dropped")
+        return real(self, input, format, **kw)
+
+    monkeypatch.setattr(RemoteStore, "bulk_load", half_then_fail)
+    with pytest.raises(StoreError):
+        _ingest(home, SAMPLE)
+    monkeypatch.setattr(RemoteStore, "bulk_load", real)
+    assert Store(home, BASE, read_only=True).pending()  # the batch is marked as under way
+    _ingest(home, SAMPLE)  # rolls the batch back, then loads it whole
+    assert comparable(home) == comparable(tmp_path / "local")
+
+
+def test_the_command_line_queries_a_store_on_the_server(server, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("METADATABRONN_REMOTE_HOME", str(tmp_path / "home"))
+    assert main(["ingest", str(SAMPLE), "--store", server.store_url, "--base-iri", BASE]) == 0
+    capsys.readouterr()
+    text = "SELECT (COUNT(DISTINCT ?m) AS ?n) WHERE { ?m a <http://rdaregistry.info/Elements/c/C10007> }"
+    assert main(["query", "--store", server.store_url, text]) == 0
+    out = capsys.readouterr().out
+    assert "400" in out, out
+
+
+@pytest.fixture(scope="module")
+def wells(sparql_server, tmp_path_factory):
+    """The same records served from the server and from disk, each by a real ``serve``."""
+    sparql_server.clear()
+    tmp = tmp_path_factory.mktemp("remote-wells")
+    port_r, port_l = free_port(), free_port()
+    home = home_of(sparql_server, tmp / "home")
+    keys_r = make_store(home, f"http://127.0.0.1:{port_r}", files=(GOLDEN, SAMPLE))
+    keys_l = make_store(tmp / "local", f"http://127.0.0.1:{port_l}", files=(GOLDEN, SAMPLE))
+    with serving(home, port_r, keys_r) as remote, serving(tmp / "local", port_l, keys_l) as local:
+        yield remote, local
+
+
+def _iri_path(iri: str) -> str:
+    return "/" + iri.split("/", 3)[3]
+
+
+def test_entities_read_alike_from_both_backends(wells):
+    remote, local = wells
+    rows = local.sparql("SELECT ?m WHERE { ?m a <http://rdaregistry.info/Elements/c/C10007> } ORDER BY ?m LIMIT 15")
+    assert len(rows) == 15
+    for row in rows:
+        path = _iri_path(row["m"])
+        for fmt in ("nt", "marcxml"):
+            a = remote.http.get(remote.base + path, params={"format": fmt})
+            b = local.http.get(local.base + path, params={"format": fmt})
+            assert a.status_code == b.status_code == 200, (path, a.text[:300])
+            assert a.text.replace(remote.base, "B") == b.text.replace(local.base, "B"), (path, fmt)
+
+
+def test_oai_pmh_harvests_the_same_records(wells):
+    remote, local = wells
+
+    def harvest(base):
+        return sorted((r.header.identifier.rsplit(":", 1)[1], r.raw.split("<metadata>", 1)[1])
+                      for r in Sickle(f"{base}/oai", max_retries=0, timeout=120).ListRecords(
+                          metadataPrefix="marc21", set="source:sample.mrc"))
+
+    a, b = harvest(remote.base), harvest(local.base)
+    assert len(a) == 400
+    assert [x[0] for x in a] == [x[0] for x in b]
+    assert [x[1].replace(remote.base, "B") for x in a] == [x[1].replace(local.base, "B") for x in b]
+
+
+def test_marc_export_is_byte_identical_from_both_backends(wells, tmp_path):
+    remote, local = wells
+    outs = []
+    for well in (remote, local):
+        out = tmp_path / f"{well.base.rsplit(':', 1)[1]}.mrc"
+        assert main(["export", "--store", str(well.store), "--format", "marc", "--output", str(out)]) == 0
+        outs.append(out.read_bytes())
+    assert len(outs[0]) > 100_000 and outs[0] == outs[1]
+
+
+def test_an_http_write_on_the_server_backend_reaches_the_feed(wells):
+    remote, _ = wells
+    row = remote.sparql("SELECT ?w WHERE { ?w a <http://rdaregistry.info/Elements/c/C10001> ; "
+                        "<http://rdaregistry.info/Elements/w/P10061> ?a } ORDER BY ?w LIMIT 1")[0]
+    doc, etag = remote.read(row["w"])
+    r = remote.put(row["w"], {**doc, "preferredTitle": doc["preferredTitle"] + " (corrected)"}, etag)
+    assert r.status_code == 200, r.text
+    sequence = r.json()["sequence"]
+    assert remote.read(row["w"])[0]["preferredTitle"].endswith("(corrected)")
+    remote.refreshed(sequence)
+    assert ("Update", row["w"]) in [(a["type"], a["object"]["id"]) for a in remote.changes()
+                                    if a["sequence"] == sequence]
