@@ -116,6 +116,10 @@ def test_an_unreachable_scheduler_stops_the_run_before_anything_is_written(tmp_p
     err = capsys.readouterr().err
     assert "cannot use the Dask scheduler at tcp://127.0.0.1:9" in err and "Traceback" not in err
     assert not (tmp_path / "s").exists()
+    assert main(["ingest", "--scheduler", "tcp://127.0.0.1:port", "--store", str(tmp_path / "s"), "-q",
+                 str(SAMPLE)]) == 1
+    err = capsys.readouterr().err
+    assert "address 'tcp://127.0.0.1:port' cannot be used" in err and "Traceback" not in err
 
 
 def test_without_dask_the_engine_says_how_to_install_it(tmp_path, monkeypatch, capsys):

@@ -188,13 +188,13 @@ class Pending:
             self._result = future.result()
         except BaseException as exc:  # handed to get(), in the loader's thread
             self._error = exc
+        try:
+            if self._result is not None:  # counted before it is handed over: the run's totals are whole
+                self.cluster.tally.converted(self._result)
+        except Exception:  # a progress display that fails must not fail the batch
+            log.warning("reporting progress failed", exc_info=True)
         finally:
             self._ready.set()
-        if self._result is not None:
-            try:
-                self.cluster.tally.converted(self._result)
-            except Exception:  # a progress display that fails must not fail the batch
-                log.warning("reporting progress failed", exc_info=True)
 
     def get(self) -> list[Outcome]:
         while not self._ready.wait(5.0):
@@ -241,6 +241,10 @@ class Cluster:
                 self.client = distributed.Client(scheduler, timeout=CONNECT_SECONDS)
             self.client.wait_for_workers(1, timeout=WORKERS_SECONDS)
             self.threads = sum(self.client.nthreads().values())
+        except ValueError as exc:  # an address Dask cannot read
+            self.close()
+            raise ConfigError(f"the Dask scheduler's address {scheduler!r} cannot be used ({exc}): give "
+                              f"tcp://HOST:PORT") from None
         except (OSError, TimeoutError) as exc:
             self.close()
             what = f"the Dask scheduler at {scheduler}" if scheduler else "a local Dask cluster"
@@ -286,8 +290,9 @@ class Cluster:
                           f"again to load the rest")
 
     def close(self) -> None:
-        log.info("converted on the cluster: %d records (%s)", sum(self.tally.records.values()),
-                 self.tally._per_worker() or "none")
+        if self.tally.records:
+            log.info("converted on the cluster: %d records (%s)", sum(self.tally.records.values()),
+                     self.tally._per_worker())
         for thing in (self.client, self._local):
             if thing is not None:
                 try:
