@@ -211,9 +211,11 @@ class VirtuosoServer:
 
     def clear(self) -> None:
         """Drop every graph but Virtuoso's own."""
-        for g in self.graphs():
-            if g not in self.system_graphs:
-                self.isql(f"SPARQL CLEAR GRAPH <{g}>;")
+        drop = [g for g in self.graphs() if g not in self.system_graphs]
+        if drop:
+            # Without the transaction log (log_enable), clearing is many times faster: the
+            # database is a throwaway.
+            self.isql("log_enable(3, 1); " + " ".join(f"SPARQL CLEAR GRAPH <{g}>;" for g in drop))
         self.isql("DELETE FROM DB.DBA.load_list;")
         for p in self.load_dir.iterdir():
             if p.is_dir():
