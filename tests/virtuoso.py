@@ -81,7 +81,7 @@ MaxCheckpointRemap = 2000
 Striping = 0
 
 [Parameters]
-ServerPort = {isql}
+ServerPort = 127.0.0.1:{isql}
 LiteMode = 0
 DisableUnixSocket = 1
 DisableTcpSocket = 0
@@ -113,7 +113,7 @@ NumberOfBuffers = 10000
 MaxDirtyBuffers = 6000
 
 [HTTPServer]
-ServerPort = {http}
+ServerPort = 127.0.0.1:{http}
 ServerRoot = {d}/vsp
 MaxClientConnections = 10
 DavRoot = DAV
