@@ -28,6 +28,16 @@ checkpoint of the store (hard links; the store itself is left as it was): every 
 replaced. Export is ``metadatabronn export --format marc`` of the whole store, process start
 included. Bytes a record are the store directory's files (the catalogue index included) over its
 records; quads a record, every quad in the store over its records.
+
+``--dask 1,2,4`` adds rows: the same ingest (empty → size, a new store) by the local engine and on
+Dask with that many workers, each in a process of its own, with records/s and the peak RSS of the
+client and of the largest worker; and, up to 50,000 records, the store write alone (the one
+loader's rate, which bounds any conversion speed). ``--virtuoso`` adds a column per size: the same
+ingest into a fresh Virtuoso 7 (``sparql+http://…``), then the serving figures the backend decides
+(OAI-PMH's first page and one deep in, searches, entity GETs), Virtuoso's peak RSS beside the
+well's, and its database files with the well's home directory on disk (``bench/scale_remote.py``).
+``--no-embedded`` leaves out the pyoxigraph column's own figures (``--merge`` puts an earlier
+run's beside the new ones: figures of the same size and backend are joined).
 """
 
 from __future__ import annotations
@@ -45,6 +55,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import scale_data as data  # noqa: E402
+import scale_remote  # noqa: E402
 import scale_serve  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,7 +93,7 @@ def quads(store: Path) -> int:
 
 
 def measure(n: int, store: Path, made: dict, args, work: Path, source: Path, tmp: Path) -> dict:
-    r: dict = {"size": n, "ingest": made, "load": os.getloadavg(), "commit": data.commit()}
+    r: dict = {"size": n, "backend": "pyoxigraph", "ingest": made, "load": os.getloadavg(), "commit": data.commit()}
     print(f"[{n:,}] the 10k update", flush=True)
     r["update"] = data.update(store, work, source)
     r["open_s"] = open_seconds(store)
@@ -105,6 +116,20 @@ def _lat(name: str):
     return lambda r: f"{_ms(r['serve'][name]['p50'])} / {_ms(r['serve'][name]['p99'])}"
 
 
+def _dask(engine: str):
+    def cell(r):
+        row = next(x for x in r["dask"] if x["engine"] == engine)
+        if "rate" not in row:
+            return "failed"
+        return f"{row['rate']:,.0f}; {row['client_rss_mib']:,} / {row['worker_rss_mib']:,}"
+    return cell
+
+
+def _page(r) -> str:
+    o = r["serve"]["oai"]
+    return f"{_ms(o['first_page_ms'])} / {_ms(o['page_ms'])} (after {o['page_after']:,})"
+
+
 ROWS = [
     ("ingest, empty → size (records/s)", lambda r: f"{r['ingest']['rate']:,.0f}"),
     ("ingest peak RSS, main / worker (MiB)", lambda r: f"{r['ingest']['rss_main_mib']:,} / {r['ingest']['rss_worker_mib']:,}"),
@@ -121,6 +146,7 @@ ROWS = [
                 if "page_ms" in r["serve"]["oai"] else "–")),
     ("OAI ListRecords marc21, paged on with a plain client (records/s)",
      lambda r: f"{r['serve']['oai']['paged_rate']:,.0f}"),
+    ("OAI ListRecords marc21 page: the first after start / one deep in (ms)", _page),
     ("SRU isbn= p50 / p99 (ms)", _lat("sru_isbn")),
     ("SRU title= p50 / p99 (ms)", _lat("sru_title")),
     ("/works?title= p50 / p99 (ms)", _lat("works_title")),
@@ -128,27 +154,66 @@ ROWS = [
     ("export, whole store (records/s)", lambda r: f"{r['export']['rate']:,.0f}"),
     ("bytes a record on disk", lambda r: f"{r['bytes_per_record']:,.0f}"),
     ("quads a record", lambda r: f"{r['quads_per_record']:.1f}"),
+    ("Virtuoso's own peak RSS: after the load / after serving (MiB)",
+     lambda r: f"{r['virtuoso_rss_load_mib']:,} / {r['virtuoso_rss_mib']:,}"),
+    ("Virtuoso's database / the well's home directory (MB)",
+     lambda r: f"{r['disk']['virtuoso_db'] / 1e6:,.0f} / {r['disk']['home'] / 1e6:,.0f}"),
+    ("ingest, local engine, 2 processes, in the Dask run: records/s; peak RSS client / worker (MiB)", _dask("local")),
+    ("ingest on Dask, 1 worker: records/s; peak RSS client / worker (MiB)", _dask("dask 1")),
+    ("ingest on Dask, 2 workers: records/s; peak RSS client / worker (MiB)", _dask("dask 2")),
+    ("ingest on Dask, 4 workers: records/s; peak RSS client / worker (MiB)", _dask("dask 4")),
+    ("conversion CPU a record in Dask's workers, process / task (ms)",
+     lambda r: " / ".join(f"{x['process_cpu_ms']:.2f}–{x['task_cpu_ms']:.2f}" for x in r["dask"]
+                          if x["engine"] != "local" and "rate" in x)),
+    ("the store write alone, one loader (records/s)", lambda r: f"{r['store_ceiling']['rate']:,.0f}"),
+    ("projected on a 32-core Dask cluster (records/s)", lambda r: scale_remote.projection(r) or "–"),
 ]
 
 
+def _name(r: dict) -> str:
+    return f"{r['size']:,} records" + (", Virtuoso" if r.get("backend") == "virtuoso" else "")
+
+
 def summary(results: list[dict]) -> str:
-    return "; ".join(f"{r['size']:,}: store made at {r['ingest'].get('commit', '?')}, measured at "
+    return "; ".join(f"{_name(r)}: store made at {r['ingest'].get('commit', '?')}, measured at "
                      f"{r.get('commit', '?')}, load average (1, 5, 15 min) before {r['load'][:3]}, after {r['load'][3:]}"
                      for r in results)
 
 
 def table(results: list[dict]) -> str:
-    head = "| | " + " | ".join(f"{r['size']:,} records" for r in results) + " |"
+    head = "| | " + " | ".join(_name(r) for r in results) + " |"
     lines = [head, "|---" * (len(results) + 1) + "|"]
     for label, cell in ROWS:
         values = []
         for r in results:
             try:
                 values.append(cell(r))
-            except (KeyError, TypeError, ZeroDivisionError):
+            except (KeyError, TypeError, ZeroDivisionError, StopIteration):
                 values.append("–")
-        lines.append(f"| {label} | " + " | ".join(values) + " |")
-    return "\n".join(lines)
+        if any(v not in ("–", "") for v in values):
+            lines.append(f"| {label} | " + " | ".join(values) + " |")
+    return "\n".join(lines) + "\n\n" + NOTE + "\n" + scale_remote.peak_rss_note(results)
+
+
+NOTE = ("On this two-core machine the Dask rows show Dask's overhead, not a speed-up: the client's reader, "
+        "loader and scheduler take one core, the workers share the other, and more workers only contend "
+        "for it. A many-core cluster converts at (its cores × 1,000 / the conversion CPU ms a record), "
+        "bounded by the one loader's rate (the store write alone); that bound is the projection's.")
+
+
+def merged(files: list[str]) -> list[dict]:
+    """The results of several runs, figures of the same size and backend joined (later ones win)."""
+    out: dict[tuple, dict] = {}
+    for f in files:
+        for r in json.loads(Path(f).read_text()):
+            key = (r["size"], r.get("backend", "pyoxigraph"))
+            out[key] = out.get(key, {}) | r
+    return sorted(out.values(), key=lambda r: (r["size"], r.get("backend", "pyoxigraph") == "virtuoso"))
+
+
+def _save(args, results: list[dict]) -> None:
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
 
 
 def main() -> int:
@@ -162,14 +227,18 @@ def main() -> int:
     ap.add_argument("--connections", type=int, default=2, help="wrk connections")
     ap.add_argument("--http-workers", type=int, default=2)
     ap.add_argument("--json", help="also write every figure here")
+    ap.add_argument("--dask", default="", metavar="1,2,4", help="add the Dask ingest rows with these worker counts")
+    ap.add_argument("--virtuoso", action="store_true", help="add a column per size: the store on Virtuoso 7")
+    ap.add_argument("--no-embedded", action="store_true", help="leave out the pyoxigraph column's own figures")
+    ap.add_argument("--remote-samples", type=int, default=2000, help="records sampled for the Virtuoso column's GETs")
     ap.add_argument("--merge", nargs="+", metavar="JSON", help="print one table from earlier runs' --json")
     args = ap.parse_args()
     if args.merge:
-        results = sorted((r for f in args.merge for r in json.loads(Path(f).read_text())), key=lambda r: r["size"])
+        results = merged(args.merge)
         print(summary(results) + "\n")
         print(table(results))
         return 0
-    if not shutil.which("wrk"):
+    if not shutil.which("wrk") and not (args.no_embedded and not args.virtuoso):
         sys.exit("wrk is not installed: apt-get install wrk")
     sizes = [int(s) for s in args.sizes.split(",")]
     work = Path(args.work)
@@ -179,10 +248,22 @@ def main() -> int:
     results = []
     try:
         for n in sizes:
-            store, made = data.build(work, source, n, args.reuse)
-            results.append(measure(n, store, made, args, work, source, tmp))
-            if args.json:
-                Path(args.json).write_text(json.dumps(results, indent=1))
+            r: dict = {"size": n, "backend": "pyoxigraph", "commit": data.commit()}
+            if not args.no_embedded:
+                store, made = data.build(work, source, n, args.reuse)
+                r = measure(n, store, made, args, work, source, tmp)
+            cut = data.first(source, n, work / f"first-{n}.mrc")
+            if args.dask:
+                print(f"[{n:,}] Dask ingest", flush=True)
+                r["dask"] = scale_remote.dask_rows(cut, [int(w) for w in args.dask.split(",")], tmp)
+                if n <= 50_000:  # every record converted is held in memory first
+                    r["store_ceiling"] = scale_remote.store_ceiling(cut)
+            if len(r) > 3:
+                results.append(r)
+            _save(args, results)
+            if args.virtuoso:
+                results.append(scale_remote.measure_virtuoso(n, cut, work, args, tmp))
+                _save(args, results)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("\n" + summary(results) + "\n")

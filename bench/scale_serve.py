@@ -118,6 +118,9 @@ def harvest(url: str, first: int = 20_000, deep: int = DEEP) -> dict:
     from sickle import Sickle
 
     t = time.perf_counter()
+    httpx.get(f"{url}/oai", params={"verb": "ListRecords", "metadataPrefix": "marc21"}, timeout=600).raise_for_status()
+    first_page_ms = (time.perf_counter() - t) * 1000
+    t = time.perf_counter()
     records = Sickle(f"{url}/oai", timeout=600, max_retries=0).ListRecords(metadataPrefix="marc21")
     n = 0
     for _ in records:
@@ -125,7 +128,7 @@ def harvest(url: str, first: int = 20_000, deep: int = DEEP) -> dict:
         if n == first:
             break
     seconds = time.perf_counter() - t
-    out = {"records": n, "rate": n / seconds, "seconds": seconds}
+    out = {"records": n, "rate": n / seconds, "seconds": seconds, "first_page_ms": first_page_ms}
     token = records.resumption_token.token if records.resumption_token else None
     sent = n + sum(1 for _ in records._items)  # the rest of sickle's last page
     params = {"verb": "ListRecords", "resumptionToken": token}
@@ -148,6 +151,32 @@ def harvest(url: str, first: int = 20_000, deep: int = DEEP) -> dict:
     return out
 
 
+def oai_pages(url: str, deep: int = DEEP) -> dict:
+    """ListRecords marc21 paged with a plain client from the start: the first page's time (the
+    first request after start), then on until the first page after ``deep`` records (or the last
+    page), timing that one."""
+    client = httpx.Client(timeout=600)
+    params: dict | None = {"verb": "ListRecords", "metadataPrefix": "marc21"}
+    out: dict = {}
+    sent, t_all = 0, time.perf_counter()
+    while params:
+        t = time.perf_counter()
+        answer = client.get(f"{url}/oai", params=params)
+        page = time.perf_counter() - t
+        answer.raise_for_status()
+        body = answer.content
+        before, sent = sent, sent + body.count(b"<record>")
+        if before == 0:
+            out |= {"first_page_ms": page * 1000, "first_page_records": sent}
+        found = _TOKEN.search(body)
+        params = {"verb": "ListRecords", "resumptionToken": found.group(1).decode()} if found else None
+        if before >= deep or params is None:
+            out |= {"page_ms": page * 1000, "page_after": before, "page_records": sent - before}
+            break
+    out["paged_rate"] = sent / (time.perf_counter() - t_all)
+    return out
+
+
 def _sru(cql: str) -> str:
     return "/sru?" + urlencode({"operation": "searchRetrieve", "version": "1.2", "query": cql, "maximumRecords": 10})
 
@@ -166,6 +195,30 @@ def measure(store: Path, base: str, http_workers: int, seconds: int, connections
         r["marcxml"] = {"first": ms[0], "max": max(ms), "p50": statistics.median(ms)}
     with server(store, base, http_workers) as (url, _, _):
         r["oai"] = harvest(url)
+    searches = {
+        "sru_isbn": [_sru(f"isbn={i}") for i in s["isbns"]],
+        "sru_title": [_sru(f'title="{t}"') for t in s["titles"]],
+        "works_title": [f"/works?title={quote(t)}" for t in s["work_titles"]],
+        "entity": s["manifestations"],
+    }
+    accept = {"entity": "text/turtle", "works_title": "application/json"}
+    for name, paths in searches.items():
+        with server(store, base, http_workers) as (url, _, _):
+            r[name] = wrk(url, paths, accept.get(name, "text/xml"), connections, seconds, tmp, timeout=300)
+    r["server_rss"] = (max(p[0] for p in _peaks), max(p[1] for p in _peaks))
+    return r
+
+
+def measure_light(store: Path, base: str, http_workers: int, seconds: int, connections: int, tmp: Path,
+                  samples_n: int = 2000) -> dict:
+    """The figures the store's backend decides: start, OAI-PMH pages (the first and one deep in),
+    searches and entity GETs, each on a server of its own."""
+    _peaks.clear()
+    s = samples(store, samples_n)
+    r: dict = {}
+    with server(store, base, http_workers) as (url, started, _):
+        r["started"] = started
+        r["oai"] = oai_pages(url)
     searches = {
         "sru_isbn": [_sru(f"isbn={i}") for i in s["isbns"]],
         "sru_title": [_sru(f'title="{t}"') for t in s["titles"]],
