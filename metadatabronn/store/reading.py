@@ -254,6 +254,10 @@ def generation(path: str | os.PathLike) -> int:
     catalogue index's files do not count: a reader opening it can make its shared-memory file, and
     it is read live anyway (limited to the view's change-log sequence)."""
     latest = 0
+    if os.path.isfile(os.path.join(path, "remote.json")):  # the quads are on a SPARQL server
+        from .remote_home import generation as remote_generation
+
+        return remote_generation(path)
     try:
         with os.scandir(path) as entries:
             for entry in entries:

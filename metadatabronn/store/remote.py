@@ -22,7 +22,8 @@ import pyoxigraph as ox
 from ..errors import StoreError
 from .remote_http import N_TRIPLES, XML_RESULTS, Line, _env_number, endpoint_of
 from .remote_text import (DEFAULT_GRAPH, DEFAULT_NODE, canonical, data_blocks, defines, graph_back, graph_text,
-                          parse_results, pattern_query, query_form, term)
+                          operations, parse_results, pattern_query, query_form, term,
+                          uses_default_graph)
 from .sparql import has_dataset_clause
 
 log = logging.getLogger(__name__)
@@ -157,14 +158,25 @@ class RemoteStore:
 
     def update(self, update: str, **_ignored) -> None:
         """A SPARQL Update; an operation without ``GRAPH`` reads and writes the well's default
-        graph (Virtuoso takes ``default-graph-uri`` for it)."""
+        graph (Virtuoso takes ``default-graph-uri`` for it, and only such operations are sent
+        with it: see :func:`.remote_text.uses_default_graph`)."""
         self._writable()
-        self.line.update(update, [("default-graph-uri", DEFAULT_GRAPH)])
+        groups: list[tuple[bool, list[str]]] = []
+        for op in operations(update):
+            default = uses_default_graph(op)
+            if groups and groups[-1][0] == default:
+                groups[-1][1].append(op)
+            else:
+                groups.append((default, [op]))
+        # One request per run of operations alike (most updates are one): Virtuoso runs a
+        # request in one transaction, so an update mixing the two kinds is atomic per run only.
+        for default, ops in groups:
+            self.line.update(" ;\n".join(ops), [("default-graph-uri", DEFAULT_GRAPH)] if default else [])
 
-    def _write(self, verb: str, quads: Iterable[ox.Quad]) -> None:
+    def _write(self, verb: str, quads: Iterable[ox.Quad], single: bool = False) -> None:
         self._writable()
         quads = canonical(quads)
-        if verb == "INSERT" and self.line.graph_store_works is not False:
+        if verb == "INSERT" and self.line.graph_store_works is not False and not single:
             quads = self._post_graphs(quads)  # what the Graph Store Protocol did not take
         for blocks, blank in data_blocks(quads, self.chunk_bytes, self.chunk_quads):
             if blank and verb == "INSERT":  # Virtuoso refuses blank nodes in INSERT DATA
@@ -196,7 +208,7 @@ class RemoteStore:
         return refused
 
     def add(self, quad: ox.Quad) -> None:
-        self._write("INSERT", [quad])
+        self._write("INSERT", [quad], single=True)
 
     def remove(self, quad: ox.Quad) -> None:
         self._write("DELETE", [quad])
@@ -247,10 +259,9 @@ class RemoteStore:
         self._writable()
         from .remote_home import system_graph
 
-        for g in list(self.named_graphs()):
-            if not system_graph(g.value):
-                self.remove_graph(g)
-        self.clear_graph(DEFAULT_NODE)
+        graphs = [g for g in self.named_graphs() if not system_graph(g.value)] + [DEFAULT_NODE]
+        for i in range(0, len(graphs), 200):  # a few hundred graphs a request
+            self.line.update(" ;\n".join(f"DROP SILENT GRAPH {graph_text(g)}" for g in graphs[i:i + 200]))
 
     def flush(self) -> None:
         """Each request is durable on the server once answered."""

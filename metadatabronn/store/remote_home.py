@@ -65,6 +65,7 @@ def resolve(value: str | os.PathLike) -> Path:
 
 
 def read(home: Path) -> dict | None:
+    home = Path(home)
     try:
         return json.loads((home / FILE).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -96,7 +97,42 @@ def open_home(home: Path, read_only: bool):
     """The :class:`~.remote.RemoteStore` a home directory names."""
     from .remote import RemoteStore
 
+    home = Path(home)
     settings = read(home)
     if settings is None:
         raise StoreError(f"{home} names no store on a SPARQL server (no {FILE})")
     return RemoteStore(settings["endpoint"], read_only=read_only, system_graphs=settings.get("system_graphs", ()))
+
+
+_GENERATIONS: dict[str, tuple[float, int]] = {}
+GENERATION_TTL = 1.0  # seconds one answer stands for: readers ask between requests
+
+
+def generation(home: Path) -> int:
+    """What :func:`.reading.generation` is for a store on disk: a number that changes whenever
+    the store is written. Here the change log's last sequence number and the pending marks (a
+    load under way), asked of the server at most once a :data:`GENERATION_TTL`."""
+    import time
+
+    from .layout import MB_LAST_SEQUENCE, MB_PENDING
+
+    key = str(home)
+    now = time.monotonic()
+    held = _GENERATIONS.get(key)
+    if held is not None and now - held[0] < GENERATION_TTL:
+        return held[1]
+    store = open_home(home, read_only=True)
+    try:
+        rows = store._select(f"SELECT (MAX(?n) AS ?m) (COUNT(?p) AS ?c) WHERE {{ {{ GRAPH ?g {{ ?g <{MB_LAST_SEQUENCE}> ?n }} }} "
+                             f"UNION {{ GRAPH ?h {{ ?x <{MB_PENDING}> ?p }} }} }}")
+        row = next(iter(rows), None)
+        value = 0
+        if row is not None:
+            last = int(row["m"].value) if row["m"] is not None else 0
+            value = last * 1000 + (int(row["c"].value) % 1000) + 1
+    except StoreError:
+        value = 0  # the server is away: as a store whose files cannot be read
+    finally:
+        store.close()
+    _GENERATIONS[key] = (now, value)
+    return value

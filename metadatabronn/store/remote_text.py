@@ -154,3 +154,60 @@ def pattern_query(s, p, o, g, excluded: list[str]) -> tuple[str, list[str]]:
     if not names:
         return f"ASK WHERE {{ {where} }}", names
     return f"SELECT {' '.join('?' + n for n in names)} WHERE {{ {where} }}", names
+
+
+# updates and the default graph -----------------------------------------------------------------
+
+_SKIP = re.compile(r'''"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^'\\]|\\.|'(?!''))*\'\'\'|"(?:[^"\\\n]|\\.)*"|'''
+                   r"""'(?:[^'\\\n]|\\.)*'|<[^<>"{}|^`\\\x00-\x20]*>|\#[^\n]*""")
+_PROLOGUE = re.compile(r"(?i)\s*(?:PREFIX\s+[^\s:]*:\s*<[^>]*>|BASE\s+<[^>]*>)")
+_GRAPH_BLOCK = re.compile(r"(?i)GRAPH\s+(?:<>|[?$]\w+|[\w\-.]*:[\w\-.]*)\s*\{[^{}]*\}")
+_EMPTY = re.compile(r"\{\s*\}")
+
+
+def operations(update: str) -> list[str]:
+    """The operations of an update, split at the ``;`` between them (not in strings, IRIs,
+    comments or braces), each with the PREFIX and BASE declarations before it."""
+    ops, depth, start, i = [], 0, 0, 0
+    while i < len(update):
+        m = _SKIP.match(update, i)
+        if m and m.end() > i:
+            i = m.end()
+            continue
+        c = update[i]
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+        elif c == ";" and depth == 0:
+            ops.append(update[start:i])
+            start = i + 1
+        i += 1
+    ops.append(update[start:])
+    ops = [op for op in ops if op.strip()]
+    prologue = ""
+    out = []
+    for op in ops:
+        out.append(prologue + op)
+        at = 0
+        while (m := _PROLOGUE.match(op, at)):
+            prologue += m.group(0).strip() + "\n"
+            at = m.end()
+    return out
+
+
+def uses_default_graph(operation: str) -> bool:
+    """Whether an operation reads or writes triples outside every ``GRAPH`` block (the default
+    graph), or clears it: what takes ``default-graph-uri``. Virtuoso aims a ``DELETE`` of a
+    ``GRAPH <g>`` at no graph when that parameter is given, so the others go without it."""
+    text = skeleton(operation)[0]
+    if re.search(r"(?i)\b(?:CLEAR|DROP)\s+(?:SILENT\s+)?(?:DEFAULT|ALL)\b", text):
+        return True
+    text = _PROLOGUE.sub(" ", text)
+    while True:
+        reduced = _EMPTY.sub("", _GRAPH_BLOCK.sub("", text))
+        if reduced == text:
+            break
+        text = reduced
+    inner = re.findall(r"\{([^{}]*)\}", text)
+    return any(re.search(r"[^\s.;,]", part) and not re.fullmatch(r"(?is)\s*FILTER.*", part) for part in inner)
