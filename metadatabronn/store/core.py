@@ -73,6 +73,8 @@ class Store(Writing, Reading):
         self.read_only = read_only
         self._changes: dict[str, str] | None = None  # change_times() of a read-only snapshot
         try:
+            if not read_only:
+                remote_home.adopt_new(self.path)
             if remote_home.is_remote_home(self.path):  # the quads are on a SPARQL server
                 self._store = remote_home.open_home(self.path, read_only)
             elif read_only:

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from typing import IO, Iterable, Iterator
 
 import pyoxigraph as ox
 
 from ..errors import StoreError
 from .remote_http import N_TRIPLES, XML_RESULTS, Line, _env_number, endpoint_of
-from .remote_text import (DEFAULT_GRAPH, DEFAULT_NODE, canonical, data_blocks, defines, graph_back, graph_text,
+from .remote_text import (DEFAULT_GRAPH, DEFAULT_NODE, canonical, data_blocks, graph_constants_to_filters, defines, graph_back, graph_text,
                           operations, parse_results, pattern_query, query_form, term,
                           uses_default_graph)
 from .sparql import has_dataset_clause
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 
 NOTHING = DEFAULT_GRAPH + "-none"  # a graph never written: see query()
 PAGE = 10_000
+_MB_G_VARIABLE = re.compile(rb'<variable name="mb_g\d+"/>')
+_MB_G_BINDING = re.compile(rb'<binding name="mb_g\d+">.*?</binding>', re.S)
 _ANY = ox.NamedNode("urn:x-any")  # rows a page of a pattern read asks for: Virtuoso caps a result (ResultSetMaxRows)
 
 
@@ -136,10 +139,15 @@ class RemoteStore:
                 exclude_default = list(self.system_graphs) or [NOTHING]
             else:
                 params += [("default-graph-uri", DEFAULT_GRAPH), ("default-graph-uri", NOTHING)]
-        text = defines(exclude_default, exclude_named) + query
+        declared = bool(params or exclude_default or exclude_named)
+        body = graph_constants_to_filters(query) if declared else query
+        text = defines(exclude_default, exclude_named) + body
         form = query_form(query)
         if form in ("SELECT", "ASK"):
-            return self._select(text, params)
+            answer = self.line.query(text, params, XML_RESULTS)
+            if body is not query:  # SELECT * would show the graph variables put in
+                answer = _MB_G_VARIABLE.sub(b"", _MB_G_BINDING.sub(b"", answer))
+            return parse_results(answer)
         body = self.line.query(text, params, N_TRIPLES)
         held = ox.Store()  # pyoxigraph's QueryTriples, made by its own engine over the answer
         held.load(body, format=ox.RdfFormat.N_TRIPLES)

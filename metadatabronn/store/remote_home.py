@@ -22,6 +22,11 @@ log = logging.getLogger(__name__)
 
 FILE = "remote.json"
 DEFAULT_HOMES = "var/remote"
+# For running the test suite against a server: every store directory made new (by a process
+# started with this set) becomes a store on that server, which is emptied first, since one
+# server's dataset holds one store at a time. Read once, at import: the tests clear the
+# package's settings around each test.
+TEST_SERVER = os.environ.get("METADATABRONN_TEST_STORE_SERVER")
 
 # Graphs Virtuoso makes for itself: its schemas, its DAV and its endpoint's description.
 _SYSTEM_PREFIXES = ("http://www.openlinksw.com/", "http://www.w3.org/2002/07/owl", "http://www.w3.org/ns/ldp",
@@ -136,3 +141,19 @@ def generation(home: Path) -> int:
         store.close()
     _GENERATIONS[key] = (now, value)
     return value
+
+
+def adopt_new(path: Path) -> bool:
+    """With :data:`TEST_SERVER` set, a directory holding no store yet is made a home on that
+    server (emptied first); whether it was."""
+    path = Path(path)
+    if not TEST_SERVER or (path / FILE).exists() or (path / "CURRENT").exists():
+        return False
+    from .remote import RemoteStore
+
+    server = RemoteStore(TEST_SERVER)
+    server.clear()
+    server.close()
+    path.mkdir(parents=True, exist_ok=True)
+    write(path, TEST_SERVER)
+    return True

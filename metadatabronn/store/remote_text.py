@@ -211,3 +211,36 @@ def uses_default_graph(operation: str) -> bool:
         text = reduced
     inner = re.findall(r"\{([^{}]*)\}", text)
     return any(re.search(r"[^\s.;,]", part) and not re.fullmatch(r"(?is)\s*FILTER.*", part) for part in inner)
+
+
+_GRAPH_CONSTANT = re.compile(r"(?i)GRAPH\s+(<[^<>\"{}|^`\\\x00-\x20]*>|[A-Za-z][\w\-.]*:[\w\-.]*|:[\w\-.]*)\s*\{")
+
+
+def graph_constants_to_filters(query: str) -> str:
+    """``GRAPH <g> { P }`` written ``{ GRAPH ?mb_gN { P } FILTER (?mb_gN = <g>) }``: Virtuoso
+    matches no named graph given by its IRI once a query's dataset is declared (the default
+    graph as ``default-graph-uri``, or graphs left out of it), a graph variable it matches."""
+    out, i, n, stack = [], 0, 0, []  # stack: per open brace, the filter to add when it closes
+    while i < len(query):
+        m = _SKIP.match(query, i)
+        if m and m.end() > i:
+            out.append(m.group(0))
+            i = m.end()
+            continue
+        g = _GRAPH_CONSTANT.match(query, i)
+        if g and (i == 0 or not (query[i - 1].isalnum() or query[i - 1] in "_?$:")):
+            n += 1
+            out.append(f"{{ GRAPH ?mb_g{n} {{")
+            stack.append(f" }} FILTER (?mb_g{n} = {g.group(1)}) }}")
+            i = g.end()
+            continue
+        c = query[i]
+        if c == "{":
+            stack.append("}")
+            out.append(c)
+        elif c == "}":
+            out.append(stack.pop() if stack else c)
+        else:
+            out.append(c)
+        i += 1
+    return "".join(out)
