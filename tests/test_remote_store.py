@@ -313,3 +313,28 @@ def test_an_http_write_on_the_server_backend_reaches_the_feed(wells):
     remote.refreshed(sequence)
     assert ("Update", row["w"]) in [(a["type"], a["object"]["id"]) for a in remote.changes()
                                     if a["sequence"] == sequence]
+
+
+def test_a_large_load_goes_by_virtuosos_bulk_loader_where_it_is_set_up(request, server, monkeypatch, caplog):
+    virtuoso = request.getfixturevalue("virtuoso")
+    if virtuoso.sparql_url != server.sparql_url:
+        pytest.skip("the bulk loader is tried on the tests' own Virtuoso")
+    monkeypatch.setenv("METADATABRONN_VIRTUOSO_ISQL", f"127.0.0.1:{virtuoso.isql_port}")
+    monkeypatch.setenv("METADATABRONN_VIRTUOSO_LOAD_DIR", str(virtuoso.load_dir))
+    monkeypatch.setenv("METADATABRONN_VIRTUOSO_BULK_BYTES", "1000")
+    quads = [ox.Quad(ox.NamedNode(f"http://example.org/s{i}"), ox.NamedNode("http://example.org/p"),
+                     ox.Literal(f"välue {i}", language="EN"), GRAPHS[i % 3]) for i in range(2000)]
+    quads.append(ox.Quad(IRIS[0], IRIS[1], ox.Literal("01", datatype=ox.NamedNode(XSD + "integer")), GRAPHS[1]))
+    text = "".join(f"{q} .\n" for q in quads).encode("utf-8")
+    remote, local = RemoteStore(server.store_url), ox.Store()
+    with caplog.at_level("INFO", logger="metadatabronn.store.remote_bulk"):
+        remote.bulk_load(input=text, format=ox.RdfFormat.N_QUADS)
+    assert "by Virtuoso's loader" in caplog.text
+    local.bulk_load(input=text, format=ox.RdfFormat.N_QUADS)
+    assert sorted(map(str, remote)) == sorted(map(str, local))
+    assert list(virtuoso.load_dir.iterdir()) == []  # the file it loaded is gone
+    monkeypatch.setenv("METADATABRONN_VIRTUOSO_BULK_BYTES", str(len(text) + 1))
+    caplog.clear()
+    with caplog.at_level("INFO", logger="metadatabronn.store.remote_bulk"):
+        remote.bulk_load(input=text, format=ox.RdfFormat.N_QUADS)  # a small load: by HTTP
+    assert "by Virtuoso's loader" not in caplog.text
