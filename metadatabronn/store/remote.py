@@ -24,7 +24,7 @@ from ..errors import StoreError
 from .remote_http import N_TRIPLES, XML_RESULTS, Line, _env_number, endpoint_of
 from .remote_text import (DEFAULT_GRAPH, DEFAULT_NODE, canonical, data_blocks, graph_constants_to_filters, defines, graph_back, graph_text,
                           operations, parse_results, pattern_query, query_form, term,
-                          uses_default_graph)
+                          graph_variable_only, uses_default_graph)
 from .sparql import has_dataset_clause
 
 log = logging.getLogger(__name__)
@@ -169,17 +169,20 @@ class RemoteStore:
         graph (Virtuoso takes ``default-graph-uri`` for it, and only such operations are sent
         with it: see :func:`.remote_text.uses_default_graph`)."""
         self._writable()
-        groups: list[tuple[bool, list[str]]] = []
+        groups: list[tuple[str, list[str]]] = []
         for op in operations(update):
-            default = uses_default_graph(op)
-            if groups and groups[-1][0] == default:
+            kind = "default" if uses_default_graph(op) else "variable" if graph_variable_only(op) else "plain"
+            if groups and groups[-1][0] == kind:
                 groups[-1][1].append(op)
             else:
-                groups.append((default, [op]))
+                groups.append((kind, [op]))
         # One request per run of operations alike (most updates are one): Virtuoso runs a
-        # request in one transaction, so an update mixing the two kinds is atomic per run only.
-        for default, ops in groups:
-            self.line.update(" ;\n".join(ops), [("default-graph-uri", DEFAULT_GRAPH)] if default else [])
+        # request in one transaction, so an update mixing kinds is atomic per run only.
+        for kind, ops in groups:
+            text = " ;\n".join(ops)
+            if kind == "variable":  # GRAPH ?g ranges over the named graphs, as in pyoxigraph
+                text = defines([], [DEFAULT_GRAPH, *self.system_graphs]) + text
+            self.line.update(text, [("default-graph-uri", DEFAULT_GRAPH)] if kind == "default" else [])
 
     def _write(self, verb: str, quads: Iterable[ox.Quad], single: bool = False) -> None:
         self._writable()

@@ -244,3 +244,13 @@ def graph_constants_to_filters(query: str) -> str:
             out.append(c)
         i += 1
     return "".join(out)
+
+
+_GRAPH_VARIABLE = re.compile(r"(?i)(?<![\w?$:])GRAPH\s+[?$]\w+")
+
+
+def graph_variable_only(operation: str) -> bool:
+    """Whether an operation names graphs by variables only (``GRAPH ?g``), none by IRI: one that
+    Virtuoso's exclusion of graphs from ``GRAPH ?g`` leaves working (it breaks ``GRAPH <g>``)."""
+    text = skeleton(operation)[0]
+    return _GRAPH_VARIABLE.search(text) is not None and _GRAPH_CONSTANT.search(text) is None
