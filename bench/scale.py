@@ -230,6 +230,7 @@ def main() -> int:
     ap.add_argument("--dask", default="", metavar="1,2,4", help="add the Dask ingest rows with these worker counts")
     ap.add_argument("--virtuoso", action="store_true", help="add a column per size: the store on Virtuoso 7")
     ap.add_argument("--no-embedded", action="store_true", help="leave out the pyoxigraph column's own figures")
+    ap.add_argument("--no-local", action="store_true", help="the Dask rows without the local engine's run")
     ap.add_argument("--remote-samples", type=int, default=2000, help="records sampled for the Virtuoso column's GETs")
     ap.add_argument("--merge", nargs="+", metavar="JSON", help="print one table from earlier runs' --json")
     args = ap.parse_args()
@@ -255,7 +256,8 @@ def main() -> int:
             cut = data.first(source, n, work / f"first-{n}.mrc")
             if args.dask:
                 print(f"[{n:,}] Dask ingest", flush=True)
-                r["dask"] = scale_remote.dask_rows(cut, [int(w) for w in args.dask.split(",")], tmp)
+                r["dask"] = scale_remote.dask_rows(cut, [int(w) for w in args.dask.split(",")], tmp,
+                                                   local=not args.no_local)
                 if n <= 50_000:  # every record converted is held in memory first
                     r["store_ceiling"] = scale_remote.store_ceiling(cut)
             if len(r) > 3:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -33,13 +32,14 @@ DIRTY_BUFFERS = 1_000_000
 
 # Dask --------------------------------------------------------------------------------------------
 
-def dask_rows(cut: Path, workers: list[int], tmp: Path, local_workers: int = 2) -> list[dict]:
+def dask_rows(cut: Path, workers: list[int], tmp: Path, local_workers: int = 2, local: bool = True) -> list[dict]:
     """The same file ingested into a new store by the local engine, then on Dask with each of
     ``workers``: each run a process of its own (``bench/dask_ingest.py``), its peaks its own."""
     import dask_ingest
 
     rows = []
-    for i, (engine, n) in enumerate([("local", local_workers)] + [("dask", w) for w in workers]):
+    runs = ([("local", local_workers)] if local else []) + [("dask", w) for w in workers]
+    for i, (engine, n) in enumerate(runs):
         store = tmp / f"dask-store-{i}"
         print(f"  {engine} {n}", flush=True)
         try:
@@ -171,12 +171,11 @@ def peak_rss_note(results: list[dict]) -> str:
         if len(have) < 2:
             continue
         (small, a), (big, b) = have[0], have[-1]
-        firsts = (a, b) if not isinstance(a, tuple) else (a[0], b[0])
-        ratio = firsts[1] / firsts[0] if firsts[0] else float("inf")
-        verdict = "within 1.5 ×" if ratio <= 1.5 else "NOT within 1.5 ×"
-        lines.append(f"- {kind}: {a} MiB at {small:,}, {b} MiB at {big:,}: {ratio:.2f} × ({verdict})")
+        pairs = list(zip(a, b)) if isinstance(a, tuple) else [(a, b)]
+        ratios = [y / x if x else float("inf") for x, y in pairs]
+        verdict = "within 1.5 ×" if max(ratios) <= 1.5 else "NOT within 1.5 ×"
+        shown = lambda v: " / ".join(map(str, v)) if isinstance(v, tuple) else str(v)  # noqa: E731
+        what = " (client / worker)" if isinstance(a, tuple) else ""
+        lines.append(f"- {kind}{what}: {shown(a)} MiB at {small:,}, {shown(b)} MiB at {big:,}: "
+                     f"{' / '.join(f'{x:.2f}' for x in ratios)} × ({verdict})")
     return "\n".join(lines)
-
-
-def self_rss_mib() -> int:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
