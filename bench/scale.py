@@ -162,9 +162,10 @@ ROWS = [
     ("ingest on Dask, 1 worker: records/s; peak RSS client / worker (MiB)", _dask("dask 1")),
     ("ingest on Dask, 2 workers: records/s; peak RSS client / worker (MiB)", _dask("dask 2")),
     ("ingest on Dask, 4 workers: records/s; peak RSS client / worker (MiB)", _dask("dask 4")),
-    ("conversion CPU a record in Dask's workers, process / task (ms)",
-     lambda r: " / ".join(f"{x['process_cpu_ms']:.2f}–{x['task_cpu_ms']:.2f}" for x in r["dask"]
-                          if x["engine"] != "local" and "rate" in x)),
+    ("conversion CPU a record in the workers: worker process / conversion task alone (ms)",
+     lambda r: "; ".join(f"{x['engine']}: {x['process_cpu_ms']:.2f}"
+                         + (f" / {x['task_cpu_ms']:.2f}" if x.get("task_cpu_ms") is not None else "")
+                         for x in r["dask"] if "rate" in x)),
     ("the store write alone, one loader (records/s)", lambda r: f"{r['store_ceiling']['rate']:,.0f}"),
     ("projected on a 32-core Dask cluster (records/s)", lambda r: scale_remote.projection(r) or "–"),
 ]
