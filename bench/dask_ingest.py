@@ -1,7 +1,7 @@
 """Dask ingest benchmark: the same file ingested by the local engine and on Dask with 1, 2 and 4
 workers (``ingest --engine dask``, a LocalCluster of that many one-thread processes).
 
-    python bench/dask_ingest.py [CORPUS] [--records N] [--workers 1,2,4] [--repeat N] [--json FILE]
+    python bench/dask_ingest.py [CORPUS] [--records N] [--workers 1,2,4] [--no-local] [--repeat N] [--json FILE]
 
 CORPUS defaults to the LC Books 2016 part 01 first 20,000 (``tests/data/lc-first20k.mrc.gz``).
 ``--records N`` takes the first N records of ``var/scale/first-250000.mrc`` (made by
@@ -105,6 +105,7 @@ def main() -> None:
     ap.add_argument("--records", type=int, help=f"the first N records of {SCALE.relative_to(HERE.parent)}")
     ap.add_argument("--workers", default="1,2,4", help="Dask worker counts (default 1,2,4)")
     ap.add_argument("--local-workers", type=int, default=2, help="the local engine's processes (default 2)")
+    ap.add_argument("--no-local", action="store_true", help="Dask runs only")
     ap.add_argument("--repeat", type=int, default=1, help="runs of each (all rows are printed)")
     ap.add_argument("--json", type=Path, help="write the rows as JSON to this file")
     args = ap.parse_args()
@@ -116,7 +117,8 @@ def main() -> None:
                 sys.exit(f"{SCALE} is not there: run bench/scale.py's data step first, or name a CORPUS")
             corpus = first(SCALE, args.records, work / f"first-{args.records}.mrc")
         print(f"corpus {corpus}; {os.cpu_count()} CPUs", flush=True)
-        runs = [("local", args.local_workers)] + [("dask", int(n)) for n in args.workers.split(",")]
+        runs = [] if args.no_local else [("local", args.local_workers)]
+        runs += [("dask", int(n)) for n in args.workers.split(",")]
         rows = []
         for _ in range(args.repeat):
             for i, (engine, workers) in enumerate(runs):

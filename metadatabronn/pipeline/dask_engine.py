@@ -230,6 +230,13 @@ class Cluster:
         self._local = None
         self.client = None
         self._table = None
+        # Each of Dask's batched streams keeps its last messages for debugging (1,000 by default):
+        # here every one carries a batch's records, which would hold hundreds of MB in the client,
+        # its scheduler and its workers. The setting reaches the workers a LocalCluster starts.
+        import dask
+
+        quiet = dask.config.set({"distributed.admin.low-level-log-length": 0})
+        quiet.__enter__()
         try:
             if scheduler is None:
                 # The scheduler serves HTTP whatever is asked: on a free loopback port, not on 8787
@@ -252,6 +259,8 @@ class Cluster:
         except BaseException:
             self.close()
             raise
+        finally:
+            quiet.__exit__(None, None, None)
         self.window = max(1, self.threads) * BATCHES_PER_THREAD
         log.info("converting on the Dask cluster%s: %d worker thread(s)", self.where or " (local)", self.threads)
 
