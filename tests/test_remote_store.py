@@ -199,6 +199,42 @@ def test_ingest_of_the_sample_gives_the_quads_an_embedded_store_gets(server, tmp
     assert comparable(home) == local
 
 
+def _amended(tmp_path: Path, count: int) -> Path:
+    """The sample's first ``count`` records, each with a note added: a load that replaces them."""
+    import pymarc
+    out = tmp_path / "amended.mrc"
+    with open(SAMPLE, "rb") as fh, open(out, "wb") as w:
+        for i, record in enumerate(pymarc.MARCReader(fh, force_utf8=True)):
+            if i >= count:
+                break
+            record.add_field(pymarc.Field(tag="500", indicators=pymarc.Indicators(" ", " "),
+                                          subfields=[pymarc.Subfield("a", "Amended.")]))
+            w.write(record.as_marc())
+    return out
+
+
+def test_a_load_that_replaces_records_asks_the_server_in_groups_and_stores_what_disk_stores(server, tmp_path):
+    """The loader asks a store on a server about a group of records at once (their graphs'
+    digests, their entities' keys and cores); what it then stores is what the embedded store,
+    asked one look-up at a time, holds after the same loads."""
+    amended = _amended(tmp_path, 120)
+    home = home_of(server, tmp_path / "home")
+    for store in (home, tmp_path / "local"):
+        _ingest(store, SAMPLE)
+        ingest([str(amended)], Settings(store=store, base=BASE, workers=1, when=datetime(2024, 1, 3, tzinfo=timezone.utc)))
+    assert comparable(home) == comparable(tmp_path / "local")
+    on_server, on_disk = Store(home, read_only=True), Store(tmp_path / "local", read_only=True)
+    assert on_server.batched_reads and not on_disk.batched_reads
+    graphs = sorted({q.graph_name.value for q in on_disk._store.quads_for_pattern(None, None, None, None)
+                     if isinstance(q.graph_name, ox.NamedNode) and "/record/" in q.graph_name.value})[:150]
+    keys = sorted({q.object.value for q in on_disk._store.quads_for_pattern(None, ox.NamedNode("https://w3id.org/metadatabronn/ns#key"), None, ox.DefaultGraph())})[:150]
+    entities = sorted({q.subject.value for q in on_disk._store.quads_for_pattern(None, ox.NamedNode("https://w3id.org/metadatabronn/ns#key"), None, ox.DefaultGraph())})[:150]
+    for store in (on_server, on_disk):
+        assert store.record_hashes(graphs + [BASE + "/record/none"]) == {g: on_disk.record_hash(g) for g in graphs}
+        assert store.key_iris(keys + ["work|none"]) == {**{k: on_disk.key_iri(k) for k in keys}, "work|none": None}
+        assert store.cores_held(entities + [BASE + "/work/none"]) == set(entities)
+
+
 def test_a_load_cut_short_on_the_server_is_rolled_back_and_the_rerun_equals_a_clean_run(server, tmp_path,
                                                                                          monkeypatch):
     home = home_of(server, tmp_path / "home")

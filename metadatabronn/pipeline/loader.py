@@ -94,6 +94,10 @@ class Loader(AuthorityLoading):
         self.totals: dict[str, int] = counts  # after the last batch written
         self._keys: dict[str, str | None] = {}  # key → the IRI the store gives it, or None
         self._minted: set[str] = set()  # entities whose core is in the store or on its way
+        # What the store answered for a group of records asked for at once (prefetch): each
+        # answer used once, where the store would otherwise be asked, then forgotten.
+        self._hashes: dict[str, str | None] = {}
+        self._cores: dict[str, bool] = {}
         self._merged: dict[str, str] = {}  # a minted entity a cataloguer merged -> its survivor
         # Whether any entity was ever merged: if not (most stores), no look-up per entity for it.
         # One writer: nothing is merged while this load runs.
@@ -124,7 +128,41 @@ class Loader(AuthorityLoading):
         for b in self._unwritten():
             if graph in b.digests:
                 return b.digests[graph]
+        if graph in self._hashes:
+            return self._hashes.pop(graph)
         return self.store.record_hash(graph)
+
+    def prefetch(self, outcomes: list[Outcome]) -> None:
+        """Ask the store at once what adding these outcomes will look up: their record graphs'
+        digests, their entities' keys and cores. Only where the store says it is worth it (a
+        store on a SPARQL server, where each look-up is a round trip); what was asked before is
+        not asked again."""
+        if not self.store.batched_reads:
+            return
+        records = [o for o in outcomes if o.kind != "authority" and o.status in ("ok", "deleted")]
+        # What a batch on its way will write is not asked: the store may not hold it yet, and
+        # the batch answers for it until it does.
+        unwritten = self._unwritten()
+        pending_graphs = {g for b in unwritten for g in b.digests}
+        pending_cores = {e for b in unwritten for e in b.cores}
+        graphs = [o.graph for o in records
+                  if o.graph and o.graph not in self._hashes and o.graph not in pending_graphs]
+        if graphs:
+            found = self.store.record_hashes(graphs)
+            self._hashes.update((g, found.get(g)) for g in graphs)
+        keys = [k for o in records for k, _, _ in o.cores if k.startswith(_KEYED) and k not in self._keys]
+        if keys:
+            if len(self._keys) + len(keys) >= CACHE_ENTRIES:
+                self._keys.clear()
+            self._keys.update(self.store.key_iris(keys))
+        entities = [iri for o in records for _, iri, _ in o.cores
+                    if iri not in self._minted and iri not in self._cores and iri not in pending_cores]
+        if entities:
+            held = self.store.cores_held(entities)
+            self._cores.update((e, e in held) for e in entities)
+        if len(self._hashes) > CACHE_ENTRIES or len(self._cores) > CACHE_ENTRIES:  # never used: forgotten
+            self._hashes.clear()
+            self._cores.clear()
 
     def _key_iri(self, key: str) -> str | None:
         if not key.startswith(_KEYED):
@@ -145,7 +183,8 @@ class Loader(AuthorityLoading):
         if any(entity in b.cores for b in self._unwritten()):
             self._remember(entity)
             return True
-        if self.store.has_core(entity):
+        hint = self._cores.pop(entity, None)
+        if hint if hint is not None else self.store.has_core(entity):
             self._remember(entity)
             # Merged into another (an agent, a concept: no key to move)? Looked up once, with the core.
             survivor, seen = self.store.successor(entity) if self._merges else None, {entity}
@@ -277,6 +316,7 @@ class Loader(AuthorityLoading):
     def _new_core(self, batch: _Batch, iri: str, core: bytes, packed: bytes | None = None) -> None:
         """A shared entity's core this load mints: written with the batch, announced, counted."""
         self._remember(iri)
+        self._cores.pop(iri, None)  # an answer from before it was minted
         batch.cores.add(iri)
         batch.parts.append(core)
         batch.copied.append((iri, self.seq, core, packed))

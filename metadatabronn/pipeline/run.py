@@ -163,6 +163,21 @@ class _Done(list):
         return self
 
 
+def _prefetched(outcomes: Iterator[Outcome], loader: Loader, size: int = 200) -> Iterator[Outcome]:
+    """The outcomes in groups, the loader asking the store about each group at once before
+    adding it (a store on a SPARQL server, where a look-up is a round trip)."""
+    group: list[Outcome] = []
+    for o in outcomes:
+        group.append(o)
+        if len(group) >= size:
+            loader.prefetch(group)
+            yield from group
+            group = []
+    if group:
+        loader.prefetch(group)
+        yield from group
+
+
 def _outcomes(paths: Iterable[str], known: Callable[[bytes], bool], submit, window: int,
               convert: Callable[[list[Chunk]], list[Outcome]], aside: Callable[[int], None] | None = None
               ) -> Iterator[Outcome]:
@@ -287,6 +302,8 @@ def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None]
         else:
             submit = None if pool is None else (lambda chunks: pool.apply_async(convert, (chunks,)))
             outcomes = _outcomes(paths, loader.is_current, submit, settings.workers * 3, convert)
+        if store.batched_reads:
+            outcomes = _prefetched(outcomes, loader)
         for o in outcomes:
             if o.aliased and o.aliased in minted:
                 o = convert_chunk(Chunk(o.number, Format(o.format), o.data, o.source), store.base, when, gate,

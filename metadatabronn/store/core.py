@@ -167,6 +167,46 @@ class Store(Writing, Reading):
             return True
         return False
 
+    # The same look-ups for many at once. On a SPARQL server each look-up is a round trip, so a
+    # loader asks for a group of records' worth in one query (``batched_reads``); on disk the
+    # index reads one by one are cheaper than a query, and the loader does not ask.
+    @property
+    def batched_reads(self) -> bool:
+        """Whether look-ups are worth asking for in groups (a store on a SPARQL server)."""
+        return bool(getattr(self._store, "batched_reads", False))
+
+    def record_hashes(self, graphs: Iterable[str]) -> dict[str, str]:
+        """:meth:`record_hash` of each graph that has one."""
+        nodes = {g: n for g in graphs if (n := _node(g)) is not None}
+        if not nodes:
+            return {}
+        values = " ".join(str(n) for n in nodes.values())
+        rows = self._store.query(f"SELECT ?g ?h WHERE {{ VALUES ?g {{ {values} }} "
+                                 f"GRAPH ?g {{ ?g <{T.MB_SOURCE_HASH}> ?h }} }}")
+        return {row["g"].value: row["h"].value for row in rows}
+
+    def key_iris(self, keys: Iterable[str]) -> dict[str, str | None]:
+        """:meth:`key_iri` of each key (None: no IRI). A key the store gave more than one IRI
+        (which only a merge leaves) is looked up alone, so the answer is key_iri's own."""
+        keys = list(dict.fromkeys(keys))
+        if not keys:
+            return {}
+        values = " ".join(str(ox.Literal(k)) for k in keys)
+        found: dict[str, list[str]] = {}
+        for row in self._store.query(f"SELECT ?k ?s WHERE {{ VALUES ?k {{ {values} }} ?s <{MB_KEY}> ?k }}"):
+            found.setdefault(row["k"].value, []).append(row["s"].value)
+        return {k: (self.key_iri(k) if len(found.get(k, ())) > 1 else (found[k][0] if k in found else None))
+                for k in keys}
+
+    def cores_held(self, entities: Iterable[str]) -> set[str]:
+        """Those of ``entities`` whose core is in the default graph (:meth:`has_core`)."""
+        nodes = [n for e in dict.fromkeys(entities) if (n := _node(e)) is not None]
+        if not nodes:
+            return set()
+        values = " ".join(str(n) for n in nodes)
+        rows = self._store.query(f"SELECT DISTINCT ?e WHERE {{ VALUES ?e {{ {values} }} ?e <{RDF_TYPE}> ?t }}")
+        return {row["e"].value for row in rows}
+
     def successor(self, entity: str) -> str | None:
         """The entity a minted entity was merged into (``dcterms:isReplacedBy``), if it was."""
         node = _node(entity)

@@ -39,6 +39,10 @@ _ANY = ox.NamedNode("urn:x-any")  # rows a page of a pattern read asks for: Virt
 class RemoteStore:
     """pyoxigraph.Store's interface over a SPARQL server (see the module's docstring)."""
 
+    # Each read is a round trip: callers that can ask for many look-ups at once should
+    # (``Store.batched_reads``).
+    batched_reads = True
+
     def __init__(self, url: str, *, read_only: bool = False, system_graphs: Iterable[str] | None = None):
         self.url = url
         self.endpoint = endpoint_of(url)
