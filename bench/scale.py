@@ -176,7 +176,7 @@ def _name(r: dict) -> str:
 
 
 def summary(results: list[dict]) -> str:
-    return "; ".join(f"{_name(r)}: store made at {r['ingest'].get('commit', '?')}, measured at "
+    return "; ".join(f"{_name(r)}: store made at {r.get('ingest', {}).get('commit', '?')}, measured at "
                      f"{r.get('commit', '?')}, load average (1, 5, 15 min) before {r['load'][:3]}, after {r['load'][3:]}"
                      for r in results)
 
@@ -228,7 +228,7 @@ def main() -> int:
     ap.add_argument("--connections", type=int, default=2, help="wrk connections")
     ap.add_argument("--http-workers", type=int, default=2)
     ap.add_argument("--json", help="also write every figure here")
-    ap.add_argument("--dask", default="", metavar="1,2,4", help="add the Dask ingest rows with these worker counts")
+    ap.add_argument("--dask", default="", metavar="1,2,4", help="add the Dask ingest rows with these worker counts (local: the local engine's run alone)")
     ap.add_argument("--virtuoso", action="store_true", help="add a column per size: the store on Virtuoso 7")
     ap.add_argument("--no-embedded", action="store_true", help="leave out the pyoxigraph column's own figures")
     ap.add_argument("--no-local", action="store_true", help="the Dask rows without the local engine's run")
@@ -257,7 +257,7 @@ def main() -> int:
             cut = data.first(source, n, work / f"first-{n}.mrc")
             if args.dask:
                 print(f"[{n:,}] Dask ingest", flush=True)
-                r["dask"] = scale_remote.dask_rows(cut, [int(w) for w in args.dask.split(",")], tmp,
+                r["dask"] = scale_remote.dask_rows(cut, [int(w) for w in args.dask.split(",") if w != "local"], tmp,
                                                    local=not args.no_local)
                 if n <= 50_000:  # every record converted is held in memory first
                     r["store_ceiling"] = scale_remote.store_ceiling(cut)
