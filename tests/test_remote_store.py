@@ -4,7 +4,6 @@ server (entities, OAI-PMH, MARC export, an HTTP write in the feed), and a load c
 
 from __future__ import annotations
 
-import io
 import json
 import os
 from datetime import datetime, timezone
@@ -25,7 +24,6 @@ from metadatabronn.store.mirroring import comparable
 from metadatabronn.store.remote import RemoteStore
 from metadatabronn.store.remote_text import DEFAULT_GRAPH
 
-from .conftest import ROOT
 from .writeserver import CLIENTS, GOLDEN, SAMPLE, add_key, free_port, serving
 
 pytestmark = pytest.mark.remote
@@ -103,7 +101,7 @@ def test_patterns_queries_and_updates_answer_as_pyoxigraph_does(server, quads):
                      ("SELECT ?s ?o WHERE { ?s ?p ?o }", {"use_default_graph_as_union": True}),
                      ("SELECT ?g ?o WHERE { GRAPH ?g { ?s ?p ?o } }", {}),
                      ("SELECT ?g ?o WHERE { GRAPH ?g { ?s ?p ?o } }", {"use_default_graph_as_union": True}),
-                     (f"SELECT ?o WHERE {{ ?s ?p ?o }}", {"default_graph": [ox.NamedNode("http://example.org/g1")]}),
+                     ("SELECT ?o WHERE { ?s ?p ?o }", {"default_graph": [ox.NamedNode("http://example.org/g1")]}),
                      ("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }", {}),
                      # a graph named by its IRI (Virtuoso needs it rewritten once a dataset is declared)
                      ("SELECT * WHERE { GRAPH <http://example.org/g1> { ?s ?p ?o } }", {}),
