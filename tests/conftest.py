@@ -12,6 +12,9 @@ import pytest
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).parent.parent
 SHARED = ROOT.parent / "shared" / "corpora"
+# Set by ``--store-server``: every store a test makes is then on a SPARQL server
+# (metadatabronn/store/remote_pool.py), in this process and in any it starts.
+STORE_SERVER = "METADATABRONN_TEST_STORE_SERVER"
 
 
 @pytest.fixture(autouse=True)
@@ -66,7 +69,7 @@ def store_dir(tmp_path: Path) -> Path:
 @pytest.fixture(autouse=True)
 def _no_env(monkeypatch):
     for name in list(os.environ):
-        if name.startswith("METADATABRONN_"):
+        if name.startswith("METADATABRONN_") and name != STORE_SERVER:
             monkeypatch.delenv(name)
 
 
@@ -84,8 +87,58 @@ def delete_golden(path, base: str, control: str = "00030568") -> None:
 
 # --- Tests against a SPARQL server (marker ``remote``): one Virtuoso per test session. ---
 
+# --- The whole suite against Virtuoso (--store-server N): a pool of N servers, every store a test
+# makes on one of them. Tests marked ``embedded_only`` are about pyoxigraph's files and skip, saying why.
+
+def pytest_addoption(parser):
+    parser.addoption("--store-server", type=int, default=0, metavar="N",
+                     help="run every test with its stores on a pool of N fresh Virtuoso servers")
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "remote: runs against a SPARQL server (Virtuoso)")
+    config.addinivalue_line("markers", "embedded_only(reason): about the embedded store's own files; "
+                                       "skipped with --store-server")
+    n = config.getoption("--store-server")
+    if n and not hasattr(config, "workerinput"):
+        _start_pool(config, n)
+
+
+def _start_pool(config, n: int) -> None:
+    import json
+    import sys
+    import tempfile
+
+    from .virtuoso import start_virtuoso
+
+    where = Path(tempfile.mkdtemp(prefix="metadatabronn-store-servers-"))
+    servers = [start_virtuoso(where / f"server-{i}") for i in range(n)]
+    pool = where / "pool.json"
+    pool.write_text(json.dumps({"servers": [s.store_url for s in servers]}), encoding="utf-8")
+    os.environ[STORE_SERVER] = str(pool)
+    if "metadatabronn.store.remote_pool" in sys.modules:
+        sys.modules["metadatabronn.store.remote_pool"].TEST_SERVER = str(pool)
+    config._store_servers = servers, where
+
+
+def pytest_unconfigure(config):
+    import shutil
+
+    servers, where = getattr(config, "_store_servers", ((), None))
+    for server in servers:
+        server.stop()
+    if where is not None:
+        shutil.rmtree(where, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(config, items):
+    if not config.getoption("--store-server"):
+        return
+    for item in items:
+        mark = item.get_closest_marker("embedded_only")
+        if mark is not None:
+            why = mark.args[0] if mark.args else mark.kwargs.get("reason", "about the embedded store")
+            item.add_marker(pytest.mark.skip(reason=f"embedded store only: {why}"))
 
 
 @pytest.fixture(scope="session")

@@ -17,16 +17,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..errors import ConfigError, StoreError
+from . import remote_pool
 
 log = logging.getLogger(__name__)
 
 FILE = "remote.json"
 DEFAULT_HOMES = "var/remote"
-# For running the test suite against a server: every store directory made new (by a process
-# started with this set) becomes a store on that server, which is emptied first, since one
-# server's dataset holds one store at a time. Read once, at import: the tests clear the
-# package's settings around each test.
-TEST_SERVER = os.environ.get("METADATABRONN_TEST_STORE_SERVER")
 
 # Graphs Virtuoso makes for itself: its schemas, its DAV and its endpoint's description.
 _SYSTEM_PREFIXES = ("http://www.openlinksw.com/", "http://www.w3.org/2002/07/owl", "http://www.w3.org/ns/ldp",
@@ -106,6 +102,10 @@ def open_home(home: Path, read_only: bool):
     settings = read(home)
     if settings is None:
         raise StoreError(f"{home} names no store on a SPARQL server (no {FILE})")
+    if settings.get("given_up"):
+        raise StoreError(f"the store at {home} was given up: its server {settings['endpoint']} now holds "
+                         f"the store at {settings['given_up']} (METADATABRONN_TEST_STORE_SERVER's pool)")
+    remote_pool.opened(home, settings["endpoint"])
     return RemoteStore(settings["endpoint"], read_only=read_only, system_graphs=settings.get("system_graphs", ()))
 
 
@@ -144,16 +144,19 @@ def generation(home: Path) -> int:
 
 
 def adopt_new(path: Path) -> bool:
-    """With :data:`TEST_SERVER` set, a directory holding no store yet is made a home on that
-    server (emptied first); whether it was."""
+    """With ``METADATABRONN_TEST_STORE_SERVER`` set (:mod:`.remote_pool`), a directory holding no
+    store yet is made a home on a server of the test run (emptied first); whether it was."""
     path = Path(path)
-    if not TEST_SERVER or (path / FILE).exists() or (path / "CURRENT").exists():
+    if not remote_pool.active() or (path / FILE).exists() or (path / "CURRENT").exists():
         return False
     from .remote import RemoteStore
 
-    server = RemoteStore(TEST_SERVER)
+    url, given_up = remote_pool.choose(path)
+    if given_up is not None and (given_up / FILE).exists():
+        (given_up / FILE).write_text(json.dumps({"endpoint": url, "given_up": str(path)}) + "\n", encoding="utf-8")
+    server = RemoteStore(url)
     server.clear()
     server.close()
     path.mkdir(parents=True, exist_ok=True)
-    write(path, TEST_SERVER)
+    write(path, url)
     return True

@@ -1,0 +1,77 @@
+"""The test suite against SPARQL servers: every store a test makes is a store on a server.
+
+``METADATABRONN_TEST_STORE_SERVER`` names either one server's endpoint or a pool file (a path
+ending in ``.json``: ``{"servers": [endpoint, ...]}``). A store directory made new while it is
+set becomes a home on a server, which is emptied first: one server's dataset holds one store.
+With a pool, several stores live at once, one a server; a new store takes a server that holds
+none, else the one whose store was opened longest ago, and that store's home is marked as given
+up, so that opening it again says so instead of reading another store's quads. The pool file
+records which home each server holds and when it was last opened, shared by every process of
+the run (a server a test starts, a command run in a subprocess), under a file lock.
+
+Not for production: an operator names one store per server with ``--store sparql+http://…``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+# Read once, at import: the tests clear the package's settings around each test.
+TEST_SERVER = os.environ.get("METADATABRONN_TEST_STORE_SERVER")
+
+
+def active() -> bool:
+    return bool(TEST_SERVER)
+
+
+def _pool_file() -> Path | None:
+    return Path(TEST_SERVER) if TEST_SERVER and TEST_SERVER.endswith(".json") else None
+
+
+@contextmanager
+def _locked():
+    pool = _pool_file()
+    with open(f"{pool}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        state = json.loads(pool.read_text(encoding="utf-8"))
+        state.setdefault("held", {})
+        yield state
+        pool.write_text(json.dumps(state, indent=1), encoding="utf-8")
+
+
+def choose(home: Path) -> tuple[str, Path | None]:
+    """The server a new store at ``home`` goes on, and the home of the store it held (given up)."""
+    pool = _pool_file()
+    if pool is None:
+        return TEST_SERVER, None
+    home = str(Path(home).resolve())
+    with _locked() as state:
+        held = state["held"]
+
+        def free(url: str) -> bool:
+            h = held.get(url)
+            return h is None or h["home"] == home or not Path(h["home"]).exists()
+
+        url = next((u for u in state["servers"] if free(u)), None)
+        if url is None:
+            url = min(state["servers"], key=lambda u: held[u]["used"])
+        before = held.get(url)
+        held[url] = {"home": home, "used": time.time()}
+    given_up = Path(before["home"]) if before and before["home"] != home else None
+    return url, given_up
+
+
+def opened(home: Path, endpoint: str) -> None:
+    """Note that the store at ``home`` was opened: it is the last a server is taken from."""
+    if _pool_file() is None:
+        return
+    home = str(Path(home).resolve())
+    with _locked() as state:
+        h = state["held"].get(endpoint)
+        if h is not None and h["home"] == home:
+            h["used"] = time.time()
