@@ -36,6 +36,18 @@ def shared(path: str) -> Path:
     return p
 
 
+def quad_store(path):
+    """The quads of the store at ``path``, with pyoxigraph's interface: its files read by
+    pyoxigraph itself, or the server its home names (``--store-server``)."""
+    import pyoxigraph as ox
+
+    from metadatabronn.store import remote_home
+
+    if remote_home.is_remote_home(path):
+        return remote_home.open_home(Path(path), read_only=True)
+    return ox.Store.read_only(str(path))
+
+
 def field_from_mnemonic(line: str) -> pymarc.Field:
     """``=245  10$aTitle /$cBy me.`` → a pymarc Field (backslash is a blank indicator)."""
     assert line.startswith("=")

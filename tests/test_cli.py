@@ -20,6 +20,7 @@ import pyoxigraph as ox
 import pytest
 
 from metadatabronn.cli import main
+from .conftest import quad_store
 
 ROOT = Path(__file__).parent.parent
 LC5 = Path(__file__).parent / "data" / "marc" / "lc5.mrc"
@@ -51,7 +52,7 @@ def assert_one_line_error(err: str, *words: str) -> None:
 
 
 def manifestation_iris(store: Path) -> set[str]:
-    s = ox.Store.read_only(str(store))
+    s = quad_store(store)
     try:
         return {str(q.subject.value) for q in s.quads_for_pattern(
             None, ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
@@ -330,7 +331,7 @@ def test_log_level_is_taken_before_or_after_the_command(tmp_path, capsys, store)
 # update ----------------------------------------------------------------------------------------
 
 def all_quads(store: Path) -> set:
-    s = ox.Store.read_only(str(store))
+    s = quad_store(store)
     try:
         return set(s)
     finally:
@@ -338,7 +339,7 @@ def all_quads(store: Path) -> set:
 
 
 def work_of(store: Path) -> str:
-    s = ox.Store.read_only(str(store))
+    s = quad_store(store)
     try:
         return sorted(str(q.object.value) for q in s.quads_for_pattern(
             None, ox.NamedNode("http://rdaregistry.info/Elements/m/P30135"), None, None))[0]

@@ -34,6 +34,7 @@ def test_auto_compacts_after_a_load_that_wrote_much_of_the_store_and_not_after_a
         should_compact("sometimes", _summary(new=1, held=1))
 
 
+@pytest.mark.embedded_only("compacting rewrites pyoxigraph's files; a server compacts its own")
 def test_a_compacted_store_holds_exactly_what_an_uncompacted_one_holds(tmp_path):
     runs = {}
     for mode in ("never", "always"):
@@ -46,6 +47,7 @@ def test_a_compacted_store_holds_exactly_what_an_uncompacted_one_holds(tmp_path)
     assert masked(compacted_store) == masked(plain_store)
 
 
+@pytest.mark.embedded_only("compacting rewrites pyoxigraph's files; a server compacts its own")
 def test_the_compact_command_rewrites_the_files_and_keeps_every_statement(tmp_path, capsys):
     store = tmp_path / "store"
     for part in range(3):  # several loads: several sets of files to merge

@@ -17,6 +17,7 @@ import pytest
 from metadatabronn.cli import main
 from metadatabronn.errors import EngineError
 from metadatabronn.pipeline import Settings, ingest, run, worker
+from .conftest import quad_store
 
 try:
     import distributed
@@ -32,7 +33,7 @@ WHEN = datetime(2026, 1, 2, 3, 4, 5, 123000, tzinfo=timezone.utc)
 
 def quads(store: Path) -> list[bytes]:
     """Every quad of the store, change log and all, as sorted N-Quads lines."""
-    s = ox.Store.read_only(str(store))
+    s = quad_store(store)
     try:
         return sorted(s.dump(format=ox.RdfFormat.N_QUADS).splitlines())
     finally:

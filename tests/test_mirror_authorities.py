@@ -43,6 +43,7 @@ from metadatabronn.store.mirroring import MirrorStore, comparable
 
 from .test_mirror import PAGE, QUICK, caught_up, same
 from .test_web import free_port, server
+from .conftest import quad_store
 
 DATA = Path(__file__).parent / "data" / "authorities"
 AUTHORITIES = pymarc.parse_xml_to_array(str(DATA / "norwegian-style.xml"))
@@ -153,7 +154,7 @@ def assign(store: Path, base: str, identifier: str) -> str:
 
 def authority_graphs(directory: Path) -> dict[str, bool]:
     """Each authority record graph a store or mirror holds: whether it is a tombstone."""
-    s = ox.Store.read_only(str(directory))
+    s = quad_store(directory)
     out = {}
     for q in s.quads_for_pattern(None, ox.NamedNode(MB_DESCRIBES), None, None):
         g = q.graph_name
@@ -266,7 +267,7 @@ def test_the_isni_review_list_is_no_part_of_what_a_mirror_holds(tmp_path):
         put_review(s, agent(base, SOLBERG), [{"isni": new_isni(), "score": 1}], "possible.xml", "2026-01-01T00:00:00Z")
     finally:
         s.close()
-    held = ox.Store.read_only(str(store))
+    held = quad_store(store)
     assert any(True for _ in held.quads_for_pattern(None, None, None, ox.NamedNode(review_graph(base))))
     del held
     assert not any(q.endswith(f"<{review_graph(base)}>") for q in comparable(store))

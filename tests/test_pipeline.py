@@ -28,6 +28,7 @@ from metadatabronn.marc import iter_chunks
 from metadatabronn.pipeline import Settings, Summary, ingest
 from metadatabronn.store import Store
 from tests.conftest import shared
+from .conftest import quad_store
 
 ROOT = Path(__file__).parent.parent
 DATA = Path(__file__).parent / "data"
@@ -72,7 +73,7 @@ def run(paths, store: Path, workers: int = 1, **kw) -> Summary:
 
 def quads(store: Path) -> set:
     """Every quad of a store on disk, read with pyoxigraph itself."""
-    s = ox.Store.read_only(str(store))
+    s = quad_store(store)
     try:
         return set(s)
     finally:
@@ -114,7 +115,7 @@ def masked(store: Path) -> Counter:
 
 
 def select(store: Path, sparql: str) -> list[dict[str, str | None]]:
-    s = ox.Store.read_only(str(store))
+    s = quad_store(store)
     try:
         res = s.query(sparql, use_default_graph_as_union=True)
         names = [v.value for v in res.variables]

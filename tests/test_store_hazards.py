@@ -184,6 +184,7 @@ def test_the_same_base_given_explicitly_is_accepted(capsys, store):
     assert json.loads(out)["boolean"] is True
 
 
+@pytest.mark.embedded_only("a pyoxigraph store on disk made before the base IRI was recorded")
 def test_a_store_from_before_the_base_was_recorded_takes_the_base_its_records_were_minted_under(store, caplog):
     s = ox.Store(str(store))
     s.remove_graph(ox.NamedNode(STORE_GRAPH))
@@ -201,6 +202,7 @@ def test_a_store_from_before_the_base_was_recorded_takes_the_base_its_records_we
         s.close()
 
 
+@pytest.mark.embedded_only("a pyoxigraph store on disk made before the base IRI was recorded")
 def test_an_empty_store_from_before_adopts_the_base_it_is_first_opened_with(tmp_path):
     path = tmp_path / "store"
     s = ox.Store(str(path))

@@ -23,7 +23,7 @@ from metadatabronn.marc import iter_chunks, parse_chunk
 from metadatabronn.pipeline import Settings, ingest
 from metadatabronn.pipeline.export import export
 
-from .conftest import ROOT, SHARED, record_with
+from .conftest import ROOT, SHARED, quad_store, record_with
 
 BASE = "http://example.org"
 HERE = Path(__file__).parent / "data" / "translations"
@@ -150,7 +150,7 @@ def _ingest(store: Path, *paths: Path):
 
 
 def _select(store: Path, sparql: str) -> list[dict]:
-    s = ox.Store.read_only(str(store))
+    s = quad_store(store)
     try:
         res = s.query(sparql, use_default_graph_as_union=True)
         names = [v.value for v in res.variables]
@@ -276,7 +276,7 @@ def test_a_record_that_comes_to_name_its_original_joins_that_work_and_the_old_wo
     assert summary.records_updated == 1
     assert _work_of(store, "000670725") == _work_of(store, "003091846") != own_work
     assert _work_of(store, "000408932") == own_work  # not changed, not moved
-    s = ox.Store.read_only(str(store))
+    s = quad_store(store)
     try:
         assert list(s.quads_for_pattern(ox.NamedNode(own_work), None, None, ox.DefaultGraph()))
     finally:

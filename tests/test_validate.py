@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pyoxigraph as ox
 import pytest
 import rdflib
 
@@ -22,7 +21,7 @@ from metadatabronn.validate import PROFILES, VIOLATION, WARNING, Data, check, lo
 from metadatabronn.validate import reference
 from metadatabronn.validate.check import paths_of
 
-from .conftest import DATA, ROOT, record_with, shared
+from .conftest import DATA, ROOT, quad_store, record_with, shared
 
 BASE = "http://example.org"
 SH = "http://www.w3.org/ns/shacl#"
@@ -43,7 +42,7 @@ def write_record(path: Path, record) -> Path:
 
 
 def select(store: Path, sparql: str) -> list:
-    s = ox.Store.read_only(str(store))
+    s = quad_store(store)
     try:
         return [[t.value if t is not None else None for t in row] for row in s.query(sparql, use_default_graph_as_union=True)]
     finally:
