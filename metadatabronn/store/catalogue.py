@@ -44,7 +44,8 @@ VERSION = "1"
 CHUNK = 2000  # change-log entries read per transaction of a catch-up
 # The writer's page cache: a bound, taken only as pages are read. An ingest fills whatever bound
 # there is once the index outgrows it: at 256 MiB, SQLite held 55 MiB of the main process at 10,000
-# records and 255 MiB from 40,000 on, most of the growth of its peak memory from 10,000 to 250,000.
+# records and 255 MiB from 40,000 on: some 200 of the 550 MiB its peak grew by from 10,000 to
+# 250,000 records.
 # The pages a batch's inserts come back to (the B-trees' inner pages) fit in far less; the rest are
 # read again from the OS's page cache.
 WRITE_CACHE_KIB = 64 * 1024
