@@ -72,8 +72,9 @@ def load(store, input, format, *, path=None, to_graph=None) -> bool:
         with open(target, "wb") as fh:
             ox.serialize(quads, fh, ox.RdfFormat.N_QUADS)
         log.info("bulk load of %d bytes by Virtuoso's loader (%s, %s)", size, address, target)
-        _isql(client, address, f"ld_dir('{directory}', '{name}', '{DEFAULT_NODE.value}'); rdf_loader_run(); "
-                               f"checkpoint;")
+        with store.line.exclusive():  # an update meanwhile would time out waiting on the loader's locks
+            _isql(client, address, f"ld_dir('{directory}', '{name}', '{DEFAULT_NODE.value}'); rdf_loader_run(); "
+                                   f"checkpoint;")
         found = _isql(client, address, f"SELECT ll_error FROM DB.DBA.load_list WHERE ll_file = '{target}' "
                                        "AND ll_error IS NOT NULL;")
         if "\n0 Rows." not in found:

@@ -13,6 +13,9 @@ Settings (environment; defaults in brackets):
   which Virtuoso asks for, or basic: whichever the server asks for).
 - ``METADATABRONN_SPARQL_GRAPH_STORE``: the Graph Store Protocol endpoint [the SPARQL endpoint's
   directory + ``sparql-graph-crud``, Virtuoso's].
+- ``METADATABRONN_SPARQL_GZIP`` [0]: 1 asks for compressed answers. Virtuoso sends a compressed
+  answer chunked and closes the connection after it, so each request then opens a new one (a
+  look-up took twice as long here); worth it only where the network, not the round trip, is slow.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 import time
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -34,6 +38,9 @@ XML_RESULTS = "application/sparql-results+xml"
 N_TRIPLES = "application/n-triples"
 FORM = "application/x-www-form-urlencoded"
 _RETRY_STATUS = {502, 503, 504}
+# A transaction the server rolled back for waiting on locks too long or for a deadlock: nothing
+# of it was written, and the same request may go through once the other writer is done.
+_ROLLED_BACK = re.compile(r"\A\s*Virtuoso (?:40001|S1T00) Error SR17[12]")
 
 
 def _form(fields: list[tuple[str, str]]) -> bytes:
@@ -99,17 +106,30 @@ class Line:
         auth = None
         if user:
             auth = httpx.DigestAuth(user, os.environ.get("METADATABRONN_SPARQL_PASSWORD", ""))
-        self.client = httpx.Client(timeout=self.timeout, auth=auth, headers={"User-Agent": "metadatabronn"},
+        self.headers = {"User-Agent": "metadatabronn"}
+        if not _env_number("METADATABRONN_SPARQL_GZIP", 0):
+            self.headers["Accept-Encoding"] = "identity"  # keeps the connection open: see the settings
+        self.client = httpx.Client(timeout=self.timeout, auth=auth, headers=self.headers,
                                    limits=httpx.Limits(max_keepalive_connections=8, keepalive_expiry=30))
         self._pid = os.getpid()
+        # Held by a bulk load for all its length (the server's loader locks much of its quad
+        # table for seconds), and by every update: an update of another thread (the indexer
+        # marking the batch before whole) waits for it instead of timing out on the server.
+        self.writing = threading.RLock()
 
     def _client(self) -> httpx.Client:
-        # A forked worker (export, dump) must not share its parent's sockets.
+        # A forked worker (export, dump) must not share its parent's sockets, nor a lock another
+        # thread of the parent held when it forked.
         if os.getpid() != self._pid:
-            self.client = httpx.Client(timeout=self.timeout, auth=self.client.auth,
-                                       headers={"User-Agent": "metadatabronn"})
+            self.client = httpx.Client(timeout=self.timeout, auth=self.client.auth, headers=self.headers)
+            self.writing = threading.RLock()
             self._pid = os.getpid()
         return self.client
+
+    def exclusive(self) -> threading.RLock:
+        """The lock every write holds (see ``writing``)."""
+        self._client()
+        return self.writing
 
     def close(self) -> None:
         self.client.close()
@@ -131,7 +151,8 @@ class Line:
             else:
                 if response.status_code < 400:
                     return response
-                if response.status_code in _RETRY_STATUS and retry and not last:
+                if retry and not last and (response.status_code in _RETRY_STATUS or (
+                        response.status_code == 500 and _ROLLED_BACK.match(response.text))):
                     log.warning("%s: the SPARQL server answered %d; trying again", what, response.status_code)
                 else:
                     raise _failure(what, response)
@@ -145,8 +166,9 @@ class Line:
                             headers={"Accept": accept, "Content-Type": FORM}).content
 
     def update(self, text: str, params: list[tuple[str, str]] = ()) -> None:
-        self.request("POST", self.endpoint, retry=idempotent(text), what="the update",
-                     content=_form([("update", text), *params]), headers={"Content-Type": FORM})
+        with self.exclusive():
+            self.request("POST", self.endpoint, retry=idempotent(text), what="the update",
+                         content=_form([("update", text), *params]), headers={"Content-Type": FORM})
 
     graph_store_works: bool | None = None  # None: not tried yet
 
@@ -159,9 +181,10 @@ class Line:
         if self.graph_store_works is False:
             return False
         try:
-            self.request("PUT" if replace else "POST", self.graph_store, retry=True, what="the graph write",
-                         params={"graph-uri": graph}, content=ntriples,
-                         headers={"Content-Type": "text/turtle"})
+            with self.exclusive():
+                self.request("PUT" if replace else "POST", self.graph_store, retry=True, what="the graph write",
+                             params={"graph-uri": graph}, content=ntriples,
+                             headers={"Content-Type": "text/turtle"})
         except StoreError as exc:
             if self.graph_store_works:  # it worked before: this write alone goes by SPARQL Update
                 log.warning("the Graph Store Protocol endpoint %s refused a write to %s (%s): writing it by "
