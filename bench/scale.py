@@ -35,7 +35,8 @@ client and of the largest worker; and, up to 50,000 records, the store write alo
 loader's rate, which bounds any conversion speed). ``--virtuoso`` adds a column per size: the same
 ingest into a fresh Virtuoso 7 (``sparql+http://…``), then the serving figures the backend decides
 (OAI-PMH's first page and one deep in, searches, entity GETs), Virtuoso's peak RSS beside the
-well's, and its database files with the well's home directory on disk (``bench/scale_remote.py``).
+well's, and its database files with the well's home directory on disk (``bench/scale_remote.py``);
+the load goes by Virtuoso's bulk loader, or with ``--virtuoso-load http`` by the Graph Store Protocol.
 ``--no-embedded`` leaves out the pyoxigraph column's own figures (``--merge`` puts an earlier
 run's beside the new ones: figures of the same size and backend are joined).
 """
@@ -172,7 +173,14 @@ ROWS = [
 
 
 def _name(r: dict) -> str:
-    return f"{r['size']:,} records" + (", Virtuoso" if r.get("backend") == "virtuoso" else "")
+    if r.get("backend") != "virtuoso":
+        return f"{r['size']:,} records"
+    return f"{r['size']:,} records, Virtuoso" + (", loaded over HTTP" if _load_of(r) == "http" else "")
+
+
+def _load_of(r: dict) -> str | None:
+    """How a Virtuoso column was loaded (runs before the bulk loader was used say nothing: HTTP)."""
+    return r.get("virtuoso_load", "http") if r.get("backend") == "virtuoso" else None
 
 
 def summary(results: list[dict]) -> str:
@@ -207,9 +215,9 @@ def merged(files: list[str]) -> list[dict]:
     out: dict[tuple, dict] = {}
     for f in files:
         for r in json.loads(Path(f).read_text()):
-            key = (r["size"], r.get("backend", "pyoxigraph"))
+            key = (r["size"], r.get("backend", "pyoxigraph"), _load_of(r))
             out[key] = out.get(key, {}) | r
-    return sorted(out.values(), key=lambda r: (r["size"], r.get("backend", "pyoxigraph") == "virtuoso"))
+    return sorted(out.values(), key=lambda r: (r["size"], r.get("backend", "pyoxigraph") == "virtuoso", _load_of(r) or ""))
 
 
 def _save(args, results: list[dict]) -> None:
@@ -230,6 +238,8 @@ def main() -> int:
     ap.add_argument("--json", help="also write every figure here")
     ap.add_argument("--dask", default="", metavar="1,2,4", help="add the Dask ingest rows with these worker counts (local: the local engine's run alone)")
     ap.add_argument("--virtuoso", action="store_true", help="add a column per size: the store on Virtuoso 7")
+    ap.add_argument("--virtuoso-load", choices=("bulk", "http"), default="bulk",
+                    help="the Virtuoso column's load: by Virtuoso's bulk loader (default) or over HTTP")
     ap.add_argument("--no-embedded", action="store_true", help="leave out the pyoxigraph column's own figures")
     ap.add_argument("--no-local", action="store_true", help="the Dask rows without the local engine's run")
     ap.add_argument("--remote-samples", type=int, default=2000, help="records sampled for the Virtuoso column's GETs")

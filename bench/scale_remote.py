@@ -8,6 +8,11 @@ Its buffer pool is set for a machine of 24 GiB shared with other work: :data:`BU
 8 KiB (about 10.4 GiB, Virtuoso's own suggestion for 16 GiB of free memory) and
 :data:`DIRTY_BUFFERS` of them dirty at most; the fixture's own setting (10,000 pages, 78 MiB) is
 for tests.
+
+The load goes by Virtuoso's own bulk loader (``ld_dir``/``rdf_loader_run`` on each batch's
+N-Quads, :mod:`metadatabronn.store.remote_bulk`), as an operator with the server at hand would
+load: its ISQL port and its ``load/`` directory (in the server's ``DirsAllowed``) are given to
+the ingest. ``load="http"`` leaves them out: every graph by the Graph Store Protocol.
 """
 
 from __future__ import annotations
@@ -93,14 +98,18 @@ def _files_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
+BULK_SETTINGS = ("METADATABRONN_VIRTUOSO_ISQL", "METADATABRONN_VIRTUOSO_LOAD_DIR")
+
+
 def measure_virtuoso(n: int, cut: Path, work: Path, args, tmp: Path) -> dict:
     """A Virtuoso column: a fresh server, the ingest into it, serving from it, its size on disk."""
     from metadatabronn.store.remote_home import resolve
 
     virtuoso = _virtuoso()
+    how = getattr(args, "virtuoso_load", "bulk")
     r: dict = {"size": n, "backend": "virtuoso", "load": os.getloadavg(), "commit": data.commit(),
-               "buffers": [BUFFERS, DIRTY_BUFFERS]}
-    d = work / f"virtuoso-{n}"
+               "buffers": [BUFFERS, DIRTY_BUFFERS], "virtuoso_load": how}
+    d = work / (f"virtuoso-{n}" if how == "bulk" else f"virtuoso-{n}-http")
     shutil.rmtree(d, ignore_errors=True)
     server = virtuoso.start_virtuoso(d / "db")
     pid = server.process.pid
@@ -108,6 +117,8 @@ def measure_virtuoso(n: int, cut: Path, work: Path, args, tmp: Path) -> dict:
         home = d / "home"
         os.environ["METADATABRONN_REMOTE_HOME"] = str(home)
         resolve(server.store_url)  # the home and its remote.json
+        if how == "bulk":  # the ingest's process inherits them
+            os.environ.update(zip(BULK_SETTINGS, (f"127.0.0.1:{server.isql_port}", str(server.load_dir))))
         print(f"[{n:,} virtuoso] ingest into {server.store_url}", flush=True)
         t = time.perf_counter()
         try:
@@ -133,7 +144,8 @@ def measure_virtuoso(n: int, cut: Path, work: Path, args, tmp: Path) -> dict:
         r["quads_per_record"] = _quads(home) / stored
     finally:
         server.stop()
-        os.environ.pop("METADATABRONN_REMOTE_HOME", None)
+        for name in ("METADATABRONN_REMOTE_HOME", *BULK_SETTINGS):
+            os.environ.pop(name, None)
         r["load"] = [round(x, 1) for x in (*r["load"], *os.getloadavg())]
     return r
 
