@@ -633,14 +633,14 @@ def test_a_file_that_cannot_be_read_at_all_is_rejected_and_the_others_are_stored
 
 
 def test_a_fault_while_reading_a_later_file_still_stores_what_was_read_before(tmp_path, monkeypatch):
-    real = pipeline.run.iter_chunks
+    real = pipeline.inputs.iter_chunks
 
     def failing(path, **kw):
         if str(path).endswith("lc5.mrc"):
             raise RuntimeError("the disk went away")
         return real(path, **kw)
 
-    monkeypatch.setattr(pipeline.run, "iter_chunks", failing)
+    monkeypatch.setattr(pipeline.inputs, "iter_chunks", failing)
     store = tmp_path / "store"
     with pytest.raises(RuntimeError, match="the disk went away"):
         run([FENNICA, MARC / "lc5.mrc"], store)

@@ -13,7 +13,7 @@ from .common import _check_report, store_base
 
 def _ingest(args) -> int:
     from ..pipeline import Settings, ingest
-    from ..pipeline.run import check_inputs, directory_problem
+    from ..pipeline.inputs import check_inputs, directory_problem
 
     if args.server:
         return _submit(args)
@@ -153,7 +153,7 @@ def _submit(args) -> int:
     import httpx
 
     from ..errors import MetadatabronnError
-    from ..pipeline.run import check_inputs
+    from ..pipeline.inputs import check_inputs
 
     check_inputs(args.files)
     token = args.token or os.environ.get("METADATABRONN_TOKEN")

@@ -98,6 +98,11 @@ class Loader(AuthorityLoading):
         # answer used once, where the store would otherwise be asked, then forgotten.
         self._hashes: dict[str, str | None] = {}
         self._cores: dict[str, bool] = {}
+        # Whether the store held each record digest of the group read last (prefetch_digests),
+        # and the digests a batch handed to the writer since made no longer current: a hint
+        # that one of those is held is stale.
+        self._held: dict[str, bool] = {}
+        self._gone: set[str] = set()
         self._merged: dict[str, str] = {}  # a minted entity a cataloguer merged -> its survivor
         # Whether any entity was ever merged: if not (most stores), no look-up per entity for it.
         # One writer: nothing is merged while this load runs.
@@ -206,6 +211,16 @@ class Loader(AuthorityLoading):
                 return b.tombstones[graph]
         return self.store.is_tombstone(graph)
 
+    def prefetch_digests(self, records: list[bytes]) -> None:
+        """Ask the store at once which of these records' exact bytes it holds (is_current asks
+        then no more): only where the store says it is worth it, as :meth:`prefetch`."""
+        if not self.store.batched_reads:
+            return
+        digests = [digest_of(data, self.gate) for data in records]
+        held = self.store.digests_held(digests)
+        self._held = {d: d in held for d in digests}
+        self._gone = set()
+
     def is_current(self, data: bytes) -> bool:
         """Are these exact record bytes, checked by the same rules, what the store holds?"""
         digest = digest_of(data, self.gate)
@@ -214,6 +229,9 @@ class Loader(AuthorityLoading):
                 return True
             if digest in b.superseded:
                 return False
+        hint = self._held.pop(digest, None)
+        if hint is not None and not (hint and digest in self._gone):
+            return hint
         return self.store.holds_digest(digest)
 
     # adding records -------------------------------------------------------------------------
@@ -348,6 +366,8 @@ class Loader(AuthorityLoading):
             raise self._error
         if self.batch.digests:
             batch = self.batch
+            if self._held:
+                self._gone |= batch.superseded
             with self._lock:
                 self._inflight.append(batch)
                 self.batch = _Batch()

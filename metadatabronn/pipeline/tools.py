@@ -104,7 +104,7 @@ def record_texts(path: str | Path, base: str, tally: Tally | None = None):
     counted in *tally* if one is given. Without one, a file that cannot be read raises."""
     from ..marc import RecordKind, record_kind
     from ..rdf import serialise
-    from .run import read_failure
+    from .inputs import read_failure
 
     counting = tally is not None
     tally = tally if counting else Tally()
@@ -148,7 +148,7 @@ def validate_files(paths: list[str], base: str, profile_name: str, engine: str =
     cannot be converted, or have nothing to check, are counted in *tally* if one is given."""
     from ..validate import Data, RecordReport, check, load_profile
     from ..validate import reference
-    from .run import check_inputs
+    from .inputs import check_inputs
 
     profile = load_profile(profile_name)
     check_inputs(paths)

@@ -175,6 +175,15 @@ class Store(Writing, Reading):
         """Whether look-ups are worth asking for in groups (a store on a SPARQL server)."""
         return bool(getattr(self._store, "batched_reads", False))
 
+    def digests_held(self, digests: Iterable[str]) -> set[str]:
+        """Which of these digests :meth:`holds_digest` would say the store holds, asked at once."""
+        values = " ".join(str(ox.Literal(d)) for d in dict.fromkeys(digests))
+        if not values:
+            return set()
+        rows = self._store.query(f"SELECT DISTINCT ?h WHERE {{ VALUES ?h {{ {values} }} "
+                                 f"GRAPH ?g {{ ?s <{T.MB_SOURCE_HASH}> ?h }} }}")
+        return {row["h"].value for row in rows}
+
     def record_hashes(self, graphs: Iterable[str]) -> dict[str, str]:
         """:meth:`record_hash` of each graph that has one."""
         nodes = {g: n for g in graphs if (n := _node(g)) is not None}
