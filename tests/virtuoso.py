@@ -211,11 +211,12 @@ class VirtuosoServer:
 
     def clear(self) -> None:
         """Drop every graph but Virtuoso's own."""
-        drop = [g for g in self.graphs() if g not in self.system_graphs]
-        if drop:
-            # Without the transaction log (log_enable), clearing is many times faster: the
-            # database is a throwaway.
-            self.isql("log_enable(3, 1); " + " ".join(f"SPARQL CLEAR GRAPH <{g}>;" for g in drop))
+        # One delete of every quad outside Virtuoso's own graphs, without the transaction log
+        # (log_enable): many times faster than a CLEAR a graph, and one statement however many
+        # graphs a test left (a few thousand made the statement list fail). A throwaway database.
+        keep = ", ".join(f"iri_to_id('{g}')" for g in sorted(self.system_graphs))
+        where = f" WHERE G NOT IN ({keep})" if keep else ""
+        self.isql(f"log_enable(3, 1); DELETE FROM DB.DBA.RDF_QUAD{where};")
         self.isql("DELETE FROM DB.DBA.load_list;")
         for p in self.load_dir.iterdir():
             if p.is_dir():

@@ -93,7 +93,23 @@ def fix_results(body: bytes) -> bytes:
         body = body.replace(b"<bnode>nodeID://", b"<bnode>")
     if b'datatype="http://www.w3.org/2001/XMLSchema#' in body:
         body = _TYPED.sub(_typed, body)
-    return body
+    return _EDGE_SPACE.sub(_keep_edges, body)
+
+
+# A literal whose text begins or ends with white space: pyoxigraph's XML results parser trims
+# such space when it is written as is (Virtuoso writes it so), and keeps it when written as a
+# character reference. A MARC value's trailing space is a value's own.
+_EDGE_SPACE = re.compile(rb"(<literal[^>]*>)([ \t\r\n][^<]*|[^<]*[ \t\r\n])(</literal>)")
+_REFS = {b" ": b"&#32;", b"\t": b"&#9;", b"\n": b"&#10;", b"\r": b"&#13;"}
+
+
+def _keep_edges(m: re.Match) -> bytes:
+    text = m.group(2)
+    core = text.strip(b" \t\r\n")
+    start = text.index(core) if core else len(text)
+    lead, tail = text[:start], text[start + len(core):]
+    return (m.group(1) + b"".join(_REFS[bytes([c])] for c in lead) + core
+            + b"".join(_REFS[bytes([c])] for c in tail) + m.group(3))
 
 
 def has_blank(q: ox.Quad) -> bool:
