@@ -34,7 +34,9 @@ def well(tmp_path_factory):
     store = tmp_path_factory.mktemp("loans-workers") / "store"
     keys = make_store(store, f"http://127.0.0.1:{port}", files=(GOLDEN, TRANSLATIONS), clients=CLIENTS)
     (store / "publishers.json").write_text(json.dumps({"Harcourt": ["978-0-15"]}))
-    env = {"METADATABRONN_STATS_MIN_CELL": "5"}
+    # The connections pinned to each worker wait while the deliveries are made: kept open however
+    # busy the machine is.
+    env = {"METADATABRONN_STATS_MIN_CELL": "5", "METADATABRONN_KEEP_ALIVE": "3600"}
     with serving(store, port, keys, env, "--http-workers", "2") as served:
         served.port = port
         yield served

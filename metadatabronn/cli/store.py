@@ -271,7 +271,8 @@ def _serve(args) -> int:
         # uvicorn imports the factory in each of its worker processes; settings travel in the environment.
         uvicorn.run("metadatabronn.web:app_from_environment", factory=True, host=args.host, port=port,
                     workers=args.http_workers, log_level=config.log_level(args.log_level).lower(),
-                    proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips, timeout_graceful_shutdown=10)
+                    proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips, timeout_graceful_shutdown=10,
+                    timeout_keep_alive=config.keep_alive())
     finally:
         if statistics is not None:
             statistics.stop()
