@@ -81,14 +81,7 @@ def profile(flag: str | None) -> str:
 def keep_alive() -> int:
     """Seconds ``serve`` keeps an idle HTTP/1.1 connection open (uvicorn's own default is 5: a
     harvester or a library system pausing between pages would reconnect for each)."""
-    raw = os.environ.get("METADATABRONN_KEEP_ALIVE", "30")
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"METADATABRONN_KEEP_ALIVE must be a whole number of seconds, got {raw!r}") from None
-    if value < 1:
-        raise ConfigError(f"METADATABRONN_KEEP_ALIVE must be at least 1 second, got {value}")
-    return value
+    return whole_number(None, "KEEP_ALIVE", 30, "the time an idle HTTP connection is kept open", minimum=1)
 
 
 def log_level(flag: str | None) -> str:
