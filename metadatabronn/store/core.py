@@ -24,28 +24,20 @@ from typing import Iterable
 import pyoxigraph as ox
 
 from ..errors import BaseMismatchError, MetadatabronnError, StoreError, UpdateRefused
-from ..mapping import terms as T
-from ..rdf import MB_DESCRIBES, MB_KEY, iri_value, literal
+from ..rdf import MB_DESCRIBES, literal
 from . import labels, remote_home
 from .catalogue import Catalogue
 from .layout import (AS_TOMBSTONE, COUNTED, MB_BASE_IRI, MB_ENTITY_COUNTS, MB_LAST_SEQUENCE, MB_SEQUENCE, RDF_TYPE,
                      STORE_GRAPH, changes_graph, pending_graph)
+from .lookups import Lookups, _node
 from .reading import Reading
 
-DCT_IS_REPLACED_BY = "http://purl.org/dc/terms/isReplacedBy"
 from .sparql import named_iris, network, wiping
 from .writing import Writing, store_failure
 
 __all__ = ["Store", "UpdateResult", "mismatch", "store_failure"]
 
 log = logging.getLogger(__name__)
-
-
-def _node(value: str) -> ox.NamedNode | None:
-    try:
-        return ox.NamedNode(iri_value(value))
-    except ValueError:
-        return None
 
 
 @dataclass
@@ -59,7 +51,7 @@ class UpdateResult:
     certain: bool = True  # False: too many statements to compare; ``changed`` is then assumed
 
 
-class Store(Writing, Reading):
+class Store(Writing, Reading, Lookups):
     """A metadatabronn store on disk.
 
     ``base`` is the base IRI the caller expects. The store keeps the one it was made with: with
@@ -136,122 +128,6 @@ class Store(Writing, Reading):
                            f"{literal(base)} }} }}")
 
     # look-ups of ingest: a few index reads each, whatever the store's size ---------------
-    def record_hash(self, graph: str) -> str | None:
-        """The digest of the source record a record graph was loaded from, if it is stored."""
-        g = _node(graph)
-        if g is None:
-            return None
-        for q in self._store.quads_for_pattern(g, ox.NamedNode(T.MB_SOURCE_HASH), None, g):
-            return q.object.value
-        return None
-
-    def holds_digest(self, digest: str) -> bool:
-        """Whether a record graph was loaded from a record with this digest (and still is)."""
-        for _ in self._store.quads_for_pattern(None, ox.NamedNode(T.MB_SOURCE_HASH), ox.Literal(digest), None):
-            return True
-        return False
-
-    def key_iri(self, key: str) -> str | None:
-        """The IRI the store gave an identity key (works and expressions), if any."""
-        found = None  # keys are in entity cores: the default graph (one index, not two)
-        for q in self._store.quads_for_pattern(None, ox.NamedNode(MB_KEY), ox.Literal(key), ox.DefaultGraph()):
-            found = q.subject.value  # the last, as a registry read whole kept it
-        return found
-
-    def has_core(self, entity: str) -> bool:
-        """Whether a shared entity's core is in the default graph (it has been minted)."""
-        node = _node(entity)
-        if node is None:
-            return False
-        for _ in self._store.quads_for_pattern(node, ox.NamedNode(RDF_TYPE), None, ox.DefaultGraph()):
-            return True
-        return False
-
-    # The same look-ups for many at once. On a SPARQL server each look-up is a round trip, so a
-    # loader asks for a group of records' worth in one query (``batched_reads``); on disk the
-    # index reads one by one are cheaper than a query, and the loader does not ask.
-    @property
-    def batched_reads(self) -> bool:
-        """Whether look-ups are worth asking for in groups (a store on a SPARQL server)."""
-        return bool(getattr(self._store, "batched_reads", False))
-
-    def digests_held(self, digests: Iterable[str]) -> set[str]:
-        """Which of these digests :meth:`holds_digest` would say the store holds, asked at once."""
-        values = " ".join(str(ox.Literal(d)) for d in dict.fromkeys(digests))
-        if not values:
-            return set()
-        rows = self._store.query(f"SELECT DISTINCT ?h WHERE {{ VALUES ?h {{ {values} }} "
-                                 f"GRAPH ?g {{ ?s <{T.MB_SOURCE_HASH}> ?h }} }}")
-        return {row["h"].value for row in rows}
-
-    def record_hashes(self, graphs: Iterable[str]) -> dict[str, str]:
-        """:meth:`record_hash` of each graph that has one."""
-        nodes = {g: n for g in graphs if (n := _node(g)) is not None}
-        if not nodes:
-            return {}
-        values = " ".join(str(n) for n in nodes.values())
-        rows = self._store.query(f"SELECT ?g ?h WHERE {{ VALUES ?g {{ {values} }} "
-                                 f"GRAPH ?g {{ ?g <{T.MB_SOURCE_HASH}> ?h }} }}")
-        return {row["g"].value: row["h"].value for row in rows}
-
-    def key_iris(self, keys: Iterable[str]) -> dict[str, str | None]:
-        """:meth:`key_iri` of each key (None: no IRI). A key the store gave more than one IRI
-        (which only a merge leaves) is looked up alone, so the answer is key_iri's own."""
-        keys = list(dict.fromkeys(keys))
-        if not keys:
-            return {}
-        values = " ".join(str(ox.Literal(k)) for k in keys)
-        found: dict[str, list[str]] = {}
-        for row in self._store.query(f"SELECT ?k ?s WHERE {{ VALUES ?k {{ {values} }} ?s <{MB_KEY}> ?k }}"):
-            found.setdefault(row["k"].value, []).append(row["s"].value)
-        return {k: (self.key_iri(k) if len(found.get(k, ())) > 1 else (found[k][0] if k in found else None))
-                for k in keys}
-
-    def cores_held(self, entities: Iterable[str]) -> set[str]:
-        """Those of ``entities`` whose core is in the default graph (:meth:`has_core`)."""
-        nodes = [n for e in dict.fromkeys(entities) if (n := _node(e)) is not None]
-        if not nodes:
-            return set()
-        values = " ".join(str(n) for n in nodes)
-        rows = self._store.query(f"SELECT DISTINCT ?e WHERE {{ VALUES ?e {{ {values} }} ?e <{RDF_TYPE}> ?t }}")
-        return {row["e"].value for row in rows}
-
-    def successor(self, entity: str) -> str | None:
-        """The entity a minted entity was merged into (``dcterms:isReplacedBy``), if it was."""
-        node = _node(entity)
-        if node is None:
-            return None
-        for q in self._store.quads_for_pattern(node, ox.NamedNode(DCT_IS_REPLACED_BY), None, ox.DefaultGraph()):
-            return q.object.value
-        return None
-
-    def has_merges(self) -> bool:
-        """Whether any entity of the store was merged into another (one index look-up)."""
-        for _ in self._store.quads_for_pattern(None, ox.NamedNode(DCT_IS_REPLACED_BY), None, ox.DefaultGraph()):
-            return True
-        return False
-
-    def has_authorities(self) -> bool:
-        """Whether the store holds an authority record's link keys (one index look-up): only
-        then are headings looked up among them."""
-        for _ in self._store.quads_for_pattern(None, ox.NamedNode(T.MB_LINK_KEY), None, None):
-            return True
-        return False
-
-    def link_iri(self, key: str) -> tuple[str, bool] | None:
-        """The entity of the authority record that a heading's identity key means, and whether it
-        was found among variant access points only: ``(iri, variant)``, or None.
-
-        Link keys live in authority record graphs, so a replaced or deleted authority takes
-        its keys with it. When two authorities claim one key (an undifferentiated name), the
-        one whose IRI sorts first wins, so every process links alike."""
-        lit = ox.Literal(key)
-        for predicate, variant in ((T.MB_LINK_KEY, False), (T.MB_VARIANT_KEY, True)):
-            found = [q.subject.value for q in self._store.quads_for_pattern(None, ox.NamedNode(predicate), lit, None)]
-            if found:
-                return min(found), variant
-        return None
-
     def next_sequence(self) -> int:
         """The next change-log sequence number: one after the last given out. A store from
         before the last number was kept has it worked out once, from its change entries."""
