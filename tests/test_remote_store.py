@@ -139,6 +139,22 @@ def test_a_large_write_goes_in_several_requests_and_arrives_whole(server):
                      ox.Literal(f"value {i} " * 20), ox.NamedNode(f"http://example.org/g{i % 3}")) for i in range(25_000)]
     remote.extend(quads)
     assert len(remote) == 25_000
+    # read back whole, in pages of one fixed order; and so when the server's cap on an answer's
+    # rows (10,000 here) is below the pages asked for
+    expected = sorted(map(str, quads))
+    assert sorted(map(str, remote)) == expected
+    remote.page = 15_000
+    assert sorted(map(str, remote)) == expected
+    assert remote.page == 10_000
+    # a query whose answer the server cuts at its cap is refused, not given short
+    with pytest.raises(StoreError, match="at most 10,000 rows"):
+        remote.query("SELECT ?s WHERE { GRAPH ?g { ?s ?p ?o } }")
+    assert len(list(remote.query("SELECT ?s WHERE { GRAPH ?g { ?s ?p ?o } } ORDER BY ?s LIMIT 10000"))) == 10_000
+    # an answer cut short at the server's time limit (Virtuoso's "anytime" answer) is an error
+    remote.line.retries, remote.line.backoff = 1, 0.01
+    with pytest.raises(StoreError, match="time limit"):
+        remote.line.query_capped("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?a ?b ?c . ?d ?b ?f . "
+                                 "FILTER (STR(?c) < STR(?f)) } }", [("timeout", "200")], "application/sparql-results+xml")
     # by SPARQL Update alone (a server without the Graph Store Protocol), in chunks under its limit
     remote.clear()
     remote.line.graph_store_works = False

@@ -25,7 +25,7 @@ from .remote_http import N_TRIPLES, XML_RESULTS, Line, _env_number, endpoint_of
 from .remote_text import (DEFAULT_GRAPH, DEFAULT_NODE, canonical, data_blocks, graph_constants_to_filters, defines, graph_back, graph_text,
                           operations, parse_results, pattern_query, query_form, term,
                           graph_variable_only, uses_default_graph)
-from .sparql import has_dataset_clause
+from .sparql import has_dataset_clause, skeleton
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,7 @@ class RemoteStore:
         # Virtuoso refuses an update whose SQL passes 10,000 lines: about 1,000 quads.
         self.chunk_quads = int(_env_number("METADATABRONN_SPARQL_CHUNK_QUADS", 500, 1))
         self.post_quads = 20_000  # quads gathered before the graphs they fall in are sent
+        self.page = PAGE  # rows a read asks for at a time: lowered to the server's cap when it has a lower one
 
     @property
     def system_graphs(self) -> list[str]:
@@ -61,7 +62,7 @@ class RemoteStore:
         if self._system_graphs is None:
             from .remote_home import system_graph
 
-            found = self._select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
+            found = self._rows("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }", "?g")
             self._system_graphs = sorted(row["g"].value for row in found if system_graph(row["g"].value))
         return self._system_graphs
 
@@ -71,6 +72,38 @@ class RemoteStore:
     # reading -----------------------------------------------------------------------------
     def _select(self, text: str, params: list[tuple[str, str]] = ()):
         return parse_results(self.line.query(text, list(params), XML_RESULTS))
+
+    def _rows(self, text: str, order: str) -> Iterator:
+        """Every row of a SELECT, however few rows the server gives in one answer.
+
+        A first answer that is whole is all of it. Past that, pages in one fixed order
+        (``order``): pages of OFFSET with no ORDER BY overlap and miss rows, since a server that
+        runs a query on several threads gives its rows in a different order each time. Each page
+        sorts the whole answer on the server: a read of millions of rows is slow this way (a dump
+        of a large store on a server is better made by the server's own tools)."""
+        answer, cap = self.line.query_capped(f"{text} LIMIT {self.page}", [], XML_RESULTS)
+        rows = list(parse_results(answer))
+        if len(rows) < self.page and cap is None:
+            yield from rows
+            return
+        offset = 0
+        names = text[len("SELECT "):text.index(" WHERE")].replace("DISTINCT ", "")
+        while True:
+            # Ordered in a subquery: Virtuoso refuses an ORDER BY whose OFFSET + LIMIT passes its
+            # cap on rows (SR353), and sorts the subquery's answer whole.
+            answer, cap = self.line.query_capped(
+                f"SELECT {names} WHERE {{ {{ {text} ORDER BY {order} }} }} LIMIT {self.page} OFFSET {offset}",
+                [], XML_RESULTS)
+            n = 0
+            for row in parse_results(answer):
+                n += 1
+                yield row
+            if cap is not None and cap < self.page:  # the server's cap is below our page: its size from now on
+                log.info("the SPARQL server gives at most %d rows an answer: reading in pages of that", cap)
+                self.page = cap
+            elif n < self.page:
+                return
+            offset += n
 
     def quads_for_pattern(self, subject=None, predicate=None, obj=None, graph_name=None) -> Iterator[ox.Quad]:
         """The quads matching a pattern (None: any), read a page at a time as they are taken."""
@@ -84,19 +117,16 @@ class RemoteStore:
             if bool(self._select(text)):
                 yield ox.Quad(s, p, o, graph_back(g) if g is not None else ox.DefaultGraph())
             return
-        offset = 0
-        while True:
-            rows = self._select(f"{text} LIMIT {PAGE} OFFSET {offset}" if offset else f"{text} LIMIT {PAGE}")
-            n = 0
-            for row in rows:
-                n += 1
-                values = {"s": s, "p": p, "o": o, "g": g}
-                for name in names:
-                    values[name] = row[name]
-                yield ox.Quad(values["s"], values["p"], values["o"], graph_back(values["g"]))
-            if n < PAGE:
-                return
-            offset += PAGE
+        # A total order. An object goes by a digest of its text (Virtuoso refuses a sort key of
+        # more than 1,900 bytes, and a record's own text is longer), its language and datatype.
+        order = " ".join(f"?{n}" for n in ("g", "s", "p") if n in names)
+        if "o" in names:
+            order += " SHA1(STR(?o)) LANG(?o) DATATYPE(?o)"
+        for row in self._rows(text, order):
+            values = {"s": s, "p": p, "o": o, "g": g}
+            for name in names:
+                values[name] = row[name]
+            yield ox.Quad(values["s"], values["p"], values["o"], graph_back(values["g"]))
 
     def __iter__(self) -> Iterator[ox.Quad]:
         return self.quads_for_pattern(None, None, None, None)
@@ -111,7 +141,7 @@ class RemoteStore:
 
     def named_graphs(self) -> Iterator[ox.NamedNode]:
         skip = {DEFAULT_GRAPH, *self.system_graphs}
-        for row in self._select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"):
+        for row in self._rows("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }", "?g"):
             if row["g"].value not in skip:
                 yield row["g"]
 
@@ -148,11 +178,13 @@ class RemoteStore:
         text = defines(exclude_default, exclude_named) + body
         form = query_form(query)
         if form in ("SELECT", "ASK"):
-            answer = self.line.query(text, params, XML_RESULTS)
+            answer, cap = self.line.query_capped(text, params, XML_RESULTS)
+            _whole(query, cap)
             if body is not query:  # SELECT * would show the graph variables put in
                 answer = _MB_G_VARIABLE.sub(b"", _MB_G_BINDING.sub(b"", answer))
             return parse_results(answer)
-        body = self.line.query(text, params, N_TRIPLES)
+        body, cap = self.line.query_capped(text, params, N_TRIPLES)
+        _whole(query, cap)
         held = ox.Store()  # pyoxigraph's QueryTriples, made by its own engine over the answer
         held.load(body, format=ox.RdfFormat.N_TRIPLES)
         return held.query("CONSTRUCT WHERE { ?s ?p ?o }")
@@ -293,6 +325,22 @@ class RemoteStore:
 
     def close(self) -> None:
         self.line.close()
+
+
+_LIMIT = re.compile(r"(?i)\bLIMIT\s+(\d+)")
+
+
+def _whole(query: str, cap: int | None) -> None:
+    """An answer the server cut at its cap on rows is refused, unless the query asked for no more
+    than that (its last LIMIT, the outermost): pyoxigraph would have given every row."""
+    if cap is None:
+        return
+    limits = _LIMIT.findall(skeleton(query)[0])
+    if limits and int(limits[-1]) <= cap:
+        return
+    raise StoreError(f"the SPARQL server gives at most {cap:,} rows an answer (Virtuoso: ResultSetMaxRows) and this "
+                     f"query's answer has more: page it with LIMIT and OFFSET (at most {cap:,} a page, with ORDER BY), "
+                     "or raise the server's cap")
 
 
 def stream_nquads(store: RemoteStore, output: IO[bytes]) -> None:

@@ -38,6 +38,7 @@ XML_RESULTS = "application/sparql-results+xml"
 N_TRIPLES = "application/n-triples"
 FORM = "application/x-www-form-urlencoded"
 _RETRY_STATUS = {502, 503, 504}
+_CUT_SHORT = "S1TAT"
 # A transaction the server rolled back for waiting on locks too long or for a deadlock: nothing
 # of it was written, and the same request may go through once the other writer is done.
 _ROLLED_BACK = re.compile(r"\A\s*Virtuoso (?:40001|S1T00) Error SR17[12]")
@@ -162,8 +163,33 @@ class Line:
         raise AssertionError("unreachable")
 
     def query(self, text: str, params: list[tuple[str, str]], accept: str) -> bytes:
-        return self.request("POST", self.endpoint, retry=True, what="the query", content=_form([("query", text), *params]),
-                            headers={"Accept": accept, "Content-Type": FORM}).content
+        return self.query_capped(text, params, accept)[0]
+
+    def query_capped(self, text: str, params: list[tuple[str, str]], accept: str) -> tuple[bytes, int | None]:
+        """The answer, and the server's cap on its rows when it says it applied it (Virtuoso's
+        ``X-SPARQL-MaxRows``: the answer has that many rows, and may have been cut there).
+
+        An answer the server cut short at its time limit (Virtuoso's "anytime" answer: HTTP 200,
+        ``X-SQL-State: S1TAT``) is never taken as the answer: it is asked again, and an error
+        when it comes back cut every time."""
+        delay = self.backoff
+        for attempt in range(self.retries + 1):
+            response = self.request("POST", self.endpoint, retry=True, what="the query",
+                                    content=_form([("query", text), *params]),
+                                    headers={"Accept": accept, "Content-Type": FORM})
+            if response.headers.get("x-sql-state", "").upper() != _CUT_SHORT:
+                cap = response.headers.get("x-sparql-maxrows")
+                return response.content, int(cap) if cap and cap.isdigit() else None
+            why = response.headers.get("x-sql-message", "").strip()
+            if attempt == self.retries:
+                raise StoreError(f"the query: the SPARQL server stopped it at its time limit and gave back only part "
+                                 f"of the answer ({why}); raise the server's limit (Virtuoso: MaxQueryExecutionTime) "
+                                 f"or ask a narrower query")
+            log.warning("the query: the SPARQL server gave back part of the answer at its time limit (%s); "
+                        "asking again in %.1f s (%d of %d)", why, delay, attempt + 1, self.retries)
+            time.sleep(delay)
+            delay *= 2
+        raise AssertionError("unreachable")
 
     def update(self, text: str, params: list[tuple[str, str]] = ()) -> None:
         with self.exclusive():
