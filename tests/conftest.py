@@ -105,12 +105,28 @@ def delete_golden(path, base: str, control: str = "00030568") -> None:
 def pytest_addoption(parser):
     parser.addoption("--store-server", type=int, default=0, metavar="N",
                      help="run every test with its stores on a pool of N fresh Virtuoso servers")
+    parser.addoption("--full", action="store_true", default=os.environ.get("METADATABRONN_TEST_FULL") == "1",
+                     help="run the tests that have a size at their full size (METADATABRONN_TEST_FULL=1 too)")
+
+
+# The size of the tests that have one: by default small enough that the suite takes minutes on two
+# cores; with --full, the sizes the figures in the README and docs were measured at (the LC 20k
+# through Dask, the whole write storm, every bundled record past pySHACL). Set in pytest_configure,
+# before the test modules are collected, in every xdist worker too.
+_FULL = False
+
+
+def full() -> bool:
+    """Whether the run is at full size (``pytest --full``)."""
+    return _FULL
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "remote: runs against a SPARQL server (Virtuoso)")
     config.addinivalue_line("markers", "embedded_only(reason): about the embedded store's own files; "
                                        "skipped with --store-server")
+    global _FULL
+    _FULL = bool(config.getoption("--full"))
     n = config.getoption("--store-server")
     if n and not hasattr(config, "workerinput"):
         _start_pool(config, n)

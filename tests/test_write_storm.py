@@ -26,11 +26,15 @@ from hypothesis import HealthCheck, event, given, settings, strategies as st
 from metadatabronn.validate import VIOLATION, Data, check, load_profile
 from metadatabronn.validate import reference
 
+from .conftest import full
 from .writeserver import (JSONLD, NOTE, RDAC, RDAW, TITLE, WORK, free_port, make_store, record_of, serving,
                           works_with_records)
 
-# The storm's size: clients x cycles each, on WORKS works (METADATABRONN_TEST_STORM=clients,cycles).
-CLIENTS, CYCLES = (int(n) for n in os.environ.get("METADATABRONN_TEST_STORM", "20,100").split(","))
+# The storm's size: clients x cycles each, on WORKS works (METADATABRONN_TEST_STORM=clients,cycles);
+# 20 x 100 with pytest --full, the size of the figures in docs/.
+CLIENTS, CYCLES = (int(n) for n in os.environ.get("METADATABRONN_TEST_STORM",
+                                                  "20,100" if full() else "8,20").split(","))
+BESIDE = (8, 25, 30) if full() else (6, 8, 10)  # the storm beside submitted files: clients, cycles, files
 WORKS = 10
 MB = "https://w3id.org/metadatabronn/ns#"
 WELLS_OWN = {MB + "key", MB + "statedIn"}
@@ -169,7 +173,7 @@ def test_writes_go_on_while_files_are_submitted(well):
 
     def submit(stop: threading.Event, failures: list) -> None:
         n = 0
-        while not stop.is_set() and n < 30:
+        while not stop.is_set() and n < BESIDE[2]:
             record = record_of(submitted[n % len(submitted)])
             record.add_field(pymarc.Field(tag="500", indicators=[" ", " "],
                                           subfields=[pymarc.Subfield("a", f"Submitted again, {n}.")]))
@@ -180,7 +184,7 @@ def test_writes_go_on_while_files_are_submitted(well):
             loads.append(n)
             n += 1
 
-    figures = storm(well, works, 8, 25, beside=submit)
+    figures = storm(well, works, *BESIDE[:2], beside=submit)
     assert loads, "no file was loaded during the storm"
     print(f"\nstorm beside {len(loads)} submitted files:", figures)
 
