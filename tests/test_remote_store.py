@@ -136,9 +136,9 @@ def test_the_default_graph_is_a_named_graph_on_the_server_and_the_default_graph_
 def test_a_large_write_goes_in_several_requests_and_arrives_whole(server):
     remote = RemoteStore(server.store_url)
     quads = [ox.Quad(ox.NamedNode(f"http://example.org/s{i}"), ox.NamedNode("http://example.org/p"),
-                     ox.Literal(f"value {i} " * 20), ox.NamedNode(f"http://example.org/g{i % 3}")) for i in range(25_000)]
+                     ox.Literal(f"value {i} " * 20), ox.NamedNode(f"http://example.org/g{i % 3}")) for i in range(12_000)]
     remote.extend(quads)
-    assert len(remote) == 25_000
+    assert len(remote) == 12_000
     # read back whole, in pages of one fixed order; and so when the server's cap on an answer's
     # rows (10,000 here) is below the pages asked for
     expected = sorted(map(str, quads))
@@ -218,7 +218,7 @@ def test_ingest_of_the_sample_gives_the_quads_an_embedded_store_gets(server, tmp
     assert comparable(home) == local
 
 
-PART = 150  # records of the sample the tests that load several times take: a load is what costs here
+PART = 80  # records of the sample the tests that load several times take: a load is what costs here
 
 
 @pytest.fixture(scope="module")
@@ -305,22 +305,22 @@ def test_the_command_line_queries_a_store_on_the_server(server, tmp_path, capsys
     assert str(PART) in out, out
 
 
-def _keyed(store: Path, base: str) -> dict[str, str]:
-    """A store of the golden records and the sample, loaded at one fixed time (MARC 005 comes
-    from it), with the write tests' API keys."""
-    ingest([str(GOLDEN), str(SAMPLE)], Settings(store=store, base=base, workers=1, when=WHEN))
+def _keyed(store: Path, base: str, part: Path) -> dict[str, str]:
+    """A store of the golden records and the sample's first records, loaded at one fixed time
+    (MARC 005 comes from it), with the write tests' API keys."""
+    ingest([str(GOLDEN), str(part)], Settings(store=store, base=base, workers=1, when=WHEN))
     return {name: add_key(store / "api-keys.json", name, org, scopes)[0] for name, (org, scopes) in CLIENTS.items()}
 
 
 @pytest.fixture(scope="module")
-def wells(sparql_server, tmp_path_factory):
+def wells(sparql_server, tmp_path_factory, part):
     """The same records served from the server and from disk, each by a real ``serve``."""
     sparql_server.clear()
     tmp = tmp_path_factory.mktemp("remote-wells")
     port_r, port_l = free_port(), free_port()
     home = home_of(sparql_server, tmp / "home")
-    keys_r = _keyed(home, f"http://127.0.0.1:{port_r}")
-    keys_l = _keyed(tmp / "local", f"http://127.0.0.1:{port_l}")
+    keys_r = _keyed(home, f"http://127.0.0.1:{port_r}", part)
+    keys_l = _keyed(tmp / "local", f"http://127.0.0.1:{port_l}", part)
     with serving(home, port_r, keys_r) as remote, serving(tmp / "local", port_l, keys_l) as local:
         yield remote, local
 
@@ -351,10 +351,10 @@ def test_oai_pmh_harvests_the_same_records(wells):
     def harvest(base):
         return sorted((r.header.identifier.rsplit(":", 1)[1], r.raw.split("<metadata>", 1)[1])
                       for r in Sickle(f"{base}/oai", max_retries=0, timeout=120).ListRecords(
-                          metadataPrefix="marc21", set="source:sample.mrc"))
+                          metadataPrefix="marc21", set="source:part.mrc"))
 
     a, b = harvest(remote.base), harvest(local.base)
-    assert len(a) == len(b) > 300
+    assert len(a) == len(b) > PART * 0.9  # those the load took
     assert [x[0] for x in a] == [x[0] for x in b]
     assert [x[1].replace(remote.base, "B") for x in a] == [x[1].replace(local.base, "B") for x in b]
 
@@ -366,7 +366,7 @@ def test_marc_export_gives_byte_identical_records_from_both_backends(wells, tmp_
         out = tmp_path / f"{well.base.rsplit(':', 1)[1]}.mrc"
         assert main(["export", "--store", str(well.store), "--format", "marc", "--out", str(out)]) == 0
         outs.append(out.read_bytes())
-    assert len(outs[0]) > 100_000 and len(outs[0]) == len(outs[1])
+    assert len(outs[0]) > 50_000 and len(outs[0]) == len(outs[1])
     # Records go out in each store's own order of record graphs; each record is byte for byte
     # the same.
     assert sorted(outs[0].split(b"\x1d")) == sorted(outs[1].split(b"\x1d"))
