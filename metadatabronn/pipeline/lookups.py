@@ -1,0 +1,134 @@
+"""What the store holds, as the loader asks it: a record's digest, a key's IRI, whether an
+entity is minted or a graph a tombstone. Each look-up sees first the batch being gathered and
+the batches handed to the writer but not yet in the store (they answer for what they will
+write), then what a group look-up (prefetch) brought, then the store. Answers are remembered up
+to a bound, so a heading many records share is looked up once and memory stays flat.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .worker import Outcome, digest_of
+
+if TYPE_CHECKING:
+    from .loader import _Batch
+
+CACHE_ENTRIES = 200_000  # keys and minted entities remembered between look-ups (memory stays flat)
+# Only works and expressions have their key in the store (mb:key); other keys are never there.
+_KEYED = ("work|", "expression|")
+# Keys a heading's agent or concept may have that an authority record declares its own (mb:linkKey).
+_LINKED = ("agent|", "concept|")
+
+
+class Lookups:
+    """The loader's look-ups (a mixin of :class:`~.loader.Loader`, whose state it reads)."""
+
+    def _unwritten(self) -> list[_Batch]:
+        with self._lock:
+            return [self.batch, *reversed(self._inflight)]
+
+    def _digest_of_graph(self, graph: str) -> str | None:
+        for b in self._unwritten():
+            if graph in b.digests:
+                return b.digests[graph]
+        if graph in self._hashes:
+            return self._hashes.pop(graph)
+        return self.store.record_hash(graph)
+
+    def prefetch(self, outcomes: list[Outcome]) -> None:
+        """Ask the store at once what adding these outcomes will look up: their record graphs'
+        digests, their entities' keys and cores. Only where the store says it is worth it (a
+        store on a SPARQL server, where each look-up is a round trip); what was asked before is
+        not asked again."""
+        if not self.store.batched_reads:
+            return
+        records = [o for o in outcomes if o.kind != "authority" and o.status in ("ok", "deleted")]
+        # What a batch on its way will write is not asked: the store may not hold it yet, and
+        # the batch answers for it until it does.
+        unwritten = self._unwritten()
+        pending_graphs = {g for b in unwritten for g in b.digests}
+        pending_cores = {e for b in unwritten for e in b.cores}
+        graphs = [o.graph for o in records
+                  if o.graph and o.graph not in self._hashes and o.graph not in pending_graphs]
+        if graphs:
+            found = self.store.record_hashes(graphs)
+            self._hashes.update((g, found.get(g)) for g in graphs)
+        keys = [k for o in records for k, _, _ in o.cores if k.startswith(_KEYED) and k not in self._keys]
+        if keys:
+            if len(self._keys) + len(keys) >= CACHE_ENTRIES:
+                self._keys.clear()
+            self._keys.update(self.store.key_iris(keys))
+        entities = [iri for o in records for _, iri, _ in o.cores
+                    if iri not in self._minted and iri not in self._cores and iri not in pending_cores]
+        if entities:
+            held = self.store.cores_held(entities)
+            self._cores.update((e, e in held) for e in entities)
+        if len(self._hashes) > CACHE_ENTRIES or len(self._cores) > CACHE_ENTRIES:  # never used: forgotten
+            self._hashes.clear()
+            self._cores.clear()
+
+    def _key_iri(self, key: str) -> str | None:
+        if not key.startswith(_KEYED):
+            return self._link_iri(key) if self._linking and key.startswith(_LINKED) else None
+        try:
+            return self._keys[key]
+        except KeyError:
+            pass
+        found = self.store.key_iri(key)
+        if len(self._keys) >= CACHE_ENTRIES:
+            self._keys.clear()
+        self._keys[key] = found
+        return found
+
+    def _is_minted(self, entity: str) -> bool:
+        if entity in self._minted:
+            return True
+        if any(entity in b.cores for b in self._unwritten()):
+            self._remember(entity)
+            return True
+        hint = self._cores.pop(entity, None)
+        if hint if hint is not None else self.store.has_core(entity):
+            self._remember(entity)
+            # Merged into another (an agent, a concept: no key to move)? Looked up once, with the core.
+            survivor, seen = self.store.successor(entity) if self._merges else None, {entity}
+            while survivor is not None and survivor not in seen:
+                self._merged[entity] = survivor
+                seen.add(survivor)
+                survivor = self.store.successor(survivor)
+            return True
+        return False
+
+    def _remember(self, entity: str) -> None:
+        if len(self._minted) >= CACHE_ENTRIES:
+            self._minted.clear()
+        self._minted.add(entity)
+
+    def _was_tombstone(self, graph: str) -> bool:
+        for b in self._unwritten():
+            if graph in b.tombstones:
+                return b.tombstones[graph]
+        return self.store.is_tombstone(graph)
+
+    def prefetch_digests(self, records: list[bytes]) -> None:
+        """Ask the store at once which of these records' exact bytes it holds (is_current asks
+        then no more): only where the store says it is worth it, as :meth:`prefetch`."""
+        if not self.store.batched_reads:
+            return
+        digests = [digest_of(data, self.gate) for data in records]
+        held = self.store.digests_held(digests)
+        self._held = {d: d in held for d in digests}
+        self._gone = set()
+
+    def is_current(self, data: bytes) -> bool:
+        """Are these exact record bytes, checked by the same rules, what the store holds?"""
+        digest = digest_of(data, self.gate)
+        for b in self._unwritten():
+            if digest in b.added:
+                return True
+            if digest in b.superseded:
+                return False
+        hint = self._held.pop(digest, None)
+        if hint is not None and not (hint and digest in self._gone):
+            return hint
+        return self.store.holds_digest(digest)
