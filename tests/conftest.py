@@ -121,6 +121,12 @@ def full() -> bool:
     return _FULL
 
 
+def examples(n: int) -> int:
+    """Hypothesis examples for a property whose every example loads a store or starts a server:
+    ``n`` with ``--full``, half of it otherwise. Each run draws new examples, so runs add up."""
+    return n if _FULL else max(2, n // 2)
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "remote: runs against a SPARQL server (Virtuoso)")
     config.addinivalue_line("markers", "embedded_only(reason): about the embedded store's own files; "

@@ -69,9 +69,9 @@ def lc_records(path: Path, n: int) -> Path:
 @needs_dask
 def test_dask_ingest_of_lc_records_gives_the_store_a_local_ingest_gives(tmp_path):
     """Same file, same load time: the same quads, byte for byte, IRIs, change log and all. The
-    LC 20k whole with ``pytest --full``; its first 2,000 records otherwise (a run of the 20k takes
+    LC 20k whole with ``pytest --full``; its first 1,000 records otherwise (a run of the 20k takes
     five minutes of the suite's two cores)."""
-    n = 20_000 if full() else 2_000
+    n = 20_000 if full() else 1_000
     source = LC20K if n == 20_000 else lc_records(tmp_path / "lc.mrc", n)
     common = dict(base=None, workers=2, when=WHEN, compact="never")
     local = ingest([str(source)], Settings(store=tmp_path / "local", **common))

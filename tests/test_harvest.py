@@ -388,7 +388,7 @@ def test_a_change_served_after_a_harvest_is_found_from_that_harvests_response_da
     # responseDate has seconds granularity and from is inclusive: a snapshot opened in the second
     # the sample was written would give its records again. A second later, only the change is new.
     time.sleep(1.1)
-    refresh = 10
+    refresh = 5
     with server(store, port, "--refresh", str(refresh), "--http-workers", str(http_workers)) as (url, _):
         ids, dates, _texts = pages(url)
         assert len(ids) == 400

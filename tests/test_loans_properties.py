@@ -14,7 +14,7 @@ from metadatabronn.pipeline import Settings, ingest
 from metadatabronn.pipeline.loans import sync
 from metadatabronn.store.loans import LoanRow, Loans
 
-from .conftest import DATA
+from .conftest import DATA, examples
 
 BASE = "http://example.org"
 PERIODS = ["2023-12", "2024-01", "2024-02"]
@@ -54,7 +54,7 @@ hyphenated = st.tuples(isbn_like, st.integers(0, 14)).map(
     lambda t: t[0][:t[1]] + "-" + t[0][t[1]:] if 0 < t[1] < len(t[0]) else t[0])
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(hyphenated, min_size=1, max_size=25))
 def test_the_sql_isbn_check_agrees_with_isbnlib(synced, isbns):
     loans, _ = synced
@@ -78,7 +78,7 @@ row = st.builds(lambda p, i, n, b: LoanRow(p, i, n, borrower=b), st.sampled_from
                 st.integers(0, 500), st.sampled_from([None, "barn", "voksen", "youth"]))
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(20), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.dictionaries(st.sampled_from(["bibliofil", "quria", "koha"]), st.lists(row, min_size=1, max_size=30),
                        min_size=1, max_size=3))
 def test_a_periods_loans_are_the_works_plus_the_unmatched(synced, deliveries):

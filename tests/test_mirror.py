@@ -33,7 +33,7 @@ from metadatabronn.store import Store
 from metadatabronn.store import merging
 from metadatabronn.store.mirroring import comparable
 
-from .conftest import DATA, ROOT, delete_golden
+from .conftest import DATA, delete_golden, examples, ROOT
 from .test_web import free_port, server
 
 GOLDEN = DATA / "golden" / "golden.mrc"
@@ -203,7 +203,7 @@ STEP = st.one_of(
 EDITS = iter(range(1, 1_000_000))  # a new value for each edit and change, across examples
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(8), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=st.lists(STEP, min_size=2, max_size=8))
 def test_any_run_of_changes_and_mirror_runs_converges(well, tmp_path_factory, steps):
     """Ingests of new and changed records, deletions, edits of works and agents, merges of

@@ -43,7 +43,7 @@ from metadatabronn.store.mirroring import MirrorStore, comparable
 
 from .test_mirror import PAGE, QUICK, caught_up, same
 from .test_web import free_port, server
-from .conftest import quad_store
+from .conftest import examples, quad_store
 
 DATA = Path(__file__).parent / "data" / "authorities"
 AUTHORITIES = pymarc.parse_xml_to_array(str(DATA / "norwegian-style.xml"))
@@ -384,7 +384,7 @@ STEP = st.one_of(
 EDITS = itertools.count(1)
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(10), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=st.lists(STEP, min_size=2, max_size=8))
 def test_any_run_of_authority_changes_and_mirror_runs_converges(well, tmp_path_factory, steps):
     """Authority records changed, deleted and loaded again, ISNIs assigned, bibliographic records

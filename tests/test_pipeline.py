@@ -28,7 +28,7 @@ from metadatabronn.marc import iter_chunks
 from metadatabronn.pipeline import Settings, Summary, ingest
 from metadatabronn.store import Store
 from tests.conftest import shared
-from .conftest import quad_store
+from .conftest import examples, quad_store
 
 ROOT = Path(__file__).parent.parent
 DATA = Path(__file__).parent / "data"
@@ -263,7 +263,7 @@ def _grouped_sample_positions() -> list[int]:
 GROUPED = _grouped_sample_positions()
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(10), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_ingest_is_idempotent_and_minting_order_independent(data):
     """Property: for a random selection and order of real records, ingesting twice equals

@@ -24,6 +24,7 @@ from metadatabronn.store.mirroring import comparable
 from metadatabronn.store.remote import RemoteStore
 from metadatabronn.store.remote_text import DEFAULT_GRAPH
 
+from .conftest import examples
 from .writeserver import CLIENTS, GOLDEN, SAMPLE, add_key, free_port, serving
 
 pytestmark = pytest.mark.remote
@@ -88,7 +89,7 @@ def _rows(results) -> list[tuple[str, ...]]:
     return sorted(tuple(str(row[v]) if row[v] is not None else "" for v in names) for row in results)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(quads=QUADS)
 def test_patterns_queries_and_updates_answer_as_pyoxigraph_does(server, quads):
     server.clear()

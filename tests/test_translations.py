@@ -23,7 +23,7 @@ from metadatabronn.marc import iter_chunks, parse_chunk
 from metadatabronn.pipeline import Settings, ingest
 from metadatabronn.pipeline.export import export
 
-from .conftest import ROOT, SHARED, quad_store, record_with
+from .conftest import examples, quad_store, record_with, ROOT, SHARED
 
 BASE = "http://example.org"
 HERE = Path(__file__).parent / "data" / "translations"
@@ -128,7 +128,7 @@ def test_765_names_the_original_of_a_record_without_240():
 
 # 7XX order does not matter --------------------------------------------------------------
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.sampled_from(["001286900", "000792602", "000750823"]), st.randoms(use_true_random=False))
 def test_the_work_and_expression_keys_do_not_depend_on_the_order_of_the_7xx_fields(cn, rnd):
     record = records(FENNICA)[cn]
@@ -396,7 +396,7 @@ def _placement(store: Path) -> dict[str, tuple[str, str]]:
     return {r["m"]: (r["w"], r["e"]) for r in rows}
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(6), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.permutations(SUBSET))
 def test_which_record_comes_first_does_not_change_any_work_or_expression(subset_baseline, tmp_path_factory, order):
     fennica, baseline = subset_baseline

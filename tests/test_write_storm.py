@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, event, given, settings, strategies as st
 from metadatabronn.validate import VIOLATION, Data, check, load_profile
 from metadatabronn.validate import reference
 
-from .conftest import full
+from .conftest import examples, full
 from .writeserver import (JSONLD, NOTE, RDAC, RDAW, TITLE, WORK, free_port, make_store, record_of, serving,
                           works_with_records)
 
@@ -34,7 +34,7 @@ from .writeserver import (JSONLD, NOTE, RDAC, RDAW, TITLE, WORK, free_port, make
 # 20 x 100 with pytest --full, the size of the figures in docs/.
 CLIENTS, CYCLES = (int(n) for n in os.environ.get("METADATABRONN_TEST_STORM",
                                                   "20,100" if full() else "8,20").split(","))
-BESIDE = (8, 25, 30) if full() else (6, 8, 10)  # the storm beside submitted files: clients, cycles, files
+BESIDE = (8, 25, 30) if full() else (6, 8, 5)  # the storm beside submitted files: clients, cycles, files
 WORKS = 10
 MB = "https://w3id.org/metadatabronn/ns#"
 WELLS_OWN = {MB + "key", MB + "statedIn"}
@@ -287,7 +287,7 @@ def _verdicts(iri: str, wanted: set) -> tuple[set, set]:
     return key(fast), key(slow)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_a_put_reads_back_as_written_and_the_gate_is_the_profile(props, data):
     well = props
