@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-from .app import create_app
-
 __all__ = ["create_app", "app_from_environment"]
+
+
+def __getattr__(name: str):
+    # The app (FastAPI and every route) is imported when asked for, not with the package: the
+    # query workers a server spawns import metadatabronn.web.queries, and paid 2 s of CPU each
+    # for an app they never build.
+    if name == "create_app":
+        from .app import create_app
+
+        return create_app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def app_from_environment():
     """The app as ``metadatabronn serve`` configures it, through the environment (so that each
     uvicorn worker process builds the same one)."""
     from .. import config
-    from .app import DEFAULT_QUERY_NICE, DEFAULT_QUERY_WAIT
+    from .app import DEFAULT_QUERY_NICE, DEFAULT_QUERY_WAIT, create_app
 
     import os
 
