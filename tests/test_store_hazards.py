@@ -523,6 +523,36 @@ def test_ingest_into_a_real_full_filesystem_stops_clearly_and_a_rerun_with_room_
         subprocess.run(["umount", "-l", str(small)], check=False)
 
 
+def test_a_full_catalogue_index_stops_the_run_clearly_and_a_rerun_converges(tmp_path, monkeypatch):
+    """SQLite says a full disk in words of its own ("database or disk is full"), in a batch's
+    rows or at its COMMIT: the run stops with the store's own error, and a rerun with room
+    converges. The index is made full by capping its pages (PRAGMA max_page_count)."""
+    from metadatabronn.store import catalogue
+
+    clean = tmp_path / "clean"
+    run([SAMPLE], clean, batch_records=40)
+    opened = catalogue.Catalogue.__init__
+
+    def capped(self, *args, **kwargs):
+        opened(self, *args, **kwargs)
+        pages = self.conn.execute("PRAGMA page_count").fetchone()[0]
+        self.conn.execute(f"PRAGMA max_page_count = {pages + 8}")
+
+    monkeypatch.setattr(catalogue.Catalogue, "__init__", capped)
+    store = tmp_path / "store"
+    with pytest.raises(StoreFullError, match="disk holding the store is full"):
+        run([SAMPLE], store, batch_records=40)
+    monkeypatch.setattr(catalogue.Catalogue, "__init__", opened)
+    s = Store(store, read_only=True)
+    try:
+        assert s.pending()  # the batch cut short is marked, to be rolled back
+    finally:
+        s.close()
+    again = run([SAMPLE], store, batch_records=40)
+    assert again.records_stored == again.records_read
+    assert masked(store) == masked(clean)
+
+
 # start-up --------------------------------------------------------------------------------------
 
 def test_ingest_start_up_reads_a_few_index_entries_not_the_store(tmp_path, monkeypatch):

@@ -366,8 +366,14 @@ class _Transaction:
     def __exit__(self, kind, exc, tb):
         try:
             self.cat.conn.execute("COMMIT" if kind is None else "ROLLBACK")
+        except sqlite3.Error as failed:  # a COMMIT that found the disk full, above all
+            exc = exc or failed
         finally:
             self.cat._lock.release()
+        if isinstance(exc, sqlite3.Error):  # said as the store says a failed write (a full disk: so)
+            from .writing import store_failure  # (writing reads through this module)
+
+            raise store_failure("cannot write the catalogue index", exc) from exc
         return False
 
 

@@ -243,7 +243,8 @@ def _is_disk_full(exc: BaseException) -> bool:
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return True
     text = str(exc)
-    return "No space left on device" in text or "Disk quota exceeded" in text
+    # SQLite says SQLITE_FULL in words of its own
+    return "No space left on device" in text or "Disk quota exceeded" in text or "database or disk is full" in text
 
 
 def store_failure(what: str, exc: BaseException) -> StoreError:
