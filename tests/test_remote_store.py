@@ -164,6 +164,17 @@ def test_a_large_write_goes_in_several_requests_and_arrives_whole(server):
     assert len(list(remote.quads_for_pattern(None, None, None, None))) == 3000  # read in pages too
 
 
+def test_a_syntax_error_from_the_server_is_one_line_that_counts_the_users_own_lines(server):
+    """Virtuoso answers with the text it was sent, pragmas and all, after its message: the
+    error keeps the message, on one line, with the line of the query as the user wrote it."""
+    remote = RemoteStore(server.store_url)
+    with pytest.raises(SyntaxError) as caught:
+        remote.query("SELECT ?s\nWHERE { ?s ?p ?o }\nLIMTI 5")
+    said = str(caught.value)
+    assert "\n" not in said and "define" not in said and "SP030" in said
+    assert "line 3" in said, said
+
+
 def test_a_read_only_store_refuses_writes_and_a_dead_server_says_so(server, monkeypatch):
     with pytest.raises(StoreError, match="read-only"):
         RemoteStore(server.store_url, read_only=True).update("CLEAR SILENT GRAPH <http://example.org/g>")

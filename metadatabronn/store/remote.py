@@ -175,7 +175,14 @@ class RemoteStore:
                 params += [("default-graph-uri", DEFAULT_GRAPH), ("default-graph-uri", NOTHING)]
         declared = bool(params or exclude_default or exclude_named)
         body = graph_constants_to_filters(query) if declared else query
-        text = defines(exclude_default, exclude_named) + body
+        pragmas = defines(exclude_default, exclude_named)
+        try:
+            return self._ask(query, body, pragmas + body, params)
+        except SyntaxError as exc:  # the line the server names counts the pragmas put before the query
+            shift = pragmas.count("\n")
+            raise SyntaxError(_LINE.sub(lambda m: f"line {max(1, int(m.group(1)) - shift)}", str(exc), count=1)) from None
+
+    def _ask(self, query: str, body: str, text: str, params: list[tuple[str, str]]):
         form = query_form(query)
         if form in ("SELECT", "ASK"):
             answer, cap = self.line.query_capped(text, params, XML_RESULTS)
@@ -327,6 +334,7 @@ class RemoteStore:
         self.line.close()
 
 
+_LINE = re.compile(r"\bline (\d+)")
 _LIMIT = re.compile(r"(?i)\bLIMIT\s+(\d+)")
 
 

@@ -229,12 +229,19 @@ class Line:
         return self.post_graph(graph, ntriples, replace=True)
 
 
+def _said(body: str) -> str:
+    """What the server said, on one line: Virtuoso adds the query it was sent (with the
+    ``define`` lines the well put before it) after a blank line."""
+    said = re.split(r"\n\s*\n\s*SPARQL (?:query|request):", body, maxsplit=1)[0]
+    return " ".join(said.split())
+
+
 def _failure(what: str, response: httpx.Response) -> Exception:
     body = response.text[:1000]
     if response.status_code == 400 or "SPARQL compiler" in body or "SP030" in body:
-        return SyntaxError(f"the SPARQL server refused the text: {body.strip()}")
+        return SyntaxError(f"the SPARQL server refused the text: {_said(body)}")
     if response.status_code in (401, 403):
         return StoreError(f"{what}: the SPARQL server refused it ({response.status_code}): set "
                           "METADATABRONN_SPARQL_USER and METADATABRONN_SPARQL_PASSWORD, or grant the "
-                          f"server's SPARQL user the right to update. {body.strip()}")
-    return StoreError(f"{what}: the SPARQL server answered {response.status_code}: {body.strip()}")
+                          f"server's SPARQL user the right to update. {_said(body)}")
+    return StoreError(f"{what}: the SPARQL server answered {response.status_code}: {_said(body)}")
