@@ -60,9 +60,12 @@ class RemoteStore:
     def system_graphs(self) -> list[str]:
         """The server's own graphs (a home records them when it is made; else asked once)."""
         if self._system_graphs is None:
-            from .remote_home import system_graph
+            from .remote_home import system_filter, system_graph
 
-            found = self._rows("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }", "?g")
+            # Only graphs whose IRI may be one of the server's own are listed: a listing of every
+            # graph of a server that holds a large store takes minutes.
+            found = self._rows(f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER ({system_filter('?g')}) }}",
+                               "?g")
             self._system_graphs = sorted(row["g"].value for row in found if system_graph(row["g"].value))
         return self._system_graphs
 
@@ -313,9 +316,17 @@ class RemoteStore:
         self._writable()
         from .remote_home import system_graph
 
-        graphs = [g for g in self.named_graphs() if not system_graph(g.value)] + [DEFAULT_NODE]
-        for i in range(0, len(graphs), 200):  # a few hundred graphs a request
-            self.line.update(" ;\n".join(f"DROP SILENT GRAPH {graph_text(g)}" for g in graphs[i:i + 200]))
+        where = "GRAPH ?g { ?s ?p ?o }"
+        if self.system_graphs:
+            where += " FILTER (?g NOT IN (" + ", ".join(f"<{x}>" for x in self.system_graphs) + "))"
+        while True:  # what one listing gives is dropped, then asked again: no paging, so no order needed
+            graphs = [g for g in (row["g"] for row in self._select(f"SELECT DISTINCT ?g WHERE {{ {where} }} LIMIT 2000"))
+                      if not system_graph(g.value)]
+            if not graphs:
+                break
+            for i in range(0, len(graphs), 200):  # a few hundred graphs a request
+                self.line.update(" ;\n".join(f"DROP SILENT GRAPH {graph_text(g)}" for g in graphs[i:i + 200]))
+        self.line.update(f"DROP SILENT GRAPH {graph_text(DEFAULT_NODE)}")
 
     def flush(self) -> None:
         """Each request is durable on the server once answered."""

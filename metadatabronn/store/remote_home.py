@@ -94,6 +94,13 @@ def system_graph(graph: str) -> bool:
     return graph.startswith(_SYSTEM_PREFIXES) or _SERVER_OWN.match(graph) is not None
 
 
+def system_filter(variable: str) -> str:
+    """A SPARQL filter expression true of the graphs :func:`system_graph` may hold true of."""
+    tests = [f'STRSTARTS(STR({variable}), "{p}")' for p in _SYSTEM_PREFIXES]
+    tests.append(f'REGEX(STR({variable}), "^https?://[^/]+/(DAV/|sparql)$")')
+    return " || ".join(tests)
+
+
 def open_home(home: Path, read_only: bool):
     """The :class:`~.remote.RemoteStore` a home directory names."""
     from .remote import RemoteStore
