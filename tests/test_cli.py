@@ -298,6 +298,7 @@ def test_ingest_of_a_directory_says_it_is_one(tmp_path, capsys):
     assert not (tmp_path / "store").exists()
 
 
+@pytest.mark.embedded_only("the lock pyoxigraph takes on its directory: a server has no such lock, and takes two writers")
 def test_store_written_by_another_process_is_named_as_such(tmp_path, capsys, store):
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys, pyoxigraph as ox; s = ox.Store(sys.argv[1]); print('open', flush=True); "
