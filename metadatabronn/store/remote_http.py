@@ -150,9 +150,20 @@ class Line:
                 if last or not retry:
                     raise StoreError(f"{what}: the SPARQL server at {url} failed to answer: {exc!r}") from exc
             else:
-                if response.status_code < 400:
+                # An answer the server cut short at its time limit (Virtuoso's "anytime" answer:
+                # HTTP 200, X-SQL-State S1TAT) is never taken as the answer: asked again, as a
+                # failed read is, then an error.
+                cut = response.headers.get("x-sql-state", "").upper() == _CUT_SHORT
+                if response.status_code < 400 and not cut:
                     return response
-                if retry and not last and (response.status_code in _RETRY_STATUS or (
+                if cut:
+                    if last or not retry:
+                        why = response.headers.get("x-sql-message", "").strip()
+                        raise StoreError(f"{what}: the SPARQL server stopped it at its time limit and gave back only "
+                                         f"part of the answer ({why}); raise the server's limit (Virtuoso: "
+                                         "MaxQueryExecutionTime) or ask a narrower query")
+                    log.warning("%s: the SPARQL server gave back part of the answer at its time limit", what)
+                elif retry and not last and (response.status_code in _RETRY_STATUS or (
                         response.status_code == 500 and _ROLLED_BACK.match(response.text))):
                     log.warning("%s: the SPARQL server answered %d; trying again", what, response.status_code)
                 else:
@@ -167,29 +178,12 @@ class Line:
 
     def query_capped(self, text: str, params: list[tuple[str, str]], accept: str) -> tuple[bytes, int | None]:
         """The answer, and the server's cap on its rows when it says it applied it (Virtuoso's
-        ``X-SPARQL-MaxRows``: the answer has that many rows, and may have been cut there).
-
-        An answer the server cut short at its time limit (Virtuoso's "anytime" answer: HTTP 200,
-        ``X-SQL-State: S1TAT``) is never taken as the answer: it is asked again, and an error
-        when it comes back cut every time."""
-        delay = self.backoff
-        for attempt in range(self.retries + 1):
-            response = self.request("POST", self.endpoint, retry=True, what="the query",
-                                    content=_form([("query", text), *params]),
-                                    headers={"Accept": accept, "Content-Type": FORM})
-            if response.headers.get("x-sql-state", "").upper() != _CUT_SHORT:
-                cap = response.headers.get("x-sparql-maxrows")
-                return response.content, int(cap) if cap and cap.isdigit() else None
-            why = response.headers.get("x-sql-message", "").strip()
-            if attempt == self.retries:
-                raise StoreError(f"the query: the SPARQL server stopped it at its time limit and gave back only part "
-                                 f"of the answer ({why}); raise the server's limit (Virtuoso: MaxQueryExecutionTime) "
-                                 f"or ask a narrower query")
-            log.warning("the query: the SPARQL server gave back part of the answer at its time limit (%s); "
-                        "asking again in %.1f s (%d of %d)", why, delay, attempt + 1, self.retries)
-            time.sleep(delay)
-            delay *= 2
-        raise AssertionError("unreachable")
+        ``X-SPARQL-MaxRows``: the answer has that many rows, and may have been cut there)."""
+        response = self.request("POST", self.endpoint, retry=True, what="the query",
+                                content=_form([("query", text), *params]),
+                                headers={"Accept": accept, "Content-Type": FORM})
+        cap = response.headers.get("x-sparql-maxrows")
+        return response.content, int(cap) if cap and cap.isdigit() else None
 
     def update(self, text: str, params: list[tuple[str, str]] = ()) -> None:
         with self.exclusive():
