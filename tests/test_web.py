@@ -460,7 +460,9 @@ def test_busy_workers_shed_queries_with_503_and_retry_after(store, port):
     import threading
 
     runaway = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
-    with server(store, free_port(), "--timeout", "30", base_iri=f"http://127.0.0.1:{port}",
+    # The time limit is what a stop waits for (the runaways' requests are still open), and each
+    # runaway that reaches it is sent again: short, so the test need not wait long at its end.
+    with server(store, free_port(), "--timeout", "4", base_iri=f"http://127.0.0.1:{port}",
                 env={"METADATABRONN_QUERY_WAIT": "0.5"}) as (base, _):
         held, stuck, shed = [], [], None
         deadline = time.monotonic() + 300  # generous: only a machine too busy to run the test ends it

@@ -32,6 +32,7 @@ class Writing:
     pending_graph: str
     read_only: bool
     catalogue: catalogue.Catalogue | None
+    batched_reads: bool
 
     def _sequence_update(self, last: int) -> str:
         cg = self.changes_graph
@@ -129,14 +130,17 @@ class Writing:
         writes them whole.
         """
         pending = self.pending()
-        changes = ox.NamedNode(self.changes_graph)
-        for value in pending:
-            node = ox.NamedNode(value)
-            if self._store.contains_named_graph(node):  # a record graph
-                self._store.remove_graph(node)
-            for graph in (changes, ox.DefaultGraph()):  # a change entry, an entity core
-                for q in list(self._store.quads_for_pattern(node, None, None, graph)):
-                    self._store.remove(q)
+        if self.batched_reads:
+            self._roll_back_in_groups(sorted(pending))
+        else:
+            changes = ox.NamedNode(self.changes_graph)
+            for value in pending:
+                node = ox.NamedNode(value)
+                if self._store.contains_named_graph(node):  # a record graph
+                    self._store.remove_graph(node)
+                for graph in (changes, ox.DefaultGraph()):  # a change entry, an entity core
+                    for q in list(self._store.quads_for_pattern(node, None, None, graph)):
+                        self._store.remove(q)
         self._store.clear_graph(ox.NamedNode(self.pending_graph))
         if self.catalogue is not None and pending:
             # The batch's rows may have been indexed before the load was cut short: the graphs
@@ -144,6 +148,19 @@ class Writing:
             catchup.rederive(self, self.catalogue, pending)
             catchup.timed_catch_up(self, self.catalogue)
         return len(pending)
+
+    def _roll_back_in_groups(self, pending: list[str], group: int = 200) -> None:
+        """The roll-back on a store on a server: three SPARQL updates a group of items, not a
+        look-up an item and a request a quad (the roll-back of an 80-record batch took 4 s that
+        way on Virtuoso). Dropping a graph that does not exist is a no-op, so each item's graph
+        is dropped whatever the item is."""
+        cg = self.changes_graph
+        for i in range(0, len(pending), group):
+            values = " ".join(f"<{v}>" for v in pending[i:i + group])
+            self._store.update(" ;\n".join(f"DROP SILENT GRAPH <{v}>" for v in pending[i:i + group]))
+            self._store.update(f"DELETE {{ GRAPH <{cg}> {{ ?s ?p ?o }} }} "
+                               f"WHERE {{ GRAPH <{cg}> {{ VALUES ?s {{ {values} }} ?s ?p ?o }} }}")
+            self._store.update(f"DELETE {{ ?s ?p ?o }} WHERE {{ VALUES ?s {{ {values} }} ?s ?p ?o }}")
 
     # writing -----------------------------------------------------------------------------
     def _mark(self, batch: int | None) -> ox.NamedNode:
