@@ -19,6 +19,8 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 
+from .client import HTTP
+
 CALLBACK = "http://127.0.0.1/callback"
 
 
@@ -48,7 +50,7 @@ class Provider:
         deadline = time.monotonic() + 60  # only how long a busy machine may take to start it
         while True:
             try:
-                if httpx.get(f"{self.issuer}/.well-known/openid-configuration", timeout=5).status_code == 200:
+                if HTTP.get(f"{self.issuer}/.well-known/openid-configuration", timeout=5).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass
@@ -75,7 +77,7 @@ class Provider:
         self.start()
 
     def jwks(self) -> dict:
-        return httpx.get(f"{self.issuer}/jwks", timeout=10).json()
+        return HTTP.get(f"{self.issuer}/jwks", timeout=10).json()
 
     def token(self, sub: str, *, client_id: str = "metadatabronn", scope: str = "openid profile email") -> str:
         """A signed token for ``sub``, for the client ``client_id`` (its audience)."""

@@ -22,6 +22,7 @@ from metadatabronn.store.catalogue import Catalogue
 
 from .conftest import ROOT
 from .test_web import free_port, server
+from .client import HTTP
 
 AUTHORITIES = ROOT / "tests" / "data" / "authorities" / "norwegian-style.xml"
 GOLDEN = ROOT / "tests" / "data" / "golden" / "golden.mrc"
@@ -99,7 +100,7 @@ def live(store, port):
 
 
 def get(url: str, **kw) -> httpx.Response:
-    return httpx.get(url, timeout=60, **kw)
+    return HTTP.get(url, timeout=60, **kw)
 
 
 def test_ingest_indexes_the_preferred_and_variant_names_of_every_agent(store, port):

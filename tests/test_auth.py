@@ -30,6 +30,7 @@ from metadatabronn.web.auth import AuthSettings, Authenticator, Principal, authe
 
 from .conftest import DATA
 from .oidc import Provider, free_port
+from .client import HTTP
 
 AUDIENCE = "metadatabronn"
 USERS = {
@@ -100,7 +101,7 @@ def post(live, *, token: str | None = None, headers: dict | None = None, query: 
     h = dict(headers or {})
     if token is not None:
         h["Authorization"] = f"Bearer {token}"
-    return httpx.post(f"{live.state.url}/test/write{query}", headers=h, timeout=60)
+    return HTTP.post(f"{live.state.url}/test/write{query}", headers=h, timeout=60)
 
 
 def claims_of(token: str) -> dict:
@@ -142,7 +143,7 @@ def test_no_credential_is_asked_for_and_reading_needs_none(provider, live):
     assert r.status_code == 401
     assert r.headers["www-authenticate"] == 'Bearer realm="metadatabronn"'
     assert r.headers["content-type"].startswith("application/problem+json")
-    assert httpx.get(f"{live.state.url}/health", timeout=30).status_code == 200
+    assert HTTP.get(f"{live.state.url}/health", timeout=30).status_code == 200
 
 
 def test_a_token_expired_when_issued_is_refused(provider, live, tmp_path):
@@ -444,8 +445,8 @@ def test_settings_from_flags_and_environment():
 def test_the_audit_log_has_a_line_per_write_and_none_per_read(provider, live):
     oidc(provider, live)
     before = len(audit_lines(live))
-    assert httpx.get(f"{live.state.url}/health", timeout=30).status_code == 200
-    assert httpx.head(f"{live.state.url}/health", timeout=30).status_code in (200, 405)
+    assert HTTP.get(f"{live.state.url}/health", timeout=30).status_code == 200
+    assert HTTP.head(f"{live.state.url}/health", timeout=30).status_code in (200, 405)
     assert len(audit_lines(live)) == before
     r = post(live, token="eyJhbGciOiJSUzI1NiJ9.e30.c2ln", headers={"X-Forwarded-For": "192.0.2.7"})
     assert r.status_code == 401

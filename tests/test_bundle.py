@@ -21,6 +21,7 @@ from metadatabronn.web.bundle import CLASSES, CONTEXT, CONTEXT_FILE, NESTS, ORDE
 
 from .conftest import ROOT, delete_golden
 from .test_web import free_port, server
+from .client import HTTP
 
 GOLDEN = ROOT / "tests" / "data" / "golden" / "golden.mrc"
 TRANSLATIONS = ROOT / "tests" / "data" / "translations" / "lc-translations.mrc"
@@ -297,15 +298,15 @@ def test_a_real_server_gives_the_same_bundle_and_a_client_reads_it_with_the_publ
                                                                                               client):
     path = client.get("/works", params={"isbn": PETIT_PRINCE["ger"]}).headers["content-location"]
     with server(store, port) as (base, _):
-        first = httpx.get(base + path, timeout=60)
+        first = HTTP.get(base + path, timeout=60)
         assert first.status_code == 200 and first.headers["content-type"] == "application/ld+json"
         assert first.json()["@context"] == f"{base}/context/work.jsonld"
         # a JSON-LD client fetches the context from the well itself
         remote = rdflib.Graph().parse(data=first.text, format="json-ld", base=base)
-        by_isbn = httpx.get(f"{base}/works", params={"isbn": "978-0-15-601386-4"}, timeout=60)
+        by_isbn = HTTP.get(f"{base}/works", params={"isbn": "978-0-15-601386-4"}, timeout=60)
         assert by_isbn.content == first.content
-        assert httpx.head(base + path, timeout=60).headers["etag"] == first.headers["etag"]
-        spec = httpx.get(f"{base}/openapi.json", timeout=60).json()
+        assert HTTP.head(base + path, timeout=60).headers["etag"] == first.headers["etag"]
+        spec = HTTP.get(f"{base}/openapi.json", timeout=60).json()
         assert {"/work/{id}/bundle", "/context/work.jsonld", "/works"} <= set(spec["paths"])
         assert "isbn" in {p["name"] for p in spec["paths"]["/works"]["get"]["parameters"]}
     assert remote.isomorphic(_graph(first.json()))

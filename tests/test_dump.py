@@ -8,7 +8,6 @@ import io
 import json
 import shutil
 
-import httpx
 import pymarc
 import pyoxigraph as ox
 import pytest
@@ -26,6 +25,7 @@ from metadatabronn.web.dumps import entity_line
 
 from .conftest import delete_golden
 from .test_web import GOLDEN, free_port, server
+from .client import HTTP
 
 
 @pytest.fixture(scope="module")
@@ -295,7 +295,7 @@ def live(well, port):
 
 
 def test_the_list_names_each_dump_newest_first(live, well):
-    r = httpx.get(f"{live}/dumps", timeout=30)
+    r = HTTP.get(f"{live}/dumps", timeout=30)
     assert r.status_code == 200
     (item,) = r.json()["dumps"]
     info = latest(well / "dumps")
@@ -308,36 +308,36 @@ def test_download_whole_and_resumed_with_range(live, well):
     info = latest(well / "dumps")
     on_disk = (well / "dumps" / info.name).read_bytes()
     url = f"{live}/dumps/{info.name}"
-    whole = httpx.get(url, timeout=30)
+    whole = HTTP.get(url, timeout=30)
     assert whole.status_code == 200 and whole.content == on_disk
     assert whole.headers["content-type"] == "application/gzip"
     assert int(whole.headers["content-length"]) == len(on_disk) and whole.headers["etag"]
-    head = httpx.head(url, timeout=30)
+    head = HTTP.head(url, timeout=30)
     assert head.status_code == 200 and head.headers["content-length"] == whole.headers["content-length"]
     cut = len(on_disk) // 3
-    rest = httpx.get(url, headers={"Range": f"bytes={cut}-", "If-Range": whole.headers["etag"]}, timeout=30)
+    rest = HTTP.get(url, headers={"Range": f"bytes={cut}-", "If-Range": whole.headers["etag"]}, timeout=30)
     assert rest.status_code == 206
     assert on_disk[:cut] + rest.content == on_disk
     assert rest.headers["content-range"] == f"bytes {cut}-{len(on_disk) - 1}/{len(on_disk)}"
-    bad = httpx.get(url, headers={"Range": f"bytes={len(on_disk) + 10}-"}, timeout=30)
+    bad = HTTP.get(url, headers={"Range": f"bytes={len(on_disk) + 10}-"}, timeout=30)
     assert bad.status_code == 416
 
 
 @pytest.mark.parametrize("name", ["nquads-0000000001.nq.gz", "..%2F..%2Fetc%2Fpasswd", "..%2Fcatalogue.sqlite3",
                                   "%2E%2E%2Fstore", "CURRENT"])
 def test_unknown_or_outside_names_are_404_problems(live, name):
-    r = httpx.get(f"{live}/dumps/{name}", timeout=30)
+    r = HTTP.get(f"{live}/dumps/{name}", timeout=30)
     assert r.status_code == 404
     assert r.headers["content-type"].startswith("application/problem+json")
 
 
 def test_latest_redirects_to_the_newest_of_a_format(live, well):
-    r = httpx.get(f"{live}/dumps/latest?format=nquads", timeout=30)
+    r = HTTP.get(f"{live}/dumps/latest?format=nquads", timeout=30)
     assert r.status_code == 302
     assert r.headers["location"] == f"{live}/dumps/{latest(well / 'dumps').name}"
-    none = httpx.get(f"{live}/dumps/latest?format=marcxml", timeout=30)
+    none = HTTP.get(f"{live}/dumps/latest?format=marcxml", timeout=30)
     assert none.status_code == 404 and none.headers["content-type"].startswith("application/problem+json")
-    assert httpx.get(f"{live}/dumps/latest?format=turtle", timeout=30).status_code == 400
+    assert HTTP.get(f"{live}/dumps/latest?format=turtle", timeout=30).status_code == 400
 
 
 def test_jsonld_dump_gives_an_entity_as_the_well_states_it_after_a_write(tmp_path):

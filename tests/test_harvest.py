@@ -9,7 +9,6 @@ from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
-import httpx
 import pymarc
 import pytest
 from lxml import etree
@@ -21,6 +20,7 @@ from metadatabronn.store import Store
 
 from .conftest import ROOT, full, shared
 from .test_web import free_port, server
+from .client import HTTP
 
 SAMPLE = ROOT / "data" / "sample.mrc"
 SCHEMAS = ROOT.parent / "shared" / "reference" / "schemas"
@@ -62,7 +62,7 @@ def valid(xml: bytes, schema=None) -> etree._Element:
 
 
 def oai(base: str, **params) -> etree._Element:
-    r = httpx.get(f"{base}/oai", params=params, timeout=60)
+    r = HTTP.get(f"{base}/oai", params=params, timeout=60)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/xml")
     return valid(r.content)
 
@@ -125,7 +125,7 @@ def test_get_record_in_each_format_validates(live, prefix):
 
 
 def test_rdf_format_carries_manifestation_expression_and_work(live, tmp_path):
-    r = httpx.get(f"{live}/oai", params={"verb": "GetRecord", "identifier": "oai:127.0.0.1:DLC-00007090",
+    r = HTTP.get(f"{live}/oai", params={"verb": "GetRecord", "identifier": "oai:127.0.0.1:DLC-00007090",
                                           "metadataPrefix": "rdf"})
     driver = _lax_rdf_driver(tmp_path) if (SCHEMAS / "OAI-PMH.xsd").exists() else None
     root = valid(r.content, driver) if driver is not None else etree.fromstring(r.content)
@@ -151,9 +151,9 @@ def test_list_records_pages_validate_and_carry_list_size(live):
 
 
 def test_post_gives_the_same_answer_as_get(live):
-    get = httpx.get(f"{live}/oai", params={"verb": "GetRecord", "identifier": "oai:127.0.0.1:DLC-00007090",
+    get = HTTP.get(f"{live}/oai", params={"verb": "GetRecord", "identifier": "oai:127.0.0.1:DLC-00007090",
                                            "metadataPrefix": "oai_dc"})
-    post = httpx.post(f"{live}/oai", data={"verb": "GetRecord", "identifier": "oai:127.0.0.1:DLC-00007090",
+    post = HTTP.post(f"{live}/oai", data={"verb": "GetRecord", "identifier": "oai:127.0.0.1:DLC-00007090",
                                            "metadataPrefix": "oai_dc"})
     strip = lambda b: b.split(b"</responseDate>", 1)[1]  # noqa: E731
     assert strip(get.content) == strip(post.content)
@@ -218,9 +218,9 @@ def _forged(**change) -> str:
 def test_error_probes(live, params, code):
     for method in ("GET", "POST"):
         if method == "GET":
-            r = httpx.get(f"{live}/oai", params=params)
+            r = HTTP.get(f"{live}/oai", params=params)
         else:
-            r = httpx.post(f"{live}/oai", data=params)
+            r = HTTP.post(f"{live}/oai", data=params)
         root = valid(r.content)
         assert error_code(root) == code, (method, params, r.text[-300:])
         request = root.find(f"{OAI}request")
@@ -376,7 +376,7 @@ def _retitle(r):
 
 
 def _opened(url: str) -> str:
-    return httpx.get(f"{url}/health", timeout=30).json()["opened"]
+    return HTTP.get(f"{url}/health", timeout=30).json()["opened"]
 
 
 # Two server processes, each refreshing on its own, are the case where a harvester can be told
@@ -491,7 +491,7 @@ SRW = "{http://www.loc.gov/zing/srw/}"
 
 
 def sru(base: str, **params) -> etree._Element:
-    r = httpx.get(f"{base}/sru", params=params)
+    r = HTTP.get(f"{base}/sru", params=params)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/xml")
     return etree.fromstring(r.content)
 

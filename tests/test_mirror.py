@@ -35,6 +35,7 @@ from metadatabronn.store.mirroring import comparable
 
 from .conftest import DATA, delete_golden, examples, ROOT
 from .test_web import free_port, server
+from .client import HTTP
 
 GOLDEN = DATA / "golden" / "golden.mrc"
 NEW_RECORDS = [DATA / "marc" / "lc5.mrc", DATA / "translations" / "lc-translations.mrc", DATA / "marc" / "lc-unicode.mrc"]
@@ -69,7 +70,7 @@ def caught_up(base: str, store: Path) -> None:
     wanted = sequence(store)
     deadline = time.monotonic() + 120  # only a guard against a server that never refreshes
     while True:
-        seen = httpx.get(f"{base}/health", timeout=30).json().get("sequence")
+        seen = HTTP.get(f"{base}/health", timeout=30).json().get("sequence")
         if seen is not None and seen >= wanted:
             return
         assert time.monotonic() < deadline, f"the server still shows sequence {seen}, not {wanted}"
@@ -255,7 +256,7 @@ def test_a_run_stopped_between_pages_resumes_where_it_stopped(tmp_path):
         mirror(base, target, QUICK)
         load(store, base, *records(NEW_RECORDS[0]), *records(NEW_RECORDS[1]), name="new.mrc")
         caught_up(base, store)
-        total = httpx.get(f"{base}/changes", timeout=30).json()["totalItems"]
+        total = HTTP.get(f"{base}/changes", timeout=30).json()["totalItems"]
         start = State.read(target).position
         # pages of 10, a write each; the next two may be fetched while one is written
         assert total - start > 50

@@ -15,7 +15,6 @@ import io
 import itertools
 from pathlib import Path
 
-import httpx
 import pymarc
 import pyoxigraph as ox
 import pytest
@@ -44,6 +43,7 @@ from metadatabronn.store.mirroring import MirrorStore, comparable
 from .test_mirror import PAGE, QUICK, caught_up, same
 from .test_web import free_port, server
 from .conftest import examples, quad_store
+from .client import HTTP
 
 DATA = Path(__file__).parent / "data" / "authorities"
 AUTHORITIES = pymarc.parse_xml_to_array(str(DATA / "norwegian-style.xml"))
@@ -354,14 +354,14 @@ def test_authorities_after_records_then_changed_deleted_and_given_an_isni_reach_
         for identifier in (SOLBERG, "(NO-TrBIB)99990006", "(NO-TrBIB)99990101"):
             path = agent(base, identifier)[len(base):]
             for fmt in ("nt", "jsonld", "html"):
-                a = httpx.get(f"{base}{path}", params={"format": fmt}, timeout=30)
-                b = httpx.get(f"{copy}{path}", params={"format": fmt}, timeout=30)
+                a = HTTP.get(f"{base}{path}", params={"format": fmt}, timeout=30)
+                b = HTTP.get(f"{copy}{path}", params={"format": fmt}, timeout=30)
                 assert a.status_code == b.status_code == 200
                 assert b.text.replace(copy, base) == a.text, (identifier, fmt)
         # and finds agents by name as the well does (its name index kept by the mirror runs)
         for words in ("solberg", "aase kari", "bøe", "nobody", "annensen", "b h"):
-            a = httpx.get(f"{base}/agents", params={"name": words, "format": "json"}, timeout=30)
-            b = httpx.get(f"{copy}/agents", params={"name": words, "format": "json"}, timeout=30)
+            a = HTTP.get(f"{base}/agents", params={"name": words, "format": "json"}, timeout=30)
+            b = HTTP.get(f"{copy}/agents", params={"name": words, "format": "json"}, timeout=30)
             assert a.status_code == b.status_code == 200, b.text
             assert hits(b.json()) == hits(a.json()) and (words == "b h" or hits(a.json())), words
 

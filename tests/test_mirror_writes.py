@@ -29,6 +29,7 @@ from metadatabronn.web.apikeys import add_key, default_keys_file
 
 from .test_mirror import GOLDEN, PAGE, QUICK, caught_up, changed, records, same, source_store
 from .test_web import free_port, server
+from .client import HTTP
 
 
 def key_for(store: Path, org: str) -> dict:
@@ -48,11 +49,11 @@ def works_of(store: Path) -> list[str]:
 
 def retitle(iri: str, title: str, auth: dict) -> httpx.Response:
     """A read-modify-write: GET the work as JSON-LD, change its title, PUT it with If-Match."""
-    got = httpx.get(iri, params={"format": "jsonld"}, timeout=30)
+    got = HTTP.get(iri, params={"format": "jsonld"}, timeout=30)
     assert got.status_code == 200, got.text
     body = got.json()
     body["preferredTitle"] = title
-    put = httpx.put(iri, content=json.dumps(body), timeout=60,
+    put = HTTP.put(iri, content=json.dumps(body), timeout=60,
                     headers={**auth, "Content-Type": "application/ld+json", "If-Match": got.headers["etag"]})
     assert put.status_code == 200, put.text
     return put
@@ -60,7 +61,7 @@ def retitle(iri: str, title: str, auth: dict) -> httpx.Response:
 
 def create(base: str, title: str, auth: dict) -> str:
     body = {"@context": f"{base}/context.jsonld", "@id": "", "@type": "Work", "preferredTitle": title}
-    r = httpx.post(f"{base}/works", content=json.dumps(body), timeout=60,
+    r = HTTP.post(f"{base}/works", content=json.dumps(body), timeout=60,
                    headers={**auth, "Content-Type": "application/ld+json"})
     assert r.status_code == 201, r.text
     return r.headers["location"]
@@ -118,15 +119,15 @@ def test_a_mirror_converges_after_http_writes_merges_and_a_submitted_file(well, 
     #    its writer's graph, an edited work merged into another, and changed records submitted.
     retitle(a, "Retitled again by the national library", nb)
     retitle(b, core_title(store, b), nb)
-    got = httpx.get(made[1], params={"format": "jsonld"}, timeout=30)
-    gone = httpx.delete(made[1], headers={**partner, "If-Match": got.headers["etag"]}, timeout=60)
+    got = HTTP.get(made[1], params={"format": "jsonld"}, timeout=30)
+    gone = HTTP.delete(made[1], headers={**partner, "If-Match": got.headers["etag"]}, timeout=60)
     assert gone.status_code == 204, gone.text
-    got = httpx.get(c, params={"format": "jsonld"}, timeout=30)
-    merged = httpx.post(f"{c}/merge", json={"into": d}, headers={**nb, "If-Match": got.headers["etag"]}, timeout=60)
+    got = HTTP.get(c, params={"format": "jsonld"}, timeout=30)
+    merged = HTTP.post(f"{c}/merge", json={"into": d}, headers={**nb, "If-Match": got.headers["etag"]}, timeout=60)
     assert merged.status_code == 200, merged.text
     golden = records(GOLDEN)
     submitted = b"".join(changed(r, "Changed and submitted over HTTP.").as_marc() for r in golden[:4])
-    loaded = httpx.post(f"{base}/records", params={"name": "changed.mrc"}, content=submitted, headers=nb, timeout=300)
+    loaded = HTTP.post(f"{base}/records", params={"name": "changed.mrc"}, content=submitted, headers=nb, timeout=300)
     assert loaded.status_code == 200, loaded.text
     retitle(e, "Retitled after the submitted file", partner)
     caught_up(base, store)
@@ -204,16 +205,16 @@ def test_a_merge_reaches_the_writer_graphs_of_other_entities_that_name_the_merge
     finally:
         s.close()
     x, y = [w for w in works_of(store) if w != own][-2:]
-    got = httpx.get(expression, params={"format": "jsonld"}, timeout=30)
+    got = HTTP.get(expression, params={"format": "jsonld"}, timeout=30)
     body = got.json()
     body["workExpressed"] = x
-    put = httpx.put(expression, content=json.dumps(body), timeout=60,
+    put = HTTP.put(expression, content=json.dumps(body), timeout=60,
                     headers={**nb, "Content-Type": "application/ld+json", "If-Match": got.headers["etag"]})
     assert put.status_code == 200, put.text
     caught_up(base, store)
     mirror(base, target, QUICK)  # the mirror holds the writer's graph naming x
-    got = httpx.get(x, params={"format": "jsonld"}, timeout=30)
-    merged = httpx.post(f"{x}/merge", json={"into": y}, headers={**nb, "If-Match": got.headers["etag"]}, timeout=60)
+    got = HTTP.get(x, params={"format": "jsonld"}, timeout=30)
+    merged = HTTP.post(f"{x}/merge", json={"into": y}, headers={**nb, "If-Match": got.headers["etag"]}, timeout=60)
     assert merged.status_code == 200, merged.text
     caught_up(base, store)
     graph = f"<{base}/edit/nb/{expression[len(base) + 1:]}>"

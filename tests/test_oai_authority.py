@@ -21,6 +21,7 @@ from metadatabronn.web import oai_authority
 from .conftest import ROOT
 from .test_harvest import OAI, SCHEMAS, _lax_rdf_driver, error_code, oai, valid
 from .test_web import free_port, server
+from .client import HTTP
 
 AUTHORITIES = ROOT / "tests" / "data" / "authorities" / "norwegian-style.xml"
 GOLDEN = ROOT / "tests" / "data" / "golden" / "golden.mrc"
@@ -109,9 +110,7 @@ def test_oai_dc_of_an_authority_is_its_name_kind_and_identifiers(live):
 
 
 def test_rdf_of_an_authority_is_its_record_graph(live, tmp_path):
-    import httpx
-
-    r = httpx.get(f"{live}/oai", params={"verb": "GetRecord", "metadataPrefix": "rdf",
+    r = HTTP.get(f"{live}/oai", params={"verb": "GetRecord", "metadataPrefix": "rdf",
                                          "identifier": oai_id("127.0.0.1", "99990002")}, timeout=60)
     root = valid(r.content, _lax_rdf_driver(tmp_path) if (SCHEMAS / "OAI-PMH.xsd").exists() else None)
     rdf = root.find(f".//{OAI}metadata")[0]

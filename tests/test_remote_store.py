@@ -10,7 +10,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from types import SimpleNamespace
 
-import httpx
 import pyoxigraph as ox
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -26,6 +25,7 @@ from metadatabronn.store.remote_text import DEFAULT_GRAPH
 
 from .conftest import examples
 from .writeserver import CLIENTS, GOLDEN, SAMPLE, add_key, free_port, serving
+from .client import HTTP
 
 pytestmark = pytest.mark.remote
 
@@ -129,7 +129,7 @@ def test_the_default_graph_is_a_named_graph_on_the_server_and_the_default_graph_
     remote.update('INSERT DATA { <http://example.org/a> <http://example.org/p> "in the default graph" }')
     assert [q.graph_name for q in remote.quads_for_pattern(None, None, None, None)] == [ox.DefaultGraph()]
     assert list(remote.named_graphs()) == []  # the graph holding it is not one of the store's named graphs
-    rows = httpx.post(server.sparql_url, data={"query": "SELECT ?g WHERE { GRAPH ?g { ?s <http://example.org/p> ?o } }"},
+    rows = HTTP.post(server.sparql_url, data={"query": "SELECT ?g WHERE { GRAPH ?g { ?s <http://example.org/p> ?o } }"},
                       headers={"Accept": "application/sparql-results+json"}).json()["results"]["bindings"]
     assert [r["g"]["value"] for r in rows] == [DEFAULT_GRAPH]
 

@@ -15,6 +15,8 @@ import httpx
 import pyoxigraph as ox
 import pytest
 
+from .client import HTTP
+
 pytestmark = pytest.mark.remote
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -51,7 +53,7 @@ def rows_of(results: dict) -> list[dict[str, str]]:
 
 def v_results(v, query: str, accept="application/sparql-results+json", **params) -> httpx.Response:
     data = {"query": query, **{k.replace("_", "-"): val for k, val in params.items()}}
-    return httpx.post(v.sparql_url, data=data, headers={"Accept": accept}, timeout=120)
+    return HTTP.post(v.sparql_url, data=data, headers={"Accept": accept}, timeout=120)
 
 
 def v_rows(v, query: str, **params) -> list[dict[str, str]]:
@@ -62,7 +64,7 @@ def v_rows(v, query: str, **params) -> list[dict[str, str]]:
 
 def v_update(v, update: str, **params) -> httpx.Response:
     data = {"update": update, **{k.replace("_", "-"): val for k, val in params.items()}}
-    return httpx.post(v.sparql_url, data=data, timeout=300)
+    return HTTP.post(v.sparql_url, data=data, timeout=300)
 
 
 def v_ok(v, update: str, **params) -> None:

@@ -9,6 +9,7 @@ import pyoxigraph as ox
 import pytest
 
 from .test_sparql_servers import XSD, v_ok, v_results, v_rows, v_update
+from .client import HTTP
 
 pytestmark = pytest.mark.remote
 
@@ -21,7 +22,7 @@ def ox_store(tmp_path):
 def test_virtuoso_cuts_results_at_10000_rows_and_offset_past_them_needs_care(virtuoso_clean):
     v = virtuoso_clean
     body = "\n".join(f"<urn:x:s{i}> <urn:x:p> {i} ." for i in range(10_050)).encode()
-    r = httpx.put(v.graph_store_url, params={"graph-uri": "urn:g:big"}, content=body,
+    r = HTTP.put(v.graph_store_url, params={"graph-uri": "urn:g:big"}, content=body,
                   headers={"Content-Type": "text/turtle"}, timeout=300)
     assert r.status_code == 201
     assert v_rows(v, "SELECT (COUNT(*) AS ?n) WHERE { GRAPH <urn:g:big> { ?s ?p ?o } }") == [
@@ -49,7 +50,7 @@ def test_virtuoso_cuts_results_at_10000_rows_and_offset_past_them_needs_care(vir
     nt = v_results(v, "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH <urn:g:big> { ?s ?p ?o } }",
                    accept="application/n-triples").text
     assert len([line for line in nt.splitlines() if line.strip()]) < 10_050
-    got = httpx.get(v.graph_store_url, params={"graph-uri": "urn:g:big"}, timeout=120)
+    got = HTTP.get(v.graph_store_url, params={"graph-uri": "urn:g:big"}, timeout=120)
     assert got.status_code == 200
     assert len(list(ox.parse(got.content, format=ox.RdfFormat.TURTLE))) < 10_050
 
@@ -79,27 +80,27 @@ def test_insert_data_virtuoso_refuses_more_than_about_1400_triples(virtuoso_clea
 def test_virtuoso_graph_store_protocol_open_for_anonymous_writes_once_update_is_granted(virtuoso_clean):
     v = virtuoso_clean
     turtle = "\n".join(f'<urn:x:s{i}> <urn:x:p> "value {i}" .' for i in range(5_000)).encode()
-    put = httpx.put(v.graph_store_url, params={"graph-uri": "urn:g:gsp"}, content=turtle,
+    put = HTTP.put(v.graph_store_url, params={"graph-uri": "urn:g:gsp"}, content=turtle,
                     headers={"Content-Type": "text/turtle"}, timeout=300)
     assert put.status_code == 201  # more than INSERT DATA takes (below)
     count = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH <urn:g:gsp> { ?s ?p ?o } }"
-    post = httpx.post(v.graph_store_url, params={"graph-uri": "urn:g:gsp"}, content=b'<urn:x:s> <urn:x:p> "more" .',
+    post = HTTP.post(v.graph_store_url, params={"graph-uri": "urn:g:gsp"}, content=b'<urn:x:s> <urn:x:p> "more" .',
                       headers={"Content-Type": "text/turtle"})
     assert post.status_code == 200
-    get = httpx.get(v.graph_store_url, params={"graph-uri": "urn:g:gsp"}, timeout=120)
+    get = HTTP.get(v.graph_store_url, params={"graph-uri": "urn:g:gsp"}, timeout=120)
     assert get.status_code == 200 and get.headers["content-type"].startswith("text/turtle")
     assert v_rows(v, count) == [{"n": f'"5001"^^<{XSD}integer>'}]
     assert len(list(ox.parse(get.content, format=ox.RdfFormat.TURTLE))) == 5_001
     # graph= (the protocol's own name for it) works as well as Virtuoso's graph-uri=
-    assert httpx.put(v.graph_store_url, params={"graph": "urn:g:gsp2"}, content=b"<urn:x:s> <urn:x:p> 1 .",
+    assert HTTP.put(v.graph_store_url, params={"graph": "urn:g:gsp2"}, content=b"<urn:x:s> <urn:x:p> 1 .",
                      headers={"Content-Type": "text/turtle"}).status_code == 201
-    assert httpx.delete(v.graph_store_url, params={"graph-uri": "urn:g:gsp"}, timeout=300).status_code == 200
-    assert httpx.get(v.graph_store_url, params={"graph-uri": "urn:g:gsp"}).status_code == 404
+    assert HTTP.delete(v.graph_store_url, params={"graph-uri": "urn:g:gsp"}, timeout=300).status_code == 200
+    assert HTTP.get(v.graph_store_url, params={"graph-uri": "urn:g:gsp"}).status_code == 404
     # The -auth endpoint wants HTTP Digest.
     auth_url = v.graph_store_url + "-auth"
-    r = httpx.put(auth_url, params={"graph-uri": "urn:g:gsp3"}, content=b"<urn:x:s> <urn:x:p> 1 .",
+    r = HTTP.put(auth_url, params={"graph-uri": "urn:g:gsp3"}, content=b"<urn:x:s> <urn:x:p> 1 .",
                   headers={"Content-Type": "text/turtle"})
     assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Digest")
-    r = httpx.put(auth_url, params={"graph-uri": "urn:g:gsp3"}, content=b"<urn:x:s> <urn:x:p> 1 .",
+    r = HTTP.put(auth_url, params={"graph-uri": "urn:g:gsp3"}, content=b"<urn:x:s> <urn:x:p> 1 .",
                   headers={"Content-Type": "text/turtle"}, auth=httpx.DigestAuth("dba", "dba"))
     assert r.status_code == 201

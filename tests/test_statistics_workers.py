@@ -21,6 +21,7 @@ import pytest
 
 from .test_statistics_web import FRE, GER, LAT, SPA, TRANSLATIONS, report, work_of
 from .writeserver import GOLDEN, free_port, make_store, serving
+from .client import HTTP
 
 CLIENTS = {"bibsys": ("Bibsys", ["stats:deliver"]), "koha": ("Koha", ["ingest"]),
            "harcourt": ("Harcourt", ["read"]), "cataloguer": ("nb", ["write:work"])}
@@ -96,11 +97,11 @@ def _ask(conn: http.client.HTTPConnection, well, path: str, client: str | None =
 
 def _get(well, path: str, client: str | None = None, **params) -> httpx.Response:
     headers = {**FRESH, **(well.auth(client) if client else {})}
-    return httpx.get(f"{well.base}{path}", params=params, headers=headers, timeout=120)
+    return HTTP.get(f"{well.base}{path}", params=params, headers=headers, timeout=120)
 
 
 def _deliver(well, body: bytes, client: str = "bibsys") -> httpx.Response:
-    return httpx.post(f"{well.base}/statistics/loans", content=body, timeout=120,
+    return HTTP.post(f"{well.base}/statistics/loans", content=body, timeout=120,
                       headers={**FRESH, **well.auth(client, **{"Content-Type": "text/csv"})})
 
 
@@ -144,7 +145,7 @@ def test_bad_rows_are_refused_with_their_numbers_through_the_statistics_process(
 def test_a_delivery_of_json_goes_to_the_statistics_process_as_a_file(well):
     rows = [{"period": "2024-12", "isbn": FRE, "loans": 9, "fiction": "fiction", "audience": "children",
              "borrower": "child"}]
-    r = httpx.post(f"{well.base}/statistics/loans", json=rows, timeout=120, headers={**FRESH, **well.auth("koha")})
+    r = HTTP.post(f"{well.base}/statistics/loans", json=rows, timeout=120, headers={**FRESH, **well.auth("koha")})
     assert r.status_code == 200, r.text
     assert r.json()["system"] == "Koha" and r.json()["loans"] == 9
 

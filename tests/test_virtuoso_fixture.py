@@ -13,6 +13,7 @@ import time
 import pytest
 
 from .virtuoso import _port_free, installed, start_virtuoso
+from .client import HTTP
 
 pytestmark = pytest.mark.remote
 
@@ -32,9 +33,7 @@ def test_session_server_answers_and_clear_keeps_only_system_graphs(virtuoso_clea
 
 
 def test_updates_over_http_are_granted(virtuoso_clean):
-    import httpx
-
-    r = httpx.post(virtuoso_clean.sparql_url,
+    r = HTTP.post(virtuoso_clean.sparql_url,
                    data={"update": "INSERT DATA { GRAPH <urn:x-test:h> { <urn:x:s> <urn:x:p> 1 } }"})
     assert r.status_code == 200, r.text
     assert virtuoso_clean.select("SELECT ?o WHERE { GRAPH <urn:x-test:h> { ?s ?p ?o } }")

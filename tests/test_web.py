@@ -23,6 +23,7 @@ from SPARQLWrapper import CSV, JSON, TURTLE, XML, SPARQLWrapper
 from metadatabronn.pipeline import Settings, ingest
 
 from .conftest import ROOT, delete_golden
+from .client import HTTP
 
 GOLDEN = ROOT / "tests" / "data" / "golden" / "golden.mrc"
 RDAM = "http://rdaregistry.info/Elements/m/"
@@ -51,7 +52,7 @@ def server(store: Path, port: int, *extra: str, base_iri: str | None = None, env
         deadline = time.monotonic() + 90  # a busy machine can take long to start the processes
         while True:
             try:
-                if httpx.get(f"{base}/health", timeout=5).status_code == 200:
+                if HTTP.get(f"{base}/health", timeout=5).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
@@ -103,7 +104,7 @@ def live(store, port):
 
 
 def get(url: str, **kw) -> httpx.Response:
-    return httpx.get(url, timeout=60, **kw)
+    return HTTP.get(url, timeout=60, **kw)
 
 
 def children(pid: int) -> set[int]:
@@ -162,8 +163,8 @@ def test_rdflib_sparqlstore(live):
 
 def test_post_form_and_post_sparql_query(live):
     query = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
-    form = httpx.post(f"{live}/sparql", data={"query": query}, headers={"Accept": "application/sparql-results+json"})
-    direct = httpx.post(f"{live}/sparql", content=query, headers={"Content-Type": "application/sparql-query",
+    form = HTTP.post(f"{live}/sparql", data={"query": query}, headers={"Accept": "application/sparql-results+json"})
+    direct = HTTP.post(f"{live}/sparql", content=query, headers={"Content-Type": "application/sparql-query",
                                                                  "Accept": "text/tab-separated-values"})
     assert form.status_code == direct.status_code == 200
     n = form.json()["results"]["bindings"][0]["n"]["value"]
@@ -198,9 +199,9 @@ def test_syntax_error_is_400_with_position(live):
 def test_updates_are_refused(live, how):
     update = "INSERT DATA { <http://x/a> <http://x/b> <http://x/c> }"
     if how == "form-update":
-        r = httpx.post(f"{live}/sparql", data={"update": update})
+        r = HTTP.post(f"{live}/sparql", data={"update": update})
     elif how == "sparql-update":
-        r = httpx.post(f"{live}/sparql", content=update, headers={"Content-Type": "application/sparql-update"})
+        r = HTTP.post(f"{live}/sparql", content=update, headers={"Content-Type": "application/sparql-update"})
     else:
         r = get(f"{live}/sparql", params={"query": "PREFIX x: <http://x/>\n" + update})
     assert r.status_code == 403 and r.json()["title"] == "Forbidden"
@@ -210,7 +211,7 @@ def test_updates_are_refused(live, how):
 def test_cors_and_service_description(live):
     r = get(f"{live}/sparql", params={"query": "ASK {}"}, headers={"Origin": "https://catalogue.example"})
     assert r.headers["access-control-allow-origin"] == "*"
-    pre = httpx.options(f"{live}/sparql", headers={"Origin": "https://x.example", "Access-Control-Request-Method": "POST"})
+    pre = HTTP.options(f"{live}/sparql", headers={"Origin": "https://x.example", "Access-Control-Request-Method": "POST"})
     assert pre.status_code == 200
     sd = get(f"{live}/sparql", headers={"Accept": "text/turtle"})
     graph = rdflib.Graph().parse(data=sd.text, format="turtle")
@@ -271,8 +272,8 @@ def test_federated_queries_are_refused_without_being_run(live):
                    f"PREFIX : <{url}#>\nSELECT * WHERE {{ # a comment\n SERVICE:x {{ ?s ?p ?o }} }}"]
         for query in queries:
             for r in (get(f"{live}/sparql", params={"query": query}),
-                      httpx.post(f"{live}/sparql", data={"query": query}),
-                      httpx.post(f"{live}/sparql", content=query,
+                      HTTP.post(f"{live}/sparql", data={"query": query}),
+                      HTTP.post(f"{live}/sparql", content=query,
                                  headers={"Content-Type": "application/sparql-query"})):
                 assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json", query
                 assert "SERVICE is not allowed here" in r.json()["detail"]
@@ -290,7 +291,7 @@ def test_federated_queries_are_refused_without_being_run(live):
                                         ("named-graph-uri", "bad iri")])
 def test_graph_parameters_must_be_iris(live, name, value):
     for r in (get(f"{live}/sparql", params={"query": "ASK { ?s ?p ?o }", name: value}),
-              httpx.post(f"{live}/sparql", data={"query": "ASK { ?s ?p ?o }", name: value})):
+              HTTP.post(f"{live}/sparql", data={"query": "ASK { ?s ?p ?o }", name: value})):
         assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json"
         assert r.json()["parameter"] == name and name in r.json()["detail"]
     assert get(f"{live}/sparql", params={"query": "ASK { ?s ?p ?o }"}).json()["boolean"] is True
@@ -392,14 +393,14 @@ def test_long_chains_of_operators_do_not_end_a_worker(live):
     proc = LIVE["proc"]
     workers = children(proc.pid)
     query = "SELECT * WHERE { ?s ?p ?o FILTER(" + " || ".join(["false"] * 20_000) + ") } LIMIT 1"
-    r = httpx.post(f"{live}/sparql", data={"query": query}, timeout=120)
+    r = HTTP.post(f"{live}/sparql", data={"query": query}, timeout=120)
     assert r.status_code == 200 and r.json()["results"]["bindings"] == []
     assert children(proc.pid) == workers
 
 
 def test_a_query_over_the_size_limit_is_a_400(live):
     query = "SELECT * WHERE { ?s ?p ?o } # " + "x" * 1_000_001
-    r = httpx.post(f"{live}/sparql", content=query, headers={"Content-Type": "application/sparql-query"}, timeout=60)
+    r = HTTP.post(f"{live}/sparql", content=query, headers={"Content-Type": "application/sparql-query"}, timeout=60)
     assert r.status_code == 400 and "at most 1,000,000" in r.json()["detail"]
 
 
@@ -640,13 +641,13 @@ def test_head_answers_as_get_does_without_a_body(live):
              "/manifestations?isbn=0393049973", "/works?title=heroin", "/record/DLC-00031871",
              f"/works/{work.rsplit('/', 1)[-1]}/expressions"]
     for path in paths:
-        full, head = get(f"{live}{path}"), httpx.head(f"{live}{path}", timeout=30)
+        full, head = get(f"{live}{path}"), HTTP.head(f"{live}{path}", timeout=30)
         assert full.status_code == head.status_code == 200, path
         assert head.content == b""
         for header in ("content-type", "content-length", "etag", "last-modified", "link"):
             assert head.headers.get(header) == full.headers.get(header), (path, header)
-    assert httpx.head(f"{live}/work/0000000000").status_code == 404
-    assert httpx.head(f"{live}/manifestation/DLC-00030568").status_code == 410
+    assert HTTP.head(f"{live}/work/0000000000").status_code == 404
+    assert HTTP.head(f"{live}/manifestation/DLC-00030568").status_code == 410
 
 
 def test_record_graph_dereferences_with_its_provenance(live):
@@ -793,7 +794,7 @@ def test_the_server_shows_an_ingest_made_while_it_runs(tmp_path):
         while n() != "22" and time.monotonic() < deadline:
             time.sleep(0.3)
         assert n() == "22"
-        listed = httpx.get(f"{url}/oai", params={"verb": "ListIdentifiers", "metadataPrefix": "marc21"}).text
+        listed = HTTP.get(f"{url}/oai", params={"verb": "ListIdentifiers", "metadataPrefix": "marc21"}).text
         assert newcomer.rsplit("/", 1)[-1] in listed
 
 
