@@ -136,6 +136,8 @@ def pytest_configure(config):
     n = config.getoption("--store-server")
     if n and not hasattr(config, "workerinput"):
         _start_pool(config, n)
+    elif n:
+        _worker_pool(config)
 
 
 def _start_pool(config, n: int) -> None:
@@ -153,6 +155,25 @@ def _start_pool(config, n: int) -> None:
     if "metadatabronn.store.remote_pool" in sys.modules:
         sys.modules["metadatabronn.store.remote_pool"].TEST_SERVER = str(pool)
     config._store_servers = servers, where
+
+
+def _worker_pool(config) -> None:
+    """An xdist worker's own share of the pool (every count-th server from its number on): its
+    tests run one after another, so a store one of them needs is taken from it only by a later
+    test of its own, never by a test another worker runs at the same time."""
+    import json
+    import sys
+
+    pool = Path(os.environ[STORE_SERVER])
+    worker = config.workerinput["workerid"]  # gw0, gw1, ...
+    number, count = int(worker[2:]), int(config.workerinput["workercount"])
+    servers = json.loads(pool.read_text(encoding="utf-8"))["servers"]
+    share = servers[number::count] or servers
+    own = pool.with_name(f"pool-{worker}.json")
+    own.write_text(json.dumps({"servers": share}), encoding="utf-8")
+    os.environ[STORE_SERVER] = str(own)
+    if "metadatabronn.store.remote_pool" in sys.modules:
+        sys.modules["metadatabronn.store.remote_pool"].TEST_SERVER = str(own)
 
 
 def pytest_unconfigure(config):

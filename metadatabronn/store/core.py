@@ -296,7 +296,10 @@ class Store(Writing, Reading, Lookups):
             if self.catalogue is not None:
                 self.catalogue.close()
                 self.catalogue = None
+            closer = getattr(self._store, "close", None)  # a store on a server: its connections
             del self._store
+            if closer is not None:
+                closer()
 
 
 def mismatch(path: Path, stored: str, given: str) -> str:

@@ -341,8 +341,13 @@ class RemoteStore:
         copy.bulk_extend(self)
         copy.flush()
 
+    on_close = None  # called once at close (the test run's pool of servers counts open stores)
+
     def close(self) -> None:
         self.line.close()
+        hook, self.on_close = self.on_close, None
+        if hook is not None:
+            hook()
 
 
 _LINE = re.compile(r"\bline (\d+)")

@@ -112,8 +112,11 @@ def open_home(home: Path, read_only: bool):
     if settings.get("given_up"):
         raise StoreError(f"the store at {home} was given up: its server {settings['endpoint']} now holds "
                          f"the store at {settings['given_up']} (METADATABRONN_TEST_STORE_SERVER's pool)")
-    remote_pool.opened(home, settings["endpoint"])
-    return RemoteStore(settings["endpoint"], read_only=read_only, system_graphs=settings.get("system_graphs", ()))
+    store = RemoteStore(settings["endpoint"], read_only=read_only, system_graphs=settings.get("system_graphs", ()))
+    if remote_pool.active():
+        remote_pool.opened(home, settings["endpoint"])
+        store.on_close = lambda: remote_pool.closed(home, settings["endpoint"])
+    return store
 
 
 _GENERATIONS: dict[str, tuple[float, int]] = {}

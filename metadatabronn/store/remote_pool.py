@@ -5,8 +5,10 @@ ending in ``.json``: ``{"servers": [endpoint, ...]}``). A store directory made n
 set becomes a home on a server, which is emptied first: one server's dataset holds one store.
 With a pool, several stores live at once, one a server; a new store takes a server that holds
 none, else the one whose store was opened longest ago, and that store's home is marked as given
-up, so that opening it again says so instead of reading another store's quads. The pool file
-records which home each server holds and when it was last opened, shared by every process of
+up, so that opening it again says so instead of reading another store's quads. A server whose
+store some live process holds open is never taken while another is free of that: a server a
+test started keeps its store however long it runs. The pool file records which home each server
+holds, when it was last opened and by which processes it is open now, shared by every process of
 the run (a server a test starts, a command run in a subprocess), under a file lock.
 
 Not for production: an operator names one store per server with ``--store sparql+http://…``.
@@ -44,6 +46,23 @@ def _locked():
         pool.write_text(json.dumps(state, indent=1), encoding="utf-8")
 
 
+def _alive(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, ValueError):
+        return True
+    return True
+
+
+def _in_use(held: dict) -> bool:
+    """Whether a live process has the store open (entries of processes gone are dropped)."""
+    users = {pid: n for pid, n in held.get("open", {}).items() if n > 0 and _alive(pid)}
+    held["open"] = users
+    return bool(users)
+
+
 def choose(home: Path) -> tuple[str, Path | None]:
     """The server a new store at ``home`` goes on, and the home of the store it held (given up)."""
     pool = _pool_file()
@@ -59,19 +78,34 @@ def choose(home: Path) -> tuple[str, Path | None]:
 
         url = next((u for u in state["servers"] if free(u)), None)
         if url is None:
-            url = min(state["servers"], key=lambda u: held[u]["used"])
+            idle = [u for u in state["servers"] if not _in_use(held[u])]
+            url = min(idle or state["servers"], key=lambda u: held[u]["used"])
         before = held.get(url)
-        held[url] = {"home": home, "used": time.time()}
+        held[url] = {"home": home, "used": time.time(), "open": {}}
     given_up = Path(before["home"]) if before and before["home"] != home else None
     return url, given_up
 
 
 def opened(home: Path, endpoint: str) -> None:
-    """Note that the store at ``home`` was opened: it is the last a server is taken from."""
+    """Note that this process opened the store at ``home``: it is the last a server is taken
+    from, and not taken while open (see :func:`closed`)."""
+    _count(home, endpoint, 1)
+
+
+def closed(home: Path, endpoint: str) -> None:
+    """Note that this process closed the store at ``home``."""
+    _count(home, endpoint, -1)
+
+
+def _count(home: Path, endpoint: str, step: int) -> None:
     if _pool_file() is None:
         return
     home = str(Path(home).resolve())
     with _locked() as state:
         h = state["held"].get(endpoint)
         if h is not None and h["home"] == home:
-            h["used"] = time.time()
+            if step > 0:
+                h["used"] = time.time()
+            users = h.setdefault("open", {})
+            pid = str(os.getpid())
+            users[pid] = max(0, users.get(pid, 0) + step)

@@ -1,0 +1,56 @@
+"""The pool of SPARQL servers the suite runs against with ``--store-server N``: a new store never
+takes the server of a store some live process holds open while another server is idle."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from metadatabronn.store import remote_pool
+
+SERVERS = ["http://127.0.0.1:1/sparql", "http://127.0.0.1:2/sparql"]
+
+
+@pytest.fixture
+def pool(tmp_path, monkeypatch):
+    path = tmp_path / "pool.json"
+    path.write_text(json.dumps({"servers": SERVERS}))
+    monkeypatch.setattr(remote_pool, "TEST_SERVER", str(path))
+    return path
+
+
+def _home(tmp_path, name):
+    home = tmp_path / name
+    home.mkdir()
+    return home
+
+
+def test_a_store_held_open_keeps_its_server_and_an_idle_one_is_taken(pool, tmp_path):
+    a, b = _home(tmp_path, "a"), _home(tmp_path, "b")
+    (server_a, _), (server_b, _) = remote_pool.choose(a), remote_pool.choose(b)
+    assert {server_a, server_b} == set(SERVERS)
+    remote_pool.opened(a, server_a)  # a still open; b opened later, so not the least recently used, but idle
+    remote_pool.opened(b, server_b)
+    remote_pool.closed(b, server_b)
+    server_c, given_up = remote_pool.choose(_home(tmp_path, "c"))
+    assert (server_c, given_up) == (server_b, b)
+    remote_pool.closed(a, server_a)
+    remote_pool.opened(tmp_path / "c", server_c)
+    assert remote_pool.choose(_home(tmp_path, "d")) == (server_a, a)
+
+
+def test_a_store_left_open_by_a_process_that_is_gone_is_idle(pool, tmp_path):
+    a, b = _home(tmp_path, "a"), _home(tmp_path, "b")
+    (server_a, _), (server_b, _) = remote_pool.choose(a), remote_pool.choose(b)
+    remote_pool.opened(b, server_b)  # b open here, for good
+    code = (f"import sys; sys.path.insert(0, {str(sys.path[0])!r})\n"
+            "from pathlib import Path\nfrom metadatabronn.store import remote_pool\n"
+            f"remote_pool.TEST_SERVER = {str(pool)!r}\n"
+            f"remote_pool.opened(Path({str(a)!r}), {server_a!r})\n")  # and never closed
+    subprocess.run([sys.executable, "-c", code], check=True)
+    state = json.loads(pool.read_text())["held"]
+    assert list(state[server_a]["open"].values()) == [1]
+    assert remote_pool.choose(_home(tmp_path, "c")) == (server_a, a)
