@@ -647,6 +647,27 @@ def test_a_fault_while_reading_a_later_file_still_stores_what_was_read_before(tm
     assert stored_by_source(store) == {FENNICA.name: 124}
 
 
+def test_grouped_look_ups_pass_on_the_records_read_before_a_fault():
+    """A store on a server is asked about records 200 at a time; a fault part-way through a
+    group still lets the records before it through (they were lost on Virtuoso: the test
+    above, run with --store-server)."""
+    asked = []
+
+    class Loader:
+        def prefetch(self, group):
+            asked.append(list(group))
+
+    def outcomes():
+        yield from ("r1", "r2", "r3")
+        raise RuntimeError("the disk went away")
+
+    out = []
+    with pytest.raises(RuntimeError, match="the disk went away"):
+        for o in pipeline.inputs._prefetched(outcomes(), Loader(), size=2):
+            out.append(o)
+    assert out == ["r1", "r2", "r3"] and asked == [["r1", "r2"], ["r3"]]
+
+
 def test_a_directory_given_as_input_is_an_error_before_anything_is_written(tmp_path):
     store = tmp_path / "store"
     with pytest.raises(MetadatabronnError, match=f"{re.escape(str(MARC))} is a directory"):

@@ -73,14 +73,21 @@ class _Done(list):
 
 def _prefetched(outcomes: Iterator[Outcome], loader: Loader, size: int = 200) -> Iterator[Outcome]:
     """The outcomes in groups, the loader asking the store about each group at once before
-    adding it (a store on a SPARQL server, where a look-up is a round trip)."""
+    adding it (a store on a SPARQL server, where a look-up is a round trip). Whatever stops the
+    outcomes, the group gathered before it still comes out before the error goes on."""
     group: list[Outcome] = []
-    for o in outcomes:
-        group.append(o)
-        if len(group) >= size:
+    try:
+        for o in outcomes:
+            group.append(o)
+            if len(group) >= size:
+                loader.prefetch(group)
+                yield from group
+                group = []
+    except Exception:
+        if group:
             loader.prefetch(group)
             yield from group
-            group = []
+        raise
     if group:
         loader.prefetch(group)
         yield from group
