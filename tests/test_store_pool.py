@@ -46,8 +46,7 @@ def test_a_store_left_open_by_a_process_that_is_gone_is_idle(pool, tmp_path):
     a, b = _home(tmp_path, "a"), _home(tmp_path, "b")
     (server_a, _), (server_b, _) = remote_pool.choose(a), remote_pool.choose(b)
     remote_pool.opened(b, server_b)  # b open here, for good
-    code = (f"import sys; sys.path.insert(0, {str(sys.path[0])!r})\n"
-            "from pathlib import Path\nfrom metadatabronn.store import remote_pool\n"
+    code = ("from pathlib import Path\nfrom metadatabronn.store import remote_pool\n"
             f"remote_pool.TEST_SERVER = {str(pool)!r}\n"
             f"remote_pool.opened(Path({str(a)!r}), {server_a!r})\n")  # and never closed
     subprocess.run([sys.executable, "-c", code], check=True)
