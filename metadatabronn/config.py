@@ -123,6 +123,8 @@ def whole_number(flag: int | None, env: str, default: int, what: str, minimum: i
 DEFAULT_QUERY_TIMEOUT = 30.0  # seconds
 DEFAULT_MAX_RESULT_BYTES = 50_000_000
 DEFAULT_QUERY_WORKERS = 2
+DEFAULT_QUERY_WAIT = 1.0  # seconds a SPARQL request waits for a free query worker before a 503
+DEFAULT_QUERY_NICE = 5  # how much lower the query workers' CPU priority is than the server's
 DEFAULT_REFRESH = 5.0  # seconds a changed store must stay quiet before serve shows it; 0: never
 
 

@@ -196,6 +196,26 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason=f"embedded store only: {why}"))
 
 
+# The files that use the session's Virtuoso run on one xdist worker, so that one server is
+# started (10 s and 6 GB each), not one per worker. Every other file is its own unit, as
+# --dist loadfile makes it.
+_ON_VIRTUOSO = {"tests/test_remote_store.py", "tests/test_sparql_servers.py", "tests/test_sparql_servers_limits.py",
+                "tests/test_virtuoso_fixture.py"}
+
+
+def pytest_xdist_make_scheduler(config, log):
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class _OneVirtuoso(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            scope = super()._split_scope(nodeid)
+            return "the session's Virtuoso" if scope in _ON_VIRTUOSO else scope
+
+    return _OneVirtuoso(config, log)
+
+
 @pytest.fixture(scope="session")
 def virtuoso(tmp_path_factory):
     """A Virtuoso server of this test session (tests/virtuoso.py), or a skip saying why not."""

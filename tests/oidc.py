@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 
-from .client import HTTP
+from .client import HTTP, http_client
 
 CALLBACK = "http://127.0.0.1/callback"
 
@@ -81,7 +81,7 @@ class Provider:
 
     def token(self, sub: str, *, client_id: str = "metadatabronn", scope: str = "openid profile email") -> str:
         """A signed token for ``sub``, for the client ``client_id`` (its audience)."""
-        with httpx.Client(base_url=self.issuer, timeout=10) as client:
+        with http_client(base_url=self.issuer, timeout=10) as client:
             asked = client.post("/oauth2/authorize", data={"sub": sub},
                                 params={"client_id": client_id, "redirect_uri": CALLBACK, "response_type": "code",
                                         "scope": scope, "state": "s"})

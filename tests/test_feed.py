@@ -21,6 +21,7 @@ from metadatabronn.store.feed import Activity
 from metadatabronn.store.merging import merge
 from metadatabronn.web import feed as web_feed
 
+from .client import http_client
 from .conftest import delete_golden
 from .test_web import GOLDEN, free_port, server
 
@@ -100,7 +101,7 @@ def well(tmp_path_factory):
     finally:
         s.close()
     with server(path, port, "--refresh", "0", env={"METADATABRONN_FEED_PAGE_SIZE": str(PAGE)}) as (url, _):
-        with httpx.Client(base_url=url, timeout=30) as client:
+        with http_client(base_url=url, timeout=30) as client:
             yield {"client": client, "url": url, "base": base, "steps": steps, "facts": facts, "path": path}
 
 

@@ -23,7 +23,7 @@ from SPARQLWrapper import CSV, JSON, TURTLE, XML, SPARQLWrapper
 from metadatabronn.pipeline import Settings, ingest
 
 from .conftest import ROOT, delete_golden
-from .client import HTTP
+from .client import HTTP, http_client
 
 GOLDEN = ROOT / "tests" / "data" / "golden" / "golden.mrc"
 RDAM = "http://rdaregistry.info/Elements/m/"
@@ -303,7 +303,7 @@ def test_runaway_query_times_out_and_the_server_goes_on(store, port):
     import threading
 
     runaway = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
-    timeout = 8
+    timeout = 5
     with server(store, free_port(), "--timeout", str(timeout), base_iri=f"http://127.0.0.1:{port}") as (base, proc):
         workers = children(proc.pid)
         answers, done = {}, threading.Event()
@@ -320,7 +320,10 @@ def test_runaway_query_times_out_and_the_server_goes_on(store, port):
         quick = get(f"{base}/sparql", params={"query": "ASK { ?s ?p ?o }"})
         assert quick.status_code == 200 and quick.json()["boolean"] is True
         assert get(f"{base}/health").status_code == 200
-        assert not done.is_set(), "the runaway was answered before a quick query: it did not run away"
+        # (On a machine so busy that these two answers took longer than the time limit, the
+        # runaway may have been stopped meanwhile; the rest of the test holds either way.)
+        if time.monotonic() - started < timeout:
+            assert not done.is_set(), "the runaway was answered before a quick query: it did not run away"
         assert done.wait(timeout + 120)
         r = answers["r"]
         assert r.status_code == 504 and r.json()["title"] == "Query timed out"
@@ -362,7 +365,7 @@ def test_deeply_nested_sparql_is_a_400_and_the_workers_live(live, query):
     proc = LIVE["proc"]
     workers = children(proc.pid)
     assert workers
-    with httpx.Client(timeout=60) as client:
+    with http_client(timeout=60) as client:
         first = client.post(f"{live}/sparql", content=query, headers={"Content-Type": "application/sparql-query"})
         assert first.status_code == 400 and first.headers["content-type"] == "application/problem+json"
         body = first.json()
@@ -410,7 +413,7 @@ def test_a_query_over_the_size_limit_is_a_400(live):
     (" or ".join(["(" * 30 + "title=heroin" + ")" * 30] * 150), "38"),
 ])
 def test_deep_cql_is_an_sru_diagnostic(live, query, code):
-    with httpx.Client(timeout=60) as client:
+    with http_client(timeout=60) as client:
         r = client.get(f"{live}/sru", params={"operation": "searchRetrieve", "version": "1.2", "query": query})
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/xml")
         assert f"<uri>info:srw/diagnostic/1/{code}</uri>" in r.text and "<numberOfRecords>0<" in r.text
@@ -429,7 +432,7 @@ def test_a_huge_offset_is_a_400(live):
     work = get(_manifestation(live), params={"format": "jsonld"}).json()["workManifested"]
     work_id = work.rsplit("/", 1)[-1]
     huge = str(10 ** 30)
-    with httpx.Client(timeout=60) as client:
+    with http_client(timeout=60) as client:
         answers = [client.get(f"{live}{path}", params={"offset": huge, **params}) for path, params in (
             ("/works", {"title": "heroin"}), ("/manifestations", {"isbn": "0393049973"}),
             (f"/works/{work_id}/expressions", {}), ("/works", {"title": "heroin", "offset": "1000001"}))]
@@ -442,7 +445,7 @@ def test_a_huge_offset_is_a_400(live):
 
 
 def test_the_connection_is_kept_after_every_kind_of_error(live):
-    with httpx.Client(timeout=60) as client:
+    with http_client(timeout=60) as client:
         answers = [client.get(f"{live}/work/0000000000"), client.get(f"{live}/manifestation/DLC-00030568"),
                    client.get(f"{live}/sparql", params={"query": "SELECT * WHERE { ?s ?p }"}),
                    client.post(f"{live}/sparql", content="ASK {}", headers={"Content-Type": "text/plain"}),
@@ -628,7 +631,7 @@ def test_accept_naming_only_formats_not_offered_is_406(live):
                            "text/html")):
         r = get(_manifestation(live), headers={"Accept": accept})
         assert r.status_code == 200 and r.headers["content-type"].startswith(media), accept
-    with httpx.Client(timeout=30) as client:
+    with http_client(timeout=30) as client:
         del client.headers["accept"]
         r = client.get(_manifestation(live))
         assert r.request.headers.get("accept") is None

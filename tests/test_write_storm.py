@@ -26,6 +26,7 @@ from hypothesis import HealthCheck, event, given, settings, strategies as st
 from metadatabronn.validate import VIOLATION, Data, check, load_profile
 from metadatabronn.validate import reference
 
+from .client import http_client
 from .conftest import examples, full
 from .writeserver import (JSONLD, NOTE, RDAC, RDAW, TITLE, WORK, free_port, make_store, record_of, serving,
                           works_with_records)
@@ -69,7 +70,7 @@ def _storm(well, works: list[str], client: int, cycles: int, results: list, fail
     patching it (PATCH with a JSON Merge Patch)."""
     who = ("cataloguer", "partner")[client % 2]
     patching = (client // 2) % 2 == 1
-    with httpx.Client(timeout=120, headers=well.auth(who)) as http:
+    with http_client(timeout=120, headers=well.auth(who)) as http:
         for cycle in range(cycles):
             work = works[(client + cycle) % len(works)]
             token = f"c{client}n{cycle}"

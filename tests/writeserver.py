@@ -23,6 +23,7 @@ import pymarc
 from metadatabronn.pipeline import Settings, ingest
 from metadatabronn.web.apikeys import add_key
 
+from .client import http_client
 from .conftest import DATA, ROOT
 from .test_web import free_port, server  # noqa: F401 (free_port: for the write tests)
 
@@ -72,7 +73,7 @@ class Served:
 
     def __init__(self, store: Path, base: str, keys: dict[str, str], proc: subprocess.Popen, out):
         self.store, self.base, self.keys, self.proc, self._out = store, base, keys, proc, out
-        self.http = httpx.Client(timeout=120)
+        self.http = http_client(timeout=120)
         self.retried = 0  # reads answered 503 with Retry-After, and tried again
 
     # --- requests ---------------------------------------------------------------------------

@@ -241,11 +241,9 @@ def _serve(args) -> int:
     if refresh < 0:
         raise ConfigError(f"--refresh must be 0 (never) or more seconds, got {refresh:g}")
     os.environ["METADATABRONN_REFRESH"] = str(refresh)
-    from ..web.app import DEFAULT_QUERY_NICE, DEFAULT_QUERY_WAIT
-
-    wait = config.number(args.query_wait, "QUERY_WAIT", DEFAULT_QUERY_WAIT, "--query-wait")
+    wait = config.number(args.query_wait, "QUERY_WAIT", config.DEFAULT_QUERY_WAIT, "--query-wait")
     os.environ["METADATABRONN_QUERY_WAIT"] = str(wait)
-    nice = config.number(args.query_nice, "QUERY_NICE", DEFAULT_QUERY_NICE, "--query-nice", minimum=-1)
+    nice = config.number(args.query_nice, "QUERY_NICE", config.DEFAULT_QUERY_NICE, "--query-nice", minimum=-1)
     if nice != int(nice) or nice > 19:
         raise ConfigError(f"--query-nice must be a whole number from 0 to 19, got {nice:g}")
     os.environ["METADATABRONN_QUERY_NICE"] = str(int(nice))

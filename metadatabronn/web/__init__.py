@@ -20,7 +20,8 @@ def app_from_environment():
     """The app as ``metadatabronn serve`` configures it, through the environment (so that each
     uvicorn worker process builds the same one)."""
     from .. import config
-    from .app import DEFAULT_QUERY_NICE, DEFAULT_QUERY_WAIT, create_app
+    from ..config import DEFAULT_QUERY_NICE, DEFAULT_QUERY_WAIT
+    from .app import create_app
 
     import os
 

@@ -18,6 +18,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
 from .. import __version__
+from ..config import DEFAULT_QUERY_NICE, DEFAULT_QUERY_WAIT  # kept in config: serve reads them without the app
 from ..errors import StoreError
 from ..pipeline.dump import dumps_dir as _dumps_dir
 from ..store import Store, generation
@@ -159,10 +160,6 @@ class Well:
 
         threading.Thread(target=run, name="metadatabronn-refresh", daemon=True).start()
         return stop
-
-
-DEFAULT_QUERY_WAIT = 1.0  # seconds a SPARQL request waits for a free query worker before a 503
-DEFAULT_QUERY_NICE = 5  # how much lower the query workers' CPU priority is than the server's
 
 
 def create_app(store_path: Path, base: str, *, query_workers: int = 2, timeout: float = 30.0,
