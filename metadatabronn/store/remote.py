@@ -270,6 +270,10 @@ class RemoteStore:
     def remove(self, quad: ox.Quad) -> None:
         self._write("DELETE", [quad])
 
+    def remove_many(self, quads: Iterable[ox.Quad]) -> None:
+        """Remove these quads, in as few ``DELETE DATA`` requests as fit."""
+        self._write("DELETE", quads)
+
     def extend(self, quads: Iterable[ox.Quad]) -> None:
         self._write("INSERT", quads)
 
