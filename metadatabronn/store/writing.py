@@ -150,27 +150,24 @@ class Writing:
         return len(pending)
 
     def _roll_back_in_groups(self, pending: list[str], group: int = 200) -> None:
-        """The roll-back on a store on a server: three SPARQL updates and two reads a group of
-        items (and one more update when the server left something), not a look-up an item and a
-        request a quad (the roll-back of an 80-record batch took 4 s that way on Virtuoso).
-        Dropping a graph that does not exist is a no-op, so each item's graph is dropped whatever
-        the item is."""
-        cg = self.changes_graph
+        """The roll-back on a store on a server, a group of items at a time: their graphs
+        dropped in one update (dropping a graph that does not exist is a no-op, so each item's
+        graph is dropped whatever the item is), then their change entries and entity cores read
+        in two queries and removed in one ``DELETE DATA`` (a look-up an item and a request a
+        quad took 4 s for an 80-record batch on Virtuoso). Removed as read back, not by
+        ``DELETE … WHERE``: Virtuoso keeps an ``xsd:dateTime`` with a fraction of a second that
+        such an update has bound (a change entry's ``as:published``)."""
+        cg = ox.NamedNode(self.changes_graph)
         for i in range(0, len(pending), group):
-            values = " ".join(f"<{v}>" for v in pending[i:i + group])
-            self._store.update(" ;\n".join(f"DROP SILENT GRAPH <{v}>" for v in pending[i:i + group]))
-            self._store.update(f"DELETE {{ GRAPH <{cg}> {{ ?s ?p ?o }} }} "
-                               f"WHERE {{ GRAPH <{cg}> {{ VALUES ?s {{ {values} }} ?s ?p ?o }} }}")
-            self._store.update(f"DELETE {{ ?s ?p ?o }} WHERE {{ VALUES ?s {{ {values} }} ?s ?p ?o }}")
-            # Virtuoso keeps an xsd:dateTime with a fraction of a second (a change entry's
-            # as:published) that DELETE … WHERE has bound: the binding does not match the value
-            # stored. Whatever is left is removed as read back, by DELETE DATA.
-            left = [ox.Quad(r["s"], r["p"], r["o"], ox.NamedNode(cg)) for r in self._store.query(
-                f"SELECT ?s ?p ?o WHERE {{ GRAPH <{cg}> {{ VALUES ?s {{ {values} }} ?s ?p ?o }} }}")]
-            left += [ox.Quad(r["s"], r["p"], r["o"], ox.DefaultGraph()) for r in self._store.query(
+            items = pending[i:i + group]
+            values = " ".join(f"<{v}>" for v in items)
+            self._store.update(" ;\n".join(f"DROP SILENT GRAPH <{v}>" for v in items))
+            found = [ox.Quad(r["s"], r["p"], r["o"], cg) for r in self._store.query(
+                f"SELECT ?s ?p ?o WHERE {{ GRAPH <{cg.value}> {{ VALUES ?s {{ {values} }} ?s ?p ?o }} }}")]
+            found += [ox.Quad(r["s"], r["p"], r["o"], ox.DefaultGraph()) for r in self._store.query(
                 f"SELECT ?s ?p ?o WHERE {{ VALUES ?s {{ {values} }} ?s ?p ?o }}")]
-            if left:
-                self._store.remove_many(left)
+            if found:
+                self._store.remove_many(found)
 
     # writing -----------------------------------------------------------------------------
     def _mark(self, batch: int | None) -> ox.NamedNode:
