@@ -73,6 +73,21 @@ def record_with(*lines: str, leader: str = "00000cam a2200000 a 4500",
     return record
 
 
+@pytest.fixture(autouse=True)
+def _free_servers_after(request):
+    """With ``--store-server``: after each test, the servers of the stores made in its own
+    temporary directory are free again (see ``remote_pool.release_under``). Set up before, so
+    torn down after, every fixture of the test: its servers and commands have stopped."""
+    own = None
+    if os.environ.get(STORE_SERVER) and "tmp_path" in request.fixturenames:
+        own = request.getfixturevalue("tmp_path")  # set up now: torn down after this
+    yield
+    if own is not None:
+        from metadatabronn.store import remote_pool
+
+        remote_pool.release_under(own)
+
+
 @pytest.fixture
 def store_dir(tmp_path: Path) -> Path:
     return tmp_path / "store"

@@ -148,6 +148,7 @@ def test_a_roll_back_drops_the_copies_of_its_batch(tmp_path, monkeypatch):
     assert agree(store) == len(graphs(store))
 
 
+@pytest.mark.embedded_only("a pyoxigraph snapshot: a reader of a store on a server reads the server as it is now")
 def test_a_snapshot_reads_no_copy_newer_than_itself(tmp_path):
     store = tmp_path / "store"
     run(store, GOLDEN)

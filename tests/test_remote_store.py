@@ -135,6 +135,43 @@ def test_the_default_graph_is_a_named_graph_on_the_server_and_the_default_graph_
     assert [r["g"]["value"] for r in rows] == [DEFAULT_GRAPH]
 
 
+def test_drop_and_clear_of_a_graph_that_holds_quads_work_as_in_pyoxigraph(server):
+    """Virtuoso refuses DROP GRAPH of a graph never made by CREATE GRAPH, quads or not."""
+    server.clear()
+    remote, local = RemoteStore(server.store_url), ox.Store()
+    data = ('INSERT DATA { GRAPH <http://example.org/g1> { <http://example.org/a> <http://example.org/p> 1 } '
+            'GRAPH <http://example.org/g2> { <http://example.org/b> <http://example.org/p> 2 } }')
+    for store in (remote, local):
+        store.update(data)
+        store.update("PREFIX ex: <http://example.org/>\nDROP GRAPH <http://example.org/g1> ;\n"
+                     "clear graph <http://example.org/g2>")
+    assert sorted(map(str, remote)) == sorted(map(str, local)) == []
+    for store in (remote, local):  # a graph that holds nothing: refused by both
+        with pytest.raises((StoreError, RuntimeError), match="never"):
+            store.update("DROP GRAPH <http://example.org/never>")
+    remote.update("DROP SILENT GRAPH <http://example.org/never>")
+
+
+def test_look_ups_by_a_list_of_literals_name_virtuosos_object_index(server, tmp_path, monkeypatch):
+    monkeypatch.setenv("METADATABRONN_REMOTE_HOME", str(tmp_path / "home"))
+    """Virtuoso plans a VALUES join on objects from statistics of the store when small, and
+    then reads every statement of the predicate: the look-ups name its object index."""
+    server.clear()
+    remote = RemoteStore(server.store_url)
+    assert remote.object_index_hint == ' OPTION (TABLE_OPTION "index RDF_QUAD_POGS")'
+    ingest([str(SAMPLE)], Settings(store=remote_home.resolve(server.store_url), base=BASE, workers=1))
+    s = Store(remote_home.resolve(server.store_url), BASE, read_only=True)
+    try:
+        graph = next(iter(s.record_graphs(None)))
+        digest = s.record_hash(graph)
+        assert s.digests_held([digest, "0" * 64]) == {digest}
+        keys = [r["k"].value for r in s.query("SELECT ?k WHERE { ?s <https://w3id.org/metadatabronn/ns#key> ?k } LIMIT 3")]
+        found = s.key_iris([*keys, "work|nobody|nothing"])
+        assert found["work|nobody|nothing"] is None and all(found[k] == s.key_iri(k) for k in keys)
+    finally:
+        s.close()
+
+
 def test_a_large_write_goes_in_several_requests_and_arrives_whole(server):
     remote = RemoteStore(server.store_url)
     quads = [ox.Quad(ox.NamedNode(f"http://example.org/s{i}"), ox.NamedNode("http://example.org/p"),
@@ -174,6 +211,7 @@ def test_a_syntax_error_from_the_server_is_one_line_that_counts_the_users_own_li
     said = str(caught.value)
     assert "\n" not in said and "define" not in said and "SP030" in said
     assert "line 3" in said, said
+    assert "error at 3:" in said  # where SPARQL's grammar stops: the server names the line alone
 
 
 def test_a_read_only_store_refuses_writes_and_a_dead_server_says_so(server, monkeypatch):

@@ -53,3 +53,17 @@ def test_a_store_left_open_by_a_process_that_is_gone_is_idle(pool, tmp_path):
     state = json.loads(pool.read_text())["held"]
     assert list(state[server_a]["open"].values()) == [1]
     assert remote_pool.choose(_home(tmp_path, "c")) == (server_a, a)
+
+
+def test_a_finished_tests_stores_free_their_servers_before_a_shared_store_is_given_up(pool, tmp_path):
+    shared = _home(tmp_path, "module-store")  # a module's store, closed between its tests
+    test_dir = _home(tmp_path, "a-test")
+    (server_shared, _), (server_test, _) = remote_pool.choose(shared), remote_pool.choose(_home(test_dir, "store"))
+    remote_pool.opened(shared, server_shared)
+    remote_pool.closed(shared, server_shared)
+    # Without the release the least recently opened store (the shared one) would be given up.
+    assert remote_pool.release_under(test_dir) == 1
+    assert remote_pool.choose(_home(tmp_path, "next-test-store")) == (server_test, None)
+    assert remote_pool.release_under(tmp_path / "nothing-here") == 0
+    held = json.loads(pool.read_text())["held"]
+    assert held[server_shared]["home"] == str(shared.resolve())

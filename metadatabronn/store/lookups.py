@@ -64,13 +64,18 @@ class Lookups:
         """Whether look-ups are worth asking for in groups (a store on a SPARQL server)."""
         return bool(getattr(self._store, "batched_reads", False))
 
+    def _object_hint(self) -> str:
+        """What the server needs after a pattern joined on its object with a ``VALUES`` list to
+        read it by the object index (:attr:`.remote.RemoteStore.object_index_hint`)."""
+        return getattr(self._store, "object_index_hint", "")
+
     def digests_held(self, digests: Iterable[str]) -> set[str]:
         """Which of these digests :meth:`holds_digest` would say the store holds, asked at once."""
         values = " ".join(str(ox.Literal(d)) for d in dict.fromkeys(digests))
         if not values:
             return set()
         rows = self._store.query(f"SELECT DISTINCT ?h WHERE {{ VALUES ?h {{ {values} }} "
-                                 f"GRAPH ?g {{ ?s <{T.MB_SOURCE_HASH}> ?h }} }}")
+                                 f"GRAPH ?g {{ ?s <{T.MB_SOURCE_HASH}> ?h{self._object_hint()} }} }}")
         return {row["h"].value for row in rows}
 
     def record_hashes(self, graphs: Iterable[str]) -> dict[str, str]:
@@ -91,7 +96,8 @@ class Lookups:
             return {}
         values = " ".join(str(ox.Literal(k)) for k in keys)
         found: dict[str, list[str]] = {}
-        for row in self._store.query(f"SELECT ?k ?s WHERE {{ VALUES ?k {{ {values} }} ?s <{MB_KEY}> ?k }}"):
+        for row in self._store.query(f"SELECT ?k ?s WHERE {{ VALUES ?k {{ {values} }} "
+                                     f"?s <{MB_KEY}> ?k{self._object_hint()} }}"):
             found.setdefault(row["k"].value, []).append(row["s"].value)
         return {k: (self.key_iri(k) if len(found.get(k, ())) > 1 else (found[k][0] if k in found else None))
                 for k in keys}

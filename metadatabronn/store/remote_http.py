@@ -153,6 +153,8 @@ class Line:
                 # An answer the server cut short at its time limit (Virtuoso's "anytime" answer:
                 # HTTP 200, X-SQL-State S1TAT) is never taken as the answer: asked again, as a
                 # failed read is, then an error.
+                if self.server is None:
+                    self.server = response.headers.get("server", "")
                 cut = response.headers.get("x-sql-state", "").upper() == _CUT_SHORT
                 if response.status_code < 400 and not cut:
                     return response
@@ -191,6 +193,12 @@ class Line:
                          content=_form([("update", text), *params]), headers={"Content-Type": FORM})
 
     graph_store_works: bool | None = None  # None: not tried yet
+    server: str | None = None  # the server's ``Server`` header, from its first answer
+
+    def is_virtuoso(self) -> bool:
+        if self.server is None:
+            self.query("ASK {}", [], "application/sparql-results+xml")
+        return (self.server or "").lower().startswith("virtuoso")
 
     def post_graph(self, graph: str, ntriples: bytes, *, replace: bool = False) -> bool:
         """Add triples to a named graph (or, ``replace``, put them in place of what it held) by

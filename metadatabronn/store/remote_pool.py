@@ -86,6 +86,23 @@ def choose(home: Path) -> tuple[str, Path | None]:
     return url, given_up
 
 
+def release_under(directory: Path) -> int:
+    """Free the servers whose store's home lies under ``directory`` (a finished test's own
+    temporary directory): no test needs those stores again, so a new store takes one of their
+    servers before it gives up a store a later test still needs (a module's shared store).
+    Returns how many were freed."""
+    pool = _pool_file()
+    if pool is None:
+        return 0
+    prefix = str(Path(directory).resolve()) + os.sep
+    with _locked() as state:
+        held = state["held"]
+        gone = [u for u, h in held.items() if (h["home"] + os.sep).startswith(prefix)]
+        for url in gone:
+            del held[url]
+    return len(gone)
+
+
 def opened(home: Path, endpoint: str) -> None:
     """Note that this process opened the store at ``home``: it is the last a server is taken
     from, and not taken while open (see :func:`closed`)."""
