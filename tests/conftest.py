@@ -28,6 +28,11 @@ def _own_settings():
     os.environ.update(before)
 
 
+def on_server() -> bool:
+    """Whether the stores of this run are on SPARQL servers (``--store-server``)."""
+    return bool(os.environ.get(STORE_SERVER))
+
+
 def shared(path: str) -> Path:
     """A corpus file from the shared folder, or a clean skip where it is absent."""
     p = SHARED / path

@@ -22,7 +22,7 @@ from SPARQLWrapper import CSV, JSON, TURTLE, XML, SPARQLWrapper
 
 from metadatabronn.pipeline import Settings, ingest
 
-from .conftest import ROOT, delete_golden
+from .conftest import ROOT, delete_golden, on_server
 from .client import HTTP, http_client
 
 GOLDEN = ROOT / "tests" / "data" / "golden" / "golden.mrc"
@@ -397,7 +397,10 @@ def test_long_chains_of_operators_do_not_end_a_worker(live):
     workers = children(proc.pid)
     query = "SELECT * WHERE { ?s ?p ?o FILTER(" + " || ".join(["false"] * 20_000) + ") } LIMIT 1"
     r = HTTP.post(f"{live}/sparql", data={"query": query}, timeout=120)
-    assert r.status_code == 200 and r.json()["results"]["bindings"] == []
+    if on_server() and r.status_code == 400:  # a server may refuse what it cannot compile: said as a problem
+        assert "SPARQL server" in r.json()["detail"]
+    else:
+        assert r.status_code == 200 and r.json()["results"]["bindings"] == []
     assert children(proc.pid) == workers
 
 

@@ -128,10 +128,19 @@ class Lookups:
 
     def has_authorities(self) -> bool:
         """Whether the store holds an authority record's link keys (one index look-up): only
-        then are headings looked up among them."""
-        for _ in self._store.quads_for_pattern(None, ox.NamedNode(T.MB_LINK_KEY), None, None):
-            return True
-        return False
+        then are headings looked up among them, and MARC out looks for authority identifiers.
+
+        A read-only store answers once for its life: MARC out asks for every record, and on a
+        SPARQL server each asking is a round trip (half the time of an OAI-PMH page at 250,000
+        records). A snapshot cannot change; a reader of a server sees authorities loaded since
+        it opened when it is opened again, as ``serve --refresh`` does."""
+        known = getattr(self, "_has_authorities", None)
+        if known is not None:
+            return known
+        found = next(iter(self._store.quads_for_pattern(None, ox.NamedNode(T.MB_LINK_KEY), None, None)), None) is not None
+        if self.read_only:
+            self._has_authorities = found
+        return found
 
     def link_iri(self, key: str) -> tuple[str, bool] | None:
         """The entity of the authority record that a heading's identity key means, and whether it

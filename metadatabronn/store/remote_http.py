@@ -150,11 +150,11 @@ class Line:
                 if last or not retry:
                     raise StoreError(f"{what}: the SPARQL server at {url} failed to answer: {exc!r}") from exc
             else:
+                if self.server is None:
+                    self.server = response.headers.get("server", "")
                 # An answer the server cut short at its time limit (Virtuoso's "anytime" answer:
                 # HTTP 200, X-SQL-State S1TAT) is never taken as the answer: asked again, as a
                 # failed read is, then an error.
-                if self.server is None:
-                    self.server = response.headers.get("server", "")
                 cut = response.headers.get("x-sql-state", "").upper() == _CUT_SHORT
                 if response.status_code < 400 and not cut:
                     return response
