@@ -33,6 +33,27 @@ def on_server() -> bool:
     return bool(os.environ.get(STORE_SERVER))
 
 
+def copy_store(src: Path, dst: Path) -> Path:
+    """A copy of the store at ``src``, at ``dst``: its files, and on a server run
+    (``--store-server``) its quads on a server of their own; copying a home alone would give
+    two homes of one store, and a test writing to its copy would write to the original."""
+    import shutil
+
+    from metadatabronn.store import remote_home
+
+    shutil.copytree(src, dst)
+    if remote_home.is_remote_home(src):
+        (dst / remote_home.FILE).unlink()
+        remote_home.adopt_new(dst)
+        source, target = remote_home.open_home(src, read_only=True), remote_home.open_home(dst, read_only=False)
+        try:
+            target.extend(source.quads_for_pattern(None, None, None, None))
+        finally:
+            source.close()
+            target.close()
+    return dst
+
+
 def shared(path: str) -> Path:
     """A corpus file from the shared folder, or a clean skip where it is absent."""
     p = SHARED / path

@@ -5,7 +5,6 @@ server and a store built by ingesting the Norwegian-style authority test set."""
 from __future__ import annotations
 
 import io
-import shutil
 import sqlite3
 
 import httpx
@@ -20,7 +19,7 @@ from metadatabronn.pipeline import Settings, ingest
 from metadatabronn.store import Store, names
 from metadatabronn.store.catalogue import Catalogue
 
-from .conftest import ROOT
+from .conftest import ROOT, copy_store
 from .test_web import free_port, server
 from .client import HTTP
 
@@ -118,8 +117,7 @@ def test_ingest_indexes_the_preferred_and_variant_names_of_every_agent(store, po
 
 
 def test_reindex_makes_the_name_index_again(store, tmp_path):
-    copy = tmp_path / "store"
-    shutil.copytree(store, copy)
+    copy = copy_store(store, tmp_path / "store")
     every = "SELECT entity, kind, name, preferred, core FROM names"
     with sqlite3.connect(copy / "catalogue.sqlite3") as conn:
         ingested = set(conn.execute(every))

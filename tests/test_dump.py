@@ -23,7 +23,7 @@ from metadatabronn.store.layout import STORE_GRAPH
 from metadatabronn.web.context import CONTEXT
 from metadatabronn.web.dumps import entity_line
 
-from .conftest import delete_golden
+from .conftest import copy_store, delete_golden
 from .test_web import GOLDEN, free_port, server
 from .client import HTTP
 
@@ -81,8 +81,7 @@ def test_nquads_dump_holds_exactly_the_source_quads_but_the_bookkeeping(well, tm
 
 
 def test_nquads_dump_without_copies_reads_the_store_and_says_the_same(well, tmp_path):
-    bare = tmp_path / "store"
-    shutil.copytree(well, bare)
+    bare = copy_store(well, tmp_path / "store")
     (bare / "catalogue.sqlite3").unlink()  # no copies of records: every graph from the store
     out = tmp_path / "bare.nq.gz"
     dump(bare, "nquads", out=out)
@@ -92,8 +91,7 @@ def test_nquads_dump_without_copies_reads_the_store_and_says_the_same(well, tmp_
 def test_a_dump_after_edits_holds_them(well, tmp_path):
     """Edits in the well (a work retitled, a manifestation given an identifier in its record's
     graph) make the copies of what they name stale: the dump reads those from the store."""
-    edited = tmp_path / "store"
-    shutil.copytree(well, edited)
+    edited = copy_store(well, tmp_path / "store")
     s = Store(edited)
     try:
         work = next(q.subject.value for q in s._store.quads_for_pattern(
@@ -119,8 +117,7 @@ def test_a_dump_after_edits_holds_them(well, tmp_path):
 def test_what_a_load_under_way_has_written_is_left_out(well, tmp_path):
     """A snapshot taken part-way through a bulk load: the graphs and cores its pending mark
     names are left out, as a roll-back would leave the store; the feed brings them later."""
-    cut = tmp_path / "store"
-    shutil.copytree(well, cut)
+    cut = copy_store(well, tmp_path / "store")
     s = Store(cut)
     try:
         graph = next(g.value for g in s._store.named_graphs() if "/record/" in g.value)

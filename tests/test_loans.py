@@ -5,7 +5,6 @@ tests/data records and a real loans.duckdb beside it. The deliveries are synthet
 
 from __future__ import annotations
 
-import shutil
 import threading
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from metadatabronn.store import Store
 from metadatabronn.store.loans import LoanRow, Loans
 from metadatabronn.store.merging import merge
 
-from .conftest import DATA, delete_golden
+from .conftest import DATA, copy_store, delete_golden
 
 BASE = "http://example.org"
 TRANSLATIONS = DATA / "translations" / "lc-translations.mrc"
@@ -42,9 +41,7 @@ def built(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def store(built, tmp_path) -> Path:
-    path = tmp_path / "store"
-    shutil.copytree(built, path)
-    return path
+    return copy_store(built, tmp_path / "store")
 
 
 def work_of(store_path: Path, manifestation: str) -> str:

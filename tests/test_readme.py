@@ -136,10 +136,19 @@ def _make() -> str:
     return make
 
 
+def _given_up(store: Path) -> bool:
+    """Whether a store on a server of the test pool (``--store-server``) lost its server to a
+    later store: the demo store is then made again."""
+    from metadatabronn.store import remote_home
+
+    settings = remote_home.read(store) if remote_home.is_remote_home(store) else None
+    return bool(settings and settings.get("given_up"))
+
+
 def demo_workdir(tmp_path_factory) -> Path:
     """A directory laid out as the checkout after ``make demo``: data/, .venv/ and var/demo-store,
     the store built by ``make demo-store``. Made once a test session."""
-    if "work" in _DEMO:
+    if "work" in _DEMO and not _given_up(_DEMO["work"] / "var" / "demo-store"):
         return _DEMO["work"]
     make = _make()
     work = tmp_path_factory.mktemp("newcomer")

@@ -146,6 +146,14 @@ def test_drop_and_clear_of_a_graph_that_holds_quads_work_as_in_pyoxigraph(server
         store.update("PREFIX ex: <http://example.org/>\nDROP GRAPH <http://example.org/g1> ;\n"
                      "clear graph <http://example.org/g2>")
     assert sorted(map(str, remote)) == sorted(map(str, local)) == []
+    for store in (remote, local):
+        store.update(data.replace("INSERT DATA {", "INSERT DATA { <http://example.org/d> <http://example.org/p> 3 "))
+        store.update("DROP NAMED")
+    assert sorted(map(str, remote)) == sorted(map(str, local)) != []
+    for store in (remote, local):
+        store.update("DROP ALL")
+    assert sorted(map(str, remote)) == sorted(map(str, local)) == []
+    assert bool(RemoteStore(server.store_url).query("ASK { }"))  # the server (its own graphs) is as before
     for store in (remote, local):  # a graph that holds nothing: refused by both
         with pytest.raises((StoreError, RuntimeError), match="never"):
             store.update("DROP GRAPH <http://example.org/never>")

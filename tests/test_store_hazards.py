@@ -17,7 +17,6 @@ import errno
 import gc
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -33,6 +32,7 @@ from metadatabronn.pipeline import Settings, ingest
 from metadatabronn.store import Store
 from metadatabronn.store import core as store_core
 
+from .conftest import copy_store
 from .test_pipeline import masked, quads  # the same store, read the same way
 
 ROOT = Path(__file__).parent.parent
@@ -92,9 +92,7 @@ def golden_store(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def store(golden_store, tmp_path) -> Path:
-    copy = tmp_path / "store"
-    shutil.copytree(golden_store, copy)
-    return copy
+    return copy_store(golden_store, tmp_path / "store")
 
 
 def a_work(store: Path) -> str:
@@ -447,6 +445,8 @@ class _FillingStore:
         return self._real.bulk_load(input=input, **kw)
 
 
+@pytest.mark.embedded_only("the quads fill the disk of the store's directory; on a server they go to its disk "
+                          "(a full catalogue index, on a server too: the test after this one)")
 def test_a_disk_that_fills_part_way_stops_the_run_clearly_and_a_rerun_converges(tmp_path, monkeypatch, capsys):
     clean = tmp_path / "clean"
     run([SAMPLE], clean, batch_records=50)

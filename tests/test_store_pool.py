@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from metadatabronn.errors import StoreError
 from metadatabronn.store import remote_pool
 
 SERVERS = ["http://127.0.0.1:1/sparql", "http://127.0.0.1:2/sparql"]
@@ -67,3 +68,12 @@ def test_a_finished_tests_stores_free_their_servers_before_a_shared_store_is_giv
     assert remote_pool.release_under(tmp_path / "nothing-here") == 0
     held = json.loads(pool.read_text())["held"]
     assert held[server_shared]["home"] == str(shared.resolve())
+
+
+def test_no_server_is_taken_from_a_store_a_live_process_has_open(pool, tmp_path):
+    a, b = _home(tmp_path, "a"), _home(tmp_path, "b")
+    for home in (a, b):
+        server, _ = remote_pool.choose(home)
+        remote_pool.opened(home, server)
+    with pytest.raises(StoreError, match="--store-server"):
+        remote_pool.choose(_home(tmp_path, "c"))

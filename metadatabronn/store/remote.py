@@ -24,7 +24,7 @@ from ..errors import StoreError
 from .remote_http import N_TRIPLES, XML_RESULTS, Line, _env_number, endpoint_of
 from .remote_text import (DEFAULT_GRAPH, DEFAULT_NODE, canonical, data_blocks, graph_constants_to_filters, defines, graph_back, graph_text,
                           operations, parse_results, pattern_query, query_form, term,
-                          graph_variable_only, uses_default_graph)
+                          graph_variable_only, uses_default_graph, without_dataset)
 from .sparql import has_dataset_clause, skeleton
 
 log = logging.getLogger(__name__)
@@ -36,8 +36,14 @@ _MB_G_BINDING = re.compile(rb'<binding name="mb_g\d+">.*?</binding>', re.S)
 _ANY = ox.NamedNode("urn:x-any")  # rows a page of a pattern read asks for: Virtuoso caps a result (ResultSetMaxRows)
 
 
+_PROLOGUE_TEXT = r"(\s*(?:(?:PREFIX\s+[^\s:]*:\s*<[^>]*>|BASE\s+<[^>]*>)\s*)*)"
+# DROP/CLEAR DEFAULT, SILENT or not: (prologue, verb).
+_DROP_DEFAULT = re.compile(r"(?is)^" + _PROLOGUE_TEXT + r"(DROP|CLEAR)\s+(?:SILENT\s+)?DEFAULT\s*$")
+# DROP/CLEAR ALL or NAMED: (prologue, verb, which). Virtuoso's own would take its system graphs
+# too, and refuses graphs not made by CREATE GRAPH.
+_DROP_ALL = re.compile(r"(?is)^" + _PROLOGUE_TEXT + r"(DROP|CLEAR)\s+(?:SILENT\s+)?(ALL|NAMED)\s*$")
 # A whole operation that drops or clears one named graph, without SILENT: (prologue, verb, IRI).
-_DROP_GRAPH = re.compile(r"(?is)^(\s*(?:(?:PREFIX\s+[^\s:]*:\s*<[^>]*>|BASE\s+<[^>]*>)\s*)*)(DROP|CLEAR)\s+GRAPH\s+<([^<>\s]*)>\s*$")
+_DROP_GRAPH = re.compile(r"(?is)^" + _PROLOGUE_TEXT + r"(DROP|CLEAR)\s+GRAPH\s+<([^<>\s]*)>\s*$")
 
 
 def _position(query: str) -> str:
@@ -193,6 +199,8 @@ class RemoteStore:
             params += [("default-graph-uri", DEFAULT_GRAPH if isinstance(g, ox.DefaultGraph) else g.value)
                        for g in given if g is not None]
             params += [("named-graph-uri", g.value) for g in named_graphs or ()]
+            if has_dataset_clause(query):  # the protocol's dataset replaces the query's own
+                query = without_dataset(query)
         elif has_dataset_clause(query):
             pass  # a query's FROM is its own
         else:
@@ -246,7 +254,7 @@ class RemoteStore:
         with it: see :func:`.remote_text.uses_default_graph`)."""
         self._writable()
         groups: list[tuple[str, list[str]]] = []
-        for op in map(self._implicit_graphs, operations(update)):
+        for op in filter(None, map(self._implicit_graphs, operations(update))):
             kind = "default" if uses_default_graph(op) else "variable" if graph_variable_only(op) else "plain"
             if groups and groups[-1][0] == kind:
                 groups[-1][1].append(op)
@@ -261,10 +269,19 @@ class RemoteStore:
             self.line.update(text, [("default-graph-uri", DEFAULT_GRAPH)] if kind == "default" else [])
 
     def _implicit_graphs(self, op: str) -> str:
-        """``DROP GRAPH``/``CLEAR GRAPH`` of a graph that holds quads: Virtuoso refuses it unless
-        the graph was made by ``CREATE GRAPH`` (SPARUL_DROP "has not been explicitly created"),
-        while in pyoxigraph, as in SPARQL 1.1, a graph with quads exists. Such a graph is
-        dropped SILENT; one with no quads is sent as it is, and refused as pyoxigraph refuses it."""
+        """``DROP``/``CLEAR`` as pyoxigraph does them. Virtuoso refuses ``DROP GRAPH`` of a graph
+        not made by ``CREATE GRAPH`` (SPARUL_DROP "has not been explicitly created"), while in
+        pyoxigraph, as in SPARQL 1.1, a graph with quads exists: such a graph is dropped SILENT,
+        and one with no quads is sent as it is, and refused as pyoxigraph refuses it. ``DEFAULT``
+        is the graph holding the well's default graph; ``ALL`` and ``NAMED`` are the store's
+        graphs one by one."""
+        m = _DROP_DEFAULT.match(op)
+        if m is not None:  # the default graph always exists: emptying it never fails
+            return f"{m.group(1)}{m.group(2)} SILENT GRAPH <{DEFAULT_GRAPH}>"
+        m = _DROP_ALL.match(op)
+        if m is not None:  # the store's graphs, one by one: never the server's own
+            graphs = [g.value for g in self.named_graphs()] + ([DEFAULT_GRAPH] if m.group(3).upper() == "ALL" else [])
+            return m.group(1) + " ;\n".join(f"{m.group(2)} SILENT GRAPH <{g}>" for g in graphs) if graphs else ""
         m = _DROP_GRAPH.match(op)
         if m is None or not self.contains_named_graph(ox.NamedNode(m.group(3))):
             return op

@@ -9,7 +9,8 @@ up, so that opening it again says so instead of reading another store's quads. A
 store some live process holds open is never taken while another is free of that: a server a
 test started keeps its store however long it runs. The pool file records which home each server
 holds, when it was last opened and by which processes it is open now, shared by every process of
-the run (a server a test starts, a command run in a subprocess), under a file lock.
+the run (a server a test starts, a command run in a subprocess), under a file lock. When every
+server holds a store that is open, a new store is refused with an error that says so.
 
 Not for production: an operator names one store per server with ``--store sparql+http://…``.
 """
@@ -22,6 +23,8 @@ import os
 import time
 from contextlib import contextmanager
 from pathlib import Path
+
+from ..errors import StoreError
 
 # Read once, at import: the tests clear the package's settings around each test.
 TEST_SERVER = os.environ.get("METADATABRONN_TEST_STORE_SERVER")
@@ -79,7 +82,10 @@ def choose(home: Path) -> tuple[str, Path | None]:
         url = next((u for u in state["servers"] if free(u)), None)
         if url is None:
             idle = [u for u in state["servers"] if not _in_use(held[u])]
-            url = min(idle or state["servers"], key=lambda u: held[u]["used"])
+            if not idle:  # emptying one would pull a store from under a process reading it
+                raise StoreError(f"every server of the test pool ({len(state['servers'])}) holds a store a "
+                                 "live process has open: give --store-server a larger number")
+            url = min(idle, key=lambda u: held[u]["used"])
         before = held.get(url)
         held[url] = {"home": home, "used": time.time(), "open": {}}
     given_up = Path(before["home"]) if before and before["home"] != home else None

@@ -268,3 +268,34 @@ def graph_variable_only(operation: str) -> bool:
     Virtuoso's exclusion of graphs from ``GRAPH ?g`` leaves working (it breaks ``GRAPH <g>``)."""
     text = skeleton(operation)[0]
     return _GRAPH_VARIABLE.search(text) is not None and _GRAPH_CONSTANT.search(text) is None
+
+
+_DATASET_CLAUSE = re.compile(r"(?i)FROM\s+(?:NAMED\s+)?(?:<[^<>\s]*>|[A-Za-z][\w\-.]*:[\w\-.]*|:[\w\-.]*)")
+
+
+def without_dataset(query: str) -> str:
+    """The query without its ``FROM``/``FROM NAMED`` clauses (read before its first ``{``, past
+    strings, IRIs and comments). The protocol's ``default-graph-uri``/``named-graph-uri``
+    replace a query's own dataset (SPARQL 1.1 Protocol 2.1.4); Virtuoso adds the two together.
+
+    >>> without_dataset("SELECT * FROM <http://a/g> FROM NAMED ex:h WHERE { ?s ?p '{FROM <x>}' }")
+    "SELECT *     WHERE { ?s ?p '{FROM <x>}' }"
+    """
+    out, i = [], 0
+    while i < len(query):
+        if query[i] == "{":
+            out.append(query[i:])
+            break
+        m = _SKIP.match(query, i)
+        if m and m.end() > i:
+            out.append(m.group(0))
+            i = m.end()
+            continue
+        m = _DATASET_CLAUSE.match(query, i)
+        if m and (i == 0 or not (query[i - 1].isalnum() or query[i - 1] in "_?$:")):
+            out.append(" ")
+            i = m.end()
+            continue
+        out.append(query[i])
+        i += 1
+    return "".join(out)
