@@ -70,10 +70,21 @@ def test_a_finished_tests_stores_free_their_servers_before_a_shared_store_is_giv
     assert held[server_shared]["home"] == str(shared.resolve())
 
 
-def test_no_server_is_taken_from_a_store_a_live_process_has_open(pool, tmp_path):
+def test_no_server_is_taken_from_a_store_another_live_process_has_open(pool, tmp_path):
     a, b = _home(tmp_path, "a"), _home(tmp_path, "b")
-    for home in (a, b):
-        server, _ = remote_pool.choose(home)
-        remote_pool.opened(home, server)
-    with pytest.raises(StoreError, match="--store-server"):
-        remote_pool.choose(_home(tmp_path, "c"))
+    (server_a, _), (server_b, _) = remote_pool.choose(a), remote_pool.choose(b)
+    remote_pool.opened(a, server_a)  # open here only: may go, as the least recently opened
+    remote_pool.opened(b, server_b)
+    assert remote_pool.choose(_home(tmp_path, "c")) == (server_a, a)
+    opener = ("from pathlib import Path\nfrom metadatabronn.store import remote_pool\nimport time\n"
+              f"remote_pool.TEST_SERVER = {str(pool)!r}\n"
+              "for h, s in [(Path({!r}), {!r}), (Path({!r}), {!r})]: remote_pool.opened(h, s)\n"
+              "print('open', flush=True)\ntime.sleep(60)\n").format(str(tmp_path / "c"), server_a, str(b), server_b)
+    other = subprocess.Popen([sys.executable, "-c", opener], stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout.readline().strip() == "open"
+        with pytest.raises(StoreError, match="--store-server"):
+            remote_pool.choose(_home(tmp_path, "d"))
+    finally:
+        other.kill()
+        other.wait()

@@ -10,7 +10,8 @@ store some live process holds open is never taken while another is free of that:
 test started keeps its store however long it runs. The pool file records which home each server
 holds, when it was last opened and by which processes it is open now, shared by every process of
 the run (a server a test starts, a command run in a subprocess), under a file lock. When every
-server holds a store that is open, a new store is refused with an error that says so.
+server holds a store that another live process has open, a new store is refused with an error
+that says so (one this process alone has open may still be taken, the least recently opened first).
 
 Not for production: an operator names one store per server with ``--store sparql+http://…``.
 """
@@ -82,8 +83,14 @@ def choose(home: Path) -> tuple[str, Path | None]:
         url = next((u for u in state["servers"] if free(u)), None)
         if url is None:
             idle = [u for u in state["servers"] if not _in_use(held[u])]
-            if not idle:  # emptying one would pull a store from under a process reading it
-                raise StoreError(f"every server of the test pool ({len(state['servers'])}) holds a store a "
+            if not idle:
+                # A store this process alone has open (a test's Store object not closed yet) may
+                # go; one another process has open (a server a test started) never: emptying it
+                # would pull the store from under that process's readers.
+                me = str(os.getpid())
+                idle = [u for u in state["servers"] if set(held[u].get("open", {})) <= {me}]
+            if not idle:
+                raise StoreError(f"every server of the test pool ({len(state['servers'])}) holds a store another "
                                  "live process has open: give --store-server a larger number")
             url = min(idle, key=lambda u: held[u]["used"])
         before = held.get(url)
