@@ -24,7 +24,8 @@ from ..errors import StoreError
 from .remote_http import N_TRIPLES, XML_RESULTS, Line, _env_number, endpoint_of
 from .remote_text import (DEFAULT_GRAPH, DEFAULT_NODE, canonical, data_blocks, graph_constants_to_filters, defines, graph_back, graph_text,
                           operations, parse_results, pattern_query, query_form, term,
-                          graph_variable_only, uses_default_graph, without_dataset)
+                          graph_variable_only, uses_default_graph, without_dataset, syntax_position,
+                          DROP_ALL, DROP_DEFAULT, DROP_GRAPH)
 from .sparql import has_dataset_clause, skeleton
 
 log = logging.getLogger(__name__)
@@ -34,29 +35,6 @@ PAGE = 10_000
 _MB_G_VARIABLE = re.compile(rb'<variable name="mb_g\d+"/>')
 _MB_G_BINDING = re.compile(rb'<binding name="mb_g\d+">.*?</binding>', re.S)
 _ANY = ox.NamedNode("urn:x-any")  # rows a page of a pattern read asks for: Virtuoso caps a result (ResultSetMaxRows)
-
-
-_PROLOGUE_TEXT = r"(\s*(?:(?:PREFIX\s+[^\s:]*:\s*<[^>]*>|BASE\s+<[^>]*>)\s*)*)"
-# DROP/CLEAR DEFAULT, SILENT or not: (prologue, verb).
-_DROP_DEFAULT = re.compile(r"(?is)^" + _PROLOGUE_TEXT + r"(DROP|CLEAR)\s+(?:SILENT\s+)?DEFAULT\s*$")
-# DROP/CLEAR ALL or NAMED: (prologue, verb, which). Virtuoso's own would take its system graphs
-# too, and refuses graphs not made by CREATE GRAPH.
-_DROP_ALL = re.compile(r"(?is)^" + _PROLOGUE_TEXT + r"(DROP|CLEAR)\s+(?:SILENT\s+)?(ALL|NAMED)\s*$")
-# A whole operation that drops or clears one named graph, without SILENT: (prologue, verb, IRI).
-_DROP_GRAPH = re.compile(r"(?is)^" + _PROLOGUE_TEXT + r"(DROP|CLEAR)\s+GRAPH\s+<([^<>\s]*)>\s*$")
-
-
-def _position(query: str) -> str:
-    """Where SPARQL 1.1's grammar stops reading a query the server refused, as pyoxigraph says it
-    ("; error at 1:25: …"), or "" if pyoxigraph reads it (the server's own dialect refused
-    it). Virtuoso names a line only. The query is parsed, never run: pyoxigraph evaluates lazily."""
-    try:
-        ox.Store().query(query)
-    except SyntaxError as exc:
-        return "; " + " ".join(str(exc).split())
-    except Exception:  # noqa: BLE001 - only the parser's verdict is wanted
-        return ""
-    return ""
 
 
 class RemoteStore:
@@ -221,7 +199,7 @@ class RemoteStore:
         except SyntaxError as exc:  # the line the server names counts the pragmas put before the query
             shift = pragmas.count("\n")
             said = _LINE.sub(lambda m: f"line {max(1, int(m.group(1)) - shift)}", str(exc), count=1)
-            raise SyntaxError(said + _position(query)) from None
+            raise SyntaxError(said + syntax_position(query)) from None
 
     def _ask(self, query: str, body: str, text: str, params: list[tuple[str, str]]):
         form = query_form(query)
@@ -275,14 +253,14 @@ class RemoteStore:
         and one with no quads is sent as it is, and refused as pyoxigraph refuses it. ``DEFAULT``
         is the graph holding the well's default graph; ``ALL`` and ``NAMED`` are the store's
         graphs one by one."""
-        m = _DROP_DEFAULT.match(op)
+        m = DROP_DEFAULT.match(op)
         if m is not None:  # the default graph always exists: emptying it never fails
             return f"{m.group(1)}{m.group(2)} SILENT GRAPH <{DEFAULT_GRAPH}>"
-        m = _DROP_ALL.match(op)
+        m = DROP_ALL.match(op)
         if m is not None:  # the store's graphs, one by one: never the server's own
             graphs = [g.value for g in self.named_graphs()] + ([DEFAULT_GRAPH] if m.group(3).upper() == "ALL" else [])
             return m.group(1) + " ;\n".join(f"{m.group(2)} SILENT GRAPH <{g}>" for g in graphs) if graphs else ""
-        m = _DROP_GRAPH.match(op)
+        m = DROP_GRAPH.match(op)
         if m is None or not self.contains_named_graph(ox.NamedNode(m.group(3))):
             return op
         return f"{m.group(1)}{m.group(2)} SILENT GRAPH <{m.group(3)}>"

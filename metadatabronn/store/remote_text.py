@@ -299,3 +299,27 @@ def without_dataset(query: str) -> str:
         out.append(query[i])
         i += 1
     return "".join(out)
+
+
+# Operations the store on a server sends as pyoxigraph means them (RemoteStore._implicit_graphs).
+_PROLOGUE_GROUP = r"(\s*(?:(?:PREFIX\s+[^\s:]*:\s*<[^>]*>|BASE\s+<[^>]*>)\s*)*)"
+# DROP/CLEAR DEFAULT, SILENT or not: (prologue, verb).
+DROP_DEFAULT = re.compile(r"(?is)^" + _PROLOGUE_GROUP + r"(DROP|CLEAR)\s+(?:SILENT\s+)?DEFAULT\s*$")
+# DROP/CLEAR ALL or NAMED: (prologue, verb, which). Virtuoso's own would take its system graphs
+# too, and refuses graphs not made by CREATE GRAPH.
+DROP_ALL = re.compile(r"(?is)^" + _PROLOGUE_GROUP + r"(DROP|CLEAR)\s+(?:SILENT\s+)?(ALL|NAMED)\s*$")
+# A whole operation that drops or clears one named graph, without SILENT: (prologue, verb, IRI).
+DROP_GRAPH = re.compile(r"(?is)^" + _PROLOGUE_GROUP + r"(DROP|CLEAR)\s+GRAPH\s+<([^<>\s]*)>\s*$")
+
+
+def syntax_position(query: str) -> str:
+    """Where SPARQL 1.1's grammar stops reading a query the server refused, as pyoxigraph says it
+    ("; error at 1:25: …"), or "" if pyoxigraph reads it (the server's own dialect refused
+    it). Virtuoso names a line only. The query is parsed, never run: pyoxigraph evaluates lazily."""
+    try:
+        ox.Store().query(query)
+    except SyntaxError as exc:
+        return "; " + " ".join(str(exc).split())
+    except Exception:  # noqa: BLE001 - only the parser's verdict is wanted
+        return ""
+    return ""

@@ -45,7 +45,6 @@ SH = "http://www.w3.org/ns/shacl#"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 SKOS = "http://www.w3.org/2004/02/skos/core#"
 OWL_DEPRECATED = "http://www.w3.org/2002/07/owl#deprecated"
-XSD_BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
 
 COLUMNS = ("shapeID", "target", "propertyID", "propertyLabel", "mandatory", "repeatable",
            "valueNodeType", "valueDataType", "valueConstraint", "valueConstraintType", "severity",
@@ -172,7 +171,7 @@ def _schemes_in(path: Path) -> dict[str, frozenset[str]]:
                 if predicate == in_scheme:
                     schemes.setdefault(triple.object.value, set()).add(triple.subject.value)
                 elif predicate == deprecated and isinstance(triple.object, ox.Literal) and \
-                        triple.object.datatype.value == XSD_BOOLEAN and triple.object.value in ("true", "1"):
+                        triple.object.datatype.value == XSD + "boolean" and triple.object.value in ("true", "1"):
                     gone.add(triple.subject.value)
     except FileNotFoundError:
         raise ProfileError(f"value list file {path} not found") from None
