@@ -542,6 +542,36 @@ def test_export_after_the_server_stopped_carries_the_edit_and_nothing_else(tmp_p
             assert after[control].as_marc() == record.as_marc(), control
 
 
+def test_a_killed_server_leaves_no_writer_behind(tmp_path):
+    """``serve`` killed outright (SIGKILL: no chance to stop its writer) still leaves nothing: the
+    writer sees it has gone, closes the store and takes its socket's directory with it."""
+    port = free_port()
+    store = tmp_path / "store"
+    keys = make_store(store, f"http://127.0.0.1:{port}")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    with serving(store, port, keys, {"TMPDIR": str(scratch)}) as served:
+        sockets = list(scratch.glob("mb-writer-*/writer.sock"))
+        assert len(sockets) == 1, sockets
+        served.proc.kill()
+        served.proc.wait(60)
+        eventually(lambda: not sockets[0].parent.exists(), "the writer's socket directory removed")
+    # The store was closed cleanly: it opens for writing at once.
+    from metadatabronn.store import Store
+
+    eventually(lambda: _opens(Store, store), "the store free for writing")
+
+
+def _opens(store_class, path) -> bool:
+    from metadatabronn.errors import StoreError
+
+    try:
+        store_class(path, None).close()
+    except StoreError:
+        return False
+    return True
+
+
 def test_a_token_from_the_provider_writes_and_the_write_says_who_and_when(tmp_path):
     """A real OpenID Connect provider's token writes through the real server; the writer's graph
     names the organisation and the user, and the time; what the record says stays apart."""

@@ -78,6 +78,13 @@ def serve_forever(listener: Listener, answer: Callable[[Connection], None], who:
         threading.Thread(target=answer, args=(conn,), daemon=True).start()
 
 
+def leave(address: str) -> None:
+    """End this service process, taking its socket's directory with it: the server that made
+    the directory may be gone (killed), and nobody else would remove it."""
+    shutil.rmtree(Path(address).parent, ignore_errors=True)
+    os._exit(0)
+
+
 def when_orphaned(parent: int, then: Callable[[], None]) -> None:
     """Run ``then`` once the server (``parent``) is gone without stopping this process."""
 

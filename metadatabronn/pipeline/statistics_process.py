@@ -140,7 +140,7 @@ def _run(address: str, authkey: bytes, store_path: str, parent: int, level: int)
         try:
             service.close()
         finally:
-            os._exit(0)
+            channel.leave(address)
 
     channel.when_orphaned(parent, finish)  # the server went away without stopping us
     signal.signal(signal.SIGTERM, lambda signum, frame: threading.Thread(target=finish, daemon=True).start())

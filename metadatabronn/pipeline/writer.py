@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import signal
 import subprocess
@@ -126,12 +125,12 @@ def _run(address: str, authkey: bytes, store_path: str, base: str, profile: str,
     def orphaned() -> None:  # the server went away without stopping us: close the store cleanly
         with service.lock:
             service.store.close()
-        os._exit(0)
+        channel.leave(address)
 
     channel.when_orphaned(parent, orphaned)
 
     def stop(signum, frame) -> None:  # the server stops: the write under way ends first
-        threading.Thread(target=lambda: (service.close(), os._exit(0)), daemon=True).start()
+        threading.Thread(target=lambda: (service.close(), channel.leave(address)), daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
     log.info("the writer holds the store at %s", store_path)
