@@ -4,6 +4,8 @@ MARC reader used by the mapping examples."""
 from __future__ import annotations
 
 import os
+import sys
+import tempfile
 from pathlib import Path
 
 import pymarc
@@ -119,6 +121,16 @@ def store_dir(tmp_path: Path) -> Path:
     return tmp_path / "store"
 
 
+def plain_env(**extra: str) -> dict[str, str]:
+    """This process's environment without the package's settings, for a command or server a
+    test starts: a setting another test left here is not its. The test pool's server variable
+    (``--store-server``) stays: the process's stores are on the pool's servers, and it tells
+    the pool which it holds open."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("METADATABRONN_") or k == STORE_SERVER}
+    env.update(extra)
+    return env
+
+
 @pytest.fixture(autouse=True)
 def _no_env(monkeypatch):
     for name in list(os.environ):
@@ -183,8 +195,6 @@ def pytest_configure(config):
 
 def _start_pool(config, n: int) -> None:
     import json
-    import sys
-    import tempfile
 
     from .virtuoso import start_virtuoso
 
@@ -224,6 +234,12 @@ def pytest_unconfigure(config):
     for server in servers:
         server.stop()
     if where is not None:
+        # The pool's trail of stores given up (remote_pool._trail) outlives the servers' files.
+        trails = sorted(Path(where).glob("*.json.log"))
+        if trails:
+            kept = Path(tempfile.gettempdir()) / "metadatabronn-store-pool-given-up.log"
+            kept.write_text("".join(t.read_text(encoding="utf-8") for t in trails), encoding="utf-8")
+            sys.stderr.write(f"\nstores given up by the server pool: listed in {kept}\n")
         shutil.rmtree(where, ignore_errors=True)
 
 

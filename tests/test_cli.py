@@ -20,7 +20,7 @@ import pyoxigraph as ox
 import pytest
 
 from metadatabronn.cli import main
-from .conftest import quad_store
+from .conftest import plain_env, quad_store
 
 ROOT = Path(__file__).parent.parent
 LC5 = Path(__file__).parent / "data" / "marc" / "lc5.mrc"
@@ -479,7 +479,7 @@ def test_no_command_is_a_usage_error(capsys):
 # a real process --------------------------------------------------------------------------------
 
 def _env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("METADATABRONN_")}
+    env = plain_env()
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env["METADATABRONN_BASE_IRI"] = "http://example.org"
     return env

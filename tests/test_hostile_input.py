@@ -26,7 +26,7 @@ from lxml import etree
 from pymarc import Field, Record, Subfield
 
 from metadatabronn.errors import ExportError, InputError, MarcError, MetadatabronnError, ReadError
-from metadatabronn.marc import Format, iter_chunks, parse_chunk
+from metadatabronn.marc import iter_chunks, parse_chunk
 from metadatabronn.marc import reader
 from metadatabronn.marc.writer import encode
 

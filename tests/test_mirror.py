@@ -10,7 +10,6 @@ since the server shows a store written meanwhile once it has been quiet for ``--
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -33,7 +32,7 @@ from metadatabronn.store import Store
 from metadatabronn.store import merging
 from metadatabronn.store.mirroring import comparable
 
-from .conftest import DATA, delete_golden, examples, ROOT
+from .conftest import DATA, ROOT, delete_golden, examples, plain_env
 from .test_web import free_port, server
 from .client import HTTP
 
@@ -354,7 +353,7 @@ def test_5xx_answers_are_retried_and_a_dump_cut_short_is_resumed_with_range(well
 
 def test_the_command_says_what_it_did_and_takes_settings_from_flags_or_environment(well, tmp_path, monkeypatch):
     base, store = well
-    env = {k: v for k, v in os.environ.items() if not k.startswith("METADATABRONN_")}
+    env = plain_env()
     run = subprocess.run([sys.executable, "-m", "metadatabronn", "mirror", base, "--store", str(tmp_path / "m"),
                           "--retries", "2", "--backoff", "0"], capture_output=True, text=True, cwd=ROOT, env=env)
     assert run.returncode == 0, run.stderr

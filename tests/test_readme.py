@@ -28,6 +28,8 @@ import pytest
 
 from metadatabronn.cli import ports
 
+from .conftest import plain_env
+
 ROOT = Path(__file__).parent.parent
 README = ROOT / "README.md"
 BIN = Path(sys.executable).parent  # the environment running the tests: .venv/bin under make test
@@ -188,7 +190,7 @@ def _check(example: Example, output: str) -> None:
 @pytest.mark.parametrize("example", [e for e in EXAMPLES if e.kind == "sh"], ids=lambda e: e.id)
 def test_readme_command_gives_what_it_says(demo, example):
     r = subprocess.run(["bash", "-e", "-c", example.code], cwd=demo, capture_output=True, text=True, timeout=300,
-                       env={k: v for k, v in os.environ.items() if not k.startswith("METADATABRONN_")})
+                       env=plain_env())
     assert r.returncode == 0, f"README line {example.line}: exit {r.returncode}\n{r.stderr[-3000:]}"
     _check(example, r.stdout + r.stderr)
 

@@ -7,7 +7,6 @@ The figures are synthetic: no real loan file is public."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -31,7 +30,7 @@ from metadatabronn.web.apikeys import add_key
 from metadatabronn.web.app import create_app
 from metadatabronn.web.auth import AuthSettings, authenticator
 
-from .conftest import ROOT
+from .conftest import ROOT, plain_env
 
 SVG = "{http://www.w3.org/2000/svg}"
 BASE = "http://chart.test"
@@ -304,7 +303,7 @@ def served(tmp_path_factory):
                                  "127.0.0.1", "--port", str(port), "--query-wait", "60"],
                                 stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
                                 # settings another test left in this process's environment are not this server's
-                                env={k: v for k, v in os.environ.items() if not k.startswith("METADATABRONN_")})
+                                env=plain_env())
     try:
         deadline = time.monotonic() + 120
         while True:

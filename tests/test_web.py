@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import io
-import os
 import signal
 import socket
 import subprocess
@@ -22,7 +21,7 @@ from SPARQLWrapper import CSV, JSON, TURTLE, XML, SPARQLWrapper
 
 from metadatabronn.pipeline import Settings, ingest
 
-from .conftest import ROOT, delete_golden, on_server
+from .conftest import ROOT, delete_golden, on_server, plain_env
 from .client import HTTP, http_client
 
 GOLDEN = ROOT / "tests" / "data" / "golden" / "golden.mrc"
@@ -45,8 +44,7 @@ def server(store: Path, port: int, *extra: str, base_iri: str | None = None, env
     out = tempfile.TemporaryFile()
     proc = subprocess.Popen([sys.executable, "-m", "metadatabronn", "serve", "--store", str(store), "--port", str(port),
                              "--base-iri", base_iri or base, *extra], stdout=out, stderr=subprocess.STDOUT,
-                            env={**{k: v for k, v in os.environ.items() if not k.startswith("METADATABRONN_")},
-                                 **(env or {})})
+                            env=plain_env(**(env or {})))
     proc.output = out
     try:
         deadline = time.monotonic() + 90  # a busy machine can take long to start the processes

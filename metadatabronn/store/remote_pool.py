@@ -94,9 +94,26 @@ def choose(home: Path) -> tuple[str, Path | None]:
                                  "live process has open: give --store-server a larger number")
             url = min(idle, key=lambda u: held[u]["used"])
         before = held.get(url)
+        if before and before["home"] != home and Path(before["home"]).exists():
+            _trail(pool, home, url, held)
         held[url] = {"home": home, "used": time.time(), "open": {}}
     given_up = Path(before["home"]) if before and before["home"] != home else None
     return url, given_up
+
+
+def _trail(pool: Path, home: str, url: str, held: dict) -> None:
+    """Why a store was given up: the pool as it stood, each holder with its processes' command
+    lines, appended to ``POOL.log`` (a suite's failures of "given up" are read against it)."""
+    def command(pid: str) -> str:
+        try:
+            return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")[:300]
+        except OSError:
+            return "?"
+
+    entry = {"at": time.time(), "pid": os.getpid(), "new": home, "server": url,
+             "held": {u: {**h, "commands": {pid: command(pid) for pid in h.get("open", {})}} for u, h in held.items()}}
+    with open(f"{pool}.log", "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(entry) + "\n")
 
 
 def release_under(directory: Path) -> int:
