@@ -116,6 +116,21 @@ def _free_servers_after(request):
         remote_pool.release_under(own)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _free_module_servers():
+    """With ``--store-server``: when a test file is done, the servers of the stores made while
+    it ran (its module fixtures' stores, outside any one test's directory) are free again.
+    Set up before the file's own module fixtures, so torn down after them."""
+    if not os.environ.get(STORE_SERVER):
+        yield
+        return
+    from metadatabronn.store import remote_pool
+
+    before = remote_pool.held_homes()
+    yield
+    remote_pool.release_homes(remote_pool.held_homes() - before)
+
+
 @pytest.fixture
 def store_dir(tmp_path: Path) -> Path:
     return tmp_path / "store"

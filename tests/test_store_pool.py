@@ -88,3 +88,28 @@ def test_no_server_is_taken_from_a_store_another_live_process_has_open(pool, tmp
     finally:
         other.kill()
         other.wait()
+
+
+def test_a_finished_files_stores_free_their_servers_unless_another_process_holds_one(pool, tmp_path):
+    earlier = _home(tmp_path, "earlier-file")
+    server_earlier, _ = remote_pool.choose(earlier)
+    before = remote_pool.held_homes()
+    served = _home(tmp_path, "served")  # a module's store, a server of the test's still serving it
+    server_served, _ = remote_pool.choose(served)
+    remote_pool.opened(served, server_served)  # open here too: that alone would not keep it
+    opener = ("from pathlib import Path\nfrom metadatabronn.store import remote_pool\nimport time\n"
+              f"remote_pool.TEST_SERVER = {str(pool)!r}\n"
+              f"remote_pool.opened(Path({str(served)!r}), {server_served!r})\n"
+              "print('open', flush=True)\ntime.sleep(60)\n")
+    other = subprocess.Popen([sys.executable, "-c", opener], stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout.readline().strip() == "open"
+        new = remote_pool.held_homes() - before
+        assert new == {str(served.resolve())}
+        assert remote_pool.release_homes(new) == 0
+    finally:
+        other.kill()
+        other.wait()
+    assert remote_pool.release_homes(new) == 1
+    held = json.loads(pool.read_text())["held"]
+    assert list(held) == [server_earlier] and held[server_earlier]["home"] == str(earlier.resolve())

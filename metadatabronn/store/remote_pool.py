@@ -133,6 +133,31 @@ def release_under(directory: Path) -> int:
     return len(gone)
 
 
+def held_homes() -> set[str]:
+    """The homes of the stores the pool's servers hold now."""
+    pool = _pool_file()
+    if pool is None:
+        return set()
+    with _locked() as state:
+        return {h["home"] for h in state["held"].values()}
+
+
+def release_homes(homes: set[str]) -> int:
+    """Free the servers holding these homes, unless a live process other than this one has the
+    store open (a server a test started and has not stopped). Returns how many were freed."""
+    pool = _pool_file()
+    if pool is None or not homes:
+        return 0
+    me = str(os.getpid())
+    with _locked() as state:
+        held = state["held"]
+        gone = [u for u, h in held.items() if h["home"] in homes
+                and not (_in_use(h) and set(h["open"]) - {me})]
+        for url in gone:
+            del held[url]
+    return len(gone)
+
+
 def opened(home: Path, endpoint: str) -> None:
     """Note that this process opened the store at ``home``: it is the last a server is taken
     from, and not taken while open (see :func:`closed`)."""
