@@ -325,6 +325,8 @@ def _amended(tmp_path: Path, count: int) -> Path:
     return out
 
 
+@pytest.mark.embedded_only("compares the loader's group look-ups on a server with one at a time on the embedded store, "
+                            "which --store-server puts on a server too")
 def test_a_load_that_replaces_records_asks_the_server_in_groups_and_stores_what_disk_stores(server, tmp_path, part):
     """The loader asks a store on a server about a group of records at once (their graphs'
     digests, their entities' keys and cores); what it then stores is what the embedded store,
