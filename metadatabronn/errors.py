@@ -99,6 +99,12 @@ class QueryTimeout(MetadatabronnError):
     """A query that ran past its time limit and was stopped."""
 
 
+class QueryTooCostly(StoreError, QueryTimeout):
+    """A SPARQL server refused a query as over its own time limit, before or while running it
+    (Virtuoso estimates a query's cost first: SQL state 42000, "estimated execution time …
+    exceeds the limit"). A store error to the loader; a timed-out query to a SPARQL user."""
+
+
 class BaseMismatchError(StoreError):
     """The base IRI asked for is not the one the store's IRIs were minted under."""
 

@@ -508,3 +508,22 @@ def test_a_large_load_goes_by_virtuosos_bulk_loader_where_it_is_set_up(request, 
     with caplog.at_level("INFO", logger="metadatabronn.store.remote_bulk"):
         remote.bulk_load(input=text, format=ox.RdfFormat.N_QUADS)  # a small load: by HTTP
     assert "by Virtuoso's loader" not in caplog.text
+
+
+def test_a_query_the_server_will_not_run_in_its_time_limit_is_a_timeout_not_a_failure():
+    """Virtuoso refuses a query whose estimated cost is over its limit (its words, as it said
+    them to a four-way product): a timed-out query to a SPARQL user (504), a store error to
+    the loader."""
+    import httpx
+
+    from metadatabronn.errors import QueryTimeout, QueryTooCostly
+    from metadatabronn.store.remote_http import _failure
+
+    said = ("Virtuoso 42000 Error The estimated execution time 84329776 (sec) exceeds the limit of 400 (sec).\n\n"
+            "SPARQL query:\ndefine sql:big-data-const 0 SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f }")
+    exc = _failure("the query", httpx.Response(500, text=said))
+    assert isinstance(exc, QueryTooCostly) and isinstance(exc, QueryTimeout) and isinstance(exc, StoreError)
+    assert str(exc) == ("the query: the SPARQL server will not run it within its time limit: Virtuoso 42000 Error "
+                        "The estimated execution time 84329776 (sec) exceeds the limit of 400 (sec).")
+    other = _failure("the query", httpx.Response(500, text="Virtuoso 22023 Error SR008: something else"))
+    assert type(other) is StoreError

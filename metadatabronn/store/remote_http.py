@@ -29,7 +29,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import httpx
 
-from ..errors import ConfigError, StoreError
+from ..errors import ConfigError, QueryTooCostly, StoreError
 from .sparql import skeleton
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,8 @@ _CUT_SHORT = "S1TAT"
 # A transaction the server rolled back for waiting on locks too long or for a deadlock: nothing
 # of it was written, and the same request may go through once the other writer is done.
 _ROLLED_BACK = re.compile(r"\A\s*Virtuoso (?:40001|S1T00) Error SR17[12]")
+# A query the server will not run: its estimate of the cost is over its own time limit.
+_TOO_COSTLY = re.compile(r"Virtuoso \w+ Error The estimated execution time")
 
 
 def _form(fields: list[tuple[str, str]]) -> bytes:
@@ -240,6 +242,8 @@ def _said(body: str) -> str:
 
 def _failure(what: str, response: httpx.Response) -> Exception:
     body = response.text[:1000]
+    if _TOO_COSTLY.search(body):
+        return QueryTooCostly(f"{what}: the SPARQL server will not run it within its time limit: {_said(body)}")
     if response.status_code == 400 or "SPARQL compiler" in body or "SP030" in body:
         return SyntaxError(f"the SPARQL server refused the text: {_said(body)}")
     if response.status_code in (401, 403):

@@ -47,7 +47,11 @@ def _locked():
         state = json.loads(pool.read_text(encoding="utf-8"))
         state.setdefault("held", {})
         yield state
-        pool.write_text(json.dumps(state, indent=1), encoding="utf-8")
+        # Whole or not at all: a process of the run may be killed at any moment (a server a test
+        # stops outright), and a pool file it left half written would stop every later store.
+        part = pool.with_name(f"{pool.name}.{os.getpid()}.part")
+        part.write_text(json.dumps(state, indent=1), encoding="utf-8")
+        os.replace(part, pool)
 
 
 def _alive(pid: str) -> bool:

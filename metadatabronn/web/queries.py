@@ -144,6 +144,8 @@ def _answer(conn, store_path: str, base: str, max_bytes: int, refresh: float = 0
             conn.send(("syntax", str(exc), ""))
         except ResultTooLarge as exc:
             conn.send(("large", str(exc), ""))
+        except QueryTimeout as exc:  # a SPARQL server's own limit (QueryTooCostly)
+            conn.send(("timeout", str(exc), ""))
         except (StoreError, MetadatabronnError) as exc:
             conn.send(("error", str(exc), ""))
         except Exception as exc:  # noqa: BLE001 - a bad request must not end the worker
@@ -300,6 +302,8 @@ class QueryWorkers:
             raise QuerySyntaxError(payload)
         if status == "large":
             raise ResultTooLarge(payload)
+        if status == "timeout":
+            raise QueryTimeout(payload)
         raise StoreError(payload)
 
     def _replace(self, worker: _Worker) -> None:
