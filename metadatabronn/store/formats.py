@@ -8,9 +8,11 @@ _RDF_FORMATS = {"turtle": "TURTLE", "ntriples": "N_TRIPLES", "jsonld": "JSON_LD"
 
 
 def serialise_triples(triples, fmt: str, prefixes: dict[str, str] | None = None) -> bytes:
-    """``(subject, predicate, object, is_literal, language, datatype)`` tuples as RDF text."""
+    """``(subject, predicate, object, is_literal, language, datatype)`` tuples as RDF text, in
+    one order whatever order they were read in: the same statements give the same document from
+    any store (an embedded one, a SPARQL server, a mirror), byte for byte."""
     out = []
-    for s, p, o, is_literal, lang, datatype in triples:
+    for s, p, o, is_literal, lang, datatype in sorted(triples, key=_order):
         if is_literal:
             obj = (ox.Literal(o, language=lang) if lang
                    else ox.Literal(o, datatype=ox.NamedNode(datatype)) if datatype else ox.Literal(o))
@@ -20,6 +22,11 @@ def serialise_triples(triples, fmt: str, prefixes: dict[str, str] | None = None)
         out.append(ox.Triple(subject, ox.NamedNode(p), obj))
     kwargs = {"prefixes": prefixes} if prefixes and fmt in ("turtle", "rdfxml") else {}
     return ox.serialize(out, format=getattr(ox.RdfFormat, _RDF_FORMATS[fmt]), **kwargs)
+
+
+def _order(t) -> tuple:
+    s, p, o, is_literal, lang, datatype = t
+    return s, p, bool(is_literal), o, lang or "", datatype or ""
 
 
 def convert_rdf(text: str, fmt: str) -> bytes:
