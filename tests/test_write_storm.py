@@ -27,7 +27,7 @@ from metadatabronn.validate import VIOLATION, Data, check, load_profile
 from metadatabronn.validate import reference
 
 from .client import http_client
-from .conftest import examples, full
+from .conftest import examples, full, on_server
 from .writeserver import (JSONLD, NOTE, RDAC, RDAW, TITLE, WORK, free_port, make_store, record_of, serving,
                           works_with_records)
 
@@ -217,7 +217,10 @@ RDAE = "http://rdaregistry.info/Elements/e/"
 RDAA = "http://rdaregistry.info/Elements/a/"
 ISO639 = "http://id.loc.gov/vocabulary/iso639-2/"
 LANGUAGES = st.sampled_from([None, "en", "nb", "nn", "se", "de-CH"])
-TEXT = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=24)
+# On a SPARQL server (--store-server) without NUL: Virtuoso's XML results, which the well reads,
+# cut a literal at a NUL (docs/sparql-servers.md); the embedded store is tested with it.
+TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00" if on_server() else ""),
+               min_size=1, max_size=24)
 # The same text may come in several languages, and with none.
 LITERALS = st.builds(lambda t, lang: ox.Literal(t, language=lang) if lang else ox.Literal(t),
                      st.sampled_from(["Note", "Merknad"]) | TEXT, LANGUAGES)

@@ -12,7 +12,7 @@
 """
 
 from .core import Store, UpdateResult
-from .formats import convert_rdf, serialise_triples
+from .formats import convert_rdf, serialise_triples, statement_order
 from .reading import generation
 
-__all__ = ["Store", "UpdateResult", "convert_rdf", "generation", "serialise_triples"]
+__all__ = ["Store", "UpdateResult", "convert_rdf", "generation", "serialise_triples", "statement_order"]

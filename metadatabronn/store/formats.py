@@ -12,7 +12,7 @@ def serialise_triples(triples, fmt: str, prefixes: dict[str, str] | None = None)
     one order whatever order they were read in: the same statements give the same document from
     any store (an embedded one, a SPARQL server, a mirror), byte for byte."""
     out = []
-    for s, p, o, is_literal, lang, datatype in sorted(triples, key=_order):
+    for s, p, o, is_literal, lang, datatype in sorted(triples, key=statement_order):
         if is_literal:
             obj = (ox.Literal(o, language=lang) if lang
                    else ox.Literal(o, datatype=ox.NamedNode(datatype)) if datatype else ox.Literal(o))
@@ -24,7 +24,9 @@ def serialise_triples(triples, fmt: str, prefixes: dict[str, str] | None = None)
     return ox.serialize(out, format=getattr(ox.RdfFormat, _RDF_FORMATS[fmt]), **kwargs)
 
 
-def _order(t) -> tuple:
+def statement_order(t) -> tuple:
+    """The sort key of a statement tuple (as :func:`serialise_triples` takes them): one order for
+    the same statements, whatever store they were read from."""
     s, p, o, is_literal, lang, datatype = t
     return s, p, bool(is_literal), o, lang or "", datatype or ""
 

@@ -42,9 +42,10 @@ MAX_SKIPPED = 1_000  # merged or deleted agents passed over for one page before 
 
 def identifiers(store, iri: str) -> list[str]:
     """An agent's identifiers: its authority number, ``(scheme)value`` identifiers, and the
-    URIs it is the same as."""
-    return list(dict.fromkeys(store.values(iri, T.MB_AUTHORITY_ID) + store.values(iri, T.MB_IDENTIFIER)
-                              + store.values(iri, T.OWL_SAMEAS)))
+    URIs it is the same as; each kind sorted, so that any store (a server gives values in its own
+    order) lists them alike."""
+    return list(dict.fromkeys(sorted(store.values(iri, T.MB_AUTHORITY_ID)) + sorted(store.values(iri, T.MB_IDENTIFIER))
+                              + sorted(store.values(iri, T.OWL_SAMEAS))))
 
 
 def _gone(store, iri: str) -> bool:

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, Response
 
 from ..mapping import terms as T
 from ..errors import ExportError, MetadatabronnError
-from ..store import Store, serialise_triples
+from ..store import Store, serialise_triples, statement_order
 from ..store.editing import effective, is_writer_graph, state_tag
 from ..store.feed import DCT_IS_REPLACED_BY
 from .catalogue.labels import choose as page_language
@@ -63,6 +63,9 @@ class Entity:
             if key not in seen:
                 seen.add(key)
                 self.triples.append((iri, p, o, lit, lang, dt))
+        # One order whatever store the rows came from (a server gives them in its own order):
+        # every representation of the same statements is the same, byte for byte.
+        self.triples.sort(key=statement_order)
         types = {o for _, p, o, lit, _, _ in self.triples if p == T.RDF_TYPE and not lit}
         self.exists = bool(self.triples)
         self.deleted = TOMBSTONE in types
@@ -171,7 +174,7 @@ def _node(iri: str, triples, embedded: dict | None = None) -> dict:
                                                      if p == T.RDF_TYPE and not lit})]
     if types:
         doc["@type"] = types[0] if len(types) == 1 else types
-    for _, p, o, lit, lang, dt in triples:
+    for _, p, o, lit, lang, dt in sorted(triples, key=statement_order):  # (embedded nodes too)
         if p == T.RDF_TYPE:
             continue
         name = NAMES.get(p)
