@@ -100,9 +100,9 @@ class QueryTimeout(MetadatabronnError):
 
 
 class QueryTooCostly(StoreError, QueryTimeout):
-    """A SPARQL server refused a query as over its own time limit, before or while running it
-    (Virtuoso estimates a query's cost first: SQL state 42000, "estimated execution time …
-    exceeds the limit"). A store error to the loader; a timed-out query to a SPARQL user."""
+    """A SPARQL server refused to run a query as over its own time limit (Virtuoso estimates a
+    query's cost first: SQL state 42000, "estimated execution time … exceeds the limit"). A
+    store error to the loader; a timed-out query to a SPARQL user."""
 
 
 class BaseMismatchError(StoreError):
