@@ -64,7 +64,8 @@ def test_a_finished_tests_stores_free_their_servers_before_a_shared_store_is_giv
     remote_pool.closed(shared, server_shared)
     # Without the release the least recently opened store (the shared one) would be given up.
     assert remote_pool.release_under(test_dir) == 1
-    assert remote_pool.choose(_home(tmp_path, "next-test-store")) == (server_test, None)
+    # The freed store is still told it was given up, should anything open it again.
+    assert remote_pool.choose(_home(tmp_path, "next-test-store")) == (server_test, (test_dir / "store").resolve())
     assert remote_pool.release_under(tmp_path / "nothing-here") == 0
     held = json.loads(pool.read_text())["held"]
     assert held[server_shared]["home"] == str(shared.resolve())
@@ -112,4 +113,6 @@ def test_a_finished_files_stores_free_their_servers_unless_another_process_holds
         other.wait()
     assert remote_pool.release_homes(new) == 1
     held = json.loads(pool.read_text())["held"]
-    assert list(held) == [server_earlier] and held[server_earlier]["home"] == str(earlier.resolve())
+    assert held[server_served].get("released") and not held[server_earlier].get("released")
+    # A new store takes the freed server, and the store it held is told it was given up.
+    assert remote_pool.choose(_home(tmp_path, "next")) == (server_served, served.resolve())

@@ -82,7 +82,7 @@ def choose(home: Path) -> tuple[str, Path | None]:
 
         def free(url: str) -> bool:
             h = held.get(url)
-            return h is None or h["home"] == home or not Path(h["home"]).exists()
+            return h is None or h.get("released") or h["home"] == home or not Path(h["home"]).exists()
 
         url = next((u for u in state["servers"] if free(u)), None)
         if url is None:
@@ -98,7 +98,7 @@ def choose(home: Path) -> tuple[str, Path | None]:
                                  "live process has open: give --store-server a larger number")
             url = min(idle, key=lambda u: held[u]["used"])
         before = held.get(url)
-        if before and before["home"] != home and Path(before["home"]).exists():
+        if before and before["home"] != home and Path(before["home"]).exists() and not before.get("released"):
             _trail(pool, home, url, held)
         held[url] = {"home": home, "used": time.time(), "open": {}}
     given_up = Path(before["home"]) if before and before["home"] != home else None
@@ -124,16 +124,18 @@ def release_under(directory: Path) -> int:
     """Free the servers whose store's home lies under ``directory`` (a finished test's own
     temporary directory): no test needs those stores again, so a new store takes one of their
     servers before it gives up a store a later test still needs (a module's shared store).
-    Returns how many were freed."""
+    A freed server still names its store, so that the store is marked given up when another
+    takes the server (something kept past its test, a session's demo store, then says so
+    instead of reading another store's quads). Returns how many were freed."""
     pool = _pool_file()
     if pool is None:
         return 0
     prefix = str(Path(directory).resolve()) + os.sep
     with _locked() as state:
         held = state["held"]
-        gone = [u for u, h in held.items() if (h["home"] + os.sep).startswith(prefix)]
+        gone = [u for u, h in held.items() if (h["home"] + os.sep).startswith(prefix) and not h.get("released")]
         for url in gone:
-            del held[url]
+            held[url]["released"] = True
     return len(gone)
 
 
@@ -155,10 +157,10 @@ def release_homes(homes: set[str]) -> int:
     me = str(os.getpid())
     with _locked() as state:
         held = state["held"]
-        gone = [u for u, h in held.items() if h["home"] in homes
+        gone = [u for u, h in held.items() if h["home"] in homes and not h.get("released")
                 and not (_in_use(h) and set(h["open"]) - {me})]
         for url in gone:
-            del held[url]
+            held[url]["released"] = True
     return len(gone)
 
 
