@@ -230,6 +230,11 @@ def uses_default_graph(operation: str) -> bool:
 _GRAPH_CONSTANT = re.compile(r"(?i)GRAPH\s+(<[^<>\"{}|^`\\\x00-\x20]*>|[A-Za-z][\w\-.]*:[\w\-.]*|:[\w\-.]*)\s*\{")
 
 
+def _word_starts(query: str, i: int) -> bool:
+    """Whether a keyword may begin at ``i``: not inside a name, variable or prefixed name."""
+    return i == 0 or not (query[i - 1].isalnum() or query[i - 1] in "_?$:")
+
+
 def graph_constants_to_filters(query: str) -> str:
     """``GRAPH <g> { P }`` written ``{ GRAPH ?mb_gN { P } FILTER (?mb_gN = <g>) }``: Virtuoso
     matches no named graph given by its IRI once a query's dataset is declared (the default
@@ -242,7 +247,7 @@ def graph_constants_to_filters(query: str) -> str:
             i = m.end()
             continue
         g = _GRAPH_CONSTANT.match(query, i)
-        if g and (i == 0 or not (query[i - 1].isalnum() or query[i - 1] in "_?$:")):
+        if g and _word_starts(query, i):
             n += 1
             out.append(f"{{ GRAPH ?mb_g{n} {{")
             stack.append(f" }} FILTER (?mb_g{n} = {g.group(1)}) }}")
@@ -292,7 +297,7 @@ def without_dataset(query: str) -> str:
             i = m.end()
             continue
         m = _DATASET_CLAUSE.match(query, i)
-        if m and (i == 0 or not (query[i - 1].isalnum() or query[i - 1] in "_?$:")):
+        if m and _word_starts(query, i):
             out.append(" ")
             i = m.end()
             continue
