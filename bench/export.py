@@ -1,6 +1,7 @@
 """Export benchmark: the store's manifestations as MARC 21, records/s and peak memory.
 
     python bench/export.py [CORPUS...] [--store DIR] [--format marc|marcxml|json] [--fidelity [--report FILE]]
+                           [--fresh] [--again]
 
 Ingests CORPUS (default: the LC Books 2016 part 01 first-20k file; several files go into one
 store) into a fresh store (or uses --store as it is), then runs ``metadatabronn export`` in a
@@ -10,6 +11,9 @@ child process, so its peak memory is the export's own, and reads the output back
 number; control numbers that occur twice in the input are left out). Unlike ``roundtrip``,
 which converts each record alone, this sees what sharing entities in the store does: a heading
 written in the form another record gave the shared agent or work.
+
+An export keeps each record's bytes as a rendition (store.renditions) unless ``--fresh``;
+``--again`` times a second export, which reuses them, and checks it writes the same bytes.
 """
 
 from __future__ import annotations
@@ -40,6 +44,9 @@ def main() -> int:
     ap.add_argument("--format", default="marc", choices=["marc", "marcxml", "json"])
     ap.add_argument("--fidelity", action="store_true", help="compare each exported record with its input")
     ap.add_argument("--report", help="with --fidelity: write the comparison (classes, per tag, worst records) as JSON here")
+    ap.add_argument("--fresh", action="store_true", help="export --fresh: neither reuse nor keep renditions")
+    ap.add_argument("--again", action="store_true", help="then export again, reusing the renditions the first kept, "
+                    "and check the two give the same bytes")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="mb-export-"))
     try:
@@ -50,9 +57,17 @@ def main() -> int:
         out = tmp / f"out.{args.format}"
         cli = Path(sys.executable).parent / "metadatabronn"
         start = time.perf_counter()
-        subprocess.run([str(cli), "export", "--store", str(store), "--base-iri", BASE, "--format", args.format,
-                        "--out", str(out), "-q"], check=True)
+        command = [str(cli), "export", "--store", str(store), "--base-iri", BASE, "--format", args.format, "-q"]
+        if args.fresh:
+            command.append("--fresh")
+        subprocess.run([*command, "--out", str(out)], check=True)
         seconds = time.perf_counter() - start
+        if args.again:
+            start = time.perf_counter()
+            subprocess.run([*command, "--out", str(tmp / "again")], check=True)
+            again = time.perf_counter() - start
+            same = (tmp / "again").read_bytes() == out.read_bytes()
+            print(f"export again: {again:.1f} s ({'the same bytes' if same else 'OTHER BYTES'})")
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         if args.format == "marc":
             with open(out, "rb") as fh:

@@ -343,13 +343,15 @@ OPS = st.lists(st.tuples(st.sampled_from(["load", "retitle", "delete", "edit-wor
                min_size=1, max_size=3)
 
 
-def run_ops(tmp: Path, ops) -> Path:
+def run_ops(tmp: Path, ops, loaded=None) -> Path:
     """A store of the golden records, then each op in turn: a load of the picked records as
     they are, retitled or deleted, or an edit in the well of their works (a title added, or a
-    key: what a merge does)."""
+    key: what a merge does). ``loaded(store)`` is called between the first load and the ops."""
     store = tmp / "store"
     records = golden_records()
     run(store, GOLDEN, batch_records=8)
+    if loaded is not None:
+        loaded(store)
     for n, (op, picked) in enumerate(ops):
         if op in ("edit-work", "rekey-work"):
             conn = sqlite3.connect(store / FILE)

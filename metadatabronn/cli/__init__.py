@@ -118,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--rda", action="store_true", help="write 264 throughout, also for records that came in with 260")
     x.add_argument("--workers", type=int, help="processes reading and writing records (env METADATABRONN_WORKERS, "
                    "default: CPUs, at most 2)")
+    x.add_argument("--fresh", action="store_true", help="write every record anew: neither reuse nor keep the "
+                   "renditions an export keeps of records nothing has changed since (renditions.sqlite in the store)")
     x.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     x.set_defaults(func=_export)
 

@@ -67,7 +67,7 @@ def _export(args) -> int:
     try:
         result = export(store, base, out, args.format, since=since, kind=kind,
                         options=Options(rda=args.rda), workers=config.workers(args.workers),
-                        progress=bar.update if bar else None)
+                        progress=bar.update if bar else None, renditions=not args.fresh)
     finally:
         if bar is not None:
             bar.close()
@@ -75,7 +75,8 @@ def _export(args) -> int:
             out.close()
     if not args.quiet:
         what = "authority records" if kind == "authority" else "records"
-        sys.stderr.write(f"exported {result.records:,} {what} ({result.deleted:,} deleted) in "
+        reused = f", {result.reused:,} as an earlier export wrote them" if result.reused else ""
+        sys.stderr.write(f"exported {result.records:,} {what} ({result.deleted:,} deleted{reused}) in "
                          f"{result.seconds:.1f} s; {len(result.failed):,} could not be written\n")
     return 1 if result.failed else 0
 

@@ -11,11 +11,12 @@ and the entity's latest change (:func:`read_authority`).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import multiprocessing
 import time
 from dataclasses import dataclass, field
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
@@ -27,6 +28,7 @@ from ..mapping.source import control_number_of
 from ..marc.writer import Writer, encode
 from ..rdf import AS, MB_DESCRIBES, XSD_DATETIME, literal
 from ..store import Store
+from ..store.renditions import Reads, Renditions
 from .batches import batches, in_order
 
 log = logging.getLogger(__name__)
@@ -38,30 +40,61 @@ class Exported:
     """What an export wrote. ``failed``: one line per record not written (its control number
     and why), e.g. a record over 99,999 bytes in ISO 2709; the CLI exits non-zero when there
     is any. ``changed``: one line per value replaced so that the output stays valid (a control
-    character in MARCXML, a non-ASCII leader position), also logged as a warning."""
+    character in MARCXML, a non-ASCII leader position), also logged as a warning. ``reused``:
+    records written from the rendition an earlier export kept (:mod:`..store.renditions`)."""
 
     records: int = 0
     deleted: int = 0
+    reused: int = 0
     failed: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
 
 _worker_store: Store | None = None
+_worker_renditions: Renditions | None = None
 
 
-def _open(store_path: Path, base: str) -> None:
-    global _worker_store
+def _open(store_path: Path, base: str, fmt: str = "", salt: str = "") -> None:
+    global _worker_store, _worker_renditions
     _worker_store = Store(store_path, base, read_only=True)
+    _worker_renditions = _worker_store.renditions(fmt, salt) if salt else None
+
+
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """A digest of the package's code and vocabularies: a record's kept rendition is of the
+    code that wrote it (:mod:`..store.renditions`), and another version may write other bytes."""
+    root = Path(__file__).resolve().parent.parent
+    vocabularies = root / "vocabularies"  # an installed copy carries them inside, a checkout beside
+    if not vocabularies.is_dir():
+        vocabularies = root.parent / "vocabularies"
+    h = hashlib.blake2b(digest_size=16)
+    for top, files in ((root, sorted(root.rglob("*.py"))), (vocabularies, sorted(vocabularies.rglob("*")))):
+        for file in files:
+            if file.is_file() and "__pycache__" not in file.parts:
+                h.update(str(file.relative_to(top)).encode() + b"\0" + file.read_bytes())
+    return h.hexdigest()
 
 
 def _encode_batch(graphs: list[str], fmt: str, full: bool, options: Options,
-                  store: Store | None = None) -> list[tuple[str, bytes | None, bool, str, list[str]]]:
-    """(graph, encoded record or None, deleted?, failure, what was changed) per graph."""
-    store = store if store is not None else _worker_store
+                  store: Store | None = None, renditions: Renditions | None = None,
+                  ) -> list[tuple[str, bytes | None, bool, str, list[str], bool]]:
+    """(graph, encoded record or None, deleted?, failure, what was changed) per graph. With
+    ``renditions``, a record whose kept rendition still holds is not read or written again,
+    and each record written whole, without a change, is kept for the next export."""
+    if store is None:
+        store, renditions = _worker_store, _worker_renditions
+    kept = renditions.lookup(graphs) if renditions is not None else {}
+    made: list[tuple[Reads, bytes]] = []
     out = []
     for graph in graphs:
-        found = store.record_statements(graph, edits=True)
+        data = kept.get(graph)
+        if data is not None:  # (only a record not deleted is kept)
+            out.append((graph, data, False, "", [], True))
+            continue
+        reads: list[str] = []
+        found = store.record_statements(graph, edits=True, reads=reads)
         if found is None:
             continue
         manifestation, carried, modified, deleted, statements, edited = found
@@ -72,11 +105,16 @@ def _encode_batch(graphs: list[str], fmt: str, full: bool, options: Options,
         try:
             src = from_triples(cn, manifestation, statements, carried, modified=modified, deleted=deleted,
                                edited=edited)
-            out.append((graph, encode(to_marc(src, options), fmt, notes), deleted, "", notes))
+            data = encode(to_marc(src, options), fmt, notes)
+            out.append((graph, data, deleted, "", notes, False))
+            if renditions is not None and not deleted and not notes:
+                made.append((Reads(graph, reads[0], tuple(reads[1:])), data))
         except ExportError as exc:  # the format cannot hold it: skipped, and said plainly
-            out.append((graph, None, deleted, f"{cn}: not written: {exc}", notes))
+            out.append((graph, None, deleted, f"{cn}: not written: {exc}", notes, False))
         except Exception as exc:  # noqa: BLE001 - one record must not stop an export; it is reported
-            out.append((graph, None, deleted, f"{cn}: {exc}", notes))
+            out.append((graph, None, deleted, f"{cn}: {exc}", notes, False))
+    if made:
+        renditions.keep(made)
     return out
 
 
@@ -122,7 +160,7 @@ def authority_record(store: Store, graph: str):
 
 
 def _encode_authorities(pairs: list[tuple[str, str]], fmt: str, full: bool,
-                        store: Store | None = None) -> list[tuple[str, bytes | None, bool, str, list[str]]]:
+                        store: Store | None = None) -> list[tuple[str, bytes | None, bool, str, list[str], bool]]:
     store = store if store is not None else _worker_store
     out = []
     for graph, entity in pairs:
@@ -131,11 +169,11 @@ def _encode_authorities(pairs: list[tuple[str, str]], fmt: str, full: bool,
             src = read_authority(store, graph, entity)
             if src is None or (src.deleted and full):
                 continue
-            out.append((graph, encode(authority_out.to_marc(src), fmt, notes), src.deleted, "", notes))
+            out.append((graph, encode(authority_out.to_marc(src), fmt, notes), src.deleted, "", notes, False))
         except ExportError as exc:
-            out.append((graph, None, False, f"{graph}: not written: {exc}", notes))
+            out.append((graph, None, False, f"{graph}: not written: {exc}", notes, False))
         except Exception as exc:  # noqa: BLE001 - one record must not stop an export; it is reported
-            out.append((graph, None, False, f"{graph}: {exc}", notes))
+            out.append((graph, None, False, f"{graph}: {exc}", notes, False))
     return out
 
 
@@ -144,11 +182,13 @@ KINDS = ("bibliographic", "authority")
 
 def export(store_path: Path, base: str, out: BinaryIO, fmt: str = "marc", *, since: str | None = None,
            options: Options = Options(), workers: int = 2, kind: str = "bibliographic",
-           progress: Callable[[int], None] | None = None) -> Exported:
+           progress: Callable[[int], None] | None = None, renditions: bool = True) -> Exported:
     """Write the store's records to ``out``; with ``since`` (an xsd:dateTime), those created,
     changed or deleted since then, deleted ones as records with Leader/05 = d. ``kind``:
     "bibliographic" (its manifestations) or "authority" (its authority records). The store is
-    opened read-only: an export can run beside a server."""
+    opened read-only: an export can run beside a server. ``renditions``: reuse the bytes an
+    earlier export wrote of a bibliographic record nothing has changed since, and keep them
+    (:mod:`..store.renditions`); False writes every record again and keeps nothing."""
     if kind not in KINDS:
         raise MetadatabronnError(f"unknown kind of record {kind!r}: choose one of {', '.join(KINDS)}")
     if not Path(store_path).exists():
@@ -156,25 +196,30 @@ def export(store_path: Path, base: str, out: BinaryIO, fmt: str = "marc", *, sin
     started = time.perf_counter()
     result = Exported()
     # Workers are forked before the main process opens the store; each opens its own.
-    pool = (multiprocessing.get_context("fork").Pool(workers, initializer=_open, initargs=(store_path, base))
+    salt = f"{code_fingerprint()}\0{options!r}" if renditions and kind == "bibliographic" else ""
+    pool = (multiprocessing.get_context("fork").Pool(workers, initializer=_open,
+                                                     initargs=(store_path, base, fmt, salt))
             if workers > 1 else None)
     store = None
     writer = None
+    kept = None
     if kind == "authority":
         work = partial(_encode_authorities, fmt=fmt, full=since is None)
     else:
         work = partial(_encode_batch, fmt=fmt, full=since is None, options=options)
     try:
         store = Store(store_path, base, read_only=True)
+        if salt and pool is None:
+            kept = store.renditions(fmt, salt)
         writer = Writer(out, fmt)
         if kind == "authority":
             items = authority_graphs(store, since)
         else:
             authorities = f"{store.base}/authority/"  # an authority's graph is not a manifestation's
             items = (g for g in store.record_graphs(since) if not g.startswith(authorities))
-        for encoded in in_order(batches(items, _BATCH), work, partial(work, store=store),
-                                pool, workers):
-            for graph, data, deleted, failure, notes in encoded:
+        here = partial(work, store=store, renditions=kept) if kind != "authority" else partial(work, store=store)
+        for encoded in in_order(batches(items, _BATCH), work, here, pool, workers):
+            for graph, data, deleted, failure, notes, reused in encoded:
                 for note in notes:
                     log.warning("record %s: %s", graph, note)
                     result.changed.append(f"{graph}: {note}")
@@ -185,6 +230,7 @@ def export(store_path: Path, base: str, out: BinaryIO, fmt: str = "marc", *, sin
                 writer.write_encoded(data)
                 result.records += 1
                 result.deleted += deleted
+                result.reused += reused
             if progress is not None:
                 progress(len(encoded))
     finally:
@@ -193,6 +239,8 @@ def export(store_path: Path, base: str, out: BinaryIO, fmt: str = "marc", *, sin
         if pool is not None:
             pool.terminate()
             pool.join()
+        if kept is not None:
+            kept.close()
         if store is not None:
             store.close()
     result.seconds = time.perf_counter() - started

@@ -117,6 +117,21 @@ class View:
             found[iri] = time
         return found
 
+    def sequences(self, iris: list[str]) -> dict[str, int] | None:
+        """The sequence each of these IRIs' copies was loaded at, for those with a copy the
+        snapshot may use; None if the index cannot say for this snapshot."""
+        if not iris:
+            return {}
+        conn = self._conn()
+        try:
+            if conn is None or not self._caught_up(conn):
+                return None
+            rows = conn.execute(f"SELECT iri, seq FROM copies WHERE iri IN ({','.join('?' * len(iris))})",
+                                iris).fetchall()
+        except sqlite3.Error:
+            return None
+        return {iri: seq for iri, seq in rows if seq <= self.upto}
+
     def knows_record_edits(self) -> bool:
         """Whether ``changed`` holds every edit of a manifestation (:data:`.catalogue.RECORD_EDITS`),
         so that a manifestation absent from it was last changed by its record's load."""

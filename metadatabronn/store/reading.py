@@ -11,6 +11,7 @@ from ..errors import MetadatabronnError, QuerySyntaxError, ResultTooLarge, Store
 from ..mapping import terms as T
 from ..rdf import AS, DCT_SOURCE, PROV_GENERATED, XSD_DATETIME, literal
 from . import copies, editing
+from .renditions import Renditions
 from .catalogue import path_of as _catalogue_path
 from .layout import AS_OBJECT, AS_PUBLISHED
 from .records import RecordReading, _Memo
@@ -38,6 +39,15 @@ class Reading(RecordReading):
                 view = copies.View(_catalogue_path(self.path), self.next_sequence() - 1)
             self._copy_view = view
         return view
+
+    def renditions(self, fmt: str, salt: str) -> Renditions | None:
+        """The records of this snapshot as last encoded in ``fmt`` (:mod:`.renditions`); None
+        where the index cannot vouch for them (a writer, or an index that does not log every
+        edit of a manifestation). ``salt``: what else the bytes depend on (options, code)."""
+        view = self._copies()
+        if view is None or not view.knows_record_edits():
+            return None
+        return Renditions(self.path, view, fmt, f"{salt}\0{self.base}\0{self.has_authorities()}")
 
     def identifiers(self, graph: str) -> list[str]:
         return [q.object.value for q in self._store.quads_for_pattern(

@@ -29,12 +29,14 @@ class RecordReading:
     _change_memo: "_Memo | None" = None
     _core_memo: "_Memo | None" = None
 
-    def record_statements(self, graph: str, *, edits: bool = False):
+    def record_statements(self, graph: str, *, edits: bool = False, reads: list | None = None):
         """One record as plain data for MARC export: ``(manifestation, carried, modified,
         deleted, statements)``, where statements are ``(subject, predicate, object, is_literal)``
         of the record's graph and of the cores of the entities it names; None if no such graph.
         With ``edits``, a sixth item: the entities it names that were changed in the well after
-        the record was loaded (their change-log entries are later than its load)."""
+        the record was loaded (their change-log entries are later than its load). ``reads``, a
+        list, is given the manifestation and the entities whose cores were read (in IRI order):
+        what a rendition of the record is stamped with (:mod:`.renditions`)."""
         g = ox.NamedNode(graph)
         view = self._copies()
         quads = view.quads(graph) if view is not None else None
@@ -78,6 +80,8 @@ class RecordReading:
                 if not is_literal and follows(p, o, base):
                     todo.append(o)
         statements += self._authority_links(seen)
+        if reads is not None:
+            reads[:] = [manifestation, *sorted(seen - {manifestation})]
         # The record last changed when it was loaded, or when an entity it embeds was edited in
         # the well, whichever is later: MARC's 005 and OAI-PMH datestamps say the same.
         shared = [i for i in seen if i != manifestation]
