@@ -21,6 +21,7 @@ import json
 import logging
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -130,8 +131,8 @@ def main() -> int:
             cpu_ratio = empty["cpu_ms_per_record"] / big["cpu_ms_per_record"]
             print(f"round {n + 1}: rate big / empty {ratio:.2f}; CPU a record empty / big {cpu_ratio:.2f}", flush=True)
             rounds.append({"empty": empty, "big": big, "ratio": round(ratio, 3), "cpu_ratio": round(cpu_ratio, 3)})
-        ratios = sorted(r["ratio"] for r in rounds)
-        print(f"median ratio big / empty over {len(rounds)} round(s): {ratios[len(ratios) // 2]:.2f}")
+        print(f"median ratio big / empty over {len(rounds)} round(s): "
+              f"{statistics.median(r['ratio'] for r in rounds):.2f}")
         print(json.dumps({"store_records": held, "rounds": rounds}))
         return 0
     finally:
