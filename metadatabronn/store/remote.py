@@ -25,8 +25,8 @@ from .remote_http import N_TRIPLES, XML_RESULTS, Line, _env_number, endpoint_of
 from .remote_text import (DEFAULT_GRAPH, DEFAULT_NODE, canonical, data_blocks, graph_constants_to_filters, defines, graph_back, graph_text,
                           operations, parse_results, pattern_query, query_form, term,
                           graph_variable_only, uses_default_graph, without_dataset, syntax_position,
-                          DROP_ALL, DROP_DEFAULT, DROP_GRAPH)
-from .sparql import has_dataset_clause, skeleton
+                          whole_answer, DROP_ALL, DROP_DEFAULT, DROP_GRAPH)
+from .sparql import has_dataset_clause
 
 log = logging.getLogger(__name__)
 
@@ -205,12 +205,12 @@ class RemoteStore:
         form = query_form(query)
         if form in ("SELECT", "ASK"):
             answer, cap = self.line.query_capped(text, params, XML_RESULTS)
-            _whole(query, cap)
+            whole_answer(query, cap)
             if body is not query:  # SELECT * would show the graph variables put in
                 answer = _MB_G_VARIABLE.sub(b"", _MB_G_BINDING.sub(b"", answer))
             return parse_results(answer)
         body, cap = self.line.query_capped(text, params, N_TRIPLES)
-        _whole(query, cap)
+        whole_answer(query, cap)
         held = ox.Store()  # pyoxigraph's QueryTriples, made by its own engine over the answer
         held.load(body, format=ox.RdfFormat.N_TRIPLES)
         return held.query("CONSTRUCT WHERE { ?s ?p ?o }")
@@ -390,20 +390,6 @@ class RemoteStore:
 
 
 _LINE = re.compile(r"\bline (\d+)")
-_LIMIT = re.compile(r"(?i)\bLIMIT\s+(\d+)")
-
-
-def _whole(query: str, cap: int | None) -> None:
-    """An answer the server cut at its cap on rows is refused, unless the query asked for no more
-    than that (its last LIMIT, the outermost): pyoxigraph would have given every row."""
-    if cap is None:
-        return
-    limits = _LIMIT.findall(skeleton(query)[0])
-    if limits and int(limits[-1]) <= cap:
-        return
-    raise StoreError(f"the SPARQL server gives at most {cap:,} rows an answer (Virtuoso: ResultSetMaxRows) and this "
-                     f"query's answer has more: page it with LIMIT and OFFSET (at most {cap:,} a page, with ORDER BY), "
-                     "or raise the server's cap")
 
 
 def stream_nquads(store: RemoteStore, output: IO[bytes]) -> None:

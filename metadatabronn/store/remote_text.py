@@ -14,6 +14,7 @@ from typing import Iterable, Iterator
 
 import pyoxigraph as ox
 
+from ..errors import StoreError
 from .sparql import skeleton
 
 DEFAULT_GRAPH = "https://w3id.org/metadatabronn/ns#defaultGraph"
@@ -328,3 +329,19 @@ def syntax_position(query: str) -> str:
     except Exception:  # noqa: BLE001 - only the parser's verdict is wanted
         return ""
     return ""
+
+
+_LIMIT = re.compile(r"(?i)\bLIMIT\s+(\d+)")
+
+
+def whole_answer(query: str, cap: int | None) -> None:
+    """An answer the server cut at its cap on rows is refused, unless the query asked for no more
+    than that (its last LIMIT, the outermost): pyoxigraph would have given every row."""
+    if cap is None:
+        return
+    limits = _LIMIT.findall(skeleton(query)[0])
+    if limits and int(limits[-1]) <= cap:
+        return
+    raise StoreError(f"the SPARQL server gives at most {cap:,} rows an answer (Virtuoso: ResultSetMaxRows) and this "
+                     f"query's answer has more: page it with LIMIT and OFFSET (at most {cap:,} a page, with ORDER BY), "
+                     "or raise the server's cap")
