@@ -10,11 +10,13 @@ import sqlite3
 from pathlib import Path
 
 import pymarc
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 from metadatabronn.pipeline import Settings, ingest
 from metadatabronn.pipeline import export as export_module
 from metadatabronn.pipeline.export import export
+from metadatabronn.store import Store
 from metadatabronn.store import renditions
 
 from .test_catalogue_index import OPS, run_ops
@@ -135,3 +137,24 @@ def test_after_any_run_of_loads_edits_and_deletions_a_reusing_export_is_a_fresh_
     reused_agrees(store)
     since = reused_agrees(store, since="2000-01-01T00:00:00Z")  # deleted ones too, as tombstones
     assert since.records >= kept["records"] - since.deleted
+
+
+@pytest.mark.embedded_only("a pyoxigraph snapshot: a reader of a store on a server reads the server as it is now")
+def test_a_snapshot_older_than_a_change_writes_what_it_holds_not_a_newer_rendition(tmp_path):
+    store = tmp_path / "store"
+    _load(store, GOLDEN)
+    reader = Store(store, BASE, read_only=True)  # opened before the change below
+    try:
+        before, _ = _export(store)
+        _load(store, write(tmp_path / "r.mrc", [edited(r, _retitle) for r in golden_records()]))
+        now, result = _export(store)  # every record written anew, and kept anew
+        assert result.reused == 0 and b"Revised: " in now and now != before
+        graphs = list(reader.record_graphs(None))
+        kept = reader.renditions("marc", f"{export_module.code_fingerprint()}\0{export_module.Options()!r}")
+        out = export_module._encode_batch(graphs, "marc", True, export_module.Options(), store=reader,
+                                          renditions=kept)
+        assert not any(reused for *_, reused in out)
+        assert b"".join(data for _, data, *_ in out) == before  # the snapshot's own records
+        kept.close()
+    finally:
+        reader.close()
