@@ -158,3 +158,16 @@ def test_a_snapshot_older_than_a_change_writes_what_it_holds_not_a_newer_renditi
         kept.close()
     finally:
         reader.close()
+
+
+def test_a_damaged_body_is_written_anew_and_replaced(tmp_path):
+    store = tmp_path / "store"
+    _load(store, GOLDEN)
+    first, made = _export(store)
+    conn = sqlite3.connect(store / renditions.FILE)
+    conn.execute("UPDATE renditions SET body = x'00ff' WHERE rowid = (SELECT MIN(rowid) FROM renditions)")
+    conn.commit()
+    conn.close()
+    again, result = _export(store)
+    assert again == first and result.reused == made.records - 1
+    assert _export(store)[1].reused == made.records

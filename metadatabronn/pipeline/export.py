@@ -80,7 +80,8 @@ def code_fingerprint() -> str:
 def _encode_batch(graphs: list[str], fmt: str, full: bool, options: Options,
                   store: Store | None = None, renditions: Renditions | None = None,
                   ) -> list[tuple[str, bytes | None, bool, str, list[str], bool]]:
-    """(graph, encoded record or None, deleted?, failure, what was changed) per graph. With
+    """(graph, encoded record or None, deleted?, failure, what was changed, from a rendition?)
+    per graph. With
     ``renditions``, a record whose kept rendition still holds is not read or written again,
     and each record written whole, without a change, is kept for the next export."""
     if store is None:

@@ -109,7 +109,14 @@ class Renditions:
             manifestation, *cores = reads.split("\n") if reads else [""]
             kept[graph] = (Reads(graph, manifestation, tuple(cores)), stamp, body)
         now = self.stamps(r for r, _, _ in kept.values())
-        return {g: zlib.decompress(body) for g, (_, stamp, body) in kept.items() if now.get(g) == stamp}
+        out = {}
+        for g, (_, stamp, body) in kept.items():
+            if now.get(g) == stamp:
+                try:
+                    out[g] = zlib.decompress(body)
+                except zlib.error:  # a damaged row: the record is written anew, and the row replaced
+                    log.info("rendition of %s unreadable: written anew", g)
+        return out
 
     def keep(self, made: list[tuple[Reads, bytes]]) -> int:
         """Keep these records' bytes, with the stamp of what they were made from; how many were kept."""
