@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from ..mapping import terms as T
 from ..rdf import source_name, tombstone
 from ..store import Store
-from ..store import catalogue, catchup, feed, names
+from ..store import catalogue, catchup, feed, minted, names
 from ..store.layout import COUNTED
 from .authority_load import AuthorityLoading
 from .lookups import _LINKED, CACHE_ENTRIES, Lookups
@@ -79,6 +79,7 @@ class Loader(AuthorityLoading, Lookups):
         if rolled_back:
             log.warning("rolled back an interrupted load (%d graphs and change entries); "
                         "its records are loaded again when their input is", rolled_back)
+        store.prepare_lookups()
         self.seq = store.next_sequence()
         counts = store.entity_counts()
         if counts is None:  # a store from before the counts were kept: counted once, here
@@ -298,6 +299,11 @@ class Loader(AuthorityLoading, Lookups):
                 texts.append(catalogue.make_text(manifestation, work, record_titles, creators, titles[work]))
         cat.write(batch.rows, texts, batch.removed, sequence=batch.last_sequence, copied=batch.copied,
                   activities=batch.activities)
+        # Before the batch leaves the list in flight: a look-up after it must find its cores here.
+        iris, keys = minted.of_cores(body for iri, _, body, _ in batch.copied
+                                     if "/record/" not in iri and "/authority/" not in iri)
+        with cat.transaction() as conn:
+            minted.add(conn, iris, keys)
         # The name index (/agents): authority records' names, and the names of agents new in the batch.
         names.add_cores(cat, [(iri, body) for iri, _, body, _ in batch.copied if "/agent/" in iri])
         names.remove(cat, batch.unnamed)

@@ -30,7 +30,7 @@ from typing import Iterable, Iterator
 
 from ..errors import StoreError
 from ..mapping import terms as T
-from . import copies, feed
+from . import copies, feed, minted
 
 try:  # the full-text tables; the index works without them
     from . import search
@@ -179,7 +179,7 @@ class Catalogue:
                 # all over their range: with SQLite's default 2 MB of cache, a big store's index
                 # pages were read again for every few rows.
                 self.conn.execute(f"PRAGMA cache_size=-{WRITE_CACHE_KIB}")
-                self.conn.executescript(_SCHEMA + copies.SCHEMA + feed.SCHEMA)
+                self.conn.executescript(_SCHEMA + copies.SCHEMA + feed.SCHEMA + minted.SCHEMA)
                 if search is not None:
                     with self.transaction():
                         search.create(self.conn)
@@ -269,6 +269,9 @@ class Catalogue:
             self.conn.execute("DELETE FROM records")
             self.conn.execute("DELETE FROM changed")
             copies.clear(self.conn)
+            self.conn.execute("DELETE FROM minted")  # rebuilt from the store before the next load
+            self.conn.execute("DELETE FROM keyed")
+            self.set_meta(minted.FLAG, "0")
             self.set_meta("sequence", "0")
             self.set_meta(RECORD_EDITS, "1")
 

@@ -13,7 +13,7 @@ import pyoxigraph as ox
 from ..mapping import terms as T
 from ..rdf import MB_SOURCE_RECORD, AS, DCT_SOURCE, MB_DESCRIBES, PROV_GENERATED
 from ..rdf_authority import authority_record_id
-from . import catalogue as _catalogue, copies, feed
+from . import catalogue as _catalogue, copies, feed, minted
 from .documents import authority_graphs
 from .catalogue import CHUNK, TITLES, Catalogue, Row, creators_of, make_text, set_name, stamp, titles_of
 from .layout import AS_OBJECT, AS_PUBLISHED, MB_ABSORB
@@ -171,6 +171,7 @@ def _apply(store: Store, cat: Catalogue, seqs: range, announced: int | None = No
     activities: list[feed.Item] = []
     changed: dict[str, tuple[int, str]] = {}
     stale: set[str] = set()  # whose copy no longer says what the store holds
+    entities: set[str] = set()  # shared entities named: what they now hold goes into the look-up index
 
     def current(record_id: str) -> Row | None:
         if record_id not in rows:
@@ -196,6 +197,7 @@ def _apply(store: Store, cat: Catalogue, seqs: range, announced: int | None = No
             if graph is not None and _later_than_load(store, graph, when):  # an edit, not its load
                 changed[obj] = (seq, when)
             continue
+        entities.add(obj)
         # (usually one; two records of one work, a uniform title given twice, describe one entity)
         authorities = sorted(authority_graphs(store, obj))
         loads = [g for g in authorities if not _later_than_load(store, g, when)]
@@ -252,6 +254,7 @@ def _apply(store: Store, cat: Catalogue, seqs: range, announced: int | None = No
             if texts:
                 _catalogue.search.put(conn, texts)
         feed.append(conn, activities)
+        minted.refresh(conn, store, sorted(entities))
         cat.set_meta("sequence", str(seqs[-1]))
 
 

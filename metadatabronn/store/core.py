@@ -293,6 +293,9 @@ class Store(Writing, Reading, Lookups):
         except OSError as exc:
             raise store_failure("cannot write to the store", exc) from exc
         finally:
+            if self._minted is not None:
+                self._minted.close()
+                self._minted = None
             if self.catalogue is not None:
                 self.catalogue.close()
                 self.catalogue = None

@@ -11,6 +11,7 @@ import pyoxigraph as ox
 
 from ..mapping import terms as T
 from ..rdf import MB_KEY, iri_value
+from . import minted
 from .feed import DCT_IS_REPLACED_BY
 from .layout import RDF_TYPE
 
@@ -24,6 +25,19 @@ def _node(value: str) -> ox.NamedNode | None:
 
 class Lookups:
     """A mixin of :class:`.core.Store`: ``self._store`` holds the quads."""
+
+    _minted: minted.Reader | None = None  # the look-up index, once a loader asked for it
+
+    def prepare_lookups(self) -> None:
+        """Answer "the store holds no such key or core" off the look-up index (:mod:`.minted`),
+        built first if it is not known to be whole. For the one writer, on disk: a store on a
+        SPARQL server is asked in groups instead (:attr:`batched_reads`)."""
+        cat = getattr(self, "catalogue", None)
+        if self._minted is not None or cat is None or self.read_only or self.batched_reads:
+            return
+        if cat.get_meta(minted.FLAG) != "1":
+            minted.build(self, cat)
+        self._minted = minted.Reader(cat.path)
 
     def record_hash(self, graph: str) -> str | None:
         """The digest of the source record a record graph was loaded from, if it is stored."""
@@ -42,6 +56,8 @@ class Lookups:
 
     def key_iri(self, key: str) -> str | None:
         """The IRI the store gave an identity key (works and expressions), if any."""
+        if self._minted is not None and not self._minted.has_key(key):
+            return None
         found = None  # keys are in entity cores: the default graph (one index, not two)
         for q in self._store.quads_for_pattern(None, ox.NamedNode(MB_KEY), ox.Literal(key), ox.DefaultGraph()):
             found = q.subject.value  # the last, as a registry read whole kept it
@@ -50,7 +66,7 @@ class Lookups:
     def has_core(self, entity: str) -> bool:
         """Whether a shared entity's core is in the default graph (it has been minted)."""
         node = _node(entity)
-        if node is None:
+        if node is None or (self._minted is not None and not self._minted.has_core(entity)):
             return False
         for _ in self._store.quads_for_pattern(node, ox.NamedNode(RDF_TYPE), None, ox.DefaultGraph()):
             return True

@@ -33,9 +33,9 @@ import pyoxigraph as ox
 from ..errors import MirrorError
 from ..mapping import terms as T
 from ..rdf import MB_DESCRIBES
-from . import names, remote_home
+from . import minted, names, remote_home
 from .authorities import review_graph
-from .catalogue import Catalogue
+from .catalogue import Catalogue, path_of as catalogue_path
 from .feed import DCT_IS_REPLACED_BY
 from .documents import Document, described_by, linked_graphs
 from .editing import MB_STATED_IN
@@ -67,6 +67,12 @@ class MirrorStore:
     def __len__(self) -> int:
         return len(self._store)
 
+    def _unindexed(self) -> None:
+        """Once a run: a store's look-up index in this directory no longer covers it (:mod:`.minted`)."""
+        if not getattr(self, "_flagged", False):
+            minted.invalidate_file(catalogue_path(self.path))
+            self._flagged = True
+
     def clear(self) -> None:
         """Empty the mirror (before a fresh dump is loaded)."""
         self._store.clear()
@@ -75,6 +81,7 @@ class MirrorStore:
         """Bulk-load an N-Quads dump (gzipped or not; its header is an N-Quads comment); the
         mirror's size after. Not transactional: the caller keeps the mirror marked as wanting a
         dump until this has returned."""
+        self._unindexed()
         with open(file, "rb") as raw:
             packed = raw.read(2) == GZIP_MAGIC
         try:
@@ -94,6 +101,7 @@ class MirrorStore:
         added in one transaction, the others replaced in one update: each entity is written
         whole by one of the two, so a reader never sees one half replaced. (A SPARQL update
         costs twice what a transactional insert does, most of it parsing its text.)"""
+        self._unindexed()
         fresh: list[ox.Quad] = []
         removals: list[str] = []
         inserts: list[str] = []

@@ -1,0 +1,162 @@
+"""The look-up index (store.minted): the loader takes "the store holds no such key or core" from
+it, so it must hold every core and key the store holds, after any run of loads, edits,
+deletions and merges; and a load with it must write exactly what a load without it writes."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from metadatabronn.mapping import terms as T
+from metadatabronn.pipeline import Settings, ingest
+from metadatabronn.rdf import MB_KEY
+from metadatabronn.store import Store, minted
+from metadatabronn.store.catalogue import FILE
+from metadatabronn.store.layout import RDF_TYPE
+
+from .test_catalogue_index import OPS, run_ops
+from .test_pipeline import GOLDEN, MARC, quads, sample_file
+
+BASE = "http://example.org"
+
+
+def run(store: Path, *paths, **kw):
+    return ingest([str(p) for p in paths], Settings(store=store, base=BASE, workers=1, **kw))
+
+
+def tables(store: Path) -> tuple[set[str], set[str], str | None]:
+    conn = sqlite3.connect(store / FILE)
+    try:
+        flag = conn.execute("SELECT value FROM meta WHERE key = ?", (minted.FLAG,)).fetchone()
+        return ({i for (i,) in conn.execute("SELECT iri FROM minted")},
+                {k for (k,) in conn.execute("SELECT key FROM keyed")}, flag[0] if flag else None)
+    finally:
+        conn.close()
+
+
+def held(store: Path) -> tuple[set[str], set[str]]:
+    """What the store holds: subjects typed in the default graph, and every mb:key there."""
+    s = Store(store, BASE, read_only=True)
+    try:
+        default = ox.DefaultGraph()
+        typed = {q.subject.value for q in s._store.quads_for_pattern(None, ox.NamedNode(RDF_TYPE), None, default)}
+        keys = {q.object.value for q in s._store.quads_for_pattern(None, ox.NamedNode(MB_KEY), None, default)}
+        return typed, keys
+    finally:
+        s.close()
+
+
+def covers(store: Path) -> None:
+    iris, keys, flag = tables(store)
+    typed, stated = held(store)
+    assert flag == "1"
+    assert typed <= iris, sorted(typed - iris)[:5]
+    assert stated <= keys, sorted(stated - keys)[:5]
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=OPS)
+def test_after_any_run_of_loads_edits_and_merges_it_covers_what_the_store_holds(tmp_path_factory, ops):
+    store = run_ops(tmp_path_factory.mktemp("ops"), ops)
+    covers(store)
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=OPS)
+def test_a_load_with_it_writes_what_a_load_without_it_writes(tmp_path_factory, ops):
+    with_index = run_ops(tmp_path_factory.mktemp("with"), [*ops, ("load", [0, 5, 11, 17])])
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(Store, "prepare_lookups", lambda self: None)  # every look-up asks the store
+        without = run_ops(tmp_path_factory.mktemp("without"), [*ops, ("load", [0, 5, 11, 17])])
+    assert _stable(quads(with_index)) == _stable(quads(without))
+
+
+def _stable(found: set) -> set:
+    """Statements less times (each run has its own clock)."""
+    return {q for q in found if not (isinstance(q.object, ox.Literal) and q.object.datatype is not None
+                                     and q.object.datatype.value.endswith("#dateTime"))}
+
+
+def test_a_store_from_before_it_gets_it_at_its_next_load_and_a_rebuild_makes_it_again(tmp_path):
+    store = tmp_path / "store"
+    run(store, GOLDEN)
+    conn = sqlite3.connect(store / FILE)
+    conn.execute("DELETE FROM minted")
+    conn.execute("DELETE FROM keyed")
+    conn.execute("DELETE FROM meta WHERE key = ?", (minted.FLAG,))
+    conn.commit()
+    conn.close()
+    run(store, MARC / "lc5.mrc")
+    covers(store)
+    s = Store(store, BASE)
+    try:
+        s.reindex()
+    finally:
+        s.close()
+    assert tables(store) == (set(), set(), "0")
+    run(store, sample_file(tmp_path / "p.mrc", "00007090"))
+    covers(store)
+
+
+def test_an_edit_that_adds_a_core_or_a_key_is_in_it(tmp_path):
+    store = tmp_path / "store"
+    run(store, GOLDEN)
+    agent, key = f"{BASE}/agent/made-in-the-well", "work|a key given in the well"
+    s = Store(store, BASE)
+    try:
+        (work,) = s.values(f"{BASE}/manifestation/DLC-00031871", T.M_WORK)
+        s.update(f'INSERT DATA {{ <{agent}> a <{T.C_PERSON}> . <{work}> <{MB_KEY}> "{key}" }}', changed=[agent, work])
+    finally:
+        s.close()
+    iris, keys, _ = tables(store)
+    assert agent in iris and key in keys
+    covers(store)
+
+
+class _Counting:
+    """pyoxigraph's store with its pattern reads counted."""
+
+    def __init__(self, inner):
+        self.inner, self.reads = inner, 0
+
+    def quads_for_pattern(self, *args, **kw):
+        self.reads += 1
+        return self.inner.quads_for_pattern(*args, **kw)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def test_what_the_store_does_not_hold_is_answered_without_asking_it(tmp_path):
+    store = tmp_path / "store"
+    run(store, GOLDEN)
+    s = Store(store, BASE)
+    try:
+        s.prepare_lookups()
+        counting = s._store = _Counting(s._store)
+        assert not s.has_core(f"{BASE}/agent/nobody") and s.key_iri("work|no such work") is None
+        assert counting.reads == 0
+        (work,) = s.values(f"{BASE}/manifestation/DLC-00031871", T.M_WORK)
+        assert s.has_core(work)  # a "yes" is the store's
+        assert counting.reads >= 2
+    finally:
+        s._store = s._store.inner
+        s.close()
+
+
+def test_a_mirror_writing_in_a_directory_says_its_index_no_longer_covers_it(tmp_path):
+    from metadatabronn.store.mirroring import MirrorStore
+
+    store = tmp_path / "store"
+    run(store, GOLDEN)
+    assert tables(store)[2] == "1"
+    mirror = MirrorStore(store)
+    try:
+        mirror.apply([])
+    finally:
+        mirror.close()
+    assert tables(store)[2] == "0"
