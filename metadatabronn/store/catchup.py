@@ -254,7 +254,8 @@ def _apply(store: Store, cat: Catalogue, seqs: range, announced: int | None = No
             if texts:
                 _catalogue.search.put(conn, texts)
         feed.append(conn, activities)
-        minted.refresh(conn, store, sorted(entities))
+        if not store.batched_reads:  # (a loader on a server asks it in groups, not the index)
+            minted.refresh(conn, store, sorted(entities))
         cat.set_meta("sequence", str(seqs[-1]))
 
 
