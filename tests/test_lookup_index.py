@@ -22,6 +22,9 @@ from .test_catalogue_index import OPS, run_ops
 from .test_pipeline import GOLDEN, MARC, quads, sample_file
 
 BASE = "http://example.org"
+# The index is for a store on disk: a loader asks a store on a SPARQL server in groups instead.
+pytestmark = pytest.mark.embedded_only("the look-up index is for a store on disk: a loader on a SPARQL server "
+                                       "asks it in groups, and does not use it")
 
 
 def run(store: Path, *paths, **kw):
