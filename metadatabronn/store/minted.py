@@ -50,8 +50,13 @@ def of_cores(cores: Iterable[bytes]) -> tuple[set[str], set[str]]:
     """The entities these cores type and the keys they state (default-graph statements only)."""
     iris: set[str] = set()
     keys: set[str] = set()
-    for body in cores:
-        for q in ox.parse(body, format=ox.RdfFormat.N_QUADS, lenient=True):
+    # Only the type and key lines are parsed: a core's other statements (names, notes, links)
+    # would each cost a Python object in the indexer, which the end of a load waits for.
+    wanted = (f"<{RDF_TYPE}>".encode(), f"<{MB_KEY}>".encode())
+    lines = b"\n".join(line for body in cores for line in body.split(b"\n")
+                        if wanted[0] in line or wanted[1] in line)
+    if lines:
+        for q in ox.parse(lines, format=ox.RdfFormat.N_QUADS, lenient=True):
             if not isinstance(q.graph_name, ox.DefaultGraph):
                 continue
             p = q.predicate.value
