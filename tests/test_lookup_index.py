@@ -41,24 +41,39 @@ def tables(store: Path) -> tuple[set[str], set[str], str | None]:
         conn.close()
 
 
-def held(store: Path) -> tuple[set[str], set[str]]:
-    """What the store holds: subjects typed in the default graph, and every mb:key there."""
+def loaded(store: Path) -> tuple[set[str], set[str]]:
+    """The record graphs and digests the index holds."""
+    conn = sqlite3.connect(store / FILE)
+    try:
+        return ({g for (g,) in conn.execute("SELECT graph FROM graphs")},
+                {d for (d,) in conn.execute("SELECT digest FROM digested")})
+    finally:
+        conn.close()
+
+
+def held(store: Path) -> tuple[set[str], set[str], set[str], set[str]]:
+    """What the store holds: subjects typed in the default graph, every mb:key there, and
+    every record graph with a digest, and those digests."""
     s = Store(store, BASE, read_only=True)
     try:
         default = ox.DefaultGraph()
         typed = {q.subject.value for q in s._store.quads_for_pattern(None, ox.NamedNode(RDF_TYPE), None, default)}
         keys = {q.object.value for q in s._store.quads_for_pattern(None, ox.NamedNode(MB_KEY), None, default)}
-        return typed, keys
+        hashed = list(s._store.quads_for_pattern(None, ox.NamedNode(T.MB_SOURCE_HASH), None, None))
+        return typed, keys, {q.subject.value for q in hashed}, {q.object.value for q in hashed}
     finally:
         s.close()
 
 
 def covers(store: Path) -> None:
     iris, keys, flag = tables(store)
-    typed, stated = held(store)
-    assert flag == "1"
+    graphs, digests = loaded(store)
+    typed, stated, hashed, sums = held(store)
+    assert flag == minted.CURRENT
     assert typed <= iris, sorted(typed - iris)[:5]
     assert stated <= keys, sorted(stated - keys)[:5]
+    assert hashed and hashed <= graphs, sorted(hashed - graphs)[:5]
+    assert sums <= digests, sorted(sums - digests)[:5]
 
 
 @settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -88,8 +103,8 @@ def test_a_store_from_before_it_gets_it_at_its_next_load_and_a_rebuild_makes_it_
     store = tmp_path / "store"
     run(store, GOLDEN)
     conn = sqlite3.connect(store / FILE)
-    conn.execute("DELETE FROM minted")
-    conn.execute("DELETE FROM keyed")
+    for table in minted.TABLES:
+        conn.execute(f"DELETE FROM {table}")
     conn.execute("DELETE FROM meta WHERE key = ?", (minted.FLAG,))
     conn.commit()
     conn.close()
@@ -100,8 +115,22 @@ def test_a_store_from_before_it_gets_it_at_its_next_load_and_a_rebuild_makes_it_
         s.reindex()
     finally:
         s.close()
-    assert tables(store) == (set(), set(), "0")
+    assert tables(store) == (set(), set(), "0") and loaded(store) == (set(), set())
     run(store, sample_file(tmp_path / "p.mrc", "00007090"))
+    covers(store)
+
+
+def test_an_index_from_before_graphs_and_digests_were_kept_is_rebuilt_and_a_reload_is_still_unchanged(tmp_path):
+    store = tmp_path / "store"
+    run(store, GOLDEN)
+    conn = sqlite3.connect(store / FILE)
+    conn.execute("DELETE FROM graphs")
+    conn.execute("DELETE FROM digested")
+    conn.execute("UPDATE meta SET value = '1' WHERE key = ?", (minted.FLAG,))
+    conn.commit()
+    conn.close()
+    again = run(store, GOLDEN)  # were the old index trusted, every record would look new
+    assert again.records_new == 0 and again.records_updated == 0 and again.records_unchanged > 0
     covers(store)
 
 
@@ -142,6 +171,7 @@ def test_what_the_store_does_not_hold_is_answered_without_asking_it(tmp_path):
         s.prepare_lookups()
         counting = s._store = _Counting(s._store)
         assert not s.has_core(f"{BASE}/agent/nobody") and s.key_iri("work|no such work") is None
+        assert s.record_hash(f"{BASE}/record/no-such-record") is None and not s.holds_digest("no such digest")
         assert counting.reads == 0
         (work,) = s.values(f"{BASE}/manifestation/DLC-00031871", T.M_WORK)
         assert s.has_core(work)  # a "yes" is the store's
@@ -156,7 +186,7 @@ def test_a_mirror_writing_in_a_directory_says_its_index_no_longer_covers_it(tmp_
 
     store = tmp_path / "store"
     run(store, GOLDEN)
-    assert tables(store)[2] == "1"
+    assert tables(store)[2] == minted.CURRENT
     mirror = MirrorStore(store)
     try:
         mirror.apply([])

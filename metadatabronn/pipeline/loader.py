@@ -16,7 +16,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from ..mapping import terms as T
-from ..rdf import source_name, tombstone
+from ..rdf import iri_value, source_name, tombstone
 from ..store import Store
 from ..store import catalogue, catchup, feed, minted, names
 from ..store.layout import COUNTED
@@ -303,7 +303,7 @@ class Loader(AuthorityLoading, Lookups):
         iris, keys = minted.of_cores(body for iri, _, body, _ in batch.copied
                                      if "/record/" not in iri and "/authority/" not in iri)
         with cat.transaction() as conn:
-            minted.add(conn, iris, keys)
+            minted.add(conn, iris, keys, map(iri_value, batch.digests), batch.digests.values())
         # The name index (/agents): authority records' names, and the names of agents new in the batch.
         names.add_cores(cat, [(iri, body) for iri, _, body, _ in batch.copied if "/agent/" in iri])
         names.remove(cat, batch.unnamed)

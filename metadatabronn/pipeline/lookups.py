@@ -38,10 +38,11 @@ class Lookups:
 
     def prefetch(self, outcomes: list[Outcome]) -> None:
         """Ask the store at once what adding these outcomes will look up: their record graphs'
-        digests, their entities' keys and cores. Only where the store says it is worth it (a
-        store on a SPARQL server, where each look-up is a round trip); what was asked before is
-        not asked again."""
-        if not self.store.batched_reads:
+        digests, their entities' keys and cores. Only where the store says it is worth it
+        (``answers_in_groups``): on a SPARQL server, where each look-up is a round trip, the
+        answers; on disk, what the look-up index says the store does not hold (the rest is
+        asked one by one). What was asked before is not asked again."""
+        if not self.store.answers_in_groups:
             return
         records = [o for o in outcomes if o.kind != "authority" and o.status in ("ok", "deleted")]
         # What a batch on its way will write is not asked: the store may not hold it yet, and
@@ -51,19 +52,25 @@ class Lookups:
         pending_cores = {e for b in unwritten for e in b.cores}
         graphs = [o.graph for o in records
                   if o.graph and o.graph not in self._hashes and o.graph not in pending_graphs]
-        if graphs:
-            found = self.store.record_hashes(graphs)
-            self._hashes.update((g, found.get(g)) for g in graphs)
         keys = [k for o in records for k, _, _ in o.cores if k.startswith(_KEYED) and k not in self._keys]
-        if keys:
-            if len(self._keys) + len(keys) >= CACHE_ENTRIES:
-                self._keys.clear()
-            self._keys.update(self.store.key_iris(keys))
         entities = [iri for o in records for _, iri, _ in o.cores
                     if iri not in self._minted and iri not in self._cores and iri not in pending_cores]
-        if entities:
-            held = self.store.cores_held(entities)
-            self._cores.update((e, e in held) for e in entities)
+        if len(self._keys) + len(keys) >= CACHE_ENTRIES:
+            self._keys.clear()
+        if self.store.batched_reads:
+            if graphs:
+                found = self.store.record_hashes(graphs)
+                self._hashes.update((g, found.get(g)) for g in graphs)
+            if keys:
+                self._keys.update(self.store.key_iris(keys))
+            if entities:
+                held = self.store.cores_held(entities)
+                self._cores.update((e, e in held) for e in entities)
+        else:
+            no_graphs, no_keys, no_cores, _ = self.store.not_held(graphs=graphs, keys=keys, entities=entities)
+            self._hashes.update(dict.fromkeys(no_graphs))
+            self._keys.update(dict.fromkeys(no_keys))
+            self._cores.update(dict.fromkeys(no_cores, False))
         if len(self._hashes) > CACHE_ENTRIES or len(self._cores) > CACHE_ENTRIES:  # never used: forgotten
             self._hashes.clear()
             self._cores.clear()
@@ -113,11 +120,14 @@ class Lookups:
     def prefetch_digests(self, records: list[bytes]) -> None:
         """Ask the store at once which of these records' exact bytes it holds (is_current asks
         then no more): only where the store says it is worth it, as :meth:`prefetch`."""
-        if not self.store.batched_reads:
+        if not self.store.answers_in_groups:
             return
         digests = [digest_of(data, self.gate) for data in records]
-        held = self.store.digests_held(digests)
-        self._held = {d: d in held for d in digests}
+        if self.store.batched_reads:
+            held = self.store.digests_held(digests)
+            self._held = {d: d in held for d in digests}
+        else:  # what the look-up index says the store lacks; the rest is asked one by one
+            self._held = dict.fromkeys(self.store.not_held(digests=digests)[3], False)
         self._gone = set()
 
     def is_current(self, data: bytes) -> bool:

@@ -163,7 +163,7 @@ def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None]
         # An alias key the store already gave a work of its own (an earlier run) is not applied.
         minted = {k for k in table.targets if store.key_iri(k) is not None}
         convert = partial(_convert_batch, base=store.base, when=when, gate=gate)
-        ahead = loader.prefetch_digests if store.batched_reads else None
+        ahead = loader.prefetch_digests if store.answers_in_groups else None
         if cluster is not None:
             cluster.start(store.base, when, gate, table)
             outcomes = _outcomes(paths, loader.is_current, cluster.submit, cluster.window, convert,
@@ -171,7 +171,7 @@ def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None]
         else:
             submit = None if pool is None else (lambda chunks: pool.apply_async(convert, (chunks,)))
             outcomes = _outcomes(paths, loader.is_current, submit, settings.workers * 3, convert, ahead=ahead)
-        if store.batched_reads:
+        if store.answers_in_groups:
             outcomes = _prefetched(outcomes, loader)
         for o in outcomes:
             if o.aliased and o.aliased in minted:

@@ -31,6 +31,7 @@ from typing import Iterable, Iterator
 from ..errors import StoreError
 from ..mapping import terms as T
 from . import copies, feed, minted
+from .checkpointer import Checkpointer
 
 try:  # the full-text tables; the index works without them
     from . import search
@@ -160,6 +161,7 @@ class Catalogue:
         self.path = path_of(store_path)
         self.read_only = read_only
         self._lock = threading.RLock()  # one connection, shared by the writer thread or request threads
+        self._checkpointer: Checkpointer | None = None
         try:
             if read_only:
                 if not self.path.exists():
@@ -179,6 +181,9 @@ class Catalogue:
                 # all over their range: with SQLite's default 2 MB of cache, a big store's index
                 # pages were read again for every few rows.
                 self.conn.execute(f"PRAGMA cache_size=-{WRITE_CACHE_KIB}")
+                # Checkpoints are made beside this connection, not in its commits (:mod:`.checkpointer`).
+                self.conn.execute("PRAGMA wal_autocheckpoint=0")
+                self._checkpointer = Checkpointer(self.path)
                 self.conn.executescript(_SCHEMA + copies.SCHEMA + feed.SCHEMA + minted.SCHEMA)
                 if search is not None:
                     with self.transaction():
@@ -189,9 +194,13 @@ class Catalogue:
                         self.set_meta("sequence", "0")
                         self.set_meta(RECORD_EDITS, "1")
         except sqlite3.Error as exc:
+            if self._checkpointer is not None:
+                self._checkpointer.close()
             raise StoreError(f"cannot open the catalogue index {self.path}: {exc}") from exc
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         with self._lock:
             self.conn.close()
 
@@ -269,8 +278,8 @@ class Catalogue:
             self.conn.execute("DELETE FROM records")
             self.conn.execute("DELETE FROM changed")
             copies.clear(self.conn)
-            self.conn.execute("DELETE FROM minted")  # rebuilt from the store before the next load
-            self.conn.execute("DELETE FROM keyed")
+            for table in minted.TABLES:  # rebuilt from the store before the next load
+                self.conn.execute(f"DELETE FROM {table}")
             self.set_meta(minted.FLAG, "0")
             self.set_meta("sequence", "0")
             self.set_meta(RECORD_EDITS, "1")
@@ -373,6 +382,8 @@ class _Transaction:
             exc = exc or failed
         finally:
             self.cat._lock.release()
+        if self.cat._checkpointer is not None:
+            self.cat._checkpointer.nudge()
         if isinstance(exc, sqlite3.Error):  # said as the store says a failed write (a full disk: so)
             from .writing import store_failure  # (writing reads through this module)
 

@@ -35,14 +35,14 @@ class Lookups:
         cat = getattr(self, "catalogue", None)
         if self._minted is not None or cat is None or self.read_only or self.batched_reads:
             return
-        if cat.get_meta(minted.FLAG) != "1":
+        if cat.get_meta(minted.FLAG) != minted.CURRENT:
             minted.build(self, cat)
         self._minted = minted.Reader(cat.path)
 
     def record_hash(self, graph: str) -> str | None:
         """The digest of the source record a record graph was loaded from, if it is stored."""
         g = _node(graph)
-        if g is None:
+        if g is None or (self._minted is not None and not self._minted.has_graph(g.value)):
             return None
         for q in self._store.quads_for_pattern(g, ox.NamedNode(T.MB_SOURCE_HASH), None, g):
             return q.object.value
@@ -50,6 +50,8 @@ class Lookups:
 
     def holds_digest(self, digest: str) -> bool:
         """Whether a record graph was loaded from a record with this digest (and still is)."""
+        if self._minted is not None and not self._minted.has_digest(digest):
+            return False
         for _ in self._store.quads_for_pattern(None, ox.NamedNode(T.MB_SOURCE_HASH), ox.Literal(digest), None):
             return True
         return False
@@ -66,7 +68,7 @@ class Lookups:
     def has_core(self, entity: str) -> bool:
         """Whether a shared entity's core is in the default graph (it has been minted)."""
         node = _node(entity)
-        if node is None or (self._minted is not None and not self._minted.has_core(entity)):
+        if node is None or (self._minted is not None and not self._minted.has_core(node.value)):
             return False
         for _ in self._store.quads_for_pattern(node, ox.NamedNode(RDF_TYPE), None, ox.DefaultGraph()):
             return True
@@ -84,6 +86,26 @@ class Lookups:
         """What the server needs after a pattern joined on its object with a ``VALUES`` list to
         read it by the object index (:attr:`.remote.RemoteStore.object_index_hint`)."""
         return getattr(self._store, "object_index_hint", "")
+
+    @property
+    def answers_in_groups(self) -> bool:
+        """Whether a loader should ask about a group of records at once: on a SPARQL server
+        (:attr:`batched_reads`), or on disk with the look-up index (:meth:`not_held`)."""
+        return self.batched_reads or self._minted is not None
+
+    def not_held(self, *, graphs: Iterable[str] = (), keys: Iterable[str] = (), entities: Iterable[str] = (),
+                 digests: Iterable[str] = ()) -> tuple[set[str], set[str], set[str], set[str]]:
+        """Of these record graphs, identity keys, entities (a core) and digests, those the
+        look-up index says the store does not hold, in one read each; the others may be held
+        (ask one by one). Nothing without the index."""
+        index = self._minted
+        if index is None:
+            return set(), set(), set(), set()
+        # The index holds IRIs as the store writes them; the caller has them as it asks.
+        g = {(n.value if (n := _node(i)) is not None else i): i for i in graphs}
+        e = {(n.value if (n := _node(i)) is not None else i): i for i in entities}
+        return ({g[w] for w in index.absent("graphs", g)}, index.absent("keyed", keys),
+                {e[w] for w in index.absent("minted", e)}, index.absent("digested", digests))
 
     def digests_held(self, digests: Iterable[str]) -> set[str]:
         """Which of these digests :meth:`holds_digest` would say the store holds, asked at once."""

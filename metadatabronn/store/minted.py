@@ -1,25 +1,28 @@
-"""The look-up index: every entity with a core and every identity key the store holds, in the
-catalogue index (tables ``minted`` and ``keyed``), so that the loader learns in one B-tree read
-that the store does not hold something.
+"""The look-up index: every entity with a core, every identity key, every record graph and
+every source-record digest the store holds, in the catalogue index (tables ``minted``,
+``keyed``, ``graphs`` and ``digested``), so that the loader learns in one B-tree read that the
+store does not hold something.
 
-Why: the loader asks, for each record, whether the store gave a work's or expression's key an
-IRI (``mb:key``) and whether a shared entity's core is stored. A question the store answers
-"no" to is a prefix seek in every level of RocksDB: 120 µs at 10,000 records, 240 µs at 250,000,
-and most questions of new records are answered "no". A SQLite primary key answers it in a few
-microseconds at any size.
+Why: the loader asks, for each record, whether the store holds its exact bytes (a digest),
+which digest its record graph was loaded from, whether the store gave a work's or expression's
+key an IRI (``mb:key``) and whether a shared entity's core is stored. A question the store
+answers "no" to is a prefix seek in every level of RocksDB: 120 µs at 10,000 records, 240 µs at
+250,000, and every record new to the store asks two such questions before its headings are
+looked up. A SQLite primary key answers it in a few microseconds at any size.
 
 The tables are a superset of what the store holds, never less: a row is added for everything
 that adds a core or a key, and a row whose entity has gone (a roll-back, a deletion, a merge)
 may stay. So only a "no" is taken from them; a "yes" is asked of the store, as before. Kept in
 step by
-- the loader: the cores a batch writes (their types and keys), in the batch's index step,
-  before the batch leaves the loader's list of batches in flight;
+- the loader: the cores a batch writes (their types and keys) and its record graphs with their
+  digests, in the batch's index step, before the batch leaves the loader's list of batches in
+  flight (only the loader writes record graphs and digests);
 - catch-up: each entity a change-log entry names (an edit, a create, a merge's survivor), read
   again from the store;
 - a rebuild from the store's default graph (:func:`build`), made by the loader when the flag
   ``meta.lookups`` is not ``1``: a store from before these tables, or one a mirror wrote (a
   mirror writes documents, not change-log entries, and sets the flag to ``0``), or after
-  ``reindex``.
+  ``reindex``, or one whose flag names an older set of tables.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from typing import TYPE_CHECKING, Iterable
 
 import pyoxigraph as ox
 
+from ..mapping.terms import MB_SOURCE_HASH
 from ..rdf import MB_KEY
 from .layout import RDF_TYPE
 
@@ -42,8 +46,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SCHEMA = ("CREATE TABLE IF NOT EXISTS minted (iri TEXT PRIMARY KEY) WITHOUT ROWID;\n"
-          "CREATE TABLE IF NOT EXISTS keyed (key TEXT PRIMARY KEY) WITHOUT ROWID;\n")
-FLAG = "lookups"  # meta: "1" while the tables hold every core and key the store holds
+          "CREATE TABLE IF NOT EXISTS keyed (key TEXT PRIMARY KEY) WITHOUT ROWID;\n"
+          "CREATE TABLE IF NOT EXISTS graphs (graph TEXT PRIMARY KEY) WITHOUT ROWID;\n"
+          "CREATE TABLE IF NOT EXISTS digested (digest TEXT PRIMARY KEY) WITHOUT ROWID;\n")
+FLAG = "lookups"  # meta: CURRENT while the tables hold everything of their kind the store holds
+# "1": cores and keys only (an index from before graphs and digests were kept: rebuilt).
+CURRENT = "2"
+TABLES = ("minted", "keyed", "graphs", "digested")
+COLUMNS = {"minted": "iri", "keyed": "key", "graphs": "graph", "digested": "digest"}
 
 
 def of_cores(cores: Iterable[bytes]) -> tuple[set[str], set[str]]:
@@ -67,9 +77,13 @@ def of_cores(cores: Iterable[bytes]) -> tuple[set[str], set[str]]:
     return iris, keys
 
 
-def add(conn: sqlite3.Connection, iris: Iterable[str], keys: Iterable[str]) -> None:
-    conn.executemany("INSERT OR IGNORE INTO minted VALUES (?)", [(i,) for i in sorted(set(iris))])
-    conn.executemany("INSERT OR IGNORE INTO keyed VALUES (?)", [(k,) for k in sorted(set(keys))])
+def add(conn: sqlite3.Connection, iris: Iterable[str], keys: Iterable[str], graphs: Iterable[str] = (),
+        digests: Iterable[str] = ()) -> None:
+    # In key order: each B-tree page is visited once a batch, not once a row.
+    for table, values in (("minted", iris), ("keyed", keys), ("graphs", graphs), ("digested", digests)):
+        rows = [(v,) for v in sorted(set(values))]
+        if rows:
+            conn.executemany(f"INSERT OR IGNORE INTO {table} VALUES (?)", rows)
 
 
 def refresh(conn: sqlite3.Connection, store: Store, entities: Iterable[str]) -> None:
@@ -111,12 +125,23 @@ def invalidate_file(catalogue_file: Path) -> None:
 
 
 def build(store: Store, cat: Catalogue) -> None:
-    """Fill the tables from the store's default graph (one pass over its types and keys)."""
+    """Fill the tables from the store (one pass over its types and keys in the default graph,
+    and one over the digests of its record graphs)."""
     started = time.perf_counter()
     rdf_type, mb_key, default = ox.NamedNode(RDF_TYPE), ox.NamedNode(MB_KEY), ox.DefaultGraph()
     with cat.transaction() as conn:
-        conn.execute("DELETE FROM minted")
-        conn.execute("DELETE FROM keyed")
+        for table in TABLES:
+            conn.execute(f"DELETE FROM {table}")
+        graphs: list[str] = []
+        digests: list[str] = []
+        # A record graph states its digest about itself, in itself (rdf.record_graph_quads).
+        for q in store._store.quads_for_pattern(None, ox.NamedNode(MB_SOURCE_HASH), None, None):
+            graphs.append(q.subject.value)
+            digests.append(q.object.value)
+            if len(graphs) >= 50_000:
+                add(conn, (), (), graphs, digests)
+                graphs, digests = [], []
+        add(conn, (), (), graphs, digests)
         chunk: list[str] = []
         for q in store._store.quads_for_pattern(None, rdf_type, None, default):
             chunk.append(q.subject.value)
@@ -125,9 +150,11 @@ def build(store: Store, cat: Catalogue) -> None:
                 chunk = []
         add(conn, chunk, (q.object.value for q in store._store.quads_for_pattern(None, mb_key, None, default)
                           if isinstance(q.object, ox.Literal)))
-        cat.set_meta(FLAG, "1")
+        cat.set_meta(FLAG, CURRENT)
     n = cat.conn.execute("SELECT COUNT(*) FROM minted").fetchone()[0]
-    log.info("look-up index built: %d entities with a core, in %.1f s", n, time.perf_counter() - started)
+    g = cat.conn.execute("SELECT COUNT(*) FROM graphs").fetchone()[0]
+    log.info("look-up index built: %d entities with a core, %d record graphs, in %.1f s", n, g,
+             time.perf_counter() - started)
 
 
 class Reader:
@@ -141,6 +168,25 @@ class Reader:
 
     def has_key(self, key: str) -> bool:
         return self.conn.execute("SELECT 1 FROM keyed WHERE key = ?", (key,)).fetchone() is not None
+
+    def has_graph(self, graph: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM graphs WHERE graph = ?", (graph,)).fetchone() is not None
+
+    def has_digest(self, digest: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM digested WHERE digest = ?", (digest,)).fetchone() is not None
+
+    def absent(self, table: str, values: Iterable[str]) -> set[str]:
+        """Those of ``values`` the table lacks, asked in groups: one read for many, and one
+        release of the interpreter rather than one a value (a loader's other threads hold it
+        meanwhile, and each look-up waited for it back)."""
+        column = COLUMNS[table]
+        wanted = list(dict.fromkeys(values))
+        found: set[str] = set()
+        for i in range(0, len(wanted), 500):
+            part = wanted[i:i + 500]
+            found.update(v for (v,) in self.conn.execute(
+                f"SELECT {column} FROM {table} WHERE {column} IN ({','.join('?' * len(part))})", part))
+        return set(wanted) - found
 
     def close(self) -> None:
         self.conn.close()
