@@ -93,6 +93,7 @@ class Loader(AuthorityLoading, Lookups):
         # answer used once, where the store would otherwise be asked, then forgotten.
         self._hashes: dict[str, str | None] = {}
         self._cores: dict[str, bool] = {}
+        self._absent: set[str] = set()  # keys the look-up index holds none of (this group's)
         # Whether the store held each record digest of the group read last (prefetch_digests),
         # and the digests a batch handed to the writer since made no longer current: a hint
         # that one of those is held is stale.
@@ -109,7 +110,9 @@ class Loader(AuthorityLoading, Lookups):
         self.declared: list[tuple[str, tuple, tuple]] = []  # (entity, keys, variant keys) of authorities loaded
         self._inflight: deque[_Batch] = deque()  # handed to the writer, oldest first
         self._lock = threading.Lock()
-        self._queue: queue.Queue = queue.Queue(maxsize=2)
+        # One batch waits for the writer while it loads another: enough to keep it busy (a second
+        # waiting batch gained nothing), and each batch held is tens of megabytes of N-Quads.
+        self._queue: queue.Queue = queue.Queue(maxsize=1)
         self._loaded: queue.Queue = queue.Queue(maxsize=1)  # bulk-loaded, to be indexed and marked whole
         self._error: BaseException | None = None
         self._closed = False
@@ -324,7 +327,7 @@ class Loader(AuthorityLoading, Lookups):
                 # Named first: if the bulk load is cut short, the next run rolls it back.
                 self.store.mark_pending(batch.written, batch.last_sequence)
                 self.store.drop_graphs(batch.replace)
-                self.store.bulk_load(b"".join(batch.parts))
+                self.store.bulk_load(batch.parts)
             except BaseException as exc:  # handed to the main thread at its next flush
                 if not isinstance(exc, _Skipped):
                     self._error = exc

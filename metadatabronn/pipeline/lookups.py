@@ -67,10 +67,11 @@ class Lookups:
                 held = self.store.cores_held(entities)
                 self._cores.update((e, e in held) for e in entities)
         else:
-            no_graphs, no_keys, no_cores, _ = self.store.not_held(graphs=graphs, keys=keys, entities=entities)
-            self._hashes.update(dict.fromkeys(no_graphs))
-            self._keys.update(dict.fromkeys(no_keys))
-            self._cores.update(dict.fromkeys(no_cores, False))
+            # For this group alone: an earlier group's answers are used or stale by now (its
+            # records were all added), and answers kept would grow with the input.
+            no_graphs, self._absent, no_cores, _ = self.store.not_held(graphs=graphs, keys=keys, entities=entities)
+            self._hashes = dict.fromkeys(no_graphs)
+            self._cores = dict.fromkeys(no_cores, False)
         if len(self._hashes) > CACHE_ENTRIES or len(self._cores) > CACHE_ENTRIES:  # never used: forgotten
             self._hashes.clear()
             self._cores.clear()
@@ -82,7 +83,11 @@ class Lookups:
             return self._keys[key]
         except KeyError:
             pass
+        if key in self._absent:
+            return None
         found = self.store.key_iri(key)
+        if found is None and self.store.indexed_lookups:
+            return None  # not remembered: the look-up index says "no" again for a B-tree read
         if len(self._keys) >= CACHE_ENTRIES:
             self._keys.clear()
         self._keys[key] = found

@@ -88,6 +88,11 @@ class Lookups:
         return getattr(self._store, "object_index_hint", "")
 
     @property
+    def indexed_lookups(self) -> bool:
+        """Whether "not held" comes off the look-up index (:meth:`prepare_lookups` made it ready)."""
+        return self._minted is not None
+
+    @property
     def answers_in_groups(self) -> bool:
         """Whether a loader should ask about a group of records at once: on a SPARQL server
         (:attr:`batched_reads`), or on disk with the look-up index (:meth:`not_held`)."""

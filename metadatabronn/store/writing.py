@@ -4,6 +4,7 @@ and the catalogue index kept in step with them (:mod:`.catalogue`)."""
 from __future__ import annotations
 
 import errno
+import io
 import logging
 import os
 import sqlite3
@@ -210,10 +211,15 @@ class Writing:
         except OSError as exc:
             raise store_failure("cannot write to the store", exc) from exc
 
-    def bulk_load(self, nquads: bytes) -> None:
-        """Load N-Quads (UTF-8) fast. Not transactional: callers mark the batch pending first."""
+    def bulk_load(self, nquads: bytes | list[bytes]) -> None:
+        """Load N-Quads (UTF-8) fast: one text, or its parts in order (read one after another,
+        never joined: a batch's parts are tens of megabytes, held already by the batch). Not
+        transactional: callers mark the batch pending first."""
         try:
-            self._store.bulk_load(input=nquads, format=ox.RdfFormat.N_QUADS, lenient=True)
+            source = nquads
+            if isinstance(nquads, list):  # (a SPARQL server's loader takes one text)
+                source = b"".join(nquads) if self.batched_reads else _Parts(nquads)
+            self._store.bulk_load(input=source, format=ox.RdfFormat.N_QUADS, lenient=True)
         except (SyntaxError, OSError) as exc:
             raise store_failure("bulk load failed", exc) from exc
 
@@ -278,3 +284,26 @@ def store_failure(what: str, exc: BaseException) -> StoreError:
                               "wrote is rolled back the next time the store is opened for ingest; make room "
                               "and run the same ingest again to load the rest")
     return StoreError(f"{what}: {exc}")
+
+
+class _Parts(io.RawIOBase):
+    """Byte strings read as one stream, without copying them into one."""
+
+    def __init__(self, parts: list[bytes]):
+        self._parts, self._i, self._at = parts, 0, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        view = memoryview(buffer)
+        n = 0
+        while n < len(view) and self._i < len(self._parts):
+            part = self._parts[self._i]
+            take = min(len(view) - n, len(part) - self._at)
+            view[n:n + take] = part[self._at:self._at + take]
+            n += take
+            self._at += take
+            if self._at == len(part):
+                self._i, self._at = self._i + 1, 0
+        return n
