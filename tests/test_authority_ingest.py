@@ -250,7 +250,8 @@ def test_an_interrupted_authority_batch_is_rolled_back_with_its_rows(tmp_path, m
         if len(calls) != 2:
             return original(self, *args, **kw)
         if method == "bulk_load":
-            lines = args[0].splitlines(keepends=True)
+            text = b"".join(args[0]) if isinstance(args[0], list) else args[0]  # (the batch's parts)
+            lines = text.splitlines(keepends=True)
             original(self, b"".join(lines[:len(lines) // 2]))
         raise StoreError("simulated crash")
 

@@ -152,7 +152,8 @@ def _crash(monkeypatch, method: str, on_call: int = 1):
         if len(calls) != on_call:
             return original(self, *args, **kw)
         if method == "bulk_load":
-            lines = args[0].splitlines(keepends=True)
+            text = b"".join(args[0]) if isinstance(args[0], list) else args[0]  # (the batch's parts)
+            lines = text.splitlines(keepends=True)
             original(self, b"".join(lines[:len(lines) // 2]))
         raise StoreError("simulated crash")
 

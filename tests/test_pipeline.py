@@ -682,10 +682,12 @@ def crash_bulk_load(m: pytest.MonkeyPatch, cut, on_call: int = 1) -> None:
     original = Store.bulk_load
     calls = []
 
-    def bulk_load(self, nquads) -> None:  # N-Quads as str or as UTF-8 bytes
+    def bulk_load(self, nquads) -> None:  # N-Quads as str, as UTF-8 bytes, or as a list of parts
         calls.append(1)
         if len(calls) != on_call:
             return original(self, nquads)
+        if isinstance(nquads, list):
+            nquads = b"".join(nquads)
         lines = nquads.splitlines(keepends=True)
         text = [line.decode("utf-8") if isinstance(line, bytes) else line for line in lines]
         original(self, nquads[:0].join(lines[: cut(text)]))
