@@ -439,7 +439,8 @@ class _FillingStore:
     def bulk_load(self, input, **kw):
         type(self).calls += 1
         if type(self).calls == self.full_at:
-            lines = input.splitlines(keepends=True)
+            text = input if isinstance(input, bytes) else input.read()  # (a batch's parts, read as one)
+            lines = text.splitlines(keepends=True)
             self._real.bulk_load(input=b"".join(lines[: len(lines) // 2]), **kw)
             raise OSError(errno.ENOSPC, "No space left on device")
         return self._real.bulk_load(input=input, **kw)
