@@ -41,6 +41,17 @@ def tables(store: Path) -> tuple[set[str], set[str], str | None]:
         conn.close()
 
 
+def _in_index(store: Path, *statements: str) -> None:
+    """Change the store's index file behind its back (a store from before, a damaged index)."""
+    conn = sqlite3.connect(store / FILE)
+    try:
+        for statement in statements:
+            conn.execute(statement)
+        conn.commit()
+    finally:
+        conn.close()
+
+
 def loaded(store: Path) -> tuple[set[str], set[str]]:
     """The record graphs and digests the index holds."""
     conn = sqlite3.connect(store / FILE)
@@ -102,12 +113,8 @@ def _stable(found: set) -> set:
 def test_a_store_from_before_it_gets_it_at_its_next_load_and_a_rebuild_makes_it_again(tmp_path):
     store = tmp_path / "store"
     run(store, GOLDEN)
-    conn = sqlite3.connect(store / FILE)
-    for table in minted.TABLES:
-        conn.execute(f"DELETE FROM {table}")
-    conn.execute("DELETE FROM meta WHERE key = ?", (minted.FLAG,))
-    conn.commit()
-    conn.close()
+    _in_index(store, *(f"DELETE FROM {table}" for table in minted.TABLES),
+              f"DELETE FROM meta WHERE key = '{minted.FLAG}'")
     run(store, MARC / "lc5.mrc")
     covers(store)
     s = Store(store, BASE)
@@ -123,12 +130,8 @@ def test_a_store_from_before_it_gets_it_at_its_next_load_and_a_rebuild_makes_it_
 def test_an_index_from_before_graphs_and_digests_were_kept_is_rebuilt_and_a_reload_is_still_unchanged(tmp_path):
     store = tmp_path / "store"
     run(store, GOLDEN)
-    conn = sqlite3.connect(store / FILE)
-    conn.execute("DELETE FROM graphs")
-    conn.execute("DELETE FROM digested")
-    conn.execute("UPDATE meta SET value = '1' WHERE key = ?", (minted.FLAG,))
-    conn.commit()
-    conn.close()
+    _in_index(store, "DELETE FROM graphs", "DELETE FROM digested",
+              f"UPDATE meta SET value = '1' WHERE key = '{minted.FLAG}'")
     again = run(store, GOLDEN)  # were the old index trusted, every record would look new
     assert again.records_new == 0 and again.records_updated == 0 and again.records_unchanged > 0
     covers(store)
