@@ -109,8 +109,8 @@ class Lookups:
         # The index holds IRIs as the store writes them; the caller has them as it asks.
         g = {(n.value if (n := _node(i)) is not None else i): i for i in graphs}
         e = {(n.value if (n := _node(i)) is not None else i): i for i in entities}
-        return ({g[w] for w in index.absent("graphs", g)}, index.absent("keyed", keys),
-                {e[w] for w in index.absent("minted", e)}, index.absent("digested", digests))
+        return ({g[w] for w in index.absent(minted.GRAPHS, g)}, index.absent(minted.KEYS, keys),
+                {e[w] for w in index.absent(minted.CORES, e)}, index.absent(minted.DIGESTS, digests))
 
     def digests_held(self, digests: Iterable[str]) -> set[str]:
         """Which of these digests :meth:`holds_digest` would say the store holds, asked at once."""
