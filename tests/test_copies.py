@@ -191,6 +191,37 @@ def test_an_index_behind_the_snapshot_gives_no_copies(tmp_path):
         reader.close()
 
 
+def test_copies_kept_by_iri_before_fingerprints_are_kept_when_the_store_is_next_opened_for_writing(tmp_path):
+    store = tmp_path / "store"
+    run(store, GOLDEN)
+    made = copies(store)
+    conn = sqlite3.connect(store / FILE)
+    conn.executescript("CREATE TABLE old (iri TEXT PRIMARY KEY, seq INTEGER NOT NULL, body BLOB NOT NULL);"
+                       "INSERT INTO old SELECT iri, seq, body FROM copies; DROP TABLE copies;"
+                       "ALTER TABLE old RENAME TO copies;")
+    conn.close()
+    reader = Store(store, BASE, read_only=True)  # a reader of the table from before reads the store
+    try:
+        (graph,) = [g for g in made if g.endswith("/record/DLC-00031871")]
+        assert reader._copies().fetch([graph]) == {}
+        assert reader.record_statements(graph)
+    finally:
+        reader.close()
+    again = run(store, GOLDEN)
+    assert again.records_unchanged == again.records_read
+    assert copies(store) == made
+    conn = sqlite3.connect(store / FILE)
+    try:
+        assert [c[1] for c in conn.execute("PRAGMA table_info(copies)")] == ["id", "h", "iri", "seq", "body"]
+    finally:
+        conn.close()
+    reader = Store(store, BASE, read_only=True)
+    try:
+        assert set(reader._copies().fetch([graph])[graph]) == made[graph]
+    finally:
+        reader.close()
+
+
 def test_refill_writes_the_copies_ingest_writes(tmp_path, capsys):
     from metadatabronn.cli import main
 

@@ -184,6 +184,7 @@ class Catalogue:
                 # Checkpoints are made beside this connection, not in its commits (:mod:`.checkpointer`).
                 self.conn.execute("PRAGMA wal_autocheckpoint=0")
                 self._checkpointer = Checkpointer(self.path)
+                copies.migrate(self.conn)  # (before its schema names a column a table from before lacks)
                 self.conn.executescript(_SCHEMA + copies.SCHEMA + feed.SCHEMA + minted.SCHEMA)
                 if search is not None:
                     with self.transaction():

@@ -30,6 +30,7 @@ from .authorities import review_graph
 from .catalogue import Catalogue, path_of
 from .catchup import change_time
 from .labels import LABELS_GRAPH
+from . import copies as copy_table
 from . import editing
 from .layout import AS_TOMBSTONE, RDF_TYPE, STORE_GRAPH
 
@@ -106,8 +107,8 @@ class _Copies:
         try:
             conn = sqlite3.connect(f"file:{file}?mode=ro", uri=True, isolation_level=None)
             row = conn.execute("SELECT value FROM meta WHERE key = 'sequence'").fetchone()
-            conn.execute("SELECT 1 FROM copies LIMIT 1").fetchall()
-        except sqlite3.Error:  # no index, or one from before copies were kept: the store is read
+            conn.execute("SELECT h FROM copies LIMIT 1").fetchall()
+        except sqlite3.Error:  # no index, or one from before copies (as kept now): the store is read
             return
         if row is not None and int(row[0]) >= upto:
             self.conn = conn
@@ -119,8 +120,7 @@ class _Copies:
         if self.conn is None or not iris:
             return {}
         try:
-            rows = self.conn.execute(f"SELECT iri, seq, body FROM copies WHERE iri IN ({','.join('?' * len(iris))})",
-                                     iris).fetchall()
+            rows = copy_table.select(self.conn, "seq, body", iris)
         except sqlite3.Error:
             return {}
         return {iri: zlib.decompress(body) for iri, seq, body in rows if seq <= self.upto}

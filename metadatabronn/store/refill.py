@@ -39,7 +39,7 @@ def refill(store: Store, cat: Catalogue, progress: Callable[[int], None] | None 
                 return False
             taken.add(iri)
             with cat._lock:
-                return cat.conn.execute("SELECT 1 FROM copies WHERE iri = ?", (iri,)).fetchone() is None
+                return not copies.select(cat.conn, "seq", [iri])
 
         for row in rows:
             base = row.graph.rsplit("/record/", 1)[0]
