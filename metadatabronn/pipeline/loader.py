@@ -94,6 +94,7 @@ class Loader(AuthorityLoading, Lookups):
         self._hashes: dict[str, str | None] = {}
         self._cores: dict[str, bool] = {}
         self._absent: set[str] = set()  # keys the look-up index holds none of (this group's)
+        self._maybe: set[str] = set()  # keys and entities it was asked about and did not say no to
         # Whether the store held each record digest of the group read last (prefetch_digests),
         # and the digests a batch handed to the writer since made no longer current: a hint
         # that one of those is held is stale.

@@ -72,6 +72,8 @@ class Lookups:
             no_graphs, self._absent, no_cores, _ = self.store.not_held(graphs=graphs, keys=keys, entities=entities)
             self._hashes = dict.fromkeys(no_graphs)
             self._cores = dict.fromkeys(no_cores, False)
+            # The index did not say no to these: the store answers them, the index not again.
+            self._maybe = {*keys, *entities} - self._absent - no_cores
         if len(self._hashes) > CACHE_ENTRIES or len(self._cores) > CACHE_ENTRIES:  # never used: forgotten
             self._hashes.clear()
             self._cores.clear()
@@ -85,7 +87,7 @@ class Lookups:
             pass
         if key in self._absent:
             return None
-        found = self.store.key_iri(key)
+        found = self.store.key_iri(key, asked=True) if key in self._maybe else self.store.key_iri(key)
         if found is None and self.store.indexed_lookups:
             return None  # not remembered: the look-up index says "no" again for a B-tree read
         if len(self._keys) >= CACHE_ENTRIES:
@@ -100,7 +102,9 @@ class Lookups:
             self._remember(entity)
             return True
         hint = self._cores.pop(entity, None)
-        if hint if hint is not None else self.store.has_core(entity):
+        if hint is None:
+            hint = self.store.has_core(entity, asked=True) if entity in self._maybe else self.store.has_core(entity)
+        if hint:
             self._remember(entity)
             # Merged into another (an agent, a concept: no key to move)? Looked up once, with the core.
             survivor, seen = self.store.successor(entity) if self._merges else None, {entity}

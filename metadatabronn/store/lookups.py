@@ -56,19 +56,21 @@ class Lookups:
             return True
         return False
 
-    def key_iri(self, key: str) -> str | None:
-        """The IRI the store gave an identity key (works and expressions), if any."""
-        if self._minted is not None and not self._minted.has_key(key):
+    def key_iri(self, key: str, *, asked: bool = False) -> str | None:
+        """The IRI the store gave an identity key (works and expressions), if any. ``asked``:
+        the look-up index was asked already (:meth:`not_held`) and did not say no."""
+        if not asked and self._minted is not None and not self._minted.has_key(key):
             return None
         found = None  # keys are in entity cores: the default graph (one index, not two)
         for q in self._store.quads_for_pattern(None, ox.NamedNode(MB_KEY), ox.Literal(key), ox.DefaultGraph()):
             found = q.subject.value  # the last, as a registry read whole kept it
         return found
 
-    def has_core(self, entity: str) -> bool:
-        """Whether a shared entity's core is in the default graph (it has been minted)."""
+    def has_core(self, entity: str, *, asked: bool = False) -> bool:
+        """Whether a shared entity's core is in the default graph (it has been minted). ``asked``:
+        as for :meth:`key_iri`."""
         node = _node(entity)
-        if node is None or (self._minted is not None and not self._minted.has_core(node.value)):
+        if node is None or (not asked and self._minted is not None and not self._minted.has_core(node.value)):
             return False
         for _ in self._store.quads_for_pattern(node, ox.NamedNode(RDF_TYPE), None, ox.DefaultGraph()):
             return True
