@@ -51,7 +51,7 @@ def pack(nquads: bytes) -> bytes:
 
 def migrate(conn: sqlite3.Connection) -> None:
     """A copies table from before fingerprints (keyed by its IRIs) made into today's, rows kept
-    (about a minute for the 1.3 M copies of a 250,000-record store, once)."""
+    (23 s for the 1.35 M copies of a 240,000-record store, once)."""
     columns = [c[1] for c in conn.execute("PRAGMA table_info(copies)")]
     if not columns or "h" in columns:
         return
@@ -74,12 +74,13 @@ def migrate(conn: sqlite3.Connection) -> None:
 
 def select(conn: sqlite3.Connection, columns: str, iris: Iterable[str]) -> list[tuple]:
     """``iri`` and ``columns`` of the copies of these IRIs (those that have one)."""
-    wanted = {fingerprint(i): i for i in iris}
-    if not wanted:
+    wanted = set(iris)
+    hashes = list({fingerprint(i) for i in wanted})
+    if not hashes:
         return []
-    rows = conn.execute(f"SELECT iri, {columns} FROM copies WHERE h IN ({','.join('?' * len(wanted))})",
-                        list(wanted)).fetchall()
-    return [r for r in rows if wanted.get(fingerprint(r[0])) == r[0]]
+    rows = conn.execute(f"SELECT iri, {columns} FROM copies WHERE h IN ({','.join('?' * len(hashes))})",
+                        hashes).fetchall()
+    return [r for r in rows if r[0] in wanted]  # (another IRI with the same fingerprint is not wanted)
 
 
 def put(conn: sqlite3.Connection, items: Iterable[tuple[str, int, bytes, bytes | None]]) -> None:
