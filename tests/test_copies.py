@@ -248,16 +248,19 @@ def test_after_any_run_of_loads_edits_and_deletions_copies_say_what_the_store_ho
     agree(store)
 
 
-def test_two_iris_with_one_fingerprint_keep_their_own_copies(monkeypatch):
+def test_of_two_iris_with_one_fingerprint_the_later_keeps_a_copy_and_neither_gets_the_others(monkeypatch):
     from metadatabronn.store import copies as table
 
     monkeypatch.setattr(table, "fingerprint", lambda iri: 7)  # every IRI collides
     conn = sqlite3.connect(":memory:")
     conn.executescript(table.SCHEMA)
     a, b = "http://example.org/work/a", "http://example.org/work/b"
-    table.put(conn, [(a, 1, b"<x:a> <x:p> <x:o> .\n", None), (b, 2, b"<x:b> <x:p> <x:o> .\n", None)])
-    table.put(conn, [(a, 3, b"<x:a> <x:p> <x:again> .\n", None)])  # in place of a's, not of b's
-    assert sorted((iri, seq) for iri, seq in table.select(conn, "seq", [a, b])) == [(a, 3), (b, 2)]
-    assert table.select(conn, "seq", [b]) == [(b, 2)]
-    table.drop(conn, [a])
+    table.put(conn, [(a, 1, b"<x:a> <x:p> <x:o> .\n", None)])
+    assert table.select(conn, "seq", [a, b]) == [(a, 1)]
+    table.put(conn, [(b, 2, b"<x:b> <x:p> <x:o> .\n", None)])  # b's copy takes the place of a's
+    assert table.select(conn, "seq", [a]) == []  # a is read from the store, never given b's copy
     assert table.select(conn, "seq", [a, b]) == [(b, 2)]
+    table.drop(conn, [a])  # a has no copy: b's stays
+    assert table.select(conn, "seq", [b]) == [(b, 2)]
+    table.drop(conn, [b])
+    assert table.select(conn, "seq", [a, b]) == []

@@ -18,9 +18,10 @@ Kept in step by whoever changes the store:
 A reader uses a copy only if the index is in step with the reader's snapshot (its sequence is
 at least the snapshot's) and the copy is no newer than the snapshot.
 
-Copies are found by the fingerprint of their IRI (:mod:`.fingerprints`), then the IRI is
-compared: an index of the IRIs themselves was the most written part of a load into a big store
-(a batch of 2,000 new records touched 9,000 of its pages at 240,000 records).
+Copies are found by the fingerprint of their IRI (:mod:`.fingerprints`), one copy a
+fingerprint, and the IRI is then compared: an index of the IRIs themselves was the most written
+part of a load into a big store (a batch of 2,000 new records touched 9,000 of its pages at
+240,000 records).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ log = logging.getLogger(__name__)
 
 _TABLE = "(id INTEGER PRIMARY KEY, h INTEGER NOT NULL, iri TEXT NOT NULL, seq INTEGER NOT NULL, body BLOB NOT NULL)"
 SCHEMA = (f"CREATE TABLE IF NOT EXISTS copies {_TABLE};\n"
-          "CREATE INDEX IF NOT EXISTS copies_h ON copies (h);\n")
+          "CREATE UNIQUE INDEX IF NOT EXISTS copies_h ON copies (h);\n")
 LEVEL = 1  # N-Quads of a record shrink five-fold even at the fastest level
 
 
@@ -64,7 +65,10 @@ def migrate(conn: sqlite3.Connection) -> None:
                      "FROM copies ORDER BY rowid")
         conn.execute("DROP TABLE copies")
         conn.execute("ALTER TABLE copies_new RENAME TO copies")
-        conn.execute("CREATE INDEX copies_h ON copies (h)")
+        # Two IRIs with one fingerprint keep one copy, the later (as put does): the other is read
+        # from the store.
+        conn.execute("DELETE FROM copies WHERE id NOT IN (SELECT max(id) FROM copies GROUP BY h)")
+        conn.execute("CREATE UNIQUE INDEX copies_h ON copies (h)")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -87,11 +91,11 @@ def put(conn: sqlite3.Connection, items: Iterable[tuple[str, int, bytes, bytes |
     """Copies of ``(iri, change-log sequence it was loaded at, N-Quads, the N-Quads packed or
     None)``, in place of any. Ingest packs a record's graph in its conversion worker, so that
     the writer, which the whole load waits for, does not."""
-    last = {iri: (seq, body, packed) for iri, seq, body, packed in items}  # one copy an IRI: the last
+    # One copy a fingerprint: an IRI's replaces its own, and, were two IRIs to share a
+    # fingerprint, the other's (which is then read from the store: a lost copy costs speed only).
     # In fingerprint order: each page of the index is visited once a batch, not once a row.
-    rows = sorted((fingerprint(iri), iri, seq, packed or pack(body)) for iri, (seq, body, packed) in last.items())
-    conn.executemany("DELETE FROM copies WHERE h = ? AND iri = ?", [(h, iri) for h, iri, _, _ in rows])
-    conn.executemany("INSERT INTO copies (h, iri, seq, body) VALUES (?, ?, ?, ?)", rows)
+    conn.executemany("INSERT OR REPLACE INTO copies (h, iri, seq, body) VALUES (?, ?, ?, ?)",
+                     sorted((fingerprint(iri), iri, seq, packed or pack(body)) for iri, seq, body, packed in items))
 
 
 def drop(conn: sqlite3.Connection, iris: Iterable[str]) -> None:
