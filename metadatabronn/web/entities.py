@@ -48,12 +48,24 @@ class Entity:
 
     def __init__(self, store: Store, iri: str, fallback_modified: datetime, rows=None, stamps=None):
         self.iri = iri
-        if rows is None:
+        read = rows is None
+        if read:
             rows = store.about(iri, raw=True)
-        self.tag = state_tag(rows)
         graphs = {g for g, *_ in rows if g}
         if stamps is None:
             stamps = {g: store.generated(g) for g in graphs}
+            # On a SPARQL server each read sees the server as it is then, not one snapshot: a
+            # write between the rows and the graphs' times would pair one state's statements
+            # with another's times, and the body would show an older writer's value under the
+            # new state's ETag. Read again until the rows hold still (a few tries: then as read).
+            for _ in range(3 if read and getattr(store, "batched_reads", False) else 0):
+                again = store.about(iri, raw=True)
+                if state_tag(again) == state_tag(rows):
+                    break
+                rows = again
+                graphs = {g for g, *_ in rows if g}
+                stamps = {g: store.generated(g) for g in graphs}
+        self.tag = state_tag(rows)
         if any(is_writer_graph(store.base, g) for g in graphs):
             rows = effective(rows, stamps, store.base)
         seen = set()
