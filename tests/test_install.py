@@ -50,7 +50,7 @@ def test_an_installed_copy_validates_as_the_checkout_does(installed, tmp_path):
     good = record_with("=245  10$aGood.", "=300  \\\\$a1 v.", cn="GOOD1")
     path = tmp_path / "two.mrc"
     path.write_bytes(bad.as_marc() + good.as_marc())
-    where = run(installed, "-c", "import metadatabronn.validate.profile as p; print(p.SHAPES_DIR)", cwd=tmp_path)
+    where = run(installed, "-c", "import metadatabronn.validate.index as p; print(p.SHAPES_DIR)", cwd=tmp_path)
     assert where.stdout.strip().startswith(str(installed)), where.stderr
     for profile in PROFILES:
         r = run(installed, "-m", "metadatabronn", "validate", str(path), "--profile", profile, cwd=tmp_path)

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from ..errors import ConfigError
-from .profile import (DOCS_PATH, ISBN_PREFIX, PROFILES, ROOT, SEVERITIES, SHAPES_DIR, SHAPES_NS, Constraint,
-                      Profile, _index, load_profile, vocabulary, vocabulary_name)
+from .index import ROOT, SHAPES_DIR, _index, vocabulary, vocabulary_name
+from .profile import DOCS_PATH, ISBN_PREFIX, PROFILES, SEVERITIES, SHAPES_NS, Constraint, Profile, load_profile
 from .shacl import _curie, entity_name, isbn13_message, message, to_shacl
 
 

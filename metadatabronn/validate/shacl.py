@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 import re
 
-from .profile import (ISBN_PREFIX, SH, SHAPES_NS, XSD, Constraint, Profile, ProfileError, _index,
-                      shape_iri, vocabulary_name)
+from .index import XSD, ProfileError, _index, vocabulary_name
+from .profile import ISBN_PREFIX, SH, SHAPES_NS, Constraint, Profile, shape_iri
 
 
 def entity_name(shape: str) -> str:
