@@ -222,6 +222,22 @@ def test_copies_kept_by_iri_before_fingerprints_are_kept_when_the_store_is_next_
         reader.close()
 
 
+def test_damaged_copies_are_read_from_the_store(tmp_path):
+    store = tmp_path / "store"
+    run(store, GOLDEN)
+    conn = sqlite3.connect(store / FILE)
+    with conn:  # a record's copy and a work's core cut short, another's record not zlib at all
+        conn.execute("UPDATE copies SET body = substr(body, 1, 20) WHERE id IN "
+                     "(SELECT id FROM copies WHERE iri LIKE '%/record/%' LIMIT 3)")
+        conn.execute("UPDATE copies SET body = substr(body, 1, 20) WHERE id IN "
+                     "(SELECT id FROM copies WHERE iri LIKE '%/work/%' LIMIT 3)")
+        conn.execute("UPDATE copies SET body = X'00' WHERE id IN "
+                     "(SELECT id FROM copies WHERE iri LIKE '%/record/%' ORDER BY id DESC LIMIT 2)")
+    conn.close()
+    read = agree(store)  # every record reads the same as from the store alone
+    assert 0 < read <= len(graphs(store)) - 5
+
+
 def test_refill_writes_the_copies_ingest_writes(tmp_path, capsys):
     from metadatabronn.cli import main
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import logging
 import shutil
+import sqlite3
 
 import pymarc
 import pyoxigraph as ox
@@ -86,6 +88,20 @@ def test_nquads_dump_without_copies_reads_the_store_and_says_the_same(well, tmp_
     out = tmp_path / "bare.nq.gz"
     dump(bare, "nquads", out=out)
     assert _loaded(out) == _kept(well)
+
+
+def test_a_damaged_copy_is_read_from_the_store_and_said_once(well, tmp_path, caplog):
+    damaged = copy_store(well, tmp_path / "store")
+    conn = sqlite3.connect(damaged / "catalogue.sqlite3")
+    with conn:
+        conn.execute("UPDATE copies SET body = ? WHERE iri LIKE '%/record/%'", (b"not zlib at all",))
+    conn.close()
+    out = tmp_path / "damaged.nq.gz"
+    with caplog.at_level(logging.WARNING, logger="metadatabronn.store.copies"):
+        dump(damaged, "nquads", out=out)
+    assert _loaded(out) == _kept(well)
+    told = [r for r in caplog.records if "cannot be read" in r.getMessage()]
+    assert len(told) == 1 and "/record/" in told[0].getMessage() and "reindex" in told[0].getMessage()
 
 
 def test_a_dump_after_edits_holds_them(well, tmp_path):

@@ -76,6 +76,29 @@ def migrate(conn: sqlite3.Connection) -> None:
     log.info("copies keyed by fingerprint in %.1f s", perf_counter() - started)
 
 
+_told = threading.Event()  # a damaged copy is reported once a process, then only in the debug log
+
+
+def _damaged(iri: str) -> None:
+    level = logging.DEBUG if _told.is_set() else logging.WARNING
+    _told.set()
+    log.log(level, "the catalogue index's copy of %s cannot be read: read from the store instead "
+                   "('metadatabronn reindex' writes the copies anew)", iri)
+
+
+def unpacked(rows: Iterable[tuple[str, int, bytes]], upto: int) -> dict[str, bytes]:
+    """The N-Quads of copies ``(iri, seq, body)`` no newer than ``upto``; a damaged one is left
+    out (its IRI is then read from the store)."""
+    out = {}
+    for iri, seq, body in rows:
+        if seq <= upto:
+            try:
+                out[iri] = zlib.decompress(body)
+            except zlib.error:
+                _damaged(iri)
+    return out
+
+
 def select(conn: sqlite3.Connection, columns: str, iris: Iterable[str]) -> list[tuple]:
     """``iri`` and ``columns`` of the copies of these IRIs (those that have one)."""
     wanted = set(iris)
@@ -145,9 +168,17 @@ class View:
             rows = select(conn, "seq, body", iris)
         except sqlite3.Error:
             return {}
-        # As the store holds them: each statement once (a bulk load merges repeats).
-        return {iri: list(dict.fromkeys(ox.parse(zlib.decompress(body), format=ox.RdfFormat.N_QUADS, lenient=True)))
-                for iri, seq, body in rows if seq <= self.upto}
+        out = {}
+        for iri, seq, body in rows:
+            if seq > self.upto:
+                continue
+            try:
+                # As the store holds them: each statement once (a bulk load merges repeats).
+                out[iri] = list(dict.fromkeys(ox.parse(zlib.decompress(body), format=ox.RdfFormat.N_QUADS,
+                                                       lenient=True)))
+            except (zlib.error, SyntaxError, UnicodeDecodeError):  # a damaged copy: read the store
+                _damaged(iri)
+        return out
 
     def changes(self, iris: list[str]) -> dict[str, str | None] | None:
         """The time of the latest change-log entry about each of these shared entities (None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO, Callable, Iterator
 
@@ -123,7 +122,7 @@ class _Copies:
             rows = copy_table.select(self.conn, "seq, body", iris)
         except sqlite3.Error:
             return {}
-        return {iri: zlib.decompress(body) for iri, seq, body in rows if seq <= self.upto}
+        return copy_table.unpacked(rows, self.upto)
 
     def close(self) -> None:
         if self.conn is not None:
