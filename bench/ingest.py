@@ -26,6 +26,7 @@ import pymarc
 from metadatabronn.errors import InputError, RecordError
 from metadatabronn.marc import iter_chunks, parse_chunk
 from metadatabronn.pipeline import Settings, ingest
+from metadatabronn.pipeline.inputs import _prefetched
 from metadatabronn.pipeline.loader import Loader
 from metadatabronn.pipeline.run import Summary
 from metadatabronn.pipeline.worker import convert_chunk
@@ -73,7 +74,8 @@ def store_ceiling(corpus: Path, profile: str | None) -> tuple[float, float, floa
         gc.collect()
         cpu0, t0 = time.process_time(), time.perf_counter()
         loader = Loader(store, when, gate)
-        for o in outcomes:
+        # Asked of the store in groups, as ingest asks (one look-up a group, not one a key).
+        for o in (_prefetched(iter(outcomes), loader) if store.answers_in_groups else outcomes):
             loader.add(o, summary)
             if len(loader) >= settings.batch_records:
                 loader.flush()
