@@ -451,3 +451,30 @@ def test_a_joined_record_that_changes_stays_under_the_originals_work(tmp_path):
     assert summary.records_updated == 1 and summary.records_joined == 1
     assert _placement(store) == before
     assert _work_of(store, "000408932") == original
+
+
+@pytest.mark.parametrize("fields, parsed", [
+    ([("041", "0 ", [("a", "eng")])], False),  # a language code alone names no original
+    ([("041", "0 ", [("a", "eng"), ("h", "nor")])], True),
+    ([("041", "1 ", [("a", "eng")])], True),  # first indicator 1: a translation
+    ([("240", "10", [("a", "Sult.")])], False),
+    ([("240", "10", [("a", "Sult."), ("l", "English")])], True),
+    ([("246", "1 ", [("a", "Other title")])], False),  # a 246 without a label of the original
+    ([("246", "1 ", [("i", "Tyt. oryg.:"), ("a", "Głód")])], True),
+    ([("246", "1 ", [("i", "Alkuteos:"), ("a", "Sult")])], True),
+    ([("765", "0 ", [("t", "Sult")])], True),
+    ([("500", "  ", [("a", "Translation of: Sult.")])], True),
+])
+def test_the_alias_scan_parses_a_record_only_when_a_field_can_name_an_original(fields, parsed):
+    from metadatabronn.marc import Chunk, Format
+    from metadatabronn.pipeline import aliases
+    record = pymarc.Record(force_utf8=True, leader="00000cam a2200000 a 4500")
+    record.add_field(pymarc.Field(tag="001", data="1"),
+                     pymarc.Field(tag="100", indicators=pymarc.Indicators("1", " "),
+                                  subfields=[pymarc.Subfield("a", "Hamsun, Knut.")]),
+                     pymarc.Field(tag="245", indicators=pymarc.Indicators("1", "0"),
+                                  subfields=[pymarc.Subfield("a", "Hunger")]))
+    for tag, ind, subs in fields:
+        record.add_ordered_field(pymarc.Field(tag=tag, indicators=pymarc.Indicators(*ind),
+                                              subfields=[pymarc.Subfield(c, v) for c, v in subs]))
+    assert aliases.may_name_original(Chunk(1, Format.ISO2709, record.as_marc(), "in.mrc")) is parsed

@@ -37,10 +37,16 @@ log = logging.getLogger(__name__)
 # Fields without which a record cannot name its original (translation.SIGNALS): a record with
 # none of these tags, and none of the wordings below, is not parsed at all.
 _TAGS = frozenset({b"041", b"130", b"240", b"246", b"765"})
-# The 500 and 7XX $i wordings (translation.NOTE, LINK_WORDINGS), in lower case, as fragments
-# that hold in UTF-8 (composed or not) and in MARC-8 alike.
+# In ISO 2709 a field is looked at before the record is parsed: what of it makes it a signal (a
+# 041 with $h or first indicator 1, a 130 or 240 with $l, any 765). A 246 signals only with an
+# $i label (translation.ORIGINAL_TITLE_LABELS), which the wordings below find. Most LC records
+# have a 041 or a 246 that signals nothing: parsed, they were most of the scan's time.
+_SIGNAL_IN_FIELD = {b"041": lambda f: f[:1] == b"1" or b"\x1fh" in f, b"130": lambda f: b"\x1fl" in f,
+                    b"240": lambda f: b"\x1fl" in f, b"765": lambda f: True}
+# The 500 and 7XX $i wordings (translation.NOTE, LINK_WORDINGS) and the 246 $i labels, in lower
+# case, as fragments that hold in UTF-8 (composed or not) and in MARC-8 alike.
 _WORDINGS = (b"translation of", b"original", b"oversettelse", b"ttning av", b"perustana",
-             b"nn\xc3\xb6s", b"nno\xcc\x88s", b"nn\xe8os", b"bersetzung")
+             b"nn\xc3\xb6s", b"nno\xcc\x88s", b"nn\xe8os", b"bersetzung", b"tyt. oryg", b"alkuteos")
 
 
 def may_name_original(chunk: Chunk) -> bool:
@@ -54,8 +60,15 @@ def may_name_original(chunk: Chunk) -> bool:
         except ValueError:
             return True
         directory = data[24:base - 1]
-        if any(directory[i:i + 3] in _TAGS for i in range(0, len(directory) - 11, 12)):
-            return True
+        for i in range(0, len(directory) - 11, 12):
+            signal = _SIGNAL_IN_FIELD.get(directory[i:i + 3])
+            if signal is not None:
+                try:
+                    length, start = int(directory[i + 3:i + 7]), base + int(directory[i + 7:i + 12])
+                except ValueError:
+                    return True  # a damaged directory: parsed, as the conversion will
+                if signal(data[start:start + length]):
+                    return True
     elif any(b'"' + tag + b'"' in data or b"'" + tag + b"'" in data for tag in _TAGS):
         return True
     lowered = data.lower()
