@@ -169,14 +169,11 @@ class View:
         except sqlite3.Error:
             return {}
         out = {}
-        for iri, seq, body in rows:
-            if seq > self.upto:
-                continue
+        for iri, text in unpacked(rows, self.upto).items():
             try:
                 # As the store holds them: each statement once (a bulk load merges repeats).
-                out[iri] = list(dict.fromkeys(ox.parse(zlib.decompress(body), format=ox.RdfFormat.N_QUADS,
-                                                       lenient=True)))
-            except (zlib.error, SyntaxError, UnicodeDecodeError):  # a damaged copy: read the store
+                out[iri] = list(dict.fromkeys(ox.parse(text, format=ox.RdfFormat.N_QUADS, lenient=True)))
+            except SyntaxError:  # a damaged copy: read the store
                 _damaged(iri)
         return out
 
