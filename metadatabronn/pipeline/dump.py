@@ -14,7 +14,6 @@ from __future__ import annotations
 import gzip
 import json
 import logging
-import multiprocessing
 import os
 import queue
 import re
@@ -30,6 +29,7 @@ from ..errors import ConfigError, MetadatabronnError
 from ..store import Store
 from ..store import dumping
 from .batches import batches, in_order
+from .processes import Processes
 
 log = logging.getLogger(__name__)
 
@@ -253,8 +253,7 @@ def dump(store_path: Path, fmt: str, *, out: str | os.PathLike | None = None, du
         position = dumping.position(first)
         first.close()
         del first
-        pool = multiprocessing.get_context("fork").Pool(workers, initializer=_open,
-                                                        initargs=(Path(store_path), entity_line))
+        pool = Processes(workers, initializer=_open, initargs=(Path(store_path), entity_line))
     store = Store(store_path, read_only=True)
     try:
         if pool is None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import multiprocessing
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
@@ -30,6 +29,7 @@ from ..rdf import AS, MB_DESCRIBES, XSD_DATETIME, literal
 from ..store import Store
 from ..store.renditions import Reads, Renditions
 from .batches import batches, in_order
+from .processes import Processes
 
 log = logging.getLogger(__name__)
 _BATCH = 250
@@ -198,9 +198,7 @@ def export(store_path: Path, base: str, out: BinaryIO, fmt: str = "marc", *, sin
     result = Exported()
     # Workers are forked before the main process opens the store; each opens its own.
     salt = f"{code_fingerprint()}\0{options!r}" if renditions and kind == "bibliographic" else ""
-    pool = (multiprocessing.get_context("fork").Pool(workers, initializer=_open,
-                                                     initargs=(store_path, base, fmt, salt))
-            if workers > 1 else None)
+    pool = Processes(workers, initializer=_open, initargs=(store_path, base, fmt, salt)) if workers > 1 else None
     store = None
     writer = None
     kept = None

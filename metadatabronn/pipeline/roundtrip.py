@@ -7,7 +7,6 @@ system would do) and compared with the original, field by field and subfield by 
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import re
 import time
 from collections import Counter, deque
@@ -27,6 +26,7 @@ from ..marc.writer import encode
 from ..marc.fidelity import Fidelity
 from ..marc.kinds import RecordKind
 from ..marc.parse import parse_chunk
+from .processes import Processes
 
 log = logging.getLogger(__name__)
 _KIND = re.compile(r"\b(byte|length|address|entry|at) \d+")
@@ -110,7 +110,7 @@ def roundtrip(paths: list[str], *, workers: int = 2, options: Options = Options(
     started = time.perf_counter()
     result = RoundTrip(Fidelity(worst))
     work = partial(_batch, options=options, worst=worst, measure=measure)
-    pool = multiprocessing.get_context("fork").Pool(workers) if workers > 1 else None
+    pool = Processes(workers) if workers > 1 else None
     try:
         for fidelity, skipped, unreadable, done in _results(paths, work, pool, workers):
             result.fidelity.merge(fidelity)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import multiprocessing
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -21,6 +20,7 @@ from ..store import Store
 from . import aliases, allocator, linking
 from .inputs import _outcomes, _prefetched, check_inputs, directory_problem
 from .loader import Loader
+from .processes import Processes
 from .rejects import Rejects
 from .worker import Gate, Outcome, _convert_batch, convert_chunk
 
@@ -141,7 +141,7 @@ def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None]
 
             cluster = Cluster(settings.scheduler, settings.workers, progress)
         elif settings.workers > 1:
-            pool = multiprocessing.get_context("fork").Pool(settings.workers)
+            pool = Processes(settings.workers)
     except BaseException:
         aliases.activate(None)
         raise
