@@ -16,6 +16,7 @@ import gzip
 import json
 import resource
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -142,6 +143,10 @@ def main() -> int:
     ap.add_argument("--store-ceiling", action="store_true",
                     help="also time the store write alone: every record converted first, untimed, "
                          "then only the loader, with the machine to itself")
+    ap.add_argument("--pairs", type=int, default=0, metavar="N",
+                    help="with --store-ceiling: N more pairs of an end-to-end ingest and the store write "
+                         "alone, run one right after the other, each pair's ratio and their median printed "
+                         "(this machine's speed drifts by a tenth from minute to minute; a pair shares it)")
     ap.add_argument("--not-in-tests", metavar="SKIP:COUNT",
                     help="measure COUNT records of an ISO 2709 corpus from record SKIP + 1 on, leaving out "
                          "the records the test suite holds (LC: --not-in-tests 9000:10000)")
@@ -211,6 +216,15 @@ def main() -> int:
               f"record: end to end {s.cpu / s.records_read * 1000:.2f} ms, store write alone "
               f"{per_quad * quads / 1000:.2f} ms")
     print(f"peak memory         main {peak_main:,.0f} MiB, largest worker {peak_child:,.0f} MiB")
+    if ceiling is not None and args.pairs:
+        ratios = [s.records_per_second / ceiling[0]]
+        for n in range(args.pairs):
+            e2e = best_of(profile)[0].records_per_second
+            alone = store_ceiling(corpus, profile)[0]
+            ratios.append(e2e / alone)
+            print(f"pair {n + 2:<14} end to end {e2e:,.0f}, store write alone {alone:,.0f} records/s: {e2e / alone:.2f} x")
+        print(f"end to end / store  median of {len(ratios)} pairs {statistics.median(ratios):.2f} x "
+              f"(each: {', '.join(f'{r:.2f}' for r in ratios)})")
     if args.json:
         Path(args.json).write_text(json.dumps({
             "corpus": corpus.name, "parse_only_records_per_second": round(parse_rate),

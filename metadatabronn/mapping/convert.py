@@ -136,6 +136,7 @@ def convert(record, number: int | None = None) -> Description:
     desc = Description(cn, b.manifestation, b.expression, b.work, b.entities)
     desc.carried = _LAYOUT_JSON({"h": LAYOUT_VERSION, "leader": leader, "fields": layout})
     desc.carried_tags = carried_tags
+    desc.layout = layout
     desc.inferred = b.inferred
     return desc
 

@@ -83,6 +83,8 @@ class Description:
     every entity including those three, in creation order. ``carried`` is the JSON text of the
     MARC the model does not hold, ``carried_tags`` the tags of whole fields carried (for the
     ingest summary), ``inferred`` the elements whose values were inferred from coded data.
+    ``layout`` is the carried fields before they became that text (read by the search index's
+    worker step, which would otherwise parse the text back).
     """
 
     control_number: str
@@ -94,6 +96,7 @@ class Description:
     carried_tags: list[str] = field(default_factory=list)
     inferred: list[str] = field(default_factory=list)
     deleted: bool = False
+    layout: list = field(default_factory=list, repr=False, compare=False)
 
 
 @dataclass(slots=True)

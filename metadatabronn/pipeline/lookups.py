@@ -47,14 +47,16 @@ class Lookups:
         records = [o for o in outcomes if o.kind != "authority" and o.status in ("ok", "deleted")]
         # What a batch on its way will write is not asked: the store may not hold it yet, and
         # the batch answers for it until it does.
+        # Asked of each batch in turn, never merged into one set: the batches hold tens of
+        # thousands of entities, and a union built for every group of 200 records cost more
+        # than all the look-ups it saved (2.4 s of the main thread over an LC 20k ingest).
         unwritten = self._unwritten()
-        pending_graphs = {g for b in unwritten for g in b.digests}
-        pending_cores = {e for b in unwritten for e in b.cores}
-        graphs = [o.graph for o in records
-                  if o.graph and o.graph not in self._hashes and o.graph not in pending_graphs]
+        graphs = [o.graph for o in records if o.graph and o.graph not in self._hashes
+                  and not any(o.graph in b.digests for b in unwritten)]
         keys = [k for o in records for k, _, _ in o.cores if k.startswith(_KEYED) and k not in self._keys]
         entities = [iri for o in records for _, iri, _ in o.cores
-                    if iri not in self._minted and iri not in self._cores and iri not in pending_cores]
+                    if iri not in self._minted and iri not in self._cores
+                    and not any(iri in b.cores for b in unwritten)]
         if len(self._keys) + len(keys) >= CACHE_ENTRIES:
             self._keys.clear()
         if self.store.batched_reads:

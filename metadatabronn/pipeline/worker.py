@@ -22,7 +22,7 @@ from ..mapping.authority import convert_authority
 from ..mapping.model import Lit
 from ..rdf import serialise
 from ..rdf_authority import serialise_authority
-from ..store.catalogue import TITLES, creators_of, titles_of
+from ..store.catalogue import TITLES, creators_in, titles_of
 from ..store.copies import pack
 from ..validate import Data, RecordReport, VIOLATION, check, load_profile, to_json, validation_quads
 from ..validate.check import paths_of
@@ -176,7 +176,7 @@ def _text(description, work: str | None) -> tuple:
     for p, v in description.manifestation.statements:
         if p in TITLES and isinstance(v, Lit):
             values.setdefault(p, []).append(v.text)
-    return work, titles_of(values), creators_of(description.carried)
+    return work, titles_of(values), creators_in(description.layout)
 
 
 def _convert_batch(chunks: list[Chunk], base: str, when: str, gate: Gate | None = None) -> list[Outcome]:

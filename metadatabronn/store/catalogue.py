@@ -121,6 +121,11 @@ def creators_of(layout: str) -> tuple[str, ...]:
         fields = json.loads(layout).get("fields", ())
     except (ValueError, AttributeError):
         return ()
+    return creators_in(fields)
+
+
+def creators_in(fields) -> tuple[str, ...]:
+    """:func:`creators_of` the carried fields themselves (a list, as the layout's text holds it)."""
     out = []
     for f in fields:
         if len(f) < 3 or f[0] not in _AGENT_TAGS or not isinstance(f[2], list):
