@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import zlib
+from functools import lru_cache
 from operator import mul
 from urllib.parse import quote
 
@@ -163,6 +164,9 @@ def control_number(org: str | None, number: str) -> str:
 _HINT_DROP = re.compile(r"[.,:;/=+\s]+")
 
 
+# Export asks for the hint of each value several times (finding it, then checking it), and
+# the same headings recur record after record.
+@lru_cache(maxsize=1 << 16)
 def hint(value: str) -> int:
     """A fingerprint of a subfield value modulo ISBD punctuation and spacing.
 
