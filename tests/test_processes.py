@@ -33,6 +33,12 @@ def _fail(item):
     return item
 
 
+def _unpicklable(item):
+    if item == 1:
+        return lambda: item  # a lambda cannot be pickled
+    return item
+
+
 def _die(item):
     if item == 2:
         os.kill(os.getpid(), signal.SIGKILL)
@@ -83,6 +89,15 @@ def test_an_error_in_a_task_is_raised_to_the_caller_and_the_process_goes_on(pool
     with pytest.raises(ValueError, match="no good: 3"):
         pending[3].get()
     assert [x.get() for x in pending[4:]] == [4, 5]
+
+
+def test_a_result_that_cannot_be_sent_back_is_an_error_that_says_so(pool):
+    p = pool(1)
+    pending = [p.apply_async(_unpicklable, (n,)) for n in range(3)]
+    assert pending[0].get() == 0
+    with pytest.raises(MetadatabronnError, match="could not send back its result"):
+        pending[1].get()
+    assert pending[2].get() == 2
 
 
 def test_a_process_that_dies_is_an_error_that_names_it_not_a_hang(pool):

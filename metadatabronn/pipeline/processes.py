@@ -57,6 +57,9 @@ def _serve(tasks, results, initializer, initargs) -> None:
             results.send(answer)
         except (BrokenPipeError, OSError):
             return
+        except Exception as exc:  # noqa: BLE001 - pickled before a byte is written: say why instead
+            what = "result" if answer[0] else f"error ({type(answer[1]).__name__}: {answer[1]})"
+            results.send((False, MetadatabronnError(f"a worker process could not send back its {what}: {exc}")))
 
 
 class _Worker:
