@@ -1,6 +1,6 @@
 """Ingest benchmark: end-to-end records/s and peak memory, beside pymarc's parse-only speed.
 
-    python bench/ingest.py [CORPUS] [--workers N] [--repeat N] [--store-ceiling] [--not-in-tests SKIP:COUNT]
+    python bench/ingest.py [CORPUS] [--workers N] [--repeat N] [--store-ceiling [--pairs N]] [--not-in-tests SKIP:COUNT]
 
 CORPUS defaults to the LC Books 2016 part 01 first-20k file in the shared corpora folder.
 Parse-only (``pymarc.MARCReader`` streaming, nothing kept) is the ceiling the issue measures
