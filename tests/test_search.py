@@ -265,7 +265,7 @@ def test_the_creators_read_at_ingest_are_those_read_back_from_the_carried_text()
     from metadatabronn.errors import RecordError
     from metadatabronn.mapping import convert
     from metadatabronn.marc import iter_chunks, parse_chunk
-    from metadatabronn.store.catalogue import creators_in, creators_of
+    from metadatabronn.store.record_text import creators_in, creators_of
 
     seen = 0
     for path in (GOLDEN, *NORWEGIAN, DATA / "marc" / "lc-refuse-nothing.mrc"):

@@ -105,7 +105,8 @@ class Pending:
 
 
 class Processes:
-    """``processes`` forked workers, each run ``initializer(*initargs)`` first."""
+    """``processes`` forked workers, each run ``initializer(*initargs)`` first. Used by one
+    thread: tasks are handed out and results taken by the same caller."""
 
     def __init__(self, processes: int, initializer: Callable | None = None, initargs: tuple = ()) -> None:
         self._workers: list[_Worker] = []
@@ -116,16 +117,14 @@ class Processes:
             self.terminate()
             raise
         self._turn = 0
-        self._lock = threading.Lock()
 
     def apply_async(self, fn: Callable, args: tuple) -> Pending:
         """``fn(*args)`` (one argument) on the next process in turn."""
         (arg,) = args
-        with self._lock:
-            worker = self._workers[self._turn]
-            self._turn = (self._turn + 1) % len(self._workers)
-            seq = worker.asked
-            worker.asked += 1
+        worker = self._workers[self._turn]
+        self._turn = (self._turn + 1) % len(self._workers)
+        seq = worker.asked
+        worker.asked += 1
         try:
             worker.tasks.send((fn, arg))
         except (BrokenPipeError, OSError):

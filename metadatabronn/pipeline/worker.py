@@ -22,7 +22,7 @@ from ..mapping.authority import convert_authority
 from ..mapping.model import Lit
 from ..rdf import serialise
 from ..rdf_authority import serialise_authority
-from ..store.catalogue import TITLES, creators_in, titles_of
+from ..store.record_text import TITLES, creators_in, titles_of
 from ..store.copies import pack
 from ..validate import Data, RecordReport, VIOLATION, check, load_profile, to_json, validation_quads
 from ..validate.check import paths_of

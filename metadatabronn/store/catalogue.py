@@ -19,7 +19,6 @@ by their IRI (:mod:`.catchup`). A rebuild is a catch-up from nothing.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import sqlite3
@@ -29,7 +28,6 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from ..errors import StoreError
-from ..mapping import terms as T
 from . import copies, feed, minted
 from .checkpointer import Checkpointer
 
@@ -65,10 +63,6 @@ CREATE INDEX IF NOT EXISTS records_datestamp ON records (datestamp);
 CREATE TABLE IF NOT EXISTS changed (iri TEXT PRIMARY KEY, seq INTEGER NOT NULL, time TEXT NOT NULL) WITHOUT ROWID;
 """
 
-TITLES = (T.M_TITLE_PROPER, T.M_OTHER_TITLE, T.M_PARALLEL_TITLE, T.M_VARIANT_TITLE)
-# 1XX/7XX agent headings; their name parts (a title in $t and after belongs to a work)
-_AGENT_TAGS = frozenset({"100", "110", "111", "700", "710", "711"})
-_NAME_CODES = frozenset("abcdq")
 _SET_CHARS = re.compile(r"[^A-Za-z0-9\-_.!~*'()]")
 _PLAIN_STAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 
@@ -110,43 +104,6 @@ def stamp(when: str) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def creators_of(layout: str) -> tuple[str, ...]:
-    """The 1XX/7XX agent headings of a record as it gave them, from its carried layout (the same
-    text at ingest and in the store, so both sides agree)."""
-    if not layout:
-        return ()
-    try:
-        fields = json.loads(layout).get("fields", ())
-    except (ValueError, AttributeError):
-        return ()
-    return creators_in(fields)
-
-
-def creators_in(fields) -> tuple[str, ...]:
-    """:func:`creators_of` the carried fields themselves (a list, as the layout's text holds it)."""
-    out = []
-    for f in fields:
-        if len(f) < 3 or f[0] not in _AGENT_TAGS or not isinstance(f[2], list):
-            continue
-        parts = []
-        for sub in f[2]:
-            code, value = sub[0], sub[1]
-            if code == "t":
-                break
-            if code in _NAME_CODES:
-                parts.append(value[0] if isinstance(value, list) and value else value if isinstance(value, str) else "")
-        heading = " ".join(p for p in parts if p).strip()
-        if heading:
-            out.append(heading)
-    return tuple(dict.fromkeys(out))
-
-
-def titles_of(values: dict[str, list[str]]) -> tuple[str, ...]:
-    """Title proper, other title information, parallel and variant titles, in that order, each
-    kind's values sorted (the store gives them in its own order)."""
-    return tuple(dict.fromkeys(v for p in TITLES for v in sorted(values.get(p, ()))))
 
 
 def make_text(manifestation: str, work: str | None, titles, creators, wtitle: str | None):

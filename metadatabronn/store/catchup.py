@@ -15,7 +15,8 @@ from ..rdf import MB_SOURCE_RECORD, AS, DCT_SOURCE, MB_DESCRIBES, PROV_GENERATED
 from ..rdf_authority import authority_record_id
 from . import catalogue as _catalogue, copies, feed, minted
 from .documents import authority_graphs
-from .catalogue import CHUNK, TITLES, Catalogue, Row, creators_of, make_text, set_name, stamp, titles_of
+from .catalogue import CHUNK, Catalogue, Row, make_text, set_name, stamp
+from .record_text import TITLES, creators_of, titles_of
 from .layout import AS_OBJECT, AS_PUBLISHED, MB_ABSORB
 from .records import _instant
 
