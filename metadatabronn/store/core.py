@@ -33,11 +33,12 @@ from .lookups import Lookups, _node
 from .reading import Reading
 
 from .sparql import named_iris, network, wiping
-from .writing import Writing, store_failure
+from .writing import XSD_INTEGER, Writing, store_failure
 
 __all__ = ["Store", "UpdateResult", "mismatch", "store_failure"]
 
 log = logging.getLogger(__name__)
+_XSD_INTEGER = ox.NamedNode(XSD_INTEGER)
 
 
 @dataclass
@@ -64,6 +65,7 @@ class Store(Writing, Reading, Lookups):
         self.path = Path(path)
         self.read_only = read_only
         self._changes: dict[str, str] | None = None  # change_times() of a read-only snapshot
+        self._last_sequence: int | None = None  # a guess at the last change-log number (next_sequence)
         try:
             if not read_only:
                 remote_home.adopt_new(self.path)
@@ -128,12 +130,26 @@ class Store(Writing, Reading, Lookups):
                            f"{literal(base)} }} }}")
 
     # look-ups of ingest: a few index reads each, whatever the store's size ---------------
-    def next_sequence(self) -> int:
+    def next_sequence(self, hint: int | None = None) -> int:
         """The next change-log sequence number: one after the last given out. A store from
-        before the last number was kept has it worked out once, from its change entries."""
+        before the last number was kept has it worked out once, from its change entries.
+
+        The last number is one statement, replaced at every write: each replaced value leaves a
+        deletion behind in RocksDB until compaction, and a look-up by pattern steps over all of
+        them (0.03 ms in a quiet store, 0.9 ms after 5,000 writes, and growing with every write).
+        So a guess is checked first, by the whole statement, which goes straight to its key
+        whatever was deleted around it: ``hint`` (the catalogue index's sequence, say), else
+        the last number this object read or wrote. A wrong guess costs the look-up it saves."""
         cg = ox.NamedNode(self.changes_graph)
-        for q in self._store.quads_for_pattern(cg, ox.NamedNode(MB_LAST_SEQUENCE), None, cg):
-            return int(q.object.value) + 1
+        last_node = ox.NamedNode(MB_LAST_SEQUENCE)
+        for guess in dict.fromkeys((hint, self._last_sequence)):
+            if guess and any(True for _ in self._store.quads_for_pattern(
+                    cg, last_node, ox.Literal(str(guess), datatype=_XSD_INTEGER), cg)):
+                self._last_sequence = guess
+                return guess + 1
+        for q in self._store.quads_for_pattern(cg, last_node, None, cg):
+            self._last_sequence = int(q.object.value)
+            return self._last_sequence + 1
         res = self._store.query(
             f"SELECT (MAX(?n) AS ?m) WHERE {{ GRAPH <{self.changes_graph}> {{ ?c <{MB_SEQUENCE}> ?n }} }}")
         last = next((int(row["m"].value) for row in res if row["m"] is not None), 0)

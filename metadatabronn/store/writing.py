@@ -34,9 +34,11 @@ class Writing:
     read_only: bool
     catalogue: catalogue.Catalogue | None
     batched_reads: bool
+    _last_sequence: int | None
 
     def _sequence_update(self, last: int) -> str:
         cg = self.changes_graph
+        self._last_sequence = last  # next_sequence's guess: checked before it is believed
         return (f"DELETE WHERE {{ GRAPH <{cg}> {{ <{cg}> <{MB_LAST_SEQUENCE}> ?n }} }} ;\n"
                 f"INSERT DATA {{ GRAPH <{cg}> {{ <{cg}> <{MB_LAST_SEQUENCE}> \"{last}\"^^<{XSD_INTEGER}> }} }}")
 

@@ -52,7 +52,10 @@ class Snapshot:
         self.started = datetime.now(timezone.utc).replace(microsecond=0)
         self.generation = generation(store_path)
         self.store = Store(store_path, base, read_only=True)
-        self.sequence = self.store.next_sequence() - 1  # the last change this view holds
+        # The index's sequence is the likely answer (it is caught up with every write): checked
+        # by one look-up instead of a walk over every number the writer replaced since compaction.
+        hint = self.catalogue.sequence if self.catalogue is not None else None
+        self.sequence = self.store.next_sequence(hint) - 1  # the last change this view holds
         self.horizon = oai.horizon(self.store, self.started, self.sequence)
         self.oai: oai.Repository | None = None
         self._counts: dict[str, int] | None = None

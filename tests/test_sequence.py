@@ -1,0 +1,48 @@
+"""The change log's last number, read by a checked guess (store.core.next_sequence)."""
+
+from metadatabronn.store.core import Store
+
+BASE = "http://localhost:8000"
+
+
+def _set_last(store: Store, last: int) -> None:
+    store._store.update(store._sequence_update(last))
+
+
+def test_the_next_number_follows_every_write_and_a_wrong_guess_is_not_believed(tmp_path):
+    store = Store(tmp_path / "store", BASE)
+    try:
+        for last in range(1, 40):
+            _set_last(store, last)
+            assert store.next_sequence() == last + 1
+        _set_last(store, 41)
+        store._last_sequence = 39  # a guess gone stale (another object wrote meanwhile)
+        assert store.next_sequence() == 42
+        assert store.next_sequence(hint=7) == 42  # a hint that is wrong costs a look-up, not the answer
+        assert store.next_sequence(hint=41) == 42
+    finally:
+        store.close()
+
+
+def test_a_write_that_failed_leaves_no_false_number(tmp_path):
+    store = Store(tmp_path / "store", BASE)
+    try:
+        _set_last(store, 10)
+        store._sequence_update(11)  # built (and guessed) but never run
+        assert store.next_sequence() == 11
+    finally:
+        store.close()
+
+
+def test_a_fresh_view_reads_the_number_with_or_without_a_hint(tmp_path):
+    store = Store(tmp_path / "store", BASE)
+    for last in (3, 4, 5):
+        _set_last(store, last)
+    store.close()
+    view = Store(tmp_path / "store", BASE, read_only=True)
+    try:
+        assert view.next_sequence() == 6
+        assert Store(tmp_path / "store", BASE, read_only=True).next_sequence(hint=5) == 6
+        assert Store(tmp_path / "store", BASE, read_only=True).next_sequence(hint=2) == 6
+    finally:
+        view.close()
