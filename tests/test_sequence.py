@@ -46,3 +46,21 @@ def test_a_fresh_view_reads_the_number_with_or_without_a_hint(tmp_path):
         assert Store(tmp_path / "store", BASE, read_only=True).next_sequence(hint=2) == 6
     finally:
         view.close()
+
+
+def test_a_number_replaced_by_its_key_leaves_one_number(tmp_path):
+    import pyoxigraph as ox
+
+    from metadatabronn.store.layout import MB_LAST_SEQUENCE
+
+    store = Store(tmp_path / "store", BASE)
+    try:
+        store._store.update(store._sequence_update(1))
+        for last in range(2, 30):
+            store._store.update(store._sequence_update(last, previous=store.next_sequence() - 1))
+        cg = ox.NamedNode(store.changes_graph)
+        held = [q.object.value for q in store._store.quads_for_pattern(cg, ox.NamedNode(MB_LAST_SEQUENCE), None, cg)]
+        assert held == ["29"]
+        assert store.next_sequence() == 30
+    finally:
+        store.close()

@@ -202,7 +202,7 @@ def write(store: Store, iri: str, author: Author, stated: list[Value], cleared: 
     inserts += [f"{s} <{T.RDF_TYPE}> <{c}> ." for c in core]
     inserts.append(_entry(store, seq, kind, iri, when))
     parts.append("INSERT DATA { " + "\n".join(inserts) + " }")
-    parts.append(store._sequence_update(seq))
+    parts.append(store._sequence_update(seq, previous=seq - 1))
     _run(store, " ;\n".join(parts))
     # (the catch-up drops the copies of the entity and of the records naming it, in its transaction)
     store.catch_up(upto=seq)
@@ -255,7 +255,7 @@ def delete(store: Store, iri: str, cls: str, when: str) -> Written:
     parts.append("INSERT DATA { " + f"{s} <{T.RDF_TYPE}> <{cls}>, <{AS_TOMBSTONE}> ; <{AS_FORMER_TYPE}> <{cls}> ; "
                  f"<{AS_DELETED}> {ox.Literal(when, datatype=ox.NamedNode(XSD_DATETIME))} .\n"
                  + _entry(store, seq, "delete", iri, when) + " }")
-    parts.append(store._sequence_update(seq))
+    parts.append(store._sequence_update(seq, previous=seq - 1))
     _run(store, " ;\n".join(parts))
     # (the catch-up drops the copies of the entity and of the records naming it, in its transaction)
     store.catch_up(upto=seq)

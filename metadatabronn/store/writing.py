@@ -36,10 +36,18 @@ class Writing:
     batched_reads: bool
     _last_sequence: int | None
 
-    def _sequence_update(self, last: int) -> str:
+    def _sequence_update(self, last: int, previous: int | None = None) -> str:
+        """The update that makes ``last`` the change log's last number. ``previous``: the number
+        it replaces, when the caller read it in this write (one writer: nothing moves it
+        meanwhile), so that it is deleted by its key; a pattern would step over every number
+        replaced since compaction (1 ms of a write after 5,000 writes, and growing)."""
         cg = self.changes_graph
         self._last_sequence = last  # next_sequence's guess: checked before it is believed
-        return (f"DELETE WHERE {{ GRAPH <{cg}> {{ <{cg}> <{MB_LAST_SEQUENCE}> ?n }} }} ;\n"
+        if previous is not None:
+            drop = f"DELETE DATA {{ GRAPH <{cg}> {{ <{cg}> <{MB_LAST_SEQUENCE}> \"{previous}\"^^<{XSD_INTEGER}> }} }}"
+        else:
+            drop = f"DELETE WHERE {{ GRAPH <{cg}> {{ <{cg}> <{MB_LAST_SEQUENCE}> ?n }} }}"
+        return (f"{drop} ;\n"
                 f"INSERT DATA {{ GRAPH <{cg}> {{ <{cg}> <{MB_LAST_SEQUENCE}> \"{last}\"^^<{XSD_INTEGER}> }} }}")
 
     # the catalogue index -----------------------------------------------------------------------
