@@ -64,3 +64,26 @@ def test_a_number_replaced_by_its_key_leaves_one_number(tmp_path):
         assert store.next_sequence() == 30
     finally:
         store.close()
+
+
+def test_the_writer_flushes_the_store_every_so_many_writes(tmp_path, monkeypatch):
+    """What is flushed is in the store's table files, not only in its log: a view opened
+    after it does not read those writes from the log again."""
+    from metadatabronn.pipeline import writer
+
+    monkeypatch.setattr(writer, "FLUSH_EVERY", 3)
+    service = writer._Service(tmp_path / "store", BASE, "base")
+    try:
+        def tables() -> set[str]:
+            return {p.name for p in (tmp_path / "store").glob("*.sst")}
+
+        before = tables()
+        for n in range(2):
+            service.store._store.update(f"INSERT DATA {{ <{BASE}/work/w{n}> <{BASE}/p> \"{n}\" }}")
+            service._wrote()
+        assert tables() == before and service.unflushed == 2
+        service.store._store.update(f"INSERT DATA {{ <{BASE}/work/w2> <{BASE}/p> \"2\" }}")
+        service._wrote()
+        assert tables() - before and service.unflushed == 0
+    finally:
+        service.close()

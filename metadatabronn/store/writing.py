@@ -244,6 +244,17 @@ class Writing:
                 f"{c} {iri(AS_PUBLISHED)} {literal(when, datatype=XSD_DATETIME)}{g}"
                 f"{c} {iri(MB_SEQUENCE)} \"{seq}\"^^<{XSD_INTEGER}>{g}")
 
+    def flush(self) -> None:
+        """Write what the store holds in memory to its files. RocksDB keeps each write in
+        memory and in its log until a memory table fills, and every reader that opens the store
+        (a server's fresh view) reads that whole log again: 13 ms after no writes, 60 ms after
+        4,000 small ones (LC 20k store), and more with every write. A writer of many small writes
+        flushes every so often, so that a view opens quickly whatever was written before."""
+        try:
+            self._store.flush()
+        except OSError as exc:
+            raise store_failure("cannot write to the store", exc) from exc
+
     def compact(self) -> None:
         """Rewrite the store's files into as few as its indexes need. Bulk loads leave many
         overlapping files, and a read-only reader (a server, an export) cannot merge them: at
