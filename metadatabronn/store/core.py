@@ -243,7 +243,7 @@ class Store(Writing, Reading, Lookups):
             seq = self.next_sequence()
             text = "".join(self.change_quads(seq + i, "update", iri, when) for i, iri in enumerate(changed))
             self._store.load(text.encode("utf-8"), format=ox.RdfFormat.N_QUADS)
-            self._store.update(self._sequence_update(seq + len(changed) - 1))
+            self._store.update(self._sequence_update(seq + len(changed) - 1, previous=seq - 1))
             self.catch_up()  # the records embedding them take the change's datestamp
         counts = self.entity_counts()
         if counts is not None:  # an edit may add or remove entities

@@ -157,7 +157,7 @@ def _write(store: Store, pending) -> list[MergeResult]:
     except OSError as exc:
         raise store_failure("the merge failed", exc) from exc
     when = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    seq = store.next_sequence()
+    seq = first = store.next_sequence()
     text = []
     forget: list[str] = []
     plain: list[str] = []
@@ -187,5 +187,5 @@ def _write(store: Store, pending) -> list[MergeResult]:
         results.append(MergeResult(merged, into, kind, len([g for g in graphs if "/record/" in g])))
     store.forget_copies(forget, only=plain)
     store._store.load("".join(text).encode("utf-8"), format=ox.RdfFormat.N_QUADS)
-    store._store.update(store._sequence_update(seq - 1))
+    store._store.update(store._sequence_update(seq - 1, previous=first - 1))
     return results
