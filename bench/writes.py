@@ -12,7 +12,7 @@ The corpus is ``--corpus``, else ``$METADATABRONN_BENCH_CORPUS``, else
 ``../shared/corpora/lc-books-2016-part01-first20k.mrc.gz`` beside the repository.
 
 Each run adds an API key to the copy, starts ``metadatabronn serve`` on it (its writer process
-takes every write) and, over real HTTP with one keep-alive httpx client per thread:
+takes every write) and, over real HTTP with one keep-alive httpx client per thread (the reader in a process of its own):
 
 1. a reader alone for ``--seconds``: GET of a work as Turtle, ``--read-rate`` a second (default
    100), each work once (works no writer touches; a work read twice would come from the
@@ -38,9 +38,11 @@ import argparse
 import cProfile
 import io
 import json
+import multiprocessing
 import os
 import pstats
 import random
+import resource
 import shutil
 import statistics
 import sys
@@ -132,6 +134,13 @@ def cpu_by_role(server: int, store: Path) -> dict[str, float]:
     return out
 
 
+def _own_cpu() -> float:
+    """CPU seconds of this process and of its reaped children (the reader processes; the server
+    is reaped only when it stops)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
 def machine_busy() -> float:
     """CPU seconds the whole machine has been busy (all processes, ours and others')."""
     with open("/proc/stat") as fh:
@@ -200,6 +209,35 @@ def reader(url: str, base: str, works: list[str], stop: threading.Event, out: li
             out.append((time.perf_counter() - started) * 1000)
             if r.status_code != 200:
                 print(f"  read {iri}: {r.status_code}", flush=True)
+
+
+class ReaderProcess:
+    """:func:`reader` in a process of its own, as a user's browser or library system is: in a
+    thread of this process it would wait for the interpreter lock behind the writers' threads,
+    and that wait would be counted as the server's latency."""
+
+    def __init__(self, url: str, base: str, works: list[str], rate: float):
+        ctx = multiprocessing.get_context("fork")
+        self._stop = ctx.Event()
+        self._results = ctx.Queue()
+        self._process = ctx.Process(target=self._run, args=(url, base, works, rate, self._stop, self._results),
+                                    daemon=True)
+
+    @staticmethod
+    def _run(url, base, works, rate, stop, results) -> None:
+        out: list[float] = []
+        reader(url, base, works, stop, out, rate)
+        results.put(out)
+
+    def start(self) -> None:
+        self._process.start()
+
+    def stop(self) -> list[float]:
+        """Its latencies, in ms, once it has stopped."""
+        self._stop.set()
+        out = self._results.get(timeout=300)
+        self._process.join()
+        return out
 
 
 def bodies(url: str, base: str, works: list[str]) -> list[tuple[str, bytes, str]]:
@@ -289,26 +327,22 @@ def run(args, source: Path, number: int) -> dict:
                 warm.get(url + iri[len(BASE):], headers={"Accept": "text/turtle"})
                 warm.get(url + iri[len(BASE):], params={"format": "jsonld"})
 
-        stop = threading.Event()
-        read_alone: list[float] = []
-        t = threading.Thread(target=reader, args=(url, BASE, alone, stop, read_alone, args.read_rate))
-        t.start()
+        alone_reader = ReaderProcess(url, BASE, alone, args.read_rate)
+        alone_reader.start()
         time.sleep(args.seconds)
-        stop.set()
-        t.join()
+        read_alone = alone_reader.stop()
 
         stop = threading.Event()
-        read_beside: list[float] = []
         tallies = [Tally() for _ in writing]
         quota = -(-args.writes // args.clients) if args.writes else None
         threads = [threading.Thread(target=writer, args=(url, BASE, w, key, stop, quota, tally, n, args.chain))
                    for n, (w, tally) in enumerate(zip(writing, tallies))]
-        read = threading.Thread(target=reader, args=(url, BASE, beside, stop, read_beside, args.read_rate))
-        cpu_before, busy_before, own_before = cpu_by_role(process.pid, copy), machine_busy(), time.process_time()
+        read = ReaderProcess(url, BASE, beside, args.read_rate)
+        cpu_before, busy_before, own_before = cpu_by_role(process.pid, copy), machine_busy(), _own_cpu()
         started = time.perf_counter()
+        read.start()
         for th in threads:
             th.start()
-        read.start()
         deadline = started + args.seconds
         while time.perf_counter() < deadline and any(th.is_alive() for th in threads):
             time.sleep(0.05)
@@ -316,8 +350,8 @@ def run(args, source: Path, number: int) -> dict:
         for th in threads:
             th.join()
         elapsed = time.perf_counter() - started
-        read.join()
-        cpu_after, busy_after, own_after = cpu_by_role(process.pid, copy), machine_busy(), time.process_time()
+        read_beside = read.stop()
+        cpu_after, busy_after, own_after = cpu_by_role(process.pid, copy), machine_busy(), _own_cpu()
         todo = bodies(url, BASE, profiled) if args.profile_writes and number == 0 else []
 
     puts = [ms for tally in tallies for ms in tally.put_ms]
@@ -337,7 +371,7 @@ def run(args, source: Path, number: int) -> dict:
         busy = (busy_after - busy_before) / len(puts) * 1000
         own = (own_after - own_before) / len(puts) * 1000
         print(f"  CPU a write cycle (GET+PUT, and the reader's share): writer process {per['writer']:.1f} ms, "
-              f"HTTP workers and the rest of the server {per['server']:.1f} ms, the clients (this process) "
+              f"HTTP workers and the rest of the server {per['server']:.1f} ms, the clients (this process and its reader) "
               f"{own:.1f} ms; the machine was busy {busy:.1f} ms a write in all "
               f"({(busy_after - busy_before) / elapsed:.2f} of {os.cpu_count()} cores)", flush=True)
     for tally in tallies:
