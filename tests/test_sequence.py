@@ -2,7 +2,6 @@
 
 import pytest
 
-from .conftest import on_server
 from metadatabronn.store.core import Store
 
 BASE = "http://localhost:8000"
@@ -69,11 +68,10 @@ def test_a_number_replaced_by_its_key_leaves_one_number(tmp_path):
         store.close()
 
 
+@pytest.mark.embedded_only("flushing writes pyoxigraph's tables; a server keeps its own")
 def test_the_writer_flushes_the_store_every_so_many_writes(tmp_path, monkeypatch):
     """What is flushed is in the store's table files, not only in its log: a view opened
     after it does not read those writes from the log again."""
-    if on_server():
-        pytest.skip("a store on a SPARQL server has no RocksDB tables to flush into")
     from metadatabronn.pipeline import writer
 
     monkeypatch.setattr(writer, "FLUSH_EVERY", 3)
