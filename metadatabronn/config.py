@@ -13,6 +13,7 @@
 | refresh   | ``--refresh`` | ``METADATABRONN_REFRESH``   | 5 s (serve; 0 never)            |
 | queue     | ``--query-wait`` | ``METADATABRONN_QUERY_WAIT`` | 1 s a query waits for a worker (serve) |
 | nice      | ``--query-nice`` | ``METADATABRONN_QUERY_NICE`` | 5 lower priority of query workers (serve) |
+| writer nice | ``--writer-nice`` | ``METADATABRONN_WRITER_NICE`` | 5 lower priority of the writer process (serve) |
 | unpacked  |               | ``METADATABRONN_MAX_UNPACKED`` | 64 GiB a compressed input    |
 | ratio     |               | ``METADATABRONN_MAX_RATIO`` | 200 × packed size, past 100 MiB |
 | retries   | ``--retries`` | ``METADATABRONN_MIRROR_RETRIES`` | 6 (mirror: network errors and 5xx) |
@@ -125,6 +126,7 @@ DEFAULT_MAX_RESULT_BYTES = 50_000_000
 DEFAULT_QUERY_WORKERS = 2
 DEFAULT_QUERY_WAIT = 1.0  # seconds a SPARQL request waits for a free query worker before a 503
 DEFAULT_QUERY_NICE = 5  # how much lower the query workers' CPU priority is than the server's
+DEFAULT_WRITER_NICE = 5  # how much lower the writer process's CPU priority is than the server's
 DEFAULT_REFRESH = 5.0  # seconds a changed store must stay quiet before serve shows it; 0: never
 
 

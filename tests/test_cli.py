@@ -409,6 +409,16 @@ def test_serve_refuses_a_port_out_of_range(capsys, store, monkeypatch, port):
     assert "argument --port" in err and (port in err) and "Traceback" not in err
 
 
+@pytest.mark.parametrize("flag,value", [("--writer-nice", "25"), ("--query-nice", "20")])
+def test_serve_refuses_a_priority_it_cannot_set(capsys, store, monkeypatch, flag, value):
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: pytest.fail("serve started"))
+    code, _, err = cli(capsys, "serve", "--store", store, flag, value)
+    assert code == 1
+    assert_one_line_error(err, flag, "whole number from 0 to 19", value)
+
+
 def test_serve_says_where_it_serves_which_store_before_it_starts(capsys, store, monkeypatch):
     import uvicorn
 

@@ -181,6 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--query-nice", type=int, help="how much lower the query workers' CPU priority is than the "
                     "server's, so entity pages stay fast beside runaway queries (env METADATABRONN_QUERY_NICE, "
                     "default 5; 0: the same)")
+    sv.add_argument("--writer-nice", type=int, help="how much lower the writer process's CPU priority is than the "
+                    "server's, so reads stay fast while writes keep coming (env METADATABRONN_WRITER_NICE, default 5; "
+                    "0: the same)")
     sv.add_argument("--forwarded-allow-ips", default="127.0.0.1",
                     help="proxies whose X-Forwarded-* headers are trusted (default 127.0.0.1)")
     sv.add_argument("--dumps", help="directory of the dumps served at /dumps (env METADATABRONN_DUMPS, default STORE/dumps)")

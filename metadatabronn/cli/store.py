@@ -248,6 +248,11 @@ def _serve(args) -> int:
     if nice != int(nice) or nice > 19:
         raise ConfigError(f"--query-nice must be a whole number from 0 to 19, got {nice:g}")
     os.environ["METADATABRONN_QUERY_NICE"] = str(int(nice))
+    writer_nice = config.number(args.writer_nice, "WRITER_NICE", config.DEFAULT_WRITER_NICE, "--writer-nice",
+                                minimum=-1)
+    if writer_nice != int(writer_nice) or writer_nice > 19:
+        raise ConfigError(f"--writer-nice must be a whole number from 0 to 19, got {writer_nice:g}")
+    os.environ["METADATABRONN_WRITER_NICE"] = str(int(writer_nice))
     if args.stats_min_cell is not None:  # loan statistics (web.statistics_access)
         os.environ["METADATABRONN_STATS_MIN_CELL"] = str(args.stats_min_cell)
     from ..web.statistics_access import min_cell
@@ -311,7 +316,8 @@ def _writes(args, store: Path):
     if not auth.enabled:
         return None, "read-only: no OpenID Connect issuer (--oidc-issuer) or API keys (metadatabronn keys add) configured"
     audit = default_audit_log(store, flag=args.audit_log)
-    writer = writing.start(store, os.environ["METADATABRONN_BASE_IRI"], config.profile(args.profile))
+    writer = writing.start(store, os.environ["METADATABRONN_BASE_IRI"], config.profile(args.profile),
+                           nice=int(os.environ.get("METADATABRONN_WRITER_NICE", config.DEFAULT_WRITER_NICE)))
     os.environ["METADATABRONN_WRITER_SOCKET"] = writer.address
     os.environ["METADATABRONN_WRITER_KEY"] = writer.authkey.hex()
     by = " and ".join(x for x in (f"tokens of {auth.issuer}" if auth.issuer else "",

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import signal
 import subprocess
@@ -133,8 +134,13 @@ def _answer(service: _Service, conn: Connection) -> None:
             return
 
 
-def _run(address: str, authkey: bytes, store_path: str, base: str, profile: str, parent: int, level: int) -> None:
+def _run(address: str, authkey: bytes, store_path: str, base: str, profile: str, nice: int, parent: int,
+         level: int) -> None:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if nice:
+        # Below the HTTP workers: under load a read is answered first, and the writer, which
+        # takes writes one at a time anyway, uses what the reads leave (serve's --writer-nice).
+        os.nice(nice)
     try:
         service = _Service(Path(store_path), base, profile)
     except MetadatabronnError as exc:
@@ -160,11 +166,11 @@ def _run(address: str, authkey: bytes, store_path: str, base: str, profile: str,
 WriterProcess = channel.ServiceProcess  # the writer as its owner (``serve``) sees it
 
 
-def start(store_path: Path, base: str, profile: str, *, wait: float = 60.0) -> WriterProcess:
+def start(store_path: Path, base: str, profile: str, *, wait: float = 60.0, nice: int = 0) -> WriterProcess:
     """Start the writer and wait until it answers; :class:`StoreError` if it cannot open the
     store (another process writes it: an ingest, another server)."""
     return channel.spawn(
-        _run, "metadatabronn-writer", "writer", (str(store_path), base, profile), wait=wait,
+        _run, "metadatabronn-writer", "writer", (str(store_path), base, profile, nice), wait=wait,
         failed=lambda: StoreError(f"the writer could not open the store at {store_path} for writing (is an ingest "
                                   "or another server writing it? stop it, or submit files to this server with "
                                   "'metadatabronn ingest --server URL')"),
