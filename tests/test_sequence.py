@@ -80,13 +80,15 @@ def test_the_writer_flushes_the_store_every_so_many_writes(tmp_path, monkeypatch
         def tables() -> set[str]:
             return {p.name for p in (tmp_path / "store").glob("*.sst")}
 
+        def write(n: int) -> None:
+            sparql = f"INSERT DATA {{ <{BASE}/work/w{n}> <{BASE}/p> \"{n}\" }}"
+            service._write(lambda: service.store._store.update(sparql))
+
         before = tables()
-        for n in range(2):
-            service.store._store.update(f"INSERT DATA {{ <{BASE}/work/w{n}> <{BASE}/p> \"{n}\" }}")
-            service._wrote()
+        write(0)
+        write(1)
         assert tables() == before and service.unflushed == 2
-        service.store._store.update(f"INSERT DATA {{ <{BASE}/work/w2> <{BASE}/p> \"2\" }}")
-        service._wrote()
+        write(2)
         assert tables() - before and service.unflushed == 0
     finally:
         service.close()

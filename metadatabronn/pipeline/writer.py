@@ -26,6 +26,7 @@ import tempfile
 import threading
 from multiprocessing.connection import Connection, Listener
 from pathlib import Path
+from typing import Callable, TypeVar
 
 from ..errors import EditRefused, MetadatabronnError, StoreError
 from ..store import editing as E
@@ -33,6 +34,7 @@ from ..store.core import Store
 from . import channel, editing
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Writes between two flushes of the store (Store.flush): each view a server opens reads what was
 # written since the last flush again, so its opening grows with this number (about 10 ms at 500
@@ -49,11 +51,16 @@ class _Service:
         self.lock = threading.Lock()
         self.unflushed = 0  # writes since the store was last flushed
 
-    def _wrote(self, n: int = 1) -> None:
-        self.unflushed += n
-        if self.unflushed >= FLUSH_EVERY:
-            self.store.flush()
-            self.unflushed = 0
+    def _write(self, make: Callable[[], T]) -> T:
+        """``make()`` under the lock, one write at a time, the store flushed every
+        :data:`FLUSH_EVERY` writes."""
+        with self.lock:
+            done = make()
+            self.unflushed += 1
+            if self.unflushed >= FLUSH_EVERY:
+                self.store.flush()
+                self.unflushed = 0
+            return done
 
     def about(self, iri: str):
         with self.lock:
@@ -62,30 +69,20 @@ class _Service:
             return rows, {g: self.store.generated(g) or "" for g in graphs}
 
     def put(self, kind, iri, statements, org, user, if_match):
-        with self.lock:
-            done = editing.put(self.store, kind, iri, statements, E.Author(org, user), if_match, self.profile)
-            self._wrote()
-            return done
+        return self._write(lambda: editing.put(self.store, kind, iri, statements, E.Author(org, user), if_match,
+                                               self.profile))
 
     def create(self, kind, statements, org, user, iri=None):
-        with self.lock:
-            iri = iri or editing.mint(self.base, kind)
-            statements = [(iri if s == "" else s, v) for s, v in statements]
-            done = editing.create(self.store, kind, iri, statements, E.Author(org, user), self.profile)
-            self._wrote()
-            return done
+        iri = iri or editing.mint(self.base, kind)
+        statements = [(iri if s == "" else s, v) for s, v in statements]
+        return self._write(lambda: editing.create(self.store, kind, iri, statements, E.Author(org, user),
+                                                  self.profile))
 
     def delete(self, kind, iri, if_match):
-        with self.lock:
-            done = editing.delete(self.store, kind, iri, if_match)
-            self._wrote()
-            return done
+        return self._write(lambda: editing.delete(self.store, kind, iri, if_match))
 
     def merge(self, kind, iri, into, if_match):
-        with self.lock:
-            done = editing.merge(self.store, kind, iri, into, if_match)
-            self._wrote()
-            return done
+        return self._write(lambda: editing.merge(self.store, kind, iri, into, if_match))
 
     def ingest(self, path: str, name: str):
         """Load a submitted file with ``metadatabronn ingest``, the store closed meanwhile."""
