@@ -12,7 +12,8 @@ The corpus is ``--corpus``, else ``$METADATABRONN_BENCH_CORPUS``, else
 ``../shared/corpora/lc-books-2016-part01-first20k.mrc.gz`` beside the repository.
 
 Each run adds an API key to the copy, starts ``metadatabronn serve`` on it (its writer process
-takes every write) and, over real HTTP with one keep-alive httpx client per thread (the reader in a process of its own):
+takes every write) and, over real HTTP with one keep-alive httpx client per thread (the reader
+in a process of its own):
 
 1. a reader alone for ``--seconds``: GET of a work as Turtle, ``--read-rate`` a second (default
    100), each work once (works no writer touches; a work read twice would come from the
