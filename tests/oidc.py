@@ -10,7 +10,6 @@ process on the same port gives it a new signing key: a key rotated at the provid
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,14 +19,9 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 
 from .client import HTTP, http_client
+from .netports import free_port
 
 CALLBACK = "http://127.0.0.1/callback"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Provider:

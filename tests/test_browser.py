@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from .test_readme import demo_workdir
+from .netports import free_port as _free_port
 
 ROOT = Path(__file__).parent.parent
 SHOTS = ROOT / "tests" / "artifacts" / "screenshots"
@@ -42,12 +42,6 @@ def _chromium() -> str:
     if not path:
         pytest.skip("chromium is not installed (make browser installs Debian's on a Debian machine)")
     return path
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

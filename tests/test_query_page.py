@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from metadatabronn.web import page
+
+from .netports import free_port as _free_port
 
 ROOT = Path(__file__).parent.parent
 GOLDEN = ROOT / "tests" / "data" / "golden" / "golden.mrc"
@@ -234,12 +235,6 @@ CHROMIUM_FLAGS = [
     # Any host but this one fails to resolve: the page must work with no network at all.
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _serve_available() -> bool:

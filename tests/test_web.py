@@ -23,15 +23,10 @@ from metadatabronn.pipeline import Settings, ingest
 
 from .conftest import ROOT, delete_golden, on_server, plain_env
 from .client import HTTP, http_client
+from .netports import free_port
 
 GOLDEN = ROOT / "tests" / "data" / "golden" / "golden.mrc"
 RDAM = "http://rdaregistry.info/Elements/m/"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager

@@ -21,6 +21,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .netports import free_port
+
 VIRTUOSO = "virtuoso-t"
 ISQL = "isql-vt"
 # Where the Debian package keeps the server's extensions; the conductor (web admin) is not
@@ -31,12 +33,6 @@ START_TIMEOUT = float(os.environ.get("METADATABRONN_TEST_VIRTUOSO_START", "90"))
 
 class VirtuosoError(RuntimeError):
     """The test server could not be started or did not answer."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _port_free(port: int) -> bool:
