@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import re
+import signal
 import sys
 
 from .. import __version__, config
@@ -227,6 +228,10 @@ def _store_error(exc: StoreError, args) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # A blocked signal stays blocked through exec. The writer blocks SIGTERM in all its threads
+    # (pipeline.channel) and runs a submitted file as ``metadatabronn ingest``, whose conversion
+    # workers would then never stop when told.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import secrets
 import shutil
+import signal
 import tempfile
 import threading
 import time
@@ -34,10 +35,16 @@ class ServiceProcess:
     address: str
     authkey: bytes
 
-    def stop(self) -> None:
+    def stop(self, wait: float = 60.0) -> None:
+        """Ask the process to stop (it ends the call under way first); kill it if it has not
+        gone after ``wait`` seconds, since the server's own exit waits for it."""
         if self.process.is_alive():
             self.process.terminate()
-            self.process.join(10)
+            self.process.join(wait)
+            if self.process.is_alive():
+                log.warning("the %s did not stop within %g s of being asked: killed", self.process.name, wait)
+                self.process.kill()
+                self.process.join()
         shutil.rmtree(Path(self.address).parent, ignore_errors=True)
 
 
@@ -63,6 +70,32 @@ def spawn(target: Callable, name: str, socket_name: str, args: tuple, *, wait: f
             raise late()
         time.sleep(0.02)
     return handle
+
+
+def hold_stop_signals() -> None:
+    """The first thing a service process does, before it starts a thread or opens a store.
+
+    A SIGTERM sent to the process is taken by any one of its threads that does not block it.
+    Python runs its handler only in the main thread, the next time that thread runs, and the
+    main thread waits in ``accept`` for a connection that may never come: a signal taken by one
+    of RocksDB's or DuckDB's own threads left the process running, and the server's exit waiting
+    for it. So SIGTERM is blocked here, in the one thread there is, and every thread started
+    after inherits that; :func:`on_stop` takes it with ``sigwait``. Ctrl-C reaches the whole
+    process group: the HTTP workers finish their requests, which may call this process, and the
+    server stops it after them (SIGTERM), so SIGINT is ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+
+
+def on_stop(then: Callable[[], None]) -> None:
+    """Run ``then`` in a thread of its own when the process is sent SIGTERM (after
+    :func:`hold_stop_signals`)."""
+
+    def wait() -> None:
+        signal.sigwait({signal.SIGTERM})
+        then()
+
+    threading.Thread(target=wait, name="stop", daemon=True).start()
 
 
 def serve_forever(listener: Listener, answer: Callable[[Connection], None], who: str) -> None:

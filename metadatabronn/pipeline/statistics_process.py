@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import threading
 from multiprocessing.connection import Connection, Listener
 from pathlib import Path
@@ -132,9 +131,9 @@ def _answer(service: _Service, conn: Connection) -> None:
 
 
 def _run(address: str, authkey: bytes, store_path: str, parent: int, level: int) -> None:
+    channel.hold_stop_signals()
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     service = _Service(Path(store_path))
-    listener = Listener(address, family="AF_UNIX", authkey=authkey)
 
     def finish() -> None:  # close the database cleanly (DuckDB checkpoints), then go
         try:
@@ -143,10 +142,8 @@ def _run(address: str, authkey: bytes, store_path: str, parent: int, level: int)
             channel.leave(address)
 
     channel.when_orphaned(parent, finish)  # the server went away without stopping us
-    signal.signal(signal.SIGTERM, lambda signum, frame: threading.Thread(target=finish, daemon=True).start())
-    # Ctrl-C reaches the whole process group: the workers finish their requests, asking us, and
-    # the server stops us after them (SIGTERM)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    channel.on_stop(finish)
+    listener = Listener(address, family="AF_UNIX", authkey=authkey)  # the server waits for this socket
     log.info("the statistics process answers for %s/loans.duckdb", store_path)
     channel.serve_forever(listener, lambda conn: _answer(service, conn), "statistics process")
 

@@ -19,7 +19,6 @@ import json
 import logging
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -133,6 +132,7 @@ def _answer(service: _Service, conn: Connection) -> None:
 
 def _run(address: str, authkey: bytes, store_path: str, base: str, profile: str, nice: int, parent: int,
          level: int) -> None:
+    channel.hold_stop_signals()
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     if nice:
         # Below the HTTP workers: under load a read is answered first, and the writer, which
@@ -143,19 +143,16 @@ def _run(address: str, authkey: bytes, store_path: str, base: str, profile: str,
     except MetadatabronnError as exc:
         log.error("the writer cannot open the store: %s", exc)
         raise SystemExit(2)
-    listener = Listener(address, family="AF_UNIX", authkey=authkey)
 
-    def orphaned() -> None:  # the server went away without stopping us: close the store cleanly
-        with service.lock:
-            service.store.close()
-        channel.leave(address)
+    def finish() -> None:  # the write under way ends first, then the store closes cleanly
+        try:
+            service.close()
+        finally:
+            channel.leave(address)
 
-    channel.when_orphaned(parent, orphaned)
-
-    def stop(signum, frame) -> None:  # the server stops: the write under way ends first
-        threading.Thread(target=lambda: (service.close(), channel.leave(address)), daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
+    channel.when_orphaned(parent, finish)  # the server went away without stopping us
+    channel.on_stop(finish)
+    listener = Listener(address, family="AF_UNIX", authkey=authkey)  # the server waits for this socket
     log.info("the writer holds the store at %s", store_path)
     channel.serve_forever(listener, lambda conn: _answer(service, conn), "writer")
 
