@@ -53,6 +53,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import http.client
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,6 +76,69 @@ def summary(ms: list[float]) -> str:
         return "n=0"
     return (f"n={len(ms):<6} p50 {statistics.median(ms):6.1f} ms   p99 {percentile(ms, 0.99):6.1f} ms   "
             f"max {max(ms):6.1f} ms")
+
+
+class Answer:
+    def __init__(self, status: int, headers: dict[str, str], body: bytes):
+        self.status_code, self.headers, self.content = status, headers, body
+
+    def json(self):
+        return json.loads(self.content)
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+
+class LeanClient:
+    """One keep-alive connection through the standard library's ``http.client``. The clients
+    share the server's two cores here (a partner's clients would not): httpx cost about 1 ms of
+    CPU a request, which the server then did not have. ``--client httpx`` measures as before."""
+
+    def __init__(self, url: str, timeout: float = 120):
+        parts = urlsplit(url)
+        self._host, self._port, self._timeout = parts.hostname, parts.port, timeout
+        self._conn: http.client.HTTPConnection | None = None
+
+    def request(self, method: str, url: str, *, params: dict | None = None, content: bytes | str | None = None,
+                headers: dict | None = None) -> Answer:
+        parts = urlsplit(url)
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        if params:
+            target += ("&" if "?" in target else "?") + "&".join(f"{k}={v}" for k, v in params.items())
+        body = content.encode("utf-8") if isinstance(content, str) else content
+        for attempt in (0, 1):  # a keep-alive connection the server closed meanwhile is opened again once
+            if self._conn is None:
+                self._conn = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
+            try:
+                self._conn.request(method, target, body=body, headers=headers or {})
+                r = self._conn.getresponse()
+                data = r.read()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                self._conn.close()
+                self._conn = None
+                if attempt:
+                    raise
+                continue
+            return Answer(r.status, {k.lower(): v for k, v in r.getheaders()}, data)
+        raise AssertionError("unreachable")
+
+    def get(self, url: str, **kw) -> Answer:
+        return self.request("GET", url, **kw)
+
+    def put(self, url: str, **kw) -> Answer:
+        return self.request("PUT", url, **kw)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._conn is not None:
+            self._conn.close()
+
+
+def client_for(kind: str, url: str):
+    return httpx.Client(timeout=120) if kind == "httpx" else LeanClient(url)
 
 
 @dataclass
@@ -151,13 +215,13 @@ def machine_busy() -> float:
 
 
 def writer(url: str, base: str, works: list[str], key: str, stop: threading.Event, quota: int | None,
-           tally: Tally, number: int, chain: bool = False) -> None:
+           tally: Tally, number: int, chain: bool = False, client_kind: str = "lean") -> None:
     """Read-modify-write cycles over ``works`` until ``stop`` (or ``quota`` writes). With
     ``chain``, a work is read once and then written again and again with the ETag its last PUT
     answered (as a client that edits what it wrote does); a 412 makes it read again."""
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/ld+json"}
     known: dict[str, tuple[dict, str]] = {}
-    with httpx.Client(timeout=120) as client:
+    with client_for(client_kind, url) as client:
         i = 0
         while not stop.is_set() and (quota is None or len(tally.put_ms) < quota):
             path = works[i % len(works)][len(base):]
@@ -189,12 +253,13 @@ def writer(url: str, base: str, works: list[str], key: str, stop: threading.Even
                     tally.failures.append(f"PUT {path}: {put.status_code} {put.text[:300]}")
 
 
-def reader(url: str, base: str, works: list[str], stop: threading.Event, out: list[float], rate: float) -> None:
+def reader(url: str, base: str, works: list[str], stop: threading.Event, out: list[float], rate: float,
+           client_kind: str = "lean") -> None:
     """GET works as Turtle, ``rate`` a second on a fixed schedule (a late request goes at once),
     each work once while there are works left, until ``stop``."""
     interval = 1.0 / rate
     due = time.perf_counter()
-    with httpx.Client(timeout=120) as client:
+    with client_for(client_kind, url) as client:
         for n in range(10 ** 9):
             if stop.is_set():
                 return
@@ -217,17 +282,17 @@ class ReaderProcess:
     thread of this process it would wait for the interpreter lock behind the writers' threads,
     and that wait would be counted as the server's latency."""
 
-    def __init__(self, url: str, base: str, works: list[str], rate: float):
+    def __init__(self, url: str, base: str, works: list[str], rate: float, client_kind: str = "lean"):
         ctx = multiprocessing.get_context("fork")
         self._stop = ctx.Event()
         self._results = ctx.Queue()
-        self._process = ctx.Process(target=self._run, args=(url, base, works, rate, self._stop, self._results),
-                                    daemon=True)
+        self._process = ctx.Process(target=self._run,
+                                    args=(url, base, works, rate, self._stop, self._results, client_kind), daemon=True)
 
     @staticmethod
-    def _run(url, base, works, rate, stop, results) -> None:
+    def _run(url, base, works, rate, stop, results, client_kind) -> None:
         out: list[float] = []
-        reader(url, base, works, stop, out, rate)
+        reader(url, base, works, stop, out, rate, client_kind)
         results.put(out)
 
     def start(self) -> None:
@@ -328,7 +393,7 @@ def run(args, source: Path, number: int) -> dict:
                 warm.get(url + iri[len(BASE):], headers={"Accept": "text/turtle"})
                 warm.get(url + iri[len(BASE):], params={"format": "jsonld"})
 
-        alone_reader = ReaderProcess(url, BASE, alone, args.read_rate)
+        alone_reader = ReaderProcess(url, BASE, alone, args.read_rate, args.client)
         alone_reader.start()
         time.sleep(args.seconds)
         read_alone = alone_reader.stop()
@@ -336,9 +401,10 @@ def run(args, source: Path, number: int) -> dict:
         stop = threading.Event()
         tallies = [Tally() for _ in writing]
         quota = -(-args.writes // args.clients) if args.writes else None
-        threads = [threading.Thread(target=writer, args=(url, BASE, w, key, stop, quota, tally, n, args.chain))
+        threads = [threading.Thread(target=writer,
+                                    args=(url, BASE, w, key, stop, quota, tally, n, args.chain, args.client))
                    for n, (w, tally) in enumerate(zip(writing, tallies))]
-        read = ReaderProcess(url, BASE, beside, args.read_rate)
+        read = ReaderProcess(url, BASE, beside, args.read_rate, args.client)
         cpu_before, busy_before, own_before = cpu_by_role(process.pid, copy), machine_busy(), _own_cpu()
         started = time.perf_counter()
         read.start()
@@ -397,6 +463,8 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--chain", action="store_true", help="each client writes a work again with the ETag its last "
                     "PUT answered, reading it only at first and after a 412 (default: GET before every PUT)")
+    ap.add_argument("--client", choices=("lean", "httpx"), default="lean",
+                    help="the benchmark's HTTP client: the standard library's (lean) or httpx")
     ap.add_argument("--read-rate", type=float, default=100.0, help="the reader's GETs a second")
     ap.add_argument("--profile-writes", type=int, default=300, help="writes profiled in process (0: none)")
     args = ap.parse_args()
