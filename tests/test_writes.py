@@ -6,6 +6,7 @@ error table, each leaving the entity as it was; and the audit log of it all."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import datetime
@@ -611,3 +612,84 @@ def test_a_token_from_the_provider_writes_and_the_write_says_who_and_when(tmp_pa
         assert [row["t"] for row in kept] == [doc["preferredTitle"]]
         line = [line for line in served.audit() if line["method"] == "PUT"][-1]
         assert line["principal"] == {"org": "nb", "user": "ada (ada.l)", "method": "oidc"} and line["status"] == 200
+
+
+def test_a_server_stopped_while_writes_come_in_stops_and_keeps_every_write_it_answered(tmp_path):
+    """SIGTERM to ``serve`` while four clients write: the server and its writer stop by
+    themselves (a stop the kernel handed to one of the store's own threads was once lost, and
+    the server waited for its writer for ever), every write answered 200 is in the store, and
+    the store opens for writing at once."""
+    import signal
+    import threading
+
+    import httpx
+    import pyoxigraph as ox
+
+    port = free_port()
+    store = tmp_path / "store"
+    keys = make_store(store, f"http://127.0.0.1:{port}")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    sent: dict[str, list[str]] = {}  # work -> titles sent, in order
+    answered: dict[str, int] = {}  # work -> index in sent of the last write answered 200
+    stop = threading.Event()
+    with serving(store, port, keys, {"TMPDIR": str(scratch)}) as served:
+        works = [w for w, _ in works_with_records(served)][:4]
+        headers = served.auth("cataloguer", **{"Content-Type": JSONLD})
+
+        def client(work: str) -> None:
+            titles = sent.setdefault(work, [])
+            with httpx.Client(timeout=60) as http:
+                try:
+                    got = http.get(work, params={"format": "jsonld"})
+                    doc, etag = got.json(), got.headers["etag"]
+                    while not stop.is_set():
+                        titles.append(f"Written before the stop {len(titles)}")
+                        r = http.put(work, content=json.dumps({**doc, "preferredTitle": titles[-1]}),
+                                     headers={**headers, "If-Match": etag})
+                        if r.status_code != 200:
+                            return
+                        answered[work], etag = len(titles) - 1, r.headers["etag"]
+                except httpx.HTTPError:  # the server went away under the request
+                    return
+
+        threads = [threading.Thread(target=client, args=(w,)) for w in works]
+        for t in threads:
+            t.start()
+        eventually(lambda: sum(answered.values()) >= 20, "writes answered before the stop")
+        helpers = _spawned_children(served.proc.pid)  # the writer among them
+        assert helpers, "no writer process"
+        served.proc.send_signal(signal.SIGTERM)
+        try:
+            served.proc.wait(120)  # only how long a busy machine may take: it stopped within seconds
+        except subprocess.TimeoutExpired:
+            raise AssertionError("serve did not stop on SIGTERM: " + served.output()) from None
+        stop.set()
+        for t in threads:
+            t.join(120)
+        # uvicorn ends a server SIGTERM stopped as SIGTERM ends a process
+        assert served.proc.returncode in (0, -signal.SIGTERM), served.output()
+        # serve stopped its helpers itself, before it ended (left to find out for themselves
+        # that it had gone, they would still be running now)
+        assert [pid for pid in helpers if os.path.exists(f"/proc/{pid}")] == []
+    assert not list(scratch.glob("mb-writer-*")), "the writer's socket directory is left"
+    from metadatabronn.store import Store
+
+    assert _opens(Store, store)  # no writer holds it
+    held = ox.Store.read_only(str(store))
+    for work in works:
+        titles = [q.object.value for q in held.quads_for_pattern(ox.NamedNode(work), ox.NamedNode(TITLE), None, None)
+                  if q.object.value.startswith("Written before the stop")]
+        assert len(titles) == 1, (work, titles)
+        # the last write answered, or one sent after it whose answer the stop cut off
+        assert sent[work].index(titles[0]) >= answered[work], (work, titles[0], answered[work])
+
+
+def _spawned_children(pid: int) -> list[int]:
+    """The processes ``pid`` spawned through multiprocessing (not its resource tracker)."""
+    out = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        for child in open(f"/proc/{pid}/task/{task}/children").read().split():
+            if b"spawn_main" in open(f"/proc/{child}/cmdline", "rb").read():
+                out.append(int(child))
+    return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import signal
 import sys
 from pathlib import Path
 
@@ -271,18 +272,37 @@ def _serve(args) -> int:
     sys.stderr.write(f"metadatabronn: serving {store} at http://{host}:{port}/ "
                      f"(base IRI {os.environ['METADATABRONN_BASE_IRI']}); {says}; Ctrl-C stops\n")
     sys.stderr.flush()
+    # uvicorn takes SIGTERM for its graceful shutdown and, in one process, sends it again
+    # afterwards with the handler it found: the default one would end this process there, and
+    # the writer and statistics process would be left to notice by themselves. So the handler
+    # it finds stops here instead, after them.
+    previous = signal.signal(signal.SIGTERM, _stopped)
+    stopped = False
     try:
         # uvicorn imports the factory in each of its worker processes; settings travel in the environment.
         uvicorn.run("metadatabronn.web:app_from_environment", factory=True, host=args.host, port=port,
                     workers=args.http_workers, log_level=config.log_level(args.log_level).lower(),
                     proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips, timeout_graceful_shutdown=10,
                     timeout_keep_alive=config.keep_alive())
+    except _Stopped:
+        stopped = True
     finally:
         if statistics is not None:
             statistics.stop()
         if writer is not None:
             writer.stop()
+        signal.signal(signal.SIGTERM, previous)
+    if stopped:  # ended as a process SIGTERM stops, as uvicorn would have ended it
+        signal.raise_signal(signal.SIGTERM)
     return 0
+
+
+class _Stopped(BaseException):
+    """SIGTERM, once uvicorn has shut down gracefully (:func:`_stopped`)."""
+
+
+def _stopped(signum, frame) -> None:
+    raise _Stopped()
 
 
 def _statistics(args, store: Path):
