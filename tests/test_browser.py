@@ -23,6 +23,7 @@ import pytest
 
 from .test_readme import demo_workdir
 from .netports import free_port as _free_port
+from .stopping import stop
 
 ROOT = Path(__file__).parent.parent
 SHOTS = ROOT / "tests" / "artifacts" / "screenshots"
@@ -76,12 +77,7 @@ def server(tmp_path_factory):
             time.sleep(0.2)
         yield address
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop(proc, output=log.read_text)
 
 
 @pytest.fixture(scope="module")

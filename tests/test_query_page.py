@@ -23,6 +23,7 @@ from fastapi.testclient import TestClient
 from metadatabronn.web import page
 
 from .netports import free_port as _free_port
+from .stopping import stop
 
 ROOT = Path(__file__).parent.parent
 GOLDEN = ROOT / "tests" / "data" / "golden" / "golden.mrc"
@@ -283,12 +284,7 @@ def server(tmp_path):
         _wait_healthy(f"{base}/health", proc, log)
         yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop(proc, output=log.read_text)
 
 
 def _chromium(chromium: str, profile: Path, *args: str) -> subprocess.CompletedProcess:

@@ -31,6 +31,7 @@ from metadatabronn.web.app import create_app
 from metadatabronn.web.auth import AuthSettings, authenticator
 
 from .conftest import ROOT, plain_env
+from .stopping import stop
 
 SVG = "{http://www.w3.org/2000/svg}"
 BASE = "http://chart.test"
@@ -320,12 +321,7 @@ def served(tmp_path_factory):
             time.sleep(0.2)
         yield address, work_of(path, "DLC-00012999")
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop(proc, output=log.read_text)
 
 
 def test_the_work_page_draws_the_loans_chart_in_chromium(served, tmp_path):

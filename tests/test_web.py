@@ -24,6 +24,7 @@ from metadatabronn.pipeline import Settings, ingest
 from .conftest import ROOT, delete_golden, on_server, plain_env
 from .client import HTTP, http_client
 from .netports import free_port
+from .stopping import stop
 
 GOLDEN = ROOT / "tests" / "data" / "golden" / "golden.mrc"
 RDAM = "http://rdaregistry.info/Elements/m/"
@@ -54,13 +55,10 @@ def server(store: Path, port: int, *extra: str, base_iri: str | None = None, env
             time.sleep(0.2)
         yield base, proc
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        out.close()
+        try:
+            stop(proc, output=lambda: output(proc))
+        finally:
+            out.close()
 
 
 def output(proc) -> str:
