@@ -287,11 +287,11 @@ def _serve(args) -> int:
     except _Stopped:
         stopped = True
     finally:
+        signal.signal(signal.SIGTERM, previous)  # a second SIGTERM meanwhile ends the server at once
         if statistics is not None:
             statistics.stop()
         if writer is not None:
             writer.stop()
-        signal.signal(signal.SIGTERM, previous)
     if stopped:  # ended as a process SIGTERM stops, as uvicorn would have ended it
         signal.raise_signal(signal.SIGTERM)
     return 0
