@@ -98,6 +98,24 @@ def on_stop(then: Callable[[], None]) -> None:
     threading.Thread(target=wait, name="stop", daemon=True).start()
 
 
+def run_service(address: str, authkey: bytes, parent: int, close: Callable[[], None],
+                answer: Callable[[Connection], None], who: str) -> None:
+    """Listen at ``address`` and answer each connection with ``answer`` in a thread of its own,
+    until SIGTERM (after :func:`hold_stop_signals`) or until the server (``parent``) has gone
+    without stopping this process; then ``close()`` (the call under way ends first) and leave."""
+
+    def finish() -> None:
+        try:
+            close()
+        finally:
+            leave(address)
+
+    when_orphaned(parent, finish)
+    on_stop(finish)
+    listener = Listener(address, family="AF_UNIX", authkey=authkey)  # the server waits for this socket
+    serve_forever(listener, answer, who)
+
+
 def serve_forever(listener: Listener, answer: Callable[[Connection], None], who: str) -> None:
     """Accept connections for ever, each answered in a thread of its own."""
     while True:

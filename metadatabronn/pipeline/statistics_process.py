@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from multiprocessing.connection import Connection, Listener
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 from ..errors import DeliveryRejected, InputError, MetadatabronnError, StoreError
@@ -135,17 +135,10 @@ def _run(address: str, authkey: bytes, store_path: str, parent: int, level: int)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     service = _Service(Path(store_path))
 
-    def finish() -> None:  # close the database cleanly (DuckDB checkpoints), then go
-        try:
-            service.close()
-        finally:
-            channel.leave(address)
-
-    channel.when_orphaned(parent, finish)  # the server went away without stopping us
-    channel.on_stop(finish)
-    listener = Listener(address, family="AF_UNIX", authkey=authkey)  # the server waits for this socket
     log.info("the statistics process answers for %s/loans.duckdb", store_path)
-    channel.serve_forever(listener, lambda conn: _answer(service, conn), "statistics process")
+    # (closing the database cleanly: DuckDB checkpoints)
+    channel.run_service(address, authkey, parent, service.close, lambda conn: _answer(service, conn),
+                        "statistics process")
 
 
 StatisticsProcess = channel.ServiceProcess  # the statistics process as its owner (``serve``) sees it

@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from multiprocessing.connection import Connection, Listener
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Callable, TypeVar
 
@@ -144,17 +144,9 @@ def _run(address: str, authkey: bytes, store_path: str, base: str, profile: str,
         log.error("the writer cannot open the store: %s", exc)
         raise SystemExit(2)
 
-    def finish() -> None:  # the write under way ends first, then the store closes cleanly
-        try:
-            service.close()
-        finally:
-            channel.leave(address)
-
-    channel.when_orphaned(parent, finish)  # the server went away without stopping us
-    channel.on_stop(finish)
-    listener = Listener(address, family="AF_UNIX", authkey=authkey)  # the server waits for this socket
     log.info("the writer holds the store at %s", store_path)
-    channel.serve_forever(listener, lambda conn: _answer(service, conn), "writer")
+    # (the write under way ends first, then the store closes cleanly)
+    channel.run_service(address, authkey, parent, service.close, lambda conn: _answer(service, conn), "writer")
 
 
 WriterProcess = channel.ServiceProcess  # the writer as its owner (``serve``) sees it
