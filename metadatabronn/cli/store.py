@@ -245,15 +245,9 @@ def _serve(args) -> int:
     os.environ["METADATABRONN_REFRESH"] = str(refresh)
     wait = config.number(args.query_wait, "QUERY_WAIT", config.DEFAULT_QUERY_WAIT, "--query-wait")
     os.environ["METADATABRONN_QUERY_WAIT"] = str(wait)
-    nice = config.number(args.query_nice, "QUERY_NICE", config.DEFAULT_QUERY_NICE, "--query-nice", minimum=-1)
-    if nice != int(nice) or nice > 19:
-        raise ConfigError(f"--query-nice must be a whole number from 0 to 19, got {nice:g}")
-    os.environ["METADATABRONN_QUERY_NICE"] = str(int(nice))
-    writer_nice = config.number(args.writer_nice, "WRITER_NICE", config.DEFAULT_WRITER_NICE, "--writer-nice",
-                                minimum=-1)
-    if writer_nice != int(writer_nice) or writer_nice > 19:
-        raise ConfigError(f"--writer-nice must be a whole number from 0 to 19, got {writer_nice:g}")
-    os.environ["METADATABRONN_WRITER_NICE"] = str(int(writer_nice))
+    os.environ["METADATABRONN_QUERY_NICE"] = str(_nice(args.query_nice, "QUERY_NICE", config.DEFAULT_QUERY_NICE,
+                                                       "--query-nice"))
+    writer_nice = _nice(args.writer_nice, "WRITER_NICE", config.DEFAULT_WRITER_NICE, "--writer-nice")
     if args.stats_min_cell is not None:  # loan statistics (web.statistics_access)
         os.environ["METADATABRONN_STATS_MIN_CELL"] = str(args.stats_min_cell)
     from ..web.statistics_access import min_cell
@@ -265,7 +259,7 @@ def _serve(args) -> int:
         os.environ["METADATABRONN_DUMPS"] = str(Path(args.dumps).resolve())
     from .ports import choose
 
-    writer, says = _writes(args, store)
+    writer, says = _writes(args, store, writer_nice)
     statistics = _statistics(args, store)
     port = choose(args.host, args.port)
     host = f"[{args.host}]" if ":" in args.host else args.host
@@ -305,6 +299,14 @@ def _stopped(signum, frame) -> None:
     raise _Stopped()
 
 
+def _nice(value, name: str, default: int, flag: str) -> int:
+    """How much lower a helper process's CPU priority is than the server's: 0 to 19."""
+    nice = config.number(value, name, default, flag, minimum=-1)
+    if nice != int(nice) or nice > 19:
+        raise ConfigError(f"{flag} must be a whole number from 0 to 19, got {nice:g}")
+    return int(nice)
+
+
 def _statistics(args, store: Path):
     """With several HTTP workers, one process holds the loans database for them all (DuckDB
     lets one process open it); with one, the worker holds it itself."""
@@ -318,8 +320,9 @@ def _statistics(args, store: Path):
     return process
 
 
-def _writes(args, store: Path):
-    """Start the writer if anyone may write (an issuer or API keys); what to say about it."""
+def _writes(args, store: Path, nice: int):
+    """Start the writer if anyone may write (an issuer or API keys), ``nice`` below the server's
+    CPU priority; what to say about it."""
     from ..pipeline import writer as writing
     from ..web.apikeys import default_keys_file
     from ..web.audit import default_audit_log
@@ -337,7 +340,7 @@ def _writes(args, store: Path):
         return None, "read-only: no OpenID Connect issuer (--oidc-issuer) or API keys (metadatabronn keys add) configured"
     audit = default_audit_log(store, flag=args.audit_log)
     writer = writing.start(store, os.environ["METADATABRONN_BASE_IRI"], config.profile(args.profile),
-                           nice=int(os.environ.get("METADATABRONN_WRITER_NICE", config.DEFAULT_WRITER_NICE)))
+                           nice=nice)
     os.environ["METADATABRONN_WRITER_SOCKET"] = writer.address
     os.environ["METADATABRONN_WRITER_KEY"] = writer.authkey.hex()
     by = " and ".join(x for x in (f"tokens of {auth.issuer}" if auth.issuer else "",
