@@ -20,6 +20,7 @@ from metadatabronn.marc.writer import encode
 from metadatabronn.pipeline import Settings, ingest
 from metadatabronn.store import Store
 from metadatabronn.store.catalogue import FILE
+from metadatabronn.store.copies import CopyDamaged, pack, unpack
 
 from .test_catalogue_index import OPS, _crash, run_ops
 from .test_pipeline import GOLDEN, MARC, edited, golden_records, mark_deleted, sample_file, write
@@ -35,7 +36,7 @@ def copies(store: Path) -> dict[str, set]:
     """Every copy, as the set of statements it holds."""
     conn = sqlite3.connect(store / FILE)
     try:
-        return {iri: set(ox.parse(zlib.decompress(body), format=ox.RdfFormat.N_QUADS))
+        return {iri: set(ox.parse(unpack(body), format=ox.RdfFormat.N_QUADS))
                 for iri, body in conn.execute("SELECT iri, body FROM copies")}
     finally:
         conn.close()
@@ -226,7 +227,7 @@ def test_damaged_copies_are_read_from_the_store(tmp_path):
     store = tmp_path / "store"
     run(store, GOLDEN)
     conn = sqlite3.connect(store / FILE)
-    with conn:  # a record's copy and a work's core cut short, another's record not zlib at all
+    with conn:  # a record's copy and a work's core cut short, another's record not a packed body at all
         conn.execute("UPDATE copies SET body = substr(body, 1, 20) WHERE id IN "
                      "(SELECT id FROM copies WHERE iri LIKE '%/record/%' LIMIT 3)")
         conn.execute("UPDATE copies SET body = substr(body, 1, 20) WHERE id IN "
@@ -236,6 +237,29 @@ def test_damaged_copies_are_read_from_the_store(tmp_path):
     conn.close()
     read = agree(store)  # every record reads the same as from the store alone
     assert 0 < read <= len(graphs(store)) - 5
+
+
+def test_copies_packed_by_zlib_before_are_read_as_they_were(tmp_path):
+    store = tmp_path / "store"
+    s = run(store, GOLDEN, MARC / "lc5.mrc")
+    made = copies(store)
+    conn = sqlite3.connect(store / FILE)
+    with conn:  # as a store made before Zstandard holds them
+        rows = conn.execute("SELECT id, body FROM copies").fetchall()
+        assert all(body[:4] == b"\x28\xb5\x2f\xfd" for _, body in rows)
+        conn.executemany("UPDATE copies SET body = ? WHERE id = ?", [(zlib.compress(unpack(b), 1), i) for i, b in rows])
+    conn.close()
+    assert copies(store) == made
+    assert agree(store) == s.manifestations  # every record still read from its copy
+
+
+def test_a_copy_changed_inside_is_found_by_its_checksum():
+    body = pack(b"<http://example.org/a> <http://example.org/p> " + b'"x" .\n' * 200)
+    changed = body[:-12] + bytes([body[-12] ^ 1]) + body[-11:]
+    with pytest.raises(CopyDamaged):
+        unpack(changed)
+    with pytest.raises(CopyDamaged):
+        unpack(body[:20])
 
 
 def test_refill_writes_the_copies_ingest_writes(tmp_path, capsys):

@@ -25,11 +25,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import sqlite3
-import zlib
 from pathlib import Path
 from typing import Iterable, NamedTuple
 
 from . import copies
+from .copies import CopyDamaged, pack, unpack
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +113,8 @@ class Renditions:
         for g, (_, stamp, body) in kept.items():
             if now.get(g) == stamp:
                 try:
-                    out[g] = zlib.decompress(body)
-                except zlib.error:  # a damaged row: the record is written anew, and the row replaced
+                    out[g] = unpack(body)
+                except CopyDamaged:  # a damaged row: the record is written anew, and the row replaced
                     log.info("rendition of %s unreadable: written anew", g)
         return out
 
@@ -124,7 +124,7 @@ class Renditions:
         if conn is None or not made:
             return 0
         now = self.stamps(r for r, _ in made)
-        rows = [(r.graph, self.format, "\n".join((r.manifestation, *r.cores)), now[r.graph], zlib.compress(body, 1))
+        rows = [(r.graph, self.format, "\n".join((r.manifestation, *r.cores)), now[r.graph], pack(body))
                 for r, body in made if r.graph in now]
         try:
             conn.execute("BEGIN IMMEDIATE")
