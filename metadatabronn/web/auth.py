@@ -381,6 +381,21 @@ def require(request, scope: str) -> Principal:
     return principal
 
 
+async def authorised(request, scope: str) -> Principal:
+    """:func:`require` for an ``async`` endpoint. A bearer token is checked in a worker thread
+    (the first may make it fetch the issuer's keys); anything else here, in the event loop: an
+    API key is a stat of its file and a digest, and no credential or a read-only server is an
+    answer at once. A hop to a worker thread costs about 0.18 ms of CPU, a tenth of a PUT's
+    HTTP side."""
+    header = request.headers.get("authorization") or ""
+    scheme, _, credential = header.strip().partition(" ")
+    if scheme.lower() == "bearer" and credential.strip() and not credential.strip().startswith("mbk_"):
+        from starlette.concurrency import run_in_threadpool
+
+        return await run_in_threadpool(require, request, scope)
+    return require(request, scope)
+
+
 def _note(request, **entries) -> None:
     """Add to what the audit log records of this request."""
     state = request.scope.setdefault("state", {})

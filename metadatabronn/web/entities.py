@@ -14,6 +14,7 @@ from functools import lru_cache
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from ..mapping import terms as T
 from ..errors import ExportError, MetadatabronnError
@@ -306,7 +307,7 @@ def _send(request: Request, rendered: tuple[bytes, str, str, str], vary: str = "
     return Response(body, media_type=media, headers=headers)
 
 
-def _entity_response(request: Request, kind: str, id_: str, format: str | None) -> Response:
+async def _entity_response(request: Request, kind: str, id_: str, format: str | None) -> Response:
     state = request.app.state
     iri = f"{state.base}/{kind}/{id_}"
     allowed = ENTITY_TYPES if kind == "manifestation" else {k: v for k, v in ENTITY_TYPES.items()
@@ -314,7 +315,7 @@ def _entity_response(request: Request, kind: str, id_: str, format: str | None) 
     fmt = _format(request, format, allowed, f"{kind}s")
     if not is_iri(iri):
         raise Problem(404, f"no entity {iri} in the well")
-    live = _live(request, iri)
+    live = await _live(request, iri)
     if live is not None:
         successor = live.replaced_by
     else:
@@ -333,10 +334,12 @@ def _entity_response(request: Request, kind: str, id_: str, format: str | None) 
     return _send(request, rendered, vary)
 
 
-def _live(request: Request, iri: str) -> Entity | None:
+async def _live(request: Request, iri: str) -> Entity | None:
     """The entity as the writer holds it, when a write has changed it since this process's
     snapshot (read-your-writes, and the tag a write's If-Match is checked against); None when
-    the snapshot shows it as it is, or the server takes no writes."""
+    the snapshot shows it as it is, or the server takes no writes. The writer is asked from a
+    worker thread: the answer waits for the write under way, and the event loop meanwhile
+    answers other requests (asked from the loop, every request of this process waited too)."""
     state = request.app.state
     writer = getattr(state, "writer", None)
     snapshot = getattr(state, "snapshot", None)
@@ -344,7 +347,7 @@ def _live(request: Request, iri: str) -> Entity | None:
     if writer is None or catalogue is None or not catalogue.changed_after(iri, snapshot.sequence):
         return None
     try:
-        rows, stamps = writer.call("about", iri=iri)
+        rows, stamps = await run_in_threadpool(writer.call, "about", iri=iri)
     except MetadatabronnError:  # the writer is busy loading or gone: the snapshot answers
         return None
     return Entity(state.store, iri, state.started, rows, stamps)
@@ -361,7 +364,7 @@ _ENTITY_RESPONSES = {200: {"content": {t.split(";")[0]: {} for t in ENTITY_TYPES
 
 def _entity_route(kind: str):
     async def get(request: Request, id: str, format: str | None = _FORMAT):
-        return _entity_response(request, kind, id, format)
+        return await _entity_response(request, kind, id, format)
 
     get.__name__ = f"get_{kind}"
     router.add_api_route(f"/{kind}/{{id}}", get, methods=["GET"], summary=f"A {kind}, by content negotiation",

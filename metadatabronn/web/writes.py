@@ -26,7 +26,7 @@ from ..pipeline.editing import Edited, mint
 from ..pipeline.writer import WriteFailed
 from ..store.editing import effective
 from ..store.formats import BodySyntaxError, parse_statements
-from .auth import require
+from .auth import authorised
 from .bundle import CONTEXT as WORK_CONTEXT, CONTEXT_PATH as WORK_CONTEXT_PATH
 from .context import CONTEXT as ENTITY_CONTEXT
 from .problems import Problem
@@ -185,7 +185,7 @@ def _create_route(kind: str):
     async def create(request: Request):
         iri = mint(request.app.state.base, kind)
         _note(request, entity=iri)
-        principal = await run_in_threadpool(require, request, SCOPE[kind])
+        principal = await authorised(request, SCOPE[kind])
         _writer(request)
         body = await _read_body(request, _limit("MAX_WRITE_BYTES", DEFAULT_MAX_BODY))
         edited = await run_in_threadpool(_parsed_call, request, "create", body, request.headers.get("content-type"),
@@ -205,7 +205,7 @@ for _creatable in CREATABLE:
 async def put(request: Request, kind: str, id: str):
     iri = _iri(request, kind, id)
     _note(request, entity=iri)
-    principal = await run_in_threadpool(require, request, SCOPE[kind])
+    principal = await authorised(request, SCOPE[kind])
     _writer(request)
     body = await _read_body(request, _limit("MAX_WRITE_BYTES", DEFAULT_MAX_BODY))
     edited = await run_in_threadpool(_parsed_call, request, "put", body, request.headers.get("content-type"), iri,
@@ -217,7 +217,7 @@ async def put(request: Request, kind: str, id: str):
 async def patch(request: Request, kind: str, id: str):
     iri = _iri(request, kind, id)
     _note(request, entity=iri)
-    principal = await run_in_threadpool(require, request, SCOPE[kind])
+    principal = await authorised(request, SCOPE[kind])
     _writer(request)
     media = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
     if media != "application/merge-patch+json":
@@ -251,7 +251,7 @@ async def delete(request: Request, kind: str, id: str):
                       headers={"Allow": "GET, HEAD, OPTIONS, PUT, PATCH"})
     iri = _iri(request, kind, id)
     _note(request, entity=iri)
-    await run_in_threadpool(require, request, SCOPE[kind])
+    await authorised(request, SCOPE[kind])
     _writer(request)
     edited = await run_in_threadpool(_call, request, "delete", kind=kind, iri=iri,
                                      if_match=request.headers.get("if-match"))
@@ -286,7 +286,7 @@ MERGEABLE = ("work", "expression", "agent", "concept")
 async def merge(request: Request, kind: str, id: str, into: str | None = None):
     _kind(kind, MERGEABLE, "a merge")
     _note(request, entity=_iri(request, kind, id))
-    await run_in_threadpool(require, request, "merge")
+    await authorised(request, "merge")
     _writer(request)
     if into is None:
         body = await _read_body(request, 10_000)
@@ -309,7 +309,7 @@ async def merge(request: Request, kind: str, id: str, into: str | None = None):
 @router.post("/records", summary="Submit MARC 21 records (any supported format) to be loaded")
 async def submit(request: Request, name: str | None = None):
     """The file is loaded as ``metadatabronn ingest`` loads it; the answer is its summary."""
-    await run_in_threadpool(require, request, "ingest")
+    await authorised(request, "ingest")
     writer = _writer(request)
     limit = _limit("MAX_SUBMIT_BYTES", DEFAULT_MAX_RECORDS)
     declared = request.headers.get("content-length")
