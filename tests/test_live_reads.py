@@ -1,12 +1,16 @@
-"""A GET of an entity written since the server's snapshot asks the writer for it
-(read-your-writes). The writer answers when the write under way is done, and a submitted file
-holds it for as long as its load takes: the GET waits for it in a worker thread, and the
-server answers everything else meanwhile."""
+"""Requests that wait for another process wait in a worker thread, never in the event loop, so
+the server answers everything else meanwhile:
+- a GET of an entity written since the server's snapshot asks the writer for it
+  (read-your-writes), and the writer answers when the write under way is done (a submitted file
+  holds it for its whole load);
+- a work's page draws its loans, which may come from the statistics process or wait for the
+  loans' edition map to catch up with a new snapshot."""
 
 from __future__ import annotations
 
 import threading
 import time
+from contextlib import contextmanager
 
 import httpx
 import uvicorn
@@ -41,18 +45,13 @@ class BusyWriter:
         self.released.set()
 
 
-def test_a_read_waiting_for_the_writer_holds_up_no_other_request(tmp_path):
-    store = tmp_path / "store"
-    ingest([str(DATA / "golden" / "golden.mrc")], Settings(store=store, base=BASE))
-    keys = tmp_path / "api-keys.json"
-    add_key(keys, "cataloguer", "nb", ["admin"])
-    writer = BusyWriter()
-    app = create_app(store, BASE, writer=writer, auth=AuthSettings(keys_file=keys), refresh=0)
+@contextmanager
+def served(app):
+    """``app`` on a free port in this process until the block ends; yields its URL."""
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(900):  # (only how long a busy machine may take to start it)
             if server.started:
@@ -61,32 +60,87 @@ def test_a_read_waiting_for_the_writer_holds_up_no_other_request(tmp_path):
             time.sleep(0.1)
         else:
             raise AssertionError("the server did not start within 90 s")
-        # A work changed after the server's snapshot was taken, as the writer would change it.
-        s = Store(store, BASE)
-        try:
-            work, other = s.linking(T.RDF_TYPE, T.C_WORK, limit=2)
-            s.update(f'INSERT DATA {{ <{work}> <{NOTE}> "a note written after the snapshot" }}', changed=[work])
-        finally:
-            s.close()
-
-        answers: dict[str, int] = {}
-
-        def read_the_work() -> None:
-            with httpx.Client(timeout=150) as client:
-                answers["work"] = client.get(url + work[len(BASE):], params={"format": "jsonld"}).status_code
-
-        reader = threading.Thread(target=read_the_work, daemon=True)
-        reader.start()
-        assert writer.asked.wait(90), "the GET of the changed work did not ask the writer"
-        # The work's GET now waits for the writer; the server still answers other requests.
-        with httpx.Client(timeout=60) as client:
-            assert client.get(url + "/health").status_code == 200
-            assert client.get(url + other[len(BASE):], params={"format": "turtle"}).status_code == 200
-        assert reader.is_alive() and "work" not in answers  # (still waiting: nothing let it go)
-        writer.released.set()
-        reader.join(90)
-        assert answers.get("work") == 200  # the writer could not say: the snapshot answers
+        yield f"http://127.0.0.1:{port}"
     finally:
-        writer.released.set()
         server.should_exit = True
         thread.join(30)
+
+
+def _well(tmp_path, writer):
+    store = tmp_path / "store"
+    ingest([str(DATA / "golden" / "golden.mrc")], Settings(store=store, base=BASE))
+    keys = tmp_path / "api-keys.json"
+    add_key(keys, "cataloguer", "nb", ["admin"])
+    return store, create_app(store, BASE, writer=writer, auth=AuthSettings(keys_file=keys), refresh=0)
+
+
+def test_a_read_waiting_for_the_writer_holds_up_no_other_request(tmp_path):
+    writer = BusyWriter()
+    store, app = _well(tmp_path, writer)
+    with served(app) as url:
+        try:
+            # A work changed after the server's snapshot was taken, as the writer would change it.
+            s = Store(store, BASE)
+            try:
+                work, other = s.linking(T.RDF_TYPE, T.C_WORK, limit=2)
+                s.update(f'INSERT DATA {{ <{work}> <{NOTE}> "a note written after the snapshot" }}', changed=[work])
+            finally:
+                s.close()
+
+            answers: dict[str, int] = {}
+
+            def read_the_work() -> None:
+                with httpx.Client(timeout=150) as client:
+                    answers["work"] = client.get(url + work[len(BASE):], params={"format": "jsonld"}).status_code
+
+            reader = threading.Thread(target=read_the_work, daemon=True)
+            reader.start()
+            assert writer.asked.wait(90), "the GET of the changed work did not ask the writer"
+            # The work's GET now waits for the writer; the server still answers other requests.
+            with httpx.Client(timeout=60) as client:
+                assert client.get(url + "/health").status_code == 200
+                assert client.get(url + other[len(BASE):], params={"format": "turtle"}).status_code == 200
+            assert reader.is_alive() and "work" not in answers  # (still waiting: nothing let it go)
+            writer.released.set()
+            reader.join(90)
+            assert answers.get("work") == 200  # the writer could not say: the snapshot answers
+        finally:
+            writer.released.set()
+
+
+def test_a_work_page_waiting_for_its_loans_holds_up_no_other_request(tmp_path, monkeypatch):
+    from metadatabronn.web import entities
+
+    drawing, drawn = threading.Event(), threading.Event()
+
+    def slow_loans(request, iri, rendered):  # the statistics process busy, say, loading a delivery
+        drawing.set()
+        drawn.wait(120)
+        return rendered
+
+    monkeypatch.setattr(entities, "loans_section", slow_loans)
+    store, app = _well(tmp_path, None)
+    with served(app) as url:
+        try:
+            s = Store(store, BASE, read_only=True)
+            try:
+                work = s.linking(T.RDF_TYPE, T.C_WORK, limit=1)[0]
+            finally:
+                s.close()
+            answers: dict[str, int] = {}
+
+            def read_the_page() -> None:
+                with httpx.Client(timeout=150) as client:
+                    answers["page"] = client.get(url + work[len(BASE):], params={"format": "html"}).status_code
+
+            reader = threading.Thread(target=read_the_page, daemon=True)
+            reader.start()
+            assert drawing.wait(90), "the work's page did not draw its loans"
+            with httpx.Client(timeout=60) as client:
+                assert client.get(url + "/health").status_code == 200
+            assert reader.is_alive() and "page" not in answers
+            drawn.set()
+            reader.join(90)
+            assert answers.get("page") == 200
+        finally:
+            drawn.set()

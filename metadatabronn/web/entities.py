@@ -330,7 +330,9 @@ async def _entity_response(request: Request, kind: str, id_: str, format: str | 
     rendered = (_rendered(state, live, fmt, str(request.base_url), lang) if live is not None
                 else _render(state.key, iri, fmt, str(request.base_url), lang))
     if fmt == "html" and kind == "work":  # its loans as they are now, not as the cached page was drawn
-        rendered = loans_section(request, iri, rendered)
+        # (in a worker thread: the figures may come from the statistics process, or wait for the
+        # loans' edition map to catch up with a new snapshot)
+        rendered = await run_in_threadpool(loans_section, request, iri, rendered)
     return _send(request, rendered, vary)
 
 
