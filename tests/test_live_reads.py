@@ -66,6 +66,19 @@ def served(app):
         thread.join(30)
 
 
+def asked_aside(url: str, params: dict) -> tuple[threading.Thread, list[int]]:
+    """A GET sent from a thread of its own: the thread, and the list its status lands in."""
+    answer: list[int] = []
+
+    def ask() -> None:
+        with httpx.Client(timeout=150) as client:
+            answer.append(client.get(url, params=params).status_code)
+
+    thread = threading.Thread(target=ask, daemon=True)
+    thread.start()
+    return thread, answer
+
+
 def _well(tmp_path, writer):
     store = tmp_path / "store"
     ingest([str(DATA / "golden" / "golden.mrc")], Settings(store=store, base=BASE))
@@ -87,23 +100,16 @@ def test_a_read_waiting_for_the_writer_holds_up_no_other_request(tmp_path):
             finally:
                 s.close()
 
-            answers: dict[str, int] = {}
-
-            def read_the_work() -> None:
-                with httpx.Client(timeout=150) as client:
-                    answers["work"] = client.get(url + work[len(BASE):], params={"format": "jsonld"}).status_code
-
-            reader = threading.Thread(target=read_the_work, daemon=True)
-            reader.start()
+            reader, answer = asked_aside(url + work[len(BASE):], {"format": "jsonld"})
             assert writer.asked.wait(90), "the GET of the changed work did not ask the writer"
             # The work's GET now waits for the writer; the server still answers other requests.
             with httpx.Client(timeout=60) as client:
                 assert client.get(url + "/health").status_code == 200
                 assert client.get(url + other[len(BASE):], params={"format": "turtle"}).status_code == 200
-            assert reader.is_alive() and "work" not in answers  # (still waiting: nothing let it go)
+            assert reader.is_alive() and not answer  # (still waiting: nothing let it go)
             writer.released.set()
             reader.join(90)
-            assert answers.get("work") == 200  # the writer could not say: the snapshot answers
+            assert answer == [200]  # the writer could not say: the snapshot answers
         finally:
             writer.released.set()
 
@@ -127,20 +133,13 @@ def test_a_work_page_waiting_for_its_loans_holds_up_no_other_request(tmp_path, m
                 work = s.linking(T.RDF_TYPE, T.C_WORK, limit=1)[0]
             finally:
                 s.close()
-            answers: dict[str, int] = {}
-
-            def read_the_page() -> None:
-                with httpx.Client(timeout=150) as client:
-                    answers["page"] = client.get(url + work[len(BASE):], params={"format": "html"}).status_code
-
-            reader = threading.Thread(target=read_the_page, daemon=True)
-            reader.start()
+            reader, answer = asked_aside(url + work[len(BASE):], {"format": "html"})
             assert drawing.wait(90), "the work's page did not draw its loans"
             with httpx.Client(timeout=60) as client:
                 assert client.get(url + "/health").status_code == 200
-            assert reader.is_alive() and "page" not in answers
+            assert reader.is_alive() and not answer
             drawn.set()
             reader.join(90)
-            assert answers.get("page") == 200
+            assert answer == [200]
         finally:
             drawn.set()
