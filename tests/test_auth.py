@@ -484,3 +484,23 @@ def test_an_audit_log_that_cannot_be_written_breaks_no_request(tmp_path, caplog)
         t.join()
     lines = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
     assert len(lines) == 200 and {x["status"] for x in lines} == {201} and {x["entity"] for x in lines} == {"e"}
+
+
+def test_only_a_token_is_checked_off_the_event_loop(tmp_path):
+    """A bearer token may make the check fetch the issuer's keys, so it runs in a worker thread;
+    an API key, in either header, or no credential at all is checked where the request is."""
+    from types import SimpleNamespace
+
+    path = tmp_path / "api-keys.json"
+    key, _ = add_key(path, "ingest-bot", "nb", ["ingest"])
+    auth = Authenticator(AuthSettings(issuer="https://id.example.org", audience="metadatabronn", keys_file=path))
+
+    def asked(**headers) -> bool:
+        return auth.may_fetch(SimpleNamespace(headers={k.replace("_", "-"): v for k, v in headers.items()}))
+
+    assert asked(authorization="Bearer eyJhbGciOiJSUzI1NiJ9.e30.c2ln")
+    assert asked(authorization="bearer  eyJhbGciOiJSUzI1NiJ9.e30.c2ln ")
+    assert not asked(authorization=f"Bearer {key}")
+    assert not asked(x_api_key=key)
+    assert not asked()
+    assert not asked(authorization="Basic dXNlcjpwYXNz")  # refused at once, nothing fetched

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from joserfc import jwk, jws, jwt
+from joserfc import jws, jwt
 from joserfc.errors import (BadSignatureError, ClaimError, ExpiredTokenError, InvalidClaimError, JoseError,
                             MissingClaimError)
+from starlette.concurrency import run_in_threadpool
 
 from ..errors import ConfigError
-from .apikeys import SCOPES, KeyRing, RefusedKey
+from .apikeys import PREFIX as API_KEY_PREFIX, SCOPES, KeyRing, RefusedKey
+from .jwks import ALGORITHMS, KeyCache, fits
 from .problems import Problem
 
 log = logging.getLogger(__name__)
@@ -27,11 +28,6 @@ log = logging.getLogger(__name__)
 REALM = "metadatabronn"
 READ_ONLY = ("this server is read-only: no OpenID Connect issuer or API keys are configured "
              "(METADATABRONN_OIDC_ISSUER, METADATABRONN_API_KEYS)")
-# Signature algorithms by key type; never "none" or HS*: a public key must not serve as an HMAC secret.
-_ALGORITHMS = {"RSA": {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"},
-               "EC": {"ES256", "ES384", "ES512", "ES256K"}, "OKP": {"EdDSA", "Ed25519", "Ed448"}}
-_CURVES = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521", "ES256K": "secp256k1"}
-
 __all__ = ["SCOPES", "AuthSettings", "Authenticator", "Principal", "authenticator", "require"]
 
 
@@ -123,84 +119,11 @@ def _invalid(detail: str, status: int = 401) -> Problem:
     return Problem(status, detail, title="Unauthorized", headers={"WWW-Authenticate": challenge})
 
 
-def _unavailable(detail: str) -> Problem:
-    return Problem(503, detail, title="Service unavailable", headers={"Retry-After": "30"})
-
-
-@dataclass
-class _KeyCache:
-    """The issuer's signing keys: read from its discovery document and JWKS, kept for
-    ``jwks_max_age`` seconds, fetched again (at most once per ``jwks_refresh`` seconds) when a
-    token names a key not among them."""
-
-    settings: AuthSettings
-    monotonic: object
-    keys: list | None = None  # [(raw JWK dict, joserfc key)]
-    issuer: str | None = None  # as the discovery document spells it: the value tokens carry
-    fetched_at: float = float("-inf")
-    tried_at: float = float("-inf")
-    failure: str | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def current(self) -> list:
-        with self.lock:
-            if self.keys is None or self.monotonic() - self.fetched_at > self.settings.jwks_max_age:
-                self._fetch(stale_ok=self.keys is not None)
-            return self.keys
-
-    def refresh(self) -> bool:
-        """Fetch again if the last attempt is old enough; whether it did."""
-        with self.lock:
-            if self.monotonic() - self.tried_at < self.settings.jwks_refresh:
-                return False
-            self._fetch(stale_ok=False)
-            return True
-
-    def _fetch(self, stale_ok: bool) -> None:
-        import httpx
-
-        now = self.monotonic()
-        if self.failure and now - self.tried_at < self.settings.jwks_refresh and not stale_ok:
-            raise _unavailable(self.failure)  # do not hammer a provider that is down
-        self.tried_at = now
-        base = self.settings.issuer.rstrip("/")
-        where = f"{base}/.well-known/openid-configuration"
-        try:
-            with httpx.Client(timeout=self.settings.http_timeout, follow_redirects=True) as client:
-                discovery = client.get(where)
-                discovery.raise_for_status()
-                meta = discovery.json()
-                issuer, where = meta.get("issuer"), meta.get("jwks_uri")
-                if not isinstance(issuer, str) or issuer.rstrip("/") != base:
-                    raise ValueError(f"its discovery document names the issuer {issuer!r}")
-                if not isinstance(where, str):
-                    raise ValueError("its discovery document gives no jwks_uri")
-                answer = client.get(where)
-                answer.raise_for_status()
-                keys = []
-                for raw in answer.json()["keys"]:
-                    if raw.get("use", "sig") != "sig" or raw.get("kty") not in _ALGORITHMS:
-                        continue
-                    keys.append((raw, jwk.import_key(raw)))
-        except (httpx.HTTPError, ValueError, KeyError, TypeError, JoseError) as exc:
-            reason = str(exc) or type(exc).__name__
-            self.failure = (f"the OpenID Connect provider {base} cannot be reached to check the token "
-                            f"({where}: {reason}); try again later")
-            if stale_ok:
-                log.warning("%s; using its keys fetched before", self.failure)
-                return
-            log.warning("%s", self.failure)
-            raise _unavailable(self.failure) from None
-        self.keys, self.issuer, self.fetched_at, self.failure = keys, issuer, now, None
-        log.info("read %d signing keys of %s", len(keys), base)
-
-
-def _fits(raw: dict, alg: str, kid: str | None) -> bool:
-    if kid is not None and raw.get("kid") != kid:
-        return False
-    if alg not in _ALGORITHMS[raw["kty"]] or raw.get("alg", alg) != alg:
-        return False
-    return alg not in _CURVES or raw.get("crv") == _CURVES[alg]
+def _bearer(header: str) -> str | None:
+    """The credential of an ``Authorization: Bearer …`` header, or None for any other."""
+    scheme, _, credential = header.strip().partition(" ")
+    credential = credential.strip()
+    return credential if scheme.lower() == "bearer" and credential else None
 
 
 def _claim(claims: dict, path: str):
@@ -219,7 +142,7 @@ class Authenticator:
     def __init__(self, settings: AuthSettings, *, now=time.time, monotonic=time.monotonic):
         self.settings = settings
         self._now = now
-        self.jwks = _KeyCache(settings, monotonic) if settings.issuer else None
+        self.jwks = KeyCache(settings, monotonic) if settings.issuer else None
         self.ring = KeyRing(settings.keys_file) if settings.keys_file is not None else None
 
     def describe(self) -> str:
@@ -249,13 +172,19 @@ class Authenticator:
             return self._key(api_key.strip())
         if header is None:
             return None
-        scheme, _, credential = header.strip().partition(" ")
-        credential = credential.strip()
-        if scheme.lower() != "bearer" or not credential:
+        credential = _bearer(header)
+        if credential is None:
             raise _invalid("only Bearer credentials are accepted (an OpenID Connect token or an API key)")
-        if credential.startswith("mbk_"):
+        if credential.startswith(API_KEY_PREFIX):
             return self._key(credential)
         return self._token(credential)
+
+    def may_fetch(self, request) -> bool:
+        """Whether checking this request's credential may fetch the issuer's keys (network
+        I/O): a bearer token that is not an API key. Anything else is checked from memory and
+        the keys file's stat."""
+        credential = _bearer(request.headers.get("authorization") or "")
+        return credential is not None and not credential.startswith(API_KEY_PREFIX)
 
     def _key(self, presented: str) -> Principal:
         if self.ring is None:
@@ -294,20 +223,20 @@ class Authenticator:
         except (JoseError, ValueError, UnicodeError):
             raise _invalid("the bearer token is not a JWT (nor an API key)") from None
         alg, kid = header.get("alg"), header.get("kid")
-        if not isinstance(alg, str) or not any(alg in algs for algs in _ALGORITHMS.values()):
+        if not isinstance(alg, str) or not any(alg in algs for algs in ALGORITHMS.values()):
             raise _invalid(f"tokens signed with {alg!r} are not accepted")
         keys = self.jwks.current()
-        fitting = [k for raw, k in keys if _fits(raw, alg, kid)]
+        fitting = [k for raw, k in keys if fits(raw, alg, kid)]
         refreshed = False
         if not fitting and self.jwks.refresh():  # a key new at the provider (rotated)
             refreshed = True
-            fitting = [k for raw, k in self.jwks.keys if _fits(raw, alg, kid)]
+            fitting = [k for raw, k in self.jwks.keys if fits(raw, alg, kid)]
         if not fitting:
             raise _invalid("the token is signed by a key the issuer does not publish")
         decoded = self._decode(token, alg, fitting)
         if decoded is None and kid is None and not refreshed and self.jwks.refresh():
             # without a kid a rotated key looks like a bad signature: look at the keys once more
-            decoded = self._decode(token, alg, [k for raw, k in self.jwks.keys if _fits(raw, alg, kid)])
+            decoded = self._decode(token, alg, [k for raw, k in self.jwks.keys if fits(raw, alg, kid)])
         if decoded is None:
             raise _invalid("the token's signature does not verify with the issuer's keys")
         audience = self.settings.audience
@@ -382,16 +311,11 @@ def require(request, scope: str) -> Principal:
 
 
 async def authorised(request, scope: str) -> Principal:
-    """:func:`require` for an ``async`` endpoint. A bearer token is checked in a worker thread
-    (the first may make it fetch the issuer's keys); anything else here, in the event loop: an
-    API key is a stat of its file and a digest, and no credential or a read-only server is an
-    answer at once. A hop to a worker thread costs about 0.18 ms of CPU, a tenth of a PUT's
-    HTTP side."""
-    header = request.headers.get("authorization") or ""
-    scheme, _, credential = header.strip().partition(" ")
-    if scheme.lower() == "bearer" and credential.strip() and not credential.strip().startswith("mbk_"):
-        from starlette.concurrency import run_in_threadpool
-
+    """:func:`require` for an ``async`` endpoint: in a worker thread when checking the credential
+    may fetch the issuer's keys, else here in the event loop (a hop to a thread costs about
+    0.18 ms of CPU, a tenth of a PUT's HTTP side)."""
+    auth = getattr(request.app.state, "auth", None)
+    if auth is not None and auth.may_fetch(request):
         return await run_in_threadpool(require, request, scope)
     return require(request, scope)
 
