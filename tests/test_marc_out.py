@@ -19,11 +19,13 @@ from hypothesis import strategies as st
 from metadatabronn.cli import main
 from metadatabronn.mapping import RULES, convert
 from metadatabronn.mapping import terms as T
-from metadatabronn.mapping.reverse import Options, convert_back, from_description, to_marc
+from metadatabronn.mapping.reverse import Options, convert_back, from_description, from_triples, to_marc
+from metadatabronn.mapping.source import control_number_of
 from metadatabronn.mapping.text import isbn13
 from metadatabronn.marc import iter_chunks, parse_chunk
 from metadatabronn.marc.compare import compare, normal
 from metadatabronn.marc.fidelity import Fidelity
+from metadatabronn.marc.writer import encode
 from metadatabronn.pipeline import Settings, ingest
 from metadatabronn.pipeline.export import export
 from metadatabronn.pipeline.roundtrip import roundtrip
@@ -345,6 +347,51 @@ def test_exported_marcxml_validates_against_marc21slim(golden_store):
     schema = etree.XMLSchema(etree.parse(str(xsd)))
     doc = etree.parse(io.BytesIO(_export(golden_store, "marcxml")))
     assert schema.validate(doc), schema.error_log.last_error
+
+
+def _sources(store_path, look_up: bool = False):
+    """Each record's source for MARC out, as export reads it; ``look_up``: as for a record
+    edited since its load, every value then looked up among the entities."""
+    reader = Store(store_path, BASE, read_only=True)
+    try:
+        out = {}
+        for graph in reader.record_graphs(None):
+            unchanged: list[bool] = []
+            m, carried, modified, deleted, statements, edited = reader.record_statements(
+                graph, edits=True, unchanged=unchanged)
+            out[control_number_of(statements, m)] = from_triples(
+                control_number_of(statements, m), m, statements, carried, modified=modified, deleted=deleted,
+                edited=edited, unchanged=unchanged[0] and not look_up)
+        return out
+    finally:
+        reader.close()
+
+
+def test_a_record_nobody_edited_is_written_as_it_came_without_looking_its_values_up(golden_store):
+    # Export writes such a record's held values straight from its layout; looked up among the
+    # entities, as for an edited record, they come out the same, byte for byte.
+    sources, looked_up = _sources(golden_store), _sources(golden_store, look_up=True)
+    assert len(sources) == 22 and all(src.unedited for src in sources.values())
+    assert not any(src.unedited for src in looked_up.values())
+    for cn, src in sources.items():
+        assert encode(to_marc(src), "marc") == encode(to_marc(looked_up[cn]), "marc")
+
+
+def test_an_edit_of_a_shared_work_sends_its_records_the_long_way(tmp_path):
+    store = tmp_path / "store"
+    _ingest([_write(tmp_path / "a.mrc", sample("00007090", "00007091", "00000226"))], store)
+    time.sleep(0.01)  # the edit is logged after the load
+    s = Store(store, BASE)
+    try:
+        (work,) = {row["w"].value for row in s.query(f"SELECT ?w ?i WHERE {{ ?m <{T.M_WORK}> ?w ; "
+                                                         f"<{T.M_IDENTIFIER}> ?i }}") if "00007090" in row["i"].value}
+        s.update(f"""INSERT DATA {{ <{work}> <{T.W_CONTENTS}> "Chapters 1-61" }}""", changed=[work])
+    finally:
+        s.close()
+    sources = _sources(store)
+    # The two records of that work may now say what the well says of it; the third, untouched.
+    assert {cn: src.unedited for cn, src in sources.items()} == {
+        "(DLC)00007090": False, "(DLC)00007091": False, "(DLC)00000226": True}
 
 
 def test_export_since_gives_changed_and_deleted_records(tmp_path):

@@ -3,7 +3,8 @@
 The carried layout (see :mod:`.convert`) is the record's shape: every field in its original
 order with its indicators and subfield codes. Values the model does not hold are carried as
 they were; each value the entities hold is replaced by a fingerprint (:func:`.text.hint`).
-Export fills each such slot from the entities (:mod:`.finder`):
+A record nothing was edited in since its load (``Source.unedited``) goes out as written, with no
+look-up. Otherwise export fills each such slot from the entities (:mod:`.finder`):
 
 1. the entity text whose fingerprint matches the slot: the value as it came in, minus its ISBD
    punctuation, found whatever order the store returns statements in; or a run of words inside
@@ -77,7 +78,8 @@ def to_marc(src: Source, options: Options = Options()) -> Record:
         return deleted_record(src)
     layout = json.loads(src.carried)
     leader = layout["leader"]
-    exact = Finder(src, 1)
+    # The entities' values are looked up only where a record's values may have changed.
+    exact = None if src.unedited else Finder(src, 1)
     made: list[Finder] = []
 
     def folded() -> Finder:
@@ -99,7 +101,11 @@ def to_marc(src: Source, options: Options = Options()) -> Record:
                 fields.append(out)
                 has.add(tag)
             continue
-        out = _data_field(tag, entry[1], entry[2], (exact, folded), src)
+        out = _as_written(tag, entry[1], entry[2], src) if src.unedited else _NOT_WRITTEN
+        if out is _NOT_WRITTEN:
+            if exact is None:
+                exact = Finder(src, 1)
+            out = _data_field(tag, entry[1], entry[2], (exact, folded), src)
         if out is not None:
             fields.append(out)
             has.add(tag)
@@ -114,14 +120,45 @@ def to_marc(src: Source, options: Options = Options()) -> Record:
         fields.insert(at, stamp)
     _add_types(fields, has, src)
     _add_uniform_title(fields, has, src)
-    add_new_notes(fields, src, exact.used)
-    if src.subject_concepts is not None:
-        fields = reconcile_subjects(fields, src)
+    if not src.unedited:  # (a note or subject added or changed in the well is an edit)
+        add_new_notes(fields, src, exact.used)
+        if src.subject_concepts is not None:
+            fields = reconcile_subjects(fields, src)
     if options.rda:
         fields = _rda_style(fields)
     record = Record(leader=record_leader(leader, src), force_utf8=True)
     record.fields = fields
     return record
+
+
+_NOT_WRITTEN = object()
+
+
+def _as_written(tag: str, indicators: str, subs: list, src: Source):
+    """A field of a record nothing was edited in since its load (``Source.unedited``): each value
+    the entities hold goes out as the record wrote it, with no look-up among them, which is what
+    :func:`_data_field` finds for such a record (``bench/export.py --fidelity`` checks that both
+    agree). The identifiers an authority gives a heading are added as there.
+    ``_NOT_WRITTEN`` for a field whose layout kept a fingerprint instead of the value (version 2
+    and before): that one is found among the entities."""
+    subfields = []
+    whole = True
+    for code, value in subs:
+        if type(value) is str:
+            subfields.append(Subfield(code, value))
+        elif type(value) is list and value and type(value[0]) is str:
+            subfields.append(Subfield(code, value[0]))
+            whole = False
+        else:
+            return _NOT_WRITTEN
+    if not subfields:
+        return None
+    if tag in HEADING_TAGS:
+        _identifiers(subfields, src)
+    elif whole and tag in _SUBJECT_TAGS:
+        _identifiers(subfields, src, subject=True)
+    ind = (indicators + "  ")[:2]
+    return Field(tag=tag, indicators=Indicators(ind[0], ind[1]), subfields=subfields)
 
 
 def _data_field(tag: str, indicators: str, subs: list, pools: tuple[Finder, Callable[[], Finder]], src: Source):

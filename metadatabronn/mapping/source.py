@@ -60,6 +60,10 @@ class Source:
     # The titles of works that are subjects of the work (a 630 linked to a uniform title's
     # authority): a heading with one of them is still a subject.
     subject_works: frozenset[str] = frozenset()
+    # Nothing it names was changed in the well since it was loaded, nor merged: every value the
+    # entities hold goes out as the record wrote it, without looking it up among them. Then
+    # ``texts``, ``agents`` and ``concepts`` hold only what an authority record describes.
+    unedited: bool = False
 
 
 def from_description(desc: Description) -> Source:
@@ -122,12 +126,14 @@ DCT_IS_REPLACED_BY = "http://purl.org/dc/terms/isReplacedBy"
 
 
 def from_triples(control_number: str, manifestation: str, triples, carried: str, *, modified: str = "",
-                 deleted: bool = False, edited: frozenset[str] = frozenset()) -> Source:
+                 deleted: bool = False, edited: frozenset[str] = frozenset(), unchanged: bool = False) -> Source:
     """A :class:`Source` from a record's statements as read from the store.
 
     ``triples`` are ``(subject, predicate, object, is_literal)`` of the record's graph and of
     the cores of the entities it names; ``edited`` the IRIs of entities changed in the well
-    since the record was loaded.
+    since the record was loaded; ``unchanged`` that nothing it names changed in the well since
+    (``Store.record_statements``), which makes the source ``unedited`` unless it names a merged
+    entity.
     """
     by_subject: dict[str, list[tuple[str, str, bool]]] = {}
     for s, p, o, is_literal in triples:
@@ -153,7 +159,14 @@ def from_triples(control_number: str, manifestation: str, triples, carried: str,
     texts: list[tuple[str, str]] = []
     agents: list[AgentRef] = []
     concepts: list[AgentRef] = []
+    unedited = unchanged and not merged and not edited and not deleted
+    # Such a record goes out as written (``to_marc``): no value is looked up among the texts,
+    # and only an authority's identifiers are added to its headings, so only the entities an
+    # authority describes need a reference.
+    described = {s for s, p, _, _ in triples if p == T.MB_AUTHORITY_ID} if unedited else None
     for subject, statements in by_subject.items():
+        if described is not None and subject not in described:
+            continue
         is_agent = is_concept = False
         for p, o, is_literal in statements:
             if is_literal and p not in _NOT_VALUES:
@@ -186,6 +199,8 @@ def from_triples(control_number: str, manifestation: str, triples, carried: str,
     subject_concepts = []
     subject_works: set[str] = set()
     for concept in values["w"].get(T.W_SUBJECT, ()):
+        if described is not None and concept not in described:
+            continue
         statements = by_subject.get(concept, ())
         label = next((o for p, o, lit in statements if p == T.SKOS_PREFLABEL and lit), None)
         if label is None:
@@ -205,6 +220,6 @@ def from_triples(control_number: str, manifestation: str, triples, carried: str,
                       if subject and subject in edited)
     return Source(control_number, carried, values, texts, agents, modified, deleted, identifiers,
                   concepts=concepts, subject_concepts=subject_concepts, edited=roles,
-                  subject_works=frozenset(subject_works))
+                  subject_works=frozenset(subject_works), unedited=unedited)
 
 

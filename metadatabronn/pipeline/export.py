@@ -95,7 +95,8 @@ def _encode_batch(graphs: list[str], fmt: str, full: bool, options: Options,
             out.append((graph, data, False, "", [], True))
             continue
         reads: list[str] = []
-        found = store.record_statements(graph, edits=True, reads=reads)
+        unchanged: list[bool] = []
+        found = store.record_statements(graph, edits=True, reads=reads, unchanged=unchanged)
         if found is None:
             continue
         manifestation, carried, modified, deleted, statements, edited = found
@@ -105,7 +106,7 @@ def _encode_batch(graphs: list[str], fmt: str, full: bool, options: Options,
         notes: list[str] = []
         try:
             src = from_triples(cn, manifestation, statements, carried, modified=modified, deleted=deleted,
-                               edited=edited)
+                               edited=edited, unchanged=unchanged[0])
             data = encode(to_marc(src, options), fmt, notes)
             out.append((graph, data, deleted, "", notes, False))
             if renditions is not None and not deleted and not notes:

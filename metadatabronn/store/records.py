@@ -29,14 +29,17 @@ class RecordReading:
     _change_memo: "_Memo | None" = None
     _core_memo: "_Memo | None" = None
 
-    def record_statements(self, graph: str, *, edits: bool = False, reads: list | None = None):
+    def record_statements(self, graph: str, *, edits: bool = False, reads: list | None = None,
+                          unchanged: list | None = None):
         """One record as plain data for MARC export: ``(manifestation, carried, modified,
         deleted, statements)``, where statements are ``(subject, predicate, object, is_literal)``
         of the record's graph and of the cores of the entities it names; None if no such graph.
         With ``edits``, a sixth item: the entities it names that were changed in the well after
         the record was loaded (their change-log entries are later than its load). ``reads``, a
         list, is given the manifestation and the entities whose cores were read (in IRI order):
-        what a rendition of the record is stamped with (:mod:`.renditions`)."""
+        what a rendition of the record is stamped with (:mod:`.renditions`). ``unchanged``, a
+        list, is given whether nothing the record names (the manifestation among them) changed
+        in the well since the record was loaded: MARC out then writes every value as it came."""
         g = ox.NamedNode(graph)
         view = self._copies()
         quads = view.quads(graph) if view is not None else None
@@ -102,6 +105,8 @@ class RecordReading:
         if latest:
             modified = max(latest, key=_instant)
         edited = frozenset()
+        if unchanged is not None:
+            unchanged[:] = [bool(loaded) and modified == loaded and not deleted]
         if loaded and modified != loaded:
             at = _instant(loaded)
             edited = frozenset(i for i, t in times.items() if i != manifestation and t and _instant(t) > at)

@@ -23,12 +23,13 @@ def marc_record(store: Store, manifestation: str) -> Record | None:
     """The manifestation's MARC 21 record, as export writes it; None if it has no record graph."""
     # The record graph sits beside the manifestation under the base it was minted with.
     graph = manifestation.rsplit("/manifestation/", 1)[0] + "/record/" + manifestation.rsplit("/", 1)[-1]
-    found = store.record_statements(graph, edits=True)
+    unchanged: list[bool] = []
+    found = store.record_statements(graph, edits=True, unchanged=unchanged)
     if found is None:
         return None
     m, carried, modified, deleted, statements, edited = found
     return to_marc(from_triples(control_number_of(statements, m), m, statements, carried, modified=modified,
-                                deleted=deleted, edited=edited))
+                                deleted=deleted, edited=edited, unchanged=unchanged[0]))
 
 
 def marcxml(record: Record) -> bytes:
