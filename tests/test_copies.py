@@ -304,3 +304,53 @@ def test_of_two_iris_with_one_fingerprint_the_later_keeps_a_copy_and_neither_get
     assert table.select(conn, "seq", [b]) == [(b, 2)]
     table.drop(conn, [b])
     assert table.select(conn, "seq", [a, b]) == []
+
+
+# -- reading a copy's lines ------------------------------------------------------------------
+
+from hypothesis import strategies as hst  # noqa: E402
+
+from metadatabronn.rdf import literal  # noqa: E402
+from metadatabronn.store import nquads  # noqa: E402
+
+
+def _as_store_writes(text: str, lang: str | None, datatype: str | None) -> bytes:
+    term = ox.Literal(text, language=lang) if lang else ox.Literal(text, datatype=ox.NamedNode(datatype)) \
+        if datatype else ox.Literal(text)
+    quad = ox.Quad(ox.NamedNode("http://example.org/s"), ox.NamedNode("http://example.org/p"), term,
+                   ox.NamedNode("http://example.org/record/g"))
+    return ox.serialize([quad], format=ox.RdfFormat.N_QUADS)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(hst.text(), hst.sampled_from([None, "en", "nb-NO"]),
+       hst.sampled_from([None, "http://www.w3.org/2001/XMLSchema#integer"]))
+def test_a_copys_lines_read_as_pyoxigraph_reads_them(text, lang, datatype):
+    # Whatever a literal holds (quotes, backslashes, control characters, "> <", "^^", "@"), as our
+    # serialiser writes it and as the store writes it.
+    ours = (f"<http://example.org/s> <http://example.org/p> {literal(text, lang, datatype)} "
+            f"<http://example.org/record/g> .\n<http://example.org/s> <http://example.org/q> "
+            f"<http://example.org/o> .\n").encode()
+    for text_ in (ours, _as_store_writes(text, lang, datatype)):
+        assert nquads.statements(text_) == nquads.parsed(text_)
+
+
+def test_lines_the_cutting_does_not_vouch_for_go_to_pyoxigraph():
+    for line in (b'_:b1 <http://example.org/p> "x" .\n',
+                 b'<http://example.org/s\\u0041> <http://example.org/p> "x" .\n',
+                 b'<http://example.org/s> <http://example.org/p> "\\U0001F600" .\n',
+                 b'<http://example.org/s> <http://example.org/p> "a\\\'b" .\n'):
+        assert nquads.statements(line) == nquads.parsed(line)
+    with pytest.raises(SyntaxError):
+        nquads.statements(b"<http://example.org/s> <http://example.org/p> .\n")
+
+
+def test_every_copy_of_a_store_reads_as_pyoxigraph_reads_it(tmp_path):
+    run(tmp_path / "s", GOLDEN)
+    conn = sqlite3.connect(tmp_path / "s" / FILE)
+    try:
+        bodies = [unpack(body) for (body,) in conn.execute("SELECT body FROM copies")]
+    finally:
+        conn.close()
+    assert len(bodies) > 22
+    assert all(nquads.statements(b) == nquads.parsed(b) for b in bodies)

@@ -37,6 +37,7 @@ from typing import Iterable
 import pyoxigraph as ox
 import zstandard
 
+from . import nquads
 from .fingerprints import fingerprint
 
 log = logging.getLogger(__name__)
@@ -202,6 +203,25 @@ class View:
             try:
                 # As the store holds them: each statement once (a bulk load merges repeats).
                 out[iri] = list(dict.fromkeys(ox.parse(text, format=ox.RdfFormat.N_QUADS, lenient=True)))
+            except SyntaxError:  # a damaged copy: read the store
+                _damaged(iri)
+        return out
+
+    def statements(self, iris: list[str]) -> dict[str, list[tuple[str, str, str, bool]]]:
+        """As :meth:`fetch`, each copy as plain statements (:func:`.nquads.statements`)."""
+        conn = self._conn()
+        if conn is None or not iris:
+            return {}
+        try:
+            if not self._caught_up(conn):
+                return {}
+            rows = select(conn, "seq, body", iris)
+        except sqlite3.Error:
+            return {}
+        out = {}
+        for iri, text in unpacked(rows, self.upto).items():
+            try:
+                out[iri] = nquads.statements(text)
             except SyntaxError:  # a damaged copy: read the store
                 _damaged(iri)
         return out

@@ -11,6 +11,7 @@ import pyoxigraph as ox
 from ..mapping import terms as T
 from ..rdf import AS, PROV_GENERATED
 from . import editing
+from .nquads import plain
 from .layout import AS_OBJECT, AS_PUBLISHED, MB_ABSORB, RDF_TYPE
 
 MB_MERGED = T.MB + "merged"  # (store.merging)
@@ -40,36 +41,34 @@ class RecordReading:
         what a rendition of the record is stamped with (:mod:`.renditions`). ``unchanged``, a
         list, is given whether nothing the record names (the manifestation among them) changed
         in the well since the record was loaded: MARC out then writes every value as it came."""
-        g = ox.NamedNode(graph)
         view = self._copies()
-        quads = view.quads(graph) if view is not None else None
-        if quads is None:
-            quads = list(self._store.quads_for_pattern(None, None, None, g))
-        if not quads:
+        rows = view.statements([graph]).get(graph) if view is not None else None
+        if rows is None:
+            rows = plain(self._store.quads_for_pattern(None, None, None, ox.NamedNode(graph)))
+        if not rows:
             return None
         manifestation, carried, modified, deleted = "", "", "", False
         base = graph.rsplit("/record/", 1)[0]  # the base the record was minted under
         statements = []
         named: set[str] = set()
-        for q in quads:
-            s, p, o = q.subject, q.predicate.value, q.object
-            if s == g:
-                if p == T.MB + "describes":
-                    manifestation = o.value
+        for row in rows:
+            s, p, o, is_literal = row
+            if s == graph:
+                if p == _DESCRIBES:
+                    manifestation = o
                 elif p == T.MB_CARRIED:
-                    carried = o.value
+                    carried = o
                 elif p == PROV_GENERATED:
-                    modified = o.value
+                    modified = o
                 elif p == MB_MERGED:  # kept, with the merged entity's core: MARC out shows the merge
-                    statements.append((s.value, p, o.value, False))
-                    named.add(o.value)
+                    statements.append((s, p, o, False))
+                    named.add(o)
                 continue
-            if p == RDF_TYPE and o.value == AS + "Tombstone":
+            if p == RDF_TYPE and o == _TOMBSTONE:
                 deleted = True
-            is_literal = isinstance(o, ox.Literal)
-            statements.append((s.value, p, o.value, is_literal))
-            if not is_literal and follows(p, o.value, base, in_record=True):
-                named.add(o.value)
+            statements.append(row)
+            if not is_literal and follows(p, o, base, in_record=True):
+                named.add(o)
         seen = {manifestation}
         todo = sorted(named, reverse=True)  # popped from the end: in IRI order, whatever the hash seed
         ahead = self._cores_ahead(todo)
@@ -154,13 +153,13 @@ class RecordReading:
                     if isinstance(q.graph_name, ox.NamedNode) and q.graph_name.value.startswith((authorities, edits))]
         return out
 
-    def _cores_ahead(self, iris: list[str]) -> dict[str, list[ox.Quad]]:
+    def _cores_ahead(self, iris: list[str]) -> dict[str, list[tuple[str, str, str, bool]]]:
         """The copies of the cores a record names, in one read (those not remembered)."""
         view = self._copies()
         if view is None:
             return {}
         memo = self._core_memo
-        return view.fetch([i for i in iris if memo is None or i not in memo])
+        return view.statements([i for i in iris if memo is None or i not in memo])
 
     def _core(self, iri: str, ahead: dict | None = None) -> tuple[tuple[str, str, bool], ...]:
         """An entity's core (its statements in the default graph) as (predicate, object, literal?).
@@ -172,10 +171,10 @@ class RecordReading:
         found = ahead.get(iri) if ahead else None
         if found is None:
             view = self._copies()
-            found = view.quads(iri) if view is not None else None
+            found = view.statements([iri]).get(iri) if view is not None else None
         if found is None:
-            found = self._store.quads_for_pattern(ox.NamedNode(iri), None, None, ox.DefaultGraph())
-        core = tuple((q.predicate.value, q.object.value, isinstance(q.object, ox.Literal)) for q in found)
+            found = plain(self._store.quads_for_pattern(ox.NamedNode(iri), None, None, ox.DefaultGraph()))
+        core = tuple((p, o, is_literal) for _, p, o, is_literal in found)
         if self.read_only:
             if memo is None:
                 memo = self._core_memo = _Memo(MEMO_ENTITIES)
@@ -205,6 +204,10 @@ class RecordReading:
         if shared and memo is not None:
             memo[iri] = latest
         return latest
+
+
+_DESCRIBES = T.MB + "describes"
+_TOMBSTONE = AS + "Tombstone"
 
 
 def follows(predicate: str, obj: str, base: str, *, in_record: bool = False) -> bool:
