@@ -356,12 +356,12 @@ def _sources(store_path, look_up: bool = False):
     try:
         out = {}
         for graph in reader.record_graphs(None):
-            unchanged: list[bool] = []
+            unchanged: list[bool] = [False]
             m, carried, modified, deleted, statements, edited = reader.record_statements(
-                graph, edits=True, unchanged=unchanged)
+                graph, edits=True, unchanged=None if look_up else unchanged)
             out[control_number_of(statements, m)] = from_triples(
                 control_number_of(statements, m), m, statements, carried, modified=modified, deleted=deleted,
-                edited=edited, unchanged=unchanged[0] and not look_up)
+                edited=edited, unchanged=unchanged[0])
         return out
     finally:
         reader.close()

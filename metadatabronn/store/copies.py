@@ -109,7 +109,8 @@ def migrate(conn: sqlite3.Connection) -> None:
 _told = threading.Event()  # a damaged copy is reported once a process, then only in the debug log
 
 
-def _damaged(iri: str) -> None:
+def damaged(iri: str) -> None:
+    """Say (once at warning level) that a copy could not be read."""
     level = logging.DEBUG if _told.is_set() else logging.WARNING
     _told.set()
     log.log(level, "the catalogue index's copy of %s cannot be read: read from the store instead "
@@ -125,7 +126,7 @@ def unpacked(rows: Iterable[tuple[str, int, bytes]], upto: int) -> dict[str, byt
             try:
                 out[iri] = unpack(body)
             except CopyDamaged:
-                _damaged(iri)
+                damaged(iri)
     return out
 
 
@@ -204,26 +205,29 @@ class View:
                 # As the store holds them: each statement once (a bulk load merges repeats).
                 out[iri] = list(dict.fromkeys(ox.parse(text, format=ox.RdfFormat.N_QUADS, lenient=True)))
             except SyntaxError:  # a damaged copy: read the store
-                _damaged(iri)
+                damaged(iri)
         return out
 
-    def statements(self, iris: list[str]) -> dict[str, list[tuple[str, str, str, bool]]]:
-        """As :meth:`fetch`, each copy as plain statements (:func:`.nquads.statements`)."""
+    def texts(self, iris: list[str]) -> dict[str, bytes]:
+        """As :meth:`fetch`, each copy's N-Quads unparsed."""
         conn = self._conn()
         if conn is None or not iris:
             return {}
         try:
             if not self._caught_up(conn):
                 return {}
-            rows = select(conn, "seq, body", iris)
+            return unpacked(select(conn, "seq, body", iris), self.upto)
         except sqlite3.Error:
             return {}
+
+    def statements(self, iris: list[str]) -> dict[str, list[tuple[str, str, str, bool]]]:
+        """As :meth:`fetch`, each copy as plain statements (:func:`.nquads.statements`)."""
         out = {}
-        for iri, text in unpacked(rows, self.upto).items():
+        for iri, text in self.texts(iris).items():
             try:
                 out[iri] = nquads.statements(text)
             except SyntaxError:  # a damaged copy: read the store
-                _damaged(iri)
+                damaged(iri)
         return out
 
     def changes(self, iris: list[str]) -> dict[str, str | None] | None:

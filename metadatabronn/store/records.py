@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from datetime import datetime, timezone
+from typing import Callable
 
 import pyoxigraph as ox
 
 from ..mapping import terms as T
 from ..rdf import AS, PROV_GENERATED
 from . import editing
+from . import copies, nquads
 from .nquads import plain
 from .layout import AS_OBJECT, AS_PUBLISHED, MB_ABSORB, RDF_TYPE
 
@@ -72,16 +74,16 @@ class RecordReading:
         seen = {manifestation}
         todo = sorted(named, reverse=True)  # popped from the end: in IRI order, whatever the hash seed
         ahead = self._cores_ahead(todo)
+        cores: list[tuple[str, _Core]] = []
         while todo:  # entity cores, and the cores of what they name (a related work's author)
             iri_ = todo.pop()
             if iri_ in seen:
                 continue
             seen.add(iri_)
-            for p, o, is_literal in self._core(iri_, ahead):
-                statements.append((iri_, p, o, is_literal))
-                if not is_literal and follows(p, o, base):
-                    todo.append(o)
-        statements += self._authority_links(seen)
+            core = self._core(iri_, ahead)
+            cores.append((iri_, core))
+            todo += core.links(base)
+        links = self._authority_links(seen)
         if reads is not None:
             reads[:] = [manifestation, *sorted(seen - {manifestation})]
         # The record last changed when it was loaded, or when an entity it embeds was edited in
@@ -104,8 +106,21 @@ class RecordReading:
         if latest:
             modified = max(latest, key=_instant)
         edited = frozenset()
+        still = bool(loaded) and modified == loaded and not deleted
         if unchanged is not None:
-            unchanged[:] = [bool(loaded) and modified == loaded and not deleted]
+            unchanged[:] = [still]
+        # A record nothing changed in since its load goes out as it came (mapping.reverse): of
+        # the cores it names, only its expressions' (content type, languages) and those of the
+        # entities an authority describes (their headings) are read. Not when it names a merged
+        # entity (from_triples then reads the survivor's core).
+        wanted = None
+        if still and unchanged is not None and not any(p == MB_MERGED for _, p, _, _ in statements):
+            wanted = {o for s_, p, o, _ in statements if s_ == manifestation and p == T.M_EXPRESSION}
+            wanted.update(s_ for s_, _, _, _ in links)
+        for iri_, core in cores:
+            if wanted is None or iri_ in wanted:
+                statements += [(iri_, p, o, is_literal) for p, o, is_literal in core.rows()]
+        statements += links
         if loaded and modified != loaded:
             at = _instant(loaded)
             edited = frozenset(i for i, t in times.items() if i != manifestation and t and _instant(t) > at)
@@ -153,28 +168,30 @@ class RecordReading:
                     if isinstance(q.graph_name, ox.NamedNode) and q.graph_name.value.startswith((authorities, edits))]
         return out
 
-    def _cores_ahead(self, iris: list[str]) -> dict[str, list[tuple[str, str, str, bool]]]:
-        """The copies of the cores a record names, in one read (those not remembered)."""
+    def _cores_ahead(self, iris: list[str]) -> dict[str, bytes]:
+        """The copies of the cores a record names, in one read (those not remembered), unparsed."""
         view = self._copies()
         if view is None:
             return {}
         memo = self._core_memo
-        return view.statements([i for i in iris if memo is None or i not in memo])
+        return view.texts([i for i in iris if memo is None or i not in memo])
 
-    def _core(self, iri: str, ahead: dict | None = None) -> tuple[tuple[str, str, bool], ...]:
-        """An entity's core (its statements in the default graph) as (predicate, object, literal?).
-        A read-only snapshot remembers the latest few: an agent or a subject many records name is
-        read once, not once a record (a snapshot never changes under its reader)."""
+    def _core(self, iri: str, ahead: dict | None = None) -> _Core:
+        """An entity's core (its statements in the default graph). A read-only snapshot
+        remembers the latest few: an agent or a subject many records name is read once, not once
+        a record (a snapshot never changes under its reader)."""
         memo = self._core_memo
         if memo is not None and iri in memo:
             return memo[iri]
-        found = ahead.get(iri) if ahead else None
-        if found is None:
+        text = ahead.get(iri) if ahead else None
+        if text is None:
             view = self._copies()
-            found = view.statements([iri]).get(iri) if view is not None else None
-        if found is None:
-            found = plain(self._store.quads_for_pattern(ox.NamedNode(iri), None, None, ox.DefaultGraph()))
-        core = tuple((p, o, is_literal) for _, p, o, is_literal in found)
+            text = view.texts([iri]).get(iri) if view is not None else None
+        def from_store() -> tuple[tuple[str, str, bool], ...]:
+            found = self._store.quads_for_pattern(ox.NamedNode(iri), None, None, ox.DefaultGraph())
+            return tuple((p, o, is_literal) for _, p, o, is_literal in plain(found))
+
+        core = _Core(iri, text, from_store) if text is not None else _Core(iri, None, None, from_store())
         if self.read_only:
             if memo is None:
                 memo = self._core_memo = _Memo(MEMO_ENTITIES)
@@ -204,6 +221,35 @@ class RecordReading:
         if shared and memo is not None:
             memo[iri] = latest
         return latest
+
+
+class _Core:
+    """An entity's core as its copy holds it, parsed when its statements are asked for: a record
+    nobody edited needs few of its cores' statements (``record_statements``), but all of their
+    links. A core without the base IRI in an object's place names nothing (``follows``), and
+    its text says so without being parsed."""
+
+    __slots__ = ("_iri", "_text", "_store", "_rows")
+
+    def __init__(self, iri: str, text: bytes | None, store: Callable | None, rows: tuple | None = None):
+        self._iri, self._text, self._store, self._rows = iri, text, store, rows
+
+    def rows(self) -> tuple[tuple[str, str, bool], ...]:
+        """(predicate, object, literal?) of each statement."""
+        if self._rows is None:
+            try:
+                self._rows = tuple((p, o, is_literal) for _, p, o, is_literal in nquads.statements(self._text))
+            except SyntaxError:  # a damaged copy: the store is read
+                copies.damaged(self._iri)
+                self._rows = self._store()
+            self._text = self._store = None
+        return self._rows
+
+    def links(self, base: str) -> list[str]:
+        """The entities it names whose cores a record's reader reads too."""
+        if self._rows is None and b"> <" + base.encode() not in self._text:
+            return []  # (a core is in the default graph: no graph IRI follows its objects)
+        return [o for p, o, is_literal in self.rows() if not is_literal and follows(p, o, base)]
 
 
 _DESCRIBES = T.MB + "describes"
