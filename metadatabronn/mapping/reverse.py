@@ -329,6 +329,8 @@ def _grown(key: str, slots: list[list], i: int, pool: Finder, src: Source) -> No
 
 def _identifiers(subfields: list[Subfield], src: Source, subject: bool = False) -> None:
     """Add the agent's or concept's identifiers ($0, $1) the heading does not have yet."""
+    if not (src.concepts if subject else src.agents):
+        return  # (most records read for MARC out name no entity an authority describes)
     if subject:
         h, refs = hint(concept_label(subfields)), src.concepts
     else:
