@@ -3,7 +3,8 @@ catalogues, are stored, with a Warning where a cataloguer should look, and come 
 MARC export as they came in.
 
 Fixtures (tests/data/marc/README.md): ``lc-refuse-nothing.mrc`` holds, unchanged, the eight
-records of LC Books All 2016 part 01 (first 20,000) that were rejected before; ``m2bf2-refuse-
+records of LC Books All 2016 part 01 (first 20,000) that were rejected before, and one of the
+whole part 01 (an 020 $a of 13 digits that is no ISBN); ``m2bf2-refuse-
 nothing.xml`` four records of LC's marc2bibframe2 sample (a kit, two sound recordings, a
 photograph album). Where no real record shows a case (an empty 100 $a, a 245 with only $k, an
 ISBN-13 with a wrong check digit), a real record is changed in that one field, as each test says.
@@ -323,6 +324,21 @@ def test_an_isbn13_with_a_wrong_check_digit_is_kept_as_invalid(lc):
     assert violations(record) == []
     (warning,) = warnings_of(record, "Manifestation-isbnWithAWrongCheckDigit")
     assert warning.value.value == "urn:isbn:9780521641556"
+    assert fields(convert_back(desc), "020") == fields(record, "020")
+
+
+def test_thirteen_digits_that_are_no_isbn_are_kept_as_invalid_with_a_warning(lc):
+    # (DLC)00285285 as LC gives it: its third 020 $a, 9999609708336, has a right check digit but
+    # the prefix 999, which no ISBN has (a slip for 9960970833, the 020 before it).
+    record = lc["00285285"]
+    desc = convert(record)
+    m = desc.manifestation
+    assert "urn:isbn:9999609708336" in texts(m, T.MB_INVALID_IDENTIFIER)
+    assert not any("9999609708336" in v for v in texts(m, T.M_IDENTIFIER) + texts(m, T.SCHEMA_ISBN))
+    assert {"urn:isbn:9789960693286", "urn:isbn:9789960970837"} <= set(texts(m, T.M_IDENTIFIER))
+    assert violations(record) == []
+    (warning,) = warnings_of(record, "Manifestation-isbnPrefix978Or979")
+    assert warning.value.value == "urn:isbn:9999609708336"
     assert fields(convert_back(desc), "020") == fields(record, "020")
 
 

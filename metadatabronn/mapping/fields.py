@@ -78,9 +78,9 @@ def isbn_020(b: Builder, field) -> None:
                 if given != norm:
                     b.add(m, T.M_IDENTIFIER_AS_GIVEN, given)
             elif len(digits) == 13 and digits.isdigit():
-                # A 13-digit ISBN with a bad check digit is kept as an invalid ISBN, as $z is, so
-                # it matches no other manifestation; it keeps its scheme, so the profile's
-                # check-digit rule warns a cataloguer to correct it or move it to $z.
+                # A 13-digit ISBN with a bad check digit, or another prefix than 978/979, is kept
+                # as an invalid ISBN, as $z is, so it matches no other manifestation; it keeps its
+                # scheme, so the profile warns a cataloguer to correct it or move it to $z.
                 b.add(m, T.MB_INVALID_IDENTIFIER, "urn:isbn:" + digits)
                 if given != digits:
                     b.add(m, T.MB_INVALID_IDENTIFIER, given)

@@ -107,13 +107,16 @@ def isbn_parts(value: str) -> tuple[str, str]:
 
 
 def isbn13(value: str) -> str | None:
-    """ISBN-13 digits for a valid ISBN-10 or ISBN-13, else None.
+    """ISBN-13 digits for a valid ISBN-10 or ISBN-13, else None. An EAN-13 with another prefix
+    than 978 or 979 is no ISBN, whatever its check digit says.
 
     >>> isbn13("0-19-811657-8")
     '9780198116578'
     >>> isbn13("978-0-19-811657-8")
     '9780198116578'
     >>> isbn13("0198116579") is None
+    True
+    >>> isbn13("9999609708336") is None
     True
     """
     s = value.replace("-", "").replace(" ", "").upper()
@@ -124,7 +127,7 @@ def isbn13(value: str) -> str | None:
             return None
         core = "978" + s[:9]
     elif len(s) == 13 and s.isdigit():
-        if _check13(s[:12]) != s[12]:
+        if _check13(s[:12]) != s[12] or s[:3] not in ("978", "979"):
             return None
         return s
     else:
