@@ -354,3 +354,41 @@ def test_every_copy_of_a_store_reads_as_pyoxigraph_reads_it(tmp_path):
         conn.close()
     assert len(bodies) > 22
     assert all(nquads.statements(b) == nquads.parsed(b) for b in bodies)
+
+
+def test_a_core_parsed_by_another_thread_meanwhile_reads_the_same(monkeypatch):
+    # A server's request threads share a snapshot's cores, each parsed when first asked for. The
+    # first thread is held just as it looks up the parser; a second parses the core whole in
+    # the meantime and lets go of its text; then the first goes on.
+    import threading
+
+    from metadatabronn.store import records
+
+    inside, done = threading.Event(), threading.Event()
+    first = threading.get_ident()
+
+    class Held:
+        @property
+        def statements(self):
+            if threading.get_ident() == first:
+                inside.set()
+                assert done.wait(30)
+            return nquads.statements
+
+    monkeypatch.setattr(records, "nquads", Held())
+    text = b"".join(f'<http://example.org/agent/a> <http://example.org/p{i}> "v{i}" .\n'.encode() for i in range(20))
+    text += b"<http://example.org/agent/a> <http://example.org/q> <http://example.org/work/w> .\n"
+    core = records._Core("http://example.org/agent/a", text, lambda: ())
+    other: list = []
+
+    def second() -> None:
+        assert inside.wait(30)
+        other.append((core.links("http://example.org"), core.rows()))
+        done.set()
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    mine = (core.links("http://example.org"), core.rows())
+    thread.join()
+    assert mine == other[0]
+    assert mine[0] == ["http://example.org/work/w"] and len(mine[1]) == 21

@@ -234,20 +234,31 @@ class _Core:
     def __init__(self, iri: str, text: bytes | None, store: Callable | None, rows: tuple | None = None):
         self._iri, self._text, self._store, self._rows = iri, text, store, rows
 
+    # A snapshot's memo is shared by its request threads: each reads the fields once into locals,
+    # and a parse sets the rows before it lets go of the text, so a reader that finds the text
+    # gone finds the rows there (two threads may parse one core; both get the same rows).
+
     def rows(self) -> tuple[tuple[str, str, bool], ...]:
         """(predicate, object, literal?) of each statement."""
-        if self._rows is None:
-            try:
-                self._rows = tuple((p, o, is_literal) for _, p, o, is_literal in nquads.statements(self._text))
-            except SyntaxError:  # a damaged copy: the store is read
-                copies.damaged(self._iri)
-                self._rows = self._store()
-            self._text = self._store = None
-        return self._rows
+        rows = self._rows
+        if rows is not None:
+            return rows
+        text, from_store = self._text, self._store
+        if text is None:  # parsed by another thread just now
+            return self._rows
+        try:
+            rows = tuple((p, o, is_literal) for _, p, o, is_literal in nquads.statements(text))
+        except SyntaxError:  # a damaged copy: the store is read
+            copies.damaged(self._iri)
+            rows = from_store()
+        self._rows = rows
+        self._text = self._store = None
+        return rows
 
     def links(self, base: str) -> list[str]:
         """The entities it names whose cores a record's reader reads too."""
-        if self._rows is None and b"> <" + base.encode() not in self._text:
+        text = self._text
+        if text is not None and b"> <" + base.encode() not in text:
             return []  # (a core is in the default graph: no graph IRI follows its objects)
         return [o for p, o, is_literal in self.rows() if not is_literal and follows(p, o, base)]
 
