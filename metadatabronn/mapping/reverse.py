@@ -162,16 +162,9 @@ def _as_written(tag: str, indicators: str, subs: list, src: Source):
 
 
 def _data_field(tag: str, indicators: str, subs: list, pools: tuple[Finder, Callable[[], Finder]], src: Source):
+    if all(type(v) is str for _, v in subs):  # carried whole: nothing to look up
+        return _as_written(tag, indicators, subs, src)
     ind = (indicators + "  ")[:2]
-    if all(type(v) is str for _, v in subs):  # carried whole
-        if not subs:
-            return None
-        subfields = [Subfield(c, v) for c, v in subs]
-        if tag in HEADING_TAGS:
-            _identifiers(subfields, src)
-        elif tag in _SUBJECT_TAGS:
-            _identifiers(subfields, src, subject=True)
-        return Field(tag=tag, indicators=Indicators(ind[0], ind[1]), subfields=subfields)
     # Slots: [code, value, found?, hit, folded fingerprint, as written, edited?]
     slots: list[list] = []
     held = carried_values = 0

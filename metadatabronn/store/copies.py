@@ -190,23 +190,9 @@ class View:
     def fetch(self, iris: list[str]) -> dict[str, list[ox.Quad]]:
         """The copies of these record graphs or cores that the snapshot may use, as quads (an
         IRI left out: read the store)."""
-        conn = self._conn()
-        if conn is None or not iris:
-            return {}
-        try:
-            if not self._caught_up(conn):
-                return {}
-            rows = select(conn, "seq, body", iris)
-        except sqlite3.Error:
-            return {}
-        out = {}
-        for iri, text in unpacked(rows, self.upto).items():
-            try:
-                # As the store holds them: each statement once (a bulk load merges repeats).
-                out[iri] = list(dict.fromkeys(ox.parse(text, format=ox.RdfFormat.N_QUADS, lenient=True)))
-            except SyntaxError:  # a damaged copy: read the store
-                damaged(iri)
-        return out
+        # As the store holds them: each statement once (a bulk load merges repeats).
+        return self._parsed(iris, lambda text: list(dict.fromkeys(
+            ox.parse(text, format=ox.RdfFormat.N_QUADS, lenient=True))))
 
     def texts(self, iris: list[str]) -> dict[str, bytes]:
         """As :meth:`fetch`, each copy's N-Quads unparsed."""
@@ -222,10 +208,13 @@ class View:
 
     def statements(self, iris: list[str]) -> dict[str, list[tuple[str, str, str, bool]]]:
         """As :meth:`fetch`, each copy as plain statements (:func:`.nquads.statements`)."""
+        return self._parsed(iris, nquads.statements)
+
+    def _parsed(self, iris: list[str], parse) -> dict:
         out = {}
         for iri, text in self.texts(iris).items():
             try:
-                out[iri] = nquads.statements(text)
+                out[iri] = parse(text)
             except SyntaxError:  # a damaged copy: read the store
                 damaged(iri)
         return out
