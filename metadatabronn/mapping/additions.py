@@ -7,10 +7,14 @@ import re
 
 from pymarc import Field, Indicators, Subfield
 
+from ..marc import fields as marc_fields
 from . import terms as T
 from .edited import insert_field
 from .isbd import end_full_stop
 from .source import Source
+
+
+_BLANKS = Indicators(" ", " ")
 
 
 def add_types(fields: list[Field], has: set[str], src: Source) -> None:
@@ -23,8 +27,9 @@ def add_types(fields: list[Field], has: set[str], src: Source) -> None:
             spec = T.TYPE_FIELDS.get(value)
             if spec is not None:
                 code, label, source = spec
-                insert_field(fields, Field(tag=tag, indicators=Indicators(" ", " "), subfields=[
-                    Subfield("a", label), Subfield("b", code), Subfield("2", source)]))
+                insert_field(fields, marc_fields.data(tag, _BLANKS, [
+                    marc_fields.subfield("a", label), marc_fields.subfield("b", code),
+                    marc_fields.subfield("2", source)]))
 
 
 def add_uniform_title(fields: list[Field], has: set[str], src: Source) -> None:

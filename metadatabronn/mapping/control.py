@@ -8,6 +8,7 @@ import re
 
 from pymarc import Field, Indicators, Record, Subfield
 
+from ..marc import fields as marc_fields
 from . import fixed
 from . import terms as T
 from .source import Source
@@ -40,10 +41,10 @@ def control_field(tag: str, data, src: Source, leader: str, has_041: bool = Fals
         return ident[1] if len(ident) > 1 else None
     if tag == "005" and src.modified:
         stamp = re.sub(r"[^0-9]", "", src.modified[:19])
-        return Field(tag="005", data=(stamp + "000000")[:14] + ".0")
+        return marc_fields.control("005", (stamp + "000000")[:14] + ".0")
     if tag == "008" and data is not None:
-        return Field(tag="008", data=rebuild_008(data, src, leader, has_041))
-    return Field(tag=tag, data=data or "")
+        return marc_fields.control("008", rebuild_008(data, src, leader, has_041))
+    return marc_fields.control(tag, data or "")
 
 
 def rebuild_008(data: str, src: Source, leader: str, has_041: bool) -> str:

@@ -25,6 +25,7 @@ from typing import Callable
 
 from pymarc import Field, Indicators, Record, Subfield
 
+from ..marc import fields as marc_fields
 from . import terms as T
 from .model import Description
 from .finder import FORM_TAGS, HEADING_TAGS, NAME_PARTS, Finder
@@ -145,9 +146,9 @@ def _as_written(tag: str, indicators: str, subs: list, src: Source):
     whole = True
     for code, value in subs:
         if type(value) is str:
-            subfields.append(Subfield(code, value))
+            subfields.append(_subfield(Subfield, (code, value)))
         elif type(value) is list and value and type(value[0]) is str:
-            subfields.append(Subfield(code, value[0]))
+            subfields.append(_subfield(Subfield, (code, value[0])))
             whole = False
         else:
             return _NOT_WRITTEN
@@ -157,8 +158,10 @@ def _as_written(tag: str, indicators: str, subs: list, src: Source):
         _identifiers(subfields, src)
     elif whole and tag in _SUBJECT_TAGS:
         _identifiers(subfields, src, subject=True)
-    ind = (indicators + "  ")[:2]
-    return Field(tag=tag, indicators=Indicators(ind[0], ind[1]), subfields=subfields)
+    return marc_fields.data(tag, marc_fields.indicators((indicators + "  ")[:2]), subfields)
+
+
+_subfield = tuple.__new__  # (a Subfield as its constructor makes it, in a third of the time)
 
 
 def _data_field(tag: str, indicators: str, subs: list, pools: tuple[Finder, Callable[[], Finder]], src: Source):

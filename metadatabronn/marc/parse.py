@@ -21,6 +21,7 @@ from pymarc import Field, Indicators, Leader, Record, Subfield
 from pymarc.marc8 import MARC8ToUnicode
 
 from metadatabronn.errors import MarcError
+from metadatabronn.marc import fields
 from metadatabronn.marc.kinds import XML_ERROR_PREFIX, Chunk, Format, element_text
 
 __all__ = ["parse_chunk"]
@@ -154,28 +155,11 @@ def _decode_utf8(raw: bytes, tag: str) -> str:
         raise MarcError(f"invalid UTF-8 in field {tag} at byte {exc.start}", tag=tag) from None
 
 
-# Fields are made as pymarc's constructor makes them (the same slots, the same values), without
-# its checks of what this reader has already checked: a record has some twenty fields, and the
-# constructor was a sixth of the parse.
 _new_field = Field.__new__
 _new_tuple = tuple.__new__
-
-
-def _control(tag: str, data: str) -> Field:
-    field = _new_field(Field)
-    field.tag, field.data, field.control_field, field.subfields, field._indicators = tag, data, True, [], None
-    return field
-
-
-def _data(tag: str, indicators: Indicators, subfields: list[Subfield]) -> Field:
-    field = _new_field(Field)
-    field.tag, field.data, field.control_field, field.subfields, field._indicators = (
-        tag, None, False, subfields, indicators)
-    return field
-
-
-# Indicators are immutable tuples: one per pair of ASCII characters serves every field.
-_INDICATORS = {a + b: Indicators(a, b) for a in map(chr, range(32, 127)) for b in map(chr, range(32, 127))}
+_control = fields.control
+_data = fields.data
+_INDICATORS = fields.INDICATORS
 
 
 def _indicators(text: str, tag: str) -> Indicators:
@@ -208,7 +192,7 @@ def _utf8_data_field(tag: str, raw: bytes) -> Field:
         if not code.isascii():
             raise MarcError(f"subfield code {code!r} is not ASCII", tag=tag)
         value = part[1:]
-        subfields.append(Subfield(code, value if normal else _nfc(value)))
+        subfields.append(_new_tuple(Subfield, (code, value if normal else _nfc(value))))
     return _data(tag, _indicators(parts[0], tag), subfields)
 
 
@@ -222,7 +206,7 @@ def _marc8_data_field(tag: str, raw: bytes) -> Field:
             raise MarcError(f"subfield code byte 0x{part[0]:02X} is not ASCII", tag=tag)
         value = part[1:]
         text = _marc8(value, tag) if _NOT_PLAIN_MARC8.search(value) else value.decode("ascii")
-        subfields.append(Subfield(chr(part[0]), text))
+        subfields.append(_new_tuple(Subfield, (chr(part[0]), text)))
     return Field(tag, _indicators(parts[0].decode("latin-1"), tag), subfields)
 
 
