@@ -157,6 +157,66 @@ def _code_ok(code: object, tag: str, value: str, notes: list[str] | None) -> boo
 def iso2709(record: Record, notes: list[str] | None = None) -> bytes:
     """The record as ISO 2709 in UTF-8 (Leader/09 ``a``), byte for byte what pymarc writes
     for a valid record; ``ExportError`` for a record ISO 2709 cannot hold."""
+    return _iso2709_plain(record) or _iso2709(record, notes)
+
+
+_END_OR_SURROGATE = re.compile("[\x1d\ud800-\udfff]")  # (0x1E and 0x1F are counted instead)
+_CODES = frozenset(map(chr, range(0x21, 0x7F)))  # what _code_ok lets through
+_INDICATORS = frozenset(map(chr, range(0x20, 0x7F)))  # what _indicator lets through
+_TAGS: set[str] = set()  # tags seen to be valid (a few hundred at most)
+
+
+def _iso2709_plain(record: Record) -> bytes | None:
+    """:func:`_iso2709` for a record with nothing to replace, leave out or refuse, written and
+    checked whole rather than a subfield at a time; None for any other record, which the careful
+    path then writes and explains."""
+    leader = str(record.leader)
+    if not (len(leader) == 24 and leader.isascii() and leader.isprintable()):
+        return None
+    texts = []
+    subfields = 0
+    for f in record.fields:
+        if f.control_field:
+            texts.append(f.data or "")
+            continue
+        indicators = f.indicators
+        if indicators is None:
+            return None
+        first, second = indicators
+        if first not in _INDICATORS or second not in _INDICATORS:
+            return None
+        pairs = f.subfields
+        if not _CODES.issuperset([code for code, _ in pairs]):
+            return None
+        texts.append("".join([first, second, *["\x1f" + code + value for code, value in pairs]]))
+        subfields += len(pairs)
+    if not texts:
+        return None
+    body = "\x1e".join(texts)
+    # One 0x1E between fields and one 0x1F a subfield: any other is inside a value.
+    if body.count("\x1e") != len(texts) - 1 or body.count("\x1f") != subfields or _END_OR_SURROGATE.search(body):
+        return None
+    sizes = [len(t) + 1 for t in texts] if body.isascii() else [len(t.encode("utf-8")) + 1 for t in texts]
+    directory = []
+    offset = 0
+    for f, size in zip(record.fields, sizes):
+        tag = f.tag
+        if tag not in _TAGS:
+            if not (isinstance(tag, str) and _ISO_TAG.fullmatch(tag)):
+                return None
+            _TAGS.add(tag)
+        if size > MAX_ISO_FIELD:
+            return None
+        directory.append(f"{tag}{size:04d}{offset:05d}")
+        offset += size
+    base = 24 + 12 * len(directory) + 1
+    length = base + offset + 1
+    if length > MAX_ISO_RECORD:
+        return None
+    return f"{length:05d}{leader[5:9]}a{leader[10:12]}{base:05d}{leader[17:]}{''.join(directory)}\x1e{body}\x1e\x1d".encode()
+
+
+def _iso2709(record: Record, notes: list[str] | None = None) -> bytes:
     leader = _leader(str(record.leader), notes)
     directory = []
     data = []
