@@ -59,24 +59,36 @@ def _render(found) -> bytes:
 
 def agree(store: Path) -> int:
     """Read every record through the copies and through the store alone: the same statements,
-    times and MARC. Returns how many records were read from a copy."""
+    times and MARC; and read ahead for a batch (as export reads), the same again, with the same
+    cores read and the same answer to "unchanged since its load". Returns how many records were
+    read from a copy."""
     with_copies, store_only = Store(store, BASE, read_only=True), Store(store, BASE, read_only=True)
+    batched = Store(store, BASE, read_only=True)
     store_only._copy_view = None  # as a writer reads: never a copy
     from_copies = 0
     try:
         view = with_copies._copies()
-        for graph in graphs(store):
+        every = graphs(store)
+        ahead = batched.read_ahead(every)
+        assert ahead is not None and set(ahead.rows) <= set(every)
+        for graph in every:
             a, b = with_copies.record_statements(graph, edits=True), store_only.record_statements(graph, edits=True)
-            assert (a is None) == (b is None), graph
+            reads, unchanged, reads_ahead, unchanged_ahead = [], [], [], []
+            lean = with_copies.record_statements(graph, edits=True, reads=reads, unchanged=unchanged)
+            c = batched.record_statements(graph, edits=True, reads=reads_ahead, unchanged=unchanged_ahead,
+                                          ahead=ahead)
+            assert (a is None) == (b is None) == (c is None), graph
             if a is None:
                 continue
             assert a[:4] == b[:4] and a[5] == b[5], graph
             assert sorted(a[4]) == sorted(b[4]), graph
             assert _render(a) == _render(b), graph
+            assert lean == c and reads == reads_ahead and unchanged == unchanged_ahead, graph
             from_copies += view.quads(graph) is not None
     finally:
         with_copies.close()
         store_only.close()
+        batched.close()
     return from_copies
 
 

@@ -89,6 +89,7 @@ def _encode_batch(graphs: list[str], fmt: str, full: bool, options: Options,
     kept = renditions.lookup(graphs) if renditions is not None else {}
     made: list[tuple[Reads, bytes]] = []
     out = []
+    ahead = store.read_ahead([g for g in graphs if g not in kept])
     for graph in graphs:
         data = kept.get(graph)
         if data is not None:  # (only a record not deleted is kept)
@@ -96,7 +97,7 @@ def _encode_batch(graphs: list[str], fmt: str, full: bool, options: Options,
             continue
         reads: list[str] = []
         unchanged: list[bool] = []
-        found = store.record_statements(graph, edits=True, reads=reads, unchanged=unchanged)
+        found = store.record_statements(graph, edits=True, reads=reads, unchanged=unchanged, ahead=ahead)
         if found is None:
             continue
         manifestation, carried, modified, deleted, statements, edited = found

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import pyoxigraph as ox
 
@@ -32,8 +32,49 @@ class RecordReading:
     _change_memo: "_Memo | None" = None
     _core_memo: "_Memo | None" = None
 
+    def read_ahead(self, graphs: list[str]) -> "Ahead | None":
+        """What :meth:`record_statements` reads of the catalogue index for each of these records,
+        read for all of them at once: their copies, the copies of the cores they name, and those
+        entities' change times. One query each for a batch, instead of three for every record
+        (a query costs 10-15 µs before its rows; a row in a batch 4). None without copies."""
+        view = self._copies()
+        if view is None or not graphs:
+            return None
+        rows = view.statements(graphs)
+        named: set[str] = set()
+        manifestations: set[str] = set()
+        bases: set[str] = set()
+        for graph, statements in rows.items():
+            base = graph.rsplit("/record/", 1)[0]
+            bases.add(base)
+            for s, p, o, is_literal in statements:
+                if s == graph:
+                    if p == _DESCRIBES:
+                        manifestations.add(o)
+                    elif p == MB_MERGED:
+                        named.add(o)
+                elif not is_literal and follows(p, o, base, in_record=True):
+                    named.add(o)
+        # The cores they name, and those these name (a related work's author), as the readers
+        # of the records will follow them.
+        texts: dict[str, bytes] = {}
+        seen = set(manifestations)
+        todo = named - seen
+        while todo:
+            found = self._cores_ahead(sorted(todo))
+            texts.update(found)
+            seen |= todo
+            linked = set()
+            for iri_ in todo:
+                core = self._core(iri_, found)
+                for base in bases:
+                    linked.update(core.links(base))
+            todo = linked - seen
+        times = view.changes(sorted(seen)) if seen else {}
+        return Ahead(rows, texts, times)
+
     def record_statements(self, graph: str, *, edits: bool = False, reads: list | None = None,
-                          unchanged: list | None = None):
+                          unchanged: list | None = None, ahead: "Ahead | None" = None):
         """One record as plain data for MARC export: ``(manifestation, carried, modified,
         deleted, statements)``, where statements are ``(subject, predicate, object, is_literal)``
         of the record's graph and of the cores of the entities it names; None if no such graph.
@@ -44,7 +85,10 @@ class RecordReading:
         list, is given whether nothing the record names (the manifestation among them) changed
         in the well since the record was loaded: MARC out then writes every value as it came."""
         view = self._copies()
-        rows = view.statements([graph]).get(graph) if view is not None else None
+        if ahead is not None:
+            rows = ahead.rows.get(graph)
+        else:
+            rows = view.statements([graph]).get(graph) if view is not None else None
         if rows is None:
             rows = plain(self._store.quads_for_pattern(None, None, None, ox.NamedNode(graph)))
         if not rows:
@@ -73,14 +117,14 @@ class RecordReading:
                 named.add(o)
         seen = {manifestation}
         todo = sorted(named, reverse=True)  # popped from the end: in IRI order, whatever the hash seed
-        ahead = self._cores_ahead(todo)
+        texts = ahead.texts if ahead is not None else self._cores_ahead(todo)
         cores: list[tuple[str, _Core]] = []
         while todo:  # entity cores, and the cores of what they name (a related work's author)
             iri_ = todo.pop()
             if iri_ in seen:
                 continue
             seen.add(iri_)
-            core = self._core(iri_, ahead)
+            core = self._core(iri_, texts)
             cores.append((iri_, core))
             todo += core.links(base)
         links = self._authority_links(seen)
@@ -94,7 +138,11 @@ class RecordReading:
         # a record's load is its graph's time, so only later entries need looking up.
         known = view is not None and bool(modified) and view.knows_record_edits()  # (a tombstone has no load time)
         asked = [*shared, manifestation] if known else shared
-        times = view.changes(asked) if view is not None and asked else None
+        times = None
+        if ahead is not None and ahead.times is not None and all(i in ahead.times for i in asked):
+            times = {i: ahead.times[i] for i in asked}
+        elif view is not None and asked:
+            times = view.changes(asked)
         if times is None:
             times = {i: self.latest_change(i, shared=True) for i in shared}
         if manifestation not in times:
@@ -221,6 +269,16 @@ class RecordReading:
         if shared and memo is not None:
             memo[iri] = latest
         return latest
+
+
+class Ahead(NamedTuple):
+    """A batch of records as :meth:`RecordReading.read_ahead` read them: each record's
+    statements, the texts of the cores they name, and those entities' change times (None if the
+    index could not say for the snapshot)."""
+
+    rows: dict[str, list[tuple[str, str, str, bool]]]
+    texts: dict[str, bytes]
+    times: dict[str, str | None] | None
 
 
 class _Core:
