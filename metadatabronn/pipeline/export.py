@@ -11,6 +11,7 @@ and the entity's latest change (:func:`read_authority`).
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import time
@@ -55,8 +56,16 @@ _worker_store: Store | None = None
 _worker_renditions: Renditions | None = None
 
 
+# A worker's full collections walked every object it keeps, the memo of up to 50,000 entity cores
+# among them, and found nothing to free (its objects make no cycles): 10-13 % of its CPU at
+# 250,000 records. A collection every 100,000 allocations instead of 700 leaves a full one to
+# every 20 M (none in an export of 40,000 records); what refcounting frees is freed as before.
+GC_THRESHOLDS = (100_000, 20, 10)
+
+
 def _open(store_path: Path, base: str, fmt: str = "", salt: str = "") -> None:
     global _worker_store, _worker_renditions
+    gc.set_threshold(*GC_THRESHOLDS)
     _worker_store = Store(store_path, base, read_only=True)
     _worker_renditions = _worker_store.renditions(fmt, salt) if salt else None
 
