@@ -19,12 +19,16 @@ OAI_DC_NS = "http://www.openarchives.org/OAI/2.0/oai_dc/"
 DC_NS = "http://purl.org/dc/elements/1.1/"
 
 
-def marc_record(store: Store, manifestation: str) -> Record | None:
-    """The manifestation's MARC 21 record, as export writes it; None if it has no record graph."""
-    # The record graph sits beside the manifestation under the base it was minted with.
-    graph = manifestation.rsplit("/manifestation/", 1)[0] + "/record/" + manifestation.rsplit("/", 1)[-1]
+def record_graph(manifestation: str) -> str:
+    """The record graph that describes a manifestation: beside it, under the base it was minted with."""
+    return manifestation.rsplit("/manifestation/", 1)[0] + "/record/" + manifestation.rsplit("/", 1)[-1]
+
+
+def marc_record(store: Store, manifestation: str, ahead=None) -> Record | None:
+    """The manifestation's MARC 21 record, as export writes it; None if it has no record graph.
+    ``ahead``: what ``Store.read_ahead`` read for a page of records this one is among."""
     unchanged: list[bool] = []
-    found = store.record_statements(graph, edits=True, unchanged=unchanged)
+    found = store.record_statements(record_graph(manifestation), edits=True, unchanged=unchanged, ahead=ahead)
     if found is None:
         return None
     m, carried, modified, deleted, statements, edited = found
