@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pymarc
+import pyoxigraph as ox
 import pytest
 
 from metadatabronn.mapping import terms as T
@@ -130,3 +131,19 @@ def test_an_export_never_counts_the_stores_quads(tmp_path, monkeypatch):
     out = io.BytesIO()
     result = export(store, BASE, out, "marc", workers=1)
     assert result.records == len(PRIDE + OTHER) and not result.failed
+
+
+def test_record_graphs_are_every_record_graph_in_the_stores_order(edited_store):
+    # Listed by a query that decodes only the graph's IRI: the same graphs in the same order as
+    # the describes-statements the store holds in their own graphs (a tombstone's among them).
+    store, _ = edited_store
+    s = Store(store, BASE)
+    try:
+        s.update(f"DELETE WHERE {{ GRAPH <{_graph('00007090')}> {{ ?s ?p ?o }} }}")  # a graph gone
+        describes = ox.NamedNode(T.MB + "describes")
+        expected = [q.graph_name.value for q in s._store.quads_for_pattern(None, describes, None, None)
+                    if q.subject == q.graph_name]
+        assert len(expected) == 3 and _graph("00007090") not in expected
+        assert list(s.record_graphs()) == expected
+    finally:
+        s.close()

@@ -122,6 +122,12 @@ class Reading(RecordReading):
         if since is None:
             describes = ox.NamedNode(T.MB + "describes")
             # One describes-statement per record graph, in its own graph: no duplicates to drop.
+            if isinstance(self._store, ox.Store):
+                # The same scan of the same index, in the same order, but only the graph's IRI
+                # decoded (the pattern made four terms a statement): 15 against 29 µs a record
+                # at 250,000, which an export's main process spent beside its workers.
+                found = self._store.query(f"SELECT ?g WHERE {{ GRAPH ?g {{ ?g <{describes.value}> ?m }} }}")
+                return (row[0].value for row in found)
             return (q.graph_name.value for q in self._store.quads_for_pattern(None, describes, None, None)
                     if q.subject == q.graph_name)
         # A record changed itself, or a shared entity it names (a work retitled in the well) did.
