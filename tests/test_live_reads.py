@@ -14,6 +14,7 @@ from contextlib import contextmanager
 
 import httpx
 import uvicorn
+from fastapi import Request
 
 from metadatabronn.errors import StoreError
 from metadatabronn.mapping import terms as T
@@ -210,3 +211,29 @@ def test_a_write_is_read_back_while_a_fresh_snapshot_is_being_installed(tmp_path
             assert [n for n, text in seen if "written after the snapshot" not in text] == [], seen
     finally:
         s.close()
+
+
+def test_a_request_reads_one_snapshot_while_a_fresh_one_is_installed(tmp_path):
+    """Whatever a request reads of the store (``app.state.store``, ``key``, ``started``,
+    ``snapshot``), it reads of the snapshot installed when it began, even when a fresh one is
+    installed while it runs; the next request reads the fresh one."""
+    store = tmp_path / "store"
+    ingest([str(DATA / "golden" / "golden.mrc")], Settings(store=store, base=BASE))
+    app = create_app(store, BASE, refresh=0)
+
+    @app.get("/test-probe")
+    def probe(request: Request):
+        state = request.app.state
+        before = (id(state.snapshot), id(state.store), state.key, state.started)
+        well = state.well
+        well.lost_files()  # a fresh view now, installed while this request runs
+        assert well.refresh_if_changed(app)
+        assert app.state._state["snapshot"] is well.snapshot and id(well.snapshot) != before[0]
+        after = (id(state.snapshot), id(state.store), state.key, state.started)
+        return {"same": before == after, "key": state.key, "fresh": well.snapshot.key}
+
+    with served(app) as url, httpx.Client(timeout=60) as client:
+        first = client.get(url + "/test-probe").json()
+        assert first["same"] and first["key"] != first["fresh"]
+        second = client.get(url + "/test-probe").json()
+        assert second["same"] and second["key"] == first["fresh"]  # the next request: the fresh view

@@ -28,6 +28,7 @@ from . import (agents, bundle, documents, dumps, entities, feed, lookups, oai, p
                statistics, statistics_chart, writes)
 from .audit import Audit, default_audit_log
 from .auth import AuthSettings, authenticator
+from .pinning import PinSnapshot, WellState
 from .catalogue import routes as catalogue
 from .queries import Admission, QueryWorkers
 
@@ -104,9 +105,9 @@ class Well:
 
     def install(self, app: FastAPI) -> None:
         snap = self.snapshot
-        app.state.snapshot = snap  # OAI-PMH reads its store, index and time as one
-        app.state.store, app.state.key = snap.store, snap.key
-        app.state.started = snap.started
+        # One assignment: store, key and started are read off the snapshot (pinning), and a
+        # request answers from the snapshot installed when it began.
+        app.state.snapshot = snap
         app.state.sru = None
 
     def refresh_if_changed(self, app: FastAPI, now: float | None = None) -> bool:
@@ -208,6 +209,8 @@ def create_app(store_path: Path, base: str, *, query_workers: int = 2, timeout: 
     app = FastAPI(title="metadatabronn", version=__version__, lifespan=lifespan,
                   description="A metadata well: RDA entities from MARC 21, as linked data, SPARQL and MARC. "
                               "Every error is an RFC 9457 problem document (`application/problem+json`).")
+    app.state = WellState()
+    app.add_middleware(PinSnapshot, state=app.state)
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
                        allow_headers=["*"], expose_headers=["ETag", "Last-Modified", "Link", "Location"])
     problems.install(app)
