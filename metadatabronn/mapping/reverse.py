@@ -146,9 +146,9 @@ def _as_written(tag: str, indicators: str, subs: list, src: Source):
     whole = True
     for code, value in subs:
         if type(value) is str:
-            subfields.append(_subfield(Subfield, (code, value)))
+            subfields.append(marc_fields.subfield(code, value))
         elif type(value) is list and value and type(value[0]) is str:
-            subfields.append(_subfield(Subfield, (code, value[0])))
+            subfields.append(marc_fields.subfield(code, value[0]))
             whole = False
         else:
             return _NOT_WRITTEN
@@ -160,8 +160,6 @@ def _as_written(tag: str, indicators: str, subs: list, src: Source):
         _identifiers(subfields, src, subject=True)
     return marc_fields.data(tag, marc_fields.indicators((indicators + "  ")[:2]), subfields)
 
-
-_subfield = tuple.__new__  # (a Subfield as its constructor makes it, in a third of the time)
 
 
 def _data_field(tag: str, indicators: str, subs: list, pools: tuple[Finder, Callable[[], Finder]], src: Source):

@@ -21,7 +21,7 @@ from pymarc import Field, Indicators, Leader, Record, Subfield
 from pymarc.marc8 import MARC8ToUnicode
 
 from metadatabronn.errors import MarcError
-from metadatabronn.marc import fields
+from metadatabronn.marc import fields as marc_fields
 from metadatabronn.marc.kinds import XML_ERROR_PREFIX, Chunk, Format, element_text
 
 __all__ = ["parse_chunk"]
@@ -103,7 +103,7 @@ def _parse_iso(data: bytes) -> Record:
     text = data.decode("ascii") if utf8 and data.isascii() else None
     fields = []
     append = fields.append
-    new_field, new_tuple, indicators_of, subfield = _new_field, _new_tuple, _INDICATORS.get, Subfield
+    new_field, new_tuple, indicators_of, subfield = _new_field, _new_tuple, marc_fields.INDICATORS.get, Subfield
     for index in range(0, base - 25, 12):
         if entries is not None:
             entry = entries[index : index + 12]
@@ -140,7 +140,7 @@ def _parse_iso(data: bytes) -> Record:
         raw = data[start : end - 1]
         if control:
             # As pymarc does: MARC-8 control fields are read byte for byte.
-            append(_control(tag, _nfc(_decode_utf8(raw, tag) if utf8 else raw.decode("latin-1"))))
+            append(marc_fields.control(tag, _nfc(_decode_utf8(raw, tag) if utf8 else raw.decode("latin-1"))))
         elif utf8:
             append(_utf8_data_field(tag, raw))
         else:
@@ -155,15 +155,14 @@ def _decode_utf8(raw: bytes, tag: str) -> str:
         raise MarcError(f"invalid UTF-8 in field {tag} at byte {exc.start}", tag=tag) from None
 
 
+# Fields as :mod:`.fields` makes them; the loop of a record all in ASCII above makes them inline,
+# since it makes nearly every field of every record ingested.
 _new_field = Field.__new__
 _new_tuple = tuple.__new__
-_control = fields.control
-_data = fields.data
-_INDICATORS = fields.INDICATORS
 
 
 def _indicators(text: str, tag: str) -> Indicators:
-    found = _INDICATORS.get(text)
+    found = marc_fields.INDICATORS.get(text)
     if found is not None:
         return found
     if len(text) == 2 and text.isascii():
@@ -180,7 +179,7 @@ def _utf8_data_field(tag: str, raw: bytes) -> Field:
     parts = text.split("\x1f")
     if text.isascii():  # the common case, and nothing to check or normalise
         subfields = [_new_tuple(Subfield, (part[0], part[1:])) for part in parts[1:] if part]
-        return _data(tag, _indicators(parts[0], tag), subfields)
+        return marc_fields.data(tag, _indicators(parts[0], tag), subfields)
     # A whole field in NFC has every subfield in NFC; otherwise normalise value by value so
     # that a leading combining mark cannot fuse with the subfield code.
     normal = _is_nfc("NFC", text)
@@ -192,8 +191,8 @@ def _utf8_data_field(tag: str, raw: bytes) -> Field:
         if not code.isascii():
             raise MarcError(f"subfield code {code!r} is not ASCII", tag=tag)
         value = part[1:]
-        subfields.append(_new_tuple(Subfield, (code, value if normal else _nfc(value))))
-    return _data(tag, _indicators(parts[0], tag), subfields)
+        subfields.append(marc_fields.subfield(code, value if normal else _nfc(value)))
+    return marc_fields.data(tag, _indicators(parts[0], tag), subfields)
 
 
 def _marc8_data_field(tag: str, raw: bytes) -> Field:
@@ -206,7 +205,7 @@ def _marc8_data_field(tag: str, raw: bytes) -> Field:
             raise MarcError(f"subfield code byte 0x{part[0]:02X} is not ASCII", tag=tag)
         value = part[1:]
         text = _marc8(value, tag) if _NOT_PLAIN_MARC8.search(value) else value.decode("ascii")
-        subfields.append(_new_tuple(Subfield, (chr(part[0]), text)))
+        subfields.append(marc_fields.subfield(chr(part[0]), text))
     return Field(tag, _indicators(parts[0].decode("latin-1"), tag), subfields)
 
 

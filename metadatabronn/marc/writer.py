@@ -130,8 +130,12 @@ def _leader(leader: str, notes: list[str] | None) -> str:
     return fixed
 
 
+_INDICATOR_CHARS = frozenset(map(chr, range(0x20, 0x7F)))  # one printable ASCII character, blank too
+_CODE_CHARS = frozenset(map(chr, range(0x21, 0x7F)))  # one printable ASCII character, not blank
+
+
 def _indicator(value: object, tag: str, which: int, notes: list[str] | None) -> str:
-    if isinstance(value, str) and len(value) == 1 and " " <= value <= "~":
+    if isinstance(value, str) and value in _INDICATOR_CHARS:
         return value
     if notes is not None:
         notes.append(f"field {tag}: indicator {which} {value!r} is not one printable ASCII "
@@ -146,7 +150,7 @@ def _code_ok(code: object, tag: str, value: str, notes: list[str] | None) -> boo
     """A subfield code MARC 21 can carry: one printable ASCII character. Another (BIBSYS's local
     "BIBLIOTEK") cannot be written in ISO 2709 nor in schema-valid MARCXML: that one subfield is
     left out and said, and the record with the rest of the field is written."""
-    if isinstance(code, str) and len(code) == 1 and "!" <= code <= "~":
+    if isinstance(code, str) and code in _CODE_CHARS:
         return True
     if notes is not None:
         notes.append(f"{tag}: subfield code {code!r} (value {value!r}) left out: a subfield code is one printable "
@@ -161,8 +165,6 @@ def iso2709(record: Record, notes: list[str] | None = None) -> bytes:
 
 
 _END_OR_SURROGATE = re.compile("[\x1d\ud800-\udfff]")  # (0x1E and 0x1F are counted instead)
-_CODES = frozenset(map(chr, range(0x21, 0x7F)))  # what _code_ok lets through
-_INDICATORS = frozenset(map(chr, range(0x20, 0x7F)))  # what _indicator lets through
 _TAGS: set[str] = set()  # tags seen to be valid (a few hundred at most)
 
 
@@ -183,10 +185,10 @@ def _iso2709_plain(record: Record) -> bytes | None:
         if indicators is None:
             return None
         first, second = indicators
-        if first not in _INDICATORS or second not in _INDICATORS:
+        if not (type(first) is str and first in _INDICATOR_CHARS and type(second) is str and second in _INDICATOR_CHARS):
             return None
         pairs = f.subfields
-        if not _CODES.issuperset([code for code, _ in pairs]):
+        if not _CODE_CHARS.issuperset([code for code, _ in pairs]):
             return None
         texts.append("".join([first, second, *["\x1f" + code + value for code, value in pairs]]))
         subfields += len(pairs)
