@@ -45,16 +45,9 @@ class RecordReading:
         manifestations: set[str] = set()
         bases: set[str] = set()
         for graph, statements in rows.items():
-            base = graph.rsplit("/record/", 1)[0]
-            bases.add(base)
-            for s, p, o, is_literal in statements:
-                if s == graph:
-                    if p == _DESCRIBES:
-                        manifestations.add(o)
-                    elif p == MB_MERGED:
-                        named.add(o)
-                elif not is_literal and follows(p, o, base, in_record=True):
-                    named.add(o)
+            bases.add(_base_of(graph))
+            named.update(_named(graph, statements))
+            manifestations.update(o for s, p, o, _ in statements if s == graph and p == _DESCRIBES)
         # The cores they name, and those these name (a related work's author), as the readers
         # of the records will follow them.
         texts: dict[str, bytes] = {}
@@ -94,9 +87,8 @@ class RecordReading:
         if not rows:
             return None
         manifestation, carried, modified, deleted = "", "", "", False
-        base = graph.rsplit("/record/", 1)[0]  # the base the record was minted under
+        base = _base_of(graph)
         statements = []
-        named: set[str] = set()
         for row in rows:
             s, p, o, is_literal = row
             if s == graph:
@@ -108,13 +100,11 @@ class RecordReading:
                     modified = o
                 elif p == MB_MERGED:  # kept, with the merged entity's core: MARC out shows the merge
                     statements.append((s, p, o, False))
-                    named.add(o)
                 continue
             if p == RDF_TYPE and o == _TOMBSTONE:
                 deleted = True
             statements.append(row)
-            if not is_literal and follows(p, o, base, in_record=True):
-                named.add(o)
+        named = _named(graph, rows)
         seen = {manifestation}
         todo = sorted(named, reverse=True)  # popped from the end: in IRI order, whatever the hash seed
         texts = ahead.texts if ahead is not None else self._cores_ahead(todo)
@@ -323,6 +313,19 @@ class _Core:
 
 _DESCRIBES = T.MB + "describes"
 _TOMBSTONE = AS + "Tombstone"
+
+
+def _base_of(graph: str) -> str:
+    """The base IRI a record graph was minted under."""
+    return graph.rsplit("/record/", 1)[0]
+
+
+def _named(graph: str, rows) -> set[str]:
+    """The entities a record graph's statements name whose cores its reader reads: a merged
+    entity the graph notes, and the objects its statements follow (:func:`follows`)."""
+    base = _base_of(graph)
+    return {o for s, p, o, is_literal in rows
+            if (p == MB_MERGED if s == graph else not is_literal and follows(p, o, base, in_record=True))}
 
 
 def follows(predicate: str, obj: str, base: str, *, in_record: bool = False) -> bool:
