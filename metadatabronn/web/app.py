@@ -108,7 +108,6 @@ class Well:
         # One assignment: store, key and started are read off the snapshot (pinning), and a
         # request answers from the snapshot installed when it began.
         app.state.snapshot = snap
-        app.state.sru = None
 
     def refresh_if_changed(self, app: FastAPI, now: float | None = None) -> bool:
         """Open a fresh snapshot if the store on disk has changed and has then stayed quiet for

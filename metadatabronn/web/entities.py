@@ -308,22 +308,18 @@ def _send(request: Request, rendered: tuple[bytes, str, str, str], vary: str = "
 
 
 async def _entity_response(request: Request, kind: str, id_: str, format: str | None) -> Response:
-    state = request.app.state
-    # One view for the whole request: a fresh snapshot is installed from another thread, one
-    # attribute of app.state at a time, and the view that says the entity has not changed since
-    # it was taken must be the one that answers (app.state.key could still be the older view's).
-    snapshot = state.snapshot
+    state = request.app.state  # (the request's snapshot, pinned: web.pinning)
     iri = f"{state.base}/{kind}/{id_}"
     allowed = ENTITY_TYPES if kind == "manifestation" else {k: v for k, v in ENTITY_TYPES.items()
                                                            if k not in ("marcxml", "marc")}
     fmt = _format(request, format, allowed, f"{kind}s")
     if not is_iri(iri):
         raise Problem(404, f"no entity {iri} in the well")
-    live = await _live(request, snapshot, iri)
+    live = await _live(request, iri)
     if live is not None:
         successor = live.replaced_by
     else:
-        successor = next(iter(snapshot.store.values(iri, DCT_IS_REPLACED_BY)), None)
+        successor = next(iter(state.store.values(iri, DCT_IS_REPLACED_BY)), None)
     if successor is not None and successor.startswith(state.base + "/"):
         # Merged into another: links to it keep working, and lead to where it went (308: a
         # write sent here is sent on there unchanged).
@@ -331,8 +327,8 @@ async def _entity_response(request: Request, kind: str, id_: str, format: str | 
         return Response(status_code=308, headers={"Location": target, "Link": f'<{successor}>; rel="successor-version"'})
     lang = page_language(request.headers.get("accept-language")) if fmt == "html" else "en"
     vary = "Accept, Accept-Language" if fmt == "html" else "Accept"
-    rendered = (_rendered(snapshot, live, fmt, str(request.base_url), lang) if live is not None
-                else _render(snapshot.key, iri, fmt, str(request.base_url), lang))
+    rendered = (_rendered(state, live, fmt, str(request.base_url), lang) if live is not None
+                else _render(state.key, iri, fmt, str(request.base_url), lang))
     if fmt == "html" and kind == "work":  # its loans as they are now, not as the cached page was drawn
         # (in a worker thread: the figures may come from the statistics process, or wait for the
         # loans' edition map to catch up with a new snapshot)
@@ -340,13 +336,15 @@ async def _entity_response(request: Request, kind: str, id_: str, format: str | 
     return _send(request, rendered, vary)
 
 
-async def _live(request: Request, snapshot, iri: str) -> Entity | None:
+async def _live(request: Request, iri: str) -> Entity | None:
     """The entity as the writer holds it, when a write has changed it since this process's
     snapshot (read-your-writes, and the tag a write's If-Match is checked against); None when
     the snapshot shows it as it is, or the server takes no writes. The writer is asked from a
     worker thread: the answer waits for the write under way, and the event loop meanwhile
     answers other requests (asked from the loop, every request of this process waited too)."""
-    writer = getattr(request.app.state, "writer", None)
+    state = request.app.state
+    writer = getattr(state, "writer", None)
+    snapshot = getattr(state, "snapshot", None)
     catalogue = getattr(snapshot, "catalogue", None)
     if writer is None or catalogue is None or not catalogue.changed_after(iri, snapshot.sequence):
         return None
@@ -354,7 +352,7 @@ async def _live(request: Request, snapshot, iri: str) -> Entity | None:
         rows, stamps = await run_in_threadpool(writer.call, "about", iri=iri)
     except MetadatabronnError:  # the writer is busy loading or gone: the snapshot answers
         return None
-    return Entity(snapshot.store, iri, snapshot.started, rows, stamps)
+    return Entity(state.store, iri, state.started, rows, stamps)
 
 
 _FORMAT = Query(default=None, description="jsonld, turtle, ntriples, rdfxml, html (manifestations also marcxml, marc); "
