@@ -98,6 +98,11 @@ class Serialised:
     # statements as the text, as the validation gate reads them, without parsing the text back.
     rows: list[tuple[str, str, tuple]] | None = None
     work: str | None = None  # the IRI of the manifestation's work, as minted here
+    # The record graph's statements as the store will read them back, made beside the text
+    # (the catalogue's copy keeps them so: store.nquads): ``(subject, predicate, object,
+    # literal)`` where literal is False for an IRI, "" for a plain string, else "@tag" (in lower
+    # case) or "^^datatype".
+    statements: list[tuple[str, str, str, bool | str]] | None = None
 
 
 # IRI values (vocabulary terms, authority URIs) recur record after record: each is written and
@@ -135,6 +140,8 @@ def serialise(description: Description, base: str, *, source: str, source_hash: 
     g = f" <{graph}> .\n"
     lines: list[str] = []
     append = lines.append
+    said: list[tuple[str, str, str, bool | str]] = []
+    say = said.append
     cores: list[tuple[str, str, str]] = []
     cored: set[str] = set()
     # The gate's view of the statements, taken as they are written (a second form of one heading
@@ -180,6 +187,7 @@ def serialise(description: Description, base: str, *, source: str, source_hash: 
         else:
             core = _NO_CORE
             append(f"{s}{T.RDF_TYPE}> <{CLASS[kind]}>{g}")
+            say((v, T.RDF_TYPE, CLASS[kind], False))
         if keep is not None:
             keep((v, T.RDF_TYPE, _CLASS_TERM[kind]))
         generals: set[tuple[str, int]] | None = None  # (general element, agent) stated, once needed
@@ -191,11 +199,13 @@ def serialise(description: Description, base: str, *, source: str, source_hash: 
                 lang = o.lang
                 if lang:
                     obj = f"{_quote(text)}@{lang}"
+                    value, kind_of = text, "@" + lang.lower()
                     if wanted:
                         keep((v, p, ("L", text, RDF_LANGSTRING, lang.lower())))
                 else:
                     datatype = o.datatype
                     obj = f"{_quote(text)}^^<{datatype}>" if datatype else _quote(text)
+                    value, kind_of = text, "^^" + datatype if datatype and datatype != XSD_STRING else ""
                     if wanted:
                         keep((v, p, ("L", text, datatype or XSD_STRING, None)))
             else:
@@ -212,30 +222,41 @@ def serialise(description: Description, base: str, *, source: str, source_hash: 
                         # is not in the description, so MARC export never reads it.
                         generals.add((general, id(o)))
                         append(f"{s}{general}> {obj}{g}")
+                        say((v, general, term[1], False))
                         if keep is not None and general in rows_for:
                             keep((v, general, term))
+                value, kind_of = term[1], False
                 if wanted:
                     keep((v, p, term))
             if core is None or p in core:
                 core_lines.append(f"{s}{p}> {obj} .\n")
             else:
                 append(f"{s}{p}> {obj}{g}")
+                say((v, p, value, kind_of))
         if core_lines is not None:
             cores.append((keys[eid], subject, "".join(core_lines)))
     m = iris[id(description.manifestation)]
     gs = f"<{graph}>"
     append(f"{gs} <{MB_DESCRIBES}> <{m}>{g}")
-    append(f"{gs} <{DCT_SOURCE}> {literal(source_name(source))}{g}")
+    name = source_name(source)
+    append(f"{gs} <{DCT_SOURCE}> {literal(name)}{g}")
+    say((graph, MB_DESCRIBES, m, False))
+    say((graph, DCT_SOURCE, name, ""))
     if position is not None:  # where the record was in that file (1-based)
         append(f"{gs} <{MB_SOURCE_RECORD}> \"{int(position)}\"^^<{XSD_INTEGER}>{g}")
+        say((graph, MB_SOURCE_RECORD, str(int(position)), "^^" + XSD_INTEGER))
     append(f"{gs} <{PROV_GENERATED}> {literal(when, datatype=XSD_DATETIME)}{g}")
     append(f"{gs} <{T.MB_SOURCE_HASH}> {literal(source_hash)}{g}")
+    say((graph, PROV_GENERATED, when, "^^" + XSD_DATETIME))
+    say((graph, T.MB_SOURCE_HASH, source_hash, ""))
     if description.carried:
         append(f"{gs} <{T.MB_CARRIED}> {literal(description.carried)}{g}")
+        say((graph, T.MB_CARRIED, description.carried, ""))
     for element in description.inferred:
         append(f"{gs} <{T.MB_INFERRED}> <{element}>{g}")
+        say((graph, T.MB_INFERRED, element, False))
     work = next((iris[id(o)] for p, o in description.manifestation.statements if p == T.M_WORK), None)
-    return Serialised(graph, m, "".join(lines), cores, rows, work)
+    return Serialised(graph, m, "".join(lines), cores, rows, work, said)
 
 
 def tombstone(base: str, control_number: str, identifiers: list[str], *, source: str,

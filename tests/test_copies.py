@@ -20,6 +20,7 @@ from metadatabronn.marc.writer import encode
 from metadatabronn.pipeline import Settings, ingest
 from metadatabronn.store import Store
 from metadatabronn.store.catalogue import FILE
+from metadatabronn.store import nquads
 from metadatabronn.store.copies import CopyDamaged, pack, unpack
 
 from .test_catalogue_index import OPS, _crash, run_ops
@@ -36,8 +37,7 @@ def copies(store: Path) -> dict[str, set]:
     """Every copy, as the set of statements it holds."""
     conn = sqlite3.connect(store / FILE)
     try:
-        return {iri: set(ox.parse(unpack(body), format=ox.RdfFormat.N_QUADS))
-                for iri, body in conn.execute("SELECT iri, body FROM copies")}
+        return {iri: set(nquads.quads(unpack(body))) for iri, body in conn.execute("SELECT iri, body FROM copies")}
     finally:
         conn.close()
 
@@ -323,7 +323,6 @@ def test_of_two_iris_with_one_fingerprint_the_later_keeps_a_copy_and_neither_get
 from hypothesis import strategies as hst  # noqa: E402
 
 from metadatabronn.rdf import literal  # noqa: E402
-from metadatabronn.store import nquads  # noqa: E402
 
 
 def _as_store_writes(text: str, lang: str | None, datatype: str | None) -> bytes:
@@ -357,15 +356,64 @@ def test_lines_the_cutting_does_not_vouch_for_go_to_pyoxigraph():
         nquads.statements(b"<http://example.org/s> <http://example.org/p> .\n")
 
 
-def test_every_copy_of_a_store_reads_as_pyoxigraph_reads_it(tmp_path):
+def test_every_copy_of_a_store_reads_as_the_store_holds_it(tmp_path):
+    # Ingest keeps a record graph's statements (nquads.kept), a core its N-Quads: read either
+    # way, each copy is, statement for statement, what the store gives for its graph or core.
     run(tmp_path / "s", GOLDEN)
     conn = sqlite3.connect(tmp_path / "s" / FILE)
     try:
-        bodies = [unpack(body) for (body,) in conn.execute("SELECT body FROM copies")]
+        bodies = {iri: unpack(body) for iri, body in conn.execute("SELECT iri, body FROM copies")}
     finally:
         conn.close()
     assert len(bodies) > 22
-    assert all(nquads.statements(b) == nquads.parsed(b) for b in bodies)
+    kinds = {b[:len(nquads.KEPT)] == nquads.KEPT for b in bodies.values()}
+    assert kinds == {True, False}  # records kept as statements, cores as N-Quads
+    st_ = Store(tmp_path / "s", BASE, read_only=True)
+    try:
+        for iri, body in bodies.items():
+            node = ox.NamedNode(iri)
+            record = "/record/" in iri
+            held = list(st_._store.quads_for_pattern(None if record else node, None, None,
+                                                     node if record else ox.DefaultGraph()))
+            assert sorted(nquads.statements(body)) == sorted(nquads.plain(held)), iri
+            assert nquads.statements(body) == nquads.parsed(body)
+            if not body.startswith(nquads.KEPT):
+                continue
+            # The order and the text of the statements as the N-Quads the store was given.
+            text = ox.serialize(held, format=ox.RdfFormat.N_QUADS)
+            assert set(nquads.statements(body)) == set(nquads.statements(text))
+    finally:
+        st_.close()
+
+
+_iris = hst.sampled_from(["http://x/s", "http://x/p", "http://x/o", "http://x/é?q=1#f", "urn:isbn:9780849959905"])
+_kinds = hst.one_of(hst.just(False), hst.just(""), hst.sampled_from(["@en", "@nb-no",
+                                                                     "^^http://www.w3.org/2001/XMLSchema#integer"]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(hst.lists(hst.tuples(_iris, _iris, hst.one_of(_iris, hst.text(max_size=8)), _kinds), max_size=12))
+def test_statements_kept_read_back_as_their_n_quads_read(said):
+    said = [(s_, p, o if kind is not False or o.startswith(("http", "urn")) else "http://x/o", kind)
+            for s_, p, o, kind in said]
+    lines = "".join(f"<{s_}> <{p}> " + (f"<{o}>" if kind is False else literal(o, kind[1:] if kind[:1] == "@" else None,
+                                                                            kind[2:] if kind[:2] == "^^" else None))
+                    + " <http://x/record/g> .\n" for s_, p, o, kind in said).encode()
+    body = nquads.kept("http://x/record/g", said)
+    # What the store would hold of those lines, in their order, each statement once.
+    assert nquads.statements(body) == nquads.parsed(lines)
+    assert nquads.quads(body) == nquads.quads(lines)
+    assert nquads.quads(nquads.text(body)) == nquads.quads(lines)  # as a dump writes it
+    assert nquads.said(lines) == said
+
+
+def test_statements_kept_that_do_not_load_are_a_syntax_error():
+    body = nquads.kept("http://x/record/g", [("http://x/s", "http://x/p", "v", "")])
+    for damaged in (body[:-3], nquads.KEPT + b"\x00\x01", nquads.KEPT):
+        with pytest.raises(SyntaxError):
+            nquads.statements(damaged)
+        with pytest.raises(SyntaxError):
+            nquads.quads(damaged)
 
 
 def test_a_core_parsed_by_another_thread_meanwhile_reads_the_same(monkeypatch):

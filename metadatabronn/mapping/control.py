@@ -25,19 +25,19 @@ def identity_fields(src: Source) -> list[Field]:
     cn = src.control_number
     if cn.startswith("(") and ")" in cn:
         org, number = cn[1:].split(")", 1)
-        return [Field(tag="001", data=number), Field(tag="003", data=org)]
-    return [Field(tag="001", data=cn)]
+        return [marc_fields.control("001", number), marc_fields.control("003", org)]
+    return [marc_fields.control("001", cn)]
 
 
 def control_field(tag: str, data, src: Source, leader: str, has_041: bool = False, has_001: bool = True):
     if tag == "001":
         made = identity_fields(src)[0]
         # As it came ("  00001813 "), while it still spells the record's control number.
-        return Field(tag="001", data=data) if data and data.strip() == made.data else made
+        return marc_fields.control("001", data) if data and data.strip() == made.data else made
     if tag == "003":
         ident = identity_fields(src)
         if data is not None and (len(ident) < 2 or data.strip() == ident[1].data or not has_001):
-            return Field(tag="003", data=data)  # as given, also where the record had no 001
+            return marc_fields.control("003", data)  # as given, also where the record had no 001
         return ident[1] if len(ident) > 1 else None
     if tag == "005" and src.modified:
         stamp = re.sub(r"[^0-9]", "", src.modified[:19])

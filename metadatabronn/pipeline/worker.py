@@ -24,6 +24,7 @@ from ..rdf import serialise
 from ..rdf_authority import serialise_authority
 from ..store.record_text import TITLES, creators_in, titles_of
 from ..store.copies import pack
+from ..store.nquads import kept, said as statements_in
 from ..validate import Data, RecordReport, VIOLATION, check, load_profile, to_json, validation_quads
 from ..validate.check import paths_of
 
@@ -56,7 +57,9 @@ class Outcome(NamedTuple):
     warnings: int = 0
     report: str = ""  # JSON of the validation results, for a record kept aside
     text: tuple = ()  # (work IRI, titles, creators) for the catalogue's full-text search
-    packed: bytes = b""  # the N-Quads packed for the catalogue's copy of the record (store.copies)
+    # The catalogue's copy of the record (store.copies), packed: its graph's statements as the
+    # store reads them back (store.nquads.kept), or, for an authority record, its N-Quads.
+    packed: bytes = b""
     aliased: str = ""  # the record's own work key, when an alias put it under its original's work
     # An authority record (kind "authority"): its entity's class, and its names for the names index,
     # (entity IRI, kind, name, preferred) each. ``manifestation`` is then the entity's IRI.
@@ -117,6 +120,7 @@ def convert_chunk(chunk: Chunk, base: str, when: str, gate: Gate | None = None, 
         s = serialise(description, base, source=chunk.source, source_hash=digest, when=when,
                       rows_for=paths_of(profile) if profile is not None else None, position=chunk.number)
         nquads = s.nquads
+        said = s.statements
         violations = warnings = 0
         if profile is not None:
             results = check(Data.from_rows(s.rows), profile)
@@ -131,10 +135,12 @@ def convert_chunk(chunk: Chunk, base: str, when: str, gate: Gate | None = None, 
                                violations=violations, warnings=warnings,
                                report=json.dumps(json.loads(to_json([rep], gate.profile))["results"]))
             # Results live in the record's own graph: a fixed record's reload clears them.
-            nquads += validation_quads(s.graph, gate.profile, results)
+            validation = validation_quads(s.graph, gate.profile, results)
+            nquads += validation
+            said = said + statements_in(validation)
         data = nquads.encode("utf-8")
         return Outcome(chunk.number, "ok", chunk.source, graph=s.graph, manifestation=s.manifestation,
-                       nquads=data, packed=pack(data),
+                       nquads=data, packed=pack(kept(s.graph, said)),
                        cores=tuple((k, i, c.encode("utf-8")) for k, i, c in s.cores), digest=digest,
                        carried_tags=tuple(description.carried_tags),
                        control_number=description.control_number, violations=violations, warnings=warnings,

@@ -1,10 +1,11 @@
 """Copies: each record graph and each entity core as it was last loaded, compressed, in the
 catalogue index (table ``copies``), so that a reader gets a record without walking pyoxigraph.
+A copy holds N-Quads, or, for a record graph ingest wrote, its statements (:func:`.nquads.kept`).
 
 Why: a record read out of pyoxigraph costs a dozen index seeks plus a dictionary look-up for
 every IRI of every quad (terms are stored as hashes). At 250,000 records that is 2-5 ms a
 record, most of the time of an export or an OAI-PMH page; the same record from its copy is one
-SQLite read, a Zstandard decompression and an N-Quads parse (about a tenth of that), whatever the store's
+SQLite read, a Zstandard decompression and a parse (about a tenth of that), whatever the store's
 size. The store stays the truth: a copy is only ever a faster way to read what it holds.
 
 Kept in step by whoever changes the store:
@@ -191,8 +192,7 @@ class View:
         """The copies of these record graphs or cores that the snapshot may use, as quads (an
         IRI left out: read the store)."""
         # As the store holds them: each statement once (a bulk load merges repeats).
-        return self._parsed(iris, lambda text: list(dict.fromkeys(
-            ox.parse(text, format=ox.RdfFormat.N_QUADS, lenient=True))))
+        return self._parsed(iris, nquads.quads)
 
     def texts(self, iris: list[str]) -> dict[str, bytes]:
         """As :meth:`fetch`, each copy's N-Quads unparsed."""

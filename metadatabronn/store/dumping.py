@@ -31,6 +31,7 @@ from .catchup import change_time
 from .labels import LABELS_GRAPH
 from . import copies as copy_table
 from . import editing
+from .nquads import KEPT, text as copy_text
 from .layout import AS_TOMBSTONE, RDF_TYPE, STORE_GRAPH
 
 if TYPE_CHECKING:
@@ -130,7 +131,10 @@ class _Copies:
 
 
 def _unique_lines(body: bytes) -> bytes:
-    # A copy is the text as loaded; the store merged any statement given twice.
+    # A copy is the text as loaded (or its statements, each once, which copy_text writes); the
+    # store merged any statement given twice.
+    if body[:len(KEPT)] == KEPT:
+        return copy_text(body)
     if not body.endswith(b"\n"):
         body += b"\n"
     lines = body.splitlines(keepends=True)

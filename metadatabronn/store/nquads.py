@@ -7,6 +7,12 @@ objects: 108-112 µs for a record's graph of the LC 20k (41 statements), where t
 so each is cut at its known separators. Anything this reading cannot vouch for (a blank node, an
 escape in an IRI, a literal JSON cannot decode) sends the whole copy to pyoxigraph instead.
 
+A copy ingest writes of a record's graph holds its statements instead of their text
+(:func:`kept`): the rows as this module gives them, dumped by :mod:`marshal`, with each
+literal's language or datatype beside them. Reading those back is one ``marshal.loads``: 18 µs
+for a record of the LC Books 2016 records at 250,000, where cutting its N-Quads took 131
+(steady state, in a process reading 30,000 records one after another).
+
 >>> statements(b'<http://x/s> <http://x/p> "a \\\\"b\\\\""@en <http://x/g> .\\n<http://x/s> <http://x/q> <http://x/o> .\\n')
 [('http://x/s', 'http://x/p', 'a "b"', True), ('http://x/s', 'http://x/q', 'http://x/o', False)]
 """
@@ -14,10 +20,17 @@ escape in an IRI, a literal JSON cannot decode) sends the whole copy to pyoxigra
 from __future__ import annotations
 
 import json
+import marshal
 
 import pyoxigraph as ox
 
+from ..rdf import literal
+
 _loads = json.loads
+
+# What a copy kept as statements begins with (N-Quads text cannot begin with a NUL).
+KEPT = b"\x00mb-statements\x01"
+_MARSHAL_VERSION = 4  # read by every Python the package supports
 
 
 class _Unread(ValueError):
@@ -27,6 +40,8 @@ class _Unread(ValueError):
 def statements(text: bytes) -> list[tuple[str, str, str, bool]]:
     """Each statement once, in the copy's order (a bulk load merges repeats, so the store holds
     each once too). ``SyntaxError`` for text that is not N-Quads."""
+    if text[:len(KEPT)] == KEPT:
+        return _kept(text)[1]
     try:
         return _cut(text.decode("utf-8"))
     except (ValueError, IndexError):  # _Unread, a JSON or UTF-8 error among them
@@ -69,7 +84,93 @@ def _cut(text: str) -> list[tuple[str, str, str, bool]]:
 
 def parsed(text: bytes) -> list[tuple[str, str, str, bool]]:
     """The same statements as pyoxigraph parses them."""
-    return plain(dict.fromkeys(ox.parse(text, format=ox.RdfFormat.N_QUADS, lenient=True)))
+    return plain(quads(text))
+
+
+def quads(text: bytes) -> list[ox.Quad]:
+    """A copy's statements as pyoxigraph quads, each once. ``SyntaxError`` if it holds neither
+    N-Quads nor statements :func:`kept`."""
+    if text[:len(KEPT)] != KEPT:
+        return list(dict.fromkeys(ox.parse(text, format=ox.RdfFormat.N_QUADS, lenient=True)))
+    graph, rows, kinds = _kept(text)
+    g = ox.NamedNode(graph) if graph else ox.DefaultGraph()
+    out = []
+    try:
+        for i, (s, p, o, is_literal) in enumerate(rows):
+            kind = kinds.get(i) if is_literal else None
+            if not is_literal:
+                obj = ox.NamedNode(o)
+            elif not kind:
+                obj = ox.Literal(o)
+            elif kind[0] == "@":
+                obj = ox.Literal(o, language=kind[1:])
+            else:
+                obj = ox.Literal(o, datatype=ox.NamedNode(kind[2:]))
+            out.append(ox.Quad(ox.NamedNode(s), ox.NamedNode(p), obj, g))
+    except (ValueError, TypeError) as exc:
+        raise SyntaxError(f"a copy's statements cannot be read: {exc}") from exc
+    return out
+
+
+def kept(graph: str, said) -> bytes:
+    """The form a copy keeps a record graph's statements in: ``said`` holds
+    ``(subject, predicate, object, literal)`` per statement, literal being False for an IRI,
+    "" for a plain string, else "@tag" (lower case) or "^^datatype" (:func:`said`). Repeats are
+    kept once, as the store keeps them."""
+    rows = []
+    kinds = {}
+    for s, p, o, kind in dict.fromkeys(said):
+        if kind:
+            kinds[len(rows)] = kind
+        rows.append((s, p, o, kind is not False))
+    return KEPT + marshal.dumps((graph, rows, kinds), _MARSHAL_VERSION)
+
+
+def said(text: str | bytes) -> list[tuple[str, str, str, bool | str]]:
+    """N-Quads as :func:`kept` takes them (for the few lines a record's graph gets after it is
+    serialised: its validation)."""
+    out = []
+    for q in ox.parse(text.encode() if isinstance(text, str) else text, format=ox.RdfFormat.N_QUADS):
+        o = q.object
+        if isinstance(o, ox.Literal):
+            kind = "@" + o.language if o.language else "" if o.datatype.value == _XSD_STRING else "^^" + o.datatype.value
+        else:
+            kind = False
+        out.append((q.subject.value, q.predicate.value, o.value, kind))
+    return out
+
+
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
+
+def text(body: bytes) -> bytes:
+    """A copy as N-Quads, each statement once (for a dump): statements :func:`kept` written
+    as the serialiser writes them, N-Quads as they are."""
+    if body[:len(KEPT)] != KEPT:
+        return body
+    graph, rows, kinds = _kept(body)
+    g = f" <{graph}> .\n" if graph else " .\n"
+    out = []
+    for i, (s, p, o, is_literal) in enumerate(rows):
+        if not is_literal:
+            out.append(f"<{s}> <{p}> <{o}>{g}")
+            continue
+        kind = kinds.get(i)
+        if not kind:
+            out.append(f"<{s}> <{p}> {literal(o)}{g}")
+        elif kind[0] == "@":
+            out.append(f"<{s}> <{p}> {literal(o, lang=kind[1:])}{g}")
+        else:
+            out.append(f"<{s}> <{p}> {literal(o, datatype=kind[2:])}{g}")
+    return "".join(out).encode("utf-8")
+
+
+def _kept(text: bytes) -> tuple[str, list, dict]:
+    try:
+        graph, rows, kinds = marshal.loads(memoryview(text)[len(KEPT):])
+    except (ValueError, EOFError, TypeError) as exc:
+        raise SyntaxError(f"a copy's statements cannot be read: {exc}") from exc
+    return graph, rows, kinds
 
 
 def plain(quads) -> list[tuple[str, str, str, bool]]:

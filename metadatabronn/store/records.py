@@ -306,7 +306,7 @@ class _Core:
     def links(self, base: str) -> list[str]:
         """The entities it names whose cores a record's reader reads too."""
         text = self._text
-        if text is not None and b"> <" + base.encode() not in text:
+        if text is not None and b"> <" + base.encode() not in text and not text.startswith(nquads.KEPT):
             return []  # (a core is in the default graph: no graph IRI follows its objects)
         return [o for p, o, is_literal in self.rows() if not is_literal and follows(p, o, base)]
 
