@@ -23,7 +23,6 @@ is never taken back by a later load that simply did not have it yet.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -34,6 +33,7 @@ from pymarc import Field, Indicators, Record, Subfield
 from . import terms as T
 from .authority_out_edited import edited, identifier_key, scheme_identifier
 from .control import record_leader
+from .text import layout_of
 
 # (graph, predicate, object, is_literal, language, datatype), as ``Reading.about`` gives them
 Row = tuple[str, str, str, bool, "str | None", "str | None"]
@@ -133,7 +133,7 @@ def to_marc(src: AuthoritySource) -> Record:
     """One MARC 21 authority record (a pymarc Record)."""
     if not src.carried:
         return _deleted_record(src)
-    layout = json.loads(src.carried)
+    layout = layout_of(src.carried)
     leader = layout.get("leader", "")
     fields: list[Field] = []
     has_005 = False

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from ..errors import MappingError
 from . import fixed
 from . import headings as H
@@ -11,7 +9,7 @@ from . import terms as T
 from .builder import Builder
 from .model import IRI, Description, Kind, Lit
 from .rules import BY_TAG, DESCRIPTIVE_880
-from .text import HEADING_TAGS, LAYOUT_VERSION, control_number
+from .text import HEADING_TAGS, LAYOUT_VERSION, control_number, layout_json
 
 def record_control_number(record) -> str | None:
     """The record's control number: 001 (with 003), else the first 035 in ``(ORG)ID`` form,
@@ -134,17 +132,13 @@ def convert(record, number: int | None = None) -> Description:
 
     _finish(b, leader, f007, f008)
     desc = Description(cn, b.manifestation, b.expression, b.work, b.entities)
-    desc.carried = _LAYOUT_JSON({"h": LAYOUT_VERSION, "leader": leader, "fields": layout})
+    desc.carried = layout_json({"h": LAYOUT_VERSION, "leader": leader, "fields": layout})
     desc.carried_tags = carried_tags
     desc.layout = layout
     desc.inferred = b.inferred
     return desc
 
 
-# The layout's JSON, as json.dumps(..., ensure_ascii=False, separators=(",", ":")) writes it, by
-# one encoder made once: json.dumps makes a new one on every call with such arguments, and the
-# layout, freshly built here, cannot hold itself (no check for circular references needed).
-_LAYOUT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
 
 _TERMS: dict[str, IRI] = {}
 

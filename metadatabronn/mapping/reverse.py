@@ -19,7 +19,6 @@ are rebuilt from the record's identity and entities; 336/337/338 are always writ
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Callable
 
@@ -35,7 +34,7 @@ from .edited import add_new_notes, reconcile_subjects
 from .concepts import concept_label
 from .isbd import punctuate
 from .source import AgentRef, Source, from_description, from_triples
-from .text import FOLDED_TAGS, hint, hint_folded, normalise
+from .text import FOLDED_TAGS, hint, hint_folded, layout_of, normalise
 
 # Where a changed value is found again: (tag, code) → (main entity, element).
 _FALLBACK = {
@@ -77,7 +76,7 @@ def to_marc(src: Source, options: Options = Options()) -> Record:
     """Write one MARC 21 bibliographic record (a pymarc Record) for a manifestation."""
     if src.deleted or not src.carried:
         return deleted_record(src)
-    layout = json.loads(src.carried)
+    layout = layout_of(src.carried)
     leader = layout["leader"]
     # The entities' values are looked up only where a record's values may have changed.
     exact = None if src.unedited else Finder(src, 1)

@@ -42,11 +42,13 @@ class RecordReading:
             return None
         rows = view.statements(graphs)
         named: set[str] = set()
+        names: dict[str, set[str]] = {}
         manifestations: set[str] = set()
         bases: set[str] = set()
         for graph, statements in rows.items():
             bases.add(_base_of(graph))
-            named.update(_named(graph, statements))
+            names[graph] = found = _named(graph, statements)
+            named.update(found)
             manifestations.update(o for s, p, o, _ in statements if s == graph and p == _DESCRIBES)
         # The cores they name, and those these name (a related work's author), as the readers
         # of the records will follow them.
@@ -64,7 +66,7 @@ class RecordReading:
                     linked.update(core.links(base))
             todo = linked - seen
         times = view.changes(sorted(seen)) if seen else {}
-        return Ahead(rows, texts, times)
+        return Ahead(rows, texts, times, names)
 
     def record_statements(self, graph: str, *, edits: bool = False, reads: list | None = None,
                           unchanged: list | None = None, ahead: "Ahead | None" = None):
@@ -104,7 +106,9 @@ class RecordReading:
             if p == RDF_TYPE and o == _TOMBSTONE:
                 deleted = True
             statements.append(row)
-        named = _named(graph, rows)
+        named = ahead.names.get(graph) if ahead is not None else None
+        if named is None:
+            named = _named(graph, rows)
         seen = {manifestation}
         todo = sorted(named, reverse=True)  # popped from the end: in IRI order, whatever the hash seed
         texts = ahead.texts if ahead is not None else self._cores_ahead(todo)
@@ -269,6 +273,7 @@ class Ahead(NamedTuple):
     rows: dict[str, list[tuple[str, str, str, bool]]]
     texts: dict[str, bytes]
     times: dict[str, str | None] | None
+    names: dict[str, set[str]]  # what each record's graph names (:func:`_named`)
 
 
 class _Core:
