@@ -113,6 +113,18 @@ _CLASS_TERM = {kind: ("I", cls, None, None) for kind, cls in CLASS.items()}
 _NO_CORE: frozenset[str] = frozenset()
 
 
+# A literal's language or datatype as a record graph's statements note it (store.nquads.kept):
+# one string a tag or datatype, made once.
+_KINDS: dict[str, str] = {}
+
+
+def _kind(lang: str | None, datatype: str | None) -> str:
+    kind = "@" + lang.lower() if lang else "" if datatype == XSD_STRING else "^^" + datatype
+    if len(_KINDS) < 1000:
+        _KINDS[lang or datatype] = kind
+    return kind
+
+
 def _iri_forms(value: str) -> tuple[str, tuple]:
     """An IRI value as the text writes it and as the gate reads it."""
     forms = _IRI_FORMS.get(value)
@@ -199,13 +211,13 @@ def serialise(description: Description, base: str, *, source: str, source_hash: 
                 lang = o.lang
                 if lang:
                     obj = f"{_quote(text)}@{lang}"
-                    value, kind_of = text, "@" + lang.lower()
+                    value, kind_of = text, _KINDS.get(lang) or _kind(lang, None)
                     if wanted:
                         keep((v, p, ("L", text, RDF_LANGSTRING, lang.lower())))
                 else:
                     datatype = o.datatype
                     obj = f"{_quote(text)}^^<{datatype}>" if datatype else _quote(text)
-                    value, kind_of = text, "^^" + datatype if datatype and datatype != XSD_STRING else ""
+                    value, kind_of = text, (_KINDS.get(datatype) or _kind(None, datatype)) if datatype else ""
                     if wanted:
                         keep((v, p, ("L", text, datatype or XSD_STRING, None)))
             else:
@@ -244,10 +256,10 @@ def serialise(description: Description, base: str, *, source: str, source_hash: 
     say((graph, DCT_SOURCE, name, ""))
     if position is not None:  # where the record was in that file (1-based)
         append(f"{gs} <{MB_SOURCE_RECORD}> \"{int(position)}\"^^<{XSD_INTEGER}>{g}")
-        say((graph, MB_SOURCE_RECORD, str(int(position)), "^^" + XSD_INTEGER))
+        say((graph, MB_SOURCE_RECORD, str(int(position)), _kind(None, XSD_INTEGER)))
     append(f"{gs} <{PROV_GENERATED}> {literal(when, datatype=XSD_DATETIME)}{g}")
     append(f"{gs} <{T.MB_SOURCE_HASH}> {literal(source_hash)}{g}")
-    say((graph, PROV_GENERATED, when, "^^" + XSD_DATETIME))
+    say((graph, PROV_GENERATED, when, _kind(None, XSD_DATETIME)))
     say((graph, T.MB_SOURCE_HASH, source_hash, ""))
     if description.carried:
         append(f"{gs} <{T.MB_CARRIED}> {literal(description.carried)}{g}")

@@ -117,12 +117,9 @@ def kept(graph: str, said) -> bytes:
     ``(subject, predicate, object, literal)`` per statement, literal being False for an IRI,
     "" for a plain string, else "@tag" (lower case) or "^^datatype" (:func:`said`). Repeats are
     kept once, as the store keeps them."""
-    rows = []
-    kinds = {}
-    for s, p, o, kind in dict.fromkeys(said):
-        if kind:
-            kinds[len(rows)] = kind
-        rows.append((s, p, o, kind is not False))
+    unique = dict.fromkeys(said)
+    kinds = {i: kind for i, (_, _, _, kind) in enumerate(unique) if kind}
+    rows = [(s, p, o, kind is not False) for s, p, o, kind in unique]
     return KEPT + marshal.dumps((graph, rows, kinds), _MARSHAL_VERSION)
 
 
