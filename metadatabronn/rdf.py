@@ -118,11 +118,33 @@ _NO_CORE: frozenset[str] = frozenset()
 _KINDS: dict[str, str] = {}
 
 
-def _kind(lang: str | None, datatype: str | None) -> str:
-    kind = "@" + lang.lower() if lang else "" if datatype == XSD_STRING else "^^" + datatype
-    if len(_KINDS) < 1000:
-        _KINDS[lang or datatype] = kind
+def kind_of(lang: str | None, datatype: str | None) -> str:
+    """How a statement noted beside its N-Quads line (``Serialised.statements``) says what its
+    literal is: "" for a plain string, "@tag" (lower case, as the store gives it back) or
+    "^^datatype". An IRI object is noted False."""
+    kind = _KINDS.get(lang or datatype) if lang or datatype else ""
+    if kind is None:
+        kind = "@" + lang.lower() if lang else "" if datatype == XSD_STRING else "^^" + datatype
+        if len(_KINDS) < 1000:
+            _KINDS[lang or datatype] = kind
     return kind
+
+
+def nquads_of(graph: str | None, said) -> str:
+    """Noted statements ``(subject, predicate, object, kind)`` (:func:`kind_of`) as N-Quads lines
+    in ``graph`` (None: the default graph), as :func:`serialise` writes them."""
+    g = f" <{graph}> .\n" if graph else " .\n"
+    out = []
+    for s, p, o, kind in said:
+        if kind is False:
+            out.append(f"<{s}> <{p}> <{o}>{g}")
+        elif not kind:
+            out.append(f"<{s}> <{p}> {_quote(o)}{g}")
+        elif kind[0] == "@":
+            out.append(f"<{s}> <{p}> {_quote(o)}{kind}{g}")
+        else:
+            out.append(f"<{s}> <{p}> {_quote(o)}^^<{kind[2:]}>{g}")
+    return "".join(out)
 
 
 def _iri_forms(value: str) -> tuple[str, tuple]:
@@ -211,13 +233,13 @@ def serialise(description: Description, base: str, *, source: str, source_hash: 
                 lang = o.lang
                 if lang:
                     obj = f"{_quote(text)}@{lang}"
-                    value, kind_of = text, _KINDS.get(lang) or _kind(lang, None)
+                    value, noted = text, kind_of(lang, None)
                     if wanted:
                         keep((v, p, ("L", text, RDF_LANGSTRING, lang.lower())))
                 else:
                     datatype = o.datatype
                     obj = f"{_quote(text)}^^<{datatype}>" if datatype else _quote(text)
-                    value, kind_of = text, (_KINDS.get(datatype) or _kind(None, datatype)) if datatype else ""
+                    value, noted = text, kind_of(None, datatype)
                     if wanted:
                         keep((v, p, ("L", text, datatype or XSD_STRING, None)))
             else:
@@ -237,14 +259,14 @@ def serialise(description: Description, base: str, *, source: str, source_hash: 
                         say((v, general, term[1], False))
                         if keep is not None and general in rows_for:
                             keep((v, general, term))
-                value, kind_of = term[1], False
+                value, noted = term[1], False
                 if wanted:
                     keep((v, p, term))
             if core is None or p in core:
                 core_lines.append(f"{s}{p}> {obj} .\n")
             else:
                 append(f"{s}{p}> {obj}{g}")
-                say((v, p, value, kind_of))
+                say((v, p, value, noted))
         if core_lines is not None:
             cores.append((keys[eid], subject, "".join(core_lines)))
     m = iris[id(description.manifestation)]
@@ -256,10 +278,10 @@ def serialise(description: Description, base: str, *, source: str, source_hash: 
     say((graph, DCT_SOURCE, name, ""))
     if position is not None:  # where the record was in that file (1-based)
         append(f"{gs} <{MB_SOURCE_RECORD}> \"{int(position)}\"^^<{XSD_INTEGER}>{g}")
-        say((graph, MB_SOURCE_RECORD, str(int(position)), _kind(None, XSD_INTEGER)))
+        say((graph, MB_SOURCE_RECORD, str(int(position)), kind_of(None, XSD_INTEGER)))
     append(f"{gs} <{PROV_GENERATED}> {literal(when, datatype=XSD_DATETIME)}{g}")
     append(f"{gs} <{T.MB_SOURCE_HASH}> {literal(source_hash)}{g}")
-    say((graph, PROV_GENERATED, when, _kind(None, XSD_DATETIME)))
+    say((graph, PROV_GENERATED, when, kind_of(None, XSD_DATETIME)))
     say((graph, T.MB_SOURCE_HASH, source_hash, ""))
     if description.carried:
         append(f"{gs} <{T.MB_CARRIED}> {literal(description.carried)}{g}")

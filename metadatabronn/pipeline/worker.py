@@ -20,12 +20,12 @@ from ..mapping.convert import record_control_number
 from ..marc import Chunk, RecordKind, parse_chunk, record_kind
 from ..mapping.authority import convert_authority
 from ..mapping.model import Lit
-from ..rdf import serialise
+from ..rdf import nquads_of, serialise
 from ..rdf_authority import serialise_authority
 from ..store.record_text import TITLES, creators_in, titles_of
 from ..store.copies import pack
-from ..store.nquads import kept, said as statements_in
-from ..validate import Data, RecordReport, VIOLATION, check, load_profile, to_json, validation_quads
+from ..store.nquads import kept
+from ..validate import Data, RecordReport, VIOLATION, check, load_profile, to_json, validation_statements
 from ..validate.check import paths_of
 
 log = logging.getLogger(__name__)
@@ -135,9 +135,9 @@ def convert_chunk(chunk: Chunk, base: str, when: str, gate: Gate | None = None, 
                                violations=violations, warnings=warnings,
                                report=json.dumps(json.loads(to_json([rep], gate.profile))["results"]))
             # Results live in the record's own graph: a fixed record's reload clears them.
-            validation = validation_quads(s.graph, gate.profile, results)
-            nquads += validation
-            said = said + statements_in(validation)
+            validation = validation_statements(s.graph, gate.profile, results)
+            nquads += nquads_of(s.graph, validation)
+            said = said + validation
         data = nquads.encode("utf-8")
         return Outcome(chunk.number, "ok", chunk.source, graph=s.graph, manifestation=s.manifestation,
                        nquads=data, packed=pack(kept(s.graph, said)),

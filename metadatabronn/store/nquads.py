@@ -24,7 +24,7 @@ import marshal
 
 import pyoxigraph as ox
 
-from ..rdf import literal
+from ..rdf import nquads_of
 
 _loads = json.loads
 
@@ -115,29 +115,12 @@ def quads(text: bytes) -> list[ox.Quad]:
 def kept(graph: str, said) -> bytes:
     """The form a copy keeps a record graph's statements in: ``said`` holds
     ``(subject, predicate, object, literal)`` per statement, literal being False for an IRI,
-    "" for a plain string, else "@tag" (lower case) or "^^datatype" (:func:`said`). Repeats are
-    kept once, as the store keeps them."""
+    "" for a plain string, else "@tag" (lower case) or "^^datatype" (:func:`..rdf.kind_of`).
+    Repeats are kept once, as the store keeps them."""
     unique = dict.fromkeys(said)
     kinds = {i: kind for i, (_, _, _, kind) in enumerate(unique) if kind}
     rows = [(s, p, o, kind is not False) for s, p, o, kind in unique]
     return KEPT + marshal.dumps((graph, rows, kinds), _MARSHAL_VERSION)
-
-
-def said(text: str | bytes) -> list[tuple[str, str, str, bool | str]]:
-    """N-Quads as :func:`kept` takes them (for the few lines a record's graph gets after it is
-    serialised: its validation)."""
-    out = []
-    for q in ox.parse(text.encode() if isinstance(text, str) else text, format=ox.RdfFormat.N_QUADS):
-        o = q.object
-        if isinstance(o, ox.Literal):
-            kind = "@" + o.language if o.language else "" if o.datatype.value == _XSD_STRING else "^^" + o.datatype.value
-        else:
-            kind = False
-        out.append((q.subject.value, q.predicate.value, o.value, kind))
-    return out
-
-
-_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 
 def text(body: bytes) -> bytes:
@@ -146,20 +129,8 @@ def text(body: bytes) -> bytes:
     if body[:len(KEPT)] != KEPT:
         return body
     graph, rows, kinds = _kept(body)
-    g = f" <{graph}> .\n" if graph else " .\n"
-    out = []
-    for i, (s, p, o, is_literal) in enumerate(rows):
-        if not is_literal:
-            out.append(f"<{s}> <{p}> <{o}>{g}")
-            continue
-        kind = kinds.get(i)
-        if not kind:
-            out.append(f"<{s}> <{p}> {literal(o)}{g}")
-        elif kind[0] == "@":
-            out.append(f"<{s}> <{p}> {literal(o, lang=kind[1:])}{g}")
-        else:
-            out.append(f"<{s}> <{p}> {literal(o, datatype=kind[2:])}{g}")
-    return "".join(out).encode("utf-8")
+    noted = [(s, p, o, kinds.get(i, "") if is_literal else False) for i, (s, p, o, is_literal) in enumerate(rows)]
+    return nquads_of(graph, noted).encode("utf-8")
 
 
 def _kept(text: bytes) -> tuple[str, list, dict]:

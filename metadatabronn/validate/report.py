@@ -7,8 +7,8 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from ..rdf import iri, literal
-from .check import SH, VIOLATION, WARNING, INFO, Result
+from ..rdf import iri, iri_value, kind_of, literal, nquads_of
+from .check import RDF_TYPE, SH, VIOLATION, WARNING, INFO, Result
 
 MB = "https://w3id.org/metadatabronn/ns#"
 MANIFESTATION = "http://rdaregistry.info/Elements/c/C10007"
@@ -184,33 +184,32 @@ def to_json(reports: list[RecordReport], profile: str) -> str:
     }, indent=2, ensure_ascii=False) + "\n"
 
 
-def result_quads(subject_base: str, results: list[Result], graph: str) -> str:
-    """Results as N-Quads in a record's graph: ``{graph}#result-N a sh:ValidationResult``."""
-    g = f" <{graph}> .\n"
-    out = []
+def validation_statements(graph: str, profile: str, results: list[Result]) -> list[tuple[str, str, str, bool | str]]:
+    """What a stored record carries of its validation, in its graph: the profile and every
+    result (``{graph}#result-N a sh:ValidationResult``), as statements noted the way
+    ``rdf.serialise`` notes a record's (:func:`..rdf.nquads_of` writes them)."""
+    out: list[tuple[str, str, str, bool | str]] = [(graph, f"{MB}validatedWith", profile, "")]
     for i, r in enumerate(results, 1):
-        s = f"<{subject_base}#result-{i}>"
-        out.append(f"{s} <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <{SH}ValidationResult>{g}")
-        out.append(f"{s} <{SH}focusNode> {iri(r.focus)}{g}")
-        out.append(f"{s} <{SH}resultPath> {iri(r.path)}{g}")
-        out.append(f"{s} <{SH}resultSeverity> <{r.severity}>{g}")
-        out.append(f"{s} <{SH}sourceConstraintComponent> <{r.component}>{g}")
-        out.append(f"{s} <{SH}sourceShape> {iri(r.shape)}{g}")
-        out.append(f"{s} <{SH}resultMessage> {literal(r.message)}{g}")
+        s = f"{graph}#result-{i}"
+        out += [(s, RDF_TYPE, f"{SH}ValidationResult", False),
+                (s, f"{SH}focusNode", iri_value(r.focus), False),
+                (s, f"{SH}resultPath", iri_value(r.path), False),
+                (s, f"{SH}resultSeverity", r.severity, False),
+                (s, f"{SH}sourceConstraintComponent", r.component, False),
+                (s, f"{SH}sourceShape", iri_value(r.shape), False),
+                (s, f"{SH}resultMessage", r.message, "")]
         if r.marc_tags:
-            out.append(f"{s} <{MB}marcTags> {literal(r.marc_tags)}{g}")
+            out.append((s, f"{MB}marcTags", r.marc_tags, ""))
         if r.value is not None:
             v = r.value
-            o = iri(v.value) if v.kind == "I" else literal(v.value, v.lang, None if v.lang else v.datatype)
-            out.append(f"{s} <{SH}value> {o}{g}")
-    return "".join(out)
+            out.append((s, f"{SH}value", iri_value(v.value) if v.kind == "I"
+                        else v.value, False if v.kind == "I" else kind_of(v.lang, None if v.lang else v.datatype)))
+    return out
 
 
 def validation_quads(graph: str, profile: str, results: list[Result]) -> str:
-    """What a stored record carries of its validation: the profile and every result."""
-    g = f" <{graph}> .\n"
-    return (f"<{graph}> <{MB}validatedWith> {literal(profile)}{g}"
-            + result_quads(graph, results, graph))
+    """:func:`validation_statements` as N-Quads."""
+    return nquads_of(graph, validation_statements(graph, profile, results))
 
 
 def to_turtle(reports: list[RecordReport]) -> str:
