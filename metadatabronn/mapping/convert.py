@@ -139,7 +139,6 @@ def convert(record, number: int | None = None) -> Description:
     return desc
 
 
-
 _TERMS: dict[str, IRI] = {}
 
 
