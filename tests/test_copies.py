@@ -89,7 +89,76 @@ def agree(store: Path) -> int:
         with_copies.close()
         store_only.close()
         batched.close()
+    found, damaged = leaves_of_copies(store)
+    assert {i: s for i, s in leaves(store).items() if i not in damaged} == found
     return from_copies
+
+
+def leaves(store: Path) -> dict[str, int]:
+    conn = sqlite3.connect(store / FILE)
+    try:
+        return dict(conn.execute("SELECT iri, seq FROM leaves"))
+    finally:
+        conn.close()
+
+
+def leaves_of_copies(store: Path) -> tuple[dict[str, int], set[str]]:
+    """The copies of cores that are leaves, by what they hold; and those that cannot be read."""
+    from metadatabronn.store.copies import leaf
+
+    conn = sqlite3.connect(store / FILE)
+    found, damaged = {}, set()
+    try:
+        for iri, seq, body in conn.execute("SELECT iri, seq, body FROM copies WHERE iri NOT LIKE '%/record/%'"):
+            try:
+                if leaf(unpack(body), BASE):
+                    found[iri] = seq
+            except CopyDamaged:
+                damaged.add(iri)
+    finally:
+        conn.close()
+    return found, damaged
+
+
+def test_a_batch_read_leaves_the_copies_of_leaves_unread_and_reads_them_when_asked(tmp_path):
+    store = tmp_path / "store"
+    run(store, GOLDEN)
+    found = leaves(store)
+    kinds = {iri.rsplit("/", 2)[-2] for iri in found}
+    assert {"work", "agent"} <= kinds and "expression" not in kinds  # an expression names its work
+    reader = Store(store, BASE, read_only=True)
+    try:
+        every = graphs(store)
+        ahead = reader.read_ahead(every)
+        assert ahead.leaves and ahead.leaves <= set(found)
+        assert not ahead.leaves & set(ahead.texts)  # never read for the batch
+        assert any(i.rsplit("/", 2)[-2] == "expression" for i in ahead.texts)
+        # A record that wants a leaf's statements (as one edited since its load does) gets them.
+        graph = next(g for g in every if ahead.names[g] & ahead.leaves)
+        leaf_iri = sorted(ahead.names[graph] & ahead.leaves)[0]
+        core = reader._core(leaf_iri)
+        held = reader._store.quads_for_pattern(ox.NamedNode(leaf_iri), None, None, ox.DefaultGraph())
+        assert sorted(core.rows()) == sorted((p, o, lit) for _, p, o, lit in nquads.plain(held))
+    finally:
+        reader.close()
+
+
+def test_an_index_from_before_leaves_were_kept_notes_them_when_next_opened_for_writing(tmp_path):
+    store = tmp_path / "store"
+    run(store, GOLDEN)
+    made = leaves(store)
+    assert made
+    conn = sqlite3.connect(store / FILE)
+    conn.executescript("DROP TABLE leaves; DELETE FROM meta WHERE key = 'leaves';")
+    conn.close()
+    reader = Store(store, BASE, read_only=True)  # a reader of the index from before reads every core
+    try:
+        assert reader._copies().leaves(list(made)) == set()
+        assert reader.read_ahead(graphs(store)).leaves == set()
+    finally:
+        reader.close()
+    Store(store, BASE).close()
+    assert leaves(store) == made
 
 
 def test_ingest_copies_each_record_and_core_and_readers_get_what_the_store_holds(tmp_path):
@@ -306,16 +375,39 @@ def test_of_two_iris_with_one_fingerprint_the_later_keeps_a_copy_and_neither_get
     monkeypatch.setattr(table, "fingerprint", lambda iri: 7)  # every IRI collides
     conn = sqlite3.connect(":memory:")
     conn.executescript(table.SCHEMA)
-    a, b = "http://example.org/work/a", "http://example.org/work/b"
-    table.put(conn, [(a, 1, b"<x:a> <x:p> <x:o> .\n", None)])
+    a, b = "http://example.org/work/a", "http://example.org/expression/b"
+    leaves = lambda: conn.execute("SELECT iri, seq FROM leaves").fetchall()  # noqa: E731
+    table.put(conn, [(a, 1, b"<http://example.org/work/a> <x:p> <x:o> .\n", None)], BASE)
     assert table.select(conn, "seq", [a, b]) == [(a, 1)]
-    table.put(conn, [(b, 2, b"<x:b> <x:p> <x:o> .\n", None)])  # b's copy takes the place of a's
+    assert leaves() == [(a, 1)]
+    # b's copy takes the place of a's; b names a work, so it is no leaf, and a's leaf goes too.
+    table.put(conn, [(b, 2, b"<http://example.org/expression/b> <x:p> <http://example.org/work/a> .\n", None)], BASE)
     assert table.select(conn, "seq", [a]) == []  # a is read from the store, never given b's copy
     assert table.select(conn, "seq", [a, b]) == [(b, 2)]
+    assert leaves() == []
     table.drop(conn, [a])  # a has no copy: b's stays
     assert table.select(conn, "seq", [b]) == [(b, 2)]
     table.drop(conn, [b])
     assert table.select(conn, "seq", [a, b]) == []
+    table.put(conn, [(a, 3, b"<http://example.org/work/a> <x:p> <x:o> .\n", None)], BASE)
+    table.drop(conn, [b])  # not a's leaf
+    assert leaves() == [(a, 3)]
+    table.drop(conn, [a])
+    assert leaves() == []
+
+
+def test_a_leaf_is_a_core_that_names_nothing_a_reader_follows():
+    from metadatabronn.store.copies import leaf
+
+    work = b'<http://example.org/work/w> <http://rdaregistry.info/Elements/w/P10088> "Hamlet" .\n'
+    typed = b"<http://example.org/work/w> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <http://example.org/Work> .\n"
+    expression = (b"<http://example.org/expression/e> <http://rdaregistry.info/Elements/e/P20231> "
+                  b"<http://example.org/work/w> .\n")
+    other = b"<http://example.org/work/w> <http://www.w3.org/2002/07/owl#sameAs> <http://viaf.org/viaf/1> .\n"
+    assert leaf(work, BASE) and leaf(other, BASE)
+    assert leaf(typed, BASE)  # a class in the base's namespace has no core
+    assert not leaf(expression, BASE) and not leaf(work + expression, BASE)
+    assert not leaf(b"<http://example.org/work/w> <x:p> <http://example.org/work/v", BASE)  # not N-Quads: no promise
 
 
 # -- reading a copy's lines ------------------------------------------------------------------

@@ -112,12 +112,21 @@ def test_a_store_open_for_writing_sees_an_edit_made_after_it_read_a_record(tmp_p
         s.close()
 
 
-def test_the_memo_keeps_the_most_recently_used_entries():
+def test_the_memo_keeps_what_is_in_use_and_forgets_the_rest():
     memo = _Memo(2)
-    memo["a"], memo["b"] = "1", None
-    assert memo["a"] == "1"  # a is now the most recently used
-    memo["c"] = "3"
-    assert list(memo) == ["a", "c"] and "b" not in memo
+    missing = object()
+    memo.put("a", "1")
+    memo.put("b", None)  # the new generation full: it becomes the old one
+    assert memo.get("b", missing) is None  # a value of None is remembered
+    assert memo.get("a") == "1"  # asked for: back in the new generation, with b
+    memo.put("c", "3")  # full again: a, b old; c new
+    memo.put("d", "4")  # full: c, d old; a and b forgotten
+    assert memo.get("a", missing) is missing and memo.get("b", missing) is missing
+    assert memo.get("c") == "3" and memo.get("d") == "4"
+    assert len(memo) == 2
+    for i in range(1000):
+        memo.put(i, i)
+    assert len(memo) <= 2 * memo.size  # bounded
 
 
 def test_an_export_never_counts_the_stores_quads(tmp_path, monkeypatch):

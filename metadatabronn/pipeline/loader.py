@@ -302,7 +302,7 @@ class Loader(AuthorityLoading, Lookups):
                                     else catchup.work_title(self.store, work))
                 texts.append(catalogue.make_text(manifestation, work, record_titles, creators, titles[work]))
         cat.write(batch.rows, texts, batch.removed, sequence=batch.last_sequence, copied=batch.copied,
-                  activities=batch.activities)
+                  activities=batch.activities, base=self.store.base)
         # Before the batch leaves the list in flight: a look-up after it must find its cores here.
         iris, keys = minted.of_cores(body for iri, _, body, _ in batch.copied
                                      if "/record/" not in iri and "/authority/" not in iri)

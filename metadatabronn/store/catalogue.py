@@ -156,6 +156,7 @@ class Catalogue:
                         self.set_meta("version", VERSION)
                         self.set_meta("sequence", "0")
                         self.set_meta(RECORD_EDITS, "1")
+                        self.set_meta(copies.LEAVES_FLAG, "1")  # (no copies yet: each put notes its leaves)
         except sqlite3.Error as exc:
             if self._checkpointer is not None:
                 self._checkpointer.close()
@@ -188,9 +189,10 @@ class Catalogue:
     def write(self, rows: Iterable[Row], texts: Iterable = (), removed: Iterable[str] = (),
               drop: Iterable[str] = (), sequence: int | None = None, *,
               copied: Iterable[tuple[str, int, bytes, bytes | None]] = (), stale: Iterable[str] = (),
-              activities: Iterable[feed.Item] = ()) -> None:
+              activities: Iterable[feed.Item] = (), base: str = "") -> None:
         """Rows (inserted or replaced), texts, manifestations whose text goes, row ids that go,
-        copies written (:mod:`.copies`) and IRIs whose copy goes, the change feed's activities
+        copies written (:mod:`.copies`, of a store minting under ``base``) and IRIs whose copy
+        goes, the change feed's activities
         (:mod:`.feed`), and the sequence the index is then in step with: one transaction. The
         feed never runs ahead of that sequence (a roll-back's activities go with it)."""
         with self.transaction():
@@ -198,7 +200,7 @@ class Catalogue:
                 feed.trim(self.conn, sequence)
             feed.append(self.conn, activities)
             copies.drop(self.conn, stale)
-            copies.put(self.conn, copied)
+            copies.put(self.conn, copied, base)
             self.conn.executemany("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?)",
                                   [r.values() for r in rows])
             self.conn.executemany("DELETE FROM records WHERE id = ?", [(i,) for i in drop])

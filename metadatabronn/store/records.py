@@ -3,7 +3,6 @@ names, when it last changed, and what was edited in the well since it was loaded
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from datetime import datetime, timezone
 from typing import Callable, NamedTuple
 
@@ -13,6 +12,7 @@ from ..mapping import terms as T
 from ..rdf import AS, PROV_GENERATED
 from . import editing
 from . import copies, nquads
+from .copies import follows
 from .nquads import plain
 from .layout import AS_OBJECT, AS_PUBLISHED, MB_ABSORB, RDF_TYPE
 
@@ -52,21 +52,28 @@ class RecordReading:
             manifestations.update(o for s, p, o, _ in statements if s == graph and p == _DESCRIBES)
         # The cores they name, and those these name (a related work's author), as the readers
         # of the records will follow them.
+        # A leaf's copy is not read: it names nothing to follow, and a record nobody edited wants
+        # none of its statements (one that was edited reads it when it asks for them).
         texts: dict[str, bytes] = {}
+        leaves: set[str] = set()
         seen = set(manifestations)
         todo = named - seen
+        memo = self._core_memo
         while todo:
-            found = self._cores_ahead(sorted(todo))
+            asked = sorted(i for i in todo if memo is None or memo.get(i) is None)
+            quiet = view.leaves(asked)
+            leaves |= quiet
+            found = self._cores_ahead([i for i in asked if i not in quiet])
             texts.update(found)
             seen |= todo
             linked = set()
             for iri_ in todo:
-                core = self._core(iri_, found)
+                core = self._core(iri_, found, leaf=iri_ in quiet)
                 for base in bases:
                     linked.update(core.links(base))
             todo = linked - seen
         times = view.changes(sorted(seen)) if seen else {}
-        return Ahead(rows, texts, times, names)
+        return Ahead(rows, texts, times, names, leaves)
 
     def record_statements(self, graph: str, *, edits: bool = False, reads: list | None = None,
                           unchanged: list | None = None, ahead: "Ahead | None" = None):
@@ -112,13 +119,14 @@ class RecordReading:
         seen = {manifestation}
         todo = sorted(named, reverse=True)  # popped from the end: in IRI order, whatever the hash seed
         texts = ahead.texts if ahead is not None else self._cores_ahead(todo)
+        leaves = ahead.leaves if ahead is not None else ()
         cores: list[tuple[str, _Core]] = []
         while todo:  # entity cores, and the cores of what they name (a related work's author)
             iri_ = todo.pop()
             if iri_ in seen:
                 continue
             seen.add(iri_)
-            core = self._core(iri_, texts)
+            core = self._core(iri_, texts, leaf=iri_ in leaves)
             cores.append((iri_, core))
             todo += core.links(base)
         links = self._authority_links(seen)
@@ -216,28 +224,40 @@ class RecordReading:
         if view is None:
             return {}
         memo = self._core_memo
-        return view.texts([i for i in iris if memo is None or i not in memo])
+        return view.texts([i for i in iris if memo is None or memo.get(i) is None])
 
-    def _core(self, iri: str, ahead: dict | None = None) -> _Core:
+    def _core(self, iri: str, ahead: dict | None = None, *, leaf: bool = False) -> _Core:
         """An entity's core (its statements in the default graph). A read-only snapshot
         remembers the latest few: an agent or a subject many records name is read once, not once
-        a record (a snapshot never changes under its reader)."""
+        a record (a snapshot never changes under its reader). A ``leaf`` (:func:`.copies.leaf`)
+        is read when its statements are first asked for."""
         memo = self._core_memo
-        if memo is not None and iri in memo:
-            return memo[iri]
-        text = ahead.get(iri) if ahead else None
-        if text is None:
-            view = self._copies()
-            text = view.texts([iri]).get(iri) if view is not None else None
+        if memo is not None:
+            core = memo.get(iri)
+            if core is not None:
+                return core
+
         def from_store() -> tuple[tuple[str, str, bool], ...]:
             found = self._store.quads_for_pattern(ox.NamedNode(iri), None, None, ox.DefaultGraph())
             return tuple((p, o, is_literal) for _, p, o, is_literal in plain(found))
 
-        core = _Core(iri, text, from_store) if text is not None else _Core(iri, None, None, from_store())
+        def from_copy() -> tuple[tuple[str, str, bool], ...]:
+            view = self._copies()
+            text = view.texts([iri]).get(iri) if view is not None else None
+            return _Core(iri, text, from_store).rows() if text is not None else from_store()
+
+        text = ahead.get(iri) if ahead else None
+        if text is None and leaf:
+            core = _Core(iri, None, from_copy, leaf=True)
+        else:
+            if text is None:
+                view = self._copies()
+                text = view.texts([iri]).get(iri) if view is not None else None
+            core = _Core(iri, text, from_store) if text is not None else _Core(iri, None, None, from_store())
         if self.read_only:
             if memo is None:
                 memo = self._core_memo = _Memo(MEMO_ENTITIES)
-            memo[iri] = core
+            memo.put(iri, core)
         return core
 
     def latest_change(self, iri: str, *, shared: bool = False) -> str | None:
@@ -248,8 +268,9 @@ class RecordReading:
         if shared and self.read_only:
             if memo is None:
                 memo = self._change_memo = _Memo(MEMO_ENTITIES)
-            if iri in memo:
-                return memo[iri]
+            known = memo.get(iri, _UNKNOWN)
+            if known is not _UNKNOWN:
+                return known
         graph = ox.NamedNode(self.changes_graph)
         published = ox.NamedNode(AS_PUBLISHED)
         latest = None
@@ -261,7 +282,7 @@ class RecordReading:
                 if latest is None or _instant(q.object.value) > _instant(latest):
                     latest = q.object.value
         if shared and memo is not None:
-            memo[iri] = latest
+            memo.put(iri, latest)
         return latest
 
 
@@ -274,18 +295,21 @@ class Ahead(NamedTuple):
     texts: dict[str, bytes]
     times: dict[str, str | None] | None
     names: dict[str, set[str]]  # what each record's graph names (:func:`_named`)
+    leaves: set[str]  # the cores among them that are leaves, their copies unread (:func:`.copies.leaf`)
 
 
 class _Core:
     """An entity's core as its copy holds it, parsed when its statements are asked for: a record
     nobody edited needs few of its cores' statements (``record_statements``), but all of their
     links. A core without the base IRI in an object's place names nothing (``follows``), and
-    its text says so without being parsed."""
+    its text says so without being parsed; a leaf's text is not even read until its statements
+    are asked for (``store`` then reads them)."""
 
-    __slots__ = ("_iri", "_text", "_store", "_rows")
+    __slots__ = ("_iri", "_text", "_store", "_rows", "_leaf")
 
-    def __init__(self, iri: str, text: bytes | None, store: Callable | None, rows: tuple | None = None):
-        self._iri, self._text, self._store, self._rows = iri, text, store, rows
+    def __init__(self, iri: str, text: bytes | None, store: Callable | None, rows: tuple | None = None, *,
+                 leaf: bool = False):
+        self._iri, self._text, self._store, self._rows, self._leaf = iri, text, store, rows, leaf
 
     # A snapshot's memo is shared by its request threads: each reads the fields once into locals,
     # and a parse sets the rows before it lets go of the text, so a reader that finds the text
@@ -297,19 +321,24 @@ class _Core:
         if rows is not None:
             return rows
         text, from_store = self._text, self._store
-        if text is None:  # parsed by another thread just now
-            return self._rows
-        try:
-            rows = tuple((p, o, is_literal) for _, p, o, is_literal in nquads.statements(text))
-        except SyntaxError:  # a damaged copy: the store is read
-            copies.damaged(self._iri)
-            rows = from_store()
+        if text is None:
+            if from_store is None:  # parsed by another thread just now
+                return self._rows
+            rows = from_store()  # a leaf, read now
+        else:
+            try:
+                rows = tuple((p, o, is_literal) for _, p, o, is_literal in nquads.statements(text))
+            except SyntaxError:  # a damaged copy: the store is read
+                copies.damaged(self._iri)
+                rows = from_store()
         self._rows = rows
         self._text = self._store = None
         return rows
 
     def links(self, base: str) -> list[str]:
         """The entities it names whose cores a record's reader reads too."""
+        if self._leaf:
+            return []
         text = self._text
         if text is not None and b"> <" + base.encode() not in text and not text.startswith(nquads.KEPT):
             return []  # (a core is in the default graph: no graph IRI follows its objects)
@@ -333,31 +362,41 @@ def _named(graph: str, rows) -> set[str]:
             if (p == MB_MERGED if s == graph else not is_literal and follows(p, o, base, in_record=True))}
 
 
-def follows(predicate: str, obj: str, base: str, *, in_record: bool = False) -> bool:
-    """Whether a record's reader reads the core of the entity an IRI object names: the well's own
-    entities (vocabulary terms have no core here), and, from the record's graph, subject concepts
-    known by an authority's URI, whose label a new heading is written from."""
-    return predicate != RDF_TYPE and (obj.startswith(base) or (in_record and predicate == T.W_SUBJECT))
-
-
 MEMO_ENTITIES = 50_000  # entities whose change times a read-only snapshot keeps (a few MB)
 
 
-class _Memo(OrderedDict):
-    """A bounded memo: the least recently used entry goes first."""
+_UNKNOWN = object()
+
+
+class _Memo:
+    """A bounded memo of two generations, each a plain dictionary: when the new one is full it
+    becomes the old one, and what is asked for from the old one moves to the new. It holds the
+    last ``size`` to ``2 * size`` entries, and what is in use stays. (An ordered dictionary
+    moving every entry asked for to its end, and dropping its first on every insert once full,
+    was 2 % of an export's worker at 250,000 records.)"""
+
+    __slots__ = ("size", "_new", "_old")
 
     def __init__(self, size: int):
-        super().__init__()
-        self.size = size
+        self.size, self._new, self._old = size, {}, {}
 
-    def __getitem__(self, key):
-        self.move_to_end(key)
-        return super().__getitem__(key)
+    def get(self, key, default=None):
+        found = self._new.get(key, _UNKNOWN)
+        if found is _UNKNOWN:
+            found = self._old.get(key, _UNKNOWN)
+            if found is _UNKNOWN:
+                return default
+            self.put(key, found)
+        return found
 
-    def __setitem__(self, key, value):
-        super().__setitem__(key, value)
-        if len(self) > self.size:
-            self.popitem(last=False)
+    def put(self, key, value) -> None:
+        new = self._new
+        new[key] = value
+        if len(new) >= self.size:
+            self._old, self._new = new, {}
+
+    def __len__(self) -> int:
+        return len(self._new.keys() | self._old.keys())
 
 
 def _instant(stamp: str) -> datetime:

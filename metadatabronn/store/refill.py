@@ -61,7 +61,7 @@ def refill(store: Store, cat: Catalogue, progress: Callable[[int], None] | None 
                 todo += [q.object.value for q in core if isinstance(q.object, ox.NamedNode)
                          and follows(q.predicate.value, q.object.value, base)]
         with cat.transaction() as conn:
-            copies.put(conn, items)
+            copies.put(conn, items, store.base)
         written += len(items)
         if progress is not None:
             progress(len(rows))

@@ -55,6 +55,8 @@ class Writing:
         """The index beside the store, for the writer: made if missing, caught up if behind
         (unless a load cut short is to be rolled back first: that catches up after)."""
         self.catalogue = catalogue.Catalogue(self.path)
+        with self.catalogue._lock:
+            copies.fill_leaves(self.catalogue.conn, self.base)  # (an index from before leaves were kept)
         if self.catalogue.created:
             log.info("the store at %s has no catalogue index yet: building it from the change log", self.path)
         if not self.pending():
