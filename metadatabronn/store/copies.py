@@ -230,7 +230,11 @@ class View:
     """The copies a read-only snapshot may use: ``upto`` is its last change-log sequence.
     One SQLite connection a thread (request threads read side by side)."""
 
-    MMAP = 1 << 30  # read through the page cache, not SQLite's own copy of each page
+    # Read through the OS's page cache, not SQLite's own copy of each page: as much of the file as
+    # SQLite maps at most (2 GiB). Pages past the map go through a cache of 2 MB a connection:
+    # the 250k catalogue is 1.6 GB, and with a 1 GiB map an export of it ran at 3,137-3,409
+    # records/s against 3,366-3,613 (four alternated pairs), a leaf's look-up 3.2-4.8 µs against 2.0-2.4.
+    MMAP = 0x7FFF0000
 
     def __init__(self, file: Path, upto: int):
         self.file, self.upto = file, upto
