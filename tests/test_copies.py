@@ -515,7 +515,7 @@ def test_a_core_parsed_by_another_thread_meanwhile_reads_the_same(monkeypatch):
     # the meantime and lets go of its text; then the first goes on.
     import threading
 
-    from metadatabronn.store import records
+    from metadatabronn.store import cores
 
     inside, done = threading.Event(), threading.Event()
     first = threading.get_ident()
@@ -528,10 +528,10 @@ def test_a_core_parsed_by_another_thread_meanwhile_reads_the_same(monkeypatch):
                 assert done.wait(30)
             return nquads.statements
 
-    monkeypatch.setattr(records, "nquads", Held())
+    monkeypatch.setattr(cores, "nquads", Held())
     text = b"".join(f'<http://example.org/agent/a> <http://example.org/p{i}> "v{i}" .\n'.encode() for i in range(20))
     text += b"<http://example.org/agent/a> <http://example.org/q> <http://example.org/work/w> .\n"
-    core = records._Core("http://example.org/agent/a", text, lambda: ())
+    core = cores.Core("http://example.org/agent/a", text, lambda: ())
     other: list = []
 
     def second() -> None:

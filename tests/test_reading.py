@@ -13,7 +13,8 @@ from metadatabronn.mapping import terms as T
 from metadatabronn.pipeline import Settings, ingest
 from metadatabronn.store import Store
 from metadatabronn.store import reading
-from metadatabronn.store.records import _instant, _Memo
+from metadatabronn.store.cores import Memo
+from metadatabronn.store.records import _instant
 
 from .conftest import ROOT
 
@@ -113,7 +114,7 @@ def test_a_store_open_for_writing_sees_an_edit_made_after_it_read_a_record(tmp_p
 
 
 def test_the_memo_keeps_what_is_in_use_and_forgets_the_rest():
-    memo = _Memo(2)
+    memo = Memo(2)
     missing = object()
     memo.put("a", "1")
     memo.put("b", None)  # the new generation full: it becomes the old one

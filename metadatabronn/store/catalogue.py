@@ -191,9 +191,9 @@ class Catalogue:
               copied: Iterable[tuple[str, int, bytes, bytes | None]] = (), stale: Iterable[str] = (),
               activities: Iterable[feed.Item] = (), base: str = "") -> None:
         """Rows (inserted or replaced), texts, manifestations whose text goes, row ids that go,
-        copies written (:mod:`.copies`, of a store minting under ``base``) and IRIs whose copy
-        goes, the change feed's activities
-        (:mod:`.feed`), and the sequence the index is then in step with: one transaction. The
+        copies written (:mod:`.copies`, of a store minting under ``base``: without it only a
+        core naming no IRI is taken for a leaf, which costs readers speed only) and IRIs whose
+        copy goes, the change feed's activities (:mod:`.feed`), and the sequence the index is then in step with: one transaction. The
         feed never runs ahead of that sequence (a roll-back's activities go with it)."""
         with self.transaction():
             if sequence is not None:

@@ -14,7 +14,8 @@ from . import copies, editing
 from .renditions import Renditions
 from .catalogue import path_of as _catalogue_path
 from .layout import AS_OBJECT, AS_PUBLISHED
-from .records import RecordReading, _Memo
+from .cores import Memo
+from .records import RecordReading
 from .sparql import has_dataset_clause
 
 class Reading(RecordReading):
@@ -26,8 +27,8 @@ class Reading(RecordReading):
     read_only: bool
     # Latest change times of shared entities, kept for a read-only snapshot (which cannot change
     # under it): an export, or a server, meets the same agents and concepts again and again.
-    _change_memo: _Memo | None = None
-    _core_memo: _Memo | None = None
+    _change_memo: Memo | None = None
+    _core_memo: Memo | None = None
     _copy_view: copies.View | None | bool = False  # False: not yet looked for
 
     def _copies(self) -> copies.View | None:

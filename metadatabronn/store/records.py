@@ -4,15 +4,15 @@ names, when it last changed, and what was edited in the well since it was loaded
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import pyoxigraph as ox
 
 from ..mapping import terms as T
 from ..rdf import AS, PROV_GENERATED
 from . import editing
-from . import copies, nquads
 from .copies import follows
+from .cores import MEMO_ENTITIES, UNKNOWN, Core, Memo
 from .nquads import plain
 from .layout import AS_OBJECT, AS_PUBLISHED, MB_ABSORB, RDF_TYPE
 
@@ -29,8 +29,8 @@ class RecordReading:
     base: str
     changes_graph: str
     read_only: bool
-    _change_memo: "_Memo | None" = None
-    _core_memo: "_Memo | None" = None
+    _change_memo: "Memo | None" = None
+    _core_memo: "Memo | None" = None
 
     def read_ahead(self, graphs: list[str]) -> "Ahead | None":
         """What :meth:`record_statements` reads of the catalogue index for each of these records,
@@ -120,7 +120,7 @@ class RecordReading:
         todo = sorted(named, reverse=True)  # popped from the end: in IRI order, whatever the hash seed
         texts = ahead.texts if ahead is not None else self._cores_ahead(todo)
         leaves = ahead.leaves if ahead is not None else ()
-        cores: list[tuple[str, _Core]] = []
+        cores: list[tuple[str, Core]] = []
         while todo:  # entity cores, and the cores of what they name (a related work's author)
             iri_ = todo.pop()
             if iri_ in seen:
@@ -226,7 +226,7 @@ class RecordReading:
         memo = self._core_memo
         return view.texts([i for i in iris if memo is None or memo.get(i) is None])
 
-    def _core(self, iri: str, ahead: dict | None = None, *, leaf: bool = False) -> _Core:
+    def _core(self, iri: str, ahead: dict | None = None, *, leaf: bool = False) -> Core:
         """An entity's core (its statements in the default graph). A read-only snapshot
         remembers the latest few: an agent or a subject many records name is read once, not once
         a record (a snapshot never changes under its reader). A ``leaf`` (:func:`.copies.leaf`)
@@ -244,19 +244,19 @@ class RecordReading:
         def from_copy() -> tuple[tuple[str, str, bool], ...]:
             view = self._copies()
             text = view.texts([iri]).get(iri) if view is not None else None
-            return _Core(iri, text, from_store).rows() if text is not None else from_store()
+            return Core(iri, text, from_store).rows() if text is not None else from_store()
 
         text = ahead.get(iri) if ahead else None
         if text is None and leaf:
-            core = _Core(iri, None, from_copy, leaf=True)
+            core = Core(iri, None, from_copy, leaf=True)
         else:
             if text is None:
                 view = self._copies()
                 text = view.texts([iri]).get(iri) if view is not None else None
-            core = _Core(iri, text, from_store) if text is not None else _Core(iri, None, None, from_store())
+            core = Core(iri, text, from_store) if text is not None else Core(iri, None, None, from_store())
         if self.read_only:
             if memo is None:
-                memo = self._core_memo = _Memo(MEMO_ENTITIES)
+                memo = self._core_memo = Memo(MEMO_ENTITIES)
             memo.put(iri, core)
         return core
 
@@ -267,9 +267,9 @@ class RecordReading:
         memo = self._change_memo
         if shared and self.read_only:
             if memo is None:
-                memo = self._change_memo = _Memo(MEMO_ENTITIES)
-            known = memo.get(iri, _UNKNOWN)
-            if known is not _UNKNOWN:
+                memo = self._change_memo = Memo(MEMO_ENTITIES)
+            known = memo.get(iri, UNKNOWN)
+            if known is not UNKNOWN:
                 return known
         graph = ox.NamedNode(self.changes_graph)
         published = ox.NamedNode(AS_PUBLISHED)
@@ -298,53 +298,6 @@ class Ahead(NamedTuple):
     leaves: set[str]  # the cores among them that are leaves, their copies unread (:func:`.copies.leaf`)
 
 
-class _Core:
-    """An entity's core as its copy holds it, parsed when its statements are asked for: a record
-    nobody edited needs few of its cores' statements (``record_statements``), but all of their
-    links. A core without the base IRI in an object's place names nothing (``follows``), and
-    its text says so without being parsed; a leaf's text is not even read until its statements
-    are asked for (``store`` then reads them)."""
-
-    __slots__ = ("_iri", "_text", "_store", "_rows", "_leaf")
-
-    def __init__(self, iri: str, text: bytes | None, store: Callable | None, rows: tuple | None = None, *,
-                 leaf: bool = False):
-        self._iri, self._text, self._store, self._rows, self._leaf = iri, text, store, rows, leaf
-
-    # A snapshot's memo is shared by its request threads: each reads the fields once into locals,
-    # and a parse sets the rows before it lets go of the text, so a reader that finds the text
-    # gone finds the rows there (two threads may parse one core; both get the same rows).
-
-    def rows(self) -> tuple[tuple[str, str, bool], ...]:
-        """(predicate, object, literal?) of each statement."""
-        rows = self._rows
-        if rows is not None:
-            return rows
-        text, from_store = self._text, self._store
-        if text is None:
-            if from_store is None:  # parsed by another thread just now
-                return self._rows
-            rows = from_store()  # a leaf, read now
-        else:
-            try:
-                rows = tuple((p, o, is_literal) for _, p, o, is_literal in nquads.statements(text))
-            except SyntaxError:  # a damaged copy: the store is read
-                copies.damaged(self._iri)
-                rows = from_store()
-        self._rows = rows
-        self._text = self._store = None
-        return rows
-
-    def links(self, base: str) -> list[str]:
-        """The entities it names whose cores a record's reader reads too."""
-        if self._leaf:
-            return []
-        text = self._text
-        if text is not None and b"> <" + base.encode() not in text and not text.startswith(nquads.KEPT):
-            return []  # (a core is in the default graph: no graph IRI follows its objects)
-        return [o for p, o, is_literal in self.rows() if not is_literal and follows(p, o, base)]
-
-
 _DESCRIBES = T.MB + "describes"
 _TOMBSTONE = AS + "Tombstone"
 
@@ -360,43 +313,6 @@ def _named(graph: str, rows) -> set[str]:
     base = _base_of(graph)
     return {o for s, p, o, is_literal in rows
             if (p == MB_MERGED if s == graph else not is_literal and follows(p, o, base, in_record=True))}
-
-
-MEMO_ENTITIES = 50_000  # entities whose change times a read-only snapshot keeps (a few MB)
-
-
-_UNKNOWN = object()
-
-
-class _Memo:
-    """A bounded memo of two generations, each a plain dictionary: when the new one is full it
-    becomes the old one, and what is asked for from the old one moves to the new. It holds the
-    last ``size`` to ``2 * size`` entries, and what is in use stays. (An ordered dictionary
-    moving every entry asked for to its end, and dropping its first on every insert once full,
-    was 2 % of an export's worker at 250,000 records.)"""
-
-    __slots__ = ("size", "_new", "_old")
-
-    def __init__(self, size: int):
-        self.size, self._new, self._old = size, {}, {}
-
-    def get(self, key, default=None):
-        found = self._new.get(key, _UNKNOWN)
-        if found is _UNKNOWN:
-            found = self._old.get(key, _UNKNOWN)
-            if found is _UNKNOWN:
-                return default
-            self.put(key, found)
-        return found
-
-    def put(self, key, value) -> None:
-        new = self._new
-        new[key] = value
-        if len(new) >= self.size:
-            self._old, self._new = new, {}
-
-    def __len__(self) -> int:
-        return len(self._new.keys() | self._old.keys())
 
 
 def _instant(stamp: str) -> datetime:

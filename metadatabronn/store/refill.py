@@ -12,7 +12,7 @@ import pyoxigraph as ox
 
 from . import copies
 from .catalogue import Catalogue
-from .records import follows
+from .copies import follows
 
 if TYPE_CHECKING:
     from .core import Store
