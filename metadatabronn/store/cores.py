@@ -48,43 +48,54 @@ class Core:
     nobody edited needs few of its cores' statements (``record_statements``), but all of their
     links. A core without the base IRI in an object's place names nothing (``follows``), and
     its text says so without being parsed; a leaf's text is not even read until its statements
-    are asked for (``store`` then reads them)."""
+    are asked for.
 
-    __slots__ = ("_iri", "_text", "_store", "_rows", "_leaf")
+    Whoever asks passes ``read(iri, copy_first)``, the snapshot's reader of one core (its copy
+    first, else the store; or the store alone), rather than each core keeping a closure: a
+    snapshot's memo holds up to ``2 * MEMO_ENTITIES`` cores, and each object they keep is one
+    more for every full collection of Python's garbage collector to walk, in a server, during
+    a request."""
 
-    def __init__(self, iri: str, text: bytes | None, store: Callable | None, rows: tuple | None = None, *,
-                 leaf: bool = False):
-        self._iri, self._text, self._store, self._rows, self._leaf = iri, text, store, rows, leaf
+    __slots__ = ("_iri", "_text", "_rows", "_leaf")
+
+    def __init__(self, iri: str, text: bytes | None, rows: tuple | None = None, *, leaf: bool = False):
+        self._iri, self._text, self._rows, self._leaf = iri, text, rows, leaf
 
     # A snapshot's memo is shared by its request threads: each reads the fields once into locals,
     # and a parse sets the rows before it lets go of the text, so a reader that finds the text
     # gone finds the rows there (two threads may parse one core; both get the same rows).
 
-    def rows(self) -> tuple[tuple[str, str, bool], ...]:
+    def rows(self, read: Callable) -> tuple[tuple[str, str, bool], ...]:
         """(predicate, object, literal?) of each statement."""
         rows = self._rows
         if rows is not None:
             return rows
-        text, from_store = self._text, self._store
+        text = self._text
         if text is None:
-            if from_store is None:  # parsed by another thread just now
-                return self._rows
-            rows = from_store()  # a leaf, read now
+            rows = self._rows
+            if rows is not None:  # parsed by another thread just now
+                return rows
+            rows = read(self._iri, True)  # a leaf, read now
         else:
-            try:
-                rows = tuple((p, o, is_literal) for _, p, o, is_literal in nquads.statements(text))
-            except SyntaxError:  # a damaged copy: the store is read
-                copies.damaged(self._iri)
-                rows = from_store()
+            rows = parse(self._iri, text, read)
         self._rows = rows
-        self._text = self._store = None
+        self._text = None
         return rows
 
-    def links(self, base: str) -> list[str]:
+    def links(self, base: str, read: Callable) -> list[str]:
         """The entities it names whose cores a record's reader reads too."""
         if self._leaf:
             return []
         text = self._text
         if text is not None and copies.plainly_leaf(text, base):
             return []
-        return [o for p, o, is_literal in self.rows() if not is_literal and copies.follows(p, o, base)]
+        return [o for p, o, is_literal in self.rows(read) if not is_literal and copies.follows(p, o, base)]
+
+
+def parse(iri: str, text: bytes, read: Callable) -> tuple[tuple[str, str, bool], ...]:
+    """The statements of a core's copy; a damaged copy is said so, and the store is read."""
+    try:
+        return tuple((p, o, is_literal) for _, p, o, is_literal in nquads.statements(text))
+    except SyntaxError:
+        copies.damaged(iri)
+        return read(iri, False)

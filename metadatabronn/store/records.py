@@ -12,7 +12,7 @@ from ..mapping import terms as T
 from ..rdf import AS, PROV_GENERATED
 from . import editing
 from .copies import follows
-from .cores import MEMO_ENTITIES, UNKNOWN, Core, Memo
+from .cores import MEMO_ENTITIES, UNKNOWN, Core, Memo, parse
 from .nquads import plain
 from .layout import AS_OBJECT, AS_PUBLISHED, MB_ABSORB, RDF_TYPE
 
@@ -70,7 +70,7 @@ class RecordReading:
             for iri_ in todo:
                 core = self._core(iri_, found, leaf=iri_ in quiet)
                 for base in bases:
-                    linked.update(core.links(base))
+                    linked.update(core.links(base, self._read_core))
             todo = linked - seen
         times = view.changes(sorted(seen)) if seen else {}
         return Ahead(rows, texts, times, names, leaves)
@@ -128,7 +128,7 @@ class RecordReading:
             seen.add(iri_)
             core = self._core(iri_, texts, leaf=iri_ in leaves)
             cores.append((iri_, core))
-            todo += core.links(base)
+            todo += core.links(base, self._read_core)
         links = self._authority_links(seen)
         if reads is not None:
             reads[:] = [manifestation, *sorted(seen - {manifestation})]
@@ -169,7 +169,7 @@ class RecordReading:
             wanted.update(s_ for s_, _, _, _ in links)
         for iri_, core in cores:
             if wanted is None or iri_ in wanted:
-                statements += [(iri_, p, o, is_literal) for p, o, is_literal in core.rows()]
+                statements += [(iri_, p, o, is_literal) for p, o, is_literal in core.rows(self._read_core)]
         statements += links
         if loaded and modified != loaded:
             at = _instant(loaded)
@@ -237,28 +237,30 @@ class RecordReading:
             if core is not None:
                 return core
 
-        def from_store() -> tuple[tuple[str, str, bool], ...]:
-            found = self._store.quads_for_pattern(ox.NamedNode(iri), None, None, ox.DefaultGraph())
-            return tuple((p, o, is_literal) for _, p, o, is_literal in plain(found))
-
-        def from_copy() -> tuple[tuple[str, str, bool], ...]:
-            view = self._copies()
-            text = view.texts([iri]).get(iri) if view is not None else None
-            return Core(iri, text, from_store).rows() if text is not None else from_store()
-
         text = ahead.get(iri) if ahead else None
         if text is None and leaf:
-            core = Core(iri, None, from_copy, leaf=True)
+            core = Core(iri, None, leaf=True)
         else:
             if text is None:
                 view = self._copies()
                 text = view.texts([iri]).get(iri) if view is not None else None
-            core = Core(iri, text, from_store) if text is not None else Core(iri, None, None, from_store())
+            core = Core(iri, text) if text is not None else Core(iri, None, self._read_core(iri, False))
         if self.read_only:
             if memo is None:
                 memo = self._core_memo = Memo(MEMO_ENTITIES)
             memo.put(iri, core)
         return core
+
+    def _read_core(self, iri: str, copy_first: bool) -> tuple[tuple[str, str, bool], ...]:
+        """An entity's core read now: from its copy if ``copy_first`` and it has one, else from
+        the store (:class:`.cores.Core` asks for it)."""
+        if copy_first:
+            view = self._copies()
+            text = view.texts([iri]).get(iri) if view is not None else None
+            if text is not None:
+                return parse(iri, text, self._read_core)
+        found = self._store.quads_for_pattern(ox.NamedNode(iri), None, None, ox.DefaultGraph())
+        return tuple((p, o, is_literal) for _, p, o, is_literal in plain(found))
 
     def latest_change(self, iri: str, *, shared: bool = False) -> str | None:
         """The time of the latest change-log entry about ``iri`` (an xsd:dateTime), or None: the

@@ -34,7 +34,7 @@ def app_from_environment():
     if os.environ.get("METADATABRONN_WRITER_SOCKET"):  # set by serve, which started the writer
         writer = Writer(os.environ["METADATABRONN_WRITER_SOCKET"], bytes.fromhex(os.environ["METADATABRONN_WRITER_KEY"]))
     auth = AuthSettings.from_env(keys_file=default_keys_file(store))
-    return create_app(store, config.base_iri(None), auth=auth, writer=writer,
+    return create_app(store, config.base_iri(None), auth=auth, writer=writer, freeze=True,
                       timeout=config.number(None, "QUERY_TIMEOUT", config.DEFAULT_QUERY_TIMEOUT, "query timeout"),
                       max_bytes=int(config.number(None, "MAX_RESULT_BYTES", config.DEFAULT_MAX_RESULT_BYTES,
                                                   "result size limit")),
