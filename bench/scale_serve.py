@@ -198,10 +198,12 @@ def measure(store: Path, base: str, http_workers: int, seconds: int, connections
     searches = {
         "sru_isbn": [_sru(f"isbn={i}") for i in s["isbns"]],
         "sru_title": [_sru(f'title="{t}"') for t in s["titles"]],
+        "sru_title_1": [_sru(f'title="{_words(t, 1)}"') for t in s["titles"]],
         "works_title": [f"/works?title={quote(t)}" for t in s["work_titles"]],
+        "works_title_1": [f"/works?title={quote(_words(t, 1))}" for t in s["work_titles"]],
         "entity": s["manifestations"],
     }
-    accept = {"entity": "text/turtle", "works_title": "application/json"}
+    accept = {"entity": "text/turtle", "works_title": "application/json", "works_title_1": "application/json"}
     for name, paths in searches.items():
         with server(store, base, http_workers) as (url, _, _):
             r[name] = wrk(url, paths, accept.get(name, "text/xml"), connections, seconds, tmp, timeout=300)

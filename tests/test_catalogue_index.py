@@ -45,7 +45,8 @@ def texts(monkeypatch):
         conn.executemany("DELETE FROM texts WHERE manifestation = ?", [(m,) for m in manifestations])
 
     monkeypatch.setattr(catalogue, "search", types.SimpleNamespace(Text=real.Text, create=create, put=put,
-                                                                    remove=remove, optimize=lambda conn: None))
+                                                                    remove=remove, optimize=lambda conn: None,
+                                                                    Recent=real.Recent))
 
 
 def run(store: Path, *paths, workers: int = 1, **kw):

@@ -153,6 +153,38 @@ def test_a_common_word_past_the_ranked_window_is_still_found_whole(monkeypatch):
     assert search.count(conn, search.expression("title", search.Words.of("story")), 10) == 10
 
 
+def test_a_search_asked_again_is_answered_from_memory_until_another_connection_changes_the_index(tmp_path,
+                                                                                              monkeypatch):
+    file = tmp_path / "catalogue.sqlite3"
+    writer = sqlite3.connect(file, isolation_level=None)
+    search.create(writer)
+    search.put(writer, [Text("m1", "w1", ("The history of Norway",), ()), Text("m2", "w2", ("A history of Oslo",), ())])
+    reader = sqlite3.connect(f"file:{file}?mode=ro", uri=True, isolation_level=None)
+    recent = search.Recent()
+    expr = search.expression("title", search.Words.of("history"))
+    first = search.first_rows(reader, expr, 10, cap=100, recent=recent)
+    assert first[0] == 2 and sorted(first[1]) == [1, 2]
+
+    def not_again(*args, **kwargs):
+        raise AssertionError("ranked again")
+
+    with monkeypatch.context() as m:
+        m.setattr(search, "ranked", not_again)
+        m.setattr(search, "count", not_again)
+        assert search.first_rows(reader, expr, 10, cap=100, recent=recent) == first
+        assert search.first_rows(reader, expr, 1, cap=100, recent=recent) == (2, first[1][:1])
+    search.put(writer, [Text("m3", "w3", ("History of Bergen",), ())])  # another connection commits
+    again = search.first_rows(reader, expr, 10, cap=100, recent=recent)
+    assert again[0] == 3 and sorted(again[1]) == [1, 2, 3]
+    # More rows than were remembered are ranked anew; fewer matches than asked for are all there is.
+    assert search.first_rows(reader, expr, 2, cap=100, recent=search.Recent())[1] == again[1][:2]
+    recent = search.Recent(size=2)
+    for word in ("history", "norway", "oslo"):
+        search.first_rows(reader, search.expression("title", search.Words.of(word)), 5, cap=100, recent=recent)
+    assert recent.get(reader, (expr, None, 100)) is None  # the oldest of three, forgotten
+    assert recent.get(reader, (search.expression("title", search.Words.of("oslo")), None, 100)) == (1, (2,))
+
+
 # through the web app -----------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

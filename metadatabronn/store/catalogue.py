@@ -123,6 +123,7 @@ class Catalogue:
         self.path = path_of(store_path)
         self.read_only = read_only
         self._lock = threading.RLock()  # one connection, shared by the writer thread or request threads
+        self.recent = None
         self._checkpointer: Checkpointer | None = None
         try:
             if read_only:
@@ -131,6 +132,8 @@ class Catalogue:
                                      f"writing once (any ingest or update does), or run 'metadatabronn reindex'")
                 self.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False,
                                             isolation_level=None)
+                # A server's: its searches remember what they found while the index stays as it is.
+                self.recent = search.Recent() if search is not None else None
                 # Read once now: the first read makes the WAL's files if the writer left none, and
                 # that must happen before the server notes how the store's files stand.
                 self.conn.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
 import unicodedata
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Sequence
@@ -263,6 +264,53 @@ def count(conn: sqlite3.Connection, expr: str, cap: int) -> int:
     """How many rows match ``expr``, counted up to ``cap``."""
     return conn.execute("SELECT count(*) FROM (SELECT 1 FROM search_index WHERE search_index MATCH ? LIMIT ?)",
                         (expr, cap)).fetchone()[0]
+
+
+class Recent:
+    """What the latest searches over one read-only connection found, to answer them again: a
+    few searches are most of what is asked ("the", a new book's title), and ranking a common
+    word's matches costs milliseconds each time. The index changes only when another
+    connection commits, which moves SQLite's ``data_version``: everything is forgotten then.
+    At most ``size`` searches, the oldest forgotten first; each holds row numbers only."""
+
+    def __init__(self, size: int = 2_000):
+        self.size = size
+        self._version: int | None = None
+        self._found: dict = {}
+        self._lock = threading.Lock()
+
+    def get(self, conn: sqlite3.Connection, key):
+        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        with self._lock:
+            if version != self._version:
+                self._found.clear()
+                self._version = version
+                return None
+            return self._found.get(key)
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._found.pop(key, None)
+            while len(self._found) >= self.size:
+                self._found.pop(next(iter(self._found)))
+            self._found[key] = value
+
+
+def first_rows(conn: sqlite3.Connection, expr: str, n: int, *, cap: int, exact_title: str | None = None,
+               recent: Recent | None = None) -> tuple[int, tuple[int, ...]]:
+    """How many rows match ``expr`` (counted up to ``cap``) and the first ``n`` of them in
+    :func:`ranked` order; ``recent`` remembers them for the next to ask."""
+    key = (expr, exact_title, cap)
+    known = recent.get(conn, key) if recent is not None else None
+    if known is not None:
+        total, rows = known
+        if len(rows) >= min(n, total):
+            return total, rows[:n]
+    total = count(conn, expr, cap)
+    rows = tuple(r for _, r in zip(range(min(n, total)), ranked(conn, expr, exact_title=exact_title)))
+    if recent is not None:
+        recent.put(key, (total, rows))
+    return total, rows
 
 
 def manifestations(conn: sqlite3.Connection, rowids: Sequence[int]) -> list[str]:
