@@ -449,6 +449,34 @@ def test_a_harvest_resumed_across_a_refresh_misses_nothing_from_any_of_its_respo
             assert {"oai:127.0.0.1:DLC-00000119", "oai:127.0.0.1:DLC-00033956"} <= set(changed), since
 
 
+def test_an_sru_search_asked_again_after_a_refresh_finds_the_record_as_changed(tmp_path):
+    # A served snapshot remembers searches' rows and the records it wrote for SRU; a change
+    # shows in the next snapshot all the same, asked the same way.
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    store = tmp_path / "store"
+    ingest([str(SAMPLE)], Settings(store=store, base=base, workers=2))
+    query = {"operation": "searchRetrieve", "version": "1.2", "query": 'title="genealogy delano"',
+             "maximumRecords": "5"}
+    marc = "{http://www.loc.gov/MARC21/slim}"
+
+    def titles(url: str) -> list[str]:
+        root = etree.fromstring(HTTP.get(f"{url}/sru", params=query, timeout=60).content)
+        return [f.findtext(f"{marc}subfield[@code='a']") for f in root.iter(f"{marc}datafield") if f.get("tag") == "245"]
+
+    with server(store, port, "--refresh", "2") as (url, _):
+        before = titles(url)
+        assert before == titles(url) and len(before) == 1 and before[0].startswith("The genealogy")
+        opened = _opened(url)
+        time.sleep(1.1)
+        ingest([str(_edit(_sample("00000119"), tmp_path / "u.mrc", _retitle))], Settings(store=store, base=base, workers=1))
+        deadline = time.monotonic() + 120  # generous: the behaviour, not the speed, is tested here
+        while _opened(url) == opened:
+            assert time.monotonic() < deadline, "the server did not pick up the change"
+            time.sleep(0.5)
+        assert titles(url) == ["Revised: " + before[0]]
+
+
 def test_a_snapshot_opened_during_a_bulk_load_answers_for_no_later_than_its_run(tmp_path):
     port = free_port()
     base = f"http://127.0.0.1:{port}"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
 from xml.sax.saxutils import escape
 
 from fastapi import APIRouter, Request
@@ -352,6 +353,40 @@ def _number(params, name: str, default: int, minimum: int) -> int:
     return int(raw)
 
 
+# Records as a served snapshot writes them, for SRU pages: (snapshot, manifestation, schema) →
+# the record's XML, or None for one without a record graph. A snapshot never changes, and a
+# popular search sends the same records again and again.
+_WRITTEN: dict[tuple[int, str, str], str | None] = {}
+WRITTEN = 5_000  # records at most (some 3 KB each)
+_writing = threading.Lock()
+_UNKNOWN = object()
+
+
+def _written(state, page: list[str], schema: str) -> list[str | None]:
+    """The page's records as ``schema`` (MARCXML or Dublin Core): those written for this snapshot
+    before from memory, the others read in one go (their copies, the cores they name and their
+    change times: three queries for the page, as an OAI-PMH page, instead of three a record)."""
+    keys = [(state.key, m, schema) for m in page]
+    out = [_WRITTEN.get(k, _UNKNOWN) for k in keys]
+    wanted = [m for m, o in zip(page, out) if o is _UNKNOWN]
+    if not wanted:
+        return out
+    ahead = state.store.read_ahead([record_graph(m) for m in wanted])
+    for i, (key, m) in enumerate(zip(keys, page)):
+        if out[i] is not _UNKNOWN:
+            continue
+        record = marc_record(state.store, m, ahead)
+        if record is None:
+            out[i] = None
+        else:
+            out[i] = (marcxml(record) if schema.endswith("marcxml-v1.1") else dublin_core(record, m, "srw_dc")).decode()
+        with _writing:
+            while len(_WRITTEN) >= WRITTEN:
+                _WRITTEN.pop(next(iter(_WRITTEN)))
+            _WRITTEN[key] = out[i]
+    return out
+
+
 def _search(request: Request, params: dict) -> str:
     query = params.get("query")
     if not query:
@@ -378,14 +413,9 @@ def _search(request: Request, params: dict) -> str:
     if start > total and total and maximum:
         raise Diagnostic(61, "First record position out of range", str(start))
     records = []
-    # The page's records, the cores they name and their change times read in one go, as an
-    # OAI-PMH page does: three queries for the page instead of three a record.
-    ahead = state.store.read_ahead([record_graph(m) for m in page]) if page else None
-    for position, m in enumerate(page, start):
-        record = marc_record(state.store, m, ahead)
-        if record is None:
+    for position, (m, data) in enumerate(zip(page, _written(state, page, schema)), start):
+        if data is None:
             continue
-        data = (marcxml(record) if schema.endswith("marcxml-v1.1") else dublin_core(record, m, "srw_dc")).decode()
         if packing == "string":
             data = escape(data)
         records.append(f"<record><recordSchema>{schema}</recordSchema><recordPacking>{packing}</recordPacking>"
