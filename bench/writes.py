@@ -319,6 +319,33 @@ def bodies(url: str, base: str, works: list[str]) -> list[tuple[str, bytes, str]
     return out
 
 
+class _Collections:
+    """Time Python's garbage collector spends while in use, and how many full collections."""
+
+    def __init__(self):
+        self.seconds, self.full, self._at = 0.0, 0, 0.0
+
+    def _note(self, phase: str, info: dict) -> None:
+        import gc  # noqa: F401 (the callback list is gc's)
+
+        if phase == "start":
+            self._at = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._at
+            self.full += info["generation"] == 2
+
+    def __enter__(self):
+        import gc
+
+        gc.callbacks.append(self._note)
+        return self
+
+    def __exit__(self, *exc):
+        import gc
+
+        gc.callbacks.remove(self._note)
+
+
 def profile_puts(store: Path, base: str, todo: list[tuple[str, bytes, str]], hosts: set[str]) -> None:
     """cProfile of ``pipeline.editing.put`` on the store in this process, as the writer calls it."""
     from metadatabronn import config
@@ -338,12 +365,15 @@ def profile_puts(store: Path, base: str, todo: list[tuple[str, bytes, str]], hos
         iri, statements, tag = parsed.pop(0)  # the first loads the profile: the writer does that once
         editing.put(s, "work", iri, statements, author, tag, config.DEFAULT_PROFILE)
         plain, profiled = parsed[: len(parsed) // 2], parsed[len(parsed) // 2:]
+        collecting = _Collections()
         started, cpu = time.perf_counter(), time.process_time()
-        for iri, statements, tag in plain:
-            editing.put(s, "work", iri, statements, author, tag, config.DEFAULT_PROFILE)
+        with collecting:
+            for iri, statements, tag in plain:
+                editing.put(s, "work", iri, statements, author, tag, config.DEFAULT_PROFILE)
         took, cpu = time.perf_counter() - started, time.process_time() - cpu
         print(f"in process: {len(plain)} puts at {took / len(plain) * 1000:.2f} ms a put "
-              f"({cpu / len(plain) * 1000:.2f} ms of CPU)", flush=True)
+              f"({cpu / len(plain) * 1000:.2f} ms of CPU; the garbage collector "
+              f"{collecting.seconds / len(plain) * 1000:.2f} ms of it, {collecting.full} full collections)", flush=True)
         profiler = cProfile.Profile()
         started = time.perf_counter()
         profiler.enable()
