@@ -178,6 +178,12 @@ def test_a_search_asked_again_is_answered_from_memory_until_another_connection_c
     assert again[0] == 3 and sorted(again[1]) == [1, 2, 3]
     # More rows than were remembered are ranked anew; fewer matches than asked for are all there is.
     assert search.first_rows(reader, expr, 2, cap=100, recent=search.Recent())[1] == again[1][:2]
+    deep = search.Recent()  # a page deep in a long list is not remembered: its rows would be thousands
+    monkeypatch.setattr(search, "REMEMBERED_ROWS", 2)
+    search.first_rows(reader, expr, 3, cap=100, recent=deep)
+    assert deep.get(reader, (expr, None, 100)) is None
+    search.first_rows(reader, expr, 2, cap=100, recent=deep)
+    assert deep.get(reader, (expr, None, 100)) == (3, again[1][:2])
     recent = search.Recent(size=2)
     for word in ("history", "norway", "oslo"):
         search.first_rows(reader, search.expression("title", search.Words.of(word)), 5, cap=100, recent=recent)

@@ -266,12 +266,16 @@ def count(conn: sqlite3.Connection, expr: str, cap: int) -> int:
                         (expr, cap)).fetchone()[0]
 
 
+REMEMBERED_ROWS = 200  # rows of a search remembered at most: 20 pages of ten
+
+
 class Recent:
     """What the latest searches over one read-only connection found, to answer them again: a
     few searches are most of what is asked ("the", a new book's title), and ranking a common
     word's matches costs milliseconds each time. The index changes only when another
     connection commits, which moves SQLite's ``data_version``: everything is forgotten then.
-    At most ``size`` searches, the oldest forgotten first; each holds row numbers only."""
+    At most ``size`` searches, the oldest forgotten first; each holds at most ``REMEMBERED_ROWS``
+    row numbers (a page deep in a list is ranked again each time)."""
 
     def __init__(self, size: int = 2_000):
         self.size = size
@@ -308,7 +312,7 @@ def first_rows(conn: sqlite3.Connection, expr: str, n: int, *, cap: int, exact_t
             return total, rows[:n]
     total = count(conn, expr, cap)
     rows = tuple(r for _, r in zip(range(min(n, total)), ranked(conn, expr, exact_title=exact_title)))
-    if recent is not None:
+    if recent is not None and len(rows) <= REMEMBERED_ROWS:  # the first pages, not a deep one's 10,000 rows
         recent.put(key, (total, rows))
     return total, rows
 
