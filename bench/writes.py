@@ -326,8 +326,6 @@ class _Collections:
         self.seconds, self.full, self._at = 0.0, 0, 0.0
 
     def _note(self, phase: str, info: dict) -> None:
-        import gc  # noqa: F401 (the callback list is gc's)
-
         if phase == "start":
             self._at = time.perf_counter()
         else:

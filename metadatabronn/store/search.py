@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import threading
 import unicodedata
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Sequence
+
+from .cores import Memo
 
 FIELDS = ("title", "creator", "any")
 RELATIONS = ("all", "any", "adj", "exact")
@@ -274,30 +275,24 @@ class Recent:
     few searches are most of what is asked ("the", a new book's title), and ranking a common
     word's matches costs milliseconds each time. The index changes only when another
     connection commits, which moves SQLite's ``data_version``: everything is forgotten then.
-    At most ``size`` searches, the oldest forgotten first; each holds at most ``REMEMBERED_ROWS``
-    row numbers (a page deep in a list is ranked again each time)."""
+    The last ``size`` searches at most (:class:`.cores.Memo`: those asked again stay); each
+    holds at most ``REMEMBERED_ROWS`` row numbers (a page deep in a list is ranked again)."""
 
     def __init__(self, size: int = 2_000):
         self.size = size
         self._version: int | None = None
-        self._found: dict = {}
-        self._lock = threading.Lock()
+        self._found = Memo(max(1, size // 2))  # (a memo holds up to twice its size)
 
     def get(self, conn: sqlite3.Connection, key):
         version = conn.execute("PRAGMA data_version").fetchone()[0]
-        with self._lock:
-            if version != self._version:
-                self._found.clear()
-                self._version = version
-                return None
-            return self._found.get(key)
+        if version != self._version:  # (a race of two threads can only forget more)
+            self._found = Memo(max(1, self.size // 2))
+            self._version = version
+            return None
+        return self._found.get(key)
 
     def put(self, key, value) -> None:
-        with self._lock:
-            self._found.pop(key, None)
-            while len(self._found) >= self.size:
-                self._found.pop(next(iter(self._found)))
-            self._found[key] = value
+        self._found.put(key, value)
 
 
 def first_rows(conn: sqlite3.Connection, expr: str, n: int, *, cap: int, exact_title: str | None = None,

@@ -13,7 +13,6 @@ order. ``numberOfRecords`` counts up to 10,000, and paging stops there.
 from __future__ import annotations
 
 import sqlite3
-import threading
 from xml.sax.saxutils import escape
 
 from fastapi import APIRouter, Request
@@ -22,6 +21,7 @@ from fastapi.responses import Response
 from ..mapping import terms as T
 from ..mapping.text import isbn13
 from ..store import search
+from ..store.cores import UNKNOWN, Memo
 from .cql import INDEXES, Diagnostic, parse
 from .lookups import _catalogue, _deleted, searching
 from .records import dublin_core, marc_record, marcxml, record_graph
@@ -244,10 +244,8 @@ def _number(params, name: str, default: int, minimum: int) -> int:
 # Records as a served snapshot writes them, for SRU pages: (snapshot, manifestation, schema) →
 # the record's XML, or None for one without a record graph. A snapshot never changes, and a
 # popular search sends the same records again and again.
-_WRITTEN: dict[tuple[int, str, str], str | None] = {}
 WRITTEN = 5_000  # records at most (some 3 KB each)
-_writing = threading.Lock()
-_UNKNOWN = object()
+_WRITTEN = Memo(WRITTEN // 2)  # (a memo holds up to twice its size; what is asked again stays)
 
 
 def _written(state, page: list[str], schema: str) -> list[str | None]:
@@ -255,23 +253,20 @@ def _written(state, page: list[str], schema: str) -> list[str | None]:
     before from memory, the others read in one go (their copies, the cores they name and their
     change times: three queries for the page, as an OAI-PMH page, instead of three a record)."""
     keys = [(state.key, m, schema) for m in page]
-    out = [_WRITTEN.get(k, _UNKNOWN) for k in keys]
-    wanted = [m for m, o in zip(page, out) if o is _UNKNOWN]
+    out = [_WRITTEN.get(k, UNKNOWN) for k in keys]
+    wanted = [m for m, o in zip(page, out) if o is UNKNOWN]
     if not wanted:
         return out
     ahead = state.store.read_ahead([record_graph(m) for m in wanted])
     for i, (key, m) in enumerate(zip(keys, page)):
-        if out[i] is not _UNKNOWN:
+        if out[i] is not UNKNOWN:
             continue
         record = marc_record(state.store, m, ahead)
         if record is None:
             out[i] = None
         else:
             out[i] = (marcxml(record) if schema.endswith("marcxml-v1.1") else dublin_core(record, m, "srw_dc")).decode()
-        with _writing:
-            while len(_WRITTEN) >= WRITTEN:
-                _WRITTEN.pop(next(iter(_WRITTEN)))
-            _WRITTEN[key] = out[i]
+        _WRITTEN.put(key, out[i])
     return out
 
 
