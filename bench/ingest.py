@@ -1,6 +1,7 @@
 """Ingest benchmark: end-to-end records/s and peak memory, beside pymarc's parse-only speed.
 
-    python bench/ingest.py [CORPUS] [--workers N] [--repeat N] [--store-ceiling [--pairs N]] [--not-in-tests SKIP:COUNT]
+    python bench/ingest.py [CORPUS] [--workers N] [--batch-records N] [--repeat N] [--store-ceiling [--pairs N]]
+                           [--not-in-tests SKIP:COUNT]
 
 CORPUS defaults to the LC Books 2016 part 01 first-20k file in the shared corpora folder.
 Parse-only (``pymarc.MARCReader`` streaming, nothing kept) is the ceiling the issue measures
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import pymarc
 
+from metadatabronn.config import DEFAULT_BATCH_RECORDS
 from metadatabronn.errors import InputError, RecordError
 from metadatabronn.marc import iter_chunks, parse_chunk
 from metadatabronn.pipeline import Settings, ingest
@@ -55,7 +57,8 @@ def disk_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
-def store_ceiling(corpus: Path, profile: str | None) -> tuple[float, float, float, float]:
+def store_ceiling(corpus: Path, profile: str | None, batch_records: int = DEFAULT_BATCH_RECORDS
+                  ) -> tuple[float, float, float, float]:
     """The store write alone: records/s, CPU µs a quad (all threads), quads written a record
     and N-Quads bytes handed to the store a record.
 
@@ -63,7 +66,8 @@ def store_ceiling(corpus: Path, profile: str | None) -> tuple[float, float, floa
     does (entity registry, change log, bulk batches), so no conversion competes for the cores.
     """
     when = "2026-01-01T00:00:00Z"
-    settings = Settings(store=Path("unused"), base="http://localhost:8000", profile=profile)
+    settings = Settings(store=Path("unused"), base="http://localhost:8000", profile=profile,
+                        batch_records=batch_records)
     gate = settings.gate()
     outcomes = [o for c in iter_chunks(str(corpus)) for o in [convert_chunk(c, settings.base, when, gate)]
                 if o.status == "ok"]
@@ -135,6 +139,8 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("corpus", nargs="?", default=str(DEFAULT))
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--batch-records", type=int, default=DEFAULT_BATCH_RECORDS,
+                    help="records a bulk load writes, in both the ingest and the store write alone")
     ap.add_argument("--repeat", type=int, default=1, help="ingest runs; the best is reported")
     ap.add_argument("--json", help="write the figures here")
     ap.add_argument("--profile", default="base", help="profile checked at ingest ('none': no gate)")
@@ -173,7 +179,7 @@ def main() -> int:
             tmp = Path(tempfile.mkdtemp(prefix="mb-bench-"))
             try:
                 settings = Settings(store=tmp / "store", base="http://localhost:8000", workers=args.workers,
-                                    profile=profile)
+                                    profile=profile, batch_records=args.batch_records)
                 cpu0 = cpu_seconds()
                 s = ingest([str(corpus)], settings)
                 s.cpu = cpu_seconds() - cpu0  # main process and its (reaped) conversion workers
@@ -190,7 +196,7 @@ def main() -> int:
 
     s, second = best_of(profile)
     ungated = best_of(None)[0] if args.compare_gate and profile else None
-    ceiling = store_ceiling(corpus, profile) if args.store_ceiling else None
+    ceiling = store_ceiling(corpus, profile, args.batch_records) if args.store_ceiling else None
     peak_main = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     peak_child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     ratio = s.records_per_second / parse_rate
@@ -220,7 +226,7 @@ def main() -> int:
         ratios = [s.records_per_second / ceiling[0]]
         for n in range(args.pairs):
             e2e = best_of(profile)[0].records_per_second
-            alone = store_ceiling(corpus, profile)[0]
+            alone = store_ceiling(corpus, profile, args.batch_records)[0]
             ratios.append(e2e / alone)
             print(f"pair {n + 2:<14} end to end {e2e:,.0f}, store write alone {alone:,.0f} records/s: {e2e / alone:.2f} x")
         print(f"end to end / store  median of {len(ratios)} pairs {statistics.median(ratios):.2f} x "

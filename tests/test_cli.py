@@ -131,6 +131,40 @@ def test_bad_workers_setting_is_a_one_line_error(tmp_path, capsys, monkeypatch):
     assert_one_line_error(err, "workers")
 
 
+def test_bad_batch_setting_is_a_one_line_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("METADATABRONN_BATCH_RECORDS", "lots")
+    code, _, err = cli(capsys, "ingest", LC5, "--store", tmp_path / "store")
+    assert code == 1
+    assert_one_line_error(err, "batch records", "lots")
+    monkeypatch.delenv("METADATABRONN_BATCH_RECORDS")
+    code, _, err = cli(capsys, "ingest", LC5, "--store", tmp_path / "store", "--batch-records", "0")
+    assert code == 1
+    assert_one_line_error(err, "batch records")
+    assert not (tmp_path / "store").exists()
+
+
+def test_a_load_in_small_batches_stores_what_one_batch_does(tmp_path, capsys):
+    """Records split over many bulk loads (two a batch) give the store one load gives: the same
+    statements but for the load's own times, and a load again finds every record current."""
+    def load(name, *flags):
+        store = tmp_path / name
+        code, _, _ = cli(capsys, "ingest", LC5, "--store", store, "--workers", "1", "-q", *flags)
+        assert code == 0
+        s = quad_store(store)
+        try:  # (each load has its own time)
+            return {(q.subject, q.predicate, q.object, q.graph_name) for q in s
+                    if not (isinstance(q.object, ox.Literal) and q.object.datatype == DATETIME)}
+        finally:
+            del s
+
+    DATETIME = ox.NamedNode("http://www.w3.org/2001/XMLSchema#dateTime")
+    whole = load("whole")
+    split = load("split", "--batch-records", "2")
+    assert whole == split and len(whole) > 100
+    code, out, _ = cli(capsys, "ingest", LC5, "--store", tmp_path / "split", "--workers", "1", "--batch-records", "2")
+    assert code == 0 and "unchanged 5" in out.replace(",", "")
+
+
 def test_environment_gives_store_and_base_iri(tmp_path, capsys, monkeypatch):
     env_store = tmp_path / "env-store"
     monkeypatch.setenv("METADATABRONN_STORE", str(env_store))

@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--report", help="write the summary as JSON to this file")
     i.add_argument("--rejects", help="directory for rejected records (default: STORE.rejects beside the store)")
     i.add_argument("--workers", type=int, help="conversion processes (env METADATABRONN_WORKERS, default: CPUs, at most 2)")
+    i.add_argument("--batch-records", type=int, metavar="N", help="records written to the store in one bulk load (env "
+                   f"METADATABRONN_BATCH_RECORDS, default {config.DEFAULT_BATCH_RECORDS:,}): more is faster and takes "
+                   "more memory")
     i.add_argument("--engine", choices=["local", "dask"], help="where records are converted: 'local' processes, or "
                    "'dask', a local Dask cluster of --workers processes or the one of --scheduler (env "
                    "METADATABRONN_ENGINE, default local; dask needs: pip install 'metadatabronn[dask]')")

@@ -27,7 +27,7 @@ def _ingest(args) -> int:
     profile = config.profile(args.profile)
     store = config.store_path(args.store)
     settings = Settings(store=store, base=store_base(store, args.base_iri),
-                        workers=config.workers(args.workers),
+                        workers=config.workers(args.workers), batch_records=config.batch_records(args.batch_records),
                         rejects_dir=Path(args.rejects) if args.rejects else None,
                         profile=None if profile == "none" else profile, on_invalid=args.on_invalid,
                         compact=args.compact, **_engine(args))

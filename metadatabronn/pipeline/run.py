@@ -13,6 +13,7 @@ from functools import partial
 from pathlib import Path
 from typing import Callable
 
+from ..config import DEFAULT_BATCH_RECORDS
 from ..errors import ConfigError
 from ..validate import DEFAULT_PROFILE, load_profile, to_shacl
 from ..marc import Chunk, Format
@@ -82,7 +83,7 @@ class Settings:
     store: Path
     base: str | None  # None: the store's own (a new store: the default base IRI)
     workers: int = 2
-    batch_records: int = 2000
+    batch_records: int = DEFAULT_BATCH_RECORDS  # records a bulk load writes (config.batch_records)
     rejects_dir: Path | None = None
     profile: str | None = DEFAULT_PROFILE  # None: no validation gate
     on_invalid: str = "reject"
