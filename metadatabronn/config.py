@@ -69,7 +69,7 @@ def workers(flag: int | None) -> int:
 
 # Records a bulk load writes at once. Larger batches leave RocksDB fewer files to merge while a
 # load runs, at the cost of memory: on the LC 20k, 2,000 gave a peak of about 500 MB and 35 CPU-s,
-# 5,000 about 860 MB and 31 CPU-s (docs/architecture.md).
+# 5,000 about 860 MB and 31 CPU-s (the README's ingest figures).
 DEFAULT_BATCH_RECORDS = 2000
 
 
