@@ -74,16 +74,7 @@ DEFAULT_BATCH_RECORDS = 2000
 
 
 def batch_records(flag: int | None) -> int:
-    raw = flag if flag is not None else os.environ.get("METADATABRONN_BATCH_RECORDS")
-    if raw is None:
-        return DEFAULT_BATCH_RECORDS
-    try:
-        n = int(raw)
-    except ValueError as exc:
-        raise ConfigError(f"batch records must be a whole number, got {raw!r}") from exc
-    if n < 1:
-        raise ConfigError(f"batch records must be at least 1, got {n}")
-    return n
+    return whole_number(flag, "BATCH_RECORDS", DEFAULT_BATCH_RECORDS, "batch records", minimum=1)
 
 
 DEFAULT_PROFILE = "base"
