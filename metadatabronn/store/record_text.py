@@ -4,9 +4,8 @@ the store), so that both give one index."""
 
 from __future__ import annotations
 
-import json
-
 from ..mapping import terms as T
+from ..mapping.text import layout_of
 
 TITLES = (T.M_TITLE_PROPER, T.M_OTHER_TITLE, T.M_PARALLEL_TITLE, T.M_VARIANT_TITLE)
 # 1XX/7XX agent headings; their name parts (a title in $t and after belongs to a work)
@@ -20,7 +19,7 @@ def creators_of(layout: str) -> tuple[str, ...]:
     if not layout:
         return ()
     try:
-        fields = json.loads(layout).get("fields", ())
+        fields = layout_of(layout).get("fields", ())
     except (ValueError, AttributeError):
         return ()
     return creators_in(fields)
