@@ -18,9 +18,10 @@ from lxml import etree
 
 from metadatabronn.errors import StoreError
 from metadatabronn.mapping import terms as T
-from metadatabronn.pipeline import Settings, ingest
+from metadatabronn.pipeline import Settings, editing, ingest
 from metadatabronn.store import Store, catalogue
 from metadatabronn.store.catalogue import FILE, Catalogue
+from metadatabronn.store.editing import Author
 
 from .test_pipeline import GOLDEN, MARC, SAMPLE, edited, golden_records, mark_deleted, sample_file, write
 
@@ -44,9 +45,13 @@ def texts(monkeypatch):
     def remove(conn, manifestations):
         conn.executemany("DELETE FROM texts WHERE manifestation = ?", [(m,) for m in manifestations])
 
+    def indexed_work(conn, manifestation):
+        found = conn.execute("SELECT text FROM texts WHERE manifestation = ?", (manifestation,)).fetchone()
+        return None if found is None else (json.loads(found[0])["work"], json.loads(found[0])["work_title"])
+
     monkeypatch.setattr(catalogue, "search", types.SimpleNamespace(Text=real.Text, create=create, put=put,
                                                                     remove=remove, optimize=lambda conn: None,
-                                                                    Recent=real.Recent))
+                                                                    indexed_work=indexed_work, Recent=real.Recent))
 
 
 def run(store: Path, *paths, workers: int = 1, **kw):
@@ -340,7 +345,7 @@ def _retitle(record):
     record["245"]["a"] = "Revised: " + record["245"]["a"]
 
 
-OPS = st.lists(st.tuples(st.sampled_from(["load", "retitle", "delete", "edit-work", "rekey-work"]),
+OPS = st.lists(st.tuples(st.sampled_from(["load", "retitle", "delete", "edit-work", "rekey-work", "write-work"]),
                          st.lists(st.integers(0, 21), min_size=1, max_size=4, unique=True)),
                min_size=1, max_size=3)
 
@@ -348,13 +353,17 @@ OPS = st.lists(st.tuples(st.sampled_from(["load", "retitle", "delete", "edit-wor
 def run_ops(tmp: Path, ops, loaded=None) -> Path:
     """A store of the golden records, then each op in turn: a load of the picked records as
     they are, retitled or deleted, or an edit in the well of their works (a title added, or a
-    key: what a merge does). ``loaded(store)`` is called between the first load and the ops."""
+    key: what a merge does), or a writer's edit of their works' titles (in a graph of its own, as
+    over HTTP). ``loaded(store)`` is called between the first load and the ops."""
     store = tmp / "store"
     records = golden_records()
     run(store, GOLDEN, batch_records=8)
     if loaded is not None:
         loaded(store)
     for n, (op, picked) in enumerate(ops):
+        if op == "write-work":
+            _write_works(store, picked, n)
+            continue
         if op in ("edit-work", "rekey-work"):
             conn = sqlite3.connect(store / FILE)
             live = [m for (m,) in conn.execute("SELECT manifestation FROM records WHERE deleted = 0 ORDER BY id")]
@@ -373,6 +382,45 @@ def run_ops(tmp: Path, ops, loaded=None) -> Path:
         chosen = [records[i] if edit is None else edited(records[i], edit) for i in picked]
         run(store, write(tmp / f"{n}.mrc", chosen), batch_records=2)
     return store
+
+
+def _live(store: Path) -> list[str]:
+    conn = sqlite3.connect(store / FILE)
+    try:
+        return [m for (m,) in conn.execute("SELECT manifestation FROM records WHERE deleted = 0 ORDER BY id")]
+    finally:
+        conn.close()
+
+
+def _write_works(store: Path, picked, n: int) -> None:
+    """The picked records' works retitled by a writer, each in one write (``pipeline.editing.put``)."""
+    live = _live(store)
+    s = Store(store, BASE)
+    try:
+        works = [w for i in picked if live for w in s.values(live[i % len(live)], T.M_WORK)]
+        for w in dict.fromkeys(works):
+            body = [(w, (p, o, lit, lang, dt)) for _, p, o, lit, lang, dt in s.about(w)
+                    if p != T.W_PREFERRED_TITLE] + [(w, (T.W_PREFERRED_TITLE, f"Written {n}", True, None, None))]
+            editing.put(s, "work", w, body, Author("org", "ada"), "*", "base")
+    finally:
+        s.close()
+
+
+def test_a_writers_edit_of_a_work_moves_its_records_datestamps_and_keeps_their_texts(tmp_path):
+    store = tmp_path / "store"
+    pride = ("00007090", "00007091", "00033956")
+    run(store, sample_file(tmp_path / "p.mrc", *pride, "00000119"))
+    before = index(store)
+    _write_works(store, [_live(store).index(f"{BASE}/manifestation/DLC-00007090")], 1)
+    after = index(store)
+    rows, earlier = {r[0]: r for r in after["rows"]}, {r[0]: r for r in before["rows"]}
+    for cn in pride:
+        assert rows[f"DLC-{cn}"][3] > earlier[f"DLC-{cn}"][3]  # the edit's sequence number
+        assert rows[f"DLC-{cn}"][:3] + rows[f"DLC-{cn}"][5:] == earlier[f"DLC-{cn}"][:3] + earlier[f"DLC-{cn}"][5:]
+    assert rows["DLC-00000119"] == earlier["DLC-00000119"]
+    # The texts search reads are the records' own and the work's core title, which no writer changes.
+    assert after["texts"] == before["texts"]
+    assert after == rebuilt(store)
 
 
 @settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

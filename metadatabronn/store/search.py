@@ -138,6 +138,11 @@ def put(conn: sqlite3.Connection, texts: Iterable[Text]) -> None:
                          [(k, field, rowid) for k, field in keys])
 
 
+def indexed_work(conn: sqlite3.Connection, manifestation: str) -> tuple[str | None, str | None] | None:
+    """``(work, work title)`` as indexed for a manifestation, or None if nothing is."""
+    return conn.execute("SELECT work, work_title FROM search_text WHERE manifestation = ?", (manifestation,)).fetchone()
+
+
 def remove(conn: sqlite3.Connection, manifestations: Iterable[str]) -> None:
     """Take these manifestations out of the index (deleted records). Never commits."""
     for m in manifestations:
