@@ -149,7 +149,21 @@ def put(store: Store, kind: str, iri: str, statements: list[Statement], author: 
         [(graph, E.MB_CLEARED, p, False, None, None) for p in cleared]
     _gate(iri, E.effective(after, {**stamps, graph: "~"}, store.base), profile)
     written = E.write(store, iri, author, stated, cleared, when)
-    return Edited(iri, E.state_tag(store.about(iri, raw=True)), True, written.sequence)
+    # A SPARQL server may give a value back in another form than it was sent in: read from it.
+    held = (store.about(iri, raw=True) if store.batched_reads
+            else _written_rows(after, graph, bool(stated or cleared)))
+    return Edited(iri, E.state_tag(held), True, written.sequence)
+
+
+def _written_rows(after: list[E.Row], graph: str, states: bool) -> list[E.Row]:
+    """What the store says of the entity after a write replaced ``graph`` (read under the
+    writer's lock, so nothing else has written meanwhile): the statements before in other graphs,
+    the write's own, and the default graph's note that ``graph`` states something, there or not.
+    A look-up less per write than reading the entity again (a tenth of a write's time on the LC
+    20k store); a test checks the two agree."""
+    note = ("", E.MB_STATED_IN, graph, False, None, None)
+    out = [r for r in after if r != note]
+    return out + [note] if states else out
 
 
 def _after(when: str, stamps) -> str:
