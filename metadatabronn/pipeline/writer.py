@@ -47,7 +47,8 @@ class _Service:
     def __init__(self, store_path: Path, base: str, profile: str):
         self.path, self.base, self.profile = store_path, base, profile
         self.store = Store(store_path, base)
-        self.lock = threading.Lock()
+        # Reentrant: :func:`_answer` holds it while it answers a write (see there).
+        self.lock = threading.RLock()
         self.unflushed = 0  # writes since the store was last flushed
 
     def _write(self, make: Callable[[], T]) -> T:
@@ -115,19 +116,24 @@ def _answer(service: _Service, conn: Connection) -> None:
             op, kw = conn.recv()
         except (EOFError, OSError):
             return
-        try:
-            reply = ("ok", getattr(service, op)(**kw))
-        except EditRefused as exc:
-            reply = ("refused", (exc.status, str(exc), exc.report))
-        except MetadatabronnError as exc:
-            reply = ("error", str(exc))
-        except Exception as exc:  # noqa: BLE001 - a defect: logged here, reported to the client
-            log.exception("the writer failed on %s", op)
-            reply = ("error", f"the writer failed: {type(exc).__name__}: {exc}")
-        try:
-            conn.send(reply)
-        except (EOFError, OSError):
-            return
+        # The answer is sent before the next write begins. Sent after, its sending waited for
+        # the interpreter's lock, which the next write's thread then held, up to Python's switch
+        # interval (5 ms) a time: with 4 clients writing on the LC 20k store, sending an answer
+        # took 2.2 ms on average (p99 10 ms); sent under the write lock, 0.3-0.5 ms.
+        with service.lock:
+            try:
+                reply = ("ok", getattr(service, op)(**kw))
+            except EditRefused as exc:
+                reply = ("refused", (exc.status, str(exc), exc.report))
+            except MetadatabronnError as exc:
+                reply = ("error", str(exc))
+            except Exception as exc:  # noqa: BLE001 - a defect: logged here, reported to the client
+                log.exception("the writer failed on %s", op)
+                reply = ("error", f"the writer failed: {type(exc).__name__}: {exc}")
+            try:
+                conn.send(reply)
+            except (EOFError, OSError):
+                return
 
 
 def _run(address: str, authkey: bytes, store_path: str, base: str, profile: str, nice: int, parent: int,
