@@ -2,7 +2,7 @@
 concurrent clients, and what they do to the reads beside them.
 
     python bench/writes.py [--corpus FILE] [--store DIR] [--rebuild] [--clients 4] [--seconds 20]
-                           [--writes N] [--http-workers 2] [--runs 1] [--read-rate 100]
+                           [--writes N] [--http-workers 1] [--runs 1] [--read-rate 100]
                            [--profile-writes 300] [--chain]
 
 Builds a store from the LC Books 2016 part 01 first-20k file into ``var/bench/writes-lc20k/base``
@@ -487,7 +487,8 @@ def main() -> int:
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--seconds", type=float, default=20.0, help="length of each phase")
     ap.add_argument("--writes", type=int, help="stop the writers after this many writes in all")
-    ap.add_argument("--http-workers", type=int, default=2)
+    ap.add_argument("--http-workers", type=int, default=1,
+                    help="the server's HTTP worker processes (default 1, as 'serve' starts)")
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--chain", action="store_true", help="each client writes a work again with the ETag its last "
                     "PUT answered, reading it only at first and after a 412 (default: GET before every PUT)")
