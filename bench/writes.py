@@ -350,14 +350,14 @@ def profile_puts(store: Path, base: str, todo: list[tuple[str, bytes, str]], hos
     from metadatabronn.pipeline import editing
     from metadatabronn.store import Store
     from metadatabronn.store.editing import Author
-    from metadatabronn.web.writes import statements_of
+    from metadatabronn.web.bodies import statements_of
 
     s = Store(store, base)
     try:
         started = time.perf_counter()
         parsed = [(iri, statements_of(body, "application/ld+json", iri, hosts), tag) for iri, body, tag in todo]
         took = time.perf_counter() - started
-        print(f"in process: the HTTP worker's parse of a JSON-LD body (web.writes.statements_of) "
+        print(f"in process: the HTTP worker's parse of a JSON-LD body (web.bodies.statements_of) "
               f"{took / len(todo) * 1000:.2f} ms a body", flush=True)
         author = Author("bench", "profiler")
         iri, statements, tag = parsed.pop(0)  # the first loads the profile: the writer does that once

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import os
 import tempfile
 from pathlib import Path
@@ -25,10 +24,8 @@ from ..errors import EditRefused, StoreError
 from ..pipeline.editing import Edited, mint
 from ..pipeline.writer import WriteFailed
 from ..store.editing import effective
-from ..store.formats import BodySyntaxError, parse_statements
 from .auth import authorised
-from .bundle import CONTEXT as WORK_CONTEXT, CONTEXT_PATH as WORK_CONTEXT_PATH
-from .context import CONTEXT as ENTITY_CONTEXT
+from .bodies import statements_of
 from .problems import Problem
 
 log = logging.getLogger(__name__)
@@ -40,9 +37,6 @@ SCOPE = {"work": "write:work", "expression": "write:work", "item": "write:work",
          "agent": "write:agent", "concept": "write:concept"}
 DEFAULT_MAX_BODY = 1_000_000  # bytes of an entity write (METADATABRONN_MAX_WRITE_BYTES)
 DEFAULT_MAX_RECORDS = 200_000_000  # bytes of a submitted MARC file (METADATABRONN_MAX_SUBMIT_BYTES)
-_MEDIA = {"application/ld+json": "jsonld", "application/json": "jsonld", "text/turtle": "turtle",
-          "application/n-triples": "ntriples"}
-_CONTEXTS = {"/context.jsonld": ENTITY_CONTEXT["@context"], WORK_CONTEXT_PATH: WORK_CONTEXT["@context"]}
 
 
 def _writer(request: Request):
@@ -71,58 +65,6 @@ async def _read_body(request: Request, limit: int) -> bytes:
             raise Problem(413, f"the body is over {limit:,} bytes, the most a write takes", title="Body too large")
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def _inline(context, hosts: set[str]):
-    """A context given by the URL of one of the well's own (at this server or under the base
-    IRI), replaced by what it says: no context is fetched over the network."""
-    if isinstance(context, list):
-        return [_inline(c, hosts) for c in context]
-    if isinstance(context, str):
-        url = urlsplit(context)
-        inline = _CONTEXTS.get(url.path)
-        if inline is not None and (not url.netloc or url.netloc in hosts):
-            return inline
-        raise Problem(400, f"the context {context!r} is not one of the well's ({', '.join(_CONTEXTS)} here): "
-                      "give it inline")
-    return context
-
-
-_LANGUAGE_TAG = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*")
-
-
-def _inline_all(node, hosts: set[str]) -> None:
-    """Every context in the document (a node's, a list's, a graph's) inlined, and every
-    language tag checked: the parser would drop a value with a malformed one without a word."""
-    if isinstance(node, list):
-        for item in node:
-            _inline_all(item, hosts)
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            if key == "@context":
-                node[key] = _inline(value, hosts)
-            elif key == "@language" and isinstance(value, str) and not _LANGUAGE_TAG.fullmatch(value):
-                raise Problem(400, f"{value!r} is not a language tag (BCP 47: en, nb, se, de-CH …)")
-            else:
-                _inline_all(value, hosts)
-
-
-def statements_of(body: bytes, media: str | None, base_iri: str, hosts: set[str] = frozenset()):
-    fmt = _MEDIA.get((media or "").split(";")[0].strip().lower())
-    if fmt is None:
-        raise Problem(415, f"a write comes as JSON-LD (application/ld+json) or Turtle (text/turtle), not {media!r}")
-    if fmt == "jsonld":
-        try:
-            doc = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            line, col = getattr(exc, "lineno", None), getattr(exc, "colno", None)
-            raise Problem(400, f"the body is not JSON: {exc}", line=line, column=col) from None
-        _inline_all(doc, hosts)
-        body = json.dumps(doc).encode("utf-8")
-    try:
-        return parse_statements(body, fmt, base_iri)
-    except BodySyntaxError as exc:
-        raise Problem(400, f"the body does not parse as {fmt}: {exc}", line=exc.line, column=exc.column) from None
 
 
 def _call(request: Request, op: str, **kw):
@@ -238,7 +180,7 @@ async def patch(request: Request, kind: str, id: str):
     patched = merge_patch(current, patch_doc)
     if not isinstance(patched, dict) or patched.get("@id", iri) != iri:
         raise Problem(422, f"a patch of {iri} cannot change its @id")
-    patched["@context"] = ENTITY_CONTEXT["@context"]
+    patched["@context"] = "/context.jsonld"  # the well's own: inlined, cut to the terms the patch uses
     edited = await run_in_threadpool(_parsed_call, request, "put", json.dumps(patched).encode("utf-8"),
                                      "application/ld+json", iri, set(), kind=kind, iri=iri, org=principal.org,
                                      user=principal.user, if_match=request.headers.get("if-match"))
