@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 from email.utils import format_datetime, parsedate_to_datetime
 from datetime import datetime
 from functools import lru_cache
 
+import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -175,7 +175,13 @@ def _jsonld(entity: Entity, base_url: str, embedded: dict | None = None) -> byte
     element a name, and an element the context types as "@id" takes plain IRIs. ``embedded``:
     nodes written inside the one that links to them (an agent's nomens)."""
     doc = {"@context": f"{base_url}context.jsonld", **_node(entity.iri, entity.triples, embedded)}
-    return json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
+    return jsonld_text(doc)
+
+
+def jsonld_text(doc) -> bytes:
+    """A JSON-LD document as the well sends it: UTF-8, indented by two. By orjson: the standard
+    library's encoder, indenting, is its pure-Python one (a work's document 115 µs against 5)."""
+    return orjson.dumps(doc, option=orjson.OPT_INDENT_2)
 
 
 def _node(iri: str, triples, embedded: dict | None = None) -> dict:

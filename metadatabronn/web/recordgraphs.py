@@ -14,7 +14,7 @@ from fastapi.responses import Response
 
 from ..mapping import terms as T
 from ..store import Store, serialise_triples
-from .entities import _STATES, DELETED, PREFIXES, TOMBSTONE, _format, _node, _parse_time, _send
+from .entities import _STATES, DELETED, PREFIXES, TOMBSTONE, _format, _node, _parse_time, _send, jsonld_text
 from .negotiate import GRAPH_TYPES
 from .problems import Problem
 from .sparql import is_iri
@@ -57,7 +57,7 @@ def _render_record(app_key: int, graph: str, fmt: str, base_url: str) -> tuple[b
     if fmt == "jsonld":
         doc = {"@context": f"{base_url}context.jsonld",
                "@graph": [_node(s, list(group)) for s, group in groupby(triples, key=lambda t: t[0])]}
-        body = json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
+        body = jsonld_text(doc)
     else:
         body = serialise_triples(triples, fmt, _RECORD_PREFIXES)
     etag = 'W/"' + hashlib.blake2b(body, digest_size=10).hexdigest() + '"'
