@@ -105,3 +105,15 @@ def test_the_tag_is_the_same_digest_as_first_defined(rows):
     """Tags clients hold stay valid across versions: the quicker ordering changes no digest,
     for rows as the store gives them and for any others."""
     assert state_tag(rows) == _tag_field_by_field(rows)
+
+
+
+def test_values_made_by_hand_get_the_tag_a_read_gives(store):
+    """A body's values need not come from a parser: a plain literal without its datatype, or a
+    language tag in capitals, are stored as pyoxigraph writes them, and the tag says so."""
+    work = _work(store)
+    body = [(work, (p, o, lit, lang, dt)) for _, p, o, lit, lang, dt in store.about(work)
+            if p not in (TITLE, VARIANT)]
+    body += [(work, (TITLE, "By hand", True, None, None)), (work, (VARIANT, "Hand", True, "EN", None))]
+    edited = editing.put(store, "work", work, body, Author("org-d", "ada"), "*", "base")
+    assert edited.tag == state_tag(store.about(work, raw=True))
