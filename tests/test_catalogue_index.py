@@ -109,10 +109,18 @@ def test_texts_carry_the_records_own_headings_titles_and_the_works_title(tmp_pat
     assert got[f"{BASE}/manifestation/DLC-00007090"]["work_title"].startswith("Pride and prejudice")
 
 
-def test_an_edit_of_a_work_moves_the_datestamp_of_each_of_its_records(tmp_path):
+PRIDE = ("00007090", "00007091", "00033956")  # three records of one work
+
+
+def _pride(tmp_path: Path) -> Path:
+    """A store of the three records of Pride and prejudice and one of another work."""
     store = tmp_path / "store"
-    pride = ("00007090", "00007091", "00033956")
-    run(store, sample_file(tmp_path / "p.mrc", *pride, "00000119"))
+    run(store, sample_file(tmp_path / "p.mrc", *PRIDE, "00000119"))
+    return store
+
+
+def test_an_edit_of_a_work_moves_the_datestamp_of_each_of_its_records(tmp_path):
+    store, pride = _pride(tmp_path), PRIDE
     before = {r[0]: r for r in index(store)["rows"]}
     s = Store(store, BASE)
     try:
@@ -365,13 +373,9 @@ def run_ops(tmp: Path, ops, loaded=None) -> Path:
             _write_works(store, picked, n)
             continue
         if op in ("edit-work", "rekey-work"):
-            conn = sqlite3.connect(store / FILE)
-            live = [m for (m,) in conn.execute("SELECT manifestation FROM records WHERE deleted = 0 ORDER BY id")]
-            conn.close()
             s = Store(store, BASE)
             try:
-                works = [w for i in picked if live for w in s.values(live[i % len(live)], T.M_WORK)]
-                for w in dict.fromkeys(works):
+                for w in _works_of(s, picked):
                     stated = (f'<{T.W_PREFERRED_TITLE}> "Also {n}"' if op == "edit-work"
                               else f'<{T.MB}key> "work|also {n}"')
                     s.update(f"INSERT DATA {{ <{w}> {stated} }}", changed=[w])
@@ -392,13 +396,17 @@ def _live(store: Path) -> list[str]:
         conn.close()
 
 
+def _works_of(s: Store, picked) -> list[str]:
+    """The works of the picked live records (by their place among them, wrapping round), each once."""
+    live = _live(s.path)
+    return list(dict.fromkeys(w for i in picked if live for w in s.values(live[i % len(live)], T.M_WORK)))
+
+
 def _write_works(store: Path, picked, n: int) -> None:
     """The picked records' works retitled by a writer, each in one write (``pipeline.editing.put``)."""
-    live = _live(store)
     s = Store(store, BASE)
     try:
-        works = [w for i in picked if live for w in s.values(live[i % len(live)], T.M_WORK)]
-        for w in dict.fromkeys(works):
+        for w in _works_of(s, picked):
             body = [(w, (p, o, lit, lang, dt)) for _, p, o, lit, lang, dt in s.about(w)
                     if p != T.W_PREFERRED_TITLE] + [(w, (T.W_PREFERRED_TITLE, f"Written {n}", True, None, None))]
             editing.put(s, "work", w, body, Author("org", "ada"), "*", "base")
@@ -407,9 +415,7 @@ def _write_works(store: Path, picked, n: int) -> None:
 
 
 def test_a_writers_edit_of_a_work_moves_its_records_datestamps_and_keeps_their_texts(tmp_path):
-    store = tmp_path / "store"
-    pride = ("00007090", "00007091", "00033956")
-    run(store, sample_file(tmp_path / "p.mrc", *pride, "00000119"))
+    store, pride = _pride(tmp_path), PRIDE
     before = index(store)
     _write_works(store, [_live(store).index(f"{BASE}/manifestation/DLC-00007090")], 1)
     after = index(store)
