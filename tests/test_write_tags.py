@@ -102,8 +102,8 @@ ROW = st.tuples(_TEXTS, _TEXTS, _TEXTS, st.booleans(), st.none() | st.sampled_fr
 @given(rows=st.lists(ROW | st.tuples(_TEXTS, st.integers(-2, 2)) | st.tuples(st.none(), _TEXTS, _TEXTS, st.booleans(),
                                                                             st.none(), st.none()), max_size=12))
 def test_the_tag_is_the_same_digest_as_first_defined(rows):
-    """Tags clients hold stay valid across versions: the quicker ordering changes no digest,
-    for rows as the store gives them and for any others."""
+    """Tags clients hold stay valid across versions: the rows digested in one update give the
+    digest they gave one at a time, for rows as the store gives them and for any others."""
     assert state_tag(rows) == _tag_field_by_field(rows)
 
 

@@ -88,20 +88,11 @@ def is_writer_graph(base: str, graph: str) -> bool:
 def state_tag(rows: Iterable[Row]) -> str:
     """A digest of every statement about an entity, graph names included: the entity's tag.
 
-    The rows in the order of their fields as text (None as ""), each one's ``repr`` digested in
-    turn. A row as the store gives it (three strings, a flag, two strings or None) is ordered
-    by a key made without a loop over its fields (21 µs against 28 for a work of the LC 20k
-    store), in the same order."""
+    The rows in the order of their fields as text (None as ""), the ``repr`` of each in turn."""
     h = hashlib.blake2b(digest_size=10)
-    h.update("".join(map(repr, sorted(rows, key=_order))).encode("utf-8"))
+    h.update("".join(map(repr, sorted(rows, key=lambda r: tuple("" if x is None else str(x) for x in r))))
+             .encode("utf-8"))
     return h.hexdigest()
-
-
-def _order(r: tuple) -> tuple:
-    if len(r) == 6 and r[3].__class__ is bool and r[0].__class__ is r[1].__class__ is r[2].__class__ is str \
-            and (r[4] is None or r[4].__class__ is str) and (r[5] is None or r[5].__class__ is str):
-        return r[0], r[1], r[2], "True" if r[3] else "False", r[4] or "", r[5] or ""
-    return tuple("" if x is None else str(x) for x in r)
 
 
 def effective(rows: list[Row], stamps: dict[str, str], base: str, *, leaving: str | None = None) -> list[Row]:
@@ -168,12 +159,25 @@ def plan(others: list[Row], body: list[Value]) -> tuple[list[Value], list[str]]:
     return stated, cleared
 
 
-def _term(o: str, lit: bool, lang: str | None, dt: str | None) -> str:
-    if not lit:
-        return str(ox.NamedNode(o))
+def _literal(o: str, lang: str | None, dt: str | None) -> ox.Literal:
     if lang:
-        return str(ox.Literal(o, language=lang))
-    return str(ox.Literal(o, datatype=ox.NamedNode(dt)) if dt else ox.Literal(o))
+        return ox.Literal(o, language=lang)
+    return ox.Literal(o, datatype=ox.NamedNode(dt)) if dt else ox.Literal(o)
+
+
+def _term(o: str, lit: bool, lang: str | None, dt: str | None) -> str:
+    return str(_literal(o, lang, dt)) if lit else str(ox.NamedNode(o))
+
+
+def as_stored(row: Row) -> Row:
+    """A row as the store gives it back once :func:`write` has written it: a literal's language
+    tag and datatype as pyoxigraph makes them (a plain literal ``xsd:string``, a tag in lower
+    case with ``rdf:langString``). A value a parser made is so already and stays as it is."""
+    g, p, o, lit, lang, dt = row
+    if not lit or dt is not None and (lang is None or lang == lang.lower()):
+        return row
+    term = _literal(o, lang, dt)
+    return g, p, term.value, True, term.language, term.datatype.value
 
 
 def stamps_of(store: Store, rows: Iterable[Row]) -> dict[str, str]:
