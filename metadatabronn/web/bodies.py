@@ -16,9 +16,8 @@ import json
 import re
 from urllib.parse import urlsplit
 
-import orjson
-
 from ..store.formats import BodySyntaxError, parse_statements
+from . import jsontext
 from .bundle import CONTEXT as WORK_CONTEXT, CONTEXT_PATH as WORK_CONTEXT_PATH
 from .context import CONTEXT as ENTITY_CONTEXT
 from .problems import Problem
@@ -42,18 +41,11 @@ def statements_of(body: bytes, media: str | None, base_iri: str, hosts: set[str]
             line, col = getattr(exc, "lineno", None), getattr(exc, "colno", None)
             raise Problem(400, f"the body is not JSON: {exc}", line=line, column=col) from None
         _inline_all(doc, hosts)
-        body = _dumps(doc)
+        body = jsontext.dumps(doc)
     try:
         return parse_statements(body, fmt, base_iri)
     except BodySyntaxError as exc:
         raise Problem(400, f"the body does not parse as {fmt}: {exc}", line=exc.line, column=exc.column) from None
-
-
-def _dumps(doc) -> bytes:
-    try:
-        return orjson.dumps(doc)
-    except (TypeError, orjson.JSONEncodeError):  # an integer past 64 bits: the standard library writes it
-        return json.dumps(doc).encode("utf-8")
 
 
 def _inline(context, hosts: set[str], used: set[str] | None = None):
