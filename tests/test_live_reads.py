@@ -1,5 +1,5 @@
-"""Requests that wait for another process wait in a worker thread, never in the event loop, so
-the server answers everything else meanwhile:
+"""Requests that wait for another process wait without holding the event loop (awaiting the
+answer, or in a worker thread), so the server answers everything else meanwhile:
 - a GET of an entity written since the server's snapshot asks the writer for it
   (read-your-writes), and the writer answers when the write under way is done (a submitted file
   holds it for its whole load);
@@ -8,6 +8,7 @@ the server answers everything else meanwhile:
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from contextlib import contextmanager
@@ -40,6 +41,11 @@ class BusyWriter:
     def call(self, op: str, **kw):
         self.asked.set()
         self.released.wait(120)
+        raise StoreError("the writer is loading a submitted file")
+
+    async def call_async(self, op: str, **kw):  # as the server's event loop asks
+        self.asked.set()
+        await asyncio.get_running_loop().run_in_executor(None, self.released.wait, 120)
         raise StoreError("the writer is loading a submitted file")
 
     def close(self) -> None:
@@ -157,6 +163,9 @@ class HoldingWriter:
         with self.lock:
             rows = self.store.about(kw["iri"], raw=True)
             return rows, {g: self.store.generated(g) or "" for g in {r[0] for r in rows if r[0]}}
+
+    async def call_async(self, op: str, **kw):
+        return self.call(op, **kw)
 
     def close(self) -> None:
         pass

@@ -9,17 +9,22 @@ to the server's processes in their environment. Each connection carries one call
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import multiprocessing
 import os
+import pickle
 import secrets
 import shutil
 import signal
+import socket
+import struct
 import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import Client, Connection, Listener
+from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 from queue import Empty, LifoQueue
 from typing import Callable
@@ -147,13 +152,21 @@ def when_orphaned(parent: int, then: Callable[[], None]) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
+# Calls a server process's event loop has under way at once (each a connection, and a thread
+# in the process it calls); more wait their turn, as the calls from a thread pool did.
+ASYNC_CONNECTIONS = 16
+
+
 class Channel:
     """A server process's line to such a process: a few connections, reused, one call each at a
-    time. Calls block; make them from a thread pool, not the event loop."""
+    time. :meth:`request` blocks (call it from a thread pool); :meth:`request_async` is for
+    the event loop."""
 
     def __init__(self, address: str, authkey: bytes, who: str, unreachable: type[Exception]):
         self.address, self.authkey, self.who, self.unreachable = address, authkey, who, unreachable
         self._idle: LifoQueue[Connection] = LifoQueue()
+        self._idle_sockets: list[socket.socket] = []  # the event loop's, used from it alone
+        self._slots: tuple[object, asyncio.Semaphore] | None = None  # (its loop, the calls it lets through)
 
     def request(self, op: str, **kw) -> tuple[str, object]:
         """``(status, value)`` of one call; ``unreachable`` when the process cannot be reached
@@ -174,9 +187,76 @@ class Channel:
         self._idle.put(conn)
         return reply
 
+    async def request_async(self, op: str, **kw) -> tuple[str, object]:
+        """:meth:`request` from the event loop, awaiting the answer instead of holding a thread
+        for it: a call from a worker thread cost the server more than the call itself (0.7 ms
+        of a write's 2.2 ms in the HTTP process, on the LC 20k store). The bytes on the line are
+        a :class:`~multiprocessing.connection.Connection`'s, so the process answers both alike.
+        A call cancelled half-way (the client went away) leaves its connection closed: the
+        answer it was owed would otherwise reach the next call."""
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._slots[0] is not loop:
+            self._slots = (loop, asyncio.Semaphore(ASYNC_CONNECTIONS))
+        async with self._slots[1]:
+            if self._idle_sockets:
+                sock = self._idle_sockets.pop()
+            else:  # the handshake proves the key: in a thread, since it takes a few round trips
+                sock = await loop.run_in_executor(None, self._connect)
+            try:
+                await loop.sock_sendall(sock, _framed(ForkingPickler.dumps((op, kw))))
+                reply = pickle.loads(await _message(loop, sock))
+            except (EOFError, OSError) as exc:
+                sock.close()
+                raise self.unreachable(f"the {self.who} stopped answering: {exc}") from exc
+            except BaseException:
+                sock.close()
+                raise
+            self._idle_sockets.append(sock)
+            return reply
+
+    def _connect(self) -> socket.socket:
+        try:
+            conn = Client(self.address, family="AF_UNIX", authkey=self.authkey)
+        except OSError as exc:
+            raise self.unreachable(f"the {self.who} cannot be reached: {exc}") from exc
+        sock = socket.socket(fileno=os.dup(conn.fileno()))
+        conn.close()
+        sock.setblocking(False)
+        return sock
+
     def close(self) -> None:
+        while self._idle_sockets:
+            self._idle_sockets.pop().close()
         while True:
             try:
                 self._idle.get_nowait().close()
             except Empty:
                 return
+
+
+def _framed(payload) -> bytes:
+    """A message as :class:`~multiprocessing.connection.Connection` sends it: its length (4
+    bytes, or -1 and 8 bytes past 2 GiB), then the bytes."""
+    n = len(payload)
+    header = struct.pack("!i", n) if n <= 0x7FFFFFFF else struct.pack("!iQ", -1, n)
+    return header + bytes(payload)
+
+
+async def _message(loop, sock: socket.socket) -> bytearray:
+    """One message as :func:`_framed` makes it, without its length."""
+    (size,) = struct.unpack("!i", await _exactly(loop, sock, 4))
+    if size == -1:
+        (size,) = struct.unpack("!Q", await _exactly(loop, sock, 8))
+    return await _exactly(loop, sock, size)
+
+
+async def _exactly(loop, sock: socket.socket, n: int) -> bytearray:
+    buf = bytearray(n)
+    view = memoryview(buf)
+    got = 0
+    while got < n:
+        k = await loop.sock_recv_into(sock, view[got:])
+        if not k:
+            raise EOFError("the line was closed")
+        got += k
+    return buf

@@ -180,7 +180,14 @@ class Writer:
         self._channel = channel.Channel(address, authkey, "writer", StoreError)
 
     def call(self, op: str, **kw):
-        status, value = self._channel.request(op, **kw)
+        return self._answer(*self._channel.request(op, **kw))
+
+    async def call_async(self, op: str, **kw):
+        """:meth:`call` from the event loop."""
+        return self._answer(*await self._channel.request_async(op, **kw))
+
+    @staticmethod
+    def _answer(status: str, value):
         if status == "ok":
             return value
         if status == "refused":

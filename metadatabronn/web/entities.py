@@ -98,11 +98,23 @@ def _store(request: Request) -> Store:
 
 
 @lru_cache(maxsize=20_000)
-def _render(app_key: int, iri: str, fmt: str, base_url: str, lang: str = "en") -> tuple[bytes, str, str, str]:
-    """(body, media type, ETag, Last-Modified) of an entity; the store is a snapshot, so this
-    never goes stale for the life of the process. ``lang``: the language of an HTML page."""
+def _render(app_key: int, iri: str, fmt: str, base_url: str, lang: str = "en"
+            ) -> tuple[str | None, tuple[bytes, str, str, str] | None]:
+    """``(successor, None)`` of an entity merged into another of this well, else ``(None,
+    (body, media type, ETag, Last-Modified))``; the store is a snapshot, so this never goes
+    stale for the life of the process. ``lang``: the language of an HTML page. (The successor
+    comes from the same read as the body: asked of the store apart, it cost a look-up a GET.)"""
     state = _STATES[app_key]
-    return _rendered(state, Entity(state.store, iri, state.started), fmt, base_url, lang)
+    entity = Entity(state.store, iri, state.started)
+    if _successor(state, entity) is not None:
+        return entity.replaced_by, None
+    return None, _rendered(state, entity, fmt, base_url, lang)
+
+
+def _successor(state, entity: Entity) -> str | None:
+    """The entity of this well that ``entity`` was merged into, if any."""
+    successor = entity.replaced_by
+    return successor if successor is not None and successor.startswith(state.base + "/") else None
 
 
 def _rendered(state, entity: Entity, fmt: str, base_url: str, lang: str = "en") -> tuple[bytes, str, str, str]:
@@ -322,19 +334,18 @@ async def _entity_response(request: Request, kind: str, id_: str, format: str | 
     if not is_iri(iri):
         raise Problem(404, f"no entity {iri} in the well")
     live = await _live(request, iri)
+    lang = page_language(request.headers.get("accept-language")) if fmt == "html" else "en"
+    vary = "Accept, Accept-Language" if fmt == "html" else "Accept"
     if live is not None:
-        successor = live.replaced_by
+        successor = _successor(state, live)
+        rendered = _rendered(state, live, fmt, str(request.base_url), lang) if successor is None else None
     else:
-        successor = next(iter(state.store.values(iri, DCT_IS_REPLACED_BY)), None)
-    if successor is not None and successor.startswith(state.base + "/"):
+        successor, rendered = _render(state.key, iri, fmt, str(request.base_url), lang)
+    if successor is not None:
         # Merged into another: links to it keep working, and lead to where it went (308: a
         # write sent here is sent on there unchanged).
         target = str(request.url.replace(path=successor[len(state.base):]))
         return Response(status_code=308, headers={"Location": target, "Link": f'<{successor}>; rel="successor-version"'})
-    lang = page_language(request.headers.get("accept-language")) if fmt == "html" else "en"
-    vary = "Accept, Accept-Language" if fmt == "html" else "Accept"
-    rendered = (_rendered(state, live, fmt, str(request.base_url), lang) if live is not None
-                else _render(state.key, iri, fmt, str(request.base_url), lang))
     if fmt == "html" and kind == "work":  # its loans as they are now, not as the cached page was drawn
         # (in a worker thread: the figures may come from the statistics process, or wait for the
         # loans' edition map to catch up with a new snapshot)
@@ -345,9 +356,8 @@ async def _entity_response(request: Request, kind: str, id_: str, format: str | 
 async def _live(request: Request, iri: str) -> Entity | None:
     """The entity as the writer holds it, when a write has changed it since this process's
     snapshot (read-your-writes, and the tag a write's If-Match is checked against); None when
-    the snapshot shows it as it is, or the server takes no writes. The writer is asked from a
-    worker thread: the answer waits for the write under way, and the event loop meanwhile
-    answers other requests (asked from the loop, every request of this process waited too)."""
+    the snapshot shows it as it is, or the server takes no writes. The answer waits for the write
+    under way, and the event loop meanwhile answers other requests."""
     state = request.app.state
     writer = getattr(state, "writer", None)
     snapshot = getattr(state, "snapshot", None)
@@ -355,7 +365,7 @@ async def _live(request: Request, iri: str) -> Entity | None:
     if writer is None or catalogue is None or not catalogue.changed_after(iri, snapshot.sequence):
         return None
     try:
-        rows, stamps = await run_in_threadpool(writer.call, "about", iri=iri)
+        rows, stamps = await writer.call_async("about", iri=iri)
     except MetadatabronnError:  # the writer is busy loading or gone: the snapshot answers
         return None
     return Entity(state.store, iri, state.started, rows, stamps)

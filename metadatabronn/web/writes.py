@@ -67,9 +67,9 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _call(request: Request, op: str, **kw):
+async def _call(request: Request, op: str, **kw):
     try:
-        return _writer(request).call(op, **kw)
+        return await _writer(request).call_async(op, **kw)
     except EditRefused as exc:
         extra = {}
         if exc.report is not None:
@@ -117,10 +117,20 @@ def _kind(kind: str, allowed: tuple[str, ...], method: str) -> None:
                       headers={"Allow": "GET, HEAD, OPTIONS"})
 
 
-def _parsed_call(request: Request, op: str, body: bytes, media: str | None, base_iri: str, hosts: set[str], **kw):
-    """Parse the body and send the write, off the event loop (a parse of JSON-LD costs as much
-    as the rest of the request)."""
-    return _call(request, op, statements=statements_of(body, media, base_iri, hosts), **kw)
+# A body up to this size is parsed on the event loop (an entity's JSON-LD of a few KB takes a
+# fraction of a millisecond, less than handing it to a thread); a larger one in a worker thread,
+# so that it does not hold up the requests beside it.
+PARSED_IN_LOOP = 32_768
+
+
+async def _parsed_call(request: Request, op: str, body: bytes, media: str | None, base_iri: str, hosts: set[str],
+                       **kw):
+    """Parse the body and send the write."""
+    if len(body) <= PARSED_IN_LOOP:
+        statements = statements_of(body, media, base_iri, hosts)
+    else:
+        statements = await run_in_threadpool(statements_of, body, media, base_iri, hosts)
+    return await _call(request, op, statements=statements, **kw)
 
 
 def _create_route(kind: str):
@@ -130,9 +140,8 @@ def _create_route(kind: str):
         principal = await authorised(request, SCOPE[kind])
         _writer(request)
         body = await _read_body(request, _limit("MAX_WRITE_BYTES", DEFAULT_MAX_BODY))
-        edited = await run_in_threadpool(_parsed_call, request, "create", body, request.headers.get("content-type"),
-                                         iri, _hosts(request), kind=kind, org=principal.org, user=principal.user,
-                                         iri=iri)
+        edited = await _parsed_call(request, "create", body, request.headers.get("content-type"), iri,
+                                    _hosts(request), kind=kind, org=principal.org, user=principal.user, iri=iri)
         return _done(request, edited, 201)
 
     create.__name__ = f"create_{kind}"
@@ -150,9 +159,9 @@ async def put(request: Request, kind: str, id: str):
     principal = await authorised(request, SCOPE[kind])
     _writer(request)
     body = await _read_body(request, _limit("MAX_WRITE_BYTES", DEFAULT_MAX_BODY))
-    edited = await run_in_threadpool(_parsed_call, request, "put", body, request.headers.get("content-type"), iri,
-                                     _hosts(request), kind=kind, iri=iri, org=principal.org, user=principal.user,
-                                     if_match=request.headers.get("if-match"))
+    edited = await _parsed_call(request, "put", body, request.headers.get("content-type"), iri, _hosts(request),
+                                kind=kind, iri=iri, org=principal.org, user=principal.user,
+                                if_match=request.headers.get("if-match"))
     return _done(request, edited)
 
 
@@ -170,7 +179,7 @@ async def patch(request: Request, kind: str, id: str):
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise Problem(400, f"the patch is not JSON: {exc}", line=getattr(exc, "lineno", None),
                       column=getattr(exc, "colno", None)) from None
-    rows, stamps = await run_in_threadpool(_call, request, "about", iri=iri)
+    rows, stamps = await _call(request, "about", iri=iri)
     if not rows:
         raise Problem(404, f"no {kind} {iri} in the well")
     from .entities import _node  # the framed form GET gives in JSON-LD
@@ -181,9 +190,9 @@ async def patch(request: Request, kind: str, id: str):
     if not isinstance(patched, dict) or patched.get("@id", iri) != iri:
         raise Problem(422, f"a patch of {iri} cannot change its @id")
     patched["@context"] = "/context.jsonld"  # the well's own: inlined, cut to the terms the patch uses
-    edited = await run_in_threadpool(_parsed_call, request, "put", json.dumps(patched).encode("utf-8"),
-                                     "application/ld+json", iri, set(), kind=kind, iri=iri, org=principal.org,
-                                     user=principal.user, if_match=request.headers.get("if-match"))
+    edited = await _parsed_call(request, "put", json.dumps(patched).encode("utf-8"), "application/ld+json", iri,
+                                set(), kind=kind, iri=iri, org=principal.org, user=principal.user,
+                                if_match=request.headers.get("if-match"))
     return _done(request, edited)
 
 
@@ -195,8 +204,7 @@ async def delete(request: Request, kind: str, id: str):
     _note(request, entity=iri)
     await authorised(request, SCOPE[kind])
     _writer(request)
-    edited = await run_in_threadpool(_call, request, "delete", kind=kind, iri=iri,
-                                     if_match=request.headers.get("if-match"))
+    edited = await _call(request, "delete", kind=kind, iri=iri, if_match=request.headers.get("if-match"))
     _note(request, entity=edited.iri, changed=True, sequence=edited.sequence)
     return Response(status_code=204)
 
@@ -241,8 +249,8 @@ async def merge(request: Request, kind: str, id: str, into: str | None = None):
     base = request.app.state.base
     if not into.startswith(base + "/"):
         raise Problem(422, f"{into} is not an IRI of this well (its base is {base})")
-    edited = await run_in_threadpool(_call, request, "merge", kind=kind, iri=_iri(request, kind, id), into=into,
-                                     if_match=request.headers.get("if-match"))
+    edited = await _call(request, "merge", kind=kind, iri=_iri(request, kind, id), into=into,
+                         if_match=request.headers.get("if-match"))
     response = _done(request, edited, into=into, records=edited.extra.get("records"))
     response.headers["Location"] = into
     return response
