@@ -5,6 +5,8 @@ leaves no answer behind for the next; a burst of calls opens a bounded number of
 from __future__ import annotations
 
 import asyncio
+import socket
+import struct
 import threading
 from multiprocessing.connection import Listener
 
@@ -155,3 +157,43 @@ def test_a_service_that_ends_a_call_unanswered_is_unreachable_and_the_line_recov
         assert asyncio.run(scenario()) == ("ok", "after")
     finally:
         line.close()
+
+
+@pytest.mark.parametrize("header", [struct.pack("!i", 5), struct.pack("!iQ", -1, 5)], ids=["short", "long"])
+@pytest.mark.parametrize("piece", [1, 3, 64])
+def test_a_message_read_in_pieces_is_read_whole(header, piece):
+    """The long form of the length (past 2 GiB, as a Connection writes it) and a message that
+    comes a few bytes at a time."""
+    ours, theirs = socket.socketpair()
+    ours.setblocking(False)
+    data = header + b"hello"
+
+    async def read():
+        loop = asyncio.get_running_loop()
+        reading = asyncio.create_task(channel._message(loop, ours))
+        for i in range(0, len(data), piece):
+            theirs.sendall(data[i:i + piece])
+            await asyncio.sleep(0)
+        return bytes(await reading)
+
+    try:
+        assert asyncio.run(read()) == b"hello"
+    finally:
+        ours.close()
+        theirs.close()
+
+
+def test_bytes_after_the_answer_are_refused():
+    ours, theirs = socket.socketpair()
+    ours.setblocking(False)
+    theirs.sendall(struct.pack("!i", 2) + b"ok" + b"more")
+    try:
+        with pytest.raises(EOFError, match="more came"):
+            asyncio.run(_read_one(ours))
+    finally:
+        ours.close()
+        theirs.close()
+
+
+async def _read_one(sock):
+    return await channel._message(asyncio.get_running_loop(), sock)

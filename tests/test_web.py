@@ -840,10 +840,11 @@ def test_a_record_too_long_for_iso2709_is_a_406_that_points_to_marcxml(tmp_path)
         assert as_xml.status_code == 200 and len(as_xml.content) > 99_999
 
 
-def test_a_view_whose_files_the_writer_removed_answers_503_and_is_reopened():
+def test_a_view_whose_files_the_writer_removed_is_reopened_and_a_read_answered_from_the_fresh_one():
     """The writer compacted the store under the server's read-only view: the request that met a
-    missing file is answered 503 with Retry-After (not a 500 with a traceback), and a fresh view
-    is opened at once."""
+    missing file has a fresh view opened at once. A GET is answered again from it; one that
+    meets a missing file twice, or a write, is answered 503 with Retry-After (not a 500 with a
+    traceback)."""
     import asyncio
 
     from metadatabronn.web.problems import FilesGone
@@ -861,28 +862,54 @@ def test_a_view_whose_files_the_writer_removed_answers_503_and_is_reopened():
     class App:
         state = type("State", (), {"well": Well()})()
 
-    async def endpoint(scope, receive, send):
-        raise OSError("IO error: No such file or directory: While open a file for random read: store/000321.sst")
+    def failing(times: int):
+        calls = []
 
-    sent = []
+        async def endpoint(scope, receive, send):
+            calls.append(await receive())
+            if len(calls) <= times:
+                raise OSError("IO error: No such file or directory: While open a file for random read: "
+                              "store/000321.sst")
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"fresh"})
 
-    async def send(message):
-        sent.append(message)
+        return endpoint, calls
 
     async def receive():
-        return {"type": "http.request", "body": b""}
+        return {"type": "http.request", "body": b"the body"}
 
-    scope = {"type": "http", "method": "GET", "path": "/documents", "raw_path": b"/documents", "query_string": b"",
-             "headers": [], "app": App(), "server": ("127.0.0.1", 80), "scheme": "http", "root_path": ""}
-    asyncio.run(FilesGone(endpoint)(scope, receive, send))
-    assert sent[0]["status"] == 503 and (b"retry-after", b"1") in sent[0]["headers"]
+    def scope(method):
+        return {"type": "http", "method": method, "path": "/documents", "raw_path": b"/documents",
+                "query_string": b"", "headers": [], "app": App(), "server": ("127.0.0.1", 80), "scheme": "http",
+                "root_path": ""}
+
+    def run(endpoint, method):
+        sent = []
+
+        async def send(message):
+            sent.append(message)
+
+        asyncio.run(FilesGone(endpoint)(scope(method), receive, send))
+        return sent
+
+    endpoint, calls = failing(1)
+    sent = run(endpoint, "GET")
+    assert sent[0]["status"] == 200 and sent[1]["body"] == b"fresh"
     assert reopened == ["lost", "opened"]
+    assert [c["body"] for c in calls] == [b"the body", b"the body"]  # the retry reads the request as it came
+
+    for method, times, opened in (("GET", 2, 2), ("PUT", 1, 1)):
+        reopened.clear()
+        endpoint, calls = failing(times)
+        sent = run(endpoint, method)
+        assert sent[0]["status"] == 503 and (b"retry-after", b"1") in sent[0]["headers"], method
+        assert reopened == ["lost", "opened"] * opened and len(calls) == opened, method
 
     async def broken(scope, receive, send):
         raise OSError("another error")
 
     with pytest.raises(OSError, match="another error"):
-        asyncio.run(FilesGone(broken)(scope, receive, lambda m: None))
+        asyncio.run(FilesGone(broken)(scope("GET"), receive, lambda m: None))
 
 
 def test_a_served_app_hands_what_start_up_made_to_the_collector_as_permanent(store, port, monkeypatch):

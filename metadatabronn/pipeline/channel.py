@@ -242,21 +242,26 @@ def _framed(payload) -> bytes:
     return header + bytes(payload)
 
 
-async def _message(loop, sock: socket.socket) -> bytearray:
-    """One message as :func:`_framed` makes it, without its length."""
-    (size,) = struct.unpack("!i", await _exactly(loop, sock, 4))
-    if size == -1:
-        (size,) = struct.unpack("!Q", await _exactly(loop, sock, 8))
-    return await _exactly(loop, sock, size)
-
-
-async def _exactly(loop, sock: socket.socket, n: int) -> bytearray:
-    buf = bytearray(n)
-    view = memoryview(buf)
-    got = 0
-    while got < n:
-        k = await loop.sock_recv_into(sock, view[got:])
-        if not k:
+async def _message(loop, sock: socket.socket) -> memoryview:
+    """One message as :func:`_framed` makes it, without its length: read as it comes (an answer
+    of a few KB in one read, its length and all), and nothing after it (one call, one answer)."""
+    buf = bytearray()
+    start, size = 4, None
+    while size is None or len(buf) < start + size:
+        chunk = await loop.sock_recv(sock, max(_READ, start + size - len(buf)) if size is not None else _READ)
+        if not chunk:
             raise EOFError("the line was closed")
-        got += k
-    return buf
+        buf += chunk
+        if size is None and len(buf) >= 4:
+            (size,) = struct.unpack_from("!i", buf)
+            if size == -1:
+                if len(buf) < 12:
+                    size = None
+                    continue
+                start, size = 12, struct.unpack_from("!Q", buf, 4)[0]
+    if len(buf) > start + size:
+        raise EOFError("more came than the one answer asked for")
+    return memoryview(buf)[start:]
+
+
+_READ = 65_536

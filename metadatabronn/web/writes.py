@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -24,6 +25,7 @@ from ..errors import EditRefused, StoreError
 from ..pipeline.editing import Edited, mint
 from ..pipeline.writer import WriteFailed
 from ..store.editing import effective
+from . import jsontext
 from .auth import authorised
 from .bodies import statements_of
 from .problems import Problem
@@ -93,10 +95,18 @@ def _note(request: Request, **entries) -> None:
 
 
 def _hosts(request: Request) -> set[str]:
-    return {request.url.netloc, urlsplit(request.app.state.base).netloc}
+    """The hosts a body's IRIs may name the well by: the one asked (as the request's URL has
+    it; read from the Host header, without making the whole URL) and the base's."""
+    host = request.headers.get("host") or request.url.netloc
+    return {host, _netloc(request.app.state.base)}
 
 
-def _done(request: Request, edited: Edited, status: int = 200, **extra) -> JSONResponse:
+@lru_cache(maxsize=8)
+def _netloc(base: str) -> str:
+    return urlsplit(base).netloc
+
+
+def _done(request: Request, edited: Edited, status: int = 200, **extra) -> Response:
     _note(request, entity=edited.iri, changed=edited.changed, sequence=edited.sequence)
     headers = {"ETag": f'"{edited.tag}"'}
     if status == 201:
@@ -104,7 +114,7 @@ def _done(request: Request, edited: Edited, status: int = 200, **extra) -> JSONR
     body = {"id": edited.iri, "changed": edited.changed, "sequence": edited.sequence, **extra}
     if edited.detail:
         body["detail"] = edited.detail
-    return JSONResponse(body, status_code=status, headers=headers)
+    return Response(jsontext.dumps(body), status_code=status, headers=headers, media_type="application/json")
 
 
 def _iri(request: Request, kind: str, id_: str) -> str:
