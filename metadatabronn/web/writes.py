@@ -220,20 +220,23 @@ async def delete(request: Request, kind: str, id: str):
 
 
 def _entity_writes(kind: str):
-    """One route per kind for PUT, PATCH and DELETE (a route per method and kind made every
-    write walk some forty routes)."""
-    async def write(request: Request, id: str):
-        method = request.method
-        if method == "PUT":
-            return await put(request, kind, id)
-        if method == "PATCH":
-            return await patch(request, kind, id)
+    """PUT, PATCH and DELETE of an entity of ``kind``: a route each (an operation id each in the
+    API's description), next to the kind's GET (``app`` puts them first)."""
+    async def put_(request: Request, id: str):
+        return await put(request, kind, id)
+
+    async def patch_(request: Request, id: str):
+        return await patch(request, kind, id)
+
+    async def delete_(request: Request, id: str):
         return await delete(request, kind, id)
 
-    write.__name__ = f"write_{kind}"
-    router.add_api_route(f"/{kind}/{{id}}", write, methods=["PUT", "PATCH", "DELETE"],
-                         summary=f"PUT: replace what your organisation says about a {kind}; PATCH: a JSON Merge "
-                                 f"Patch of its JSON-LD; DELETE: a tombstone (410 after). If-Match required")
+    for method, endpoint, summary in (
+            ("PUT", put_, f"Replace what your organisation says about a {kind} (If-Match required)"),
+            ("PATCH", patch_, f"A JSON Merge Patch of a {kind}'s JSON-LD (If-Match required)"),
+            ("DELETE", delete_, f"Delete a {kind}: a tombstone, 410 after (If-Match required)")):
+        endpoint.__name__ = f"{method.lower()}_{kind}"
+        router.add_api_route(f"/{kind}/{{id}}", endpoint, methods=[method], summary=summary)
 
 
 for _writable in WRITABLE:
