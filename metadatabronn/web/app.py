@@ -240,8 +240,9 @@ def create_app(store_path: Path, base: str, *, query_workers: int = 2, timeout: 
     own = [f"/{kind}/{{id}}" for kind in entities.KINDS]
     app.include_router(APIRouter(routes=[r for path in own for router in (entities.router, writes.router)
                                          for r in router.routes if getattr(r, "path", None) == path]))
+    own_paths = set(own)
     for router in routers:
-        app.include_router(_without(router, set(own)))
+        app.include_router(_without(router, own_paths))
 
     @app.get("/health", tags=["Service"], summary="The store and its counts")
     def health(request: Request):

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 
 from ..pipeline.dump import FORMATS, is_dump_name, listing
-from .entities import _node
+from .jsonld import node
 from .problems import Problem
 
 router = APIRouter(tags=["Dumps"])
@@ -31,7 +31,7 @@ def entity_line(base: str):
     context = f"{base}/context.jsonld"
 
     def line(iri: str, triples: list) -> bytes:
-        doc = {"@context": context, **_node(iri, triples)}
+        doc = {"@context": context, **node(iri, triples)}
         return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
 
     return line

@@ -3,12 +3,17 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .catalogue.errors import error_page, wants_html
+
+log = logging.getLogger(__name__)
 
 PROBLEM = "application/problem+json"
 _TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
@@ -63,10 +68,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):  # pragma: no cover - a defect, logged
-        import logging
-
-
-        logging.getLogger(__name__).exception("unexpected error on %s", request.url.path)
+        log.exception("unexpected error on %s", request.url.path)
         return problem_response(request, 500, "an unexpected error; it has been logged")
 
 
@@ -113,9 +115,7 @@ class FilesGone:
             if exc is None:
                 return
             await self._reopen(scope, exc)
-        from starlette.requests import Request as _Request
-
-        response = problem_response(_Request(scope), 503, "the store changed under this view of it; a fresh "
+        response = problem_response(Request(scope), 503, "the store changed under this view of it; a fresh "
                                     "view is being opened: try again in a moment", headers={"Retry-After": "1"})
         await response(scope, receive, send)
 
@@ -140,17 +140,13 @@ class FilesGone:
 
     @staticmethod
     async def _reopen(scope, exc: Exception) -> None:
-        import logging
-
         app = scope.get("app")
         well = getattr(getattr(app, "state", None), "well", None)
-        logging.getLogger(__name__).warning("a file of the store's view is gone (%s): opening a fresh view", exc)
+        log.warning("a file of the store's view is gone (%s): opening a fresh view", exc)
         if well is None:
             return
-        from starlette.concurrency import run_in_threadpool
-
         well.lost_files()
         try:  # now, not at the next look (a server may look never: --refresh 0)
             await run_in_threadpool(well.refresh_if_changed, app)
         except Exception:  # noqa: BLE001 - the watcher tries again; the client retries
-            logging.getLogger(__name__).exception("could not open a fresh view of the store")
+            log.exception("could not open a fresh view of the store")

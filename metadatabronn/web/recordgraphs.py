@@ -14,7 +14,8 @@ from fastapi.responses import Response
 
 from ..mapping import terms as T
 from ..store import Store, serialise_triples
-from .entities import _STATES, DELETED, PREFIXES, TOMBSTONE, _format, _node, _parse_time, _send, jsonld_text
+from . import jsonld
+from .entities import _STATES, DELETED, PREFIXES, TOMBSTONE, _format, _parse_time, _send
 from .negotiate import GRAPH_TYPES
 from .problems import Problem
 from .sparql import is_iri
@@ -56,8 +57,8 @@ def _render_record(app_key: int, graph: str, fmt: str, base_url: str) -> tuple[b
         raise Problem(410, f"{graph} is the record of a deleted manifestation", deleted=deleted)
     if fmt == "jsonld":
         doc = {"@context": f"{base_url}context.jsonld",
-               "@graph": [_node(s, list(group)) for s, group in groupby(triples, key=lambda t: t[0])]}
-        body = jsonld_text(doc)
+               "@graph": [jsonld.node(s, list(group)) for s, group in groupby(triples, key=lambda t: t[0])]}
+        body = jsonld.text(doc)
     else:
         body = serialise_triples(triples, fmt, _RECORD_PREFIXES)
     etag = 'W/"' + hashlib.blake2b(body, digest_size=10).hexdigest() + '"'

@@ -25,7 +25,7 @@ from ..errors import EditRefused, StoreError
 from ..pipeline.editing import Edited, mint
 from ..pipeline.writer import WriteFailed
 from ..store.editing import effective
-from . import jsontext
+from . import jsonld, jsontext
 from .auth import authorised
 from .bodies import statements_of
 from .problems import Problem
@@ -192,10 +192,9 @@ async def patch(request: Request, kind: str, id: str):
     rows, stamps = await _call(request, "about", iri=iri)
     if not rows:
         raise Problem(404, f"no {kind} {iri} in the well")
-    from .entities import _node  # the framed form GET gives in JSON-LD
 
     base = request.app.state.base
-    current = _node(iri, [(iri, *r[1:]) for r in effective(rows, stamps, base)])
+    current = jsonld.node(iri, [(iri, *r[1:]) for r in effective(rows, stamps, base)])
     patched = merge_patch(current, patch_doc)
     if not isinstance(patched, dict) or patched.get("@id", iri) != iri:
         raise Problem(422, f"a patch of {iri} cannot change its @id")
