@@ -1,12 +1,14 @@
-"""What the benchmarks share: a free loopback port, a `metadatabronn serve` process, and a store
-built from a corpus."""
+"""What the benchmarks share: a free loopback port, a `metadatabronn serve` process, a store
+built from a corpus, and the CPU of this process's threads by name."""
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -83,3 +85,49 @@ def store_to_use(given: str | None, default: Path, corpus: str, rebuild: bool) -
         default.parent.mkdir(parents=True, exist_ok=True)
         build(Path(corpus), default)
     return default
+
+
+class ThreadCPU:
+    """CPU seconds of this process's threads whose name (as the system shows it) starts with
+    ``prefix``, while the ``with`` block runs: RocksDB names its background threads
+    ``rocksdb:low`` (compactions) and ``rocksdb:high`` (flushes). Threads come and go with each
+    store opened, so their times are read every ``every`` seconds and the last reading of each
+    kept."""
+
+    def __init__(self, prefix: str, every: float = 0.05):
+        self.prefix, self.every = prefix.encode(), every
+        self._last: dict[str, float] = {}
+        self._start: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True, name="bench-thread-cpu")
+        self.seconds = 0.0
+
+    def _read(self) -> dict[str, float]:
+        ticks = os.sysconf("SC_CLK_TCK")
+        out = {}
+        for tid in os.listdir("/proc/self/task"):
+            try:
+                with open(f"/proc/self/task/{tid}/stat", "rb") as f:
+                    stat = f.read()
+            except OSError:  # ended meanwhile
+                continue
+            name = stat[stat.index(b"(") + 1:stat.rindex(b")")]
+            if name.startswith(self.prefix):
+                fields = stat[stat.rindex(b")") + 2:].split()
+                out[tid] = (int(fields[11]) + int(fields[12])) / ticks
+        return out
+
+    def _poll(self) -> None:
+        while not self._stop.wait(self.every):
+            self._last.update(self._read())
+
+    def __enter__(self):
+        self._start = self._read()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._last.update(self._read())
+        self.seconds = sum(v - self._start.get(tid, 0.0) for tid, v in self._last.items())

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pymarc
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import ThreadCPU  # noqa: E402 (the repository's root on the path first)
 from metadatabronn.config import DEFAULT_BATCH_RECORDS
 from metadatabronn.errors import InputError, RecordError
 from metadatabronn.marc import iter_chunks, parse_chunk
@@ -58,9 +60,9 @@ def disk_bytes(path: Path) -> int:
 
 
 def store_ceiling(corpus: Path, profile: str | None, batch_records: int = DEFAULT_BATCH_RECORDS
-                  ) -> tuple[float, float, float, float]:
-    """The store write alone: records/s, CPU µs a quad (all threads), quads written a record
-    and N-Quads bytes handed to the store a record.
+                  ) -> tuple[float, float, float, float, float]:
+    """The store write alone: records/s, CPU µs a quad (all threads), quads written a record,
+    N-Quads bytes handed to the store a record, and CPU ms a record of RocksDB's compactions.
 
     Every record is converted first, untimed; then the loader writes them exactly as ingest
     does (entity registry, change log, bulk batches), so no conversion competes for the cores.
@@ -77,20 +79,22 @@ def store_ceiling(corpus: Path, profile: str | None, batch_records: int = DEFAUL
         store = Store(tmp / "store", settings.base)
         summary = Summary()
         gc.collect()
-        cpu0, t0 = time.process_time(), time.perf_counter()
-        loader = Loader(store, when, gate)
-        # Asked of the store in groups, as ingest asks (one look-up a group, not one a key).
-        for o in (_prefetched(iter(outcomes), loader) if store.answers_in_groups else outcomes):
-            loader.add(o, summary)
-            if len(loader) >= settings.batch_records:
-                loader.flush()
-        loader.close()
-        store.close()
-        seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+        with ThreadCPU("rocksdb:low") as compactions:
+            cpu0, t0 = time.process_time(), time.perf_counter()
+            loader = Loader(store, when, gate)
+            # Asked of the store in groups, as ingest asks (one look-up a group, not one a key).
+            for o in (_prefetched(iter(outcomes), loader) if store.answers_in_groups else outcomes):
+                loader.add(o, summary)
+                if len(loader) >= settings.batch_records:
+                    loader.flush()
+            loader.close()
+            store.close()
+            seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
         quads = len(Store(tmp / "store", settings.base, read_only=True))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return len(outcomes) / seconds, cpu / quads * 1e6, quads / len(outcomes), text_bytes / len(outcomes)
+    return (len(outcomes) / seconds, cpu / quads * 1e6, quads / len(outcomes), text_bytes / len(outcomes),
+            compactions.seconds / len(outcomes) * 1000)
 
 
 def _control_number(chunk) -> str | None:
@@ -181,8 +185,10 @@ def main() -> int:
                 settings = Settings(store=tmp / "store", base="http://localhost:8000", workers=args.workers,
                                     profile=profile, batch_records=args.batch_records)
                 cpu0 = cpu_seconds()
-                s = ingest([str(corpus)], settings)
+                with ThreadCPU("rocksdb:low") as compactions:
+                    s = ingest([str(corpus)], settings)
                 s.cpu = cpu_seconds() - cpu0  # main process and its (reaped) conversion workers
+                s.compactions = compactions.seconds
                 store = Store(tmp / "store", read_only=True)
                 s.quads = len(store)  # for the report only
                 store.close()
@@ -215,20 +221,25 @@ def main() -> int:
         print(f"without the gate    {ungated.records_per_second:,.0f} records/s; with it "
               f"{s.records_per_second / ungated.records_per_second:.2f} x that")
     if ceiling is not None:
-        rate, per_quad, quads, text = ceiling
+        rate, per_quad, quads, text, compacting = ceiling
         print(f"store write alone   {rate:,.0f} records/s, {quads:,.1f} quads a record ({text / 1024:,.1f} KiB of "
               f"N-Quads), {per_quad:.1f} CPU us a quad: the ceiling for any conversion speed")
         print(f"end to end / store  {s.records_per_second / rate:.2f} x the store-write ceiling (target 0.8); CPU a "
               f"record: end to end {s.cpu / s.records_read * 1000:.2f} ms, store write alone "
               f"{per_quad * quads / 1000:.2f} ms")
+        print(f"compactions         RocksDB's compaction threads {s.compactions / s.records_read * 1000:.2f} CPU ms a "
+              f"record end to end, {compacting:.2f} in the store write alone (the same batches)")
     print(f"peak memory         main {peak_main:,.0f} MiB, largest worker {peak_child:,.0f} MiB")
     if ceiling is not None and args.pairs:
         ratios = [s.records_per_second / ceiling[0]]
         for n in range(args.pairs):
-            e2e = best_of(profile)[0].records_per_second
-            alone = store_ceiling(corpus, profile, args.batch_records)[0]
+            run = best_of(profile)[0]
+            e2e = run.records_per_second
+            alone, *_, compacting = store_ceiling(corpus, profile, args.batch_records)
             ratios.append(e2e / alone)
-            print(f"pair {n + 2:<14} end to end {e2e:,.0f}, store write alone {alone:,.0f} records/s: {e2e / alone:.2f} x")
+            print(f"pair {n + 2:<14} end to end {e2e:,.0f}, store write alone {alone:,.0f} records/s: {e2e / alone:.2f} x "
+                  f"(compactions {run.compactions / run.records_read * 1000:.2f} against {compacting:.2f} CPU ms a "
+                  "record)")
         print(f"end to end / store  median of {len(ratios)} pairs {statistics.median(ratios):.2f} x "
               f"(each: {', '.join(f'{r:.2f}' for r in ratios)})")
     if args.json:
@@ -243,6 +254,8 @@ def main() -> int:
             "quads_per_record": round(s.quads / max(1, s.records_stored), 1),
             "disk_bytes_per_record": round(s.disk / max(1, s.records_stored)),
             "nquads_bytes_per_record": round(ceiling[3]) if ceiling else None,
+            "compaction_cpu_ms_per_record": round(s.compactions / max(1, s.records_read) * 1000, 3),
+            "compaction_cpu_ms_per_record_store_alone": round(ceiling[4], 3) if ceiling else None,
             "peak_rss_main_mib": round(peak_main), "peak_rss_worker_mib": round(peak_child),
             "summary": json.loads(s.to_json())}, indent=2))
     return 0
