@@ -64,6 +64,16 @@ class Service:
         return channel.Channel(self.address, self.authkey, "test service", StoreError)
 
 
+async def _until(condition, what: str) -> None:
+    """Wait for ``condition``: a test whose service never gets there fails (after a minute, far
+    past any busy machine's delay) instead of waiting for ever."""
+    for _ in range(6000):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"never came: {what}")
+
+
 @pytest.fixture
 def service(tmp_path):
     s = Service(tmp_path)
@@ -107,8 +117,7 @@ def test_a_call_cancelled_half_way_leaves_no_answer_for_the_next(service):
     async def scenario():
         held = asyncio.create_task(line.request_async("hold", value="first"))
         await asyncio.sleep(0)  # the call is sent and waits for its answer
-        while service.open == 0:
-            await asyncio.sleep(0.01)
+        await _until(lambda: service.open > 0, "the held call's connection")
         held.cancel()
         with pytest.raises(asyncio.CancelledError):
             await held
@@ -126,8 +135,7 @@ def test_a_burst_of_calls_opens_a_bounded_number_of_connections(service):
 
     async def burst():
         calls = [asyncio.create_task(line.request_async("hold", value=n)) for n in range(3 * channel.ASYNC_CONNECTIONS)]
-        while service.open < channel.ASYNC_CONNECTIONS:
-            await asyncio.sleep(0.01)
+        await _until(lambda: service.open >= channel.ASYNC_CONNECTIONS, "a connection for every slot")
         service.release.set()
         return await asyncio.gather(*calls)
 
