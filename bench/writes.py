@@ -2,7 +2,7 @@
 concurrent clients, and what they do to the reads beside them.
 
     python bench/writes.py [--corpus FILE] [--store DIR] [--rebuild] [--clients 4] [--seconds 20]
-                           [--writes N] [--http-workers 1] [--runs 1] [--read-rate 100]
+                           [--writes N] [--http-workers 1] [--runs 1] [--read-rate 100] [--write-rate R]
                            [--profile-writes 300] [--chain]
 
 Builds a store from the LC Books 2016 part 01 first-20k file into ``var/bench/writes-lc20k/base``
@@ -215,15 +215,25 @@ def machine_busy() -> float:
 
 
 def writer(url: str, base: str, works: list[str], key: str, stop: threading.Event, quota: int | None,
-           tally: Tally, number: int, chain: bool = False, client_kind: str = "lean") -> None:
+           tally: Tally, number: int, chain: bool = False, client_kind: str = "lean",
+           rate: float | None = None, phase: float = 0.0) -> None:
     """Read-modify-write cycles over ``works`` until ``stop`` (or ``quota`` writes). With
     ``chain``, a work is read once and then written again and again with the ETag its last PUT
-    answered (as a client that edits what it wrote does); a 412 makes it read again."""
+    answered (as a client that edits what it wrote does); a 412 makes it read again. With
+    ``rate``, a cycle starts ``rate`` times a second on a fixed schedule (a late one at once),
+    else each as soon as the last one is answered."""
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/ld+json"}
     known: dict[str, tuple[dict, str]] = {}
     with client_for(client_kind, url) as client:
         i = 0
+        # Clients start spread over one interval, so that their cycles do not come in step.
+        due = time.perf_counter() + (phase / rate if rate else 0.0)
         while not stop.is_set() and (quota is None or len(tally.put_ms) < quota):
+            if rate:
+                wait = due - time.perf_counter()
+                if wait > 0 and stop.wait(wait):
+                    break
+                due = max(due + 1 / rate, time.perf_counter() - 1 / rate)
             path = works[i % len(works)][len(base):]
             i += 1
             started = time.perf_counter()
@@ -430,7 +440,9 @@ def run(args, source: Path, number: int) -> dict:
         tallies = [Tally() for _ in writing]
         quota = -(-args.writes // args.clients) if args.writes else None
         threads = [threading.Thread(target=writer,
-                                    args=(url, BASE, w, key, stop, quota, tally, n, args.chain, args.client))
+                                    args=(url, BASE, w, key, stop, quota, tally, n, args.chain, args.client,
+                                          args.write_rate / args.clients if args.write_rate else None,
+                                          n / args.clients))
                    for n, (w, tally) in enumerate(zip(writing, tallies))]
         read = ReaderProcess(url, BASE, beside, args.read_rate, args.client)
         cpu_before, busy_before, own_before = cpu_by_role(process.pid, copy), machine_busy(), _own_cpu()
@@ -495,6 +507,9 @@ def main() -> int:
     ap.add_argument("--client", choices=("lean", "httpx"), default="lean",
                     help="the benchmark's HTTP client: the standard library's (lean) or httpx")
     ap.add_argument("--read-rate", type=float, default=100.0, help="the reader's GETs a second")
+    ap.add_argument("--write-rate", type=float, default=None,
+                    help="the writers' cycles a second in all, each client on a fixed schedule (default: each "
+                         "cycle as soon as the last is answered, as fast as the server goes)")
     ap.add_argument("--profile-writes", type=int, default=300, help="writes profiled in process (0: none)")
     args = ap.parse_args()
 
