@@ -478,3 +478,19 @@ def test_the_alias_scan_parses_a_record_only_when_a_field_can_name_an_original(f
         record.add_ordered_field(pymarc.Field(tag=tag, indicators=pymarc.Indicators(*ind),
                                               subfields=[pymarc.Subfield(c, v) for c, v in subs]))
     assert aliases.may_name_original(Chunk(1, Format.ISO2709, record.as_marc(), "in.mrc")) is parsed
+
+
+def _works_by_record(store: Path) -> dict[str, str]:
+    return {r["m"]: r["w"] for r in _select(store, f"SELECT ?m ?w WHERE {{ ?m <{T.M_WORK}> ?w }}")}
+
+
+def test_workers_forked_before_the_alias_scan_ends_join_the_same_records_as_one_process(tmp_path):
+    # With a process pool the scan runs beside the first conversions and the run converts again
+    # the records whose own key the table names; in one process the table is made first.
+    paths = [str(FENNICA), str(LC), str(ELIOT)]
+    one = ingest(paths, Settings(store=tmp_path / "one", base=BASE, workers=1))
+    pool = ingest(paths, Settings(store=tmp_path / "pool", base=BASE, workers=2))
+    assert one.records_joined > 0
+    assert (pool.records_joined, pool.records_stored, pool.works) == (one.records_joined, one.records_stored, one.works)
+    assert pool.aliases_seconds > 0
+    assert _works_by_record(tmp_path / "pool") == _works_by_record(tmp_path / "one")

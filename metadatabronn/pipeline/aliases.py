@@ -8,10 +8,12 @@ work key is that alias, which names no original of its own, and whose language i
 original's (or whose 041 $h says it is a translation), gets the original's work and an expression
 of its own. Only keys the input states are used: no fuzzy matching.
 
-A run collects the aliases of all its input files before converting (:func:`scan`): a quick pass
-that parses only the records that could name an original. The table is set before the conversion
-workers are forked (:func:`activate`), so every worker sees the same table, and which record
-comes first does not matter. An alias whose key the store had already minted (a work of its own
+A run collects the aliases of all its input files (:func:`scan`): a quick pass that parses only
+the records that could name an original, so which record comes first does not matter. With a
+process pool the scan runs in a thread beside the first conversions: the workers are forked
+before it ends, join nothing (:data:`DEFERRED`) and give back each record's own work key, and
+the run converts again, with the whole table, the few records whose key it names. Converting in
+one process, or on a cluster, the table is made first and set before converting (:func:`activate`). An alias whose key the store had already minted (a work of its own
 from an earlier run) is not applied: IRIs once minted stay, and that work stays apart until a
 cataloguer merges it (``run.ingest`` converts such a record again without the table).
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Iterable
@@ -311,6 +314,10 @@ _UNDETERMINED = "und"
 # The table of the run under way: set before the conversion workers are forked, so that each
 # inherits it; None outside a run.
 _active: Table | None = None
+# Set instead of a table in workers forked before the scan is over (``run.ingest`` with a
+# process pool): a worker then joins nothing and gives back each record's own work key and
+# bytes, and the run converts again, with the table, the records whose key it names.
+DEFERRED = Table()
 
 
 def activate(table: Table | None) -> None:
@@ -320,3 +327,24 @@ def activate(table: Table | None) -> None:
 
 def active() -> Table | None:
     return _active
+
+
+class Scanning:
+    """:func:`scan` in a thread of its own, started at once; :meth:`table` waits for its end.
+
+    Start it after the conversion workers are forked: a process forked while the thread runs
+    would hold a copy of whatever lock the thread held then."""
+
+    def __init__(self, paths: Iterable[str]) -> None:
+        self._paths = list(paths)
+        self._table: Table | None = None
+        self._thread = threading.Thread(target=self._run, name="metadatabronn-aliases", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        self._table = scan(self._paths)
+
+    def table(self) -> Table:
+        self._thread.join()
+        # scan() passes over what it cannot read; a table is there unless the thread itself died
+        return self._table if self._table is not None else Table()

@@ -69,7 +69,9 @@ class Summary:
     # --engine dask: per worker (as Dask names it) records converted, CPU seconds of conversion, peak RSS
     cluster_workers: dict = field(default_factory=dict)
     startup_seconds: float = 0.0  # from the start until the store is open and ready to load
-    aliases_seconds: float = 0.0  # the scan for aliases before conversion (in startup_seconds)
+    # The scan for aliases: in startup_seconds when it runs before conversion (one process, a cluster),
+    # beside the first conversions with a process pool
+    aliases_seconds: float = 0.0
     compact_seconds: float = 0.0  # compacting the store after the load (not in ``seconds``)
     rejects_file: str | None = None
     files_unreadable: list = field(default_factory=list)  # "FILE: why", for files not read at all
@@ -130,12 +132,13 @@ def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None]
     carried: Counter = Counter()
     reasons: Counter = Counter()
     aside: Counter = Counter()
-    table = aliases.scan(paths)
-    summary.aliases_seconds = table.seconds
-    # Set before the workers are forked: each inherits the same table.
-    aliases.activate(table)
+    # With a pool, the workers are forked first and the scan runs beside their first conversions
+    # (aliases.DEFERRED); else the table is made first, and set before a cluster's workers start.
+    deferred = settings.engine != "dask" and settings.workers > 1
+    table = None if deferred else aliases.scan(paths)
+    aliases.activate(aliases.DEFERRED if deferred else table)
     # Workers are forked before the store is opened, so none of them holds a handle on it.
-    pool = cluster = None
+    pool = cluster = scanning = None
     try:
         if settings.engine == "dask":
             from .dask_engine import Cluster
@@ -143,6 +146,9 @@ def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None]
             cluster = Cluster(settings.scheduler, settings.workers, progress)
         elif settings.workers > 1:
             pool = Processes(settings.workers)
+        if deferred:
+            aliases.activate(None)  # this process converts again with the table once it is made
+            scanning = aliases.Scanning(paths)
     except BaseException:
         aliases.activate(None)
         raise
@@ -161,8 +167,9 @@ def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None]
         summary.startup_seconds = round(time.perf_counter() - started, 3)
         log.info("store %s open under base IRI %s, ready to load after %.3f s", settings.store, store.base,
                  summary.startup_seconds)
-        # An alias key the store already gave a work of its own (an earlier run) is not applied.
-        minted = {k for k in table.targets if store.key_iri(k) is not None}
+        minted: set[str] = set()  # alias keys the store gave a work of its own (an earlier run): not applied
+        if table is not None:
+            minted = _minted(store, table)
         convert = partial(_convert_batch, base=store.base, when=when, gate=gate)
         ahead = loader.prefetch_digests if store.answers_in_groups else None
         if cluster is not None:
@@ -175,9 +182,15 @@ def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None]
         if store.answers_in_groups:
             outcomes = _prefetched(outcomes, loader)
         for o in outcomes:
+            if table is None:  # the first outcome: the workers have had the scan's time to convert
+                table = scanning.table()
+                aliases.activate(table)
+                minted = _minted(store, table)
             if o.aliased and o.aliased in minted:
                 o = convert_chunk(Chunk(o.number, Format(o.format), o.data, o.source), store.base, when, gate,
                                   join=False)
+            elif o.own_key and o.own_key in table.targets and o.own_key not in minted:
+                o = convert_chunk(Chunk(o.number, Format(o.format), o.data, o.source), store.base, when, gate)
             summary.records_read += 1
             if o.status == "unchanged":
                 summary.records_stored += 1
@@ -218,6 +231,9 @@ def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None]
                                 f", field {o.tag}" if o.tag else "", o.reason)
             if progress is not None and cluster is None:  # the cluster reports as it converts
                 progress(1)
+        if table is None:  # no record came: the scan still says what it read
+            table = scanning.table()
+        summary.aliases_seconds = table.seconds
         loader.close()
         _count_entities(loader.totals, summary)
         summary.seconds = round(time.perf_counter() - started, 3)
@@ -258,6 +274,12 @@ def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None]
     summary.records_per_second = round(summary.records_read / summary.seconds, 1) if summary.seconds else 0.0
     summary.rejects_file = str(rejects.path) if rejects.path else None
     return summary
+
+
+def _minted(store: Store, table: aliases.Table) -> set[str]:
+    """The table's alias keys that the store already gave a work of their own (an earlier run):
+    IRIs once minted stay, so those aliases are not applied."""
+    return {k for k in table.targets if store.key_iri(k) is not None}
 
 
 def _load_time(when: datetime | None) -> datetime:

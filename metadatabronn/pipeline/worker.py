@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from ..errors import RecordError
 from . import aliases
-from ..identity import record_graph
+from ..identity import key as work_key_of, record_graph
 from ..mapping import convert
 from ..mapping.convert import record_control_number
 from ..marc import Chunk, RecordKind, parse_chunk, record_kind
@@ -61,6 +61,7 @@ class Outcome(NamedTuple):
     # store reads them back (store.nquads.kept), or, for an authority record, its N-Quads.
     packed: bytes = b""
     aliased: str = ""  # the record's own work key, when an alias put it under its original's work
+    own_key: str = ""  # the record's own work key, when the run's alias table was not made yet (aliases.DEFERRED)
     # An authority record (kind "authority"): its entity's class, and its names for the names index,
     # (entity IRI, kind, name, preferred) each. ``manifestation`` is then the entity's IRI.
     entity_class: str = ""
@@ -115,7 +116,10 @@ def convert_chunk(chunk: Chunk, base: str, when: str, gate: Gate | None = None, 
                            graph=record_graph(base, description.control_number),
                            control_number=description.control_number)
         table = aliases.active() if join else None
-        aliased = aliases.join(description, record, table) if table else ""
+        deferred = table is aliases.DEFERRED
+        # The run joins it later if its table names this key (aliases.DEFERRED)
+        own_key = work_key_of(description.work) if deferred else ""
+        aliased = aliases.join(description, record, table) if table and not deferred else ""
         profile = _profile(gate.profile) if gate is not None else None
         s = serialise(description, base, source=chunk.source, source_hash=digest, when=when,
                       rows_for=paths_of(profile) if profile is not None else None, position=chunk.number)
@@ -131,7 +135,7 @@ def convert_chunk(chunk: Chunk, base: str, when: str, gate: Gate | None = None, 
                 # Every violation in the reason, and the field really at fault among the record's.
                 reason, tag = rep.rejection(gate.profile, {f.tag for f in record.fields})
                 return Outcome(chunk.number, "invalid", chunk.source, control_number=description.control_number,
-                               reason=reason, tag=tag, data=chunk.data, format=chunk.format.value,
+                               reason=reason, tag=tag, data=chunk.data, format=chunk.format.value, own_key=own_key,
                                violations=violations, warnings=warnings,
                                report=json.dumps(json.loads(to_json([rep], gate.profile))["results"]))
             # Results live in the record's own graph: a fixed record's reload clears them.
@@ -144,9 +148,10 @@ def convert_chunk(chunk: Chunk, base: str, when: str, gate: Gate | None = None, 
                        cores=tuple((k, i, c.encode("utf-8")) for k, i, c in s.cores), digest=digest,
                        carried_tags=tuple(description.carried_tags),
                        control_number=description.control_number, violations=violations, warnings=warnings,
-                       text=_text(description, s.work), aliased=aliased,
-                       # kept so that the run can convert it again without the alias (run.ingest)
-                       data=chunk.data if aliased else b"", format=chunk.format.value if aliased else "")
+                       text=_text(description, s.work), aliased=aliased, own_key=own_key,
+                       # kept so that the run can convert it again, without the alias or with it (run.ingest)
+                       data=chunk.data if aliased or own_key else b"",
+                       format=chunk.format.value if aliased or own_key else "")
     except RecordError as exc:
         return Outcome(chunk.number, "rejected", chunk.source, reason=exc.reason, tag=exc.tag,
                        data=chunk.data, format=chunk.format.value, control_number=exc.control_number or "")
