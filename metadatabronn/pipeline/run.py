@@ -148,7 +148,6 @@ def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None]
             pool = Processes(settings.workers)
         if deferred:
             aliases.activate(None)  # this process converts again with the table once it is made
-            scanning = aliases.Scanning(paths)
     except BaseException:
         aliases.activate(None)
         raise
@@ -163,6 +162,8 @@ def ingest(paths: list[str], settings: Settings, progress: Callable[[int], None]
         raise
     loader = None
     try:
+        if deferred:  # once the store is open: a run that cannot open it leaves no scan behind
+            scanning = aliases.Scanning(paths)
         loader = Loader(store, when, gate)
         summary.startup_seconds = round(time.perf_counter() - started, 3)
         log.info("store %s open under base IRI %s, ready to load after %.3f s", settings.store, store.base,
