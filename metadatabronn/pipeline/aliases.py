@@ -13,9 +13,10 @@ the records that could name an original, so which record comes first does not ma
 process pool the scan runs in a thread beside the first conversions: the workers are forked
 before it ends, join nothing (:data:`DEFERRED`) and give back each record's own work key, and
 the run converts again, with the whole table, the few records whose key it names. Converting in
-one process, or on a cluster, the table is made first and set before converting (:func:`activate`). An alias whose key the store had already minted (a work of its own
-from an earlier run) is not applied: IRIs once minted stay, and that work stays apart until a
-cataloguer merges it (``run.ingest`` converts such a record again without the table).
+one process, or on a cluster, the table is made first and set before converting (:func:`activate`).
+An alias whose key the store had already minted (a work of its own from an earlier run) is not
+applied: IRIs once minted stay, and that work stays apart until a cataloguer merges it
+(``run.ingest`` converts such a record again without the table).
 """
 
 from __future__ import annotations
