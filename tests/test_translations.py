@@ -494,3 +494,15 @@ def test_workers_forked_before_the_alias_scan_ends_join_the_same_records_as_one_
     assert (pool.records_joined, pool.records_stored, pool.works) == (one.records_joined, one.records_stored, one.works)
     assert pool.aliases_seconds > 0
     assert _works_by_record(tmp_path / "pool") == _works_by_record(tmp_path / "one")
+
+
+def test_a_failure_of_the_alias_scan_beside_the_conversions_reaches_the_run(tmp_path, monkeypatch):
+    # Run in a thread, the scan must not fail unseen: a run without its table would join nothing.
+    from metadatabronn.pipeline import aliases
+
+    def broken(paths):
+        raise MemoryError("scan")
+
+    monkeypatch.setattr(aliases, "scan", broken)
+    with pytest.raises(MemoryError):
+        aliases.Scanning([str(LC)]).table()

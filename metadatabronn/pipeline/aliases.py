@@ -339,13 +339,18 @@ class Scanning:
     def __init__(self, paths: Iterable[str]) -> None:
         self._paths = list(paths)
         self._table: Table | None = None
+        self._failure: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="metadatabronn-aliases", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        self._table = scan(self._paths)
+        try:
+            self._table = scan(self._paths)
+        except BaseException as exc:  # raised where the run waits for the table, as scan() run there would
+            self._failure = exc
 
     def table(self) -> Table:
         self._thread.join()
-        # scan() passes over what it cannot read; a table is there unless the thread itself died
-        return self._table if self._table is not None else Table()
+        if self._failure is not None:
+            raise self._failure
+        return self._table
